@@ -1,0 +1,40 @@
+//! Tier 3: the one binary. Parses the command line and calls operations in
+//! the crates below; `anyhow` lives here and nowhere else.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod image;
+
+#[derive(Parser)]
+#[command(
+    name = "ferroflux",
+    version,
+    about = "GitOps for Kubernetes that reads Flux manifests"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Image automation: policies, setters, registry scans.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Image(cmd) => image::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

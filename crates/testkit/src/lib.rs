@@ -1,0 +1,6 @@
+//! Test support (dev-dependency only): launchers for real servers on loopback
+//! (docker-registry, git http-backend, sshd), fakes for what those servers
+//! lack, builders, and golden-directory comparison (`FERROFLUX_BLESS=1`).
+//! One module per server or fake.
+
+pub mod env;
