@@ -1,0 +1,457 @@
+//! A YAML tree that remembers where every node came from.
+//!
+//! serde's YAML deserialisers lose positions, and a finding without a line is
+//! useless in a repository of hundreds of files. This module builds a small
+//! tree from `saphyr-parser` events, resolving plain scalars with the YAML 1.2
+//! core schema (as Kubernetes' `sigs.k8s.io/yaml` does for the values Flux
+//! objects hold), then hands serde a `serde_json::Value`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+/// One node with its 1-based line and column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string scalar; `quoted` tells whether the source used quotes.
+    Str {
+        text: String,
+        quoted: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// A mapping entry: the key (as text) with its own position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_line: usize,
+    pub value: Node,
+}
+
+/// One document of a stream; `node` is `None` for an empty document (a file
+/// holding only comments, or a stray `---`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub node: Option<Node>,
+    pub line: usize,
+}
+
+/// Why a stream could not be read as YAML.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{col}: {message}")]
+pub struct YamlError {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key).map(|e| &e.value),
+            _ => None,
+        }
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    /// Follow a dotted path such as `spec.filterTags.pattern` (numeric
+    /// segments index sequences).
+    pub fn at(&self, path: &str) -> Option<&Node> {
+        let mut node = self;
+        for seg in path.split('.').filter(|s| !s.is_empty()) {
+            node = match &node.value {
+                Value::Map(_) => node.get(seg)?,
+                Value::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The line of the deepest node on `path` that exists; for a missing
+    /// field that is its parent's line, for an unknown field its key's line.
+    pub fn line_of(&self, path: &[String]) -> usize {
+        let mut node = self;
+        let mut line = self.line;
+        for seg in path {
+            let next = match &node.value {
+                Value::Map(entries) => entries
+                    .iter()
+                    .find(|e| &e.key == seg)
+                    .map(|e| (e.key_line, &e.value)),
+                Value::Seq(items) => seg
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|n| (n.line, n)),
+                _ => None,
+            };
+            let Some((at, n)) = next else { break };
+            line = at;
+            node = n;
+        }
+        line
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+            }
+            Value::Str { text, .. } => serde_json::Value::String(text.clone()),
+            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Parse a whole stream into documents.
+pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
+    // saphyr accepts a stream that opens with `...`; libyaml, PyYAML and
+    // kubectl do not, and it is always an elision copied from an article.
+    let first = source
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    if let Some((i, _)) = first.filter(|(_, l)| l.trim_end() == "...") {
+        return Err(YamlError {
+            line: i + 1,
+            col: 1,
+            message: "the stream starts with `...`, a YAML document-end marker, before any \
+                      document; if it stands for elided lines, replace it with real content"
+                .to_string(),
+        });
+    }
+    let mut builder = Builder::default();
+    for event in Parser::new_from_str(source) {
+        let (event, span) = event.map_err(|e| scan_error(source, &e))?;
+        builder.event(event, span)?;
+    }
+    Ok(builder.documents)
+}
+
+fn scan_error(source: &str, e: &ScanError) -> YamlError {
+    let marker = e.marker();
+    let (line, col) = (marker.line(), marker.col() + 1);
+    let mut message = e.info().to_string();
+    if message.contains("escape") {
+        // Seed 000's trap: a regex in a double-quoted YAML string.
+        let text = source.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        let escape = text
+            .char_indices()
+            .filter(|(_, c)| *c == '\\')
+            .map(|(i, _)| {
+                let next = text[i + 1..].chars().next().map_or(0, char::len_utf8);
+                &text[i..i + 1 + next]
+            })
+            .find(|esc| !VALID_ESCAPES.iter().any(|v| esc.starts_with(v)));
+        let esc = escape.unwrap_or("\\");
+        message = format!(
+            "invalid escape {esc:?} in a double-quoted string: YAML reads backslashes in \"...\" as escapes; \
+             write {doubled:?} or use single quotes ('...'), where backslashes are literal",
+            doubled = esc.replace('\\', "\\\\"),
+        );
+    }
+    YamlError { line, col, message }
+}
+
+/// Escapes YAML allows in double-quoted scalars.
+const VALID_ESCAPES: &[&str] = &[
+    "\\0", "\\a", "\\b", "\\t", "\\\t", "\\n", "\\v", "\\f", "\\r", "\\e", "\\ ", "\\\"", "\\/",
+    "\\\\", "\\N", "\\_", "\\L", "\\P", "\\x", "\\u", "\\U",
+];
+
+enum Frame {
+    Seq(Node, usize),
+    Map {
+        node: Node,
+        anchor: usize,
+        pending_key: Option<(String, usize)>,
+        merges: Vec<Node>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    documents: Vec<Document>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    doc_line: usize,
+    current: Option<Node>,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let line = span.start.line();
+        let col = span.start.col() + 1;
+        match event {
+            Event::DocumentStart(_) => {
+                self.doc_line = line;
+                self.current = None;
+                self.anchors.clear();
+            }
+            Event::DocumentEnd => {
+                let node = self.current.take().filter(|n| n.value != Value::Null);
+                self.documents.push(Document {
+                    node,
+                    line: self.doc_line,
+                });
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let node = Node {
+                    value: resolve_scalar(text, style, tag.as_deref().map(|t| t.suffix.as_str())),
+                    line,
+                    col,
+                };
+                self.remember(anchor, &node);
+                self.push_node(node)?;
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                    line,
+                    col,
+                    message: "alias refers to an unknown anchor".to_string(),
+                })?;
+                self.push_node(node)?;
+            }
+            Event::SequenceStart(anchor, _) => {
+                let node = Node {
+                    value: Value::Seq(Vec::new()),
+                    line,
+                    col,
+                };
+                self.stack.push(Frame::Seq(node, anchor));
+            }
+            Event::MappingStart(anchor, _) => {
+                let node = Node {
+                    value: Value::Map(Vec::new()),
+                    line,
+                    col,
+                };
+                self.stack.push(Frame::Map {
+                    node,
+                    anchor,
+                    pending_key: None,
+                    merges: Vec::new(),
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq(node, anchor)) => (node, anchor),
+                    Some(Frame::Map {
+                        mut node,
+                        anchor,
+                        merges,
+                        ..
+                    }) => {
+                        if let Value::Map(entries) = &mut node.value {
+                            for source in merges {
+                                merge_into(entries, source);
+                            }
+                        }
+                        (node, anchor)
+                    }
+                    None => return Ok(()),
+                };
+                self.remember(anchor, &node);
+                self.push_node(node)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    fn push_node(&mut self, node: Node) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.current = Some(node),
+            Some(Frame::Seq(seq, _)) => {
+                if let Value::Seq(items) = &mut seq.value {
+                    items.push(node);
+                }
+            }
+            Some(Frame::Map {
+                node: map,
+                pending_key,
+                merges,
+                ..
+            }) => match pending_key.take() {
+                None => *pending_key = Some((key_text(&node), node.line)),
+                Some((key, key_line)) => {
+                    let Value::Map(entries) = &mut map.value else {
+                        return Ok(());
+                    };
+                    if key == "<<" {
+                        merges.push(node);
+                        return Ok(());
+                    }
+                    if entries.iter().any(|e| e.key == key) {
+                        return Err(YamlError {
+                            line: key_line,
+                            col: 1,
+                            message: format!("duplicate key {key:?} in one mapping"),
+                        });
+                    }
+                    entries.push(Entry {
+                        key,
+                        key_line,
+                        value: node,
+                    });
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// `<<: *base` merges: keys already present win.
+fn merge_into(entries: &mut Vec<Entry>, source: Node) {
+    let sources = match source.value {
+        Value::Seq(items) => items,
+        other => vec![Node {
+            value: other,
+            line: source.line,
+            col: source.col,
+        }],
+    };
+    for src in sources {
+        if let Value::Map(src_entries) = src.value {
+            for entry in src_entries {
+                if !entries.iter().any(|e| e.key == entry.key) {
+                    entries.push(entry);
+                }
+            }
+        }
+    }
+}
+
+fn key_text(node: &Node) -> String {
+    match &node.value {
+        Value::Str { text, .. } => text.clone(),
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Seq(_) | Value::Map(_) => node.to_json().to_string(),
+    }
+}
+
+fn resolve_scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> Value {
+    let string = |text: Cow<'_, str>, quoted| Value::Str {
+        text: text.into_owned(),
+        quoted,
+    };
+    if style != ScalarStyle::Plain {
+        return string(text, true);
+    }
+    match tag {
+        Some("str") => return string(text, false),
+        Some("int") => {
+            if let Some(i) = parse_int(&text) {
+                return Value::Int(i);
+            }
+        }
+        _ => {}
+    }
+    match text.as_ref() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(i) = parse_int(&text) {
+        return Value::Int(i);
+    }
+    if let Some(f) = is_core_float(&text)
+        .then(|| text.parse::<f64>().ok())
+        .flatten()
+    {
+        return Value::Float(f);
+    }
+    string(text, false)
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    if let Some(hex) = text.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok();
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_core_float(text: &str) -> bool {
+    let s = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match frac {
+        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
+        None => !int.is_empty() && digits(int),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests;
