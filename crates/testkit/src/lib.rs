@@ -4,3 +4,6 @@
 //! One module per server or fake.
 
 pub mod env;
+pub mod fake_registry;
+pub mod registry;
+pub mod tls;

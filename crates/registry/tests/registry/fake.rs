@@ -1,0 +1,320 @@
+//! Against the fake registry: pagination, Bearer tokens, 429 and 5xx.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use ferroflux_registry::{Auth, Client, ImageName, Options, Progress, RegistryError, RetryPolicy};
+use ferroflux_testkit::fake_registry::{
+    Bearer, FakeRegistry, LinkStyle, Options as FakeOptions, Stats,
+};
+
+fn many_tags(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("1.{}.{}", i / 100, i % 100))
+        .collect()
+}
+
+fn repos(name: &str, tags: Vec<String>) -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([(name.to_owned(), tags)])
+}
+
+fn client(opts: Options) -> Client {
+    Client::new(opts).expect("client")
+}
+
+fn fast() -> Options {
+    Options {
+        rate_limit: 0,
+        timeout: Duration::from_secs(20),
+        ..Options::default()
+    }
+}
+
+fn sorted(mut tags: Vec<String>) -> Vec<String> {
+    tags.sort();
+    tags
+}
+
+#[tokio::test]
+async fn ten_thousand_tags_through_link_pagination() {
+    let all = many_tags(10_000);
+    let cases = [
+        (LinkStyle::Relative, 1000, 100),
+        (LinkStyle::Absolute, 1000, 100),
+        // No Link header: the client continues with n/last while pages are full.
+        (LinkStyle::None, 100, 101),
+    ];
+    for (links, page_size, pages) in cases {
+        let fake = FakeRegistry::start(FakeOptions {
+            repositories: repos("org/app", all.clone()),
+            max_page: 100,
+            links,
+            ..FakeOptions::default()
+        })
+        .await;
+        let client = client(Options {
+            page_size,
+            ..fast()
+        });
+        let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+        let mut progress = Vec::new();
+        let tags = client
+            .list_tags_with_progress(&image, &Auth::Anonymous, |p| progress.push(p))
+            .await
+            .unwrap();
+        assert_eq!(tags.len(), 10_000, "{links:?}");
+        assert_eq!(tags, sorted(all.clone()), "{links:?}");
+        assert_eq!(progress.len(), pages, "{links:?}");
+        assert_eq!(
+            progress.last(),
+            Some(&Progress {
+                pages,
+                tags: 10_000,
+                more: false
+            })
+        );
+        assert!(progress[..pages - 1].iter().all(|p| p.more));
+        // LinkStyle::None asks once more after the last full page.
+        assert_eq!(Stats::get(&fake.stats().tag_requests), pages, "{links:?}");
+    }
+}
+
+#[tokio::test]
+async fn bearer_challenge_and_token_cache() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/private", many_tags(1_000)),
+        max_page: 100,
+        bearer: Some(Bearer {
+            credentials: Some(("robot".into(), "t0ken-secret".into())),
+            expires_in: 300,
+        }),
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(fast());
+    let image = ImageName::parse(&fake.image("org/private"), true).unwrap();
+    let auth = Auth::Basic {
+        username: "robot".into(),
+        password: "t0ken-secret".into(),
+    };
+    for _ in 0..3 {
+        let tags = client.list_tags(&image, &auth).await.unwrap();
+        assert_eq!(tags.len(), 1_000);
+    }
+    // Ten pages, three scans, one token.
+    assert_eq!(Stats::get(&fake.stats().token_requests), 1);
+    assert_eq!(client.token_requests(), 1);
+    assert_eq!(Stats::get(&fake.stats().tag_requests), 30);
+    let digest = client.head_digest(&image, "1.0.5", &auth).await.unwrap();
+    assert_eq!(digest, FakeRegistry::digest("org/private", "1.0.5"));
+    assert_eq!(Stats::get(&fake.stats().token_requests), 1);
+
+    let wrong = Auth::Basic {
+        username: "robot".into(),
+        password: "wrong-secret".into(),
+    };
+    let err = client.list_tags(&image, &wrong).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("/token?service=fake-registry"), "{text}");
+    assert!(
+        text.contains("401 Unauthorized: UNAUTHORIZED: incorrect username or password"),
+        "{text}"
+    );
+    for shown in [text, format!("{err:?}")] {
+        assert!(
+            !shown.contains("wrong-secret") && !shown.contains("t0ken-secret"),
+            "{shown}"
+        );
+        assert!(!shown.contains("fake-token-"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn expired_tokens_are_renewed() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(10)),
+        bearer: Some(Bearer {
+            credentials: None,
+            expires_in: 1,
+        }),
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(fast());
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    client.list_tags(&image, &Auth::Anonymous).await.unwrap();
+    client.list_tags(&image, &Auth::Anonymous).await.unwrap();
+    assert_eq!(client.token_requests(), 1);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    client.list_tags(&image, &Auth::Anonymous).await.unwrap();
+    assert_eq!(client.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn too_many_requests_honours_retry_after() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(250)),
+        throttle: 2,
+        retry_after: Some("1".into()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(Options {
+        retry: RetryPolicy {
+            // Without Retry-After the client would retry after ~1ms.
+            initial_backoff: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        },
+        ..fast()
+    });
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let started = Instant::now();
+    let tags = client.list_tags(&image, &Auth::Anonymous).await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(tags.len(), 250);
+    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(Stats::get(&fake.stats().tag_requests), 2 + 3);
+}
+
+#[tokio::test]
+async fn retry_after_beyond_the_timeout_fails_at_once() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(5)),
+        throttle: 100,
+        retry_after: Some("3600".into()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(Options {
+        timeout: Duration::from_secs(5),
+        ..fast()
+    });
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let started = Instant::now();
+    let err = client
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let text = err.to_string();
+    assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
+    assert!(
+        text.contains(&format!("registry {}", fake.host())),
+        "{text}"
+    );
+    assert!(text.contains("repository org/app"), "{text}");
+    assert!(
+        text.contains("unexpected status code 429 Too Many Requests: TOOMANYREQUESTS"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_the_timeout() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(5)),
+        fail_status: Some(503),
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(Options {
+        timeout: Duration::from_millis(1_500),
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(400),
+            max_retries: 100,
+        },
+        ..fast()
+    });
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let started = Instant::now();
+    let err = client
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    let text = err.to_string();
+    assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
+    assert!(text.starts_with("timeout after 1.5s"), "{text}");
+    assert!(
+        text.contains("unexpected status code 503 Service Unavailable"),
+        "{text}"
+    );
+    assert!(Stats::get(&fake.stats().tag_requests) >= 3);
+
+    // With a retry budget instead, the last status is the error.
+    let client = self::client(Options {
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            max_retries: 2,
+        },
+        ..fast()
+    });
+    let before = Stats::get(&fake.stats().tag_requests);
+    let err = client
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::Status { status, .. } if status.as_u16() == 503),
+        "{err:?}"
+    );
+    assert_eq!(Stats::get(&fake.stats().tag_requests) - before, 3);
+}
+
+#[tokio::test]
+async fn rate_limit_spaces_requests() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(500)),
+        max_page: 50,
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(Options {
+        rate_limit: 40,
+        ..fast()
+    });
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let started = Instant::now();
+    let tags = client.list_tags(&image, &Auth::Anonymous).await.unwrap();
+    assert_eq!(tags.len(), 500);
+    // 10 pages at 40/s: at least 9 gaps of 25ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(225),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn unknown_repository_and_manifest() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(3)),
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(fast());
+    let image = ImageName::parse(&fake.image("org/missing"), true).unwrap();
+    let err = client
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("404 Not Found: NAME_UNKNOWN"),
+        "{err}"
+    );
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let err = client
+        .head_digest(&image, "nope", &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("HEAD http://"), "{err}");
+    assert!(err.to_string().contains("404"), "{err}");
+    let err = client
+        .head_digest(&image, "../../x", &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::InvalidTag { .. }), "{err:?}");
+}

@@ -1,0 +1,278 @@
+//! Debian's `docker-registry` (CNCF distribution 2.8) on loopback: a free
+//! port, filesystem storage in a temp dir, optional htpasswd (bcrypt) Basic
+//! auth and TLS from a test CA; killed on drop. Images are pushed through the
+//! distribution API (an empty config blob plus a manifest per tag).
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
+
+use crate::tls::TestCa;
+
+/// Environment variable overriding the binary path.
+pub const BINARY_ENV: &str = "FERROFLUX_DOCKER_REGISTRY";
+const DEFAULT_BINARY: &str = "/usr/bin/docker-registry";
+
+/// How to start the registry.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `(user, password)` for htpasswd Basic auth.
+    pub htpasswd: Option<(String, String)>,
+    /// Serve HTTPS with a certificate for 127.0.0.1/localhost from a fresh CA.
+    pub tls: bool,
+}
+
+/// A running `docker-registry serve`.
+pub struct DockerRegistry {
+    child: Child,
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    ca_pem: Option<String>,
+    creds: Option<(String, String)>,
+}
+
+impl DockerRegistry {
+    /// The binary, from `FERROFLUX_DOCKER_REGISTRY` or `/usr/bin/docker-registry`.
+    pub fn binary() -> Option<PathBuf> {
+        let path = std::env::var_os(BINARY_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_BINARY));
+        path.is_file().then_some(path)
+    }
+
+    /// Start a registry; `None` (after a skip notice, or a panic in CI)
+    /// when the binary is missing.
+    pub fn start(opts: Options) -> Option<DockerRegistry> {
+        let Some(binary) = Self::binary() else {
+            crate::env::skip_or_fail(&format!(
+                "docker-registry binary ({DEFAULT_BINARY} or ${BINARY_ENV}); apt-get install docker-registry"
+            ));
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("registry temp dir");
+        let port = free_port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("registry storage dir");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+             http:\n  addr: {addr}\n",
+            storage.display()
+        );
+        let mut ca_pem = None;
+        if opts.tls {
+            let ca = TestCa::new("ferroflux test registry CA");
+            let server = ca.server_cert(&["127.0.0.1", "localhost"]);
+            let cert = dir.path().join("server.crt");
+            let key = dir.path().join("server.key");
+            std::fs::write(&cert, &server.cert_pem).expect("write server cert");
+            std::fs::write(&key, &server.key_pem).expect("write server key");
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+            ca_pem = Some(ca.cert_pem().to_owned());
+        }
+        if let Some((user, pass)) = &opts.htpasswd {
+            // distribution only accepts bcrypt entries.
+            let hash = bcrypt::hash_with_result(pass, 4)
+                .expect("bcrypt")
+                .format_for_version(bcrypt::Version::TwoY);
+            let path = dir.path().join("htpasswd");
+            std::fs::write(&path, format!("{user}:{hash}\n")).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                path.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
+        let child = Command::new(&binary)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        let mut registry = DockerRegistry {
+            child,
+            dir,
+            addr,
+            ca_pem,
+            creds: opts.htpasswd,
+        };
+        registry.wait_ready();
+        Some(registry)
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited with {status}: {}", self.log());
+            }
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "docker-registry did not listen on {}: {}",
+            self.addr,
+            self.log()
+        );
+    }
+
+    /// The registry's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// `127.0.0.1:<port>/<repository>`.
+    pub fn image(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.addr)
+    }
+
+    /// The CA certificate when started with TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    fn base(&self) -> String {
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    fn http(&self) -> reqwest::Client {
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(pem) = &self.ca_pem {
+            use rustls::pki_types::pem::PemObject as _;
+            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                roots.add(cert.expect("CA PEM")).expect("add CA");
+            }
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("push client")
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.creds {
+            Some((user, pass)) => req.basic_auth(user, Some(pass)),
+            None => req,
+        }
+    }
+
+    /// Push a minimal OCI image as `repository:tag`; returns its digest.
+    pub async fn push_image(&self, repository: &str, tag: &str) -> String {
+        let http = self.http();
+        let base = self.base();
+        let config = b"{}";
+        let config_digest = sha256(config);
+        let start = self
+            .authed(http.post(format!("{base}/v2/{repository}/blobs/uploads/")))
+            .send()
+            .await
+            .expect("start blob upload");
+        assert_eq!(
+            start.status().as_u16(),
+            202,
+            "start upload: {}",
+            start.status()
+        );
+        let location = start
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .expect("upload location")
+            .to_owned();
+        let upload = if location.starts_with("http") {
+            location
+        } else {
+            format!("{base}{location}")
+        };
+        let sep = if upload.contains('?') { '&' } else { '?' };
+        let put = self
+            .authed(http.put(format!("{upload}{sep}digest={config_digest}")))
+            .header("content-type", "application/octet-stream")
+            .body(config.to_vec())
+            .send()
+            .await
+            .expect("put blob");
+        assert_eq!(put.status().as_u16(), 201, "put blob: {}", put.status());
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": config.len(),
+            },
+            "layers": [],
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        });
+        let body = serde_json::to_vec(&manifest).expect("manifest json");
+        let digest = sha256(&body);
+        let resp = self
+            .authed(http.put(format!("{base}/v2/{repository}/manifests/{tag}")))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body)
+            .send()
+            .await
+            .expect("put manifest");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert_eq!(
+            status.as_u16(),
+            201,
+            "put manifest {repository}:{tag}: {text}"
+        );
+        digest
+    }
+}
+
+impl Drop for DockerRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sha256:<hex>` of bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
