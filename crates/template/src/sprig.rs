@@ -1,0 +1,929 @@
+//! sprig v3's hermetic functions, re-implemented with sprig's semantics
+//! (argument coercion through `cast`, `strval`, `strslice`, panics turned
+//! into template errors by text/template).
+
+use base64::Engine as _;
+use sha1::Digest as _;
+
+use crate::funcs::{DICT, FResult, Func, FuncError, P, ferr};
+use crate::gofmt;
+use crate::semver;
+use crate::value::Value;
+
+const LIST: &str = "[]interface {}";
+const STRINGS: &str = "[]string";
+
+const fn f(params: &'static [P], call: fn(&[Value]) -> FResult) -> Func {
+    Func {
+        params,
+        variadic: None,
+        call,
+    }
+}
+
+const fn v(params: &'static [P], rest: P, call: fn(&[Value]) -> FResult) -> Func {
+    Func {
+        params,
+        variadic: Some(rest),
+        call,
+    }
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+fn i(v: &Value) -> i64 {
+    v.as_int().unwrap_or_default()
+}
+
+fn ok_str(x: impl Into<std::rc::Rc<str>>) -> FResult {
+    Ok(Value::String(x.into()))
+}
+
+/// sprig's `strval`.
+pub fn strval(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Invalid => "<nil>".into(),
+        other => gofmt::print_value(other),
+    }
+}
+
+/// sprig's `strslice`.
+fn strslice(v: &Value) -> Vec<String> {
+    match v {
+        Value::List(l) => l
+            .items
+            .iter()
+            .filter(|x| !matches!(x, Value::Nil | Value::Invalid))
+            .map(strval)
+            .collect(),
+        Value::Nil | Value::Invalid => Vec::new(),
+        other => vec![strval(other)],
+    }
+}
+
+fn strings(items: Vec<String>) -> Value {
+    Value::list(STRINGS, items.into_iter().map(Value::str).collect())
+}
+
+/// `cast.ToInt64` (errors become 0, as sprig ignores them).
+fn to_int64(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) | Value::Int64(n) => *n,
+        Value::Float(f) => *f as i64,
+        Value::Bool(b) => i64::from(*b),
+        Value::String(s) => parse_int_base0(&trim_zero_decimal(s)).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn trim_zero_decimal(s: &str) -> String {
+    match s.split_once('.') {
+        Some((int, frac)) if !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int.into(),
+        _ => s.into(),
+    }
+}
+
+/// `strconv.ParseInt(s, 0, 64)`.
+fn parse_int_base0(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(h) = lower.strip_prefix("0x") {
+        (16, h.to_string())
+    } else if let Some(o) = lower.strip_prefix("0o") {
+        (8, o.to_string())
+    } else if let Some(b) = lower.strip_prefix("0b") {
+        (2, b.to_string())
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string())
+    } else {
+        (10, lower.clone())
+    };
+    let digits = digits.replace('_', "");
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let n = i64::from_str_radix(&digits, radix).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+fn to_float64(v: &Value) -> f64 {
+    match v {
+        Value::Int(n) | Value::Int64(n) => *n as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::String(s) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// sprig's `empty`.
+pub fn empty(v: &Value) -> bool {
+    match v {
+        Value::Invalid | Value::Nil => true,
+        Value::Struct(_) => false,
+        other => !other.truth(),
+    }
+}
+
+fn list_items(v: &Value, func: &str) -> Result<Vec<Value>, FuncError> {
+    match v {
+        Value::List(l) => Ok(l.items.clone()),
+        Value::Nil | Value::Invalid => {
+            ferr("runtime error: invalid memory address or nil pointer dereference")
+        }
+        other => ferr(format!("Cannot {func} on type {}", other.kind_name())),
+    }
+}
+
+fn deep_equal(a: &Value, b: &Value) -> bool {
+    a.type_name() == b.type_name() && gofmt::print_value(a) == gofmt::print_value(b)
+}
+
+fn list(items: Vec<Value>) -> Value {
+    Value::list(LIST, items)
+}
+
+fn dict_get(d: &Value, key: &str) -> Option<Value> {
+    match d {
+        Value::Map(m) => Value::map_get(m, &Value::str(key)),
+        _ => None,
+    }
+}
+
+fn regex(pattern: &str) -> Result<regex::Regex, FuncError> {
+    regex::Regex::new(pattern).or_else(|e| {
+        ferr(format!(
+            "regexp: Compile({}): error parsing regexp: {e}",
+            gofmt::quote(pattern)
+        ))
+    })
+}
+
+/// Go's `strings.Title`: upper-cases the first letter of each word.
+fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev_sep = true;
+    for c in s.chars() {
+        if prev_sep {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        prev_sep = !(c.is_alphanumeric() || c == '_');
+    }
+    out
+}
+
+fn untitle(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev_sep = true;
+    for c in s.chars() {
+        if prev_sep {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+        prev_sep = c.is_whitespace();
+    }
+    out
+}
+
+/// goutils `WrapCustom(str, n, "\n", false)`.
+fn wrap(s: &str, n: i64, nl: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let n = n.max(1) as usize;
+    let b = s.as_bytes();
+    let len = b.len();
+    let mut offset = 0;
+    let mut out = String::new();
+    let sub = |a: usize, z: usize| String::from_utf8_lossy(&b[a..z]).into_owned();
+    while len - offset > n {
+        if b[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let end = (n + offset + 1).min(len);
+        let space = sub(offset, end).rfind(' ').map(|x| x + offset);
+        match space {
+            Some(at) if at >= offset => {
+                out.push_str(&sub(offset, at));
+                out.push_str(nl);
+                offset = at + 1;
+            }
+            _ => {
+                let end = n + offset;
+                match sub(end, len).find(' ') {
+                    None => {
+                        out.push_str(&sub(offset, len));
+                        offset = len;
+                    }
+                    Some(idx) => {
+                        let at = idx + end;
+                        out.push_str(&sub(offset, at));
+                        out.push_str(nl);
+                        offset = at + 1;
+                    }
+                }
+            }
+        }
+    }
+    out.push_str(&sub(offset, len));
+    out
+}
+
+fn byte_slice(st: &str, a: usize, z: usize) -> Result<String, FuncError> {
+    if a > z || z > st.len() {
+        return ferr(format!(
+            "runtime error: slice bounds out of range [{a}:{z}]"
+        ));
+    }
+    Ok(String::from_utf8_lossy(&st.as_bytes()[a..z]).into_owned())
+}
+
+fn from_json(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => Value::str(s.as_str()),
+        serde_json::Value::Array(a) => list(a.iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => Value::map(
+            DICT,
+            Value::Nil,
+            o.iter()
+                .map(|(k, x)| (Value::str(k.as_str()), from_json(x)))
+                .collect(),
+        ),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn math_fold(a: &[Value], op: fn(i64, i64) -> i64) -> FResult {
+    let mut acc = to_int64(&a[0]);
+    for x in &a[1..] {
+        acc = op(acc, to_int64(x));
+    }
+    Ok(Value::Int64(acc))
+}
+
+fn div_like(a: &[Value], op: fn(i64, i64) -> Option<i64>) -> FResult {
+    match op(to_int64(&a[0]), to_int64(&a[1])) {
+        Some(n) => Ok(Value::Int64(n)),
+        None => ferr("runtime error: integer divide by zero"),
+    }
+}
+
+fn path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return "/".into();
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+fn path_dir(p: &str) -> String {
+    let dir = match p.rfind('/') {
+        Some(i) => &p[..=i],
+        None => "",
+    };
+    path_clean(dir)
+}
+
+fn path_ext(p: &str) -> String {
+    for (i, c) in p.char_indices().rev() {
+        if c == '/' {
+            break;
+        }
+        if c == '.' {
+            return p[i..].to_string();
+        }
+    }
+    String::new()
+}
+
+/// The sprig function called `name`, if implemented.
+pub fn lookup(name: &str) -> Option<Func> {
+    use P::*;
+    Some(match name {
+        // strings
+        "trim" => f(&[Str], |a| {
+            ok_str(s(&a[0]).trim_matches(char::is_whitespace))
+        }),
+        "trimAll" | "trimall" => f(&[Str, Str], |a| {
+            let cut: Vec<char> = s(&a[0]).chars().collect();
+            ok_str(s(&a[1]).trim_matches(cut.as_slice()))
+        }),
+        "trimPrefix" => f(&[Str, Str], |a| {
+            ok_str(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])))
+        }),
+        "trimSuffix" => f(&[Str, Str], |a| {
+            ok_str(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])))
+        }),
+        "upper" => f(&[Str], |a| ok_str(s(&a[0]).to_uppercase())),
+        "lower" => f(&[Str], |a| ok_str(s(&a[0]).to_lowercase())),
+        "title" => f(&[Str], |a| ok_str(title(s(&a[0])))),
+        "untitle" => f(&[Str], |a| ok_str(untitle(s(&a[0])))),
+        "replace" => f(&[Str, Str, Str], |a| {
+            let (old, new, src) = (s(&a[0]), s(&a[1]), s(&a[2]));
+            if old.is_empty() {
+                // Go inserts `new` around every rune
+                let mut out = String::from(new);
+                for c in src.chars() {
+                    out.push(c);
+                    out.push_str(new);
+                }
+                return ok_str(out);
+            }
+            ok_str(src.replace(old, new))
+        }),
+        "contains" => f(&[Str, Str], |a| {
+            Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
+        }),
+        "hasPrefix" => f(&[Str, Str], |a| {
+            Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0]))))
+        }),
+        "hasSuffix" => f(&[Str, Str], |a| {
+            Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
+        }),
+        "nospace" => f(&[Str], |a| {
+            ok_str(
+                s(&a[0])
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>(),
+            )
+        }),
+        "repeat" => f(&[Int, Str], |a| {
+            let n = i(&a[0]);
+            if n < 0 {
+                return ferr("strings: negative Repeat count");
+            }
+            ok_str(s(&a[1]).repeat(n as usize))
+        }),
+        "substr" => f(&[Int, Int, Str], |a| {
+            let (start, end, st) = (i(&a[0]), i(&a[1]), s(&a[2]));
+            let len = st.len() as i64;
+            if start < 0 {
+                if end < 0 {
+                    return ferr(format!("runtime error: slice bounds out of range [:{end}]"));
+                }
+                return ok_str(byte_slice(st, 0, end as usize)?);
+            }
+            if end < 0 || end > len {
+                return ok_str(byte_slice(st, start as usize, st.len())?);
+            }
+            ok_str(byte_slice(st, start as usize, end as usize)?)
+        }),
+        "trunc" => f(&[Int, Str], |a| {
+            let (c, st) = (i(&a[0]), s(&a[1]));
+            let len = st.len() as i64;
+            if c < 0 && len + c > 0 {
+                return ok_str(byte_slice(st, (len + c) as usize, st.len())?);
+            }
+            if c >= 0 && len > c {
+                return ok_str(byte_slice(st, 0, c as usize)?);
+            }
+            ok_str(st)
+        }),
+        "abbrev" => f(&[Int, Str], |a| {
+            let (w, st) = (i(&a[0]), s(&a[1]));
+            if w < 4 || st.len() as i64 <= w {
+                return ok_str(st);
+            }
+            ok_str(format!("{}...", byte_slice(st, 0, (w - 3) as usize)?))
+        }),
+        "indent" => f(&[Int, Str], |a| {
+            let pad = " ".repeat(i(&a[0]).max(0) as usize);
+            ok_str(format!(
+                "{pad}{}",
+                s(&a[1]).replace('\n', &format!("\n{pad}"))
+            ))
+        }),
+        "nindent" => f(&[Int, Str], |a| {
+            let pad = " ".repeat(i(&a[0]).max(0) as usize);
+            ok_str(format!(
+                "\n{pad}{}",
+                s(&a[1]).replace('\n', &format!("\n{pad}"))
+            ))
+        }),
+        "quote" => v(&[], Any, |a| {
+            let out: Vec<String> = a
+                .iter()
+                .filter(|x| !matches!(x, Value::Nil))
+                .map(|x| gofmt::quote(&strval(x)))
+                .collect();
+            ok_str(out.join(" "))
+        }),
+        "squote" => v(&[], Any, |a| {
+            let out: Vec<String> = a
+                .iter()
+                .filter(|x| !matches!(x, Value::Nil))
+                .map(|x| format!("'{}'", gofmt::print_value(x)))
+                .collect();
+            ok_str(out.join(" "))
+        }),
+        "cat" => v(&[], Any, |a| {
+            let vals: Vec<Value> = a
+                .iter()
+                .filter(|x| !matches!(x, Value::Nil))
+                .cloned()
+                .collect();
+            let format = "%v ".repeat(vals.len());
+            ok_str(gofmt::sprintf(format.trim(), &vals))
+        }),
+        "wrap" => f(&[Int, Str], |a| ok_str(wrap(s(&a[1]), i(&a[0]), "\n"))),
+        "wrapWith" => f(&[Int, Str, Str], |a| {
+            ok_str(wrap(s(&a[2]), i(&a[0]), s(&a[1])))
+        }),
+        "plural" => f(&[Str, Str, Int], |a| {
+            ok_str(if i(&a[2]) == 1 { s(&a[0]) } else { s(&a[1]) })
+        }),
+        "split" => f(&[Str, Str], |a| {
+            let parts = go_split(s(&a[1]), s(&a[0]), -1);
+            Ok(Value::map(
+                DICT,
+                Value::Nil,
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, p)| (Value::str(format!("_{n}")), Value::str(p)))
+                    .collect(),
+            ))
+        }),
+        "splitn" => f(&[Str, Int, Str], |a| {
+            let parts = go_split(s(&a[2]), s(&a[0]), i(&a[1]));
+            Ok(Value::map(
+                DICT,
+                Value::Nil,
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, p)| (Value::str(format!("_{n}")), Value::str(p)))
+                    .collect(),
+            ))
+        }),
+        "splitList" => f(&[Str, Str], |a| {
+            Ok(strings(go_split(s(&a[1]), s(&a[0]), -1)))
+        }),
+        "join" => f(&[Str, Any], |a| ok_str(strslice(&a[1]).join(s(&a[0])))),
+        "toString" => f(&[Any], |a| ok_str(strval(&a[0]))),
+        "toStrings" => f(&[Any], |a| Ok(strings(strslice(&a[0])))),
+        "atoi" => f(&[Str], |a| {
+            let st = s(&a[0]);
+            let body = st.strip_prefix(['+', '-']).unwrap_or(st);
+            let n = if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
+                st.parse::<i64>().unwrap_or(0)
+            } else {
+                0
+            };
+            Ok(Value::Int(n))
+        }),
+        "int" => f(&[Any], |a| Ok(Value::Int(to_int64(&a[0])))),
+        "int64" => f(&[Any], |a| Ok(Value::Int64(to_int64(&a[0])))),
+        "float64" => f(&[Any], |a| Ok(Value::Float(to_float64(&a[0])))),
+        "seq" => v(&[], Int, |a| {
+            let nums: Vec<i64> = a.iter().map(i).collect();
+            let (start, step, end) = match nums.as_slice() {
+                [] => return ok_str(""),
+                [e] => (1, if *e >= 1 { 1 } else { -1 }, *e),
+                [s0, e] => (*s0, if e >= s0 { 1 } else { -1 }, *e),
+                [s0, st, e] => (*s0, *st, *e),
+                _ => return ok_str(""),
+            };
+            let mut out = Vec::new();
+            let mut x = start;
+            if step == 0 {
+                return ok_str("");
+            }
+            while (step > 0 && x <= end) || (step < 0 && x >= end) {
+                out.push(x.to_string());
+                x += step;
+            }
+            ok_str(out.join(" "))
+        }),
+        // lists
+        "list" | "tuple" => v(&[], Any, |a| Ok(list(a.to_vec()))),
+        "first" | "mustFirst" => f(&[Any], |a| {
+            Ok(list_items(&a[0], "find first")?
+                .first()
+                .cloned()
+                .unwrap_or(Value::Nil))
+        }),
+        "last" | "mustLast" => f(&[Any], |a| {
+            Ok(list_items(&a[0], "find last")?
+                .last()
+                .cloned()
+                .unwrap_or(Value::Nil))
+        }),
+        "rest" | "mustRest" => f(&[Any], |a| {
+            let l = list_items(&a[0], "find rest")?;
+            if l.is_empty() {
+                return Ok(Value::Nil);
+            }
+            Ok(list(l[1..].to_vec()))
+        }),
+        "initial" | "mustInitial" => f(&[Any], |a| {
+            let l = list_items(&a[0], "find initial")?;
+            if l.is_empty() {
+                return Ok(Value::Nil);
+            }
+            Ok(list(l[..l.len() - 1].to_vec()))
+        }),
+        "uniq" | "mustUniq" => f(&[Any], |a| {
+            let l = list_items(&a[0], "find uniq")?;
+            let mut out: Vec<Value> = Vec::new();
+            for x in l {
+                if !out.iter().any(|y| deep_equal(y, &x)) {
+                    out.push(x);
+                }
+            }
+            Ok(list(out))
+        }),
+        "sortAlpha" => f(&[Any], |a| match &a[0] {
+            Value::List(_) => {
+                let mut l = strslice(&a[0]);
+                l.sort();
+                Ok(strings(l))
+            }
+            other => Ok(strings(vec![strval(other)])),
+        }),
+        "append" | "mustAppend" => f(&[Any, Any], |a| {
+            let mut l = list_items(&a[0], "push")?;
+            l.push(a[1].clone());
+            Ok(list(l))
+        }),
+        "prepend" | "mustPrepend" => f(&[Any, Any], |a| {
+            let mut l = list_items(&a[0], "prepend")?;
+            l.insert(0, a[1].clone());
+            Ok(list(l))
+        }),
+        "has" | "mustHas" => f(&[Any, Any], |a| {
+            if matches!(a[1], Value::Nil) {
+                return Ok(Value::Bool(false));
+            }
+            let l = list_items(&a[1], "find has")?;
+            Ok(Value::Bool(l.iter().any(|x| deep_equal(x, &a[0]))))
+        }),
+        "without" | "mustWithout" => v(&[Any], Any, |a| {
+            let l = list_items(&a[0], "find without")?;
+            let omit = &a[1..];
+            Ok(list(
+                l.into_iter()
+                    .filter(|x| !omit.iter().any(|o| deep_equal(o, x)))
+                    .collect(),
+            ))
+        }),
+        "compact" | "mustCompact" => f(&[Any], |a| {
+            let l = list_items(&a[0], "compact")?;
+            Ok(list(l.into_iter().filter(|x| !empty(x)).collect()))
+        }),
+        "reverse" | "mustReverse" => f(&[Any], |a| {
+            let mut l = list_items(&a[0], "find reverse")?;
+            l.reverse();
+            Ok(list(l))
+        }),
+        "concat" => v(&[], Any, |a| {
+            let mut out = Vec::new();
+            for x in a {
+                out.extend(list_items(x, "concat")?);
+            }
+            Ok(list(out))
+        }),
+        "slice" | "mustSlice" => v(&[Any], Any, |a| {
+            let l = match &a[0] {
+                Value::List(l) => l.items.clone(),
+                other => {
+                    return ferr(format!(
+                        "list should be type of slice or array but {}",
+                        other.kind_name()
+                    ));
+                }
+            };
+            if l.is_empty() {
+                return Ok(Value::Nil);
+            }
+            let start = a.get(1).map_or(0, to_int64);
+            let end = if a.len() < 3 {
+                l.len() as i64
+            } else {
+                to_int64(&a[2])
+            };
+            if start < 0 || end < start || end as usize > l.len() {
+                return ferr(format!("reflect: slice index out of range [{start}:{end}]"));
+            }
+            Ok(list(l[start as usize..end as usize].to_vec()))
+        }),
+        "until" => f(&[Int], |a| {
+            let n = i(&a[0]);
+            let r: Vec<Value> = if n >= 0 {
+                (0..n).map(Value::Int).collect()
+            } else {
+                (n + 1..=0).rev().map(Value::Int).collect()
+            };
+            Ok(Value::list("[]int", r))
+        }),
+        // dicts
+        "dict" => v(&[], Any, |a| {
+            let mut entries: Vec<(Value, Value)> = Vec::new();
+            for pair in a.chunks(2) {
+                let key = Value::str(strval(&pair[0]));
+                let val = pair.get(1).cloned().unwrap_or_else(|| Value::str(""));
+                entries.retain(|(k, _)| k.as_str() != key.as_str());
+                entries.push((key, val));
+            }
+            Ok(Value::map(DICT, Value::Nil, entries))
+        }),
+        "get" => f(&[Dict, Str], |a| {
+            Ok(dict_get(&a[0], s(&a[1])).unwrap_or_else(|| Value::str("")))
+        }),
+        "set" => f(&[Dict, Str, Any], |a| {
+            if let Value::Map(m) = &a[0] {
+                Value::map_set(m, Value::str(s(&a[1])), a[2].clone());
+            }
+            Ok(a[0].clone())
+        }),
+        "unset" => f(&[Dict, Str], |a| {
+            if let Value::Map(m) = &a[0] {
+                Value::map_remove(m, &Value::str(s(&a[1])));
+            }
+            Ok(a[0].clone())
+        }),
+        "hasKey" => f(&[Dict, Str], |a| {
+            Ok(Value::Bool(dict_get(&a[0], s(&a[1])).is_some()))
+        }),
+        "keys" => v(&[], Dict, |a| {
+            let mut out = Vec::new();
+            for d in a {
+                if let Value::Map(m) = d {
+                    out.extend(m.entries.borrow().iter().map(|(k, _)| strval(k)));
+                }
+            }
+            Ok(strings(out))
+        }),
+        "values" => f(&[Dict], |a| match &a[0] {
+            Value::Map(m) => Ok(list(
+                m.entries.borrow().iter().map(|(_, x)| x.clone()).collect(),
+            )),
+            _ => Ok(list(Vec::new())),
+        }),
+        "pluck" => v(&[Str], Dict, |a| {
+            let key = s(&a[0]);
+            Ok(list(
+                a[1..].iter().filter_map(|d| dict_get(d, key)).collect(),
+            ))
+        }),
+        "pick" => v(&[Dict], Str, |a| {
+            let keep: Vec<&str> = a[1..].iter().map(s).collect();
+            let Value::Map(m) = &a[0] else {
+                return Ok(Value::map(DICT, Value::Nil, Vec::new()));
+            };
+            let e = m
+                .entries
+                .borrow()
+                .iter()
+                .filter(|(k, _)| keep.contains(&s(k)))
+                .cloned()
+                .collect();
+            Ok(Value::map(DICT, Value::Nil, e))
+        }),
+        "omit" => v(&[Dict], Str, |a| {
+            let drop: Vec<&str> = a[1..].iter().map(s).collect();
+            let Value::Map(m) = &a[0] else {
+                return Ok(Value::map(DICT, Value::Nil, Vec::new()));
+            };
+            let e = m
+                .entries
+                .borrow()
+                .iter()
+                .filter(|(k, _)| !drop.contains(&s(k)))
+                .cloned()
+                .collect();
+            Ok(Value::map(DICT, Value::Nil, e))
+        }),
+        // defaults, logic
+        "default" => v(&[Any], Any, |a| match a.get(1) {
+            Some(g) if !empty(g) => Ok(g.clone()),
+            _ => Ok(a[0].clone()),
+        }),
+        "empty" => f(&[Any], |a| Ok(Value::Bool(empty(&a[0])))),
+        "coalesce" => v(&[], Any, |a| {
+            Ok(a.iter().find(|x| !empty(x)).cloned().unwrap_or(Value::Nil))
+        }),
+        "all" => v(&[], Any, |a| Ok(Value::Bool(a.iter().all(|x| !empty(x))))),
+        "any" => v(&[], Any, |a| Ok(Value::Bool(a.iter().any(|x| !empty(x))))),
+        "ternary" => f(&[Any, Any, Bool], |a| {
+            Ok(if matches!(a[2], Value::Bool(true)) {
+                a[0].clone()
+            } else {
+                a[1].clone()
+            })
+        }),
+        "fail" => f(&[Str], |a| ferr(s(&a[0]))),
+        "toJson" | "mustToJson" => f(&[Any], |a| {
+            ok_str(gofmt::to_json(&a[0]).unwrap_or_default())
+        }),
+        "toRawJson" | "mustToRawJson" => f(&[Any], |a| {
+            let j = gofmt::to_json(&a[0]).unwrap_or_default();
+            ok_str(
+                j.replace("\\u003c", "<")
+                    .replace("\\u003e", ">")
+                    .replace("\\u0026", "&"),
+            )
+        }),
+        "toPrettyJson" | "mustToPrettyJson" => f(&[Any], |a| {
+            ok_str(gofmt::to_pretty_json(&a[0]).unwrap_or_default())
+        }),
+        "fromJson" => f(&[Str], |a| {
+            Ok(serde_json::from_str::<serde_json::Value>(s(&a[0]))
+                .map(|j| from_json(&j))
+                .unwrap_or(Value::Nil))
+        }),
+        "typeOf" => f(&[Any], |a| ok_str(a[0].type_name())),
+        "kindOf" => f(&[Any], |a| ok_str(a[0].kind_name())),
+        "kindIs" => f(&[Str, Any], |a| {
+            Ok(Value::Bool(s(&a[0]) == a[1].kind_name()))
+        }),
+        "typeIs" => f(&[Str, Any], |a| {
+            Ok(Value::Bool(s(&a[0]) == a[1].type_name()))
+        }),
+        "deepEqual" => f(&[Any, Any], |a| Ok(Value::Bool(deep_equal(&a[0], &a[1])))),
+        // math
+        "add" => v(&[], Any, |a| Ok(Value::Int64(a.iter().map(to_int64).sum()))),
+        "add1" => f(&[Any], |a| Ok(Value::Int64(to_int64(&a[0]) + 1))),
+        "sub" => f(&[Any, Any], |a| {
+            Ok(Value::Int64(to_int64(&a[0]) - to_int64(&a[1])))
+        }),
+        "mul" => v(&[Any], Any, |a| math_fold(a, i64::wrapping_mul)),
+        "div" => f(&[Any, Any], |a| div_like(a, i64::checked_div)),
+        "mod" => f(&[Any, Any], |a| div_like(a, i64::checked_rem)),
+        "max" | "biggest" => v(&[Any], Any, |a| math_fold(a, i64::max)),
+        "min" => v(&[Any], Any, |a| math_fold(a, i64::min)),
+        "floor" => f(&[Any], |a| Ok(Value::Float(to_float64(&a[0]).floor()))),
+        "ceil" => f(&[Any], |a| Ok(Value::Float(to_float64(&a[0]).ceil()))),
+        // encoding, hashes
+        "b64enc" => f(&[Str], |a| {
+            ok_str(base64::engine::general_purpose::STANDARD.encode(s(&a[0])))
+        }),
+        "b64dec" => f(
+            &[Str],
+            |a| match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
+                Ok(b) => ok_str(String::from_utf8_lossy(&b).into_owned()),
+                Err(e) => ok_str(go_base64_error(&e)),
+            },
+        ),
+        "sha256sum" => f(&[Str], |a| {
+            ok_str(hex(&sha2::Sha256::digest(s(&a[0]).as_bytes())))
+        }),
+        "sha512sum" => f(&[Str], |a| {
+            ok_str(hex(&sha2::Sha512::digest(s(&a[0]).as_bytes())))
+        }),
+        "sha1sum" => f(&[Str], |a| {
+            ok_str(hex(&sha1::Sha1::digest(s(&a[0]).as_bytes())))
+        }),
+        "adler32sum" => f(&[Str], |a| {
+            let (mut x, mut y) = (1u32, 0u32);
+            for b in s(&a[0]).bytes() {
+                x = (x + u32::from(b)) % 65521;
+                y = (y + x) % 65521;
+            }
+            ok_str(((y << 16) | x).to_string())
+        }),
+        // regular expressions
+        "regexMatch" | "mustRegexMatch" => f(&[Str, Str], |a| {
+            Ok(Value::Bool(
+                regex(s(&a[0]))
+                    .map(|r| r.is_match(s(&a[1])))
+                    .unwrap_or(false),
+            ))
+        }),
+        "regexFind" | "mustRegexFind" => f(&[Str, Str], |a| {
+            let r = regex(s(&a[0]))?;
+            ok_str(r.find(s(&a[1])).map(|m| m.as_str()).unwrap_or_default())
+        }),
+        "regexFindAll" | "mustRegexFindAll" => f(&[Str, Str, Int], |a| {
+            let r = regex(s(&a[0]))?;
+            let n = i(&a[2]);
+            let all = r.find_iter(s(&a[1])).map(|m| m.as_str().to_string());
+            let found: Vec<String> = if n < 0 {
+                all.collect()
+            } else {
+                all.take(n as usize).collect()
+            };
+            Ok(strings(found))
+        }),
+        "regexReplaceAll" | "mustRegexReplaceAll" => f(&[Str, Str, Str], |a| {
+            let r = regex(s(&a[0]))?;
+            ok_str(r.replace_all(s(&a[1]), s(&a[2])).into_owned())
+        }),
+        "regexReplaceAllLiteral" | "mustRegexReplaceAllLiteral" => f(&[Str, Str, Str], |a| {
+            let r = regex(s(&a[0]))?;
+            ok_str(
+                r.replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+                    .into_owned(),
+            )
+        }),
+        "regexSplit" | "mustRegexSplit" => f(&[Str, Str, Int], |a| {
+            let r = regex(s(&a[0]))?;
+            let n = i(&a[2]);
+            let parts: Vec<String> = if n < 0 {
+                r.split(s(&a[1])).map(String::from).collect()
+            } else if n == 0 {
+                Vec::new()
+            } else {
+                r.splitn(s(&a[1]), n as usize).map(String::from).collect()
+            };
+            Ok(strings(parts))
+        }),
+        "regexQuoteMeta" => f(&[Str], |a| ok_str(regex::escape(s(&a[0])))),
+        // paths
+        "base" => f(&[Str], |a| ok_str(path_base(s(&a[0])))),
+        "dir" => f(&[Str], |a| ok_str(path_dir(s(&a[0])))),
+        "clean" => f(&[Str], |a| ok_str(path_clean(s(&a[0])))),
+        "ext" => f(&[Str], |a| ok_str(path_ext(s(&a[0])))),
+        "isAbs" => f(&[Str], |a| Ok(Value::Bool(s(&a[0]).starts_with('/')))),
+        // semver
+        "semver" => f(&[Str], |a| semver::version_value(s(&a[0])).or_else(ferr)),
+        "semverCompare" => f(&[Str, Str], |a| {
+            semver::compare(s(&a[0]), s(&a[1]))
+                .map(Value::Bool)
+                .or_else(ferr)
+        }),
+        _ => return None,
+    })
+}
+
+/// Go's `strings.SplitN` (n < 0: all).
+fn go_split(src: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if sep.is_empty() {
+        let mut chars: Vec<String> = src.chars().map(String::from).collect();
+        if n > 0 && chars.len() > n as usize {
+            let tail: String = chars[n as usize - 1..].concat();
+            chars.truncate(n as usize - 1);
+            chars.push(tail);
+        }
+        return chars;
+    }
+    if n < 0 {
+        src.split(sep).map(String::from).collect()
+    } else {
+        src.splitn(n as usize, sep).map(String::from).collect()
+    }
+}
+
+fn go_base64_error(e: &base64::DecodeError) -> String {
+    match e {
+        base64::DecodeError::InvalidByte(off, _)
+        | base64::DecodeError::InvalidLastSymbol(off, _) => {
+            format!("illegal base64 data at input byte {off}")
+        }
+        base64::DecodeError::InvalidLength(n) => format!("illegal base64 data at input byte {n}"),
+        base64::DecodeError::InvalidPadding => "illegal base64 data at input byte 0".into(),
+    }
+}
