@@ -5,5 +5,8 @@
 
 pub mod env;
 pub mod fake_registry;
+pub mod git_http;
+pub mod gitrepo;
 pub mod registry;
+pub mod sshd;
 pub mod tls;

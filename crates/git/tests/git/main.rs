@@ -1,0 +1,892 @@
+//! ferroflux-git against real Git: bare repositories made with the git CLI,
+//! served over file://, smart HTTP (lighttpd + git http-backend, Basic
+//! auth) and sshd (ed25519/ecdsa user keys, a read-only deploy key).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use ferroflux_git::{
+    Auth, Author, CheckoutRef, CommitOptions, Error, Options, PushSpec, Signer, SwitchOutcome,
+    Workspace,
+};
+use ferroflux_testkit::git_http::{self, GitHttpServer};
+use ferroflux_testkit::gitrepo::{
+    self, commit_files, git, init_bare, log_subjects, rev_parse, show_file,
+};
+use ferroflux_testkit::sshd::{self, KeyKind, Sshd};
+use tempfile::TempDir;
+
+fn commit_opts() -> CommitOptions {
+    CommitOptions {
+        author: Author {
+            name: "fluxcdbot".into(),
+            email: "fluxcdbot@users.noreply.github.com".into(),
+        },
+        signer: None,
+    }
+}
+
+fn push_to(branch: &str) -> PushSpec {
+    PushSpec {
+        branch: branch.into(),
+        ..PushSpec::default()
+    }
+}
+
+/// A bare repo with `app.yaml` on main, in a tempdir; None without git.
+fn seeded() -> Option<(TempDir, std::path::PathBuf, String)> {
+    if !gitrepo::git_available() {
+        return None;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = init_bare(tmp.path(), "repo.git");
+    let sha = commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.0.0\n")],
+        "initial",
+    );
+    Some((tmp, bare, sha))
+}
+
+fn file_url(bare: &Path) -> String {
+    format!("file://{}", bare.display())
+}
+
+fn rewrite(tag: &str) -> impl FnMut(&Path) -> Result<Option<String>, std::io::Error> + '_ {
+    move |dir| {
+        std::fs::write(dir.join("app.yaml"), format!("image: app:{tag}\n"))?;
+        Ok(Some(format!("Update app to {tag}")))
+    }
+}
+
+fn secret(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+#[test]
+fn file_push_to_checkout_branch() {
+    let Some((tmp, bare, initial)) = seeded() else {
+        return;
+    };
+    let cache = tmp.path().join("cache");
+    let mut ws = Workspace::open_or_clone(
+        &cache,
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    assert_eq!(ws.checkout_commit().as_deref(), Some(initial.as_str()));
+    let result = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+        .expect("push")
+        .expect("a change was pushed");
+    assert_eq!(
+        rev_parse(&bare, "main").as_deref(),
+        Some(result.commit.as_str())
+    );
+    assert_eq!(show_file(&bare, "main", "app.yaml"), "image: app:1.1.0");
+    assert_eq!(
+        log_subjects(&bare, "main"),
+        vec!["Update app to 1.1.0", "initial"]
+    );
+    assert_eq!(result.attempts, 1);
+    assert_eq!(
+        ws.observed_source_revision(),
+        Some(format!("main@sha1:{}", result.commit))
+    );
+    let author = git(
+        &bare,
+        &["log", "-1", "--format=%an <%ae>|%cn <%ce>", "main"],
+    );
+    assert_eq!(
+        author,
+        "fluxcdbot <fluxcdbot@users.noreply.github.com>|fluxcdbot <fluxcdbot@users.noreply.github.com>"
+    );
+}
+
+#[test]
+fn no_changes_means_no_commit() {
+    let Some((tmp, bare, initial)) = seeded() else {
+        return;
+    };
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    // Rewrite to the same content: nothing to commit.
+    let out = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.0.0"))
+        .expect("no-op");
+    assert_eq!(out, None);
+    assert_eq!(
+        ws.commit_all(&commit_opts(), "empty").expect("commit_all"),
+        None
+    );
+    assert_eq!(rev_parse(&bare, "main"), Some(initial.clone()));
+    assert_eq!(
+        ws.observed_source_revision(),
+        Some(format!("main@sha1:{initial}"))
+    );
+}
+
+#[test]
+fn push_to_new_pr_branch() {
+    let Some((tmp, bare, initial)) = seeded() else {
+        return;
+    };
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    assert_eq!(
+        ws.switch_branch("image-updates").expect("switch"),
+        SwitchOutcome::Created
+    );
+    let spec = PushSpec {
+        force: true,
+        ..push_to("image-updates")
+    };
+    let result = ws
+        .push_with_retry(&spec, &commit_opts(), rewrite("2.0.0"))
+        .expect("push")
+        .expect("pushed");
+    assert_eq!(
+        rev_parse(&bare, "image-updates").as_deref(),
+        Some(result.commit.as_str())
+    );
+    assert_eq!(git(&bare, &["rev-parse", "image-updates^"]), initial);
+    assert_eq!(
+        rev_parse(&bare, "main"),
+        Some(initial.clone()),
+        "main untouched"
+    );
+    // Switching branch: Flux reports the checkout commit.
+    assert_eq!(
+        ws.observed_source_revision(),
+        Some(format!("main@sha1:{initial}"))
+    );
+}
+
+#[test]
+fn push_to_existing_pr_branch_continues_from_it() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let earlier = commit_files(
+        &bare,
+        "image-updates",
+        &[("other.yaml", b"x: 1\n")],
+        "earlier update",
+    );
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    assert_eq!(
+        ws.switch_branch("image-updates").expect("switch"),
+        SwitchOutcome::Continued
+    );
+    let spec = PushSpec {
+        force: true,
+        ..push_to("image-updates")
+    };
+    let result = ws
+        .push_with_retry(&spec, &commit_opts(), rewrite("2.0.0"))
+        .expect("push")
+        .expect("pushed");
+    assert_eq!(
+        git(&bare, &["rev-parse", &format!("{}^", result.commit)]),
+        earlier
+    );
+    assert_eq!(
+        log_subjects(&bare, "image-updates"),
+        vec!["Update app to 2.0.0", "earlier update", "initial"]
+    );
+    assert_eq!(show_file(&bare, "image-updates", "other.yaml"), "x: 1");
+}
+
+#[test]
+fn push_with_refspec() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    ws.switch_branch("auto").expect("switch");
+    let spec = PushSpec {
+        branch: "auto".into(),
+        refspec: Some("refs/heads/auto:refs/heads/release".into()),
+        force: true,
+        ..PushSpec::default()
+    };
+    let result = ws
+        .push_with_retry(&spec, &commit_opts(), rewrite("3.0.0"))
+        .expect("push")
+        .expect("pushed");
+    assert_eq!(
+        result.refspecs,
+        vec!["refs/heads/auto:refs/heads/release".to_string()]
+    );
+    assert_eq!(
+        rev_parse(&bare, "auto").as_deref(),
+        Some(result.commit.as_str())
+    );
+    assert_eq!(
+        rev_parse(&bare, "release").as_deref(),
+        Some(result.commit.as_str())
+    );
+}
+
+#[test]
+fn concurrent_remote_commit_is_retried() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    let mut calls = 0;
+    let result = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), |dir: &Path| {
+            calls += 1;
+            if calls == 1 {
+                // Someone else pushes while we rewrite.
+                commit_files(
+                    &bare,
+                    "main",
+                    &[("other.yaml", b"by: human\n")],
+                    "human commit",
+                );
+            }
+            std::fs::write(dir.join("app.yaml"), "image: app:1.2.0\n")?;
+            Ok::<_, std::io::Error>(Some("Update app to 1.2.0".to_string()))
+        })
+        .expect("push after retry")
+        .expect("pushed");
+    assert_eq!(calls, 2, "re-applied once after the rejection");
+    assert_eq!(result.attempts, 2);
+    assert_eq!(
+        log_subjects(&bare, "main"),
+        vec!["Update app to 1.2.0", "human commit", "initial"]
+    );
+    assert_eq!(show_file(&bare, "main", "other.yaml"), "by: human");
+    assert_eq!(show_file(&bare, "main", "app.yaml"), "image: app:1.2.0");
+}
+
+#[test]
+fn non_fast_forward_retries_are_bounded() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let opts = Options {
+        push_attempts: 2,
+        ..Options::default()
+    };
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        opts,
+    )
+    .expect("clone");
+    let mut n = 0;
+    let err = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), |dir: &Path| {
+            n += 1;
+            commit_files(
+                &bare,
+                "main",
+                &[("race.txt", format!("{n}").as_bytes())],
+                "racer",
+            );
+            std::fs::write(dir.join("app.yaml"), "image: app:9\n")?;
+            Ok::<_, std::io::Error>(Some("Update".to_string()))
+        })
+        .expect_err("always raced");
+    assert!(
+        matches!(err, Error::RetriesExhausted { attempts: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("branch 'main'"), "{err}");
+    // The failed run leaves a clean tree at the last fetched commit.
+    assert_eq!(
+        std::fs::read_to_string(ws.workdir().join("app.yaml")).expect("read"),
+        "image: app:1.0.0\n"
+    );
+}
+
+#[test]
+fn empty_remote_repository() {
+    if !gitrepo::git_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = init_bare(tmp.path(), "empty.git");
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone of an empty repository");
+    assert_eq!(ws.checkout_commit(), None);
+    let result = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("0.1.0"))
+        .expect("push")
+        .expect("pushed");
+    assert_eq!(
+        rev_parse(&bare, "main").as_deref(),
+        Some(result.commit.as_str())
+    );
+    assert_eq!(log_subjects(&bare, "main"), vec!["Update app to 0.1.0"]);
+}
+
+#[test]
+fn missing_branch_is_a_clear_error() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let err = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("nope"),
+        Options::default(),
+    )
+    .expect_err("no such branch");
+    assert!(matches!(err, Error::RefNotFound { .. }), "{err}");
+    assert!(err.to_string().contains("branch 'nope'"), "{err}");
+}
+
+#[test]
+fn checkout_tag_semver_and_commit() {
+    let Some((tmp, bare, initial)) = seeded() else {
+        return;
+    };
+    gitrepo::tag(&bare, "v1.0.0", "main");
+    let c2 = commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.2.0\n")],
+        "second",
+    );
+    gitrepo::tag(&bare, "v1.2.0", "main");
+    commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:2.0.0\n")],
+        "third",
+    );
+    gitrepo::tag(&bare, "v2.0.0", "main");
+    let url = file_url(&bare);
+    let cases = [
+        (
+            CheckoutRef {
+                semver: Some(">=1.0.0 <2.0.0".into()),
+                ..CheckoutRef::default()
+            },
+            format!("v1.2.0@sha1:{c2}"),
+        ),
+        (
+            CheckoutRef {
+                tag: Some("v1.0.0".into()),
+                ..CheckoutRef::default()
+            },
+            format!("v1.0.0@sha1:{initial}"),
+        ),
+        (
+            CheckoutRef {
+                branch: Some("main".into()),
+                commit: Some(c2.clone()),
+                ..CheckoutRef::default()
+            },
+            format!("main@sha1:{c2}"),
+        ),
+        (
+            CheckoutRef {
+                commit: Some(initial.clone()),
+                ..CheckoutRef::default()
+            },
+            format!("sha1:{initial}"),
+        ),
+        (
+            CheckoutRef {
+                name: Some("refs/tags/v1.0.0".into()),
+                tag: Some("v2.0.0".into()),
+                ..CheckoutRef::default()
+            },
+            format!("v1.0.0@sha1:{initial}"),
+        ),
+    ];
+    for (i, (r, want)) in cases.into_iter().enumerate() {
+        let ws = Workspace::open_or_clone(
+            &tmp.path().join(format!("c{i}")),
+            &url,
+            &Auth::none(),
+            &r,
+            Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("{r:?}: {e}"));
+        assert_eq!(ws.observed_source_revision(), Some(want), "{r:?}");
+    }
+}
+
+#[test]
+fn cached_clone_is_reused_and_cleaned() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let cache = tmp.path().join("c");
+    let url = file_url(&bare);
+    let main = CheckoutRef::branch("main");
+    let dir = {
+        let ws = Workspace::open_or_clone(&cache, &url, &Auth::none(), &main, Options::default())
+            .expect("clone");
+        // A crashed run: half-written and untracked files in the clone.
+        std::fs::write(ws.workdir().join("app.yaml"), "image: half-writ").expect("write");
+        std::fs::write(ws.workdir().join("stray.tmp"), "x").expect("write");
+        ws.workdir().to_path_buf()
+    };
+    let newer = commit_files(&bare, "main", &[("b.yaml", b"b: 1\n")], "newer");
+    let ws = Workspace::open_or_clone(&cache, &url, &Auth::none(), &main, Options::default())
+        .expect("reuse");
+    assert_eq!(ws.workdir(), dir, "same cache directory");
+    assert_eq!(ws.checkout_commit(), Some(newer), "fetched the new commit");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("app.yaml")).expect("read"),
+        "image: app:1.0.0\n"
+    );
+    assert!(!dir.join("stray.tmp").exists(), "untracked file removed");
+    assert!(dir.join("b.yaml").exists());
+}
+
+#[test]
+fn corrupt_cache_is_rebuilt() {
+    let Some((tmp, bare, initial)) = seeded() else {
+        return;
+    };
+    let cache = tmp.path().join("c");
+    let url = file_url(&bare);
+    let main = CheckoutRef::branch("main");
+    type Corruption = fn(&Path);
+    let corruptions: [(&str, Corruption); 3] = [
+        ("garbage HEAD", |git_dir| {
+            std::fs::write(git_dir.join("HEAD"), "garbage\n").expect("write")
+        }),
+        ("objects deleted", |git_dir| {
+            std::fs::remove_dir_all(git_dir.join("objects")).expect("rm");
+            std::fs::create_dir_all(git_dir.join("objects")).expect("mkdir");
+        }),
+        ("stale index.lock", |git_dir| {
+            std::fs::write(git_dir.join("index.lock"), "").expect("write")
+        }),
+    ];
+    for (what, corrupt) in corruptions {
+        let dir = Workspace::open_or_clone(&cache, &url, &Auth::none(), &main, Options::default())
+            .expect("clone")
+            .workdir()
+            .to_path_buf();
+        corrupt(&dir.join(".git"));
+        let mut ws =
+            Workspace::open_or_clone(&cache, &url, &Auth::none(), &main, Options::default())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            ws.checkout_commit().as_deref(),
+            Some(initial.as_str()),
+            "{what}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("app.yaml")).expect("read"),
+            "image: app:1.0.0\n",
+            "{what}"
+        );
+        // Still usable for a commit (no push, to keep `initial` valid).
+        std::fs::write(dir.join("x"), what).expect("write");
+        assert!(
+            ws.commit_all(&commit_opts(), "probe")
+                .expect("commit")
+                .is_some(),
+            "{what}"
+        );
+    }
+}
+
+// ---- smart HTTP ----
+
+fn http_server(auth: bool) -> Option<GitHttpServer> {
+    GitHttpServer::start(git_http::Options {
+        basic_auth: auth.then(|| ("flux".to_string(), "s3cret-pw".to_string())),
+    })
+}
+
+#[test]
+fn http_basic_auth_clone_and_push() {
+    let Some(server) = http_server(true) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "app.git");
+    commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.0.0\n")],
+        "initial",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let auth = Auth::from_secret(&secret(&[("username", "flux"), ("password", "s3cret-pw")]))
+        .expect("auth");
+    let mut ws = Workspace::open_or_clone(
+        tmp.path(),
+        &server.url("app.git"),
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("clone over http: {e}\n{}", server.log()));
+    let result = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.5.0"))
+        .unwrap_or_else(|e| panic!("push over http: {e}\n{}", server.log()))
+        .expect("pushed");
+    assert_eq!(
+        rev_parse(&bare, "main").as_deref(),
+        Some(result.commit.as_str())
+    );
+    // Later run over the cached clone.
+    let mut ws = Workspace::open_or_clone(
+        tmp.path(),
+        &server.url("app.git"),
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("reuse over http");
+    assert_eq!(
+        ws.checkout_commit().as_deref(),
+        Some(result.commit.as_str())
+    );
+    let again = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.6.0"))
+        .expect("push")
+        .expect("pushed");
+    assert_eq!(git(&bare, &["rev-parse", "main^"]), result.commit);
+    assert_eq!(rev_parse(&bare, "main"), Some(again.commit));
+}
+
+#[test]
+fn http_wrong_password_is_a_clear_error() {
+    let Some(server) = http_server(true) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "app.git");
+    commit_files(&bare, "main", &[("app.yaml", b"x\n")], "initial");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let auth = Auth::from_secret(&secret(&[
+        ("username", "flux"),
+        ("password", "wrong-pw-123"),
+    ]))
+    .expect("auth");
+    let url = server
+        .url("app.git")
+        .replace("http://", "http://flux:url-pw-456@");
+    let err = Workspace::open_or_clone(
+        tmp.path(),
+        &url,
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect_err("bad password");
+    assert!(matches!(err, Error::AuthFailed { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("127.0.0.1:{}/git/app.git", server.port())),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("wrong-pw-123") && !msg.contains("url-pw-456"),
+        "{msg}"
+    );
+    let dbg = format!("{err:?}");
+    assert!(
+        !dbg.contains("wrong-pw-123") && !dbg.contains("url-pw-456"),
+        "{dbg}"
+    );
+}
+
+#[test]
+fn protected_branch_hook_rejection_is_passed_through() {
+    // Hooks run in git-receive-pack, so this needs a real server (libgit2's
+    // file:// transport pushes in-process without hooks).
+    let Some(server) = http_server(false) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "protected.git");
+    let initial = commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.0.0\n")],
+        "initial",
+    );
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ws = Workspace::open_or_clone(
+        tmp.path(),
+        &server.url("protected.git"),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    let err = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+        .expect_err("protected");
+    assert!(matches!(err, Error::ProtectedBranch { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("GH006: Protected branch update failed"),
+        "{msg}"
+    );
+    assert!(msg.contains("branch 'main'"), "{msg}");
+    assert_eq!(rev_parse(&bare, "main"), Some(initial), "remote untouched");
+}
+
+// ---- ssh ----
+
+fn ssh_auth(server: &Sshd, kind: KeyKind, known_hosts: &str) -> Auth {
+    let key = server.key(kind);
+    let mut pairs = vec![
+        ("identity", key.private.as_str()),
+        ("known_hosts", known_hosts),
+    ];
+    if kind == KeyKind::Encrypted {
+        pairs.push(("password", sshd::PASSPHRASE));
+    }
+    Auth::from_secret(&secret(&pairs)).expect("ssh auth")
+}
+
+#[test]
+fn ssh_clone_and_push_with_ed25519_ecdsa_and_encrypted_keys() {
+    let Some(server) = Sshd::start(sshd::Options::default()) else {
+        return;
+    };
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    for (i, kind) in [KeyKind::Ed25519, KeyKind::Ecdsa, KeyKind::Encrypted]
+        .into_iter()
+        .enumerate()
+    {
+        let auth = ssh_auth(&server, kind, &server.known_hosts());
+        let mut ws = Workspace::open_or_clone(
+            &tmp.path().join(format!("c{i}")),
+            &server.url(&bare),
+            &auth,
+            &CheckoutRef::branch("main"),
+            Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("{kind:?} clone: {e}\n{}", server.log()));
+        let tag = format!("4.{i}.0");
+        let result = ws
+            .push_with_retry(&push_to("main"), &commit_opts(), rewrite(&tag))
+            .unwrap_or_else(|e| panic!("{kind:?} push: {e}\n{}", server.log()))
+            .expect("pushed");
+        assert_eq!(
+            rev_parse(&bare, "main").as_deref(),
+            Some(result.commit.as_str()),
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn ssh_unknown_or_mismatched_host_key_is_refused() {
+    let Some(server) = Sshd::start(sshd::Options::default()) else {
+        return;
+    };
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let host = format!("[127.0.0.1]:{}", server.port());
+    let other_key = server.key(KeyKind::Ecdsa).public.clone();
+    let cases = [
+        (
+            format!("github.com {}\n", server.host_public_key()),
+            "not in known_hosts",
+        ),
+        (format!("{host} {other_key}\n"), "does not match"),
+        (
+            format!("127.0.0.1 {}\n", server.host_public_key()),
+            "not in known_hosts",
+        ),
+    ];
+    for (i, (kh, want)) in cases.into_iter().enumerate() {
+        let auth = ssh_auth(&server, KeyKind::Ed25519, &kh);
+        let err = Workspace::open_or_clone(
+            &tmp.path().join(format!("c{i}")),
+            &server.url(&bare),
+            &auth,
+            &CheckoutRef::branch("main"),
+            Options::default(),
+        )
+        .expect_err("host key must be refused");
+        assert!(matches!(err, Error::HostKey { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(want) && msg.contains(&host) && msg.contains("ssh-ed25519"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn ssh_read_only_key_push_is_a_clear_error() {
+    let Some(server) = Sshd::start(sshd::Options::default()) else {
+        return;
+    };
+    let Some((tmp, bare, initial)) = seeded() else {
+        return;
+    };
+    let auth = ssh_auth(&server, KeyKind::ReadOnly, &server.known_hosts());
+    let mut ws = Workspace::open_or_clone(
+        tmp.path(),
+        &server.url(&bare),
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("read-only keys can clone: {e}\n{}", server.log()));
+    let err = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("5.0.0"))
+        .expect_err("read-only");
+    assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("marked as read only"), "{msg}");
+    assert!(msg.contains("branch 'main'"), "{msg}");
+    assert_eq!(rev_parse(&bare, "main"), Some(initial), "remote untouched");
+}
+
+// ---- signing ----
+
+#[test]
+fn signed_commit_verifies_with_git_verify_commit() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    if Command::new("gpg").arg("--version").output().is_err() {
+        ferroflux_testkit::env::skip_or_fail("gpg (Debian package gnupg)");
+        return;
+    }
+    let gnupg = tmp.path().join("gnupg");
+    std::fs::create_dir_all(&gnupg).expect("gnupghome");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let gpg = |args: &[&str]| {
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", &gnupg)
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "sign-pass",
+            ])
+            .args(args)
+            .output()
+            .expect("run gpg");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "Flux Bot <flux@example.com>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let armored = gpg(&["--armor", "--export-secret-keys", "flux@example.com"]);
+    let signer = Signer::from_secret(
+        "signing-key",
+        &[
+            ("git.asc".to_string(), armored.clone()),
+            ("passphrase".to_string(), b"sign-pass".to_vec()),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .expect("signer");
+    let wrong =
+        Signer::from_armored("signing-key", &armored, Some("nope")).expect_err("wrong passphrase");
+    assert!(wrong.to_string().contains("passphrase"), "{wrong}");
+
+    let mut ws = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &file_url(&bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    let opts = CommitOptions {
+        signer: Some(signer),
+        ..commit_opts()
+    };
+    let result = ws
+        .push_with_retry(&push_to("main"), &opts, rewrite("6.0.0"))
+        .expect("push")
+        .expect("pushed");
+    let out = Command::new("git")
+        .env("GNUPGHOME", &gnupg)
+        .args(["verify-commit", "--raw", &result.commit])
+        .current_dir(&bare)
+        .output()
+        .expect("git verify-commit");
+    assert!(
+        out.status.success(),
+        "verify-commit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GOODSIG"));
+    assert_eq!(show_file(&bare, "main", "app.yaml"), "image: app:6.0.0");
+}
