@@ -1,0 +1,3 @@
+//! Integration tests of the `ferroflux` binary, one module per subcommand.
+
+mod setters;
