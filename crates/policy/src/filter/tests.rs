@@ -49,6 +49,8 @@ fn extract_follows_go_expand() {
         (r"(\d+)", "$0-$0", "rc-7", "7-7"),
         (r"(a)|(b)", "[$1][$2]", "b", "[][b]"),
         (r"(?P<v>a)|(?P<v>b)", "$v", "b", "b"),
+        (r"(?P<1a>x)", "$1a", "x", "x"),
+        (r"(?P<1>x)(y)", "$1", "xy", "x"),
         (r"(?P<ts>\d+)-(?P<n>\d+)", "$ts$n", "10-20", "1020"),
         (r"^(?P<x>\d+)$", "$x_", "5", ""),
         (r"^(?P<x>\d+)$", "", "5", "5"),
@@ -71,6 +73,39 @@ fn only_the_first_match_is_used_and_matching_is_unanchored() {
 }
 
 #[test]
+fn go_literal_readings_are_kept() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("a{,3}", "a{,3}", true),
+        ("a{,3}", "aaa", false),
+        ("x{a}", "x{a}", true),
+        (r"\Qa.b\E", "a.b", true),
+        (r"\Qa.b\E", "axb", false),
+        (r"\Qa.b", "a.b", true),
+        (r"\101", "A", true),
+        (r"\0", "\0", true),
+        (r"\<a\>", "<a>", true),
+        ("[a&&b]", "&", true),
+        ("[a~~b]", "~", true),
+        ("[a[b]]", "[]", true),
+        ("[a[b]]", "a", false),
+        (r"[\d-z]", "-", true),
+        (r"[\d-z]", "y", false),
+        ("[[:digit:]-z]", "-", true),
+        ("[]a]", "]", true),
+        (r"\b{start}", "{start}", false),
+        (r"\b{start}", "a{start}", true),
+        (r"x\b{start}", "x{start}", true),
+    ];
+    for &(pattern, tag, want) in cases {
+        assert_eq!(
+            key(pattern, "", tag).is_some(),
+            want,
+            "{pattern:?} on {tag:?}"
+        );
+    }
+}
+
+#[test]
 fn go_rejections_are_errors() {
     for pattern in [
         "[=",
@@ -81,10 +116,15 @@ fn go_rejections_are_errors() {
         r"\Z",
         r"\C",
         "(?x)a",
-        r"\b{start}",
-        "[a&&b]",
-        "[a[b]]",
         r"\8",
+        r"\1",
+        r"\18",
+        r"\u0041",
+        "a\\",
+        "(?P<a.b>x)",
+        "(?P<>x)",
+        "(?P<é>x)",
+        "(?P<x",
     ] {
         let err = Filter::new(pattern, "").err();
         assert!(err.is_some(), "{pattern:?} should be rejected");
