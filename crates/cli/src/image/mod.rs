@@ -4,10 +4,14 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+mod policy;
 mod setters;
 
 #[derive(Subcommand)]
 pub enum ImageCommand {
+    /// ImagePolicy tag selection: test a policy against a tag list.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// `$imagepolicy` setter markers: rewrite marked values in a tree.
     #[command(subcommand)]
     Setters(setters::SettersCommand),
@@ -15,6 +19,7 @@ pub enum ImageCommand {
 
 pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        ImageCommand::Policy(cmd) => policy::run(cmd),
         ImageCommand::Setters(cmd) => setters::run(cmd),
     }
 }

@@ -1,3 +1,4 @@
 //! Integration tests of the `ferroflux` binary, one module per subcommand.
 
+mod policy;
 mod setters;
