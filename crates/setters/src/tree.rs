@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::policy::Policies;
-use crate::result::{Change, Diagnostic, FileChanges, Skipped};
+use crate::result::{Change, Diagnostic, FileChanges, ObjectChanges, Skipped};
 use crate::rewrite::rewrite_file;
 
 /// Why a tree could not be processed or written.
@@ -70,6 +70,19 @@ impl TreeResult {
             });
             if !dup {
                 out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Changes per object over all files (Flux's `.Changed.Objects`): the
+    /// same object in two files keeps the changes of both, file order.
+    pub fn objects(&self) -> Vec<ObjectChanges> {
+        let mut out: Vec<ObjectChanges> = Vec::new();
+        for o in self.files.iter().flat_map(|f| f.objects.iter()) {
+            match out.iter_mut().find(|x| x.object == o.object) {
+                Some(x) => x.changes.extend(o.changes.iter().cloned()),
+                None => out.push(o.clone()),
             }
         }
         out

@@ -167,3 +167,30 @@ fn a_single_file_root_works() {
         .expect_err("missing root");
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn template_helpers_merge_like_flux() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let doc = |tag: &str| {
+        format!(
+            "kind: Deployment\nmetadata:\n  name: web\nspec:\n  image: a:{tag} # {{\"$imagepolicy\": \"ns:app\"}}\n"
+        )
+    };
+    write(root, "a.yaml", &doc("1"));
+    write(root, "b.yaml", &doc("1"));
+    write(root, "c.yaml", &doc("0"));
+    let result = apply_tree(root, &policies(), &Options::default()).expect("walk");
+    assert_eq!(result.files.len(), 3);
+    let unique: Vec<(&str, &str)> = result
+        .unique_changes()
+        .iter()
+        .map(|c| (c.old_value.as_str(), c.new_value.as_str()))
+        .collect();
+    assert_eq!(unique, [("a:1", "b:2"), ("a:0", "b:2")]);
+    let objects = result.objects();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].object.to_string(), "/Deployment web");
+    assert_eq!(objects[0].changes.len(), 3);
+    assert_eq!(objects[0].images(), ["b:2"]);
+}

@@ -146,3 +146,30 @@ proptest! {
         }
     }
 }
+
+/// The generator must exercise the interesting paths, or the properties
+/// above prove little: changes, diagnostics and parse errors all occur.
+#[test]
+fn generator_covers_changes_diagnostics_and_errors() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let (mut changed, mut diagnosed, mut failed) = (0, 0, 0);
+    for _ in 0..1000 {
+        let input = document().new_tree(&mut runner).expect("sample").current();
+        match rewrite_file("p.yaml", input.as_bytes(), &policies()) {
+            Ok(out) => {
+                changed += usize::from(out.updated.is_some());
+                diagnosed += usize::from(!out.diagnostics.is_empty());
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    assert!(changed > 50, "only {changed} of 1000 samples changed");
+    assert!(
+        diagnosed > 50,
+        "only {diagnosed} of 1000 samples had diagnostics"
+    );
+    assert!(failed > 50, "only {failed} of 1000 samples failed to parse");
+}
