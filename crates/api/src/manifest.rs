@@ -142,6 +142,7 @@ impl Manifest {
 
 fn object_label(kind: &str, namespace: Option<&str>, name: &str) -> String {
     match namespace {
+        _ if name.is_empty() => kind.to_string(),
         Some(ns) => format!("{kind}/{ns}/{name}"),
         None => format!("{kind}/{name}"),
     }

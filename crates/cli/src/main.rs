@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod image;
+mod validate;
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check Flux manifests: schema, deprecated APIs and the known traps.
+    Validate(validate::ValidateArgs),
     /// Image automation: policies, setters, registry scans.
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -28,6 +31,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
         Command::Image(cmd) => image::run(cmd),
     };
     match result {

@@ -1,0 +1,199 @@
+use std::path::Path;
+
+use super::*;
+
+fn check(src: &str) -> Vec<String> {
+    validate_str(Path::new("f.yaml"), src)
+        .findings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+const POLICY: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  imageRepositoryRef:\n    name: r\n";
+
+fn policy(rest: &str) -> Vec<String> {
+    check(&format!("{POLICY}{rest}"))
+}
+
+#[test]
+fn four_part_pattern_with_semver_warns_on_the_pattern_line() {
+    let f = policy(
+        "  filterTags:\n    pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$'\n  policy:\n    semver:\n      range: '>=1.0.0'\n",
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].starts_with("f.yaml:10: ImagePolicy/ns/p: warning: filterTags.pattern"),
+        "{f:?}"
+    );
+    assert!(f[0].contains("exactly 3 dots"), "{f:?}");
+}
+
+#[test]
+fn seed_000_pattern_and_extract_are_clean() {
+    let f = policy(
+        "  filterTags:\n    pattern: \"^(?:api-|streamlit-)?(?P<version>\\\\d+\\\\.\\\\d+\\\\.\\\\d+.*)$\"\n    extract: \"$version\"\n  policy:\n    semver:\n      range: \">=0.0.0\"\n",
+    );
+    assert!(f.is_empty(), "{f:?}");
+}
+
+#[test]
+fn backslash_d_in_double_quotes_is_an_error_naming_the_fix() {
+    let f = policy(
+        "  filterTags:\n    pattern: \"^v\\d+$\"\n  policy:\n    semver:\n      range: \">=0.0.0\"\n",
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].starts_with("f.yaml:10: error: not valid YAML"),
+        "{f:?}"
+    );
+    assert!(
+        f[0].contains("\"\\\\d\"") && f[0].contains("single quotes"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn invalid_range_and_regex_are_errors() {
+    let f = policy("  policy:\n    semver:\n      range: 'not a range'\n");
+    assert!(f[0].contains("error: invalid policy"), "{f:?}");
+    let f = policy("  filterTags:\n    pattern: '^(v'\n  policy:\n    alphabetical: {}\n");
+    assert!(
+        f[0].contains(":10:") && f[0].contains("error: failed to filter tags"),
+        "{f:?}"
+    );
+    let f = policy("  policy: {}\n");
+    assert!(
+        f[0].contains("given ImagePolicyChoice object is invalid"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn extract_naming_a_missing_group_warns() {
+    let f = policy(
+        "  filterTags:\n    pattern: '^main-(?P<ts>[0-9]+)$'\n    extract: '$version'\n  policy:\n    numerical: {}\n",
+    );
+    assert!(
+        f[0].contains("`$version`") && f[0].contains("groups: ts"),
+        "{f:?}"
+    );
+    let f = policy("  filterTags:\n    extract: '$1'\n  policy:\n    numerical: {}\n");
+    assert!(f.iter().any(|m| m.contains("without a pattern")), "{f:?}");
+}
+
+#[test]
+fn stage_prerelease_range_warns() {
+    let f = policy("  policy:\n    semver:\n      range: '>=1.0.0-stage'\n");
+    assert!(
+        f[0].contains("does not restrict tags to `-stage` prereleases"),
+        "{f:?}"
+    );
+    let f = policy(
+        "  filterTags:\n    pattern: '-stage\\.'\n  policy:\n    semver:\n      range: '>=1.0.0-stage'\n",
+    );
+    assert!(f.is_empty(), "{f:?}");
+}
+
+const REPO: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: r\nspec:\n  interval: 1m\n";
+
+#[test]
+fn image_names() {
+    let f = check(&format!("{REPO}  image: https://ghcr.io/org/app\n"));
+    assert!(f[0].contains("error: image 'https://ghcr.io/org/app' should not include URL scheme; remove 'https://'"), "{f:?}");
+    let f = check(&format!("{REPO}  image: ghcr.io/org/app:1.0\n"));
+    assert!(
+        f[0].contains("error: image 'ghcr.io/org/app:1.0' should not include a tag; remove ':1.0'"),
+        "{f:?}"
+    );
+    let f = check(&format!("{REPO}  image: docker.io/你的用户名/flask-app\n"));
+    assert!(
+        f[0].contains(
+            "warning: image 'docker.io/你的用户名/flask-app' is not a valid repository reference"
+        ),
+        "{f:?}"
+    );
+    for ok in [
+        "nginx",
+        "localhost:5000/a/b",
+        "harbor.thebarkingdog.tw/tbd/keyword_correction",
+    ] {
+        assert!(check(&format!("{REPO}  image: {ok}\n")).is_empty(), "{ok}");
+    }
+    let f = check(&format!("{REPO}  image: nginx\n  exclusionList: ['^(']\n"));
+    assert!(f[0].contains("error: failed to compile regex ^("), "{f:?}");
+}
+
+const IUA: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: a\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+#[test]
+fn automation_templates() {
+    let git = "  git:\n    commit:\n      author:\n        email: a@b\n      messageTemplate: ";
+    let f = check(&format!("{IUA}{git}\"Files:\\n<!--swig1-->\\n\"\n"));
+    assert!(
+        f[0].contains(":15:") && f[0].contains("`<!--swig1-->`"),
+        "{f:?}"
+    );
+    let f = check(&format!(
+        "{IUA}{git}'{{{{range .Updated.Images}}}}{{{{.}}}}{{{{end}}}}'\n"
+    ));
+    assert!(f[0].contains("uses `.Updated`"), "{f:?}");
+    let f = check(&format!(
+        "{IUA}{git}'{{{{range .Changed.Changes}}}}{{{{.NewValue}}}}{{{{end}}}}'\n"
+    ));
+    assert!(f.is_empty(), "{f:?}");
+    let f = check(IUA);
+    assert!(f[0].contains("necessitates field .spec.git"), "{f:?}");
+}
+
+#[test]
+fn secrets() {
+    let base = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n";
+    let f = check(&format!("{base}stringData:\n  password: hunter2\n"));
+    assert!(f[0].contains(":5:") && f[0].contains("plaintext"), "{f:?}");
+    assert!(
+        !f[0].contains("hunter2"),
+        "a finding must never echo a secret"
+    );
+    let f = check(&format!(
+        "{base}data:\n  a: ENC[AES256_GCM,data:x,type:str]\nsops:\n  age:\n    - recipient: age1x\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        -----END AGE ENCRYPTED FILE-----\n"
+    ));
+    assert!(
+        f[0].contains("mac, lastmodified, version") && f[0].contains("age[].enc"),
+        "{f:?}"
+    );
+    let f = check(&format!(
+        "{base}data:\n  a: ENC[AES256_GCM,data:x,type:str]\n"
+    ));
+    assert!(f[0].contains("`sops:` metadata is missing"), "{f:?}");
+    assert!(check(&format!("{base}type: kubernetes.io/tls\n")).is_empty());
+}
+
+#[test]
+fn alerts_and_kustomization_files() {
+    let alert = "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: a\nspec:\n  providerRef:\n    name: slack\n  eventSources:\n    - kind: Kustomization\n      name: '*'\n";
+    let f = check(&format!("{alert}  summary: hi\n"));
+    assert!(f[0].contains("spec.summary is deprecated"), "{f:?}");
+    let f = check(&format!(
+        "{alert}  exclusionList:\n    - 'reconcilation.*in_progress'\n"
+    ));
+    assert!(f[0].contains("misspelling of `reconciliation`"), "{f:?}");
+    let f = check(&format!("{alert}  exclusionList:\n    - '('\n"));
+    assert!(f[0].contains("error: invalid regular expression"), "{f:?}");
+    let f = check(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nbases:\n  - ../a\n",
+    );
+    assert!(f[0].contains("'bases' is deprecated"), "{f:?}");
+}
+
+#[test]
+fn reference_missing_by_a_namespace() {
+    let src = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: r\n  namespace: flux-system\nspec:\n  image: nginx\n  interval: 1m\n---\n".to_string()
+        + "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: p\n  namespace: apps\nspec:\n  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: 1.x\n";
+    let f = check(&src);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].contains("resolves to apps/r") && f[0].contains("namespace: flux-system"),
+        "{f:?}"
+    );
+}

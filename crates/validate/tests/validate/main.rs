@@ -1,0 +1,136 @@
+//! Every whole manifest of the seeds gives the verdict `index.json` records,
+//! and a finding that names the problem.
+
+use std::path::{Path, PathBuf};
+
+use ferroflux_validate::{Severity, validate_paths};
+
+/// What a finding must mention for each non-valid manifest.
+const NAMES: &[(&str, &[&str])] = &[
+    (
+        "000/05-automation-imageupdateautomation.yaml",
+        &["<!--swig"],
+    ),
+    ("001/02-base-kustomization.yaml", &["commonLabels"]),
+    (
+        "001/08-nginx-ingress-helm.yaml",
+        &["helm.toolkit.fluxcd.io/v2"],
+    ),
+    ("001/09-redis-ha-helm.yaml", &["helm.toolkit.fluxcd.io/v2"]),
+    ("001/11-us-east-2-apps.yaml", &["spec.postBuild.substitute"]),
+    ("001/13-sops-encrypted-secret.yaml", &["version"]),
+    ("001/16-pitfall1-kustomization-wrong.yaml", &["spec.prune"]),
+    ("001/17-pitfall1-kustomization-right.yaml", &["spec.prune"]),
+    (
+        "001/18-pitfall2-helmrelease-wrong.yaml",
+        &["helm.toolkit.fluxcd.io/v2", "spec.interval"],
+    ),
+    (
+        "001/19-pitfall2-helmrelease-right.yaml",
+        &["helm.toolkit.fluxcd.io/v2", "spec.interval"],
+    ),
+    ("001/20-pitfall3-secret-plaintext.yaml", &["plaintext"]),
+    ("001/21-pitfall3-secret-sops.yaml", &["mac"]),
+    ("001/25-notifications.yaml", &["summary", "reconcilation"]),
+    ("001/26-image-automation.yaml", &["v1beta2", ".Updated"]),
+    ("002/01-imagerepository.yaml", &["v1beta2"]),
+    ("002/02-imagepolicy.yaml", &["v1beta2"]),
+    (
+        "002/03-imageupdateautomation.yaml",
+        &["v1beta2", ".Updated"],
+    ),
+    ("003/03-imagerepository.yaml", &["v1beta2", "你的用户名"]),
+    ("003/04-imagepolicy.yaml", &["v1beta2"]),
+    ("003/05-imageupdateautomation.yaml", &["v1beta2"]),
+    ("004/04-imagerepository.yaml", &["v1beta2"]),
+    (
+        "004/05-imagepolicy.yaml",
+        &["can never yield a semver tag", "v1beta2"],
+    ),
+    (
+        "004/08-imageupdateautomation.yaml",
+        &["v1beta2", ".Updated"],
+    ),
+];
+
+fn manifests_dir() -> Option<PathBuf> {
+    ferroflux_testkit::env::dir_from_env("FERROFLUX_SEEDS_DIR").map(|d| d.join("manifests"))
+}
+
+#[test]
+fn seed_manifests_get_their_recorded_verdicts() {
+    let Some(dir) = manifests_dir() else { return };
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for entry in index.as_array().unwrap() {
+        if entry["fragment"].as_bool().unwrap() {
+            continue;
+        }
+        let rel = entry["path"].as_str().unwrap();
+        let want = entry["verdict"].as_str().unwrap();
+        let report = validate_paths(&[dir.join(rel)]);
+        let got = if report.has_errors() {
+            "error"
+        } else if report.count(Severity::Warning) > 0 {
+            "warning"
+        } else {
+            "valid"
+        };
+        let text: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+        if got != want {
+            failures.push(format!("{rel}: want {want}, got {got}: {text:#?}"));
+        }
+        if want == "valid" && !report.findings.is_empty() {
+            failures.push(format!("{rel}: valid, but findings: {text:#?}"));
+        }
+        if let Some((_, words)) = NAMES.iter().find(|(p, _)| *p == rel) {
+            for word in *words {
+                if !text.iter().any(|t| t.contains(word)) {
+                    failures.push(format!("{rel}: no finding mentions {word:?}: {text:#?}"));
+                }
+            }
+        } else if want != "valid" {
+            failures.push(format!(
+                "{rel}: add the words its finding must name to NAMES"
+            ));
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checked, 45, "whole manifests in the index");
+}
+
+#[test]
+fn seed_fragment_starting_with_document_end_is_an_error() {
+    let Some(dir) = manifests_dir() else { return };
+    let report = validate_paths(&[dir.join("004/fragments/06-stage-filtertags.yaml")]);
+    assert!(report.has_errors());
+    assert!(
+        report.findings[0].message.contains("`...`"),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_whole_seed_directory_in_one_run() {
+    let Some(dir) = manifests_dir() else { return };
+    let report = validate_paths(&[dir.join("000")]);
+    // the fragments under 000/ hold a valid marker and no object
+    assert_eq!(report.objects, 5);
+    assert_eq!(report.count(Severity::Error), 0, "{:?}", report.findings);
+    assert_eq!(report.count(Severity::Warning), 1, "{:?}", report.findings);
+}
+
+#[test]
+fn missing_path_is_an_error_naming_it() {
+    let report = validate_paths(&[Path::new("/nonexistent/ferroflux").to_path_buf()]);
+    assert!(report.has_errors());
+    assert!(
+        report.findings[0]
+            .to_string()
+            .contains("/nonexistent/ferroflux")
+    );
+}
