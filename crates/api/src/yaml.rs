@@ -182,8 +182,9 @@ fn scan_error(source: &str, e: &ScanError) -> YamlError {
             .find(|esc| !VALID_ESCAPES.iter().any(|v| esc.starts_with(v)));
         let esc = escape.unwrap_or("\\");
         message = format!(
-            "invalid escape {esc:?} in a double-quoted string: YAML reads backslashes in \"...\" as escapes; \
-             write {doubled:?} or use single quotes ('...'), where backslashes are literal",
+            "invalid escape `{esc}` in a double-quoted string: YAML reads backslashes in \"...\" \
+             as escapes; write `{doubled}` or use single quotes ('...'), where backslashes are \
+             literal",
             doubled = esc.replace('\\', "\\\\"),
         );
     }

@@ -48,7 +48,7 @@ fn backslash_d_in_double_quotes_is_an_error_naming_the_fix() {
         "{f:?}"
     );
     assert!(
-        f[0].contains("\"\\\\d\"") && f[0].contains("single quotes"),
+        f[0].contains("`\\\\d`") && f[0].contains("single quotes"),
         "{f:?}"
     );
 }

@@ -66,7 +66,7 @@ fn duplicate_keys_are_errors_with_a_line() {
 fn backslash_d_in_double_quotes_names_the_fix() {
     let err = parse_stream("spec:\n  pattern: \"^v\\d+$\"\n").unwrap_err();
     assert_eq!(err.line, 2, "{err}");
-    assert!(err.message.contains("\"\\\\d\""), "{err}");
+    assert!(err.message.contains("`\\\\d`"), "{err}");
     assert!(err.message.contains("single quotes"), "{err}");
 }
 
