@@ -1,0 +1,1 @@
+//! `image.toolkit.fluxcd.io`: one module per kind.

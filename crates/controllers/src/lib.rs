@@ -1,0 +1,16 @@
+//! Tier 2: the reconcile steps of every kind, written once for both homes
+//! (`ferroflux automate`, objects from a Git checkout and status in redb;
+//! `ferroflux controller`, objects and status in Kubernetes).
+//!
+//! A reconciler takes an object, what it depends on (other objects' status,
+//! the tag store, a registry or git client) and a [`Clock`], and returns the
+//! object's new status and what to do next. It never reads the environment
+//! and never talks to Kubernetes: the runtime does that. Controllers never
+//! import each other; data passes through status, as in Flux.
+
+pub mod clock;
+pub mod image;
+pub mod status;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use status::{Outcome, StepError};
