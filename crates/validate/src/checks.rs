@@ -251,18 +251,19 @@ fn automation(m: &Manifest, spec: &ImageUpdateAutomationSpec, out: &mut Vec<Find
         return;
     };
     let path = "spec.git.commit.messageTemplate";
-    if let Some(placeholder) = mangled_placeholder(template) {
+    if let Some(warning) = ferroflux_template::mangled_placeholders(template) {
         out.push(at(
             m,
             path,
             Severity::Warning,
             format!(
-                "messageTemplate has no Go template actions but HTML comment placeholders such as \
-                 `{placeholder}`: a blog engine replaced the `{{{{ ... }}}}` actions, so every commit \
-                 would carry this literal text; restore the actions (for example \
+                "{warning}; restore the actions (for example \
                  `{{{{ range $file, $changes := .Changed.FileChanges }}}}`)"
             ),
         ));
+    }
+    if let Err(e) = ferroflux_template::check(template) {
+        out.push(at(m, path, Severity::Error, e.to_string()));
     }
     if mentions_field(template, ".Updated") {
         out.push(at(
@@ -285,16 +286,6 @@ fn automation(m: &Manifest, spec: &ImageUpdateAutomationSpec, out: &mut Vec<Find
                 .to_string(),
         ));
     }
-}
-
-/// The first `<!--swigN-->`-style placeholder of a template that has no
-/// `{{` action at all.
-fn mangled_placeholder(template: &str) -> Option<String> {
-    if template.contains("{{") {
-        return None;
-    }
-    let re = regex::Regex::new(r"<!--\s*[A-Za-z]+\d+\s*-->").ok()?;
-    re.find(template).map(|m| m.as_str().to_string())
 }
 
 fn mentions_field(template: &str, field: &str) -> bool {

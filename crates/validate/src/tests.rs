@@ -131,7 +131,7 @@ fn automation_templates() {
     let git = "  git:\n    commit:\n      author:\n        email: a@b\n      messageTemplate: ";
     let f = check(&format!("{IUA}{git}\"Files:\\n<!--swig1-->\\n\"\n"));
     assert!(
-        f[0].contains(":15:") && f[0].contains("`<!--swig1-->`"),
+        f[0].contains(":15:") && f[0].contains("placeholder(s) <!--swig1-->"),
         "{f:?}"
     );
     let f = check(&format!(
@@ -142,6 +142,11 @@ fn automation_templates() {
         "{IUA}{git}'{{{{range .Changed.Changes}}}}{{{{.NewValue}}}}{{{{end}}}}'\n"
     ));
     assert!(f.is_empty(), "{f:?}");
+    let f = check(&format!("{IUA}{git}'{{{{range .Changed.Changes}}}}'\n"));
+    assert!(
+        f[0].contains("error: unable to create commit message template from spec"),
+        "{f:?}"
+    );
     let f = check(IUA);
     assert!(f[0].contains("necessitates field .spec.git"), "{f:?}");
 }
