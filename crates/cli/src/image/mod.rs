@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 mod policy;
+mod scan;
 mod setters;
 
 #[derive(Subcommand)]
@@ -15,11 +16,14 @@ pub enum ImageCommand {
     /// `$imagepolicy` setter markers: rewrite marked values in a tree.
     #[command(subcommand)]
     Setters(setters::SettersCommand),
+    /// List every tag of a registry repository, as an ImageRepository scan does.
+    Scan(scan::ScanArgs),
 }
 
 pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ImageCommand::Policy(cmd) => policy::run(cmd),
         ImageCommand::Setters(cmd) => setters::run(cmd),
+        ImageCommand::Scan(args) => scan::run(args),
     }
 }
