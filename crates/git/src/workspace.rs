@@ -455,8 +455,6 @@ impl Workspace {
     /// Fetch the checkout ref and reset the working tree hard to it,
     /// removing untracked and ignored files.
     pub fn sync(&mut self) -> Result<(), Error> {
-        let heads = self.ls_remote()?;
-        let (remote_ref, local_ref, what) = self.resolve_target(&heads)?;
         let commit_sha = self.checkout_ref.commit.clone().filter(|c| !c.is_empty());
         let depth = if commit_sha.is_some() {
             if self.repo.is_shallow() {
@@ -467,6 +465,10 @@ impl Workspace {
         } else {
             self.opts.depth.map(|d| d as i32)
         };
+        // One connection: fetch what the ref names, then check it against
+        // the refs the server advertised (a stale local ref proves nothing).
+        let heads = self.fetch(&[self.fetch_refspec()], depth)?;
+        let (remote_ref, local_ref, what) = self.resolve_target(&heads)?;
         let Some(remote_ref) = remote_ref else {
             // Empty remote: start an unborn branch.
             let branch = self
@@ -482,7 +484,6 @@ impl Workspace {
             self.base = None;
             return self.clean_unborn();
         };
-        self.fetch(&[format!("+{remote_ref}:{local_ref}")], depth)?;
         let target = match &commit_sha {
             Some(sha) => {
                 let oid = Oid::from_str(sha).map_err(|_| Error::RefNotFound {
@@ -528,14 +529,13 @@ impl Workspace {
     /// the remote has it, continue from its head; otherwise create it from
     /// the checkout commit.
     pub fn switch_branch(&mut self, branch: &str) -> Result<SwitchOutcome, Error> {
-        let heads = self.ls_remote()?;
         let full = format!("refs/heads/{branch}");
+        let tracking = format!("refs/remotes/origin/{branch}");
+        let heads = self.fetch(
+            &[format!("+{full}:{tracking}")],
+            self.opts.depth.map(|d| d as i32),
+        )?;
         let outcome = if heads.iter().any(|(n, _)| *n == full) {
-            let tracking = format!("refs/remotes/origin/{branch}");
-            self.fetch(
-                &[format!("+{full}:{tracking}")],
-                self.opts.depth.map(|d| d as i32),
-            )?;
             let oid = self
                 .repo
                 .refname_to_id(&tracking)
@@ -765,25 +765,36 @@ impl Workspace {
         }
     }
 
-    fn ls_remote(&mut self) -> Result<Vec<(String, Oid)>, Error> {
-        let seen: Shared = Default::default();
-        let url = self.url.clone();
-        let auth = self.auth.clone();
-        let mut remote = self.repo.find_remote("origin").map_err(local("remote"))?;
-        let cbs = remote::callbacks(&url, &auth, &seen);
-        let conn = remote
-            .connect_auth(git2::Direction::Fetch, Some(cbs), None)
-            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))?;
-        let heads = conn
-            .list()
-            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))?
-            .iter()
-            .map(|h| (h.name().to_string(), h.oid()))
-            .collect();
-        Ok(heads)
+    /// The refspec that fetches what the checkout ref names (all tags for
+    /// semver, all branches for a bare commit).
+    fn fetch_refspec(&self) -> String {
+        let r = &self.checkout_ref;
+        let set = |o: &Option<String>| o.clone().filter(|s| !s.is_empty());
+        let branch = |b: &str| format!("+refs/heads/{b}:refs/remotes/origin/{b}");
+        if set(&r.commit).is_some() {
+            return match set(&r.branch) {
+                Some(b) => branch(&b),
+                None => "+refs/heads/*:refs/remotes/origin/*".to_string(),
+            };
+        }
+        if let Some(name) = set(&r.name) {
+            return format!("+{name}:refs/ferroflux/checkout");
+        }
+        if set(&r.semver).is_some() {
+            return "+refs/tags/*:refs/tags/*".to_string();
+        }
+        if let Some(tag) = set(&r.tag) {
+            return format!("+refs/tags/{tag}:refs/tags/{tag}");
+        }
+        branch(r.branch_name().unwrap_or("master"))
     }
 
-    fn fetch(&mut self, refspecs: &[String], depth: Option<i32>) -> Result<(), Error> {
+    /// Fetch `refspecs`; returns the refs the server advertised.
+    fn fetch(
+        &mut self,
+        refspecs: &[String],
+        depth: Option<i32>,
+    ) -> Result<Vec<(String, Oid)>, Error> {
         let seen: Shared = Default::default();
         let url = self.url.clone();
         let auth = self.auth.clone();
@@ -801,7 +812,14 @@ impl Workspace {
         }
         remote
             .fetch(refspecs, Some(&mut fo), None)
-            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))
+            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))?;
+        let heads = remote
+            .list()
+            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))?
+            .iter()
+            .map(|h| (h.name().to_string(), h.oid()))
+            .collect();
+        Ok(heads)
     }
 
     /// (remote ref, local ref, description) of the checkout target; remote

@@ -688,6 +688,160 @@ fn protected_branch_hook_rejection_is_passed_through() {
     assert_eq!(rev_parse(&bare, "main"), Some(initial), "remote untouched");
 }
 
+#[test]
+fn http_push_options_reach_the_server() {
+    let Some(server) = http_server(false) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "opts.git");
+    git(&bare, &["config", "receive.advertisePushOptions", "true"]);
+    commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.0.0\n")],
+        "initial",
+    );
+    let seen = server.root().join("push-options.txt");
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ni=0\nwhile [ $i -lt \"${{GIT_PUSH_OPTION_COUNT:-0}}\" ]; do eval echo \\$GIT_PUSH_OPTION_$i >> {}; i=$((i+1)); done\n",
+            seen.display()
+        ),
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ws = Workspace::open_or_clone(
+        tmp.path(),
+        &server.url("opts.git"),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("clone");
+    let spec = PushSpec {
+        options: [
+            ("merge_request.create".to_string(), String::new()),
+            ("merge_request.target".to_string(), "release".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+        ..push_to("main")
+    };
+    ws.push_with_retry(&spec, &commit_opts(), rewrite("1.1.0"))
+        .unwrap_or_else(|e| panic!("push with options: {e}\n{}", server.log()))
+        .expect("pushed");
+    let got = std::fs::read_to_string(&seen).expect("hook saw push options");
+    assert_eq!(got, "merge_request.create\nmerge_request.target=release\n");
+}
+
+#[test]
+fn bearer_token_is_sent_as_authorization_header() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut req = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).expect("read request");
+            if n == 0 {
+                break;
+            }
+            req.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .expect("respond");
+        String::from_utf8_lossy(&req).to_string()
+    });
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let auth = Auth::from_secret(&secret(&[("bearerToken", "tok-123456")])).expect("auth");
+    let url = format!("http://127.0.0.1:{port}/org/repo.git");
+    let err = Workspace::open_or_clone(
+        tmp.path(),
+        &url,
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect_err("the fake server refuses");
+    let request = server.join().expect("server thread");
+    assert!(
+        request.starts_with("GET /org/repo.git/info/refs?service=git-upload-pack"),
+        "{request}"
+    );
+    assert!(
+        request.contains("Authorization: Bearer tok-123456"),
+        "{request}"
+    );
+    assert!(!err.to_string().contains("tok-123456"), "{err}");
+}
+
+#[test]
+fn http_shallow_clone_retries_after_concurrent_commit() {
+    let Some(server) = http_server(false) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "race.git");
+    for i in 0..3 {
+        commit_files(
+            &bare,
+            "main",
+            &[("history.txt", format!("{i}").as_bytes())],
+            &format!("history {i}"),
+        );
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ws = Workspace::open_or_clone(
+        tmp.path(),
+        &server.url("race.git"),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect("shallow clone");
+    let shallow = tmp
+        .path()
+        .read_dir()
+        .expect("cache")
+        .flatten()
+        .any(|d| d.path().join(".git/shallow").exists());
+    assert!(shallow, "depth 1 by default");
+    let mut calls = 0;
+    let result = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), |dir: &Path| {
+            calls += 1;
+            if calls == 1 {
+                commit_files(
+                    &bare,
+                    "main",
+                    &[("other.yaml", b"by: human\n")],
+                    "human commit",
+                );
+            }
+            std::fs::write(dir.join("app.yaml"), "image: app:1.2.0\n")?;
+            Ok::<_, std::io::Error>(Some("Update app to 1.2.0".to_string()))
+        })
+        .unwrap_or_else(|e| panic!("push after retry: {e}\n{}", server.log()))
+        .expect("pushed");
+    assert_eq!(result.attempts, 2);
+    assert_eq!(
+        log_subjects(&bare, "main"),
+        vec![
+            "Update app to 1.2.0",
+            "human commit",
+            "history 2",
+            "history 1",
+            "history 0"
+        ]
+    );
+    git(&bare, &["fsck", "--no-progress"]);
+}
+
 // ---- ssh ----
 
 fn ssh_auth(server: &Sshd, kind: KeyKind, known_hosts: &str) -> Auth {
@@ -801,6 +955,41 @@ fn ssh_read_only_key_push_is_a_clear_error() {
     assert!(msg.contains("marked as read only"), "{msg}");
     assert!(msg.contains("branch 'main'"), "{msg}");
     assert_eq!(rev_parse(&bare, "main"), Some(initial), "remote untouched");
+}
+
+#[test]
+fn ssh_unauthorized_key_is_auth_failed() {
+    let Some(server) = Sshd::start(sshd::Options::default()) else {
+        return;
+    };
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let keyfile = tmp.path().join("stranger");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&keyfile)
+        .output()
+        .expect("ssh-keygen");
+    assert!(out.status.success());
+    let private = std::fs::read_to_string(&keyfile).expect("key");
+    let kh = server.known_hosts();
+    let auth =
+        Auth::from_secret(&secret(&[("identity", &private), ("known_hosts", &kh)])).expect("auth");
+    let err = Workspace::open_or_clone(
+        &tmp.path().join("c"),
+        &server.url(&bare),
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .expect_err("key not authorized");
+    assert!(matches!(err, Error::AuthFailed { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("127.0.0.1:{}", server.port())),
+        "{err}"
+    );
 }
 
 // ---- signing ----
