@@ -217,6 +217,18 @@ impl Client {
         })
     }
 
+    /// The same client (connections, token cache, rate limits) with another
+    /// operation timeout, e.g. an ImageRepository's `spec.timeout`.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            opts: Arc::new(Options {
+                timeout,
+                ..(*self.opts).clone()
+            }),
+            ..self.clone()
+        }
+    }
+
     pub fn options(&self) -> &Options {
         &self.opts
     }

@@ -1,1 +1,3 @@
 //! `image.toolkit.fluxcd.io`: one module per kind.
+
+pub mod repository;
