@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
 
-use crate::tls::TestCa;
+use crate::tls::{CertPair, TestCa};
 
 /// Environment variable overriding the binary path.
 pub const BINARY_ENV: &str = "FERROFLUX_DOCKER_REGISTRY";
@@ -23,6 +23,8 @@ pub struct Options {
     pub htpasswd: Option<(String, String)>,
     /// Serve HTTPS with a certificate for 127.0.0.1/localhost from a fresh CA.
     pub tls: bool,
+    /// With `tls`: require a client certificate signed by the same CA (mTLS).
+    pub client_auth: bool,
 }
 
 /// A running `docker-registry serve`.
@@ -31,6 +33,7 @@ pub struct DockerRegistry {
     dir: tempfile::TempDir,
     addr: SocketAddr,
     ca_pem: Option<String>,
+    client: Option<CertPair>,
     creds: Option<(String, String)>,
 }
 
@@ -64,6 +67,7 @@ impl DockerRegistry {
             storage.display()
         );
         let mut ca_pem = None;
+        let mut client = None;
         if opts.tls {
             let ca = TestCa::new("ferroflux test registry CA");
             let server = ca.server_cert(&["127.0.0.1", "localhost"]);
@@ -76,6 +80,12 @@ impl DockerRegistry {
                 cert.display(),
                 key.display()
             ));
+            if opts.client_auth {
+                let ca_path = dir.path().join("client-ca.crt");
+                std::fs::write(&ca_path, ca.cert_pem()).expect("write client CA");
+                config.push_str(&format!("    clientcas:\n      - {}\n", ca_path.display()));
+                client = Some(ca.client_cert("ferroflux test client"));
+            }
             ca_pem = Some(ca.cert_pem().to_owned());
         }
         if let Some((user, pass)) = &opts.htpasswd {
@@ -106,6 +116,7 @@ impl DockerRegistry {
             dir,
             addr,
             ca_pem,
+            client,
             creds: opts.htpasswd,
         };
         registry.wait_ready();
@@ -145,6 +156,12 @@ impl DockerRegistry {
         format!("{}/{repository}", self.addr)
     }
 
+    /// The client certificate the registry accepts when started with
+    /// `client_auth`.
+    pub fn client_cert(&self) -> Option<&CertPair> {
+        self.client.as_ref()
+    }
+
     /// The CA certificate when started with TLS.
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
@@ -172,8 +189,20 @@ impl DockerRegistry {
         ))
         .with_safe_default_protocol_versions()
         .expect("tls versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+        let tls = match &self.client {
+            Some(pair) => {
+                use rustls::pki_types::pem::PemObject as _;
+                let chain =
+                    rustls::pki_types::CertificateDer::pem_slice_iter(pair.cert_pem.as_bytes())
+                        .collect::<Result<Vec<_>, _>>()
+                        .expect("client cert PEM");
+                let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(pair.key_pem.as_bytes())
+                    .expect("client key PEM");
+                tls.with_client_auth_cert(chain, key).expect("client auth")
+            }
+            None => tls.with_no_client_auth(),
+        };
         reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .build()

@@ -17,6 +17,7 @@ fn scan_lists_tags_from_a_real_registry() {
     let Some(registry) = DockerRegistry::start(Options {
         htpasswd: Some(("ci".into(), PASSWORD.into())),
         tls: true,
+        ..Options::default()
     }) else {
         return;
     };

@@ -13,6 +13,7 @@ fn start() -> Option<DockerRegistry> {
     DockerRegistry::start(RegistryOptions {
         htpasswd: Some((USER.into(), PASSWORD.into())),
         tls: true,
+        ..RegistryOptions::default()
     })
 }
 
@@ -165,6 +166,7 @@ async fn insecure_falls_back_to_plain_http() {
     let Some(registry) = DockerRegistry::start(RegistryOptions {
         htpasswd: None,
         tls: false,
+        ..RegistryOptions::default()
     }) else {
         return;
     };
@@ -184,5 +186,48 @@ async fn insecure_falls_back_to_plain_http() {
     );
     let insecure = ImageName::parse(&registry.image("plain"), true).unwrap();
     let tags = client.list_tags(&insecure, &Auth::Anonymous).await.unwrap();
+    assert_eq!(tags, ["v1"]);
+}
+
+#[tokio::test]
+async fn client_certificate_for_mtls() {
+    let Some(registry) = DockerRegistry::start(RegistryOptions {
+        htpasswd: None,
+        tls: true,
+        client_auth: true,
+    }) else {
+        return;
+    };
+    registry.push_image("mtls/app", "v1").await;
+    let image = ImageName::parse(&registry.image("mtls/app"), false).unwrap();
+    let ca = registry.ca_pem().map(|c| c.as_bytes().to_vec());
+
+    let without = client_trusting(registry.ca_pem());
+    let err = without
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistryError::Tls { .. } | RegistryError::Connect { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&registry.host()), "{err}");
+
+    let pair = registry.client_cert().unwrap();
+    let with = Client::new(Options {
+        timeout: Duration::from_secs(10),
+        tls: TlsOptions {
+            ca_pem: ca,
+            client_cert_pem: Some(pair.cert_pem.as_bytes().to_vec()),
+            client_key_pem: Some(pair.key_pem.as_bytes().to_vec()),
+            ..TlsOptions::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let tags = with.list_tags(&image, &Auth::Anonymous).await.unwrap();
     assert_eq!(tags, ["v1"]);
 }
