@@ -195,7 +195,8 @@ async fn retry_after_beyond_the_timeout_fails_at_once() {
         .list_tags(&image, &Auth::Anonymous)
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Gave up before the 5s timeout instead of sleeping for an hour.
+    assert!(started.elapsed() < Duration::from_secs(4));
     let text = err.to_string();
     assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
     assert!(
@@ -233,7 +234,8 @@ async fn server_errors_are_retried_until_the_timeout() {
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // Stopped at the 1.5s deadline, not after 100 retries of up to 400ms.
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     let text = err.to_string();
     assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
     assert!(text.starts_with("timeout after 1.5s"), "{text}");
