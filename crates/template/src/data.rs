@@ -167,6 +167,12 @@ fn image_value(r: &ImageRef, policy: (&str, &str)) -> Value {
             private("repository", &r.repository),
             private("tag", &r.tag),
             private("digest", &r.digest),
+            crate::value::Field {
+                name: "policy",
+                value: namespaced_name(policy.0, policy.1),
+                embedded: false,
+                exported: false,
+            },
         ],
         vec![
             ("String", s(&r.original)),
@@ -328,6 +334,17 @@ fn updated(data: &TemplateData) -> Result<Value, DataError> {
         if !dup {
             g.push(&c.file, &c.object, r);
         }
+    }
+    // Objects keep document order: where the object first appears in the
+    // file, even through a change that recorded no image.
+    let first_seen = |file: &str, o: &ObjectRef| {
+        data.changes
+            .iter()
+            .position(|c| c.file == file && c.object == *o)
+            .unwrap_or(usize::MAX)
+    };
+    for (file, objs) in g.files.iter_mut() {
+        objs.sort_by_key(|(o, _)| first_seen(file, o));
     }
     let img = |(r, p): &Img| image_value(r, (&p.0, &p.1));
     let file_result = |objects: Value| {

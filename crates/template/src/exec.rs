@@ -33,13 +33,13 @@ impl From<ExecError> for Flow {
 
 type EResult<T> = Result<T, ExecError>;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum At<'a> {
     None,
     Arg(&'a Arg),
     Cmd(&'a Command),
     Pipe(&'a Pipe),
-    Text(usize, &'a str),
+    Owned(usize, String),
 }
 
 struct State<'a> {
@@ -47,7 +47,11 @@ struct State<'a> {
     text: &'a str,
     parse_name: &'a str,
     tmpl_name: String,
-    vars: Vec<(String, Value)>,
+    /// Variables with whether their static Go type is `interface {}`.
+    vars: Vec<(String, Value, bool)>,
+    /// Whether dot's static type is `interface {}` (an element of a
+    /// `[]interface {}` being ranged over): Go names that type in errors.
+    dot_iface: bool,
     out: String,
     at: At<'a>,
     depth: usize,
@@ -60,7 +64,8 @@ pub fn execute(tree: &Tree, text: &str, name: &str, data: Value) -> EResult<Stri
         text,
         parse_name: name,
         tmpl_name: name.to_string(),
-        vars: vec![("$".into(), data.clone())],
+        vars: vec![("$".into(), data.clone(), false)],
+        dot_iface: false,
         out: String::new(),
         at: At::None,
         depth: 0,
@@ -89,7 +94,7 @@ impl<'a> State<'a> {
             At::Arg(a) => (a.pos(), a.to_string()),
             At::Cmd(c) => (c.pos, c.to_string()),
             At::Pipe(p) => (p.pos, p.to_string()),
-            At::Text(pos, ctx) => (pos, ctx.to_string()),
+            At::Owned(pos, ref ctx) => (pos, ctx.clone()),
         };
         let before = &self.text[..pos.min(self.text.len())];
         let line = 1 + before.matches('\n').count();
@@ -147,7 +152,10 @@ impl<'a> State<'a> {
             let val = self.eval_pipeline(dot, &b.pipe)?;
             if val.truth() {
                 if with {
-                    self.walk_list(&val, &b.list)?;
+                    let was = std::mem::replace(&mut self.dot_iface, false);
+                    let r = self.walk_list(&val, &b.list);
+                    self.dot_iface = was;
+                    r?;
                 } else {
                     self.walk_list(dot, &b.list)?;
                 }
@@ -176,15 +184,20 @@ impl<'a> State<'a> {
         mark: usize,
         index: Value,
         elem: Value,
+        iface: bool,
     ) -> Result<(), Flow> {
         let n = self.vars.len();
         if !b.pipe.decl.is_empty() {
             self.vars[n - 1].1 = elem.clone();
+            self.vars[n - 1].2 = iface;
         }
         if b.pipe.decl.len() > 1 {
             self.vars[n - 2].1 = index;
+            self.vars[n - 2].2 = false;
         }
+        let was = std::mem::replace(&mut self.dot_iface, iface);
         let r = self.walk_list(&elem, &b.list);
+        self.dot_iface = was;
         self.vars.truncate(mark);
         match r {
             Err(Flow::Continue) => Ok(()),
@@ -197,15 +210,17 @@ impl<'a> State<'a> {
         let mark = self.vars.len();
         match &val {
             Value::List(l) if !l.items.is_empty() => {
+                let iface = l.ty.ends_with("]interface {}");
                 for (i, item) in l.items.iter().enumerate() {
-                    self.one_iteration(b, mark, Value::Int(i as i64), item.clone())?;
+                    self.one_iteration(b, mark, Value::Int(i as i64), item.clone(), iface)?;
                 }
                 return Ok(());
             }
             Value::Map(m) if !m.entries.borrow().is_empty() => {
                 let entries = m.entries.borrow().clone();
+                let iface = m.ty.ends_with("]interface {}");
                 for (k, v) in entries {
-                    self.one_iteration(b, mark, k, v)?;
+                    self.one_iteration(b, mark, k, v, iface)?;
                 }
                 return Ok(());
             }
@@ -226,7 +241,7 @@ impl<'a> State<'a> {
                         } else {
                             Value::Int64(i)
                         };
-                        self.one_iteration(b, mark, v.clone(), v)?;
+                        self.one_iteration(b, mark, v.clone(), v, false)?;
                     }
                     return Ok(());
                 }
@@ -254,7 +269,11 @@ impl<'a> State<'a> {
         name: &'a str,
         pipe: &'a Option<Pipe>,
     ) -> Result<(), Flow> {
-        self.at = At::Text(pos, "template");
+        let ctx = match pipe {
+            Some(p) => format!("{{{{template {} {p}}}}}", gofmt::quote(name)),
+            None => format!("{{{{template {}}}}}", gofmt::quote(name)),
+        };
+        self.at = At::Owned(pos, ctx);
         let tree = self.tree;
         let Some(root) = tree.defines.get(name) else {
             return Err(self
@@ -270,11 +289,14 @@ impl<'a> State<'a> {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => Value::Invalid,
         };
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
+        let saved_vars =
+            std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone(), false)]);
         let saved_name = std::mem::replace(&mut self.tmpl_name, name.to_string());
+        let was = std::mem::replace(&mut self.dot_iface, false);
         self.depth += 1;
         let r = self.walk_list(&new_dot, root);
         self.depth -= 1;
+        self.dot_iface = was;
         self.vars = saved_vars;
         self.tmpl_name = saved_name;
         match r {
@@ -287,17 +309,26 @@ impl<'a> State<'a> {
         self.at = At::Pipe(pipe);
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
-            value = Some(self.eval_command(dot, cmd, value)?);
+            let v = self.eval_command(dot, cmd, value)?;
+            // Go digs into an interface{} result: a nil one becomes "no value".
+            value = Some(if let Value::Nil = v {
+                Value::Invalid
+            } else {
+                v
+            });
         }
         let value = value.unwrap_or(Value::Invalid);
         for name in &pipe.decl {
             if pipe.is_assign {
-                match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                    Some(slot) => slot.1 = value.clone(),
+                match self.vars.iter_mut().rev().find(|(n, _, _)| n == name) {
+                    Some(slot) => {
+                        slot.1 = value.clone();
+                        slot.2 = false;
+                    }
                     None => return self.fail(format!("undefined variable: {name}")),
                 }
             } else {
-                self.vars.push((name.clone(), value.clone()));
+                self.vars.push((name.clone(), value.clone(), false));
             }
         }
         Ok(value)
@@ -320,7 +351,8 @@ impl<'a> State<'a> {
         match first {
             Arg::Field { idents, .. } => {
                 self.at = At::Arg(first);
-                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin);
+                let iface = self.dot_iface;
+                return self.eval_field_chain((dot.clone(), iface), idents, &cmd.args, fin);
             }
             Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),
             Arg::Identifier { name, .. } => {
@@ -331,7 +363,7 @@ impl<'a> State<'a> {
                 self.not_a_function(&cmd.args, &fin)?;
                 return self.eval_pipeline(dot, p);
             }
-            Arg::Variable { .. } => return self.eval_variable(dot, first, &cmd.args, fin),
+            Arg::Variable { .. } => return self.eval_variable(first, &cmd.args, fin),
             _ => {}
         }
         self.at = At::Arg(first);
@@ -377,12 +409,11 @@ impl<'a> State<'a> {
             return self.fail(format!("indirection through explicit nil in {chain}"));
         }
         let pipe = self.eval_arg(dot, P::Any, node)?;
-        self.eval_field_chain(dot, pipe, chain, fields, args, fin)
+        self.eval_field_chain((pipe, false), fields, args, fin)
     }
 
     fn eval_variable(
         &mut self,
-        dot: &Value,
         var: &'a Arg,
         args: &'a [Arg],
         fin: Option<Value>,
@@ -391,41 +422,42 @@ impl<'a> State<'a> {
         let Arg::Variable { idents, .. } = var else {
             return Ok(Value::Invalid);
         };
-        let value = match self.vars.iter().rev().find(|(n, _)| *n == idents[0]) {
-            Some((_, v)) => v.clone(),
+        let (value, iface) = match self.vars.iter().rev().find(|(n, _, _)| *n == idents[0]) {
+            Some((_, v, i)) => (v.clone(), *i),
             None => return self.fail(format!("undefined variable: {}", idents[0])),
         };
         if idents.len() == 1 {
             self.not_a_function(args, &fin)?;
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, var, &idents[1..], args, fin)
+        self.eval_field_chain((value, iface), &idents[1..], args, fin)
     }
 
+    /// `receiver` carries whether its static type is `interface {}`.
     fn eval_field_chain(
         &mut self,
-        dot: &Value,
-        mut receiver: Value,
-        node: &'a Arg,
+        receiver: (Value, bool),
         idents: &[String],
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> EResult<Value> {
+        let (mut receiver, mut iface) = receiver;
         let n = idents.len();
         for ident in &idents[..n - 1] {
-            receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+            let next_iface = matches!(&receiver, Value::Map(m) if m.ty.ends_with("]interface {}"));
+            receiver = self.eval_field(ident, &[], None, receiver, iface)?;
+            iface = next_iface;
         }
-        self.eval_field(dot, &idents[n - 1], node, args, fin, receiver)
+        self.eval_field(&idents[n - 1], args, fin, receiver, iface)
     }
 
     fn eval_field(
         &mut self,
-        _dot: &Value,
         name: &str,
-        _node: &'a Arg,
         args: &'a [Arg],
         fin: Option<Value>,
         receiver: Value,
+        iface: bool,
     ) -> EResult<Value> {
         let has_args = args.len() > 1 || fin.is_some();
         match &receiver {
@@ -465,10 +497,12 @@ impl<'a> State<'a> {
             }
             _ => {}
         }
-        self.fail(format!(
-            "can't evaluate field {name} in type {}",
+        let ty = if iface {
+            IFACE.to_string()
+        } else {
             receiver.type_name()
-        ))
+        };
+        self.fail(format!("can't evaluate field {name} in type {ty}"))
     }
 
     fn eval_function(
@@ -563,10 +597,9 @@ impl<'a> State<'a> {
                 };
             }
             Arg::Field { idents, .. } => {
+                let iface = self.dot_iface;
                 let v = self.eval_field_chain(
-                    dot,
-                    dot.clone(),
-                    arg,
+                    (dot.clone(), iface),
                     idents,
                     std::slice::from_ref(arg),
                     None,
@@ -574,7 +607,7 @@ impl<'a> State<'a> {
                 return self.validate(v, p);
             }
             Arg::Variable { .. } => {
-                let v = self.eval_variable(dot, arg, &[], None)?;
+                let v = self.eval_variable(arg, &[], None)?;
                 return self.validate(v, p);
             }
             Arg::Pipe(pipe) => {

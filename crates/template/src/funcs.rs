@@ -391,7 +391,10 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, FuncError> {
 }
 
 /// The key type of a `map[K]V` type name.
-fn map_key_type(ty: &str) -> &str {
+pub fn map_key_type(ty: &str) -> &str {
+    if ty == "update.ObjectChanges" {
+        return "update.ObjectIdentifier";
+    }
     let Some(rest) = ty.strip_prefix("map[") else {
         return "";
     };
@@ -514,15 +517,43 @@ fn basic_kind(v: &Value) -> Kind {
     }
 }
 
+/// Go's reflect "nil" for eq: no value, a nil interface, map or slice.
+fn is_nil(v: &Value) -> bool {
+    match v {
+        Value::Invalid | Value::Nil => true,
+        Value::List(l) => l.nil,
+        Value::Map(m) => m.nil,
+        _ => false,
+    }
+}
+
+/// Whether `==` is defined on the Go type (structs of comparable fields).
+fn comparable(v: &Value) -> bool {
+    match v {
+        Value::List(_) | Value::Map(_) => false,
+        Value::Struct(s) => s.fields.iter().all(|f| comparable(&f.value)),
+        _ => true,
+    }
+}
+
+/// text/template's `eq` (Go 1.19): basic kinds compare by value; other
+/// values of the same kind compare with Go's `==` when it is defined.
 fn eq(a1: &Value, rest: &[Value]) -> Result<bool, FuncError> {
     if rest.is_empty() {
         return ferr("missing argument for comparison");
     }
-    let k1 = basic_kind(a1);
+    // indirectInterface turns a nil interface into no value
+    let valid = |v: &Value| !matches!(v, Value::Invalid | Value::Nil);
+    let basic = |v: &Value| match basic_kind(v) {
+        Kind::Other => Kind::Invalid,
+        k if valid(v) => k,
+        _ => Kind::Invalid,
+    };
+    let k1 = basic(a1);
     for a in rest {
-        let k2 = basic_kind(a);
+        let k2 = basic(a);
         let truth = if k1 != k2 {
-            if a1.is_valid() && a.is_valid() {
+            if valid(a1) && valid(a) {
                 return ferr("incompatible types for comparison");
             }
             false
@@ -532,19 +563,30 @@ fn eq(a1: &Value, rest: &[Value]) -> Result<bool, FuncError> {
                 (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::String(x), Value::String(y)) => x == y,
-                (Value::Invalid, Value::Invalid) => false,
-                (Value::Nil, Value::Nil) => true,
-                (Value::Struct(x), Value::Struct(y)) if x.ty == y.ty => {
-                    gofmt::print_value(a1) == gofmt::print_value(a)
+                _ => {
+                    let same_kind = !valid(a1) || !valid(a) || a1.kind_name() == a.kind_name();
+                    if !same_kind {
+                        return ferr(format!(
+                            "non-comparable types {}: {}, {}: {}",
+                            gofmt::sprintf("%s", std::slice::from_ref(a1)),
+                            a1.type_name(),
+                            a.type_name(),
+                            gofmt::print_value(a)
+                        ));
+                    }
+                    if is_nil(a1) || is_nil(a) {
+                        is_nil(a) == is_nil(a1)
+                    } else if !comparable(a) {
+                        return ferr(format!(
+                            "non-comparable type {}: {}",
+                            gofmt::sprintf("%s", std::slice::from_ref(a)),
+                            a.type_name()
+                        ));
+                    } else {
+                        a1.type_name() == a.type_name()
+                            && gofmt::print_value(a1) == gofmt::print_value(a)
+                    }
                 }
-                (Value::List(_) | Value::Map(_), _) | (_, Value::List(_) | Value::Map(_)) => {
-                    return ferr(format!(
-                        "non-comparable type {}: {}",
-                        gofmt::print_value(a),
-                        a.type_name()
-                    ));
-                }
-                _ => return ferr("incompatible types for comparison"),
             }
         };
         if truth {
@@ -584,12 +626,9 @@ fn eval_args(a: &[Value]) -> String {
     }
     let printable: Vec<Value> = a
         .iter()
-        .map(|v| {
-            if let Value::Invalid = v {
-                Value::str("<no value>")
-            } else {
-                v.clone()
-            }
+        .map(|v| match v {
+            Value::Invalid | Value::Nil => Value::str("<no value>"),
+            other => other.clone(),
         })
         .collect();
     gofmt::sprint(&printable)

@@ -335,7 +335,9 @@ fn pad(out: &mut String, s: &str, spec: &Spec) {
     }
 }
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
+/// Go's `badVerb`: `%!d(string=x)`; the value is printed with `%v` under the
+/// same width and flags (so `%03d` of "-" shows `00-`).
+fn bad_verb(out: &mut String, v: &Value, verb: char, spec: &Spec) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -344,7 +346,7 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
     } else {
         out.push_str(&v.type_name());
         out.push('=');
-        print_arg(out, v, 'v', &Spec::default());
+        print_arg(out, v, 'v', spec);
     }
     out.push(')');
 }
@@ -353,7 +355,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, spec: &Spec) {
     match v {
         Value::Nil | Value::Invalid => match verb {
             'v' | 'T' => pad(out, "<nil>", spec),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, spec),
         },
         _ => print_value_depth(out, v, verb, spec, 0, true),
     }
@@ -378,13 +380,13 @@ fn print_value_depth(
             } else if verb == 'v' {
                 pad(out, "<nil>", spec);
             } else {
-                bad_verb(out, v, verb);
+                bad_verb(out, v, verb, spec);
             }
         }
         Value::Nil => pad(out, "<nil>", spec),
         Value::Bool(b) => match verb {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, spec),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, spec),
         },
         Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, v, verb, spec),
         Value::Float(f) => fmt_float(out, *f, v, verb, spec),
@@ -472,7 +474,7 @@ fn fmt_string(out: &mut String, s: &str, v: &Value, verb: char, spec: &Spec) {
             }
             pad(out, &h, spec);
         }
-        _ => bad_verb(out, v, verb),
+        _ => bad_verb(out, v, verb, spec),
     }
 }
 
@@ -508,7 +510,7 @@ fn fmt_int(out: &mut String, i: i64, v: &Value, verb: char, spec: &Spec) {
             return;
         }
         _ => {
-            bad_verb(out, v, verb);
+            bad_verb(out, v, verb, spec);
             return;
         }
     };
@@ -557,9 +559,11 @@ fn fmt_float(out: &mut String, f: f64, v: &Value, verb: char, spec: &Spec) {
         'G' => format_g(f, spec.prec).to_uppercase(),
         'f' | 'F' => format!("{:.*}", spec.prec.unwrap_or(6), f),
         'e' => format_e(f, spec.prec.unwrap_or(6)),
+        'x' => format_hex_float(f),
+        'X' => format_hex_float(f).to_uppercase(),
         'E' => format_e(f, spec.prec.unwrap_or(6)).to_uppercase(),
         _ => {
-            bad_verb(out, v, verb);
+            bad_verb(out, v, verb, spec);
             return;
         }
     };
@@ -597,6 +601,40 @@ fn fmt_float(out: &mut String, f: f64, v: &Value, verb: char, spec: &Spec) {
     } else {
         pad(out, &s, spec);
     }
+}
+
+/// Go's `%x` for float64 (`strconv.FormatFloat(f, 'x', -1, 64)`): `0x1.f4p+09`.
+fn format_hex_float(f: f64) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0x0p+00".into()
+        } else {
+            "0x0p+00".into()
+        };
+    }
+    let bits = f.to_bits();
+    let sign = if bits >> 63 == 1 { "-" } else { "" };
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        // subnormal: normalise so the leading digit is 1
+        exp = 1;
+        while mant & (1u64 << 52) == 0 {
+            mant <<= 1;
+            exp -= 1;
+        }
+        mant &= (1u64 << 52) - 1;
+    }
+    let e = exp - 1023;
+    let digits = format!("{mant:013x}");
+    let digits = digits.trim_end_matches('0');
+    let frac = if digits.is_empty() {
+        String::new()
+    } else {
+        format!(".{digits}")
+    };
+    let esign = if e < 0 { '-' } else { '+' };
+    format!("{sign}0x1{frac}p{esign}{:02}", e.abs())
 }
 
 /// Go's `%e` with an explicit precision: `1.500000e+00`.
@@ -760,6 +798,11 @@ fn json_value(v: &Value, out: &mut String) -> Option<()> {
             out.push(']');
         }
         Value::Map(m) => {
+            // encoding/json rejects the map type itself when its keys are structs
+            let key_ty = crate::funcs::map_key_type(&m.ty);
+            if !matches!(key_ty, "string" | "int" | "int64" | crate::value::IFACE) {
+                return None;
+            }
             if m.nil {
                 out.push_str("null");
                 return Some(());

@@ -171,17 +171,16 @@ fn parse_constraint(s: &str) -> Result<Constraint, SemverError> {
         get(4).trim_start_matches('.'),
     );
     let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
+    // Masterminds v3: a missing minor or patch is a wildcard ("1" is "1.x").
     let ver = if is_x(major) {
         dirty = true;
-        minor_dirty = true;
-        patch_dirty = true;
         "0.0.0".to_string()
-    } else if is_x(minor) {
+    } else if is_x(minor) || minor.is_empty() {
         dirty = true;
         minor_dirty = true;
         patch_dirty = true;
         format!("{major}.0.0{}", get(5))
-    } else if is_x(patch) {
+    } else if is_x(patch) || patch.is_empty() {
         dirty = true;
         patch_dirty = true;
         format!("{major}.{minor}.0{}", get(5))

@@ -144,8 +144,45 @@ fn list_items(v: &Value, func: &str) -> Result<Vec<Value>, FuncError> {
     }
 }
 
+fn list_type(v: &Value) -> String {
+    match v {
+        Value::List(l) => l.ty.to_string(),
+        _ => LIST.to_string(),
+    }
+}
+
+/// Go's `reflect.DeepEqual` over our values (unexported fields included).
 fn deep_equal(a: &Value, b: &Value) -> bool {
-    a.type_name() == b.type_name() && gofmt::print_value(a) == gofmt::print_value(b)
+    match (a, b) {
+        (Value::Struct(x), Value::Struct(y)) => {
+            x.ty == y.ty
+                && x.fields.len() == y.fields.len()
+                && x.fields
+                    .iter()
+                    .zip(&y.fields)
+                    .all(|(f, g)| deep_equal(&f.value, &g.value))
+        }
+        (Value::List(x), Value::List(y)) => {
+            x.ty == y.ty
+                && x.items.len() == y.items.len()
+                && x.items.iter().zip(&y.items).all(|(p, q)| deep_equal(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            let (ex, ey) = (x.entries.borrow(), y.entries.borrow());
+            x.ty == y.ty
+                && ex.len() == ey.len()
+                && ex
+                    .iter()
+                    .zip(ey.iter())
+                    .all(|(p, q)| deep_equal(&p.0, &q.0) && deep_equal(&p.1, &q.1))
+        }
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Nil | Value::Invalid, Value::Nil | Value::Invalid) => true,
+        _ => false,
+    }
 }
 
 fn list(items: Vec<Value>) -> Value {
@@ -159,11 +196,31 @@ fn dict_get(d: &Value, key: &str) -> Option<Value> {
     }
 }
 
+/// Go's `regexp.MustCompile`, with Go's message for the common syntax errors.
 fn regex(pattern: &str) -> Result<regex::Regex, FuncError> {
     regex::Regex::new(pattern).or_else(|e| {
-        ferr(format!(
-            "regexp: Compile({}): error parsing regexp: {e}",
+        let text = e.to_string();
+        let (code, expr) = if text.contains("unclosed group") {
+            ("missing closing )", pattern.to_string())
+        } else if text.contains("unopened group") {
+            ("unexpected )", pattern.to_string())
+        } else if text.contains("unclosed character class") {
+            (
+                "missing closing ]",
+                pattern[pattern.rfind('[').unwrap_or(0)..].to_string(),
+            )
+        } else if text.contains("repetition operator missing expression") {
+            ("missing argument to repetition operator", String::new())
+        } else {
+            ("invalid regular expression", text)
+        };
+        let quoted = if pattern.contains('`') || pattern.chars().any(char::is_control) {
             gofmt::quote(pattern)
+        } else {
+            format!("`{pattern}`")
+        };
+        ferr(format!(
+            "regexp: Compile({quoted}): error parsing regexp: {code}: `{expr}`"
         ))
     })
 }
@@ -437,14 +494,14 @@ pub fn lookup(name: &str) -> Option<Func> {
             ok_str(format!("{}...", byte_slice(st, 0, (w - 3) as usize)?))
         }),
         "indent" => f(&[Int, Str], |a| {
-            let pad = " ".repeat(i(&a[0]).max(0) as usize);
+            let pad = spaces(i(&a[0]))?;
             ok_str(format!(
                 "{pad}{}",
                 s(&a[1]).replace('\n', &format!("\n{pad}"))
             ))
         }),
         "nindent" => f(&[Int, Str], |a| {
-            let pad = " ".repeat(i(&a[0]).max(0) as usize);
+            let pad = spaces(i(&a[0]))?;
             ok_str(format!(
                 "\n{pad}{}",
                 s(&a[1]).replace('\n', &format!("\n{pad}"))
@@ -564,14 +621,14 @@ pub fn lookup(name: &str) -> Option<Func> {
             if l.is_empty() {
                 return Ok(Value::Nil);
             }
-            Ok(list(l[1..].to_vec()))
+            Ok(Value::list(&list_type(&a[0]), l[1..].to_vec()))
         }),
         "initial" | "mustInitial" => f(&[Any], |a| {
             let l = list_items(&a[0], "find initial")?;
             if l.is_empty() {
                 return Ok(Value::Nil);
             }
-            Ok(list(l[..l.len() - 1].to_vec()))
+            Ok(Value::list(&list_type(&a[0]), l[..l.len() - 1].to_vec()))
         }),
         "uniq" | "mustUniq" => f(&[Any], |a| {
             let l = list_items(&a[0], "find uniq")?;
@@ -636,6 +693,11 @@ pub fn lookup(name: &str) -> Option<Func> {
         "slice" | "mustSlice" => v(&[Any], Any, |a| {
             let l = match &a[0] {
                 Value::List(l) => l.items.clone(),
+                Value::Nil | Value::Invalid => {
+                    return ferr(
+                        "runtime error: invalid memory address or nil pointer dereference",
+                    );
+                }
                 other => {
                     return ferr(format!(
                         "list should be type of slice or array but {}",
@@ -653,9 +715,13 @@ pub fn lookup(name: &str) -> Option<Func> {
                 to_int64(&a[2])
             };
             if start < 0 || end < start || end as usize > l.len() {
-                return ferr(format!("reflect: slice index out of range [{start}:{end}]"));
+                return ferr("reflect.Value.Slice: slice index out of bounds");
             }
-            Ok(list(l[start as usize..end as usize].to_vec()))
+            // reflect's Slice keeps the slice's own type
+            Ok(Value::list(
+                &list_type(&a[0]),
+                l[start as usize..end as usize].to_vec(),
+            ))
         }),
         "until" => f(&[Int], |a| {
             let n = i(&a[0]);
@@ -808,13 +874,10 @@ pub fn lookup(name: &str) -> Option<Func> {
         "b64enc" => f(&[Str], |a| {
             ok_str(base64::engine::general_purpose::STANDARD.encode(s(&a[0])))
         }),
-        "b64dec" => f(
-            &[Str],
-            |a| match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
-                Ok(b) => ok_str(String::from_utf8_lossy(&b).into_owned()),
-                Err(e) => ok_str(go_base64_error(&e)),
-            },
-        ),
+        "b64dec" => f(&[Str], |a| match go_b64_decode(s(&a[0]).as_bytes()) {
+            Ok(b) => ok_str(String::from_utf8_lossy(&b).into_owned()),
+            Err(at) => ok_str(format!("illegal base64 data at input byte {at}")),
+        }),
         "sha256sum" => f(&[Str], |a| {
             ok_str(hex(&sha2::Sha256::digest(s(&a[0]).as_bytes())))
         }),
@@ -896,6 +959,14 @@ pub fn lookup(name: &str) -> Option<Func> {
     })
 }
 
+/// `strings.Repeat(" ", n)`, which panics on a negative count.
+fn spaces(n: i64) -> Result<String, FuncError> {
+    if n < 0 {
+        return ferr("strings: negative Repeat count");
+    }
+    Ok(" ".repeat(n as usize))
+}
+
 /// Go's `strings.SplitN` (n < 0: all).
 fn go_split(src: &str, sep: &str, n: i64) -> Vec<String> {
     if n == 0 {
@@ -917,13 +988,77 @@ fn go_split(src: &str, sep: &str, n: i64) -> Vec<String> {
     }
 }
 
-fn go_base64_error(e: &base64::DecodeError) -> String {
-    match e {
-        base64::DecodeError::InvalidByte(off, _)
-        | base64::DecodeError::InvalidLastSymbol(off, _) => {
-            format!("illegal base64 data at input byte {off}")
+/// Go's `base64.StdEncoding.DecodeString`, with Go's error offsets
+/// (`CorruptInputError`); `\r` and `\n` are skipped as Go does.
+fn go_b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
+    let decode = |c: u8| -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
         }
-        base64::DecodeError::InvalidLength(n) => format!("illegal base64 data at input byte {n}"),
-        base64::DecodeError::InvalidPadding => "illegal base64 data at input byte 0".into(),
+    };
+    let newline = |c: u8| c == b'\n' || c == b'\r';
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    while si < src.len() {
+        let mut dbuf = [0u32; 4];
+        let mut dlen = 4;
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(si - j);
+            }
+            let c = src[si];
+            si += 1;
+            if newline(c) {
+                continue;
+            }
+            if let Some(v) = decode(c) {
+                dbuf[j] = v;
+                j += 1;
+                continue;
+            }
+            if c != b'=' {
+                return Err(si - 1);
+            }
+            match j {
+                0 | 1 => return Err(si - 1),
+                2 => {
+                    while si < src.len() && newline(src[si]) {
+                        si += 1;
+                    }
+                    if si == src.len() {
+                        return Err(src.len());
+                    }
+                    if src[si] != b'=' {
+                        return Err(si - 1);
+                    }
+                    si += 1;
+                }
+                _ => {}
+            }
+            while si < src.len() && newline(src[si]) {
+                si += 1;
+            }
+            if si < src.len() {
+                return Err(si);
+            }
+            dlen = j;
+            break;
+        }
+        let val = (dbuf[0] << 18) | (dbuf[1] << 12) | (dbuf[2] << 6) | dbuf[3];
+        let bytes = [(val >> 16) as u8, (val >> 8) as u8, val as u8];
+        out.extend_from_slice(&bytes[..dlen - 1]);
+        if dlen < 4 {
+            return Ok(out);
+        }
     }
+    Ok(out)
 }

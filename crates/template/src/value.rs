@@ -135,8 +135,7 @@ impl Value {
     /// Go's `reflect.Kind` name, used by some error texts.
     pub fn kind_name(&self) -> &'static str {
         match self {
-            Value::Invalid => "invalid",
-            Value::Nil => "interface",
+            Value::Invalid | Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",

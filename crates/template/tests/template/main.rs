@@ -6,5 +6,7 @@
 mod conformance;
 mod differential;
 mod examples;
+mod generate;
+mod handpicked;
 mod seeds;
 mod support;
