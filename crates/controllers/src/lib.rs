@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod image;
+pub mod notification;
 pub mod status;
 
 pub use clock::{Clock, FixedClock, SystemClock};
