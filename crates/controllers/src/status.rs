@@ -191,5 +191,49 @@ pub fn outcome(result: &Result<String, StepError>, interval: Option<Duration>) -
     }
 }
 
+/// Kubernetes event type, plus Flux's `Trace` for no-op reconciles (sent
+/// to notification-controller only, never recorded as a Kubernetes Event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Normal,
+    Warning,
+    Trace,
+}
+
+/// An event a reconcile asks the runtime to record and forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub type_: EventType,
+    pub reason: String,
+    pub message: String,
+}
+
+/// Flux's `notify` (image-reflector-controller): Normal with the Ready
+/// message when the object became ready or its Ready message changed;
+/// Warning with the Ready reason and message while not ready; otherwise a
+/// trace event `Succeeded` with `trace_message`.
+pub fn notify(before: &[Condition], after: &[Condition], trace_message: &str) -> Event {
+    let ready = get(after, condition::READY);
+    let event = |type_, c: Option<&Condition>| Event {
+        type_,
+        reason: c.map(|c| c.reason.clone()).unwrap_or_default(),
+        message: c.map(|c| c.message.clone()).unwrap_or_default(),
+    };
+    let was_ready = is_true(before, condition::READY);
+    let is_ready = is_true(after, condition::READY);
+    let old_message = get(before, condition::READY).map(|c| c.message.as_str());
+    if is_ready && (!was_ready || old_message != ready.map(|c| c.message.as_str())) {
+        return event(EventType::Normal, ready);
+    }
+    if !is_ready {
+        return event(EventType::Warning, ready);
+    }
+    Event {
+        type_: EventType::Trace,
+        reason: reason::SUCCEEDED.to_string(),
+        message: trace_message.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

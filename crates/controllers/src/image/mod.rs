@@ -1,3 +1,4 @@
 //! `image.toolkit.fluxcd.io`: one module per kind.
 
+pub mod policy;
 pub mod repository;
