@@ -7,6 +7,18 @@
 //! branch, bad credentials, unknown host key). Credentials come from Flux's
 //! Secret formats (`Auth::from_secret`).
 //!
+//! One automation run, as the controller drives it:
+//!
+//! ```text
+//! let auth = Auth::from_secret(&secret.data)?;               // GitRepository secretRef
+//! let mut ws = Workspace::open_or_clone(cache, url, &auth, &checkout_ref, Options::default())?;
+//! if push_branch != checkout_branch { ws.switch_branch(push_branch)?; }  // force = true
+//! let pushed = ws.push_with_retry(&PushSpec { .. }, &CommitOptions { author, signer },
+//!     |dir| /* run setters under dir; Some(message) when files changed */)?;
+//! status.observed_source_revision = ws.observed_source_revision();
+//! status.last_push_commit = pushed.map(|p| p.commit);
+//! ```
+//!
 //! The API is synchronous: async callers use `spawn_blocking`. This crate
 //! must not depend on kube, the registry client, the controllers or the
 //! CLI; it is the only crate that links git2.

@@ -742,11 +742,13 @@ impl Workspace {
         match self.base {
             Some(oid) => {
                 let obj = self.repo.find_object(oid, None).map_err(local("reset"))?;
+                // `reset --hard` + `clean -fdx` in one pass over the tree:
+                // libgit2's hard reset ignores the checkout strategy (and so
+                // keeps untracked files), so move HEAD with a soft reset and
+                // let a forced checkout rewrite index and working tree.
                 self.repo
-                    .reset(&obj, ResetType::Hard, None)
+                    .reset(&obj, ResetType::Soft, None)
                     .map_err(local("reset"))?;
-                // `reset --hard` keeps untracked files (libgit2 overrides the
-                // checkout strategy): remove them like `git clean -fdx`.
                 self.repo
                     .checkout_head(Some(
                         CheckoutBuilder::new()

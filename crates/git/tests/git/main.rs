@@ -477,6 +477,10 @@ fn cached_clone_is_reused_and_cleaned() {
         // A crashed run: half-written and untracked files in the clone.
         std::fs::write(ws.workdir().join("app.yaml"), "image: half-writ").expect("write");
         std::fs::write(ws.workdir().join("stray.tmp"), "x").expect("write");
+        std::fs::write(ws.workdir().join("staged.yaml"), "y").expect("write");
+        std::fs::create_dir_all(ws.workdir().join("new/dir")).expect("mkdir");
+        std::fs::write(ws.workdir().join("new/dir/f"), "z").expect("write");
+        git(ws.workdir(), &["add", "staged.yaml", "app.yaml"]);
         ws.workdir().to_path_buf()
     };
     let newer = commit_files(&bare, "main", &[("b.yaml", b"b: 1\n")], "newer");
@@ -489,6 +493,13 @@ fn cached_clone_is_reused_and_cleaned() {
         "image: app:1.0.0\n"
     );
     assert!(!dir.join("stray.tmp").exists(), "untracked file removed");
+    assert!(!dir.join("staged.yaml").exists(), "staged new file removed");
+    assert!(!dir.join("new").exists(), "untracked directory removed");
+    assert_eq!(
+        git(&dir, &["status", "--porcelain", "--ignored"]),
+        "",
+        "clean tree and index"
+    );
     assert!(dir.join("b.yaml").exists());
 }
 
