@@ -184,3 +184,6 @@ pub fn mangled_placeholders(template: &str) -> Option<String> {
         shown.join(", ")
     ))
 }
+
+#[cfg(test)]
+mod tests;
