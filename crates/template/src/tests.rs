@@ -387,3 +387,27 @@ fn mangled_placeholders_are_detected() {
         }
     }
 }
+
+/// Go ≥ 1.22/1.23 features that Flux's build has and the oracle's Go 1.19 lacks.
+#[test]
+fn newer_go_constructs() {
+    let cases = [
+        ("{{ range 3 }}{{ . }}{{ end }}", "012"),
+        ("{{ range $i := 2 }}{{ $i }}{{ end }}", "01"),
+        (
+            "{{ with .Values.nokey }}a{{ else with .Values.env }}{{ . }}{{ end }}",
+            "prod",
+        ),
+        (
+            "{{ with .Values.nokey }}a{{ else with .Values.none }}b{{ else }}c{{ end }}",
+            "c",
+        ),
+    ];
+    for (template, want) in cases {
+        assert_eq!(
+            render(template, &data(), V1BETA2).unwrap(),
+            want,
+            "{template}"
+        );
+    }
+}
