@@ -196,9 +196,121 @@ fn dict_get(d: &Value, key: &str) -> Option<Value> {
     }
 }
 
+/// Rewrites an RE2 (Go) pattern so that Rust's `regex` gives it Go's
+/// meaning: `\d`, `\w`, `\s` and `\b` are ASCII-only in Go; a `{` that does
+/// not start a repetition, a `[` inside a class and `&&`/`~~`/`--` in a class
+/// are literals in Go but syntax in Rust.
+fn go_pattern(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut in_class = false;
+    let mut class_start = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            let e = chars[i + 1];
+            let (outside, inside) = match e {
+                'd' => ("[0-9]", "0-9"),
+                'D' => ("[^0-9]", "[^0-9]"),
+                'w' => ("[0-9A-Za-z_]", "0-9A-Za-z_"),
+                'W' => ("[^0-9A-Za-z_]", "[^0-9A-Za-z_]"),
+                's' => ("[\\t\\n\\f\\r ]", "\\t\\n\\f\\r "),
+                'S' => ("[^\\t\\n\\f\\r ]", "[^\\t\\n\\f\\r ]"),
+                'b' if !in_class => ("(?-u:\\b)", ""),
+                'B' if !in_class => ("(?-u:\\B)", ""),
+                _ => ("", ""),
+            };
+            let rep = if in_class { inside } else { outside };
+            if rep.is_empty() {
+                out.push(c);
+                out.push(e);
+            } else {
+                out.push_str(rep);
+            }
+            i += 2;
+            class_start = false;
+            continue;
+        }
+        if in_class {
+            match c {
+                ']' if !class_start => in_class = false,
+                '[' if chars.get(i + 1) != Some(&':') => {
+                    out.push_str("\\[");
+                    i += 1;
+                    class_start = false;
+                    continue;
+                }
+                '&' | '~' => {
+                    out.push('\\');
+                }
+                '-' if chars.get(i + 1) == Some(&'-') => {
+                    out.push_str("-\\");
+                    i += 1;
+                    class_start = false;
+                    continue;
+                }
+                _ => {}
+            }
+            class_start = class_start && c == '^';
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            '{' if !is_repeat(&chars[i..]) => out.push_str("\\{"),
+            '}' => {
+                // a `}` that closes no repetition is a literal in Go
+                let open = out
+                    .rfind('{')
+                    .is_some_and(|k| !out[k..].contains('}') && !out[..k].ends_with('\\'));
+                if open {
+                    out.push('}')
+                } else {
+                    out.push_str("\\}")
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `{n}`, `{n,}` or `{n,m}` at the start of `s`.
+fn is_repeat(s: &[char]) -> bool {
+    let mut i = 1;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < s.len() && s[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i > start
+    };
+    if !digits(&mut i) {
+        return false;
+    }
+    if i < s.len() && s[i] == ',' {
+        i += 1;
+        digits(&mut i);
+    }
+    i < s.len() && s[i] == '}'
+}
+
 /// Go's `regexp.MustCompile`, with Go's message for the common syntax errors.
 fn regex(pattern: &str) -> Result<regex::Regex, FuncError> {
-    regex::Regex::new(pattern).or_else(|e| {
+    regex::Regex::new(&go_pattern(pattern)).or_else(|e| {
         let text = e.to_string();
         let (code, expr) = if text.contains("unclosed group") {
             ("missing closing )", pattern.to_string())

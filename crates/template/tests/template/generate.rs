@@ -351,6 +351,10 @@ impl Gen<'_> {
                     "\"x*\"",
                     "\"^w\"",
                     "\"(e)(b)\"",
+                    "\"\\\\d+\"",
+                    "\"\\\\w\\\\b\"",
+                    "\"a{\"",
+                    "\"[[.]\"",
                 ];
                 parts.push(self.r.pick(&patterns).to_string());
             // index on a string gives a uint8, a type this engine does not model

@@ -162,4 +162,7 @@ pub const HANDPICKED: &[&str] = &[
     r#"{{ lt true false }}"#,
     r#"{{ eq (list 1) (list 1) }}"#,
     r#"{{ eq .AutomationObject .AutomationObject }}"#,
+    r#"{{ regexFind "\\d+" "x٣٤12" }}|{{ regexReplaceAll "\\w" "é_a1" "." }}|{{ regexMatch "^\\s$" "\u00a0" }}|{{ regexReplaceAll "\\b" "é a" "|" }}"#,
+    r#"{{ regexFind "a{" "a{b" }}|{{ regexFind "{x}" "{x}" }}|{{ regexFind "a{2}" "aaa" }}|{{ regexFind "a{1,}b" "aab" }}|{{ regexFind "[[]" "x[y" }}|{{ regexFind "[a&&b]" "&" }}|{{ regexFind "[~~]" "~" }}|{{ regexFind "[\\d.]+" "v1.2.3" }}"#,
+    r#"{{ regexReplaceAll "(?P<maj>\\d+)\\.(\\d+)" "1.2" "${maj}-$2" }}|{{ regexReplaceAll "[^a-z]" "A-b_c" "" }}|{{ regexFind "[\\D]+" "ab12" }}|{{ regexSplit "\\s+" "a  b\tc" -1 }}"#,
 ];
