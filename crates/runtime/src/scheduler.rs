@@ -1,0 +1,186 @@
+//! When each object runs in `--watch` mode: on its own interval with
+//! jitter, or at once on a trigger (a Receiver call, a policy whose
+//! `latestRef` changed, a re-read of the repository's manifests).
+//!
+//! The scheduler is a queue, not a runner: [`Scheduler::next`] hands out
+//! one due object at a time, so the caller finishes a step before it takes
+//! the next one (and before it honours SIGTERM). Triggers come through a
+//! cloneable [`SchedulerHandle`] from other tasks (the webhook server).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub use crate::source::ObjectKey;
+
+/// Why an object runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its interval (or a retry delay) elapsed.
+    Interval,
+    /// `reconcile.fluxcd.io/requestedAt`: a Receiver call or a manual
+    /// request; the value is stored as `lastHandledReconcileAt`.
+    Requested { at: String },
+    /// Something it depends on changed (a policy's `latestRef`, a re-read).
+    Dependency { what: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// Spread of interval runs, in percent of the interval (either way).
+    pub jitter_percent: u32,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        SchedulerOptions { jitter_percent: 5 }
+    }
+}
+
+/// Sends triggers to a [`Scheduler`] from any task.
+#[derive(Debug, Clone)]
+pub struct SchedulerHandle {
+    tx: mpsc::UnboundedSender<(ObjectKey, Trigger)>,
+}
+
+impl SchedulerHandle {
+    /// Ask for an immediate run; false once the scheduler is gone.
+    pub fn trigger(&self, key: ObjectKey, trigger: Trigger) -> bool {
+        self.tx.send((key, trigger)).is_ok()
+    }
+}
+
+/// The queue of due objects.
+#[derive(Debug)]
+pub struct Scheduler {
+    opts: SchedulerOptions,
+    due: BTreeMap<ObjectKey, Instant>,
+    pub(crate) pending: VecDeque<(ObjectKey, Trigger)>,
+    rx: mpsc::UnboundedReceiver<(ObjectKey, Trigger)>,
+    // Keeps the channel open so `next` waits on timers when no handle is left.
+    _tx: mpsc::UnboundedSender<(ObjectKey, Trigger)>,
+    seq: u64,
+}
+
+impl Scheduler {
+    pub fn new(opts: SchedulerOptions) -> (Scheduler, SchedulerHandle) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = SchedulerHandle { tx: tx.clone() };
+        (
+            Scheduler {
+                opts,
+                due: BTreeMap::new(),
+                pending: VecDeque::new(),
+                rx,
+                _tx: tx,
+                seq: 0,
+            },
+            handle,
+        )
+    }
+
+    /// Run `key` after `after`, jittered; replaces an earlier timer.
+    pub fn schedule_after(&mut self, key: ObjectKey, after: Duration) {
+        let after = self.jitter(&key, after);
+        self.due.insert(key, Instant::now() + after);
+    }
+
+    /// Run `key` as soon as the caller asks for the next object.
+    pub fn trigger(&mut self, key: ObjectKey, trigger: Trigger) {
+        self.push(key, trigger);
+    }
+
+    /// Forget an object (it left the repository).
+    pub fn remove(&mut self, key: &ObjectKey) {
+        self.due.remove(key);
+        self.pending.retain(|(k, _)| k != key);
+    }
+
+    /// When `key` runs next on its timer.
+    pub fn due_in(&self, key: &ObjectKey) -> Option<Duration> {
+        self.due
+            .get(key)
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Triggers already received, without waiting.
+    pub fn drain_triggers(&mut self) {
+        while let Ok((key, trigger)) = self.rx.try_recv() {
+            self.push(key, trigger);
+        }
+    }
+
+    /// The next object to run and why. Triggers come first, then the
+    /// earliest timer. Cancel-safe: dropping the future loses nothing.
+    pub async fn next(&mut self) -> (ObjectKey, Trigger) {
+        loop {
+            self.drain_triggers();
+            if let Some(next) = self.pending.pop_front() {
+                return next;
+            }
+            let earliest = self
+                .due
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, at)| (k.clone(), *at));
+            match earliest {
+                Some((key, at)) => {
+                    tokio::select! {
+                        received = self.rx.recv() => {
+                            if let Some((k, t)) = received {
+                                self.push(k, t);
+                            }
+                        }
+                        () = tokio::time::sleep_until(at) => {
+                            self.due.remove(&key);
+                            return (key, Trigger::Interval);
+                        }
+                    }
+                }
+                None => {
+                    if let Some((k, t)) = self.rx.recv().await {
+                        self.push(k, t);
+                    }
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, key: ObjectKey, trigger: Trigger) {
+        // A request carries a value that must be recorded; it wins over a
+        // plain dependency trigger already waiting for the same object.
+        if let Some(slot) = self.pending.iter_mut().find(|(k, _)| *k == key) {
+            if matches!(trigger, Trigger::Requested { .. }) {
+                slot.1 = trigger;
+            }
+            return;
+        }
+        self.pending.push_back((key, trigger));
+    }
+
+    fn jitter(&mut self, key: &ObjectKey, after: Duration) -> Duration {
+        let pct = u64::from(self.opts.jitter_percent.min(100));
+        if pct == 0 || after.is_zero() {
+            return after;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        self.seq.hash(&mut h);
+        Instant::now().hash(&mut h);
+        let span = after.as_millis() as u64 * pct / 100;
+        if span == 0 {
+            return after;
+        }
+        // Uniform in [-span, +span].
+        let offset = h.finish() % (2 * span + 1);
+        let ms = (after.as_millis() as u64 + offset).saturating_sub(span);
+        Duration::from_millis(ms)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+use super::*;
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+const REPO: &str = "apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImageRepository
+metadata:
+  name: app
+  namespace: flux-system
+spec:
+  image: registry.example/app
+  interval: 5m0s
+";
+
+const POLICY: &str = "apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: app
+spec:
+  imageRepositoryRef:
+    name: app
+  policy:
+    semver:
+      range: '>=1.0.0'
+";
+
+const OTHERS: &str = "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m0s
+  url: ssh://git@example/repo
+  ref:
+    branch: main
+---
+apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata:
+  name: harbor
+  namespace: flux-system
+spec:
+  type: harbor
+  secretRef:
+    name: webhook-token
+  resources:
+    - kind: ImageRepository
+      name: app
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec: {}
+";
+
+#[test]
+fn loads_and_indexes_by_kind_namespace_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("clusters/stage/repo.yaml", REPO),
+            ("clusters/stage/policy.yaml", POLICY),
+            ("clusters/stage/others.yml", OTHERS),
+            ("apps/ignored.yaml", REPO),
+        ],
+    );
+    let src = LocalSource::load(dir.path(), Path::new("./clusters/stage")).unwrap();
+    assert_eq!(src.errors().count(), 0, "{:?}", src.findings);
+    let o = &src.objects;
+    assert_eq!(o.len(), 4);
+    let repo = &o.image_repositories[&ObjectKey::new("ImageRepository", "flux-system", "app")];
+    assert_eq!(repo.spec.image, "registry.example/app");
+    // no namespace: default, also in the object's metadata
+    let key = ObjectKey::new("ImagePolicy", "default", "app");
+    assert_eq!(
+        o.image_policies[&key].metadata.namespace.as_deref(),
+        Some("default")
+    );
+    assert_eq!(key.to_string(), "ImagePolicy/default/app");
+    assert!(o.origins[&key].file.ends_with("clusters/stage/policy.yaml"));
+    assert_eq!(o.git_repositories.len(), 1);
+    assert_eq!(o.receivers.len(), 1);
+    let kinds: Vec<String> = o.keys().iter().map(|k| k.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "GitRepository",
+            "Receiver",
+            "ImageRepository",
+            "ImagePolicy"
+        ]
+    );
+}
+
+#[test]
+fn duplicates_and_broken_documents_are_findings_not_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: bad\nspec:\n  policy: {}\n";
+    write(
+        dir.path(),
+        &[("a.yaml", REPO), ("b.yaml", REPO), ("c.yaml", broken)],
+    );
+    let src = LocalSource::load(dir.path(), Path::new(".")).unwrap();
+    assert_eq!(src.objects.image_repositories.len(), 1);
+    let errors: Vec<String> = src.errors().map(|f| f.to_string()).collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("b.yaml") && e.contains("duplicate object")),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("c.yaml")), "{errors:?}");
+    assert!(
+        src.objects.origins[&ObjectKey::new("ImageRepository", "flux-system", "app")]
+            .file
+            .ends_with("a.yaml")
+    );
+}
+
+#[test]
+fn paths_must_stay_inside_the_checkout() {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, ok) in [("..", false), ("/etc", false), ("nope", false), (".", true)] {
+        let got = LocalSource::load(dir.path(), Path::new(path));
+        assert_eq!(got.is_ok(), ok, "{path}: {got:?}");
+    }
+}
+
+#[test]
+fn same_specs_ignores_status() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("a.yaml", REPO)]);
+    let a = LocalSource::load(dir.path(), Path::new("."))
+        .unwrap()
+        .objects;
+    let mut b = a.clone();
+    for r in b.image_repositories.values_mut() {
+        r.status = Some(Default::default());
+    }
+    assert!(a.same_specs(&b));
+    for r in b.image_repositories.values_mut() {
+        r.spec.interval = ferroflux_api::Duration::parse("1m").unwrap();
+    }
+    assert!(!a.same_specs(&b));
+}

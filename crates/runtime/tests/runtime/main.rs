@@ -1,0 +1,3 @@
+//! Integration tests of the runtime: the webhook server over real HTTP.
+
+mod webhook;
