@@ -844,6 +844,126 @@ pub fn lookup(name: &str) -> Option<Func> {
             };
             Ok(Value::list("[]int", r))
         }),
+        "untilStep" => f(&[Int, Int, Int], |a| {
+            let (start, stop, step) = (i(&a[0]), i(&a[1]), i(&a[2]));
+            let mut out = Vec::new();
+            let mut x = start;
+            if stop < start {
+                while step < 0 && x > stop {
+                    out.push(Value::Int(x));
+                    x += step;
+                }
+            } else {
+                while step > 0 && x < stop {
+                    out.push(Value::Int(x));
+                    x += step;
+                }
+            }
+            Ok(Value::list("[]int", out))
+        }),
+        "chunk" | "mustChunk" => f(&[Int, Any], |a| {
+            let size = i(&a[0]);
+            let l = list_items(&a[1], "chunk")?;
+            if size <= 0 {
+                return ferr("runtime error: integer divide by zero");
+            }
+            let chunks: Vec<Value> = l.chunks(size as usize).map(|c| list(c.to_vec())).collect();
+            Ok(Value::list("[][]interface {}", chunks))
+        }),
+        "hello" => f(&[], |_| ok_str("Hello!")),
+        "initials" => f(&[Str], |a| {
+            let out: String = s(&a[0])
+                .split_whitespace()
+                .filter_map(|w| w.chars().next())
+                .collect();
+            ok_str(out)
+        }),
+        "swapcase" => f(&[Str], |a| {
+            let out: String = s(&a[0])
+                .chars()
+                .flat_map(|c| {
+                    if c.is_uppercase() {
+                        c.to_lowercase().collect::<Vec<_>>()
+                    } else if c.is_lowercase() {
+                        c.to_uppercase().collect::<Vec<_>>()
+                    } else {
+                        vec![c]
+                    }
+                })
+                .collect();
+            ok_str(out)
+        }),
+        "abbrevboth" => f(&[Int, Int, Str], |a| {
+            let (left, right, st) = (i(&a[0]), i(&a[1]), s(&a[2]));
+            if right < 4 || (left > 0 && right < 7) {
+                return ok_str(st);
+            }
+            ok_str(abbreviate_full(st, left, right))
+        }),
+        "toDecimal" => f(&[Any], |a| {
+            let text = strval(&a[0]);
+            let body = text.strip_prefix(['+', '-']).unwrap_or(&text);
+            let n = if !body.is_empty() && body.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                i64::from_str_radix(&text, 8).unwrap_or(0)
+            } else {
+                0
+            };
+            Ok(Value::Int64(n))
+        }),
+        "b32enc" => f(&[Str], |a| ok_str(base32(s(&a[0]).as_bytes()))),
+        "typeIsLike" => f(&[Str, Any], |a| {
+            let t = a[1].type_name();
+            Ok(Value::Bool(s(&a[0]) == t || format!("*{}", s(&a[0])) == t))
+        }),
+        "deepCopy" | "mustDeepCopy" => f(&[Any], |a| Ok(deep_copy(&a[0]))),
+        "dig" => v(&[], Any, |a| {
+            if a.len() < 3 {
+                return ferr("dig needs at least three arguments");
+            }
+            let mut cur = a[a.len() - 1].clone();
+            let default = a[a.len() - 2].clone();
+            let keys = &a[..a.len() - 2];
+            for (n, k) in keys.iter().enumerate() {
+                let Value::String(k) = k else {
+                    return ferr(format!(
+                        "interface conversion: interface {{}} is {}, not string",
+                        k.type_name()
+                    ));
+                };
+                let Value::Map(m) = &cur else {
+                    return ferr(format!(
+                        "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                        cur.type_name()
+                    ));
+                };
+                if m.ty.as_ref() != DICT {
+                    return ferr(format!(
+                        "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                        m.ty
+                    ));
+                }
+                let Some(step) = Value::map_get(m, &Value::String(k.clone())) else {
+                    return Ok(default);
+                };
+                if n + 1 == keys.len() {
+                    return Ok(step);
+                }
+                cur = step;
+            }
+            Ok(default)
+        }),
+        "merge" | "mustMerge" => v(&[Dict], Dict, |a| {
+            for src in &a[1..] {
+                merge_into(&a[0], src, false);
+            }
+            Ok(a[0].clone())
+        }),
+        "mergeOverwrite" | "mustMergeOverwrite" => v(&[Dict], Dict, |a| {
+            for src in &a[1..] {
+                merge_into(&a[0], src, true);
+            }
+            Ok(a[0].clone())
+        }),
         // dicts
         "dict" => v(&[], Any, |a| {
             let mut entries: Vec<(Value, Value)> = Vec::new();
@@ -1077,6 +1197,94 @@ fn spaces(n: i64) -> Result<String, FuncError> {
         return ferr("strings: negative Repeat count");
     }
     Ok(" ".repeat(n as usize))
+}
+
+/// goutils `AbbreviateFull` (errors give "", as sprig ignores them).
+fn abbreviate_full(st: &str, offset: i64, max: i64) -> String {
+    let len = st.len() as i64;
+    if st.is_empty() || max < 4 {
+        return String::new();
+    }
+    if len <= max {
+        return st.to_string();
+    }
+    let mut offset = offset.min(len);
+    if len - offset < max - 3 {
+        offset = len - (max - 3);
+    }
+    let cut = |a: i64, z: i64| {
+        String::from_utf8_lossy(&st.as_bytes()[a as usize..z as usize]).into_owned()
+    };
+    if offset <= 4 {
+        return format!("{}...", cut(0, max - 3));
+    }
+    if max < 7 {
+        return String::new();
+    }
+    if offset + max - 3 < len {
+        return format!("...{}", abbreviate_full(&cut(offset, len), 0, max - 3));
+    }
+    format!("...{}", cut(len - (max - 3), len))
+}
+
+/// RFC 4648 base32 with padding (Go's `base32.StdEncoding`).
+fn base32(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    for chunk in data.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let bits = buf.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let chars = match chunk.len() {
+            1 => 2,
+            2 => 4,
+            3 => 5,
+            4 => 7,
+            _ => 8,
+        };
+        for k in 0..8 {
+            if k < chars {
+                out.push(ALPHABET[((bits >> (35 - 5 * k)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn deep_copy(v: &Value) -> Value {
+    match v {
+        Value::List(l) => Value::list(&l.ty, l.items.iter().map(deep_copy).collect()),
+        Value::Map(m) => Value::map(
+            &m.ty,
+            m.zero.clone(),
+            m.entries
+                .borrow()
+                .iter()
+                .map(|(k, x)| (k.clone(), deep_copy(x)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// mergo's `Merge` (and `WithOverride`) over sprig dicts: missing or empty
+/// keys are filled from `src`, nested dicts merge recursively.
+fn merge_into(dst: &Value, src: &Value, overwrite: bool) {
+    let (Value::Map(d), Value::Map(sm)) = (dst, src) else {
+        return;
+    };
+    let entries = sm.entries.borrow().clone();
+    for (k, sv) in entries {
+        match Value::map_get(d, &k) {
+            Some(dv @ Value::Map(_)) if matches!(sv, Value::Map(_)) => {
+                merge_into(&dv, &sv, overwrite)
+            }
+            Some(dv) if !(empty(&dv) || (overwrite && !empty(&sv))) => {}
+            _ => Value::map_set(d, k, sv),
+        }
+    }
 }
 
 /// Go's `strings.SplitN` (n < 0: all).

@@ -165,4 +165,11 @@ pub const HANDPICKED: &[&str] = &[
     r#"{{ regexFind "\\d+" "x٣٤12" }}|{{ regexReplaceAll "\\w" "é_a1" "." }}|{{ regexMatch "^\\s$" "\u00a0" }}|{{ regexReplaceAll "\\b" "é a" "|" }}"#,
     r#"{{ regexFind "a{" "a{b" }}|{{ regexFind "{x}" "{x}" }}|{{ regexFind "a{2}" "aaa" }}|{{ regexFind "a{1,}b" "aab" }}|{{ regexFind "[[]" "x[y" }}|{{ regexFind "[a&&b]" "&" }}|{{ regexFind "[~~]" "~" }}|{{ regexFind "[\\d.]+" "v1.2.3" }}"#,
     r#"{{ regexReplaceAll "(?P<maj>\\d+)\\.(\\d+)" "1.2" "${maj}-$2" }}|{{ regexReplaceAll "[^a-z]" "A-b_c" "" }}|{{ regexFind "[\\D]+" "ab12" }}|{{ regexSplit "\\s+" "a  b\tc" -1 }}"#,
+    r#"{{ untilStep 0 10 3 }}|{{ untilStep 5 0 -2 }}|{{ untilStep 0 5 0 }}|{{ until -3 }}|{{ chunk 2 (list 1 2 3 4 5) }}|{{ chunk 3 (list) }}|{{ hello }}"#,
+    r#"{{ initials "hello big world" }}|{{ swapcase "Hello ÜBER world" }}|{{ abbrevboth 5 10 "1234567890abcdefghij" }}|{{ abbrevboth 0 4 "abcdefgh" }}|{{ toDecimal "0777" }}|{{ toDecimal "9" }}|{{ toDecimal 10 }}"#,
+    r#"{{ b32enc "" }}|{{ b32enc "f" }}|{{ b32enc "fo" }}|{{ b32enc "foo" }}|{{ b32enc "foob" }}|{{ b32enc "fooba" }}|{{ b32enc "foobar" }}"#,
+    r#"{{ typeIsLike "string" "x" }}|{{ typeIsLike "int" "x" }}|{{ $d := dict "a" (dict "b" 1) }}{{ $c := deepCopy $d }}{{ $_ := set $c "z" 2 }}{{ $d }} {{ $c }}"#,
+    r#"{{ dig "a" "b" "dflt" (dict "a" (dict "b" 42)) }}|{{ dig "a" "x" "dflt" (dict "a" (dict "b" 42)) }}|{{ dig "q" "dflt" (dict) }}"#,
+    r#"{{ dig "a" "b" "d" (dict "a" "str") }}"#,
+    r#"{{ $dst := dict "a" 1 "n" (dict "x" 1) "e" "" }}{{ $_ := merge $dst (dict "a" 2 "b" 3 "n" (dict "y" 2) "e" "filled") }}{{ $dst }}|{{ $o := dict "a" 1 "n" (dict "x" 1) }}{{ $_ := mergeOverwrite $o (dict "a" 2 "b" 3 "n" (dict "x" 9)) }}{{ $o }}"#,
 ];
