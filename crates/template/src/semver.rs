@@ -15,7 +15,7 @@ use crate::value::{Value, make_struct};
 pub enum SemverError {
     #[error("Invalid Semantic Version")]
     InvalidVersion,
-    #[error("Invalid Prerelease string")]
+    #[error("Version segment starts with 0")]
     InvalidPrerelease,
     #[error("improper constraint: {0}")]
     ImproperConstraint(String),

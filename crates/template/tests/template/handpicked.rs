@@ -172,4 +172,11 @@ pub const HANDPICKED: &[&str] = &[
     r#"{{ dig "a" "b" "dflt" (dict "a" (dict "b" 42)) }}|{{ dig "a" "x" "dflt" (dict "a" (dict "b" 42)) }}|{{ dig "q" "dflt" (dict) }}"#,
     r#"{{ dig "a" "b" "d" (dict "a" "str") }}"#,
     r#"{{ $dst := dict "a" 1 "n" (dict "x" 1) "e" "" }}{{ $_ := merge $dst (dict "a" 2 "b" 3 "n" (dict "y" 2) "e" "filled") }}{{ $dst }}|{{ $o := dict "a" 1 "n" (dict "x" 1) }}{{ $_ := mergeOverwrite $o (dict "a" 2 "b" 3 "n" (dict "x" 9)) }}{{ $o }}"#,
+    r#"{{ semverCompare "1.2" "1.2.5" }}|{{ semverCompare "=1.2.3" "1.2.3" }}|{{ semverCompare "!=1.2.3" "1.2.4" }}|{{ semverCompare "<=1.2" "1.2.9" }}|{{ semverCompare "<1.2" "1.1.9" }}|{{ semverCompare ">1.2" "1.3.0" }}|{{ semverCompare ">1.2" "1.2.5" }}|{{ semverCompare "~1" "1.9.0" }}|{{ semverCompare "^0.2.3" "0.2.9" }}|{{ semverCompare "^0.2.3" "0.3.0" }}|{{ semverCompare "^0.0.3" "0.0.4" }}|{{ semverCompare ">=1.0.0-rc.1" "1.0.0-rc.2" }}|{{ semverCompare "~1.2.3-beta" "1.2.3-beta.2" }}|{{ semverCompare "1.x || >=3" "2.0.0" }}|{{ semverCompare "2.x" "2.1.0-rc.1" }}|{{ semverCompare "v1.2.3" "1.2.3" }}|{{ semverCompare ">= 1.2, < 2" "1.5.0" }}|{{ semverCompare "*" "1.0.0-alpha" }}"#,
+    r#"{{ semverCompare "1.2.3" "bad" }}"#,
+    r#"{{ semverCompare "" "1.0.0" }}"#,
+    r#"{{ semverCompare "1.0 - 2.0" "2.0.5" }}|{{ semverCompare "!=1.x" "2.0.0" }}|{{ semverCompare "!=1.x" "1.5.0" }}|{{ semverCompare "<=1.x" "1.9.0" }}|{{ semverCompare "<2.x" "1.9.0" }}|{{ semverCompare "=1.2.x" "1.2.7" }}|{{ semverCompare "~>1.2" "1.2.9" }}|{{ semverCompare "=>1.2" "1.3" }}"#,
+    r#"{{ (semver "1.2.3-01").Major }}"#,
+    r#"{{ (semver "01.2.3").Major }}|{{ (semver "v2").String }}|{{ (semver "1.2.3+meta.1").Metadata }}|{{ (semver "1.2.3-rc.1+b").Original }}"#,
+    r#"{{ semver "1.2.3.4" }}"#,
 ];
