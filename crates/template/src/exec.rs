@@ -627,6 +627,10 @@ impl<'a> State<'a> {
         match (p, arg) {
             (P::Bool, Arg::Bool { val, .. }) => Ok(Value::Bool(*val)),
             (P::Bool, _) => self.fail(format!("expected bool; found {arg}")),
+            (P::Float, Arg::Number { num, .. }) if num.float.is_some() => {
+                Ok(Value::Float(num.float.unwrap_or_default()))
+            }
+            (P::Float, _) => self.fail(format!("expected float; found {arg}")),
             (P::Int, Arg::Number { num, .. }) if num.int.is_some() => {
                 Ok(Value::Int(num.int.unwrap_or_default()))
             }
@@ -654,6 +658,7 @@ impl<'a> State<'a> {
             P::Str => matches!(v, Value::String(_)),
             P::Int => matches!(v, Value::Int(_)),
             P::Bool => matches!(v, Value::Bool(_)),
+            P::Float => matches!(v, Value::Float(_)),
             P::Dict => matches!(&v, Value::Map(m) if m.ty.as_ref() == funcs::DICT),
         };
         if !ok {

@@ -29,6 +29,7 @@ pub enum P {
     Str,
     Int,
     Bool,
+    Float,
     /// `map[string]interface{}`
     Dict,
 }
@@ -43,6 +44,7 @@ impl P {
             P::Str => "string",
             P::Int => "int",
             P::Bool => "bool",
+            P::Float => "float64",
             P::Dict => DICT,
         }
     }

@@ -1100,6 +1100,69 @@ pub fn lookup(name: &str) -> Option<Func> {
         "mod" => f(&[Any, Any], |a| div_like(a, i64::checked_rem)),
         "max" | "biggest" => v(&[Any], Any, |a| math_fold(a, i64::max)),
         "min" => v(&[Any], Any, |a| math_fold(a, i64::min)),
+        "addf" => v(&[], Any, |a| {
+            Ok(Value::Float(decimal_fold(0.0, a, Dec::add)))
+        }),
+        "add1f" => f(&[Any], |a| {
+            Ok(Value::Float(decimal_fold(
+                to_float64(&a[0]),
+                &[Value::Float(1.0)],
+                Dec::add,
+            )))
+        }),
+        "subf" => v(&[Any], Any, |a| {
+            Ok(Value::Float(decimal_fold(
+                to_float64(&a[0]),
+                &a[1..],
+                Dec::sub,
+            )))
+        }),
+        "mulf" => v(&[Any], Any, |a| {
+            Ok(Value::Float(decimal_fold(
+                to_float64(&a[0]),
+                &a[1..],
+                Dec::mul,
+            )))
+        }),
+        "divf" => v(&[Any], Any, |a| {
+            let mut acc = Dec::from_f64(to_float64(&a[0]));
+            for x in &a[1..] {
+                acc = Dec::div(acc, Dec::from_f64(to_float64(x)))
+                    .ok_or_else(|| FuncError("decimal division by 0".into()))?;
+            }
+            Ok(Value::Float(acc.to_f64()))
+        }),
+        "maxf" => v(&[Any], Any, |a| {
+            Ok(Value::Float(
+                a[1..]
+                    .iter()
+                    .map(to_float64)
+                    .fold(to_float64(&a[0]), go_max),
+            ))
+        }),
+        "minf" => v(&[Any], Any, |a| {
+            Ok(Value::Float(
+                a[1..]
+                    .iter()
+                    .map(to_float64)
+                    .fold(to_float64(&a[0]), go_min),
+            ))
+        }),
+        "round" => v(&[Any, Int], Float, |a| {
+            let round_on = a.get(2).and_then(|x| match x {
+                Value::Float(f) => Some(*f),
+                _ => None,
+            });
+            let pow = 10f64.powf(i(&a[1]) as f64);
+            let digit = pow * to_float64(&a[0]);
+            let frac = digit - digit.trunc();
+            let r = if frac >= round_on.unwrap_or(0.5) {
+                digit.ceil()
+            } else {
+                digit.floor()
+            };
+            Ok(Value::Float(r / pow))
+        }),
         "floor" => f(&[Any], |a| Ok(Value::Float(to_float64(&a[0]).floor()))),
         "ceil" => f(&[Any], |a| Ok(Value::Float(to_float64(&a[0]).ceil()))),
         // encoding, hashes
@@ -1197,6 +1260,110 @@ fn spaces(n: i64) -> Result<String, FuncError> {
         return ferr("strings: negative Repeat count");
     }
     Ok(" ".repeat(n as usize))
+}
+
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// A decimal `mantissa × 10^exp`, as shopspring/decimal builds it from a
+/// float's shortest representation (so `addf 0.1 0.2` is exactly 0.3).
+#[derive(Clone, Copy)]
+struct Dec {
+    m: i128,
+    e: i32,
+}
+
+impl Dec {
+    fn from_f64(f: f64) -> Dec {
+        if !f.is_finite() || f == 0.0 {
+            return Dec { m: 0, e: 0 };
+        }
+        let sci = format!("{f:e}");
+        let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let neg = mant.starts_with('-');
+        let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+        let m: i128 = digits.parse().unwrap_or(0);
+        Dec {
+            m: if neg { -m } else { m },
+            e: exp - (digits.len() as i32 - 1),
+        }
+    }
+
+    fn align(a: Dec, b: Dec) -> (i128, i128, i32) {
+        let e = a.e.min(b.e);
+        let scale = |d: Dec| d.m.saturating_mul(10i128.saturating_pow((d.e - e) as u32));
+        (scale(a), scale(b), e)
+    }
+
+    fn add(a: Dec, b: Dec) -> Dec {
+        let (x, y, e) = Dec::align(a, b);
+        Dec {
+            m: x.saturating_add(y),
+            e,
+        }
+    }
+
+    fn sub(a: Dec, b: Dec) -> Dec {
+        let (x, y, e) = Dec::align(a, b);
+        Dec {
+            m: x.saturating_sub(y),
+            e,
+        }
+    }
+
+    fn mul(a: Dec, b: Dec) -> Dec {
+        Dec {
+            m: a.m.saturating_mul(b.m),
+            e: a.e + b.e,
+        }
+    }
+
+    /// shopspring's `Div`: rounded (half away from zero) to 16 decimal places.
+    fn div(a: Dec, b: Dec) -> Option<Dec> {
+        if b.m == 0 {
+            return None;
+        }
+        let shift = 16 + a.e - b.e;
+        let num = if shift >= 0 {
+            a.m.saturating_mul(10i128.saturating_pow(shift as u32))
+        } else {
+            a.m / 10i128.saturating_pow((-shift) as u32)
+        };
+        let (q, r) = (num / b.m, num % b.m);
+        let q = if r.abs().saturating_mul(2) >= b.m.abs() {
+            q + num.signum() * b.m.signum()
+        } else {
+            q
+        };
+        Some(Dec { m: q, e: -16 })
+    }
+
+    fn to_f64(self) -> f64 {
+        format!("{}e{}", self.m, self.e).parse().unwrap_or(0.0)
+    }
+}
+
+/// sprig's `execDecimalOp`.
+fn decimal_fold(first: f64, rest: &[Value], op: fn(Dec, Dec) -> Dec) -> f64 {
+    let mut acc = Dec::from_f64(first);
+    for x in rest {
+        acc = op(acc, Dec::from_f64(to_float64(x)));
+    }
+    acc.to_f64()
 }
 
 /// goutils `AbbreviateFull` (errors give "", as sprig ignores them).

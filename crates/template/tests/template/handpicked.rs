@@ -179,4 +179,9 @@ pub const HANDPICKED: &[&str] = &[
     r#"{{ (semver "1.2.3-01").Major }}"#,
     r#"{{ (semver "01.2.3").Major }}|{{ (semver "v2").String }}|{{ (semver "1.2.3+meta.1").Metadata }}|{{ (semver "1.2.3-rc.1+b").Original }}"#,
     r#"{{ semver "1.2.3.4" }}"#,
+    r#"{{ addf 0.1 0.2 }}|{{ addf 1 2.5 "3" }}|{{ add1f 1.5 }}|{{ subf 1 0.9 }}|{{ mulf 1.1 3 }}|{{ maxf 1 2.5 -3 }}|{{ minf 1 2.5 -3 }}|{{ addf }}"#,
+    r#"{{ round 3.14159 2 }}|{{ round 2.5 0 }}|{{ round 2.4 0 }}|{{ round 123.456 -1 }}|{{ round 1.15 1 0.4 }}|{{ round "2.675" 2 }}"#,
+    r#"{{ round 1.5 0 "x" }}"#,
+    r#"{{ divf 1 3 }}|{{ divf 10 4 }}|{{ divf 2 3 }}|{{ divf -2 3 }}|{{ divf 1 8 2 }}|{{ divf 0.3 0.1 }}"#,
+    r#"{{ divf 1 0 }}"#,
 ];
