@@ -1238,11 +1238,21 @@ pub fn lookup(name: &str) -> Option<Func> {
         }),
         "regexQuoteMeta" => f(&[Str], |a| ok_str(regex::escape(s(&a[0])))),
         // paths
-        "base" => f(&[Str], |a| ok_str(path_base(s(&a[0])))),
-        "dir" => f(&[Str], |a| ok_str(path_dir(s(&a[0])))),
-        "clean" => f(&[Str], |a| ok_str(path_clean(s(&a[0])))),
-        "ext" => f(&[Str], |a| ok_str(path_ext(s(&a[0])))),
-        "isAbs" => f(&[Str], |a| Ok(Value::Bool(s(&a[0]).starts_with('/')))),
+        // filepath on Linux is path
+        "base" | "osBase" => f(&[Str], |a| ok_str(path_base(s(&a[0])))),
+        "dir" | "osDir" => f(&[Str], |a| ok_str(path_dir(s(&a[0])))),
+        "clean" | "osClean" => f(&[Str], |a| ok_str(path_clean(s(&a[0])))),
+        "ext" | "osExt" => f(&[Str], |a| ok_str(path_ext(s(&a[0])))),
+        "isAbs" | "osIsAbs" => f(&[Str], |a| Ok(Value::Bool(s(&a[0]).starts_with('/')))),
+        // sprig 3.2 takes only a string or an int64 (a template's `90` is an int: 0s)
+        "duration" => f(&[Any], |a| {
+            let n = match &a[0] {
+                Value::String(t) => t.parse::<i64>().unwrap_or(0),
+                Value::Int64(n) => *n,
+                _ => 0,
+            };
+            ok_str(go_duration_seconds(n))
+        }),
         // semver
         "semver" => f(&[Str], |a| semver::version_value(s(&a[0])).or_else(ferr)),
         "semverCompare" => f(&[Str, Str], |a| {
@@ -1260,6 +1270,23 @@ fn spaces(n: i64) -> Result<String, FuncError> {
         return ferr("strings: negative Repeat count");
     }
     Ok(" ".repeat(n as usize))
+}
+
+/// Go's `time.Duration.String()` of whole seconds: `1h2m3s`, `0s`.
+fn go_duration_seconds(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let sign = if secs < 0 { "-" } else { "" };
+    let u = secs.unsigned_abs();
+    let (h, m, sec) = (u / 3600, (u / 60) % 60, u % 60);
+    if h > 0 {
+        format!("{sign}{h}h{m}m{sec}s")
+    } else if m > 0 {
+        format!("{sign}{m}m{sec}s")
+    } else {
+        format!("{sign}{sec}s")
+    }
 }
 
 fn go_max(a: f64, b: f64) -> f64 {

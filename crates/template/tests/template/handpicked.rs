@@ -184,4 +184,5 @@ pub const HANDPICKED: &[&str] = &[
     r#"{{ round 1.5 0 "x" }}"#,
     r#"{{ divf 1 3 }}|{{ divf 10 4 }}|{{ divf 2 3 }}|{{ divf -2 3 }}|{{ divf 1 8 2 }}|{{ divf 0.3 0.1 }}"#,
     r#"{{ divf 1 0 }}"#,
+    r#"{{ duration 0 }}|{{ duration 59 }}|{{ duration 90 }}|{{ duration "3600" }}|{{ duration 3725 }}|{{ duration -61 }}|{{ duration (int64 3725) }}|{{ duration (add 0 -61) }}|{{ duration "x" }}|{{ osBase "/a/b.c" }}|{{ osDir "a/b/" }}|{{ osClean "/../a//b" }}|{{ osExt "x.tar.gz" }}|{{ osIsAbs "a" }}"#,
 ];
