@@ -1,5 +1,9 @@
 //! Per-object checks beyond the schema.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use ferroflux_api::image::{ImagePolicySpec, ImageRepositorySpec, ImageUpdateAutomationSpec};
 use ferroflux_api::kustomize::KustomizationFile;
 use ferroflux_api::manifest::{Finding, Manifest, Object, Severity};
@@ -8,6 +12,16 @@ use ferroflux_api::yaml::Node;
 use ferroflux_policy::{Choice, Policy, TagFilter};
 
 use crate::{at, pattern};
+
+/// Compiled once: the checks run for every object of a repository.
+static REPOSITORY_COMPONENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").expect("static regex"));
+static EXPAND_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))").expect("static regex")
+});
+static STAGE_PRERELEASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\d+(?:\.\d+){0,2}-([A-Za-z][0-9A-Za-z-]*)").expect("static regex")
+});
 
 pub(crate) fn check(m: &Manifest, out: &mut Vec<Finding>) {
     match &m.object {
@@ -73,7 +87,7 @@ fn image_name_problem(image: &str) -> Option<ImageProblem> {
     {
         components.remove(0);
     }
-    let valid = regex::Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").ok()?;
+    let valid = &*REPOSITORY_COMPONENT;
     let bad = components.iter().find(|c| !valid.is_match(c))?;
     let why = if !bad.is_ascii() || bad.chars().any(|c| c.is_ascii_uppercase()) {
         "repository names are lowercase ASCII letters, digits and . _ - separators"
@@ -171,8 +185,7 @@ fn extract_groups(m: &Manifest, filter: &TagFilter, out: &mut Vec<Finding>) {
     };
     let names: Vec<&str> = re.capture_names().flatten().collect();
     let count = re.captures_len();
-    let refs = regex::Regex::new(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))").ok();
-    let Some(refs) = refs else { return };
+    let refs = &*EXPAND_REFERENCE;
     for cap in refs.captures_iter(&filter.extract.replace("$$", "")) {
         let Some(name) = cap.get(1).or_else(|| cap.get(2)).map(|g| g.as_str()) else {
             continue;
@@ -203,10 +216,7 @@ fn extract_groups(m: &Manifest, filter: &TagFilter, out: &mut Vec<Finding>) {
 /// Seed 004's `>=1.0.0-stage`: a prerelease in the range admits every
 /// prerelease, not only those with that identifier.
 fn prerelease_range(m: &Manifest, range: &str, pattern: &str, out: &mut Vec<Finding>) {
-    let Ok(re) = regex::Regex::new(r"\d+(?:\.\d+){0,2}-([A-Za-z][0-9A-Za-z-]*)") else {
-        return;
-    };
-    for cap in re.captures_iter(range) {
+    for cap in STAGE_PRERELEASE.captures_iter(range) {
         let ident = &cap[1];
         if pattern.contains(ident) {
             continue;
