@@ -9,12 +9,14 @@
 //! blocking work (redb, git) goes through `spawn_blocking`, and no lock is
 //! held across an `.await`.
 
+pub mod automate;
 pub mod scheduler;
 pub mod secrets;
 pub mod source;
 pub mod state;
 pub mod webhook;
 
+pub use automate::{AutomateError, AutomateOptions, Runner, Summary};
 pub use scheduler::{Scheduler, SchedulerHandle, Trigger};
 pub use secrets::{SecretError, Secrets};
 pub use source::{LocalSource, ObjectKey, Objects, SourceError};

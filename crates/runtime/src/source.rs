@@ -59,6 +59,8 @@ impl fmt::Display for ObjectKey {
 pub struct Origin {
     pub file: PathBuf,
     pub line: usize,
+    /// The apiVersion as written (before conversion).
+    pub api_version: String,
 }
 
 /// The kinds `ferroflux automate` reconciles, by key.
@@ -173,6 +175,7 @@ impl LocalSource {
         let origin = Origin {
             file: m.file.clone(),
             line: m.line,
+            api_version: m.api_version.clone(),
         };
         if matches!(
             m.object,

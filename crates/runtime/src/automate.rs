@@ -1,0 +1,1130 @@
+//! The `ferroflux automate` loop: a checkout of `--repo` is the object
+//! source, redb the status store, and the reconcilers of
+//! `ferroflux-controllers` do the work.
+//!
+//! One pass ([`Runner::run_once`]) reconciles Receivers, then every
+//! ImageRepository, ImagePolicy and ImageUpdateAutomation in that order.
+//! `--watch` ([`Runner::watch`]) keeps each object on its own schedule:
+//! a scan whose revision changed runs the policies of that repository at
+//! once, a policy whose `latestRef` changed runs every automation of its
+//! namespace at once (Flux's rule), a Receiver call runs its repositories,
+//! and the checkout is fetched on the GitRepository's interval and after
+//! every push, re-reading the objects when their manifests changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferroflux_api::image::{ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
+use ferroflux_api::source::{GitRepository, GitRepositoryRef};
+use ferroflux_controllers::image::{automation, policy, repository};
+use ferroflux_controllers::notification::receiver;
+use ferroflux_controllers::status::{self, EventType, Outcome, StepError};
+use ferroflux_controllers::{Clock, SystemClock};
+use ferroflux_registry::{Auth, Client, DockerConfig};
+
+use crate::scheduler::{Scheduler, SchedulerHandle, SchedulerOptions, Trigger};
+use crate::secrets::Secrets;
+use crate::source::{LocalSource, ObjectKey, Objects};
+use crate::state::StatusStore;
+use crate::webhook::{Endpoint, ReceiverTable};
+
+pub const IMAGE_REPOSITORY: &str = "ImageRepository";
+pub const IMAGE_POLICY: &str = "ImagePolicy";
+pub const IMAGE_UPDATE_AUTOMATION: &str = "ImageUpdateAutomation";
+pub const RECEIVER: &str = "Receiver";
+pub const GIT_REPOSITORY: &str = "GitRepository";
+
+/// Secret data, decoded.
+pub type SecretData = BTreeMap<String, Vec<u8>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AutomateError {
+    #[error("repository {repo}: {detail}")]
+    Checkout { repo: String, detail: String },
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("registry client: {0}")]
+    Registry(String),
+    #[error("task failed: {0}")]
+    Join(String),
+}
+
+/// Everything `ferroflux automate` is told on its command line.
+#[derive(Debug, Clone)]
+pub struct AutomateOptions {
+    /// `--repo`: a Git URL, or a local path (a bare or working repository).
+    pub repo: String,
+    pub branch: String,
+    /// `--path` inside the repository (`.` for the root).
+    pub path: PathBuf,
+    /// Where the working clones live (the manifests' and the automations').
+    pub cache_dir: PathBuf,
+    pub secrets: Secrets,
+    /// Credentials for `--repo` in Flux's Git Secret keys (`identity`,
+    /// `known_hosts`, `username`, `password`); empty for none.
+    pub repo_credentials: SecretData,
+    pub registry: ferroflux_registry::Options,
+    pub scheduler: SchedulerOptions,
+    /// Shallow clone depth; None for full clones.
+    pub depth: Option<u32>,
+    /// First retry delay after a transient failure (doubles up to 5 min).
+    pub backoff: Duration,
+}
+
+impl Default for AutomateOptions {
+    fn default() -> Self {
+        AutomateOptions {
+            repo: String::new(),
+            branch: "main".to_string(),
+            path: PathBuf::from("."),
+            cache_dir: std::env::temp_dir().join("ferroflux-cache"),
+            secrets: Secrets::default(),
+            repo_credentials: SecretData::new(),
+            registry: ferroflux_registry::Options::default(),
+            scheduler: SchedulerOptions::default(),
+            depth: Some(1),
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `--repo` as a URL libgit2 understands: a path becomes `file://`.
+pub fn repo_url(repo: &str) -> String {
+    if repo.contains("://") {
+        return repo.to_string();
+    }
+    if let Some(rest) = repo.strip_prefix("git@")
+        && let Some((host, path)) = rest.split_once(':')
+    {
+        return format!("ssh://git@{host}/{path}");
+    }
+    let path = std::path::Path::new(repo);
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("file://{}", abs.display())
+}
+
+/// One line of the `--once` summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub key: ObjectKey,
+    pub ready: bool,
+    /// Repositories: `N tags`; policies: `latest (previous)`; automations:
+    /// the pushed commit or `no changes`; otherwise the Ready message.
+    pub detail: String,
+    pub message: String,
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub lines: Vec<Line>,
+    /// Manifest problems (documents that did not decode, duplicates).
+    pub findings: Vec<String>,
+}
+
+impl Summary {
+    /// Every object ready and every manifest readable.
+    pub fn all_ready(&self) -> bool {
+        self.findings.is_empty() && self.lines.iter().all(|l| l.ready)
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for finding in &self.findings {
+            writeln!(f, "{finding}")?;
+        }
+        let mut kind = "";
+        for l in &self.lines {
+            if l.key.kind != kind {
+                kind = &l.key.kind;
+                writeln!(f, "{}:", section(kind))?;
+            }
+            let mark = if l.ready { "ok  " } else { "FAIL" };
+            write!(f, "  {mark} {}: {}", l.key.namespaced_name(), l.detail)?;
+            if !l.ready && !l.message.is_empty() && l.message != l.detail {
+                write!(f, " ({})", l.message)?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+fn section(kind: &str) -> &str {
+    match kind {
+        RECEIVER => "receivers",
+        IMAGE_REPOSITORY => "repositories",
+        IMAGE_POLICY => "policies",
+        IMAGE_UPDATE_AUTOMATION => "automations",
+        other => other,
+    }
+}
+
+/// The manifests' working clone of `--repo`.
+struct Checkout {
+    ws: Arc<Mutex<ferroflux_git::Workspace>>,
+    root: PathBuf,
+    revision: Option<String>,
+}
+
+/// The runtime of `ferroflux automate`.
+pub struct Runner {
+    opts: AutomateOptions,
+    url: String,
+    state: StatusStore,
+    client: Client,
+    clock: Arc<dyn Clock>,
+    checkout: Option<Checkout>,
+    objects: Objects,
+    findings: Vec<String>,
+    receivers: ReceiverTable,
+    /// `Automation key → the last commit pushed in this process`.
+    pushed: BTreeMap<ObjectKey, String>,
+    failures: BTreeMap<ObjectKey, u32>,
+}
+
+impl Runner {
+    pub fn new(opts: AutomateOptions, state: StatusStore) -> Result<Runner, AutomateError> {
+        let client = Client::new(opts.registry.clone())
+            .map_err(|e| AutomateError::Registry(e.to_string()))?;
+        Ok(Runner {
+            url: repo_url(&opts.repo),
+            opts,
+            state,
+            client,
+            clock: Arc::new(SystemClock),
+            checkout: None,
+            objects: Objects::default(),
+            findings: Vec::new(),
+            receivers: ReceiverTable::default(),
+            pushed: BTreeMap::new(),
+            failures: BTreeMap::new(),
+        })
+    }
+
+    /// Use another clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Runner {
+        self.clock = clock;
+        self
+    }
+
+    pub fn objects(&self) -> &Objects {
+        &self.objects
+    }
+
+    /// The webhook table the server reads (filled by Receiver reconciles).
+    pub fn receivers(&self) -> ReceiverTable {
+        self.receivers.clone()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
+    /// Fetch `--repo` and (re)load the objects; true when they changed.
+    pub async fn refresh(&mut self) -> Result<bool, AutomateError> {
+        let url = self.url.clone();
+        let fail = |detail: String| AutomateError::Checkout {
+            repo: ferroflux_git::url::redact(&url),
+            detail,
+        };
+        let (ws, root, revision) = match self.checkout.take() {
+            Some(c) => {
+                let ws = Arc::clone(&c.ws);
+                let revision = tokio::task::spawn_blocking(move || {
+                    let mut ws = ws.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    ws.sync().map(|()| ws.head_commit())
+                })
+                .await
+                .map_err(|e| AutomateError::Join(e.to_string()))?;
+                match revision {
+                    Ok(r) => (c.ws, c.root, r),
+                    Err(e) => {
+                        let detail = e.to_string();
+                        self.checkout = Some(c);
+                        return Err(fail(detail));
+                    }
+                }
+            }
+            None => {
+                let auth = if self.opts.repo_credentials.is_empty() {
+                    ferroflux_git::Auth::none()
+                } else {
+                    ferroflux_git::Auth::from_secret(&self.opts.repo_credentials)
+                        .map_err(|e| fail(e.to_string()))?
+                };
+                let cache = self.opts.cache_dir.join("manifests");
+                let checkout = ferroflux_git::CheckoutRef::branch(&self.opts.branch);
+                let git_opts = ferroflux_git::Options {
+                    depth: self.opts.depth,
+                    ..ferroflux_git::Options::default()
+                };
+                let u = url.clone();
+                let ws = tokio::task::spawn_blocking(move || {
+                    ferroflux_git::Workspace::open_or_clone(&cache, &u, &auth, &checkout, git_opts)
+                })
+                .await
+                .map_err(|e| AutomateError::Join(e.to_string()))?
+                .map_err(|e| fail(e.to_string()))?;
+                let root = ws.workdir().to_path_buf();
+                let rev = ws.head_commit();
+                (Arc::new(Mutex::new(ws)), root, rev)
+            }
+        };
+        let unchanged_rev = self
+            .checkout
+            .as_ref()
+            .is_some_and(|c| c.revision == revision);
+        self.checkout = Some(Checkout {
+            ws,
+            root: root.clone(),
+            revision,
+        });
+        if unchanged_rev && !self.objects.is_empty() {
+            return Ok(false);
+        }
+        let path = self.opts.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || LocalSource::load(&root, &path))
+            .await
+            .map_err(|e| AutomateError::Join(e.to_string()))??;
+        self.findings = loaded.errors().map(ToString::to_string).collect();
+        for f in &self.findings {
+            tracing::error!("{f}");
+        }
+        let mut next = loaded.objects;
+        if next.same_specs(&self.objects) {
+            return Ok(false);
+        }
+        self.attach_status(&mut next).await?;
+        let gone: Vec<ObjectKey> = self
+            .objects
+            .keys()
+            .into_iter()
+            .filter(|k| !next.origins.contains_key(k))
+            .collect();
+        for k in gone {
+            let st = self.state.clone();
+            tokio::task::spawn_blocking(move || st.remove(&k))
+                .await
+                .map_err(|e| AutomateError::Join(e.to_string()))??;
+        }
+        tracing::info!(objects = next.len(), "objects loaded");
+        self.objects = next;
+        Ok(true)
+    }
+
+    /// Give loaded objects their stored status, and store their specs.
+    async fn attach_status(&self, objects: &mut Objects) -> Result<(), AutomateError> {
+        let st = self.state.clone();
+        let mut o = std::mem::take(objects);
+        let o = tokio::task::spawn_blocking(move || -> Result<Objects, AutomateError> {
+            for (k, v) in o.image_repositories.iter_mut() {
+                v.status = st.get_status(k)?;
+                st.put_spec(k, &v.spec)?;
+            }
+            for (k, v) in o.image_policies.iter_mut() {
+                v.status = st.get_status(k)?;
+                st.put_spec(k, &v.spec)?;
+            }
+            for (k, v) in o.automations.iter_mut() {
+                v.status = st.get_status(k)?;
+                st.put_spec(k, &v.spec)?;
+            }
+            for (k, v) in o.receivers.iter_mut() {
+                v.status = st.get_status(k)?;
+                st.put_spec(k, &v.spec)?;
+            }
+            Ok(o)
+        })
+        .await
+        .map_err(|e| AutomateError::Join(e.to_string()))??;
+        *objects = o;
+        Ok(())
+    }
+
+    async fn save<T: serde::Serialize + Send + 'static>(
+        &self,
+        key: &ObjectKey,
+        status: T,
+    ) -> Result<(), AutomateError> {
+        let st = self.state.clone();
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || st.put_status(&key, &status))
+            .await
+            .map_err(|e| AutomateError::Join(e.to_string()))??;
+        Ok(())
+    }
+
+    /// One full pass: receivers, repositories, policies, automations.
+    pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
+        self.refresh().await?;
+        for key in self.objects.receivers.keys().cloned().collect::<Vec<_>>() {
+            self.reconcile_receiver(&key).await?;
+        }
+        self.publish_receivers();
+        for key in self
+            .objects
+            .image_repositories
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            self.reconcile_repository(&key, None).await?;
+        }
+        for key in self
+            .objects
+            .image_policies
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            self.reconcile_policy(&key).await?;
+        }
+        for key in self.objects.automations.keys().cloned().collect::<Vec<_>>() {
+            self.reconcile_automation(&key, None).await?;
+        }
+        Ok(self.summary())
+    }
+
+    /// The state of every object now.
+    pub fn summary(&self) -> Summary {
+        let mut lines = Vec::new();
+        let ready_of = |c: &[ferroflux_api::meta::Condition]| {
+            let r = status::get(c, condition::READY);
+            (
+                r.is_some_and(|r| r.status == "True"),
+                r.map(|r| r.message.clone()).unwrap_or_default(),
+            )
+        };
+        for (k, o) in &self.objects.receivers {
+            let s = o.status.clone().unwrap_or_default();
+            let (ready, message) = ready_of(&s.conditions);
+            let detail = s.webhook_path.clone().unwrap_or_else(|| message.clone());
+            lines.push(line(
+                k,
+                ready || o.spec.suspend == Some(true),
+                detail,
+                message,
+            ));
+        }
+        for (k, o) in &self.objects.image_repositories {
+            let s = o.status.clone().unwrap_or_default();
+            let (ready, message) = ready_of(&s.conditions);
+            let detail = match &s.last_scan_result {
+                Some(r) if ready => format!("{} tags", r.tag_count),
+                _ => message.clone(),
+            };
+            lines.push(line(
+                k,
+                ready || o.spec.suspend == Some(true),
+                detail,
+                message,
+            ));
+        }
+        for (k, o) in &self.objects.image_policies {
+            let s = o.status.clone().unwrap_or_default();
+            let (ready, message) = ready_of(&s.conditions);
+            let detail = match &s.latest_ref {
+                Some(latest) if ready => match &s.observed_previous_ref {
+                    Some(prev) if prev != latest => format!("{} ({})", latest.tag, prev.tag),
+                    _ => latest.tag.clone(),
+                },
+                _ => message.clone(),
+            };
+            lines.push(line(
+                k,
+                ready || o.spec.suspend == Some(true),
+                detail,
+                message,
+            ));
+        }
+        for (k, o) in &self.objects.automations {
+            let s = o.status.clone().unwrap_or_default();
+            let (ready, message) = ready_of(&s.conditions);
+            let detail = match self.pushed.get(k) {
+                Some(c) if ready => format!("pushed commit {c}"),
+                _ if ready => "no changes".to_string(),
+                _ => message.clone(),
+            };
+            lines.push(line(
+                k,
+                ready || o.spec.suspend == Some(true),
+                detail,
+                message,
+            ));
+        }
+        Summary {
+            lines,
+            findings: self.findings.clone(),
+        }
+    }
+
+    fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String> {
+        self.opts
+            .secrets
+            .get(namespace, name)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn reconcile_receiver(&mut self, key: &ObjectKey) -> Result<(), AutomateError> {
+        let Some(obj) = self.objects.receivers.get(key) else {
+            return Ok(());
+        };
+        let token = match &obj.spec.secret_ref {
+            None => Err(StepError::stalled(
+                reason::TOKEN_NOT_FOUND,
+                format!(
+                    "receiver {}: spec.secretRef is required",
+                    key.namespaced_name()
+                ),
+            )),
+            Some(r) => match self.secret(&key.namespace, &r.name) {
+                Ok(data) => receiver::token_from_secret(&r.name, data),
+                Err(e) => Err(StepError::stalled(
+                    reason::TOKEN_NOT_FOUND,
+                    format!(
+                        "unable to read token from secret '{}/{}': {e}",
+                        key.namespace, r.name
+                    ),
+                )),
+            },
+        };
+        let status = receiver::reconcile(obj, token, self.clock.as_ref());
+        log_ready(key, &status.conditions);
+        self.save(key, status.clone()).await?;
+        if let Some(o) = self.objects.receivers.get_mut(key) {
+            o.status = Some(status);
+        }
+        Ok(())
+    }
+
+    /// Hand the webhook server the current paths and trigger candidates.
+    fn publish_receivers(&self) {
+        let mut endpoints = BTreeMap::new();
+        for (k, o) in &self.objects.receivers {
+            let Some(path) = o.status.as_ref().and_then(|s| s.webhook_path.clone()) else {
+                continue;
+            };
+            let token = o
+                .spec
+                .secret_ref
+                .as_ref()
+                .and_then(|r| self.secret(&k.namespace, &r.name).ok())
+                .and_then(|d| receiver::token_from_secret("", d).ok())
+                .unwrap_or_default();
+            endpoints.insert(
+                path,
+                Endpoint {
+                    key: k.clone(),
+                    spec: o.spec.clone(),
+                    token,
+                    serving: receiver::is_serving(o),
+                },
+            );
+        }
+        let mut candidates = Vec::new();
+        let mut add = |k: &ObjectKey, labels: Option<&BTreeMap<String, String>>| {
+            candidates.push(receiver::Candidate {
+                kind: k.kind.clone(),
+                namespace: k.namespace.clone(),
+                name: k.name.clone(),
+                labels: labels.cloned().unwrap_or_default(),
+            });
+        };
+        for (k, o) in &self.objects.image_repositories {
+            add(k, o.metadata.labels.as_ref());
+        }
+        for (k, o) in &self.objects.image_policies {
+            add(k, o.metadata.labels.as_ref());
+        }
+        for (k, o) in &self.objects.automations {
+            add(k, o.metadata.labels.as_ref());
+        }
+        for (k, o) in &self.objects.git_repositories {
+            add(k, o.metadata.labels.as_ref());
+        }
+        self.receivers.set(endpoints, candidates);
+    }
+
+    /// Registry credentials: the `secretRef` Secret, else the docker config.
+    fn registry_auth(&self, key: &ObjectKey, obj: &ImageRepository) -> Result<Auth, StepError> {
+        let image = repository::parse_image(obj)?;
+        match &obj.spec.secret_ref {
+            Some(r) => {
+                let data = self.secret(&key.namespace, &r.name).map_err(|e| {
+                    StepError::retry(
+                        reason::AUTHENTICATION_FAILED,
+                        format!("failed to configure authentication options: {e}"),
+                    )
+                })?;
+                repository::auth_from_secret(data, &format!("{}/{}", key.namespace, r.name), &image)
+            }
+            None => match self.opts.secrets.docker_config() {
+                None => Ok(Auth::default()),
+                Some((file, bytes)) => {
+                    DockerConfig::parse(bytes, Some(&file.display().to_string()))
+                        .map(|c| c.auth_for(image.registry()))
+                        .map_err(|e| {
+                            StepError::retry(
+                                reason::AUTHENTICATION_FAILED,
+                                format!("failed to configure authentication options: {e}"),
+                            )
+                        })
+                }
+            },
+        }
+    }
+
+    /// Scan one repository; returns whether its revision changed.
+    async fn reconcile_repository(
+        &mut self,
+        key: &ObjectKey,
+        requested: Option<&str>,
+    ) -> Result<(Outcome, bool), AutomateError> {
+        let Some(obj) = self.objects.image_repositories.get_mut(key) else {
+            return Ok((Outcome::Wait, false));
+        };
+        if let Some(at) = requested {
+            obj.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+        }
+        let obj = obj.clone();
+        let before = revision_of(&obj);
+        let (status, outcome) = match self.registry_auth(key, &obj) {
+            Ok(auth) => {
+                let cx = repository::Context {
+                    client: &self.client,
+                    store: self.state.store(),
+                    clock: self.clock.as_ref(),
+                };
+                let r = repository::reconcile(&obj, &auth, &cx).await;
+                (r.status, r.outcome)
+            }
+            Err(e) => {
+                let mut s = obj.status.clone().unwrap_or_default();
+                let result = Err(e);
+                status::finish(
+                    &mut s.conditions,
+                    obj.metadata.generation,
+                    self.clock.now_time(),
+                    &result,
+                );
+                (s, status::outcome(&result, None))
+            }
+        };
+        log_ready(key, &status.conditions);
+        self.save(key, status.clone()).await?;
+        let mut changed = false;
+        if let Some(o) = self.objects.image_repositories.get_mut(key) {
+            o.status = Some(status);
+            changed = revision_of(o) != before;
+        }
+        Ok((outcome, changed))
+    }
+
+    /// Choose one policy's latest tag; returns whether `latestRef` changed.
+    async fn reconcile_policy(
+        &mut self,
+        key: &ObjectKey,
+    ) -> Result<(Outcome, bool), AutomateError> {
+        let Some(obj) = self.objects.image_policies.get(key) else {
+            return Ok((Outcome::Wait, false));
+        };
+        let repo_ref = &obj.spec.image_repository_ref;
+        let repo_key = ObjectKey::new(
+            IMAGE_REPOSITORY,
+            repo_ref.namespace.as_deref().unwrap_or(&key.namespace),
+            &repo_ref.name,
+        );
+        let repo = self.objects.image_repositories.get(&repo_key);
+        let before = latest_of(obj);
+        let store = Arc::clone(self.state.store());
+        let r = policy::reconcile(
+            obj,
+            repo,
+            store.as_ref(),
+            &policy::NoDigests,
+            self.clock.as_ref(),
+            &policy::PolicyOptions::default(),
+        );
+        if let Some(e) = &r.event {
+            log_event(key, e);
+        }
+        self.save(key, r.status.clone()).await?;
+        let mut changed = false;
+        if let Some(o) = self.objects.image_policies.get_mut(key) {
+            o.status = Some(r.status);
+            changed = latest_of(o) != before && latest_of(o).is_some();
+        }
+        Ok((r.outcome, changed))
+    }
+
+    /// The GitRepository an automation uses, rewritten to `--repo` when it
+    /// describes the repository ferroflux runs from, and its Secret.
+    fn git_source(
+        &self,
+        auto_key: &ObjectKey,
+        auto: &ImageUpdateAutomation,
+    ) -> (Option<GitRepository>, Option<SecretData>) {
+        let sr = &auto.spec.source_ref;
+        let ns = sr.namespace.as_deref().unwrap_or(&auto_key.namespace);
+        let key = ObjectKey::new(GIT_REPOSITORY, ns, &sr.name);
+        let found = self.objects.git_repositories.get(&key).cloned();
+        let describes_self = match &found {
+            Some(gr) => self.describes_repo(gr),
+            // Bootstrap keeps flux-system's own GitRepository outside the
+            // automation's path; it always means the repository itself.
+            None => sr.name == "flux-system",
+        };
+        if !describes_self {
+            let secret = found
+                .as_ref()
+                .and_then(|gr| gr.spec.secret_ref.as_ref())
+                .and_then(|r| self.secret(ns, &r.name).ok().cloned());
+            return (found, secret);
+        }
+        let mut gr = found.unwrap_or_else(|| {
+            let mut g = GitRepository::new(&sr.name, Default::default());
+            g.metadata.namespace = Some(ns.to_string());
+            g
+        });
+        gr.spec.url = self.url.clone();
+        if gr.spec.reference.is_none() {
+            gr.spec.reference = Some(GitRepositoryRef {
+                branch: Some(self.opts.branch.clone()),
+                ..Default::default()
+            });
+        }
+        let named = gr
+            .spec
+            .secret_ref
+            .as_ref()
+            .and_then(|r| self.secret(ns, &r.name).ok().cloned());
+        let (secret_ref, data) = if !self.opts.repo_credentials.is_empty() {
+            (
+                Some("ferroflux-repo-credentials".to_string()),
+                Some(self.opts.repo_credentials.clone()),
+            )
+        } else if let Some(d) = named {
+            (gr.spec.secret_ref.as_ref().map(|r| r.name.clone()), Some(d))
+        } else {
+            (None, None)
+        };
+        gr.spec.secret_ref = secret_ref.map(|name| LocalObjectReference { name });
+        (Some(gr), data)
+    }
+
+    fn describes_repo(&self, gr: &GitRepository) -> bool {
+        let same = |a: &str, b: &str| {
+            a.trim_end_matches('/').trim_end_matches(".git")
+                == b.trim_end_matches('/').trim_end_matches(".git")
+        };
+        if same(&gr.spec.url, &self.url) || same(&gr.spec.url, &self.opts.repo) {
+            return true;
+        }
+        // Another object for the same remote (seed 004's write-enabled
+        // `flux-system-write`) describes it too.
+        let self_url = self
+            .objects
+            .git_repositories
+            .iter()
+            .find(|(k, _)| k.namespace == "flux-system" && k.name == "flux-system")
+            .map(|(_, g)| g.spec.url.clone());
+        self_url.is_some_and(|u| same(&u, &gr.spec.url))
+    }
+
+    /// Run one automation; returns whether it pushed.
+    async fn reconcile_automation(
+        &mut self,
+        key: &ObjectKey,
+        requested: Option<&str>,
+    ) -> Result<(Outcome, bool), AutomateError> {
+        let Some(obj) = self.objects.automations.get_mut(key) else {
+            return Ok((Outcome::Wait, false));
+        };
+        if let Some(at) = requested {
+            obj.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+        }
+        let obj = obj.clone();
+        let api_version = self
+            .objects
+            .origins
+            .get(key)
+            .map(|o| o.api_version.clone())
+            .unwrap_or_else(|| "image.toolkit.fluxcd.io/v1".to_string());
+        let (git_repository, git_secret) = self.git_source(key, &obj);
+        let signing_secret = obj
+            .spec
+            .git
+            .as_ref()
+            .and_then(|g| g.commit.signing_key.as_ref())
+            .and_then(|k| {
+                self.secret(&key.namespace, &k.secret_ref.name)
+                    .ok()
+                    .cloned()
+            });
+        let policies: Vec<ImagePolicy> = self
+            .objects
+            .image_policies
+            .iter()
+            .filter(|(k, _)| k.namespace == key.namespace)
+            .map(|(_, p)| p.clone())
+            .collect();
+        let clock = Arc::clone(&self.clock);
+        let opts = automation::AutomationOptions {
+            cache_dir: self.opts.cache_dir.join("automation"),
+            depth: self.opts.depth,
+            ..automation::AutomationOptions::default()
+        };
+        let r = tokio::task::spawn_blocking(move || {
+            let input = automation::AutomationInput {
+                automation: &obj,
+                api_version: &api_version,
+                git_repository: git_repository.as_ref(),
+                git_secret: git_secret.as_ref(),
+                signing_secret: signing_secret.as_ref(),
+                policies: &policies,
+            };
+            automation::reconcile(&input, clock.as_ref(), &opts)
+        })
+        .await
+        .map_err(|e| AutomateError::Join(e.to_string()))?;
+        if let Some(e) = &r.event {
+            log_event(key, e);
+        }
+        let pushed = r.pushed.is_some();
+        if let Some(p) = &r.pushed {
+            self.pushed.insert(key.clone(), p.commit.clone());
+        }
+        self.save(key, r.status.clone()).await?;
+        if let Some(o) = self.objects.automations.get_mut(key) {
+            o.status = Some(r.status);
+        }
+        Ok((r.outcome, pushed))
+    }
+
+    /// Run one object and everything that must follow it at once.
+    async fn step(
+        &mut self,
+        sched: &mut Scheduler,
+        key: ObjectKey,
+        trigger: Trigger,
+    ) -> Result<(), AutomateError> {
+        let requested = match &trigger {
+            Trigger::Requested { at } => Some(at.as_str()),
+            _ => None,
+        };
+        tracing::debug!(object = %key, ?trigger, "reconcile");
+        match key.kind.as_str() {
+            IMAGE_REPOSITORY => {
+                let (outcome, changed) = self.reconcile_repository(&key, requested).await?;
+                self.requeue(sched, &key, outcome);
+                if changed {
+                    // Flux: a new scan revision reconciles its policies.
+                    let policies: Vec<ObjectKey> = self
+                        .objects
+                        .image_policies
+                        .iter()
+                        .filter(|(pk, p)| {
+                            let r = &p.spec.image_repository_ref;
+                            r.name == key.name
+                                && r.namespace.as_deref().unwrap_or(&pk.namespace) == key.namespace
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for p in policies {
+                        self.run_policy(sched, p).await?;
+                    }
+                }
+            }
+            IMAGE_POLICY => self.run_policy(sched, key).await?,
+            IMAGE_UPDATE_AUTOMATION => {
+                let (outcome, pushed) = self.reconcile_automation(&key, requested).await?;
+                self.requeue(sched, &key, outcome);
+                if pushed {
+                    self.reload(sched).await;
+                }
+            }
+            RECEIVER => {
+                self.reconcile_receiver(&key).await?;
+                self.publish_receivers();
+                let every = self
+                    .objects
+                    .receivers
+                    .get(&key)
+                    .and_then(|r| r.spec.interval)
+                    .map_or(Duration::from_secs(600), |d| d.to_std());
+                sched.schedule_after(key, every);
+            }
+            GIT_REPOSITORY => {
+                self.reload(sched).await;
+                let every = self
+                    .objects
+                    .git_repositories
+                    .get(&key)
+                    .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
+                sched.schedule_after(key, every.max(Duration::from_secs(1)));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn run_policy(
+        &mut self,
+        sched: &mut Scheduler,
+        key: ObjectKey,
+    ) -> Result<(), AutomateError> {
+        let (outcome, changed) = self.reconcile_policy(&key).await?;
+        self.requeue(sched, &key, outcome);
+        if changed {
+            for a in self.objects.automations.keys() {
+                if a.namespace == key.namespace {
+                    sched.trigger(
+                        a.clone(),
+                        Trigger::Dependency {
+                            what: format!("{key} latestRef changed"),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn requeue(&mut self, sched: &mut Scheduler, key: &ObjectKey, outcome: Outcome) {
+        match outcome {
+            Outcome::RequeueAfter(d) => {
+                self.failures.remove(key);
+                sched.schedule_after(key.clone(), d.max(Duration::from_secs(1)));
+            }
+            Outcome::Backoff => {
+                let n = self.failures.entry(key.clone()).or_insert(0);
+                *n = n.saturating_add(1);
+                let factor = 1u32
+                    .checked_shl(n.saturating_sub(1).min(16))
+                    .unwrap_or(u32::MAX);
+                let d = self
+                    .opts
+                    .backoff
+                    .saturating_mul(factor)
+                    .min(Duration::from_secs(300));
+                sched.schedule_after(key.clone(), d);
+            }
+            Outcome::Wait => {
+                self.failures.remove(key);
+                sched.remove(key);
+            }
+        }
+    }
+
+    /// Fetch the checkout; on changed manifests, run what changed.
+    async fn reload(&mut self, sched: &mut Scheduler) {
+        let before: BTreeSet<ObjectKey> = self.objects.keys().into_iter().collect();
+        let old = self.objects.clone();
+        match self.refresh().await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!("manifests changed: objects re-read");
+                for key in self.objects.keys() {
+                    let changed = !before.contains(&key) || spec_changed(&old, &self.objects, &key);
+                    if changed {
+                        sched.trigger(
+                            key,
+                            Trigger::Dependency {
+                                what: "manifests changed".into(),
+                            },
+                        );
+                    }
+                }
+                for key in before {
+                    if !self.objects.origins.contains_key(&key) {
+                        sched.remove(&key);
+                    }
+                }
+                self.publish_receivers();
+            }
+            Err(e) => tracing::warn!("re-reading manifests failed: {e}"),
+        }
+    }
+
+    /// `--watch`: a first pass, then every object on its schedule until
+    /// `shutdown` resolves; the running step always finishes first.
+    pub async fn watch(
+        &mut self,
+        mut sched: Scheduler,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AutomateError> {
+        let summary = self.run_once().await?;
+        tracing::info!(ready = summary.all_ready(), "first pass done");
+        for key in self.objects.keys() {
+            let after = self.first_delay(&key);
+            sched.schedule_after(key, after);
+        }
+        let self_repo = self
+            .objects
+            .git_repositories
+            .iter()
+            .find(|(_, g)| self.describes_repo(g))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| ObjectKey::new(GIT_REPOSITORY, "flux-system", "flux-system"));
+        let every = self
+            .objects
+            .git_repositories
+            .get(&self_repo)
+            .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
+        sched.schedule_after(self_repo, every.max(Duration::from_secs(1)));
+        tokio::pin!(shutdown);
+        loop {
+            let (key, trigger) = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                next = sched.next() => next,
+            };
+            if let Err(e) = self.step(&mut sched, key.clone(), trigger).await {
+                tracing::error!(object = %key, "{e}");
+            }
+        }
+        tracing::info!("shutting down");
+        Ok(())
+    }
+
+    fn first_delay(&self, key: &ObjectKey) -> Duration {
+        let from_status = |c: Option<&[ferroflux_api::meta::Condition]>| {
+            c.is_some_and(|c| status::is_true(c, condition::READY))
+        };
+        let d = match key.kind.as_str() {
+            IMAGE_REPOSITORY => self.objects.image_repositories.get(key).map(|o| {
+                (
+                    o.spec.interval.to_std(),
+                    from_status(o.status.as_ref().map(|s| s.conditions.as_slice())),
+                )
+            }),
+            IMAGE_UPDATE_AUTOMATION => self.objects.automations.get(key).map(|o| {
+                (
+                    o.spec.interval.to_std(),
+                    from_status(o.status.as_ref().map(|s| s.conditions.as_slice())),
+                )
+            }),
+            RECEIVER => self.objects.receivers.get(key).map(|o| {
+                (
+                    o.spec
+                        .interval
+                        .map_or(Duration::from_secs(600), |d| d.to_std()),
+                    true,
+                )
+            }),
+            _ => None,
+        };
+        match d {
+            Some((interval, true)) => interval.max(Duration::from_secs(1)),
+            Some((_, false)) => self.opts.backoff,
+            None => Duration::from_secs(3600),
+        }
+    }
+
+    /// Handle to trigger objects from other tasks (the webhook server).
+    pub fn scheduler(&self) -> (Scheduler, SchedulerHandle) {
+        Scheduler::new(self.opts.scheduler.clone())
+    }
+}
+
+fn spec_changed(old: &Objects, new: &Objects, key: &ObjectKey) -> bool {
+    fn differs<T: PartialEq>(a: Option<&T>, b: Option<&T>, strip: impl Fn(&T) -> T) -> bool {
+        a.map(&strip) != b.map(&strip)
+    }
+    match key.kind.as_str() {
+        IMAGE_REPOSITORY => differs(
+            old.image_repositories.get(key),
+            new.image_repositories.get(key),
+            |o| {
+                let mut o = o.clone();
+                o.status = None;
+                o
+            },
+        ),
+        IMAGE_POLICY => differs(
+            old.image_policies.get(key),
+            new.image_policies.get(key),
+            |o| {
+                let mut o = o.clone();
+                o.status = None;
+                o
+            },
+        ),
+        IMAGE_UPDATE_AUTOMATION => {
+            differs(old.automations.get(key), new.automations.get(key), |o| {
+                let mut o = o.clone();
+                o.status = None;
+                o
+            })
+        }
+        RECEIVER => differs(old.receivers.get(key), new.receivers.get(key), |o| {
+            let mut o = o.clone();
+            o.status = None;
+            o
+        }),
+        GIT_REPOSITORY => differs(
+            old.git_repositories.get(key),
+            new.git_repositories.get(key),
+            |o| {
+                let mut o = o.clone();
+                o.status = None;
+                o
+            },
+        ),
+        _ => false,
+    }
+}
+
+fn line(key: &ObjectKey, ready: bool, detail: String, message: String) -> Line {
+    Line {
+        key: key.clone(),
+        ready,
+        detail,
+        message,
+    }
+}
+
+fn revision_of(o: &ImageRepository) -> Option<String> {
+    o.status
+        .as_ref()
+        .and_then(|s| s.last_scan_result.as_ref())
+        .and_then(|r| r.revision.clone())
+}
+
+fn latest_of(o: &ImagePolicy) -> Option<ImageRef> {
+    o.status.as_ref().and_then(|s| s.latest_ref.clone())
+}
+
+fn log_ready(key: &ObjectKey, conditions: &[ferroflux_api::meta::Condition]) {
+    match status::get(conditions, condition::READY) {
+        Some(c) if c.status == "True" => {
+            tracing::info!(object = %key, reason = %c.reason, "{}", c.message)
+        }
+        Some(c) => tracing::warn!(object = %key, reason = %c.reason, "{}", c.message),
+        None => {}
+    }
+}
+
+fn log_event(key: &ObjectKey, e: &status::Event) {
+    match e.type_ {
+        EventType::Normal => tracing::info!(object = %key, reason = %e.reason, "{}", e.message),
+        EventType::Warning => tracing::warn!(object = %key, reason = %e.reason, "{}", e.message),
+        EventType::Trace => tracing::debug!(object = %key, reason = %e.reason, "{}", e.message),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! `Runner::run_once` against a fake registry and a file:// bare repository
+//! holding the quickstart's manifests (examples/quickstart/repo).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ferroflux_runtime::automate::{AutomateOptions, Runner};
+use ferroflux_runtime::{Secrets, StatusStore};
+use ferroflux_testkit::fake_registry::{FakeRegistry, Options as FakeOptions};
+use ferroflux_testkit::gitrepo;
+
+pub fn quickstart_files(registry: &str) -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/repo");
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("quickstart dir") {
+            let p = entry.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let text = std::fs::read_to_string(&p).expect("quickstart file");
+                let rel = p.strip_prefix(&root).expect("under root");
+                out.push((
+                    rel.to_string_lossy().to_string(),
+                    text.replace("REGISTRY_HOST", registry).into_bytes(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn quickstart_secrets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/secrets")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_bumps_both_containers_then_nothing_to_do() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let image = "tbd/keyword_correction";
+    let registry = FakeRegistry::start(FakeOptions {
+        repositories: BTreeMap::from([(
+            image.to_string(),
+            ["0.13.2", "api-0.13.0", "streamlit-0.13.0", "0.13.3"]
+                .map(String::from)
+                .to_vec(),
+        )]),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
+
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        cache_dir: tmp.path().join("cache"),
+        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts.clone(), state.clone()).unwrap();
+    let summary = runner.run_once().await.unwrap();
+    let text = summary.to_string();
+    assert!(summary.all_ready(), "{text}");
+    assert!(
+        text.contains("flux-system/keyword-correction: 4 tags"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/keyword-correction: 0.13.3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/flux-system: pushed commit "),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/harbor-receiver: /hook/"),
+        "{text}"
+    );
+
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+    assert_ne!(head, first);
+    let deployment = gitrepo::show_file(
+        &bare,
+        "main",
+        "apps/stage/keyword-correction/deployment.yaml",
+    );
+    assert_eq!(
+        deployment.matches("keyword_correction:0.13.3 #").count(),
+        2,
+        "{deployment}"
+    );
+    let subject = gitrepo::log_subjects(&bare, "main")[0].clone();
+    // `%s` joins the first paragraph: the whole template output here.
+    assert_eq!(
+        subject,
+        "Automated image update Automation name: flux-system/flux-system \
+         Files: - keyword-correction/deployment.yaml Objects: - Deployment keyword-correction"
+    );
+
+    // Status is in the state database for `ferroflux get`.
+    let stored = state.list("ImagePolicy").unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].status.as_ref().unwrap()["latestRef"]["tag"],
+        "0.13.3"
+    );
+    drop(runner);
+
+    // A second process with the same state: nothing new, no commit.
+    let mut again = Runner::new(opts, state).unwrap();
+    let summary = again.run_once().await.unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    assert!(
+        summary
+            .to_string()
+            .contains("flux-system/flux-system: no changes"),
+        "{summary}"
+    );
+    assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), head);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_secret_fails_only_its_object() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let registry = FakeRegistry::start(FakeOptions {
+        repositories: BTreeMap::from([(
+            "tbd/keyword_correction".to_string(),
+            vec!["0.13.3".to_string()],
+        )]),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        cache_dir: tmp.path().join("cache"),
+        // no --secrets: the Receiver's token is missing
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state).unwrap();
+    let summary = runner.run_once().await.unwrap();
+    assert!(!summary.all_ready());
+    let failed: Vec<String> = summary
+        .lines
+        .iter()
+        .filter(|l| !l.ready)
+        .map(|l| l.key.to_string())
+        .collect();
+    assert_eq!(
+        failed,
+        ["Receiver/flux-system/harbor-receiver"],
+        "{summary}"
+    );
+    assert!(
+        summary
+            .to_string()
+            .contains("secret 'flux-system/webhook-token' not found"),
+        "{summary}"
+    );
+}
