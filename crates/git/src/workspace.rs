@@ -568,7 +568,10 @@ impl Workspace {
         status_opts
             .include_untracked(true)
             .recurse_untracked_dirs(true)
-            .include_ignored(false);
+            .include_ignored(false)
+            // Store refreshed stat data so later runs compare stats
+            // instead of re-hashing racily-clean files.
+            .update_index(true);
         let statuses = self
             .repo
             .statuses(Some(&mut status_opts))
