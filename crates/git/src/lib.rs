@@ -26,7 +26,6 @@
 pub mod auth;
 pub mod known_hosts;
 mod remote;
-pub mod semver;
 pub mod signing;
 pub mod tls;
 pub mod url;

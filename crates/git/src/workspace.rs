@@ -16,9 +16,9 @@ use sha1::{Digest, Sha1};
 
 use crate::auth::{self, Auth};
 use crate::remote::{self, Shared};
-use crate::semver;
 use crate::signing::{self, Signer};
 use crate::url::{self, RemoteUrl};
+use ferroflux_policy::semver;
 
 #[cfg(test)]
 mod tests;
@@ -69,8 +69,13 @@ pub enum Error {
         what: String,
     },
     /// A semver checkout constraint is invalid.
-    #[error(transparent)]
-    Semver(#[from] semver::Error),
+    #[error("invalid semver range '{range}' in checkout ref: {source}")]
+    Semver {
+        /// The range as given.
+        range: String,
+        /// Parser error.
+        source: semver::Error,
+    },
     /// The push was refused because the remote branch moved on.
     #[error("push to branch '{branch}' of '{url}' rejected as non-fast-forward: {message}")]
     NonFastForward {
@@ -870,13 +875,23 @@ impl Workspace {
             };
         }
         if let Some(range) = set(&r.semver) {
-            let constraint = semver::Constraint::parse(&range)?;
-            let tags: Vec<&str> = heads
+            let constraint =
+                semver::Constraints::parse(&range).map_err(|source| Error::Semver {
+                    range: range.clone(),
+                    source,
+                })?;
+            // Flux: `version.ParseVersion` (strict, optional `v`), highest wins.
+            let tag = heads
                 .iter()
                 .filter_map(|(n, _)| n.strip_prefix("refs/tags/"))
                 .filter(|t| !t.ends_with("^{}"))
-                .collect();
-            let tag = semver::highest(&constraint, tags.iter().copied())
+                .filter_map(|t| {
+                    semver::try_parse_tag(t)
+                        .filter(|v| constraint.check(v))
+                        .map(|v| (v, t))
+                })
+                .max_by(|a, b| a.0.compare(&b.0))
+                .map(|(_, t)| t)
                 .ok_or_else(|| not_found(format!("no tag matching semver '{range}'")))?;
             return Ok((
                 Some(format!("refs/tags/{tag}")),

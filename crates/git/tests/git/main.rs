@@ -378,16 +378,53 @@ fn missing_branch_is_a_clear_error() {
     let Some((tmp, bare, _)) = seeded() else {
         return;
     };
-    let err = Workspace::open_or_clone(
-        &tmp.path().join("c"),
-        &file_url(&bare),
-        &Auth::none(),
-        &CheckoutRef::branch("nope"),
-        Options::default(),
-    )
-    .expect_err("no such branch");
-    assert!(matches!(err, Error::RefNotFound { .. }), "{err}");
-    assert!(err.to_string().contains("branch 'nope'"), "{err}");
+    gitrepo::tag(&bare, "v1.0.0", "main");
+    let cases = [
+        (CheckoutRef::branch("nope"), "branch 'nope' not found"),
+        (
+            CheckoutRef {
+                tag: Some("v9".into()),
+                ..CheckoutRef::default()
+            },
+            "tag 'v9' not found",
+        ),
+        (
+            CheckoutRef {
+                semver: Some(">=2.0.0".into()),
+                ..CheckoutRef::default()
+            },
+            "no tag matching semver '>=2.0.0' not found",
+        ),
+        (
+            CheckoutRef {
+                semver: Some(">=foo".into()),
+                ..CheckoutRef::default()
+            },
+            "invalid semver range '>=foo'",
+        ),
+        (
+            CheckoutRef {
+                commit: Some("0123456789012345678901234567890123456789".into()),
+                ..CheckoutRef::default()
+            },
+            "commit '0123456789012345678901234567890123456789' not found",
+        ),
+    ];
+    for (i, (r, want)) in cases.into_iter().enumerate() {
+        let err = Workspace::open_or_clone(
+            &tmp.path().join(format!("c{i}")),
+            &file_url(&bare),
+            &Auth::none(),
+            &r,
+            Options::default(),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains(want), "{r:?}: {err}");
+        assert!(
+            err.to_string().contains(&file_url(&bare)) || want.starts_with("invalid"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
