@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod automate;
+mod get;
 mod image;
 mod validate;
 
@@ -26,6 +28,11 @@ enum Command {
     /// Image automation: policies, setters, registry scans.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Run image automation against a Git repository: scan, choose, rewrite, commit, push.
+    Automate(automate::AutomateArgs),
+    /// Print the status `ferroflux automate` stored, as `flux get` does.
+    #[command(subcommand)]
+    Get(get::GetCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +40,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Image(cmd) => image::run(cmd),
+        Command::Automate(args) => automate::run(args),
+        Command::Get(cmd) => get::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,7 @@
 //! Integration tests of the `ferroflux` binary, one module per subcommand.
 
+mod automate;
+mod get;
 mod policy;
 mod scan;
 mod setters;

@@ -1,0 +1,202 @@
+//! `ferroflux automate`: the whole image chain against a Git repository,
+//! once (`--once`: summary, exit 0 when every object is ready) or for good
+//! (`--watch`: intervals, policy triggers, Receiver webhooks, SIGTERM).
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use ferroflux_runtime::automate::{AutomateOptions, Runner};
+use ferroflux_runtime::{Secrets, StatusStore, webhook};
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "watch"])))]
+pub struct AutomateArgs {
+    /// The Git repository holding the Flux manifests: a URL or a local path.
+    #[arg(long, value_name = "URL|PATH")]
+    repo: String,
+    /// Branch of --repo to read the manifests from.
+    #[arg(long, default_value = "main")]
+    branch: String,
+    /// Directory inside the repository with the Flux objects.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    path: PathBuf,
+    /// One pass: scan, choose, rewrite, commit, push, print a summary.
+    #[arg(long)]
+    once: bool,
+    /// Keep running: intervals, policy triggers and webhook receivers.
+    #[arg(long)]
+    watch: bool,
+    /// State database (tags and status) [default: $XDG_STATE_HOME/ferroflux/state.redb].
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Address of the Receiver webhook server (--watch).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9292")]
+    listen: String,
+    /// Directory of Kubernetes Secret manifests named by secretRef fields.
+    #[arg(long, value_name = "DIR")]
+    secrets: Option<PathBuf>,
+    /// Registry credentials for ImageRepositories without a secretRef
+    /// [default: ~/.docker/config.json when it exists].
+    #[arg(long, value_name = "FILE")]
+    docker_config: Option<PathBuf>,
+    /// SSH private key for --repo (with --known-hosts).
+    #[arg(long, value_name = "FILE", requires = "known_hosts")]
+    ssh_key: Option<PathBuf>,
+    /// known_hosts for --repo over SSH.
+    #[arg(long, value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `$XDG_STATE_HOME/ferroflux/state.redb`, else `~/.local/state/...`.
+pub fn default_state_path() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("ferroflux").join("state.redb")
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERROFLUX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Errors only when a subscriber is already set (tests in one process).
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .try_init(),
+    };
+}
+
+fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+fn repo_credentials(args: &AutomateArgs) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    let mut data = BTreeMap::new();
+    if let Some(key) = &args.ssh_key {
+        data.insert("identity".to_string(), read(key, "ssh key")?);
+    }
+    if let Some(kh) = &args.known_hosts {
+        data.insert("known_hosts".to_string(), read(kh, "known_hosts")?);
+    }
+    if let Some(password) = std::env::var_os("FERROFLUX_GIT_PASSWORD").filter(|p| !p.is_empty()) {
+        let user = std::env::var("FERROFLUX_GIT_USERNAME").unwrap_or_else(|_| "git".to_string());
+        data.insert("username".to_string(), user.into_bytes());
+        data.insert(
+            "password".to_string(),
+            password.to_string_lossy().as_bytes().to_vec(),
+        );
+    }
+    Ok(data)
+}
+
+fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOptions> {
+    let mut secrets = match &args.secrets {
+        Some(dir) => Secrets::load_dir(dir)?,
+        None => Secrets::default(),
+    };
+    let docker_config = args.docker_config.clone().or_else(|| {
+        std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".docker/config.json"))
+            .filter(|p| p.is_file())
+    });
+    if let Some(file) = docker_config {
+        secrets = secrets.with_docker_config(&file)?;
+    }
+    let cache_dir = state_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."))
+        .join("cache");
+    Ok(AutomateOptions {
+        repo: args.repo.clone(),
+        branch: args.branch.clone(),
+        path: args.path.clone(),
+        cache_dir,
+        secrets,
+        repo_credentials: repo_credentials(args)?,
+        ..AutomateOptions::default()
+    })
+}
+
+pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
+    init_logs(args.log_format);
+    let state_path = args.state.clone().unwrap_or_else(default_state_path);
+    let opts = options(&args, &state_path)?;
+    let state = StatusStore::open(&state_path)
+        .with_context(|| format!("cannot open state {}", state_path.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let mut runner = Runner::new(opts, state)?;
+        if args.once {
+            let summary = runner.run_once().await?;
+            print!("{summary}");
+            return Ok(if summary.all_ready() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        watch(runner, &args.listen).await
+    })
+}
+
+async fn watch(mut runner: Runner, listen: &str) -> anyhow::Result<ExitCode> {
+    let listener = webhook::bind(listen).await?;
+    let addr = listener.local_addr().context("webhook listener address")?;
+    let (sched, handle) = runner.scheduler();
+    let router = webhook::router(runner.receivers(), handle, runner.clock());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(webhook::serve(listener, router, async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    }));
+    tracing::info!(%addr, "webhook receivers listening");
+    let signals = tokio::spawn(async move {
+        let _ = shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut runner_stop = stop_rx;
+    let result = runner
+        .watch(sched, async move {
+            let _ = runner_stop.wait_for(|s| *s).await;
+        })
+        .await;
+    signals.abort();
+    server.abort();
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r?,
+    }
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! `ferroflux get image repository|policy|update`: the status that
+//! `ferroflux automate` stored, printed as `flux get image ...` prints it
+//! (upper-case headers, columns padded like Go's tabwriter, no borders).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use ferroflux_api::image::{
+    ImagePolicySpec, ImagePolicyStatus, ImageRepositorySpec, ImageRepositoryStatus,
+    ImageUpdateAutomationSpec, ImageUpdateAutomationStatus,
+};
+use ferroflux_api::meta::{Condition, condition};
+use ferroflux_runtime::StatusStore;
+use ferroflux_runtime::state::Stored;
+
+#[derive(Subcommand)]
+pub enum GetCommand {
+    /// Image automation objects.
+    #[command(subcommand, alias = "images")]
+    Image(GetImageCommand),
+}
+
+#[derive(Subcommand)]
+pub enum GetImageCommand {
+    /// ImageRepository status (LAST SCAN).
+    #[command(alias = "repositories")]
+    Repository(GetArgs),
+    /// ImagePolicy status (LATEST IMAGE).
+    #[command(alias = "policies")]
+    Policy(GetArgs),
+    /// ImageUpdateAutomation status (LAST RUN).
+    #[command(alias = "update-auto")]
+    Update(GetArgs),
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// State database written by `ferroflux automate`.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Every namespace.
+    #[arg(short = 'A', long = "all-namespaces")]
+    all_namespaces: bool,
+    /// Namespace to list.
+    #[arg(short = 'n', long, default_value = "flux-system")]
+    namespace: String,
+}
+
+pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
+    let GetCommand::Image(cmd) = cmd;
+    let (kind, args) = match &cmd {
+        GetImageCommand::Repository(a) => ("ImageRepository", a),
+        GetImageCommand::Policy(a) => ("ImagePolicy", a),
+        GetImageCommand::Update(a) => ("ImageUpdateAutomation", a),
+    };
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(crate::automate::default_state_path);
+    let stored = read_state(&path, kind)?;
+    let stored: Vec<Stored> = stored
+        .into_iter()
+        .filter(|s| args.all_namespaces || s.namespace == args.namespace)
+        .collect();
+    if stored.is_empty() {
+        let scope = if args.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("{} namespace", args.namespace)
+        };
+        eprintln!("no {kind} objects found in {scope}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (headers, rows) = match cmd {
+        GetImageCommand::Repository(_) => repositories(&stored)?,
+        GetImageCommand::Policy(_) => policies(&stored)?,
+        GetImageCommand::Update(_) => updates(&stored)?,
+    };
+    print!("{}", table(&headers, &rows, args.all_namespaces, &stored));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Open the database read-side; while `automate --watch` holds it, read a
+/// snapshot copy (redb commits are atomic, so a copy is a consistent state
+/// or the previous one).
+fn read_state(path: &Path, kind: &str) -> anyhow::Result<Vec<Stored>> {
+    if !path.is_file() {
+        anyhow::bail!(
+            "no state database at {}: run `ferroflux automate` first or pass --state",
+            path.display()
+        );
+    }
+    match StatusStore::open(path) {
+        Ok(st) => Ok(st.list(kind)?),
+        Err(e) if e.to_string().contains("already open") => {
+            let tmp = tempfile::tempdir().context("temporary directory")?;
+            let copy = tmp.path().join("state.redb");
+            std::fs::copy(path, &copy)
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+            let st = StatusStore::open(&copy)
+                .with_context(|| format!("cannot open a copy of {}", path.display()))?;
+            Ok(st.list(kind)?)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot open state {}", path.display())),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned + Default>(
+    v: &Option<serde_json::Value>,
+    what: &str,
+    s: &Stored,
+) -> anyhow::Result<T> {
+    match v {
+        None => Ok(T::default()),
+        Some(v) => serde_json::from_value(v.clone())
+            .with_context(|| format!("{what} of {}/{} in the state database", s.namespace, s.name)),
+    }
+}
+
+fn ready(conditions: &[Condition]) -> (String, String) {
+    match conditions.iter().find(|c| c.type_ == condition::READY) {
+        Some(c) => (c.status.clone(), c.message.clone()),
+        None => ("Unknown".to_string(), String::new()),
+    }
+}
+
+/// metav1.Time as Flux prints it (RFC 3339, seconds, as serialized).
+fn time<T: serde::Serialize>(t: Option<&T>) -> String {
+    t.and_then(|t| serde_json::to_value(t).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn suspended(s: Option<bool>) -> String {
+    if s == Some(true) { "True" } else { "False" }.to_string()
+}
+
+type Rows = (Vec<&'static str>, Vec<Vec<String>>);
+
+fn repositories(stored: &[Stored]) -> anyhow::Result<Rows> {
+    let mut rows = Vec::new();
+    for s in stored {
+        let status: ImageRepositoryStatus = decode(&s.status, "status", s)?;
+        let spec: Option<ImageRepositorySpec> = s
+            .spec
+            .as_ref()
+            .map(|_| decode(&s.spec, "spec", s))
+            .transpose()?;
+        let (r, m) = ready(&status.conditions);
+        let last = time(
+            status
+                .last_scan_result
+                .as_ref()
+                .and_then(|r| r.scan_time.as_ref()),
+        );
+        rows.push(vec![
+            s.name.clone(),
+            last,
+            suspended(spec.and_then(|s| s.suspend)),
+            r,
+            m,
+        ]);
+    }
+    Ok((
+        vec!["NAME", "LAST SCAN", "SUSPENDED", "READY", "MESSAGE"],
+        rows,
+    ))
+}
+
+fn policies(stored: &[Stored]) -> anyhow::Result<Rows> {
+    let mut rows = Vec::new();
+    for s in stored {
+        let status: ImagePolicyStatus = decode(&s.status, "status", s)?;
+        let _spec: Option<ImagePolicySpec> = s
+            .spec
+            .as_ref()
+            .map(|_| decode(&s.spec, "spec", s))
+            .transpose()?;
+        let (r, m) = ready(&status.conditions);
+        let latest = status
+            .latest_ref
+            .as_ref()
+            .map(|l| l.to_string())
+            .unwrap_or_default();
+        rows.push(vec![s.name.clone(), latest, r, m]);
+    }
+    Ok((vec!["NAME", "LATEST IMAGE", "READY", "MESSAGE"], rows))
+}
+
+fn updates(stored: &[Stored]) -> anyhow::Result<Rows> {
+    let mut rows = Vec::new();
+    for s in stored {
+        let status: ImageUpdateAutomationStatus = decode(&s.status, "status", s)?;
+        let spec: Option<ImageUpdateAutomationSpec> = s
+            .spec
+            .as_ref()
+            .map(|_| decode(&s.spec, "spec", s))
+            .transpose()?;
+        let (r, m) = ready(&status.conditions);
+        let last = time(status.last_automation_run_time.as_ref());
+        rows.push(vec![
+            s.name.clone(),
+            last,
+            suspended(spec.and_then(|s| s.suspend)),
+            r,
+            m,
+        ]);
+    }
+    Ok((
+        vec!["NAME", "LAST RUN", "SUSPENDED", "READY", "MESSAGE"],
+        rows,
+    ))
+}
+
+/// Columns padded to the widest cell plus three spaces (kubectl's
+/// tabwriter settings); the last column is not padded.
+pub fn table(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    namespaces: bool,
+    stored: &[Stored],
+) -> String {
+    let mut all: Vec<Vec<String>> = Vec::new();
+    let mut head: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    if namespaces {
+        head.insert(0, "NAMESPACE".to_string());
+    }
+    all.push(head);
+    for (row, s) in rows.iter().zip(stored) {
+        let mut row = row.clone();
+        if namespaces {
+            row.insert(0, s.namespace.clone());
+        }
+        all.push(row);
+    }
+    let cols = all.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            all.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &all {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 3));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,311 @@
+//! End to end: the quickstart scenario against the real docker-registry
+//! and a real Git server (git http-backend behind lighttpd): `--once`
+//! bumps both containers with the template's message and author, then
+//! `--watch` turns a new tag plus a harbor webhook into a commit, a second
+//! webhook without a new tag into nothing, and a wrong token into 401.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
+use ferroflux_testkit::gitrepo;
+use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions, free_port};
+
+const IMAGE: &str = "tbd/keyword_correction";
+const DEPLOYMENT: &str = "apps/stage/keyword-correction/deployment.yaml";
+const TOKEN: &str = "quickstart-token";
+
+fn quickstart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart")
+}
+
+/// The quickstart's repository files with the registry host filled in.
+fn quickstart_files(registry: &str) -> Vec<(String, Vec<u8>)> {
+    let root = quickstart().join("repo");
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("quickstart dir") {
+            let p = entry.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).expect("quickstart file");
+            let rel = p.strip_prefix(&root).expect("under root");
+            out.push((
+                rel.to_string_lossy().to_string(),
+                text.replace("REGISTRY_HOST", registry).into_bytes(),
+            ));
+        }
+    }
+    out
+}
+
+fn ferroflux() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ferroflux"));
+    c.env("HOME", "/nonexistent")
+        .env_remove("FERROFLUX_GIT_PASSWORD");
+    c
+}
+
+/// A raw HTTP/1.1 POST; returns the status code.
+fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the webhook server");
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line")
+}
+
+fn git_log(bare: &Path, format: &str) -> String {
+    gitrepo::git(bare, &["log", "-1", &format!("--format={format}"), "main"])
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn quickstart_once_then_watch_with_harbor_webhooks() {
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    let Some(git) = GitHttpServer::start(GitOptions::default()) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bare = gitrepo::init_bare(git.root(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let initial = gitrepo::commit_files(&bare, "main", &refs, "initial manifests");
+    for tag in ["0.13.2", "api-0.13.0", "streamlit-0.13.0", "0.13.3"] {
+        rt.block_on(registry.push_image(IMAGE, tag));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state/state.redb");
+    let url = git.url("flux.git");
+    let secrets = quickstart().join("secrets");
+    let common = |c: &mut Command| {
+        c.args(["automate", "--repo", &url, "--path", "clusters/stage"])
+            .arg("--state")
+            .arg(&state)
+            .arg("--secrets")
+            .arg(&secrets);
+    };
+
+    // --once: both containers, the template's message, the template's author.
+    let mut once = ferroflux();
+    common(&mut once);
+    let out = once.arg("--once").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("flux-system/keyword-correction: 4 tags"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("flux-system/keyword-correction: 0.13.3"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("flux-system/flux-system: pushed commit "),
+        "{stdout}"
+    );
+    assert_ne!(gitrepo::rev_parse(&bare, "main").unwrap(), initial);
+    let deployment = gitrepo::show_file(&bare, "main", DEPLOYMENT);
+    let want = format!("{}:0.13.3 # {{\"$imagepolicy\"", registry.image(IMAGE));
+    assert_eq!(deployment.matches(&want).count(), 2, "{deployment}");
+    assert_eq!(git_log(&bare, "%an <%ae>"), "gitea-bot <bot@gitea.com>");
+    assert_eq!(git_log(&bare, "%cn <%ce>"), "gitea-bot <bot@gitea.com>");
+    assert_eq!(
+        git_log(&bare, "%B"),
+        "Automated image update\nAutomation name: flux-system/flux-system\nFiles:\n\
+         - keyword-correction/deployment.yaml\nObjects:\n- Deployment keyword-correction"
+    );
+    let hook = stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("flux-system/harbor-receiver: ")
+                .map(|(_, p)| p.trim().to_string())
+        })
+        .expect("the receiver's webhook path in the summary");
+    assert!(hook.starts_with("/hook/") && hook.len() == 6 + 64, "{hook}");
+
+    // `ferroflux get image policy` reads the state the run left.
+    let get = ferroflux()
+        .args(["get", "image", "policy", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&get.stdout);
+    assert!(get.status.success(), "{table}");
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("NAME")
+            && header.contains("LATEST IMAGE")
+            && header.ends_with("MESSAGE"),
+        "{table}"
+    );
+    let row: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("   ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(row[0], "keyword-correction", "{table}");
+    assert_eq!(
+        row[1],
+        format!("{}:0.13.3", registry.image(IMAGE)),
+        "{table}"
+    );
+    assert_eq!(row[2], "True", "{table}");
+
+    // --watch on a free port.
+    let port = free_port();
+    let mut watch = ferroflux();
+    common(&mut watch);
+    let mut child = Child(
+        watch
+            .args(["--watch", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if log_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    while !log.iter().any(|l: &String| l.contains("first pass done")) {
+        let left = ready_by.saturating_duration_since(Instant::now());
+        match log_rx.recv_timeout(left) {
+            Ok(l) => log.push(l),
+            Err(_) => panic!(
+                "automate --watch never finished its first pass:\n{}",
+                log.join("\n")
+            ),
+        }
+    }
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+
+    // A wrong token: 401 and nothing happens.
+    assert_eq!(post(port, &hook, &[("Authorization", "wrong")], "{}"), 401);
+    // A new tag, then the right token: a commit within a few seconds.
+    rt.block_on(registry.push_image(IMAGE, "0.13.4"));
+    let sent = Instant::now();
+    assert_eq!(post(port, &hook, &[("Authorization", TOKEN)], "{}"), 200);
+    let mut new_head = head.clone();
+    while new_head == head && sent.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(20));
+        new_head = gitrepo::rev_parse(&bare, "main").unwrap();
+    }
+    let latency = sent.elapsed();
+    assert_ne!(
+        new_head,
+        head,
+        "no commit after the webhook:\n{}",
+        log_rx.try_iter().collect::<Vec<_>>().join("\n")
+    );
+    eprintln!("webhook → pushed commit in {latency:?}");
+    let deployment = gitrepo::show_file(&bare, "main", DEPLOYMENT);
+    assert_eq!(deployment.matches(":0.13.4 # ").count(), 2, "{deployment}");
+    assert!(git_log(&bare, "%B").starts_with("Automated image update\n"));
+
+    // The same webhook again, no new tag: no commit.
+    assert_eq!(post(port, &hook, &[("Authorization", TOKEN)], "{}"), 200);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), new_head);
+    // The wrong token once more, after a new tag: still nothing.
+    rt.block_on(registry.push_image(IMAGE, "0.13.5"));
+    assert_eq!(post(port, &hook, &[("Authorization", "wrong")], "{}"), 401);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), new_head);
+
+    // SIGTERM: the process exits cleanly.
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "automate --watch ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn once_without_a_mode_or_with_both_is_a_usage_error() {
+    for args in [
+        &["--repo", "x"][..],
+        &["--repo", "x", "--once", "--watch"][..],
+    ] {
+        let out = ferroflux().arg("automate").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn a_missing_repository_fails_with_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ferroflux()
+        .args(["automate", "--once", "--repo"])
+        .arg(tmp.path().join("nope"))
+        .arg("--state")
+        .arg(tmp.path().join("s.redb"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: repository file://") && stderr.contains("nope"),
+        "{stderr}"
+    );
+}

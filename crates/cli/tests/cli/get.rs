@@ -1,0 +1,129 @@
+//! `ferroflux get image ...` on a state database written like `automate` does.
+
+use std::path::Path;
+use std::process::Command;
+
+use ferroflux_runtime::{ObjectKey, StatusStore};
+use serde_json::json;
+
+fn seed(path: &Path) {
+    let st = StatusStore::open(path).expect("test state");
+    let ready = |ok: bool, msg: &str| {
+        json!([{"type": "Ready", "status": if ok {"True"} else {"False"}, "reason": "Succeeded",
+                "message": msg, "lastTransitionTime": "2026-11-23T10:00:00Z"}])
+    };
+    let repo = ObjectKey::new("ImageRepository", "flux-system", "keyword-correction");
+    st.put_status(
+        &repo,
+        &json!({
+            "conditions": ready(true, "successful scan: found 4 tags with checksum sha256:ab"),
+            "lastScanResult": {"tagCount": 4, "scanTime": "2026-11-23T10:00:00Z"}
+        }),
+    )
+    .expect("test state");
+    st.put_spec(
+        &repo,
+        &json!({"image": "r/kc", "interval": "5m0s", "suspend": true}),
+    )
+    .expect("test state");
+    let other = ObjectKey::new("ImageRepository", "apps", "web");
+    st.put_status(
+        &other,
+        &json!({"conditions": ready(false, "scan failed: 401")}),
+    )
+    .expect("test state");
+    st.put_spec(&other, &json!({"image": "r/web", "interval": "1m0s"}))
+        .expect("test state");
+    let pol = ObjectKey::new("ImagePolicy", "flux-system", "keyword-correction");
+    st.put_status(
+        &pol,
+        &json!({
+            "conditions": ready(true, "Latest image tag for r/kc resolved to 0.13.3"),
+            "latestRef": {"name": "r/kc", "tag": "0.13.3"}
+        }),
+    )
+    .expect("test state");
+    let upd = ObjectKey::new("ImageUpdateAutomation", "flux-system", "flux-system");
+    st.put_status(
+        &upd,
+        &json!({
+            "conditions": ready(true, "repository up-to-date"),
+            "lastAutomationRunTime": "2026-11-23T10:01:02Z"
+        }),
+    )
+    .expect("test state");
+    st.put_spec(
+        &upd,
+        &json!({"interval": "1m0s", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}),
+    )
+    .expect("test state");
+}
+
+fn get(state: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .args(["get", "image"])
+        .args(args)
+        .arg("--state")
+        .arg(state)
+        .output()
+        .expect("test state");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn tables_like_flux_get_image() {
+    let dir = tempfile::tempdir().expect("test state");
+    let state = dir.path().join("state.redb");
+    seed(&state);
+    let cases: [(&[&str], &str); 5] = [
+        (&["repository"], "\
+NAME                 LAST SCAN              SUSPENDED   READY   MESSAGE
+keyword-correction   2026-11-23T10:00:00Z   True        True    successful scan: found 4 tags with checksum sha256:ab
+"),
+        (&["repositories", "-A"], "\
+NAMESPACE     NAME                 LAST SCAN              SUSPENDED   READY   MESSAGE
+apps          web                                         False       False   scan failed: 401
+flux-system   keyword-correction   2026-11-23T10:00:00Z   True        True    successful scan: found 4 tags with checksum sha256:ab
+"),
+        (&["repository", "-n", "apps"], "\
+NAME   LAST SCAN   SUSPENDED   READY   MESSAGE
+web                False       False   scan failed: 401
+"),
+        (&["policy"], "\
+NAME                 LATEST IMAGE   READY   MESSAGE
+keyword-correction   r/kc:0.13.3    True    Latest image tag for r/kc resolved to 0.13.3
+"),
+        (&["update"], "\
+NAME          LAST RUN               SUSPENDED   READY   MESSAGE
+flux-system   2026-11-23T10:01:02Z   False       True    repository up-to-date
+"),
+    ];
+    for (args, want) in cases {
+        let (code, stdout, stderr) = get(&state, args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert_eq!(stdout, want, "{args:?}");
+    }
+}
+
+#[test]
+fn empty_namespace_and_missing_state() {
+    let dir = tempfile::tempdir().expect("test state");
+    let state = dir.path().join("state.redb");
+    seed(&state);
+    let (code, stdout, stderr) = get(&state, &["policy", "-n", "nowhere"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert!(
+        stderr.contains("no ImagePolicy objects found in nowhere namespace"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = get(&dir.path().join("missing.redb"), &["policy"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no state database at") && stderr.contains("missing.redb"),
+        "{stderr}"
+    );
+}
