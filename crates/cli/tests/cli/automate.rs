@@ -309,3 +309,40 @@ fn a_missing_repository_fails_with_its_name() {
         "{stderr}"
     );
 }
+
+/// The README's "run" command works: examples/quickstart/run.sh with this
+/// build's binary bumps both containers.
+#[test]
+fn quickstart_script() {
+    let script = quickstart().join("run.sh");
+    if DockerRegistry::binary().is_none() || !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("docker-registry and git for the quickstart");
+        return;
+    }
+    if Command::new("curl").arg("--version").output().is_err() {
+        ferroflux_testkit::env::skip_or_fail("curl for the quickstart");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(&script)
+        .env("FERROFLUX", env!("CARGO_BIN_EXE_ferroflux"))
+        .env("QUICKSTART_DIR", work.path())
+        .env("QUICKSTART_PORT", free_port().to_string())
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let added: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("+ ") || l.starts_with("+  "))
+        .filter(|l| l.contains("/tbd/keyword_correction:0.13.3 # {\"$imagepolicy\""))
+        .collect();
+    assert_eq!(added.len(), 2, "{stdout}");
+    assert!(
+        stdout.contains("Author: gitea-bot <bot@gitea.com>"),
+        "{stdout}"
+    );
+}
