@@ -10,7 +10,7 @@ use crate::value::{IFACE, Value};
 
 /// Go allows 100000 nested `template` calls; a Rust stack does not, so the
 /// limit is lower here (a commit message never needs either).
-const MAX_DEPTH: usize = 300;
+const MAX_DEPTH: usize = 100;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("{message}")]

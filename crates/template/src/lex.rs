@@ -123,6 +123,8 @@ struct Lexer<'a> {
     pos: usize,
     paren_depth: i32,
     items: Vec<Item>,
+    line: usize,
+    line_pos: usize,
 }
 
 /// Lexes `input` into Go's item stream (ending with EOF or an error item).
@@ -133,6 +135,8 @@ pub fn lex(input: &str) -> Vec<Item> {
         pos: 0,
         paren_depth: 0,
         items: Vec::new(),
+        line: 1,
+        line_pos: 0,
     };
     let mut state = State::Text;
     loop {
@@ -149,7 +153,17 @@ pub fn lex(input: &str) -> Vec<Item> {
 }
 
 impl Lexer<'_> {
-    fn line_at(&self, pos: usize) -> usize {
+    /// The line of `pos`; positions only move forward, so lines are counted
+    /// incrementally (a large template stays linear).
+    fn line_at(&mut self, pos: usize) -> usize {
+        if pos >= self.line_pos {
+            self.line += self.input[self.line_pos..pos]
+                .bytes()
+                .filter(|&b| b == b'\n')
+                .count();
+            self.line_pos = pos;
+            return self.line;
+        }
         1 + self.input[..pos].bytes().filter(|&b| b == b'\n').count()
     }
 
@@ -174,11 +188,12 @@ impl Lexer<'_> {
     }
 
     fn emit(&mut self, typ: ItemType) {
+        let line = self.line_at(self.start);
         let item = Item {
             typ,
             pos: self.start,
             val: self.input[self.start..self.pos].to_string(),
-            line: self.line_at(self.start),
+            line,
         };
         self.items.push(item);
         self.start = self.pos;

@@ -211,7 +211,14 @@ struct Parser<'a> {
     has_function: &'a dyn Fn(&str) -> bool,
     defines: HashMap<String, Vec<Node>>,
     action_line: usize,
+    /// Nesting of parentheses and of control structures.
+    depth: usize,
 }
+
+/// Go limits nested parentheses to 10000 ("max expression depth exceeded")
+/// and control structures not at all; a Rust stack is smaller than Go's
+/// growable one, so both are limited here, far above any real message.
+pub const MAX_NESTING: usize = 100;
 
 type PResult<T> = Result<T, ParseError>;
 
@@ -228,6 +235,7 @@ pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> PRe
         has_function,
         defines: HashMap::new(),
         action_line: 0,
+        depth: 0,
     };
     let root = p.parse_root()?;
     p.add_define(name.to_string(), root)?;
@@ -435,9 +443,14 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, context: &str, allow_else_chain: bool) -> PResult<Branch> {
+        if self.depth >= MAX_NESTING {
+            return self.errorf(format!("max nesting depth exceeded ({MAX_NESTING})"));
+        }
+        self.depth += 1;
         let nvars = self.vars.len();
         let r = self.control_inner(context, allow_else_chain);
         self.vars.truncate(nvars);
+        self.depth -= 1;
         r
     }
 
@@ -514,9 +527,14 @@ impl Parser<'_> {
         let t = self.next_non_space();
         let name = self.template_name(&t, context)?;
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        if self.depth >= MAX_NESTING {
+            return self.errorf(format!("max nesting depth exceeded ({MAX_NESTING})"));
+        }
         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        self.depth += 1;
         let r = self.item_list();
+        self.depth -= 1;
         self.vars = saved;
         self.range_depth = saved_depth;
         let (list, end) = r?;
@@ -739,9 +757,15 @@ impl Parser<'_> {
                     num,
                 }
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
-            )),
+            ItemType::LeftParen => {
+                if self.depth >= MAX_NESTING {
+                    return self.errorf("max expression depth exceeded".into());
+                }
+                self.depth += 1;
+                let pipe = self.pipeline("parenthesized pipeline", ItemType::RightParen);
+                self.depth -= 1;
+                Arg::Pipe(Box::new(pipe?))
+            }
             ItemType::String | ItemType::RawString => {
                 let text = self.unquote(&t.val)?;
                 Arg::String {

@@ -411,3 +411,34 @@ fn newer_go_constructs() {
         );
     }
 }
+
+/// Deep nesting is an error, never a stack overflow of the controller.
+#[test]
+fn nesting_is_bounded() {
+    let n = parse::MAX_NESTING;
+    let ok = |t: &str| render(t, &data(), V1BETA2).map_err(|e| e.to_string());
+    let parens = |k: usize| format!("{{{{ {}1{} }}}}", "(".repeat(k), ")".repeat(k));
+    let ifs = |k: usize| format!("{}x{}", "{{ if true }}".repeat(k), "{{ end }}".repeat(k));
+    assert_eq!(ok(&parens(n)).as_deref(), Ok("1"));
+    assert_eq!(ok(&ifs(n)).as_deref(), Ok("x"));
+    for deep in [parens(n + 1), parens(100_000)] {
+        assert!(
+            ok(&deep)
+                .unwrap_err()
+                .ends_with("max expression depth exceeded")
+        );
+    }
+    for deep in [ifs(n + 1), ifs(100_000)] {
+        assert!(
+            ok(&deep)
+                .unwrap_err()
+                .ends_with("max nesting depth exceeded (100)")
+        );
+    }
+    let recursive = r#"{{ define "x" }}{{ template "x" . }}{{ end }}{{ template "x" . }}"#;
+    assert!(
+        ok(recursive)
+            .unwrap_err()
+            .ends_with("exceeded maximum template depth (100)")
+    );
+}
