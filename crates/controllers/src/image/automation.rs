@@ -70,7 +70,8 @@ pub struct AutomationOptions {
 impl Default for AutomationOptions {
     fn default() -> Self {
         AutomationOptions {
-            cache_dir: std::env::temp_dir().join("ferroflux-git-cache"),
+            // A fixed path: reconcilers never read the environment ($TMPDIR).
+            cache_dir: PathBuf::from("/tmp/ferroflux-git-cache"),
             max_push_retries: 4,
             no_cross_namespace_refs: false,
             depth: Some(1),

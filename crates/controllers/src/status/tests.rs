@@ -87,3 +87,58 @@ fn outcomes() {
     let w = StepError::waiting("DependencyNotReady", "no tags", d);
     assert_eq!(outcome(&Err(w), None), Outcome::RequeueAfter(d));
 }
+
+#[test]
+fn notify_follows_flux() {
+    let ready = |ok: bool, msg: &str| {
+        let mut list = Vec::new();
+        let result = if ok {
+            Ok(msg.to_string())
+        } else {
+            Err(StepError::retry("Failure", msg))
+        };
+        finish(&mut list, Some(1), at(1), &result);
+        list
+    };
+    let cases = [
+        (
+            "first success",
+            vec![],
+            ready(true, "a"),
+            EventType::Normal,
+            "a",
+        ),
+        (
+            "recovered",
+            ready(false, "x"),
+            ready(true, "a"),
+            EventType::Normal,
+            "a",
+        ),
+        (
+            "message changed",
+            ready(true, "a"),
+            ready(true, "b"),
+            EventType::Normal,
+            "b",
+        ),
+        (
+            "unchanged",
+            ready(true, "a"),
+            ready(true, "a"),
+            EventType::Trace,
+            "trace",
+        ),
+        (
+            "failed",
+            ready(true, "a"),
+            ready(false, "x"),
+            EventType::Warning,
+            "x",
+        ),
+    ];
+    for (what, before, after, type_, message) in cases {
+        let e = notify(&before, &after, "trace");
+        assert_eq!((e.type_, e.message.as_str()), (type_, message), "{what}");
+    }
+}

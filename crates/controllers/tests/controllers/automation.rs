@@ -706,3 +706,147 @@ fn push_summary_matches_flux_vectors() {
         }
     }
 }
+
+/// Basic auth from the GitRepository's Secret, and a signed commit from
+/// the signing-key Secret, verified by `git verify-commit`.
+#[test]
+fn basic_auth_and_signed_commit() {
+    let Some((api_version, mut auto)) = seed_000_automation() else {
+        return;
+    };
+    if !gitrepo::git_available() {
+        return;
+    }
+    if std::process::Command::new("gpg")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        ferroflux_testkit::env::skip_or_fail("gpg (Debian package gnupg)");
+        return;
+    }
+    let Some(server) = GitHttpServer::start(git_http::Options {
+        basic_auth: Some(("flux".into(), "s3cret".into())),
+    }) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "fleet.git");
+    commit_files(
+        &bare,
+        "main",
+        &[(KC_FILE, kc_deployment("0.13.2").as_bytes())],
+        "initial",
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gnupg = tmp.path().join("gnupg");
+    std::fs::create_dir_all(&gnupg).expect("gnupghome");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let gpg = |args: &[&str]| {
+        let out = std::process::Command::new("gpg")
+            .env("GNUPGHOME", &gnupg)
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "pw",
+            ])
+            .args(args)
+            .output()
+            .expect("run gpg");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "Gitea Bot <bot@gitea.com>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let armored = gpg(&["--armor", "--export-secret-keys", "bot@gitea.com"]);
+    let signing: ferroflux_controllers::image::automation::SecretData = [
+        ("git.asc".to_string(), armored),
+        ("passphrase".to_string(), b"pw".to_vec()),
+    ]
+    .into_iter()
+    .collect();
+    auto.spec.git.as_mut().expect("git").commit.signing_key =
+        Some(ferroflux_api::image::SigningKey {
+            secret_ref: ferroflux_api::meta::LocalObjectReference {
+                name: "gpg-signing".into(),
+            },
+            key_type: None,
+        });
+    let mut repo = git_repository(
+        "flux-system",
+        "flux-system",
+        &server.url("fleet.git"),
+        "main",
+    );
+    repo.spec.secret_ref = Some(ferroflux_api::meta::LocalObjectReference {
+        name: "git-auth".into(),
+    });
+    let policies = [policy(
+        "flux-system",
+        "keyword-correction",
+        KC_IMAGE,
+        "0.13.3",
+    )];
+    let cache = tmp.path().join("cache");
+    let reconcile_with = |secret: &ferroflux_controllers::image::automation::SecretData| {
+        let input = AutomationInput {
+            automation: &auto,
+            api_version: &api_version,
+            git_repository: Some(&repo),
+            git_secret: Some(secret),
+            signing_secret: Some(&signing),
+            policies: &policies,
+        };
+        reconcile(&input, &clock(), &options(&cache))
+    };
+    let secret = |user: &str, pass: &str| -> ferroflux_controllers::image::automation::SecretData {
+        [
+            ("username".to_string(), user.as_bytes().to_vec()),
+            ("password".to_string(), pass.as_bytes().to_vec()),
+        ]
+        .into_iter()
+        .collect()
+    };
+
+    let denied = reconcile_with(&secret("flux", "wrong"));
+    let (st, reason, message) = ready(&denied);
+    assert_eq!(
+        (st.as_str(), reason.as_str()),
+        ("False", "GitOperationFailed")
+    );
+    assert!(
+        message.starts_with("failed to checkout source: "),
+        "{message}"
+    );
+    assert!(
+        !message.contains("wrong"),
+        "no secret in messages: {message}"
+    );
+
+    let r = reconcile_with(&secret("flux", "s3cret"));
+    assert_eq!(ready(&r), ok_ready(), "log: {}", server.log());
+    let head = rev_parse(&bare, "main").expect("main");
+    assert_eq!(r.status.last_push_commit.as_deref(), Some(head.as_str()));
+    let out = std::process::Command::new("git")
+        .env("GNUPGHOME", &gnupg)
+        .args(["verify-commit", "--raw", &head])
+        .current_dir(&bare)
+        .output()
+        .expect("git verify-commit");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stderr).contains("GOODSIG"),
+        "verify-commit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
