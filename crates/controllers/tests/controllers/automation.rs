@@ -842,3 +842,62 @@ fn basic_auth_and_signed_commit() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `update.path` is joined inside the clone: `..` cannot leave it, and a
+/// path that does not exist is an `UpdateFailed` retry with no commit.
+#[test]
+fn update_path_stays_in_the_clone() {
+    let Some((api_version, auto)) = seed_000_automation() else {
+        return;
+    };
+    let Some(f) = fixture(&[(KC_FILE, &kc_deployment("0.13.2"))]) else {
+        return;
+    };
+    let initial = rev_parse(&f.bare, "main").expect("main");
+    let repo = git_repository("flux-system", "flux-system", &file_url(&f.bare), "main");
+    let policies = [policy(
+        "flux-system",
+        "keyword-correction",
+        KC_IMAGE,
+        "0.13.3",
+    )];
+    let with_path = |p: &str| {
+        let mut a = auto.clone();
+        a.spec.update.as_mut().expect("update").path = Some(p.into());
+        a
+    };
+
+    let r = run(
+        &with_path("./apps/missing"),
+        &api_version,
+        Some(&repo),
+        &policies,
+        &options(&f.cache),
+    );
+    let (st, reason, message) = ready(&r);
+    assert_eq!((st.as_str(), reason.as_str()), ("False", "UpdateFailed"));
+    assert!(
+        message.starts_with("failed to apply policies: "),
+        "{message}"
+    );
+    assert!(message.contains("apps/missing"), "{message}");
+    assert_eq!(r.outcome, Outcome::Backoff);
+    assert_eq!(
+        rev_parse(&f.bare, "main").as_deref(),
+        Some(initial.as_str())
+    );
+
+    // `../../..` resolves to the clone's root: the whole tree is scanned and
+    // file names in the message are relative to it.
+    let r = run(
+        &with_path("../../.."),
+        &api_version,
+        Some(&repo),
+        &policies,
+        &options(&f.cache),
+    );
+    assert_eq!(ready(&r), ok_ready());
+    assert!(show_file(&f.bare, "main", KC_FILE).contains(":0.13.3 #"));
+    let message = git(&f.bare, &["log", "-1", "--format=%B", "main"]);
+    assert!(message.contains(&format!("- {KC_FILE}")), "{message}");
+}
