@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod automate;
 mod get;
 mod image;
+mod install;
 mod validate;
 
 #[derive(Parser)]
@@ -28,6 +29,8 @@ enum Command {
     /// Image automation: policies, setters, registry scans.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Print the install manifests: Flux's CRDs, RBAC and the controller Deployment.
+    Install(install::InstallArgs),
     /// Run image automation against a Git repository: scan, choose, rewrite, commit, push.
     Automate(automate::AutomateArgs),
     /// Print the status `ferroflux automate` stored, as `flux get` does.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Image(cmd) => image::run(cmd),
+        Command::Install(args) => install::run(args),
         Command::Automate(args) => automate::run(args),
         Command::Get(cmd) => get::run(cmd),
     };

@@ -3,6 +3,7 @@
 //! lack, builders, and golden-directory comparison (`FERROFLUX_BLESS=1`).
 //! One module per server or fake.
 
+pub mod apiserver;
 pub mod env;
 pub mod fake_registry;
 pub mod git_http;

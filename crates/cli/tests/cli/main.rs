@@ -2,6 +2,7 @@
 
 mod automate;
 mod get;
+mod install;
 mod policy;
 mod scan;
 mod setters;

@@ -1,0 +1,279 @@
+//! CustomResourceDefinitions for the kinds ferroflux serves, as Flux ships
+//! them: same group, names, short names, categories and printer columns;
+//! `v1` is the storage version and the `v1beta2` image APIs stay served
+//! (deprecated, with Flux's warning) so that manifests written for Flux
+//! before image-reflector-controller v1.2.0 still apply.
+//!
+//! Schemas come from the `ferroflux-api` types through kube's derive
+//! (`CustomResourceExt::crd`); Flux's printer columns and categories are set
+//! here because they are a property of the served CRD, not of the Rust type.
+
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceColumnDefinition, CustomResourceDefinition, JSONSchemaProps,
+};
+use kube::CustomResourceExt;
+use kube::core::crd::merge_crds;
+
+#[cfg(test)]
+mod tests;
+
+/// The `v1beta2` image APIs are served for manifests written before Flux's
+/// image controllers v1.2.0; `v1` is stored.
+pub const STORAGE_VERSION: &str = "v1";
+pub const DEPRECATED_IMAGE_VERSION: &str = "v1beta2";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("crd {name}: cannot merge versions: {source}")]
+    Merge {
+        name: String,
+        #[source]
+        source: kube::core::crd::MergeError,
+    },
+    #[error("crd {name}: generated schema has no {what}")]
+    Schema { name: String, what: &'static str },
+}
+
+/// How one served kind differs from what the derive produces.
+struct Served {
+    crd: CustomResourceDefinition,
+    categories: &'static [&'static str],
+    columns: Vec<CustomResourceColumnDefinition>,
+    annotations: &'static [(&'static str, &'static str)],
+    /// Served deprecated versions besides `v1`, with how their schema differs.
+    deprecated: &'static [(&'static str, VersionEdit)],
+}
+
+#[derive(Clone, Copy)]
+enum VersionEdit {
+    /// Same schema as `v1`.
+    Same,
+    /// ImagePolicy `v1beta2`: no `spec.suspend`, no
+    /// `status.lastHandledReconcileAt`, and the string fields `latestImage`
+    /// and `observedPreviousImage` that `v1` removed.
+    ImagePolicyV1beta2,
+}
+
+/// Every CRD ferroflux serves, in a stable order (image kinds, then
+/// GitRepository, then Receiver).
+pub fn crds() -> Result<Vec<CustomResourceDefinition>, Error> {
+    served().into_iter().map(build).collect()
+}
+
+fn served() -> Vec<Served> {
+    let image_categories: &[&str] = &["all", "fluxcd", "fluxcd-images"];
+    let image_deprecated: &[(&str, VersionEdit)] = &[(DEPRECATED_IMAGE_VERSION, VersionEdit::Same)];
+    vec![
+        Served {
+            crd: ImageRepository::crd(),
+            categories: image_categories,
+            columns: vec![
+                column("Image", "string", ".spec.image", 0),
+                column("Tags", "string", ".status.lastScanResult.tagCount", 0),
+                ready_column(),
+                status_column(),
+                column("Last scan", "string", ".status.lastScanResult.scanTime", 1),
+                age_column(),
+            ],
+            annotations: &[],
+            deprecated: image_deprecated,
+        },
+        Served {
+            crd: ImagePolicy::crd(),
+            categories: image_categories,
+            columns: vec![
+                column("Image", "string", ".status.latestRef.name", 0),
+                column("Tag", "string", ".status.latestRef.tag", 0),
+                ready_column(),
+                status_column(),
+                age_column(),
+            ],
+            annotations: &[],
+            deprecated: &[(DEPRECATED_IMAGE_VERSION, VersionEdit::ImagePolicyV1beta2)],
+        },
+        Served {
+            crd: ImageUpdateAutomation::crd(),
+            categories: image_categories,
+            columns: vec![
+                ready_column(),
+                status_column(),
+                column("Last run", "string", ".status.lastAutomationRunTime", 1),
+                age_column(),
+            ],
+            // Flux post-build substitution must leave `${...}` in commit
+            // message templates alone.
+            annotations: &[("kustomize.toolkit.fluxcd.io/substitute", "disabled")],
+            deprecated: image_deprecated,
+        },
+        Served {
+            crd: GitRepository::crd(),
+            categories: &["all", "fluxcd", "fluxcd-sources"],
+            columns: vec![
+                column("URL", "string", ".spec.url", 0),
+                age_column(),
+                ready_column(),
+                status_column(),
+            ],
+            annotations: &[],
+            deprecated: &[],
+        },
+        Served {
+            crd: Receiver::crd(),
+            categories: &["all", "fluxcd", "fluxcd-notifications"],
+            columns: vec![age_column(), ready_column(), status_column()],
+            annotations: &[],
+            deprecated: &[],
+        },
+    ]
+}
+
+fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
+    let Served {
+        mut crd,
+        categories,
+        columns,
+        annotations,
+        deprecated,
+    } = served;
+    let name = crd.metadata.name.clone().unwrap_or_default();
+    crd.spec.names.categories = Some(categories.iter().map(|c| c.to_string()).collect());
+    for version in &mut crd.spec.versions {
+        version.additional_printer_columns = Some(columns.clone());
+    }
+    if !annotations.is_empty() {
+        let map = crd.metadata.annotations.get_or_insert_default();
+        for (k, v) in annotations {
+            map.insert(k.to_string(), v.to_string());
+        }
+    }
+    // Flux's wording, not the derive's "Auto-generated derived type ...".
+    let description = format!(
+        "{} is the Schema for the {} API",
+        crd.spec.names.kind, crd.spec.names.plural
+    );
+    for version in &mut crd.spec.versions {
+        if let Some(root) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
+            root.description = Some(description.clone());
+        }
+    }
+    let mut all = vec![crd.clone()];
+    for (version, edit) in deprecated {
+        let mut old = crd.clone();
+        let kind = old.spec.names.kind.clone();
+        let v = &mut old.spec.versions[0];
+        v.name = version.to_string();
+        v.storage = false;
+        v.served = true;
+        v.deprecated = Some(true);
+        v.deprecation_warning = Some(format!("{version} {kind} is deprecated, upgrade to v1"));
+        if let VersionEdit::ImagePolicyV1beta2 = edit {
+            let schema = v
+                .schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut())
+                .ok_or(Error::Schema {
+                    name: name.clone(),
+                    what: "openAPIV3Schema",
+                })?;
+            image_policy_v1beta2(schema, &name)?;
+        }
+        all.push(old);
+    }
+    let mut merged = merge_crds(all, STORAGE_VERSION).map_err(|source| Error::Merge {
+        name: name.clone(),
+        source,
+    })?;
+    // merge_crds appends in reverse; Flux lists v1 first, then older ones.
+    merged
+        .spec
+        .versions
+        .sort_by_key(|v| v.name != STORAGE_VERSION);
+    Ok(merged)
+}
+
+fn image_policy_v1beta2(root: &mut JSONSchemaProps, name: &str) -> Result<(), Error> {
+    let props = root.properties.as_mut().ok_or(Error::Schema {
+        name: name.to_string(),
+        what: "properties",
+    })?;
+    let spec = props
+        .get_mut("spec")
+        .and_then(|s| s.properties.as_mut())
+        .ok_or(Error::Schema {
+            name: name.to_string(),
+            what: "spec.properties",
+        })?;
+    spec.remove("suspend");
+    let status = props
+        .get_mut("status")
+        .and_then(|s| s.properties.as_mut())
+        .ok_or(Error::Schema {
+            name: name.to_string(),
+            what: "status.properties",
+        })?;
+    status.remove("lastHandledReconcileAt");
+    for (field, description) in [
+        (
+            "latestImage",
+            "LatestImage gives the first in the list of images scanned by the image repository, when filtered and ordered according to the policy.",
+        ),
+        (
+            "observedPreviousImage",
+            "ObservedPreviousImage is the observed previous LatestImage.",
+        ),
+    ] {
+        status.insert(
+            field.to_string(),
+            JSONSchemaProps {
+                type_: Some("string".to_string()),
+                description: Some(description.to_string()),
+                ..Default::default()
+            },
+        );
+    }
+    Ok(())
+}
+
+fn column(
+    name: &str,
+    type_: &str,
+    json_path: &str,
+    priority: i32,
+) -> CustomResourceColumnDefinition {
+    CustomResourceColumnDefinition {
+        name: name.to_string(),
+        type_: type_.to_string(),
+        json_path: json_path.to_string(),
+        priority: (priority != 0).then_some(priority),
+        ..Default::default()
+    }
+}
+
+fn ready_column() -> CustomResourceColumnDefinition {
+    column(
+        "Ready",
+        "string",
+        ".status.conditions[?(@.type==\"Ready\")].status",
+        0,
+    )
+}
+
+fn status_column() -> CustomResourceColumnDefinition {
+    column(
+        "Status",
+        "string",
+        ".status.conditions[?(@.type==\"Ready\")].message",
+        0,
+    )
+}
+
+fn age_column() -> CustomResourceColumnDefinition {
+    column("Age", "date", ".metadata.creationTimestamp", 0)
+}

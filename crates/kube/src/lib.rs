@@ -1,0 +1,17 @@
+//! Tier 1 adapter: ferroflux in Kubernetes.
+//!
+//! Today: the CustomResourceDefinitions of every kind ferroflux serves,
+//! generated from the `ferroflux-api` types with Flux's names, versions,
+//! categories and printer columns ([`crd`]), and the install manifests that
+//! `ferroflux install --export` prints ([`install`]). Later: the kube-rs
+//! client side (status writes, server-side apply, inventory, prune, health).
+//!
+//! Must not depend on the engines (policy, setters, template), on other
+//! adapters (git, registry, store) or on the controllers: data flows from
+//! here up, never sideways.
+
+pub mod crd;
+pub mod install;
+
+pub use crd::crds;
+pub use install::{InstallOptions, manifests, render_yaml};
