@@ -440,6 +440,10 @@ fn cell(obj: &Value, col: &Column) -> Value {
     };
     match col.type_.as_str() {
         "integer" | "number" | "boolean" => (*first).clone(),
+        "date" => match first.as_str().and_then(parse_rfc3339) {
+            Some(t) => json!(human_age(now_secs().saturating_sub(t))),
+            None => Value::Null,
+        },
         _ => match first {
             Value::String(s) => json!(s),
             other => json!(other.to_string()),
@@ -508,4 +512,62 @@ pub fn table(
         "columnDefinitions": defs,
         "rows": rows,
     })
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (fractions ignored) as seconds since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
+/// Age as `kubectl get` shows it (apimachinery's `HumanDuration`).
+pub fn human_age(secs: u64) -> String {
+    let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
+    if secs < 120 {
+        format!("{secs}s")
+    } else if m < 10 {
+        match secs % 60 {
+            0 => format!("{m}m"),
+            s => format!("{m}m{s}s"),
+        }
+    } else if m < 180 {
+        format!("{m}m")
+    } else if h < 8 {
+        match m % 60 {
+            0 => format!("{h}h"),
+            mm => format!("{h}h{mm}m"),
+        }
+    } else if h < 48 {
+        format!("{h}h")
+    } else if h < 192 {
+        match h % 24 {
+            0 => format!("{d}d"),
+            hh => format!("{d}d{hh}h"),
+        }
+    } else if h < 24 * 365 * 2 {
+        format!("{d}d")
+    } else {
+        let y = d / 365;
+        match d % 365 {
+            0 => format!("{y}y"),
+            dd if y < 8 => format!("{y}y{dd}d"),
+            _ => format!("{y}y"),
+        }
+    }
 }

@@ -187,6 +187,26 @@ fn printer_column_json_paths() {
 }
 
 #[test]
+fn ages_read_like_kubectl() {
+    let cases = [
+        (5, "5s"),
+        (119, "119s"),
+        (150, "2m30s"),
+        (600, "10m"),
+        (3 * 3600 + 5 * 60, "3h5m"),
+        (30 * 3600, "30h"),
+        (3 * 86_400 + 2 * 3600, "3d2h"),
+        (40 * 86_400, "40d"),
+    ];
+    for (secs, want) in cases {
+        assert_eq!(discovery::human_age(secs), want, "{secs}");
+    }
+    for secs in [0, 951_782_400, 1_700_000_000] {
+        assert_eq!(discovery::parse_rfc3339(&rfc3339(secs)), Some(secs));
+    }
+}
+
+#[test]
 fn versions_sort_by_kubernetes_priority() {
     let mut vs = vec!["v1alpha1", "v1beta1", "v2", "v1", "v1beta2", "v10"];
     vs.sort_by(|a, b| discovery::version_priority(a, b));

@@ -1,0 +1,260 @@
+//! kubectl 1.32 against the fake apiserver: `apply -f deploy/install.yaml`,
+//! seed 000's objects, `get -A`, `get -o yaml`, a status patch, seed 000's
+//! cheat sheet `-o jsonpath='{.status.latestRef.tag}'`, and `get -w`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use ferroflux_testkit::apiserver::{FakeApiServer, Options};
+use ferroflux_testkit::env::{dir_from_env, skip_or_fail};
+
+struct Kubectl {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    _server: FakeApiServer,
+}
+
+impl Kubectl {
+    fn start() -> Option<Kubectl> {
+        let bin = match std::env::var_os("FERROFLUX_KUBECTL") {
+            Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
+            _ => {
+                skip_or_fail("FERROFLUX_KUBECTL (kubectl 1.32, .ci/setup.d/70-kube.sh) is not set");
+                return None;
+            }
+        };
+        let server = FakeApiServer::start_in_thread(Options::default()).expect("fake apiserver");
+        let dir = tempfile::tempdir().expect("tempdir");
+        server
+            .write_kubeconfig(&dir.path().join("kubeconfig"))
+            .expect("kubeconfig");
+        Some(Kubectl {
+            bin,
+            dir,
+            _server: server,
+        })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--kubeconfig")
+            .arg(self.dir.path().join("kubeconfig"))
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .env("HOME", self.dir.path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out: Output = self.command(args).output().expect("kubectl runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+}
+
+fn install_yaml() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/install.yaml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
+    let Some(seeds) = dir_from_env("FERROFLUX_SEEDS_DIR") else {
+        return;
+    };
+    let Some(k) = Kubectl::start() else {
+        return;
+    };
+    let out = k.run(&["apply", "-f", &install_yaml()]);
+    for want in [
+        "customresourcedefinition.apiextensions.k8s.io/imagepolicies.image.toolkit.fluxcd.io created",
+        "namespace/flux-system created",
+        "clusterrole.rbac.authorization.k8s.io/ferroflux created",
+        "deployment.apps/ferroflux created",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    let seed = seeds.join("manifests/000");
+    for prefix in ["01-", "03-", "04-", "05-"] {
+        let file = std::fs::read_dir(&seed)
+            .expect("seed 000 manifests")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".yaml"))
+            })
+            .expect("seed file");
+        let out = k.run(&["apply", "-f", &file.display().to_string()]);
+        assert!(out.contains(" created"), "{out}");
+    }
+
+    // Flux's printer columns, all namespaces.
+    let table = k.run(&["get", "imagepolicy", "-A"]);
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAMESPACE",
+            "NAME",
+            "IMAGE",
+            "TAG",
+            "READY",
+            "STATUS",
+            "AGE"
+        ]
+    );
+    assert!(
+        table.contains("keyword-correction") && table.contains("realtime-asr"),
+        "{table}"
+    );
+    // Short names and categories resolve through discovery.
+    let short = k.run(&["get", "imgpol", "-n", "flux-system", "-o", "name"]);
+    assert!(
+        short.contains("imagepolicy.image.toolkit.fluxcd.io/keyword-correction"),
+        "{short}"
+    );
+    let images = k.run(&["get", "fluxcd-images", "-n", "flux-system", "-o", "name"]);
+    assert!(
+        images.contains("imageupdateautomation.image.toolkit.fluxcd.io/flux-system"),
+        "{images}"
+    );
+
+    let yaml = k.run(&[
+        "get",
+        "imagepolicy",
+        "keyword-correction",
+        "-n",
+        "flux-system",
+        "-o",
+        "yaml",
+    ]);
+    for want in [
+        "apiVersion: image.toolkit.fluxcd.io/v1",
+        "kind: ImagePolicy",
+        "generation: 1",
+        "range: '>=0.0.0'",
+        "extract: $version",
+    ] {
+        assert!(yaml.contains(want), "missing {want:?} in:\n{yaml}");
+    }
+
+    // Watch the policy while its status changes.
+    let mut watch = k
+        .command(&[
+            "get",
+            "imagepolicy",
+            "keyword-correction",
+            "-n",
+            "flux-system",
+            "-w",
+            "--output-watch-events",
+            "--request-timeout=20s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl get -w");
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let patch = r#"{"status":{"latestRef":{"name":"harbor.thebarkingdog.tw/tbd/keyword_correction","tag":"1.4.2"}}}"#;
+    let out = k.run(&[
+        "patch",
+        "imagepolicy",
+        "keyword-correction",
+        "-n",
+        "flux-system",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        patch,
+    ]);
+    assert!(out.contains("patched"), "{out}");
+    let tag = k.run(&[
+        "get",
+        "imagepolicy",
+        "keyword-correction",
+        "-n",
+        "flux-system",
+        "-o",
+        "jsonpath={.status.latestRef.tag}",
+    ]);
+    assert_eq!(tag, "1.4.2");
+    // A spec change through the status subresource is ignored.
+    let out = k.run(&[
+        "patch",
+        "imagepolicy",
+        "keyword-correction",
+        "-n",
+        "flux-system",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":true}}"#,
+    ]);
+    assert!(out.contains("patched"), "{out}");
+    let suspend = k.run(&[
+        "get",
+        "imagepolicy",
+        "keyword-correction",
+        "-n",
+        "flux-system",
+        "-o",
+        "jsonpath={.spec.suspend}",
+    ]);
+    assert_eq!(suspend, "");
+
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().expect("watch output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(events.first(), Some(&"ADDED"), "{text}");
+    let modified = text
+        .lines()
+        .find(|l| l.starts_with("MODIFIED"))
+        .unwrap_or_else(|| panic!("no MODIFIED event in:\n{text}"));
+    assert!(modified.contains("1.4.2"), "{modified}");
+}
+
+#[test]
+fn kubectl_reapplies_and_deletes() {
+    let Some(k) = Kubectl::start() else {
+        return;
+    };
+    k.run(&["apply", "-f", &install_yaml()]);
+    // A second apply is a three-way patch of every object.
+    let out = k.run(&["apply", "-f", &install_yaml()]);
+    assert!(out.contains("namespace/flux-system unchanged"), "{out}");
+    let crds = k.run(&["get", "crd", "-o", "name"]);
+    assert_eq!(crds.lines().count(), 5, "{crds}");
+    let out = k.run(&["delete", "crd", "receivers.notification.toolkit.fluxcd.io"]);
+    assert!(out.contains("deleted"), "{out}");
+    let out = k
+        .command(&["get", "receivers", "-A"])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        !out.status.success(),
+        "receivers still served after their CRD was deleted"
+    );
+}
