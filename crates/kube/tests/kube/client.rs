@@ -1,0 +1,199 @@
+//! kube-rs 5.0 (client + runtime, ring TLS, plain HTTP on loopback) against
+//! the fake apiserver: the CRDs from `crds()` register the kinds, then
+//! `Api::<ImagePolicy>` creates, lists, server-side applies, patches status,
+//! hits a conflict, and `kube::runtime::watcher` sees the status change.
+
+use std::time::Duration;
+
+use ferroflux_api::image::{ImagePolicy, ImagePolicySpec};
+use ferroflux_testkit::apiserver::FakeApiServer;
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Config};
+use serde_json::json;
+
+async fn client(server: &FakeApiServer) -> Client {
+    let config = Config::new(server.url().parse().expect("server url"));
+    Client::try_from(config).expect("kube client")
+}
+
+async fn install(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferroflux_kube::crds().expect("crds") {
+        crds.create(&PostParams::default(), &crd)
+            .await
+            .expect("create crd");
+    }
+    let ns: Api<Namespace> = Api::all(client.clone());
+    let flux_system = Namespace {
+        metadata: ObjectMeta {
+            name: Some("flux-system".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    ns.create(&PostParams::default(), &flux_system)
+        .await
+        .expect("namespace");
+}
+
+fn policy(name: &str) -> ImagePolicy {
+    let spec: ImagePolicySpec = serde_json::from_value(json!({
+        "imageRepositoryRef": {"name": "keyword-correction"},
+        "policy": {"semver": {"range": ">=0.0.0"}}
+    }))
+    .expect("spec");
+    let mut p = ImagePolicy::new(name, spec);
+    p.metadata.namespace = Some("flux-system".into());
+    p
+}
+
+#[tokio::test]
+async fn kube_rs_crud_status_apply_and_conflict() {
+    let server = FakeApiServer::start().await;
+    let client = client(&server).await;
+    install(&client).await;
+    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), "flux-system");
+
+    let created = api
+        .create(&PostParams::default(), &policy("keyword-correction"))
+        .await
+        .expect("create");
+    assert_eq!(created.metadata.generation, Some(1));
+    assert!(created.metadata.uid.is_some());
+    api.create(&PostParams::default(), &policy("realtime-asr"))
+        .await
+        .expect("create");
+
+    let names: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    assert_eq!(names, ["keyword-correction", "realtime-asr"]);
+
+    let status = json!({"status": {"latestRef": {"name": "harbor.example/app", "tag": "1.2.3"}}});
+    let patched = api
+        .patch_status(
+            "keyword-correction",
+            &PatchParams::default(),
+            &Patch::Merge(&status),
+        )
+        .await
+        .expect("patch_status");
+    let latest = patched
+        .status
+        .and_then(|s| s.latest_ref)
+        .expect("latestRef");
+    assert_eq!(latest.tag, "1.2.3");
+    assert_eq!(patched.metadata.generation, Some(1));
+
+    // Server-side apply: a spec change bumps generation and records the manager.
+    let mut applied = policy("keyword-correction");
+    applied.spec.suspend = Some(true);
+    let after = api
+        .patch(
+            "keyword-correction",
+            &PatchParams::apply("ferroflux").force(),
+            &Patch::Apply(&applied),
+        )
+        .await
+        .expect("apply");
+    assert_eq!(after.spec.suspend, Some(true));
+    assert_eq!(after.metadata.generation, Some(2));
+    let managers: Vec<String> = after
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert!(managers.contains(&"ferroflux".to_string()), "{managers:?}");
+    // Status survives a main-resource write.
+    assert_eq!(
+        after.status.and_then(|s| s.latest_ref).map(|r| r.tag),
+        Some("1.2.3".into())
+    );
+
+    // A replace with a stale resourceVersion is a 409 Conflict.
+    let stale = created;
+    let err = api
+        .replace("keyword-correction", &PostParams::default(), &stale)
+        .await
+        .expect_err("stale replace");
+    match err {
+        kube::Error::Api(status) => {
+            assert_eq!(status.code, 409);
+            assert_eq!(status.reason, "Conflict");
+        }
+        other => panic!("want a 409, got {other:?}"),
+    }
+    let missing = api.get_opt("nope").await.expect("get_opt");
+    assert!(missing.is_none());
+}
+
+#[tokio::test]
+async fn kube_rs_watcher_sees_status_updates() {
+    let server = FakeApiServer::start().await;
+    let client = client(&server).await;
+    install(&client).await;
+    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), "flux-system");
+    api.create(&PostParams::default(), &policy("keyword-correction"))
+        .await
+        .expect("create");
+
+    let mut stream = watcher(api.clone(), watcher::Config::default())
+        .applied_objects()
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("initial object within 10s")
+        .expect("stream open")
+        .expect("no watch error");
+    assert_eq!(first.metadata.name.as_deref(), Some("keyword-correction"));
+
+    let writer = api.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let status =
+            json!({"status": {"latestRef": {"name": "harbor.example/app", "tag": "2.0.0"}}});
+        writer
+            .patch_status(
+                "keyword-correction",
+                &PatchParams::default(),
+                &Patch::Merge(&status),
+            )
+            .await
+            .expect("patch_status");
+        writer
+            .create(&PostParams::default(), &policy("later"))
+            .await
+            .expect("create");
+    });
+
+    let mut seen_tag = None;
+    let mut seen_later = false;
+    while seen_tag.is_none() || !seen_later {
+        let obj = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("watch event within 10s")
+            .expect("stream open")
+            .expect("no watch error");
+        match obj.metadata.name.as_deref() {
+            Some("later") => seen_later = true,
+            Some("keyword-correction") => {
+                if let Some(r) = obj.status.and_then(|s| s.latest_ref) {
+                    seen_tag = Some(r.tag);
+                }
+            }
+            other => panic!("unexpected object {other:?}"),
+        }
+    }
+    assert_eq!(seen_tag.as_deref(), Some("2.0.0"));
+}
