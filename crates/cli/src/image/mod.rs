@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+mod explain;
 mod policy;
 mod scan;
 mod setters;
@@ -18,6 +19,8 @@ pub enum ImageCommand {
     Setters(setters::SettersCommand),
     /// List every tag of a registry repository, as an ImageRepository scan does.
     Scan(scan::ScanArgs),
+    /// Which link of the image chain (marker → policy → tags → automation → push) is broken, and why.
+    Explain(explain::ExplainArgs),
 }
 
 pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -25,5 +28,6 @@ pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Policy(cmd) => policy::run(cmd),
         ImageCommand::Setters(cmd) => setters::run(cmd),
         ImageCommand::Scan(args) => scan::run(args),
+        ImageCommand::Explain(args) => explain::run(args),
     }
 }
