@@ -170,7 +170,34 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kubectl get -w");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Patch only once the watch has listed the object, so that the change
+    // arrives as MODIFIED however slowly kubectl starts.
+    let stdout = watch.stdout.take().expect("watch stdout");
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |prefix: &str| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("no {prefix} line from kubectl get -w: {e}"),
+            }
+        }
+    };
+    let added = wait_for("ADDED");
+    assert!(added.contains("keyword-correction"), "{added}");
 
     let patch = r#"{"status":{"latestRef":{"name":"harbor.thebarkingdog.tw/tbd/keyword_correction","tag":"1.4.2"}}}"#;
     let out = k.run(&[
@@ -219,21 +246,10 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
     ]);
     assert_eq!(suspend, "");
 
-    std::thread::sleep(Duration::from_millis(1500));
-    let _ = watch.kill();
-    let out = watch.wait_with_output().expect("watch output");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<&str> = text
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert_eq!(events.first(), Some(&"ADDED"), "{text}");
-    let modified = text
-        .lines()
-        .find(|l| l.starts_with("MODIFIED"))
-        .unwrap_or_else(|| panic!("no MODIFIED event in:\n{text}"));
+    let modified = wait_for("MODIFIED");
     assert!(modified.contains("1.4.2"), "{modified}");
+    let _ = watch.kill();
+    let _ = watch.wait();
 }
 
 #[test]
