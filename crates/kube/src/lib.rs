@@ -3,13 +3,15 @@
 //! Today: the CustomResourceDefinitions of every kind ferroflux serves,
 //! generated from the `ferroflux-api` types with Flux's names, versions,
 //! categories and printer columns ([`crd`]), and the install manifests that
-//! `ferroflux install --export` prints ([`install`]). Later: the kube-rs
-//! client side (status writes, server-side apply, inventory, prune, health).
+//! `ferroflux install --export` prints ([`install`]), and the kube-rs client
+//! side ([`cluster`]): connecting as kubectl does. Later: server-side apply,
+//! inventory, prune, health.
 //!
 //! Must not depend on the engines (policy, setters, template), on other
 //! adapters (git, registry, store) or on the controllers: data flows from
 //! here up, never sideways.
 
+pub mod cluster;
 pub mod crd;
 pub mod install;
 
