@@ -70,7 +70,7 @@ pub fn default_state_path() -> PathBuf {
     base.join("ferroflux").join("state.redb")
 }
 
-fn init_logs(format: LogFormat) {
+pub(crate) fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERROFLUX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -192,7 +192,7 @@ async fn watch(mut runner: Runner, listen: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// SIGTERM or Ctrl-C.
-async fn shutdown_signal() -> std::io::Result<()> {
+pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => {}

@@ -10,6 +10,14 @@
 //! namespace at once (Flux's rule), a Receiver call runs its repositories,
 //! and the checkout is fetched on the GitRepository's interval and after
 //! every push, re-reading the objects when their manifests changed.
+//!
+//! The same runner is `ferroflux controller` when given a
+//! [`Cluster`](crate::cluster::Cluster) ([`Runner::in_cluster`]): objects
+//! then come from Kubernetes watches ([`controller`]), status goes to the
+//! status subresource and events become Kubernetes Events; the reconcile
+//! steps and the triggers between kinds stay the same.
+
+mod controller;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -25,6 +33,8 @@ use ferroflux_controllers::status::{self, EventType, Outcome, StepError};
 use ferroflux_controllers::{Clock, SystemClock};
 use ferroflux_registry::{Auth, Client, DockerConfig};
 
+use crate::cluster::Cluster;
+use crate::metrics::Metrics;
 use crate::scheduler::{Scheduler, SchedulerHandle, SchedulerOptions, Trigger};
 use crate::secrets::Secrets;
 use crate::source::{LocalSource, ObjectKey, Objects};
@@ -52,6 +62,10 @@ pub enum AutomateError {
     Registry(String),
     #[error("task failed: {0}")]
     Join(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error("the Kubernetes watches stopped")]
+    WatchClosed,
 }
 
 /// Everything `ferroflux automate` is told on its command line.
@@ -187,6 +201,9 @@ pub struct Runner {
     /// `Automation key → the last commit pushed in this process`.
     pushed: BTreeMap<ObjectKey, String>,
     failures: BTreeMap<ObjectKey, u32>,
+    /// Set for `ferroflux controller`: objects, status and events live there.
+    cluster: Option<Cluster>,
+    metrics: Arc<Metrics>,
 }
 
 impl Runner {
@@ -205,7 +222,21 @@ impl Runner {
             receivers: ReceiverTable::default(),
             pushed: BTreeMap::new(),
             failures: BTreeMap::new(),
+            cluster: None,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// Run against Kubernetes (`ferroflux controller`): see [`Runner::control`].
+    pub fn in_cluster(mut self, cluster: Cluster) -> Runner {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// Record reconcile metrics here (shared with the `/metrics` server).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Runner {
+        self.metrics = metrics;
+        self
     }
 
     /// Use another clock (tests).
@@ -229,6 +260,10 @@ impl Runner {
 
     /// Fetch `--repo` and (re)load the objects; true when they changed.
     pub async fn refresh(&mut self) -> Result<bool, AutomateError> {
+        if self.cluster.is_some() {
+            // Objects come from the watches.
+            return Ok(false);
+        }
         let url = self.url.clone();
         let fail = |detail: String| AutomateError::Checkout {
             repo: ferroflux_git::url::redact(&url),
@@ -353,6 +388,14 @@ impl Runner {
         key: &ObjectKey,
         status: T,
     ) -> Result<(), AutomateError> {
+        if let Some(cluster) = &self.cluster {
+            let new = serde_json::to_value(&status).map_err(|e| {
+                AutomateError::Join(format!("status of {key} does not encode: {e}"))
+            })?;
+            let old = self.objects.status_json(key);
+            cluster.write_status(key, old.as_ref(), &new).await?;
+            return Ok(());
+        }
         let st = self.state.clone();
         let key = key.clone();
         tokio::task::spawn_blocking(move || st.put_status(&key, &status))
@@ -364,6 +407,12 @@ impl Runner {
     /// One full pass: receivers, repositories, policies, automations.
     pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
         self.refresh().await?;
+        self.pass().await?;
+        Ok(self.summary())
+    }
+
+    /// Every object once, in the order of a run.
+    async fn pass(&mut self) -> Result<(), AutomateError> {
         for key in self.objects.receivers.keys().cloned().collect::<Vec<_>>() {
             self.reconcile_receiver(&key).await?;
         }
@@ -389,7 +438,7 @@ impl Runner {
         for key in self.objects.automations.keys().cloned().collect::<Vec<_>>() {
             self.reconcile_automation(&key, None).await?;
         }
-        Ok(self.summary())
+        Ok(())
     }
 
     /// The state of every object now.
@@ -465,6 +514,25 @@ impl Runner {
         }
     }
 
+    /// The metrics of one reconcile, and in a cluster its Kubernetes Event.
+    async fn observed(
+        &self,
+        key: &ObjectKey,
+        started: std::time::Instant,
+        conditions: &[ferroflux_api::meta::Condition],
+        suspended: bool,
+        event: Option<&status::Event>,
+    ) {
+        self.metrics
+            .observe_duration(key, started.elapsed().as_secs_f64());
+        self.metrics.record_status(key, conditions, suspended);
+        if let (Some(cluster), Some(e)) = (&self.cluster, event)
+            && let Some(r) = self.objects.reference(key)
+        {
+            cluster.event(&r, e, "Reconcile").await;
+        }
+    }
+
     fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String> {
         self.opts
             .secrets
@@ -476,6 +544,8 @@ impl Runner {
         let Some(obj) = self.objects.receivers.get(key) else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
+        let before = obj.status.clone().unwrap_or_default().conditions;
         let token = match &obj.spec.secret_ref {
             None => Err(StepError::stalled(
                 reason::TOKEN_NOT_FOUND,
@@ -496,8 +566,12 @@ impl Runner {
             },
         };
         let status = receiver::reconcile(obj, token, self.clock.as_ref());
+        let suspended = obj.spec.suspend == Some(true);
         log_ready(key, &status.conditions);
         self.save(key, status.clone()).await?;
+        let event = status::notify(&before, &status.conditions, "");
+        self.observed(key, started, &status.conditions, suspended, Some(&event))
+            .await;
         if let Some(o) = self.objects.receivers.get_mut(key) {
             o.status = Some(status);
         }
@@ -597,6 +671,7 @@ impl Runner {
                 .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
         }
         let obj = obj.clone();
+        let started = std::time::Instant::now();
         let before = revision_of(&obj);
         let (status, outcome) = match self.registry_auth(key, &obj) {
             Ok(auth) => {
@@ -622,6 +697,16 @@ impl Runner {
         };
         log_ready(key, &status.conditions);
         self.save(key, status.clone()).await?;
+        let old_conditions = obj.status.clone().unwrap_or_default().conditions;
+        let event = status::notify(&old_conditions, &status.conditions, "");
+        self.observed(
+            key,
+            started,
+            &status.conditions,
+            obj.spec.suspend == Some(true),
+            Some(&event),
+        )
+        .await;
         let mut changed = false;
         if let Some(o) = self.objects.image_repositories.get_mut(key) {
             o.status = Some(status);
@@ -646,6 +731,8 @@ impl Runner {
         );
         let repo = self.objects.image_repositories.get(&repo_key);
         let before = latest_of(obj);
+        let started = std::time::Instant::now();
+        let suspended = obj.spec.suspend == Some(true);
         let store = Arc::clone(self.state.store());
         let r = policy::reconcile(
             obj,
@@ -659,6 +746,14 @@ impl Runner {
             log_event(key, e);
         }
         self.save(key, r.status.clone()).await?;
+        self.observed(
+            key,
+            started,
+            &r.status.conditions,
+            suspended,
+            r.event.as_ref(),
+        )
+        .await;
         let mut changed = false;
         if let Some(o) = self.objects.image_policies.get_mut(key) {
             o.status = Some(r.status);
@@ -678,6 +773,14 @@ impl Runner {
         let ns = sr.namespace.as_deref().unwrap_or(&auto_key.namespace);
         let key = ObjectKey::new(GIT_REPOSITORY, ns, &sr.name);
         let found = self.objects.git_repositories.get(&key).cloned();
+        if self.cluster.is_some() {
+            // In a cluster the GitRepository is what it says.
+            let secret = found
+                .as_ref()
+                .and_then(|gr| gr.spec.secret_ref.as_ref())
+                .and_then(|r| self.secret(ns, &r.name).ok().cloned());
+            return (found, secret);
+        }
         let describes_self = match &found {
             Some(gr) => self.describes_repo(gr),
             // Bootstrap keeps flux-system's own GitRepository outside the
@@ -757,6 +860,8 @@ impl Runner {
                 .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
         }
         let obj = obj.clone();
+        let started = std::time::Instant::now();
+        let suspended = obj.spec.suspend == Some(true);
         let api_version = self
             .objects
             .origins
@@ -808,6 +913,14 @@ impl Runner {
             self.pushed.insert(key.clone(), p.commit.clone());
         }
         self.save(key, r.status.clone()).await?;
+        self.observed(
+            key,
+            started,
+            &r.status.conditions,
+            suspended,
+            r.event.as_ref(),
+        )
+        .await;
         if let Some(o) = self.objects.automations.get_mut(key) {
             o.status = Some(r.status);
         }
@@ -867,6 +980,8 @@ impl Runner {
                     .map_or(Duration::from_secs(600), |d| d.to_std());
                 sched.schedule_after(key, every);
             }
+            // In a cluster, GitRepositories are only read.
+            GIT_REPOSITORY if self.cluster.is_some() => {}
             GIT_REPOSITORY => {
                 self.reload(sched).await;
                 let every = self
@@ -931,6 +1046,9 @@ impl Runner {
 
     /// Fetch the checkout; on changed manifests, run what changed.
     async fn reload(&mut self, sched: &mut Scheduler) {
+        if self.cluster.is_some() {
+            return;
+        }
         let before: BTreeSet<ObjectKey> = self.objects.keys().into_iter().collect();
         let old = self.objects.clone();
         match self.refresh().await {

@@ -115,6 +115,11 @@ impl Secrets {
             .insert((namespace.to_string(), name.to_string()), data);
     }
 
+    /// Forget one Secret (it was deleted in the cluster).
+    pub fn remove(&mut self, namespace: &str, name: &str) {
+        self.data.remove(&(namespace.to_string(), name.to_string()));
+    }
+
     pub fn get(
         &self,
         namespace: &str,

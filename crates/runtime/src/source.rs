@@ -13,6 +13,7 @@ use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::manifest::{self, Finding, Object, Severity};
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
+use k8s_openapi::api::core::v1::ObjectReference;
 
 /// Where `metadata.namespace` is absent, as `kubectl apply` does.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -84,6 +85,45 @@ impl Objects {
         keys.extend(self.image_policies.keys().cloned());
         keys.extend(self.automations.keys().cloned());
         keys
+    }
+
+    /// The stored status of `key` as JSON (None when absent).
+    pub fn status_json(&self, key: &ObjectKey) -> Option<serde_json::Value> {
+        fn of<T: serde::Serialize>(o: Option<&T>) -> Option<serde_json::Value> {
+            o.and_then(|s| serde_json::to_value(s).ok())
+        }
+        match key.kind.as_str() {
+            "ImageRepository" => of(self
+                .image_repositories
+                .get(key)
+                .and_then(|o| o.status.as_ref())),
+            "ImagePolicy" => of(self.image_policies.get(key).and_then(|o| o.status.as_ref())),
+            "ImageUpdateAutomation" => {
+                of(self.automations.get(key).and_then(|o| o.status.as_ref()))
+            }
+            "Receiver" => of(self.receivers.get(key).and_then(|o| o.status.as_ref())),
+            _ => None,
+        }
+    }
+
+    /// The reference a Kubernetes Event on `key` points at.
+    pub fn reference(&self, key: &ObjectKey) -> Option<ObjectReference> {
+        let (group, meta) = match key.kind.as_str() {
+            "ImageRepository" => ("image", &self.image_repositories.get(key)?.metadata),
+            "ImagePolicy" => ("image", &self.image_policies.get(key)?.metadata),
+            "ImageUpdateAutomation" => ("image", &self.automations.get(key)?.metadata),
+            "Receiver" => ("notification", &self.receivers.get(key)?.metadata),
+            _ => return None,
+        };
+        Some(ObjectReference {
+            api_version: Some(format!("{group}.toolkit.fluxcd.io/v1")),
+            kind: Some(key.kind.clone()),
+            name: Some(key.name.clone()),
+            namespace: Some(key.namespace.clone()),
+            uid: meta.uid.clone(),
+            resource_version: meta.resource_version.clone(),
+            ..ObjectReference::default()
+        })
     }
 
     pub fn len(&self) -> usize {

@@ -1,0 +1,299 @@
+//! `ferroflux controller`: the runner fed by Kubernetes watches.
+//!
+//! Until every kind is listed the runner only collects objects (as an
+//! informer cache syncs); then it runs one pass in the order of
+//! `automate --once`, and from there follows two sources: watch changes
+//! (a new object, a changed spec or a new `reconcile.fluxcd.io/requestedAt`
+//! runs the object now; a deleted one leaves the schedule) and the
+//! scheduler (intervals, retries, the triggers between kinds).
+
+use std::collections::BTreeMap;
+
+use ferroflux_api::meta::ObjectMeta;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::cluster::{Change, KINDS};
+use crate::source::Origin;
+
+enum Next {
+    Stop,
+    Change(Option<Change>),
+    Due(ObjectKey, Trigger),
+}
+
+impl Runner {
+    /// Reconcile the cluster's objects until `shutdown` resolves; the
+    /// running step always finishes first. Requires [`Runner::in_cluster`].
+    pub async fn control(
+        &mut self,
+        mut sched: Scheduler,
+        mut changes: mpsc::Receiver<Change>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AutomateError> {
+        tokio::pin!(shutdown);
+        let mut pending: BTreeSet<&'static str> = KINDS.into_iter().collect();
+        while !pending.is_empty() {
+            let change = tokio::select! {
+                biased;
+                () = &mut shutdown => return Ok(()),
+                c = changes.recv() => c.ok_or(AutomateError::WatchClosed)?,
+            };
+            if let Change::Synced { kind, .. } = &change {
+                pending.remove(kind);
+            }
+            self.apply_change(change, None);
+        }
+        tracing::info!(objects = self.objects.len(), "watches synced");
+        self.pass().await?;
+        for key in self.objects.keys() {
+            if key.kind != GIT_REPOSITORY {
+                let after = self.first_delay(&key);
+                sched.schedule_after(key, after);
+            }
+        }
+        tracing::info!("first pass done");
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = &mut shutdown => Next::Stop,
+                c = changes.recv() => Next::Change(c),
+                (key, trigger) = sched.next() => Next::Due(key, trigger),
+            };
+            match next {
+                Next::Stop => break,
+                Next::Change(None) => return Err(AutomateError::WatchClosed),
+                Next::Change(Some(c)) => self.apply_change(c, Some(&mut sched)),
+                Next::Due(key, trigger) => {
+                    if let Err(e) = self.step(&mut sched, key.clone(), trigger).await {
+                        tracing::error!(object = %key, "{e}");
+                    }
+                }
+            }
+        }
+        tracing::info!("shutting down");
+        Ok(())
+    }
+
+    /// Take one watch change into the objects; with a scheduler (after the
+    /// first pass), run what it concerns.
+    pub(crate) fn apply_change(&mut self, change: Change, mut sched: Option<&mut Scheduler>) {
+        let mut run = |key: ObjectKey, trigger: Option<Trigger>| {
+            if let (Some(s), Some(t)) = (sched.as_deref_mut(), trigger) {
+                tracing::debug!(object = %key, ?t, "watch event");
+                s.trigger(key, t);
+            }
+        };
+        match change {
+            Change::Repository(o) => {
+                let key = key_of(IMAGE_REPOSITORY, &o.metadata);
+                self.origin(&key, "image.toolkit.fluxcd.io/v1");
+                let t = upsert(
+                    &mut self.objects.image_repositories,
+                    &key,
+                    *o,
+                    |o| &o.metadata,
+                    |a, b| a.spec == b.spec,
+                    |new, old| new.status = old.status.clone(),
+                );
+                run(key, t);
+            }
+            Change::Policy(o) => {
+                let key = key_of(IMAGE_POLICY, &o.metadata);
+                self.origin(&key, "image.toolkit.fluxcd.io/v1");
+                let t = upsert(
+                    &mut self.objects.image_policies,
+                    &key,
+                    *o,
+                    |o| &o.metadata,
+                    |a, b| a.spec == b.spec,
+                    |new, old| new.status = old.status.clone(),
+                );
+                run(key, t);
+            }
+            Change::Automation(o, version) => {
+                let key = key_of(IMAGE_UPDATE_AUTOMATION, &o.metadata);
+                self.origin(&key, &version);
+                let t = upsert(
+                    &mut self.objects.automations,
+                    &key,
+                    *o,
+                    |o| &o.metadata,
+                    |a, b| a.spec == b.spec,
+                    |new, old| new.status = old.status.clone(),
+                );
+                run(key, t);
+            }
+            Change::Receiver(o) => {
+                let key = key_of(RECEIVER, &o.metadata);
+                self.origin(&key, "notification.toolkit.fluxcd.io/v1");
+                let t = upsert(
+                    &mut self.objects.receivers,
+                    &key,
+                    *o,
+                    |o| &o.metadata,
+                    |a, b| a.spec == b.spec,
+                    |new, old| new.status = old.status.clone(),
+                );
+                run(key, t);
+            }
+            Change::GitRepository(o) => {
+                let key = key_of(GIT_REPOSITORY, &o.metadata);
+                self.origin(&key, "source.toolkit.fluxcd.io/v1");
+                let t = upsert(
+                    &mut self.objects.git_repositories,
+                    &key,
+                    *o,
+                    |o| &o.metadata,
+                    |a, b| a.spec == b.spec,
+                    |new, old| new.status = old.status.clone(),
+                );
+                if t.is_some() {
+                    // The automations that push through it.
+                    for a in self.automations_using(&key) {
+                        run(
+                            a,
+                            Some(Trigger::Dependency {
+                                what: format!("{key} changed"),
+                            }),
+                        );
+                    }
+                }
+            }
+            Change::Deleted(key) => {
+                self.forget(&key, sched.as_deref_mut());
+            }
+            Change::Synced { kind, keys } => {
+                let gone: Vec<ObjectKey> = self
+                    .objects
+                    .keys()
+                    .into_iter()
+                    .filter(|k| k.kind == kind && !keys.contains(k))
+                    .collect();
+                for k in gone {
+                    self.forget(&k, sched.as_deref_mut());
+                }
+            }
+            Change::Secret {
+                namespace,
+                name,
+                data,
+            } => {
+                match data {
+                    Some(d) => self.opts.secrets.insert(&namespace, &name, d),
+                    None => self.opts.secrets.remove(&namespace, &name),
+                }
+                if sched.is_some() {
+                    // A Receiver's token changed: serve the new one.
+                    let uses = self.objects.receivers.iter().any(|(k, r)| {
+                        k.namespace == namespace
+                            && r.spec.secret_ref.as_ref().is_some_and(|s| s.name == name)
+                    });
+                    if uses {
+                        self.publish_receivers();
+                    }
+                }
+            }
+        }
+    }
+
+    fn origin(&mut self, key: &ObjectKey, api_version: &str) {
+        self.objects.origins.insert(
+            key.clone(),
+            Origin {
+                file: PathBuf::from(format!("cluster://{}", key)),
+                line: 0,
+                api_version: api_version.to_string(),
+            },
+        );
+    }
+
+    fn automations_using(&self, git: &ObjectKey) -> Vec<ObjectKey> {
+        self.objects
+            .automations
+            .iter()
+            .filter(|(k, a)| {
+                let r = &a.spec.source_ref;
+                r.name == git.name
+                    && r.namespace.as_deref().unwrap_or(&k.namespace) == git.namespace
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
+        let o = &mut self.objects;
+        let known = match key.kind.as_str() {
+            IMAGE_REPOSITORY => o.image_repositories.remove(key).is_some(),
+            IMAGE_POLICY => o.image_policies.remove(key).is_some(),
+            IMAGE_UPDATE_AUTOMATION => o.automations.remove(key).is_some(),
+            RECEIVER => o.receivers.remove(key).is_some(),
+            GIT_REPOSITORY => o.git_repositories.remove(key).is_some(),
+            _ => false,
+        };
+        o.origins.remove(key);
+        if !known {
+            return;
+        }
+        tracing::info!(object = %key, "deleted");
+        self.pushed.remove(key);
+        self.failures.remove(key);
+        if key.kind != GIT_REPOSITORY {
+            self.metrics.record_deleted(key);
+        }
+        if let Some(s) = sched {
+            s.remove(key);
+        }
+        if key.kind == RECEIVER {
+            self.publish_receivers();
+        }
+    }
+}
+
+fn key_of(kind: &str, meta: &ObjectMeta) -> ObjectKey {
+    ObjectKey::new(
+        kind,
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default(),
+    )
+}
+
+fn requested(meta: &ObjectMeta) -> Option<String> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
+        .cloned()
+}
+
+/// Insert or update `new`, keeping the runner's own status of a known
+/// object (a watch event may trail the runner's last status write);
+/// returns why the object must run now, if it must.
+fn upsert<T>(
+    map: &mut BTreeMap<ObjectKey, T>,
+    key: &ObjectKey,
+    mut new: T,
+    meta: fn(&T) -> &ObjectMeta,
+    same_spec: fn(&T, &T) -> bool,
+    keep_status: fn(&mut T, &T),
+) -> Option<Trigger> {
+    let trigger = match map.get(key) {
+        None => Some(Trigger::Dependency {
+            what: "created".to_string(),
+        }),
+        Some(old) => {
+            keep_status(&mut new, old);
+            let asked = requested(meta(&new));
+            if asked.is_some() && asked != requested(meta(old)) {
+                asked.map(|at| Trigger::Requested { at })
+            } else if !same_spec(old, &new) {
+                Some(Trigger::Dependency {
+                    what: "spec changed".to_string(),
+                })
+            } else {
+                None
+            }
+        }
+    };
+    map.insert(key.clone(), new);
+    trigger
+}

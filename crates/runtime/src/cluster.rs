@@ -1,0 +1,390 @@
+//! The Kubernetes home of the runtime (`ferroflux controller`): the kinds
+//! are watched in the cluster instead of read from a checkout, status goes
+//! to the status subresource, Secrets come from the cluster, and events are
+//! Kubernetes Events.
+//!
+//! The watches are kube-rs `watcher`s (the machinery under kube-rs'
+//! `Controller`): each kind's stream becomes [`Change`]s on one channel, so
+//! the one scheduler of [`crate::Runner`] keeps Flux's cross-kind triggers
+//! (a new scan runs its policies, a new `latestRef` runs the automations of
+//! the namespace) exactly as `automate --watch` does.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
+use ferroflux_controllers::status::{self, EventType};
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder, Reporter};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::automate::{
+    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, RECEIVER, SecretData,
+};
+use crate::source::ObjectKey;
+
+/// The field manager of every status write.
+pub const FIELD_MANAGER: &str = "ferroflux";
+
+/// The kinds a controller watches, in the order of a first pass.
+pub const KINDS: [&str; 5] = [
+    GIT_REPOSITORY,
+    RECEIVER,
+    IMAGE_REPOSITORY,
+    IMAGE_POLICY,
+    IMAGE_UPDATE_AUTOMATION,
+];
+
+/// What a watch saw.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Repository(Box<ImageRepository>),
+    Policy(Box<ImagePolicy>),
+    /// With the apiVersion its author wrote (for the template data).
+    Automation(Box<ImageUpdateAutomation>, String),
+    GitRepository(Box<GitRepository>),
+    Receiver(Box<Receiver>),
+    Deleted(ObjectKey),
+    /// A (re)list of `kind` completed; `keys` is everything it holds, so
+    /// what the runner knows beyond it was deleted while unwatched.
+    Synced {
+        kind: &'static str,
+        keys: BTreeSet<ObjectKey>,
+    },
+    Secret {
+        namespace: String,
+        name: String,
+        data: Option<SecretData>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{kind} {namespace}/{name}: status update failed: {detail}")]
+    Status {
+        kind: String,
+        namespace: String,
+        name: String,
+        detail: String,
+    },
+}
+
+/// What a controller is told about the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// `--watch-label-selector`: only objects whose labels match (Flux's
+    /// sharding by `sharding.fluxcd.io/key`).
+    pub label_selector: Option<String>,
+    /// The reporting instance of events (the pod name).
+    pub instance: Option<String>,
+}
+
+/// A connected cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    opts: ClusterOptions,
+    recorder: Recorder,
+}
+
+impl Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    pub fn new(client: Client, opts: ClusterOptions) -> Cluster {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "ferroflux".to_string(),
+                instance: opts.instance.clone(),
+            },
+        );
+        Cluster {
+            client,
+            opts,
+            recorder,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Start one watch per kind (and one on Secrets); their changes arrive
+    /// on the returned channel until it is dropped.
+    pub fn watch(&self) -> mpsc::Receiver<Change> {
+        let (tx, rx) = mpsc::channel(1024);
+        let selector = self.opts.label_selector.clone();
+        let cfg = || {
+            let c = watcher::Config::default();
+            match &selector {
+                Some(s) => c.labels(s),
+                None => c,
+            }
+        };
+        spawn_watch::<GitRepository>(&self.client, cfg(), tx.clone(), GIT_REPOSITORY, |o| {
+            Change::GitRepository(Box::new(o))
+        });
+        spawn_watch::<Receiver>(&self.client, cfg(), tx.clone(), RECEIVER, |o| {
+            Change::Receiver(Box::new(o))
+        });
+        spawn_watch::<ImageRepository>(&self.client, cfg(), tx.clone(), IMAGE_REPOSITORY, |o| {
+            Change::Repository(Box::new(o))
+        });
+        spawn_watch::<ImagePolicy>(&self.client, cfg(), tx.clone(), IMAGE_POLICY, |o| {
+            Change::Policy(Box::new(o))
+        });
+        spawn_watch::<ImageUpdateAutomation>(
+            &self.client,
+            cfg(),
+            tx.clone(),
+            IMAGE_UPDATE_AUTOMATION,
+            |o| {
+                let version = written_version(&o.metadata);
+                Change::Automation(Box::new(o), version)
+            },
+        );
+        spawn_secret_watch(&self.client, tx);
+        rx
+    }
+
+    /// Replace `status` with `new` (a JSON merge patch on the status
+    /// subresource that also clears the fields `old` had and `new` lacks).
+    pub async fn write_status(
+        &self,
+        key: &ObjectKey,
+        old: Option<&Value>,
+        new: &Value,
+    ) -> Result<(), ClusterError> {
+        let patch = serde_json::json!({ "status": merge_diff(old, new) });
+        let params = PatchParams::apply(FIELD_MANAGER);
+        let params = PatchParams {
+            field_manager: params.field_manager,
+            ..PatchParams::default()
+        };
+        let p = Patch::Merge(&patch);
+        let r = match key.kind.as_str() {
+            IMAGE_REPOSITORY => self
+                .api::<ImageRepository>(&key.namespace)
+                .patch_status(&key.name, &params, &p)
+                .await
+                .map(drop),
+            IMAGE_POLICY => self
+                .api::<ImagePolicy>(&key.namespace)
+                .patch_status(&key.name, &params, &p)
+                .await
+                .map(drop),
+            IMAGE_UPDATE_AUTOMATION => self
+                .api::<ImageUpdateAutomation>(&key.namespace)
+                .patch_status(&key.name, &params, &p)
+                .await
+                .map(drop),
+            RECEIVER => self
+                .api::<Receiver>(&key.namespace)
+                .patch_status(&key.name, &params, &p)
+                .await
+                .map(drop),
+            _ => Ok(()),
+        };
+        match r {
+            Ok(()) => Ok(()),
+            // Deleted meanwhile: its watch event follows.
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+            Err(e) => Err(ClusterError::Status {
+                kind: key.kind.clone(),
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    /// Record a Kubernetes Event on the object (best effort, as Flux);
+    /// trace events are never recorded.
+    pub async fn event(&self, object: &ObjectReference, e: &status::Event, action: &str) {
+        let type_ = match e.type_ {
+            EventType::Normal => KubeEventType::Normal,
+            EventType::Warning => KubeEventType::Warning,
+            EventType::Trace => return,
+        };
+        let ev = KubeEvent {
+            type_,
+            reason: e.reason.clone(),
+            note: Some(truncate(&e.message, 1024)),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(err) = self.recorder.publish(&ev, object).await {
+            tracing::warn!(object = ?object.name, "event not recorded: {err}");
+        }
+    }
+
+    fn api<K>(&self, namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+}
+
+fn spawn_watch<K>(
+    client: &Client,
+    cfg: watcher::Config,
+    tx: mpsc::Sender<Change>,
+    kind: &'static str,
+    wrap: impl Fn(K) -> Change + Send + 'static,
+) where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let api: Api<K> = Api::all(client.clone());
+    tokio::spawn(async move {
+        let mut stream = watcher(api, cfg).default_backoff().boxed();
+        let mut listing: BTreeSet<ObjectKey> = BTreeSet::new();
+        while let Some(ev) = stream.next().await {
+            let change = match ev {
+                Ok(watcher::Event::Init) => {
+                    listing.clear();
+                    continue;
+                }
+                Ok(watcher::Event::InitApply(o)) => {
+                    listing.insert(key_of(kind, &o));
+                    wrap(o)
+                }
+                Ok(watcher::Event::InitDone) => Change::Synced {
+                    kind,
+                    keys: std::mem::take(&mut listing),
+                },
+                Ok(watcher::Event::Apply(o)) => wrap(o),
+                Ok(watcher::Event::Delete(o)) => Change::Deleted(key_of(kind, &o)),
+                Err(e) => {
+                    tracing::warn!(kind, "watch failed, retrying: {e}");
+                    continue;
+                }
+            };
+            if tx.send(change).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn spawn_secret_watch(client: &Client, tx: mpsc::Sender<Change>) {
+    let api: Api<Secret> = Api::all(client.clone());
+    tokio::spawn(async move {
+        let mut stream = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        while let Some(ev) = stream.next().await {
+            let (secret, deleted) = match ev {
+                Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => (s, false),
+                Ok(watcher::Event::Delete(s)) => (s, true),
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!("Secret watch failed, retrying: {e}");
+                    continue;
+                }
+            };
+            let data = (!deleted).then(|| secret_data(&secret));
+            let change = Change::Secret {
+                namespace: secret.namespace().unwrap_or_default(),
+                name: secret.name_any(),
+                data,
+            };
+            if tx.send(change).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// A Secret's `data` and `stringData`, decoded.
+pub fn secret_data(s: &Secret) -> SecretData {
+    let mut out = SecretData::new();
+    for (k, v) in s.data.iter().flatten() {
+        out.insert(k.clone(), v.0.clone());
+    }
+    for (k, v) in s.string_data.iter().flatten() {
+        out.insert(k.clone(), v.clone().into_bytes());
+    }
+    out
+}
+
+fn key_of<K: Resource>(kind: &str, o: &K) -> ObjectKey {
+    ObjectKey::new(
+        kind,
+        o.meta().namespace.as_deref().unwrap_or("default"),
+        o.meta().name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The apiVersion the object's author wrote: the apiserver stores every
+/// version as v1, but its managed fields remember which version each
+/// writer used (a `kubectl apply` of a v1beta2 manifest keeps `.Updated`
+/// in the commit template data, as in Flux's v1beta2 controller).
+pub fn written_version(meta: &kube::api::ObjectMeta) -> String {
+    const V1: &str = "image.toolkit.fluxcd.io/v1";
+    let Some(fields) = &meta.managed_fields else {
+        return V1.to_string();
+    };
+    fields
+        .iter()
+        .filter(|f| f.subresource.is_none() && f.manager.as_deref() != Some(FIELD_MANAGER))
+        .filter_map(|f| f.api_version.clone())
+        .rfind(|v| v.starts_with("image.toolkit.fluxcd.io/"))
+        .unwrap_or_else(|| V1.to_string())
+}
+
+/// RFC 7386 merge patch that turns `old` into `new`.
+pub fn merge_diff(old: Option<&Value>, new: &Value) -> Value {
+    match (old, new) {
+        (Some(Value::Object(o)), Value::Object(n)) => {
+            let mut out = serde_json::Map::new();
+            for (k, nv) in n {
+                match o.get(k) {
+                    Some(ov) if ov == nv => {}
+                    Some(ov @ Value::Object(_)) if nv.is_object() => {
+                        out.insert(k.clone(), merge_diff(Some(ov), nv));
+                    }
+                    _ => {
+                        out.insert(k.clone(), nv.clone());
+                    }
+                }
+            }
+            for k in o.keys() {
+                if !n.contains_key(k) {
+                    out.insert(k.clone(), Value::Null);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => new.clone(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests;

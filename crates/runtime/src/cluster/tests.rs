@@ -1,0 +1,114 @@
+use super::*;
+use k8s_openapi::ByteString;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+use serde_json::json;
+
+#[test]
+fn merge_diff_clears_what_the_new_status_lacks() {
+    let old = json!({
+        "conditions": [{"type": "Ready", "status": "False"}],
+        "latestRef": {"name": "r", "tag": "1.0.0"},
+        "observedPreviousRef": {"name": "r", "tag": "0.9.0"},
+        "lastHandledReconcileAt": "a"
+    });
+    let new = json!({
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "latestRef": {"name": "r", "tag": "1.1.0"},
+        "lastHandledReconcileAt": "a"
+    });
+    let diff = merge_diff(Some(&old), &new);
+    assert_eq!(
+        diff,
+        json!({
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "latestRef": {"tag": "1.1.0"},
+            "observedPreviousRef": null
+        })
+    );
+    // Applying the diff as RFC 7386 gives `new` back.
+    let mut applied = old.clone();
+    merge(&mut applied, &diff);
+    assert_eq!(applied, new);
+}
+
+#[test]
+fn merge_diff_without_old_status_is_the_new_status() {
+    let new = json!({"observedGeneration": 2});
+    assert_eq!(merge_diff(None, &new), new);
+    assert_eq!(merge_diff(Some(&json!("x")), &new), new);
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    if let Value::Object(p) = patch {
+        if !target.is_object() {
+            *target = json!({});
+        }
+        if let Value::Object(t) = target {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+    } else {
+        *target = patch.clone();
+    }
+}
+
+fn entry(manager: &str, version: &str, subresource: Option<&str>) -> ManagedFieldsEntry {
+    ManagedFieldsEntry {
+        manager: Some(manager.into()),
+        api_version: Some(version.into()),
+        subresource: subresource.map(Into::into),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn written_version_comes_from_the_authors_managed_fields() {
+    let mut meta = kube::api::ObjectMeta::default();
+    assert_eq!(written_version(&meta), "image.toolkit.fluxcd.io/v1");
+    meta.managed_fields = Some(vec![
+        entry(
+            "kubectl-client-side-apply",
+            "image.toolkit.fluxcd.io/v1beta2",
+            None,
+        ),
+        // Our own status writes say v1 and do not count.
+        entry(FIELD_MANAGER, "image.toolkit.fluxcd.io/v1", Some("status")),
+    ]);
+    assert_eq!(written_version(&meta), "image.toolkit.fluxcd.io/v1beta2");
+    meta.managed_fields = Some(vec![
+        entry("kubectl", "image.toolkit.fluxcd.io/v1beta2", None),
+        entry("flux", "image.toolkit.fluxcd.io/v1", None),
+    ]);
+    assert_eq!(written_version(&meta), "image.toolkit.fluxcd.io/v1");
+}
+
+#[test]
+fn secret_data_decodes_data_and_string_data() {
+    let s = Secret {
+        data: Some(
+            [("username".to_string(), ByteString(b"u".to_vec()))]
+                .into_iter()
+                .collect(),
+        ),
+        string_data: Some(
+            [("password".to_string(), "p".to_string())]
+                .into_iter()
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    let d = secret_data(&s);
+    assert_eq!(d.get("username").map(Vec::as_slice), Some(&b"u"[..]));
+    assert_eq!(d.get("password").map(Vec::as_slice), Some(&b"p"[..]));
+}
+
+#[test]
+fn truncate_keeps_char_boundaries() {
+    assert_eq!(truncate("héllo", 2), "h");
+    assert_eq!(truncate("abc", 10), "abc");
+}
