@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod automate;
+mod controller;
 mod get;
 mod image;
 mod install;
@@ -33,6 +34,8 @@ enum Command {
     Install(install::InstallArgs),
     /// Run image automation against a Git repository: scan, choose, rewrite, commit, push.
     Automate(automate::AutomateArgs),
+    /// Run the image chain in Kubernetes: Flux's CRDs, status, events, leader election.
+    Controller(controller::ControllerArgs),
     /// Print the status `ferroflux automate` stored, as `flux get` does.
     #[command(subcommand)]
     Get(get::GetCommand),
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Image(cmd) => image::run(cmd),
         Command::Install(args) => install::run(args),
         Command::Automate(args) => automate::run(args),
+        Command::Controller(args) => controller::run(args),
         Command::Get(cmd) => get::run(cmd),
     };
     match result {
