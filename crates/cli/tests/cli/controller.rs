@@ -1,0 +1,544 @@
+//! `ferroflux controller` end to end: the fake apiserver (driven by
+//! kubectl 1.32, as a user would), the real docker-registry and a real Git
+//! server (git http-backend behind lighttpd). Seed 000's objects go in with
+//! `kubectl apply`; the test reads status with seed 000's cheat sheet
+//! (`kubectl get imagepolicy NAME -o jsonpath='{.status.latestRef.tag}'`),
+//! forces a scan with `reconcile.fluxcd.io/requestedAt`, suspends, and
+//! runs two replicas of which only the Lease holder acts.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use ferroflux_testkit::apiserver::{FakeApiServer, Options as ApiOptions};
+use ferroflux_testkit::env::skip_or_fail;
+use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
+use ferroflux_testkit::gitrepo;
+use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions, free_port};
+
+const IMAGE: &str = "tbd/keyword_correction";
+const DEPLOYMENT: &str = "apps/stage/keyword-correction/deployment.yaml";
+const NS: &str = "flux-system";
+
+fn quickstart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart")
+}
+
+struct Kubectl {
+    bin: PathBuf,
+    config: PathBuf,
+}
+
+impl Kubectl {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn apply(&self, yaml: &str) {
+        let mut child = Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.config)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(yaml.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn jsonpath(&self, resource: &str, path: &str) -> String {
+        self.run(&[
+            "get",
+            resource,
+            "-n",
+            NS,
+            "-o",
+            &format!("jsonpath={{{path}}}"),
+        ])
+    }
+
+    /// Poll a jsonpath until `ok` holds; the last value otherwise.
+    fn wait_for(
+        &self,
+        resource: &str,
+        path: &str,
+        within: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = self.jsonpath(resource, path);
+            if ok(&v) {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                return Err(v);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A running `ferroflux controller` with its stderr lines on a channel.
+struct Replica {
+    child: std::process::Child,
+    lines: Receiver<String>,
+    log: Vec<String>,
+    metrics_port: u16,
+    health_port: u16,
+}
+
+impl Replica {
+    fn start(kubeconfig: &Path, storage: &Path) -> Replica {
+        let metrics_port = free_port();
+        let health_port = free_port();
+        let receiver_port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+            .env("HOME", "/nonexistent")
+            .env("FERROFLUX_LOG", "info")
+            .arg("controller")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--storage-path")
+            .arg(storage)
+            .args([
+                "--metrics-addr",
+                &format!("127.0.0.1:{metrics_port}"),
+                "--health-addr",
+                &format!("127.0.0.1:{health_port}"),
+                "--receiver-addr",
+                &format!("127.0.0.1:{receiver_port}"),
+                "--leader-election-lease-duration",
+                "4s",
+                "--leader-election-renew-deadline",
+                "2s",
+                "--log-format",
+                "text",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferroflux controller starts");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Replica {
+            child,
+            lines,
+            log: Vec::new(),
+            metrics_port,
+            health_port,
+        }
+    }
+
+    fn drain(&mut self) {
+        self.log.extend(self.lines.try_iter());
+    }
+
+    fn has(&mut self, what: &str) -> bool {
+        self.drain();
+        self.log.iter().any(|l| l.contains(what))
+    }
+
+    fn wait_log(&mut self, what: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !self.has(what) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+
+    fn text(&mut self) -> String {
+        self.drain();
+        self.log.join("\n")
+    }
+
+    /// This replica's Lease identity, from its log.
+    fn identity(&mut self) -> String {
+        self.drain();
+        self.log
+            .iter()
+            .find(|l| l.contains("successfully acquired lease"))
+            .and_then(|l| l.split("identity=").nth(1))
+            .map(|s| s.split_whitespace().next().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let code = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (code, body.to_string())
+}
+
+fn objects(registry_host: &str, git_url: &str) -> String {
+    let flux = quickstart().join("repo/clusters/stage/flux");
+    let mut yaml = String::new();
+    for f in ["registry.yaml", "policy.yaml", "automation.yaml"] {
+        let text = std::fs::read_to_string(flux.join(f)).unwrap();
+        yaml.push_str(&text.replace("REGISTRY_HOST", registry_host));
+        yaml.push_str("\n---\n");
+    }
+    yaml.push_str(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: {NS}\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: {git_url}\n"
+    ));
+    yaml
+}
+
+#[test]
+fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
+    let bin = match std::env::var_os("FERROFLUX_KUBECTL") {
+        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
+        _ => {
+            skip_or_fail("FERROFLUX_KUBECTL (kubectl 1.32, .ci/setup.d/70-kube.sh) is not set");
+            return;
+        }
+    };
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    let Some(git) = GitHttpServer::start(GitOptions::default()) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&config).unwrap();
+    let k = Kubectl { bin, config };
+
+    // The repository: the quickstart's manifests, seed 000's tags.
+    let bare = gitrepo::init_bare(git.root(), "flux.git");
+    let root = quickstart().join("repo");
+    let deployment = std::fs::read_to_string(root.join(DEPLOYMENT))
+        .unwrap()
+        .replace("REGISTRY_HOST", &registry.host());
+    let initial = gitrepo::commit_files(
+        &bare,
+        "main",
+        &[(DEPLOYMENT, deployment.as_bytes())],
+        "initial",
+    );
+    for tag in ["0.13.2", "api-0.13.0", "streamlit-0.13.0", "0.13.3"] {
+        rt.block_on(registry.push_image(IMAGE, tag));
+    }
+
+    // Install and apply, as a user would.
+    let install = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .args(["install", "--export"])
+        .output()
+        .unwrap();
+    assert!(install.status.success());
+    k.apply(&String::from_utf8_lossy(&install.stdout));
+    k.apply(&objects(&registry.host(), &git.url("flux.git")));
+
+    let mut a = Replica::start(&k.config, &tmp.path().join("a"));
+    assert!(
+        a.wait_log("successfully acquired lease", Duration::from_secs(30)),
+        "replica a never led:\n{}",
+        a.text()
+    );
+
+    // Tags, latestRef (the cheat sheet), and the pushed commit in status.
+    let within = Duration::from_secs(60);
+    let tags = k.wait_for(
+        "imagerepository/keyword-correction",
+        ".status.lastScanResult.tagCount",
+        within,
+        |v| v == "4",
+    );
+    assert_eq!(tags.as_deref(), Ok("4"), "{}", a.text());
+    let latest = k.wait_for(
+        "imagepolicy/keyword-correction",
+        ".status.latestRef.tag",
+        within,
+        |v| v == "0.13.3",
+    );
+    assert_eq!(latest.as_deref(), Ok("0.13.3"), "{}", a.text());
+    let pushed = k.wait_for(
+        "imageupdateautomation/flux-system",
+        ".status.lastPushCommit",
+        within,
+        |v| !v.is_empty(),
+    );
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+    assert_ne!(head, initial);
+    assert_eq!(pushed.as_deref(), Ok(head.as_str()), "{}", a.text());
+    let file = gitrepo::show_file(&bare, "main", DEPLOYMENT);
+    assert_eq!(file.matches(":0.13.3 # {\"$imagepolicy\"").count(), 2, "{file}");
+    let ready = k.jsonpath(
+        "imagepolicy/keyword-correction",
+        ".status.conditions[?(@.type==\"Ready\")].status",
+    );
+    assert_eq!(ready, "True");
+
+    // requestedAt forces a scan that finds the new tag, and a new commit.
+    rt.block_on(registry.push_image(IMAGE, "0.13.4"));
+    k.run(&[
+        "annotate",
+        "--overwrite",
+        "-n",
+        NS,
+        "imagerepository/keyword-correction",
+        "reconcile.fluxcd.io/requestedAt=2026-12-04T10:00:00.000000001Z",
+    ]);
+    let handled = k.wait_for(
+        "imagerepository/keyword-correction",
+        ".status.lastHandledReconcileAt",
+        Duration::from_secs(20),
+        |v| v == "2026-12-04T10:00:00.000000001Z",
+    );
+    assert!(handled.is_ok(), "{handled:?}\n{}", a.text());
+    assert_eq!(
+        k.jsonpath(
+            "imagerepository/keyword-correction",
+            ".status.lastScanResult.tagCount"
+        ),
+        "5"
+    );
+    let latest = k.wait_for(
+        "imagepolicy/keyword-correction",
+        ".status.latestRef.tag",
+        within,
+        |v| v == "0.13.4",
+    );
+    assert_eq!(latest.as_deref(), Ok("0.13.4"), "{}", a.text());
+    let deadline = Instant::now() + within;
+    while !gitrepo::show_file(&bare, "main", DEPLOYMENT).contains(":0.13.4 # ") {
+        assert!(Instant::now() < deadline, "no commit for 0.13.4\n{}", a.text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Metrics, probes and Events.
+    let (code, metrics) = http_get(a.metrics_port, "/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains(
+            r#"gotk_reconcile_condition{kind="ImagePolicy",name="keyword-correction",namespace="flux-system",type="Ready",status="True"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"gotk_reconcile_duration_seconds_count{kind="ImageRepository",name="keyword-correction",namespace="flux-system"}"#),
+        "{metrics}"
+    );
+    assert_eq!(http_get(a.health_port, "/healthz").0, 200);
+    assert_eq!(http_get(a.health_port, "/readyz").0, 200);
+    let events = k.run(&[
+        "get",
+        "events.events.k8s.io",
+        "-n",
+        NS,
+        "-o",
+        "jsonpath={range .items[*]}{.regarding.kind}/{.reason};{end}",
+    ]);
+    assert!(events.contains("ImagePolicy/"), "{events}");
+
+    // Suspend: a request and a new tag change nothing.
+    k.run(&[
+        "patch",
+        "-n",
+        NS,
+        "imagerepository/keyword-correction",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"suspend":true}}"#,
+    ]);
+    rt.block_on(registry.push_image(IMAGE, "0.13.5"));
+    k.run(&[
+        "annotate",
+        "--overwrite",
+        "-n",
+        NS,
+        "imagerepository/keyword-correction",
+        "reconcile.fluxcd.io/requestedAt=2026-12-04T10:05:00Z",
+    ]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        k.jsonpath(
+            "imagerepository/keyword-correction",
+            ".status.lastScanResult.tagCount"
+        ),
+        "5",
+        "{}",
+        a.text()
+    );
+    let (_, metrics) = http_get(a.metrics_port, "/metrics");
+    assert!(
+        metrics.contains(
+            r#"gotk_suspend_status{kind="ImageRepository",name="keyword-correction",namespace="flux-system"} 1"#
+        ),
+        "{metrics}"
+    );
+
+    // A second replica waits while the first holds the Lease.
+    let mut b = Replica::start(&k.config, &tmp.path().join("b"));
+    assert!(
+        b.wait_log("attempting to acquire leader lease", Duration::from_secs(20)),
+        "{}",
+        b.text()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !b.has("successfully acquired lease") && !b.has("watches synced"),
+        "both replicas act:\n{}",
+        b.text()
+    );
+    let holder = k.jsonpath("lease/ferroflux-leader-election", ".spec.holderIdentity");
+    let a_identity = a.identity();
+    assert!(!a_identity.is_empty(), "{}", a.text());
+    assert_eq!(holder, a_identity, "{}", a.text());
+
+    // The leader dies without releasing: the other takes over within the
+    // lease duration (4s) plus its retry, and does the work.
+    let _ = a.child.kill();
+    let _ = a.child.wait();
+    let killed = Instant::now();
+    assert!(
+        b.wait_log("successfully acquired lease", Duration::from_secs(20)),
+        "no takeover:\n{}",
+        b.text()
+    );
+    eprintln!("takeover after {:?}", killed.elapsed());
+    k.run(&[
+        "patch",
+        "-n",
+        NS,
+        "imagerepository/keyword-correction",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
+    let tags = k.wait_for(
+        "imagerepository/keyword-correction",
+        ".status.lastScanResult.tagCount",
+        within,
+        |v| v == "6",
+    );
+    assert_eq!(tags.as_deref(), Ok("6"), "{}", b.text());
+    let b_identity = b.identity();
+    assert!(!b_identity.is_empty() && b_identity != a_identity);
+    assert_eq!(
+        k.jsonpath("lease/ferroflux-leader-election", ".spec.holderIdentity"),
+        b_identity
+    );
+
+    // SIGTERM: a clean exit that gives the Lease up.
+    let pid = b.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = b.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "controller ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "{}", b.text());
+    assert_eq!(
+        k.jsonpath("lease/ferroflux-leader-election", ".spec.holderIdentity"),
+        ""
+    );
+}
+
+#[test]
+fn controller_without_a_cluster_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .arg("controller")
+        .arg("--kubeconfig")
+        .arg(tmp.path().join("missing"))
+        .arg("--storage-path")
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("kubeconfig") && stderr.contains("missing"), "{stderr}");
+}
+
+#[test]
+fn controller_rejects_a_renew_deadline_not_shorter_than_the_lease() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .args([
+            "controller",
+            "--leader-election-lease-duration",
+            "10s",
+            "--leader-election-renew-deadline",
+            "10s",
+            "--storage-path",
+        ])
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("renew deadline"), "{stderr}");
+}
