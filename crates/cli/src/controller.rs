@@ -46,7 +46,8 @@ pub struct ControllerArgs {
     #[arg(long, value_name = "ADDR", default_value = ":9292")]
     receiver_addr: String,
     /// Elect a leader through a Lease, so that only one replica reconciles.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL",
+          num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     enable_leader_election: bool,
     /// How long a Lease holds without renewal.
     #[arg(long, value_name = "DURATION", default_value = "35s")]

@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
-    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    HTTPGetAction, Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Probe, ResourceRequirements, SeccompProfile, SecurityContext, Service, ServiceAccount,
+    ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -333,6 +334,20 @@ fn probe(path: &str) -> Probe {
     }
 }
 
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn deployment(opts: &InstallOptions) -> Deployment {
     let mut pod_labels = labels(Some("controller"));
     pod_labels.extend(selector());
@@ -343,21 +358,29 @@ fn deployment(opts: &InstallOptions) -> Deployment {
         args: Some(vec![
             "controller".into(),
             format!("--metrics-addr=:{METRICS_PORT}"),
-            format!("--webhook-addr=:{WEBHOOK_PORT}"),
+            format!("--receiver-addr=:{WEBHOOK_PORT}"),
             format!("--health-addr=:{HEALTH_PORT}"),
             "--enable-leader-election".into(),
+            "--storage-path=/data".into(),
+            "--log-format=json".into(),
         ]),
-        env: Some(vec![EnvVar {
-            name: "RUNTIME_NAMESPACE".into(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.namespace".into(),
-                    ..Default::default()
-                }),
+        env: Some(vec![
+            field_env("RUNTIME_NAMESPACE", "metadata.namespace"),
+            field_env("POD_NAME", "metadata.name"),
+        ]),
+        // The tag database and the Git clones; git writes temporary files.
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "data".into(),
+                mount_path: "/data".into(),
                 ..Default::default()
-            }),
-            ..Default::default()
-        }]),
+            },
+            VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..Default::default()
+            },
+        ]),
         ports: Some(vec![
             port("http-prom", METRICS_PORT),
             port("http-webhook", WEBHOOK_PORT),
@@ -417,6 +440,18 @@ fn deployment(opts: &InstallOptions) -> Deployment {
                         ..Default::default()
                     }),
                     containers: vec![container],
+                    volumes: Some(vec![
+                        Volume {
+                            name: "data".into(),
+                            empty_dir: Some(EmptyDirVolumeSource::default()),
+                            ..Default::default()
+                        },
+                        Volume {
+                            name: "tmp".into(),
+                            empty_dir: Some(EmptyDirVolumeSource::default()),
+                            ..Default::default()
+                        },
+                    ]),
                     ..Default::default()
                 }),
             },

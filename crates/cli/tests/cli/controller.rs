@@ -323,7 +323,11 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
     assert_ne!(head, initial);
     assert_eq!(pushed.as_deref(), Ok(head.as_str()), "{}", a.text());
     let file = gitrepo::show_file(&bare, "main", DEPLOYMENT);
-    assert_eq!(file.matches(":0.13.3 # {\"$imagepolicy\"").count(), 2, "{file}");
+    assert_eq!(
+        file.matches(":0.13.3 # {\"$imagepolicy\"").count(),
+        2,
+        "{file}"
+    );
     let ready = k.jsonpath(
         "imagepolicy/keyword-correction",
         ".status.conditions[?(@.type==\"Ready\")].status",
@@ -363,7 +367,11 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
     assert_eq!(latest.as_deref(), Ok("0.13.4"), "{}", a.text());
     let deadline = Instant::now() + within;
     while !gitrepo::show_file(&bare, "main", DEPLOYMENT).contains(":0.13.4 # ") {
-        assert!(Instant::now() < deadline, "no commit for 0.13.4\n{}", a.text());
+        assert!(
+            Instant::now() < deadline,
+            "no commit for 0.13.4\n{}",
+            a.text()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -433,7 +441,10 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
     // A second replica waits while the first holds the Lease.
     let mut b = Replica::start(&k.config, &tmp.path().join("b"));
     assert!(
-        b.wait_log("attempting to acquire leader lease", Duration::from_secs(20)),
+        b.wait_log(
+            "attempting to acquire leader lease",
+            Duration::from_secs(20)
+        ),
         "{}",
         b.text()
     );
@@ -520,7 +531,10 @@ fn controller_without_a_cluster_is_a_clear_error() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("kubeconfig") && stderr.contains("missing"), "{stderr}");
+    assert!(
+        stderr.contains("kubeconfig") && stderr.contains("missing"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -541,4 +555,52 @@ fn controller_rejects_a_renew_deadline_not_shorter_than_the_lease() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("renew deadline"), "{stderr}");
+}
+
+/// The Deployment in `deploy/install.yaml` starts the binary with flags it
+/// accepts: with them, the only complaint is the missing cluster.
+#[test]
+fn install_deployment_args_are_accepted() {
+    let install = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/install.yaml"),
+    )
+    .unwrap();
+    let args: Vec<String> = install
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("- args:"))
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim_start().trim_start_matches("- ").to_string())
+        .collect();
+    assert_eq!(
+        args.first().map(String::as_str),
+        Some("controller"),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--storage-path=/data".to_string()),
+        "{args:?}"
+    );
+    // /data is not writable here: the same flag, pointed elsewhere.
+    let args: Vec<String> = args
+        .into_iter()
+        .filter(|a| !a.starts_with("--storage-path="))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .args(&args)
+        .arg(format!(
+            "--storage-path={}",
+            tmp.path().join("data").display()
+        ))
+        .arg("--kubeconfig")
+        .arg(tmp.path().join("no-kubeconfig"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no-kubeconfig") && !stderr.contains("Usage:"),
+        "{stderr}"
+    );
 }
