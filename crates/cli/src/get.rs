@@ -1,6 +1,8 @@
-//! `ferroflux get image repository|policy|update`: the status that
-//! `ferroflux automate` stored, printed as `flux get image ...` prints it
-//! (upper-case headers, columns padded like Go's tabwriter, no borders).
+//! `ferroflux get image repository|policy|update`: the objects in the
+//! cluster (when one is configured and `--state` is not given) or the
+//! status that `ferroflux automate` stored, printed as `flux get image ...`
+//! prints it (upper-case headers, columns padded like Go's tabwriter, no
+//! borders).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,12 +10,15 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use ferroflux_api::image::{
-    ImagePolicySpec, ImagePolicyStatus, ImageRepositorySpec, ImageRepositoryStatus,
-    ImageUpdateAutomationSpec, ImageUpdateAutomationStatus,
+    ImagePolicy, ImagePolicySpec, ImagePolicyStatus, ImageRepository, ImageRepositorySpec,
+    ImageRepositoryStatus, ImageUpdateAutomation, ImageUpdateAutomationSpec,
+    ImageUpdateAutomationStatus,
 };
 use ferroflux_api::meta::{Condition, condition};
 use ferroflux_runtime::StatusStore;
 use ferroflux_runtime::state::Stored;
+
+use crate::cluster;
 
 #[derive(Subcommand)]
 pub enum GetCommand {
@@ -37,7 +42,8 @@ pub enum GetImageCommand {
 
 #[derive(Args)]
 pub struct GetArgs {
-    /// State database written by `ferroflux automate`.
+    /// State database written by `ferroflux automate` (default: the cluster when one is
+    /// configured, else the local default state).
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Every namespace.
@@ -46,6 +52,8 @@ pub struct GetArgs {
     /// Namespace to list.
     #[arg(short = 'n', long, default_value = "flux-system")]
     namespace: String,
+    #[command(flatten)]
+    connect: cluster::ConnectArgs,
 }
 
 pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
@@ -55,16 +63,18 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
         GetImageCommand::Policy(a) => ("ImagePolicy", a),
         GetImageCommand::Update(a) => ("ImageUpdateAutomation", a),
     };
-    let path = args
-        .state
-        .clone()
-        .unwrap_or_else(crate::automate::default_state_path);
-    let stored = read_state(&path, kind)?;
-    let stored: Vec<Stored> = stored
-        .into_iter()
-        .filter(|s| args.all_namespaces || s.namespace == args.namespace)
-        .collect();
-    if stored.is_empty() {
+    let from_cluster = args.state.is_none()
+        && cluster::detect(&args.connect, &cluster::Env::from_process()).is_ok();
+    let rows = if from_cluster {
+        match cluster::block_on(cluster_rows(&cmd, args))? {
+            Ok(rows) => rows,
+            Err(e) => return cluster::finish(Err(e)),
+        }
+    } else {
+        state_rows(&cmd, args)?
+    };
+    let (headers, rows) = rows;
+    if rows.is_empty() {
         let scope = if args.all_namespaces {
             "any namespace".to_string()
         } else {
@@ -73,13 +83,93 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
         eprintln!("no {kind} objects found in {scope}");
         return Ok(ExitCode::SUCCESS);
     }
-    let (headers, rows) = match cmd {
-        GetImageCommand::Repository(_) => repositories(&stored)?,
-        GetImageCommand::Policy(_) => policies(&stored)?,
-        GetImageCommand::Update(_) => updates(&stored)?,
-    };
-    print!("{}", table(&headers, &rows, args.all_namespaces, &stored));
+    print!("{}", table(&headers, &rows, args.all_namespaces));
     Ok(ExitCode::SUCCESS)
+}
+
+/// One object's row: its namespace (shown with `-A`) and its cells.
+pub type Row = (String, Vec<String>);
+type Rows = (Vec<&'static str>, Vec<Row>);
+
+/// An object as the table needs it, from the cluster or the state file.
+pub struct Item<S, T> {
+    pub name: String,
+    pub namespace: String,
+    pub spec: Option<S>,
+    pub status: T,
+}
+
+fn state_rows(cmd: &GetImageCommand, args: &GetArgs) -> anyhow::Result<Rows> {
+    let kind = match cmd {
+        GetImageCommand::Repository(_) => "ImageRepository",
+        GetImageCommand::Policy(_) => "ImagePolicy",
+        GetImageCommand::Update(_) => "ImageUpdateAutomation",
+    };
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(crate::automate::default_state_path);
+    let stored: Vec<Stored> = read_state(&path, kind)?
+        .into_iter()
+        .filter(|s| args.all_namespaces || s.namespace == args.namespace)
+        .collect();
+    Ok(match cmd {
+        GetImageCommand::Repository(_) => repositories(&decode_all(&stored)?),
+        GetImageCommand::Policy(_) => policies(&decode_all(&stored)?),
+        GetImageCommand::Update(_) => updates(&decode_all(&stored)?),
+    })
+}
+
+async fn cluster_rows(cmd: &GetImageCommand, args: &GetArgs) -> Result<Rows, cluster::Error> {
+    let client = cluster::connect(&args.connect).await?;
+    let ns = (!args.all_namespaces).then_some(args.namespace.as_str());
+    Ok(match cmd {
+        GetImageCommand::Repository(_) => {
+            repositories(&items(cluster::list::<ImageRepository>(&client, ns).await?))
+        }
+        GetImageCommand::Policy(_) => {
+            policies(&items(cluster::list::<ImagePolicy>(&client, ns).await?))
+        }
+        GetImageCommand::Update(_) => updates(&items(
+            cluster::list::<ImageUpdateAutomation>(&client, ns).await?,
+        )),
+    })
+}
+
+fn items<K: cluster::ImageObject>(objs: Vec<K>) -> Vec<Item<K::Spec, K::Status>> {
+    objs.into_iter()
+        .map(|o| {
+            let (name, namespace, spec, status) = o.into_parts();
+            Item {
+                name,
+                namespace,
+                spec,
+                status,
+            }
+        })
+        .collect()
+}
+
+fn decode_all<S, T>(stored: &[Stored]) -> anyhow::Result<Vec<Item<S, T>>>
+where
+    S: serde::de::DeserializeOwned + Default,
+    T: serde::de::DeserializeOwned + Default,
+{
+    stored
+        .iter()
+        .map(|s| {
+            Ok(Item {
+                name: s.name.clone(),
+                namespace: s.namespace.clone(),
+                spec: s
+                    .spec
+                    .as_ref()
+                    .map(|_| decode(&s.spec, "spec", s))
+                    .transpose()?,
+                status: decode(&s.status, "status", s)?,
+            })
+        })
+        .collect()
 }
 
 /// Open the database read-side; while `automate --watch` holds it, read a
@@ -137,101 +227,79 @@ fn suspended(s: Option<bool>) -> String {
     if s == Some(true) { "True" } else { "False" }.to_string()
 }
 
-type Rows = (Vec<&'static str>, Vec<Vec<String>>);
-
-fn repositories(stored: &[Stored]) -> anyhow::Result<Rows> {
-    let mut rows = Vec::new();
-    for s in stored {
-        let status: ImageRepositoryStatus = decode(&s.status, "status", s)?;
-        let spec: Option<ImageRepositorySpec> = s
-            .spec
-            .as_ref()
-            .map(|_| decode(&s.spec, "spec", s))
-            .transpose()?;
-        let (r, m) = ready(&status.conditions);
-        let last = time(
-            status
-                .last_scan_result
-                .as_ref()
-                .and_then(|r| r.scan_time.as_ref()),
-        );
-        rows.push(vec![
-            s.name.clone(),
-            last,
-            suspended(spec.and_then(|s| s.suspend)),
-            r,
-            m,
-        ]);
-    }
-    Ok((
+fn repositories(items: &[Item<ImageRepositorySpec, ImageRepositoryStatus>]) -> Rows {
+    let rows = items
+        .iter()
+        .map(|i| {
+            let (r, m) = ready(&i.status.conditions);
+            let last = time(
+                i.status
+                    .last_scan_result
+                    .as_ref()
+                    .and_then(|r| r.scan_time.as_ref()),
+            );
+            let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
+            (
+                i.namespace.clone(),
+                vec![i.name.clone(), last, suspend, r, m],
+            )
+        })
+        .collect();
+    (
         vec!["NAME", "LAST SCAN", "SUSPENDED", "READY", "MESSAGE"],
         rows,
-    ))
+    )
 }
 
-fn policies(stored: &[Stored]) -> anyhow::Result<Rows> {
-    let mut rows = Vec::new();
-    for s in stored {
-        let status: ImagePolicyStatus = decode(&s.status, "status", s)?;
-        let _spec: Option<ImagePolicySpec> = s
-            .spec
-            .as_ref()
-            .map(|_| decode(&s.spec, "spec", s))
-            .transpose()?;
-        let (r, m) = ready(&status.conditions);
-        let latest = status
-            .latest_ref
-            .as_ref()
-            .map(|l| l.to_string())
-            .unwrap_or_default();
-        rows.push(vec![s.name.clone(), latest, r, m]);
-    }
-    Ok((vec!["NAME", "LATEST IMAGE", "READY", "MESSAGE"], rows))
+fn policies(items: &[Item<ImagePolicySpec, ImagePolicyStatus>]) -> Rows {
+    let rows = items
+        .iter()
+        .map(|i| {
+            let (r, m) = ready(&i.status.conditions);
+            let latest = i
+                .status
+                .latest_ref
+                .as_ref()
+                .map(|l| l.to_string())
+                .unwrap_or_default();
+            (i.namespace.clone(), vec![i.name.clone(), latest, r, m])
+        })
+        .collect();
+    (vec!["NAME", "LATEST IMAGE", "READY", "MESSAGE"], rows)
 }
 
-fn updates(stored: &[Stored]) -> anyhow::Result<Rows> {
-    let mut rows = Vec::new();
-    for s in stored {
-        let status: ImageUpdateAutomationStatus = decode(&s.status, "status", s)?;
-        let spec: Option<ImageUpdateAutomationSpec> = s
-            .spec
-            .as_ref()
-            .map(|_| decode(&s.spec, "spec", s))
-            .transpose()?;
-        let (r, m) = ready(&status.conditions);
-        let last = time(status.last_automation_run_time.as_ref());
-        rows.push(vec![
-            s.name.clone(),
-            last,
-            suspended(spec.and_then(|s| s.suspend)),
-            r,
-            m,
-        ]);
-    }
-    Ok((
+fn updates(items: &[Item<ImageUpdateAutomationSpec, ImageUpdateAutomationStatus>]) -> Rows {
+    let rows = items
+        .iter()
+        .map(|i| {
+            let (r, m) = ready(&i.status.conditions);
+            let last = time(i.status.last_automation_run_time.as_ref());
+            let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
+            (
+                i.namespace.clone(),
+                vec![i.name.clone(), last, suspend, r, m],
+            )
+        })
+        .collect();
+    (
         vec!["NAME", "LAST RUN", "SUSPENDED", "READY", "MESSAGE"],
         rows,
-    ))
+    )
 }
 
 /// Columns padded to the widest cell plus three spaces (kubectl's
 /// tabwriter settings); the last column is not padded.
-pub fn table(
-    headers: &[&str],
-    rows: &[Vec<String>],
-    namespaces: bool,
-    stored: &[Stored],
-) -> String {
+pub fn table(headers: &[&str], rows: &[Row], namespaces: bool) -> String {
     let mut all: Vec<Vec<String>> = Vec::new();
     let mut head: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
     if namespaces {
         head.insert(0, "NAMESPACE".to_string());
     }
     all.push(head);
-    for (row, s) in rows.iter().zip(stored) {
+    for (namespace, row) in rows {
         let mut row = row.clone();
         if namespaces {
-            row.insert(0, s.namespace.clone());
+            row.insert(0, namespace.clone());
         }
         all.push(row);
     }

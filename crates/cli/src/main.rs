@@ -6,10 +6,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod automate;
+mod cluster;
 mod controller;
 mod get;
 mod image;
 mod install;
+mod reconcile;
+mod suspend;
 mod validate;
 
 #[derive(Parser)]
@@ -36,9 +39,18 @@ enum Command {
     Automate(automate::AutomateArgs),
     /// Run the image chain in Kubernetes: Flux's CRDs, status, events, leader election.
     Controller(controller::ControllerArgs),
-    /// Print the status `ferroflux automate` stored, as `flux get` does.
+    /// Print the objects in the cluster or the status `ferroflux automate` stored, as `flux get` does.
     #[command(subcommand)]
     Get(get::GetCommand),
+    /// Ask the controller to reconcile an object now and wait, as `flux reconcile` does.
+    #[command(subcommand)]
+    Reconcile(reconcile::ReconcileCommand),
+    /// Suspend reconciliation of objects in the cluster, as `flux suspend` does.
+    #[command(subcommand)]
+    Suspend(suspend::SuspendCommand),
+    /// Resume suspended objects in the cluster, as `flux resume` does.
+    #[command(subcommand)]
+    Resume(suspend::SuspendCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +62,9 @@ fn main() -> ExitCode {
         Command::Automate(args) => automate::run(args),
         Command::Controller(args) => controller::run(args),
         Command::Get(cmd) => get::run(cmd),
+        Command::Reconcile(cmd) => reconcile::run(cmd),
+        Command::Suspend(cmd) => suspend::run(cmd, suspend::Verb::Suspend),
+        Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,705 @@
+//! `ferroflux get|reconcile|suspend|resume image ...` against the fake
+//! apiserver: seed-000-like objects in flux-system and one in `apps`; a
+//! background task plays the controller (sees the
+//! `reconcile.fluxcd.io/requestedAt` annotation, writes
+//! `lastHandledReconcileAt` and Ready through the status subresource).
+
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_testkit::apiserver::FakeApiServer;
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Config, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
+
+struct Cluster {
+    server: FakeApiServer,
+    client: Client,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+async fn cluster() -> Cluster {
+    let server = FakeApiServer::start().await;
+    let client = Client::try_from(Config::new(server.url().parse().expect("url"))).expect("client");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferroflux_kube::crds().expect("crds") {
+        crds.create(&PostParams::default(), &crd)
+            .await
+            .expect("create crd");
+    }
+    let ns: Api<Namespace> = Api::all(client.clone());
+    for name in ["flux-system", "apps"] {
+        let n = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        ns.create(&PostParams::default(), &n)
+            .await
+            .expect("namespace");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let c = Cluster {
+        server,
+        client,
+        dir,
+        kubeconfig,
+    };
+    seed(&c.client).await;
+    c
+}
+
+fn ready(status: &str, message: &str, generation: i64) -> Value {
+    json!({"type": "Ready", "status": status, "reason": if status == "True" { "Succeeded" } else { "Failed" },
+           "message": message, "observedGeneration": generation,
+           "lastTransitionTime": "2026-12-04T10:00:00Z"})
+}
+
+async fn create<K>(client: &Client, ns: &str, obj: Value, status: Option<Value>)
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned
+        + Serialize,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let obj: K = serde_json::from_value(obj).expect("object");
+    let created = api
+        .create(&PostParams::default(), &obj)
+        .await
+        .expect("create");
+    if let Some(status) = status {
+        let name = created.meta().name.clone().expect("name");
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "status": status })),
+        )
+        .await
+        .expect("status");
+    }
+}
+
+fn repo(name: &str, ns: &str, image: &str) -> Value {
+    json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+           "metadata": {"name": name, "namespace": ns},
+           "spec": {"image": image, "interval": "5m0s"}})
+}
+
+fn policy(name: &str) -> Value {
+    json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy",
+           "metadata": {"name": name, "namespace": "flux-system"},
+           "spec": {"imageRepositoryRef": {"name": name},
+                    "filterTags": {"pattern": "^(?:api-|streamlit-)?(?P<version>\\d+\\.\\d+\\.\\d+.*)$", "extract": "$version"},
+                    "policy": {"semver": {"range": ">=0.0.0"}}}})
+}
+
+async fn seed(client: &Client) {
+    let scanned = |n: i64| {
+        json!({"conditions": [ready("True", &format!("successful scan: found {n} tags"), 1)],
+               "lastScanResult": {"tagCount": n, "scanTime": "2026-12-04T10:00:00Z"}})
+    };
+    create::<ImageRepository>(
+        client,
+        "flux-system",
+        repo(
+            "keyword-correction",
+            "flux-system",
+            "harbor.example/ai/keyword-correction",
+        ),
+        Some(scanned(7)),
+    )
+    .await;
+    create::<ImageRepository>(
+        client,
+        "flux-system",
+        repo(
+            "realtime-asr",
+            "flux-system",
+            "harbor.example/ai/realtime-asr",
+        ),
+        Some(scanned(3)),
+    )
+    .await;
+    create::<ImageRepository>(
+        client,
+        "apps",
+        repo("web-app", "apps", "ghcr.io/example/web-app"),
+        Some(json!({"conditions": [ready("False", "scan failed: 401 Unauthorized", 1)]})),
+    )
+    .await;
+    for (name, tag) in [("keyword-correction", "0.13.3"), ("realtime-asr", "0.9.1")] {
+        let latest = json!({"latestRef": {"name": format!("harbor.example/ai/{name}"), "tag": tag},
+            "conditions": [ready("True", &format!("Latest image tag for harbor.example/ai/{name} resolved to {tag}"), 1)]});
+        create::<ImagePolicy>(client, "flux-system", policy(name), Some(latest)).await;
+    }
+    create::<ImageUpdateAutomation>(
+        client,
+        "flux-system",
+        json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageUpdateAutomation",
+               "metadata": {"name": "flux-system", "namespace": "flux-system"},
+               "spec": {"interval": "30m0s",
+                        "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+                        "git": {"commit": {"author": {"name": "fluxcdbot", "email": "fluxcdbot@users.noreply.github.com"}},
+                                "push": {"branch": "main"}},
+                        "update": {"path": "./clusters/prod", "strategy": "Setters"}}}),
+        Some(json!({"conditions": [ready("True", "repository up-to-date", 1)],
+                    "lastAutomationRunTime": "2026-12-04T10:01:02Z"})),
+    )
+    .await;
+}
+
+/// Plays the controller for kind K: every object whose requestedAt
+/// annotation is not yet handled gets `status(token)` merged into its
+/// status, with `lastHandledReconcileAt` set to the token.
+fn controller<K>(
+    client: &Client,
+    status: impl Fn(i64) -> Value + Send + 'static,
+) -> tokio::task::JoinHandle<()>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned
+        + Serialize
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<K> = Api::all(client.clone());
+    let client = client.clone();
+    tokio::spawn(async move {
+        let mut stream = watcher(api.clone(), watcher::Config::default())
+            .applied_objects()
+            .boxed();
+        while let Some(Ok(obj)) = stream.next().await {
+            let v = serde_json::to_value(&obj).expect("json");
+            let Some(token) = v["metadata"]["annotations"][ANNOTATION].as_str() else {
+                continue;
+            };
+            if v["status"]["lastHandledReconcileAt"].as_str() == Some(token) {
+                continue;
+            }
+            let generation = v["metadata"]["generation"].as_i64().unwrap_or(1);
+            let mut st = status(generation);
+            st["lastHandledReconcileAt"] = json!(token);
+            let ns = v["metadata"]["namespace"].as_str().expect("namespace");
+            let name = v["metadata"]["name"].as_str().expect("name");
+            let namespaced: Api<K> = Api::namespaced(client.clone(), ns);
+            namespaced
+                .patch_status(
+                    name,
+                    &PatchParams::default(),
+                    &Patch::Merge(&json!({ "status": st })),
+                )
+                .await
+                .expect("controller status");
+        }
+    })
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run the binary off the runtime (the fake apiserver and the controller
+/// run on it), isolated from the machine's kubeconfig.
+async fn run(home: &Path, args: Vec<String>, env: Vec<(&'static str, String)>) -> Out {
+    let home = home.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferroflux"));
+        cmd.args(&args)
+            .env("HOME", &home)
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run ferroflux");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .expect("join")
+}
+
+impl Cluster {
+    async fn ff(&self, args: &[&str]) -> Out {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--kubeconfig".into());
+        all.push(self.kubeconfig.display().to_string());
+        run(self.dir.path(), all, Vec::new()).await
+    }
+
+    async fn suspend_of<K>(&self, ns: &str, name: &str) -> Option<bool>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + Debug
+            + DeserializeOwned
+            + Serialize,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
+        let v = serde_json::to_value(api.get(name).await.expect("get")).expect("json");
+        v["spec"]["suspend"].as_bool()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_tables_from_the_cluster() {
+    let c = cluster().await;
+    let cases: [(&[&str], &str); 5] = [
+        (&["get", "image", "repository"], "\
+NAME                 LAST SCAN              SUSPENDED   READY   MESSAGE
+keyword-correction   2026-12-04T10:00:00Z   False       True    successful scan: found 7 tags
+realtime-asr         2026-12-04T10:00:00Z   False       True    successful scan: found 3 tags
+"),
+        (&["get", "image", "repositories", "-A"], "\
+NAMESPACE     NAME                 LAST SCAN              SUSPENDED   READY   MESSAGE
+apps          web-app                                     False       False   scan failed: 401 Unauthorized
+flux-system   keyword-correction   2026-12-04T10:00:00Z   False       True    successful scan: found 7 tags
+flux-system   realtime-asr         2026-12-04T10:00:00Z   False       True    successful scan: found 3 tags
+"),
+        (&["get", "image", "repository", "-n", "apps"], "\
+NAME      LAST SCAN   SUSPENDED   READY   MESSAGE
+web-app               False       False   scan failed: 401 Unauthorized
+"),
+        (&["get", "image", "policies"], "\
+NAME                 LATEST IMAGE                                  READY   MESSAGE
+keyword-correction   harbor.example/ai/keyword-correction:0.13.3   True    Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.3
+realtime-asr         harbor.example/ai/realtime-asr:0.9.1          True    Latest image tag for harbor.example/ai/realtime-asr resolved to 0.9.1
+"),
+        (&["get", "image", "update"], "\
+NAME          LAST RUN               SUSPENDED   READY   MESSAGE
+flux-system   2026-12-04T10:01:02Z   False       True    repository up-to-date
+"),
+    ];
+    for (args, want) in cases {
+        let out = c.ff(args).await;
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, want, "{args:?}");
+    }
+    let out = c.ff(&["get", "image", "policy", "-n", "apps"]).await;
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert!(
+        out.stderr
+            .contains("no ImagePolicy objects found in apps namespace"),
+        "{}",
+        out.stderr
+    );
+
+    // $KUBECONFIG alone selects the cluster too.
+    let out = run(
+        c.dir.path(),
+        vec!["get".into(), "image".into(), "update".into()],
+        vec![("KUBECONFIG", c.kubeconfig.display().to_string())],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("repository up-to-date"),
+        "{}",
+        out.stdout
+    );
+    // So does ~/.kube/config.
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join(".kube")).expect("mkdir");
+    c.server
+        .write_kubeconfig(&home.path().join(".kube/config"))
+        .expect("kubeconfig");
+    let out = run(
+        home.path(),
+        vec![
+            "get".into(),
+            "image".into(),
+            "repository".into(),
+            "-A".into(),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("web-app"), "{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_and_resume() {
+    let c = cluster().await;
+    let _ctl = controller::<ImageRepository>(&c.client, |g| {
+        json!({"conditions": [ready("True", "successful scan: found 8 tags", g)],
+               "lastScanResult": {"tagCount": 8, "scanTime": "2026-12-04T11:00:00Z"}})
+    });
+    let out = c
+        .ff(&["suspend", "image", "repository", "keyword-correction"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► suspending image repository keyword-correction in flux-system namespace\n\
+         ✔ image repository suspended\n"
+    );
+    assert_eq!(
+        c.suspend_of::<ImageRepository>("flux-system", "keyword-correction")
+            .await,
+        Some(true)
+    );
+    let out = c.ff(&["get", "image", "repository"]).await;
+    assert!(
+        out.stdout
+            .contains("keyword-correction   2026-12-04T10:00:00Z   True "),
+        "{}",
+        out.stdout
+    );
+
+    // A suspended object is not reconciled.
+    let out = c
+        .ff(&["reconcile", "image", "repository", "keyword-correction"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stderr, "✗ resource is suspended\n");
+
+    // Resume one: requests a reconcile and waits for it.
+    let out = c
+        .ff(&["resume", "image", "repository", "keyword-correction"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► resuming image repository keyword-correction in flux-system namespace\n\
+         ✔ image repository resumed\n\
+         ◎ waiting for ImageRepository reconciliation\n\
+         ✔ ImageRepository keyword-correction reconciliation completed\n\
+         ✔ scan fetched 8 tags\n"
+    );
+    assert_eq!(
+        c.suspend_of::<ImageRepository>("flux-system", "keyword-correction")
+            .await,
+        Some(false)
+    );
+
+    // --all: every object of the kind in the namespace, no wait.
+    let out = c.ff(&["suspend", "image", "policy", "--all"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► suspending image policy keyword-correction in flux-system namespace\n\
+         ✔ image policy suspended\n\
+         ► suspending image policy realtime-asr in flux-system namespace\n\
+         ✔ image policy suspended\n"
+    );
+    for name in ["keyword-correction", "realtime-asr"] {
+        assert_eq!(
+            c.suspend_of::<ImagePolicy>("flux-system", name).await,
+            Some(true)
+        );
+    }
+    let out = c.ff(&["resume", "image", "policy", "--all"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("waiting"), "{}", out.stderr);
+    for name in ["keyword-correction", "realtime-asr"] {
+        assert_eq!(
+            c.suspend_of::<ImagePolicy>("flux-system", name).await,
+            Some(false)
+        );
+    }
+
+    // Other namespace; update automation.
+    let out = c.ff(&["suspend", "image", "update", "flux-system"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► suspending image update automation flux-system in flux-system namespace\n\
+         ✔ image update automation suspended\n"
+    );
+    let out = c
+        .ff(&["suspend", "image", "repository", "web-app", "-n", "apps"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        c.suspend_of::<ImageRepository>("apps", "web-app").await,
+        Some(true)
+    );
+
+    // Missing names are reported, the others still done, exit 1.
+    let out = c
+        .ff(&["suspend", "image", "repository", "nope", "realtime-asr"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "✗ ImageRepository nope not found in flux-system namespace\n\
+         ► suspending image repository realtime-asr in flux-system namespace\n\
+         ✔ image repository suspended\n"
+    );
+    let out = c
+        .ff(&["resume", "image", "update", "--all", "-n", "apps"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "✗ no ImageUpdateAutomation objects found in apps namespace\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_waits_for_the_controller() {
+    let c = cluster().await;
+    let _repos = controller::<ImageRepository>(&c.client, |g| {
+        json!({"conditions": [ready("True", "successful scan: found 9 tags", g)],
+               "lastScanResult": {"tagCount": 9, "scanTime": "2026-12-04T11:00:00Z"}})
+    });
+    let _autos = controller::<ImageUpdateAutomation>(&c.client, |g| {
+        json!({"conditions": [ready("True", "pushed commit 'a1b2c3d' to branch 'main'", g)],
+               "lastPushCommit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+               "lastAutomationRunTime": "2026-12-04T11:00:00Z"})
+    });
+    let _pols = controller::<ImagePolicy>(&c.client, |g| {
+        json!({"conditions": [ready("True", "Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.4", g)],
+               "latestRef": {"name": "harbor.example/ai/keyword-correction", "tag": "0.13.4"}})
+    });
+
+    let out = c
+        .ff(&["reconcile", "image", "repository", "keyword-correction"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► annotating ImageRepository keyword-correction in flux-system namespace\n\
+         ✔ ImageRepository annotated\n\
+         ◎ waiting for ImageRepository reconciliation\n\
+         ✔ ImageRepository reconciliation completed\n\
+         ✔ scan fetched 9 tags\n"
+    );
+    let api: Api<ImageRepository> = Api::namespaced(c.client.clone(), "flux-system");
+    let obj = api.get("keyword-correction").await.expect("get");
+    let token = obj
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION))
+        .cloned()
+        .expect("annotation");
+    // Go's RFC3339Nano in UTC.
+    assert!(token.ends_with('Z') && token.len() >= 20, "{token}");
+    assert_eq!(&token[4..5], "-");
+    assert_eq!(&token[10..11], "T");
+    assert!(
+        !token.trim_end_matches('Z').ends_with('0') || !token.contains('.'),
+        "{token}"
+    );
+    assert_eq!(
+        obj.status.and_then(|s| s.last_handled_reconcile_at),
+        Some(token)
+    );
+
+    let out = c.ff(&["reconcile", "image", "update", "flux-system"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► annotating ImageUpdateAutomation flux-system in flux-system namespace\n\
+         ✔ ImageUpdateAutomation annotated\n\
+         ◎ waiting for ImageUpdateAutomation reconciliation\n\
+         ✔ ImageUpdateAutomation reconciliation completed\n\
+         ✔ pushed commit 'a1b2c3d' to branch 'main'\n"
+    );
+
+    let out = c
+        .ff(&["reconcile", "image", "policy", "keyword-correction"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "✔ ImagePolicy reconciliation completed\n\
+             ✔ Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.4\n"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    // The other namespace.
+    let out = c
+        .ff(&["reconcile", "image", "repository", "web-app", "-n", "apps"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("► annotating ImageRepository web-app in apps namespace\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_failure_timeout_and_not_found() {
+    let c = cluster().await;
+    let _repos = controller::<ImageRepository>(
+        &c.client,
+        |g| json!({"conditions": [ready("False", "failed to scan: GET https://harbor.example/v2/: 401 Unauthorized", g)]}),
+    );
+    let out = c
+        .ff(&["reconcile", "image", "repository", "realtime-asr"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "► annotating ImageRepository realtime-asr in flux-system namespace\n\
+         ✔ ImageRepository annotated\n\
+         ◎ waiting for ImageRepository reconciliation\n\
+         ✔ ImageRepository reconciliation completed\n\
+         ✗ ImageRepository reconciliation failed: 'failed to scan: GET https://harbor.example/v2/: 401 Unauthorized'\n"
+    );
+
+    // Nobody handles ImagePolicy requests here.
+    let started = std::time::Instant::now();
+    let out = c
+        .ff(&[
+            "reconcile",
+            "image",
+            "policy",
+            "realtime-asr",
+            "--timeout",
+            "1s",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "◎ waiting for ImagePolicy reconciliation\n\
+             ✗ timed out after 1s waiting for ImagePolicy realtime-asr in flux-system namespace to be reconciled\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    let out = c.ff(&["reconcile", "image", "update", "nope"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "✗ ImageUpdateAutomation nope not found in flux-system namespace\n"
+    );
+    let out = c
+        .ff(&["resume", "image", "policy", "nope", "-n", "apps"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "✗ ImagePolicy nope not found in apps namespace\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_or_missing_cluster_config() {
+    let c = cluster().await;
+    let home = c.dir.path();
+    let secret = "s3cr3t-t0ken-value";
+    let bad = home.join("bad-kubeconfig");
+    std::fs::write(
+        &bad,
+        format!("apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: {secret}\nclusters: 7\n"),
+    )
+    .expect("write");
+    let bad_s = bad.display().to_string();
+    for args in [
+        vec![
+            "reconcile",
+            "image",
+            "repository",
+            "x",
+            "--kubeconfig",
+            &bad_s,
+        ],
+        vec!["suspend", "image", "policy", "x", "--kubeconfig", &bad_s],
+        vec!["get", "image", "update", "--kubeconfig", &bad_s],
+    ] {
+        let out = run(
+            home,
+            args.iter().map(|s| s.to_string()).collect(),
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(&bad_s), "{}", out.stderr);
+        assert!(!out.stderr.contains(secret), "{}", out.stderr);
+        assert!(!out.stdout.contains(secret), "{}", out.stdout);
+    }
+    let missing = home.join("missing-kubeconfig").display().to_string();
+    let out = run(
+        home,
+        ["resume", "image", "update", "x", "--kubeconfig", &missing]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("missing-kubeconfig"), "{}", out.stderr);
+
+    // Unknown context.
+    let out = c
+        .ff(&["reconcile", "image", "repository", "x", "--context", "nope"])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+
+    // Nothing configured: reconcile names what was tried; get falls back
+    // to the local state database.
+    let empty = tempfile::tempdir().expect("home");
+    let out = run(
+        empty.path(),
+        ["reconcile", "image", "repository", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for want in [
+        "no Kubernetes configuration found",
+        "$KUBECONFIG not set",
+        ".kube/config does not exist",
+        "KUBERNETES_SERVICE_HOST",
+    ] {
+        assert!(out.stderr.contains(want), "{want}: {}", out.stderr);
+    }
+    let out = run(
+        empty.path(),
+        ["get", "image", "repository"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no state database at"),
+        "{}",
+        out.stderr
+    );
+}
