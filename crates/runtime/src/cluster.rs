@@ -34,13 +34,17 @@ use crate::source::ObjectKey;
 /// The field manager of every status write.
 pub const FIELD_MANAGER: &str = "ferroflux";
 
-/// The kinds a controller watches, in the order of a first pass.
-pub const KINDS: [&str; 5] = [
+/// Secrets are watched too (credentials, webhook tokens).
+pub const SECRET: &str = "Secret";
+
+/// The kinds a controller watches; a first pass waits for all of them.
+pub const KINDS: [&str; 6] = [
     GIT_REPOSITORY,
     RECEIVER,
     IMAGE_REPOSITORY,
     IMAGE_POLICY,
     IMAGE_UPDATE_AUTOMATION,
+    SECRET,
 ];
 
 /// What a watch saw.
@@ -292,7 +296,17 @@ fn spawn_secret_watch(client: &Client, tx: mpsc::Sender<Change>) {
             let (secret, deleted) = match ev {
                 Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => (s, false),
                 Ok(watcher::Event::Delete(s)) => (s, true),
-                Ok(_) => continue,
+                Ok(watcher::Event::InitDone) => {
+                    let synced = Change::Synced {
+                        kind: SECRET,
+                        keys: BTreeSet::new(),
+                    };
+                    if tx.send(synced).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(watcher::Event::Init) => continue,
                 Err(e) => {
                     tracing::warn!("Secret watch failed, retrying: {e}");
                     continue;

@@ -21,7 +21,9 @@ use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions, fr
 
 const IMAGE: &str = "tbd/keyword_correction";
 const DEPLOYMENT: &str = "apps/stage/keyword-correction/deployment.yaml";
-const NS: &str = "flux-system";
+const TOKEN: &str = "quickstart-token";
+/// The shard of the test objects (`--watch-label-selector`).
+const SHARD: &str = "sharding.fluxcd.io/key=e2e";
 
 fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart")
@@ -30,6 +32,7 @@ fn quickstart() -> PathBuf {
 struct Kubectl {
     bin: PathBuf,
     config: PathBuf,
+    ns: String,
 }
 
 impl Kubectl {
@@ -78,7 +81,7 @@ impl Kubectl {
             "get",
             resource,
             "-n",
-            NS,
+            &self.ns,
             "-o",
             &format!("jsonpath={{{path}}}"),
         ])
@@ -113,10 +116,11 @@ struct Replica {
     log: Vec<String>,
     metrics_port: u16,
     health_port: u16,
+    receiver_port: u16,
 }
 
 impl Replica {
-    fn start(kubeconfig: &Path, storage: &Path) -> Replica {
+    fn start(kubeconfig: &Path, ns: &str, storage: &Path) -> Replica {
         let metrics_port = free_port();
         let health_port = free_port();
         let receiver_port = free_port();
@@ -141,6 +145,10 @@ impl Replica {
                 "2s",
                 "--log-format",
                 "text",
+                "--watch-label-selector",
+                SHARD,
+                "--leader-election-namespace",
+                ns,
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -161,6 +169,7 @@ impl Replica {
             log: Vec::new(),
             metrics_port,
             health_port,
+            receiver_port,
         }
     }
 
@@ -226,29 +235,145 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
     (code, body.to_string())
 }
 
-fn objects(registry_host: &str, git_url: &str) -> String {
+/// Seed 000's objects (the quickstart's files) in `ns`, in the test shard,
+/// plus one ImageRepository outside it that the controller must not touch.
+fn objects(ns: &str, registry_host: &str, git_url: &str) -> String {
     let flux = quickstart().join("repo/clusters/stage/flux");
+    let shard = SHARD.replace('=', ": ");
     let mut yaml = String::new();
-    for f in ["registry.yaml", "policy.yaml", "automation.yaml"] {
-        let text = std::fs::read_to_string(flux.join(f)).unwrap();
-        yaml.push_str(&text.replace("REGISTRY_HOST", registry_host));
+    let mut add = |text: &str| {
+        yaml.push_str(
+            &text
+                .replace("REGISTRY_HOST", registry_host)
+                .replace("namespace: flux-system", &format!("namespace: {ns}"))
+                .replace(
+                    "metadata:\n",
+                    &format!("metadata:\n  labels:\n    {shard}\n"),
+                ),
+        );
         yaml.push_str("\n---\n");
+    };
+    for f in [
+        "registry.yaml",
+        "policy.yaml",
+        "automation.yaml",
+        "receiver.yaml",
+    ] {
+        add(&std::fs::read_to_string(flux.join(f)).unwrap());
     }
+    add(&std::fs::read_to_string(quickstart().join("secrets/webhook-token.yaml")).unwrap());
+    add(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: {git_url}\n"
+    ));
     yaml.push_str(&format!(
-        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: {NS}\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: {git_url}\n"
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: unsharded\n  namespace: {ns}\nspec:\n  image: {registry_host}/{IMAGE}\n  interval: 1m0s\n  insecure: true\n"
     ));
     yaml
 }
 
-#[test]
-fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
-    let bin = match std::env::var_os("FERROFLUX_KUBECTL") {
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
+/// A raw HTTP/1.1 POST; returns the status code.
+fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the webhook server");
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line")
+}
+
+fn kubectl_bin() -> Option<PathBuf> {
+    match std::env::var_os("FERROFLUX_KUBECTL") {
+        Some(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
         _ => {
             skip_or_fail("FERROFLUX_KUBECTL (kubectl 1.32, .ci/setup.d/70-kube.sh) is not set");
-            return;
+            None
         }
+    }
+}
+
+/// The fake apiserver: always.
+#[test]
+fn controller_e2e_on_the_fake_apiserver() {
+    let Some(bin) = kubectl_bin() else {
+        return;
     };
+    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&config).unwrap();
+    let k = Kubectl {
+        bin,
+        config,
+        ns: "flux-system".to_string(),
+    };
+    // The whole install, Deployment and RBAC included, as a user applies it.
+    k.apply(&install_export());
+    scenario(&k, tmp.path());
+}
+
+/// A real cluster, when `FERROFLUX_TEST_KUBECONFIG` names one: the same
+/// scenario in a namespace of its own (the controller runs here, outside
+/// the cluster, so that it reaches the loopback registry and Git server).
+/// Only the CRDs are installed; a Flux image controller running in that
+/// cluster would fight over the test objects, so use one without.
+#[test]
+fn controller_e2e_on_a_real_cluster() {
+    let Some(config) = std::env::var_os("FERROFLUX_TEST_KUBECONFIG").map(PathBuf::from) else {
+        eprintln!(
+            "skipped: FERROFLUX_TEST_KUBECONFIG is not set (no real cluster to test against)"
+        );
+        return;
+    };
+    let Some(bin) = kubectl_bin() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let k = Kubectl {
+        bin,
+        config,
+        ns: format!("ferroflux-e2e-{}", std::process::id()),
+    };
+    let crds: Vec<&str> = Vec::new();
+    let export = install_export();
+    let crds = export
+        .split("\n---\n")
+        .filter(|d| d.contains("kind: CustomResourceDefinition"))
+        .fold(crds, |mut v, d| {
+            v.push(d);
+            v
+        })
+        .join("\n---\n");
+    k.apply(&crds);
+    k.run(&["create", "namespace", &k.ns]);
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&k, tmp.path())));
+    k.run(&["delete", "namespace", &k.ns, "--wait=false"]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn install_export() -> String {
+    let install = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .args(["install", "--export"])
+        .output()
+        .unwrap();
+    assert!(install.status.success());
+    String::from_utf8_lossy(&install.stdout).to_string()
+}
+
+fn scenario(k: &Kubectl, tmp: &Path) {
     let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
         return;
     };
@@ -259,12 +384,7 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
         .enable_all()
         .build()
         .unwrap();
-    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("kubeconfig");
-    server.write_kubeconfig(&config).unwrap();
-    let k = Kubectl { bin, config };
-
+    let ns = k.ns.as_str();
     // The repository: the quickstart's manifests, seed 000's tags.
     let bare = gitrepo::init_bare(git.root(), "flux.git");
     let root = quickstart().join("repo");
@@ -281,16 +401,9 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
         rt.block_on(registry.push_image(IMAGE, tag));
     }
 
-    // Install and apply, as a user would.
-    let install = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
-        .args(["install", "--export"])
-        .output()
-        .unwrap();
-    assert!(install.status.success());
-    k.apply(&String::from_utf8_lossy(&install.stdout));
-    k.apply(&objects(&registry.host(), &git.url("flux.git")));
+    k.apply(&objects(ns, &registry.host(), &git.url("flux.git")));
 
-    let mut a = Replica::start(&k.config, &tmp.path().join("a"));
+    let mut a = Replica::start(&k.config, ns, &tmp.join("a"));
     assert!(
         a.wait_log("successfully acquired lease", Duration::from_secs(30)),
         "replica a never led:\n{}",
@@ -340,7 +453,7 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
         "annotate",
         "--overwrite",
         "-n",
-        NS,
+        ns,
         "imagerepository/keyword-correction",
         "reconcile.fluxcd.io/requestedAt=2026-12-04T10:00:00.000000001Z",
     ]);
@@ -375,17 +488,49 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // A Harbor webhook to the Receiver's path: a scan, a commit.
+    let hook = k
+        .wait_for(
+            "receiver/harbor-receiver",
+            ".status.webhookPath",
+            within,
+            |v| v.starts_with("/hook/"),
+        )
+        .expect("the Receiver's webhook path");
+    rt.block_on(registry.push_image(IMAGE, "0.13.5"));
+    assert_eq!(
+        post(a.receiver_port, &hook, &[("Authorization", "wrong")], "{}"),
+        401
+    );
+    let sent = Instant::now();
+    assert_eq!(
+        post(a.receiver_port, &hook, &[("Authorization", TOKEN)], "{}"),
+        200
+    );
+    while !gitrepo::show_file(&bare, "main", DEPLOYMENT).contains(":0.13.5 # ") {
+        assert!(
+            sent.elapsed() < within,
+            "no commit after the webhook\n{}",
+            a.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("webhook -> pushed commit in {:?}", sent.elapsed());
+
+    // Sharding: the object outside the selector is never touched.
+    assert_eq!(k.jsonpath("imagerepository/unsharded", ".status"), "");
+
     // Metrics, probes and Events.
     let (code, metrics) = http_get(a.metrics_port, "/metrics");
     assert_eq!(code, 200);
     assert!(
         metrics.contains(
-            r#"gotk_reconcile_condition{kind="ImagePolicy",name="keyword-correction",namespace="flux-system",type="Ready",status="True"} 1"#
+            &r#"gotk_reconcile_condition{kind="ImagePolicy",name="keyword-correction",namespace="@NS@",type="Ready",status="True"} 1"#.replace("@NS@", ns)
         ),
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"gotk_reconcile_duration_seconds_count{kind="ImageRepository",name="keyword-correction",namespace="flux-system"}"#),
+        metrics.contains(&r#"gotk_reconcile_duration_seconds_count{kind="ImageRepository",name="keyword-correction",namespace="@NS@"}"#.replace("@NS@", ns)),
         "{metrics}"
     );
     assert_eq!(http_get(a.health_port, "/healthz").0, 200);
@@ -394,7 +539,7 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
         "get",
         "events.events.k8s.io",
         "-n",
-        NS,
+        ns,
         "-o",
         "jsonpath={range .items[*]}{.regarding.kind}/{.reason};{end}",
     ]);
@@ -404,19 +549,19 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
     k.run(&[
         "patch",
         "-n",
-        NS,
+        ns,
         "imagerepository/keyword-correction",
         "--type",
         "merge",
         "-p",
         r#"{"spec":{"suspend":true}}"#,
     ]);
-    rt.block_on(registry.push_image(IMAGE, "0.13.5"));
+    rt.block_on(registry.push_image(IMAGE, "0.13.6"));
     k.run(&[
         "annotate",
         "--overwrite",
         "-n",
-        NS,
+        ns,
         "imagerepository/keyword-correction",
         "reconcile.fluxcd.io/requestedAt=2026-12-04T10:05:00Z",
     ]);
@@ -426,20 +571,20 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
             "imagerepository/keyword-correction",
             ".status.lastScanResult.tagCount"
         ),
-        "5",
+        "6",
         "{}",
         a.text()
     );
     let (_, metrics) = http_get(a.metrics_port, "/metrics");
     assert!(
         metrics.contains(
-            r#"gotk_suspend_status{kind="ImageRepository",name="keyword-correction",namespace="flux-system"} 1"#
+            &r#"gotk_suspend_status{kind="ImageRepository",name="keyword-correction",namespace="@NS@"} 1"#.replace("@NS@", ns)
         ),
         "{metrics}"
     );
 
     // A second replica waits while the first holds the Lease.
-    let mut b = Replica::start(&k.config, &tmp.path().join("b"));
+    let mut b = Replica::start(&k.config, ns, &tmp.join("b"));
     assert!(
         b.wait_log(
             "attempting to acquire leader lease",
@@ -473,7 +618,7 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
     k.run(&[
         "patch",
         "-n",
-        NS,
+        ns,
         "imagerepository/keyword-correction",
         "--type",
         "merge",
@@ -484,9 +629,9 @@ fn controller_runs_seed_000_with_status_requests_suspend_and_leader_election() {
         "imagerepository/keyword-correction",
         ".status.lastScanResult.tagCount",
         within,
-        |v| v == "6",
+        |v| v == "7",
     );
-    assert_eq!(tags.as_deref(), Ok("6"), "{}", b.text());
+    assert_eq!(tags.as_deref(), Ok("7"), "{}", b.text());
     let b_identity = b.identity();
     assert!(!b_identity.is_empty() && b_identity != a_identity);
     assert_eq!(

@@ -183,15 +183,25 @@ impl Runner {
                     Some(d) => self.opts.secrets.insert(&namespace, &name, d),
                     None => self.opts.secrets.remove(&namespace, &name),
                 }
-                if sched.is_some() {
-                    // A Receiver's token changed: serve the new one.
-                    let uses = self.objects.receivers.iter().any(|(k, r)| {
+                // A Receiver's token changed: reconcile it (and so serve
+                // the new token, or stop serving a deleted one).
+                let users: Vec<ObjectKey> = self
+                    .objects
+                    .receivers
+                    .iter()
+                    .filter(|(k, r)| {
                         k.namespace == namespace
                             && r.spec.secret_ref.as_ref().is_some_and(|s| s.name == name)
-                    });
-                    if uses {
-                        self.publish_receivers();
-                    }
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in users {
+                    run(
+                        k,
+                        Some(Trigger::Dependency {
+                            what: format!("Secret {namespace}/{name} changed"),
+                        }),
+                    );
                 }
             }
         }
