@@ -125,9 +125,13 @@ fn api_detail(err: &kube::Error) -> String {
         other => {
             let mut s = other.to_string();
             let mut src = std::error::Error::source(other);
+            // hyper's errors repeat their source in their own text.
             while let Some(e) = src {
-                s.push_str(": ");
-                s.push_str(&e.to_string());
+                let t = e.to_string();
+                if !s.contains(&t) {
+                    s.push_str(": ");
+                    s.push_str(&t);
+                }
                 src = e.source();
             }
             s

@@ -190,3 +190,6 @@ async fn patch_all<K: ImageObject>(
     }
     Ok(ok)
 }
+
+#[cfg(test)]
+mod tests;

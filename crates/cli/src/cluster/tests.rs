@@ -275,3 +275,21 @@ fn redact_drops_snippets_and_quoted_values() {
     });
     assert_eq!(e.to_string(), "kubeconfig /k: x \"…\" y");
 }
+
+#[test]
+fn api_detail_is_the_server_message_or_the_chain_once() {
+    let status = kube::core::Status::failure("imagepolicies \"p\" is forbidden", "Forbidden");
+    assert_eq!(
+        api_detail(&kube::Error::Api(status.boxed())),
+        "imagepolicies \"p\" is forbidden"
+    );
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Outer(#[source] Inner);
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner;
+    let err = kube::Error::Service(Box::new(Outer(Inner)));
+    let detail = api_detail(&err);
+    assert_eq!(detail.matches("inner").count(), 1, "{detail}");
+}

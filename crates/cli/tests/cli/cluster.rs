@@ -572,6 +572,20 @@ async fn reconcile_failure_timeout_and_not_found() {
          ✗ ImageRepository reconciliation failed: 'failed to scan: GET https://harbor.example/v2/: 401 Unauthorized'\n"
     );
 
+    // Resume waits for the same verdict.
+    let out = c
+        .ff(&["resume", "image", "repository", "realtime-asr"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "◎ waiting for ImageRepository reconciliation\n\
+             ✗ ImageRepository reconciliation failed: 'failed to scan: GET https://harbor.example/v2/: 401 Unauthorized'\n"
+        ),
+        "{}",
+        out.stderr
+    );
+
     // Nobody handles ImagePolicy requests here.
     let started = std::time::Instant::now();
     let out = c
@@ -658,6 +672,32 @@ async fn bad_or_missing_cluster_config() {
     .await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("missing-kubeconfig"), "{}", out.stderr);
+
+    // A configured cluster that does not answer: the request fails, exit 1.
+    let down = home.join("down-kubeconfig");
+    std::fs::write(
+        &down,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: c\ncurrent-context: a\nusers: []\n",
+    )
+    .expect("write");
+    let down_s = down.display().to_string();
+    let out = run(
+        home,
+        ["get", "image", "repository", "--kubeconfig", &down_s]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("✗ listing ImageRepository objects in flux-system namespace: ")
+            && out.stderr.contains("Connection refused"),
+        "{}",
+        out.stderr
+    );
 
     // Unknown context.
     let out = c
