@@ -65,10 +65,10 @@ impl Kubectl {
         child
             .stdin
             .take()
-            .unwrap()
+            .expect("controller e2e step")
             .write_all(yaml.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+            .expect("controller e2e step");
+        let out = child.wait_with_output().expect("controller e2e step");
         assert!(
             out.status.success(),
             "kubectl apply: {}",
@@ -155,7 +155,7 @@ impl Replica {
             .spawn()
             .expect("ferroflux controller starts");
         let (tx, lines) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
+        let stderr = child.stderr.take().expect("controller e2e step");
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if tx.send(line).is_err() {
@@ -223,9 +223,9 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
         s,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
-    .unwrap();
+    .expect("controller e2e step");
     let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    s.read_to_string(&mut out).expect("controller e2e step");
     let code = out
         .split(' ')
         .nth(1)
@@ -259,9 +259,12 @@ fn objects(ns: &str, registry_host: &str, git_url: &str) -> String {
         "automation.yaml",
         "receiver.yaml",
     ] {
-        add(&std::fs::read_to_string(flux.join(f)).unwrap());
+        add(&std::fs::read_to_string(flux.join(f)).expect("controller e2e step"));
     }
-    add(&std::fs::read_to_string(quickstart().join("secrets/webhook-token.yaml")).unwrap());
+    add(
+        &std::fs::read_to_string(quickstart().join("secrets/webhook-token.yaml"))
+            .expect("controller e2e step"),
+    );
     add(&format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: {git_url}\n"
     ));
@@ -309,9 +312,11 @@ fn controller_e2e_on_the_fake_apiserver() {
         return;
     };
     let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("controller e2e step");
     let config = tmp.path().join("kubeconfig");
-    server.write_kubeconfig(&config).unwrap();
+    server
+        .write_kubeconfig(&config)
+        .expect("controller e2e step");
     let k = Kubectl {
         bin,
         config,
@@ -338,7 +343,7 @@ fn controller_e2e_on_a_real_cluster() {
     let Some(bin) = kubectl_bin() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("controller e2e step");
     let k = Kubectl {
         bin,
         config,
@@ -368,7 +373,7 @@ fn install_export() -> String {
     let install = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
         .args(["install", "--export"])
         .output()
-        .unwrap();
+        .expect("controller e2e step");
     assert!(install.status.success());
     String::from_utf8_lossy(&install.stdout).to_string()
 }
@@ -383,13 +388,13 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .expect("controller e2e step");
     let ns = k.ns.as_str();
     // The repository: the quickstart's manifests, seed 000's tags.
     let bare = gitrepo::init_bare(git.root(), "flux.git");
     let root = quickstart().join("repo");
     let deployment = std::fs::read_to_string(root.join(DEPLOYMENT))
-        .unwrap()
+        .expect("controller e2e step")
         .replace("REGISTRY_HOST", &registry.host());
     let initial = gitrepo::commit_files(
         &bare,
@@ -432,7 +437,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         within,
         |v| !v.is_empty(),
     );
-    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+    let head = gitrepo::rev_parse(&bare, "main").expect("controller e2e step");
     assert_ne!(head, initial);
     assert_eq!(pushed.as_deref(), Ok(head.as_str()), "{}", a.text());
     let file = gitrepo::show_file(&bare, "main", DEPLOYMENT);
@@ -645,12 +650,12 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         Command::new("kill")
             .args(["-TERM", &pid])
             .status()
-            .unwrap()
+            .expect("controller e2e step")
             .success()
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(s) = b.child.try_wait().unwrap() {
+        if let Some(s) = b.child.try_wait().expect("controller e2e step") {
             break s;
         }
         assert!(Instant::now() < deadline, "controller ignored SIGTERM");
@@ -665,7 +670,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
 
 #[test]
 fn controller_without_a_cluster_is_a_clear_error() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("controller e2e step");
     let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
         .arg("controller")
         .arg("--kubeconfig")
@@ -673,7 +678,7 @@ fn controller_without_a_cluster_is_a_clear_error() {
         .arg("--storage-path")
         .arg(tmp.path().join("data"))
         .output()
-        .unwrap();
+        .expect("controller e2e step");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -684,7 +689,7 @@ fn controller_without_a_cluster_is_a_clear_error() {
 
 #[test]
 fn controller_rejects_a_renew_deadline_not_shorter_than_the_lease() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("controller e2e step");
     let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
         .args([
             "controller",
@@ -696,7 +701,7 @@ fn controller_rejects_a_renew_deadline_not_shorter_than_the_lease() {
         ])
         .arg(tmp.path().join("data"))
         .output()
-        .unwrap();
+        .expect("controller e2e step");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("renew deadline"), "{stderr}");
@@ -709,7 +714,7 @@ fn install_deployment_args_are_accepted() {
     let install = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/install.yaml"),
     )
-    .unwrap();
+    .expect("controller e2e step");
     let args: Vec<String> = install
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("- args:"))
@@ -731,7 +736,7 @@ fn install_deployment_args_are_accepted() {
         .into_iter()
         .filter(|a| !a.starts_with("--storage-path="))
         .collect();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("controller e2e step");
     let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
         .args(&args)
         .arg(format!(
@@ -741,7 +746,7 @@ fn install_deployment_args_are_accepted() {
         .arg("--kubeconfig")
         .arg(tmp.path().join("no-kubeconfig"))
         .output()
-        .unwrap();
+        .expect("controller e2e step");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
