@@ -217,6 +217,25 @@ impl Drop for Replica {
     }
 }
 
+/// `ferroflux ARGS -n NS --kubeconfig K` (the cluster CLI).
+fn ferroflux_cli(k: &Kubectl, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .env("HOME", "/nonexistent")
+        .env_remove("KUBECONFIG")
+        .args(args)
+        .args(["-n", &k.ns])
+        // `get` has no --timeout.
+        .args(if args.first() == Some(&"get") {
+            &[][..]
+        } else {
+            &["--timeout", "60s"][..]
+        })
+        .arg("--kubeconfig")
+        .arg(&k.config)
+        .output()
+        .expect("ferroflux runs")
+}
+
 fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
@@ -493,6 +512,26 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // `ferroflux reconcile` and `ferroflux get` against the running controller.
+    let rec = ferroflux_cli(
+        &k,
+        &["reconcile", "image", "repository", "keyword-correction"],
+    );
+    let said = String::from_utf8_lossy(&rec.stderr);
+    assert_eq!(rec.status.code(), Some(0), "{said}\n{}", a.text());
+    assert!(
+        said.contains("✔ ImageRepository reconciliation completed")
+            && said.contains("fetched 5 tags"),
+        "{said}"
+    );
+    let get = ferroflux_cli(&k, &["get", "image", "policy"]);
+    let table = String::from_utf8_lossy(&get.stdout);
+    assert!(get.status.success(), "{table}");
+    assert!(
+        table.contains(&format!("{}:0.13.4", registry.image(IMAGE))),
+        "{table}"
+    );
+
     // A Harbor webhook to the Receiver's path: a scan, a commit.
     let hook = k
         .wait_for(
@@ -620,16 +659,11 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         b.text()
     );
     eprintln!("takeover after {:?}", killed.elapsed());
-    k.run(&[
-        "patch",
-        "-n",
-        ns,
-        "imagerepository/keyword-correction",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"suspend":false}}"#,
-    ]);
+    // `ferroflux resume` (the cluster CLI) waits for the new leader's scan.
+    let resume = ferroflux_cli(&k, &["resume", "image", "repository", "keyword-correction"]);
+    let said = String::from_utf8_lossy(&resume.stderr);
+    assert_eq!(resume.status.code(), Some(0), "{said}\n{}", b.text());
+    assert!(said.contains("fetched 7 tags"), "{said}");
     let tags = k.wait_for(
         "imagerepository/keyword-correction",
         ".status.lastScanResult.tagCount",
