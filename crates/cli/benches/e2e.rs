@@ -5,7 +5,9 @@
 //! 1. webhook POST → commit on the remote branch, 20 runs: p50 and p99
 //!    (target: p50 < 1 s, p99 < 2 s);
 //! 2. resident memory with 100 ImageRepositories, 100 ImagePolicies and 10
-//!    ImageUpdateAutomations after the first pass (target: < 30 MiB).
+//!    ImageUpdateAutomations after the first pass (target: < 30 MiB);
+//! 3. and 4. the same for `ferroflux controller`, and the time from
+//!    `requestedAt` to updated status ([`controller`]).
 //!
 //! A fixed number of runs and percentiles is what the acceptance asks for,
 //! so this bench has its own harness rather than criterion's sampling.
@@ -19,6 +21,9 @@ use std::time::{Duration, Instant};
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions, free_port};
+
+#[path = "e2e/controller.rs"]
+mod controller;
 
 const TOKEN: &str = "quickstart-token";
 
@@ -248,4 +253,5 @@ fn main() {
         .expect("tokio");
     latency(&registry, &git, &rt);
     memory(&registry, &git, &rt);
+    controller::run(&registry, &git, &rt);
 }
