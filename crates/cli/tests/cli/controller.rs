@@ -514,7 +514,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
 
     // `ferroflux reconcile` and `ferroflux get` against the running controller.
     let rec = ferroflux_cli(
-        &k,
+        k,
         &["reconcile", "image", "repository", "keyword-correction"],
     );
     let said = String::from_utf8_lossy(&rec.stderr);
@@ -524,7 +524,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
             && said.contains("fetched 5 tags"),
         "{said}"
     );
-    let get = ferroflux_cli(&k, &["get", "image", "policy"]);
+    let get = ferroflux_cli(k, &["get", "image", "policy"]);
     let table = String::from_utf8_lossy(&get.stdout);
     assert!(get.status.success(), "{table}");
     assert!(
@@ -660,7 +660,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     );
     eprintln!("takeover after {:?}", killed.elapsed());
     // `ferroflux resume` (the cluster CLI) waits for the new leader's scan.
-    let resume = ferroflux_cli(&k, &["resume", "image", "repository", "keyword-correction"]);
+    let resume = ferroflux_cli(k, &["resume", "image", "repository", "keyword-correction"]);
     let said = String::from_utf8_lossy(&resume.stderr);
     assert_eq!(resume.status.code(), Some(0), "{said}\n{}", b.text());
     assert!(said.contains("fetched 7 tags"), "{said}");
