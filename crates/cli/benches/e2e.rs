@@ -12,8 +12,7 @@
 //! A fixed number of runs and percentiles is what the acceptance asks for,
 //! so this bench has its own harness rather than criterion's sampling.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -54,17 +53,7 @@ fn quickstart_files(registry: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn post(port: u16, path: &str, token: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: {token}\r\nContent-Length: 2\r\n\r\n{{}}"
-    );
-    s.write_all(req.as_bytes()).expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line")
+    ferroflux_testkit::http::post_json(port, path, &[("Authorization", token)], "{}").status
 }
 
 /// `ferroflux automate --watch`, returned once its first pass is done.

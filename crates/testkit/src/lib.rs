@@ -8,6 +8,7 @@ pub mod env;
 pub mod fake_registry;
 pub mod git_http;
 pub mod gitrepo;
+pub mod http;
 pub mod registry;
 pub mod sshd;
 pub mod tls;

@@ -8,8 +8,7 @@
 //! 4. `reconcile.fluxcd.io/requestedAt` written → `lastHandledReconcileAt`
 //!    in status, 20 runs: p50 and p99.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,44 +19,17 @@ use ferroflux_testkit::registry::{DockerRegistry, free_port};
 
 use super::{percentile, stop};
 
-/// One HTTP/1.1 request to the fake apiserver; status and body.
-fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the apiserver");
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    let code = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
-}
-
-/// The JSON of a (possibly chunked) response body.
-fn json(body: &str) -> serde_json::Value {
-    if let Ok(v) = serde_json::from_str(body) {
-        return v;
-    }
-    // Chunked: drop the size lines.
-    let mut joined = String::new();
-    let mut lines = body.split("\r\n");
-    while let Some(size) = lines.next() {
-        if usize::from_str_radix(size.trim(), 16).is_ok_and(|n| n > 0) {
-            joined.push_str(lines.next().unwrap_or_default());
-        }
-    }
-    serde_json::from_str(&joined).unwrap_or(serde_json::Value::Null)
+/// One request to the fake apiserver (merge patches for PATCH).
+fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+    let r = ferroflux_testkit::http::request(
+        port,
+        method,
+        path,
+        &[("Content-Type", "application/merge-patch+json")],
+        body.unwrap_or(""),
+    );
+    let json = serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
+    (r.status, json)
 }
 
 fn kubectl_apply(kubectl: &str, kubeconfig: &std::path::Path, yaml: &str) {
@@ -178,7 +150,7 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
             "/apis/image.toolkit.fluxcd.io/v1/imagepolicies",
             None,
         );
-        let list = json(&body);
+        let list = body;
         let chosen = list["items"]
             .as_array()
             .map(|items| {
@@ -228,7 +200,7 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
         assert_eq!(code, 200, "annotate");
         loop {
             let (_, body) = request(api_port, "GET", path, None);
-            if json(&body)["status"]["lastHandledReconcileAt"] == token.as_str() {
+            if body["status"]["lastHandledReconcileAt"] == token.as_str() {
                 break;
             }
             assert!(

@@ -4,8 +4,7 @@
 //! `--watch` turns a new tag plus a harbor webhook into a commit, a second
 //! webhook without a new tag into nothing, and a wrong token into 401.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -54,23 +53,7 @@ fn ferroflux() -> Command {
 
 /// A raw HTTP/1.1 POST; returns the status code.
 fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the webhook server");
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line")
+    ferroflux_testkit::http::post_json(port, path, headers, body).status
 }
 
 fn git_log(bare: &Path, format: &str) -> String {

@@ -6,8 +6,7 @@
 //! forces a scan with `reconcile.fluxcd.io/requestedAt`, suspends, and
 //! runs two replicas of which only the Lease holder acts.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
@@ -237,21 +236,8 @@ fn ferroflux_cli(k: &Kubectl, args: &[&str]) -> std::process::Output {
 }
 
 fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .expect("controller e2e step");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("controller e2e step");
-    let code = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (code, body.to_string())
+    let r = ferroflux_testkit::http::get(port, path);
+    (r.status, r.body)
 }
 
 /// Seed 000's objects (the quickstart's files) in `ns`, in the test shard,
@@ -295,23 +281,7 @@ fn objects(ns: &str, registry_host: &str, git_url: &str) -> String {
 
 /// A raw HTTP/1.1 POST; returns the status code.
 fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the webhook server");
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line")
+    ferroflux_testkit::http::post_json(port, path, headers, body).status
 }
 
 fn kubectl_bin() -> Option<PathBuf> {
