@@ -16,6 +16,29 @@ use super::*;
 use crate::cluster::{Change, KINDS};
 use crate::source::Origin;
 
+const V1_IMAGE: &str = "image.toolkit.fluxcd.io/v1";
+const V1_NOTIFICATION: &str = "notification.toolkit.fluxcd.io/v1";
+const V1_SOURCE: &str = "source.toolkit.fluxcd.io/v1";
+
+/// Take a watched object of one kind into `self.objects.$map` (see
+/// [`upsert`]); yields its key and why it must run now, if it must.
+macro_rules! upsert_kind {
+    ($self:ident, $map:ident, $kind:expr, $obj:expr, $version:expr) => {{
+        let obj = $obj;
+        let key = key_of($kind, &obj.metadata);
+        $self.origin(&key, $version);
+        let t = upsert(
+            &mut $self.objects.$map,
+            &key,
+            obj,
+            |o| &o.metadata,
+            |a, b| a.spec == b.spec,
+            |new, old| new.status = old.status.clone(),
+        );
+        (key, t)
+    }};
+}
+
 enum Next {
     Stop,
     Change(Option<Change>),
@@ -86,68 +109,25 @@ impl Runner {
         };
         match change {
             Change::Repository(o) => {
-                let key = key_of(IMAGE_REPOSITORY, &o.metadata);
-                self.origin(&key, "image.toolkit.fluxcd.io/v1");
-                let t = upsert(
-                    &mut self.objects.image_repositories,
-                    &key,
-                    *o,
-                    |o| &o.metadata,
-                    |a, b| a.spec == b.spec,
-                    |new, old| new.status = old.status.clone(),
-                );
+                let (key, t) =
+                    upsert_kind!(self, image_repositories, IMAGE_REPOSITORY, *o, V1_IMAGE);
                 run(key, t);
             }
             Change::Policy(o) => {
-                let key = key_of(IMAGE_POLICY, &o.metadata);
-                self.origin(&key, "image.toolkit.fluxcd.io/v1");
-                let t = upsert(
-                    &mut self.objects.image_policies,
-                    &key,
-                    *o,
-                    |o| &o.metadata,
-                    |a, b| a.spec == b.spec,
-                    |new, old| new.status = old.status.clone(),
-                );
+                let (key, t) = upsert_kind!(self, image_policies, IMAGE_POLICY, *o, V1_IMAGE);
                 run(key, t);
             }
             Change::Automation(o, version) => {
-                let key = key_of(IMAGE_UPDATE_AUTOMATION, &o.metadata);
-                self.origin(&key, &version);
-                let t = upsert(
-                    &mut self.objects.automations,
-                    &key,
-                    *o,
-                    |o| &o.metadata,
-                    |a, b| a.spec == b.spec,
-                    |new, old| new.status = old.status.clone(),
-                );
+                let (key, t) =
+                    upsert_kind!(self, automations, IMAGE_UPDATE_AUTOMATION, *o, &version);
                 run(key, t);
             }
             Change::Receiver(o) => {
-                let key = key_of(RECEIVER, &o.metadata);
-                self.origin(&key, "notification.toolkit.fluxcd.io/v1");
-                let t = upsert(
-                    &mut self.objects.receivers,
-                    &key,
-                    *o,
-                    |o| &o.metadata,
-                    |a, b| a.spec == b.spec,
-                    |new, old| new.status = old.status.clone(),
-                );
+                let (key, t) = upsert_kind!(self, receivers, RECEIVER, *o, V1_NOTIFICATION);
                 run(key, t);
             }
             Change::GitRepository(o) => {
-                let key = key_of(GIT_REPOSITORY, &o.metadata);
-                self.origin(&key, "source.toolkit.fluxcd.io/v1");
-                let t = upsert(
-                    &mut self.objects.git_repositories,
-                    &key,
-                    *o,
-                    |o| &o.metadata,
-                    |a, b| a.spec == b.spec,
-                    |new, old| new.status = old.status.clone(),
-                );
+                let (key, t) = upsert_kind!(self, git_repositories, GIT_REPOSITORY, *o, V1_SOURCE);
                 if t.is_some() {
                     // The automations that push through it.
                     for a in self.automations_using(&key) {
@@ -307,3 +287,6 @@ fn upsert<T>(
     map.insert(key.clone(), new);
     trigger
 }
+
+#[cfg(test)]
+mod tests;

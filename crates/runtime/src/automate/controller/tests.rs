@@ -1,0 +1,138 @@
+use std::collections::BTreeSet;
+
+use ferroflux_api::image::{ImagePolicy, ImagePolicyStatus};
+use serde_json::json;
+
+use super::*;
+
+fn runner() -> (Runner, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = StatusStore::open(&dir.path().join("s.redb")).expect("state");
+    (Runner::new(AutomateOptions::default(), state).expect("runner"), dir)
+}
+
+fn policy(range: &str, requested: Option<&str>) -> Box<ImagePolicy> {
+    let mut p: ImagePolicy = serde_json::from_value(json!({
+        "apiVersion": "image.toolkit.fluxcd.io/v1",
+        "kind": "ImagePolicy",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"semver": {"range": range}}}
+    }))
+    .expect("policy");
+    if let Some(at) = requested {
+        p.metadata.annotations = Some(
+            [(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string())]
+                .into_iter()
+                .collect(),
+        );
+    }
+    Box::new(p)
+}
+
+fn key() -> ObjectKey {
+    ObjectKey::new(IMAGE_POLICY, "apps", "web")
+}
+
+fn pending(s: &mut Scheduler) -> Vec<(ObjectKey, Trigger)> {
+    s.drain_triggers();
+    s.pending.drain(..).collect()
+}
+
+#[test]
+fn before_the_first_pass_changes_only_collect() {
+    let (mut r, _d) = runner();
+    r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
+    assert!(r.objects.image_policies.contains_key(&key()));
+    assert_eq!(
+        r.objects.origins.get(&key()).map(|o| o.api_version.as_str()),
+        Some("image.toolkit.fluxcd.io/v1")
+    );
+}
+
+#[test]
+fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
+    let (mut r, _d) = runner();
+    let (mut s, _h) = Scheduler::new(SchedulerOptions::default());
+    r.apply_change(Change::Policy(policy(">=1.0.0", None)), Some(&mut s));
+    assert!(matches!(
+        pending(&mut s).as_slice(),
+        [(k, Trigger::Dependency { what })] if *k == key() && what == "created"
+    ));
+    // Our own status write echoed back: same spec, no run, status kept.
+    if let Some(p) = r.objects.image_policies.get_mut(&key()) {
+        p.status = Some(ImagePolicyStatus {
+            observed_generation: Some(7),
+            ..Default::default()
+        });
+    }
+    r.apply_change(Change::Policy(policy(">=1.0.0", None)), Some(&mut s));
+    assert!(pending(&mut s).is_empty());
+    assert_eq!(
+        r.objects.image_policies[&key()]
+            .status
+            .as_ref()
+            .and_then(|s| s.observed_generation),
+        Some(7)
+    );
+    // A new requestedAt runs it with the token; the same token again does not.
+    r.apply_change(Change::Policy(policy(">=1.0.0", Some("t1"))), Some(&mut s));
+    assert!(matches!(
+        pending(&mut s).as_slice(),
+        [(_, Trigger::Requested { at })] if at == "t1"
+    ));
+    r.apply_change(Change::Policy(policy(">=1.0.0", Some("t1"))), Some(&mut s));
+    assert!(pending(&mut s).is_empty());
+    // A spec change runs it.
+    r.apply_change(Change::Policy(policy(">=2.0.0", Some("t1"))), Some(&mut s));
+    assert!(matches!(
+        pending(&mut s).as_slice(),
+        [(_, Trigger::Dependency { what })] if what == "spec changed"
+    ));
+}
+
+#[test]
+fn deletes_and_relists_forget_objects() {
+    let (mut r, _d) = runner();
+    let (mut s, _h) = Scheduler::new(SchedulerOptions::default());
+    r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
+    s.schedule_after(key(), std::time::Duration::from_secs(60));
+    r.apply_change(Change::Deleted(key()), Some(&mut s));
+    assert!(r.objects.image_policies.is_empty());
+    assert!(r.objects.origins.is_empty());
+    assert_eq!(s.due_in(&key()), None);
+
+    // A relist that no longer holds an object: it was deleted meanwhile.
+    r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
+    r.apply_change(
+        Change::Synced {
+            kind: IMAGE_POLICY,
+            keys: BTreeSet::new(),
+        },
+        Some(&mut s),
+    );
+    assert!(r.objects.image_policies.is_empty());
+}
+
+#[test]
+fn secrets_follow_the_cluster() {
+    let (mut r, _d) = runner();
+    let data: SecretData = [("token".to_string(), b"t".to_vec())].into_iter().collect();
+    r.apply_change(
+        Change::Secret {
+            namespace: "apps".into(),
+            name: "tok".into(),
+            data: Some(data),
+        },
+        None,
+    );
+    assert!(r.secret("apps", "tok").is_ok());
+    r.apply_change(
+        Change::Secret {
+            namespace: "apps".into(),
+            name: "tok".into(),
+            data: None,
+        },
+        None,
+    );
+    assert!(r.secret("apps", "tok").is_err());
+}
