@@ -8,7 +8,10 @@ use super::*;
 fn runner() -> (Runner, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = StatusStore::open(&dir.path().join("s.redb")).expect("state");
-    (Runner::new(AutomateOptions::default(), state).expect("runner"), dir)
+    (
+        Runner::new(AutomateOptions::default(), state).expect("runner"),
+        dir,
+    )
 }
 
 fn policy(range: &str, requested: Option<&str>) -> Box<ImagePolicy> {
@@ -44,7 +47,10 @@ fn before_the_first_pass_changes_only_collect() {
     r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
     assert!(r.objects.image_policies.contains_key(&key()));
     assert_eq!(
-        r.objects.origins.get(&key()).map(|o| o.api_version.as_str()),
+        r.objects
+            .origins
+            .get(&key())
+            .map(|o| o.api_version.as_str()),
         Some("image.toolkit.fluxcd.io/v1")
     );
 }
