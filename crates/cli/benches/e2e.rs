@@ -217,9 +217,11 @@ fn memory(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::R
     };
     let commits = gitrepo::log_subjects(&bare, "main").len();
     println!(
-        "automate --watch with 100 ImageRepositories, 100 ImagePolicies, 10 automations ({} commits pushed): VmRSS {}, VmHWM {}",
+        "automate --watch with 100 ImageRepositories, 100 ImagePolicies, 10 automations ({} commits pushed): VmRSS {} (anonymous {}, file {}), VmHWM {}",
         commits - 1,
         field("VmRSS:"),
+        field("RssAnon:"),
+        field("RssFile:"),
         field("VmHWM:")
     );
     stop(child);

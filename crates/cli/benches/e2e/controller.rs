@@ -182,8 +182,10 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
             .unwrap_or_default()
     };
     println!(
-        "controller with 100 ImageRepositories, 100 ImagePolicies, 10 automations: converged (100 latestRefs, 10 commits) in {converged:.2?}; VmRSS {}, VmHWM {}",
+        "controller with 100 ImageRepositories, 100 ImagePolicies, 10 automations: converged (100 latestRefs, 10 commits) in {converged:.2?}; VmRSS {} (anonymous {}, file {}), VmHWM {}",
         field("VmRSS:"),
+        field("RssAnon:"),
+        field("RssFile:"),
         field("VmHWM:")
     );
 
