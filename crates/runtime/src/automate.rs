@@ -203,6 +203,9 @@ pub struct Runner {
     failures: BTreeMap<ObjectKey, u32>,
     /// Set for `ferroflux controller`: objects, status and events live there.
     cluster: Option<Cluster>,
+    /// Registry clients of ImageRepositories with a `certSecretRef`, with
+    /// a fingerprint of the Secret's TLS material they were built from.
+    tls_clients: BTreeMap<ObjectKey, (u64, Client)>,
     metrics: Arc<Metrics>,
 }
 
@@ -223,6 +226,7 @@ impl Runner {
             pushed: BTreeMap::new(),
             failures: BTreeMap::new(),
             cluster: None,
+            tls_clients: BTreeMap::new(),
             metrics: Arc::new(Metrics::new()),
         })
     }
@@ -655,6 +659,52 @@ impl Runner {
         }
     }
 
+    /// The registry client of one ImageRepository: the shared one, or one
+    /// that also trusts its `certSecretRef` CA and presents its client
+    /// certificate (rebuilt when the Secret changes).
+    fn registry_client(
+        &mut self,
+        key: &ObjectKey,
+        obj: &ImageRepository,
+    ) -> Result<Client, StepError> {
+        let Some(r) = &obj.spec.cert_secret_ref else {
+            self.tls_clients.remove(key);
+            return Ok(self.client.clone());
+        };
+        let name = format!("{}/{}", key.namespace, r.name);
+        let data = self.secret(&key.namespace, &r.name).map_err(|e| {
+            StepError::retry(
+                reason::AUTHENTICATION_FAILED,
+                format!("failed to configure TLS from secret '{name}': {e}"),
+            )
+        })?;
+        let tls = repository::tls_from_secret(data, &name)?;
+        let fingerprint = {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&tls.ca_pem, &tls.client_cert_pem, &tls.client_key_pem).hash(&mut h);
+            h.finish()
+        };
+        if let Some((f, c)) = self.tls_clients.get(key)
+            && *f == fingerprint
+        {
+            return Ok(c.clone());
+        }
+        let opts = ferroflux_registry::Options {
+            tls,
+            ..self.opts.registry.clone()
+        };
+        let client = Client::new(opts).map_err(|e| {
+            StepError::stalled(
+                reason::AUTHENTICATION_FAILED,
+                format!("failed to configure TLS from secret '{name}': {e}"),
+            )
+        })?;
+        self.tls_clients
+            .insert(key.clone(), (fingerprint, client.clone()));
+        Ok(client)
+    }
+
     /// Scan one repository; returns whether its revision changed.
     async fn reconcile_repository(
         &mut self,
@@ -673,10 +723,13 @@ impl Runner {
         let obj = obj.clone();
         let started = std::time::Instant::now();
         let before = revision_of(&obj);
-        let (status, outcome) = match self.registry_auth(key, &obj) {
-            Ok(auth) => {
+        let setup = self
+            .registry_auth(key, &obj)
+            .and_then(|auth| Ok((auth, self.registry_client(key, &obj)?)));
+        let (status, outcome) = match setup {
+            Ok((auth, client)) => {
                 let cx = repository::Context {
-                    client: &self.client,
+                    client: &client,
                     store: self.state.store(),
                     clock: self.clock.as_ref(),
                 };

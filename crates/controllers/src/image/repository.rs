@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use ferroflux_api::image::{ImageRepository, ImageRepositoryStatus, ScanResult};
 use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, condition, reason};
-use ferroflux_registry::{Auth, Client, DockerConfig, ImageName};
+use ferroflux_registry::{Auth, Client, DockerConfig, ImageName, TlsOptions};
 use ferroflux_store::Store;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -172,6 +172,56 @@ async fn run_steps(
         status.last_handled_reconcile_at = Some(requested.to_owned());
     }
     Ok(interval)
+}
+
+/// TLS settings from a `certSecretRef` Secret (`name` is `namespace/name`,
+/// for messages): `ca.crt` trusted next to the system roots, `tls.crt` and
+/// `tls.key` (both or neither) for mTLS; the deprecated `caFile`,
+/// `certFile` and `keyFile` keys when the new ones are absent.
+pub fn tls_from_secret(
+    data: &BTreeMap<String, Vec<u8>>,
+    name: &str,
+) -> Result<TlsOptions, StepError> {
+    let get = |key: &str, old: &str| {
+        data.get(key)
+            .or_else(|| {
+                let v = data.get(old);
+                if v.is_some() {
+                    tracing::warn!(
+                        secret = name,
+                        "certSecretRef key '{old}' is deprecated, use '{key}'"
+                    );
+                }
+                v
+            })
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let ca = get("ca.crt", "caFile");
+    let cert = get("tls.crt", "certFile");
+    let key = get("tls.key", "keyFile");
+    if cert.is_some() != key.is_some() {
+        return Err(StepError::stalled(
+            reason::AUTHENTICATION_FAILED,
+            format!(
+                "failed to configure TLS from secret '{name}': tls.crt and tls.key must be set together"
+            ),
+        ));
+    }
+    if ca.is_none() && cert.is_none() {
+        return Err(StepError::stalled(
+            reason::AUTHENTICATION_FAILED,
+            format!(
+                "failed to configure TLS from secret '{name}': none of ca.crt, tls.crt and tls.key is set"
+            ),
+        ));
+    }
+    Ok(TlsOptions {
+        ca_pem: ca,
+        client_cert_pem: cert,
+        client_key_pem: key,
+        no_system_roots: false,
+    })
 }
 
 /// `spec.image` as a registry name (`insecure` allows plain HTTP).

@@ -8,6 +8,7 @@ use ferroflux_runtime::automate::{AutomateOptions, Runner};
 use ferroflux_runtime::{Secrets, StatusStore};
 use ferroflux_testkit::fake_registry::{FakeRegistry, Options as FakeOptions};
 use ferroflux_testkit::gitrepo;
+use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions};
 
 pub fn quickstart_files(registry: &str) -> Vec<(String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/repo");
@@ -183,4 +184,76 @@ async fn a_missing_secret_fails_only_its_object() {
             .contains("secret 'flux-system/webhook-token' not found"),
         "{summary}"
     );
+}
+
+/// `certSecretRef`: a registry behind a private CA that also asks for a
+/// client certificate (mTLS). The repository with the Secret scans; the one
+/// without fails with the TLS error, and only it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cert_secret_ref_trusts_the_ca_and_presents_the_client_certificate() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(registry) = DockerRegistry::start(RegistryOptions {
+        tls: true,
+        client_auth: true,
+        ..RegistryOptions::default()
+    }) else {
+        return;
+    };
+    registry.push_image("tbd/app", "1.0.0").await;
+    registry.push_image("tbd/app", "1.1.0").await;
+    let image = registry.image("tbd/app");
+    let manifests = format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: trusted\n  namespace: flux-system\nspec:\n  image: {image}\n  interval: 5m0s\n  certSecretRef:\n    name: registry-tls\n---\n\
+         apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: untrusted\n  namespace: flux-system\nspec:\n  image: {image}\n  interval: 5m0s\n"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    gitrepo::commit_files(
+        &bare,
+        "main",
+        &[("clusters/registries.yaml", manifests.as_bytes())],
+        "initial",
+    );
+    let client = registry.client_cert().unwrap();
+    let mut secrets = Secrets::default();
+    secrets.insert(
+        "flux-system",
+        "registry-tls",
+        BTreeMap::from([
+            (
+                "ca.crt".to_string(),
+                registry.ca_pem().unwrap().as_bytes().to_vec(),
+            ),
+            ("tls.crt".to_string(), client.cert_pem.as_bytes().to_vec()),
+            ("tls.key".to_string(), client.key_pem.as_bytes().to_vec()),
+        ]),
+    );
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters"),
+        cache_dir: tmp.path().join("cache"),
+        secrets,
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state).unwrap();
+    let summary = runner.run_once().await.unwrap();
+    let text = summary.to_string();
+    let line = |name: &str| {
+        summary
+            .lines
+            .iter()
+            .find(|l| l.key.name == name)
+            .cloned()
+            .unwrap()
+    };
+    let trusted = line("trusted");
+    assert!(trusted.ready, "{text}");
+    assert_eq!(trusted.detail, "2 tags", "{text}");
+    let untrusted = line("untrusted");
+    assert!(!untrusted.ready, "{text}");
+    assert!(untrusted.message.contains("scan failed"), "{text}");
 }

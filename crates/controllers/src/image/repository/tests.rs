@@ -363,3 +363,51 @@ fn latest_tags_are_byte_descending_and_ten() {
     );
     assert!(latest_tags(&[]).is_empty());
 }
+
+mod tls {
+    use std::collections::BTreeMap;
+
+    use super::super::tls_from_secret;
+
+    fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn ca_and_client_pair_from_the_current_keys() {
+        let t = tls_from_secret(
+            &data(&[("ca.crt", "CA"), ("tls.crt", "C"), ("tls.key", "K")]),
+            "ns/s",
+        )
+        .expect("valid");
+        assert_eq!(t.ca_pem.as_deref(), Some(&b"CA"[..]));
+        assert_eq!(t.client_cert_pem.as_deref(), Some(&b"C"[..]));
+        assert_eq!(t.client_key_pem.as_deref(), Some(&b"K"[..]));
+        assert!(!t.no_system_roots);
+    }
+
+    #[test]
+    fn deprecated_keys_still_work_and_lose_to_the_new_ones() {
+        let t = tls_from_secret(&data(&[("caFile", "OLD")]), "ns/s").expect("valid");
+        assert_eq!(t.ca_pem.as_deref(), Some(&b"OLD"[..]));
+        let t =
+            tls_from_secret(&data(&[("caFile", "OLD"), ("ca.crt", "NEW")]), "ns/s").expect("valid");
+        assert_eq!(t.ca_pem.as_deref(), Some(&b"NEW"[..]));
+    }
+
+    #[test]
+    fn half_a_client_pair_or_nothing_is_an_error_naming_the_secret() {
+        let err = tls_from_secret(&data(&[("tls.crt", "C")]), "ns/certs").expect_err("no key");
+        assert!(err.message().contains("'ns/certs'"), "{}", err.message());
+        assert!(err.message().contains("together"), "{}", err.message());
+        let err = tls_from_secret(&data(&[("other", "x")]), "ns/certs").expect_err("empty");
+        assert!(
+            err.message().contains("none of ca.crt"),
+            "{}",
+            err.message()
+        );
+    }
+}
