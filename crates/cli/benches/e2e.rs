@@ -96,6 +96,25 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
+/// `VmRSS X (anonymous Y, file Z), VmHWM W` of a process.
+fn memory_report(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.trim_start_matches(name).trim().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "VmRSS {} (anonymous {}, file {}), VmHWM {}",
+        field("VmRSS:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+        field("VmHWM:")
+    )
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -206,23 +225,11 @@ fn memory(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::R
         free_port(),
     );
     std::thread::sleep(Duration::from_secs(2));
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("/proc status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .map(|l| l.trim_start_matches(name).trim().to_string())
-            .unwrap_or_default()
-    };
     let commits = gitrepo::log_subjects(&bare, "main").len();
     println!(
-        "automate --watch with 100 ImageRepositories, 100 ImagePolicies, 10 automations ({} commits pushed): VmRSS {} (anonymous {}, file {}), VmHWM {}",
+        "automate --watch with 100 ImageRepositories, 100 ImagePolicies, 10 automations ({} commits pushed): {}",
         commits - 1,
-        field("VmRSS:"),
-        field("RssAnon:"),
-        field("RssFile:"),
-        field("VmHWM:")
+        memory_report(child.id())
     );
     stop(child);
 }

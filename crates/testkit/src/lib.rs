@@ -9,6 +9,7 @@ pub mod fake_registry;
 pub mod git_http;
 pub mod gitrepo;
 pub mod http;
+pub mod process;
 pub mod registry;
 pub mod sshd;
 pub mod tls;

@@ -17,7 +17,7 @@ use ferroflux_testkit::git_http::GitHttpServer;
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, free_port};
 
-use super::{percentile, stop};
+use super::{memory_report, percentile, stop};
 
 /// One request to the fake apiserver (merge patches for PATCH).
 fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
@@ -172,21 +172,9 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
     }
     let converged = started.elapsed();
     std::thread::sleep(Duration::from_secs(2));
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("/proc status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .map(|l| l.trim_start_matches(name).trim().to_string())
-            .unwrap_or_default()
-    };
     println!(
-        "controller with 100 ImageRepositories, 100 ImagePolicies, 10 automations: converged (100 latestRefs, 10 commits) in {converged:.2?}; VmRSS {} (anonymous {}, file {}), VmHWM {}",
-        field("VmRSS:"),
-        field("RssAnon:"),
-        field("RssFile:"),
-        field("VmHWM:")
+        "controller with 100 ImageRepositories, 100 ImagePolicies, 10 automations: converged (100 latestRefs, 10 commits) in {converged:.2?}; {}",
+        memory_report(child.id())
     );
 
     // requestedAt → lastHandledReconcileAt, 20 runs.

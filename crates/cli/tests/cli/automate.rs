@@ -242,25 +242,11 @@ fn quickstart_once_then_watch_with_harbor_webhooks() {
     assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), new_head);
 
     // SIGTERM: the process exits cleanly.
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
+    let status = ferroflux_testkit::process::terminate(
+        &mut child.0,
+        Duration::from_secs(20),
+        "ferroflux automate --watch",
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "automate --watch ignored SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
     assert_eq!(status.code(), Some(0));
 }
 

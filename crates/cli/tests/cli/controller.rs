@@ -649,22 +649,11 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     );
 
     // SIGTERM: a clean exit that gives the Lease up.
-    let pid = b.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("controller e2e step")
-            .success()
+    let status = ferroflux_testkit::process::terminate(
+        &mut b.child,
+        Duration::from_secs(20),
+        "ferroflux controller",
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = b.child.try_wait().expect("controller e2e step") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "controller ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
     assert_eq!(status.code(), Some(0), "{}", b.text());
     assert_eq!(
         k.jsonpath("lease/ferroflux-leader-election", ".spec.holderIdentity"),
