@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use ferroflux_runtime::automate::{AutomateOptions, Runner};
+use ferroflux_runtime::automate::{AutomateOptions, ProgressEvent, ProgressSink, Runner};
 use ferroflux_runtime::{Secrets, StatusStore, webhook};
 
 #[derive(Args)]
@@ -151,6 +151,9 @@ pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         let mut runner = Runner::new(opts, state)?;
+        if args.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
+            runner = runner.with_progress(terminal_progress());
+        }
         if args.once {
             let summary = runner.run_once().await?;
             print!("{summary}");
@@ -191,6 +194,57 @@ async fn watch(mut runner: Runner, listen: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fetches smaller than this many objects finish too fast to need a bar.
+const SHOWN_FETCH_OBJECTS: usize = 500;
+
+/// The spinner line for one event, or None when it is not worth showing
+/// (a single-page scan, a small fetch); `true` when the step finished.
+fn progress_line(e: &ProgressEvent) -> (Option<String>, bool) {
+    match e {
+        ProgressEvent::Scan {
+            image,
+            pages,
+            tags,
+            more,
+        } => {
+            let shown = *pages > 1 || *more;
+            let line = format!("scanning {image}: page {pages}, {tags} tags");
+            (shown.then_some(line), !more)
+        }
+        ProgressEvent::Fetch {
+            url,
+            received,
+            total,
+        } => {
+            let shown = *total >= SHOWN_FETCH_OBJECTS;
+            let line = format!("fetching {url}: {received}/{total} objects");
+            (shown.then_some(line), received >= total)
+        }
+    }
+}
+
+/// A spinner on stderr for long scans and clones (terminal, text logs).
+fn terminal_progress() -> ProgressSink {
+    let bar: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+    std::sync::Arc::new(move |e: ProgressEvent| {
+        let (line, done) = progress_line(&e);
+        let mut bar = bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(line) = line {
+            let b = bar.get_or_insert_with(|| {
+                let b = indicatif::ProgressBar::new_spinner();
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                b
+            });
+            b.set_message(line);
+        }
+        if done && let Some(b) = bar.take() {
+            b.finish_and_clear();
+        }
+    })
+}
+
 /// SIGTERM or Ctrl-C.
 pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -199,4 +253,42 @@ pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
         r = tokio::signal::ctrl_c() => r?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_long_scans_and_large_fetches_are_shown() {
+        let scan = |pages, more| ProgressEvent::Scan {
+            image: "index.docker.io/library/nginx".into(),
+            pages,
+            tags: pages * 1000,
+            more,
+        };
+        assert_eq!(progress_line(&scan(1, false)), (None, true));
+        assert_eq!(
+            progress_line(&scan(1, true)),
+            (
+                Some("scanning index.docker.io/library/nginx: page 1, 1000 tags".into()),
+                false
+            )
+        );
+        assert!(progress_line(&scan(3, false)).1);
+        let fetch = |received, total| ProgressEvent::Fetch {
+            url: "https://git.example/fleet.git".into(),
+            received,
+            total,
+        };
+        assert_eq!(progress_line(&fetch(10, 20)), (None, false));
+        assert_eq!(
+            progress_line(&fetch(600, 1200)),
+            (
+                Some("fetching https://git.example/fleet.git: 600/1200 objects".into()),
+                false
+            )
+        );
+        assert!(progress_line(&fetch(1200, 1200)).1);
+    }
 }

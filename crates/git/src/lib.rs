@@ -34,6 +34,6 @@ pub mod workspace;
 pub use auth::Auth;
 pub use signing::Signer;
 pub use workspace::{
-    Author, CheckoutRef, CommitOptions, Error, Options, PushResult, PushSpec, SwitchOutcome,
-    Workspace, revision_string,
+    Author, CheckoutRef, CommitOptions, Error, FetchProgress, Options, PushResult, PushSpec,
+    SwitchOutcome, Workspace, revision_string,
 };

@@ -221,14 +221,30 @@ impl CheckoutRef {
     }
 }
 
+/// Called during fetches with (received objects, total objects): the
+/// progress a terminal shows for long clones.
+pub type FetchProgress = std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>;
+
 /// Options for [`Workspace::open_or_clone`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// Shallow fetch depth; `None` fetches the full history (Flux's
     /// `GitShallowClone` gate is on by default: depth 1).
     pub depth: Option<u32>,
     /// How many pushes [`Workspace::push_with_retry`] tries.
     pub push_attempts: u32,
+    /// Fetch progress, when someone watches.
+    pub progress: Option<FetchProgress>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("depth", &self.depth)
+            .field("push_attempts", &self.push_attempts)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -236,6 +252,7 @@ impl Default for Options {
         Options {
             depth: Some(1),
             push_attempts: 5,
+            progress: None,
         }
     }
 }
@@ -812,7 +829,14 @@ impl Workspace {
         let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
         let mut remote = self.repo.find_remote("origin").map_err(local("remote"))?;
         let mut fo = FetchOptions::new();
-        fo.remote_callbacks(remote::callbacks(&url, &auth, &seen))
+        let mut cbs = remote::callbacks(&url, &auth, &seen);
+        if let Some(progress) = self.opts.progress.clone() {
+            cbs.transfer_progress(move |p| {
+                progress(p.received_objects(), p.total_objects());
+                true
+            });
+        }
+        fo.remote_callbacks(cbs)
             .download_tags(AutotagOption::None)
             .custom_headers(&header_refs);
         // libgit2's local transport cannot do shallow fetches; a local

@@ -50,6 +50,39 @@ pub const GIT_REPOSITORY: &str = "GitRepository";
 /// Secret data, decoded.
 pub type SecretData = BTreeMap<String, Vec<u8>>;
 
+/// What a terminal shows while a long step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressEvent {
+    /// A page of a registry scan arrived; `more` while pages follow.
+    Scan {
+        image: String,
+        pages: usize,
+        tags: usize,
+        more: bool,
+    },
+    /// A clone or fetch received objects (URL without credentials).
+    Fetch {
+        url: String,
+        received: usize,
+        total: usize,
+    },
+}
+
+/// Receives [`ProgressEvent`]s (`ferroflux automate` on a terminal).
+pub type ProgressSink = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
+
+fn fetch_progress(sink: &ProgressSink, url: &str) -> ferroflux_git::FetchProgress {
+    let sink = Arc::clone(sink);
+    let url = ferroflux_git::url::redact(url);
+    Arc::new(move |received, total| {
+        sink(ProgressEvent::Fetch {
+            url: url.clone(),
+            received,
+            total,
+        });
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AutomateError {
     #[error("repository {repo}: {detail}")]
@@ -207,6 +240,7 @@ pub struct Runner {
     /// a fingerprint of the Secret's TLS material they were built from.
     tls_clients: BTreeMap<ObjectKey, (u64, Client)>,
     metrics: Arc<Metrics>,
+    progress: Option<ProgressSink>,
 }
 
 impl Runner {
@@ -228,12 +262,19 @@ impl Runner {
             cluster: None,
             tls_clients: BTreeMap::new(),
             metrics: Arc::new(Metrics::new()),
+            progress: None,
         })
     }
 
     /// Run against Kubernetes (`ferroflux controller`): see [`Runner::control`].
     pub fn in_cluster(mut self, cluster: Cluster) -> Runner {
         self.cluster = Some(cluster);
+        self
+    }
+
+    /// Report scan pages and clone progress here.
+    pub fn with_progress(mut self, sink: ProgressSink) -> Runner {
+        self.progress = Some(sink);
         self
     }
 
@@ -302,6 +343,7 @@ impl Runner {
                 let checkout = ferroflux_git::CheckoutRef::branch(&self.opts.branch);
                 let git_opts = ferroflux_git::Options {
                     depth: self.opts.depth,
+                    progress: self.progress.as_ref().map(|s| fetch_progress(s, &url)),
                     ..ferroflux_git::Options::default()
                 };
                 let u = url.clone();
@@ -728,10 +770,23 @@ impl Runner {
             .and_then(|auth| Ok((auth, self.registry_client(key, &obj)?)));
         let (status, outcome) = match setup {
             Ok((auth, client)) => {
+                let sink = self.progress.clone();
+                let report = move |image: &ferroflux_registry::ImageName,
+                                   p: ferroflux_registry::Progress| {
+                    if let Some(sink) = &sink {
+                        sink(ProgressEvent::Scan {
+                            image: image.canonical(),
+                            pages: p.pages,
+                            tags: p.tags,
+                            more: p.more,
+                        });
+                    }
+                };
                 let cx = repository::Context {
                     client: &client,
                     store: self.state.store(),
                     clock: self.clock.as_ref(),
+                    progress: Some(&report),
                 };
                 let r = repository::reconcile(&obj, &auth, &cx).await;
                 (r.status, r.outcome)
@@ -940,9 +995,15 @@ impl Runner {
             .map(|(_, p)| p.clone())
             .collect();
         let clock = Arc::clone(&self.clock);
+        let fetch = self.progress.as_ref().and_then(|sink| {
+            git_repository
+                .as_ref()
+                .map(|gr| fetch_progress(sink, &gr.spec.url))
+        });
         let opts = automation::AutomationOptions {
             cache_dir: self.opts.cache_dir.join("automation"),
             depth: self.opts.depth,
+            fetch_progress: fetch,
             ..automation::AutomationOptions::default()
         };
         let r = tokio::task::spawn_blocking(move || {

@@ -22,7 +22,7 @@ pub mod source;
 pub mod state;
 pub mod webhook;
 
-pub use automate::{AutomateError, AutomateOptions, Runner, Summary};
+pub use automate::{AutomateError, AutomateOptions, ProgressEvent, ProgressSink, Runner, Summary};
 pub use scheduler::{Scheduler, SchedulerHandle, Trigger};
 pub use secrets::{SecretError, Secrets};
 pub use source::{LocalSource, ObjectKey, Objects, SourceError};

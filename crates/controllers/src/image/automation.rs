@@ -65,6 +65,8 @@ pub struct AutomationOptions {
     pub depth: Option<u32>,
     /// Test seam: lets a test move the remote between apply and push.
     pub before_push: Option<BeforePush>,
+    /// Clone and fetch progress, for a terminal.
+    pub fetch_progress: Option<ferroflux_git::FetchProgress>,
 }
 
 impl Default for AutomationOptions {
@@ -76,6 +78,7 @@ impl Default for AutomationOptions {
             no_cross_namespace_refs: false,
             depth: Some(1),
             before_push: None,
+            fetch_progress: None,
         }
     }
 }
@@ -88,6 +91,7 @@ impl std::fmt::Debug for AutomationOptions {
             .field("no_cross_namespace_refs", &self.no_cross_namespace_refs)
             .field("depth", &self.depth)
             .field("before_push", &self.before_push.is_some())
+            .field("fetch_progress", &self.fetch_progress.is_some())
             .finish()
     }
 }
@@ -592,6 +596,7 @@ fn checkout(source: &Source, opts: &AutomationOptions) -> Result<Workspace, Step
     let git_opts = ferroflux_git::Options {
         depth: opts.depth,
         push_attempts: opts.max_push_retries.saturating_add(1),
+        progress: opts.fetch_progress.clone(),
     };
     Workspace::open_or_clone(
         &opts.cache_dir,

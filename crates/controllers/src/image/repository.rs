@@ -30,11 +30,15 @@ use crate::status::{Conditions, Outcome, StepError, finish};
 /// How many tags `lastScanResult.latestTags` shows.
 pub const LATEST_TAGS: usize = 10;
 
+/// Called after each page of a scan (a terminal shows it for long scans).
+pub type ScanProgress = dyn Fn(&ImageName, ferroflux_registry::Progress) + Send + Sync;
+
 /// What a reconcile needs besides the object.
 pub struct Context<'a> {
     pub client: &'a Client,
     pub store: &'a Arc<Store>,
     pub clock: &'a dyn Clock,
+    pub progress: Option<&'a ScanProgress>,
 }
 
 /// Why a scan happens (Flux's `shouldScan` reasons, in its order).
@@ -155,7 +159,7 @@ async fn run_steps(
     .reconciling(&format!("scanning: {}", reason.as_str()));
     let patterns = compile_exclusions(&exclusions)?;
     let timeout = obj.spec.effective_timeout().to_std();
-    let tags = scan(&image, auth, cx.client, timeout).await?;
+    let tags = scan(&image, auth, cx.client, timeout, cx.progress).await?;
     let tags = exclude(tags, &patterns);
     let scan_time = cx.clock.now_time();
     let revision = store_tags(cx.store, &image, &tags, &scan_time).await?;
@@ -304,10 +308,15 @@ pub async fn scan(
     auth: &Auth,
     client: &Client,
     timeout: Duration,
+    progress: Option<&ScanProgress>,
 ) -> Result<Vec<String>, StepError> {
     client
         .with_timeout(timeout)
-        .list_tags(image, auth)
+        .list_tags_with_progress(image, auth, |p| {
+            if let Some(report) = progress {
+                report(image, p);
+            }
+        })
         .await
         .map_err(|e| StepError::retry(reason::READ_OPERATION_FAILED, format!("scan failed: {e}")))
 }

@@ -652,6 +652,50 @@ fn http_basic_auth_clone_and_push() {
 }
 
 #[test]
+fn http_clone_reports_fetch_progress() {
+    let Some(server) = http_server(false) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "progress.git");
+    let files: Vec<(String, Vec<u8>)> = (0..50)
+        .map(|i| {
+            (
+                format!("apps/app-{i}.yaml"),
+                format!("image: app:{i}\n").into_bytes(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    commit_files(&bare, "main", &refs, "fifty files");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(usize, usize)>::new()));
+    let record = std::sync::Arc::clone(&seen);
+    let opts = Options {
+        progress: Some(std::sync::Arc::new(move |received, total| {
+            record.lock().expect("progress log").push((received, total));
+        })),
+        ..Options::default()
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    Workspace::open_or_clone(
+        tmp.path(),
+        &server.url("progress.git"),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        opts,
+    )
+    .unwrap_or_else(|e| panic!("clone over http: {e}\n{}", server.log()));
+    let seen = seen.lock().expect("progress log");
+    let last = seen.last().copied().expect("progress was reported");
+    // 50 blobs, their trees and the commit: all received by the end.
+    assert!(last.1 > 50, "{seen:?}");
+    assert_eq!(last.0, last.1, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+}
+
+#[test]
 fn http_wrong_password_is_a_clear_error() {
     let Some(server) = http_server(true) else {
         return;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ferroflux_runtime::automate::{AutomateOptions, Runner};
-use ferroflux_runtime::{Secrets, StatusStore};
+use ferroflux_runtime::{ProgressEvent, Secrets, StatusStore};
 use ferroflux_testkit::fake_registry::{FakeRegistry, Options as FakeOptions};
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions};
@@ -256,4 +256,59 @@ async fn cert_secret_ref_trusts_the_ca_and_presents_the_client_certificate() {
     let untrusted = line("untrusted");
     assert!(!untrusted.ready, "{text}");
     assert!(untrusted.message.contains("scan failed"), "{text}");
+}
+
+/// A scan of several pages reports each page to the progress sink (what
+/// `ferroflux automate` shows on a terminal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reports_every_page_of_a_long_scan() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let tags: Vec<String> = (0..25).map(|i| format!("1.0.{i}")).collect();
+    let registry = FakeRegistry::start(FakeOptions {
+        repositories: BTreeMap::from([("tbd/keyword_correction".to_string(), tags)]),
+        max_page: 10,
+        ..FakeOptions::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        cache_dir: tmp.path().join("cache"),
+        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&events);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state)
+        .unwrap()
+        .with_progress(std::sync::Arc::new(move |e| sink.lock().unwrap().push(e)));
+    runner.run_once().await.unwrap();
+    let scans: Vec<(usize, usize, bool)> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            ProgressEvent::Scan {
+                pages, tags, more, ..
+            } => Some((*pages, *tags, *more)),
+            ProgressEvent::Fetch { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        scans,
+        [(1, 10, true), (2, 20, true), (3, 25, false)],
+        "{scans:?}"
+    );
 }

@@ -72,6 +72,7 @@ impl Env {
             client: &self.client,
             store: &self.store,
             clock: &self.clock,
+            progress: None,
         };
         let out = super::reconcile(obj, &Auth::Anonymous, &cx).await;
         obj.status = Some(out.status.clone());
