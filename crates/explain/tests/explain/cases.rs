@@ -167,49 +167,96 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[test]
-fn every_case_breaks_where_expected() {
+/// What is wrong with one case's report (empty when it is right).
+fn check(case: &Case) -> Vec<String> {
     let mut failures = Vec::new();
-    for case in CASES {
-        let report = explain_case(case.name);
-        let text = report.to_text();
-        let first = report.first_broken();
-        if first.map(|l| l.link) != case.broken {
-            failures.push(format!(
-                "{}: first broken link {:?}, want {:?}\n{text}",
-                case.name,
-                first.map(|l| l.link),
-                case.broken
-            ));
-            continue;
-        }
-        let haystack = match first {
-            Some(l) => format!("{} {}", l.message, l.evidence.join(" ")),
-            None => text.clone(),
-        };
-        for s in case.says {
-            if !haystack.contains(s) {
-                failures.push(format!("{}: missing {s:?}\n{text}", case.name));
-            }
-        }
-        if let (Some((file, line)), Some(l)) = (case.at, first)
-            && (l.file.as_deref() != Some(file) || l.line != Some(line))
-        {
-            failures.push(format!(
-                "{}: broken link at {:?}:{:?}, want {file}:{line}",
-                case.name, l.file, l.line
-            ));
-        }
-        // Every link is reported, whatever breaks.
-        if report.links.len() != 11 {
-            failures.push(format!(
-                "{}: {} links, want 11",
-                case.name,
-                report.links.len()
-            ));
+    let report = explain_case(case.name);
+    let text = report.to_text();
+    let first = report.first_broken();
+    if first.map(|l| l.link) != case.broken {
+        failures.push(format!(
+            "{}: first broken link {:?}, want {:?}\n{text}",
+            case.name,
+            first.map(|l| l.link),
+            case.broken
+        ));
+        return failures;
+    }
+    let haystack = match first {
+        Some(l) => format!("{} {}", l.message, l.evidence.join(" ")),
+        None => text.clone(),
+    };
+    for s in case.says {
+        if !haystack.contains(s) {
+            failures.push(format!("{}: missing {s:?}\n{text}", case.name));
         }
     }
+    if let (Some((file, line)), Some(l)) = (case.at, first)
+        && (l.file.as_deref() != Some(file) || l.line != Some(line))
+    {
+        failures.push(format!(
+            "{}: broken link at {:?}:{:?}, want {file}:{line}",
+            case.name, l.file, l.line
+        ));
+    }
+    // Every link is reported, whatever breaks.
+    if report.links.len() != 11 {
+        failures.push(format!(
+            "{}: {} links, want 11",
+            case.name,
+            report.links.len()
+        ));
+    }
+    failures
+}
+
+fn run_case(name: &str) {
+    let case = CASES
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"));
+    let failures = check(case);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// One test per case, so each failure case is reported on its own.
+macro_rules! case_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_case($name);
+            }
+        )*
+        const TESTED: &[&str] = &[$($name),*];
+    };
+}
+
+case_tests! {
+    case_whole_nothing_to_do => "whole-nothing-to-do",
+    case_whole_pending => "whole-pending",
+    case_no_marker => "no-marker",
+    case_malformed_marker => "malformed-marker",
+    case_policy_missing => "policy-missing",
+    case_policy_other_namespace => "policy-other-namespace",
+    case_selector_excludes => "selector-excludes",
+    case_path_not_covered => "path-not-covered",
+    case_repository_missing => "repository-missing",
+    case_never_scanned => "never-scanned",
+    case_scan_failed => "scan-failed",
+    case_exclusion_removes_latest => "exclusion-removes-latest",
+    case_pattern_matches_nothing => "pattern-matches-nothing",
+    case_range_excludes_all => "range-excludes-all",
+    case_prerelease_only => "prerelease-only",
+    case_never_semver => "never-semver",
+    case_push_failed => "push-failed",
+    case_policy_target => "policy-target",
+}
+
+#[test]
+fn every_case_has_its_own_test() {
+    let listed: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+    assert_eq!(listed, TESTED);
 }
 
 #[test]
