@@ -315,3 +315,46 @@ fn quickstart_script() {
         "{stdout}"
     );
 }
+
+/// `--once` exits 1 when an object is not ready (here the Receiver, whose
+/// token Secret is not given, and the policy, whose repository is not in
+/// Git), and `--log-format json` writes one JSON object per log line.
+#[test]
+fn once_exits_1_when_not_ready_and_logs_json() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let files: Vec<(String, Vec<u8>)> = quickstart_files("127.0.0.1:1")
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("registry.yaml"))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "no ImageRepository");
+    let out = ferroflux()
+        .args(["automate", "--once", "--log-format", "json", "--repo"])
+        .arg(&bare)
+        .args(["--path", "clusters/stage", "--state"])
+        .arg(tmp.path().join("state.redb"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("harbor-receiver") && stdout.contains("webhook-token"),
+        "{stdout}"
+    );
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "no logs");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{l}");
+    }
+}

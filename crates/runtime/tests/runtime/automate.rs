@@ -312,3 +312,77 @@ async fn progress_reports_every_page_of_a_long_scan() {
         "{scans:?}"
     );
 }
+
+/// The objects live in Git: a new commit to the manifests is read on the
+/// next fetch (what `--watch` does on the GitRepository interval and after
+/// every push); an unchanged remote reads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_are_re_read_when_the_repository_changes() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let registry = FakeRegistry::start(FakeOptions {
+        repositories: BTreeMap::from([(
+            "tbd/keyword_correction".to_string(),
+            vec!["0.13.2".to_string(), "0.13.3".to_string()],
+        )]),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        cache_dir: tmp.path().join("cache"),
+        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state).unwrap();
+    runner.run_once().await.unwrap();
+    assert_eq!(runner.objects().image_repositories.len(), 1);
+    assert!(!runner.refresh().await.unwrap(), "nothing changed yet");
+
+    let policy = files
+        .iter()
+        .find(|(p, _)| p.ends_with("flux/policy.yaml"))
+        .map(|(p, b)| {
+            (
+                p.clone(),
+                String::from_utf8_lossy(b).replace(">=0.0.0", "<0.13.3"),
+            )
+        })
+        .unwrap();
+    let extra = format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: extra\n  namespace: flux-system\nspec:\n  image: {}/tbd/keyword_correction\n  interval: 5m0s\n  insecure: true\n",
+        registry.host()
+    );
+    gitrepo::commit_files(
+        &bare,
+        "main",
+        &[
+            (policy.0.as_str(), policy.1.as_bytes()),
+            ("clusters/stage/flux/extra.yaml", extra.as_bytes()),
+        ],
+        "narrow the range, add a repository",
+    );
+    assert!(runner.refresh().await.unwrap(), "the new commit is read");
+    let objects = runner.objects();
+    assert_eq!(objects.image_repositories.len(), 2);
+    let range = objects
+        .image_policies
+        .values()
+        .next()
+        .and_then(|p| p.spec.policy.semver.as_ref())
+        .map(|s| s.range.clone());
+    assert_eq!(range.as_deref(), Some("<0.13.3"));
+    assert!(!runner.refresh().await.unwrap(), "read once");
+}
