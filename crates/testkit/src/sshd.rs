@@ -31,6 +31,8 @@ pub enum KeyKind {
     Ed25519,
     /// ecdsa-sha2-nistp256, full access.
     Ecdsa,
+    /// RSA 3072 (OpenSSH key format), full access.
+    Rsa,
     /// ed25519 with a forced command that refuses pushes.
     ReadOnly,
     /// ed25519 protected by the passphrase [`PASSPHRASE`], full access.
@@ -81,6 +83,7 @@ impl Sshd {
                 "user_ecdsa",
                 vec!["-t", "ecdsa", "-b", "256"],
             ),
+            (KeyKind::Rsa, "user_rsa", vec!["-t", "rsa", "-b", "3072"]),
             (KeyKind::ReadOnly, "user_readonly", vec!["-t", "ed25519"]),
             (
                 KeyKind::Encrypted,

@@ -949,16 +949,21 @@ fn ssh_auth(server: &Sshd, kind: KeyKind, known_hosts: &str) -> Auth {
 }
 
 #[test]
-fn ssh_clone_and_push_with_ed25519_ecdsa_and_encrypted_keys() {
+fn ssh_clone_and_push_with_ed25519_ecdsa_rsa_and_encrypted_keys() {
     let Some(server) = Sshd::start(sshd::Options::default()) else {
         return;
     };
     let Some((tmp, bare, _)) = seeded() else {
         return;
     };
-    for (i, kind) in [KeyKind::Ed25519, KeyKind::Ecdsa, KeyKind::Encrypted]
-        .into_iter()
-        .enumerate()
+    for (i, kind) in [
+        KeyKind::Ed25519,
+        KeyKind::Ecdsa,
+        KeyKind::Rsa,
+        KeyKind::Encrypted,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let auth = ssh_auth(&server, kind, &server.known_hosts());
         let mut ws = Workspace::open_or_clone(
