@@ -386,3 +386,72 @@ async fn manifests_are_re_read_when_the_repository_changes() {
     assert_eq!(range.as_deref(), Some("<0.13.3"));
     assert!(!runner.refresh().await.unwrap(), "read once");
 }
+
+/// An automation whose GitRepository has another URL than `--repo` pushes
+/// there: it is cloned from its own URL, and `--repo` is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_git_repository_with_another_url_is_cloned_from_it() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let registry = FakeRegistry::start(FakeOptions {
+        repositories: BTreeMap::from([(
+            "tbd/keyword_correction".to_string(),
+            vec!["0.13.2".to_string(), "0.13.3".to_string()],
+        )]),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let files = quickstart_files(&registry.host());
+    let apps_bare = gitrepo::init_bare(tmp.path(), "apps.git");
+    let deployment = "apps/stage/keyword-correction/deployment.yaml";
+    let apps: Vec<(&str, &[u8])> = files
+        .iter()
+        .filter(|(p, _)| p == deployment)
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let apps_head = gitrepo::commit_files(&apps_bare, "main", &apps, "apps");
+    let fleet_bare = gitrepo::init_bare(tmp.path(), "fleet.git");
+    let mut fleet: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("clusters/"))
+        .map(|(p, b)| {
+            let text = String::from_utf8_lossy(b).replace(
+                "kind: GitRepository\n    name: flux-system",
+                "kind: GitRepository\n    name: apps",
+            );
+            (p.clone(), text.into_bytes())
+        })
+        .collect();
+    fleet.push((
+        "clusters/stage/flux/apps-source.yaml".to_string(),
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: file://{}\n",
+            apps_bare.display()
+        )
+        .into_bytes(),
+    ));
+    let refs: Vec<(&str, &[u8])> = fleet
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let fleet_head = gitrepo::commit_files(&fleet_bare, "main", &refs, "fleet");
+    let opts = AutomateOptions {
+        repo: fleet_bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        cache_dir: tmp.path().join("cache"),
+        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state).unwrap();
+    let summary = runner.run_once().await.unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    assert_ne!(gitrepo::rev_parse(&apps_bare, "main").unwrap(), apps_head);
+    assert!(
+        gitrepo::show_file(&apps_bare, "main", deployment).contains("keyword_correction:0.13.3 #")
+    );
+    assert_eq!(gitrepo::rev_parse(&fleet_bare, "main").unwrap(), fleet_head);
+}
