@@ -204,4 +204,32 @@ fn other_messages_match_flux_vectors() {
             .as_str()
             .unwrap()
     );
+
+    // The other kinds' fixed messages, read from the vectors too.
+    let other = &m["other_messages"];
+    let scanned = ferroflux_api::image::ImageRepositoryStatus {
+        last_scan_result: Some(ferroflux_api::image::ScanResult {
+            tag_count: 4,
+            revision: Some("sha256:ab".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let want = other["imagerepository_ready_format"]
+        .as_str()
+        .unwrap()
+        .replacen("%d", "4", 1)
+        .replacen("%s", "sha256:ab", 1);
+    assert_eq!(
+        ferroflux_controllers::image::repository::ready_message(&scanned),
+        want
+    );
+    assert_eq!(
+        ferroflux_controllers::image::automation::READY_MESSAGE,
+        other["imageupdateautomation_ready"].as_str().unwrap()
+    );
+    assert_eq!(
+        ferroflux_controllers::image::automation::NO_CHANGE_MESSAGE,
+        other["imageupdateautomation_noop_event"].as_str().unwrap()
+    );
 }
