@@ -901,3 +901,63 @@ fn update_path_stays_in_the_clone() {
     let message = git(&f.bare, &["log", "-1", "--format=%B", "main"]);
     assert!(message.contains(&format!("- {KC_FILE}")), "{message}");
 }
+
+/// A protected branch (a pre-receive hook refusing the push, as GitHub's
+/// GH006) shows on the automation's status with the server's words; the
+/// remote is untouched.
+#[test]
+fn protected_branch_refusal_is_on_the_status() {
+    let Some((api_version, auto)) = seed_000_automation() else {
+        return;
+    };
+    if !gitrepo::git_available() {
+        return;
+    }
+    let Some(server) = GitHttpServer::start(git_http::Options::default()) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "protected.git");
+    let initial = commit_files(
+        &bare,
+        "main",
+        &[(KC_FILE, kc_deployment("0.13.2").as_bytes())],
+        "initial",
+    );
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cache = tempfile::tempdir().expect("cache");
+    let repo = git_repository(
+        "flux-system",
+        "flux-system",
+        &server.url("protected.git"),
+        "main",
+    );
+    let policies = [policy(
+        "flux-system",
+        "keyword-correction",
+        KC_IMAGE,
+        "0.13.3",
+    )];
+    let r = run(
+        &auto,
+        &api_version,
+        Some(&repo),
+        &policies,
+        &options(cache.path()),
+    );
+    let (status, reason, message) = ready(&r);
+    assert_eq!(status, "False", "{message}");
+    assert_eq!(reason, "GitOperationFailed", "{message}");
+    assert!(
+        message.contains("GH006: Protected branch update failed"),
+        "{message}"
+    );
+    assert!(r.pushed.is_none());
+    assert_eq!(gitrepo::rev_parse(&bare, "main"), Some(initial));
+}
