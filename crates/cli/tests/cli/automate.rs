@@ -358,3 +358,57 @@ fn once_exits_1_when_not_ready_and_logs_json() {
         assert!(v["level"].is_string() && v["fields"].is_object(), "{l}");
     }
 }
+
+/// `--repo` over HTTP with Basic auth: the password comes from
+/// `FERROFLUX_GIT_PASSWORD` (never the command line); with a wrong one the
+/// checkout fails with an error that shows no password.
+#[test]
+fn repo_password_from_the_environment() {
+    let Some(git) = GitHttpServer::start(GitOptions {
+        basic_auth: Some(("flux".to_string(), "s3cret-pw".to_string())),
+    }) else {
+        return;
+    };
+    let bare = gitrepo::init_bare(git.root(), "fleet.git");
+    let files: Vec<(String, Vec<u8>)> = quickstart_files("127.0.0.1:1")
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("registry.yaml"))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "fleet");
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |password: Option<&str>, state: &str| {
+        let mut c = ferroflux();
+        c.args(["automate", "--once", "--repo", &git.url("fleet.git")])
+            .args(["--path", "clusters/stage", "--state"])
+            .arg(tmp.path().join(state));
+        if let Some(p) = password {
+            c.env("FERROFLUX_GIT_USERNAME", "flux")
+                .env("FERROFLUX_GIT_PASSWORD", p);
+        }
+        c.output().unwrap()
+    };
+    // With the password: the manifests are read (the run then reports the
+    // Receiver without its token Secret: exit 1, not a checkout error).
+    let out = run(Some("s3cret-pw"), "a.redb");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("harbor-receiver"), "{stdout}");
+    // A wrong password: exit 2, an authentication error, no password.
+    let out = run(Some("wrong-pw"), "b.redb");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error: repository"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong-pw") && !stderr.contains("s3cret"),
+        "{stderr}"
+    );
+}
