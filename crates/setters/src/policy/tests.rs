@@ -1,21 +1,21 @@
 use super::*;
 
-const DIGEST: &str = "sha256:6745aaad46d795c9836632e1fb62f24b7e7f4c843144da8e47a5465c411a14be";
+const DIGEST: &str = "sha256:5903208060952d4479dee603fd7b6b78da9ca27a19d8322a4a6578dfc9036319";
 
 fn policies() -> Policies {
     let mut p = Policies::new();
     p.insert(
-        "automation-ns",
-        "policy",
+        "apps-ns",
+        "web",
         LatestRef {
-            name: "index.repo.fake/updated".into(),
-            tag: "v1.0.1".into(),
+            name: "registry.example/team/web".into(),
+            tag: "v2.3.4".into(),
             digest: String::new(),
         },
     );
     p.insert(
-        "automation-ns",
-        "policy-with-digest",
+        "apps-ns",
+        "pinned",
         LatestRef {
             name: "image".into(),
             tag: "v1.0.0".into(),
@@ -29,21 +29,18 @@ fn policies() -> Policies {
 fn resolves_the_four_setters() {
     let with_digest = format!("image:v1.0.0@{DIGEST}");
     let cases: &[(&str, Option<&str>)] = &[
-        (
-            "automation-ns:policy",
-            Some("index.repo.fake/updated:v1.0.1"),
-        ),
-        ("automation-ns:policy:tag", Some("v1.0.1")),
-        ("automation-ns:policy:name", Some("index.repo.fake/updated")),
-        ("automation-ns:policy:digest", Some("")),
-        ("automation-ns:policy-with-digest", Some(&with_digest)),
-        ("automation-ns:policy-with-digest:digest", Some(DIGEST)),
-        ("automation-ns:policy-with-digest:tag", Some("v1.0.0")),
-        ("other-namespace:policy", None),
-        ("automation-ns:policy:bogus", None),
-        ("automation-ns", None),
+        ("apps-ns:web", Some("registry.example/team/web:v2.3.4")),
+        ("apps-ns:web:tag", Some("v2.3.4")),
+        ("apps-ns:web:name", Some("registry.example/team/web")),
+        ("apps-ns:web:digest", Some("")),
+        ("apps-ns:pinned", Some(&with_digest)),
+        ("apps-ns:pinned:digest", Some(DIGEST)),
+        ("apps-ns:pinned:tag", Some("v1.0.0")),
+        ("other-ns:web", None),
+        ("apps-ns:web:bogus", None),
+        ("apps-ns", None),
         ("", None),
-        ("automation-ns/policy", None),
+        ("apps-ns/web", None),
     ];
     let p = policies();
     for (setter, want) in cases {

@@ -11,7 +11,7 @@ fn yaml11_non_strings() {
         assert!(!plain_safe(v, false), "{v} must be quoted");
     }
     let strings = [
-        "v1.0.1",
+        "v2.3.4",
         "1.0.1",
         "image:v1.0.0",
         "sha256:abcd",
@@ -37,10 +37,10 @@ fn yaml11_non_strings() {
 fn encodes_by_style() {
     let cases = [
         (
-            "index.repo.fake/updated:v1.0.1",
+            "registry.example/team/web:v2.3.4",
             Style::Plain,
             false,
-            "index.repo.fake/updated:v1.0.1",
+            "registry.example/team/web:v2.3.4",
         ),
         ("1.10", Style::Plain, false, "\"1.10\""),
         ("yes", Style::Plain, false, "\"yes\""),

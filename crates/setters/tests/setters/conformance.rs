@@ -15,7 +15,61 @@ fn fixtures() -> Option<PathBuf> {
     Some(dir.join("flux-image"))
 }
 
-const DIGEST: &str = "sha256:6745aaad46d795c9836632e1fb62f24b7e7f4c843144da8e47a5465c411a14be";
+/// One row of the "Policies assumed" table of `setters-README.md`.
+struct ReadmePolicy {
+    namespace: String,
+    name: String,
+    image: String,
+    tag: String,
+    digest: String,
+}
+
+impl ReadmePolicy {
+    fn setter(&self) -> String {
+        format!("{}:{}", self.namespace, self.name)
+    }
+
+    fn image_ref(&self) -> String {
+        match self.digest.as_str() {
+            "" => format!("{}:{}", self.image, self.tag),
+            d => format!("{}:{}@{d}", self.image, self.tag),
+        }
+    }
+}
+
+/// The policies the update-setters fixture assumes, read from the table
+/// (`| `ns/name` | `image` | `tag` | `digest` or (empty) |`).
+fn readme_policies(fixtures: &Path) -> Vec<ReadmePolicy> {
+    let text = fs::read_to_string(fixtures.join("setters-README.md")).expect("setters-README.md");
+    let cell = |c: &str| c.trim().trim_matches('`').to_string();
+    let table: Vec<ReadmePolicy> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("| policy |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|row| {
+            let cols: Vec<&str> = row.trim_matches('|').split('|').collect();
+            let (namespace, name) = cell(cols[0])
+                .split_once('/')
+                .map(|(n, p)| (n.to_string(), p.to_string()))
+                .expect("namespace/name");
+            let digest = cell(cols[3]);
+            ReadmePolicy {
+                namespace,
+                name,
+                image: cell(cols[1]),
+                tag: cell(cols[2]),
+                digest: if digest == "(empty)" {
+                    String::new()
+                } else {
+                    digest
+                },
+            }
+        })
+        .collect();
+    assert_eq!(table.len(), 3, "the policies table of setters-README.md");
+    table
+}
 
 #[test]
 fn update_setters_matches_flux_byte_for_byte() {
@@ -35,11 +89,13 @@ fn update_setters_matches_flux_byte_for_byte() {
         fs::remove_file(&test_yaml).expect("rm");
         symlink("testing.yaml", &test_yaml).expect("symlink");
     }
-    let policies = policies(&format!(
-        "automation-ns:policy=index.repo.fake/updated:v1.0.1\n\
-         automation-ns:unchanged=image:v1.0.0\n\
-         automation-ns:policy-with-digest=image:v1.0.0@{DIGEST}\n"
-    ));
+    let readme = readme_policies(&fixtures);
+    let spec: String = readme
+        .iter()
+        .map(|p| format!("{}={}\n", p.setter(), p.image_ref()))
+        .collect();
+    let policies = policies(&spec);
+    let (policy, pinned) = (&readme[0], &readme[2]);
     let original = read_tree(&root);
     let result = apply_tree(&root, &policies, &Options::default()).expect("apply");
     assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
@@ -91,10 +147,14 @@ fn update_setters_matches_flux_byte_for_byte() {
     let kustomization = s("kustomize.config.k8s.io/v1beta1/Kustomization (no name/namespace)");
     let name_change = (
         s("replaced"),
-        s("index.repo.fake/updated"),
-        s("automation-ns:policy:name"),
+        policy.image.clone(),
+        format!("{}:name", policy.setter()),
     );
-    let tag_change = (s("v1"), s("v1.0.1"), s("automation-ns:policy:tag"));
+    let tag_change = (
+        s("v1"),
+        policy.tag.clone(),
+        format!("{}:tag", policy.setter()),
+    );
     assert_eq!(
         got,
         vec![
@@ -111,24 +171,16 @@ fn update_setters_matches_flux_byte_for_byte() {
                     tag_change,
                     (
                         s("sha256:1234567890abcdef"),
-                        s(DIGEST),
-                        s("automation-ns:policy-with-digest:digest")
+                        pinned.digest.clone(),
+                        format!("{}:digest", pinned.setter())
                     ),
-                    (
-                        s("image"),
-                        format!("image:v1.0.0@{DIGEST}"),
-                        s("automation-ns:policy-with-digest")
-                    ),
+                    (s("image"), pinned.image_ref(), pinned.setter()),
                 ]
             ),
             (
                 s("marked.yaml"),
                 s("batch/v1beta1/CronJob bar/foo"),
-                vec![(
-                    s("image:v1.0.0"),
-                    s("index.repo.fake/updated:v1.0.1"),
-                    s("automation-ns:policy")
-                )]
+                vec![(s("image:v1.0.0"), policy.image_ref(), policy.setter())]
             ),
         ]
     );
