@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fmt::Debug;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use ferroflux_api::image::{
@@ -17,6 +17,7 @@ use ferroflux_api::image::{
     ImageUpdateAutomationStatus,
 };
 use ferroflux_api::meta::{Condition, RECONCILE_REQUEST_ANNOTATION, condition};
+use ferroflux_controllers::status::get as find;
 use ferroflux_kube::cluster::{ClusterError, ConnectOptions};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
@@ -279,25 +280,32 @@ fn parts<S, T: Default>(
 }
 
 fn ready_message(conditions: &[Condition]) -> Option<String> {
-    conditions
-        .iter()
-        .find(|c| c.type_ == condition::READY)
-        .map(|c| c.message.clone())
+    find(conditions, condition::READY).map(|c| c.message.clone())
+}
+
+/// The methods every image kind answers the same way.
+macro_rules! common_image_object {
+    () => {
+        fn suspended(&self) -> bool {
+            self.spec.suspend == Some(true)
+        }
+        fn conditions(&self) -> &[Condition] {
+            self.status.as_ref().map_or(&[], |s| &s.conditions)
+        }
+        fn last_handled_reconcile_at(&self) -> Option<&str> {
+            self.status.as_ref()?.last_handled_reconcile_at.as_deref()
+        }
+        fn into_parts(self) -> (String, String, Option<Self::Spec>, Self::Status) {
+            parts(self.metadata, self.spec, self.status)
+        }
+    };
 }
 
 impl ImageObject for ImageRepository {
     type Spec = ImageRepositorySpec;
     type Status = ImageRepositoryStatus;
     const HUMAN_KIND: &'static str = "image repository";
-    fn suspended(&self) -> bool {
-        self.spec.suspend == Some(true)
-    }
-    fn conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
+    common_image_object!();
     fn success_message(&self) -> String {
         let count = self
             .status
@@ -306,24 +314,13 @@ impl ImageObject for ImageRepository {
             .map_or(0, |r| r.tag_count);
         format!("scan fetched {count} tags")
     }
-    fn into_parts(self) -> (String, String, Option<Self::Spec>, Self::Status) {
-        parts(self.metadata, self.spec, self.status)
-    }
 }
 
 impl ImageObject for ImagePolicy {
     type Spec = ImagePolicySpec;
     type Status = ImagePolicyStatus;
     const HUMAN_KIND: &'static str = "image policy";
-    fn suspended(&self) -> bool {
-        self.spec.suspend == Some(true)
-    }
-    fn conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
+    common_image_object!();
     fn success_message(&self) -> String {
         if let Some(m) = ready_message(self.conditions()) {
             return m;
@@ -333,24 +330,13 @@ impl ImageObject for ImagePolicy {
             None => "no image selected yet".to_string(),
         }
     }
-    fn into_parts(self) -> (String, String, Option<Self::Spec>, Self::Status) {
-        parts(self.metadata, self.spec, self.status)
-    }
 }
 
 impl ImageObject for ImageUpdateAutomation {
     type Spec = ImageUpdateAutomationSpec;
     type Status = ImageUpdateAutomationStatus;
     const HUMAN_KIND: &'static str = "image update automation";
-    fn suspended(&self) -> bool {
-        self.spec.suspend == Some(true)
-    }
-    fn conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
+    common_image_object!();
     /// Flux: the Ready message (`pushed commit '…' to branch '…'` or
     /// `repository up-to-date`), else the last run time.
     fn success_message(&self) -> String {
@@ -367,9 +353,6 @@ impl ImageObject for ImageUpdateAutomation {
             Some(t) => format!("last run {t}"),
             None => "automation not yet run".to_string(),
         }
-    }
-    fn into_parts(self) -> (String, String, Option<Self::Spec>, Self::Status) {
-        parts(self.metadata, self.spec, self.status)
     }
 }
 
@@ -456,10 +439,6 @@ pub fn request_handled(
     last_handled == Some(token) || (last_handled != before && annotation != Some(token))
 }
 
-fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
-    conditions.iter().find(|c| c.type_ == type_)
-}
-
 /// Done reconciling, in kstatus terms: Stalled, or Ready known (True or
 /// False), not Reconciling, and observed at the current generation.
 pub fn settled(conditions: &[Condition], generation: Option<i64>) -> bool {
@@ -539,41 +518,12 @@ pub async fn wait_reconciled<K: ImageObject>(
 }
 
 /// Go's `time.Now().Format(time.RFC3339Nano)` in UTC: nanoseconds with the
-/// trailing zeros dropped (and no fraction at all when it is zero).
+/// trailing zeros dropped (and no fraction at all when it is zero), which
+/// is how jiff prints a timestamp.
 pub fn rfc3339_nano(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days);
-    let mut out = format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    let nanos = d.subsec_nanos();
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    k8s_openapi::jiff::Timestamp::try_from(t)
+        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
 }
 
 #[cfg(test)]
