@@ -174,33 +174,14 @@ impl Cluster {
         new: &Value,
     ) -> Result<(), ClusterError> {
         let patch = serde_json::json!({ "status": merge_diff(old, new) });
-        let params = PatchParams::apply(FIELD_MANAGER);
-        let params = PatchParams {
-            field_manager: params.field_manager,
-            ..PatchParams::default()
-        };
-        let p = Patch::Merge(&patch);
         let r = match key.kind.as_str() {
-            IMAGE_REPOSITORY => self
-                .api::<ImageRepository>(&key.namespace)
-                .patch_status(&key.name, &params, &p)
-                .await
-                .map(drop),
-            IMAGE_POLICY => self
-                .api::<ImagePolicy>(&key.namespace)
-                .patch_status(&key.name, &params, &p)
-                .await
-                .map(drop),
-            IMAGE_UPDATE_AUTOMATION => self
-                .api::<ImageUpdateAutomation>(&key.namespace)
-                .patch_status(&key.name, &params, &p)
-                .await
-                .map(drop),
-            RECEIVER => self
-                .api::<Receiver>(&key.namespace)
-                .patch_status(&key.name, &params, &p)
-                .await
-                .map(drop),
+            IMAGE_REPOSITORY => self.patch_status::<ImageRepository>(key, &patch).await,
+            IMAGE_POLICY => self.patch_status::<ImagePolicy>(key, &patch).await,
+            IMAGE_UPDATE_AUTOMATION => {
+                self.patch_status::<ImageUpdateAutomation>(key, &patch)
+                    .await
+            }
+            RECEIVER => self.patch_status::<Receiver>(key, &patch).await,
             _ => Ok(()),
         };
         match r {
@@ -236,12 +217,22 @@ impl Cluster {
         }
     }
 
-    fn api<K>(&self, namespace: &str) -> Api<K>
+    /// A merge patch on the status subresource of `key`, as kind `K`.
+    async fn patch_status<K>(&self, key: &ObjectKey, patch: &Value) -> Result<(), kube::Error>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        <K as Resource>::DynamicType: Default,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug,
     {
-        Api::namespaced(self.client.clone(), namespace)
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        Api::<K>::namespaced(self.client.clone(), &key.namespace)
+            .patch_status(&key.name, &params, &Patch::Merge(patch))
+            .await
+            .map(drop)
     }
 }
 
