@@ -37,39 +37,66 @@ pub fn quickstart_secrets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/secrets")
 }
 
+const IMAGE: &str = "tbd/keyword_correction";
+
+/// A fake registry serving `tags` for the quickstart image, in pages of at
+/// most `max_page` tags.
+async fn quickstart_registry(tags: Vec<String>, max_page: usize) -> FakeRegistry {
+    FakeRegistry::start(FakeOptions {
+        repositories: BTreeMap::from([(IMAGE.to_string(), tags)]),
+        max_page,
+        ..FakeOptions::default()
+    })
+    .await
+}
+
+fn tags(list: &[&str]) -> Vec<String> {
+    list.iter().map(|t| t.to_string()).collect()
+}
+
+/// The quickstart's manifests committed to `tmp/flux.git`: the bare
+/// repository, its first commit and the files.
+fn quickstart_repo(tmp: &Path, registry: &str) -> (PathBuf, String, Vec<(String, Vec<u8>)>) {
+    let bare = gitrepo::init_bare(tmp, "flux.git");
+    let files = quickstart_files(registry);
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
+    (bare, first, files)
+}
+
+/// `automate` options for `repo` (objects under `clusters/stage`), with
+/// the quickstart's Secrets or none.
+fn quickstart_options(repo: &Path, tmp: &Path, with_secrets: bool) -> AutomateOptions {
+    AutomateOptions {
+        repo: repo.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        cache_dir: tmp.join("cache"),
+        secrets: if with_secrets {
+            Secrets::load_dir(&quickstart_secrets()).expect("quickstart secrets")
+        } else {
+            Secrets::default()
+        },
+        ..AutomateOptions::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_bumps_both_containers_then_nothing_to_do() {
     if !gitrepo::git_available() {
         ferroflux_testkit::env::skip_or_fail("git binary");
         return;
     }
-    let image = "tbd/keyword_correction";
-    let registry = FakeRegistry::start(FakeOptions {
-        repositories: BTreeMap::from([(
-            image.to_string(),
-            ["0.13.2", "api-0.13.0", "streamlit-0.13.0", "0.13.3"]
-                .map(String::from)
-                .to_vec(),
-        )]),
-        ..FakeOptions::default()
-    })
+    let registry = quickstart_registry(
+        tags(&["0.13.2", "api-0.13.0", "streamlit-0.13.0", "0.13.3"]),
+        100,
+    )
     .await;
     let tmp = tempfile::tempdir().unwrap();
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let files = quickstart_files(&registry.host());
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
-
-    let opts = AutomateOptions {
-        repo: bare.display().to_string(),
-        path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.path().join("cache"),
-        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
-        ..AutomateOptions::default()
-    };
+    let (bare, first, _) = quickstart_repo(tmp.path(), &registry.host());
+    let opts = quickstart_options(&bare, tmp.path(), true);
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
     let mut runner = Runner::new(opts.clone(), state.clone()).unwrap();
     let summary = runner.run_once().await.unwrap();
@@ -140,29 +167,11 @@ async fn a_missing_secret_fails_only_its_object() {
         ferroflux_testkit::env::skip_or_fail("git binary");
         return;
     }
-    let registry = FakeRegistry::start(FakeOptions {
-        repositories: BTreeMap::from([(
-            "tbd/keyword_correction".to_string(),
-            vec!["0.13.3".to_string()],
-        )]),
-        ..FakeOptions::default()
-    })
-    .await;
+    let registry = quickstart_registry(tags(&["0.13.3"]), 100).await;
     let tmp = tempfile::tempdir().unwrap();
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let files = quickstart_files(&registry.host());
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "initial");
-    let opts = AutomateOptions {
-        repo: bare.display().to_string(),
-        path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.path().join("cache"),
-        // no --secrets: the Receiver's token is missing
-        ..AutomateOptions::default()
-    };
+    let (bare, _, _) = quickstart_repo(tmp.path(), &registry.host());
+    // no --secrets: the Receiver's token is missing
+    let opts = quickstart_options(&bare, tmp.path(), false);
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
     let mut runner = Runner::new(opts, state).unwrap();
     let summary = runner.run_once().await.unwrap();
@@ -266,28 +275,10 @@ async fn progress_reports_every_page_of_a_long_scan() {
         ferroflux_testkit::env::skip_or_fail("git binary");
         return;
     }
-    let tags: Vec<String> = (0..25).map(|i| format!("1.0.{i}")).collect();
-    let registry = FakeRegistry::start(FakeOptions {
-        repositories: BTreeMap::from([("tbd/keyword_correction".to_string(), tags)]),
-        max_page: 10,
-        ..FakeOptions::default()
-    })
-    .await;
+    let registry = quickstart_registry((0..25).map(|i| format!("1.0.{i}")).collect(), 10).await;
     let tmp = tempfile::tempdir().unwrap();
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let files = quickstart_files(&registry.host());
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "initial");
-    let opts = AutomateOptions {
-        repo: bare.display().to_string(),
-        path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.path().join("cache"),
-        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
-        ..AutomateOptions::default()
-    };
+    let (bare, _, _) = quickstart_repo(tmp.path(), &registry.host());
+    let opts = quickstart_options(&bare, tmp.path(), true);
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = std::sync::Arc::clone(&events);
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
@@ -322,29 +313,10 @@ async fn manifests_are_re_read_when_the_repository_changes() {
         ferroflux_testkit::env::skip_or_fail("git binary");
         return;
     }
-    let registry = FakeRegistry::start(FakeOptions {
-        repositories: BTreeMap::from([(
-            "tbd/keyword_correction".to_string(),
-            vec!["0.13.2".to_string(), "0.13.3".to_string()],
-        )]),
-        ..FakeOptions::default()
-    })
-    .await;
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
     let tmp = tempfile::tempdir().unwrap();
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let files = quickstart_files(&registry.host());
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "initial");
-    let opts = AutomateOptions {
-        repo: bare.display().to_string(),
-        path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.path().join("cache"),
-        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
-        ..AutomateOptions::default()
-    };
+    let (bare, _, files) = quickstart_repo(tmp.path(), &registry.host());
+    let opts = quickstart_options(&bare, tmp.path(), true);
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
     let mut runner = Runner::new(opts, state).unwrap();
     runner.run_once().await.unwrap();
@@ -395,14 +367,7 @@ async fn a_git_repository_with_another_url_is_cloned_from_it() {
         ferroflux_testkit::env::skip_or_fail("git binary");
         return;
     }
-    let registry = FakeRegistry::start(FakeOptions {
-        repositories: BTreeMap::from([(
-            "tbd/keyword_correction".to_string(),
-            vec!["0.13.2".to_string(), "0.13.3".to_string()],
-        )]),
-        ..FakeOptions::default()
-    })
-    .await;
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
     let tmp = tempfile::tempdir().unwrap();
     let files = quickstart_files(&registry.host());
     let apps_bare = gitrepo::init_bare(tmp.path(), "apps.git");
@@ -438,13 +403,7 @@ async fn a_git_repository_with_another_url_is_cloned_from_it() {
         .map(|(p, b)| (p.as_str(), b.as_slice()))
         .collect();
     let fleet_head = gitrepo::commit_files(&fleet_bare, "main", &refs, "fleet");
-    let opts = AutomateOptions {
-        repo: fleet_bare.display().to_string(),
-        path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.path().join("cache"),
-        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
-        ..AutomateOptions::default()
-    };
+    let opts = quickstart_options(&fleet_bare, tmp.path(), true);
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
     let mut runner = Runner::new(opts, state).unwrap();
     let summary = runner.run_once().await.unwrap();
