@@ -44,6 +44,22 @@ fn quickstart_files(registry: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A bare repository `root/name` with the quickstart's manifests but no
+/// ImageRepository: a run reads them and is not ready, without a registry.
+fn without_image_repository(root: &Path, name: &str) -> PathBuf {
+    let bare = gitrepo::init_bare(root, name);
+    let files: Vec<(String, Vec<u8>)> = quickstart_files("127.0.0.1:1")
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("registry.yaml"))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "no ImageRepository");
+    bare
+}
+
 fn ferroflux() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ferroflux"));
     c.env("HOME", "/nonexistent")
@@ -326,16 +342,7 @@ fn once_exits_1_when_not_ready_and_logs_json() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let files: Vec<(String, Vec<u8>)> = quickstart_files("127.0.0.1:1")
-        .into_iter()
-        .filter(|(p, _)| !p.ends_with("registry.yaml"))
-        .collect();
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "no ImageRepository");
+    let bare = without_image_repository(tmp.path(), "flux.git");
     let out = ferroflux()
         .args(["automate", "--once", "--log-format", "json", "--repo"])
         .arg(&bare)
@@ -369,16 +376,7 @@ fn repo_password_from_the_environment() {
     }) else {
         return;
     };
-    let bare = gitrepo::init_bare(git.root(), "fleet.git");
-    let files: Vec<(String, Vec<u8>)> = quickstart_files("127.0.0.1:1")
-        .into_iter()
-        .filter(|(p, _)| !p.ends_with("registry.yaml"))
-        .collect();
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "fleet");
+    without_image_repository(git.root(), "fleet.git");
     let tmp = tempfile::tempdir().unwrap();
     let run = |password: Option<&str>, state: &str| {
         let mut c = ferroflux();

@@ -75,6 +75,26 @@ impl Kubectl {
         );
     }
 
+    /// `kubectl annotate --overwrite` with Flux's reconcile request.
+    fn request_reconcile(&self, resource: &str, at: &str) {
+        let annotation = format!("reconcile.fluxcd.io/requestedAt={at}");
+        self.run(&[
+            "annotate",
+            "--overwrite",
+            "-n",
+            &self.ns,
+            resource,
+            &annotation,
+        ]);
+    }
+
+    /// `kubectl patch --type merge`.
+    fn merge_patch(&self, resource: &str, patch: &str) {
+        self.run(&[
+            "patch", "-n", &self.ns, resource, "--type", "merge", "-p", patch,
+        ]);
+    }
+
     fn jsonpath(&self, resource: &str, path: &str) -> String {
         self.run(&[
             "get",
@@ -443,14 +463,10 @@ fn scenario(k: &Kubectl, tmp: &Path) {
 
     // requestedAt forces a scan that finds the new tag, and a new commit.
     rt.block_on(registry.push_image(IMAGE, "0.13.4"));
-    k.run(&[
-        "annotate",
-        "--overwrite",
-        "-n",
-        ns,
+    k.request_reconcile(
         "imagerepository/keyword-correction",
-        "reconcile.fluxcd.io/requestedAt=2026-12-04T10:00:00.000000001Z",
-    ]);
+        "2026-12-04T10:00:00.000000001Z",
+    );
     let handled = k.wait_for(
         "imagerepository/keyword-correction",
         ".status.lastHandledReconcileAt",
@@ -560,25 +576,12 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     assert!(events.contains("ImagePolicy/"), "{events}");
 
     // Suspend: a request and a new tag change nothing.
-    k.run(&[
-        "patch",
-        "-n",
-        ns,
+    k.merge_patch(
         "imagerepository/keyword-correction",
-        "--type",
-        "merge",
-        "-p",
         r#"{"spec":{"suspend":true}}"#,
-    ]);
+    );
     rt.block_on(registry.push_image(IMAGE, "0.13.6"));
-    k.run(&[
-        "annotate",
-        "--overwrite",
-        "-n",
-        ns,
-        "imagerepository/keyword-correction",
-        "reconcile.fluxcd.io/requestedAt=2026-12-04T10:05:00Z",
-    ]);
+    k.request_reconcile("imagerepository/keyword-correction", "2026-12-04T10:05:00Z");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         k.jsonpath(
