@@ -137,6 +137,30 @@ fn fixture(files: &[(&str, &str)]) -> Option<Fixture> {
     })
 }
 
+/// A repository `name` on the HTTP server with seed 000's deployment at
+/// 0.13.2: its bare path, first commit, GitRepository, and the policy that
+/// moves it to 0.13.3.
+fn http_fleet(
+    server: &GitHttpServer,
+    name: &str,
+) -> (PathBuf, String, GitRepository, [ImagePolicy; 1]) {
+    let bare = init_bare(server.root(), name);
+    let initial = commit_files(
+        &bare,
+        "main",
+        &[(KC_FILE, kc_deployment("0.13.2").as_bytes())],
+        "initial",
+    );
+    let repo = git_repository("flux-system", "flux-system", &server.url(name), "main");
+    let policies = [policy(
+        "flux-system",
+        "keyword-correction",
+        KC_IMAGE,
+        "0.13.3",
+    )];
+    (bare, initial, repo, policies)
+}
+
 fn file_url(bare: &Path) -> String {
     format!("file://{}", bare.display())
 }
@@ -539,26 +563,8 @@ fn concurrent_commit_is_retried_over_http() {
     let Some(server) = GitHttpServer::start(git_http::Options::default()) else {
         return;
     };
-    let bare = init_bare(server.root(), "fleet.git");
-    commit_files(
-        &bare,
-        "main",
-        &[(KC_FILE, kc_deployment("0.13.2").as_bytes())],
-        "initial",
-    );
+    let (bare, _, repo, policies) = http_fleet(&server, "fleet.git");
     let cache = tempfile::tempdir().expect("cache");
-    let repo = git_repository(
-        "flux-system",
-        "flux-system",
-        &server.url("fleet.git"),
-        "main",
-    );
-    let policies = [policy(
-        "flux-system",
-        "keyword-correction",
-        KC_IMAGE,
-        "0.13.3",
-    )];
     let racer = bare.clone();
     let mut opts = options(cache.path());
     opts.before_push = Some(Arc::new(move |attempt| {
@@ -916,13 +922,7 @@ fn protected_branch_refusal_is_on_the_status() {
     let Some(server) = GitHttpServer::start(git_http::Options::default()) else {
         return;
     };
-    let bare = init_bare(server.root(), "protected.git");
-    let initial = commit_files(
-        &bare,
-        "main",
-        &[(KC_FILE, kc_deployment("0.13.2").as_bytes())],
-        "initial",
-    );
+    let (bare, initial, repo, policies) = http_fleet(&server, "protected.git");
     let hook = bare.join("hooks/pre-receive");
     std::fs::write(
         &hook,
@@ -932,18 +932,6 @@ fn protected_branch_refusal_is_on_the_status() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let cache = tempfile::tempdir().expect("cache");
-    let repo = git_repository(
-        "flux-system",
-        "flux-system",
-        &server.url("protected.git"),
-        "main",
-    );
-    let policies = [policy(
-        "flux-system",
-        "keyword-correction",
-        KC_IMAGE,
-        "0.13.3",
-    )];
     let r = run(
         &auto,
         &api_version,
