@@ -480,40 +480,29 @@ pub fn outcome(kind: &str, conditions: &[Condition]) -> Result<(), Error> {
 }
 
 /// Read the object until the controller has handled the request `token`
-/// and settled, or `timeout` passes.
+/// and settled. Unbounded: the callers put one deadline on their whole
+/// command, as flux's context timeout does.
 pub async fn wait_reconciled<K: ImageObject>(
     api: &Api<K>,
     namespace: &str,
     name: &str,
     token: &str,
     before: Option<&str>,
-    timeout: ferroflux_api::duration::Duration,
 ) -> Result<K, Error> {
-    let poll = async {
-        loop {
-            let obj = get(api, namespace, name).await?;
-            let annotation = obj
-                .meta()
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
-                .map(String::as_str);
-            if request_handled(obj.last_handled_reconcile_at(), before, token, annotation)
-                && settled(obj.conditions(), obj.meta().generation)
-            {
-                return Ok(obj);
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
+    loop {
+        let obj = get(api, namespace, name).await?;
+        let annotation = obj
+            .meta()
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
+            .map(String::as_str);
+        if request_handled(obj.last_handled_reconcile_at(), before, token, annotation)
+            && settled(obj.conditions(), obj.meta().generation)
+        {
+            return Ok(obj);
         }
-    };
-    match tokio::time::timeout(timeout.to_std(), poll).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout {
-            kind: kind::<K>(),
-            name: name.to_string(),
-            namespace: namespace.to_string(),
-            timeout,
-        }),
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
 

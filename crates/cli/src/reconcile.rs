@@ -75,8 +75,7 @@ async fn reconcile<K: ImageObject>(args: &ReconcileArgs) -> Result<(), Error> {
         cluster::merge_patch(&api, ns, name, &cluster::request_patch(&token)).await?;
         cluster::success(&format!("{kind} annotated"));
         cluster::waiting(&format!("waiting for {kind} reconciliation"));
-        let obj = cluster::wait_reconciled(&api, ns, name, &token, before.as_deref(), args.timeout)
-            .await?;
+        let obj = cluster::wait_reconciled(&api, ns, name, &token, before.as_deref()).await?;
         cluster::success(&format!("{kind} reconciliation completed"));
         cluster::outcome(&kind, obj.conditions())?;
         cluster::success(&obj.success_message());

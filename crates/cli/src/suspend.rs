@@ -174,9 +174,7 @@ async fn patch_all<K: ImageObject>(
     let mut ok = all_found;
     for (name, token, before) in resumed {
         cluster::waiting(&format!("waiting for {kind} reconciliation"));
-        let obj =
-            cluster::wait_reconciled(&api, ns, &name, &token, before.as_deref(), args.timeout)
-                .await?;
+        let obj = cluster::wait_reconciled(&api, ns, &name, &token, before.as_deref()).await?;
         match cluster::outcome(&kind, obj.conditions()) {
             Ok(()) => {
                 cluster::success(&format!("{kind} {name} reconciliation completed"));
