@@ -130,6 +130,15 @@ async fn serve(
         context: args.context.clone(),
     })
     .await?;
+    Cluster::new(
+        conn.client.clone(),
+        ClusterOptions {
+            label_selector: args.watch_label_selector.clone(),
+            instance: None,
+        },
+    )
+    .check()
+    .await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |rx: &tokio::sync::watch::Receiver<bool>| {
         let mut rx = rx.clone();

@@ -72,6 +72,14 @@ pub enum Change {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    #[error("--watch-label-selector '{selector}': {detail}")]
+    Selector { selector: String, detail: String },
+    #[error(
+        "the Flux image CRDs are not installed ({detail}): run `ferroflux install --export | kubectl apply -f -`"
+    )]
+    NoCrds { detail: String },
+    #[error("cannot list ImageRepositories: {detail}")]
+    List { detail: String },
     #[error("{kind} {namespace}/{name}: status update failed: {detail}")]
     Status {
         kind: String,
@@ -125,6 +133,34 @@ impl Cluster {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Fail fast on what the watches would only retry forever: a label
+    /// selector the apiserver refuses, CRDs that are not installed, no
+    /// access. One `list` with `limit=1`.
+    pub async fn check(&self) -> Result<(), ClusterError> {
+        let mut params = kube::api::ListParams::default().limit(1);
+        if let Some(s) = &self.opts.label_selector {
+            params = params.labels(s);
+        }
+        match Api::<ImageRepository>::all(self.client.clone())
+            .list(&params)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 400 && self.opts.label_selector.is_some() => {
+                Err(ClusterError::Selector {
+                    selector: self.opts.label_selector.clone().unwrap_or_default(),
+                    detail: e.message,
+                })
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => {
+                Err(ClusterError::NoCrds { detail: e.message })
+            }
+            Err(e) => Err(ClusterError::List {
+                detail: e.to_string(),
+            }),
+        }
     }
 
     /// Start one watch per kind (and one on Secrets); their changes arrive

@@ -750,3 +750,46 @@ fn install_deployment_args_are_accepted() {
         "{stderr}"
     );
 }
+
+/// What the watches would only retry forever fails at start-up with a
+/// clear message: CRDs not installed, a selector the apiserver refuses.
+#[test]
+fn controller_fails_fast_without_crds_or_with_a_bad_selector() {
+    let Some(bin) = kubectl_bin() else {
+        return;
+    };
+    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&config).expect("kubeconfig");
+    let start = |selector: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ferroflux"));
+        c.arg("controller")
+            .arg("--kubeconfig")
+            .arg(&config)
+            .arg("--storage-path")
+            .arg(tmp.path().join("data"));
+        if let Some(s) = selector {
+            c.args(["--watch-label-selector", s]);
+        }
+        c.output().expect("ferroflux controller")
+    };
+    let out = start(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CRDs are not installed"), "{stderr}");
+
+    let k = Kubectl {
+        bin,
+        config: config.clone(),
+        ns: "flux-system".to_string(),
+    };
+    k.apply(&install_export());
+    let out = start(Some("sharding.fluxcd.io/key in (a"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--watch-label-selector 'sharding.fluxcd.io/key in (a'"),
+        "{stderr}"
+    );
+}
