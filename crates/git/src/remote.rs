@@ -6,7 +6,9 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use git2::{CertificateCheckStatus, Cred, CredentialType, ErrorClass, ErrorCode, RemoteCallbacks};
 
 use crate::auth::Auth;
@@ -23,6 +25,39 @@ pub(crate) struct Observed {
     pub auth_failed: bool,
     pub rejections: Vec<(String, String)>,
     pub sideband: String,
+    /// Set when a callback found the operation's deadline passed.
+    pub timed_out: Option<Duration>,
+}
+
+/// When one network operation must give up (`spec.timeout`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    pub at: Instant,
+    pub timeout: Duration,
+}
+
+impl Deadline {
+    pub fn after(timeout: Option<Duration>) -> Option<Deadline> {
+        timeout.map(|timeout| Deadline {
+            at: Instant::now() + timeout,
+            timeout,
+        })
+    }
+}
+
+/// True (and recorded) when `deadline` has passed.
+pub(crate) fn expired(deadline: Option<Deadline>, seen: &Shared) -> bool {
+    match deadline {
+        Some(d) if Instant::now() >= d.at => {
+            seen.borrow_mut().timed_out = Some(d.timeout);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn timeout_error() -> git2::Error {
+    git2::Error::new(ErrorCode::GenericError, ErrorClass::Net, "timeout")
 }
 
 pub(crate) type Shared = Rc<RefCell<Observed>>;
@@ -32,10 +67,14 @@ pub(crate) fn callbacks<'a>(
     url: &'a RemoteUrl,
     auth: &'a Auth,
     seen: &Shared,
+    deadline: Option<Deadline>,
 ) -> RemoteCallbacks<'a> {
     let mut cbs = RemoteCallbacks::new();
     let s = seen.clone();
     cbs.credentials(move |_url, user_from_url, allowed| {
+        if expired(deadline, &s) {
+            return Err(timeout_error());
+        }
         let mut o = s.borrow_mut();
         let user = user_from_url
             .map(str::to_string)
@@ -76,6 +115,9 @@ pub(crate) fn callbacks<'a>(
     });
     let s = seen.clone();
     cbs.certificate_check(move |cert, _host| {
+        if expired(deadline, &s) {
+            return Err(timeout_error());
+        }
         if let Some(hk) = cert.as_hostkey() {
             if url.scheme != Scheme::Ssh {
                 return Ok(CertificateCheckStatus::CertificatePassthrough);
@@ -125,6 +167,9 @@ pub(crate) fn callbacks<'a>(
     });
     let s = seen.clone();
     cbs.sideband_progress(move |data| {
+        if expired(deadline, &s) {
+            return false;
+        }
         let mut o = s.borrow_mut();
         if o.sideband.len() < 16 * 1024 {
             o.sideband.push_str(&String::from_utf8_lossy(data));
@@ -138,12 +183,31 @@ fn auth_error(msg: &str) -> git2::Error {
     git2::Error::new(ErrorCode::Auth, ErrorClass::Net, msg)
 }
 
-/// `Authorization` header for a bearer token.
-pub(crate) fn headers(auth: &Auth) -> Vec<String> {
-    auth.bearer_token
-        .iter()
-        .map(|t| format!("Authorization: Bearer {t}"))
-        .collect()
+/// The `Authorization` header sent with every request of an http(s)
+/// operation: the bearer token, else the Basic credentials. Sent up front so
+/// that no request is answered 401 first (libgit2 otherwise asks the
+/// credential callback only after each operation's first 401). The caller
+/// must not follow off-site redirects while it sends this header.
+pub(crate) fn headers(url: &RemoteUrl, auth: &Auth) -> Vec<String> {
+    if !matches!(url.scheme, Scheme::Http | Scheme::Https) {
+        return Vec::new();
+    }
+    if let Some(t) = auth.bearer_token.as_deref().filter(|t| !has_control(t)) {
+        return vec![format!("Authorization: Bearer {t}")];
+    }
+    match &auth.basic {
+        Some((u, p)) => {
+            let pair = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            vec![format!("Authorization: Basic {pair}")]
+        }
+        None => Vec::new(),
+    }
+}
+
+/// A header value with CR, LF or another control character would let a
+/// Secret inject headers.
+fn has_control(v: &str) -> bool {
+    v.chars().any(char::is_control)
 }
 
 /// Remove every credential from a message and redact the URL.
@@ -179,6 +243,12 @@ pub(crate) fn fetch_error(e: &git2::Error, url: &RemoteUrl, auth: &Auth, seen: &
         return Error::HostKey {
             url: url.redacted(),
             source: hk.clone(),
+        };
+    }
+    if let Some(timeout) = o.timed_out {
+        return Error::Timeout {
+            url: url.redacted(),
+            timeout,
         };
     }
     let message = scrub(e.message(), url, auth);
@@ -221,6 +291,12 @@ pub(crate) fn push_error(
         return Error::HostKey {
             url: url.redacted(),
             source: hk.clone(),
+        };
+    }
+    if let Some(timeout) = o.timed_out {
+        return Error::Timeout {
+            url: url.redacted(),
+            timeout,
         };
     }
     let remote_text: String = o

@@ -38,8 +38,8 @@ pub enum Scheme {
     File,
 }
 
-/// A parsed remote URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed remote URL. `Debug` shows the redacted URL only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RemoteUrl {
     /// Transport.
     pub scheme: Scheme,
@@ -53,6 +53,20 @@ pub struct RemoteUrl {
     /// Path part (for file URLs the local path).
     pub path: String,
     raw: String,
+}
+
+impl std::fmt::Debug for RemoteUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteUrl")
+            .field("scheme", &self.scheme)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("path", &self.path)
+            .field("url", &self.redacted())
+            .finish()
+    }
 }
 
 impl RemoteUrl {

@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use git2::{
-    AutotagOption, FetchOptions, Oid, PushOptions, Repository, ResetType, Signature, Status,
-    StatusOptions, build::CheckoutBuilder,
+    AutotagOption, FetchOptions, Oid, PushOptions, RemoteRedirect, Repository, ResetType,
+    Signature, Status, StatusOptions, build::CheckoutBuilder,
 };
 use sha1::{Digest, Sha1};
 
 use crate::auth::{self, Auth};
-use crate::remote::{self, Shared};
+use crate::remote::{self, Deadline, Shared};
 use crate::signing::{self, Signer};
 use crate::url::{self, RemoteUrl};
 use ferroflux_policy::semver;
@@ -51,6 +51,14 @@ pub enum Error {
         url: String,
         /// Server or libgit2 message.
         message: String,
+    },
+    /// A network operation did not finish within `Options::timeout`.
+    #[error("timeout after {timeout:?} waiting for '{url}'")]
+    Timeout {
+        /// Redacted URL.
+        url: String,
+        /// The limit (GitRepository `spec.timeout`).
+        timeout: std::time::Duration,
     },
     /// Connection or protocol failure.
     #[error("failed to reach '{url}': {message}")]
@@ -235,6 +243,10 @@ pub struct Options {
     pub push_attempts: u32,
     /// Fetch progress, when someone watches.
     pub progress: Option<FetchProgress>,
+    /// Limit of each fetch and push (GitRepository `spec.timeout`, Flux's
+    /// default 60s), checked in libgit2's callbacks; a server that never
+    /// answers is bounded by the caller (see the crate docs).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Options {
@@ -243,6 +255,7 @@ impl std::fmt::Debug for Options {
             .field("depth", &self.depth)
             .field("push_attempts", &self.push_attempts)
             .field("progress", &self.progress.is_some())
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -253,6 +266,7 @@ impl Default for Options {
             depth: Some(1),
             push_attempts: 5,
             progress: None,
+            timeout: Some(std::time::Duration::from_secs(60)),
         }
     }
 }
@@ -350,6 +364,8 @@ impl Workspace {
     ) -> Result<Workspace, Error> {
         let parsed = RemoteUrl::parse(url)?;
         auth.validate_for(&parsed)?;
+        let auth = &with_url_password(auth, &parsed);
+        private_dir(cache_dir)?;
         let dir = cache_dir.join(cache_key(&parsed));
         if dir.join(".git").exists() {
             match Self::reuse(&dir, &parsed, auth, checkout, &opts) {
@@ -366,7 +382,8 @@ impl Workspace {
             source,
         })?;
         let repo = Repository::init(&dir).map_err(local("init"))?;
-        repo.remote("origin", parsed.as_str())
+        // The password stays in memory (callbacks, header), never in .git/config.
+        repo.remote("origin", &parsed.redacted())
             .map_err(local("remote add"))?;
         let mut ws = Workspace::new(repo, dir, parsed, auth, checkout, opts);
         ws.sync()?;
@@ -391,7 +408,7 @@ impl Workspace {
                 message: "cache is a bare repository".to_string(),
             });
         }
-        repo.remote_set_url("origin", url.as_str())
+        repo.remote_set_url("origin", &url.redacted())
             .map_err(local("remote set-url"))?;
         // Catch a corrupt HEAD or missing objects before talking to the remote.
         if let Ok(head) = repo.head() {
@@ -656,7 +673,7 @@ impl Workspace {
         Ok(Some(oid.to_string()))
     }
 
-    /// Push HEAD to `spec.branch`, then `spec.refspec` in a second push.
+    /// Push HEAD to `spec.branch` and `spec.refspec` in one push.
     pub fn push(&mut self, spec: &PushSpec) -> Result<PushResult, Error> {
         let head = self
             .repo
@@ -683,13 +700,16 @@ impl Workspace {
             }
         };
         let force = if spec.force { "+" } else { "" };
-        self.push_refspec(&format!("{force}{src}:refs/heads/{}", spec.branch), spec)?;
+        let mut all = vec![format!("{force}{src}:refs/heads/{}", spec.branch)];
         let mut refspecs = Vec::new();
         if let Some(r) = spec.refspec.as_deref().filter(|r| !r.is_empty()) {
             let r = r.trim_start_matches('+');
-            self.push_refspec(&format!("{force}{r}"), spec)?;
+            all.push(format!("{force}{r}"));
             refspecs.push(r.to_string());
         }
+        // One connection and one receive-pack request for both (libgit2
+        // cannot ask for `atomic`; the server applies both or reports each).
+        self.push_refspecs(&all, spec)?;
         let result = PushResult {
             commit: head.to_string(),
             branch: spec.branch.clone(),
@@ -825,20 +845,27 @@ impl Workspace {
         let seen: Shared = Default::default();
         let url = self.url.clone();
         let auth = self.auth.clone();
-        let headers = remote::headers(&auth);
+        let headers = remote::headers(&url, &auth);
         let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let deadline = Deadline::after(self.opts.timeout);
         let mut remote = self.repo.find_remote("origin").map_err(local("remote"))?;
         let mut fo = FetchOptions::new();
-        let mut cbs = remote::callbacks(&url, &auth, &seen);
-        if let Some(progress) = self.opts.progress.clone() {
-            cbs.transfer_progress(move |p| {
+        let mut cbs = remote::callbacks(&url, &auth, &seen, deadline);
+        let progress = self.opts.progress.clone();
+        let s = seen.clone();
+        cbs.transfer_progress(move |p| {
+            if let Some(progress) = &progress {
                 progress(p.received_objects(), p.total_objects());
-                true
-            });
-        }
+            }
+            !remote::expired(deadline, &s)
+        });
         fo.remote_callbacks(cbs)
             .download_tags(AutotagOption::None)
             .custom_headers(&header_refs);
+        if !headers.is_empty() {
+            // The Authorization header must reach this host only.
+            fo.follow_redirects(RemoteRedirect::None);
+        }
         // libgit2's local transport cannot do shallow fetches; a local
         // fetch copies no more than it needs anyway.
         if let Some(d) = depth.filter(|_| self.url.scheme != url::Scheme::File) {
@@ -1012,12 +1039,13 @@ impl Workspace {
         Ok(())
     }
 
-    fn push_refspec(&mut self, refspec: &str, spec: &PushSpec) -> Result<(), Error> {
+    fn push_refspecs(&mut self, refspecs: &[String], spec: &PushSpec) -> Result<(), Error> {
         let seen: Shared = Default::default();
         let url = self.url.clone();
         let auth = self.auth.clone();
-        let headers = remote::headers(&auth);
+        let headers = remote::headers(&url, &auth);
         let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let deadline = Deadline::after(self.opts.timeout);
         let options: Vec<String> = spec
             .options
             .iter()
@@ -1032,12 +1060,22 @@ impl Workspace {
         let option_refs: Vec<&str> = options.iter().map(String::as_str).collect();
         let mut remote = self.repo.find_remote("origin").map_err(local("remote"))?;
         let mut po = PushOptions::new();
-        po.remote_callbacks(remote::callbacks(&url, &auth, &seen))
-            .custom_headers(&header_refs);
+        let mut cbs = remote::callbacks(&url, &auth, &seen, deadline);
+        let s = seen.clone();
+        cbs.push_negotiation(move |_| {
+            if remote::expired(deadline, &s) {
+                return Err(git2::Error::from_str("timeout"));
+            }
+            Ok(())
+        });
+        po.remote_callbacks(cbs).custom_headers(&header_refs);
+        if !headers.is_empty() {
+            po.follow_redirects(RemoteRedirect::None);
+        }
         if !option_refs.is_empty() {
             po.remote_push_options(&option_refs);
         }
-        let res = remote.push(&[refspec], Some(&mut po));
+        let res = remote.push(refspecs, Some(&mut po));
         let rejected = !seen.borrow().rejections.is_empty();
         match res {
             Ok(()) if !rejected => Ok(()),
@@ -1066,6 +1104,39 @@ pub fn revision_string(reference: Option<&str>, hex: &str) -> String {
 fn cache_key(url: &RemoteUrl) -> String {
     let digest = Sha1::digest(url.redacted().as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Basic credentials a `user:password@` URL carries, when the Secret
+/// has none (git's own rule), so that the URL can be stored without them.
+fn with_url_password(auth: &Auth, url: &RemoteUrl) -> Auth {
+    let mut auth = auth.clone();
+    if auth.basic.is_none()
+        && auth.bearer_token.is_none()
+        && let Some(p) = url.password()
+    {
+        let user = url.user.clone().unwrap_or_else(|| "git".to_string());
+        auth.basic = Some((user, p.to_string()));
+    }
+    auth
+}
+
+/// Create the cache directory readable by its owner only (the clones hold
+/// private repositories' contents).
+fn private_dir(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let io = |op| {
+        move |source| Error::Io {
+            op,
+            path: dir.to_path_buf(),
+            source,
+        }
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io("create"))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io("chmod"))
 }
 
 fn remove_dir(dir: &Path) -> Result<(), Error> {

@@ -89,6 +89,25 @@ impl GitHttpServer {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 
+    /// The access log, one `METHOD /path?query STATUS` line per request.
+    /// lighttpd buffers it and flushes it on its periodic timer: this
+    /// waits (up to 15 s) until it is not empty and has not grown for 1.5 s.
+    pub fn access_log(&self) -> String {
+        let path = self.dir.path().join("access.log");
+        let len = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = len();
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1500));
+            let now = len();
+            if now == last && now > 0 {
+                break;
+            }
+            last = now;
+        }
+        std::fs::read_to_string(&path).unwrap_or_default()
+    }
+
     /// Clone URL of the repository `<root>/<name>`.
     pub fn url(&self, name: &str) -> String {
         format!("http://127.0.0.1:{}/git/{name}", self.port)
@@ -137,8 +156,10 @@ fn free_port() -> u16 {
 
 fn config(dir: &Path, root: &Path, backend: &Path, port: u16, opts: &Options) -> String {
     let mut conf = format!(
-        r#"server.modules = ("mod_alias", "mod_setenv", "mod_cgi", "mod_auth", "mod_authn_file")
+        r#"server.modules = ("mod_alias", "mod_setenv", "mod_cgi", "mod_auth", "mod_authn_file", "mod_accesslog")
 server.document-root = "{dir}"
+accesslog.filename = "{dir}/access.log"
+accesslog.format = "%m %U%q %>s"
 server.bind = "127.0.0.1"
 server.port = {port}
 server.errorlog = "{dir}/error.log"

@@ -104,3 +104,15 @@ fn error_never_contains_password() {
     let err = RemoteUrl::parse("https://u:hunter2@:99999/x").expect_err("bad port");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+#[test]
+fn debug_never_shows_the_password() {
+    let u = RemoteUrl::parse("https://bob:hunter2-pw@git.example/fleet.git").expect("parse");
+    let shown = format!("{u:?}");
+    assert!(!shown.contains("hunter2-pw"), "{shown}");
+    assert!(
+        shown.contains("https://bob@git.example/fleet.git"),
+        "{shown}"
+    );
+    assert_eq!(u.password(), Some("hunter2-pw"));
+}

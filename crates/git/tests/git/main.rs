@@ -1176,3 +1176,146 @@ fn signed_commit_verifies_with_git_verify_commit() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("GOODSIG"));
     assert_eq!(show_file(&bare, "main", "app.yaml"), "image: app:6.0.0");
 }
+
+/// Access-log lines (`METHOD /path STATUS`) whose status is `status`.
+fn with_status<'a>(log: &'a str, status: &str) -> Vec<&'a str> {
+    log.lines()
+        .filter(|l| l.rsplit(' ').next() == Some(status))
+        .collect()
+}
+
+#[test]
+fn http_basic_auth_is_sent_up_front_and_one_push_carries_both_refspecs() {
+    let Some(server) = http_server(true) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "app.git");
+    commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.0.0\n")],
+        "initial",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cache = tmp.path().join("cache");
+    let auth = Auth::from_secret(&secret(&[("username", "flux"), ("password", "s3cret-pw")]))
+        .expect("auth");
+    let mut ws = Workspace::open_or_clone(
+        &cache,
+        &server.url("app.git"),
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("clone over http: {e}\n{}", server.log()));
+    let spec = PushSpec {
+        branch: "main".into(),
+        refspec: Some("refs/heads/main:refs/heads/release".into()),
+        ..PushSpec::default()
+    };
+    let result = ws
+        .push_with_retry(&spec, &commit_opts(), rewrite("1.5.0"))
+        .unwrap_or_else(|e| panic!("push over http: {e}\n{}", server.log()))
+        .expect("pushed");
+    assert_eq!(rev_parse(&bare, "release"), Some(result.commit.clone()));
+    let log = server.access_log();
+    // No request waits for a 401 before sending the credentials.
+    assert!(with_status(&log, "401").is_empty(), "{log}");
+    let pushes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("POST") && l.contains("git-receive-pack"))
+        .collect();
+    assert_eq!(pushes.len(), 1, "one push for branch and refspec:\n{log}");
+}
+
+#[test]
+fn password_in_the_url_stays_out_of_the_cache() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(server) = http_server(true) else {
+        return;
+    };
+    let bare = init_bare(server.root(), "app.git");
+    commit_files(&bare, "main", &[("app.yaml", b"x\n")], "initial");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cache = tmp.path().join("cache");
+    let url = server
+        .url("app.git")
+        .replace("http://", "http://flux:s3cret-pw@");
+    for _ in 0..2 {
+        // Clone, then reuse of the cached clone.
+        Workspace::open_or_clone(
+            &cache,
+            &url,
+            &Auth::none(),
+            &CheckoutRef::branch("main"),
+            Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("clone with user:password@ url: {e}\n{}", server.log()));
+    }
+    let mode = std::fs::metadata(&cache)
+        .expect("cache")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    for entry in walk(&cache) {
+        let text = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("s3cret-pw"),
+            "password written to {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn timeout_is_checked_when_the_server_answers_late() {
+    // Answers every request with a 401 after 1.5 s: with a 1 s timeout the
+    // credential callback sees the deadline passed.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read as _, Write as _};
+                let mut s = stream;
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                let _ = s.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\n\r\n",
+                );
+            });
+        }
+    });
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let auth = Auth::from_secret(&secret(&[("username", "flux"), ("password", "s3cret-pw")]))
+        .expect("auth");
+    let started = std::time::Instant::now();
+    let err = Workspace::open_or_clone(
+        tmp.path(),
+        &format!("http://127.0.0.1:{port}/app.git"),
+        &auth,
+        &CheckoutRef::branch("main"),
+        Options {
+            timeout: Some(std::time::Duration::from_secs(1)),
+            ..Options::default()
+        },
+    )
+    .expect_err("late server");
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("timeout after 1s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
