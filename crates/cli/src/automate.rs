@@ -99,7 +99,7 @@ fn repo_credentials(args: &AutomateArgs) -> anyhow::Result<BTreeMap<String, Vec<
         data.insert("known_hosts".to_string(), read(kh, "known_hosts")?);
     }
     if let Some(password) = std::env::var_os("FERROFLUX_GIT_PASSWORD").filter(|p| !p.is_empty()) {
-        let user = std::env::var("FERROFLUX_GIT_USERNAME").unwrap_or_else(|_| "git".to_string());
+        let user = basic_user(&args.repo, std::env::var("FERROFLUX_GIT_USERNAME").ok());
         data.insert("username".to_string(), user.into_bytes());
         data.insert(
             "password".to_string(),
@@ -107,6 +107,23 @@ fn repo_credentials(args: &AutomateArgs) -> anyhow::Result<BTreeMap<String, Vec<
         );
     }
     Ok(data)
+}
+
+/// The Basic user for `FERROFLUX_GIT_PASSWORD`: `FERROFLUX_GIT_USERNAME`
+/// when set, else the user of the URL (`http://bob@host/...`, as git does),
+/// else `git`.
+fn basic_user(repo: &str, env_user: Option<String>) -> String {
+    let from_url = || {
+        let (_, rest) = repo.split_once("://")?;
+        let authority = rest.split('/').next()?;
+        let (userinfo, _) = authority.rsplit_once('@')?;
+        let user = userinfo.split(':').next()?;
+        (!user.is_empty()).then(|| user.to_string())
+    };
+    env_user
+        .filter(|u| !u.is_empty())
+        .or_else(from_url)
+        .unwrap_or_else(|| "git".to_string())
 }
 
 fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOptions> {
@@ -258,6 +275,22 @@ pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_user_comes_from_the_env_then_the_url_then_git() {
+        let cases = [
+            ("http://bob@host/fleet.git", None, "bob"),
+            ("https://bob:pw@host:8443/fleet.git", None, "bob"),
+            ("http://bob@host/fleet.git", Some("alice"), "alice"),
+            ("http://bob@host/fleet.git", Some(""), "bob"),
+            ("http://host/fleet.git", None, "git"),
+            ("http://host/a@b/fleet.git", None, "git"),
+            ("/srv/fleet.git", None, "git"),
+        ];
+        for (repo, env, want) in cases {
+            assert_eq!(basic_user(repo, env.map(str::to_string)), want, "{repo}");
+        }
+    }
 
     #[test]
     fn only_long_scans_and_large_fetches_are_shown() {

@@ -410,3 +410,48 @@ fn repo_password_from_the_environment() {
         "{stderr}"
     );
 }
+
+/// `--repo http://flux@host/...` with only `FERROFLUX_GIT_PASSWORD`: the
+/// user comes from the URL, as with git; the clone cache under the state
+/// directory is private and holds no password.
+#[test]
+fn repo_user_from_the_url() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(git) = GitHttpServer::start(GitOptions {
+        basic_auth: Some(("flux".to_string(), "s3cret-pw".to_string())),
+    }) else {
+        return;
+    };
+    without_image_repository(git.root(), "fleet.git");
+    let tmp = tempfile::tempdir().unwrap();
+    let url = git.url("fleet.git").replace("http://", "http://flux@");
+    let out = ferroflux()
+        .args(["automate", "--once", "--repo", &url])
+        .args(["--path", "clusters/stage", "--state"])
+        .arg(tmp.path().join("state").join("state.redb"))
+        .env_remove("FERROFLUX_GIT_USERNAME")
+        .env("FERROFLUX_GIT_PASSWORD", "s3cret-pw")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("harbor-receiver"), "{stdout}");
+    let cache = tmp.path().join("state").join("cache");
+    let mode = std::fs::metadata(cache.join("manifests"))
+        .expect("clone cache under the state directory")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let config = std::fs::read_dir(cache.join("manifests"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path().join(".git/config")).unwrap_or_default())
+        .collect::<String>();
+    assert!(config.contains("url = http://flux@"), "{config}");
+    assert!(!config.contains("s3cret-pw"), "{config}");
+}

@@ -461,6 +461,8 @@ struct Source {
     push: PushSpec,
     commit: CommitOptions,
     switch_branch: bool,
+    /// The GitRepository's `spec.timeout` (60s by default).
+    timeout: std::time::Duration,
 }
 
 fn source_config(input: &AutomationInput<'_>) -> Result<Source, StepError> {
@@ -572,6 +574,7 @@ fn source_config(input: &AutomationInput<'_>) -> Result<Source, StepError> {
     };
     Ok(Source {
         url: repo.spec.url.clone(),
+        timeout: repo.spec.effective_timeout().to_std(),
         auth,
         checkout,
         push: PushSpec {
@@ -597,6 +600,7 @@ fn checkout(source: &Source, opts: &AutomationOptions) -> Result<Workspace, Step
         depth: opts.depth,
         push_attempts: opts.max_push_retries.saturating_add(1),
         progress: opts.fetch_progress.clone(),
+        timeout: Some(source.timeout),
     };
     Workspace::open_or_clone(
         &opts.cache_dir,
