@@ -121,6 +121,11 @@ pub struct AutomateOptions {
     pub depth: Option<u32>,
     /// First retry delay after a transient failure (doubles up to 5 min).
     pub backoff: Duration,
+    /// `--respect-intervals`: [`Runner::run_once`] scans only the
+    /// repositories whose `spec.interval` elapsed since their stored scan
+    /// (cron jobs). Off, a one-shot run scans every ImageRepository: it is
+    /// an explicit request. `--watch` always keeps the intervals.
+    pub respect_intervals: bool,
 }
 
 impl Default for AutomateOptions {
@@ -136,6 +141,7 @@ impl Default for AutomateOptions {
             scheduler: SchedulerOptions::default(),
             depth: Some(1),
             backoff: Duration::from_secs(1),
+            respect_intervals: false,
         }
     }
 }
@@ -241,6 +247,8 @@ pub struct Runner {
     tls_clients: BTreeMap<ObjectKey, (u64, Client)>,
     metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
+    /// Scan even when the interval has not elapsed (a one-shot pass).
+    force_scans: bool,
 }
 
 impl Runner {
@@ -263,6 +271,7 @@ impl Runner {
             tls_clients: BTreeMap::new(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
+            force_scans: false,
         })
     }
 
@@ -451,9 +460,18 @@ impl Runner {
     }
 
     /// One full pass: receivers, repositories, policies, automations.
+    /// Every ImageRepository is scanned unless `respect_intervals` is set.
     pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
+        let force = !self.opts.respect_intervals;
+        self.run_pass(force).await
+    }
+
+    async fn run_pass(&mut self, force_scans: bool) -> Result<Summary, AutomateError> {
         self.refresh().await?;
-        self.pass().await?;
+        self.force_scans = force_scans;
+        let result = self.pass().await;
+        self.force_scans = false;
+        result?;
         Ok(self.summary())
     }
 
@@ -787,6 +805,7 @@ impl Runner {
                     store: self.state.store(),
                     clock: self.clock.as_ref(),
                     progress: Some(&report),
+                    force: self.force_scans,
                 };
                 let r = repository::reconcile(&obj, &auth, &cx).await;
                 (r.status, r.outcome)
@@ -1198,7 +1217,9 @@ impl Runner {
         mut sched: Scheduler,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), AutomateError> {
-        let summary = self.run_once().await?;
+        // A restart is no request: stored scans younger than their
+        // interval stand.
+        let summary = self.run_pass(false).await?;
         tracing::info!(ready = summary.all_ready(), "first pass done");
         for key in self.objects.keys() {
             let after = self.first_delay(&key);

@@ -414,3 +414,70 @@ async fn a_git_repository_with_another_url_is_cloned_from_it() {
     );
     assert_eq!(gitrepo::rev_parse(&fleet_bare, "main").unwrap(), fleet_head);
 }
+
+/// Issue 13 item 2: a one-shot run is an explicit request, so a tag pushed
+/// since the last run is seen although the 5m interval has not elapsed;
+/// `respect_intervals` (`--respect-intervals`, for cron jobs) keeps the
+/// stored scan until the interval is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_scans_every_repository_and_sees_a_new_tag() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    registry.push_image(IMAGE, "0.13.2").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (bare, _, _) = quickstart_repo(tmp.path(), &registry.host());
+    let opts = quickstart_options(&bare, tmp.path(), true);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let summary = Runner::new(opts.clone(), state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(
+        summary
+            .to_string()
+            .contains("flux-system/keyword-correction: 1 tags"),
+        "{summary}"
+    );
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+
+    registry.push_image(IMAGE, "0.13.4").await;
+    let cron = AutomateOptions {
+        respect_intervals: true,
+        ..opts.clone()
+    };
+    let summary = Runner::new(cron, state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(
+        summary
+            .to_string()
+            .contains("flux-system/keyword-correction: 1 tags"),
+        "--respect-intervals keeps the stored scan: {summary}"
+    );
+    assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), head);
+
+    let summary = Runner::new(opts, state).unwrap().run_once().await.unwrap();
+    let text = summary.to_string();
+    assert!(summary.all_ready(), "{text}");
+    assert!(
+        text.contains("flux-system/keyword-correction: 2 tags"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/keyword-correction: 0.13.4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/flux-system: pushed commit "),
+        "{text}"
+    );
+    assert_ne!(gitrepo::rev_parse(&bare, "main").unwrap(), head);
+}
