@@ -362,7 +362,7 @@ impl Client {
         Call {
             image,
             auth,
-            deadline: Instant::now() + self.opts.timeout,
+            deadline: later(Instant::now(), self.opts.timeout),
             scope: format!("repository:{}:pull", image.repository()),
             last_error: None,
         }
@@ -488,9 +488,7 @@ impl Client {
                 registry: registry.clone(),
                 detail: "token response has neither 'token' nor 'access_token'".to_owned(),
             })?;
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(60).max(1));
-        // Renew a little early so a token does not expire in flight.
-        let expiry = Instant::now() + lifetime.mul_f64(0.9);
+        let expiry = token_expiry(Instant::now(), token.expires_in);
         let key = TokenKey {
             registry,
             scope: call.scope.clone(),
@@ -541,7 +539,7 @@ impl Client {
                 return Err(err);
             }
             call.last_error = Some(err.to_string());
-            if Instant::now() + wait >= call.deadline {
+            if later(Instant::now(), wait) >= call.deadline {
                 return Err(timeout_error(call, &self.opts));
             }
             tokio::time::sleep(wait).await;
@@ -841,6 +839,32 @@ fn parse_challenge(value: &str) -> Challenge {
         params.insert(key.trim().to_ascii_lowercase(), val.trim().to_owned());
     }
     Challenge::Bearer(params)
+}
+
+/// Longest a bearer token is cached, whatever its `expires_in` says.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The farthest point [`later`] reaches: far enough to mean "never",
+/// near enough that no platform's clock overflows.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + d` without the panic of `Instant + Duration` on a stranger's
+/// number (`Retry-After`, `expires_in`) or a `spec.timeout`: saturates at
+/// [`FAR_FUTURE`].
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(Duration::from_secs(3600)))
+        .unwrap_or(now)
+}
+
+/// When a token fetched `now` is renewed: 90% of `expires_in` (60s when
+/// absent, per the token spec), at least 1s and at most
+/// [`MAX_TOKEN_LIFETIME`], so a token does not expire in flight.
+fn token_expiry(now: Instant, expires_in: Option<u64>) -> Instant {
+    let secs = expires_in
+        .unwrap_or(60)
+        .clamp(1, MAX_TOKEN_LIFETIME.as_secs());
+    later(now, Duration::from_secs(secs).mul_f64(0.9))
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date.

@@ -320,3 +320,41 @@ async fn unknown_repository_and_manifest() {
         .unwrap_err();
     assert!(matches!(err, RegistryError::InvalidTag { .. }), "{err:?}");
 }
+
+/// Issue 13 item 6: numbers a registry (or a spec) sends are added to the
+/// clock saturating: a `Retry-After` of u64::MAX seconds is a timeout, a
+/// token `expires_in` of u64::MAX a (capped) cache lifetime, a timeout of
+/// `Duration::MAX` no deadline at all; none of them panics.
+#[tokio::test]
+async fn huge_retry_after_expires_in_and_timeout_do_not_panic() {
+    let throttled = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(5)),
+        throttle: 100,
+        retry_after: Some(u64::MAX.to_string()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&throttled.image("org/app"), true).unwrap();
+    let err = client(fast())
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
+
+    let forever = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(5)),
+        bearer: Some(Bearer {
+            credentials: None,
+            expires_in: u64::MAX,
+        }),
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&forever.image("org/app"), true).unwrap();
+    let unbounded = client(fast()).with_timeout(Duration::MAX);
+    for _ in 0..2 {
+        let tags = unbounded.list_tags(&image, &Auth::Anonymous).await.unwrap();
+        assert_eq!(tags.len(), 5);
+    }
+    assert_eq!(unbounded.token_requests(), 1);
+}
