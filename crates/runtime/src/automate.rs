@@ -18,13 +18,16 @@
 //! steps and the triggers between kinds stay the same.
 
 mod controller;
+mod digests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::image::{
+    ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation, ReflectionPolicy,
+};
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef};
 use ferroflux_controllers::image::{automation, policy, repository};
@@ -856,19 +859,43 @@ impl Runner {
             repo_ref.namespace.as_deref().unwrap_or(&key.namespace),
             &repo_ref.name,
         );
-        let repo = self.objects.image_repositories.get(&repo_key);
-        let before = latest_of(obj);
+        let obj = obj.clone();
+        let repo = self.objects.image_repositories.get(&repo_key).cloned();
+        let before = latest_of(&obj);
         let started = std::time::Instant::now();
         let suspended = obj.spec.suspend == Some(true);
         let store = Arc::clone(self.state.store());
-        let r = policy::reconcile(
-            obj,
-            repo,
-            store.as_ref(),
-            &policy::NoDigests,
-            self.clock.as_ref(),
-            &policy::PolicyOptions::default(),
-        );
+        let reflects = obj
+            .spec
+            .digest_reflection_policy
+            .is_some_and(|p| p != ReflectionPolicy::Never);
+        let digests: Box<dyn policy::DigestSource + Send> = match &repo {
+            Some(r) if reflects => {
+                let setup = self
+                    .registry_auth(&repo_key, r)
+                    .and_then(|auth| Ok((auth, self.registry_client(&repo_key, r)?)))
+                    .map_err(|e| e.message().to_string());
+                Box::new(digests::RegistryDigests {
+                    setup,
+                    handle: tokio::runtime::Handle::current(),
+                })
+            }
+            _ => Box::new(policy::NoDigests),
+        };
+        let clock = Arc::clone(&self.clock);
+        // Blocking: redb reads, and the digest HEAD driven on this handle.
+        let r = tokio::task::spawn_blocking(move || {
+            policy::reconcile(
+                &obj,
+                repo.as_ref(),
+                store.as_ref(),
+                digests.as_ref(),
+                clock.as_ref(),
+                &policy::PolicyOptions::default(),
+            )
+        })
+        .await
+        .map_err(|e| AutomateError::Join(e.to_string()))?;
         if let Some(e) = &r.event {
             log_event(key, e);
         }
@@ -1270,6 +1297,22 @@ impl Runner {
                     from_status(o.status.as_ref().map(|s| s.conditions.as_slice())),
                 )
             }),
+            // Only `digestReflectionPolicy: Always` runs a policy on a timer.
+            IMAGE_POLICY => self
+                .objects
+                .image_policies
+                .get(key)
+                .filter(|o| o.spec.digest_reflection_policy == Some(ReflectionPolicy::Always))
+                .map(|o| {
+                    (
+                        o.spec
+                            .interval
+                            .map(|d| d.to_std())
+                            .filter(|d| !d.is_zero())
+                            .unwrap_or(policy::DEFAULT_ALWAYS_INTERVAL),
+                        true,
+                    )
+                }),
             RECEIVER => self.objects.receivers.get(key).map(|o| {
                 (
                     o.spec
