@@ -142,7 +142,22 @@ pub struct Options {
     /// `n` of `tags/list` (Flux/go-containerregistry use 1000).
     pub page_size: usize,
     pub user_agent: String,
+    /// ferroflux's bounds on what a registry sends (Go's client has none):
+    /// bytes of one response body ([`MAX_BODY_BYTES`]), pages of one scan
+    /// ([`MAX_PAGES`]) and distinct tags of one repository ([`MAX_TAGS`]).
+    pub max_body_bytes: usize,
+    pub max_pages: usize,
+    pub max_tags: usize,
 }
+
+/// 64 MiB: a `tags/list` page of 1000 tags is under 150 KiB.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+/// 10,000 pages: ten million tags at Flux's page size of 1000.
+pub const MAX_PAGES: usize = 10_000;
+/// 1,000,000 tags: more than any registry keeps for one repository.
+pub const MAX_TAGS: usize = 1_000_000;
+/// The part of an error response read for its message.
+const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
 
 impl Default for Options {
     fn default() -> Self {
@@ -153,6 +168,9 @@ impl Default for Options {
             tls: TlsOptions::default(),
             page_size: 1000,
             user_agent: format!("ferroflux/{}", env!("CARGO_PKG_VERSION")),
+            max_body_bytes: MAX_BODY_BYTES,
+            max_pages: MAX_PAGES,
+            max_tags: MAX_TAGS,
         }
     }
 }
@@ -274,7 +292,7 @@ impl Client {
             }
             let resp = self.send(&mut call, Method::GET, &url, None).await?;
             let next_link = next_link(resp.headers(), &url);
-            let page: TagPage = decode_json(resp, &url, image).await?;
+            let page: TagPage = decode_json(resp, &url, image, self.opts.max_body_bytes).await?;
             pages += 1;
             let page_len = page.tags.as_ref().map_or(0, Vec::len);
             let mut added = 0;
@@ -301,6 +319,20 @@ impl Client {
                 }),
                 None => None,
             };
+            let over = if tags.len() > self.opts.max_tags {
+                Some(format!("more than {} tags", self.opts.max_tags))
+            } else if next.is_some() && pages >= self.opts.max_pages {
+                Some(format!("more than {} pages", self.opts.max_pages))
+            } else {
+                None
+            };
+            if let Some(over) = over {
+                return Err(RegistryError::Pagination {
+                    registry: image.registry().to_owned(),
+                    repository: image.repository().to_owned(),
+                    detail: format!("{over}, ferroflux's limit for one scan"),
+                });
+            }
             on_page(Progress {
                 pages,
                 tags: tags.len(),
@@ -350,11 +382,13 @@ impl Client {
         if let Some(digest) = header_str(resp.headers(), "docker-content-digest") {
             return Ok(digest.to_owned());
         }
-        let body = resp.bytes().await.map_err(|e| RegistryError::Decode {
-            url: url.to_string(),
-            registry: image.registry().to_owned(),
-            detail: error_chain(&e),
-        })?;
+        let body = read_body(resp, self.opts.max_body_bytes)
+            .await
+            .map_err(|detail| RegistryError::Decode {
+                url: url.to_string(),
+                registry: image.registry().to_owned(),
+                detail,
+            })?;
         Ok(format!("sha256:{}", hex(&sha2::Sha256::digest(&body))))
     }
 
@@ -479,7 +513,8 @@ impl Client {
         if !resp.status().is_success() {
             return Err(status_error(resp, &Method::GET, call.image).await);
         }
-        let token: TokenResponse = decode_json(resp, &url, call.image).await?;
+        let token: TokenResponse =
+            decode_json(resp, &url, call.image, self.opts.max_body_bytes).await?;
         let value = token
             .token
             .or(token.access_token)
@@ -660,20 +695,54 @@ async fn decode_json<T: for<'de> Deserialize<'de>>(
     resp: Response,
     url: &Url,
     image: &ImageName,
+    limit: usize,
 ) -> Result<T, RegistryError> {
     let decode = |detail: String| RegistryError::Decode {
         url: url.to_string(),
         registry: image.registry().to_owned(),
         detail,
     };
-    let body = resp.bytes().await.map_err(|e| decode(error_chain(&e)))?;
+    let body = read_body(resp, limit).await.map_err(decode)?;
     serde_json::from_slice(&body).map_err(|e| decode(e.to_string()))
+}
+
+/// The body, refused once it passes `limit` bytes (by `Content-Length` or
+/// as it streams in).
+async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>, String> {
+    let over = || format!("response body over {limit} bytes, ferroflux's limit");
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(over());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(over());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// At most `limit` bytes of the body, for an error message.
+async fn read_prefix(mut resp: Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body
 }
 
 async fn status_error(resp: Response, method: &Method, image: &ImageName) -> RegistryError {
     let status = resp.status();
     let url = resp.url().to_string();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_prefix(resp, MAX_ERROR_BODY_BYTES).await;
     let detail = serde_json::from_slice::<ErrorBody>(&body)
         .ok()
         .filter(|b| !b.errors.is_empty())

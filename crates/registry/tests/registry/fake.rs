@@ -358,3 +358,50 @@ async fn huge_retry_after_expires_in_and_timeout_do_not_panic() {
     }
     assert_eq!(unbounded.token_requests(), 1);
 }
+
+/// Issue 13 item 10: what a registry sends is bounded: the bytes of one
+/// response, the pages of one scan and the tags of one repository; each
+/// limit is a clear error, not memory or time without end.
+#[tokio::test]
+async fn bodies_pages_and_tags_are_bounded() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(250)),
+        max_page: 100,
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let scan = |opts: Options| {
+        let image = image.clone();
+        async move { client(opts).list_tags(&image, &Auth::Anonymous).await }
+    };
+    let cases = [
+        (
+            Options {
+                max_body_bytes: 500,
+                ..fast()
+            },
+            "response body over 500 bytes, ferroflux's limit",
+        ),
+        (
+            Options {
+                max_pages: 2,
+                ..fast()
+            },
+            "more than 2 pages, ferroflux's limit",
+        ),
+        (
+            Options {
+                max_tags: 150,
+                ..fast()
+            },
+            "more than 150 tags, ferroflux's limit",
+        ),
+    ];
+    for (opts, want) in cases {
+        let err = scan(opts).await.unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+        assert!(err.contains(&fake.host()), "{err}");
+    }
+    assert_eq!(scan(fast()).await.unwrap().len(), 250);
+}
