@@ -24,9 +24,14 @@ pub struct AutomateArgs {
     /// Directory inside the repository with the Flux objects.
     #[arg(long, value_name = "DIR", default_value = ".")]
     path: PathBuf,
-    /// One pass: scan, choose, rewrite, commit, push, print a summary.
+    /// One pass: scan every ImageRepository, choose, rewrite, commit,
+    /// push, print a summary.
     #[arg(long)]
     once: bool,
+    /// With --once: scan only the ImageRepositories whose spec.interval
+    /// elapsed since the stored scan (for cron jobs).
+    #[arg(long, requires = "once")]
+    respect_intervals: bool,
     /// Keep running: intervals, policy triggers and webhook receivers.
     #[arg(long)]
     watch: bool,
@@ -151,6 +156,7 @@ fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOpt
         cache_dir,
         secrets,
         repo_credentials: repo_credentials(args)?,
+        respect_intervals: args.respect_intervals,
         ..AutomateOptions::default()
     })
 }

@@ -142,7 +142,22 @@ pub struct Options {
     /// `n` of `tags/list` (Flux/go-containerregistry use 1000).
     pub page_size: usize,
     pub user_agent: String,
+    /// ferroflux's bounds on what a registry sends (Go's client has none):
+    /// bytes of one response body ([`MAX_BODY_BYTES`]), pages of one scan
+    /// ([`MAX_PAGES`]) and distinct tags of one repository ([`MAX_TAGS`]).
+    pub max_body_bytes: usize,
+    pub max_pages: usize,
+    pub max_tags: usize,
 }
+
+/// 64 MiB: a `tags/list` page of 1000 tags is under 150 KiB.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+/// 10,000 pages: ten million tags at Flux's page size of 1000.
+pub const MAX_PAGES: usize = 10_000;
+/// 1,000,000 tags: more than any registry keeps for one repository.
+pub const MAX_TAGS: usize = 1_000_000;
+/// The part of an error response read for its message.
+const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
 
 impl Default for Options {
     fn default() -> Self {
@@ -153,6 +168,9 @@ impl Default for Options {
             tls: TlsOptions::default(),
             page_size: 1000,
             user_agent: format!("ferroflux/{}", env!("CARGO_PKG_VERSION")),
+            max_body_bytes: MAX_BODY_BYTES,
+            max_pages: MAX_PAGES,
+            max_tags: MAX_TAGS,
         }
     }
 }
@@ -274,7 +292,7 @@ impl Client {
             }
             let resp = self.send(&mut call, Method::GET, &url, None).await?;
             let next_link = next_link(resp.headers(), &url);
-            let page: TagPage = decode_json(resp, &url, image).await?;
+            let page: TagPage = decode_json(resp, &url, image, self.opts.max_body_bytes).await?;
             pages += 1;
             let page_len = page.tags.as_ref().map_or(0, Vec::len);
             let mut added = 0;
@@ -301,6 +319,20 @@ impl Client {
                 }),
                 None => None,
             };
+            let over = if tags.len() > self.opts.max_tags {
+                Some(format!("more than {} tags", self.opts.max_tags))
+            } else if next.is_some() && pages >= self.opts.max_pages {
+                Some(format!("more than {} pages", self.opts.max_pages))
+            } else {
+                None
+            };
+            if let Some(over) = over {
+                return Err(RegistryError::Pagination {
+                    registry: image.registry().to_owned(),
+                    repository: image.repository().to_owned(),
+                    detail: format!("{over}, ferroflux's limit for one scan"),
+                });
+            }
             on_page(Progress {
                 pages,
                 tags: tags.len(),
@@ -350,11 +382,13 @@ impl Client {
         if let Some(digest) = header_str(resp.headers(), "docker-content-digest") {
             return Ok(digest.to_owned());
         }
-        let body = resp.bytes().await.map_err(|e| RegistryError::Decode {
-            url: url.to_string(),
-            registry: image.registry().to_owned(),
-            detail: error_chain(&e),
-        })?;
+        let body = read_body(resp, self.opts.max_body_bytes)
+            .await
+            .map_err(|detail| RegistryError::Decode {
+                url: url.to_string(),
+                registry: image.registry().to_owned(),
+                detail,
+            })?;
         Ok(format!("sha256:{}", hex(&sha2::Sha256::digest(&body))))
     }
 
@@ -362,7 +396,7 @@ impl Client {
         Call {
             image,
             auth,
-            deadline: Instant::now() + self.opts.timeout,
+            deadline: later(Instant::now(), self.opts.timeout),
             scope: format!("repository:{}:pull", image.repository()),
             last_error: None,
         }
@@ -479,7 +513,8 @@ impl Client {
         if !resp.status().is_success() {
             return Err(status_error(resp, &Method::GET, call.image).await);
         }
-        let token: TokenResponse = decode_json(resp, &url, call.image).await?;
+        let token: TokenResponse =
+            decode_json(resp, &url, call.image, self.opts.max_body_bytes).await?;
         let value = token
             .token
             .or(token.access_token)
@@ -488,9 +523,7 @@ impl Client {
                 registry: registry.clone(),
                 detail: "token response has neither 'token' nor 'access_token'".to_owned(),
             })?;
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(60).max(1));
-        // Renew a little early so a token does not expire in flight.
-        let expiry = Instant::now() + lifetime.mul_f64(0.9);
+        let expiry = token_expiry(Instant::now(), token.expires_in);
         let key = TokenKey {
             registry,
             scope: call.scope.clone(),
@@ -541,7 +574,7 @@ impl Client {
                 return Err(err);
             }
             call.last_error = Some(err.to_string());
-            if Instant::now() + wait >= call.deadline {
+            if later(Instant::now(), wait) >= call.deadline {
                 return Err(timeout_error(call, &self.opts));
             }
             tokio::time::sleep(wait).await;
@@ -662,20 +695,54 @@ async fn decode_json<T: for<'de> Deserialize<'de>>(
     resp: Response,
     url: &Url,
     image: &ImageName,
+    limit: usize,
 ) -> Result<T, RegistryError> {
     let decode = |detail: String| RegistryError::Decode {
         url: url.to_string(),
         registry: image.registry().to_owned(),
         detail,
     };
-    let body = resp.bytes().await.map_err(|e| decode(error_chain(&e)))?;
+    let body = read_body(resp, limit).await.map_err(decode)?;
     serde_json::from_slice(&body).map_err(|e| decode(e.to_string()))
+}
+
+/// The body, refused once it passes `limit` bytes (by `Content-Length` or
+/// as it streams in).
+async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>, String> {
+    let over = || format!("response body over {limit} bytes, ferroflux's limit");
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(over());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(over());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// At most `limit` bytes of the body, for an error message.
+async fn read_prefix(mut resp: Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body
 }
 
 async fn status_error(resp: Response, method: &Method, image: &ImageName) -> RegistryError {
     let status = resp.status();
     let url = resp.url().to_string();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_prefix(resp, MAX_ERROR_BODY_BYTES).await;
     let detail = serde_json::from_slice::<ErrorBody>(&body)
         .ok()
         .filter(|b| !b.errors.is_empty())
@@ -841,6 +908,32 @@ fn parse_challenge(value: &str) -> Challenge {
         params.insert(key.trim().to_ascii_lowercase(), val.trim().to_owned());
     }
     Challenge::Bearer(params)
+}
+
+/// Longest a bearer token is cached, whatever its `expires_in` says.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The farthest point [`later`] reaches: far enough to mean "never",
+/// near enough that no platform's clock overflows.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + d` without the panic of `Instant + Duration` on a stranger's
+/// number (`Retry-After`, `expires_in`) or a `spec.timeout`: saturates at
+/// [`FAR_FUTURE`].
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(Duration::from_secs(3600)))
+        .unwrap_or(now)
+}
+
+/// When a token fetched `now` is renewed: 90% of `expires_in` (60s when
+/// absent, per the token spec), at least 1s and at most
+/// [`MAX_TOKEN_LIFETIME`], so a token does not expire in flight.
+fn token_expiry(now: Instant, expires_in: Option<u64>) -> Instant {
+    let secs = expires_in
+        .unwrap_or(60)
+        .clamp(1, MAX_TOKEN_LIFETIME.as_secs());
+    later(now, Duration::from_secs(secs).mul_f64(0.9))
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date.

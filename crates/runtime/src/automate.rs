@@ -18,13 +18,16 @@
 //! steps and the triggers between kinds stay the same.
 
 mod controller;
+mod digests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::image::{
+    ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation, ReflectionPolicy,
+};
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef};
 use ferroflux_controllers::image::{automation, policy, repository};
@@ -121,6 +124,11 @@ pub struct AutomateOptions {
     pub depth: Option<u32>,
     /// First retry delay after a transient failure (doubles up to 5 min).
     pub backoff: Duration,
+    /// `--respect-intervals`: [`Runner::run_once`] scans only the
+    /// repositories whose `spec.interval` elapsed since their stored scan
+    /// (cron jobs). Off, a one-shot run scans every ImageRepository: it is
+    /// an explicit request. `--watch` always keeps the intervals.
+    pub respect_intervals: bool,
 }
 
 impl Default for AutomateOptions {
@@ -136,6 +144,7 @@ impl Default for AutomateOptions {
             scheduler: SchedulerOptions::default(),
             depth: Some(1),
             backoff: Duration::from_secs(1),
+            respect_intervals: false,
         }
     }
 }
@@ -241,6 +250,8 @@ pub struct Runner {
     tls_clients: BTreeMap<ObjectKey, (u64, Client)>,
     metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
+    /// Scan even when the interval has not elapsed (a one-shot pass).
+    force_scans: bool,
 }
 
 impl Runner {
@@ -263,6 +274,7 @@ impl Runner {
             tls_clients: BTreeMap::new(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
+            force_scans: false,
         })
     }
 
@@ -451,9 +463,18 @@ impl Runner {
     }
 
     /// One full pass: receivers, repositories, policies, automations.
+    /// Every ImageRepository is scanned unless `respect_intervals` is set.
     pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
+        let force = !self.opts.respect_intervals;
+        self.run_pass(force).await
+    }
+
+    async fn run_pass(&mut self, force_scans: bool) -> Result<Summary, AutomateError> {
         self.refresh().await?;
-        self.pass().await?;
+        self.force_scans = force_scans;
+        let result = self.pass().await;
+        self.force_scans = false;
+        result?;
         Ok(self.summary())
     }
 
@@ -787,6 +808,7 @@ impl Runner {
                     store: self.state.store(),
                     clock: self.clock.as_ref(),
                     progress: Some(&report),
+                    force: self.force_scans,
                 };
                 let r = repository::reconcile(&obj, &auth, &cx).await;
                 (r.status, r.outcome)
@@ -837,19 +859,43 @@ impl Runner {
             repo_ref.namespace.as_deref().unwrap_or(&key.namespace),
             &repo_ref.name,
         );
-        let repo = self.objects.image_repositories.get(&repo_key);
-        let before = latest_of(obj);
+        let obj = obj.clone();
+        let repo = self.objects.image_repositories.get(&repo_key).cloned();
+        let before = latest_of(&obj);
         let started = std::time::Instant::now();
         let suspended = obj.spec.suspend == Some(true);
         let store = Arc::clone(self.state.store());
-        let r = policy::reconcile(
-            obj,
-            repo,
-            store.as_ref(),
-            &policy::NoDigests,
-            self.clock.as_ref(),
-            &policy::PolicyOptions::default(),
-        );
+        let reflects = obj
+            .spec
+            .digest_reflection_policy
+            .is_some_and(|p| p != ReflectionPolicy::Never);
+        let digests: Box<dyn policy::DigestSource + Send> = match &repo {
+            Some(r) if reflects => {
+                let setup = self
+                    .registry_auth(&repo_key, r)
+                    .and_then(|auth| Ok((auth, self.registry_client(&repo_key, r)?)))
+                    .map_err(|e| e.message().to_string());
+                Box::new(digests::RegistryDigests {
+                    setup,
+                    handle: tokio::runtime::Handle::current(),
+                })
+            }
+            _ => Box::new(policy::NoDigests),
+        };
+        let clock = Arc::clone(&self.clock);
+        // Blocking: redb reads, and the digest HEAD driven on this handle.
+        let r = tokio::task::spawn_blocking(move || {
+            policy::reconcile(
+                &obj,
+                repo.as_ref(),
+                store.as_ref(),
+                digests.as_ref(),
+                clock.as_ref(),
+                &policy::PolicyOptions::default(),
+            )
+        })
+        .await
+        .map_err(|e| AutomateError::Join(e.to_string()))?;
         if let Some(e) = &r.event {
             log_event(key, e);
         }
@@ -1198,7 +1244,9 @@ impl Runner {
         mut sched: Scheduler,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), AutomateError> {
-        let summary = self.run_once().await?;
+        // A restart is no request: stored scans younger than their
+        // interval stand.
+        let summary = self.run_pass(false).await?;
         tracing::info!(ready = summary.all_ready(), "first pass done");
         for key in self.objects.keys() {
             let after = self.first_delay(&key);
@@ -1249,6 +1297,22 @@ impl Runner {
                     from_status(o.status.as_ref().map(|s| s.conditions.as_slice())),
                 )
             }),
+            // Only `digestReflectionPolicy: Always` runs a policy on a timer.
+            IMAGE_POLICY => self
+                .objects
+                .image_policies
+                .get(key)
+                .filter(|o| o.spec.digest_reflection_policy == Some(ReflectionPolicy::Always))
+                .map(|o| {
+                    (
+                        o.spec
+                            .interval
+                            .map(|d| d.to_std())
+                            .filter(|d| !d.is_zero())
+                            .unwrap_or(policy::DEFAULT_ALWAYS_INTERVAL),
+                        true,
+                    )
+                }),
             RECEIVER => self.objects.receivers.get(key).map(|o| {
                 (
                     o.spec

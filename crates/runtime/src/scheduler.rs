@@ -65,6 +65,11 @@ pub struct Scheduler {
     seq: u64,
 }
 
+/// The longest timer: an interval from a manifest (Go durations reach 292
+/// years) or a delay a server asked for is capped here, so adding it to
+/// the clock never overflows.
+pub const MAX_DELAY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 impl Scheduler {
     pub fn new(opts: SchedulerOptions) -> (Scheduler, SchedulerHandle) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -82,10 +87,16 @@ impl Scheduler {
         )
     }
 
-    /// Run `key` after `after`, jittered; replaces an earlier timer.
+    /// Run `key` after `after` (at most [`MAX_DELAY`]), jittered; replaces
+    /// an earlier timer.
     pub fn schedule_after(&mut self, key: ObjectKey, after: Duration) {
-        let after = self.jitter(&key, after);
-        self.due.insert(key, Instant::now() + after);
+        let after = self.jitter(&key, after.min(MAX_DELAY));
+        let now = Instant::now();
+        let at = now
+            .checked_add(after)
+            .or_else(|| now.checked_add(Duration::from_secs(3600)))
+            .unwrap_or(now);
+        self.due.insert(key, at);
     }
 
     /// Run `key` as soon as the caller asks for the next object.

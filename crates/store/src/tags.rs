@@ -376,7 +376,9 @@ fn decode(bytes: &[u8]) -> Result<TagRecord, String> {
     if nanos >= 1_000_000_000 {
         return Err("bad nanoseconds".to_owned());
     }
-    let scan_time = UNIX_EPOCH + Duration::new(secs, nanos);
+    let scan_time = UNIX_EPOCH
+        .checked_add(Duration::new(secs, nanos))
+        .ok_or("scan time out of range")?;
     Ok(TagRecord {
         tags,
         scan_time,

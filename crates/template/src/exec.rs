@@ -12,6 +12,12 @@ use crate::value::{IFACE, Value};
 /// limit is lower here (a commit message never needs either).
 const MAX_DEPTH: usize = 100;
 
+/// ferroflux's limits, not Go's: a commit message larger than this, or a
+/// template running more `range` iterations in all, is an error instead of
+/// exhausting the process.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+pub const MAX_RANGE_ITERATIONS: u64 = 1_000_000;
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("{message}")]
 pub struct ExecError {
@@ -55,6 +61,7 @@ struct State<'a> {
     out: String,
     at: At<'a>,
     depth: usize,
+    iterations: u64,
 }
 
 /// Executes the template `name` of `tree` (parsed from `text`) with `data` as dot.
@@ -69,6 +76,7 @@ pub fn execute(tree: &Tree, text: &str, name: &str, data: Value) -> EResult<Stri
         out: String::new(),
         at: At::None,
         depth: 0,
+        iterations: 0,
     };
     let Some(root) = tree.defines.get(name) else {
         return Err(s.err(format!(
@@ -124,7 +132,16 @@ impl<'a> State<'a> {
 
     fn walk(&mut self, dot: &Value, node: &'a Node) -> Result<(), Flow> {
         match node {
-            Node::Text(t) => self.out.push_str(t),
+            Node::Text(t) => {
+                self.out.push_str(t);
+                if self.out.len() > MAX_OUTPUT_BYTES {
+                    return Err(self
+                        .err(format!(
+                            "output over {MAX_OUTPUT_BYTES} bytes, ferroflux's limit for a commit message"
+                        ))
+                        .into());
+                }
+            }
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
@@ -134,6 +151,13 @@ impl<'a> State<'a> {
                     } else {
                         self.out.push_str(&gofmt::print_value(&v));
                     }
+                }
+                if self.out.len() > MAX_OUTPUT_BYTES {
+                    return Err(self
+                        .err(format!(
+                            "output over {MAX_OUTPUT_BYTES} bytes, ferroflux's limit for a commit message"
+                        ))
+                        .into());
                 }
             }
             Node::If(b) => self.walk_if_or_with(false, dot, b)?,
@@ -186,6 +210,15 @@ impl<'a> State<'a> {
         elem: Value,
         iface: bool,
     ) -> Result<(), Flow> {
+        self.iterations += 1;
+        if self.iterations > MAX_RANGE_ITERATIONS {
+            self.at = At::Pipe(&b.pipe);
+            return Err(self
+                .err(format!(
+                    "more than {MAX_RANGE_ITERATIONS} range iterations, ferroflux's limit for a commit message"
+                ))
+                .into());
+        }
         let n = self.vars.len();
         if !b.pipe.decl.is_empty() {
             self.vars[n - 1].1 = elem.clone();

@@ -538,6 +538,13 @@ pub fn lookup(name: &str) -> Option<Func> {
         "untitle" => f(&[Str], |a| ok_str(untitle(s(&a[0])))),
         "replace" => f(&[Str, Str, Str], |a| {
             let (old, new, src) = (s(&a[0]), s(&a[1]), s(&a[2]));
+            let size = if old.is_empty() {
+                (src.chars().count() as u128 + 1) * new.len() as u128 + src.len() as u128
+            } else {
+                let n = src.matches(old).count() as u128;
+                src.len() as u128 + n * new.len() as u128 - n * old.len() as u128
+            };
+            string_limit("replace", size)?;
             if old.is_empty() {
                 // Go inserts `new` around every rune
                 let mut out = String::from(new);
@@ -571,6 +578,7 @@ pub fn lookup(name: &str) -> Option<Func> {
             if n < 0 {
                 return ferr("strings: negative Repeat count");
             }
+            string_limit("repeat", n as u128 * s(&a[1]).len() as u128)?;
             ok_str(s(&a[1]).repeat(n as usize))
         }),
         "substr" => f(&[Int, Int, Str], |a| {
@@ -605,19 +613,9 @@ pub fn lookup(name: &str) -> Option<Func> {
             }
             ok_str(format!("{}...", byte_slice(st, 0, (w - 3) as usize)?))
         }),
-        "indent" => f(&[Int, Str], |a| {
-            let pad = spaces(i(&a[0]))?;
-            ok_str(format!(
-                "{pad}{}",
-                s(&a[1]).replace('\n', &format!("\n{pad}"))
-            ))
-        }),
+        "indent" => f(&[Int, Str], |a| indented("indent", i(&a[0]), s(&a[1]), "")),
         "nindent" => f(&[Int, Str], |a| {
-            let pad = spaces(i(&a[0]))?;
-            ok_str(format!(
-                "\n{pad}{}",
-                s(&a[1]).replace('\n', &format!("\n{pad}"))
-            ))
+            indented("nindent", i(&a[0]), s(&a[1]), "\n")
         }),
         "quote" => v(&[], Any, |a| {
             let out: Vec<String> = a
@@ -703,14 +701,17 @@ pub fn lookup(name: &str) -> Option<Func> {
                 [s0, st, e] => (*s0, *st, *e),
                 _ => return ok_str(""),
             };
+            let count = steps(start, end, step, true);
+            list_limit("seq", count)?;
             let mut out = Vec::new();
             let mut x = start;
-            if step == 0 {
-                return ok_str("");
-            }
-            while (step > 0 && x <= end) || (step < 0 && x >= end) {
+            for _ in 0..count {
                 out.push(x.to_string());
-                x += step;
+                // Stop at the end of i64 instead of wrapping around.
+                match x.checked_add(step) {
+                    Some(next) => x = next,
+                    None => break,
+                }
             }
             ok_str(out.join(" "))
         }),
@@ -837,6 +838,7 @@ pub fn lookup(name: &str) -> Option<Func> {
         }),
         "until" => f(&[Int], |a| {
             let n = i(&a[0]);
+            list_limit("until", n.unsigned_abs().into())?;
             let r: Vec<Value> = if n >= 0 {
                 (0..n).map(Value::Int).collect()
             } else {
@@ -846,17 +848,15 @@ pub fn lookup(name: &str) -> Option<Func> {
         }),
         "untilStep" => f(&[Int, Int, Int], |a| {
             let (start, stop, step) = (i(&a[0]), i(&a[1]), i(&a[2]));
+            let count = steps(start, stop, step, false);
+            list_limit("untilStep", count)?;
             let mut out = Vec::new();
             let mut x = start;
-            if stop < start {
-                while step < 0 && x > stop {
-                    out.push(Value::Int(x));
-                    x += step;
-                }
-            } else {
-                while step > 0 && x < stop {
-                    out.push(Value::Int(x));
-                    x += step;
+            for _ in 0..count {
+                out.push(Value::Int(x));
+                match x.checked_add(step) {
+                    Some(next) => x = next,
+                    None => break,
                 }
             }
             Ok(Value::list("[]int", out))
@@ -1265,11 +1265,62 @@ pub fn lookup(name: &str) -> Option<Func> {
 }
 
 /// `strings.Repeat(" ", n)`, which panics on a negative count.
-fn spaces(n: i64) -> Result<String, FuncError> {
+/// ferroflux's limits, not Go's (a `messageTemplate` must not exhaust the
+/// process): the bytes of a string one function builds, and the elements
+/// of a list `until`, `untilStep` or `seq` builds.
+pub const MAX_STRING_BYTES: u128 = 1 << 20;
+pub const MAX_LIST_ELEMENTS: u128 = 100_000;
+
+fn string_limit(func: &str, bytes: u128) -> Result<(), FuncError> {
+    if bytes > MAX_STRING_BYTES {
+        return ferr(format!(
+            "{func}: the result would be {bytes} bytes, over ferroflux's limit of {MAX_STRING_BYTES}"
+        ));
+    }
+    Ok(())
+}
+
+fn list_limit(func: &str, elements: u128) -> Result<(), FuncError> {
+    if elements > MAX_LIST_ELEMENTS {
+        return ferr(format!(
+            "{func}: {elements} elements, over ferroflux's limit of {MAX_LIST_ELEMENTS}"
+        ));
+    }
+    Ok(())
+}
+
+/// How many values `start, start+step, ...` has before passing `end`
+/// (`inclusive`: may equal it); 0 when the step leads away.
+fn steps(start: i64, end: i64, step: i64, inclusive: bool) -> u128 {
+    let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
+    let span = if step > 0 { end - start } else { start - end };
+    let step = step.abs();
+    if step == 0 || span < 0 || (span == 0 && !inclusive) {
+        return 0;
+    }
+    let n = if inclusive {
+        span / step + 1
+    } else {
+        (span + step - 1) / step
+    };
+    n as u128
+}
+
+/// `indent`/`nindent`: `lead`, then `s` with `n` spaces after every line start.
+fn indented(func: &str, n: i64, st: &str, lead: &str) -> FResult {
     if n < 0 {
         return ferr("strings: negative Repeat count");
     }
-    Ok(" ".repeat(n as usize))
+    let lines = st.matches('\n').count() as u128 + 1;
+    string_limit(
+        func,
+        lead.len() as u128 + st.len() as u128 + lines * n as u128,
+    )?;
+    let pad = " ".repeat(n as usize);
+    ok_str(format!(
+        "{lead}{pad}{}",
+        st.replace('\n', &format!("\n{pad}"))
+    ))
 }
 
 /// Go's `time.Duration.String()` of whole seconds: `1h2m3s`, `0s`.

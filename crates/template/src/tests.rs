@@ -442,3 +442,66 @@ fn nesting_is_bounded() {
             .ends_with("exceeded maximum template depth (100)")
     );
 }
+
+/// Issue 13 item 10: a `messageTemplate` cannot exhaust the process. Go
+/// has no such limits; ferroflux's are clear errors: strings a function
+/// builds, lists `until`/`untilStep`/`seq` build, the whole output and
+/// the iterations of every `range` together.
+#[test]
+fn resources_are_bounded() {
+    let run = |t: &str| render(t, &data(), V1BETA2).map_err(|e| e.to_string());
+    let cases = [
+        (
+            r#"{{ repeat 2000000 "x" }}"#,
+            "repeat: the result would be 2000000 bytes",
+        ),
+        (
+            r#"{{ indent 2000000 "a" }}"#,
+            "indent: the result would be 2000001 bytes",
+        ),
+        (
+            r#"{{ nindent 600000 "a\nb" }}"#,
+            "nindent: the result would be 1200004 bytes",
+        ),
+        (
+            r#"{{ replace "" (repeat 1000 "y") (repeat 2000 "x") }}"#,
+            "replace: the result would be 2003000 bytes",
+        ),
+        ("{{ until 2000000 }}", "until: 2000000 elements"),
+        ("{{ until -2000000 }}", "until: 2000000 elements"),
+        (
+            "{{ untilStep 0 9223372036854775807 1 }}",
+            "untilStep: 9223372036854775807 elements",
+        ),
+        ("{{ seq 1 10000000 }}", "seq: 10000000 elements"),
+        (
+            "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}",
+            "more than 1000000 range iterations",
+        ),
+        (
+            "{{ range 9223372036854775807 }}{{ end }}",
+            "more than 1000000 range iterations",
+        ),
+        (
+            r#"{{ range until 100 }}{{ repeat 100000 "x" }}{{ end }}"#,
+            "output over 1048576 bytes",
+        ),
+    ];
+    for (template, want) in cases {
+        let err = match run(template) {
+            Ok(out) => panic!("{template}: rendered {} bytes", out.len()),
+            Err(e) => e,
+        };
+        assert!(err.contains(want), "{template}: {err}");
+        assert!(err.contains("ferroflux's limit"), "{template}: {err}");
+    }
+    // Near i64::MAX, `seq` stops instead of overflowing.
+    assert_eq!(
+        run("{{ seq 9223372036854775806 9223372036854775807 }}").as_deref(),
+        Ok("9223372036854775806 9223372036854775807")
+    );
+    assert_eq!(
+        run("{{ untilStep 9223372036854775806 9223372036854775807 5 }}").as_deref(),
+        Ok("[9223372036854775806]")
+    );
+}

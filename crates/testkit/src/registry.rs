@@ -218,6 +218,13 @@ impl DockerRegistry {
 
     /// Push a minimal OCI image as `repository:tag`; returns its digest.
     pub async fn push_image(&self, repository: &str, tag: &str) -> String {
+        self.push_build(repository, tag, None).await
+    }
+
+    /// Push `repository:tag` again as another build (a mutable tag such as
+    /// `latest` rebuilt): `build` lands in an annotation, so the manifest
+    /// and its digest differ from [`DockerRegistry::push_image`]'s.
+    pub async fn push_build(&self, repository: &str, tag: &str, build: Option<&str>) -> String {
         let http = self.http();
         let base = self.base();
         let config = b"{}";
@@ -264,6 +271,10 @@ impl DockerRegistry {
             "layers": [],
             "annotations": {"org.opencontainers.image.ref.name": tag},
         });
+        let mut manifest = manifest;
+        if let Some(build) = build {
+            manifest["annotations"]["org.opencontainers.image.revision"] = build.into();
+        }
         let body = serde_json::to_vec(&manifest).expect("manifest json");
         let digest = sha256(&body);
         let resp = self

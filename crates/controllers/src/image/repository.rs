@@ -39,6 +39,9 @@ pub struct Context<'a> {
     pub store: &'a Arc<Store>,
     pub clock: &'a dyn Clock,
     pub progress: Option<&'a ScanProgress>,
+    /// Scan although the interval has not elapsed: a one-shot run
+    /// (`ferroflux automate --once`) is an explicit request.
+    pub force: bool,
 }
 
 /// Why a scan happens (Flux's `shouldScan` reasons, in its order).
@@ -50,6 +53,8 @@ pub enum ScanReason {
     UpdatedExclusionList,
     NoTagsInDatabase,
     TriggeredByInterval,
+    /// Not Flux's: a one-shot run asked for every repository.
+    OneShotRun,
 }
 
 impl ScanReason {
@@ -61,6 +66,7 @@ impl ScanReason {
             ScanReason::UpdatedExclusionList => "updated exclusion list",
             ScanReason::NoTagsInDatabase => "no tags in database",
             ScanReason::TriggeredByInterval => "triggered by interval",
+            ScanReason::OneShotRun => "one-shot run",
         }
     }
 }
@@ -274,6 +280,9 @@ pub fn should_scan(
     })?;
     if stored.is_none_or(|r| r.tags.is_empty()) && last.tag_count > 0 {
         return Ok(Decision::Scan(ScanReason::NoTagsInDatabase));
+    }
+    if cx.force {
+        return Ok(Decision::Scan(ScanReason::OneShotRun));
     }
     let interval = obj.spec.interval.to_std();
     let elapsed = last

@@ -122,12 +122,23 @@ pub fn token_from_secret(
             format!("invalid '{secret}' secret data: required fields 'token'"),
         )
     })?;
-    String::from_utf8(raw.clone()).map_err(|_| {
+    let token = String::from_utf8(raw.clone()).map_err(|_| {
         StepError::stalled(
             reason::TOKEN_NOT_FOUND,
             format!("invalid '{secret}' secret data: 'token' is not UTF-8"),
         )
-    })
+    })?;
+    // Not Flux's: an empty token makes the path guessable and a generic
+    // Receiver open to anyone.
+    if token.trim().is_empty() {
+        return Err(StepError::stalled(
+            reason::TOKEN_NOT_FOUND,
+            format!(
+                "invalid '{secret}' secret data: 'token' is empty; a Receiver needs a token to authenticate requests"
+            ),
+        ));
+    }
+    Ok(token)
 }
 
 /// Reconcile a Receiver: with its token, `webhookPath` and Ready=True
@@ -189,6 +200,12 @@ pub fn validate(
     req: &WebhookRequest,
 ) -> Result<(), ReceiverError> {
     let receiver = receiver.to_string();
+    if token.trim().is_empty() {
+        return Err(ReceiverError::Unauthorized {
+            receiver,
+            detail: "the receiver has no token; requests are refused".into(),
+        });
+    }
     match spec.receiver_type {
         ReceiverType::Generic => Ok(()),
         ReceiverType::GenericHmac => {

@@ -180,3 +180,26 @@ fn error_chain_skips_repeats() {
     let e = Outer(std::io::Error::other("connection refused"));
     assert_eq!(error_chain(&e), "outer: connection refused");
 }
+
+#[test]
+fn clock_arithmetic_saturates() {
+    let now = Instant::now();
+    assert!(later(now, Duration::MAX) > later(now, Duration::from_secs(3600 * 24 * 365)));
+    assert_eq!(
+        later(now, Duration::from_secs(5)),
+        now + Duration::from_secs(5)
+    );
+    let cases = [
+        (None, 54_000),
+        (Some(0), 900),
+        (Some(300), 270_000),
+        (Some(u64::MAX), 3_240_000),
+    ];
+    for (expires_in, millis) in cases {
+        assert_eq!(
+            token_expiry(now, expires_in).duration_since(now),
+            Duration::from_millis(millis),
+            "{expires_in:?}"
+        );
+    }
+}

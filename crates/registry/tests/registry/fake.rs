@@ -320,3 +320,88 @@ async fn unknown_repository_and_manifest() {
         .unwrap_err();
     assert!(matches!(err, RegistryError::InvalidTag { .. }), "{err:?}");
 }
+
+/// Issue 13 item 6: numbers a registry (or a spec) sends are added to the
+/// clock saturating: a `Retry-After` of u64::MAX seconds is a timeout, a
+/// token `expires_in` of u64::MAX a (capped) cache lifetime, a timeout of
+/// `Duration::MAX` no deadline at all; none of them panics.
+#[tokio::test]
+async fn huge_retry_after_expires_in_and_timeout_do_not_panic() {
+    let throttled = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(5)),
+        throttle: 100,
+        retry_after: Some(u64::MAX.to_string()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&throttled.image("org/app"), true).unwrap();
+    let err = client(fast())
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
+
+    let forever = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(5)),
+        bearer: Some(Bearer {
+            credentials: None,
+            expires_in: u64::MAX,
+        }),
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&forever.image("org/app"), true).unwrap();
+    let unbounded = client(fast()).with_timeout(Duration::MAX);
+    for _ in 0..2 {
+        let tags = unbounded.list_tags(&image, &Auth::Anonymous).await.unwrap();
+        assert_eq!(tags.len(), 5);
+    }
+    assert_eq!(unbounded.token_requests(), 1);
+}
+
+/// Issue 13 item 10: what a registry sends is bounded: the bytes of one
+/// response, the pages of one scan and the tags of one repository; each
+/// limit is a clear error, not memory or time without end.
+#[tokio::test]
+async fn bodies_pages_and_tags_are_bounded() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(250)),
+        max_page: 100,
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let scan = |opts: Options| {
+        let image = image.clone();
+        async move { client(opts).list_tags(&image, &Auth::Anonymous).await }
+    };
+    let cases = [
+        (
+            Options {
+                max_body_bytes: 500,
+                ..fast()
+            },
+            "response body over 500 bytes, ferroflux's limit",
+        ),
+        (
+            Options {
+                max_pages: 2,
+                ..fast()
+            },
+            "more than 2 pages, ferroflux's limit",
+        ),
+        (
+            Options {
+                max_tags: 150,
+                ..fast()
+            },
+            "more than 150 tags, ferroflux's limit",
+        ),
+    ];
+    for (opts, want) in cases {
+        let err = scan(opts).await.unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+        assert!(err.contains(&fake.host()), "{err}");
+    }
+    assert_eq!(scan(fast()).await.unwrap().len(), 250);
+}

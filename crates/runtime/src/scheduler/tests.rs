@@ -68,3 +68,14 @@ async fn jitter_stays_within_the_percentage_and_varies() {
     }
     assert!(seen.len() > 5, "no spread: {seen:?}");
 }
+
+/// Issue 13 item 6: a delay no clock can hold (an interval or a
+/// `Retry-After` from a stranger) saturates instead of panicking.
+#[tokio::test(start_paused = true)]
+async fn a_huge_delay_saturates() {
+    let (mut s, _handle) = Scheduler::new(SchedulerOptions::default());
+    s.schedule_after(key("never"), Duration::MAX);
+    s.schedule_after(key("soon"), Duration::from_secs(10));
+    assert_eq!(s.next().await, (key("soon"), Trigger::Interval));
+    assert!(s.due_in(&key("never")).unwrap() >= MAX_DELAY / 2);
+}

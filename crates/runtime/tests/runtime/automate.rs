@@ -414,3 +414,173 @@ async fn a_git_repository_with_another_url_is_cloned_from_it() {
     );
     assert_eq!(gitrepo::rev_parse(&fleet_bare, "main").unwrap(), fleet_head);
 }
+
+/// Issue 13 item 2: a one-shot run is an explicit request, so a tag pushed
+/// since the last run is seen although the 5m interval has not elapsed;
+/// `respect_intervals` (`--respect-intervals`, for cron jobs) keeps the
+/// stored scan until the interval is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_scans_every_repository_and_sees_a_new_tag() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    registry.push_image(IMAGE, "0.13.2").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (bare, _, _) = quickstart_repo(tmp.path(), &registry.host());
+    let opts = quickstart_options(&bare, tmp.path(), true);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let summary = Runner::new(opts.clone(), state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(
+        summary
+            .to_string()
+            .contains("flux-system/keyword-correction: 1 tags"),
+        "{summary}"
+    );
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+
+    registry.push_image(IMAGE, "0.13.4").await;
+    let cron = AutomateOptions {
+        respect_intervals: true,
+        ..opts.clone()
+    };
+    let summary = Runner::new(cron, state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(
+        summary
+            .to_string()
+            .contains("flux-system/keyword-correction: 1 tags"),
+        "--respect-intervals keeps the stored scan: {summary}"
+    );
+    assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), head);
+
+    let summary = Runner::new(opts, state).unwrap().run_once().await.unwrap();
+    let text = summary.to_string();
+    assert!(summary.all_ready(), "{text}");
+    assert!(
+        text.contains("flux-system/keyword-correction: 2 tags"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/keyword-correction: 0.13.4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/flux-system: pushed commit "),
+        "{text}"
+    );
+    assert_ne!(gitrepo::rev_parse(&bare, "main").unwrap(), head);
+}
+
+/// Issue 13 item 9: `digestReflectionPolicy` against docker-registry. The
+/// policy's `latestRef.digest` comes from a manifest HEAD; `ns:name`
+/// markers become `image:tag@sha256:…` and `:digest` markers the digest.
+/// IfNotPresent keeps the digest of an unchanged tag although the tag was
+/// rebuilt; Always fetches it again and pins the new build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_reflection_pins_digests() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    registry.push_image(IMAGE, "0.13.2").await;
+    let first = registry.push_image(IMAGE, "0.13.3").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let host = registry.host();
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let policy_path = "clusters/stage/flux/policy.yaml";
+    let with_policy = |reflect: &str| -> Vec<(String, Vec<u8>)> {
+        let mut files = quickstart_files(&host);
+        for (p, b) in files.iter_mut() {
+            if p == policy_path {
+                *b = String::from_utf8_lossy(b)
+                    .replace("spec:\n", &format!("spec:\n{reflect}"))
+                    .into_bytes();
+            }
+        }
+        files
+    };
+    let mut files = with_policy("  digestReflectionPolicy: IfNotPresent\n");
+    let pinned = "apps/stage/keyword-correction/pinned.yaml";
+    files.push((
+        pinned.to_string(),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pinned\n  namespace: default\ndata:\n  tag: \"0.13.2\" # {\"$imagepolicy\": \"flux-system:keyword-correction:tag\"}\n  digest: \"none\" # {\"$imagepolicy\": \"flux-system:keyword-correction:digest\"}\n".to_vec(),
+    ));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = quickstart_options(&bare, tmp.path(), true);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let deployment = "apps/stage/keyword-correction/deployment.yaml";
+
+    let summary = Runner::new(opts.clone(), state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    let stored = state.list("ImagePolicy").unwrap();
+    let latest = &stored[0].status.as_ref().unwrap()["latestRef"];
+    assert_eq!(latest["tag"], "0.13.3");
+    assert_eq!(latest["digest"], first.as_str(), "{latest}");
+    let text = gitrepo::show_file(&bare, "main", deployment);
+    assert_eq!(
+        text.matches(&format!("keyword_correction:0.13.3@{first} #"))
+            .count(),
+        2,
+        "{text}"
+    );
+    let text = gitrepo::show_file(&bare, "main", pinned);
+    assert!(text.contains("tag: \"0.13.3\" #"), "{text}");
+    assert!(text.contains(&format!("digest: \"{first}\" #")), "{text}");
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+
+    // The tag is rebuilt: IfNotPresent keeps the digest it has.
+    let rebuilt = registry.push_build(IMAGE, "0.13.3", Some("rebuilt")).await;
+    assert_ne!(rebuilt, first);
+    let summary = Runner::new(opts.clone(), state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    assert_eq!(gitrepo::rev_parse(&bare, "main").unwrap(), head);
+
+    // Always fetches the digest on every reconcile and pins the new build.
+    let always = with_policy("  digestReflectionPolicy: Always\n  interval: 5m\n");
+    let policy = always.iter().find(|(p, _)| p == policy_path).unwrap();
+    gitrepo::commit_files(
+        &bare,
+        "main",
+        &[(policy_path, policy.1.as_slice())],
+        "always",
+    );
+    let summary = Runner::new(opts, state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    let text = gitrepo::show_file(&bare, "main", pinned);
+    assert!(text.contains(&format!("digest: \"{rebuilt}\" #")), "{text}");
+    let text = gitrepo::show_file(&bare, "main", deployment);
+    assert!(
+        text.contains(&format!("keyword_correction:0.13.3@{rebuilt} #")),
+        "{text}"
+    );
+}

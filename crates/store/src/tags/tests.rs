@@ -55,13 +55,18 @@ fn record_round_trips() {
 
 #[test]
 fn corrupt_records_are_reported() {
-    let cases: [(&[u8], &str); 4] = [
+    let cases: [(&[u8], &str); 5] = [
         (b"", "empty record"),
         (&[9, 0, 0], "unknown record version 9"),
         (&[1, 0, 0], "truncated header"),
         (
             &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40, b's'],
             "truncated revision",
+        ),
+        (
+            // u64::MAX seconds after 1970 panicked in `UNIX_EPOCH + ..`.
+            &[1, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0],
+            "scan time out of range",
         ),
     ];
     for (bytes, want) in cases {

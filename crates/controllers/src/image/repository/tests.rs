@@ -68,11 +68,16 @@ impl Env {
     }
 
     async fn reconcile(&self, obj: &mut ImageRepository) -> Reconciled {
+        self.reconcile_with(obj, false).await
+    }
+
+    async fn reconcile_with(&self, obj: &mut ImageRepository, force: bool) -> Reconciled {
         let cx = Context {
             client: &self.client,
             store: &self.store,
             clock: &self.clock,
             progress: None,
+            force,
         };
         let out = super::reconcile(obj, &Auth::Anonymous, &cx).await;
         obj.status = Some(out.status.clone());
@@ -175,6 +180,13 @@ async fn rescans_only_when_flux_would() {
     assert_eq!(out.outcome, Outcome::RequeueAfter(Duration::from_secs(240)));
     assert_eq!(env.tag_requests(), 1);
     assert_eq!(ready(&out).0, "True");
+
+    // A one-shot run scans although the interval has not elapsed.
+    let out = env.reconcile_with(&mut obj, true).await;
+    assert_eq!(out.scanned, Some(ScanReason::OneShotRun));
+    assert_eq!(env.tag_requests(), 2);
+    let out = env.reconcile(&mut obj).await;
+    assert_eq!(out.scanned, None);
 
     type Change = Box<dyn Fn(&mut ImageRepository, &Env)>;
     let cases: Vec<(&str, Change, Option<ScanReason>)> = vec![

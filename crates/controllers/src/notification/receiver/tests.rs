@@ -440,3 +440,28 @@ fn resources_by_name_and_by_labels() {
     );
     assert!(errors[1].to_string().contains("matchLabels"));
 }
+
+/// Issue 13 item 10: an empty token would make the webhook path
+/// (sha256 of token, name and namespace) guessable and the generic type
+/// unauthenticated: the Receiver is refused, and a request is too.
+#[test]
+fn an_empty_token_is_refused() {
+    for empty in [&b""[..], b"  \n"] {
+        let data = BTreeMap::from([("token".to_string(), empty.to_vec())]);
+        let err = token_from_secret("webhook-token", &data).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "invalid 'webhook-token' secret data: 'token' is empty; a Receiver needs a token to authenticate requests"
+        );
+        let r = receiver(None);
+        let status = reconcile(&r, Err(err), &FixedClock::new(Timestamp::UNIX_EPOCH));
+        let ready = status::get(&status.conditions, condition::READY).unwrap();
+        assert_eq!(ready.status, "False");
+        assert_eq!(ready.reason, reason::TOKEN_NOT_FOUND);
+        assert_eq!(status.webhook_path, None);
+    }
+    let spec = spec(ReceiverType::Generic, &[]);
+    let req = WebhookRequest::default();
+    let err = validate("default/receiver", &spec, "", &req).unwrap_err();
+    assert!(err.to_string().contains("no token"), "{err}");
+}
