@@ -15,6 +15,7 @@ pub mod meta;
 pub mod notification;
 pub mod source;
 pub mod thirdparty;
+pub mod tree;
 pub mod yaml;
 
 pub use duration::Duration;

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::meta::ObjectMeta;
 use crate::yaml::{self, Node, Value};
-use crate::{helm, image, kustomize, notification, source, thirdparty};
+use crate::{helm, image, kustomize, notification, source, thirdparty, tree};
 
 mod kinds;
 
@@ -157,12 +157,14 @@ pub fn is_manifest_file(path: &Path) -> bool {
 }
 
 /// Load every YAML file under the given files and directories, in path
-/// order. Hidden directories (`.git`, ...) are skipped.
+/// order. Hidden directories (`.git`, ...) are skipped; symlinked
+/// directories are not followed, and a symlinked file is read only when it
+/// leads to a file inside the directory walked (an error names it otherwise).
 pub fn load_paths(paths: &[PathBuf]) -> Loaded {
     let mut loaded = Loaded::default();
     for path in paths {
         let mut files = Vec::new();
-        if let Err(message) = collect_files(path, &mut files) {
+        if let Err(message) = collect_files(path, &mut files, &mut loaded.findings) {
             loaded.findings.push(Finding {
                 file: path.clone(),
                 line: 0,
@@ -180,17 +182,32 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
     loaded
 }
 
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+fn collect_files(
+    path: &Path,
+    out: &mut Vec<PathBuf>,
+    refused: &mut Vec<Finding>,
+) -> Result<(), String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.is_file() {
         out.push(path.to_path_buf());
         return Ok(());
     }
+    let real_root =
+        tree::real_root(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    collect_dir(&real_root, path, out, refused)
+}
+
+fn collect_dir(
+    real_root: &Path,
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    refused: &mut Vec<Finding>,
+) -> Result<(), String> {
     let entries =
-        std::fs::read_dir(path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         let child = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
         let file_type = entry
@@ -198,41 +215,49 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
             .map_err(|e| format!("cannot read {}: {e}", child.display()))?;
         if file_type.is_dir() {
             if !hidden {
-                collect_files(&child, out)?;
+                collect_dir(real_root, &child, out, refused)?;
             }
-        } else if is_manifest_file(&child) {
+        } else if !is_manifest_file(&child) {
+        } else if file_type.is_symlink() {
+            match tree::link_target(real_root, &child) {
+                Ok(_) => out.push(child),
+                Err(reason) => refused.push(Finding {
+                    file: child,
+                    line: 0,
+                    object: None,
+                    severity: Severity::Error,
+                    message: format!("not read: {reason}"),
+                }),
+            }
+        } else {
             out.push(child);
         }
     }
     Ok(())
 }
 
-/// Load one file.
+/// Load one file (at most [`yaml::MAX_STREAM_BYTES`]).
 pub fn load_file(path: &Path) -> Loaded {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
+    let error = |message: String| Loaded {
+        manifests: Vec::new(),
+        findings: vec![Finding {
+            file: path.to_path_buf(),
+            line: 0,
+            object: None,
+            severity: Severity::Error,
+            message,
+        }],
+    };
+    match tree::read_bounded(path, yaml::MAX_STREAM_BYTES) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
             Ok(text) => load_str(path, &text),
-            Err(e) => Loaded {
-                manifests: Vec::new(),
-                findings: vec![Finding {
-                    file: path.to_path_buf(),
-                    line: 0,
-                    object: None,
-                    severity: Severity::Error,
-                    message: format!("not UTF-8 text: {e}"),
-                }],
-            },
+            Err(e) => error(format!("not UTF-8 text: {e}")),
         },
-        Err(e) => Loaded {
-            manifests: Vec::new(),
-            findings: vec![Finding {
-                file: path.to_path_buf(),
-                line: 0,
-                object: None,
-                severity: Severity::Error,
-                message: format!("cannot read file: {e}"),
-            }],
-        },
+        Ok(None) => error(format!(
+            "file is larger than the {} bytes a manifest file may hold",
+            yaml::MAX_STREAM_BYTES
+        )),
+        Err(e) => error(format!("cannot read file: {e}")),
     }
 }
 

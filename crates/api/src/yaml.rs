@@ -7,9 +7,27 @@
 //! objects hold), then hands serde a `serde_json::Value`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+/// Largest stream read at all, in bytes: 16 MiB, room for a bundle of
+/// CRDs (Flux's own `gotk-components.yaml` is under 1 MiB).
+pub const MAX_STREAM_BYTES: usize = 16 << 20;
+/// Largest document, in characters: 3 MiB, the request body Kubernetes'
+/// apiserver accepts; a bigger object could never be applied anyway.
+pub const MAX_DOCUMENT_CHARS: usize = 3 << 20;
+/// Deepest nesting of sequences and mappings. Flux objects nest about ten
+/// levels; the bound keeps every recursive walk of the tree (to JSON, serde,
+/// drop) far from the stack's end.
+pub const MAX_DEPTH: usize = 256;
+/// Nodes that aliases may add to one document. Without a budget, ten nested
+/// anchors of ten aliases each (a 1 kB "billion laughs") expand to 10^10
+/// nodes; Go's yaml.v2/v3 refuse the same with "excessive aliasing".
+pub const MAX_ALIAS_NODES: usize = 100_000;
+/// Scalar text that aliases may add to one document (one long anchored
+/// string repeated is the other half of the bomb).
+pub const MAX_ALIAS_BYTES: usize = 16 << 20;
 
 /// One node with its 1-based line and column.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +175,16 @@ pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
                 .to_string(),
         });
     }
+    if source.len() > MAX_STREAM_BYTES {
+        return Err(YamlError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "file is {} bytes, more than the {MAX_STREAM_BYTES} bytes a manifest file may hold",
+                source.len()
+            ),
+        });
+    }
     let mut builder = Builder::default();
     for event in Parser::new_from_str(source) {
         let (event, span) = event.map_err(|e| scan_error(source, &e))?;
@@ -204,27 +232,82 @@ enum Frame {
         anchor: usize,
         pending_key: Option<(String, usize)>,
         merges: Vec<Node>,
+        keys: HashSet<String>,
     },
+}
+
+/// An anchored node and what one alias of it costs.
+struct Anchored {
+    node: Node,
+    cost: Cost,
+}
+
+/// Size of a subtree: nodes, scalar bytes, height.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
+    height: usize,
+}
+
+fn cost(node: &Node) -> Cost {
+    let children = |nodes: &mut dyn Iterator<Item = &Node>| {
+        nodes.fold(Cost::default(), |acc, n| {
+            let c = cost(n);
+            Cost {
+                nodes: acc.nodes.saturating_add(c.nodes),
+                bytes: acc.bytes.saturating_add(c.bytes),
+                height: acc.height.max(c.height),
+            }
+        })
+    };
+    let (inner, bytes) = match &node.value {
+        Value::Seq(items) => (children(&mut items.iter()), 0),
+        Value::Map(entries) => {
+            let keys = entries.iter().map(|e| e.key.len()).sum::<usize>();
+            (children(&mut entries.iter().map(|e| &e.value)), keys)
+        }
+        Value::Str { text, .. } => (Cost::default(), text.len()),
+        _ => (Cost::default(), 0),
+    };
+    Cost {
+        nodes: inner.nodes.saturating_add(1),
+        bytes: inner.bytes.saturating_add(bytes),
+        height: inner.height + 1,
+    }
 }
 
 #[derive(Default)]
 struct Builder {
     documents: Vec<Document>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchored>,
     doc_line: usize,
+    doc_start: usize,
     current: Option<Node>,
+    /// What aliases added to the current document so far.
+    expanded: Cost,
 }
 
 impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let line = span.start.line();
         let col = span.start.col() + 1;
+        let error = |message: String| YamlError { line, col, message };
+        if span.end.index().saturating_sub(self.doc_start) > MAX_DOCUMENT_CHARS {
+            return Err(error(format!(
+                "document starting at line {} is longer than {MAX_DOCUMENT_CHARS} characters, \
+                 the most Kubernetes accepts for one object",
+                self.doc_line
+            )));
+        }
         match event {
             Event::DocumentStart(_) => {
                 self.doc_line = line;
+                self.doc_start = span.start.index();
                 self.current = None;
                 self.anchors.clear();
+                self.expanded = Cost::default();
             }
             Event::DocumentEnd => {
                 let node = self.current.take().filter(|n| n.value != Value::Null);
@@ -243,12 +326,39 @@ impl Builder {
                 self.push_node(node)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
-                    line,
-                    col,
-                    message: "alias refers to an unknown anchor".to_string(),
-                })?;
+                let anchored = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| error("alias refers to an unknown anchor".to_string()))?;
+                let c = anchored.cost;
+                let nodes = self.expanded.nodes.saturating_add(c.nodes);
+                let bytes = self.expanded.bytes.saturating_add(c.bytes);
+                if nodes > MAX_ALIAS_NODES {
+                    return Err(error(format!(
+                        "document uses excessive aliasing ({nodes} nodes expanded, limit \
+                         {MAX_ALIAS_NODES})"
+                    )));
+                }
+                if bytes > MAX_ALIAS_BYTES {
+                    return Err(error(format!(
+                        "document uses excessive aliasing ({bytes} bytes of text expanded, \
+                         limit {MAX_ALIAS_BYTES})"
+                    )));
+                }
+                if self.stack.len() + c.height > MAX_DEPTH {
+                    return Err(error(format!(
+                        "alias nests the document deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+                self.expanded.nodes = nodes;
+                self.expanded.bytes = bytes;
+                let node = anchored.node.clone();
                 self.push_node(node)?;
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                return Err(error(format!(
+                    "sequences and mappings nest deeper than {MAX_DEPTH} levels"
+                )));
             }
             Event::SequenceStart(anchor, _) => {
                 let node = Node {
@@ -269,6 +379,7 @@ impl Builder {
                     anchor,
                     pending_key: None,
                     merges: Vec::new(),
+                    keys: HashSet::new(),
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -278,11 +389,12 @@ impl Builder {
                         mut node,
                         anchor,
                         merges,
+                        mut keys,
                         ..
                     }) => {
                         if let Value::Map(entries) = &mut node.value {
                             for source in merges {
-                                merge_into(entries, source);
+                                merge_into(entries, &mut keys, source);
                             }
                         }
                         (node, anchor)
@@ -299,7 +411,11 @@ impl Builder {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let anchored = Anchored {
+                node: node.clone(),
+                cost: cost(node),
+            };
+            self.anchors.insert(anchor, anchored);
         }
     }
 
@@ -315,6 +431,7 @@ impl Builder {
                 node: map,
                 pending_key,
                 merges,
+                keys,
                 ..
             }) => match pending_key.take() {
                 None => *pending_key = Some((key_text(&node), node.line)),
@@ -326,7 +443,7 @@ impl Builder {
                         merges.push(node);
                         return Ok(());
                     }
-                    if entries.iter().any(|e| e.key == key) {
+                    if !keys.insert(key.clone()) {
                         return Err(YamlError {
                             line: key_line,
                             col: 1,
@@ -346,7 +463,7 @@ impl Builder {
 }
 
 /// `<<: *base` merges: keys already present win.
-fn merge_into(entries: &mut Vec<Entry>, source: Node) {
+fn merge_into(entries: &mut Vec<Entry>, keys: &mut HashSet<String>, source: Node) {
     let sources = match source.value {
         Value::Seq(items) => items,
         other => vec![Node {
@@ -358,7 +475,7 @@ fn merge_into(entries: &mut Vec<Entry>, source: Node) {
     for src in sources {
         if let Value::Map(src_entries) = src.value {
             for entry in src_entries {
-                if !entries.iter().any(|e| e.key == entry.key) {
+                if keys.insert(entry.key.clone()) {
                     entries.push(entry);
                 }
             }
@@ -455,4 +572,4 @@ fn is_core_float(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

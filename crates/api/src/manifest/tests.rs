@@ -240,3 +240,56 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn alias_bomb_is_a_finding_with_file_and_line() {
+    let l = load(&crate::yaml::tests::alias_bomb());
+    let m = messages(&l);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].starts_with("x.yaml:5: error: not valid YAML: document uses excessive aliasing"),
+        "{m:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_tree_are_refused_and_named() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yaml");
+    std::fs::write(
+        &secret,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\n",
+    )
+    .unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let own = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\n";
+    std::fs::write(repo.path().join("a.yaml"), own).unwrap();
+    symlink(repo.path().join("a.yaml"), repo.path().join("b.yaml")).unwrap();
+    symlink(&secret, repo.path().join("leak.yaml")).unwrap();
+    symlink(outside.path(), repo.path().join("outdir")).unwrap();
+
+    let l = load_paths(&[repo.path().to_path_buf()]);
+    let names: Vec<_> = l.manifests.iter().map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["own", "own"], "{:?}", messages(&l));
+    let m = messages(&l);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].contains("leak.yaml"), "{m:?}");
+    assert!(
+        m[0].contains("not read: symlink points outside the tree"),
+        "{m:?}"
+    );
+    assert!(l.has_errors());
+}
+
+#[test]
+fn oversized_file_is_refused_before_reading_it_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.yaml");
+    let file = std::fs::File::create(&f).unwrap();
+    file.set_len(crate::yaml::MAX_STREAM_BYTES as u64 + 1)
+        .unwrap();
+    let m = messages(&load_file(&f));
+    assert!(m[0].contains("larger than the"), "{m:?}");
+}

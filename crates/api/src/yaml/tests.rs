@@ -75,7 +75,116 @@ fn stream_starting_with_document_end_is_an_error() {
     assert!(parse_stream("...\nspec:\n  a: 1\n...\n").is_err());
 }
 
+/// Ten nested anchors of ten aliases each: 10^10 nodes if expanded.
+pub(crate) fn alias_bomb() -> String {
+    let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let prev = format!("*a{}", i - 1);
+        let items = [prev.as_str(); 10].join(", ");
+        src.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+    }
+    src
+}
+
+#[test]
+fn alias_bomb_is_refused_with_its_line() {
+    let src = alias_bomb();
+    assert!(src.len() < 1024, "{}", src.len());
+    let err = parse_stream(&src).unwrap_err();
+    assert!(
+        err.message.contains("excessive aliasing") && err.message.contains("limit 100000"),
+        "{err}"
+    );
+    // a4's ten aliases of a3 bring 111,110 nodes: the budget runs out on line 5.
+    assert_eq!(err.line, 5, "{err}");
+}
+
+#[test]
+fn moderate_aliasing_is_fine() {
+    let node = one("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b]\n");
+    assert_eq!(node.to_json()["c"][1][2][0], "x");
+}
+
+#[test]
+fn long_aliased_text_is_refused() {
+    let long = "y".repeat(1 << 20);
+    let aliases = ["*s"; 17].join(", ");
+    let src = format!("s: &s {long}\nt: [{aliases}]\n");
+    let err = parse_stream(&src).unwrap_err();
+    assert!(err.message.contains("bytes of text expanded"), "{err}");
+    assert_eq!(err.line, 2);
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let nested = |levels: usize| -> String {
+        (0..levels)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect()
+    };
+    let err = parse_stream(&nested(300)).unwrap_err();
+    assert!(err.message.contains("deeper than 256"), "{err}");
+    assert_eq!(err.line, 257, "{err}");
+    assert!(parse_stream(&nested(200)).is_ok());
+}
+
+#[test]
+fn aliases_cannot_stack_nesting_past_the_limit() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let src = format!("a: &d {deep}\nb: {}*d{}\n", "[".repeat(60), "]".repeat(60));
+    let err = parse_stream(&src).unwrap_err();
+    assert!(err.message.contains("deeper than 256"), "{err}");
+    assert_eq!(err.line, 2);
+}
+
+#[test]
+fn oversized_document_and_stream_are_refused() {
+    let big = format!("a: {}\n", "z".repeat(MAX_DOCUMENT_CHARS));
+    let err = parse_stream(&big).unwrap_err();
+    assert!(err.message.contains("longer than"), "{err}");
+    let huge = "#".repeat(MAX_STREAM_BYTES + 1);
+    let err = parse_stream(&huge).unwrap_err();
+    assert!(err.message.contains("more than the"), "{err}");
+}
+
+#[test]
+fn many_keys_load_without_quadratic_time() {
+    let src: String = (0..50_000).map(|i| format!("k{i}: {i}\n")).collect();
+    let node = one(&src);
+    assert_eq!(node.to_json()["k49999"], 49999);
+}
+
+/// YAML built from anchors, aliases, merges and nesting.
+fn anchored_yaml() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let item = prop_oneof![
+        Just("x".to_string()),
+        (0..4u8).prop_map(|i| format!("*a{i}")),
+        (0..4u8).prop_map(|i| format!("&a{i} [y, z]")),
+        (0..4u8).prop_map(|i| format!("&a{i} {{k: v}}")),
+        (0..4u8).prop_map(|i| format!("{{<<: *a{i}, k: w}}")),
+    ];
+    proptest::collection::vec(proptest::collection::vec(item, 0..6), 0..12).prop_map(|lines| {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, items)| format!("k{i}: &a{} [{}]\n", i % 4, items.join(", ")))
+            .collect()
+    })
+}
+
 proptest::proptest! {
+    #[test]
+    fn never_panics_on_anchors_and_aliases(src in anchored_yaml()) {
+        if let Ok(docs) = parse_stream(&src) {
+            for doc in docs.iter().filter_map(|d| d.node.as_ref()) {
+                let c = cost(doc);
+                proptest::prop_assert!(c.height <= MAX_DEPTH + 1);
+                proptest::prop_assert!(c.nodes <= MAX_ALIAS_NODES + src.len() * 2 + 2);
+            }
+        }
+    }
+
     #[test]
     fn never_panics_on_garbage(s in "\\PC{0,200}") {
         let _ = parse_stream(&s);
