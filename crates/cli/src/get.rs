@@ -172,9 +172,11 @@ where
         .collect()
 }
 
+/// How often `get` copies a database that changed while it was copied.
+const SNAPSHOT_ATTEMPTS: u64 = 20;
+
 /// Open the database read-side; while `automate --watch` holds it, read a
-/// snapshot copy (redb commits are atomic, so a copy is a consistent state
-/// or the previous one).
+/// snapshot copy (see [`snapshot`]).
 fn read_state(path: &Path, kind: &str) -> anyhow::Result<Vec<Stored>> {
     if !path.is_file() {
         anyhow::bail!(
@@ -187,14 +189,47 @@ fn read_state(path: &Path, kind: &str) -> anyhow::Result<Vec<Stored>> {
         Err(e) if e.to_string().contains("already open") => {
             let tmp = tempfile::tempdir().context("temporary directory")?;
             let copy = tmp.path().join("state.redb");
-            std::fs::copy(path, &copy)
-                .with_context(|| format!("cannot copy {}", path.display()))?;
-            let st = StatusStore::open(&copy)
-                .with_context(|| format!("cannot open a copy of {}", path.display()))?;
+            let st = snapshot(path, &copy, |from, to| std::fs::copy(from, to).map(drop))?;
             Ok(st.list(kind)?)
         }
         Err(e) => Err(e).with_context(|| format!("cannot open state {}", path.display())),
     }
+}
+
+/// A copy of a database another process writes, taken while it did not
+/// change: a commit during the copy (the file's length or mtime moved) or
+/// a copy redb cannot open means copying again, a little later. A copy is
+/// never read while it may mix two commits.
+fn snapshot(
+    path: &Path,
+    dest: &Path,
+    mut copy: impl FnMut(&Path, &Path) -> std::io::Result<()>,
+) -> anyhow::Result<StatusStore> {
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| (m.len(), m.modified().ok()))
+            .with_context(|| format!("cannot read {}", p.display()))
+    };
+    let mut last = String::new();
+    for attempt in 0..SNAPSHOT_ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+        }
+        let before = stamp(path)?;
+        copy(path, dest).with_context(|| format!("cannot copy {}", path.display()))?;
+        if stamp(path)? != before {
+            last = "it changed while it was copied".to_string();
+            continue;
+        }
+        match StatusStore::open(dest) {
+            Ok(st) => return Ok(st),
+            Err(e) => last = format!("the copy does not open: {e}"),
+        }
+    }
+    anyhow::bail!(
+        "cannot read {} while another process writes it ({last}, {SNAPSHOT_ATTEMPTS} attempts); try again",
+        path.display()
+    )
 }
 
 fn decode<T: serde::de::DeserializeOwned + Default>(
@@ -328,4 +363,94 @@ pub fn table(headers: &[&str], rows: &[Row], namespaces: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use ferroflux_runtime::source::ObjectKey;
+
+    use super::*;
+
+    /// Issue 13 item 10: `get` while `automate --watch` holds the database
+    /// and commits to it: every read is a whole, committed state.
+    #[test]
+    fn reads_a_database_that_is_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let st = StatusStore::open(&path).unwrap();
+        let key = ObjectKey::new("ImagePolicy", "ns", "p");
+        let status = |n: usize| serde_json::json!({"n": n, "pad": "x".repeat(50_000 + n % 997)});
+        st.put_status(&key, &status(0)).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    st.put_status(&key, &status(n)).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                n
+            })
+        };
+        for _ in 0..50 {
+            let rows = read_state(&path, "ImagePolicy").unwrap();
+            assert_eq!(rows.len(), 1);
+            let s = rows[0].status.as_ref().unwrap();
+            let n = s["n"].as_u64().unwrap() as usize;
+            assert_eq!(s, &status(n));
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(writer.join().unwrap() > 0);
+    }
+
+    /// A commit during the copy is never read: the copy is taken again.
+    #[test]
+    fn a_copy_that_overlaps_a_commit_is_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let st = StatusStore::open(&path).unwrap();
+        let key = ObjectKey::new("ImagePolicy", "ns", "p");
+        st.put_status(&key, &serde_json::json!({"n": 1})).unwrap();
+        let mut copies = 0;
+        let snap = snapshot(&path, &dir.path().join("copy.redb"), |from, to| {
+            copies += 1;
+            std::fs::copy(from, to)?;
+            if copies == 1 {
+                // `automate --watch` commits while the copy is made.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                st.put_status(&key, &serde_json::json!({"n": 2})).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(copies, 2);
+        let rows = snap.list("ImagePolicy").unwrap();
+        assert_eq!(rows[0].status.as_ref().unwrap()["n"], 2);
+    }
+
+    #[test]
+    fn a_database_that_never_holds_still_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let st = StatusStore::open(&path).unwrap();
+        let key = ObjectKey::new("ImagePolicy", "ns", "p");
+        let mut n = 0;
+        let err = snapshot(&path, &dir.path().join("copy.redb"), |from, to| {
+            std::fs::copy(from, to)?;
+            n += 1;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            st.put_status(&key, &serde_json::json!({ "n": n })).unwrap();
+            Ok(())
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("it changed while it was copied"), "{err}");
+        assert!(err.contains("20 attempts"), "{err}");
+    }
 }
