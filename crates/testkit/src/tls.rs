@@ -59,12 +59,38 @@ impl TestCa {
         self.leaf(&[], ExtendedKeyUsagePurpose::ClientAuth, Some(common_name))
     }
 
+    /// A client certificate with this common name in `organization` (the
+    /// group Kubernetes sees, such as `system:masters`).
+    pub fn client_cert_in(&self, common_name: &str, organization: &str) -> CertPair {
+        self.leaf_with(
+            &[],
+            ExtendedKeyUsagePurpose::ClientAuth,
+            Some(common_name),
+            Some(organization),
+        )
+    }
+
     fn leaf(&self, names: &[&str], usage: ExtendedKeyUsagePurpose, cn: Option<&str>) -> CertPair {
+        self.leaf_with(names, usage, cn, None)
+    }
+
+    fn leaf_with(
+        &self,
+        names: &[&str],
+        usage: ExtendedKeyUsagePurpose,
+        cn: Option<&str>,
+        org: Option<&str>,
+    ) -> CertPair {
         let key = KeyPair::generate().expect("generate leaf key");
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
         if let Some(cn) = cn {
             params.distinguished_name.push(DnType::CommonName, cn);
+        }
+        if let Some(org) = org {
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, org);
         }
         params.extended_key_usages = vec![usage];
         params.key_usages = vec![
