@@ -616,9 +616,9 @@ impl Client {
 }
 
 #[derive(Deserialize)]
-struct TagPage {
+pub(crate) struct TagPage {
     #[serde(default)]
-    tags: Option<Vec<String>>,
+    pub(crate) tags: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -646,7 +646,7 @@ struct ErrorEntry {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum Challenge {
+pub(crate) enum Challenge {
     Basic,
     Bearer(HashMap<String, String>),
     Other,
@@ -839,7 +839,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// `Link: <url>; rel="next"` resolved against the current page's URL.
-fn next_link(headers: &HeaderMap, current: &Url) -> Option<Url> {
+pub(crate) fn next_link(headers: &HeaderMap, current: &Url) -> Option<Url> {
     for value in headers.get_all(LINK) {
         let Ok(value) = value.to_str() else { continue };
         for link in value.split(',') {
@@ -863,7 +863,7 @@ fn next_link(headers: &HeaderMap, current: &Url) -> Option<Url> {
 }
 
 /// `WWW-Authenticate: Bearer realm="..",service="..",scope=".."`.
-fn parse_challenge(value: &str) -> Challenge {
+pub(crate) fn parse_challenge(value: &str) -> Challenge {
     let value = value.trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if scheme.eq_ignore_ascii_case("basic") {

@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod fuzzing;
 pub mod name;
 
 pub use auth::{Auth, AuthError, DockerConfig};

@@ -5,6 +5,8 @@
 use std::path::Path;
 
 use ferroflux_api::manifest::{Finding, Severity, is_manifest_file};
+use ferroflux_api::tree;
+use ferroflux_api::yaml::MAX_STREAM_BYTES;
 
 /// The token Flux screens files for, quotes included.
 const TOKEN: &str = "\"$imagepolicy\"";
@@ -13,21 +15,45 @@ pub(crate) fn scan_path(path: &Path, out: &mut Vec<Finding>) {
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
-    if meta.is_dir() {
-        let Ok(entries) = std::fs::read_dir(path) else {
-            return;
-        };
-        let mut children: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        children.sort();
-        for child in children {
-            let hidden = child
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if !hidden && (child.is_dir() || is_manifest_file(&child)) {
-                scan_path(&child, out);
-            }
+    if !meta.is_dir() {
+        scan_file(path, out);
+        return;
+    }
+    // Links the loader refuses (it reports them) are not read here either.
+    if let Ok(real_root) = tree::real_root(path) {
+        scan_dir(&real_root, path, out);
+    }
+}
+
+fn scan_dir(real_root: &Path, dir: &Path, out: &mut Vec<Finding>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut children: Vec<_> = entries
+        .flatten()
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+        .collect();
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (child, file_type) in children {
+        let hidden = child
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden || !(file_type.is_dir() || is_manifest_file(&child)) {
+            continue;
         }
-    } else if let Ok(text) = std::fs::read_to_string(path) {
+        if file_type.is_dir() {
+            scan_dir(real_root, &child, out);
+        } else if !file_type.is_symlink() || tree::link_target(real_root, &child).is_ok() {
+            scan_file(&child, out);
+        }
+    }
+}
+
+fn scan_file(path: &Path, out: &mut Vec<Finding>) {
+    let Ok(Some(bytes)) = tree::read_bounded(path, MAX_STREAM_BYTES) else {
+        return;
+    };
+    if let Ok(text) = String::from_utf8(bytes) {
         scan_text(path, &text, out);
     }
 }

@@ -134,3 +134,50 @@ fn missing_path_is_an_error_naming_it() {
             .contains("/nonexistent/ferroflux")
     );
 }
+
+/// Issue 13 item 5: a symlink to a file outside DIR is refused, named, and
+/// neither the loader nor the marker scan reads it.
+#[cfg(unix)]
+#[test]
+fn symlink_out_of_the_tree_is_refused_by_every_walker() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yaml");
+    std::fs::write(
+        &secret,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaked\n# {\"$imagepolicy\": broken\n",
+    )
+    .unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&secret, repo.path().join("link.yaml")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("linkdir")).unwrap();
+    let report = validate_paths(&[repo.path().to_path_buf()]);
+    let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(report.objects, 0, "{messages:?}");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("link.yaml"), "{messages:?}");
+    assert!(
+        messages[0].contains("symlink points outside the tree"),
+        "{messages:?}"
+    );
+    assert!(report.has_errors());
+}
+
+/// Issue 13 item 4: the 1 kB alias bomb is one file:line error, not an OOM.
+#[test]
+fn alias_bomb_is_one_error_with_file_and_line() {
+    let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let items = vec![format!("*a{}", i - 1); 10].join(", ");
+        src.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bomb.yaml");
+    std::fs::write(&file, &src).unwrap();
+    let report = validate_paths(&[dir.path().to_path_buf()]);
+    let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("bomb.yaml:5:") && messages[0].contains("excessive aliasing"),
+        "{messages:?}"
+    );
+}

@@ -1,0 +1,200 @@
+//! Tier 3 (test support, never linked into the binary): the body of every
+//! cargo-fuzz target in `fuzz/`, as plain functions taking the fuzzer's
+//! bytes, so that an ordinary `cargo test` (stable, no libFuzzer) replays
+//! the committed corpus in CI. A target passes when it returns: a panic, a
+//! hang or an allocation failure is the bug.
+//!
+//! Inputs that need several fields split the bytes at newlines: the first
+//! lines are the parameters, the rest the data.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ferroflux_api::notification::{ReceiverSpec, ReceiverType};
+use ferroflux_controllers::notification::receiver::{WebhookRequest, validate};
+use ferroflux_policy::{Choice, Order, Policy, TagFilter};
+use ferroflux_setters::{LatestRef, Policies};
+use ferroflux_template::{
+    ApiVersion, AutomationRef, Change, ObjectRef, RenderOptions, TemplateData,
+};
+
+/// One fuzz target: its name (the `fuzz/fuzz_targets/<name>.rs` file and
+/// `fuzz/corpus/<name>/` directory) and body.
+pub struct Target {
+    pub name: &'static str,
+    pub run: fn(&[u8]),
+}
+
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "manifest",
+        run: manifest,
+    },
+    Target {
+        name: "setters",
+        run: setters,
+    },
+    Target {
+        name: "policy",
+        run: policy,
+    },
+    Target {
+        name: "template",
+        run: template,
+    },
+    Target {
+        name: "registry",
+        run: registry,
+    },
+    Target {
+        name: "receiver",
+        run: receiver,
+    },
+];
+
+/// The manifest loader: YAML with anchors, Flux kinds, file:line findings.
+pub fn manifest(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let loaded = ferroflux_api::manifest::load_str(Path::new("fuzz.yaml"), text);
+    for finding in &loaded.findings {
+        let _ = finding.to_string();
+    }
+}
+
+/// Setter rewriting of a marked file, with two policies the markers of the
+/// corpus name.
+pub fn setters(bytes: &[u8]) {
+    let mut policies = Policies::new();
+    let latest = |name: &str, tag: &str| LatestRef {
+        name: name.to_string(),
+        tag: tag.to_string(),
+        digest: String::new(),
+    };
+    policies.insert("flux-system", "app", latest("ghcr.io/org/app", "1.2.3"));
+    policies.insert("ns", "odd", latest("r.example:5000/a/b", "'\"#: x\n"));
+    if let Ok(outcome) = ferroflux_setters::rewrite_file("fuzz.yaml", bytes, &policies)
+        && let Some(updated) = outcome.updated
+    {
+        // Rewriting what was just written changes nothing more.
+        let again = ferroflux_setters::rewrite_file("fuzz.yaml", &updated, &policies)
+            .expect("a file the rewriter wrote parses again");
+        assert!(
+            again.updated.is_none_or(|u| u == updated),
+            "rewrite is not idempotent"
+        );
+    }
+}
+
+/// Policy selection: line 1 `semver RANGE` | `alphabetical ORDER` |
+/// `numerical ORDER`, line 2 the filter pattern, line 3 extract, then tags.
+pub fn policy(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let mut lines = text.split('\n');
+    let choice_line = lines.next().unwrap_or_default();
+    let (kind, arg) = choice_line.split_once(' ').unwrap_or((choice_line, ""));
+    let order = || match arg {
+        "desc" | "DESC" => Order::Desc,
+        _ => Order::Asc,
+    };
+    let choice = match kind {
+        "alphabetical" => Choice::Alphabetical { order: order() },
+        "numerical" => Choice::Numerical { order: order() },
+        _ => Choice::Semver {
+            range: arg.to_string(),
+        },
+    };
+    let pattern = lines.next().unwrap_or_default();
+    let extract = lines.next().unwrap_or_default();
+    let filter = (!pattern.is_empty()).then(|| TagFilter {
+        pattern: pattern.to_string(),
+        extract: extract.to_string(),
+    });
+    let tags: Vec<&str> = lines.collect();
+    let _ = ferroflux_policy::semver::parse_tag(choice_line);
+    let _ = ferroflux_policy::semver::Constraints::parse(arg);
+    if let Ok(policy) = Policy::new(choice, filter) {
+        let _ = policy.select(&tags);
+    }
+}
+
+/// Commit-message template: parse, then execute on data with one change.
+pub fn template(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let _ = ferroflux_template::check(text);
+    let _ = ferroflux_template::mangled_placeholders(text);
+    let data = TemplateData {
+        automation: AutomationRef {
+            name: "flux-system".into(),
+            namespace: "flux-system".into(),
+        },
+        values: Some(BTreeMap::from([("env".to_string(), "prod".to_string())])),
+        policies: BTreeMap::new(),
+        changes: vec![Change {
+            file: "apps/app.yaml".into(),
+            object: ObjectRef {
+                kind: "Deployment".into(),
+                name: "app".into(),
+                namespace: "apps".into(),
+                ..ObjectRef::default()
+            },
+            old_value: "ghcr.io/org/app:1.0.0".into(),
+            new_value: "ghcr.io/org/app:1.0.1".into(),
+            setter: "flux-system:app:tag".into(),
+        }],
+    };
+    for api_version in [ApiVersion::V1, ApiVersion::V1beta2] {
+        let _ = ferroflux_template::render(text, &data, RenderOptions { api_version });
+    }
+}
+
+/// What a registry answers: tags JSON, `Link`, `WWW-Authenticate`.
+pub fn registry(bytes: &[u8]) {
+    ferroflux_registry::fuzzing::registry_response(bytes);
+}
+
+/// A Receiver request: line 1 the type, then `Name: value` headers up to an
+/// empty line, then the body.
+pub fn receiver(bytes: &[u8]) {
+    let split = bytes.windows(2).position(|w| w == b"\n\n");
+    let (head, body) = match split {
+        Some(i) => (&bytes[..i], &bytes[i + 2..]),
+        None => (bytes, &[][..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.lines();
+    let receiver_type = match lines.next().unwrap_or_default() {
+        "generic-hmac" => ReceiverType::GenericHmac,
+        "github" => ReceiverType::Github,
+        "gitlab" => ReceiverType::Gitlab,
+        "harbor" => ReceiverType::Harbor,
+        "dockerhub" => ReceiverType::Dockerhub,
+        "quay" => ReceiverType::Quay,
+        "bitbucket" => ReceiverType::Bitbucket,
+        _ => ReceiverType::Generic,
+    };
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let spec = ReceiverSpec {
+        receiver_type,
+        events: vec!["push".into(), "ping".into()],
+        ..ReceiverSpec::default()
+    };
+    let req = WebhookRequest {
+        headers,
+        body: body.to_vec(),
+    };
+    if let Err(e) = validate("fuzz", &spec, "s3cr3t-token", &req) {
+        assert!(
+            !e.to_string().contains("s3cr3t-token"),
+            "token in an error: {e}"
+        );
+    }
+}
