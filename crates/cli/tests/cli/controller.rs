@@ -13,6 +13,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use ferroflux_testkit::apiserver::{FakeApiServer, Options as ApiOptions};
+use ferroflux_testkit::control_plane::ControlPlane;
 use ferroflux_testkit::env::skip_or_fail;
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
 use ferroflux_testkit::gitrepo;
@@ -31,6 +32,9 @@ fn quickstart() -> PathBuf {
 struct Kubectl {
     bin: PathBuf,
     config: PathBuf,
+    /// The kubeconfig the controller runs with (the install's
+    /// ServiceAccount on the real control plane, else `config`).
+    controller: PathBuf,
     ns: String,
 }
 
@@ -52,10 +56,27 @@ impl Kubectl {
     }
 
     fn apply(&self, yaml: &str) {
+        self.apply_with(&["apply", "-f", "-"], yaml);
+    }
+
+    fn apply_server_side(&self, yaml: &str) {
+        self.apply_with(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=ferroflux-test",
+                "-f",
+                "-",
+            ],
+            yaml,
+        );
+    }
+
+    fn apply_with(&self, args: &[&str], yaml: &str) {
         let mut child = Command::new(&self.bin)
             .arg("--kubeconfig")
             .arg(&self.config)
-            .args(["apply", "-f", "-"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -328,12 +349,152 @@ fn controller_e2e_on_the_fake_apiserver() {
         .expect("controller e2e step");
     let k = Kubectl {
         bin,
+        controller: config.clone(),
         config,
         ns: "flux-system".to_string(),
     };
     // The whole install, Deployment and RBAC included, as a user applies it.
     k.apply(&install_export());
     scenario(&k, tmp.path());
+}
+
+/// The real control plane of the testkit (etcd + kube-apiserver with RBAC):
+/// the whole install applied server-side and validated by the apiserver, and
+/// the controller running as the install's ServiceAccount (a token from the
+/// TokenRequest API), so a missing RBAC rule fails the scenario.
+#[test]
+fn controller_e2e_on_the_real_control_plane() {
+    let Some(bin) = kubectl_bin() else {
+        return;
+    };
+    let Some(cp) = ControlPlane::for_tests() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("controller e2e step");
+    let k = install_on_control_plane(bin, &cp, tmp.path(), None);
+    let began = Instant::now();
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&k, tmp.path())));
+    eprintln!(
+        "controller e2e on the real control plane: {:?}",
+        began.elapsed()
+    );
+    if let Err(e) = result {
+        eprintln!("kube-apiserver log tail:\n{}", tail(&cp.log(), 30));
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// The RBAC of the install is what the controller gets: without the rule
+/// line granting `imagerepositories/status`, the scan that succeeds in
+/// `controller_e2e_on_the_real_control_plane` cannot be recorded, and the
+/// controller says it was forbidden.
+#[test]
+fn controller_without_one_rbac_rule_is_forbidden() {
+    let Some(bin) = kubectl_bin() else {
+        return;
+    };
+    let Some(cp) = ControlPlane::for_tests() else {
+        return;
+    };
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    let rule = "  - imagerepositories/status\n";
+    let drop_rule = |export: String| {
+        assert_eq!(export.matches(rule).count(), 1, "the ClusterRole changed");
+        export.replacen(rule, "", 1)
+    };
+    let tmp = tempfile::tempdir().expect("rbac test step");
+    let k = install_on_control_plane(bin, &cp, tmp.path(), Some(&drop_rule));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rbac test step");
+    rt.block_on(registry.push_image(IMAGE, "1.0.0"));
+    let shard = SHARD.replace('=', ": ");
+    k.apply(&format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: no-status\n  namespace: flux-system\n  labels:\n    {shard}\nspec:\n  image: {}/{IMAGE}\n  interval: 1m0s\n  insecure: true\n",
+        registry.host()
+    ));
+    let mut a = Replica::start(&k.controller, "flux-system", &tmp.path().join("a"));
+    assert!(
+        a.wait_log("forbidden", Duration::from_secs(60)),
+        "no forbidden error without the status rule:\n{}",
+        a.text()
+    );
+    assert!(a.has("imagerepositories"), "{}", a.text());
+    let count = k.jsonpath(
+        "imagerepository/no-status",
+        ".status.lastScanResult.tagCount",
+    );
+    assert_eq!(count, "", "status written without RBAC:\n{}", a.text());
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// `kubectl apply --server-side` of `ferroflux install --export` (after
+/// `edit` of its text), wait for the CRDs, then a kubeconfig with a token of
+/// the `ferroflux` ServiceAccount for the controller.
+fn install_on_control_plane(
+    bin: PathBuf,
+    cp: &ControlPlane,
+    tmp: &Path,
+    edit: Option<&dyn Fn(String) -> String>,
+) -> Kubectl {
+    let mut k = Kubectl {
+        bin,
+        config: cp.kubeconfig(),
+        controller: cp.kubeconfig(),
+        ns: "flux-system".to_string(),
+    };
+    let mut export = install_export();
+    if let Some(edit) = edit {
+        export = edit(export);
+    }
+    k.apply_server_side(&export);
+    k.run(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=60s",
+        "crd",
+        "--all",
+    ]);
+    let token = k.run(&[
+        "create",
+        "token",
+        "ferroflux",
+        "-n",
+        "flux-system",
+        "--duration=2h",
+    ]);
+    let sa = tmp.join("sa.kubeconfig");
+    std::fs::copy(&k.config, &sa).expect("copy kubeconfig");
+    let as_sa = Kubectl {
+        bin: k.bin.clone(),
+        config: sa.clone(),
+        controller: sa.clone(),
+        ns: k.ns.clone(),
+    };
+    as_sa.run(&[
+        "config",
+        "set-credentials",
+        "ferroflux-sa",
+        &format!("--token={}", token.trim()),
+    ]);
+    as_sa.run(&["config", "set-context", "--current", "--user=ferroflux-sa"]);
+    let who = as_sa.run(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert_eq!(who, "system:serviceaccount:flux-system:ferroflux");
+    k.controller = sa;
+    k
 }
 
 /// A real cluster, when `FERROFLUX_TEST_KUBECONFIG` names one: the same
@@ -355,6 +516,7 @@ fn controller_e2e_on_a_real_cluster() {
     let tmp = tempfile::tempdir().expect("controller e2e step");
     let k = Kubectl {
         bin,
+        controller: config.clone(),
         config,
         ns: format!("ferroflux-e2e-{}", std::process::id()),
     };
@@ -417,7 +579,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
 
     k.apply(&objects(ns, &registry.host(), &git.url("flux.git")));
 
-    let mut a = Replica::start(&k.config, ns, &tmp.join("a"));
+    let mut a = Replica::start(&k.controller, ns, &tmp.join("a"));
     assert!(
         a.wait_log("successfully acquired lease", Duration::from_secs(30)),
         "replica a never led:\n{}",
@@ -601,7 +763,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     );
 
     // A second replica waits while the first holds the Lease.
-    let mut b = Replica::start(&k.config, ns, &tmp.join("b"));
+    let mut b = Replica::start(&k.controller, ns, &tmp.join("b"));
     assert!(
         b.wait_log(
             "attempting to acquire leader lease",
@@ -782,6 +944,7 @@ fn controller_fails_fast_without_crds_or_with_a_bad_selector() {
     let k = Kubectl {
         bin,
         config: config.clone(),
+        controller: config.clone(),
         ns: "flux-system".to_string(),
     };
     k.apply(&install_export());
