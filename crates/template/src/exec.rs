@@ -591,8 +591,15 @@ impl<'a> State<'a> {
             }
             return Ok(v);
         }
-        let mut argv = Vec::with_capacity(num_in);
+        let mut argv = Vec::with_capacity(num_in + 1);
+        // Go inserts the callee's source text as `call`'s first argument.
+        let skip = usize::from(builtin && name == "call");
+        if skip == 1 {
+            let callee = args.first().map_or_else(String::new, ToString::to_string);
+            argv.push(Value::str(callee));
+        }
         for (i, a) in args.iter().enumerate() {
+            let i = i + skip;
             let p = if i < fixed {
                 func.params[i]
             } else {

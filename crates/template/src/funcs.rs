@@ -356,9 +356,14 @@ fn builtin(name: &str) -> Option<Func> {
         "html" => v(&[], Any, |a| Ok(Value::str(html_escape(&eval_args(a))))),
         "js" => v(&[], Any, |a| Ok(Value::str(js_escape(&eval_args(a))))),
         "urlquery" => v(&[], Any, |a| Ok(Value::str(query_escape(&eval_args(a))))),
-        "call" => v(&[Val], Val, |a| match &a[0] {
+        // exec passes the callee's source text first, as Go 1.2x does.
+        "call" => v(&[Val], Val, |a| match &a[1] {
             Value::Invalid | Value::Nil => ferr("call of nil"),
-            other => ferr(format!("non-function of type {}", other.type_name())),
+            other => ferr(format!(
+                "non-function {} of type {}",
+                a[0].as_str().unwrap_or_default(),
+                other.type_name()
+            )),
         }),
         _ => return None,
     })
@@ -538,7 +543,7 @@ fn comparable(v: &Value) -> bool {
     }
 }
 
-/// text/template's `eq` (Go 1.19): basic kinds compare by value; other
+/// text/template's `eq` (Go 1.26): basic kinds compare by value; other
 /// values of the same kind compare with Go's `==` when it is defined.
 fn eq(a1: &Value, rest: &[Value]) -> Result<bool, FuncError> {
     if rest.is_empty() {
@@ -556,7 +561,11 @@ fn eq(a1: &Value, rest: &[Value]) -> Result<bool, FuncError> {
         let k2 = basic(a);
         let truth = if k1 != k2 {
             if valid(a1) && valid(a) {
-                return ferr("incompatible types for comparison");
+                return ferr(format!(
+                    "incompatible types for comparison: {} and {}",
+                    a1.type_name(),
+                    a.type_name()
+                ));
             }
             false
         } else {
@@ -604,7 +613,11 @@ fn lt(a: &Value, b: &Value) -> Result<bool, FuncError> {
         return ferr("invalid type for comparison");
     }
     if k1 != k2 {
-        return ferr("incompatible types for comparison");
+        return ferr(format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        ));
     }
     Ok(match (a, b) {
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,

@@ -159,7 +159,7 @@ const CASES: &[(&str, Result<&str, &str>)] = &[
     (
         r#"{{ eq 1 "a" }}"#,
         Err(
-            r#"exec: template: commit message:1:3: executing "commit message" at <eq 1 "a">: error calling eq: incompatible types for comparison"#,
+            r#"exec: template: commit message:1:3: executing "commit message" at <eq 1 "a">: error calling eq: incompatible types for comparison: int and string"#,
         ),
     ),
     (
