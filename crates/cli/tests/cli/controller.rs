@@ -72,6 +72,26 @@ impl Kubectl {
         );
     }
 
+    /// `kubectl apply -f -`: success and stdout+stderr.
+    fn try_apply(&self, yaml: &str) -> (bool, String) {
+        let mut child = Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.config)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(yaml.as_bytes()).expect("kubectl stdin");
+        }
+        let out = child.wait_with_output().expect("kubectl apply");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    }
+
     fn apply_with(&self, args: &[&str], yaml: &str) {
         let mut child = Command::new(&self.bin)
             .arg("--kubeconfig")
@@ -372,6 +392,7 @@ fn controller_e2e_on_the_real_control_plane() {
     };
     let tmp = tempfile::tempdir().expect("controller e2e step");
     let k = install_on_control_plane(bin, &cp, tmp.path(), None);
+    crd_schemas_are_enforced(&k);
     let began = Instant::now();
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&k, tmp.path())));
@@ -429,6 +450,36 @@ fn controller_without_one_rbac_rule_is_forbidden() {
         ".status.lastScanResult.tagCount",
     );
     assert_eq!(count, "", "status written without RBAC:\n{}", a.text());
+}
+
+/// The apiserver validates with our CRD schemas: what Flux's CRDs reject is
+/// rejected (bad enum, missing required field, wrong type).
+fn crd_schemas_are_enforced(k: &Kubectl) {
+    let policy = |spec: &str| {
+        format!(
+            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: bad\n  namespace: flux-system\nspec:\n{spec}"
+        )
+    };
+    for (spec, expect) in [
+        (
+            "  imageRepositoryRef:\n    name: r\n  policy:\n    alphabetical:\n      order: sideways\n",
+            "spec.policy.alphabetical.order",
+        ),
+        (
+            "  policy:\n    semver:\n      range: '>=1.0.0'\n",
+            "spec.imageRepositoryRef",
+        ),
+        (
+            "  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: [1]\n",
+            "spec.policy.semver.range",
+        ),
+    ] {
+        let (ok, out) = k.try_apply(&policy(spec));
+        assert!(
+            !ok && out.contains(expect),
+            "accepted or unclear ({expect}): {out}"
+        );
+    }
 }
 
 fn tail(text: &str, n: usize) -> String {
