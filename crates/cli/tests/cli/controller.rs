@@ -393,6 +393,7 @@ fn controller_e2e_on_the_real_control_plane() {
     let tmp = tempfile::tempdir().expect("controller e2e step");
     let k = install_on_control_plane(bin, &cp, tmp.path(), None);
     crd_schemas_are_enforced(&k);
+    v1beta2_is_stored_and_read_as_v1(&k);
     let began = Instant::now();
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&k, tmp.path())));
@@ -480,6 +481,24 @@ fn crd_schemas_are_enforced(k: &Kubectl) {
             "accepted or unclear ({expect}): {out}"
         );
     }
+}
+
+/// A `v1beta2` ImagePolicy (manifests written before Flux 2.6) is accepted,
+/// stored, and read back as `v1` with its spec intact.
+fn v1beta2_is_stored_and_read_as_v1(k: &Kubectl) {
+    k.apply(
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata:\n  name: old\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: '>=1.0.0'\n",
+    );
+    let got = k.run(&[
+        "get",
+        "imagepolicies.v1.image.toolkit.fluxcd.io/old",
+        "-n",
+        "flux-system",
+        "-o",
+        "jsonpath={.apiVersion} {.spec.policy.semver.range}",
+    ]);
+    assert_eq!(got, "image.toolkit.fluxcd.io/v1 >=1.0.0");
+    k.run(&["delete", "imagepolicy/old", "-n", "flux-system"]);
 }
 
 fn tail(text: &str, n: usize) -> String {
