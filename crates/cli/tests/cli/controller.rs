@@ -1,5 +1,5 @@
-//! `ferroflux controller` end to end: the fake apiserver (driven by
-//! kubectl 1.32, as a user would), the real docker-registry and a real Git
+//! `ferroflux controller` end to end: the real control plane of the testkit
+//! (etcd + kube-apiserver with RBAC, driven by kubectl 1.32, as a user would), the real docker-registry and a real Git
 //! server (git http-backend behind lighttpd). Seed 000's objects go in with
 //! `kubectl apply`; the test reads status with seed 000's cheat sheet
 //! (`kubectl get imagepolicy NAME -o jsonpath='{.status.latestRef.tag}'`),
@@ -353,29 +353,6 @@ fn kubectl_bin() -> Option<PathBuf> {
             None
         }
     }
-}
-
-/// The fake apiserver: always.
-#[test]
-fn controller_e2e_on_the_fake_apiserver() {
-    let Some(bin) = kubectl_bin() else {
-        return;
-    };
-    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-    let tmp = tempfile::tempdir().expect("controller e2e step");
-    let config = tmp.path().join("kubeconfig");
-    server
-        .write_kubeconfig(&config)
-        .expect("controller e2e step");
-    let k = Kubectl {
-        bin,
-        controller: config.clone(),
-        config,
-        ns: "flux-system".to_string(),
-    };
-    // The whole install, Deployment and RBAC included, as a user applies it.
-    k.apply(&install_export());
-    scenario(&k, tmp.path());
 }
 
 /// The real control plane of the testkit (etcd + kube-apiserver with RBAC):
