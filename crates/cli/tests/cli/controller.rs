@@ -1,5 +1,5 @@
-//! `ferroflux controller` end to end: the fake apiserver (driven by
-//! kubectl 1.32, as a user would), the real docker-registry and a real Git
+//! `ferroflux controller` end to end: the real control plane of the testkit
+//! (etcd + kube-apiserver with RBAC, driven by kubectl 1.32, as a user would), the real docker-registry and a real Git
 //! server (git http-backend behind lighttpd). Seed 000's objects go in with
 //! `kubectl apply`; the test reads status with seed 000's cheat sheet
 //! (`kubectl get imagepolicy NAME -o jsonpath='{.status.latestRef.tag}'`),
@@ -70,6 +70,26 @@ impl Kubectl {
             ],
             yaml,
         );
+    }
+
+    /// `kubectl apply -f -`: success and stdout+stderr.
+    fn try_apply(&self, yaml: &str) -> (bool, String) {
+        let mut child = Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.config)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(yaml.as_bytes()).expect("kubectl stdin");
+        }
+        let out = child.wait_with_output().expect("kubectl apply");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
     }
 
     fn apply_with(&self, args: &[&str], yaml: &str) {
@@ -335,29 +355,6 @@ fn kubectl_bin() -> Option<PathBuf> {
     }
 }
 
-/// The fake apiserver: always.
-#[test]
-fn controller_e2e_on_the_fake_apiserver() {
-    let Some(bin) = kubectl_bin() else {
-        return;
-    };
-    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-    let tmp = tempfile::tempdir().expect("controller e2e step");
-    let config = tmp.path().join("kubeconfig");
-    server
-        .write_kubeconfig(&config)
-        .expect("controller e2e step");
-    let k = Kubectl {
-        bin,
-        controller: config.clone(),
-        config,
-        ns: "flux-system".to_string(),
-    };
-    // The whole install, Deployment and RBAC included, as a user applies it.
-    k.apply(&install_export());
-    scenario(&k, tmp.path());
-}
-
 /// The real control plane of the testkit (etcd + kube-apiserver with RBAC):
 /// the whole install applied server-side and validated by the apiserver, and
 /// the controller running as the install's ServiceAccount (a token from the
@@ -372,6 +369,8 @@ fn controller_e2e_on_the_real_control_plane() {
     };
     let tmp = tempfile::tempdir().expect("controller e2e step");
     let k = install_on_control_plane(bin, &cp, tmp.path(), None);
+    crd_schemas_are_enforced(&k);
+    v1beta2_is_stored_and_read_as_v1(&k);
     let began = Instant::now();
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&k, tmp.path())));
@@ -429,6 +428,54 @@ fn controller_without_one_rbac_rule_is_forbidden() {
         ".status.lastScanResult.tagCount",
     );
     assert_eq!(count, "", "status written without RBAC:\n{}", a.text());
+}
+
+/// The apiserver validates with our CRD schemas: what Flux's CRDs reject is
+/// rejected (bad enum, missing required field, wrong type).
+fn crd_schemas_are_enforced(k: &Kubectl) {
+    let policy = |spec: &str| {
+        format!(
+            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: bad\n  namespace: flux-system\nspec:\n{spec}"
+        )
+    };
+    for (spec, expect) in [
+        (
+            "  imageRepositoryRef:\n    name: r\n  policy:\n    alphabetical:\n      order: sideways\n",
+            "spec.policy.alphabetical.order",
+        ),
+        (
+            "  policy:\n    semver:\n      range: '>=1.0.0'\n",
+            "spec.imageRepositoryRef",
+        ),
+        (
+            "  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: [1]\n",
+            "spec.policy.semver.range",
+        ),
+    ] {
+        let (ok, out) = k.try_apply(&policy(spec));
+        assert!(
+            !ok && out.contains(expect),
+            "accepted or unclear ({expect}): {out}"
+        );
+    }
+}
+
+/// A `v1beta2` ImagePolicy (manifests written before Flux 2.6) is accepted,
+/// stored, and read back as `v1` with its spec intact.
+fn v1beta2_is_stored_and_read_as_v1(k: &Kubectl) {
+    k.apply(
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata:\n  name: old\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: '>=1.0.0'\n",
+    );
+    let got = k.run(&[
+        "get",
+        "imagepolicies.v1.image.toolkit.fluxcd.io/old",
+        "-n",
+        "flux-system",
+        "-o",
+        "jsonpath={.apiVersion} {.spec.policy.semver.range}",
+    ]);
+    assert_eq!(got, "image.toolkit.fluxcd.io/v1 >=1.0.0");
+    k.run(&["delete", "imagepolicy/old", "-n", "flux-system"]);
 }
 
 fn tail(text: &str, n: usize) -> String {

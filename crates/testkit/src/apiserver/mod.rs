@@ -1,7 +1,10 @@
-//! A fake Kubernetes apiserver (axum, plain HTTP on 127.0.0.1) for what
-//! ferroflux and its users need from a cluster, since no real kube-apiserver
-//! can be installed where the tests run. kube-rs clients and kubectl 1.32
-//! talk to it as to a real one for:
+//! A fake Kubernetes apiserver (axum, plain HTTP on 127.0.0.1). The
+//! controller end-to-end test runs on the real control plane
+//! ([`crate::control_plane`]); the fake stays for what a real apiserver
+//! cannot be made to do in a test (watch bookmarks on a chosen short
+//! interval, `Options::bookmark_interval`; no CRDs installed at all) and,
+//! until they move, for the crates/kube, `ferroflux` cluster-CLI and bench
+//! tests that still use it. kube-rs clients and kubectl 1.32 talk to it as to a real one for:
 //!
 //! - discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/<group>` and
 //!   `/apis/<group>/<version>` (legacy documents; aggregated discovery v2 is
