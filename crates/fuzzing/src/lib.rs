@@ -191,9 +191,12 @@ pub fn receiver(bytes: &[u8]) {
         headers,
         body: body.to_vec(),
     };
+    // An error may echo what the sender wrote (an event name), so the token
+    // only counts as leaked when the request did not carry it itself.
+    let sent = String::from_utf8_lossy(bytes).contains("s3cr3t-token");
     if let Err(e) = validate("fuzz", &spec, "s3cr3t-token", &req) {
         assert!(
-            !e.to_string().contains("s3cr3t-token"),
+            sent || !e.to_string().contains("s3cr3t-token"),
             "token in an error: {e}"
         );
     }
