@@ -117,10 +117,22 @@ pub fn rewrite_file(path: &str, bytes: &[u8], policies: &Policies) -> Result<Fil
         if resolved.value == site.value {
             continue;
         }
-        out.edits.push(Edit {
-            range: content.clone(),
-            replacement: scalar::encode(&resolved.value, style, site.in_flow),
-        });
+        // A single-quoted scalar has no escapes: a value with a line break or
+        // another control character would fold or break the indentation when
+        // read back, so it becomes double-quoted (the quotes are replaced too).
+        let (range, replacement) =
+            if style == Style::SingleQuoted && !scalar::single_quotable(&resolved.value) {
+                (
+                    site.coverage.clone(),
+                    format!("\"{}\"", scalar::escape_double(&resolved.value)),
+                )
+            } else {
+                (
+                    content.clone(),
+                    scalar::encode(&resolved.value, style, site.in_flow),
+                )
+            };
+        out.edits.push(Edit { range, replacement });
         let change = Change {
             line: source.line_of(content.start),
             old_value: site.value.clone(),

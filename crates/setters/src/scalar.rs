@@ -26,6 +26,12 @@ pub fn encode(value: &str, style: Style, in_flow: bool) -> String {
     }
 }
 
+/// True when `value` can stand between single quotes and read back as
+/// itself: single-quoted scalars have no escapes, so no control character.
+pub fn single_quotable(value: &str) -> bool {
+    !value.chars().any(|c| c.is_control() || c == '\u{feff}')
+}
+
 /// Escapes for the inside of a double-quoted scalar.
 pub fn escape_double(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -291,3 +291,29 @@ fn unparsable_files_are_errors_with_a_line() {
         }
     );
 }
+
+/// Found by the setters fuzz target: a value with a line break written
+/// between single quotes folded on re-read and broke the indentation.
+#[test]
+fn a_value_single_quotes_cannot_hold_becomes_double_quoted() {
+    let mut p = Policies::new();
+    p.insert(
+        "ns",
+        "odd",
+        LatestRef {
+            name: "r.example:5000/a/b".into(),
+            tag: "'\"#: x\n".into(),
+            digest: String::new(),
+        },
+    );
+    let input = "image:\n  tag: '1.0.0' # {\"$imagepolicy\": \"ns:odd:tag\"}\n";
+    let out = rewrite_file("f.yaml", input.as_bytes(), &p).expect("parses");
+    let updated = out.updated.expect("rewritten");
+    let text = String::from_utf8(updated.clone()).expect("utf-8");
+    assert_eq!(
+        text,
+        "image:\n  tag: \"'\\\"#: x\\n\" # {\"$imagepolicy\": \"ns:odd:tag\"}\n"
+    );
+    let again = rewrite_file("f.yaml", &updated, &p).expect("the rewritten file parses");
+    assert!(again.updated.is_none(), "a second rewrite changes nothing");
+}
