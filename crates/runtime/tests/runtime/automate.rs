@@ -436,8 +436,8 @@ async fn silent_git_server_run() {
         ferroflux_testkit::env::skip_or_fail("git binary");
         return;
     }
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = silent.local_addr().unwrap().port();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+    let port = silent.local_addr().expect("test setup").port();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for s in silent.incoming().flatten() {
@@ -445,7 +445,7 @@ async fn silent_git_server_run() {
         }
     });
     let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("test setup");
     let bare = gitrepo::init_bare(tmp.path(), "flux.git");
     let mut files = quickstart_files(&registry.host());
     let stuck = format!(
@@ -488,13 +488,13 @@ spec:
         .collect();
     gitrepo::commit_files(&bare, "main", &refs, "initial");
     let opts = quickstart_options(&bare, tmp.path(), true);
-    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
-    let mut runner = Runner::new(opts, state).unwrap();
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
+    let mut runner = Runner::new(opts, state).expect("test setup");
     let started = std::time::Instant::now();
     let summary = tokio::time::timeout(std::time::Duration::from_secs(60), runner.run_once())
         .await
         .expect("run_once must not hang on a silent server")
-        .unwrap();
+        .expect("test setup");
     let text = summary.to_string();
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
