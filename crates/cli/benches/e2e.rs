@@ -52,13 +52,24 @@ fn quickstart_files(registry: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+const GIT_PASSWORD: &str = "bench-s3cret";
+
 fn post(port: u16, path: &str, token: &str) -> u16 {
     ferroflux_testkit::http::post_json(port, path, &[("Authorization", token)], "{}").status
 }
 
 /// `ferroflux automate --watch`, returned once its first pass is done.
 fn watch(url: &str, path: &str, state: &Path, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+    watch_with(url, path, state, port, None)
+}
+
+/// [`watch`] with a Basic password in `FERROFLUX_GIT_PASSWORD`.
+fn watch_with(url: &str, path: &str, state: &Path, port: u16, password: Option<&str>) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferroflux"));
+    if let Some(p) = password {
+        cmd.env("FERROFLUX_GIT_PASSWORD", p);
+    }
+    let mut child = cmd
         .args(["automate", "--watch", "--repo", url, "--path", path])
         .arg("--state")
         .arg(state)
@@ -131,12 +142,16 @@ fn latency(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
     rt.block_on(registry.push_image("tbd/keyword_correction", "0.13.3"));
     let tmp = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let child = watch(
-        &git.url("latency.git"),
+    // Basic auth over http-backend, the user in the URL: what users run.
+    let url = git.url("latency.git").replace("http://", "http://flux@");
+    let child = watch_with(
+        &url,
         "clusters/stage",
         &tmp.path().join("state.redb"),
         port,
+        Some(GIT_PASSWORD),
     );
+    let log_before = git.access_log().lines().count();
     let hook = webhook_path(TOKEN, "harbor-receiver", "flux-system");
     let mut samples = Vec::new();
     for i in 0..20 {
@@ -154,9 +169,18 @@ fn latency(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
         samples.push(t0.elapsed());
     }
     stop(child);
+    let log = git.access_log();
+    let cycle: Vec<&str> = log.lines().skip(log_before).collect();
+    let unauthorized = cycle.iter().filter(|l| l.ends_with(" 401")).count();
+    println!(
+        "http-backend access log over {} webhook cycles: {:.1} requests and {:.1} 401s per cycle",
+        samples.len(),
+        cycle.len() as f64 / samples.len() as f64,
+        unauthorized as f64 / samples.len() as f64
+    );
     samples.sort();
     println!(
-        "webhook POST -> commit on the remote branch, {} runs: p50 {:?}, p99 {:?}, min {:?}, max {:?}",
+        "webhook POST -> commit on the remote branch (http-backend, Basic auth), {} runs: p50 {:?}, p99 {:?}, min {:?}, max {:?}",
         samples.len(),
         percentile(&samples, 50.0),
         percentile(&samples, 99.0),
@@ -245,11 +269,16 @@ fn main() {
     let Some(git) = GitHttpServer::start(GitOptions::default()) else {
         return;
     };
+    let Some(git_auth) = GitHttpServer::start(GitOptions {
+        basic_auth: Some(("flux".to_string(), GIT_PASSWORD.to_string())),
+    }) else {
+        return;
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio");
-    latency(&registry, &git, &rt);
+    latency(&registry, &git_auth, &rt);
     memory(&registry, &git, &rt);
     controller::run(&registry, &git, &rt);
 }

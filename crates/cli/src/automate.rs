@@ -172,7 +172,7 @@ pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let mut runner = Runner::new(opts, state)?;
         if args.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
             runner = runner.with_progress(terminal_progress());
@@ -187,7 +187,11 @@ pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
             });
         }
         watch(runner, &args.listen).await
-    })
+    });
+    // A git call stuck on a silent server must not hold up the exit: its
+    // reconcile already gave up waiting (spec.timeout).
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 async fn watch(mut runner: Runner, listen: &str) -> anyhow::Result<ExitCode> {

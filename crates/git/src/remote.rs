@@ -38,9 +38,11 @@ pub(crate) struct Deadline {
 
 impl Deadline {
     pub fn after(timeout: Option<Duration>) -> Option<Deadline> {
-        timeout.map(|timeout| Deadline {
-            at: Instant::now() + timeout,
-            timeout,
+        // spec.timeout is user input: a huge one means "no deadline", not a panic.
+        timeout.and_then(|timeout| {
+            Instant::now()
+                .checked_add(timeout)
+                .map(|at| Deadline { at, timeout })
         })
     }
 }
@@ -369,3 +371,6 @@ pub(crate) fn push_error(
         message,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -506,7 +506,12 @@ impl Client {
         }
         self.token_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let basic = call.auth.basic_header();
+        // A challenge is hostile input: a realm elsewhere over plain http
+        // gets an anonymous token request, never the credentials.
+        let basic = call
+            .auth
+            .basic_header()
+            .filter(|_| may_send_credentials(&url, &registry));
         let resp = self
             .send_with_retry(call, &Method::GET, &url, None, basic.as_deref())
             .await?;
@@ -677,6 +682,16 @@ fn timeout_error(call: &Call<'_>, opts: &Options) -> RegistryError {
         timeout: opts.timeout,
         last: call.last_error.clone(),
     }
+}
+
+/// Credentials go to the registry's own host, or to a token realm on
+/// another host only over https.
+fn may_send_credentials(realm: &Url, registry: &str) -> bool {
+    let registry_host = Url::parse(&format!("http://{registry}/"))
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let realm_host = realm.host_str().map(str::to_ascii_lowercase);
+    realm.scheme() == "https" || (realm_host.is_some() && realm_host == registry_host)
 }
 
 fn parse_url(url: &str, image: &ImageName) -> Result<Url, RegistryError> {

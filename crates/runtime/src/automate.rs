@@ -252,6 +252,61 @@ pub struct Runner {
     progress: Option<ProgressSink>,
     /// Scan even when the interval has not elapsed (a one-shot pass).
     force_scans: bool,
+    /// Automations whose blocking git work is still running (possibly
+    /// after its reconcile gave up waiting).
+    in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
+}
+
+/// Marks an automation's git work as running until dropped.
+struct InFlight {
+    set: Arc<Mutex<BTreeSet<ObjectKey>>>,
+    key: ObjectKey,
+}
+
+impl InFlight {
+    fn enter(set: &Arc<Mutex<BTreeSet<ObjectKey>>>, key: &ObjectKey) -> Option<InFlight> {
+        let mut s = set
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.insert(key.clone()).then(|| InFlight {
+            set: Arc::clone(set),
+            key: key.clone(),
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+/// The result of an automation whose git work did not finish: Ready=False
+/// with `GitOperationFailed`, retried with backoff.
+fn git_failed(
+    obj: &ImageUpdateAutomation,
+    clock: &dyn Clock,
+    message: String,
+) -> automation::AutomationResult {
+    let mut s = obj.status.clone().unwrap_or_default();
+    let before = s.conditions.clone();
+    let result = Err(StepError::retry(reason::GIT_OPERATION_FAILED, message));
+    status::finish(
+        &mut s.conditions,
+        obj.metadata.generation,
+        clock.now_time(),
+        &result,
+    );
+    let event = status::notify(&before, &s.conditions, "");
+    automation::AutomationResult {
+        status: s,
+        outcome: status::outcome(&result, None),
+        event: Some(event),
+        pushed: None,
+    }
 }
 
 impl Runner {
@@ -275,6 +330,7 @@ impl Runner {
             metrics: Arc::new(Metrics::new()),
             progress: None,
             force_scans: false,
+            in_flight: Arc::default(),
         })
     }
 
@@ -326,15 +382,33 @@ impl Runner {
             repo: ferroflux_git::url::redact(&url),
             detail,
         };
+        let git_timeout = self.manifests_timeout();
+        let timed_out = || {
+            fail(format!(
+                "timeout after {git_timeout:?} waiting for the remote"
+            ))
+        };
+        let guard_key = ObjectKey::new(GIT_REPOSITORY, "", "--repo");
+        let Some(guard) = InFlight::enter(&self.in_flight, &guard_key) else {
+            return Err(fail(
+                "a fetch from an earlier run has not finished".to_string(),
+            ));
+        };
         let (ws, root, revision) = match self.checkout.take() {
             Some(c) => {
                 let ws = Arc::clone(&c.ws);
-                let revision = tokio::task::spawn_blocking(move || {
+                let task = tokio::task::spawn_blocking(move || {
+                    let _guard = guard;
                     let mut ws = ws.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     ws.sync().map(|()| ws.head_commit())
-                })
-                .await
-                .map_err(|e| AutomateError::Join(e.to_string()))?;
+                });
+                let revision = match tokio::time::timeout(git_timeout, task).await {
+                    Ok(r) => r.map_err(|e| AutomateError::Join(e.to_string()))?,
+                    Err(_) => {
+                        self.checkout = Some(c);
+                        return Err(timed_out());
+                    }
+                };
                 match revision {
                     Ok(r) => (c.ws, c.root, r),
                     Err(e) => {
@@ -355,16 +429,20 @@ impl Runner {
                 let checkout = ferroflux_git::CheckoutRef::branch(&self.opts.branch);
                 let git_opts = ferroflux_git::Options {
                     depth: self.opts.depth,
+                    timeout: Some(git_timeout),
                     progress: self.progress.as_ref().map(|s| fetch_progress(s, &url)),
                     ..ferroflux_git::Options::default()
                 };
                 let u = url.clone();
-                let ws = tokio::task::spawn_blocking(move || {
+                let task = tokio::task::spawn_blocking(move || {
+                    let _guard = guard;
                     ferroflux_git::Workspace::open_or_clone(&cache, &u, &auth, &checkout, git_opts)
-                })
-                .await
-                .map_err(|e| AutomateError::Join(e.to_string()))?
-                .map_err(|e| fail(e.to_string()))?;
+                });
+                let ws = tokio::time::timeout(git_timeout, task)
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(|e| AutomateError::Join(e.to_string()))?
+                    .map_err(|e| fail(e.to_string()))?;
                 let root = ws.workdir().to_path_buf();
                 let rev = ws.head_commit();
                 (Arc::new(Mutex::new(ws)), root, rev)
@@ -979,6 +1057,17 @@ impl Runner {
         (Some(gr), data)
     }
 
+    /// `spec.timeout` of the GitRepository that describes `--repo` (60s).
+    fn manifests_timeout(&self) -> Duration {
+        self.objects
+            .git_repositories
+            .values()
+            .find(|g| self.describes_repo(g))
+            .map_or(Duration::from_secs(60), |g| {
+                g.spec.effective_timeout().to_std()
+            })
+    }
+
     fn describes_repo(&self, gr: &GitRepository) -> bool {
         let same = |a: &str, b: &str| {
             a.trim_end_matches('/').trim_end_matches(".git")
@@ -1052,19 +1141,49 @@ impl Runner {
             fetch_progress: fetch,
             ..automation::AutomationOptions::default()
         };
-        let r = tokio::task::spawn_blocking(move || {
-            let input = automation::AutomationInput {
-                automation: &obj,
-                api_version: &api_version,
-                git_repository: git_repository.as_ref(),
-                git_secret: git_secret.as_ref(),
-                signing_secret: signing_secret.as_ref(),
-                policies: &policies,
-            };
-            automation::reconcile(&input, clock.as_ref(), &opts)
-        })
-        .await
-        .map_err(|e| AutomateError::Join(e.to_string()))?;
+        let git_timeout = git_repository
+            .as_ref()
+            .map_or(Duration::from_secs(60), |g| {
+                g.spec.effective_timeout().to_std()
+            });
+        let shown_url = git_repository
+            .as_ref()
+            .map(|g| ferroflux_git::url::redact(&g.spec.url))
+            .unwrap_or_default();
+        let previous = obj.clone();
+        let r = match InFlight::enter(&self.in_flight, key) {
+            None => git_failed(
+                &previous,
+                self.clock.as_ref(),
+                format!("a git operation on '{shown_url}' from an earlier run has not finished"),
+            ),
+            Some(guard) => {
+                let task = tokio::task::spawn_blocking(move || {
+                    let _guard = guard;
+                    let input = automation::AutomationInput {
+                        automation: &obj,
+                        api_version: &api_version,
+                        git_repository: git_repository.as_ref(),
+                        git_secret: git_secret.as_ref(),
+                        signing_secret: signing_secret.as_ref(),
+                        policies: &policies,
+                    };
+                    automation::reconcile(&input, clock.as_ref(), &opts)
+                });
+                // libgit2 waits forever on a server that accepts and never
+                // answers: give up waiting after spec.timeout (the callbacks'
+                // own deadline covers slow transfers); the guard keeps the
+                // cache to that thread until it returns.
+                match tokio::time::timeout(git_timeout, task).await {
+                    Ok(r) => r.map_err(|e| AutomateError::Join(e.to_string()))?,
+                    Err(_) => git_failed(
+                        &previous,
+                        self.clock.as_ref(),
+                        format!("timeout after {git_timeout:?} waiting for '{shown_url}'"),
+                    ),
+                }
+            }
+        };
         if let Some(e) = &r.event {
             log_event(key, e);
         }

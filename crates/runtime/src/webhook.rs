@@ -38,8 +38,8 @@ pub enum WebhookError {
     },
 }
 
-/// One Receiver as the server sees it.
-#[derive(Debug, Clone)]
+/// One Receiver as the server sees it. `Debug` hides the token.
+#[derive(Clone)]
 pub struct Endpoint {
     pub key: ObjectKey,
     pub spec: ReceiverSpec,
@@ -47,6 +47,17 @@ pub struct Endpoint {
     pub token: String,
     /// Not suspended and Ready.
     pub serving: bool,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("key", &self.key)
+            .field("spec", &self.spec)
+            .field("token", &if self.token.is_empty() { "" } else { "***" })
+            .field("serving", &self.serving)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]

@@ -203,3 +203,24 @@ fn clock_arithmetic_saturates() {
         );
     }
 }
+
+#[test]
+fn credentials_go_to_the_registry_host_or_an_https_realm_only() {
+    let cases = [
+        ("https://auth.docker.io/token", "docker.io", true),
+        ("http://127.0.0.1:5000/token", "127.0.0.1:5000", true),
+        ("http://127.0.0.1:9999/token", "127.0.0.1:5000", true),
+        ("http://REGISTRY.example/token", "registry.example", true),
+        ("http://evil.example/token", "registry.example", false),
+        ("http://127.0.0.2/token", "127.0.0.1:5000", false),
+        ("https://evil.example/token", "registry.example", true),
+    ];
+    for (realm, registry, want) in cases {
+        let url = Url::parse(realm).unwrap();
+        assert_eq!(
+            may_send_credentials(&url, registry),
+            want,
+            "{realm} for {registry}"
+        );
+    }
+}

@@ -92,3 +92,16 @@ async fn bind_accepts_a_bare_port() {
     assert!(l.local_addr().unwrap().port() > 0);
     assert!(bind("not-an-address").await.is_err());
 }
+
+#[test]
+fn endpoint_debug_hides_the_token() {
+    let e = Endpoint {
+        key: ObjectKey::new("Receiver", "flux-system", "harbor"),
+        spec: ReceiverSpec::default(),
+        token: "s3cr3t-token".into(),
+        serving: true,
+    };
+    let shown = format!("{e:?}");
+    assert!(!shown.contains("s3cr3t-token"), "{shown}");
+    assert!(shown.contains("***") && shown.contains("harbor"), "{shown}");
+}

@@ -584,3 +584,99 @@ async fn digest_reflection_pins_digests() {
         "{text}"
     );
 }
+
+/// A GitRepository on a server that accepts and never answers: its
+/// automation fails with a timeout after `spec.timeout`, the other
+/// automation of the same pass still pushes.
+#[test]
+fn silent_git_server_times_out_and_delays_only_itself() {
+    // The git thread stays blocked on the silent server: the runtime must
+    // not wait for it when it shuts down (as `ferroflux automate` does not).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(silent_git_server_run());
+    rt.shutdown_background();
+}
+
+async fn silent_git_server_run() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+    let port = silent.local_addr().expect("test setup").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().expect("test setup");
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let mut files = quickstart_files(&registry.host());
+    let stuck = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: stuck
+  namespace: flux-system
+spec:
+  interval: 1m0s
+  timeout: 2s
+  url: http://127.0.0.1:{port}/stuck.git
+  ref:
+    branch: main
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: stuck
+  namespace: flux-system
+spec:
+  interval: 1m0s
+  sourceRef:
+    kind: GitRepository
+    name: stuck
+  git:
+    commit:
+      author:
+        email: bot@example.com
+        name: bot
+  update:
+    path: ./apps
+    strategy: Setters
+"
+    );
+    files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = quickstart_options(&bare, tmp.path(), true);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
+    let mut runner = Runner::new(opts, state).expect("test setup");
+    let started = std::time::Instant::now();
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(60), runner.run_once())
+        .await
+        .expect("run_once must not hang on a silent server")
+        .expect("test setup");
+    let text = summary.to_string();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        text.contains("FAIL flux-system/stuck: timeout after 2s waiting for 'http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("flux-system/flux-system: pushed commit "),
+        "{text}"
+    );
+}
