@@ -4,7 +4,9 @@
 //! the message GitHub prints (seed 003). Killed on Drop; everything lives in a
 //! tempdir.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
+
+use crate::registry::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -275,11 +277,4 @@ fn wait_ready(child: &mut Child, port: u16) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a free port on 127.0.0.1")
-        .port()
 }
