@@ -239,30 +239,42 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         if chars.peek() == Some(&'*') {
             chars.next();
             match args.get(argi).and_then(Value::as_int) {
-                Some(w) => {
+                Some(w) if !too_large(w.unsigned_abs() as usize) => {
                     if w < 0 {
                         s.minus = true;
                         s.zero = false;
                     }
                     s.width = Some(w.unsigned_abs() as usize);
                 }
-                None => out.push_str("%!(BADWIDTH)"),
+                _ => out.push_str("%!(BADWIDTH)"),
             }
             argi += 1;
         } else {
-            s.width = read_num(&mut chars);
+            match read_num(&mut chars) {
+                Ok(w) => s.width = w,
+                Err(()) => {
+                    out.push_str("%!(NOVERB)");
+                    break;
+                }
+            }
         }
         if chars.peek() == Some(&'.') {
             chars.next();
             if chars.peek() == Some(&'*') {
                 chars.next();
                 match args.get(argi).and_then(Value::as_int) {
-                    Some(p) if p >= 0 => s.prec = Some(p as usize),
+                    Some(p) if p >= 0 && !too_large(p as usize) => s.prec = Some(p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
             } else {
-                s.prec = Some(read_num(&mut chars).unwrap_or(0));
+                match read_num(&mut chars) {
+                    Ok(p) => s.prec = Some(p.unwrap_or(0)),
+                    Err(()) => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         let Some(verb) = chars.next() else {
@@ -309,13 +321,26 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
-fn read_num(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<usize> {
+/// Go's `parsenum`: a number past 1e6 ("crazy long") is no number, and the
+/// rest of the format is consumed (Go then prints `%!(NOVERB)`). `Err` says so.
+#[allow(clippy::result_unit_err)]
+fn read_num(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<Option<usize>, ()> {
     let mut n: Option<usize> = None;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
+        let cur = n.unwrap_or(0);
+        if too_large(cur) {
+            chars.by_ref().for_each(drop);
+            return Err(());
+        }
+        n = Some(cur * 10 + d as usize);
         chars.next();
     }
-    n
+    Ok(n)
+}
+
+/// Go's fmt refuses widths and precisions beyond a million.
+fn too_large(n: usize) -> bool {
+    n > 1_000_000
 }
 
 fn pad(out: &mut String, s: &str, spec: &Spec) {
@@ -913,3 +938,6 @@ pub fn to_pretty_json(v: &Value) -> Option<String> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests;
