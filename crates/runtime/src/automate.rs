@@ -29,7 +29,7 @@ use ferroflux_api::image::{
     ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation, ReflectionPolicy,
 };
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
-use ferroflux_api::source::{GitRepository, GitRepositoryRef};
+use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::image::{automation, policy, repository};
 use ferroflux_controllers::notification::receiver;
 use ferroflux_controllers::status::{self, EventType, Outcome, StepError};
@@ -255,6 +255,15 @@ pub struct Runner {
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
     in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
+}
+
+/// `spec.timeout` of a GitRepository; without one, the API's default.
+fn git_timeout(repo: Option<&GitRepository>) -> Duration {
+    repo.map_or_else(
+        || GitRepositorySpec::default().effective_timeout(),
+        |g| g.spec.effective_timeout(),
+    )
+    .to_std()
 }
 
 /// Marks an automation's git work as running until dropped.
@@ -1059,13 +1068,12 @@ impl Runner {
 
     /// `spec.timeout` of the GitRepository that describes `--repo` (60s).
     fn manifests_timeout(&self) -> Duration {
-        self.objects
+        let repo = self
+            .objects
             .git_repositories
             .values()
-            .find(|g| self.describes_repo(g))
-            .map_or(Duration::from_secs(60), |g| {
-                g.spec.effective_timeout().to_std()
-            })
+            .find(|g| self.describes_repo(g));
+        git_timeout(repo)
     }
 
     fn describes_repo(&self, gr: &GitRepository) -> bool {
@@ -1141,11 +1149,7 @@ impl Runner {
             fetch_progress: fetch,
             ..automation::AutomationOptions::default()
         };
-        let git_timeout = git_repository
-            .as_ref()
-            .map_or(Duration::from_secs(60), |g| {
-                g.spec.effective_timeout().to_std()
-            });
+        let git_timeout = git_timeout(git_repository.as_ref());
         let shown_url = git_repository
             .as_ref()
             .map(|g| ferroflux_git::url::redact(&g.spec.url))
