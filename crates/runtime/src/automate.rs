@@ -250,8 +250,6 @@ pub struct Runner {
     tls_clients: BTreeMap<ObjectKey, (u64, Client)>,
     metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
-    /// Scan even when the interval has not elapsed (a one-shot pass).
-    force_scans: bool,
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
     in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
@@ -338,7 +336,6 @@ impl Runner {
             tls_clients: BTreeMap::new(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
-            force_scans: false,
             in_flight: Arc::default(),
         })
     }
@@ -558,15 +555,13 @@ impl Runner {
 
     async fn run_pass(&mut self, force_scans: bool) -> Result<Summary, AutomateError> {
         self.refresh().await?;
-        self.force_scans = force_scans;
-        let result = self.pass().await;
-        self.force_scans = false;
-        result?;
+        self.pass(force_scans).await?;
         Ok(self.summary())
     }
 
-    /// Every object once, in the order of a run.
-    async fn pass(&mut self) -> Result<(), AutomateError> {
+    /// Every object once, in the order of a run; `force_scans` scans each
+    /// ImageRepository even when its interval has not elapsed.
+    async fn pass(&mut self, force_scans: bool) -> Result<(), AutomateError> {
         for key in self.objects.receivers.keys().cloned().collect::<Vec<_>>() {
             self.reconcile_receiver(&key).await?;
         }
@@ -578,7 +573,7 @@ impl Runner {
             .cloned()
             .collect::<Vec<_>>()
         {
-            self.reconcile_repository(&key, None).await?;
+            self.reconcile_repository(&key, None, force_scans).await?;
         }
         for key in self
             .objects
@@ -860,6 +855,7 @@ impl Runner {
         &mut self,
         key: &ObjectKey,
         requested: Option<&str>,
+        force: bool,
     ) -> Result<(Outcome, bool), AutomateError> {
         let Some(obj) = self.objects.image_repositories.get_mut(key) else {
             return Ok((Outcome::Wait, false));
@@ -895,7 +891,7 @@ impl Runner {
                     store: self.state.store(),
                     clock: self.clock.as_ref(),
                     progress: Some(&report),
-                    force: self.force_scans,
+                    force,
                 };
                 let r = repository::reconcile(&obj, &auth, &cx).await;
                 (r.status, r.outcome)
@@ -1224,7 +1220,7 @@ impl Runner {
         tracing::debug!(object = %key, ?trigger, "reconcile");
         match key.kind.as_str() {
             IMAGE_REPOSITORY => {
-                let (outcome, changed) = self.reconcile_repository(&key, requested).await?;
+                let (outcome, changed) = self.reconcile_repository(&key, requested, false).await?;
                 self.requeue(sched, &key, outcome);
                 if changed {
                     // Flux: a new scan revision reconciles its policies.

@@ -68,7 +68,7 @@ impl Runner {
             self.apply_change(change, None);
         }
         tracing::info!(objects = self.objects.len(), "watches synced");
-        self.pass().await?;
+        self.pass(false).await?;
         for key in self.objects.keys() {
             if key.kind != GIT_REPOSITORY {
                 let after = self.first_delay(&key);
