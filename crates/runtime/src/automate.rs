@@ -291,31 +291,6 @@ impl Drop for InFlight {
     }
 }
 
-/// The result of an automation whose git work did not finish: Ready=False
-/// with `GitOperationFailed`, retried with backoff.
-fn git_failed(
-    obj: &ImageUpdateAutomation,
-    clock: &dyn Clock,
-    message: String,
-) -> automation::AutomationResult {
-    let mut s = obj.status.clone().unwrap_or_default();
-    let before = s.conditions.clone();
-    let result = Err(StepError::retry(reason::GIT_OPERATION_FAILED, message));
-    status::finish(
-        &mut s.conditions,
-        obj.metadata.generation,
-        clock.now_time(),
-        &result,
-    );
-    let event = status::notify(&before, &s.conditions, "");
-    automation::AutomationResult {
-        status: s,
-        outcome: status::outcome(&result, None),
-        event: Some(event),
-        pushed: None,
-    }
-}
-
 impl Runner {
     pub fn new(opts: AutomateOptions, state: StatusStore) -> Result<Runner, AutomateError> {
         let client = Client::new(opts.registry.clone())
@@ -1152,7 +1127,7 @@ impl Runner {
             .unwrap_or_default();
         let previous = obj.clone();
         let r = match InFlight::enter(&self.in_flight, key) {
-            None => git_failed(
+            None => automation::git_unfinished(
                 &previous,
                 self.clock.as_ref(),
                 format!("a git operation on '{shown_url}' from an earlier run has not finished"),
@@ -1176,7 +1151,7 @@ impl Runner {
                 // cache to that thread until it returns.
                 match tokio::time::timeout(git_timeout, task).await {
                     Ok(r) => r.map_err(|e| AutomateError::Join(e.to_string()))?,
-                    Err(_) => git_failed(
+                    Err(_) => automation::git_unfinished(
                         &previous,
                         self.clock.as_ref(),
                         format!("timeout after {git_timeout:?} waiting for '{shown_url}'"),

@@ -221,6 +221,32 @@ pub fn reconcile(
     }
 }
 
+/// The result of an automation whose git work did not finish in time (the
+/// caller stopped waiting): Ready=False with `GitOperationFailed`, retried
+/// with backoff.
+pub fn git_unfinished(
+    obj: &ImageUpdateAutomation,
+    clock: &dyn Clock,
+    message: String,
+) -> AutomationResult {
+    let mut s = obj.status.clone().unwrap_or_default();
+    let before = s.conditions.clone();
+    let result = Err(StepError::retry(reason::GIT_OPERATION_FAILED, message));
+    status::finish(
+        &mut s.conditions,
+        obj.metadata.generation,
+        clock.now_time(),
+        &result,
+    );
+    let event = status::notify(&before, &s.conditions, "");
+    AutomationResult {
+        status: s,
+        outcome: status::outcome(&result, None),
+        event: Some(event),
+        pushed: None,
+    }
+}
+
 fn trace_or_recovered(before: &[Condition], after: &[Condition], trace: &str) -> Event {
     let mut e = status::notify(before, after, trace);
     if e.type_ == EventType::Normal
