@@ -15,17 +15,22 @@
 //!   that Receiver does, so this is the comparable webhook → commit path).
 //!
 //! Needs `FERROFLUX_FLUX_DIR` (the directory `scripts/build-flux` prints:
-//! Flux's binaries and CRDs) and `FERROFLUX_KUBECTL`. The apiserver is
-//! `FERROFLUX_VERSUS_KUBECONFIG` (a real one, from `scripts/control-plane
-//! start DIR`) or, when unset, the fake apiserver in this process. Each side
-//! sees only its own objects through `--watch-label-selector`.
+//! Flux's binaries and CRDs), `FERROFLUX_KUBECTL`, and the control-plane
+//! binaries (`FERROFLUX_KUBE_APISERVER`, `FERROFLUX_ETCD`, exported by
+//! `.ci/setup.d/40-control-plane.sh`): both sides run against one real
+//! kube-apiserver started here, or against `FERROFLUX_VERSUS_KUBECONFIG` when
+//! set. Each side sees only its own objects through `--watch-label-selector`.
+//!
+//! While investigating: `FERROFLUX_VERSUS_ONLY=flux|ferroflux` runs one side,
+//! `FERROFLUX_VERSUS_LOG` is ferroflux's log filter (default `warn`), and
+//! `FERROFLUX_VERSUS_KEEP=1` keeps the logs and data directory.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ferroflux_testkit::apiserver::{FakeApiServer, Options as ApiOptions};
+use ferroflux_testkit::control_plane::ControlPlane;
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions, free_port};
@@ -192,13 +197,13 @@ fn workload(env: &Env, side: Side, git_url: &str) -> (String, Vec<(String, Strin
         let a = i % AUTOMATIONS;
         let ns = format!("{label}-ns{a}");
         yaml.push_str(&format!(
-            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app{i}\n  namespace: {ns}\n  labels:\n    bench: {label}\nspec:\n  image: {host}/versus/app{i}\n  interval: 10m0s\n  secretRef:\n    name: regcred\n  certSecretRef:\n    name: registry-ca\n---\n\
+            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app{i}\n  namespace: {ns}\n  labels:\n    bench: {label}\nspec:\n  image: {host}/{label}/app{i}\n  interval: 10m0s\n  secretRef:\n    name: regcred\n  certSecretRef:\n    name: registry-ca\n---\n\
              apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app{i}\n  namespace: {ns}\n  labels:\n    bench: {label}\nspec:\n  imageRepositoryRef:\n    name: app{i}\n  policy:\n    semver:\n      range: '>=0.1.0'\n---\n"
         ));
         files.push((
             format!("apps/ns{a}/app{i}.yaml"),
             format!(
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {host}/versus/app{i}:0.9.0 # {{\"$imagepolicy\": \"{ns}:app{i}\"}}\n"
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {host}/{label}/app{i}:0.9.0 # {{\"$imagepolicy\": \"{ns}:app{i}\"}}\n"
             ),
         ));
     }
@@ -212,7 +217,10 @@ fn spawn(bin: &Path, args: &[String], env: &Env, log: &Path) -> Child {
         .env("KUBECONFIG", &env.kubeconfig)
         .env("HOME", env.tmp.path())
         .env("TMPDIR", env.tmp.path())
-        .env("FERROFLUX_LOG", "warn")
+        .env(
+            "FERROFLUX_LOG",
+            std::env::var("FERROFLUX_VERSUS_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -295,6 +303,14 @@ fn chosen(env: &Env, side: Side, tag: &str) -> usize {
 }
 
 fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
+    // Each side scans its own images (`<side>/app<i>`), so the tags the
+    // first side's runs push do not change what the second side chooses.
+    for i in 0..REPOS {
+        env.rt.block_on(
+            env.registry
+                .push_image(&format!("{}/app{i}", side.label()), "1.0.0"),
+        );
+    }
     let name = format!("{}.git", side.label());
     let bare = gitrepo::init_bare(env.git.root(), &name);
     let (yaml, files) = workload(env, side, &env.git.url(&name));
@@ -384,8 +400,10 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
     let mut commit = Vec::new();
     for run in 0..RUNS {
         let tag = format!("1.1.{run}");
-        env.rt
-            .block_on(env.registry.push_image("versus/app0", &tag));
+        env.rt.block_on(
+            env.registry
+                .push_image(&format!("{}/app0", side.label()), &tag),
+        );
         let before = gitrepo::rev_parse(&bare, "main");
         let token = format!("versus-{run}");
         let sent = Instant::now();
@@ -469,16 +487,17 @@ fn main() {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (_fake, kubeconfig, apiserver) = match std::env::var_os("FERROFLUX_VERSUS_KUBECONFIG") {
-        Some(path) => (None, PathBuf::from(path), "real kube-apiserver"),
+    let (_control_plane, kubeconfig) = match std::env::var_os("FERROFLUX_VERSUS_KUBECONFIG") {
+        Some(path) => (None, PathBuf::from(path)),
         None => {
-            let server =
-                FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-            let path = tmp.path().join("kubeconfig");
-            server.write_kubeconfig(&path).expect("kubeconfig");
-            (Some(server), path, "ferroflux-testkit fake apiserver")
+            let Some(cp) = ControlPlane::for_tests() else {
+                return;
+            };
+            let path = cp.kubeconfig();
+            (Some(cp), path)
         }
     };
+    let apiserver = "kube-apiserver v1.34.4 + etcd 3.5.16 (RBAC)";
     let env = Env {
         kubectl: kubectl.to_string_lossy().to_string(),
         kubeconfig,
@@ -490,12 +509,30 @@ fn main() {
             .expect("tokio"),
         tmp,
     };
-    for i in 0..REPOS {
-        env.rt
-            .block_on(env.registry.push_image(&format!("versus/app{i}"), "1.0.0"));
+    let only = std::env::var("FERROFLUX_VERSUS_ONLY").ok();
+    let wanted = |side: Side| only.as_deref().is_none_or(|o| o == side.label());
+    let flux = wanted(Side::Flux).then(|| run(&env, Side::Flux, &flux_dir));
+    let ours = wanted(Side::Ferroflux).then(|| run(&env, Side::Ferroflux, &flux_dir));
+    if std::env::var_os("FERROFLUX_VERSUS_KEEP").is_some() {
+        println!(
+            "versus-flux: logs and data kept in {}",
+            env.tmp.keep().display()
+        );
     }
-    let flux = run(&env, Side::Flux, &flux_dir);
-    let ours = run(&env, Side::Ferroflux, &flux_dir);
+    let (Some(flux), Some(ours)) = (&flux, &ours) else {
+        for (side, f) in [("flux", flux), ("ferroflux", ours)] {
+            if let Some(f) = f {
+                println!(
+                    "{side}: converge {:.2} s, VmRSS {:.1} MiB, CPU {:.2} s, requestedAt -> commit p50 {:.0} ms",
+                    f.converge.as_secs_f64(),
+                    f.rss_kib as f64 / 1024.0,
+                    f.cpu_secs,
+                    percentile(&f.commit, 50.0).as_secs_f64() * 1000.0
+                );
+            }
+        }
+        return;
+    };
 
     println!(
         "versus-flux: {REPOS} ImageRepositories, {REPOS} ImagePolicies, {AUTOMATIONS} ImageUpdateAutomations; {apiserver}; docker-registry (htpasswd+TLS); git http-backend (Basic auth); Flux from {}",
