@@ -982,16 +982,28 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn tls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, RegistryError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    if !opts.no_system_roots {
+/// The system's trusted roots, read and parsed once per process: a
+/// controller builds a client per `certSecretRef`, and reading the system
+/// bundle each time cost tens of milliseconds per ImageRepository.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
         // Unreadable system certificates are skipped, as Go's x509 does.
-        let native = rustls_native_certs::load_native_certs();
-        for cert in native.certs {
+        for cert in rustls_native_certs::load_native_certs().certs {
             let _ = roots.add(cert);
         }
-    }
+        roots
+    })
+}
+
+fn tls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, RegistryError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = if opts.no_system_roots {
+        rustls::RootCertStore::empty()
+    } else {
+        system_roots().clone()
+    };
     if let Some(pem) = &opts.ca_pem {
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {

@@ -245,9 +245,11 @@ pub struct Runner {
     failures: BTreeMap<ObjectKey, u32>,
     /// Set for `ferroflux controller`: objects, status and events live there.
     cluster: Option<Cluster>,
-    /// Registry clients of ImageRepositories with a `certSecretRef`, with
-    /// a fingerprint of the Secret's TLS material they were built from.
-    tls_clients: BTreeMap<ObjectKey, (u64, Client)>,
+    /// Registry clients of ImageRepositories with a `certSecretRef`, one
+    /// per fingerprint of the Secret's TLS material, so that repositories
+    /// trusting the same CA share connections (and the system roots are
+    /// loaded once, not once per repository).
+    tls_clients: TlsClients,
     metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
     /// Automations whose blocking git work is still running (possibly
@@ -308,7 +310,7 @@ impl Runner {
             pushed: BTreeMap::new(),
             failures: BTreeMap::new(),
             cluster: None,
-            tls_clients: BTreeMap::new(),
+            tls_clients: TlsClients::default(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
             in_flight: Arc::default(),
@@ -788,7 +790,7 @@ impl Runner {
         obj: &ImageRepository,
     ) -> Result<Client, StepError> {
         let Some(r) = &obj.spec.cert_secret_ref else {
-            self.tls_clients.remove(key);
+            self.tls_clients.forget(key);
             return Ok(self.client.clone());
         };
         let name = format!("{}/{}", key.namespace, r.name);
@@ -805,10 +807,8 @@ impl Runner {
             (&tls.ca_pem, &tls.client_cert_pem, &tls.client_key_pem).hash(&mut h);
             h.finish()
         };
-        if let Some((f, c)) = self.tls_clients.get(key)
-            && *f == fingerprint
-        {
-            return Ok(c.clone());
+        if let Some(c) = self.tls_clients.get(key, fingerprint) {
+            return Ok(c);
         }
         let opts = ferroflux_registry::Options {
             tls,
@@ -820,8 +820,7 @@ impl Runner {
                 format!("failed to configure TLS from secret '{name}': {e}"),
             )
         })?;
-        self.tls_clients
-            .insert(key.clone(), (fingerprint, client.clone()));
+        self.tls_clients.insert(key, fingerprint, client.clone());
         Ok(client)
     }
 
@@ -1518,3 +1517,51 @@ fn log_event(key: &ObjectKey, e: &status::Event) {
 
 #[cfg(test)]
 mod tests;
+
+/// Registry clients built from `certSecretRef` TLS material, shared by every
+/// ImageRepository whose Secret holds the same material; a client goes when
+/// the last repository using it changes its Secret or drops the reference.
+#[derive(Default)]
+struct TlsClients {
+    clients: std::collections::HashMap<u64, Client>,
+    used_by: BTreeMap<ObjectKey, u64>,
+}
+
+impl TlsClients {
+    /// The client for this fingerprint, when one is built; `key` now uses it.
+    fn get(&mut self, key: &ObjectKey, fingerprint: u64) -> Option<Client> {
+        let client = self.clients.get(&fingerprint)?.clone();
+        self.use_fingerprint(key, fingerprint);
+        Some(client)
+    }
+
+    fn insert(&mut self, key: &ObjectKey, fingerprint: u64, client: Client) {
+        self.clients.insert(fingerprint, client);
+        self.use_fingerprint(key, fingerprint);
+    }
+
+    fn forget(&mut self, key: &ObjectKey) {
+        if let Some(old) = self.used_by.remove(key) {
+            self.drop_unused(old);
+        }
+    }
+
+    fn use_fingerprint(&mut self, key: &ObjectKey, fingerprint: u64) {
+        if let Some(old) = self.used_by.insert(key.clone(), fingerprint)
+            && old != fingerprint
+        {
+            self.drop_unused(old);
+        }
+    }
+
+    fn drop_unused(&mut self, fingerprint: u64) {
+        if !self.used_by.values().any(|f| *f == fingerprint) {
+            self.clients.remove(&fingerprint);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.clients.len()
+    }
+}

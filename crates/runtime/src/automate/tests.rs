@@ -101,3 +101,25 @@ async fn backoff_doubles_and_resets() {
     runner.requeue(&mut sched, &k, Outcome::Wait);
     assert!(sched.due_in(&k).is_none());
 }
+
+#[test]
+fn repositories_trusting_the_same_ca_share_one_registry_client() {
+    let client = || Client::new(ferroflux_registry::Options::default()).unwrap();
+    let a = ObjectKey::new(IMAGE_REPOSITORY, "ns", "a");
+    let b = ObjectKey::new(IMAGE_REPOSITORY, "ns", "b");
+    let mut tls = TlsClients::default();
+    assert!(tls.get(&a, 1).is_none());
+    tls.insert(&a, 1, client());
+    assert!(tls.get(&b, 1).is_some(), "b shares a's client");
+    assert_eq!(tls.len(), 1);
+    // a's Secret changes: b still uses the first client.
+    assert!(tls.get(&a, 2).is_none());
+    tls.insert(&a, 2, client());
+    assert_eq!(tls.len(), 2);
+    // b drops its certSecretRef: nobody uses fingerprint 1 any more.
+    tls.forget(&b);
+    assert_eq!(tls.len(), 1);
+    assert!(tls.get(&b, 1).is_none());
+    tls.forget(&a);
+    assert_eq!(tls.len(), 0);
+}
