@@ -135,8 +135,15 @@ pub struct Options {
     /// Bound of one operation (`list_tags`, `head_digest`) including retries
     /// and token exchanges: Flux `spec.timeout`.
     pub timeout: Duration,
-    /// Requests per second per registry host; 0 disables the limit.
+    /// Requests per second per registry host, on average; 0 disables the
+    /// limit.
     pub rate_limit: u32,
+    /// Requests to one host that may go at once before `rate_limit` spaces
+    /// them (a token bucket of this size): a controller's first pass over
+    /// a fleet of repositories on one registry is not stretched to
+    /// `fleet / rate_limit` seconds (Flux has no limit at all), while a
+    /// loop still cannot exceed the rate for long. 0 counts as 1.
+    pub rate_burst: u32,
     pub retry: RetryPolicy,
     pub tls: TlsOptions,
     /// `n` of `tags/list` (Flux/go-containerregistry use 1000).
@@ -164,6 +171,7 @@ impl Default for Options {
         Options {
             timeout: Duration::from_secs(60),
             rate_limit: 20,
+            rate_burst: 100,
             retry: RetryPolicy::default(),
             tls: TlsOptions::default(),
             page_size: 1000,
@@ -587,12 +595,16 @@ impl Client {
         }
     }
 
-    /// Space requests to one registry at least `1/rate_limit` apart.
+    /// Let requests to one registry through at `rate_limit` per second on
+    /// average, `rate_burst` at once (GCRA: each request moves the host's
+    /// theoretical arrival time on by one interval; a request waits while
+    /// that time is more than `burst - 1` intervals ahead of now).
     async fn throttle(&self, call: &Call<'_>) -> Result<(), RegistryError> {
         if self.opts.rate_limit == 0 {
             return Ok(());
         }
         let interval = Duration::from_secs(1) / self.opts.rate_limit;
+        let tolerance = interval.saturating_mul(self.opts.rate_burst.max(1) - 1);
         let now = Instant::now();
         let slot = {
             let mut state = self.lock();
@@ -600,8 +612,9 @@ impl Client {
                 .next_slot
                 .entry(call.image.registry().to_owned())
                 .or_insert(now);
-            let slot = (*next).max(now);
-            *next = slot + interval;
+            let tat = (*next).max(now);
+            let slot = tat.checked_sub(tolerance).map_or(now, |s| s.max(now));
+            *next = tat + interval;
             slot
         };
         if slot >= call.deadline {

@@ -276,6 +276,7 @@ async fn rate_limit_spaces_requests() {
     .await;
     let client = client(Options {
         rate_limit: 40,
+        rate_burst: 1,
         ..fast()
     });
     let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
@@ -285,6 +286,57 @@ async fn rate_limit_spaces_requests() {
     // 10 pages at 40/s: at least 9 gaps of 25ms.
     assert!(
         started.elapsed() >= Duration::from_millis(225),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_lets_a_burst_through_then_spaces_the_rest() {
+    let fake = FakeRegistry::start(FakeOptions {
+        repositories: repos("org/app", many_tags(500)),
+        max_page: 50,
+        ..FakeOptions::default()
+    })
+    .await;
+    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    // 10 pages, burst 10 at 1/s: no page waits (spaced, they would take 9 s).
+    let bursty = client(Options {
+        rate_limit: 1,
+        rate_burst: 10,
+        ..fast()
+    });
+    let started = Instant::now();
+    assert_eq!(
+        bursty
+            .list_tags(&image, &Auth::Anonymous)
+            .await
+            .unwrap()
+            .len(),
+        500
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // 10 pages, burst 5 at 40/s: 5 at once, then 5 gaps of 25ms.
+    let spaced = client(Options {
+        rate_limit: 40,
+        rate_burst: 5,
+        ..fast()
+    });
+    let started = Instant::now();
+    assert_eq!(
+        spaced
+            .list_tags(&image, &Auth::Anonymous)
+            .await
+            .unwrap()
+            .len(),
+        500
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(125),
         "{:?}",
         started.elapsed()
     );
