@@ -320,7 +320,9 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
         .collect();
     gitrepo::commit_files(&bare, "main", &refs, "100 deployments");
 
-    // CRDs: Flux's own for Flux, ours (`install --export`) for us.
+    // CRDs: Flux's own for Flux, ours (`install --export`) for us; all of
+    // them served before a controller starts (a watch on a CRD not yet
+    // established fails and backs off for a second).
     match side {
         Side::Flux => {
             let mut crds = String::new();
@@ -348,10 +350,8 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
             "wait",
             "--for=condition=Established",
             "--timeout=60s",
-            "crd/imagepolicies.image.toolkit.fluxcd.io",
-            "crd/imagerepositories.image.toolkit.fluxcd.io",
-            "crd/imageupdateautomations.image.toolkit.fluxcd.io",
-            "crd/gitrepositories.source.toolkit.fluxcd.io",
+            "crd",
+            "--all",
         ],
         None,
     );
