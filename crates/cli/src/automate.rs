@@ -131,7 +131,7 @@ fn basic_user(repo: &str, env_user: Option<String>) -> String {
         .unwrap_or_else(|| "git".to_string())
 }
 
-fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOptions> {
+fn options(args: &AutomateArgs) -> anyhow::Result<AutomateOptions> {
     let mut secrets = match &args.secrets {
         Some(dir) => Secrets::load_dir(dir)?,
         None => Secrets::default(),
@@ -144,16 +144,10 @@ fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOpt
     if let Some(file) = docker_config {
         secrets = secrets.with_docker_config(&file)?;
     }
-    let cache_dir = state_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."))
-        .join("cache");
     Ok(AutomateOptions {
         repo: args.repo.clone(),
         branch: args.branch.clone(),
         path: args.path.clone(),
-        cache_dir,
         secrets,
         repo_credentials: repo_credentials(args)?,
         respect_intervals: args.respect_intervals,
@@ -164,7 +158,7 @@ fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOpt
 pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
     init_logs(args.log_format);
     let state_path = args.state.clone().unwrap_or_else(default_state_path);
-    let opts = options(&args, &state_path)?;
+    let opts = options(&args)?;
     let state = StatusStore::open(&state_path)
         .with_context(|| format!("cannot open state {}", state_path.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -184,7 +184,6 @@ async fn serve(
     }
 
     let opts = AutomateOptions {
-        cache_dir: args.storage_path.join("cache"),
         secrets: Secrets::default(),
         backoff: Duration::from_secs(1),
         ..AutomateOptions::default()

@@ -96,6 +96,12 @@ pub enum AutomateError {
     State(#[from] crate::state::StateError),
     #[error("registry client: {0}")]
     Registry(String),
+    #[error("clone cache {dir}: {source}")]
+    Cache {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("task failed: {0}")]
     Join(String),
     #[error(transparent)]
@@ -112,8 +118,10 @@ pub struct AutomateOptions {
     pub branch: String,
     /// `--path` inside the repository (`.` for the root).
     pub path: PathBuf,
-    /// Where the working clones live (the manifests' and the automations').
-    pub cache_dir: PathBuf,
+    /// Where the working clones live (the manifests' and the automations');
+    /// `None`: `cache/` beside the state database. Created readable by its
+    /// owner only either way: the clones hold private repositories.
+    pub cache_dir: Option<PathBuf>,
     pub secrets: Secrets,
     /// Credentials for `--repo` in Flux's Git Secret keys (`identity`,
     /// `known_hosts`, `username`, `password`); empty for none.
@@ -137,7 +145,7 @@ impl Default for AutomateOptions {
             repo: String::new(),
             branch: "main".to_string(),
             path: PathBuf::from("."),
-            cache_dir: std::env::temp_dir().join("ferroflux-cache"),
+            cache_dir: None,
             secrets: Secrets::default(),
             repo_credentials: SecretData::new(),
             registry: ferroflux_registry::Options::default(),
@@ -232,6 +240,8 @@ struct Checkout {
 /// The runtime of `ferroflux automate`.
 pub struct Runner {
     opts: AutomateOptions,
+    /// The clones' directory (0700): `opts.cache_dir` or beside the state.
+    cache_dir: PathBuf,
     url: String,
     state: StatusStore,
     client: Client,
@@ -253,6 +263,22 @@ pub struct Runner {
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
     in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
+}
+
+/// Creates `dir` (and missing parents) readable by its owner only, and
+/// makes an existing one so.
+fn private_dir(dir: &std::path::Path) -> Result<(), AutomateError> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let fail = |source| AutomateError::Cache {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(fail)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)
 }
 
 /// `spec.timeout` of a GitRepository; without one, the API's default.
@@ -295,7 +321,17 @@ impl Runner {
     pub fn new(opts: AutomateOptions, state: StatusStore) -> Result<Runner, AutomateError> {
         let client = Client::new(opts.registry.clone())
             .map_err(|e| AutomateError::Registry(e.to_string()))?;
+        let cache_dir = opts.cache_dir.clone().unwrap_or_else(|| {
+            state
+                .path()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("cache")
+        });
+        private_dir(&cache_dir)?;
         Ok(Runner {
+            cache_dir,
             url: repo_url(&opts.repo),
             opts,
             state,
@@ -406,7 +442,7 @@ impl Runner {
                     ferroflux_git::Auth::from_secret(&self.opts.repo_credentials)
                         .map_err(|e| fail(e.to_string()))?
                 };
-                let cache = self.opts.cache_dir.join("manifests");
+                let cache = self.cache_dir.join("manifests");
                 let checkout = ferroflux_git::CheckoutRef::branch(&self.opts.branch);
                 let git_opts = ferroflux_git::Options {
                     depth: self.opts.depth,
@@ -1115,7 +1151,7 @@ impl Runner {
                 .map(|gr| fetch_progress(sink, &gr.spec.url))
         });
         let opts = automation::AutomationOptions {
-            cache_dir: self.opts.cache_dir.join("automation"),
+            cache_dir: self.cache_dir.join("automation"),
             depth: self.opts.depth,
             fetch_progress: fetch,
             ..automation::AutomationOptions::default()

@@ -73,7 +73,7 @@ fn quickstart_options(repo: &Path, tmp: &Path, with_secrets: bool) -> AutomateOp
     AutomateOptions {
         repo: repo.display().to_string(),
         path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.join("cache"),
+        cache_dir: Some(tmp.join("cache")),
         secrets: if with_secrets {
             Secrets::load_dir(&quickstart_secrets()).expect("quickstart secrets")
         } else {
@@ -243,7 +243,7 @@ async fn cert_secret_ref_trusts_the_ca_and_presents_the_client_certificate() {
     let opts = AutomateOptions {
         repo: bare.display().to_string(),
         path: PathBuf::from("clusters"),
-        cache_dir: tmp.path().join("cache"),
+        cache_dir: Some(tmp.path().join("cache")),
         secrets,
         ..AutomateOptions::default()
     };
@@ -678,5 +678,81 @@ spec:
     assert!(
         text.contains("flux-system/flux-system: pushed commit "),
         "{text}"
+    );
+}
+
+/// Without a `cache_dir`, the clones (manifests and automations) live in
+/// `cache/` next to the state database, readable by their owner only, and
+/// never under the shared temp directory; a given `cache_dir` is made
+/// private too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clone_cache_lives_private_under_the_state_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (bare, first, _) = quickstart_repo(tmp.path(), &registry.host());
+    let state_dir = tmp.path().join("state");
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&state_dir.join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state).unwrap();
+    let summary = runner.run_once().await.unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    assert_ne!(
+        gitrepo::rev_parse(&bare, "main").as_deref(),
+        Some(first.as_str()),
+        "{summary}"
+    );
+    let cache = state_dir.join("cache");
+    assert_eq!(mode(&cache), 0o700, "{}", cache.display());
+    let clones: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        clones.iter().any(|c| c == "manifests") && clones.iter().any(|c| c == "automation"),
+        "{clones:?}"
+    );
+
+    let given = tmp.path().join("given-cache");
+    std::fs::create_dir(&given).unwrap();
+    std::fs::set_permissions(&given, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opts = AutomateOptions {
+        cache_dir: Some(given.clone()),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("other.redb")).unwrap();
+    Runner::new(opts, state).unwrap();
+    assert_eq!(mode(&given), 0o700);
+
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let opts = AutomateOptions {
+        cache_dir: Some(file.join("cache")),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("third.redb")).unwrap();
+    let err = Runner::new(opts, state)
+        .err()
+        .expect("a cache under a file");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("clone cache {}: ", file.join("cache").display())),
+        "{err}"
     );
 }
