@@ -756,3 +756,205 @@ async fn the_clone_cache_lives_private_under_the_state_directory() {
         "{err}"
     );
 }
+
+/// A TCP listener that accepts and never answers, until released: then it
+/// closes what it holds and every later connection at once.
+struct SilentServer {
+    port: u16,
+    held: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    released: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+        let port = listener.local_addr().expect("test setup").port();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, r) = (held.clone(), released.clone());
+        std::thread::spawn(move || {
+            for s in listener.incoming().flatten() {
+                if !r.load(std::sync::atomic::Ordering::SeqCst) {
+                    h.lock().expect("not poisoned").push(s);
+                }
+            }
+        });
+        SilentServer {
+            port,
+            held,
+            released,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.held.lock().expect("not poisoned").len()
+    }
+
+    fn release(&self) {
+        self.released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.held.lock().expect("not poisoned").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Issue 13 item 8: objects are reconciled concurrently (`--concurrent`,
+/// Flux's default 4). A registry and a Git server that accept and never
+/// answer (timeouts of 10 minutes) hold up only their own objects: in the
+/// same pass, the quickstart's repository is scanned, its policy chooses
+/// and its automation pushes while both are still waiting. The summary
+/// keeps its order whatever finished first.
+#[test]
+fn a_silent_registry_and_git_server_delay_only_their_own_objects() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(silent_servers_run());
+    rt.shutdown_background();
+}
+
+async fn silent_servers_run() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let silent = SilentServer::start();
+    let port = silent.port;
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().expect("test setup");
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let mut files = quickstart_files(&registry.host());
+    let stuck = format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: silent
+  namespace: stuck-scan
+spec:
+  image: 127.0.0.1:{port}/app
+  interval: 5m0s
+  timeout: 10m0s
+  insecure: true
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: silent
+  namespace: stuck-scan
+spec:
+  imageRepositoryRef:
+    name: silent
+  policy:
+    semver:
+      range: \">=0.0.0\"
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: stuck
+  namespace: stuck-git
+spec:
+  interval: 1m0s
+  timeout: 10m0s
+  url: http://127.0.0.1:{port}/stuck.git
+  ref:
+    branch: main
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: stuck
+  namespace: stuck-git
+spec:
+  interval: 1m0s
+  sourceRef:
+    kind: GitRepository
+    name: stuck
+  git:
+    commit:
+      author:
+        email: bot@example.com
+        name: bot
+  update:
+    path: ./apps
+    strategy: Setters
+"
+    );
+    files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = quickstart_options(&bare, tmp.path(), true);
+    assert_eq!(opts.concurrent, 4, "Flux's --concurrent default");
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
+    let mut runner = Runner::new(opts, state).expect("test setup");
+    let pass = tokio::spawn(async move { runner.run_once().await });
+    // The pushed commit shows while the silent servers still hold the pass.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gitrepo::rev_parse(&bare, "main").as_deref() == Some(first.as_str()) {
+        assert!(
+            std::time::Instant::now() < deadline && !pass.is_finished(),
+            "no commit while the silent servers were waited for ({} connections held)",
+            silent.connections()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!pass.is_finished(), "the pass waited for nothing");
+    assert!(
+        silent.connections() >= 1,
+        "nothing reached the silent server"
+    );
+    silent.release();
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(120), pass)
+        .await
+        .expect("the pass ends once the silent server closes its connections")
+        .expect("test setup")
+        .expect("test setup");
+    let text = summary.to_string();
+    let line = |name: &str| {
+        summary
+            .lines
+            .iter()
+            .find(|l| l.key.namespaced_name() == name)
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(line("flux-system/flux-system").ready, "{text}");
+    assert!(
+        line("flux-system/flux-system")
+            .detail
+            .starts_with("pushed commit "),
+        "{text}"
+    );
+    assert!(!line("stuck-scan/silent").ready, "{text}");
+    assert!(!line("stuck-git/stuck").ready, "{text}");
+    let order: Vec<(String, String)> = summary
+        .lines
+        .iter()
+        .map(|l| (l.key.kind.clone(), l.key.namespaced_name()))
+        .collect();
+    let repositories: Vec<&str> = order
+        .iter()
+        .filter(|(k, _)| k == "ImageRepository")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        repositories,
+        ["flux-system/keyword-correction", "stuck-scan/silent"],
+        "{text}"
+    );
+    let automations: Vec<&str> = order
+        .iter()
+        .filter(|(k, _)| k == "ImageUpdateAutomation")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        automations,
+        ["flux-system/flux-system", "stuck-git/stuck"],
+        "{text}"
+    );
+}
