@@ -13,7 +13,9 @@
 //! once, a policy whose `latestRef` changed runs every automation of its
 //! namespace at once (Flux's rule), a Receiver call runs its repositories,
 //! and the checkout is fetched on the GitRepository's interval and after
-//! every push, re-reading the objects when their manifests changed.
+//! every push, re-reading the objects when their manifests changed; a push
+//! to `--repo`'s own branch is read from the automation's clone instead,
+//! so a webhook cycle fetches once and pushes once.
 //!
 //! The same runner is `ferroflux controller` when given a
 //! [`Cluster`](crate::cluster::Cluster) ([`Runner::in_cluster`]): objects
@@ -315,7 +317,15 @@ enum Done {
         started: std::time::Instant,
         suspended: bool,
         result: Result<Box<automation::AutomationResult>, AutomateError>,
+        /// After a push to `--repo`'s branch, its manifests at that commit.
+        manifests: Option<Box<Manifests>>,
     },
+}
+
+/// The manifests of `--repo` at a commit an automation pushed.
+struct Manifests {
+    revision: String,
+    loaded: Result<LocalSource, crate::source::SourceError>,
 }
 
 /// A job taken back: when to run again and what must follow.
@@ -326,6 +336,8 @@ struct Completed {
     changed: bool,
     /// An automation pushed.
     pushed: bool,
+    /// The manifests at the pushed commit, when it went to `--repo`'s branch.
+    manifests: Option<Box<Manifests>>,
 }
 
 /// The resource an automation's clone of `url` is (one cached clone per URL).
@@ -533,6 +545,24 @@ impl Runner {
         let loaded = tokio::task::spawn_blocking(move || LocalSource::load(&root, &path))
             .await
             .map_err(|e| AutomateError::Join(e.to_string()))??;
+        self.take_loaded(loaded).await
+    }
+
+    /// After a push to `--repo`'s branch, the manifests at the pushed
+    /// commit, read from the automation's clone, stand for a fetch of
+    /// `--repo`: one fetch per cycle. The next fetch finds that commit and
+    /// reads nothing again.
+    async fn adopt(&mut self, pushed: Manifests) -> Result<bool, AutomateError> {
+        let Some(checkout) = self.checkout.as_mut() else {
+            return self.refresh().await;
+        };
+        let loaded = pushed.loaded?;
+        checkout.revision = Some(pushed.revision);
+        self.take_loaded(loaded).await
+    }
+
+    /// Take freshly read manifests as the objects; true when they changed.
+    async fn take_loaded(&mut self, loaded: LocalSource) -> Result<bool, AutomateError> {
         self.findings = loaded.errors().map(ToString::to_string).collect();
         for f in &self.findings {
             tracing::error!("{f}");
@@ -1297,6 +1327,13 @@ impl Runner {
             .map(|g| ferroflux_git::url::redact(&g.spec.url))
             .unwrap_or_default();
         let previous = obj.clone();
+        // Pushed to the branch the manifests come from: read them from this
+        // clone rather than fetching --repo again.
+        let manifests = (self.cluster.is_none()
+            && git_repository
+                .as_ref()
+                .is_some_and(|g| g.spec.url == self.url))
+        .then(|| (self.opts.branch.clone(), self.opts.path.clone()));
         let clone_key = ObjectKey::new(
             "clone",
             "automation",
@@ -1311,12 +1348,15 @@ impl Runner {
         let key = key.clone();
         Some(Box::pin(async move {
             let result = match guard {
-                None => Ok(automation::git_unfinished(
-                    &previous,
-                    clock.as_ref(),
-                    format!(
-                        "a git operation on '{shown_url}' from an earlier run has not finished"
+                None => Ok((
+                    automation::git_unfinished(
+                        &previous,
+                        clock.as_ref(),
+                        format!(
+                            "a git operation on '{shown_url}' from an earlier run has not finished"
+                        ),
                     ),
+                    None,
                 )),
                 Some(guard) => {
                     let thread_clock = Arc::clone(&clock);
@@ -1330,7 +1370,16 @@ impl Runner {
                             signing_secret: signing_secret.as_ref(),
                             policies: &policies,
                         };
-                        automation::reconcile(&input, thread_clock.as_ref(), &opts)
+                        let r = automation::reconcile(&input, thread_clock.as_ref(), &opts);
+                        // Still holding the clone: nothing else writes in it.
+                        let read = manifests.and_then(|(branch, path)| {
+                            let p = r.pushed.as_ref().filter(|p| p.branch == branch)?;
+                            Some(Box::new(Manifests {
+                                revision: p.commit.clone(),
+                                loaded: LocalSource::load(&p.workdir, &path),
+                            }))
+                        });
+                        (r, read)
                     });
                     // libgit2 waits forever on a server that accepts and
                     // never answers: give up waiting after spec.timeout (the
@@ -1338,19 +1387,27 @@ impl Runner {
                     // guard keeps the cache to that thread until it returns.
                     match tokio::time::timeout(git_timeout, task).await {
                         Ok(r) => r.map_err(|e| AutomateError::Join(e.to_string())),
-                        Err(_) => Ok(automation::git_unfinished(
-                            &previous,
-                            clock.as_ref(),
-                            format!("timeout after {git_timeout:?} waiting for '{shown_url}'"),
+                        Err(_) => Ok((
+                            automation::git_unfinished(
+                                &previous,
+                                clock.as_ref(),
+                                format!("timeout after {git_timeout:?} waiting for '{shown_url}'"),
+                            ),
+                            None,
                         )),
                     }
                 }
+            };
+            let (result, manifests) = match result {
+                Ok((r, m)) => (Ok(Box::new(r)), m),
+                Err(e) => (Err(e), None),
             };
             Done::Automation {
                 key,
                 started,
                 suspended,
-                result: result.map(Box::new),
+                result,
+                manifests,
             }
         }))
     }
@@ -1426,7 +1483,7 @@ impl Runner {
             // In a cluster, GitRepositories are only read.
             GIT_REPOSITORY if self.cluster.is_some() => {}
             GIT_REPOSITORY => {
-                self.reload(sched).await;
+                self.reload(sched, None).await;
                 let every = self
                     .objects
                     .git_repositories
@@ -1462,6 +1519,7 @@ impl Runner {
             outcome: Outcome::Backoff,
             changed: false,
             pushed: false,
+            manifests: None,
         };
         let done = match done {
             Ok(done) => done,
@@ -1496,10 +1554,12 @@ impl Runner {
                 started,
                 suspended,
                 result,
+                manifests,
             } => {
                 let r = *result?;
                 completed.outcome = r.outcome;
                 completed.pushed = self.finish_automation(&key, started, suspended, r).await?;
+                completed.manifests = manifests;
             }
         }
         Ok(completed)
@@ -1518,7 +1578,7 @@ impl Runner {
         for (k, t) in jobs.take_deferred() {
             sched.trigger(k, t);
         }
-        let c = match self.complete(key.clone(), done).await {
+        let mut c = match self.complete(key.clone(), done).await {
             Ok(c) => c,
             Err(e) => {
                 self.requeue(sched, &key, Outcome::Backoff);
@@ -1550,7 +1610,10 @@ impl Runner {
                     }
                 }
             }
-            IMAGE_UPDATE_AUTOMATION if c.pushed => self.reload(sched).await,
+            IMAGE_UPDATE_AUTOMATION if c.pushed => {
+                let pushed = c.manifests.take();
+                self.reload(sched, pushed).await;
+            }
             _ => {}
         }
         Ok(())
@@ -1592,14 +1655,19 @@ impl Runner {
         }
     }
 
-    /// Fetch the checkout; on changed manifests, run what changed.
-    async fn reload(&mut self, sched: &mut Scheduler) {
+    /// Fetch the checkout (or take the manifests an automation pushed);
+    /// on changed manifests, run what changed.
+    async fn reload(&mut self, sched: &mut Scheduler, pushed: Option<Box<Manifests>>) {
         if self.cluster.is_some() {
             return;
         }
         let before: BTreeSet<ObjectKey> = self.objects.keys().into_iter().collect();
         let old = self.objects.clone();
-        match self.refresh().await {
+        let result = match pushed {
+            Some(m) => self.adopt(*m).await,
+            None => self.refresh().await,
+        };
+        match result {
             Ok(false) => {}
             Ok(true) => {
                 tracing::info!("manifests changed: objects re-read");
