@@ -140,3 +140,29 @@ async fn pushed_manifests_that_do_not_read_leave_the_checkout_as_it_was() {
     );
     assert_eq!(revision(&runner), Some(first));
 }
+
+/// A reconcile that panicked (a bug) is retried with backoff instead of
+/// leaving its object without a schedule.
+#[tokio::test(start_paused = true)]
+async fn a_job_that_panicked_is_retried_with_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let opts = AutomateOptions {
+        scheduler: SchedulerOptions { jitter_percent: 0 },
+        ..AutomateOptions::default()
+    };
+    let mut runner = Runner::new(opts, state).unwrap();
+    let (mut sched, _h) = runner.scheduler();
+    let mut jobs: Jobs<Done> = Jobs::new(1);
+    let k = ObjectKey::new(IMAGE_REPOSITORY, "ns", "r");
+    runner
+        .settle(
+            &mut sched,
+            &mut jobs,
+            k.clone(),
+            Err("task panicked".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sched.due_in(&k).unwrap().as_secs_f64().round() as u64, 1);
+}
