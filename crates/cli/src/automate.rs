@@ -54,6 +54,11 @@ pub struct AutomateArgs {
     /// known_hosts for --repo over SSH.
     #[arg(long, value_name = "FILE")]
     known_hosts: Option<PathBuf>,
+    /// Reconciles waiting on a registry or Git server at once (Flux's
+    /// --concurrent); the others go on while one waits.
+    #[arg(long, value_name = "N", default_value = "4",
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    concurrent: u16,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -131,7 +136,7 @@ fn basic_user(repo: &str, env_user: Option<String>) -> String {
         .unwrap_or_else(|| "git".to_string())
 }
 
-fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOptions> {
+fn options(args: &AutomateArgs) -> anyhow::Result<AutomateOptions> {
     let mut secrets = match &args.secrets {
         Some(dir) => Secrets::load_dir(dir)?,
         None => Secrets::default(),
@@ -144,19 +149,14 @@ fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOpt
     if let Some(file) = docker_config {
         secrets = secrets.with_docker_config(&file)?;
     }
-    let cache_dir = state_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."))
-        .join("cache");
     Ok(AutomateOptions {
         repo: args.repo.clone(),
         branch: args.branch.clone(),
         path: args.path.clone(),
-        cache_dir,
         secrets,
         repo_credentials: repo_credentials(args)?,
         respect_intervals: args.respect_intervals,
+        concurrent: usize::from(args.concurrent),
         ..AutomateOptions::default()
     })
 }
@@ -164,7 +164,7 @@ fn options(args: &AutomateArgs, state_path: &Path) -> anyhow::Result<AutomateOpt
 pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
     init_logs(args.log_format);
     let state_path = args.state.clone().unwrap_or_else(default_state_path);
-    let opts = options(&args, &state_path)?;
+    let opts = options(&args)?;
     let state = StatusStore::open(&state_path)
         .with_context(|| format!("cannot open state {}", state_path.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -285,6 +285,28 @@ pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: AutomateArgs,
+    }
+
+    #[test]
+    fn concurrent_reaches_the_runner_and_defaults_to_fluxs_4() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["automate", "--repo", "/srv/fleet.git", "--once"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|c| options(&c.args).expect("options").concurrent)
+        };
+        assert_eq!(parse(&[]).expect("default"), 4);
+        assert_eq!(parse(&["--concurrent", "16"]).expect("16"), 16);
+        for bad in ["0", "1001", "many"] {
+            let err = parse(&["--concurrent", bad]).expect_err(bad).to_string();
+            assert!(err.contains("--concurrent"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn basic_user_comes_from_the_env_then_the_url_then_git() {

@@ -61,6 +61,11 @@ pub struct ControllerArgs {
     /// Name of the Lease.
     #[arg(long, value_name = "NAME", default_value = "ferroflux-leader-election")]
     leader_election_id: String,
+    /// Reconciles waiting on a registry or Git server at once (Flux's
+    /// --concurrent); the others go on while one waits.
+    #[arg(long, value_name = "N", default_value = "4",
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    concurrent: u16,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
@@ -84,6 +89,16 @@ fn identity() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{host}_{:08x}", nanos ^ std::process::id())
+}
+
+/// What the runner is told: Secrets come from the cluster's watches.
+fn runner_options(args: &ControllerArgs) -> AutomateOptions {
+    AutomateOptions {
+        secrets: Secrets::default(),
+        backoff: Duration::from_secs(1),
+        concurrent: usize::from(args.concurrent),
+        ..AutomateOptions::default()
+    }
 }
 
 pub fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
@@ -183,12 +198,7 @@ async fn serve(
         }
     }
 
-    let opts = AutomateOptions {
-        cache_dir: args.storage_path.join("cache"),
-        secrets: Secrets::default(),
-        backoff: Duration::from_secs(1),
-        ..AutomateOptions::default()
-    };
+    let opts = runner_options(&args);
     let cluster = Cluster::new(
         conn.client.clone(),
         ClusterOptions {
@@ -249,4 +259,29 @@ async fn serve(
         anyhow::bail!("leader election lost: another replica holds the Lease");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    #[test]
+    fn concurrent_reaches_the_runner_as_fluxs_flag_does() {
+        let parse =
+            |argv: &[&str]| Cli::try_parse_from(argv).map(|c| runner_options(&c.args).concurrent);
+        assert_eq!(parse(&["controller"]).expect("default"), 4);
+        // The spelling of Flux's Deployment args.
+        assert_eq!(parse(&["controller", "--concurrent=10"]).expect("10"), 10);
+        let err = parse(&["controller", "--concurrent=0"])
+            .expect_err("0")
+            .to_string();
+        assert!(err.contains("--concurrent"), "{err}");
+    }
 }

@@ -74,16 +74,20 @@ pub fn setters(bytes: &[u8]) {
     };
     policies.insert("flux-system", "app", latest("ghcr.io/org/app", "1.2.3"));
     policies.insert("ns", "odd", latest("r.example:5000/a/b", "'\"#: x\n"));
-    if let Ok(outcome) = ferroflux_setters::rewrite_file("fuzz.yaml", bytes, &policies)
-        && let Some(updated) = outcome.updated
-    {
-        // Rewriting what was just written changes nothing more.
-        let again = ferroflux_setters::rewrite_file("fuzz.yaml", &updated, &policies)
-            .expect("a file the rewriter wrote parses again");
-        assert!(
-            again.updated.is_none_or(|u| u == updated),
-            "rewrite is not idempotent"
-        );
+    match ferroflux_setters::rewrite_file("fuzz.yaml", bytes, &policies) {
+        Ok(outcome) => {
+            if let Some(updated) = outcome.updated {
+                // Rewriting what was just written changes nothing more.
+                let again = ferroflux_setters::rewrite_file("fuzz.yaml", &updated, &policies)
+                    .expect("a file the rewriter wrote parses again");
+                assert!(
+                    again.updated.is_none_or(|u| u == updated),
+                    "rewrite is not idempotent"
+                );
+            }
+        }
+        // A refusal is an answer when it names the file and a line.
+        Err(e) => assert!(e.to_string().starts_with("fuzz.yaml:"), "{e}"),
     }
 }
 

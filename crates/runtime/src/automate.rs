@@ -3,13 +3,19 @@
 //! `ferroflux-controllers` do the work.
 //!
 //! One pass ([`Runner::run_once`]) reconciles Receivers, then every
-//! ImageRepository, ImagePolicy and ImageUpdateAutomation in that order.
+//! ImageRepository, ImagePolicy and ImageUpdateAutomation, each after what
+//! it reads (a policy after its repository, an automation after the
+//! policies of its namespace) and up to `--concurrent` at once, so that a
+//! registry or Git server that never answers holds up only the objects
+//! that wait for it; the summary keeps the order of the kinds and keys.
 //! `--watch` ([`Runner::watch`]) keeps each object on its own schedule:
 //! a scan whose revision changed runs the policies of that repository at
 //! once, a policy whose `latestRef` changed runs every automation of its
 //! namespace at once (Flux's rule), a Receiver call runs its repositories,
 //! and the checkout is fetched on the GitRepository's interval and after
-//! every push, re-reading the objects when their manifests changed.
+//! every push, re-reading the objects when their manifests changed; a push
+//! to `--repo`'s own branch is read from the automation's clone instead,
+//! so a webhook cycle fetches once and pushes once.
 //!
 //! The same runner is `ferroflux controller` when given a
 //! [`Cluster`](crate::cluster::Cluster) ([`Runner::in_cluster`]): objects
@@ -26,7 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_api::image::{
-    ImagePolicy, ImageRef, ImageRepository, ImageUpdateAutomation, ReflectionPolicy,
+    ImagePolicy, ImageRef, ImageRepository, ImageRepositoryStatus, ImageUpdateAutomation,
+    ReflectionPolicy,
 };
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
@@ -38,7 +45,9 @@ use ferroflux_registry::{Auth, Client, DockerConfig};
 
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
-use crate::scheduler::{Scheduler, SchedulerHandle, SchedulerOptions, Trigger};
+use crate::scheduler::{
+    DEFAULT_CONCURRENT, Jobs, Scheduler, SchedulerHandle, SchedulerOptions, Trigger,
+};
 use crate::secrets::Secrets;
 use crate::source::{LocalSource, ObjectKey, Objects};
 use crate::state::StatusStore;
@@ -96,6 +105,12 @@ pub enum AutomateError {
     State(#[from] crate::state::StateError),
     #[error("registry client: {0}")]
     Registry(String),
+    #[error("clone cache {dir}: {source}")]
+    Cache {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("task failed: {0}")]
     Join(String),
     #[error(transparent)]
@@ -112,8 +127,10 @@ pub struct AutomateOptions {
     pub branch: String,
     /// `--path` inside the repository (`.` for the root).
     pub path: PathBuf,
-    /// Where the working clones live (the manifests' and the automations').
-    pub cache_dir: PathBuf,
+    /// Where the working clones live (the manifests' and the automations');
+    /// `None`: `cache/` beside the state database. Created readable by its
+    /// owner only either way: the clones hold private repositories.
+    pub cache_dir: Option<PathBuf>,
     pub secrets: Secrets,
     /// Credentials for `--repo` in Flux's Git Secret keys (`identity`,
     /// `known_hosts`, `username`, `password`); empty for none.
@@ -129,6 +146,9 @@ pub struct AutomateOptions {
     /// (cron jobs). Off, a one-shot run scans every ImageRepository: it is
     /// an explicit request. `--watch` always keeps the intervals.
     pub respect_intervals: bool,
+    /// `--concurrent`: reconciles waiting on a server at once (Flux's
+    /// flag, default 4); other objects go on while one waits.
+    pub concurrent: usize,
 }
 
 impl Default for AutomateOptions {
@@ -137,7 +157,7 @@ impl Default for AutomateOptions {
             repo: String::new(),
             branch: "main".to_string(),
             path: PathBuf::from("."),
-            cache_dir: std::env::temp_dir().join("ferroflux-cache"),
+            cache_dir: None,
             secrets: Secrets::default(),
             repo_credentials: SecretData::new(),
             registry: ferroflux_registry::Options::default(),
@@ -145,6 +165,7 @@ impl Default for AutomateOptions {
             depth: Some(1),
             backoff: Duration::from_secs(1),
             respect_intervals: false,
+            concurrent: DEFAULT_CONCURRENT,
         }
     }
 }
@@ -232,6 +253,8 @@ struct Checkout {
 /// The runtime of `ferroflux automate`.
 pub struct Runner {
     opts: AutomateOptions,
+    /// The clones' directory (0700): `opts.cache_dir` or beside the state.
+    cache_dir: PathBuf,
     url: String,
     state: StatusStore,
     client: Client,
@@ -255,6 +278,73 @@ pub struct Runner {
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
     in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
+}
+
+/// Creates `dir` (and missing parents) readable by its owner only, and
+/// makes an existing one so.
+fn private_dir(dir: &std::path::Path) -> Result<(), AutomateError> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let fail = |source| AutomateError::Cache {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(fail)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)
+}
+
+/// The waiting part of one reconcile, owning everything it needs.
+type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send + 'static>>;
+
+/// What the waiting part of a reconcile hands back to the runner.
+enum Done {
+    Repository {
+        key: ObjectKey,
+        started: std::time::Instant,
+        obj: Box<ImageRepository>,
+        status: Box<ImageRepositoryStatus>,
+        outcome: Outcome,
+    },
+    Policy {
+        key: ObjectKey,
+        started: std::time::Instant,
+        suspended: bool,
+        result: Result<Box<policy::PolicyResult>, AutomateError>,
+    },
+    Automation {
+        key: ObjectKey,
+        started: std::time::Instant,
+        suspended: bool,
+        result: Result<Box<automation::AutomationResult>, AutomateError>,
+        /// After a push to `--repo`'s branch, its manifests at that commit.
+        manifests: Option<Box<Manifests>>,
+    },
+}
+
+/// The manifests of `--repo` at a commit an automation pushed.
+struct Manifests {
+    revision: String,
+    loaded: Result<LocalSource, crate::source::SourceError>,
+}
+
+/// A job taken back: when to run again and what must follow.
+struct Completed {
+    key: ObjectKey,
+    outcome: Outcome,
+    /// A repository's scan revision or a policy's `latestRef` changed.
+    changed: bool,
+    /// An automation pushed.
+    pushed: bool,
+    /// The manifests at the pushed commit, when it went to `--repo`'s branch.
+    manifests: Option<Box<Manifests>>,
+}
+
+/// The resource an automation's clone of `url` is (one cached clone per URL).
+fn clone_resource(url: &str) -> String {
+    format!("git {}", ferroflux_git::url::redact(url))
 }
 
 /// `spec.timeout` of a GitRepository; without one, the API's default.
@@ -297,7 +387,17 @@ impl Runner {
     pub fn new(opts: AutomateOptions, state: StatusStore) -> Result<Runner, AutomateError> {
         let client = Client::new(opts.registry.clone())
             .map_err(|e| AutomateError::Registry(e.to_string()))?;
+        let cache_dir = opts.cache_dir.clone().unwrap_or_else(|| {
+            state
+                .path()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("cache")
+        });
+        private_dir(&cache_dir)?;
         Ok(Runner {
+            cache_dir,
             url: repo_url(&opts.repo),
             opts,
             state,
@@ -408,7 +508,7 @@ impl Runner {
                     ferroflux_git::Auth::from_secret(&self.opts.repo_credentials)
                         .map_err(|e| fail(e.to_string()))?
                 };
-                let cache = self.opts.cache_dir.join("manifests");
+                let cache = self.cache_dir.join("manifests");
                 let checkout = ferroflux_git::CheckoutRef::branch(&self.opts.branch);
                 let git_opts = ferroflux_git::Options {
                     depth: self.opts.depth,
@@ -447,6 +547,24 @@ impl Runner {
         let loaded = tokio::task::spawn_blocking(move || LocalSource::load(&root, &path))
             .await
             .map_err(|e| AutomateError::Join(e.to_string()))??;
+        self.take_loaded(loaded).await
+    }
+
+    /// After a push to `--repo`'s branch, the manifests at the pushed
+    /// commit, read from the automation's clone, stand for a fetch of
+    /// `--repo`: one fetch per cycle. The next fetch finds that commit and
+    /// reads nothing again.
+    async fn adopt(&mut self, pushed: Manifests) -> Result<bool, AutomateError> {
+        let Some(checkout) = self.checkout.as_mut() else {
+            return self.refresh().await;
+        };
+        let loaded = pushed.loaded?;
+        checkout.revision = Some(pushed.revision);
+        self.take_loaded(loaded).await
+    }
+
+    /// Take freshly read manifests as the objects; true when they changed.
+    async fn take_loaded(&mut self, loaded: LocalSource) -> Result<bool, AutomateError> {
         self.findings = loaded.errors().map(ToString::to_string).collect();
         for f in &self.findings {
             tracing::error!("{f}");
@@ -536,33 +654,65 @@ impl Runner {
         Ok(self.summary())
     }
 
-    /// Every object once, in the order of a run; `force_scans` scans each
+    /// Every object once, each after what it reads in this pass (a policy
+    /// after its repository, an automation after the policies of its
+    /// namespace), up to `concurrent` at once: a server that never answers
+    /// holds up only the objects that wait for it. `force_scans` scans each
     /// ImageRepository even when its interval has not elapsed.
     async fn pass(&mut self, force_scans: bool) -> Result<(), AutomateError> {
         for key in self.objects.receivers.keys().cloned().collect::<Vec<_>>() {
             self.reconcile_receiver(&key).await?;
         }
         self.publish_receivers();
-        for key in self
-            .objects
-            .image_repositories
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-        {
-            self.reconcile_repository(&key, None, force_scans).await?;
+        let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
+        for key in self.objects.image_repositories.keys() {
+            todo.push((key.clone(), Vec::new()));
         }
-        for key in self
-            .objects
-            .image_policies
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-        {
-            self.reconcile_policy(&key).await?;
+        for (key, p) in &self.objects.image_policies {
+            let repo = Self::policy_repository(key, p);
+            let after = self
+                .objects
+                .image_repositories
+                .contains_key(&repo)
+                .then_some(repo);
+            todo.push((key.clone(), after.into_iter().collect()));
         }
-        for key in self.objects.automations.keys().cloned().collect::<Vec<_>>() {
-            self.reconcile_automation(&key, None).await?;
+        for key in self.objects.automations.keys() {
+            let after = self
+                .objects
+                .image_policies
+                .keys()
+                .filter(|p| p.namespace == key.namespace)
+                .cloned()
+                .collect();
+            todo.push((key.clone(), after));
+        }
+        let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
+        let mut finished: BTreeSet<ObjectKey> = BTreeSet::new();
+        loop {
+            let mut i = 0;
+            while i < todo.len() && jobs.has_room() {
+                let (key, after) = &todo[i];
+                let resources = self.resources(key);
+                if !after.iter().all(|k| finished.contains(k)) || !jobs.can_start(key, &resources) {
+                    i += 1;
+                    continue;
+                }
+                let (key, _) = todo.remove(i);
+                match self.start(&key, None, force_scans) {
+                    Some(work) => jobs.spawn(key, resources, work),
+                    None => {
+                        finished.insert(key);
+                        // What waited for it may start now.
+                        i = 0;
+                    }
+                }
+            }
+            let Some((key, done)) = jobs.join_next().await else {
+                break;
+            };
+            let c = self.complete(key, done).await?;
+            finished.insert(c.key);
         }
         Ok(())
     }
@@ -824,16 +974,14 @@ impl Runner {
         Ok(client)
     }
 
-    /// Scan one repository; returns whether its revision changed.
-    async fn reconcile_repository(
+    /// Start scanning one repository (None when it left the objects).
+    fn start_repository(
         &mut self,
         key: &ObjectKey,
         requested: Option<&str>,
         force: bool,
-    ) -> Result<(Outcome, bool), AutomateError> {
-        let Some(obj) = self.objects.image_repositories.get_mut(key) else {
-            return Ok((Outcome::Wait, false));
-        };
+    ) -> Option<Work> {
+        let obj = self.objects.image_repositories.get_mut(key)?;
         if let Some(at) = requested {
             obj.metadata
                 .annotations
@@ -842,46 +990,69 @@ impl Runner {
         }
         let obj = obj.clone();
         let started = std::time::Instant::now();
-        let before = revision_of(&obj);
         let setup = self
             .registry_auth(key, &obj)
             .and_then(|auth| Ok((auth, self.registry_client(key, &obj)?)));
-        let (status, outcome) = match setup {
-            Ok((auth, client)) => {
-                let sink = self.progress.clone();
-                let report = move |image: &ferroflux_registry::ImageName,
-                                   p: ferroflux_registry::Progress| {
-                    if let Some(sink) = &sink {
-                        sink(ProgressEvent::Scan {
-                            image: image.canonical(),
-                            pages: p.pages,
-                            tags: p.tags,
-                            more: p.more,
-                        });
-                    }
-                };
-                let cx = repository::Context {
-                    client: &client,
-                    store: self.state.store(),
-                    clock: self.clock.as_ref(),
-                    progress: Some(&report),
-                    force,
-                };
-                let r = repository::reconcile(&obj, &auth, &cx).await;
-                (r.status, r.outcome)
+        let store = Arc::clone(self.state.store());
+        let clock = Arc::clone(&self.clock);
+        let sink = self.progress.clone();
+        let key = key.clone();
+        Some(Box::pin(async move {
+            let (status, outcome) = match setup {
+                Ok((auth, client)) => {
+                    let report =
+                        move |image: &ferroflux_registry::ImageName,
+                              p: ferroflux_registry::Progress| {
+                            if let Some(sink) = &sink {
+                                sink(ProgressEvent::Scan {
+                                    image: image.canonical(),
+                                    pages: p.pages,
+                                    tags: p.tags,
+                                    more: p.more,
+                                });
+                            }
+                        };
+                    let cx = repository::Context {
+                        client: &client,
+                        store: &store,
+                        clock: clock.as_ref(),
+                        progress: Some(&report),
+                        force,
+                    };
+                    let r = repository::reconcile(&obj, &auth, &cx).await;
+                    (r.status, r.outcome)
+                }
+                Err(e) => {
+                    let mut s = obj.status.clone().unwrap_or_default();
+                    let result = Err(e);
+                    status::finish(
+                        &mut s.conditions,
+                        obj.metadata.generation,
+                        clock.now_time(),
+                        &result,
+                    );
+                    (s, status::outcome(&result, None))
+                }
+            };
+            Done::Repository {
+                key,
+                started,
+                obj: Box::new(obj),
+                status: Box::new(status),
+                outcome,
             }
-            Err(e) => {
-                let mut s = obj.status.clone().unwrap_or_default();
-                let result = Err(e);
-                status::finish(
-                    &mut s.conditions,
-                    obj.metadata.generation,
-                    self.clock.now_time(),
-                    &result,
-                );
-                (s, status::outcome(&result, None))
-            }
-        };
+        }))
+    }
+
+    /// Take a scan's result; returns whether the revision changed.
+    async fn finish_repository(
+        &mut self,
+        key: &ObjectKey,
+        started: std::time::Instant,
+        obj: &ImageRepository,
+        status: ImageRepositoryStatus,
+    ) -> Result<bool, AutomateError> {
+        let before = revision_of(obj);
         log_ready(key, &status.conditions);
         self.save(key, status.clone()).await?;
         let old_conditions = obj.status.clone().unwrap_or_default().conditions;
@@ -899,26 +1070,26 @@ impl Runner {
             o.status = Some(status);
             changed = revision_of(o) != before;
         }
-        Ok((outcome, changed))
+        Ok(changed)
     }
 
-    /// Choose one policy's latest tag; returns whether `latestRef` changed.
-    async fn reconcile_policy(
-        &mut self,
-        key: &ObjectKey,
-    ) -> Result<(Outcome, bool), AutomateError> {
-        let Some(obj) = self.objects.image_policies.get(key) else {
-            return Ok((Outcome::Wait, false));
-        };
+    /// The ImageRepository a policy reads.
+    fn policy_repository(key: &ObjectKey, obj: &ImagePolicy) -> ObjectKey {
         let repo_ref = &obj.spec.image_repository_ref;
-        let repo_key = ObjectKey::new(
+        ObjectKey::new(
             IMAGE_REPOSITORY,
             repo_ref.namespace.as_deref().unwrap_or(&key.namespace),
             &repo_ref.name,
-        );
+        )
+    }
+
+    /// Start choosing one policy's latest tag (None when it left the
+    /// objects).
+    fn start_policy(&mut self, key: &ObjectKey) -> Option<Work> {
+        let obj = self.objects.image_policies.get(key)?;
+        let repo_key = Self::policy_repository(key, obj);
         let obj = obj.clone();
         let repo = self.objects.image_repositories.get(&repo_key).cloned();
-        let before = latest_of(&obj);
         let started = std::time::Instant::now();
         let suspended = obj.spec.suspend == Some(true);
         let store = Arc::clone(self.state.store());
@@ -940,19 +1111,39 @@ impl Runner {
             _ => Box::new(policy::NoDigests),
         };
         let clock = Arc::clone(&self.clock);
-        // Blocking: redb reads, and the digest HEAD driven on this handle.
-        let r = tokio::task::spawn_blocking(move || {
-            policy::reconcile(
-                &obj,
-                repo.as_ref(),
-                store.as_ref(),
-                digests.as_ref(),
-                clock.as_ref(),
-                &policy::PolicyOptions::default(),
-            )
-        })
-        .await
-        .map_err(|e| AutomateError::Join(e.to_string()))?;
+        let key = key.clone();
+        Some(Box::pin(async move {
+            // Blocking: redb reads, and the digest HEAD driven on this handle.
+            let result = tokio::task::spawn_blocking(move || {
+                policy::reconcile(
+                    &obj,
+                    repo.as_ref(),
+                    store.as_ref(),
+                    digests.as_ref(),
+                    clock.as_ref(),
+                    &policy::PolicyOptions::default(),
+                )
+            })
+            .await
+            .map_err(|e| AutomateError::Join(e.to_string()));
+            Done::Policy {
+                key,
+                started,
+                suspended,
+                result: result.map(Box::new),
+            }
+        }))
+    }
+
+    /// Take a policy's result; returns whether `latestRef` changed.
+    async fn finish_policy(
+        &mut self,
+        key: &ObjectKey,
+        started: std::time::Instant,
+        suspended: bool,
+        r: policy::PolicyResult,
+    ) -> Result<bool, AutomateError> {
+        let before = self.objects.image_policies.get(key).and_then(latest_of);
         if let Some(e) = &r.event {
             log_event(key, e);
         }
@@ -970,7 +1161,7 @@ impl Runner {
             o.status = Some(r.status);
             changed = latest_of(o) != before && latest_of(o).is_some();
         }
-        Ok((r.outcome, changed))
+        Ok(changed)
     }
 
     /// The GitRepository an automation uses, rewritten to `--repo` when it
@@ -1065,15 +1256,25 @@ impl Runner {
         self_url.is_some_and(|u| same(&u, &gr.spec.url))
     }
 
-    /// Run one automation; returns whether it pushed.
-    async fn reconcile_automation(
-        &mut self,
-        key: &ObjectKey,
-        requested: Option<&str>,
-    ) -> Result<(Outcome, bool), AutomateError> {
-        let Some(obj) = self.objects.automations.get_mut(key) else {
-            return Ok((Outcome::Wait, false));
+    /// What a job of `key` holds besides the object: an automation holds
+    /// the clone of its Git URL (two automations of one repository share
+    /// the cached clone, so they take turns).
+    fn resources(&self, key: &ObjectKey) -> Vec<String> {
+        if key.kind != IMAGE_UPDATE_AUTOMATION {
+            return Vec::new();
+        }
+        let Some(obj) = self.objects.automations.get(key) else {
+            return Vec::new();
         };
+        let (git_repository, _) = self.git_source(key, obj);
+        git_repository
+            .map(|g| vec![clone_resource(&g.spec.url)])
+            .unwrap_or_default()
+    }
+
+    /// Start one automation (None when it left the objects).
+    fn start_automation(&mut self, key: &ObjectKey, requested: Option<&str>) -> Option<Work> {
+        let obj = self.objects.automations.get_mut(key)?;
         if let Some(at) = requested {
             obj.metadata
                 .annotations
@@ -1114,7 +1315,7 @@ impl Runner {
                 .map(|gr| fetch_progress(sink, &gr.spec.url))
         });
         let opts = automation::AutomationOptions {
-            cache_dir: self.opts.cache_dir.join("automation"),
+            cache_dir: self.cache_dir.join("automation"),
             depth: self.opts.depth,
             fetch_progress: fetch,
             ..automation::AutomationOptions::default()
@@ -1125,39 +1326,99 @@ impl Runner {
             .map(|g| ferroflux_git::url::redact(&g.spec.url))
             .unwrap_or_default();
         let previous = obj.clone();
-        let r = match InFlight::enter(&self.in_flight, key) {
-            None => automation::git_unfinished(
-                &previous,
-                self.clock.as_ref(),
-                format!("a git operation on '{shown_url}' from an earlier run has not finished"),
-            ),
-            Some(guard) => {
-                let task = tokio::task::spawn_blocking(move || {
-                    let _guard = guard;
-                    let input = automation::AutomationInput {
-                        automation: &obj,
-                        api_version: &api_version,
-                        git_repository: git_repository.as_ref(),
-                        git_secret: git_secret.as_ref(),
-                        signing_secret: signing_secret.as_ref(),
-                        policies: &policies,
-                    };
-                    automation::reconcile(&input, clock.as_ref(), &opts)
-                });
-                // libgit2 waits forever on a server that accepts and never
-                // answers: give up waiting after spec.timeout (the callbacks'
-                // own deadline covers slow transfers); the guard keeps the
-                // cache to that thread until it returns.
-                match tokio::time::timeout(git_timeout, task).await {
-                    Ok(r) => r.map_err(|e| AutomateError::Join(e.to_string()))?,
-                    Err(_) => automation::git_unfinished(
+        // Pushed to the branch the manifests come from: read them from this
+        // clone rather than fetching --repo again.
+        let manifests = (self.cluster.is_none()
+            && git_repository
+                .as_ref()
+                .is_some_and(|g| g.spec.url == self.url))
+        .then(|| (self.opts.branch.clone(), self.opts.path.clone()));
+        let clone_key = ObjectKey::new(
+            "clone",
+            "automation",
+            &git_repository
+                .as_ref()
+                .map(|g| clone_resource(&g.spec.url))
+                .unwrap_or_default(),
+        );
+        // A thread left blocked on this clone by an earlier timeout still
+        // holds it: this run fails at once instead of racing it.
+        let guard = InFlight::enter(&self.in_flight, &clone_key);
+        let key = key.clone();
+        Some(Box::pin(async move {
+            let result = match guard {
+                None => Ok((
+                    automation::git_unfinished(
                         &previous,
-                        self.clock.as_ref(),
-                        format!("timeout after {git_timeout:?} waiting for '{shown_url}'"),
+                        clock.as_ref(),
+                        format!(
+                            "a git operation on '{shown_url}' from an earlier run has not finished"
+                        ),
                     ),
+                    None,
+                )),
+                Some(guard) => {
+                    let thread_clock = Arc::clone(&clock);
+                    let task = tokio::task::spawn_blocking(move || {
+                        let _guard = guard;
+                        let input = automation::AutomationInput {
+                            automation: &obj,
+                            api_version: &api_version,
+                            git_repository: git_repository.as_ref(),
+                            git_secret: git_secret.as_ref(),
+                            signing_secret: signing_secret.as_ref(),
+                            policies: &policies,
+                        };
+                        let r = automation::reconcile(&input, thread_clock.as_ref(), &opts);
+                        // Still holding the clone: nothing else writes in it.
+                        let read = manifests.and_then(|(branch, path)| {
+                            let p = r.pushed.as_ref().filter(|p| p.branch == branch)?;
+                            Some(Box::new(Manifests {
+                                revision: p.commit.clone(),
+                                loaded: LocalSource::load(&p.workdir, &path),
+                            }))
+                        });
+                        (r, read)
+                    });
+                    // libgit2 waits forever on a server that accepts and
+                    // never answers: give up waiting after spec.timeout (the
+                    // callbacks' own deadline covers slow transfers); the
+                    // guard keeps the cache to that thread until it returns.
+                    match tokio::time::timeout(git_timeout, task).await {
+                        Ok(r) => r.map_err(|e| AutomateError::Join(e.to_string())),
+                        Err(_) => Ok((
+                            automation::git_unfinished(
+                                &previous,
+                                clock.as_ref(),
+                                format!("timeout after {git_timeout:?} waiting for '{shown_url}'"),
+                            ),
+                            None,
+                        )),
+                    }
                 }
+            };
+            let (result, manifests) = match result {
+                Ok((r, m)) => (Ok(Box::new(r)), m),
+                Err(e) => (Err(e), None),
+            };
+            Done::Automation {
+                key,
+                started,
+                suspended,
+                result,
+                manifests,
             }
-        };
+        }))
+    }
+
+    /// Take an automation's result; returns whether it pushed.
+    async fn finish_automation(
+        &mut self,
+        key: &ObjectKey,
+        started: std::time::Instant,
+        suspended: bool,
+        r: automation::AutomationResult,
+    ) -> Result<bool, AutomateError> {
         if let Some(e) = &r.event {
             log_event(key, e);
         }
@@ -1177,49 +1438,34 @@ impl Runner {
         if let Some(o) = self.objects.automations.get_mut(key) {
             o.status = Some(r.status);
         }
-        Ok((r.outcome, pushed))
+        Ok(pushed)
     }
 
-    /// Run one object and everything that must follow it at once.
+    /// Start the reconcile of `key`: what waits on a server goes to `jobs`
+    /// (or waits in it while the object or its clone is busy); Receivers
+    /// and the manifests run here.
     async fn step(
         &mut self,
         sched: &mut Scheduler,
+        jobs: &mut Jobs<Done>,
         key: ObjectKey,
         trigger: Trigger,
     ) -> Result<(), AutomateError> {
+        tracing::debug!(object = %key, ?trigger, "reconcile");
         let requested = match &trigger {
-            Trigger::Requested { at } => Some(at.as_str()),
+            Trigger::Requested { at } => Some(at.clone()),
             _ => None,
         };
-        tracing::debug!(object = %key, ?trigger, "reconcile");
         match key.kind.as_str() {
-            IMAGE_REPOSITORY => {
-                let (outcome, changed) = self.reconcile_repository(&key, requested, false).await?;
-                self.requeue(sched, &key, outcome);
-                if changed {
-                    // Flux: a new scan revision reconciles its policies.
-                    let policies: Vec<ObjectKey> = self
-                        .objects
-                        .image_policies
-                        .iter()
-                        .filter(|(pk, p)| {
-                            let r = &p.spec.image_repository_ref;
-                            r.name == key.name
-                                && r.namespace.as_deref().unwrap_or(&pk.namespace) == key.namespace
-                        })
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    for p in policies {
-                        self.run_policy(sched, p).await?;
-                    }
+            IMAGE_REPOSITORY | IMAGE_POLICY | IMAGE_UPDATE_AUTOMATION => {
+                let resources = self.resources(&key);
+                if !jobs.can_start(&key, &resources) {
+                    jobs.defer(key, trigger);
+                    return Ok(());
                 }
-            }
-            IMAGE_POLICY => self.run_policy(sched, key).await?,
-            IMAGE_UPDATE_AUTOMATION => {
-                let (outcome, pushed) = self.reconcile_automation(&key, requested).await?;
-                self.requeue(sched, &key, outcome);
-                if pushed {
-                    self.reload(sched).await;
+                match self.start(&key, requested.as_deref(), false) {
+                    Some(work) => jobs.spawn(key, resources, work),
+                    None => sched.remove(&key),
                 }
             }
             RECEIVER => {
@@ -1236,7 +1482,7 @@ impl Runner {
             // In a cluster, GitRepositories are only read.
             GIT_REPOSITORY if self.cluster.is_some() => {}
             GIT_REPOSITORY => {
-                self.reload(sched).await;
+                self.reload(sched, None).await;
                 let every = self
                     .objects
                     .git_repositories
@@ -1249,26 +1495,137 @@ impl Runner {
         Ok(())
     }
 
-    async fn run_policy(
+    /// The waiting part of one object's reconcile (None when it left the
+    /// objects or is of a kind without one).
+    fn start(&mut self, key: &ObjectKey, requested: Option<&str>, force: bool) -> Option<Work> {
+        match key.kind.as_str() {
+            IMAGE_REPOSITORY => self.start_repository(key, requested, force),
+            IMAGE_POLICY => self.start_policy(key),
+            IMAGE_UPDATE_AUTOMATION => self.start_automation(key, requested),
+            _ => None,
+        }
+    }
+
+    /// Take a finished job back: store its status, count it, and say what
+    /// must follow.
+    async fn complete(
+        &mut self,
+        key: ObjectKey,
+        done: Result<Done, String>,
+    ) -> Result<Completed, AutomateError> {
+        let mut completed = Completed {
+            key,
+            outcome: Outcome::Backoff,
+            changed: false,
+            pushed: false,
+            manifests: None,
+        };
+        let done = match done {
+            Ok(done) => done,
+            Err(panic) => {
+                tracing::error!(object = %completed.key, "reconcile failed: {panic}");
+                return Ok(completed);
+            }
+        };
+        match done {
+            Done::Repository {
+                key,
+                started,
+                obj,
+                status,
+                outcome,
+            } => {
+                completed.changed = self.finish_repository(&key, started, &obj, *status).await?;
+                completed.outcome = outcome;
+            }
+            Done::Policy {
+                key,
+                started,
+                suspended,
+                result,
+            } => {
+                let r = *result?;
+                completed.outcome = r.outcome;
+                completed.changed = self.finish_policy(&key, started, suspended, r).await?;
+            }
+            Done::Automation {
+                key,
+                started,
+                suspended,
+                result,
+                manifests,
+            } => {
+                let r = *result?;
+                completed.outcome = r.outcome;
+                completed.pushed = self.finish_automation(&key, started, suspended, r).await?;
+                completed.manifests = manifests;
+            }
+        }
+        Ok(completed)
+    }
+
+    /// A finished job in `--watch`: its next run, and what follows it now
+    /// (a new scan revision runs the repository's policies, a new
+    /// `latestRef` the automations of its namespace, a push the manifests).
+    async fn settle(
         &mut self,
         sched: &mut Scheduler,
+        jobs: &mut Jobs<Done>,
         key: ObjectKey,
+        done: Result<Done, String>,
     ) -> Result<(), AutomateError> {
-        let (outcome, changed) = self.reconcile_policy(&key).await?;
-        self.requeue(sched, &key, outcome);
-        if changed {
-            for a in self.objects.automations.keys() {
-                if a.namespace == key.namespace {
+        for (k, t) in jobs.take_deferred() {
+            sched.trigger(k, t);
+        }
+        let mut c = match self.complete(key.clone(), done).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.requeue(sched, &key, Outcome::Backoff);
+                return Err(e);
+            }
+        };
+        self.requeue(sched, &c.key, c.outcome);
+        match c.key.kind.as_str() {
+            // Flux: a new scan revision reconciles its policies.
+            IMAGE_REPOSITORY if c.changed => {
+                for p in self.policies_of(&c.key) {
                     sched.trigger(
-                        a.clone(),
+                        p,
                         Trigger::Dependency {
-                            what: format!("{key} latestRef changed"),
+                            what: format!("{} revision changed", c.key),
                         },
                     );
                 }
             }
+            IMAGE_POLICY if c.changed => {
+                for a in self.objects.automations.keys() {
+                    if a.namespace == c.key.namespace {
+                        sched.trigger(
+                            a.clone(),
+                            Trigger::Dependency {
+                                what: format!("{} latestRef changed", c.key),
+                            },
+                        );
+                    }
+                }
+            }
+            IMAGE_UPDATE_AUTOMATION if c.pushed => {
+                let pushed = c.manifests.take();
+                self.reload(sched, pushed).await;
+            }
+            _ => {}
         }
         Ok(())
+    }
+
+    /// The policies that read `repo`.
+    fn policies_of(&self, repo: &ObjectKey) -> Vec<ObjectKey> {
+        self.objects
+            .image_policies
+            .iter()
+            .filter(|(pk, p)| Self::policy_repository(pk, p) == *repo)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     fn requeue(&mut self, sched: &mut Scheduler, key: &ObjectKey, outcome: Outcome) {
@@ -1297,14 +1654,19 @@ impl Runner {
         }
     }
 
-    /// Fetch the checkout; on changed manifests, run what changed.
-    async fn reload(&mut self, sched: &mut Scheduler) {
+    /// Fetch the checkout (or take the manifests an automation pushed);
+    /// on changed manifests, run what changed.
+    async fn reload(&mut self, sched: &mut Scheduler, pushed: Option<Box<Manifests>>) {
         if self.cluster.is_some() {
             return;
         }
         let before: BTreeSet<ObjectKey> = self.objects.keys().into_iter().collect();
         let old = self.objects.clone();
-        match self.refresh().await {
+        let result = match pushed {
+            Some(m) => self.adopt(*m).await,
+            None => self.refresh().await,
+        };
+        match result {
             Ok(false) => {}
             Ok(true) => {
                 tracing::info!("manifests changed: objects re-read");
@@ -1359,18 +1721,36 @@ impl Runner {
             .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
         sched.schedule_after(self_repo, every.max(Duration::from_secs(1)));
         tokio::pin!(shutdown);
+        let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
         loop {
-            let (key, trigger) = tokio::select! {
+            tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                next = sched.next() => next,
-            };
-            if let Err(e) = self.step(&mut sched, key.clone(), trigger).await {
+                Some((key, done)) = jobs.join_next(), if !jobs.is_empty() => {
+                    if let Err(e) = self.settle(&mut sched, &mut jobs, key.clone(), done).await {
+                        tracing::error!(object = %key, "{e}");
+                    }
+                }
+                (key, trigger) = sched.next(), if jobs.has_room() => {
+                    if let Err(e) = self.step(&mut sched, &mut jobs, key.clone(), trigger).await {
+                        tracing::error!(object = %key, "{e}");
+                    }
+                }
+            }
+        }
+        tracing::info!(running = jobs.running(), "shutting down");
+        self.drain(&mut sched, &mut jobs).await;
+        Ok(())
+    }
+
+    /// Let the running jobs finish and store their results (each gives up
+    /// by its own timeout).
+    async fn drain(&mut self, sched: &mut Scheduler, jobs: &mut Jobs<Done>) {
+        while let Some((key, done)) = jobs.join_next().await {
+            if let Err(e) = self.settle(sched, jobs, key.clone(), done).await {
                 tracing::error!(object = %key, "{e}");
             }
         }
-        tracing::info!("shutting down");
-        Ok(())
     }
 
     fn first_delay(&self, key: &ObjectKey) -> Duration {

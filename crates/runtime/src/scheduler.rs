@@ -3,15 +3,21 @@
 //! `latestRef` changed, a re-read of the repository's manifests).
 //!
 //! The scheduler is a queue, not a runner: [`Scheduler::next`] hands out
-//! one due object at a time, so the caller finishes a step before it takes
-//! the next one (and before it honours SIGTERM). Triggers come through a
-//! cloneable [`SchedulerHandle`] from other tasks (the webhook server).
+//! one due object at a time. What waits on a server (a scan, a policy's
+//! digest lookups, an automation's git work) runs in [`Jobs`], at most
+//! `--concurrent` at once (Flux's flag, default 4), so a registry or Git
+//! server that never answers holds up only its own object; the caller takes
+//! the next object while there is room, and lets the running ones finish
+//! before it honours SIGTERM. Triggers come through a cloneable
+//! [`SchedulerHandle`] from other tasks (the webhook server).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use crate::source::ObjectKey;
@@ -161,15 +167,7 @@ impl Scheduler {
     }
 
     fn push(&mut self, key: ObjectKey, trigger: Trigger) {
-        // A request carries a value that must be recorded; it wins over a
-        // plain dependency trigger already waiting for the same object.
-        if let Some(slot) = self.pending.iter_mut().find(|(k, _)| *k == key) {
-            if matches!(trigger, Trigger::Requested { .. }) {
-                slot.1 = trigger;
-            }
-            return;
-        }
-        self.pending.push_back((key, trigger));
+        merge(&mut self.pending, key, trigger);
     }
 
     fn jitter(&mut self, key: &ObjectKey, after: Duration) -> Duration {
@@ -190,6 +188,105 @@ impl Scheduler {
         let offset = h.finish() % (2 * span + 1);
         let ms = (after.as_millis() as u64 + offset).saturating_sub(span);
         Duration::from_millis(ms)
+    }
+}
+
+/// Queues `trigger` for `key` once: a request carries a value that must be
+/// recorded, so it wins over a plain dependency trigger already waiting.
+fn merge(queue: &mut VecDeque<(ObjectKey, Trigger)>, key: ObjectKey, trigger: Trigger) {
+    if let Some(slot) = queue.iter_mut().find(|(k, _)| *k == key) {
+        if matches!(trigger, Trigger::Requested { .. }) {
+            slot.1 = trigger;
+        }
+        return;
+    }
+    queue.push_back((key, trigger));
+}
+
+/// Flux's `--concurrent` default.
+pub const DEFAULT_CONCURRENT: usize = 4;
+
+/// Reconciles in flight, at most `limit` at once: the waiting part of each
+/// runs as a task. An object is never in two jobs at once, nor are two
+/// objects that share a resource (an automation's clone of a Git URL).
+pub struct Jobs<T> {
+    limit: usize,
+    tasks: JoinSet<T>,
+    keys: HashMap<tokio::task::Id, ObjectKey>,
+    /// Running object → the resources it holds.
+    held: BTreeMap<ObjectKey, Vec<String>>,
+    /// Triggers of objects that could not start (running, or a resource
+    /// held), to hand back to the scheduler when something finishes.
+    deferred: VecDeque<(ObjectKey, Trigger)>,
+}
+
+impl<T: Send + 'static> Jobs<T> {
+    /// At most `limit` (at least 1) jobs at once.
+    pub fn new(limit: usize) -> Jobs<T> {
+        Jobs {
+            limit: limit.max(1),
+            tasks: JoinSet::new(),
+            keys: HashMap::new(),
+            held: BTreeMap::new(),
+            deferred: VecDeque::new(),
+        }
+    }
+
+    /// Fewer than `limit` jobs run.
+    pub fn has_room(&self) -> bool {
+        self.tasks.len() < self.limit
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// How many jobs run.
+    pub fn running(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Neither `key` nor any of `resources` is in a running job.
+    pub fn can_start(&self, key: &ObjectKey, resources: &[String]) -> bool {
+        !self.held.contains_key(key) && !self.held.values().flatten().any(|r| resources.contains(r))
+    }
+
+    /// Run `work` for `key`, holding `resources` until it finishes. The
+    /// caller checked [`Jobs::has_room`] and [`Jobs::can_start`].
+    pub fn spawn(
+        &mut self,
+        key: ObjectKey,
+        resources: Vec<String>,
+        work: impl Future<Output = T> + Send + 'static,
+    ) {
+        let id = self.tasks.spawn(work).id();
+        self.keys.insert(id, key.clone());
+        self.held.insert(key, resources);
+    }
+
+    /// Keep `trigger` until something finishes (see [`Jobs::take_deferred`]).
+    pub fn defer(&mut self, key: ObjectKey, trigger: Trigger) {
+        merge(&mut self.deferred, key, trigger);
+    }
+
+    /// The triggers deferred so far, in arrival order.
+    pub fn take_deferred(&mut self) -> Vec<(ObjectKey, Trigger)> {
+        self.deferred.drain(..).collect()
+    }
+
+    /// The next job to finish, its object and result (`Err` with the
+    /// panic's message); None when none runs. Cancel-safe.
+    pub async fn join_next(&mut self) -> Option<(ObjectKey, Result<T, String>)> {
+        let (id, result) = match self.tasks.join_next_with_id().await? {
+            Ok((id, value)) => (id, Ok(value)),
+            Err(e) => (e.id(), Err(e.to_string())),
+        };
+        let key = self
+            .keys
+            .remove(&id)
+            .expect("every task was spawned with its key");
+        self.held.remove(&key);
+        Some((key, result))
     }
 }
 

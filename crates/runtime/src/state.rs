@@ -70,6 +70,11 @@ impl StatusStore {
         })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+
     /// The underlying store (tags live in it too).
     pub fn store(&self) -> &Arc<Store> {
         &self.store

@@ -28,6 +28,18 @@ pub enum Error {
     },
     #[error("{path}:{line}: not valid UTF-8")]
     NotUtf8 { path: String, line: usize },
+    /// The rewritten file would not read back as the original with only the
+    /// marked values changed; nothing of the file is written.
+    #[error(
+        "{path}:{line}: cannot write {value:?} in place of the marked value: the file {reason}; \
+         the file is left unchanged (quote the value in the source to help)"
+    )]
+    Unwritable {
+        path: String,
+        line: usize,
+        value: String,
+        reason: String,
+    },
 }
 
 impl Error {
@@ -48,6 +60,19 @@ impl Error {
                 path: path.clone(),
                 line: *line,
                 message: "not valid UTF-8".to_string(),
+            },
+            Error::Unwritable {
+                path,
+                line,
+                value,
+                reason,
+            } => Diagnostic {
+                path: path.clone(),
+                line: *line,
+                message: format!(
+                    "cannot write {value:?} in place of the marked value: the file {reason}; \
+                     the file is left unchanged (quote the value in the source to help)"
+                ),
             },
         }
     }
@@ -93,7 +118,8 @@ pub fn rewrite_file(path: &str, bytes: &[u8], policies: &Policies) -> Result<Fil
     let parsed = parse(path, &source)?;
     let mut out = FileOutcome::default();
     let mut claimed: Vec<Range<usize>> = Vec::new();
-    for site in parsed.sites.iter().filter(|s| s.is_value) {
+    let mut planned: Vec<Planned> = Vec::new();
+    for (index, site) in parsed.sites.iter().enumerate().filter(|(_, s)| s.is_value) {
         let (Some(style), Some(content)) = (site.style, site.content.clone()) else {
             continue;
         };
@@ -120,12 +146,17 @@ pub fn rewrite_file(path: &str, bytes: &[u8], policies: &Policies) -> Result<Fil
         // A single-quoted scalar has no escapes: a value with a line break or
         // another control character would fold or break the indentation when
         // read back, so it becomes double-quoted (the quotes are replaced too).
+        // After `key:` and tabs only, saphyr refuses a plain scalar that
+        // starts like a word or a `-`, so such a value is double-quoted too.
+        let double_quoted = || format!("\"{}\"", scalar::escape_double(&resolved.value));
         let (range, replacement) =
             if style == Style::SingleQuoted && !scalar::single_quotable(&resolved.value) {
-                (
-                    site.coverage.clone(),
-                    format!("\"{}\"", scalar::escape_double(&resolved.value)),
-                )
+                (site.coverage.clone(), double_quoted())
+            } else if style == Style::Plain
+                && tab_separated(src, content.start)
+                && !scalar::plain_after_tab(&resolved.value)
+            {
+                (content.clone(), double_quoted())
             } else {
                 (
                     content.clone(),
@@ -133,6 +164,11 @@ pub fn rewrite_file(path: &str, bytes: &[u8], policies: &Policies) -> Result<Fil
                 )
             };
         out.edits.push(Edit { range, replacement });
+        planned.push(Planned {
+            site: index,
+            line: source.line_of(content.start),
+            new_value: resolved.value.clone(),
+        });
         let change = Change {
             line: source.line_of(content.start),
             old_value: site.value.clone(),
@@ -152,9 +188,96 @@ pub fn rewrite_file(path: &str, bytes: &[u8], policies: &Policies) -> Result<Fil
     }
     misplaced_markers(path, &source, &parsed, &claimed, &mut out.diagnostics);
     if !out.edits.is_empty() {
-        out.updated = Some(splice(src, &out.edits));
+        let updated = splice(src, &out.edits);
+        let text = std::str::from_utf8(&updated).expect("valid UTF-8 spliced into valid UTF-8");
+        check_readback(path, &parsed, &planned, text)?;
+        out.updated = Some(updated);
     }
     Ok(out)
+}
+
+/// One value about to be replaced: which scalar of the stream, its line,
+/// and what it must read back as.
+struct Planned {
+    site: usize,
+    line: usize,
+    new_value: String,
+}
+
+/// Reads the rewritten text back with the same parser: it must parse, and
+/// hold the same scalars in the same order, the planned ones with their new
+/// values and every other one unchanged. A rule of the encoder that a YAML
+/// corner escaped (fuzzing found two) then refuses the file with its line
+/// instead of committing a file Flux and kubectl cannot read.
+fn check_readback(
+    path: &str,
+    before: &Parsed,
+    planned: &[Planned],
+    after: &str,
+) -> Result<(), Error> {
+    let unwritable = |at: &Planned, reason: String| Error::Unwritable {
+        path: path.to_string(),
+        line: at.line,
+        value: at.new_value.clone(),
+        reason,
+    };
+    // The planned edit that most likely caused a problem at `line` or at
+    // scalar `site`: the last one at or before it.
+    let culprit = |key: &dyn Fn(&Planned) -> bool| {
+        planned
+            .iter()
+            .rev()
+            .find(|p| key(p))
+            .or(planned.first())
+            .expect("check_readback is called with at least one edit")
+    };
+    let source = Source::new(after);
+    let reread = match parse(path, &source) {
+        Ok(reread) => reread,
+        Err(e) => {
+            let (line, message) = match &e {
+                Error::Parse { line, message, .. } => (*line, message.clone()),
+                other => (0, other.to_string()),
+            };
+            let at = culprit(&|p| p.line <= line);
+            return Err(unwritable(
+                at,
+                format!("does not parse after the rewrite (line {line}: {message})"),
+            ));
+        }
+    };
+    let expected = |i: usize| {
+        planned
+            .iter()
+            .find(|p| p.site == i)
+            .map_or(before.sites[i].value.as_str(), |p| p.new_value.as_str())
+    };
+    let count = before.sites.len().max(reread.sites.len());
+    for i in 0..count {
+        let want = (i < before.sites.len()).then(|| expected(i));
+        let got = reread.sites.get(i).map(|s| s.value.as_str());
+        if want != got {
+            let at = culprit(&|p| p.site <= i);
+            let show = |v: Option<&str>| v.map_or("nothing".to_string(), |v| format!("{v:?}"));
+            return Err(unwritable(
+                at,
+                format!(
+                    "reads back as {} where {} was expected after the rewrite",
+                    show(got),
+                    show(want)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// True when the scalar starting at `start` follows a `:` value indicator
+/// and blanks that are all tabs.
+fn tab_separated(src: &str, start: usize) -> bool {
+    let before = src[..start].trim_end_matches(['\t', ' ']);
+    let blanks = &src[before.len()..start];
+    !blanks.is_empty() && !blanks.contains(' ') && before.ends_with(':')
 }
 
 fn splice(src: &str, edits: &[Edit]) -> Vec<u8> {
@@ -191,7 +314,7 @@ fn misplaced_markers(
         if claimed.iter().any(|r| r.contains(&pos)) || covered(pos) {
             continue;
         }
-        let line_start = src[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = line_start(src, pos);
         let hash = (line_start..pos).find(|&i| {
             src.as_bytes()[i] == b'#'
                 && !covered(i)
@@ -252,13 +375,17 @@ fn line_comment_after(src: &str, end: usize, in_flow: bool) -> Option<Range<usiz
     Some(i..line_end(src, i))
 }
 
+/// The end of the line holding `from`: before its `\n`, `\r\n` or lone
+/// `\r` (YAML's line breaks).
 fn line_end(src: &str, from: usize) -> usize {
-    let end = src[from..].find('\n').map_or(src.len(), |i| from + i);
-    if end > from && src.as_bytes()[end - 1] == b'\r' {
-        end - 1
-    } else {
-        end
-    }
+    src[from..]
+        .find(['\n', '\r'])
+        .map_or(src.len(), |i| from + i)
+}
+
+/// The start of the line holding `at`.
+fn line_start(src: &str, at: usize) -> usize {
+    src[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }
 
 /// The source with char→byte and byte→line lookups.
@@ -277,8 +404,13 @@ impl<'a> Source<'a> {
                 .chain(std::iter::once(text.len()))
                 .collect()
         });
+        let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(
+                text.match_indices(['\n', '\r'])
+                    .filter(|&(i, b)| !(b == "\r" && bytes.get(i + 1) == Some(&b'\n')))
+                    .map(|(i, _)| i + 1),
+            )
             .collect();
         Source {
             text,

@@ -51,6 +51,13 @@ pub fn escape_double(value: &str) -> String {
     out
 }
 
+/// True when `value` may stand as a plain scalar right after `key:` and
+/// tabs only: saphyr (the parser of this crate and of the manifest loader)
+/// refuses a word or a `-` there.
+pub fn plain_after_tab(value: &str) -> bool {
+    !value.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// True when `value` written as a plain scalar reads back as this string
 /// under both YAML 1.1 (Kubernetes' apiserver, yaml.v2) and YAML 1.2.
 pub fn plain_safe(value: &str, in_flow: bool) -> bool {

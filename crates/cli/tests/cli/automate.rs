@@ -455,3 +455,162 @@ fn repo_user_from_the_url() {
     assert!(config.contains("url = http://flux@"), "{config}");
     assert!(!config.contains("s3cret-pw"), "{config}");
 }
+
+/// Requests of one kind in a lighttpd access log (`METHOD /path?query STATUS`).
+fn requests(log: &str, method: &str, service: &str) -> usize {
+    log.lines()
+        .filter(|l| l.starts_with(method) && l.contains(service))
+        .count()
+}
+
+/// Issue 13 item 3: one webhook-triggered cycle of `--watch` on git
+/// http-backend with Basic auth fetches once and pushes once. The
+/// manifests come from the repository and branch the automation pushed
+/// to, so they are re-read from the automation's clone instead of being
+/// fetched again; no request waits for a 401.
+#[test]
+fn a_webhook_cycle_fetches_once_and_pushes_once() {
+    let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
+        return;
+    };
+    let Some(git) = GitHttpServer::start(GitOptions {
+        basic_auth: Some(("flux".to_string(), "s3cret-pw".to_string())),
+    }) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bare = gitrepo::init_bare(git.root(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    gitrepo::commit_files(&bare, "main", &refs, "initial manifests");
+    rt.block_on(registry.push_image(IMAGE, "0.13.2"));
+    let tmp = tempfile::tempdir().unwrap();
+    let url = git.url("flux.git");
+    let state = tmp.path().join("state/state.redb");
+    let secrets = quickstart().join("secrets");
+    let automate = |mode: &str| {
+        let mut c = ferroflux();
+        c.args(["automate", mode, "--repo", &url, "--path", "clusters/stage"])
+            .arg("--state")
+            .arg(&state)
+            .arg("--secrets")
+            .arg(&secrets)
+            .env("FERROFLUX_GIT_USERNAME", "flux")
+            .env("FERROFLUX_GIT_PASSWORD", "s3cret-pw");
+        c
+    };
+    // A first run for the Receiver's webhook path (it prints it).
+    let out = automate("--once").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hook = stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("flux-system/harbor-receiver: ")
+                .map(|(_, p)| p.trim().to_string())
+        })
+        .expect("the receiver's webhook path in the summary");
+    let port = free_port();
+    let mut child = Child(
+        automate("--watch")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if log_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    while !log.iter().any(|l: &String| l.contains("first pass done")) {
+        let left = ready_by.saturating_duration_since(Instant::now());
+        match log_rx.recv_timeout(left) {
+            Ok(l) => log.push(l),
+            Err(_) => panic!("no first pass:\n{}", log.join("\n")),
+        }
+    }
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+    rt.block_on(registry.push_image(IMAGE, "0.13.3"));
+    // lighttpd logs requests in the order they end: a request for a marker
+    // before the webhook and one after the cycle frame its requests.
+    ferroflux_testkit::http::get(git.port(), "/cycle-starts");
+    assert_eq!(post(port, &hook, &[("Authorization", TOKEN)], "{}"), 200);
+    let sent = Instant::now();
+    while gitrepo::rev_parse(&bare, "main").unwrap() == head {
+        assert!(
+            sent.elapsed() < Duration::from_secs(30),
+            "no commit after the webhook:\n{}",
+            log_rx.try_iter().collect::<Vec<_>>().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Whatever follows the push (re-reading the manifests) shows up here.
+    std::thread::sleep(Duration::from_secs(2));
+    ferroflux_testkit::http::get(git.port(), "/cycle-ends");
+    let mut access = git.access_log();
+    while !access.contains("/cycle-ends") {
+        assert!(sent.elapsed() < Duration::from_secs(60), "{access}");
+        access = git.access_log();
+    }
+    let cycle = access
+        .split_once("/cycle-starts")
+        .and_then(|(_, rest)| rest.split_once("/cycle-ends"))
+        .map_or("", |(cycle, _)| cycle);
+    assert_eq!(
+        requests(cycle, "GET", "service=git-upload-pack"),
+        1,
+        "one fetch:\n{cycle}"
+    );
+    assert_eq!(
+        requests(cycle, "POST", "git-receive-pack"),
+        1,
+        "one push:\n{cycle}"
+    );
+    assert!(
+        !cycle.lines().any(|l| l.ends_with(" 401")),
+        "no 401 round trip:\n{cycle}"
+    );
+    let deployment = gitrepo::show_file(&bare, "main", DEPLOYMENT);
+    assert_eq!(deployment.matches(":0.13.3 # ").count(), 2, "{deployment}");
+    // The objects read from the automation's clone run the next cycle.
+    let head = gitrepo::rev_parse(&bare, "main").unwrap();
+    rt.block_on(registry.push_image(IMAGE, "0.13.4"));
+    assert_eq!(post(port, &hook, &[("Authorization", TOKEN)], "{}"), 200);
+    let sent = Instant::now();
+    while gitrepo::rev_parse(&bare, "main").unwrap() == head {
+        assert!(
+            sent.elapsed() < Duration::from_secs(30),
+            "no second commit:\n{}",
+            log_rx.try_iter().collect::<Vec<_>>().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deployment = gitrepo::show_file(&bare, "main", DEPLOYMENT);
+    assert_eq!(deployment.matches(":0.13.4 # ").count(), 2, "{deployment}");
+    let log: Vec<String> = log_rx.try_iter().collect();
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("re-reading manifests failed")),
+        "{}",
+        log.join("\n")
+    );
+}

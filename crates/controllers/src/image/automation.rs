@@ -131,6 +131,9 @@ pub struct Pushed {
     pub refspecs: Vec<String>,
     pub message: String,
     pub attempts: u32,
+    /// The clone the commit was made in: its working tree holds the pushed
+    /// files until the next run on that clone.
+    pub workdir: PathBuf,
 }
 
 /// How a run that did not fail ended.
@@ -347,6 +350,7 @@ fn run(
                 refspecs: p.refspecs,
                 message,
                 attempts: p.attempts,
+                workdir: ws.workdir().to_path_buf(),
             }))
         }
     }

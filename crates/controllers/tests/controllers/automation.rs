@@ -700,6 +700,7 @@ fn push_summary_matches_flux_vectors() {
                 .collect(),
             message: c["commitMsg"].as_str().unwrap().into(),
             attempts: 1,
+            workdir: PathBuf::new(),
         };
         match (
             p.summary(),

@@ -42,6 +42,7 @@ macro_rules! upsert_kind {
 enum Next {
     Stop,
     Change(Option<Change>),
+    Finished(ObjectKey, Result<Done, String>),
     Due(ObjectKey, Trigger),
 }
 
@@ -76,25 +77,36 @@ impl Runner {
             }
         }
         tracing::info!("first pass done");
+        let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
         loop {
             let next = tokio::select! {
                 biased;
                 () = &mut shutdown => Next::Stop,
                 c = changes.recv() => Next::Change(c),
-                (key, trigger) = sched.next() => Next::Due(key, trigger),
+                Some((key, done)) = jobs.join_next(), if !jobs.is_empty() => Next::Finished(key, done),
+                (key, trigger) = sched.next(), if jobs.has_room() => Next::Due(key, trigger),
             };
             match next {
                 Next::Stop => break,
-                Next::Change(None) => return Err(AutomateError::WatchClosed),
+                Next::Change(None) => {
+                    self.drain(&mut sched, &mut jobs).await;
+                    return Err(AutomateError::WatchClosed);
+                }
                 Next::Change(Some(c)) => self.apply_change(c, Some(&mut sched)),
+                Next::Finished(key, done) => {
+                    if let Err(e) = self.settle(&mut sched, &mut jobs, key.clone(), done).await {
+                        tracing::error!(object = %key, "{e}");
+                    }
+                }
                 Next::Due(key, trigger) => {
-                    if let Err(e) = self.step(&mut sched, key.clone(), trigger).await {
+                    if let Err(e) = self.step(&mut sched, &mut jobs, key.clone(), trigger).await {
                         tracing::error!(object = %key, "{e}");
                     }
                 }
             }
         }
-        tracing::info!("shutting down");
+        tracing::info!(running = jobs.running(), "shutting down");
+        self.drain(&mut sched, &mut jobs).await;
         Ok(())
     }
 

@@ -123,3 +123,68 @@ fn repositories_trusting_the_same_ca_share_one_registry_client() {
     tls.forget(&a);
     assert_eq!(tls.len(), 0);
 }
+
+/// The manifests an automation pushed stand for a fetch only when they
+/// could be read: otherwise the error is the reload's, and the checkout
+/// keeps its revision (the next fetch reads them again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_manifests_that_do_not_read_leave_the_checkout_as_it_was() {
+    use ferroflux_testkit::gitrepo;
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bare = gitrepo::init_bare(dir.path(), "r.git");
+    let first = gitrepo::commit_files(&bare, "main", &[("a.yaml", b"a: b\n")], "initial");
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        ..AutomateOptions::default()
+    };
+    let mut runner = Runner::new(opts, state).unwrap();
+    runner.refresh().await.unwrap();
+    let revision = |r: &Runner| r.checkout.as_ref().and_then(|c| c.revision.clone());
+    assert_eq!(revision(&runner), Some(first.clone()));
+    let err = runner
+        .adopt(Manifests {
+            revision: "f".repeat(40),
+            loaded: Err(crate::source::SourceError::Missing {
+                path: PathBuf::from("clusters/stage"),
+                detail: "no such directory".into(),
+            }),
+        })
+        .await
+        .expect_err("unreadable manifests");
+    assert_eq!(
+        err.to_string(),
+        "manifest path clusters/stage: no such directory"
+    );
+    assert_eq!(revision(&runner), Some(first));
+}
+
+/// A reconcile that panicked (a bug) is retried with backoff instead of
+/// leaving its object without a schedule.
+#[tokio::test(start_paused = true)]
+async fn a_job_that_panicked_is_retried_with_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let opts = AutomateOptions {
+        scheduler: SchedulerOptions { jitter_percent: 0 },
+        ..AutomateOptions::default()
+    };
+    let mut runner = Runner::new(opts, state).unwrap();
+    let (mut sched, _h) = runner.scheduler();
+    let mut jobs: Jobs<Done> = Jobs::new(1);
+    let k = ObjectKey::new(IMAGE_REPOSITORY, "ns", "r");
+    runner
+        .settle(
+            &mut sched,
+            &mut jobs,
+            k.clone(),
+            Err("task panicked".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sched.due_in(&k).unwrap().as_secs_f64().round() as u64, 1);
+}

@@ -79,3 +79,69 @@ async fn a_huge_delay_saturates() {
     assert_eq!(s.next().await, (key("soon"), Trigger::Interval));
     assert!(s.due_in(&key("never")).unwrap() >= MAX_DELAY / 2);
 }
+
+#[tokio::test]
+async fn jobs_run_at_most_the_limit_and_hold_objects_and_resources() {
+    let mut jobs: Jobs<u32> = Jobs::new(2);
+    let (tx_a, rx_a) = tokio::sync::oneshot::channel::<u32>();
+    let (tx_b, rx_b) = tokio::sync::oneshot::channel::<u32>();
+    let clone = vec!["git http://h/r.git".to_string()];
+    assert!(jobs.has_room() && jobs.is_empty());
+    jobs.spawn(
+        key("a"),
+        clone.clone(),
+        async move { rx_a.await.unwrap_or(0) },
+    );
+    assert!(jobs.has_room());
+    // The same object, or another one on the same clone, cannot start.
+    assert!(!jobs.can_start(&key("a"), &[]));
+    assert!(!jobs.can_start(&key("c"), &clone));
+    assert!(jobs.can_start(&key("c"), &["git http://h/other.git".to_string()]));
+    jobs.spawn(key("b"), Vec::new(), async move { rx_b.await.unwrap_or(0) });
+    assert!(!jobs.has_room());
+    assert_eq!(jobs.running(), 2);
+    jobs.defer(key("c"), Trigger::Interval);
+    jobs.defer(
+        key("c"),
+        Trigger::Requested {
+            at: "now".to_string(),
+        },
+    );
+    jobs.defer(key("a"), Trigger::Interval);
+    // The second job finishes first: its result comes first, with its key.
+    tx_b.send(2).unwrap();
+    assert_eq!(jobs.join_next().await, Some((key("b"), Ok(2))));
+    assert!(jobs.has_room());
+    assert!(!jobs.can_start(&key("c"), &clone));
+    tx_a.send(1).unwrap();
+    assert_eq!(jobs.join_next().await, Some((key("a"), Ok(1))));
+    assert!(jobs.can_start(&key("c"), &clone));
+    assert_eq!(
+        jobs.take_deferred(),
+        vec![
+            (
+                key("c"),
+                Trigger::Requested {
+                    at: "now".to_string()
+                }
+            ),
+            (key("a"), Trigger::Interval),
+        ]
+    );
+    assert!(jobs.take_deferred().is_empty());
+    assert_eq!(jobs.join_next().await, None);
+}
+
+#[tokio::test]
+async fn a_job_that_panics_comes_back_as_an_error_with_its_key() {
+    let mut jobs: Jobs<u32> = Jobs::new(0);
+    assert!(jobs.has_room(), "a limit of 0 means 1");
+    jobs.spawn(key("boom"), vec!["r".to_string()], async {
+        panic!("reconciler bug")
+    });
+    assert!(!jobs.has_room());
+    let (k, result) = jobs.join_next().await.unwrap();
+    assert_eq!(k, key("boom"));
+    assert!(result.unwrap_err().contains("panic"));
+    assert!(jobs.can_start(&key("other"), &["r".to_string()]));
+}

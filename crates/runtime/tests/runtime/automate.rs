@@ -73,7 +73,7 @@ fn quickstart_options(repo: &Path, tmp: &Path, with_secrets: bool) -> AutomateOp
     AutomateOptions {
         repo: repo.display().to_string(),
         path: PathBuf::from("clusters/stage"),
-        cache_dir: tmp.join("cache"),
+        cache_dir: Some(tmp.join("cache")),
         secrets: if with_secrets {
             Secrets::load_dir(&quickstart_secrets()).expect("quickstart secrets")
         } else {
@@ -243,7 +243,7 @@ async fn cert_secret_ref_trusts_the_ca_and_presents_the_client_certificate() {
     let opts = AutomateOptions {
         repo: bare.display().to_string(),
         path: PathBuf::from("clusters"),
-        cache_dir: tmp.path().join("cache"),
+        cache_dir: Some(tmp.path().join("cache")),
         secrets,
         ..AutomateOptions::default()
     };
@@ -677,6 +677,284 @@ spec:
     );
     assert!(
         text.contains("flux-system/flux-system: pushed commit "),
+        "{text}"
+    );
+}
+
+/// Without a `cache_dir`, the clones (manifests and automations) live in
+/// `cache/` next to the state database, readable by their owner only, and
+/// never under the shared temp directory; a given `cache_dir` is made
+/// private too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clone_cache_lives_private_under_the_state_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (bare, first, _) = quickstart_repo(tmp.path(), &registry.host());
+    let state_dir = tmp.path().join("state");
+    let opts = AutomateOptions {
+        repo: bare.display().to_string(),
+        path: PathBuf::from("clusters/stage"),
+        secrets: Secrets::load_dir(&quickstart_secrets()).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&state_dir.join("state.redb")).unwrap();
+    let mut runner = Runner::new(opts, state).unwrap();
+    let summary = runner.run_once().await.unwrap();
+    assert!(summary.all_ready(), "{summary}");
+    assert_ne!(
+        gitrepo::rev_parse(&bare, "main").as_deref(),
+        Some(first.as_str()),
+        "{summary}"
+    );
+    let cache = state_dir.join("cache");
+    assert_eq!(mode(&cache), 0o700, "{}", cache.display());
+    let clones: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        clones.iter().any(|c| c == "manifests") && clones.iter().any(|c| c == "automation"),
+        "{clones:?}"
+    );
+
+    let given = tmp.path().join("given-cache");
+    std::fs::create_dir(&given).unwrap();
+    std::fs::set_permissions(&given, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opts = AutomateOptions {
+        cache_dir: Some(given.clone()),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("other.redb")).unwrap();
+    Runner::new(opts, state).unwrap();
+    assert_eq!(mode(&given), 0o700);
+
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let opts = AutomateOptions {
+        cache_dir: Some(file.join("cache")),
+        ..AutomateOptions::default()
+    };
+    let state = StatusStore::open(&tmp.path().join("third.redb")).unwrap();
+    let err = Runner::new(opts, state)
+        .err()
+        .expect("a cache under a file");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("clone cache {}: ", file.join("cache").display())),
+        "{err}"
+    );
+}
+
+/// A TCP listener that accepts and never answers, until released: then it
+/// closes what it holds and every later connection at once.
+struct SilentServer {
+    port: u16,
+    held: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    released: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+        let port = listener.local_addr().expect("test setup").port();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, r) = (held.clone(), released.clone());
+        std::thread::spawn(move || {
+            for s in listener.incoming().flatten() {
+                if !r.load(std::sync::atomic::Ordering::SeqCst) {
+                    h.lock().expect("not poisoned").push(s);
+                }
+            }
+        });
+        SilentServer {
+            port,
+            held,
+            released,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.held.lock().expect("not poisoned").len()
+    }
+
+    fn release(&self) {
+        self.released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.held.lock().expect("not poisoned").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Issue 13 item 8: objects are reconciled concurrently (`--concurrent`,
+/// Flux's default 4). A registry and a Git server that accept and never
+/// answer (timeouts of 10 minutes) hold up only their own objects: in the
+/// same pass, the quickstart's repository is scanned, its policy chooses
+/// and its automation pushes while both are still waiting. The summary
+/// keeps its order whatever finished first.
+#[test]
+fn a_silent_registry_and_git_server_delay_only_their_own_objects() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(silent_servers_run());
+    rt.shutdown_background();
+}
+
+async fn silent_servers_run() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let silent = SilentServer::start();
+    let port = silent.port;
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().expect("test setup");
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let mut files = quickstart_files(&registry.host());
+    let stuck = format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: silent
+  namespace: stuck-scan
+spec:
+  image: 127.0.0.1:{port}/app
+  interval: 5m0s
+  timeout: 10m0s
+  insecure: true
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: silent
+  namespace: stuck-scan
+spec:
+  imageRepositoryRef:
+    name: silent
+  policy:
+    semver:
+      range: \">=0.0.0\"
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: stuck
+  namespace: stuck-git
+spec:
+  interval: 1m0s
+  timeout: 10m0s
+  url: http://127.0.0.1:{port}/stuck.git
+  ref:
+    branch: main
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: stuck
+  namespace: stuck-git
+spec:
+  interval: 1m0s
+  sourceRef:
+    kind: GitRepository
+    name: stuck
+  git:
+    commit:
+      author:
+        email: bot@example.com
+        name: bot
+  update:
+    path: ./apps
+    strategy: Setters
+"
+    );
+    files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let opts = quickstart_options(&bare, tmp.path(), true);
+    assert_eq!(opts.concurrent, 4, "Flux's --concurrent default");
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
+    let mut runner = Runner::new(opts, state).expect("test setup");
+    let pass = tokio::spawn(async move { runner.run_once().await });
+    // The pushed commit shows while the silent servers still hold the pass.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gitrepo::rev_parse(&bare, "main").as_deref() == Some(first.as_str()) {
+        assert!(
+            std::time::Instant::now() < deadline && !pass.is_finished(),
+            "no commit while the silent servers were waited for ({} connections held)",
+            silent.connections()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!pass.is_finished(), "the pass waited for nothing");
+    assert!(
+        silent.connections() >= 1,
+        "nothing reached the silent server"
+    );
+    silent.release();
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(120), pass)
+        .await
+        .expect("the pass ends once the silent server closes its connections")
+        .expect("test setup")
+        .expect("test setup");
+    let text = summary.to_string();
+    let line = |name: &str| {
+        summary
+            .lines
+            .iter()
+            .find(|l| l.key.namespaced_name() == name)
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(line("flux-system/flux-system").ready, "{text}");
+    assert!(
+        line("flux-system/flux-system")
+            .detail
+            .starts_with("pushed commit "),
+        "{text}"
+    );
+    assert!(!line("stuck-scan/silent").ready, "{text}");
+    assert!(!line("stuck-git/stuck").ready, "{text}");
+    let order: Vec<(String, String)> = summary
+        .lines
+        .iter()
+        .map(|l| (l.key.kind.clone(), l.key.namespaced_name()))
+        .collect();
+    let repositories: Vec<&str> = order
+        .iter()
+        .filter(|(k, _)| k == "ImageRepository")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        repositories,
+        ["flux-system/keyword-correction", "stuck-scan/silent"],
+        "{text}"
+    );
+    let automations: Vec<&str> = order
+        .iter()
+        .filter(|(k, _)| k == "ImageUpdateAutomation")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        automations,
+        ["flux-system/flux-system", "stuck-git/stuck"],
         "{text}"
     );
 }

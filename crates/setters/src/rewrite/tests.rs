@@ -317,3 +317,106 @@ fn a_value_single_quotes_cannot_hold_becomes_double_quoted() {
     let again = rewrite_file("f.yaml", &updated, &p).expect("the rewritten file parses");
     assert!(again.updated.is_none(), "a second rewrite changes nothing");
 }
+
+/// Found by the setters fuzz target: after `key:` and tabs only (no space),
+/// saphyr reads a plain scalar starting with a letter, digit, `_` or `-` as
+/// an error ("':' must be followed by a valid YAML whitespace"), so a value
+/// like `${APP}` rewritten to `ghcr.io/...` left a file that no longer
+/// parsed. The new value is double-quoted there.
+#[test]
+fn a_plain_value_after_a_tab_only_separator_is_quoted_when_it_must_be() {
+    let cases = [
+        (
+            format!("image:\t${{APP}} # {M}\n"),
+            format!("image:\t\"ghcr.io/org/app:1.2.3\" # {M}\n"),
+        ),
+        (
+            format!("a:\n  image:\t\t:x # {M}\r\n"),
+            format!("a:\n  image:\t\t\"ghcr.io/org/app:1.2.3\" # {M}\r\n"),
+        ),
+        // A space among the blanks is a valid separator: the value stays plain.
+        (
+            format!("image:\t ${{APP}} # {M}\n"),
+            format!("image:\t ghcr.io/org/app:1.2.3 # {M}\n"),
+        ),
+        (
+            format!("- ${{APP}}\t# {M}\n"),
+            format!("- ghcr.io/org/app:1.2.3\t# {M}\n"),
+        ),
+    ];
+    for (input, expected) in cases {
+        let (got, out) = run(&input);
+        assert_eq!(got, expected, "{input:?}");
+        assert_eq!(out.edits.len(), 1, "{input:?}");
+        let again = rewrite_file("f.yaml", got.as_bytes(), &policies())
+            .unwrap_or_else(|e| panic!("{input:?}: the rewritten file parses: {e}"));
+        assert!(again.updated.is_none(), "{input:?}: idempotent");
+    }
+}
+
+/// YAML reads a lone CR as a line break, as saphyr and yaml.v3 do: a marker
+/// comment ends there, and lines are counted the same way.
+#[test]
+fn a_lone_cr_ends_the_marker_comment_and_the_line() {
+    let input = format!("a: b\rimage: a:1 # {M}\rnext: x\r");
+    let (got, out) = run(&input);
+    assert_eq!(
+        got,
+        format!("a: b\rimage: ghcr.io/org/app:1.2.3 # {M}\rnext: x\r")
+    );
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    assert_eq!(out.changes().map(|c| c.line).collect::<Vec<_>>(), [2]);
+    let input = format!("a: b\rc: # {M}\r  d: e\r");
+    let (_, out) = run(&input);
+    assert!(out.edits.is_empty());
+    assert_eq!(out.diagnostics.len(), 1, "{:?}", out.diagnostics);
+    assert_eq!(out.diagnostics[0].line, 2);
+    assert!(
+        out.diagnostics[0]
+            .message
+            .contains("is not a comment on the line of a scalar value"),
+        "{:?}",
+        out.diagnostics
+    );
+}
+
+/// The last line of defence: a rewrite whose result does not read back as
+/// the same scalars with only the marked values changed is refused, naming
+/// the file and the line of the edit.
+#[test]
+fn a_rewrite_that_does_not_read_back_is_refused() {
+    let input = format!("a: b\nimage: a:1 # {M}\nc: d\n");
+    let source = Source::new(&input);
+    let parsed = parse("dir/f.yaml", &source).expect("parses");
+    let site = parsed
+        .sites
+        .iter()
+        .position(|s| s.value == "a:1")
+        .expect("site");
+    let edits = [Planned {
+        site,
+        line: 2,
+        new_value: "x:1".to_string(),
+    }];
+    let ok = format!("a: b\nimage: x:1 # {M}\nc: d\n");
+    assert_eq!(check_readback("dir/f.yaml", &parsed, &edits, &ok), Ok(()));
+    let broken = [
+        (format!("a: b\nimage: [x:1 # {M}\nc: d\n"), "does not parse"),
+        (format!("a: b\nimage: y:1 # {M}\nc: d\n"), "reads back as"),
+        (format!("a: b\nimage: x:1 # {M}\nc: e\n"), "reads back as"),
+        (format!("a: b\nimage: x:1 # {M}\n"), "reads back as"),
+    ];
+    for (after, reason) in broken {
+        let err = check_readback("dir/f.yaml", &parsed, &edits, &after).expect_err(&after);
+        let text = err.to_string();
+        assert!(text.starts_with("dir/f.yaml:2: "), "{text}");
+        assert!(text.contains(reason), "{text}");
+        assert!(text.contains("\"x:1\""), "{text}");
+        assert!(
+            err.to_diagnostic()
+                .to_string()
+                .starts_with("dir/f.yaml:2: "),
+            "{text}"
+        );
+    }
+}

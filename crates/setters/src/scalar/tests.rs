@@ -66,3 +66,13 @@ fn encodes_by_style() {
         );
     }
 }
+
+#[test]
+fn what_may_follow_a_tab_only_separator() {
+    for v in ["ghcr.io/a:1", "1.2.3", "_x", "-x", "Z"] {
+        assert!(!plain_after_tab(v), "{v} must be quoted after `key:\\t`");
+    }
+    for v in ["${APP}", ":x", ".1", "/a", "é", ""] {
+        assert!(plain_after_tab(v), "{v} may stay plain after `key:\\t`");
+    }
+}

@@ -442,6 +442,7 @@ fn push_event_text_as_flux() {
             refspecs,
             message: message.into(),
             attempts: 1,
+            workdir: PathBuf::new(),
         };
         assert_eq!(p.summary().unwrap(), want);
     }
