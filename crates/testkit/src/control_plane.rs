@@ -362,12 +362,19 @@ impl ControlPlane {
         })
     }
 
-    /// Create a namespace `<prefix>-<n>` (n counts up in this process) and
-    /// return its name: what isolates a test on the shared control plane.
-    /// Panics when the apiserver refuses.
-    pub fn namespace(&self, prefix: &str) -> String {
+    /// A name `<prefix>-<n>` no other caller in this process gets (n counts
+    /// up): for a namespace a test creates itself, such as by applying an
+    /// install.
+    pub fn unique_name(&self, prefix: &str) -> String {
         let n = self.namespaces.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{prefix}-{n}");
+        format!("{prefix}-{n}")
+    }
+
+    /// Create a namespace [`Self::unique_name`] and return its name: what
+    /// isolates a test on the shared control plane. Panics when the
+    /// apiserver refuses.
+    pub fn namespace(&self, prefix: &str) -> String {
+        let name = self.unique_name(prefix);
         let body = serde_json::json!({
             "apiVersion": "v1",
             "kind": "Namespace",
