@@ -18,7 +18,7 @@
 //! close-on-exec, so no other child inherits it). Every pid the control plane
 //! starts is written to that pipe; when this process ends in any way (tests
 //! done, a panic, `kill -9`), the kernel closes the pipe, the watchdog reads
-//! EOF, sends SIGTERM to the pids (SIGKILL after 10 s) and removes the
+//! EOF, kills the pids (SIGKILL: the state is thrown away) and removes the
 //! control plane's temp dir. It ignores SIGINT, so Ctrl-C on `cargo test`
 //! still cleans up. (`PR_SET_PDEATHSIG` would need `unsafe` in `pre_exec`,
 //! which the workspace forbids, and fires when the spawning *thread* ends.)
@@ -102,6 +102,7 @@ pub struct ControlPlane {
     started_in: Duration,
     ca_pem: String,
     admin: CertPair,
+    http: Http,
     namespaces: AtomicU32,
 }
 
@@ -166,16 +167,20 @@ impl ControlPlane {
         let sa = rcgen::KeyPair::generate().expect("generate service-account key");
         let sa_key = write("sa.key", &sa.serialize_pem())?;
         let sa_pub = write("sa.pub", &sa.public_key_pem())?;
+        let port = free_port();
+        let url = format!("https://127.0.0.1:{port}");
+        let http = Http::new(ca.cert_pem(), &admin, &url)?;
         let mut cp = ControlPlane {
             dir: dir.clone(),
             etcd: None,
             apiserver: None,
             controller_manager: None,
             watchdog: watchdog.map(Mutex::new),
-            url: String::new(),
+            url,
             started_in: Duration::ZERO,
             ca_pem: ca.cert_pem().to_owned(),
             admin,
+            http,
             namespaces: AtomicU32::new(0),
         };
 
@@ -213,8 +218,6 @@ impl ControlPlane {
             },
         )?;
 
-        let port = free_port();
-        cp.url = format!("https://127.0.0.1:{port}");
         cp.apiserver = Some(cp.spawn(
             &apiserver_bin,
             &[
@@ -237,7 +240,6 @@ impl ControlPlane {
             ],
             &dir.join("apiserver.log"),
         )?);
-        let client = cp.client()?;
         wait_until(
             Duration::from_secs(90),
             "kube-apiserver",
@@ -246,7 +248,9 @@ impl ControlPlane {
                 if let Some(Ok(Some(status))) = cp.apiserver.as_mut().map(|c| c.try_wait()) {
                     return Err(status.to_string());
                 }
-                Ok(send(&client, &cp.url, "GET", "/readyz", None)
+                Ok(cp
+                    .http
+                    .send("GET", "/readyz", None)
                     .is_ok_and(|(code, _)| code == 200))
             },
         )?;
@@ -310,56 +314,24 @@ impl ControlPlane {
         std::fs::read_to_string(self.dir.join("controller-manager.log")).unwrap_or_default()
     }
 
-    /// An HTTPS client trusting the CA and presenting the admin certificate.
-    fn client(&self) -> Result<reqwest::Client, Error> {
-        use rustls::pki_types::pem::PemObject as _;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let tls_error = |detail: String| Error::Request {
-            method: "TLS".into(),
-            path: self.url.clone(),
-            detail,
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()).flatten() {
-            roots.add(cert).map_err(|e| tls_error(e.to_string()))?;
-        }
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(self.admin.cert_pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|e| tls_error(e.to_string()))?;
-        let key = PrivateKeyDer::from_pem_slice(self.admin.key_pem.as_bytes())
-            .map_err(|e| tls_error(e.to_string()))?;
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| tls_error(e.to_string()))?;
-        reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| tls_error(e.to_string()))
-    }
-
     /// One request as the admin (`system:masters`): status and body. A JSON
     /// `body` is sent as `application/json`, or as
-    /// `application/merge-patch+json` for `PATCH`. Runs on a thread of its
-    /// own, so it works inside async tests too.
+    /// `application/merge-patch+json` for `PATCH`. Blocking; it runs on the
+    /// control plane's own HTTP thread (connections are reused), so it works
+    /// inside async tests too.
     pub fn request(
         &self,
         method: &str,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(u16, String), Error> {
-        let client = self.client()?;
-        send(&client, &self.url, method, path, body).map_err(|detail| Error::Request {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            detail,
-        })
+        self.http
+            .send(method, path, body)
+            .map_err(|detail| Error::Request {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                detail,
+            })
     }
 
     /// A name `<prefix>-<n>` no other caller in this process gets (n counts
@@ -507,41 +479,110 @@ fn wait_until(
     }
 }
 
-/// `method url+path` with an optional JSON body on a thread and runtime of
-/// its own (callers may be inside a tokio runtime): status and body.
-fn send(
-    client: &reqwest::Client,
-    url: &str,
-    method: &str,
-    path: &str,
-    body: Option<&serde_json::Value>,
-) -> Result<(u16, String), String> {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-    let content_type = if method == reqwest::Method::PATCH {
-        "application/merge-patch+json"
-    } else {
-        "application/json"
-    };
-    let mut req = client.request(method, format!("{url}{path}"));
-    if let Some(body) = body {
-        req = req
-            .header("Content-Type", content_type)
-            .body(body.to_string());
-    }
-    std::thread::spawn(move || {
+type Reply = std::sync::mpsc::Sender<Result<(u16, String), String>>;
+
+/// An HTTPS client (the CA trusted, the admin certificate presented) with a
+/// thread and tokio runtime of its own, alive as long as this value: callers
+/// block on a reply whether or not they are inside a runtime, and
+/// connections are reused between requests.
+struct Http {
+    client: reqwest::Client,
+    url: String,
+    jobs: tokio::sync::mpsc::UnboundedSender<(reqwest::RequestBuilder, Reply)>,
+}
+
+impl Http {
+    fn new(ca_pem: &str, admin: &CertPair, url: &str) -> Result<Http, Error> {
+        let client = client(ca_pem, admin).map_err(|detail| Error::Request {
+            method: "TLS".into(),
+            path: url.to_owned(),
+            detail,
+        })?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
-        rt.block_on(async {
-            let resp = req.send().await.map_err(|e| e.to_string())?;
-            let code = resp.status().as_u16();
-            let text = resp.text().await.map_err(|e| e.to_string())?;
-            Ok((code, text))
+            .map_err(io("control plane HTTP runtime"))?;
+        let (jobs, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(reqwest::RequestBuilder, Reply)>();
+        std::thread::Builder::new()
+            .name("control-plane-http".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    while let Some((req, reply)) = rx.recv().await {
+                        tokio::spawn(async move {
+                            let result = async {
+                                let resp = req.send().await.map_err(|e| e.to_string())?;
+                                let code = resp.status().as_u16();
+                                let text = resp.text().await.map_err(|e| e.to_string())?;
+                                Ok((code, text))
+                            };
+                            let _ = reply.send(result.await);
+                        });
+                    }
+                })
+            })
+            .map_err(io("control plane HTTP thread"))?;
+        Ok(Http {
+            client,
+            url: url.to_owned(),
+            jobs,
         })
-    })
-    .join()
-    .unwrap_or_else(|_| Err("request thread panicked".into()))
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, String), String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let content_type = if method == reqwest::Method::PATCH {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
+        let mut req = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            req = req
+                .header("Content-Type", content_type)
+                .body(body.to_string());
+        }
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.jobs
+            .send((req, reply))
+            .map_err(|_| "the control plane's HTTP thread is gone".to_string())?;
+        answer
+            .recv()
+            .map_err(|_| "the control plane's HTTP thread is gone".to_string())?
+    }
+}
+
+/// An HTTPS client trusting `ca_pem` and presenting `admin`.
+fn client(ca_pem: &str, admin: &CertPair) -> Result<reqwest::Client, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()).flatten() {
+        roots.add(cert).map_err(|e| e.to_string())?;
+    }
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(admin.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(admin.key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .map_err(|e| e.to_string())?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// The shared control plane: a watchdog first, so that even a control plane
@@ -578,21 +619,26 @@ fn start_shared() -> Result<ControlPlane, String> {
 }
 
 /// The watchdog's script (`$1` is the control plane's dir): collect pids from
-/// stdin until EOF, i.e. until the test process is gone, then stop them and
+/// stdin until EOF, i.e. until the test process is gone, then kill them (its
+/// state is thrown away: no graceful shutdown to wait for, nothing left
+/// running into the next test binary), wait up to 10 s for them to go, and
 /// remove the dir.
 const WATCHDOG: &str = r#"trap '' INT HUP
 pids=
 while read -r pid; do pids="$pids $pid"; done
-[ -n "$pids" ] && kill -TERM $pids 2>/dev/null
+[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 i=0
 while [ $i -lt 100 ]; do
   alive=
-  for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+  for p in $pids; do
+    # A zombie (state Z, not yet reaped by its new parent) holds no files.
+    state=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)
+    [ -n "$state" ] && [ "$state" != Z ] && alive=1
+  done
   [ -z "$alive" ] && break
   sleep 0.1
   i=$((i + 1))
 done
-[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 rm -rf "$1"
 "#;
 
@@ -749,6 +795,32 @@ mod tests {
         wait_for(cp, &format!("/api/v1/namespaces/{ns}"), |code, _| {
             code == 404
         });
+    }
+
+    /// The watchdog kills what it was told about and removes the dir once
+    /// its stdin closes (here dropped; at exit, closed by the kernel).
+    #[test]
+    fn watchdog_stops_the_pids_and_removes_the_dir_at_eof() {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        std::fs::write(dir.join("state"), "x").expect("write");
+        let mut sleeper = Command::new("sleep").arg("600").spawn().expect("sleep");
+        let mut watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG, "watchdog"])
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("watchdog");
+        let mut stdin = watchdog.stdin.take().expect("stdin");
+        writeln!(stdin, "{}", sleeper.id()).expect("pid");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(matches!(sleeper.try_wait(), Ok(None)), "killed before EOF");
+        assert!(dir.exists());
+        drop(stdin);
+        let status = watchdog.wait().expect("watchdog exits");
+        assert!(status.success(), "{status}");
+        assert!(!dir.exists(), "{} left behind", dir.display());
+        let killed = sleeper.wait().expect("sleep reaped");
+        assert!(!killed.success(), "{killed}");
     }
 
     #[test]
