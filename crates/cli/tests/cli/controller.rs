@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use ferroflux_testkit::apiserver::{FakeApiServer, Fault, Options as ApiOptions};
 use ferroflux_testkit::control_plane::ControlPlane;
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
 use ferroflux_testkit::gitrepo;
@@ -1000,4 +1001,41 @@ fn controller_fails_fast_without_crds_or_with_a_bad_selector() {
         stderr.contains("--watch-label-selector 'sharding.fluxcd.io/key in (a'"),
         "{stderr}"
     );
+}
+
+/// Fault injection (the fake apiserver: a real one cannot be made to fail
+/// on demand): the start-up list answered with a 500 ends the controller
+/// with the apiserver's message, not a hang or a panic.
+#[test]
+fn controller_reports_an_apiserver_failure_at_start_up() {
+    let server = FakeApiServer::start_in_thread(ApiOptions {
+        faults: vec![Fault {
+            method: "GET".into(),
+            path: "/apis/image.toolkit.fluxcd.io/v1/imagerepositories".into(),
+            status: 500,
+            message: "etcdserver: request timed out".into(),
+        }],
+        ..ApiOptions::default()
+    })
+    .expect("fake apiserver");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&config).expect("kubeconfig");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .env("HOME", "/nonexistent")
+        .arg("controller")
+        .arg("--kubeconfig")
+        .arg(&config)
+        .arg("--storage-path")
+        .arg(tmp.path().join("data"))
+        .output()
+        .expect("ferroflux controller");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("cannot list ImageRepositories")
+            && stderr.contains("etcdserver: request timed out"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
