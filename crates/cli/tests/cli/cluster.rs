@@ -219,8 +219,8 @@ struct Out {
     stderr: String,
 }
 
-/// Run the binary off the runtime (the fake apiserver and the controller
-/// run on it), isolated from the machine's kubeconfig.
+/// Run the binary off the runtime (the stand-in controller runs on it),
+/// isolated from the machine's kubeconfig.
 async fn run(home: &Path, args: Vec<String>, env: Vec<(&'static str, String)>) -> Out {
     let home = home.to_path_buf();
     tokio::task::spawn_blocking(move || {
