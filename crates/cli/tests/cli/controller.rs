@@ -795,14 +795,27 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     ]);
     assert!(events.contains("ImagePolicy/"), "{events}");
 
-    // Suspend: a request and a new tag change nothing.
+    // Suspend: a request and a new tag change nothing. Meanwhile a second
+    // replica starts and waits while the first holds the Lease (the two
+    // waits overlap).
     k.merge_patch(
         "imagerepository/keyword-correction",
         r#"{"spec":{"suspend":true}}"#,
     );
     rt.block_on(registry.push_image(IMAGE, "0.13.6"));
     k.request_reconcile("imagerepository/keyword-correction", "2026-12-04T10:05:00Z");
-    std::thread::sleep(Duration::from_secs(3));
+    let suspended = Instant::now();
+    let mut b = Replica::start(&k.controller, ns, &tmp.join("b"));
+    assert!(
+        b.wait_log(
+            "attempting to acquire leader lease",
+            Duration::from_secs(20)
+        ),
+        "{}",
+        b.text()
+    );
+    let standby = Instant::now();
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(suspended.elapsed()));
     assert_eq!(
         k.jsonpath(
             "imagerepository/keyword-correction",
@@ -819,18 +832,8 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         ),
         "{metrics}"
     );
-
-    // A second replica waits while the first holds the Lease.
-    let mut b = Replica::start(&k.controller, ns, &tmp.join("b"));
-    assert!(
-        b.wait_log(
-            "attempting to acquire leader lease",
-            Duration::from_secs(20)
-        ),
-        "{}",
-        b.text()
-    );
-    std::thread::sleep(Duration::from_secs(5));
+    // Longer than the lease (4s): the first replica renewed it.
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(standby.elapsed()));
     assert!(
         !b.has("successfully acquired lease") && !b.has("watches synced"),
         "both replicas act:\n{}",
