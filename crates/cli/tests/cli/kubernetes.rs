@@ -70,6 +70,9 @@ pub fn env() -> Option<&'static Env> {
             ],
         );
         assert!(ok, "CRDs not established: {out}");
+        // So that its garbage collector watches the new kinds at once.
+        cp.restart_controller_manager()
+            .expect("restart kube-controller-manager");
         Env {
             cp,
             kubectl,

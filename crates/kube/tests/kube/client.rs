@@ -176,3 +176,52 @@ async fn kube_rs_watcher_sees_status_updates() {
     }
     assert_eq!(seen_tag.as_deref(), Some("2.0.0"));
 }
+
+/// kube-controller-manager's garbage collector deletes a ConfigMap whose
+/// owner, an ImagePolicy, was deleted: ownerReferences to our kinds work
+/// (what pruning by owner will rely on). Quick because the control plane's
+/// controller manager was restarted after the CRDs went in; otherwise its
+/// discovery finds the kind only on its next 30 s resync.
+#[tokio::test]
+async fn garbage_collector_follows_owner_references_to_our_kinds() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use kube::api::DeleteParams;
+
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let ns = cp.namespace("gc");
+    let client = client(cp).await;
+    let policies: Api<ImagePolicy> = Api::namespaced(client.clone(), &ns);
+    let owner = policies
+        .create(&PostParams::default(), &policy("owner", &ns))
+        .await
+        .expect("create policy");
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let mut owned = ConfigMap::default();
+    owned.metadata.name = Some("owned".into());
+    owned.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "image.toolkit.fluxcd.io/v1".into(),
+        kind: "ImagePolicy".into(),
+        name: "owner".into(),
+        uid: owner.metadata.uid.clone().expect("uid"),
+        ..Default::default()
+    }]);
+    maps.create(&PostParams::default(), &owned)
+        .await
+        .expect("create configmap");
+    policies
+        .delete("owner", &DeleteParams::default())
+        .await
+        .expect("delete policy");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while maps.get_opt("owned").await.expect("get").is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the owned ConfigMap outlived its ImagePolicy by 20 s:\n{}",
+            cp.controller_manager_log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,7 +1,8 @@
 //! The Kubernetes of this test binary: the testkit's shared control plane
 //! (etcd, kube-apiserver with RBAC, kube-controller-manager; one per
-//! process, stopped at exit) with `crds()` created once and established.
-//! Every test works in namespaces of its own.
+//! process, stopped at exit) with `crds()` created once and established,
+//! and kube-controller-manager restarted after them (its garbage collector
+//! then watches our kinds). Every test works in namespaces of its own.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -46,6 +47,9 @@ pub fn control_plane() -> Option<&'static ControlPlane> {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+        // So that its garbage collector watches the new kinds at once.
+        cp.restart_controller_manager()
+            .expect("restart kube-controller-manager");
     });
     Some(cp)
 }
