@@ -92,6 +92,8 @@ fn binary(var: &'static str) -> Result<PathBuf, Error> {
 /// A running etcd + kube-apiserver + kube-controller-manager.
 pub struct ControlPlane {
     dir: PathBuf,
+    /// The temp dir of [`Self::for_tests`], removed on drop.
+    _temp: Option<tempfile::TempDir>,
     etcd: Option<Child>,
     apiserver: Option<Child>,
     /// Behind a lock: [`Self::restart_controller_manager`] replaces it.
@@ -131,6 +133,22 @@ impl ControlPlane {
             Ok(cp) => Some(cp),
             Err(e) => panic!("shared control plane: {e}"),
         }
+    }
+
+    /// A control plane of the caller's own in a fresh temp dir, stopped and
+    /// removed when dropped (a bench that wants it to itself; tests share
+    /// [`Self::shared`]). `None` after a skip notice when the binaries are
+    /// missing (a panic under `FERROFLUX_REQUIRE_SERVERS=1`). Panics when
+    /// they are present but fail.
+    pub fn for_tests() -> Option<ControlPlane> {
+        if let Err(e) = binaries() {
+            crate::env::skip_or_fail(&e.to_string());
+            return None;
+        }
+        let temp = tempfile::tempdir().expect("control plane temp dir");
+        let mut cp = ControlPlane::start(temp.path()).unwrap_or_else(|e| panic!("{e}"));
+        cp._temp = Some(temp);
+        Some(cp)
     }
 
     /// Start etcd, kube-apiserver and kube-controller-manager with their
@@ -174,6 +192,7 @@ impl ControlPlane {
         let http = Http::new(ca.cert_pem(), &admin, &url)?;
         let mut cp = ControlPlane {
             dir: dir.clone(),
+            _temp: None,
             etcd: None,
             apiserver: None,
             controller_manager: Mutex::new(None),
@@ -846,6 +865,34 @@ mod tests {
         assert!(!dir.exists(), "{} left behind", dir.display());
         let killed = sleeper.wait().expect("sleep reaped");
         assert!(!killed.success(), "{killed}");
+    }
+
+    /// An owned control plane answers, and dropping it stops its processes
+    /// and removes its dir.
+    #[test]
+    fn owned_control_plane_stops_and_cleans_up_on_drop() {
+        let Some(cp) = ControlPlane::for_tests() else {
+            return;
+        };
+        let (code, text) = cp.request("GET", "/readyz", None).expect("readyz");
+        assert_eq!(code, 200, "{text}");
+        let dir = cp.dir().to_path_buf();
+        let pids: Vec<u32> = [cp.etcd.as_ref(), cp.apiserver.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(Child::id)
+            .collect();
+        assert_eq!(pids.len(), 2);
+        drop(cp);
+        assert!(!dir.exists(), "{} left behind", dir.display());
+        for pid in pids {
+            // Reaped by the drop: no such process (or a recycled pid, not ours).
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            assert!(
+                !stat.contains("(etcd)") && !stat.contains("(kube-apiserver)"),
+                "{stat}"
+            );
+        }
     }
 
     #[test]

@@ -9,11 +9,15 @@
 //!   `controller::controller_reports_an_apiserver_failure_at_start_up`: the
 //!   start-up list answered with a 500 (an etcd timeout), which a real
 //!   apiserver gives only by accident;
-//! - this module's own tests (`tests.rs`), which pin the behaviour below;
-//! - `crates/cli/benches/versus-flux.rs`, as its fallback when
-//!   `FERROFLUX_VERSUS_KUBECONFIG` names no real cluster (to move to the
-//!   real control plane; then the store, discovery, tables and patches
-//!   below serve only the fault tests and can shrink to what they need).
+//! - this module's own tests (`tests.rs`), which pin the behaviour below.
+//!
+//! Nothing else once this branch meets main's 43a79b8, which moved the
+//! versus-Flux bench (its last other user, as a fallback) to the real
+//! control plane.
+//! The store, discovery, tables and patches below are what lets a
+//! controller get as far as a fault; a fault-injecting proxy in front of
+//! the real apiserver could replace them when a fault needs real semantics
+//! around it (a watch that hangs after a real list).
 //!
 //! kube-rs clients and kubectl 1.32 talk to it as to a real one for:
 //!
