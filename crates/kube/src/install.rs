@@ -393,8 +393,12 @@ fn deployment(opts: &InstallOptions) -> Deployment {
                 ("cpu".to_string(), Quantity("50m".into())),
                 ("memory".to_string(), Quantity("32Mi".into())),
             ])),
+            // Quantities in the apiserver's canonical form ("1", not
+            // "1000m"): a non-canonical one comes back normalized, differs
+            // from the manifest, and makes every `kubectl apply` of an
+            // unchanged install report the Deployment "configured".
             limits: Some(BTreeMap::from([
-                ("cpu".to_string(), Quantity("1000m".into())),
+                ("cpu".to_string(), Quantity("1".into())),
                 ("memory".to_string(), Quantity("256Mi".into())),
             ])),
             ..Default::default()

@@ -1,7 +1,7 @@
 //! A blocking HTTP/1.1 client for tests and benches on loopback: one request
 //! per connection (`Connection: close`), chunked bodies decoded. Enough for
-//! webhooks, probes, `/metrics` and the fake apiserver, without pulling an
-//! HTTP client into every test binary.
+//! webhooks, probes and `/metrics`, without pulling an HTTP client into
+//! every test binary.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

@@ -1,5 +1,6 @@
-//! `ferroflux controller` figures against the fake apiserver (in this
-//! process) with the real docker-registry and git http-backend:
+//! `ferroflux controller` figures on the testkit's real control plane (etcd,
+//! kube-apiserver, kube-controller-manager; started for this bench, stopped
+//! at its exit) with the real docker-registry and git http-backend:
 //!
 //! 3. resident memory of the controller with 100 ImageRepositories, 100
 //!    ImagePolicies and 10 ImageUpdateAutomations once every policy has its
@@ -12,24 +13,26 @@ use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ferroflux_testkit::apiserver::{FakeApiServer, Options as ApiOptions};
+use ferroflux_testkit::control_plane::ControlPlane;
 use ferroflux_testkit::git_http::GitHttpServer;
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, free_port};
 
 use super::{memory_report, percentile, stop};
 
-/// One request to the fake apiserver (merge patches for PATCH).
-fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
-    let r = ferroflux_testkit::http::request(
-        port,
-        method,
-        path,
-        &[("Content-Type", "application/merge-patch+json")],
-        body.unwrap_or(""),
-    );
-    let json = serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
-    (r.status, json)
+/// One request to the apiserver as its admin (merge patches for PATCH).
+fn request(
+    cp: &ControlPlane,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let body = body.map(|b| serde_json::from_str(b).expect("json body"));
+    let (code, text) = cp
+        .request(method, path, body.as_ref())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (code, json)
 }
 
 fn kubectl_apply(kubectl: &str, kubeconfig: &std::path::Path, yaml: &str) {
@@ -90,11 +93,12 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
         return;
     };
     let kubectl = kubectl.to_string_lossy().to_string();
-    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-    let api_port = server.addr().port();
+    let Some(cp) = ControlPlane::shared() else {
+        println!("controller figures skipped: no control plane (see above)");
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = tmp.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let kubeconfig = cp.kubeconfig();
 
     let host = registry.host();
     for i in 0..100 {
@@ -116,6 +120,23 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
         &kubectl,
         &kubeconfig,
         &String::from_utf8_lossy(&install.stdout),
+    );
+    let established = Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "wait",
+            "--for=condition=established",
+            "--timeout=60s",
+            "crd",
+            "--all",
+        ])
+        .output()
+        .expect("kubectl wait");
+    assert!(
+        established.status.success(),
+        "CRDs not established: {}",
+        String::from_utf8_lossy(&established.stderr)
     );
     kubectl_apply(&kubectl, &kubeconfig, &yaml);
 
@@ -145,7 +166,7 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let (_, body) = request(
-            api_port,
+            cp,
             "GET",
             "/apis/image.toolkit.fluxcd.io/v1/imagepolicies",
             None,
@@ -186,10 +207,10 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
             r#"{{"metadata":{{"annotations":{{"reconcile.fluxcd.io/requestedAt":"{token}"}}}}}}"#
         );
         let sent = Instant::now();
-        let (code, _) = request(api_port, "PATCH", path, Some(&patch));
+        let (code, _) = request(cp, "PATCH", path, Some(&patch));
         assert_eq!(code, 200, "annotate");
         loop {
-            let (_, body) = request(api_port, "GET", path, None);
+            let (_, body) = request(cp, "GET", path, None);
             if body["status"]["lastHandledReconcileAt"] == token.as_str() {
                 break;
             }

@@ -1,6 +1,8 @@
-//! `ferroflux get|reconcile|suspend|resume image ...` against the fake
-//! apiserver: seed-000-like objects in flux-system and one in `apps`; a
-//! background task plays the controller (sees the
+//! `ferroflux get|reconcile|suspend|resume image ...` against the shared
+//! real control plane of this binary (`crate::kubernetes`, Flux's CRDs from
+//! the install): seed-000-like objects in a namespace of the test's own in
+//! place of flux-system, and one in a second namespace in place of `apps`;
+//! a background task per namespace plays the controller (sees the
 //! `reconcile.fluxcd.io/requestedAt` annotation, writes
 //! `lastHandledReconcileAt` and Ready through the status subresource).
 
@@ -10,59 +12,54 @@ use std::process::Command;
 use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
-use ferroflux_testkit::apiserver::FakeApiServer;
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Config, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::kubernetes;
+
 const ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
 
 struct Cluster {
-    server: FakeApiServer,
     client: Client,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
+    /// In place of flux-system.
+    flux: String,
+    /// In place of apps.
+    apps: String,
 }
 
-async fn cluster() -> Cluster {
-    let server = FakeApiServer::start().await;
-    let client = Client::try_from(Config::new(server.url().parse().expect("url"))).expect("client");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in ferroflux_kube::crds().expect("crds") {
-        crds.create(&PostParams::default(), &crd)
-            .await
-            .expect("create crd");
-    }
-    let ns: Api<Namespace> = Api::all(client.clone());
-    for name in ["flux-system", "apps"] {
-        let n = Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        ns.create(&PostParams::default(), &n)
-            .await
-            .expect("namespace");
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+/// Two fresh namespaces `<name>-apps-N` and `<name>-flux-N` (sorted as
+/// apps and flux-system are) with the seed; `None` after a skip notice.
+async fn cluster(name: &str) -> Option<Cluster> {
+    let env = tokio::task::spawn_blocking(kubernetes::env)
+        .await
+        .expect("join")?;
+    let apps = env.cp.namespace(&format!("{name}-apps"));
+    let flux = env.cp.namespace(&format!("{name}-flux"));
+    let kubeconfig = env.cp.kubeconfig();
+    let config = Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kube config");
+    let client = Client::try_from(config).expect("client");
     let c = Cluster {
-        server,
         client,
-        dir,
+        dir: tempfile::tempdir().expect("tempdir"),
         kubeconfig,
+        flux,
+        apps,
     };
-    seed(&c.client).await;
-    c
+    seed(&c).await;
+    Some(c)
 }
 
 fn ready(status: &str, message: &str, generation: i64) -> Value {
@@ -103,25 +100,26 @@ fn repo(name: &str, ns: &str, image: &str) -> Value {
            "spec": {"image": image, "interval": "5m0s"}})
 }
 
-fn policy(name: &str) -> Value {
+fn policy(name: &str, ns: &str) -> Value {
     json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy",
-           "metadata": {"name": name, "namespace": "flux-system"},
+           "metadata": {"name": name, "namespace": ns},
            "spec": {"imageRepositoryRef": {"name": name},
                     "filterTags": {"pattern": "^(?:api-|streamlit-)?(?P<version>\\d+\\.\\d+\\.\\d+.*)$", "extract": "$version"},
                     "policy": {"semver": {"range": ">=0.0.0"}}}})
 }
 
-async fn seed(client: &Client) {
+async fn seed(c: &Cluster) {
+    let (client, flux, apps) = (&c.client, c.flux.as_str(), c.apps.as_str());
     let scanned = |n: i64| {
         json!({"conditions": [ready("True", &format!("successful scan: found {n} tags"), 1)],
                "lastScanResult": {"tagCount": n, "scanTime": "2026-12-04T10:00:00Z"}})
     };
     create::<ImageRepository>(
         client,
-        "flux-system",
+        flux,
         repo(
             "keyword-correction",
-            "flux-system",
+            flux,
             "harbor.example/ai/keyword-correction",
         ),
         Some(scanned(7)),
@@ -129,32 +127,28 @@ async fn seed(client: &Client) {
     .await;
     create::<ImageRepository>(
         client,
-        "flux-system",
-        repo(
-            "realtime-asr",
-            "flux-system",
-            "harbor.example/ai/realtime-asr",
-        ),
+        flux,
+        repo("realtime-asr", flux, "harbor.example/ai/realtime-asr"),
         Some(scanned(3)),
     )
     .await;
     create::<ImageRepository>(
         client,
-        "apps",
-        repo("web-app", "apps", "ghcr.io/example/web-app"),
+        apps,
+        repo("web-app", apps, "ghcr.io/example/web-app"),
         Some(json!({"conditions": [ready("False", "scan failed: 401 Unauthorized", 1)]})),
     )
     .await;
     for (name, tag) in [("keyword-correction", "0.13.3"), ("realtime-asr", "0.9.1")] {
         let latest = json!({"latestRef": {"name": format!("harbor.example/ai/{name}"), "tag": tag},
             "conditions": [ready("True", &format!("Latest image tag for harbor.example/ai/{name} resolved to {tag}"), 1)]});
-        create::<ImagePolicy>(client, "flux-system", policy(name), Some(latest)).await;
+        create::<ImagePolicy>(client, flux, policy(name, flux), Some(latest)).await;
     }
     create::<ImageUpdateAutomation>(
         client,
-        "flux-system",
+        flux,
         json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageUpdateAutomation",
-               "metadata": {"name": "flux-system", "namespace": "flux-system"},
+               "metadata": {"name": "flux-system", "namespace": flux},
                "spec": {"interval": "30m0s",
                         "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
                         "git": {"commit": {"author": {"name": "fluxcdbot", "email": "fluxcdbot@users.noreply.github.com"}},
@@ -166,13 +160,14 @@ async fn seed(client: &Client) {
     .await;
 }
 
-/// Plays the controller for kind K: every object whose requestedAt
-/// annotation is not yet handled gets `status(token)` merged into its
-/// status, with `lastHandledReconcileAt` set to the token.
+/// Plays the controller for kind K in the test's two namespaces (never in
+/// another test's): every object whose requestedAt annotation is not yet
+/// handled gets `status(token)` merged into its status, with
+/// `lastHandledReconcileAt` set to the token.
 fn controller<K>(
-    client: &Client,
-    status: impl Fn(i64) -> Value + Send + 'static,
-) -> tokio::task::JoinHandle<()>
+    c: &Cluster,
+    status: impl Fn(i64) -> Value + Send + Sync + 'static,
+) -> Vec<tokio::task::JoinHandle<()>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -183,36 +178,39 @@ where
         + Sync
         + 'static,
 {
-    let api: Api<K> = Api::all(client.clone());
-    let client = client.clone();
-    tokio::spawn(async move {
-        let mut stream = watcher(api.clone(), watcher::Config::default())
-            .applied_objects()
-            .boxed();
-        while let Some(Ok(obj)) = stream.next().await {
-            let v = serde_json::to_value(&obj).expect("json");
-            let Some(token) = v["metadata"]["annotations"][ANNOTATION].as_str() else {
-                continue;
-            };
-            if v["status"]["lastHandledReconcileAt"].as_str() == Some(token) {
-                continue;
-            }
-            let generation = v["metadata"]["generation"].as_i64().unwrap_or(1);
-            let mut st = status(generation);
-            st["lastHandledReconcileAt"] = json!(token);
-            let ns = v["metadata"]["namespace"].as_str().expect("namespace");
-            let name = v["metadata"]["name"].as_str().expect("name");
-            let namespaced: Api<K> = Api::namespaced(client.clone(), ns);
-            namespaced
-                .patch_status(
-                    name,
-                    &PatchParams::default(),
-                    &Patch::Merge(&json!({ "status": st })),
-                )
-                .await
-                .expect("controller status");
-        }
-    })
+    let status = std::sync::Arc::new(status);
+    [c.flux.clone(), c.apps.clone()]
+        .into_iter()
+        .map(|ns| {
+            let api: Api<K> = Api::namespaced(c.client.clone(), &ns);
+            let status = status.clone();
+            tokio::spawn(async move {
+                let mut stream = watcher(api.clone(), watcher::Config::default())
+                    .applied_objects()
+                    .boxed();
+                while let Some(Ok(obj)) = stream.next().await {
+                    let v = serde_json::to_value(&obj).expect("json");
+                    let Some(token) = v["metadata"]["annotations"][ANNOTATION].as_str() else {
+                        continue;
+                    };
+                    if v["status"]["lastHandledReconcileAt"].as_str() == Some(token) {
+                        continue;
+                    }
+                    let generation = v["metadata"]["generation"].as_i64().unwrap_or(1);
+                    let mut st = status(generation);
+                    st["lastHandledReconcileAt"] = json!(token);
+                    let name = v["metadata"]["name"].as_str().expect("name");
+                    api.patch_status(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({ "status": st })),
+                    )
+                    .await
+                    .expect("controller status");
+                }
+            })
+        })
+        .collect()
 }
 
 struct Out {
@@ -221,8 +219,8 @@ struct Out {
     stderr: String,
 }
 
-/// Run the binary off the runtime (the fake apiserver and the controller
-/// run on it), isolated from the machine's kubeconfig.
+/// Run the binary off the runtime (the stand-in controller runs on it),
+/// isolated from the machine's kubeconfig.
 async fn run(home: &Path, args: Vec<String>, env: Vec<(&'static str, String)>) -> Out {
     let home = home.to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -247,11 +245,27 @@ async fn run(home: &Path, args: Vec<String>, env: Vec<(&'static str, String)>) -
 }
 
 impl Cluster {
+    /// `ferroflux ARGS --kubeconfig K`, in the test's flux namespace unless
+    /// ARGS name one (`-n`) or all (`-A`).
     async fn ff(&self, args: &[&str]) -> Out {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if !args.iter().any(|a| *a == "-n" || *a == "-A") {
+            all.push("-n".into());
+            all.push(self.flux.clone());
+        }
         all.push("--kubeconfig".into());
         all.push(self.kubeconfig.display().to_string());
         run(self.dir.path(), all, Vec::new()).await
+    }
+
+    /// `text` with flux-system and apps (as namespaces) replaced by the
+    /// test's own.
+    fn ns(&self, text: &str) -> String {
+        text.replace(
+            "in flux-system namespace",
+            &format!("in {} namespace", self.flux),
+        )
+        .replace("in apps namespace", &format!("in {} namespace", self.apps))
     }
 
     async fn suspend_of<K>(&self, ns: &str, name: &str) -> Option<bool>
@@ -270,20 +284,16 @@ impl Cluster {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_tables_from_the_cluster() {
-    let c = cluster().await;
-    let cases: [(&[&str], &str); 5] = [
+    let Some(c) = cluster("get").await else {
+        return;
+    };
+    let cases: [(&[&str], &str); 4] = [
         (&["get", "image", "repository"], "\
 NAME                 LAST SCAN              SUSPENDED   READY   MESSAGE
 keyword-correction   2026-12-04T10:00:00Z   False       True    successful scan: found 7 tags
 realtime-asr         2026-12-04T10:00:00Z   False       True    successful scan: found 3 tags
 "),
-        (&["get", "image", "repositories", "-A"], "\
-NAMESPACE     NAME                 LAST SCAN              SUSPENDED   READY   MESSAGE
-apps          web-app                                     False       False   scan failed: 401 Unauthorized
-flux-system   keyword-correction   2026-12-04T10:00:00Z   False       True    successful scan: found 7 tags
-flux-system   realtime-asr         2026-12-04T10:00:00Z   False       True    successful scan: found 3 tags
-"),
-        (&["get", "image", "repository", "-n", "apps"], "\
+        (&["get", "image", "repository", "-n", &c.apps], "\
 NAME      LAST SCAN   SUSPENDED   READY   MESSAGE
 web-app               False       False   scan failed: 401 Unauthorized
 "),
@@ -302,11 +312,65 @@ flux-system   2026-12-04T10:01:02Z   False       True    repository up-to-date
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
         assert_eq!(out.stdout, want, "{args:?}");
     }
-    let out = c.ff(&["get", "image", "policy", "-n", "apps"]).await;
+    // All namespaces: other tests' objects too, so the table's widths are
+    // not ours to know; our rows, words only, in namespace order.
+    let out = c.ff(&["get", "image", "repositories", "-A"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let ours: Vec<String> = out
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with("NAMESPACE ")
+                || l.starts_with(&format!("{} ", c.flux))
+                || l.starts_with(&format!("{} ", c.apps))
+        })
+        .map(words)
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            "NAMESPACE NAME LAST SCAN SUSPENDED READY MESSAGE".to_string(),
+            format!(
+                "{} web-app False False scan failed: 401 Unauthorized",
+                c.apps
+            ),
+            format!(
+                "{} keyword-correction 2026-12-04T10:00:00Z False True successful scan: found 7 tags",
+                c.flux
+            ),
+            format!(
+                "{} realtime-asr 2026-12-04T10:00:00Z False True successful scan: found 3 tags",
+                c.flux
+            ),
+        ],
+        "{}",
+        out.stdout
+    );
+    let out = c.ff(&["get", "image", "policy", "-n", &c.apps]).await;
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
     assert!(
         out.stderr
-            .contains("no ImagePolicy objects found in apps namespace"),
+            .contains(&c.ns("no ImagePolicy objects found in apps namespace")),
+        "{}",
+        out.stderr
+    );
+
+    // Without -n: flux-system, where no test puts anything.
+    let out = run(
+        c.dir.path(),
+        ["get", "image", "policy", "--kubeconfig"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([c.kubeconfig.display().to_string()])
+            .collect(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("no ImagePolicy objects found in flux-system namespace"),
         "{}",
         out.stderr
     );
@@ -314,7 +378,13 @@ flux-system   2026-12-04T10:01:02Z   False       True    repository up-to-date
     // $KUBECONFIG alone selects the cluster too.
     let out = run(
         c.dir.path(),
-        vec!["get".into(), "image".into(), "update".into()],
+        vec![
+            "get".into(),
+            "image".into(),
+            "update".into(),
+            "-n".into(),
+            c.flux.clone(),
+        ],
         vec![("KUBECONFIG", c.kubeconfig.display().to_string())],
     )
     .await;
@@ -327,9 +397,7 @@ flux-system   2026-12-04T10:01:02Z   False       True    repository up-to-date
     // So does ~/.kube/config.
     let home = tempfile::tempdir().expect("home");
     std::fs::create_dir_all(home.path().join(".kube")).expect("mkdir");
-    c.server
-        .write_kubeconfig(&home.path().join(".kube/config"))
-        .expect("kubeconfig");
+    std::fs::copy(&c.kubeconfig, home.path().join(".kube/config")).expect("kubeconfig");
     let out = run(
         home.path(),
         vec![
@@ -342,13 +410,21 @@ flux-system   2026-12-04T10:01:02Z   False       True    repository up-to-date
     )
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("web-app"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| words(l).starts_with(&format!("{} web-app ", c.apps))),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_and_resume() {
-    let c = cluster().await;
-    let _ctl = controller::<ImageRepository>(&c.client, |g| {
+    let Some(c) = cluster("suspend").await else {
+        return;
+    };
+    let _ctl = controller::<ImageRepository>(&c, |g| {
         json!({"conditions": [ready("True", "successful scan: found 8 tags", g)],
                "lastScanResult": {"tagCount": 8, "scanTime": "2026-12-04T11:00:00Z"}})
     });
@@ -358,11 +434,13 @@ async fn suspend_and_resume() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► suspending image repository keyword-correction in flux-system namespace\n\
+        c.ns(
+            "► suspending image repository keyword-correction in flux-system namespace\n\
          ✔ image repository suspended\n"
+        )
     );
     assert_eq!(
-        c.suspend_of::<ImageRepository>("flux-system", "keyword-correction")
+        c.suspend_of::<ImageRepository>(&c.flux, "keyword-correction")
             .await,
         Some(true)
     );
@@ -388,14 +466,16 @@ async fn suspend_and_resume() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► resuming image repository keyword-correction in flux-system namespace\n\
+        c.ns(
+            "► resuming image repository keyword-correction in flux-system namespace\n\
          ✔ image repository resumed\n\
          ◎ waiting for ImageRepository reconciliation\n\
          ✔ ImageRepository keyword-correction reconciliation completed\n\
          ✔ scan fetched 8 tags\n"
+        )
     );
     assert_eq!(
-        c.suspend_of::<ImageRepository>("flux-system", "keyword-correction")
+        c.suspend_of::<ImageRepository>(&c.flux, "keyword-correction")
             .await,
         Some(false)
     );
@@ -405,23 +485,22 @@ async fn suspend_and_resume() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► suspending image policy keyword-correction in flux-system namespace\n\
+        c.ns(
+            "► suspending image policy keyword-correction in flux-system namespace\n\
          ✔ image policy suspended\n\
          ► suspending image policy realtime-asr in flux-system namespace\n\
          ✔ image policy suspended\n"
+        )
     );
     for name in ["keyword-correction", "realtime-asr"] {
-        assert_eq!(
-            c.suspend_of::<ImagePolicy>("flux-system", name).await,
-            Some(true)
-        );
+        assert_eq!(c.suspend_of::<ImagePolicy>(&c.flux, name).await, Some(true));
     }
     let out = c.ff(&["resume", "image", "policy", "--all"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("waiting"), "{}", out.stderr);
     for name in ["keyword-correction", "realtime-asr"] {
         assert_eq!(
-            c.suspend_of::<ImagePolicy>("flux-system", name).await,
+            c.suspend_of::<ImagePolicy>(&c.flux, name).await,
             Some(false)
         );
     }
@@ -431,15 +510,17 @@ async fn suspend_and_resume() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► suspending image update automation flux-system in flux-system namespace\n\
+        c.ns(
+            "► suspending image update automation flux-system in flux-system namespace\n\
          ✔ image update automation suspended\n"
+        )
     );
     let out = c
-        .ff(&["suspend", "image", "repository", "web-app", "-n", "apps"])
+        .ff(&["suspend", "image", "repository", "web-app", "-n", &c.apps])
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        c.suspend_of::<ImageRepository>("apps", "web-app").await,
+        c.suspend_of::<ImageRepository>(&c.apps, "web-app").await,
         Some(true)
     );
 
@@ -450,33 +531,37 @@ async fn suspend_and_resume() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "✗ ImageRepository nope not found in flux-system namespace\n\
+        c.ns(
+            "✗ ImageRepository nope not found in flux-system namespace\n\
          ► suspending image repository realtime-asr in flux-system namespace\n\
          ✔ image repository suspended\n"
+        )
     );
     let out = c
-        .ff(&["resume", "image", "update", "--all", "-n", "apps"])
+        .ff(&["resume", "image", "update", "--all", "-n", &c.apps])
         .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "✗ no ImageUpdateAutomation objects found in apps namespace\n"
+        c.ns("✗ no ImageUpdateAutomation objects found in apps namespace\n")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_waits_for_the_controller() {
-    let c = cluster().await;
-    let _repos = controller::<ImageRepository>(&c.client, |g| {
+    let Some(c) = cluster("reconcile").await else {
+        return;
+    };
+    let _repos = controller::<ImageRepository>(&c, |g| {
         json!({"conditions": [ready("True", "successful scan: found 9 tags", g)],
                "lastScanResult": {"tagCount": 9, "scanTime": "2026-12-04T11:00:00Z"}})
     });
-    let _autos = controller::<ImageUpdateAutomation>(&c.client, |g| {
+    let _autos = controller::<ImageUpdateAutomation>(&c, |g| {
         json!({"conditions": [ready("True", "pushed commit 'a1b2c3d' to branch 'main'", g)],
                "lastPushCommit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
                "lastAutomationRunTime": "2026-12-04T11:00:00Z"})
     });
-    let _pols = controller::<ImagePolicy>(&c.client, |g| {
+    let _pols = controller::<ImagePolicy>(&c, |g| {
         json!({"conditions": [ready("True", "Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.4", g)],
                "latestRef": {"name": "harbor.example/ai/keyword-correction", "tag": "0.13.4"}})
     });
@@ -487,13 +572,15 @@ async fn reconcile_waits_for_the_controller() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► annotating ImageRepository keyword-correction in flux-system namespace\n\
+        c.ns(
+            "► annotating ImageRepository keyword-correction in flux-system namespace\n\
          ✔ ImageRepository annotated\n\
          ◎ waiting for ImageRepository reconciliation\n\
          ✔ ImageRepository reconciliation completed\n\
          ✔ scan fetched 9 tags\n"
+        )
     );
-    let api: Api<ImageRepository> = Api::namespaced(c.client.clone(), "flux-system");
+    let api: Api<ImageRepository> = Api::namespaced(c.client.clone(), &c.flux);
     let obj = api.get("keyword-correction").await.expect("get");
     let token = obj
         .metadata
@@ -519,11 +606,13 @@ async fn reconcile_waits_for_the_controller() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► annotating ImageUpdateAutomation flux-system in flux-system namespace\n\
+        c.ns(
+            "► annotating ImageUpdateAutomation flux-system in flux-system namespace\n\
          ✔ ImageUpdateAutomation annotated\n\
          ◎ waiting for ImageUpdateAutomation reconciliation\n\
          ✔ ImageUpdateAutomation reconciliation completed\n\
          ✔ pushed commit 'a1b2c3d' to branch 'main'\n"
+        )
     );
 
     let out = c
@@ -531,22 +620,21 @@ async fn reconcile_waits_for_the_controller() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.ends_with(
-            "✔ ImagePolicy reconciliation completed\n\
-             ✔ Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.4\n"
-        ),
+        out.stderr
+            .ends_with(&c.ns("✔ ImagePolicy reconciliation completed\n\
+             ✔ Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.4\n")),
         "{}",
         out.stderr
     );
 
     // The other namespace.
     let out = c
-        .ff(&["reconcile", "image", "repository", "web-app", "-n", "apps"])
+        .ff(&["reconcile", "image", "repository", "web-app", "-n", &c.apps])
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
-            .starts_with("► annotating ImageRepository web-app in apps namespace\n"),
+            .starts_with(&c.ns("► annotating ImageRepository web-app in apps namespace\n")),
         "{}",
         out.stderr
     );
@@ -554,9 +642,11 @@ async fn reconcile_waits_for_the_controller() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_failure_timeout_and_not_found() {
-    let c = cluster().await;
+    let Some(c) = cluster("fail").await else {
+        return;
+    };
     let _repos = controller::<ImageRepository>(
-        &c.client,
+        &c,
         |g| json!({"conditions": [ready("False", "failed to scan: GET https://harbor.example/v2/: 401 Unauthorized", g)]}),
     );
     let out = c
@@ -565,11 +655,13 @@ async fn reconcile_failure_timeout_and_not_found() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "► annotating ImageRepository realtime-asr in flux-system namespace\n\
+        c.ns(
+            "► annotating ImageRepository realtime-asr in flux-system namespace\n\
          ✔ ImageRepository annotated\n\
          ◎ waiting for ImageRepository reconciliation\n\
          ✔ ImageRepository reconciliation completed\n\
          ✗ ImageRepository reconciliation failed: 'failed to scan: GET https://harbor.example/v2/: 401 Unauthorized'\n"
+        )
     );
 
     // Resume waits for the same verdict.
@@ -579,8 +671,8 @@ async fn reconcile_failure_timeout_and_not_found() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.ends_with(
-            "◎ waiting for ImageRepository reconciliation\n\
-             ✗ ImageRepository reconciliation failed: 'failed to scan: GET https://harbor.example/v2/: 401 Unauthorized'\n"
+            &c.ns("◎ waiting for ImageRepository reconciliation\n\
+             ✗ ImageRepository reconciliation failed: 'failed to scan: GET https://harbor.example/v2/: 401 Unauthorized'\n")
         ),
         "{}",
         out.stderr
@@ -601,8 +693,8 @@ async fn reconcile_failure_timeout_and_not_found() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.ends_with(
-            "◎ waiting for ImagePolicy reconciliation\n\
-             ✗ timed out after 1s waiting for ImagePolicy realtime-asr in flux-system namespace to be reconciled\n"
+            &c.ns("◎ waiting for ImagePolicy reconciliation\n\
+             ✗ timed out after 1s waiting for ImagePolicy realtime-asr in flux-system namespace to be reconciled\n")
         ),
         "{}",
         out.stderr
@@ -613,22 +705,22 @@ async fn reconcile_failure_timeout_and_not_found() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "✗ ImageUpdateAutomation nope not found in flux-system namespace\n"
+        c.ns("✗ ImageUpdateAutomation nope not found in flux-system namespace\n")
     );
     let out = c
-        .ff(&["resume", "image", "policy", "nope", "-n", "apps"])
+        .ff(&["resume", "image", "policy", "nope", "-n", &c.apps])
         .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "✗ ImagePolicy nope not found in apps namespace\n"
+        c.ns("✗ ImagePolicy nope not found in apps namespace\n")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_or_missing_cluster_config() {
-    let c = cluster().await;
-    let home = c.dir.path();
+    let dir = tempfile::tempdir().expect("home");
+    let home = dir.path();
     let secret = "s3cr3t-t0ken-value";
     let bad = home.join("bad-kubeconfig");
     std::fs::write(
@@ -700,9 +792,24 @@ async fn bad_or_missing_cluster_config() {
     );
 
     // Unknown context.
-    let out = c
-        .ff(&["reconcile", "image", "repository", "x", "--context", "nope"])
-        .await;
+    let out = run(
+        home,
+        [
+            "reconcile",
+            "image",
+            "repository",
+            "x",
+            "--context",
+            "nope",
+            "--kubeconfig",
+            &down_s,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        Vec::new(),
+    )
+    .await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("nope"), "{}", out.stderr);
 

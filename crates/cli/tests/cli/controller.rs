@@ -12,18 +12,23 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use ferroflux_testkit::apiserver::{FakeApiServer, Options as ApiOptions};
+use ferroflux_testkit::apiserver::{FakeApiServer, Fault, Options as ApiOptions};
 use ferroflux_testkit::control_plane::ControlPlane;
-use ferroflux_testkit::env::skip_or_fail;
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions, free_port};
 
+use crate::kubernetes::{self, install_export, kubectl_bin};
+
 const IMAGE: &str = "tbd/keyword_correction";
 const DEPLOYMENT: &str = "apps/stage/keyword-correction/deployment.yaml";
 const TOKEN: &str = "quickstart-token";
-/// The shard of the test objects (`--watch-label-selector`).
-const SHARD: &str = "sharding.fluxcd.io/key=e2e";
+/// The shard of a test's objects (`--watch-label-selector`): its namespace,
+/// so that the controllers of concurrent tests on the shared control plane
+/// never see each other's objects.
+fn shard(ns: &str) -> String {
+    format!("sharding.fluxcd.io/key={ns}")
+}
 
 fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart")
@@ -206,7 +211,7 @@ impl Replica {
                 "--log-format",
                 "text",
                 "--watch-label-selector",
-                SHARD,
+                &shard(ns),
                 "--leader-election-namespace",
                 ns,
             ])
@@ -305,7 +310,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
 /// plus one ImageRepository outside it that the controller must not touch.
 fn objects(ns: &str, registry_host: &str, git_url: &str) -> String {
     let flux = quickstart().join("repo/clusters/stage/flux");
-    let shard = SHARD.replace('=', ": ");
+    let shard = shard(ns).replace('=', ": ");
     let mut yaml = String::new();
     let mut add = |text: &str| {
         yaml.push_str(
@@ -345,32 +350,19 @@ fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
     ferroflux_testkit::http::post_json(port, path, headers, body).status
 }
 
-fn kubectl_bin() -> Option<PathBuf> {
-    match std::env::var_os("FERROFLUX_KUBECTL") {
-        Some(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
-        _ => {
-            skip_or_fail("FERROFLUX_KUBECTL (kubectl 1.32, .ci/setup.d/70-kube.sh) is not set");
-            None
-        }
-    }
-}
-
 /// The real control plane of the testkit (etcd + kube-apiserver with RBAC):
 /// the whole install applied server-side and validated by the apiserver, and
 /// the controller running as the install's ServiceAccount (a token from the
 /// TokenRequest API), so a missing RBAC rule fails the scenario.
 #[test]
 fn controller_e2e_on_the_real_control_plane() {
-    let Some(bin) = kubectl_bin() else {
+    let Some(env) = kubernetes::env() else {
         return;
     };
-    let Some(cp) = ControlPlane::for_tests() else {
-        return;
-    };
+    let cp = env.cp;
     let tmp = tempfile::tempdir().expect("controller e2e step");
-    let k = install_on_control_plane(bin, &cp, tmp.path(), None);
-    crd_schemas_are_enforced(&k);
-    v1beta2_is_stored_and_read_as_v1(&k);
+    let ns = cp.namespace("e2e");
+    let k = install_on_control_plane(&env.kubectl, cp, tmp.path(), &ns, None);
     let began = Instant::now();
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&k, tmp.path())));
@@ -390,10 +382,7 @@ fn controller_e2e_on_the_real_control_plane() {
 /// controller says it was forbidden.
 #[test]
 fn controller_without_one_rbac_rule_is_forbidden() {
-    let Some(bin) = kubectl_bin() else {
-        return;
-    };
-    let Some(cp) = ControlPlane::for_tests() else {
+    let Some(env) = kubernetes::env() else {
         return;
     };
     let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
@@ -405,18 +394,23 @@ fn controller_without_one_rbac_rule_is_forbidden() {
         export.replacen(rule, "", 1)
     };
     let tmp = tempfile::tempdir().expect("rbac test step");
-    let k = install_on_control_plane(bin, &cp, tmp.path(), Some(&drop_rule));
+    let ns = env.cp.namespace("rbac");
+    let k = install_on_control_plane(&env.kubectl, env.cp, tmp.path(), &ns, Some(&drop_rule));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("rbac test step");
     rt.block_on(registry.push_image(IMAGE, "1.0.0"));
-    let shard = SHARD.replace('=', ": ");
+    let shard = shard(&ns).replace('=', ": ");
     k.apply(&format!(
-        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: no-status\n  namespace: flux-system\n  labels:\n    {shard}\nspec:\n  image: {}/{IMAGE}\n  interval: 1m0s\n  insecure: true\n",
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: no-status\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  image: {}/{IMAGE}\n  interval: 1m0s\n  insecure: true\n",
         registry.host()
     ));
-    let mut a = Replica::start(&k.controller, "flux-system", &tmp.path().join("a"));
+    let mut a = Replica::start(&k.controller, &ns, &tmp.path().join("a"));
+    // The apiserver's own checks of the install's CRDs, while the replica
+    // starts (here rather than in the e2e, the longer test).
+    crd_schemas_are_enforced(&k);
+    v1beta2_is_stored_and_read_as_v1(&k);
     assert!(
         a.wait_log("forbidden", Duration::from_secs(60)),
         "no forbidden error without the status rule:\n{}",
@@ -435,7 +429,8 @@ fn controller_without_one_rbac_rule_is_forbidden() {
 fn crd_schemas_are_enforced(k: &Kubectl) {
     let policy = |spec: &str| {
         format!(
-            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: bad\n  namespace: flux-system\nspec:\n{spec}"
+            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: bad\n  namespace: {}\nspec:\n{spec}",
+            k.ns
         )
     };
     for (spec, expect) in [
@@ -463,19 +458,20 @@ fn crd_schemas_are_enforced(k: &Kubectl) {
 /// A `v1beta2` ImagePolicy (manifests written before Flux 2.6) is accepted,
 /// stored, and read back as `v1` with its spec intact.
 fn v1beta2_is_stored_and_read_as_v1(k: &Kubectl) {
-    k.apply(
-        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata:\n  name: old\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: '>=1.0.0'\n",
-    );
+    k.apply(&format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata:\n  name: old\n  namespace: {}\nspec:\n  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: '>=1.0.0'\n",
+        k.ns
+    ));
     let got = k.run(&[
         "get",
         "imagepolicies.v1.image.toolkit.fluxcd.io/old",
         "-n",
-        "flux-system",
+        &k.ns,
         "-o",
         "jsonpath={.apiVersion} {.spec.policy.semver.range}",
     ]);
     assert_eq!(got, "image.toolkit.fluxcd.io/v1 >=1.0.0");
-    k.run(&["delete", "imagepolicy/old", "-n", "flux-system"]);
+    k.run(&["delete", "imagepolicy/old", "-n", &k.ns]);
 }
 
 fn tail(text: &str, n: usize) -> String {
@@ -483,41 +479,65 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// `kubectl apply --server-side` of `ferroflux install --export` (after
-/// `edit` of its text), wait for the CRDs, then a kubeconfig with a token of
-/// the `ferroflux` ServiceAccount for the controller.
+/// `ferroflux install --export` moved into the namespace `ns`: its
+/// Namespace, ServiceAccount, Service and Deployment there, its ClusterRole
+/// and ClusterRoleBinding named `ferroflux-<ns>` (cluster-scoped, so renamed
+/// for a test to change its own rules). The CRDs stay as they are.
+fn install_in_namespace(export: &str, ns: &str) -> String {
+    let own = format!("ferroflux-{ns}");
+    let docs: Vec<String> = export
+        .split("\n---\n")
+        .map(|doc| {
+            fn swap(doc: &str, from: &str, to: &str) -> String {
+                assert!(doc.contains(from), "{from:?} not in:\n{doc}");
+                doc.replace(from, to)
+            }
+            let doc = if doc.contains("\nkind: Namespace\n") {
+                swap(doc, "\n  name: flux-system", &format!("\n  name: {ns}"))
+            } else if doc.contains("\nkind: ClusterRole\n") {
+                swap(doc, "\n  name: ferroflux\n", &format!("\n  name: {own}\n"))
+            } else if doc.contains("\nkind: ClusterRoleBinding\n") {
+                let doc = swap(
+                    doc,
+                    "\n  name: ferroflux\nroleRef:",
+                    &format!("\n  name: {own}\nroleRef:"),
+                );
+                swap(
+                    &doc,
+                    "  kind: ClusterRole\n  name: ferroflux\n",
+                    &format!("  kind: ClusterRole\n  name: {own}\n"),
+                )
+            } else {
+                doc.to_string()
+            };
+            doc.replace("namespace: flux-system", &format!("namespace: {ns}"))
+        })
+        .collect();
+    docs.join("\n---\n")
+}
+
+/// `kubectl apply --server-side` of `ferroflux install --export` in the
+/// namespace `ns` (after `edit` of its text), then a kubeconfig with a token
+/// of that install's `ferroflux` ServiceAccount for the controller.
 fn install_on_control_plane(
-    bin: PathBuf,
+    bin: &Path,
     cp: &ControlPlane,
     tmp: &Path,
+    ns: &str,
     edit: Option<&dyn Fn(String) -> String>,
 ) -> Kubectl {
     let mut k = Kubectl {
-        bin,
+        bin: bin.to_path_buf(),
         config: cp.kubeconfig(),
         controller: cp.kubeconfig(),
-        ns: "flux-system".to_string(),
+        ns: ns.to_string(),
     };
-    let mut export = install_export();
+    let mut export = install_in_namespace(&install_export(), ns);
     if let Some(edit) = edit {
         export = edit(export);
     }
     k.apply_server_side(&export);
-    k.run(&[
-        "wait",
-        "--for=condition=established",
-        "--timeout=60s",
-        "crd",
-        "--all",
-    ]);
-    let token = k.run(&[
-        "create",
-        "token",
-        "ferroflux",
-        "-n",
-        "flux-system",
-        "--duration=2h",
-    ]);
+    let token = k.run(&["create", "token", "ferroflux", "-n", ns, "--duration=2h"]);
     let sa = tmp.join("sa.kubeconfig");
     std::fs::copy(&k.config, &sa).expect("copy kubeconfig");
     let as_sa = Kubectl {
@@ -539,7 +559,7 @@ fn install_on_control_plane(
         "-o",
         "jsonpath={.status.userInfo.username}",
     ]);
-    assert_eq!(who, "system:serviceaccount:flux-system:ferroflux");
+    assert_eq!(who, format!("system:serviceaccount:{ns}:ferroflux"));
     k.controller = sa;
     k
 }
@@ -587,15 +607,6 @@ fn controller_e2e_on_a_real_cluster() {
     }
 }
 
-fn install_export() -> String {
-    let install = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
-        .args(["install", "--export"])
-        .output()
-        .expect("controller e2e step");
-    assert!(install.status.success());
-    String::from_utf8_lossy(&install.stdout).to_string()
-}
-
 fn scenario(k: &Kubectl, tmp: &Path) {
     let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
         return;
@@ -613,7 +624,9 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     let root = quickstart().join("repo");
     let deployment = std::fs::read_to_string(root.join(DEPLOYMENT))
         .expect("controller e2e step")
-        .replace("REGISTRY_HOST", &registry.host());
+        .replace("REGISTRY_HOST", &registry.host())
+        // The setter markers name the policies' namespace.
+        .replace("\"flux-system:", &format!("\"{ns}:"));
     let initial = gitrepo::commit_files(
         &bare,
         "main",
@@ -784,14 +797,27 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     ]);
     assert!(events.contains("ImagePolicy/"), "{events}");
 
-    // Suspend: a request and a new tag change nothing.
+    // Suspend: a request and a new tag change nothing. Meanwhile a second
+    // replica starts and waits while the first holds the Lease (the two
+    // waits overlap).
     k.merge_patch(
         "imagerepository/keyword-correction",
         r#"{"spec":{"suspend":true}}"#,
     );
     rt.block_on(registry.push_image(IMAGE, "0.13.6"));
     k.request_reconcile("imagerepository/keyword-correction", "2026-12-04T10:05:00Z");
-    std::thread::sleep(Duration::from_secs(3));
+    let suspended = Instant::now();
+    let mut b = Replica::start(&k.controller, ns, &tmp.join("b"));
+    assert!(
+        b.wait_log(
+            "attempting to acquire leader lease",
+            Duration::from_secs(20)
+        ),
+        "{}",
+        b.text()
+    );
+    let standby = Instant::now();
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(suspended.elapsed()));
     assert_eq!(
         k.jsonpath(
             "imagerepository/keyword-correction",
@@ -808,18 +834,8 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         ),
         "{metrics}"
     );
-
-    // A second replica waits while the first holds the Lease.
-    let mut b = Replica::start(&k.controller, ns, &tmp.join("b"));
-    assert!(
-        b.wait_log(
-            "attempting to acquire leader lease",
-            Duration::from_secs(20)
-        ),
-        "{}",
-        b.text()
-    );
-    std::thread::sleep(Duration::from_secs(5));
+    // Longer than the lease (4s): the first replica renewed it.
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(standby.elapsed()));
     assert!(
         !b.has("successfully acquired lease") && !b.has("watches synced"),
         "both replicas act:\n{}",
@@ -961,45 +977,70 @@ fn install_deployment_args_are_accepted() {
 }
 
 /// What the watches would only retry forever fails at start-up with a
-/// clear message: CRDs not installed, a selector the apiserver refuses.
+/// clear message: CRDs not installed (the run `kubernetes::env` made on the
+/// control plane before it applied them), a selector the apiserver refuses.
 #[test]
 fn controller_fails_fast_without_crds_or_with_a_bad_selector() {
-    let Some(bin) = kubectl_bin() else {
+    let Some(env) = kubernetes::env() else {
         return;
     };
-    let server = FakeApiServer::start_in_thread(ApiOptions::default()).expect("fake apiserver");
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let config = tmp.path().join("kubeconfig");
-    server.write_kubeconfig(&config).expect("kubeconfig");
-    let start = |selector: Option<&str>| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ferroflux"));
-        c.arg("controller")
-            .arg("--kubeconfig")
-            .arg(&config)
-            .arg("--storage-path")
-            .arg(tmp.path().join("data"));
-        if let Some(s) = selector {
-            c.args(["--watch-label-selector", s]);
-        }
-        c.output().expect("ferroflux controller")
-    };
-    let out = start(None);
+    let out = &env.without_crds;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("CRDs are not installed"), "{stderr}");
 
-    let k = Kubectl {
-        bin,
-        config: config.clone(),
-        controller: config.clone(),
-        ns: "flux-system".to_string(),
-    };
-    k.apply(&install_export());
-    let out = start(Some("sharding.fluxcd.io/key in (a"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .env("HOME", "/nonexistent")
+        .arg("controller")
+        .arg("--kubeconfig")
+        .arg(env.cp.kubeconfig())
+        .arg("--storage-path")
+        .arg(tmp.path().join("data"))
+        .args(["--watch-label-selector", "sharding.fluxcd.io/key in (a"])
+        .output()
+        .expect("ferroflux controller");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("--watch-label-selector 'sharding.fluxcd.io/key in (a'"),
         "{stderr}"
     );
+}
+
+/// Fault injection (the fake apiserver: a real one cannot be made to fail
+/// on demand): the start-up list answered with a 500 ends the controller
+/// with the apiserver's message, not a hang or a panic.
+#[test]
+fn controller_reports_an_apiserver_failure_at_start_up() {
+    let server = FakeApiServer::start_in_thread(ApiOptions {
+        faults: vec![Fault {
+            method: "GET".into(),
+            path: "/apis/image.toolkit.fluxcd.io/v1/imagerepositories".into(),
+            status: 500,
+            message: "etcdserver: request timed out".into(),
+        }],
+        ..ApiOptions::default()
+    })
+    .expect("fake apiserver");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&config).expect("kubeconfig");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .env("HOME", "/nonexistent")
+        .arg("controller")
+        .arg("--kubeconfig")
+        .arg(&config)
+        .arg("--storage-path")
+        .arg(tmp.path().join("data"))
+        .output()
+        .expect("ferroflux controller");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("cannot list ImageRepositories")
+            && stderr.contains("etcdserver: request timed out"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -6,6 +6,7 @@ mod controller;
 mod explain;
 mod get;
 mod install;
+mod kubernetes;
 mod policy;
 mod scan;
 mod setters;

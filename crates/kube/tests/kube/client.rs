@@ -1,70 +1,46 @@
-//! kube-rs 5.0 (client + runtime, ring TLS, plain HTTP on loopback) against
-//! the fake apiserver: the CRDs from `crds()` register the kinds, then
+//! kube-rs 5.0 (client + runtime, ring TLS, the admin client certificate)
+//! against the real control plane: with the CRDs from `crds()` installed,
 //! `Api::<ImagePolicy>` creates, lists, server-side applies, patches status,
-//! hits a conflict, and `kube::runtime::watcher` sees the status change.
+//! hits a conflict, and `kube::runtime::watcher` sees the status change,
+//! each test in a namespace of its own.
 
 use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImagePolicySpec};
-use ferroflux_testkit::apiserver::FakeApiServer;
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Config};
 use serde_json::json;
 
-async fn client(server: &FakeApiServer) -> Client {
-    let config = Config::new(server.url().parse().expect("server url"));
-    Client::try_from(config).expect("kube client")
-}
+use crate::cluster::{client, control_plane};
 
-async fn install(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in ferroflux_kube::crds().expect("crds") {
-        crds.create(&PostParams::default(), &crd)
-            .await
-            .expect("create crd");
-    }
-    let ns: Api<Namespace> = Api::all(client.clone());
-    let flux_system = Namespace {
-        metadata: ObjectMeta {
-            name: Some("flux-system".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    ns.create(&PostParams::default(), &flux_system)
-        .await
-        .expect("namespace");
-}
-
-fn policy(name: &str) -> ImagePolicy {
+fn policy(name: &str, ns: &str) -> ImagePolicy {
     let spec: ImagePolicySpec = serde_json::from_value(json!({
         "imageRepositoryRef": {"name": "keyword-correction"},
         "policy": {"semver": {"range": ">=0.0.0"}}
     }))
     .expect("spec");
     let mut p = ImagePolicy::new(name, spec);
-    p.metadata.namespace = Some("flux-system".into());
+    p.metadata.namespace = Some(ns.into());
     p
 }
 
 #[tokio::test]
 async fn kube_rs_crud_status_apply_and_conflict() {
-    let server = FakeApiServer::start().await;
-    let client = client(&server).await;
-    install(&client).await;
-    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), "flux-system");
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let ns = cp.namespace("crud");
+    let client = client(cp).await;
+    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), &ns);
 
     let created = api
-        .create(&PostParams::default(), &policy("keyword-correction"))
+        .create(&PostParams::default(), &policy("keyword-correction", &ns))
         .await
         .expect("create");
     assert_eq!(created.metadata.generation, Some(1));
     assert!(created.metadata.uid.is_some());
-    api.create(&PostParams::default(), &policy("realtime-asr"))
+    api.create(&PostParams::default(), &policy("realtime-asr", &ns))
         .await
         .expect("create");
 
@@ -95,7 +71,7 @@ async fn kube_rs_crud_status_apply_and_conflict() {
     assert_eq!(patched.metadata.generation, Some(1));
 
     // Server-side apply: a spec change bumps generation and records the manager.
-    let mut applied = policy("keyword-correction");
+    let mut applied = policy("keyword-correction", &ns);
     applied.spec.suspend = Some(true);
     let after = api
         .patch(
@@ -140,11 +116,13 @@ async fn kube_rs_crud_status_apply_and_conflict() {
 
 #[tokio::test]
 async fn kube_rs_watcher_sees_status_updates() {
-    let server = FakeApiServer::start().await;
-    let client = client(&server).await;
-    install(&client).await;
-    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), "flux-system");
-    api.create(&PostParams::default(), &policy("keyword-correction"))
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let ns = cp.namespace("watch");
+    let client = client(cp).await;
+    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), &ns);
+    api.create(&PostParams::default(), &policy("keyword-correction", &ns))
         .await
         .expect("create");
 
@@ -159,6 +137,7 @@ async fn kube_rs_watcher_sees_status_updates() {
     assert_eq!(first.metadata.name.as_deref(), Some("keyword-correction"));
 
     let writer = api.clone();
+    let later = policy("later", &ns);
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let status =
@@ -172,7 +151,7 @@ async fn kube_rs_watcher_sees_status_updates() {
             .await
             .expect("patch_status");
         writer
-            .create(&PostParams::default(), &policy("later"))
+            .create(&PostParams::default(), &later)
             .await
             .expect("create");
     });
@@ -196,4 +175,53 @@ async fn kube_rs_watcher_sees_status_updates() {
         }
     }
     assert_eq!(seen_tag.as_deref(), Some("2.0.0"));
+}
+
+/// kube-controller-manager's garbage collector deletes a ConfigMap whose
+/// owner, an ImagePolicy, was deleted: ownerReferences to our kinds work
+/// (what pruning by owner will rely on). Quick because the control plane's
+/// controller manager was restarted after the CRDs went in; otherwise its
+/// discovery finds the kind only on its next 30 s resync.
+#[tokio::test]
+async fn garbage_collector_follows_owner_references_to_our_kinds() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use kube::api::DeleteParams;
+
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let ns = cp.namespace("gc");
+    let client = client(cp).await;
+    let policies: Api<ImagePolicy> = Api::namespaced(client.clone(), &ns);
+    let owner = policies
+        .create(&PostParams::default(), &policy("owner", &ns))
+        .await
+        .expect("create policy");
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let mut owned = ConfigMap::default();
+    owned.metadata.name = Some("owned".into());
+    owned.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "image.toolkit.fluxcd.io/v1".into(),
+        kind: "ImagePolicy".into(),
+        name: "owner".into(),
+        uid: owner.metadata.uid.clone().expect("uid"),
+        ..Default::default()
+    }]);
+    maps.create(&PostParams::default(), &owned)
+        .await
+        .expect("create configmap");
+    policies
+        .delete("owner", &DeleteParams::default())
+        .await
+        .expect("delete policy");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while maps.get_opt("owned").await.expect("get").is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the owned ConfigMap outlived its ImagePolicy by 20 s:\n{}",
+            cp.controller_manager_log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,18 +1,23 @@
-//! kubectl 1.32 against the fake apiserver: `apply -f deploy/install.yaml`,
-//! seed 000's objects, `get -A`, `get -o yaml`, a status patch, seed 000's
-//! cheat sheet `-o jsonpath='{.status.latestRef.tag}'`, and `get -w`.
+//! kubectl 1.32 against the real control plane: `apply -f` of the install
+//! manifests (deploy/install.yaml, moved into a namespace of the test's
+//! own), seed 000's objects, `get -A`, `get -o yaml`, a status patch, seed
+//! 000's cheat sheet `-o jsonpath='{.status.latestRef.tag}'`, `get -w`,
+//! and a second apply that changes nothing.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use ferroflux_testkit::apiserver::{FakeApiServer, Options};
+use ferroflux_testkit::control_plane::ControlPlane;
 use ferroflux_testkit::env::{dir_from_env, skip_or_fail};
+
+use crate::cluster::{control_plane, install_yaml};
 
 struct Kubectl {
     bin: PathBuf,
     dir: tempfile::TempDir,
-    _server: FakeApiServer,
+    cp: &'static ControlPlane,
 }
 
 impl Kubectl {
@@ -24,22 +29,15 @@ impl Kubectl {
                 return None;
             }
         };
-        let server = FakeApiServer::start_in_thread(Options::default()).expect("fake apiserver");
+        let cp = control_plane()?;
         let dir = tempfile::tempdir().expect("tempdir");
-        server
-            .write_kubeconfig(&dir.path().join("kubeconfig"))
-            .expect("kubeconfig");
-        Some(Kubectl {
-            bin,
-            dir,
-            _server: server,
-        })
+        Some(Kubectl { bin, dir, cp })
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--kubeconfig")
-            .arg(self.dir.path().join("kubeconfig"))
+            .arg(self.cp.kubeconfig())
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
             .args(args)
@@ -57,13 +55,31 @@ impl Kubectl {
         );
         stdout
     }
-}
 
-fn install_yaml() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/install.yaml")
-        .display()
-        .to_string()
+    /// `kubectl apply -f -` of `yaml`: stdout.
+    fn apply(&self, yaml: &str) -> String {
+        let mut child = self
+            .command(&["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        child
+            .stdin
+            .take()
+            .expect("kubectl stdin")
+            .write_all(yaml.as_bytes())
+            .expect("kubectl stdin");
+        let out = child.wait_with_output().expect("kubectl apply");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "kubectl apply failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
 }
 
 #[test]
@@ -74,14 +90,23 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
     let Some(k) = Kubectl::start() else {
         return;
     };
-    let out = k.run(&["apply", "-f", &install_yaml()]);
+    let ns = k.cp.unique_name("kubectl-seed");
+    let out = k.apply(&install_yaml(&ns));
+    // The CRDs are the binary's, installed before: any verb.
+    assert!(
+        out.contains(
+            "customresourcedefinition.apiextensions.k8s.io/imagepolicies.image.toolkit.fluxcd.io "
+        ),
+        "{out}"
+    );
     for want in [
-        "customresourcedefinition.apiextensions.k8s.io/imagepolicies.image.toolkit.fluxcd.io created",
-        "namespace/flux-system created",
-        "clusterrole.rbac.authorization.k8s.io/ferroflux created",
-        "deployment.apps/ferroflux created",
+        format!("namespace/{ns} created"),
+        "serviceaccount/ferroflux created".to_string(),
+        format!("clusterrole.rbac.authorization.k8s.io/ferroflux-{ns} created"),
+        format!("clusterrolebinding.rbac.authorization.k8s.io/ferroflux-{ns} created"),
+        "deployment.apps/ferroflux created".to_string(),
     ] {
-        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
     }
     let seed = seeds.join("manifests/000");
     for prefix in ["01-", "03-", "04-", "05-"] {
@@ -95,7 +120,10 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
                     .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".yaml"))
             })
             .expect("seed file");
-        let out = k.run(&["apply", "-f", &file.display().to_string()]);
+        let yaml = std::fs::read_to_string(&file)
+            .expect("seed file")
+            .replace("namespace: flux-system", &format!("namespace: {ns}"));
+        let out = k.apply(&yaml);
         assert!(out.contains(" created"), "{out}");
     }
 
@@ -124,12 +152,12 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         "{table}"
     );
     // Short names and categories resolve through discovery.
-    let short = k.run(&["get", "imgpol", "-n", "flux-system", "-o", "name"]);
+    let short = k.run(&["get", "imgpol", "-n", &ns, "-o", "name"]);
     assert!(
         short.contains("imagepolicy.image.toolkit.fluxcd.io/keyword-correction"),
         "{short}"
     );
-    let images = k.run(&["get", "fluxcd-images", "-n", "flux-system", "-o", "name"]);
+    let images = k.run(&["get", "fluxcd-images", "-n", &ns, "-o", "name"]);
     assert!(
         images.contains("imageupdateautomation.image.toolkit.fluxcd.io/flux-system"),
         "{images}"
@@ -140,7 +168,7 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         "imagepolicy",
         "keyword-correction",
         "-n",
-        "flux-system",
+        &ns,
         "-o",
         "yaml",
     ]);
@@ -161,7 +189,7 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
             "imagepolicy",
             "keyword-correction",
             "-n",
-            "flux-system",
+            &ns,
             "-w",
             "--output-watch-events",
             "--request-timeout=20s",
@@ -205,7 +233,7 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         "imagepolicy",
         "keyword-correction",
         "-n",
-        "flux-system",
+        &ns,
         "--subresource=status",
         "--type=merge",
         "-p",
@@ -217,7 +245,7 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         "imagepolicy",
         "keyword-correction",
         "-n",
-        "flux-system",
+        &ns,
         "-o",
         "jsonpath={.status.latestRef.tag}",
     ]);
@@ -228,7 +256,7 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         "imagepolicy",
         "keyword-correction",
         "-n",
-        "flux-system",
+        &ns,
         "--subresource=status",
         "--type=merge",
         "-p",
@@ -240,7 +268,7 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
         "imagepolicy",
         "keyword-correction",
         "-n",
-        "flux-system",
+        &ns,
         "-o",
         "jsonpath={.spec.suspend}",
     ]);
@@ -253,24 +281,25 @@ fn kubectl_applies_install_and_seed_000_and_reads_the_cheat_sheet() {
 }
 
 #[test]
-fn kubectl_reapplies_and_deletes() {
+fn kubectl_reapplies_without_changes() {
     let Some(k) = Kubectl::start() else {
         return;
     };
-    k.run(&["apply", "-f", &install_yaml()]);
-    // A second apply is a three-way patch of every object.
-    let out = k.run(&["apply", "-f", &install_yaml()]);
-    assert!(out.contains("namespace/flux-system unchanged"), "{out}");
-    let crds = k.run(&["get", "crd", "-o", "name"]);
-    assert_eq!(crds.lines().count(), 5, "{crds}");
-    let out = k.run(&["delete", "crd", "receivers.notification.toolkit.fluxcd.io"]);
-    assert!(out.contains("deleted"), "{out}");
-    let out = k
-        .command(&["get", "receivers", "-A"])
-        .output()
-        .expect("kubectl runs");
+    let ns = k.cp.unique_name("kubectl-reapply");
+    let install = install_yaml(&ns);
+    k.apply(&install);
+    // A second apply is a three-way patch of every object that changes
+    // nothing: the apiserver's defaults are no difference.
+    let out = k.apply(&install);
+    let changed: Vec<&str> = out.lines().filter(|l| !l.ends_with(" unchanged")).collect();
     assert!(
-        !out.status.success(),
-        "receivers still served after their CRD was deleted"
+        changed.is_empty(),
+        "changed on a second apply: {changed:?}\n{out}"
+    );
+    let crds = k.run(&["get", "crd", "-o", "name"]);
+    assert_eq!(
+        crds.lines().filter(|l| l.contains(".fluxcd.io")).count(),
+        5,
+        "{crds}"
     );
 }

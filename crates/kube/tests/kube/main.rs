@@ -1,6 +1,8 @@
 //! Integration tests of ferroflux-kube: the install manifests and seed 000's
-//! objects against the fake apiserver, driven by kubectl 1.32 from Debian
-//! trixie (`FERROFLUX_KUBECTL`, set by `.ci/setup.d/70-kube.sh`).
+//! objects on a real control plane (the testkit's, shared by the tests of
+//! this binary), driven by kube-rs and by kubectl 1.32 from Debian trixie
+//! (`FERROFLUX_KUBECTL`, set by `.ci/setup.d/70-kube.sh`).
 
 mod client;
+mod cluster;
 mod kubectl;

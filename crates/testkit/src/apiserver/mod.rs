@@ -1,10 +1,25 @@
-//! A fake Kubernetes apiserver (axum, plain HTTP on 127.0.0.1). The
-//! controller end-to-end test runs on the real control plane
-//! ([`crate::control_plane`]); the fake stays for what a real apiserver
-//! cannot be made to do in a test (watch bookmarks on a chosen short
-//! interval, `Options::bookmark_interval`; no CRDs installed at all) and,
-//! until they move, for the crates/kube, `ferroflux` cluster-CLI and bench
-//! tests that still use it. kube-rs clients and kubectl 1.32 talk to it as to a real one for:
+//! A fake Kubernetes apiserver (axum, plain HTTP on 127.0.0.1), kept only
+//! for what the real control plane ([`crate::control_plane`], which every
+//! Kubernetes test runs on) cannot be made to do: fail on demand
+//! ([`Options::faults`]: a chosen status and message for one method and
+//! path) and send watch bookmarks on a short chosen interval
+//! ([`Options::bookmark_interval`]). Its users, and why:
+//!
+//! - the `ferroflux` cli test
+//!   `controller::controller_reports_an_apiserver_failure_at_start_up`: the
+//!   start-up list answered with a 500 (an etcd timeout), which a real
+//!   apiserver gives only by accident;
+//! - this module's own tests (`tests.rs`), which pin the behaviour below.
+//!
+//! Nothing else once this branch meets main's 43a79b8, which moved the
+//! versus-Flux bench (its last other user, as a fallback) to the real
+//! control plane.
+//! The store, discovery, tables and patches below are what lets a
+//! controller get as far as a fault; a fault-injecting proxy in front of
+//! the real apiserver could replace them when a fault needs real semantics
+//! around it (a watch that hangs after a real list).
+//!
+//! kube-rs clients and kubectl 1.32 talk to it as to a real one for:
 //!
 //! - discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/<group>` and
 //!   `/apis/<group>/<version>` (legacy documents; aggregated discovery v2 is
@@ -88,6 +103,8 @@ pub struct Options {
     pub port: u16,
     /// How often a watch that asked for bookmarks gets one.
     pub bookmark_interval: Duration,
+    /// Requests answered with an error instead of served.
+    pub faults: Vec<Fault>,
 }
 
 impl Default for Options {
@@ -95,8 +112,23 @@ impl Default for Options {
         Options {
             port: 0,
             bookmark_interval: Duration::from_secs(30),
+            faults: Vec::new(),
         }
     }
+}
+
+/// A request the fake answers with `status` and a `Status` body carrying
+/// `message`, whatever it holds: what a real apiserver cannot be made to
+/// do on demand (an etcd timeout, an overloaded server).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// `GET`, `PATCH`, ...
+    pub method: String,
+    /// The path without the query, such as
+    /// `/apis/image.toolkit.fluxcd.io/v1/imagerepositories`.
+    pub path: String,
+    pub status: u16,
+    pub message: String,
 }
 
 struct Shared {
@@ -146,8 +178,7 @@ impl FakeApiServer {
         })
     }
 
-    /// Serve from a thread of its own (for synchronous tests and the
-    /// `fake-apiserver` binary).
+    /// Serve from a thread of its own (for synchronous tests and benches).
     pub fn start_in_thread(opts: Options) -> Result<FakeApiServer, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -402,6 +433,20 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(f) = shared
+        .opts
+        .faults
+        .iter()
+        .find(|f| f.method == method.as_str() && f.path == uri.path())
+    {
+        return json_response(
+            f.status,
+            &json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": f.message, "reason": "InternalError", "details": {}, "code": f.status
+            }),
+        );
+    }
     let query = Query::parse(uri.query());
     let Some(target) = parse_target(uri.path()) else {
         return not_found();

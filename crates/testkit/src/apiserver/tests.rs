@@ -846,3 +846,34 @@ fn runs_in_a_thread_and_writes_a_kubeconfig() {
     });
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn faults_answer_instead_of_the_store() {
+    let server = FakeApiServer::start_with(Options {
+        faults: vec![super::Fault {
+            method: "GET".into(),
+            path: "/api/v1/namespaces/default/configmaps".into(),
+            status: 503,
+            message: "etcdserver: leader changed".into(),
+        }],
+        ..Options::default()
+    })
+    .await
+    .expect("start");
+    let api = Api::new(&server);
+    let (code, body) = api.get("/api/v1/namespaces/default/configmaps").await;
+    assert_eq!(code, 503);
+    assert_eq!(body["kind"], "Status");
+    assert_eq!(body["code"], 503);
+    assert_eq!(body["message"], "etcdserver: leader changed");
+    // Another method on the same path, and other paths, are served.
+    let (code, _) = api
+        .post(
+            "/api/v1/namespaces/default/configmaps",
+            json!({"metadata": {"name": "cm"}}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = api.get("/api/v1/namespaces/default/configmaps/cm").await;
+    assert_eq!(code, 200);
+}

@@ -1,8 +1,8 @@
 //! `control-plane start DIR` / `control-plane stop DIR`: the real control
-//! plane of `ferroflux_testkit::control_plane` (etcd + kube-apiserver with
-//! RBAC) for use outside the tests. `start` leaves it running and prints
-//! `export KUBECONFIG=DIR/kubeconfig` for `eval`; `stop` ends it. Wrapped by
-//! `scripts/control-plane`.
+//! plane of `ferroflux_testkit::control_plane` (etcd, kube-apiserver with
+//! RBAC, kube-controller-manager) for use outside the tests. `start` leaves
+//! it running and prints `export KUBECONFIG=DIR/kubeconfig` for `eval`;
+//! `stop` ends it. Wrapped by `scripts/control-plane`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
