@@ -355,6 +355,25 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
         ],
         None,
     );
+    // Established is not yet served everywhere: list every kind once
+    // before a controller starts, so that neither side's first watch waits
+    // on a CRD created a moment ago (users install CRDs long before).
+    let crds = env.get_json(&["crd"]);
+    for crd in crds["items"].as_array().into_iter().flatten() {
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Command::new(&env.kubectl)
+            .arg("--kubeconfig")
+            .arg(&env.kubeconfig)
+            .args(["get", name, "-A", "-o", "name"])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "{name} is not served after 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     env.apply(&yaml);
 
     let started = Instant::now();
