@@ -805,7 +805,7 @@ impl Runner {
         if let (Some(cluster), Some(e)) = (&self.cluster, event)
             && let Some(r) = self.objects.reference(key)
         {
-            cluster.event(&r, e, "Reconcile").await;
+            cluster.event(&r, e, "Reconcile");
         }
     }
 

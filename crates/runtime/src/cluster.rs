@@ -99,12 +99,22 @@ pub struct ClusterOptions {
     pub instance: Option<String>,
 }
 
+/// Events waiting for the apiserver, at most (client-go's broadcaster
+/// queues 1000 and drops what comes beyond, as this does).
+const EVENT_QUEUE: usize = 1000;
+
+type EventQueue = mpsc::Sender<(ObjectReference, KubeEvent)>;
+
 /// A connected cluster.
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
     opts: ClusterOptions,
     recorder: Recorder,
+    /// Events go to the apiserver from a task of their own, in order, so
+    /// that a reconcile does not wait for its Event to be written (Flux's
+    /// recorder is asynchronous too); started on the first event.
+    events: std::sync::Arc<std::sync::OnceLock<EventQueue>>,
 }
 
 impl Debug for Cluster {
@@ -128,6 +138,7 @@ impl Cluster {
             client,
             opts,
             recorder,
+            events: std::sync::Arc::default(),
         }
     }
 
@@ -233,9 +244,10 @@ impl Cluster {
         }
     }
 
-    /// Record a Kubernetes Event on the object (best effort, as Flux);
-    /// trace events are never recorded.
-    pub async fn event(&self, object: &ObjectReference, e: &status::Event, action: &str) {
+    /// Record a Kubernetes Event on the object (best effort, as Flux):
+    /// queued for the event task, dropped with a warning when the queue is
+    /// full; trace events are never recorded.
+    pub fn event(&self, object: &ObjectReference, e: &status::Event, action: &str) {
         let type_ = match e.type_ {
             EventType::Normal => KubeEventType::Normal,
             EventType::Warning => KubeEventType::Warning,
@@ -248,8 +260,23 @@ impl Cluster {
             action: action.to_string(),
             secondary: None,
         };
-        if let Err(err) = self.recorder.publish(&ev, object).await {
-            tracing::warn!(object = ?object.name, "event not recorded: {err}");
+        let queue = self.events.get_or_init(|| {
+            let (tx, mut rx) = mpsc::channel::<(ObjectReference, KubeEvent)>(EVENT_QUEUE);
+            let recorder = self.recorder.clone();
+            tokio::spawn(async move {
+                while let Some((object, ev)) = rx.recv().await {
+                    if let Err(err) = recorder.publish(&ev, &object).await {
+                        tracing::warn!(object = ?object.name, "event not recorded: {err}");
+                    }
+                }
+            });
+            tx
+        });
+        if queue.try_send((object.clone(), ev)).is_err() {
+            tracing::warn!(
+                object = ?object.name,
+                "event not recorded: {EVENT_QUEUE} events already wait for the apiserver"
+            );
         }
     }
 
