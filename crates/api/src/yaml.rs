@@ -160,6 +160,19 @@ impl Node {
 
 /// Parse a whole stream into documents.
 pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
+    parse_with(source, false)
+}
+
+/// Parse a whole stream, keeping every scalar's text unresolved: a plain
+/// scalar comes out as `Str { quoted: false }` with its source text, a quoted,
+/// block or `!!str`-tagged one as `Str { quoted: true }`. For callers that
+/// resolve types by another schema than YAML 1.2 core (kustomize resolves
+/// `0777`, `1_000` and dates as Go's yaml.v3 does), with the same budgets.
+pub fn parse_stream_raw(source: &str) -> Result<Vec<Document>, YamlError> {
+    parse_with(source, true)
+}
+
+fn parse_with(source: &str, raw: bool) -> Result<Vec<Document>, YamlError> {
     // saphyr accepts a stream that opens with `...`; libyaml, PyYAML and
     // kubectl do not, and it is always an elision copied from an article.
     let first = source
@@ -185,7 +198,10 @@ pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
             ),
         });
     }
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        raw,
+        ..Builder::default()
+    };
     for event in Parser::new_from_str(source) {
         let (event, span) = event.map_err(|e| scan_error(source, &e))?;
         builder.event(event, span)?;
@@ -287,6 +303,8 @@ struct Builder {
     current: Option<Node>,
     /// What aliases added to the current document so far.
     expanded: Cost,
+    /// Keep scalars unresolved ([`parse_stream_raw`]).
+    raw: bool,
 }
 
 impl Builder {
@@ -310,18 +328,27 @@ impl Builder {
                 self.expanded = Cost::default();
             }
             Event::DocumentEnd => {
-                let node = self.current.take().filter(|n| n.value != Value::Null);
+                let node = self.current.take().filter(|n| {
+                    let empty_raw = matches!(&n.value, Value::Str { text, quoted: false }
+                        if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"));
+                    n.value != Value::Null && !empty_raw
+                });
                 self.documents.push(Document {
                     node,
                     line: self.doc_line,
                 });
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let node = Node {
-                    value: resolve_scalar(text, style, tag.as_deref().map(|t| t.suffix.as_str())),
-                    line,
-                    col,
+                let tag = tag.as_deref().map(|t| t.suffix.as_str());
+                let value = if self.raw {
+                    Value::Str {
+                        quoted: style != ScalarStyle::Plain || tag == Some("str"),
+                        text: text.into_owned(),
+                    }
+                } else {
+                    resolve_scalar(text, style, tag)
                 };
+                let node = Node { value, line, col };
                 self.remember(anchor, &node);
                 self.push_node(node)?;
             }

@@ -199,3 +199,19 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn raw_scalars_keep_their_text_and_say_whether_they_were_quoted() {
+    let docs = parse_stream_raw("a: 0777\nb: '1'\nc: !!str 2\nd: |\n  x\n---\n~\n").unwrap();
+    assert_eq!(docs.len(), 2);
+    let node = docs[0].node.as_ref().unwrap();
+    let text = |k: &str| match &node.get(k).unwrap().value {
+        Value::Str { text, quoted } => (text.clone(), *quoted),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text("a"), ("0777".to_string(), false));
+    assert_eq!(text("b"), ("1".to_string(), true));
+    assert_eq!(text("c"), ("2".to_string(), true));
+    assert_eq!(text("d"), ("x\n".to_string(), true));
+    assert!(docs[1].node.is_none(), "a document holding only ~ is empty");
+}
