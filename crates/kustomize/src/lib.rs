@@ -1,0 +1,30 @@
+//! Tier 0: `kustomize build` as a pure engine over a file set.
+//!
+//! Reads a kustomization (and its bases) through a [`fs::FileSystem`],
+//! applies kustomize 5.6's built-in transformers in its order and prints the
+//! result byte for byte as `kustomize build` does. No process, no network,
+//! no clock: remote bases and plugins are refused with an error naming them,
+//! and fields not implemented yet fail with "not supported yet". Must not
+//! depend on tokio, kube clients, git or HTTP.
+
+pub mod build;
+pub mod emit;
+pub mod error;
+pub mod fs;
+pub mod kustomization;
+pub mod resource;
+pub mod sort;
+pub mod transform;
+pub mod value;
+
+use std::path::Path;
+
+pub use build::{LoadRestrictor, Options};
+pub use error::Error;
+pub use fs::{DiskFs, FileSystem, MemFs};
+
+/// `kustomize build DIR`'s standard output.
+pub fn build_yaml(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<String, Error> {
+    let resources = build::build(fs, dir, opts)?;
+    emit::documents(resources.iter().map(|r| &r.value)).map_err(|e| Error::Build(e.to_string()))
+}
