@@ -1,0 +1,328 @@
+//! Accumulating a kustomization: its resources (files and directories with
+//! their own kustomization, recursively), then its transformers; at the top,
+//! name references, local-config removal and the output order.
+
+use std::path::{Path, PathBuf};
+
+use ferroflux_api::yaml;
+
+use crate::error::Error;
+use crate::fs::{FileSystem, normalize};
+use crate::kustomization::{self, Kustomization, SortOptions};
+use crate::resource::Resource;
+use crate::transform::{self, fieldspec};
+use crate::value::{Map, Value, from_node};
+
+/// kustomize's `--load-restrictor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadRestrictor {
+    /// Files must be in or below the kustomization's directory (default).
+    #[default]
+    RootOnly,
+    /// Files may be anywhere the file system reaches.
+    None,
+}
+
+/// How to build.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// Deepest nesting of kustomizations (a base of a base of ...).
+pub const MAX_DEPTH: usize = 64;
+
+/// Build the kustomization in `dir`: the resources in output order.
+pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Resource>, Error> {
+    let dir = normalize(dir);
+    if !fs.is_dir(&dir) {
+        return Err(Error::Build(format!(
+            "must build at directory: not a valid directory: '{}'",
+            dir.display()
+        )));
+    }
+    let mut b = Builder {
+        fs,
+        opts,
+        stack: Vec::new(),
+    };
+    let (k, mut resources) = b.target(&dir, false)?;
+    let tables = fieldspec::builtin();
+    transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
+    resources.retain(|r| !is_local_config(r));
+    match &k.sort_options {
+        Some(SortOptions::Fifo) => {}
+        Some(SortOptions::Legacy {
+            order_first,
+            order_last,
+        }) => crate::sort::legacy(&mut resources, order_first, order_last),
+        None => {
+            let first: Vec<String> = crate::sort::DEFAULT_ORDER_FIRST
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let last: Vec<String> = crate::sort::DEFAULT_ORDER_LAST
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            crate::sort::legacy(&mut resources, &first, &last);
+        }
+    }
+    Ok(resources)
+}
+
+fn is_local_config(r: &Resource) -> bool {
+    r.metadata_map("annotations")
+        .iter()
+        .any(|(k, v)| k == "config.kubernetes.io/local-config" && v == "true")
+}
+
+struct Builder<'a> {
+    fs: &'a dyn FileSystem,
+    opts: &'a Options,
+    /// Real paths of the kustomization directories being built.
+    stack: Vec<PathBuf>,
+}
+
+impl Builder<'_> {
+    fn target(
+        &mut self,
+        dir: &Path,
+        as_base: bool,
+    ) -> Result<(Kustomization, Vec<Resource>), Error> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Error::Build(format!(
+                "kustomizations nest deeper than {MAX_DEPTH} levels at '{}'",
+                dir.display()
+            )));
+        }
+        let kfile = kustomization::find(self.fs, dir)?;
+        let k = kustomization::load(self.fs, &kfile)?;
+        if k.kind == "Component" {
+            return Err(Error::Build(format!(
+                "{}: expected kind 'Kustomization' for path '{}' but got 'Component'{}",
+                kfile.display(),
+                dir.display(),
+                if as_base {
+                    ""
+                } else {
+                    " (components are not supported yet)"
+                }
+            )));
+        }
+        refuse_plugins(&k)?;
+        let real = self
+            .fs
+            .real_path(dir)
+            .map_err(|e| Error::Build(e.to_string()))?;
+        self.stack.push(real.clone());
+        let mut resources: Vec<Resource> = Vec::new();
+        for entry in &k.resources {
+            self.resource_entry(&k, dir, &real, entry, &mut resources)
+                .map_err(|e| e.prefixed("accumulating resources"))?;
+        }
+        self.stack.pop();
+        transform::run(&k, &mut resources, fieldspec::builtin())?;
+        Ok((k, resources))
+    }
+
+    fn resource_entry(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entry: &str,
+        out: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        let kfile = k.file.display().to_string();
+        if is_remote(entry) {
+            return Err(Error::Refused {
+                file: kfile,
+                what: "a remote resource (no network access)",
+                entry: entry.to_string(),
+            });
+        }
+        let path = normalize(&dir.join(entry));
+        if self.fs.is_file(&path) {
+            let real = self
+                .fs
+                .real_path(&path)
+                .map_err(|e| Error::Build(e.to_string()))?;
+            if self.opts.load_restrictor == LoadRestrictor::RootOnly && !real.starts_with(real_dir)
+            {
+                return Err(Error::Build(format!(
+                    "{kfile}: security; file '{}' is not in or below '{}'",
+                    real.display(),
+                    real_dir.display()
+                )));
+            }
+            for r in load_resources(self.fs, &path)? {
+                append(out, r)?;
+            }
+            return Ok(());
+        }
+        if self.fs.is_dir(&path) {
+            let real = self
+                .fs
+                .real_path(&path)
+                .map_err(|e| Error::Build(e.to_string()))?;
+            if let Some(visited) = self.stack.iter().find(|v| v.starts_with(&real)) {
+                return Err(Error::Build(format!(
+                    "{kfile}: cycle detected: candidate root '{}' contains visited root '{}'",
+                    real.display(),
+                    visited.display()
+                )));
+            }
+            let (_, resources) = self.target(&path, true)?;
+            for r in resources {
+                append(out, r)?;
+            }
+            return Ok(());
+        }
+        if let Err(e @ crate::fs::FsError::OutsideRoot { .. }) = self.fs.real_path(&path) {
+            return Err(Error::Build(format!("{kfile}: resource '{entry}': {e}")));
+        }
+        Err(Error::Build(format!(
+            "{kfile}: resource '{entry}': '{}' is neither a file nor a directory \
+             with a kustomization",
+            path.display()
+        )))
+    }
+}
+
+/// What kustomize would fetch over the network.
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+}
+
+/// Generators and transformers given as file paths or inline configs: only
+/// kustomize's built-in kinds could run without plugins, and those are not
+/// wired yet; anything else is a plugin (an exec or a container), refused.
+fn refuse_plugins(k: &Kustomization) -> Result<(), Error> {
+    for (field, entries) in [
+        ("generators", &k.generators),
+        ("transformers", &k.transformers),
+    ] {
+        if let Some(entry) = entries.first() {
+            let first_line = entry.lines().next().unwrap_or("").trim();
+            return Err(Error::Refused {
+                file: k.file.display().to_string(),
+                what: if field == "generators" {
+                    "a generator plugin or generator config (`generators`)"
+                } else {
+                    "a transformer plugin or transformer config (`transformers`)"
+                },
+                entry: first_line.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Add a resource; its id must be new.
+fn append(out: &mut Vec<Resource>, r: Resource) -> Result<(), Error> {
+    let id = r.cur_id();
+    if out.iter().any(|o| o.cur_id().same(&id)) {
+        return Err(Error::Build(format!(
+            "may not add resource with an already registered id: {} (from {})",
+            id.display(),
+            r.source
+        )));
+    }
+    out.push(r);
+    Ok(())
+}
+
+/// The resources of one file: its documents, with `List`s inlined.
+pub fn load_resources(fs: &dyn FileSystem, path: &Path) -> Result<Vec<Resource>, Error> {
+    let file = path.display().to_string();
+    let bytes = fs.read(path).map_err(|e| Error::Build(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::At {
+        file: file.clone(),
+        line: 1,
+        message: "the file is not UTF-8 text".to_string(),
+    })?;
+    parse_resources(&file, &text)
+}
+
+/// Resources from YAML text (`file` names it in messages).
+pub fn parse_resources(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
+    let docs = yaml::parse_stream_raw(text).map_err(|e| Error::At {
+        file: file.to_string(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let mut queue: std::collections::VecDeque<(Value, usize)> = std::collections::VecDeque::new();
+    for doc in docs {
+        let Some(node) = doc.node else { continue };
+        let value = from_node(&node);
+        let at = |message: String| Error::At {
+            file: file.to_string(),
+            line: node.line,
+            message,
+        };
+        match &value {
+            Value::Map(m) if m.is_empty() => continue,
+            Value::Map(m) => validate(m).map_err(at)?,
+            _ => return Err(at("a resource must be a YAML mapping".to_string())),
+        }
+        queue.push_back((value, node.line));
+    }
+    let mut out = Vec::new();
+    while let Some((value, line)) = queue.pop_front() {
+        let kind = value
+            .get("kind")
+            .and_then(Value::scalar_text)
+            .unwrap_or_default();
+        if kind.ends_with("List")
+            && let Some(items) = value.as_map().and_then(|m| m.get("items"))
+        {
+            match items {
+                Value::Null => {}
+                Value::Seq(items) => {
+                    for item in items {
+                        queue.push_back((item.clone(), line));
+                    }
+                }
+                _ => {
+                    return Err(Error::At {
+                        file: file.to_string(),
+                        line,
+                        message: format!("expected array in {kind}/items"),
+                    });
+                }
+            }
+            continue;
+        }
+        if value.as_map().is_none() {
+            return Err(Error::At {
+                file: file.to_string(),
+                line,
+                message: format!("an item of a {kind} is not a mapping"),
+            });
+        }
+        out.push(Resource::new(value, format!("{file}:{line}")));
+    }
+    Ok(out)
+}
+
+/// kyaml's `GetValidatedMetadata`: a kind, and a name unless it is a list.
+fn validate(m: &Map) -> Result<(), String> {
+    let text = |v: Option<&Value>| v.and_then(Value::scalar_text).unwrap_or_default();
+    let kind = text(m.get("kind"));
+    if kind.is_empty() {
+        return Err("missing kind in object".to_string());
+    }
+    if kind.ends_with("List") {
+        return Ok(());
+    }
+    let name = text(m.get("metadata").and_then(|md| md.get("name")));
+    if name.is_empty() {
+        return Err(format!("missing metadata.name in object of kind {kind}"));
+    }
+    Ok(())
+}

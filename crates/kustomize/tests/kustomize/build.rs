@@ -1,0 +1,484 @@
+//! Builds of small trees: bases and overlays, name references, load
+//! restrictions, refusals. The expected output was made with kustomize
+//! 5.6.0 (`kustomize build overlay`) from the same files.
+
+use std::path::Path;
+
+use ferroflux_kustomize::{DiskFs, Error, LoadRestrictor, MemFs, Options, build_yaml};
+
+fn build(fs: &MemFs, dir: &str) -> Result<String, Error> {
+    build_yaml(fs, Path::new(dir), &Options::default())
+}
+
+fn overlay_tree() -> MemFs {
+    let mut fs = MemFs::new();
+    fs.add(
+        "/t/base/kustomization.yaml",
+        r#"resources:
+- app.yaml
+- list.yaml
+commonLabels:
+  app: web
+"#,
+    );
+    fs.add(
+        "/t/base/app.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  template:
+    spec:
+      serviceAccountName: runner
+      containers:
+      - name: web
+        image: nginx:1.25
+        envFrom:
+        - configMapRef:
+            name: settings
+      volumes:
+      - name: cfg
+        configMap:
+          name: settings
+      - name: sec
+        secret:
+          secretName: creds
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: old
+  ports:
+  - port: 80
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: local
+  annotations:
+    config.kubernetes.io/local-config: "true"
+"#,
+    );
+    fs.add(
+        "/t/base/list.yaml",
+        r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: settings
+  data:
+    a: "1"
+- apiVersion: v1
+  kind: Secret
+  metadata:
+    name: creds
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: runner
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: RoleBinding
+  metadata:
+    name: rb
+  roleRef:
+    apiGroup: rbac.authorization.k8s.io
+    kind: Role
+    name: reader
+  subjects:
+  - kind: ServiceAccount
+    name: runner
+  - kind: ServiceAccount
+    name: default
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: Role
+  metadata:
+    name: reader
+- apiVersion: autoscaling/v2
+  kind: HorizontalPodAutoscaler
+  metadata:
+    name: web
+  spec:
+    scaleTargetRef:
+      apiVersion: apps/v1
+      kind: Deployment
+      name: web
+"#,
+    );
+    fs.add(
+        "/t/overlay/kustomization.yaml",
+        r#"resources:
+- ../base
+namespace: prod
+namePrefix: prod-
+nameSuffix: -v1
+labels:
+- pairs:
+    tier: front
+  includeTemplates: true
+commonAnnotations:
+  owner: team-a
+images:
+- name: nginx
+  newName: registry.example/nginx
+  newTag: "1.26"
+replicas:
+- name: web
+  count: 3
+"#,
+    );
+    fs
+}
+
+#[test]
+fn overlay_with_every_transformer_matches_kustomize() {
+    let out = build(&overlay_tree(), "/t/overlay").expect("builds");
+    assert_eq!(out, OVERLAY_OUT);
+}
+
+const OVERLAY_OUT: &str = r#"apiVersion: v1
+kind: ServiceAccount
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-runner-v1
+  namespace: prod
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-reader-v1
+  namespace: prod
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-rb-v1
+  namespace: prod
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: prod-reader-v1
+subjects:
+- kind: ServiceAccount
+  name: prod-runner-v1
+  namespace: prod
+- kind: ServiceAccount
+  name: default
+  namespace: prod
+---
+apiVersion: v1
+data:
+  a: "1"
+kind: ConfigMap
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-settings-v1
+  namespace: prod
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-creds-v1
+  namespace: prod
+---
+apiVersion: v1
+kind: Service
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-web-v1
+  namespace: prod
+spec:
+  ports:
+  - port: 80
+  selector:
+    app: web
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-web-v1
+  namespace: prod
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      annotations:
+        owner: team-a
+      labels:
+        app: web
+        tier: front
+    spec:
+      containers:
+      - envFrom:
+        - configMapRef:
+            name: prod-settings-v1
+        image: registry.example/nginx:1.26
+        name: web
+      serviceAccountName: prod-runner-v1
+      volumes:
+      - configMap:
+          name: prod-settings-v1
+        name: cfg
+      - name: sec
+        secret:
+          secretName: prod-creds-v1
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  annotations:
+    owner: team-a
+  labels:
+    app: web
+    tier: front
+  name: prod-web-v1
+  namespace: prod
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: prod-web-v1
+"#;
+
+fn tree(files: &[(&str, &str)]) -> MemFs {
+    let mut fs = MemFs::new();
+    for (path, text) in files {
+        fs.add(path, *text);
+    }
+    fs
+}
+
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+
+#[test]
+fn files_outside_the_kustomization_root_are_refused_unless_asked() {
+    let fs = tree(&[
+        (
+            "/t/app/kustomization.yaml",
+            "resources:\n- ../shared/cm.yaml\n",
+        ),
+        ("/t/shared/cm.yaml", CM),
+    ]);
+    let err = build(&fs, "/t/app").expect_err("root only by default");
+    assert!(err.to_string().contains("is not in or below"), "{err}");
+    let opts = Options {
+        load_restrictor: LoadRestrictor::None,
+    };
+    let out = build_yaml(&fs, Path::new("/t/app"), &opts).expect("allowed with None");
+    assert_eq!(
+        out,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n"
+    );
+}
+
+#[test]
+fn remote_bases_and_plugins_are_refused_by_name() {
+    let fs = tree(&[(
+        "/t/kustomization.yaml",
+        "resources:\n- https://github.com/org/repo//base?ref=v1\n",
+    )]);
+    let err = build(&fs, "/t").expect_err("no network");
+    assert!(
+        matches!(&err, Error::Refused { entry, .. } if entry.contains("github.com/org/repo")),
+        "{err}"
+    );
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- cm.yaml\ntransformers:\n- my-plugin.yaml\n",
+        ),
+        ("/t/cm.yaml", CM),
+    ]);
+    let err = build(&fs, "/t").expect_err("no plugins");
+    assert!(
+        err.to_string().contains("my-plugin.yaml") && err.to_string().contains("transformers"),
+        "{err}"
+    );
+}
+
+#[test]
+fn broken_trees_fail_with_the_file_named() {
+    let cycle = tree(&[
+        ("/t/a/kustomization.yaml", "resources:\n- ..\n"),
+        ("/t/kustomization.yaml", "resources:\n- a\n"),
+    ]);
+    assert!(
+        build(&cycle, "/t")
+            .expect_err("cycle")
+            .to_string()
+            .contains("cycle detected")
+    );
+    let missing = tree(&[("/t/kustomization.yaml", "resources:\n- nope.yaml\n")]);
+    let err = build(&missing, "/t").expect_err("missing");
+    assert!(
+        err.to_string().contains("/t/kustomization.yaml") && err.to_string().contains("nope.yaml"),
+        "{err}"
+    );
+    let dup = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n- b.yaml\n"),
+        ("/t/a.yaml", CM),
+        ("/t/b.yaml", CM),
+    ]);
+    let err = build(&dup, "/t").expect_err("duplicate");
+    assert!(
+        err.to_string().contains("already registered id")
+            && err.to_string().contains("/t/b.yaml:1"),
+        "{err}"
+    );
+    let no_name = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n"),
+        ("/t/a.yaml", "kind: ConfigMap\n"),
+    ]);
+    let err = build(&no_name, "/t").expect_err("no name");
+    assert!(
+        err.to_string()
+            .starts_with("/t/a.yaml:1: accumulating resources: missing metadata.name"),
+        "{err}"
+    );
+    let component = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- c\n"),
+        ("/t/c/kustomization.yaml", "kind: Component\n"),
+    ]);
+    assert!(
+        build(&component, "/t")
+            .expect_err("component")
+            .to_string()
+            .contains("Component")
+    );
+    let bad_yaml = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n"),
+        ("/t/a.yaml", "a: [\n"),
+    ]);
+    assert!(
+        build(&bad_yaml, "/t")
+            .expect_err("yaml")
+            .to_string()
+            .contains("/t/a.yaml:")
+    );
+    assert!(build(&bad_yaml, "/nowhere").is_err());
+}
+
+#[test]
+fn transformer_conflicts_are_errors() {
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- a.yaml\nreplicas:\n- name: nothing\n  count: 2\n",
+        ),
+        ("/t/a.yaml", CM),
+    ]);
+    assert!(
+        build(&fs, "/t")
+            .expect_err("no match")
+            .to_string()
+            .contains("does not match")
+    );
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- a.yaml\nnamespace: x\n",
+        ),
+        (
+            "/t/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: other\n",
+        ),
+    ]);
+    assert!(
+        build(&fs, "/t")
+            .expect_err("conflict")
+            .to_string()
+            .contains("ID conflict")
+    );
+}
+
+#[test]
+fn fifo_keeps_accumulation_order_and_legacy_takes_custom_lists() {
+    let files = [(
+        "/t/a.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n",
+    )];
+    let mut fs = tree(&files);
+    fs.add(
+        "/t/kustomization.yaml",
+        "resources:\n- a.yaml\nsortOptions:\n  order: fifo\n",
+    );
+    let out = build(&fs, "/t").expect("fifo");
+    assert!(out.find("Deployment").expect("d") < out.find("Service").expect("s"));
+    fs.add("/t/kustomization.yaml", "resources:\n- a.yaml\n");
+    let out = build(&fs, "/t").expect("legacy");
+    assert!(out.find("Service").expect("s") < out.find("Deployment").expect("d"));
+    fs.add(
+        "/t/kustomization.yaml",
+        "resources:\n- a.yaml\nsortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst: [Deployment]\n    orderLast: [Service]\n",
+    );
+    let out = build(&fs, "/t").expect("custom");
+    assert!(out.find("Deployment").expect("d") < out.find("Service").expect("s"));
+}
+
+#[test]
+fn builds_from_disk_and_refuses_links_out_of_the_tree() {
+    let outside = tempfile::tempdir().expect("tmp");
+    std::fs::write(outside.path().join("cm.yaml"), CM).expect("write");
+    let root = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        root.path().join("kustomization.yaml"),
+        "resources:\n- cm.yaml\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(outside.path().join("cm.yaml"), root.path().join("cm.yaml"))
+        .expect("link");
+    let fs = DiskFs::new(root.path()).expect("fs");
+    let err = build_yaml(&fs, root.path(), &Options::default()).expect_err("link out");
+    assert!(
+        err.to_string().contains("symlink points outside the tree"),
+        "{err}"
+    );
+    std::fs::remove_file(root.path().join("cm.yaml")).expect("rm");
+    std::fs::write(root.path().join("cm.yaml"), CM).expect("write");
+    let out = build_yaml(&fs, root.path(), &Options::default()).expect("builds");
+    assert_eq!(
+        out,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n"
+    );
+}
