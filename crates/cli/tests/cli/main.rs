@@ -6,6 +6,7 @@ mod controller;
 mod explain;
 mod get;
 mod install;
+mod kustomize;
 mod policy;
 mod scan;
 mod setters;
