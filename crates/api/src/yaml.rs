@@ -160,7 +160,7 @@ impl Node {
 
 /// Parse a whole stream into documents.
 pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
-    parse_with(source, false)
+    parse_with(source, false, false)
 }
 
 /// Parse a whole stream, keeping every scalar's text unresolved: a plain
@@ -169,10 +169,16 @@ pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
 /// resolve types by another schema than YAML 1.2 core (kustomize resolves
 /// `0777`, `1_000` and dates as Go's yaml.v3 does), with the same budgets.
 pub fn parse_stream_raw(source: &str) -> Result<Vec<Document>, YamlError> {
-    parse_with(source, true)
+    parse_with(source, true, false)
 }
 
-fn parse_with(source: &str, raw: bool) -> Result<Vec<Document>, YamlError> {
+/// [`parse_stream_raw`] where a repeated key replaces the earlier one, as
+/// Go's yaml.v2 reads into a map (kustomize reads `kustomization.yaml` so).
+pub fn parse_stream_raw_last_key_wins(source: &str) -> Result<Vec<Document>, YamlError> {
+    parse_with(source, true, true)
+}
+
+fn parse_with(source: &str, raw: bool, last_key_wins: bool) -> Result<Vec<Document>, YamlError> {
     // saphyr accepts a stream that opens with `...`; libyaml, PyYAML and
     // kubectl do not, and it is always an elision copied from an article.
     let first = source
@@ -200,6 +206,7 @@ fn parse_with(source: &str, raw: bool) -> Result<Vec<Document>, YamlError> {
     }
     let mut builder = Builder {
         raw,
+        last_key_wins,
         ..Builder::default()
     };
     for event in Parser::new_from_str(source) {
@@ -305,6 +312,8 @@ struct Builder {
     expanded: Cost,
     /// Keep scalars unresolved ([`parse_stream_raw`]).
     raw: bool,
+    /// A repeated key replaces the earlier one instead of failing.
+    last_key_wins: bool,
 }
 
 impl Builder {
@@ -447,6 +456,7 @@ impl Builder {
     }
 
     fn push_node(&mut self, node: Node) -> Result<(), YamlError> {
+        let last_key_wins = self.last_key_wins;
         match self.stack.last_mut() {
             None => self.current = Some(node),
             Some(Frame::Seq(seq, _)) => {
@@ -471,6 +481,15 @@ impl Builder {
                         return Ok(());
                     }
                     if !keys.insert(key.clone()) {
+                        if last_key_wins {
+                            entries.retain(|e| e.key != key);
+                            entries.push(Entry {
+                                key,
+                                key_line,
+                                value: node,
+                            });
+                            return Ok(());
+                        }
                         return Err(YamlError {
                             line: key_line,
                             col: 1,

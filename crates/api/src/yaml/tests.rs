@@ -215,3 +215,16 @@ fn raw_scalars_keep_their_text_and_say_whether_they_were_quoted() {
     assert_eq!(text("d"), ("x\n".to_string(), true));
     assert!(docs[1].node.is_none(), "a document holding only ~ is empty");
 }
+
+#[test]
+fn last_key_wins_replaces_a_repeated_key_where_the_strict_parse_fails() {
+    let src = "a: 1\nb: 2\na: 3\n";
+    assert!(parse_stream_raw(src).is_err());
+    let docs = parse_stream_raw_last_key_wins(src).unwrap();
+    let Value::Map(entries) = &docs[0].node.as_ref().unwrap().value else {
+        panic!("a mapping")
+    };
+    let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["b", "a"]);
+    assert_eq!(entries[1].key_line, 3);
+}
