@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::fs::{FileSystem, normalize};
 use crate::kustomization::{self, Kustomization, SortOptions};
 use crate::resource::Resource;
-use crate::transform::{self, fieldspec};
+use crate::transform::{self, fieldspec, fieldspec::Tables};
 use crate::value::{Map, Value, from_node};
 
 /// kustomize's `--load-restrictor`.
@@ -46,8 +46,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
         opts,
         stack: Vec::new(),
     };
-    let (k, mut resources) = b.target(&dir, false)?;
-    let tables = fieldspec::builtin();
+    let (k, mut resources, tables) = b.target(&dir, false)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
     resources.retain(|r| !is_local_config(r));
     match &k.sort_options {
@@ -89,7 +88,7 @@ impl Builder<'_> {
         &mut self,
         dir: &Path,
         as_base: bool,
-    ) -> Result<(Kustomization, Vec<Resource>), Error> {
+    ) -> Result<(Kustomization, Vec<Resource>, Tables), Error> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(Error::Build(format!(
                 "kustomizations nest deeper than {MAX_DEPTH} levels at '{}'",
@@ -110,20 +109,107 @@ impl Builder<'_> {
                 }
             )));
         }
-        refuse_plugins(&k)?;
         let real = self
             .fs
             .real_path(dir)
             .map_err(|e| Error::Build(e.to_string()))?;
         self.stack.push(real.clone());
         let mut resources: Vec<Resource> = Vec::new();
+        let mut tables = fieldspec::builtin().clone();
         for entry in &k.resources {
-            self.resource_entry(&k, dir, &real, entry, &mut resources)
+            self.resource_entry(&k, dir, &real, entry, &mut resources, &mut tables)
                 .map_err(|e| e.prefixed("accumulating resources"))?;
         }
+        let generators = self.plugin_configs(&k, dir, &real, &k.generators)?;
+        if let Some(r) = generators.first() {
+            return Err(config_error(
+                &k,
+                "generators",
+                transform::config::generator(r),
+            ));
+        }
+        let mut extra = Vec::new();
+        for r in self.plugin_configs(&k, dir, &real, &k.transformers)? {
+            let steps = transform::config::transformer(&r)
+                .map_err(|e| config_error(&k, "transformers", e))?;
+            extra.extend(steps);
+        }
         self.stack.pop();
-        transform::run(&k, &mut resources, fieldspec::builtin())?;
-        Ok((k, resources))
+        for config in &k.configurations {
+            let more = self.configuration(&k, dir, &real, config)?;
+            tables.merge(&more).map_err(|e| {
+                Error::Build(format!(
+                    "{}: merging config {config}: {e}",
+                    k.file.display()
+                ))
+            })?;
+        }
+        transform::run(&k, &mut resources, &tables, &extra)?;
+        Ok((k, resources, tables))
+    }
+
+    /// The configs of `generators` or `transformers`: inline YAML, files or
+    /// directories with a kustomization.
+    fn plugin_configs(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entries: &[String],
+    ) -> Result<Vec<Resource>, Error> {
+        let mut out = Vec::new();
+        let kfile = k.file.display().to_string();
+        for entry in entries {
+            match parse_resources(&kfile, entry) {
+                Ok(inline) if !inline.is_empty() => out.extend(inline),
+                _ => {
+                    let mut ignored = Tables::default();
+                    self.resource_entry(k, dir, real_dir, entry, &mut out, &mut ignored)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A file of `configurations` (field specs), within the root.
+    fn configuration(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entry: &str,
+    ) -> Result<Tables, Error> {
+        let path = self.restricted_file(k, dir, real_dir, entry)?;
+        let bytes = self
+            .fs
+            .read(&path)
+            .map_err(|e| Error::Build(e.to_string()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        fieldspec::parse_config(&text).map_err(|e| Error::Build(format!("{}: {e}", path.display())))
+    }
+
+    /// A file named in a kustomization, held to the load restrictor.
+    fn restricted_file(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entry: &str,
+    ) -> Result<PathBuf, Error> {
+        let kfile = k.file.display();
+        let path = normalize(&dir.join(entry));
+        let real = self
+            .fs
+            .real_path(&path)
+            .map_err(|e| Error::Build(format!("{kfile}: {e}")))?;
+        if self.opts.load_restrictor == LoadRestrictor::RootOnly && !real.starts_with(real_dir) {
+            return Err(Error::Build(format!(
+                "{kfile}: security; file '{}' is not in or below '{}'",
+                real.display(),
+                real_dir.display()
+            )));
+        }
+        Ok(path)
     }
 
     fn resource_entry(
@@ -133,6 +219,7 @@ impl Builder<'_> {
         real_dir: &Path,
         entry: &str,
         out: &mut Vec<Resource>,
+        tables: &mut Tables,
     ) -> Result<(), Error> {
         let kfile = k.file.display().to_string();
         if is_remote(entry) {
@@ -173,10 +260,13 @@ impl Builder<'_> {
                     visited.display()
                 )));
             }
-            let (_, resources) = self.target(&path, true)?;
+            let (_, resources, sub_tables) = self.target(&path, true)?;
             for r in resources {
                 append(out, r)?;
             }
+            tables
+                .merge(&sub_tables)
+                .map_err(|e| Error::Build(format!("{kfile}: merging config of {entry}: {e}")))?;
             return Ok(());
         }
         if let Err(e @ crate::fs::FsError::OutsideRoot { .. }) = self.fs.real_path(&path) {
@@ -199,28 +289,20 @@ fn is_remote(entry: &str) -> bool {
         || entry.starts_with("bitbucket.org/")
 }
 
-/// Generators and transformers given as file paths or inline configs: only
-/// kustomize's built-in kinds could run without plugins, and those are not
-/// wired yet; anything else is a plugin (an exec or a container), refused.
-fn refuse_plugins(k: &Kustomization) -> Result<(), Error> {
-    for (field, entries) in [
-        ("generators", &k.generators),
-        ("transformers", &k.transformers),
-    ] {
-        if let Some(entry) = entries.first() {
-            let first_line = entry.lines().next().unwrap_or("").trim();
-            return Err(Error::Refused {
-                file: k.file.display().to_string(),
-                what: if field == "generators" {
-                    "a generator plugin or generator config (`generators`)"
-                } else {
-                    "a transformer plugin or transformer config (`transformers`)"
-                },
-                entry: first_line.to_string(),
-            });
-        }
+fn config_error(k: &Kustomization, field: &str, e: transform::config::ConfigError) -> Error {
+    use transform::config::ConfigError;
+    let file = k.file.display().to_string();
+    match e {
+        ConfigError::Plugin(what) => Error::Refused {
+            file,
+            what: "a plugin (it would run a program or a container)",
+            entry: format!("{what} in `{field}`"),
+        },
+        ConfigError::NotYet(what) => Error::Build(format!(
+            "{file}: not supported yet: {what} in `{field}` of {file}"
+        )),
+        ConfigError::Invalid(what) => Error::Build(format!("{file}: `{field}`: {what}")),
     }
-    Ok(())
 }
 
 /// Add a resource; its id must be new.

@@ -73,7 +73,6 @@ const NOT_YET: &[&str] = &[
     "helmCharts",
     "helmChartInflationGenerator",
     "generatorOptions",
-    "configurations",
     "validators",
     "buildMetadata",
 ];
@@ -131,6 +130,8 @@ pub struct Kustomization {
     pub images: Vec<Image>,
     pub replicas: Vec<Replica>,
     pub sort_options: Option<SortOptions>,
+    /// Files of extra field specs.
+    pub configurations: Vec<String>,
     /// `generators` and `transformers` entries (refused when non-empty).
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
@@ -166,7 +167,7 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
         line: 1,
         message: "invalid Kustomization: the file is not UTF-8 text".to_string(),
     })?;
-    let docs = yaml::parse_stream_raw(&text).map_err(|e| Error::At {
+    let docs = yaml::parse_stream_raw_last_key_wins(&text).map_err(|e| Error::At {
         file: file.clone(),
         line: e.line,
         message: format!("invalid Kustomization: {}", e.message),
@@ -236,6 +237,7 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             "images" | "imageTags" => k.images.extend(ctx.images(&value)?),
             "replicas" => k.replicas = ctx.replicas(&value)?,
             "sortOptions" => k.sort_options = Some(ctx.sort_options(&value)?),
+            "configurations" => k.configurations = ctx.strings(&value)?,
             "generators" => k.generators = ctx.strings(&value)?,
             "transformers" => k.transformers = ctx.strings(&value)?,
             _ => {

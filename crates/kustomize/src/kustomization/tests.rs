@@ -94,3 +94,9 @@ fn find_wants_exactly_one_kustomization_file() {
         PathBuf::from("/one/kustomization.yml")
     );
 }
+
+#[test]
+fn a_repeated_key_takes_the_last_value_as_kustomize_does() {
+    let k = load_str("namePrefix: a-\nresources:\n- x.yaml\nnamePrefix: b-\n").unwrap();
+    assert_eq!(k.name_prefix, "b-");
+}

@@ -34,12 +34,73 @@ pub struct Tables {
     pub name_prefix: Vec<FieldSpec>,
     pub name_suffix: Vec<FieldSpec>,
     pub common_labels: Vec<FieldSpec>,
+    /// Extra field specs for every `labels` entry (empty in kustomize's defaults).
+    pub labels: Vec<FieldSpec>,
     pub template_labels: Vec<FieldSpec>,
     pub common_annotations: Vec<FieldSpec>,
     pub namespace: Vec<FieldSpec>,
     pub name_reference: Vec<NameBackRef>,
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
+    /// Where `vars` may be substituted (read so that a configuration file
+    /// naming it is accepted; vars are not supported yet).
+    pub var_reference: Vec<FieldSpec>,
+}
+
+impl Tables {
+    /// kustomize's `TransformerConfig.Merge`.
+    pub fn merge(&mut self, other: &Tables) -> Result<(), String> {
+        merge_all(&mut self.name_prefix, &other.name_prefix)?;
+        merge_all(&mut self.name_suffix, &other.name_suffix)?;
+        merge_all(&mut self.common_labels, &other.common_labels)?;
+        merge_all(&mut self.labels, &other.labels)?;
+        merge_all(&mut self.template_labels, &other.template_labels)?;
+        merge_all(&mut self.common_annotations, &other.common_annotations)?;
+        merge_all(&mut self.namespace, &other.namespace)?;
+        merge_all(&mut self.images, &other.images)?;
+        merge_all(&mut self.replicas, &other.replicas)?;
+        merge_all(&mut self.var_reference, &other.var_reference)?;
+        for back_ref in &other.name_reference {
+            match self
+                .name_reference
+                .iter_mut()
+                .find(|b| b.gvk == back_ref.gvk)
+            {
+                Some(mine) => merge_all(&mut mine.referrers, &back_ref.referrers)?,
+                None => self.name_reference.push(back_ref.clone()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Add a field spec unless one with the same path already selects it
+/// (kustomize's `FsSlice.MergeOne`; differing `create` is a conflict).
+pub fn merge_one(list: &mut Vec<FieldSpec>, fs: &FieldSpec) -> Result<(), String> {
+    match list
+        .iter()
+        .find(|x| x.gvk.is_selected(&fs.gvk) && x.path == fs.path)
+    {
+        Some(x) if x.create != fs.create => Err(format!(
+            "conflicting fieldspecs: path {} of {} is given both with and without create",
+            fs.path,
+            fs.gvk.display()
+        )),
+        Some(_) => Ok(()),
+        None => {
+            list.push(fs.clone());
+            Ok(())
+        }
+    }
+}
+
+pub fn merge_all(list: &mut Vec<FieldSpec>, more: &[FieldSpec]) -> Result<(), String> {
+    more.iter().try_for_each(|fs| merge_one(list, fs))
+}
+
+/// A `configurations` file: field specs to add to the built-in ones.
+pub fn parse_config(text: &str) -> Result<Tables, String> {
+    parse_tables(text)
 }
 
 const BUILTIN: &str = include_str!("../fieldspecs.yaml");
@@ -55,8 +116,10 @@ fn parse_tables(text: &str) -> Result<Tables, String> {
     let mut t = Tables::default();
     for doc in docs {
         let Some(node) = doc.node else { continue };
-        let Value::Map(m) = from_node(&node) else {
-            return Err("field specs: expected a mapping".to_string());
+        let m = match from_node(&node) {
+            Value::Map(m) => m,
+            Value::Null => continue,
+            _ => return Err("field specs: expected a mapping".to_string()),
         };
         for (key, value) in &m.0 {
             match key.as_str() {
@@ -68,8 +131,31 @@ fn parse_tables(text: &str) -> Result<Tables, String> {
                 "namespace" => t.namespace.extend(from_value(value)?),
                 "images" => t.images.extend(from_value(value)?),
                 "replicas" => t.replicas.extend(from_value(value)?),
+                "labels" => t.labels.extend(from_value(value)?),
+                "varReference" => t.var_reference.extend(from_value(value)?),
                 "nameReference" => t.name_reference.extend(back_refs(value)?),
-                other => return Err(format!("field specs: unknown table {other:?}")),
+                other => {
+                    let known = [
+                        "namePrefix",
+                        "nameSuffix",
+                        "namespace",
+                        "commonLabels",
+                        "labels",
+                        "templateLabels",
+                        "commonAnnotations",
+                        "nameReference",
+                        "varReference",
+                        "images",
+                        "replicas",
+                    ];
+                    let hint = known
+                        .iter()
+                        .min_by_key(|k| strsim::damerau_levenshtein(other, k))
+                        .filter(|k| strsim::damerau_levenshtein(other, k) <= 3)
+                        .map(|k| format!("; did you mean `{k}`?"))
+                        .unwrap_or_default();
+                    return Err(format!("unknown field {other:?}{hint}"));
+                }
             }
         }
     }
@@ -87,8 +173,10 @@ fn gvk_of(m: &Map) -> Gvk {
 
 /// A list of field specs (`- path: ...; kind: ...; create: true`).
 pub fn from_value(value: &Value) -> Result<Vec<FieldSpec>, String> {
-    let Value::Seq(items) = value else {
-        return Err("field specs: expected a list".to_string());
+    let items = match value {
+        Value::Seq(items) => items.as_slice(),
+        Value::Null => &[],
+        _ => return Err("field specs: expected a list".to_string()),
     };
     items
         .iter()
@@ -115,8 +203,10 @@ pub fn from_value(value: &Value) -> Result<Vec<FieldSpec>, String> {
 }
 
 fn back_refs(value: &Value) -> Result<Vec<NameBackRef>, String> {
-    let Value::Seq(items) = value else {
-        return Err("nameReference: expected a list".to_string());
+    let items = match value {
+        Value::Seq(items) => items.as_slice(),
+        Value::Null => &[],
+        _ => return Err("nameReference: expected a list".to_string()),
     };
     items
         .iter()

@@ -5,6 +5,7 @@
 //! The parenthesised ones are refused by the kustomization loader until
 //! they exist; each step is one function so they slot in here.
 
+pub mod config;
 pub mod fieldspec;
 mod images;
 pub mod nameref;
@@ -16,45 +17,161 @@ use crate::kustomization::Kustomization;
 use crate::resource::{Gvk, Resource};
 use fieldspec::{CreateKind, FieldSpec, Tables};
 
-/// Run the transformers `k` configures over `resources`.
-pub fn run(k: &Kustomization, resources: &mut [Resource], tables: &Tables) -> Result<(), Error> {
-    let file = k.file.display().to_string();
-    let wrap = |e: String| Error::Build(format!("{file}: {e}"));
+/// How a namespace transformer treats (cluster) role binding subjects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectMode {
+    /// Subjects named `default` (kustomize's default).
+    DefaultOnly,
+    /// Every ServiceAccount subject.
+    AllServiceAccounts,
+    None,
+}
+
+/// One configured transformer.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Namespace {
+        namespace: String,
+        specs: Vec<FieldSpec>,
+        unset_only: bool,
+        subjects: SubjectMode,
+    },
+    Prefix {
+        prefix: String,
+        specs: Vec<FieldSpec>,
+    },
+    Suffix {
+        suffix: String,
+        specs: Vec<FieldSpec>,
+    },
+    /// Labels or annotations: pairs set in the mappings the specs reach.
+    Entries {
+        pairs: BTreeMap<String, String>,
+        specs: Vec<FieldSpec>,
+    },
+    Replicas {
+        replica: crate::kustomization::Replica,
+        specs: Vec<FieldSpec>,
+    },
+    Images {
+        image: crate::kustomization::Image,
+        specs: Vec<FieldSpec>,
+    },
+}
+
+/// The built-in transformers `k` configures, in kustomize's order.
+pub fn steps(k: &Kustomization, tables: &Tables) -> Result<Vec<Step>, String> {
+    let mut out = Vec::new();
     if !k.namespace.is_empty() {
-        namespace(resources, &k.namespace, tables).map_err(wrap)?;
+        out.push(Step::Namespace {
+            namespace: k.namespace.clone(),
+            specs: tables.namespace.clone(),
+            unset_only: false,
+            subjects: SubjectMode::DefaultOnly,
+        });
     }
     if !k.name_prefix.is_empty() {
-        prefix_suffix(
-            resources,
-            &k.name_prefix,
-            Affix::Prefix,
-            &tables.name_prefix,
-        )
-        .map_err(wrap)?;
+        out.push(Step::Prefix {
+            prefix: k.name_prefix.clone(),
+            specs: tables.name_prefix.clone(),
+        });
     }
     if !k.name_suffix.is_empty() {
-        prefix_suffix(
-            resources,
-            &k.name_suffix,
-            Affix::Suffix,
-            &tables.name_suffix,
-        )
-        .map_err(wrap)?;
+        out.push(Step::Suffix {
+            suffix: k.name_suffix.clone(),
+            specs: tables.name_suffix.clone(),
+        });
     }
-    labels(k, resources, tables).map_err(wrap)?;
+    for label in &k.labels {
+        let mut specs = label.fields.clone();
+        fieldspec::merge_all(&mut specs, &tables.labels)?;
+        if label.include_selectors {
+            fieldspec::merge_all(&mut specs, &tables.common_labels)?;
+        } else {
+            if label.include_templates {
+                fieldspec::merge_all(&mut specs, &tables.template_labels)?;
+            }
+            let meta = FieldSpec {
+                path: "metadata/labels".to_string(),
+                create: true,
+                ..FieldSpec::default()
+            };
+            fieldspec::merge_one(&mut specs, &meta)?;
+        }
+        out.push(Step::Entries {
+            pairs: label.pairs.clone(),
+            specs,
+        });
+    }
+    if !k.common_labels.is_empty() {
+        out.push(Step::Entries {
+            pairs: k.common_labels.clone(),
+            specs: tables.common_labels.clone(),
+        });
+    }
     if !k.common_annotations.is_empty() {
-        set_entries(resources, &k.common_annotations, &tables.common_annotations).map_err(wrap)?;
+        out.push(Step::Entries {
+            pairs: k.common_annotations.clone(),
+            specs: tables.common_annotations.clone(),
+        });
     }
     for replica in &k.replicas {
-        replicas(resources, replica, &tables.replicas).map_err(wrap)?;
+        out.push(Step::Replicas {
+            replica: replica.clone(),
+            specs: tables.replicas.clone(),
+        });
     }
     for image in &k.images {
-        images::run(resources, image, &tables.images).map_err(wrap)?;
+        out.push(Step::Images {
+            image: image.clone(),
+            specs: tables.images.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Run the built-in transformers of `k`, then the configured `extra` ones.
+pub fn run(
+    k: &Kustomization,
+    resources: &mut [Resource],
+    tables: &Tables,
+    extra: &[Step],
+) -> Result<(), Error> {
+    let file = k.file.display().to_string();
+    let wrap = |e: String| Error::Build(format!("{file}: {e}"));
+    for step in steps(k, tables).map_err(wrap)?.iter().chain(extra) {
+        apply(step, resources).map_err(wrap)?;
     }
     Ok(())
 }
 
-fn namespace(resources: &mut [Resource], ns: &str, tables: &Tables) -> Result<(), String> {
+/// Run one transformer.
+pub fn apply(step: &Step, resources: &mut [Resource]) -> Result<(), String> {
+    match step {
+        Step::Namespace {
+            namespace: ns,
+            specs,
+            unset_only,
+            subjects,
+        } => namespace(resources, ns, specs, *unset_only, *subjects),
+        Step::Prefix { prefix, specs } => prefix_suffix(resources, prefix, Affix::Prefix, specs),
+        Step::Suffix { suffix, specs } => prefix_suffix(resources, suffix, Affix::Suffix, specs),
+        Step::Entries { pairs, specs } => set_entries(resources, pairs, specs),
+        Step::Replicas { replica, specs } => replicas(resources, replica, specs),
+        Step::Images { image, specs } => images::run(resources, image, specs),
+    }
+}
+
+fn namespace(
+    resources: &mut [Resource],
+    ns: &str,
+    all_specs: &[FieldSpec],
+    unset_only: bool,
+    subjects: SubjectMode,
+) -> Result<(), String> {
+    if ns.is_empty() {
+        return Ok(());
+    }
     for i in 0..resources.len() {
         let r = &mut resources[i];
         if r.map().is_none_or(|m| m.is_empty()) {
@@ -63,13 +180,17 @@ fn namespace(resources: &mut [Resource], ns: &str, tables: &Tables) -> Result<()
         r.store_previous_id();
         let gvk = r.gvk();
         let api_version = r.api_version();
-        let specs: Vec<&FieldSpec> = tables
-            .namespace
+        let specs: Vec<&FieldSpec> = all_specs
             .iter()
             .filter(|fs| fs.path != "metadata/namespace")
             .filter(|fs| api_version == "v1" || fs.path != "metadata/name")
             .collect();
-        let mut set = |n: &mut crate::value::Value| fieldspec::set_scalar(n, ns);
+        let mut set = |n: &mut crate::value::Value| {
+            if unset_only && !n.scalar_text().unwrap_or_default().is_empty() {
+                return Ok(());
+            }
+            fieldspec::set_scalar(n, ns)
+        };
         if !gvk.is_cluster_scoped() {
             let meta = FieldSpec {
                 path: "metadata/namespace".to_string(),
@@ -78,10 +199,14 @@ fn namespace(resources: &mut [Resource], ns: &str, tables: &Tables) -> Result<()
             };
             fieldspec::apply(&mut r.value, &meta, Some(CreateKind::Scalar), &mut set)?;
         }
-        if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
-            role_binding_subjects(&mut r.value, ns)?;
+        let binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
+        if binding && subjects != SubjectMode::None {
+            role_binding_subjects(&mut r.value, subjects, &mut set)?;
         }
         for fs in specs {
+            if binding && fs.path == "subjects/namespace" {
+                continue;
+            }
             fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)?;
         }
         let id = resources[i].cur_id();
@@ -96,9 +221,13 @@ fn namespace(resources: &mut [Resource], ns: &str, tables: &Tables) -> Result<()
     Ok(())
 }
 
-/// kustomize's default for (cluster) role binding subjects: those named
-/// `default` get the namespace.
-fn role_binding_subjects(obj: &mut crate::value::Value, ns: &str) -> Result<(), String> {
+/// Role binding subjects that get the namespace: those named `default`
+/// (kustomize's default) or every ServiceAccount.
+fn role_binding_subjects(
+    obj: &mut crate::value::Value,
+    mode: SubjectMode,
+    set: &mut dyn FnMut(&mut crate::value::Value) -> Result<(), String>,
+) -> Result<(), String> {
     let Some(crate::value::Value::Seq(subjects)) =
         obj.as_map_mut().and_then(|m| m.get_mut("subjects"))
     else {
@@ -106,7 +235,14 @@ fn role_binding_subjects(obj: &mut crate::value::Value, ns: &str) -> Result<(), 
     };
     for s in subjects {
         let Some(m) = s.as_map_mut() else { continue };
-        if m.get("name").and_then(|v| v.as_str()) == Some("default") {
+        let chosen = match mode {
+            SubjectMode::DefaultOnly => m.get("name").and_then(|v| v.as_str()) == Some("default"),
+            SubjectMode::AllServiceAccounts => {
+                m.get("kind").and_then(|v| v.as_str()) == Some("ServiceAccount")
+            }
+            SubjectMode::None => false,
+        };
+        if chosen {
             let slot = match m.get_mut("namespace") {
                 Some(v) => v,
                 None => {
@@ -114,7 +250,7 @@ fn role_binding_subjects(obj: &mut crate::value::Value, ns: &str) -> Result<(), 
                     m.get_mut("namespace").expect("just inserted")
                 }
             };
-            fieldspec::set_scalar(slot, ns)?;
+            set(slot)?;
         }
     }
     Ok(())
@@ -148,7 +284,7 @@ fn prefix_suffix(
             if !org.gvk.is_selected(&fs.gvk) {
                 continue;
             }
-            if fs.path == "metadata/name" {
+            if fs.path == "metadata/name" && !affix.is_empty() {
                 match which {
                     Affix::Prefix => r.prefixes.push(affix.to_string()),
                     Affix::Suffix => r.suffixes.push(affix.to_string()),
@@ -165,45 +301,6 @@ fn prefix_suffix(
             };
             fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)?;
         }
-    }
-    Ok(())
-}
-
-/// Merge field specs, dropping repeats of the same kind and path.
-fn merge(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
-    for fs in more {
-        match into
-            .iter_mut()
-            .find(|x| x.gvk == fs.gvk && x.path == fs.path)
-        {
-            Some(x) => x.create |= fs.create,
-            None => into.push(fs.clone()),
-        }
-    }
-}
-
-fn labels(k: &Kustomization, resources: &mut [Resource], tables: &Tables) -> Result<(), String> {
-    for label in &k.labels {
-        let mut specs = label.fields.clone();
-        if label.include_selectors {
-            merge(&mut specs, &tables.common_labels);
-        } else {
-            if label.include_templates {
-                merge(&mut specs, &tables.template_labels);
-            }
-            merge(
-                &mut specs,
-                &[FieldSpec {
-                    path: "metadata/labels".to_string(),
-                    create: true,
-                    ..FieldSpec::default()
-                }],
-            );
-        }
-        set_entries(resources, &label.pairs, &specs)?;
-    }
-    if !k.common_labels.is_empty() {
-        set_entries(resources, &k.common_labels, &tables.common_labels)?;
     }
     Ok(())
 }

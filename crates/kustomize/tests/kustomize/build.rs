@@ -329,10 +329,26 @@ fn remote_bases_and_plugins_are_refused_by_name() {
             "resources:\n- cm.yaml\ntransformers:\n- my-plugin.yaml\n",
         ),
         ("/t/cm.yaml", CM),
+        (
+            "/t/my-plugin.yaml",
+            "apiVersion: someteam.example.com/v1\nkind: ChartInflator\nmetadata:\n  name: notes\n",
+        ),
     ]);
     let err = build(&fs, "/t").expect_err("no plugins");
     assert!(
-        err.to_string().contains("my-plugin.yaml") && err.to_string().contains("transformers"),
+        err.to_string()
+            .contains("someteam.example.com/v1 ChartInflator notes")
+            && err.to_string().contains("transformers"),
+        "{err}"
+    );
+    let fs = tree(&[(
+        "/t/kustomization.yaml",
+        "generators:\n- |-\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n  metadata:\n    name: g\n",
+    )]);
+    let err = build(&fs, "/t").expect_err("not yet");
+    assert!(
+        err.to_string()
+            .contains("not supported yet: builtin ConfigMapGenerator"),
         "{err}"
     );
 }
@@ -480,5 +496,63 @@ fn builds_from_disk_and_refuses_links_out_of_the_tree() {
     assert_eq!(
         out,
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n"
+    );
+}
+
+#[test]
+fn builtin_transformer_configs_run_after_the_kustomization_fields() {
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- r.yaml\ntransformers:\n- |-\n  apiVersion: builtin\n  kind: PrefixSuffixTransformer\n  metadata:\n    name: ps\n  prefix: a-\n  suffix: -z\n  fieldSpecs:\n  - path: metadata/name\n    kind: ConfigMap\n- |-\n  apiVersion: builtin\n  kind: NamespaceTransformer\n  metadata:\n    name: ns\n    namespace: moved\n  unsetOnly: true\n- |-\n  apiVersion: builtin\n  kind: LabelTransformer\n  metadata:\n    name: l\n  labels:\n    x: \"1\"\n  fieldSpecs:\n  - path: metadata/labels\n    create: true\n",
+        ),
+        (
+            "/t/r.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  namespace: keep\n",
+        ),
+    ]);
+    // kustomize 5.6.0's output for the same files.
+    assert_eq!(
+        build(&fs, "/t").expect("builds"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    x: \"1\"\n  name: a-cm-z\n  namespace: moved\n---\napiVersion: v1\nkind: Service\nmetadata:\n  labels:\n    x: \"1\"\n  name: svc\n  namespace: keep\n"
+    );
+    let fs = tree(&[(
+        "/t/kustomization.yaml",
+        "transformers:\n- |-\n  apiVersion: builtin\n  kind: PrefixTransformer\n  metadata:\n    name: p\n  prefix: a-\n",
+    )]);
+    let err = build(&fs, "/t").expect_err("fieldSpecs required");
+    assert!(
+        err.to_string()
+            .contains("fieldSpecs is not expected to be nil"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configurations_add_field_specs_for_custom_kinds() {
+    let mut fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- r.yaml\nconfigurations:\n- conf.yaml\nimages:\n- name: app\n  newTag: \"2\"\nnamePrefix: p-\n",
+        ),
+        (
+            "/t/conf.yaml",
+            "images:\n- kind: Job2\n  path: spec/runner/image\nnameReference:\n- kind: ConfigMap\n  fieldSpecs:\n  - kind: Job2\n    path: spec/runner/config\n",
+        ),
+        (
+            "/t/r.yaml",
+            "apiVersion: x.example/v1\nkind: Job2\nmetadata:\n  name: j\nspec:\n  runner:\n    image: app:1\n    config: cm\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        ),
+    ]);
+    // kustomize 5.6.0's output for the same files.
+    assert_eq!(
+        build(&fs, "/t").expect("builds"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p-cm\n---\napiVersion: x.example/v1\nkind: Job2\nmetadata:\n  name: p-j\nspec:\n  runner:\n    config: p-cm\n    image: app:2\n"
+    );
+    fs.add("/t/conf.yaml", "imagez: []\n");
+    let err = build(&fs, "/t").expect_err("unknown table");
+    assert_eq!(
+        err.to_string(),
+        "/t/conf.yaml: unknown field \"imagez\"; did you mean `images`?"
     );
 }
