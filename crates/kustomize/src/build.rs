@@ -120,6 +120,7 @@ impl Builder<'_> {
             self.resource_entry(&k, dir, &real, entry, &mut resources, &mut tables)
                 .map_err(|e| e.prefixed("accumulating resources"))?;
         }
+        check_unique(&resources).map_err(|e| e.prefixed("accumulating resources"))?;
         let generators = self.plugin_configs(&k, dir, &real, &k.generators)?;
         if let Some(r) = generators.first() {
             return Err(config_error(
@@ -244,7 +245,7 @@ impl Builder<'_> {
                 )));
             }
             for r in load_resources(self.fs, &path)? {
-                append(out, r)?;
+                out.push(r);
             }
             return Ok(());
         }
@@ -262,7 +263,7 @@ impl Builder<'_> {
             }
             let (_, resources, sub_tables) = self.target(&path, true)?;
             for r in resources {
-                append(out, r)?;
+                out.push(r);
             }
             tables
                 .merge(&sub_tables)
@@ -305,17 +306,20 @@ fn config_error(k: &Kustomization, field: &str, e: transform::config::ConfigErro
     }
 }
 
-/// Add a resource; its id must be new.
-fn append(out: &mut Vec<Resource>, r: Resource) -> Result<(), Error> {
-    let id = r.cur_id();
-    if out.iter().any(|o| o.cur_id().same(&id)) {
-        return Err(Error::Build(format!(
-            "may not add resource with an already registered id: {} (from {})",
-            id.display(),
-            r.source
-        )));
+/// Every id must be new (kustomize refuses to add a resource whose id is
+/// already registered); one pass with a set, not a scan per resource.
+fn check_unique(resources: &[Resource]) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::with_capacity(resources.len());
+    for r in resources {
+        let id = r.cur_id();
+        if !seen.insert(id.key()) {
+            return Err(Error::Build(format!(
+                "may not add resource with an already registered id: {} (from {})",
+                id.display(),
+                r.source
+            )));
+        }
     }
-    out.push(r);
     Ok(())
 }
 

@@ -135,6 +135,15 @@ impl ResId {
         self.effective_namespace() == other.effective_namespace()
     }
 
+    /// What [`ResId::same`] compares, for sets and maps.
+    pub fn key(&self) -> (Gvk, String, String) {
+        (
+            self.gvk.clone(),
+            self.name.clone(),
+            self.effective_namespace(),
+        )
+    }
+
     /// kyaml's `ResId.Equals`.
     pub fn same(&self, other: &ResId) -> bool {
         self.gvk == other.gvk && self.name == other.name && self.ns_equals(other)

@@ -172,8 +172,7 @@ fn namespace(
     if ns.is_empty() {
         return Ok(());
     }
-    for i in 0..resources.len() {
-        let r = &mut resources[i];
+    for r in resources.iter_mut() {
         if r.map().is_none_or(|m| m.is_empty()) {
             continue;
         }
@@ -209,9 +208,12 @@ fn namespace(
             }
             fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)?;
         }
-        let id = resources[i].cur_id();
-        let same = resources.iter().filter(|o| o.cur_id().same(&id)).count();
-        if same != 1 {
+    }
+    // Two resources may not end up with one id.
+    let mut seen = std::collections::HashSet::with_capacity(resources.len());
+    for r in resources.iter() {
+        let id = r.cur_id();
+        if !seen.insert(id.key()) {
             return Err(format!(
                 "namespace transformation produces ID conflict: {}",
                 id.display()

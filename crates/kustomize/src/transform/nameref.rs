@@ -3,8 +3,10 @@
 //! ServiceAccount in a RoleBinding, ...) is set to that resource's new name
 //! (kustomize's `nameReferenceTransformer`, run once over the whole build).
 
+use std::collections::HashMap;
+
 use super::fieldspec::{self, FieldSpec, NameBackRef};
-use crate::resource::{Gvk, Resource};
+use crate::resource::{Gvk, ResId, Resource};
 use crate::value::Value;
 
 /// One field of a referrer to update, and the kind it names.
@@ -13,13 +15,95 @@ struct Filter<'a> {
     target: &'a Gvk,
 }
 
+/// What the selection reads of every resource, computed once: names and
+/// namespaces do not change while references are rewritten.
+struct Info {
+    cur: ResId,
+    prev: Vec<ResId>,
+    org: ResId,
+    cluster: bool,
+    /// `cur`'s effective namespace.
+    namespace: String,
+}
+
+impl Info {
+    fn of(r: &Resource) -> Info {
+        let prev = r.prev_ids();
+        let cur = prev.last().cloned().unwrap_or_default();
+        let org = prev.first().cloned().unwrap_or_default();
+        Info {
+            cluster: cur.gvk.is_cluster_scoped(),
+            namespace: cur.effective_namespace(),
+            cur,
+            prev,
+            org,
+        }
+    }
+}
+
+/// The referrer being rewritten and the resources it may name.
+struct Scope<'a> {
+    resources: &'a [Resource],
+    infos: &'a [Info],
+    /// Resources by every name they had, in build order.
+    by_name: &'a HashMap<&'a str, Vec<usize>>,
+    /// Namespaced resources by the effective namespace they were loaded with.
+    by_org_namespace: &'a HashMap<String, Vec<usize>>,
+    referrer: usize,
+    /// Namespaces of a RoleBinding's ServiceAccount subjects.
+    binding_namespaces: Vec<String>,
+}
+
+impl Scope<'_> {
+    /// kustomize's `SubsetThatCouldBeReferencedByResource`, for one candidate.
+    fn could_refer_to(&self, j: usize) -> bool {
+        let me = &self.infos[self.referrer];
+        let other = &self.infos[j];
+        me.cluster
+            || other.cluster
+            || other.namespace == me.namespace
+            || self.binding_namespaces.contains(&other.cur.namespace)
+    }
+
+    /// The candidates that ever had the name `old`.
+    fn named(&self, old: &str) -> Vec<usize> {
+        self.by_name
+            .get(old)
+            .map(|list| {
+                list.iter()
+                    .copied()
+                    .filter(|&j| self.could_refer_to(j))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 pub fn run(resources: &mut [Resource], back_refs: &[NameBackRef]) -> Result<(), String> {
+    let infos: Vec<Info> = resources.iter().map(Info::of).collect();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (j, info) in infos.iter().enumerate() {
+        for id in &info.prev {
+            let list = by_name.entry(id.name.as_str()).or_default();
+            if list.last() != Some(&j) {
+                list.push(j);
+            }
+        }
+    }
+    let mut by_org_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+    for (j, info) in infos.iter().enumerate() {
+        if !info.org.gvk.is_cluster_scoped() {
+            by_org_namespace
+                .entry(info.org.effective_namespace())
+                .or_default()
+                .push(j);
+        }
+    }
     let mut filters: Vec<Vec<Filter>> = (0..resources.len()).map(|_| Vec::new()).collect();
-    let org_ids: Vec<_> = resources.iter().map(Resource::org_id).collect();
     for back_ref in back_refs {
         for spec in &back_ref.referrers {
-            for (i, id) in org_ids.iter().enumerate() {
-                if id.gvk.is_selected(&spec.gvk) {
+            for (i, info) in infos.iter().enumerate() {
+                if info.org.gvk.is_selected(&spec.gvk) {
                     filters[i].push(Filter {
                         spec,
                         target: &back_ref.gvk,
@@ -32,47 +116,33 @@ pub fn run(resources: &mut [Resource], back_refs: &[NameBackRef]) -> Result<(), 
         if list.is_empty() {
             continue;
         }
-        let candidates = referable_by(resources, i)?;
-        let snapshot: Vec<Resource> = candidates.iter().map(|&c| resources[c].clone()).collect();
-        let referrer = resources[i].clone();
+        let mut value = resources[i].value.clone();
+        let scope = Scope {
+            resources,
+            infos: &infos,
+            by_name: &by_name,
+            by_org_namespace: &by_org_namespace,
+            referrer: i,
+            binding_namespaces: role_binding_namespaces(&resources[i])?,
+        };
         for f in list {
             let spec = FieldSpec {
                 gvk: Gvk::default(),
                 path: f.spec.path.clone(),
                 create: f.spec.create,
             };
-            let mut set = |node: &mut Value| set_node(node, &referrer, f, &snapshot);
-            fieldspec::apply(&mut resources[i].value, &spec, None, &mut set).map_err(|e| {
+            let mut set = |node: &mut Value| set_node(node, &scope, f);
+            fieldspec::apply(&mut value, &spec, None, &mut set).map_err(|e| {
                 format!(
                     "updating name reference in '{}' field of '{}': {e}",
                     f.spec.path,
-                    referrer.cur_id().display()
+                    infos[i].cur.display()
                 )
             })?;
         }
+        resources[i].value = value;
     }
     Ok(())
-}
-
-/// kustomize's `SubsetThatCouldBeReferencedByResource`.
-fn referable_by(resources: &[Resource], i: usize) -> Result<Vec<usize>, String> {
-    let referrer = &resources[i];
-    let id = referrer.cur_id();
-    if id.gvk.is_cluster_scoped() {
-        return Ok((0..resources.len()).collect());
-    }
-    let binding_namespaces = role_binding_namespaces(referrer)?;
-    Ok(resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            let other = r.cur_id();
-            other.gvk.is_cluster_scoped()
-                || other.ns_equals(&id)
-                || binding_namespaces.contains(&r.namespace())
-        })
-        .map(|(j, _)| j)
-        .collect())
 }
 
 /// The namespaces of a RoleBinding's ServiceAccount subjects.
@@ -104,143 +174,137 @@ fn role_binding_namespaces(r: &Resource) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn set_node(
-    node: &mut Value,
-    referrer: &Resource,
-    f: &Filter,
-    candidates: &[Resource],
-) -> Result<(), String> {
+fn set_node(node: &mut Value, scope: &Scope, f: &Filter) -> Result<(), String> {
     match node {
         Value::Null => Ok(()),
-        Value::Map(_) => set_mapping(node, referrer, f, candidates),
+        Value::Map(_) => set_mapping(node, scope, f),
         Value::Seq(items) => {
             for item in items {
                 match item {
-                    Value::Map(_) => set_mapping(item, referrer, f, candidates)?,
+                    Value::Map(_) => set_mapping(item, scope, f)?,
                     Value::Seq(_) => {}
-                    _ => set_scalar(item, referrer, f, candidates)?,
+                    _ => set_scalar(item, scope, f)?,
                 }
             }
             Ok(())
         }
-        _ => set_scalar(node, referrer, f, candidates),
+        _ => set_scalar(node, scope, f),
     }
 }
 
-fn set_scalar(
-    node: &mut Value,
-    referrer: &Resource,
-    f: &Filter,
-    candidates: &[Resource],
-) -> Result<(), String> {
+fn set_scalar(node: &mut Value, scope: &Scope, f: &Filter) -> Result<(), String> {
     let old = node.scalar_text().unwrap_or_default();
-    let all: Vec<&Resource> = candidates.iter().collect();
-    let Some(referral) = select(&old, all, referrer, f, names_equal)? else {
+    let Some(j) = select(&old, scope.named(&old), scope, f, names_equal)? else {
         return Ok(());
     };
-    let name = referral.name();
-    if name != old {
-        *node = Value::Str(name);
+    let name = &scope.infos[j].cur.name;
+    if *name != old {
+        *node = Value::Str(name.clone());
     }
     Ok(())
 }
 
-fn set_mapping(
-    node: &mut Value,
-    referrer: &Resource,
-    f: &Filter,
-    candidates: &[Resource],
-) -> Result<(), String> {
+fn set_mapping(node: &mut Value, scope: &Scope, f: &Filter) -> Result<(), String> {
     let Some(m) = node.as_map_mut() else {
         return Err("expect a mapping node".to_string());
     };
     let Some(old) = m.get("name").and_then(Value::scalar_text) else {
         return Err("path config error; no 'name' field in node".to_string());
     };
-    let in_ns: Vec<&Resource> = match m.get("namespace") {
-        None => candidates.iter().collect(),
+    let named = scope.named(&old);
+    let in_ns: Vec<usize> = match m.get("namespace") {
+        None => named,
         Some(ns) => {
             let ns = ns.scalar_text().unwrap_or_default();
-            let by_org: Vec<&Resource> = candidates
-                .iter()
-                .filter(|r| {
-                    let id = r.org_id();
-                    !id.gvk.is_cluster_scoped() && id.effective_namespace() == ns
-                })
-                .collect();
-            if by_org.is_empty() {
-                candidates
+            let by = |id: fn(&Info) -> &ResId| -> Vec<usize> {
+                named
                     .iter()
-                    .filter(|r| {
-                        let id = r.cur_id();
-                        !id.gvk.is_cluster_scoped() && id.effective_namespace() == ns
+                    .copied()
+                    .filter(|&j| {
+                        let info = &scope.infos[j];
+                        !info.cluster && id(info).effective_namespace() == ns
                     })
                     .collect()
+            };
+            // kustomize takes the candidates loaded in that namespace if
+            // there are any (named so or not), else those now in it.
+            let org_group = scope
+                .by_org_namespace
+                .get(&ns)
+                .is_some_and(|l| l.iter().any(|&j| scope.could_refer_to(j)));
+            if org_group {
+                by(|i| &i.org)
             } else {
-                by_org
+                by(|i| &i.cur)
             }
         }
     };
-    let Some(referral) = select(&old, in_ns, referrer, f, names_and_namespaces_equal)? else {
+    let Some(j) = select(&old, in_ns, scope, f, names_and_namespaces_equal)? else {
         return Ok(());
     };
-    let (name, namespace) = (referral.name(), referral.namespace());
-    if name == old && namespace.is_empty() {
+    let (name, namespace) = (&scope.infos[j].cur.name, &scope.infos[j].cur.namespace);
+    if *name == old && namespace.is_empty() {
         return Ok(());
     }
-    m.insert("name", Value::Str(name));
+    m.insert("name", Value::Str(name.clone()));
     if !namespace.is_empty() {
-        m.insert("namespace", Value::Str(namespace));
+        m.insert("namespace", Value::Str(namespace.clone()));
     }
     Ok(())
 }
 
-fn names_equal(rs: &[&Resource]) -> bool {
-    rs.iter().all(|r| r.name() == rs[0].name())
+fn names_equal(scope: &Scope, c: &[usize]) -> bool {
+    c.iter()
+        .all(|&j| scope.infos[j].cur.name == scope.infos[c[0]].cur.name)
 }
 
-fn names_and_namespaces_equal(rs: &[&Resource]) -> bool {
-    rs.iter()
-        .all(|r| r.name() == rs[0].name() && r.namespace() == rs[0].namespace())
+fn names_and_namespaces_equal(scope: &Scope, c: &[usize]) -> bool {
+    let first = &scope.infos[c[0]].cur;
+    c.iter().all(|&j| {
+        let id = &scope.infos[j].cur;
+        id.name == first.name && id.namespace == first.namespace
+    })
 }
 
-fn select<'r>(
+fn select(
     old: &str,
-    candidates: Vec<&'r Resource>,
-    referrer: &Resource,
+    mut c: Vec<usize>,
+    scope: &Scope,
     f: &Filter,
-    identical: fn(&[&Resource]) -> bool,
-) -> Result<Option<&'r Resource>, String> {
-    let mut c: Vec<&Resource> = candidates
-        .into_iter()
-        .filter(|r| r.prev_ids().iter().any(|id| id.name == old))
-        .filter(|r| r.prev_ids().iter().any(|id| id.gvk.is_selected(f.target)))
-        .collect();
+    identical: fn(&Scope, &[usize]) -> bool,
+) -> Result<Option<usize>, String> {
+    let infos = scope.infos;
+    c.retain(|&j| infos[j].prev.iter().any(|id| id.name == old));
+    c.retain(|&j| infos[j].prev.iter().any(|id| id.gvk.is_selected(f.target)));
+    let referrer = &scope.resources[scope.referrer];
     if f.spec.path.ends_with("roleRef/name")
         && let Some(gvk) = role_ref_gvk(referrer)
     {
-        c.retain(|r| r.prev_ids().iter().any(|id| id.gvk.is_selected(&gvk)));
+        c.retain(|&j| infos[j].prev.iter().any(|id| id.gvk.is_selected(&gvk)));
     }
-    let referrer_id = referrer.cur_id();
-    if !referrer_id.gvk.is_cluster_scoped() {
-        c.retain(|r| {
-            let id = r.cur_id();
-            id.gvk.is_cluster_scoped() || r.kind() == "ServiceAccount" || referrer_id.ns_equals(&id)
+    let me = &infos[scope.referrer];
+    if !me.cluster {
+        c.retain(|&j| {
+            let other = &infos[j];
+            other.cluster
+                || other.cur.gvk.kind == "ServiceAccount"
+                || me.namespace == other.namespace
         });
     }
     if c.len() == 1 {
         return Ok(Some(c[0]));
     }
-    c.retain(|r| r.prefixes_suffixes_equal(referrer, true));
+    let resources = scope.resources;
+    c.retain(|&j| resources[j].prefixes_suffixes_equal(referrer, true));
     if c.len() > 1 {
-        c.retain(|r| r.prefixes_suffixes_equal(referrer, false));
+        c.retain(|&j| resources[j].prefixes_suffixes_equal(referrer, false));
     }
     match c.len() {
         0 => Ok(None),
         1 => Ok(Some(c[0])),
-        _ if identical(&c) => Ok(Some(c[0])),
+        _ if identical(scope, &c) => Ok(Some(c[0])),
         _ => {
-            let ids: Vec<String> = c.iter().map(|r| r.cur_id().display()).collect();
+            let ids: Vec<String> = c.iter().map(|&j| infos[j].cur.display()).collect();
             Err(format!(
                 "found multiple possible referrals: {}",
                 ids.join(", ")

@@ -556,3 +556,719 @@ fn configurations_add_field_specs_for_custom_kinds() {
         "/t/conf.yaml: unknown field \"imagez\"; did you mean `images`?"
     );
 }
+
+/// Three layers over most of kustomize's name-reference table (CronJob env
+/// and projected volumes, PVC, pull secrets, Ingress backends and TLS, HPA,
+/// webhooks, cluster role bindings), label selectors of PDB and
+/// NetworkPolicy, images by digest, registry port and tag suffix.
+#[test]
+fn three_layers_match_kustomize() {
+    let mut fs = MemFs::new();
+    fs.add(
+        "/g/base/kustomization.yaml",
+        r##"resources:
+- all.yaml
+namePrefix: b-
+commonLabels:
+  app.kubernetes.io/name: shop
+commonAnnotations:
+  note: "multi\nline"
+"##,
+    );
+    fs.add(
+        "/g/base/all.yaml",
+        r##"apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          imagePullSecrets:
+          - name: regcred
+          containers:
+          - name: job
+            image: docker.io/library/busybox@sha256:abc
+            args: ["sh", "-c", "echo hi   there && exit 0"]
+            env:
+            - name: A
+              valueFrom:
+                configMapKeyRef:
+                  name: settings
+                  key: a
+            - name: B
+              valueFrom:
+                secretKeyRef:
+                  name: creds
+                  key: b
+          volumes:
+          - name: p
+            projected:
+              sources:
+              - configMap:
+                  name: settings
+              - secret:
+                  name: creds
+          - name: data
+            persistentVolumeClaim:
+              claimName: data
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector:
+    matchLabels:
+      role: db
+  template:
+    metadata:
+      labels:
+        role: db
+    spec:
+      initContainers:
+      - name: init
+        image: registry.local:5000/tools/init:1.0
+      containers:
+      - name: db
+        image: postgres:15
+        ports:
+        - containerPort: 5432
+          name: pg
+  volumeClaimTemplates:
+  - metadata:
+      name: pgdata
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 1Gi
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+  clusterIP: None
+  selector:
+    role: db
+  ports:
+  - port: 5432
+    targetPort: pg
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+spec:
+  tls:
+  - hosts: [shop.example.com]
+    secretName: tls
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - path: /api(/|$)(.*)
+        pathType: ImplementationSpecific
+        backend:
+          service:
+            name: db
+            port:
+              number: 5432
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  a: "true"
+  script: |
+    #!/bin/sh
+    echo "start"   
+    exit 0
+  json: '{"k": [1, 2], "x": null}'
+  empty: ""
+  num: "012"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+type: Opaque
+stringData:
+  b: s3cr3t
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: tls
+type: kubernetes.io/tls
+data:
+  tls.crt: Zm9v
+  tls.key: YmFy
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: regcred
+type: kubernetes.io/dockerconfigjson
+data:
+  .dockerconfigjson: e30=
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+spec:
+  accessModes:
+  - ReadWriteOnce
+  resources:
+    requests:
+      storage: 5Gi
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: db
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      role: db
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db
+spec:
+  podSelector:
+    matchLabels:
+      role: db
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          role: web
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: db
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: StatefulSet
+    name: db
+  minReplicas: 1
+  maxReplicas: 3
+"##,
+    );
+    fs.add(
+        "/g/mid/kustomization.yaml",
+        r##"resources:
+- ../base
+- cluster.yaml
+namespace: shop
+nameSuffix: -m
+labels:
+- pairs:
+    env: stage
+  includeSelectors: false
+  includeTemplates: true
+"##,
+    );
+    fs.add(
+        "/g/mid/cluster.yaml",
+        r##"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: reader
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: reader
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: reader
+subjects:
+- kind: ServiceAccount
+  name: runner
+  namespace: other
+- kind: ServiceAccount
+  name: bot
+  namespace: shop
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: bot
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: hook
+webhooks:
+- name: check.example.com
+  clientConfig:
+    service:
+      name: db
+      namespace: shop
+      path: /validate
+  admissionReviewVersions: ["v1"]
+  sideEffects: None
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names:
+    kind: Widget
+    plural: widgets
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"##,
+    );
+    fs.add(
+        "/g/top/kustomization.yaml",
+        r##"resources:
+- ../mid
+namePrefix: t-
+images:
+- name: postgres
+  newName: ghcr.io/acme/postgres
+  digest: sha256:deadbeef
+- name: registry.local:5000/tools/init
+  tagSuffix: -debug
+- name: docker.io/library/busybox
+  newTag: "1.36"
+replicas:
+- name: b-db
+  count: 2
+"##,
+    );
+    assert_eq!(build(&fs, "/g/top").expect("builds"), THREE_LAYERS_OUT);
+}
+
+const THREE_LAYERS_OUT: &str = r##"apiVersion: v1
+kind: Namespace
+metadata:
+  labels:
+    env: stage
+  name: shop
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  labels:
+    env: stage
+  name: widgets.example.com
+spec:
+  group: example.com
+  names:
+    kind: Widget
+    plural: widgets
+  scope: Namespaced
+  versions:
+  - name: v1
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+    served: true
+    storage: true
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  labels:
+    env: stage
+  name: t-bot-m
+  namespace: shop
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  labels:
+    env: stage
+  name: t-reader-m
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  labels:
+    env: stage
+  name: t-reader-m
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: t-reader-m
+subjects:
+- kind: ServiceAccount
+  name: runner
+  namespace: other
+- kind: ServiceAccount
+  name: t-bot-m
+  namespace: shop
+---
+apiVersion: v1
+data:
+  a: "true"
+  empty: ""
+  json: '{"k": [1, 2], "x": null}'
+  num: "012"
+  script: "#!/bin/sh\necho \"start\"   \nexit 0\n"
+kind: ConfigMap
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-settings-m
+  namespace: shop
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-creds-m
+  namespace: shop
+stringData:
+  b: s3cr3t
+type: Opaque
+---
+apiVersion: v1
+data:
+  .dockerconfigjson: e30=
+kind: Secret
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-regcred-m
+  namespace: shop
+type: kubernetes.io/dockerconfigjson
+---
+apiVersion: v1
+data:
+  tls.crt: Zm9v
+  tls.key: YmFy
+kind: Secret
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-tls-m
+  namespace: shop
+type: kubernetes.io/tls
+---
+apiVersion: v1
+kind: Service
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-db-m
+  namespace: shop
+spec:
+  clusterIP: None
+  ports:
+  - port: 5432
+    targetPort: pg
+  selector:
+    app.kubernetes.io/name: shop
+    role: db
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-data-m
+  namespace: shop
+spec:
+  accessModes:
+  - ReadWriteOnce
+  resources:
+    requests:
+      storage: 5Gi
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-db-m
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: shop
+      role: db
+  serviceName: t-b-db-m
+  template:
+    metadata:
+      annotations:
+        note: |-
+          multi
+          line
+      labels:
+        app.kubernetes.io/name: shop
+        env: stage
+        role: db
+    spec:
+      containers:
+      - image: ghcr.io/acme/postgres@sha256:deadbeef
+        name: db
+        ports:
+        - containerPort: 5432
+          name: pg
+      initContainers:
+      - image: registry.local:5000/tools/init:1.0-debug-debug
+        name: init
+  volumeClaimTemplates:
+  - metadata:
+      labels:
+        app.kubernetes.io/name: shop
+        env: stage
+      name: pgdata
+    spec:
+      accessModes:
+      - ReadWriteOnce
+      resources:
+        requests:
+          storage: 1Gi
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-nightly-m
+  namespace: shop
+spec:
+  jobTemplate:
+    metadata:
+      annotations:
+        note: |-
+          multi
+          line
+      labels:
+        app.kubernetes.io/name: shop
+        env: stage
+    spec:
+      template:
+        metadata:
+          annotations:
+            note: |-
+              multi
+              line
+          labels:
+            app.kubernetes.io/name: shop
+            env: stage
+        spec:
+          containers:
+          - args:
+            - sh
+            - -c
+            - echo hi   there && exit 0
+            env:
+            - name: A
+              valueFrom:
+                configMapKeyRef:
+                  key: a
+                  name: t-b-settings-m
+            - name: B
+              valueFrom:
+                secretKeyRef:
+                  key: b
+                  name: t-b-creds-m
+            image: docker.io/library/busybox:1.36
+            name: job
+          imagePullSecrets:
+          - name: t-b-regcred-m
+          restartPolicy: OnFailure
+          volumes:
+          - name: p
+            projected:
+              sources:
+              - configMap:
+                  name: t-b-settings-m
+              - secret:
+                  name: t-b-creds-m
+          - name: data
+            persistentVolumeClaim:
+              claimName: t-b-data-m
+  schedule: 0 3 * * *
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-db-m
+  namespace: shop
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: shop
+      role: db
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-db-m
+  namespace: shop
+spec:
+  maxReplicas: 3
+  minReplicas: 1
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: StatefulSet
+    name: t-b-db-m
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-web-m
+  namespace: shop
+spec:
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - backend:
+          service:
+            name: t-b-db-m
+            port:
+              number: 5432
+        path: /api(/|$)(.*)
+        pathType: ImplementationSpecific
+  tls:
+  - hosts:
+    - shop.example.com
+    secretName: t-b-tls-m
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  annotations:
+    note: |-
+      multi
+      line
+  labels:
+    app.kubernetes.io/name: shop
+    env: stage
+  name: t-b-db-m
+  namespace: shop
+spec:
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: shop
+          role: web
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/name: shop
+      role: db
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  labels:
+    env: stage
+  name: t-hook-m
+webhooks:
+- admissionReviewVersions:
+  - v1
+  clientConfig:
+    service:
+      name: t-b-db-m
+      namespace: shop
+      path: /validate
+  name: check.example.com
+  sideEffects: None
+"##;
