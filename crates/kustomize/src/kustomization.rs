@@ -187,6 +187,8 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
         file: path.to_path_buf(),
         ..Kustomization::default()
     };
+    let mut api_version = String::new();
+    let mut has_content = false;
     let at = |line: usize, message: String| Error::At {
         file: file.clone(),
         line,
@@ -209,6 +211,9 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             continue;
         }
         let field = *field;
+        if field != "apiVersion" && field != "kind" {
+            has_content = true;
+        }
         if NOT_YET.contains(&field) {
             if is_empty(&value) {
                 continue;
@@ -225,7 +230,8 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             node,
         };
         match field {
-            "apiVersion" | "metadata" => {}
+            "apiVersion" => api_version = ctx.string(&value)?,
+            "metadata" => {}
             "kind" => k.kind = ctx.string(&value)?,
             "resources" | "bases" => k.resources.extend(ctx.strings(&value)?),
             "namespace" => k.namespace = ctx.string(&value)?,
@@ -263,6 +269,28 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                 k.kind
             ),
         ));
+    }
+    let required = if k.kind == "Component" {
+        "kustomize.config.k8s.io/v1alpha1"
+    } else {
+        "kustomize.config.k8s.io/v1beta1"
+    };
+    if !api_version.is_empty() && api_version != required {
+        return Err(at(
+            root.line_of(&["apiVersion".to_string()]),
+            format!(
+                "apiVersion for {} should be {required}, not {api_version:?}",
+                if k.kind.is_empty() {
+                    "Kustomization"
+                } else {
+                    &k.kind
+                }
+            ),
+        ));
+    }
+    // kustomize refuses a file that sets nothing beyond apiVersion and kind.
+    if !has_content {
+        return Err(Error::Build(format!("kustomization.yaml is empty: {file}")));
     }
     Ok(k)
 }

@@ -100,3 +100,29 @@ fn a_repeated_key_takes_the_last_value_as_kustomize_does() {
     let k = load_str("namePrefix: a-\nresources:\n- x.yaml\nnamePrefix: b-\n").unwrap();
     assert_eq!(k.name_prefix, "b-");
 }
+
+#[test]
+fn kustomize_refuses_empty_files_and_foreign_api_versions() {
+    let err =
+        load_str("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n").unwrap_err();
+    assert!(
+        err.to_string().starts_with("kustomization.yaml is empty"),
+        "{err}"
+    );
+    assert!(
+        load_str("resources: []\n").is_ok(),
+        "an empty list is content"
+    );
+    let err = load_str("apiVersion: v1\nresources:\n- a.yaml\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/k/kustomization.yaml:1: apiVersion for Kustomization should be \
+         kustomize.config.k8s.io/v1beta1, not \"v1\""
+    );
+    assert!(
+        load_str(
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- a\n"
+        )
+        .is_ok()
+    );
+}
