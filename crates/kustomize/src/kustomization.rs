@@ -59,7 +59,6 @@ const KNOWN_FIELDS: &[&str] = &[
 /// Fields kustomize knows that this engine does not implement yet; a build
 /// that sets one (non-empty) fails naming it.
 const NOT_YET: &[&str] = &[
-    "openapi",
     "patchesStrategicMerge",
     "patchesJson6902",
     "patches",
@@ -244,6 +243,7 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             "replicas" => k.replicas = ctx.replicas(&value)?,
             "sortOptions" => k.sort_options = Some(ctx.sort_options(&value)?),
             "configurations" => k.configurations = ctx.strings(&value)?,
+            "openapi" => ctx.openapi(&value, entry.key_line)?,
             "generators" => k.generators = ctx.strings(&value)?,
             "transformers" => k.transformers = ctx.strings(&value)?,
             _ => {
@@ -508,6 +508,29 @@ impl Ctx<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// `openapi`: the schema strategic merge patches would use. kustomize
+    /// builds in Kubernetes v1.21.2's; a schema file is not read yet.
+    fn openapi(&self, value: &Value, line: usize) -> Result<(), Error> {
+        let openapi = self.string_map(value)?;
+        if openapi.contains_key("path") {
+            return Err(Error::NotSupported {
+                field: "openapi.path".to_string(),
+                file: self.file.to_string(),
+                line,
+            });
+        }
+        match openapi.get("version").map(String::as_str) {
+            None | Some("") | Some("v1.21.2") => Ok(()),
+            Some(other) => Err(self.error(
+                line,
+                &format!(
+                    "the specified OpenAPI version {other:?} is not built in (kustomize 5.6 has \
+                     v1.21.2)"
+                ),
+            )),
+        }
     }
 
     fn sort_options(&self, value: &Value) -> Result<SortOptions, Error> {

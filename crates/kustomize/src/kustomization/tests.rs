@@ -126,3 +126,15 @@ fn kustomize_refuses_empty_files_and_foreign_api_versions() {
         .is_ok()
     );
 }
+
+#[test]
+fn openapi_accepts_the_built_in_version_only() {
+    assert!(load_str("resources: []\nopenapi:\n  version: v1.21.2\n").is_ok());
+    let err = load_str("resources: []\nopenapi:\n  version: v1.14.1\n").unwrap_err();
+    assert!(err.to_string().contains("is not built in"), "{err}");
+    let err = load_str("resources: []\nopenapi:\n  path: schema.json\n").unwrap_err();
+    assert!(
+        err.to_string().contains("not supported yet: openapi.path"),
+        "{err}"
+    );
+}

@@ -394,7 +394,10 @@ fn broken_trees_fail_with_the_file_named() {
     );
     let component = tree(&[
         ("/t/kustomization.yaml", "resources:\n- c\n"),
-        ("/t/c/kustomization.yaml", "kind: Component\nnamePrefix: c-\n"),
+        (
+            "/t/c/kustomization.yaml",
+            "kind: Component\nnamePrefix: c-\n",
+        ),
     ]);
     assert!(
         build(&component, "/t")
