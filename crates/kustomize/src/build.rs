@@ -31,6 +31,12 @@ pub struct Options {
 
 /// Deepest nesting of kustomizations (a base of a base of ...).
 pub const MAX_DEPTH: usize = 64;
+/// Kustomizations one build may read, counting a base each time it is
+/// included: directories that each include two others of the next level
+/// would otherwise double the work per level.
+pub const MAX_TARGETS: usize = 2_000;
+/// Resources one kustomization may accumulate.
+pub const MAX_RESOURCES: usize = 200_000;
 
 /// Build the kustomization in `dir`: the resources in output order.
 pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Resource>, Error> {
@@ -45,6 +51,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
         fs,
         opts,
         stack: Vec::new(),
+        targets: 0,
     };
     let (k, mut resources, tables) = b.target(&dir, false)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
@@ -81,6 +88,8 @@ struct Builder<'a> {
     opts: &'a Options,
     /// Real paths of the kustomization directories being built.
     stack: Vec<PathBuf>,
+    /// Kustomizations read so far.
+    targets: usize,
 }
 
 impl Builder<'_> {
@@ -89,6 +98,14 @@ impl Builder<'_> {
         dir: &Path,
         as_base: bool,
     ) -> Result<(Kustomization, Vec<Resource>, Tables), Error> {
+        self.targets += 1;
+        if self.targets > MAX_TARGETS {
+            return Err(Error::Build(format!(
+                "the build reads more than {MAX_TARGETS} kustomizations (bases included more \
+                 than once count each time); stopped at '{}'",
+                dir.display()
+            )));
+        }
         if self.stack.len() >= MAX_DEPTH {
             return Err(Error::Build(format!(
                 "kustomizations nest deeper than {MAX_DEPTH} levels at '{}'",
@@ -119,6 +136,12 @@ impl Builder<'_> {
         for entry in &k.resources {
             self.resource_entry(&k, dir, &real, entry, &mut resources, &mut tables)
                 .map_err(|e| e.prefixed("accumulating resources"))?;
+        }
+        if resources.len() > MAX_RESOURCES {
+            return Err(Error::Build(format!(
+                "{}: more than {MAX_RESOURCES} resources",
+                k.file.display()
+            )));
         }
         check_unique(&resources).map_err(|e| e.prefixed("accumulating resources"))?;
         let generators = self.plugin_configs(&k, dir, &real, &k.generators)?;

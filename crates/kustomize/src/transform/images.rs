@@ -25,10 +25,11 @@ pub fn run(resources: &mut [Resource], image: &Image, specs: &[FieldSpec]) -> Re
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
-        legacy_walk(&mut r.value, &update)?;
+        legacy_walk(&mut r.value, &update).map_err(|e| super::in_resource(r, e))?;
         for fs in specs {
             let mut set = |n: &mut Value| update(n);
-            fieldspec::apply(&mut r.value, fs, None, &mut set)?;
+            fieldspec::apply(&mut r.value, fs, None, &mut set)
+                .map_err(|e| super::in_resource(r, e))?;
         }
     }
     Ok(())

@@ -145,6 +145,11 @@ pub fn run(
     Ok(())
 }
 
+/// An error about one resource, naming it and where it was read.
+fn in_resource(r: &Resource, e: String) -> String {
+    format!("{} ({}): {e}", r.cur_id().display(), r.source)
+}
+
 /// Run one transformer.
 pub fn apply(step: &Step, resources: &mut [Resource]) -> Result<(), String> {
     match step {
@@ -196,7 +201,8 @@ fn namespace(
                 create: true,
                 ..FieldSpec::default()
             };
-            fieldspec::apply(&mut r.value, &meta, Some(CreateKind::Scalar), &mut set)?;
+            fieldspec::apply(&mut r.value, &meta, Some(CreateKind::Scalar), &mut set)
+                .map_err(|e| in_resource(r, e))?;
         }
         let binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
         if binding && subjects != SubjectMode::None {
@@ -206,7 +212,8 @@ fn namespace(
             if binding && fs.path == "subjects/namespace" {
                 continue;
             }
-            fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)?;
+            fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)
+                .map_err(|e| in_resource(r, e))?;
         }
     }
     // Two resources may not end up with one id.
@@ -301,7 +308,8 @@ fn prefix_suffix(
                 };
                 fieldspec::set_scalar(n, &new)
             };
-            fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)?;
+            fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)
+                .map_err(|e| in_resource(r, e))?;
         }
     }
     Ok(())
@@ -317,7 +325,8 @@ fn set_entries(
         for (key, value) in pairs {
             for fs in specs {
                 let mut set = |n: &mut crate::value::Value| fieldspec::set_entry(n, key, value);
-                fieldspec::apply(&mut r.value, fs, Some(CreateKind::Map), &mut set)?;
+                fieldspec::apply(&mut r.value, fs, Some(CreateKind::Map), &mut set)
+                    .map_err(|e| in_resource(r, e))?;
             }
         }
     }
@@ -349,7 +358,8 @@ fn replicas(
                     Ok(())
                 }
             };
-            fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)?;
+            fieldspec::apply(&mut r.value, fs, Some(CreateKind::Scalar), &mut set)
+                .map_err(|e| in_resource(r, e))?;
         }
     }
     if !found {

@@ -1275,3 +1275,30 @@ webhooks:
   name: check.example.com
   sideEffects: None
 "##;
+
+/// Every level includes both directories of the next one: 2^levels builds.
+#[test]
+fn a_doubling_tree_of_bases_is_cut_off() {
+    let mut fs = MemFs::new();
+    let levels = 16;
+    for level in 0..levels {
+        for side in ["a", "b"] {
+            let next = if level + 1 < levels {
+                format!(
+                    "resources:\n- ../../{}/a\n- ../../{}/b\nnamePrefix: {side}-\n",
+                    level + 1,
+                    level + 1
+                )
+            } else {
+                format!("resources:\n- cm.yaml\nnamePrefix: {side}-\n")
+            };
+            fs.add(format!("/d/{level}/{side}/kustomization.yaml"), next);
+            fs.add(format!("/d/{level}/{side}/cm.yaml"), CM);
+        }
+    }
+    let err = build(&fs, "/d/0/a").expect_err("too many kustomizations");
+    assert!(
+        err.to_string().contains("more than 2000 kustomizations"),
+        "{err}"
+    );
+}
