@@ -56,6 +56,9 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
     let (k, mut resources, tables) = b.target(&dir, false)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
     resources.retain(|r| !is_local_config(r));
+    for r in &mut resources {
+        rewrite_annotations(r);
+    }
     match &k.sort_options {
         Some(SortOptions::Fifo) => {}
         Some(SortOptions::Legacy {
@@ -76,6 +79,36 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
     }
     Ok(resources)
 }
+
+/// kustomize ends every build by removing its own annotations with kyaml's
+/// `SetAnnotations`, which rewrites the whole map: values become strings
+/// (`n: 1` prints as `"n": "1"`), and an empty, null or non-map
+/// `annotations` field is dropped.
+fn rewrite_annotations(r: &mut Resource) {
+    let Some(Value::Map(meta)) = r.value.as_map_mut().and_then(|m| m.get_mut("metadata")) else {
+        return;
+    };
+    let Some(old) = meta.get("annotations") else {
+        return;
+    };
+    let pairs: Vec<(String, Value)> = match old {
+        Value::Map(m) => {
+            m.0.iter()
+                .filter(|(k, _)| k != ORIGIN_ANNOTATION && k != TRANSFORMATIONS_ANNOTATION)
+                .map(|(k, v)| (k.clone(), Value::Str(v.scalar_text().unwrap_or_default())))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    if pairs.is_empty() {
+        meta.remove("annotations");
+    } else {
+        meta.insert("annotations", Value::Map(Map(pairs)));
+    }
+}
+
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
 
 fn is_local_config(r: &Resource) -> bool {
     r.metadata_map("annotations")

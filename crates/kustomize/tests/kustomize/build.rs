@@ -1302,3 +1302,74 @@ fn a_doubling_tree_of_bases_is_cut_off() {
         "{err}"
     );
 }
+
+/// kustomize rewrites annotations at the end of every build: values become
+/// strings, empty or null maps disappear; labels stay as they were.
+#[test]
+fn annotations_are_rewritten_as_strings_and_empty_ones_dropped() {
+    let fs = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n"),
+        (
+            "/t/a.yaml",
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  annotations: {}
+  labels: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+  annotations:
+    n: 1
+    t: true
+  labels:
+    n: 1
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c
+  annotations:
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: d
+  annotations: []
+"#,
+        ),
+    ]);
+    // kustomize 5.6.0's output for the same files.
+    assert_eq!(
+        build(&fs, "/t").expect("builds"),
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  labels: {}
+  name: a
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  annotations:
+    "n": "1"
+    t: "true"
+  labels:
+    "n": 1
+  name: b
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: d
+"#
+    );
+}
