@@ -57,6 +57,10 @@ pub enum Value {
 pub struct Entry {
     pub key: String,
     pub key_line: usize,
+    /// The key was written quoted or as a block scalar, so it is a string
+    /// whatever its text (`"1": x`); a plain key's type is the reader's to
+    /// resolve (`1: x` is an integer key in Go's yaml.v3).
+    pub key_quoted: bool,
     pub value: Node,
 }
 
@@ -253,7 +257,7 @@ enum Frame {
     Map {
         node: Node,
         anchor: usize,
-        pending_key: Option<(String, usize)>,
+        pending_key: Option<(String, usize, bool)>,
         merges: Vec<Node>,
         keys: HashSet<String>,
     },
@@ -471,8 +475,11 @@ impl Builder {
                 keys,
                 ..
             }) => match pending_key.take() {
-                None => *pending_key = Some((key_text(&node), node.line)),
-                Some((key, key_line)) => {
+                None => {
+                    let quoted = matches!(node.value, Value::Str { quoted: true, .. });
+                    *pending_key = Some((key_text(&node), node.line, quoted));
+                }
+                Some((key, key_line, key_quoted)) => {
                     let Value::Map(entries) = &mut map.value else {
                         return Ok(());
                     };
@@ -486,6 +493,7 @@ impl Builder {
                             entries.push(Entry {
                                 key,
                                 key_line,
+                                key_quoted,
                                 value: node,
                             });
                             return Ok(());
@@ -499,6 +507,7 @@ impl Builder {
                     entries.push(Entry {
                         key,
                         key_line,
+                        key_quoted,
                         value: node,
                     });
                 }

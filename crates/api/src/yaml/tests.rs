@@ -228,3 +228,13 @@ fn last_key_wins_replaces_a_repeated_key_where_the_strict_parse_fails() {
     assert_eq!(keys, ["b", "a"]);
     assert_eq!(entries[1].key_line, 3);
 }
+
+#[test]
+fn entries_say_whether_their_key_was_quoted() {
+    let docs = parse_stream_raw("1: a\n\"2\": b\n'x': c\ny: d\n").unwrap();
+    let Value::Map(entries) = &docs[0].node.as_ref().unwrap().value else {
+        panic!("a mapping")
+    };
+    let quoted: Vec<bool> = entries.iter().map(|e| e.key_quoted).collect();
+    assert_eq!(quoted, [false, true, true, false]);
+}
