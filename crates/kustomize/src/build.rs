@@ -407,6 +407,18 @@ pub fn parse_resources(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
             line: node.line,
             message,
         };
+        if let Some((key, line)) = non_string_key(&node) {
+            return Err(Error::At {
+                file: file.to_string(),
+                line,
+                message: format!(
+                    "the map key `{key}` is not a string for kustomize (Go's yaml.v3 reads a \
+                     plain `{key}` as another type) and kustomize cannot print such a map \
+                     (json: unsupported type: map[interface {{}}]interface {{}}); quote it: \
+                     \"{key}\""
+                ),
+            });
+        }
         match &value {
             Value::Map(m) if m.is_empty() => continue,
             Value::Map(m) => validate(m).map_err(at)?,
@@ -450,6 +462,22 @@ pub fn parse_resources(file: &str, text: &str) -> Result<Vec<Resource>, Error> {
         out.push(Resource::new(value, format!("{file}:{line}")));
     }
     Ok(out)
+}
+
+/// The first plain mapping key yaml.v3 resolves to something else than a
+/// string (`1:`, `true:`, `~:`, a date).
+fn non_string_key(node: &yaml::Node) -> Option<(String, usize)> {
+    match &node.value {
+        yaml::Value::Map(entries) => entries.iter().find_map(|e| {
+            if !e.key_quoted && !matches!(crate::value::resolve_plain(&e.key), Value::Str(_)) {
+                Some((e.key.clone(), e.key_line))
+            } else {
+                non_string_key(&e.value)
+            }
+        }),
+        yaml::Value::Seq(items) => items.iter().find_map(non_string_key),
+        _ => None,
+    }
 }
 
 /// kyaml's `GetValidatedMetadata`: a kind, and a name unless it is a list.

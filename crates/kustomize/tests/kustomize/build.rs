@@ -1373,3 +1373,33 @@ metadata:
 "#
     );
 }
+
+/// kustomize fails to print a map whose plain key yaml.v3 reads as a
+/// number, a boolean, null or a date; quoted keys are strings.
+#[test]
+fn plain_keys_that_are_not_strings_are_refused_with_the_line() {
+    let fs = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n"),
+        (
+            "/t/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  \"1\": one\n  true: t\n",
+        ),
+    ]);
+    let err = build(&fs, "/t").expect_err("a bool key");
+    assert!(
+        err.to_string().contains("/t/a.yaml:7:") && err.to_string().contains("`true`"),
+        "{err}"
+    );
+    let fs = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n"),
+        (
+            "/t/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  \"1\": one\n  'true': t\n",
+        ),
+    ]);
+    assert!(
+        build(&fs, "/t")
+            .expect("quoted keys")
+            .contains("\"true\": t")
+    );
+}
