@@ -303,3 +303,67 @@ fn base60_and_special_words_are_quoted() {
         assert_eq!(string_style(s), Style::Plain, "{s}");
     }
 }
+
+#[test]
+fn long_lines_fold_as_kustomize_folds_them() {
+    assert_eq!(printed(C_IN), C_OUT);
+}
+
+const C_IN: &str = r##"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+data:
+  a: "\u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \u00fcn\u00efc\u00f6d\u00e9 "
+  b: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx yyyyyyyyyy"
+  c: "word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word \tend"
+  d: "key: value key: value key: value key: value key: value key: value key: value key: value key: value key: value "
+  e: "  leading spaces and a very long line that goes on and on and on and on and on and on"
+  f: "ends with space ends with space ends with space ends with space ends with space ends with space ends with space ends with space "
+  g: "# hash # hash # hash # hash # hash # hash # hash # hash # hash # hash # hash # hash # hash # hash # hash "
+  h: "a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b a\\b "
+  i: "line1\nline2 with a lot of words that exceed the eighty character limit for sure yes indeed"
+  j: "\u2028sep"
+  k: "- item - item - item - item - item - item - item - item - item - item - item - item - item - item "
+  l: "'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' 'quoted' "
+  m: "\"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" \"dq\" "
+  n: "x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  "
+  o: "@at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at "
+  p: "tab\tin the middle of a long line that goes past eighty columns for sure yes"
+"##;
+const C_OUT: &str = r##"apiVersion: v1
+data:
+  a: 'ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé
+    ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé '
+  b: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+    yyyyyyyyyy
+  c: "word word word word word word word word word word word word word word word word
+    word word word word word word word word word word word word word word \tend"
+  d: 'key: value key: value key: value key: value key: value key: value key: value
+    key: value key: value key: value '
+  e: '  leading spaces and a very long line that goes on and on and on and on and
+    on and on'
+  f: 'ends with space ends with space ends with space ends with space ends with space
+    ends with space ends with space ends with space '
+  g: '# hash # hash # hash # hash # hash # hash # hash # hash # hash # hash # hash
+    # hash # hash # hash # hash '
+  h: 'a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b
+    a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b a\b '
+  i: |-
+    line1
+    line2 with a lot of words that exceed the eighty character limit for sure yes indeed
+  j: '     sep'
+  k: '- item - item - item - item - item - item - item - item - item - item - item
+    - item - item - item '
+  l: '''quoted'' ''quoted'' ''quoted'' ''quoted'' ''quoted'' ''quoted'' ''quoted''
+    ''quoted'' ''quoted'' ''quoted'' ''quoted'' ''quoted'' '
+  m: '"dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq" "dq"
+    "dq" "dq" "dq" "dq" '
+  "n": 'x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  x  '
+  o: '@at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at @at
+    @at @at @at @at @at @at '
+  p: "tab\tin the middle of a long line that goes past eighty columns for sure yes"
+kind: ConfigMap
+metadata:
+  name: a
+"##;
