@@ -9,6 +9,7 @@ use ferroflux_api::yaml;
 use crate::error::Error;
 use crate::fs::{FileSystem, normalize};
 use crate::kustomization::{self, Kustomization, SortOptions};
+use crate::origin;
 use crate::resource::Resource;
 use crate::transform::{self, fieldspec, fieldspec::Tables};
 use crate::value::{Map, Value, from_node};
@@ -52,12 +53,15 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
         opts,
         stack: Vec::new(),
         targets: 0,
+        metadata: Vec::new(),
     };
-    let (k, mut resources, tables) = b.target(&dir, false)?;
+    let (k, mut resources, tables) = b.target(&dir, None)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
     resources.retain(|r| !is_local_config(r));
+    let keep_origin = b.metadata.iter().any(|m| m == "originAnnotations");
+    let keep_transformations = b.metadata.iter().any(|m| m == "transformerAnnotations");
     for r in &mut resources {
-        rewrite_annotations(r);
+        rewrite_annotations(r, keep_origin, keep_transformations);
     }
     match &k.sort_options {
         Some(SortOptions::Fifo) => {}
@@ -84,7 +88,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
 /// `SetAnnotations`, which rewrites the whole map: values become strings
 /// (`n: 1` prints as `"n": "1"`), and an empty, null or non-map
 /// `annotations` field is dropped.
-fn rewrite_annotations(r: &mut Resource) {
+fn rewrite_annotations(r: &mut Resource, keep_origin: bool, keep_transformations: bool) {
     let Some(Value::Map(meta)) = r.value.as_map_mut().and_then(|m| m.get_mut("metadata")) else {
         return;
     };
@@ -94,7 +98,10 @@ fn rewrite_annotations(r: &mut Resource) {
     let pairs: Vec<(String, Value)> = match old {
         Value::Map(m) => {
             m.0.iter()
-                .filter(|(k, _)| k != ORIGIN_ANNOTATION && k != TRANSFORMATIONS_ANNOTATION)
+                .filter(|(k, _)| {
+                    (keep_origin || k != origin::ORIGIN)
+                        && (keep_transformations || k != origin::TRANSFORMATIONS)
+                })
                 .map(|(k, v)| (k.clone(), Value::Str(v.scalar_text().unwrap_or_default())))
                 .collect()
         }
@@ -107,13 +114,19 @@ fn rewrite_annotations(r: &mut Resource) {
     }
 }
 
-const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
-const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
-
 fn is_local_config(r: &Resource) -> bool {
     r.metadata_map("annotations")
         .iter()
         .any(|(k, v)| k == "config.kubernetes.io/local-config" && v == "true")
+}
+
+/// The kustomization being built, for its entries.
+struct Place<'a> {
+    k: &'a Kustomization,
+    dir: &'a Path,
+    real_dir: &'a Path,
+    /// Its path relative to the top, when origins are recorded.
+    origin: Option<&'a str>,
 }
 
 struct Builder<'a> {
@@ -123,14 +136,19 @@ struct Builder<'a> {
     stack: Vec<PathBuf>,
     /// Kustomizations read so far.
     targets: usize,
+    /// The top kustomization's `buildMetadata` (bases take it over).
+    metadata: Vec<String>,
 }
 
 impl Builder<'_> {
+    /// Build one kustomization; `base` is its path relative to the top
+    /// when it is a base (`Some("")` is not used: the top has `None`).
     fn target(
         &mut self,
         dir: &Path,
-        as_base: bool,
+        base: Option<String>,
     ) -> Result<(Kustomization, Vec<Resource>, Tables), Error> {
+        let as_base = base.is_some();
         self.targets += 1;
         if self.targets > MAX_TARGETS {
             return Err(Error::Build(format!(
@@ -159,6 +177,12 @@ impl Builder<'_> {
                 }
             )));
         }
+        if !as_base {
+            self.metadata = k.build_metadata.clone();
+        }
+        // Where resources come from, relative to the top, when recorded.
+        let origin: Option<String> =
+            (!self.metadata.is_empty()).then(|| base.clone().unwrap_or_default());
         let real = self
             .fs
             .real_path(dir)
@@ -167,7 +191,13 @@ impl Builder<'_> {
         let mut resources: Vec<Resource> = Vec::new();
         let mut tables = fieldspec::builtin().clone();
         for entry in &k.resources {
-            self.resource_entry(&k, dir, &real, entry, &mut resources, &mut tables)
+            let at = Place {
+                k: &k,
+                dir,
+                real_dir: &real,
+                origin: origin.as_deref(),
+            };
+            self.resource_entry(&at, entry, &mut resources, &mut tables)
                 .map_err(|e| e.prefixed("accumulating resources"))?;
         }
         if resources.len() > MAX_RESOURCES {
@@ -177,7 +207,13 @@ impl Builder<'_> {
             )));
         }
         check_unique(&resources).map_err(|e| e.prefixed("accumulating resources"))?;
-        let generators = self.plugin_configs(&k, dir, &real, &k.generators)?;
+        let at = Place {
+            k: &k,
+            dir,
+            real_dir: &real,
+            origin: origin.as_deref(),
+        };
+        let generators = self.plugin_configs(&at, &k.generators)?;
         if let Some(r) = generators.first() {
             return Err(config_error(
                 &k,
@@ -186,10 +222,17 @@ impl Builder<'_> {
             ));
         }
         let mut extra = Vec::new();
-        for r in self.plugin_configs(&k, dir, &real, &k.transformers)? {
+        for r in self.plugin_configs(&at, &k.transformers)? {
             let steps = transform::config::transformer(&r)
                 .map_err(|e| config_error(&k, "transformers", e))?;
-            extra.extend(steps);
+            let by = origin::path_of(&r).map(|path| origin::Configured {
+                configured_in: path,
+                api_version: r.api_version(),
+                kind: r.kind(),
+                name: r.name(),
+                namespace: r.namespace(),
+            });
+            extra.extend(steps.into_iter().map(|s| (s, by.clone())));
         }
         self.stack.pop();
         for config in &k.configurations {
@@ -201,27 +244,33 @@ impl Builder<'_> {
                 ))
             })?;
         }
-        transform::run(&k, &mut resources, &tables, &extra)?;
+        transform::run(&k, &mut resources, &tables, &extra, origin.as_deref())?;
         Ok((k, resources, tables))
     }
 
     /// The configs of `generators` or `transformers`: inline YAML, files or
     /// directories with a kustomization.
-    fn plugin_configs(
-        &mut self,
-        k: &Kustomization,
-        dir: &Path,
-        real_dir: &Path,
-        entries: &[String],
-    ) -> Result<Vec<Resource>, Error> {
+    fn plugin_configs(&mut self, at: &Place, entries: &[String]) -> Result<Vec<Resource>, Error> {
         let mut out = Vec::new();
-        let kfile = k.file.display().to_string();
+        let kfile = at.k.file.display().to_string();
+        let kfile_name =
+            at.k.file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
         for entry in entries {
             match parse_resources(&kfile, entry) {
-                Ok(inline) if !inline.is_empty() => out.extend(inline),
+                Ok(mut inline) if !inline.is_empty() => {
+                    if let Some(o) = at.origin {
+                        for r in &mut inline {
+                            origin::set_file_origin(r, &origin::join(o, &kfile_name));
+                        }
+                    }
+                    out.extend(inline)
+                }
                 _ => {
                     let mut ignored = Tables::default();
-                    self.resource_entry(k, dir, real_dir, entry, &mut out, &mut ignored)?;
+                    self.resource_entry(at, entry, &mut out, &mut ignored)?;
                 }
             }
         }
@@ -271,14 +320,13 @@ impl Builder<'_> {
 
     fn resource_entry(
         &mut self,
-        k: &Kustomization,
-        dir: &Path,
-        real_dir: &Path,
+        at: &Place,
         entry: &str,
         out: &mut Vec<Resource>,
         tables: &mut Tables,
     ) -> Result<(), Error> {
-        let kfile = k.file.display().to_string();
+        let (dir, real_dir) = (at.dir, at.real_dir);
+        let kfile = at.k.file.display().to_string();
         if is_remote(entry) {
             return Err(Error::Refused {
                 file: kfile,
@@ -300,7 +348,10 @@ impl Builder<'_> {
                     real_dir.display()
                 )));
             }
-            for r in load_resources(self.fs, &path)? {
+            for mut r in load_resources(self.fs, &path)? {
+                if let Some(o) = at.origin {
+                    origin::set_file_origin(&mut r, &origin::join(o, entry));
+                }
                 out.push(r);
             }
             return Ok(());
@@ -317,7 +368,8 @@ impl Builder<'_> {
                     visited.display()
                 )));
             }
-            let (_, resources, sub_tables) = self.target(&path, true)?;
+            let base = origin::join(at.origin.unwrap_or(""), entry);
+            let (_, resources, sub_tables) = self.target(&path, Some(base))?;
             for r in resources {
                 out.push(r);
             }

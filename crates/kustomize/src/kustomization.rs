@@ -73,7 +73,6 @@ const NOT_YET: &[&str] = &[
     "helmChartInflationGenerator",
     "generatorOptions",
     "validators",
-    "buildMetadata",
 ];
 
 /// One entry of `labels`.
@@ -131,6 +130,8 @@ pub struct Kustomization {
     pub sort_options: Option<SortOptions>,
     /// Files of extra field specs.
     pub configurations: Vec<String>,
+    /// `buildMetadata`: `originAnnotations`, `transformerAnnotations`.
+    pub build_metadata: Vec<String>,
     /// `generators` and `transformers` entries (refused when non-empty).
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
@@ -244,6 +245,20 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             "sortOptions" => k.sort_options = Some(ctx.sort_options(&value)?),
             "configurations" => k.configurations = ctx.strings(&value)?,
             "openapi" => ctx.openapi(&value, entry.key_line)?,
+            "buildMetadata" => {
+                k.build_metadata = ctx.strings(&value)?;
+                if let Some(other) = k
+                    .build_metadata
+                    .iter()
+                    .find(|m| *m != "originAnnotations" && *m != "transformerAnnotations")
+                {
+                    return Err(Error::NotSupported {
+                        field: format!("buildMetadata {other}"),
+                        file: file.clone(),
+                        line: entry.key_line,
+                    });
+                }
+            }
             "generators" => k.generators = ctx.strings(&value)?,
             "transformers" => k.transformers = ctx.strings(&value)?,
             _ => {

@@ -12,6 +12,7 @@ pub mod emit;
 pub mod error;
 pub mod fs;
 pub mod kustomization;
+pub mod origin;
 pub mod resource;
 pub mod sort;
 pub mod transform;

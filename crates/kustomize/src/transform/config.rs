@@ -131,6 +131,11 @@ pub fn transformer(r: &Resource) -> Result<Vec<Step>, ConfigError> {
             vec![Step::Entries {
                 pairs: string_map(&m, key).map_err(invalid)?,
                 specs: specs()?,
+                transformer: if kind == "LabelTransformer" {
+                    "LabelTransformer"
+                } else {
+                    "AnnotationsTransformer"
+                },
             }]
         }
         "ImageTagTransformer" => {

@@ -48,6 +48,8 @@ pub enum Step {
     Entries {
         pairs: BTreeMap<String, String>,
         specs: Vec<FieldSpec>,
+        /// `LabelTransformer` or `AnnotationsTransformer`.
+        transformer: &'static str,
     },
     Replicas {
         replica: crate::kustomization::Replica,
@@ -101,18 +103,23 @@ pub fn steps(k: &Kustomization, tables: &Tables) -> Result<Vec<Step>, String> {
         out.push(Step::Entries {
             pairs: label.pairs.clone(),
             specs,
+            transformer: LABELS,
         });
     }
-    if !k.common_labels.is_empty() {
+    // kustomize configures the commonLabels transformer whenever there are
+    // labels of either kind (it shows in transformer annotations).
+    if !k.common_labels.is_empty() || !k.labels.is_empty() {
         out.push(Step::Entries {
             pairs: k.common_labels.clone(),
             specs: tables.common_labels.clone(),
+            transformer: LABELS,
         });
     }
     if !k.common_annotations.is_empty() {
         out.push(Step::Entries {
             pairs: k.common_annotations.clone(),
             specs: tables.common_annotations.clone(),
+            transformer: ANNOTATIONS,
         });
     }
     for replica in &k.replicas {
@@ -130,17 +137,65 @@ pub fn steps(k: &Kustomization, tables: &Tables) -> Result<Vec<Step>, String> {
     Ok(out)
 }
 
+const LABELS: &str = "LabelTransformer";
+const ANNOTATIONS: &str = "AnnotationsTransformer";
+
+impl Step {
+    /// The kind of kustomize's built-in transformer this step is.
+    pub fn transformer(&self) -> &'static str {
+        match self {
+            Step::Namespace { .. } => "NamespaceTransformer",
+            Step::Prefix { .. } => "PrefixTransformer",
+            Step::Suffix { .. } => "SuffixTransformer",
+            Step::Entries { transformer, .. } => transformer,
+            Step::Replicas { .. } => "ReplicaCountTransformer",
+            Step::Images { .. } => "ImageTagTransformer",
+        }
+    }
+}
+
+/// A configured transformer and, when the build tracks origins, who
+/// configured it.
+pub type Configured = (Step, Option<crate::origin::Configured>);
+
 /// Run the built-in transformers of `k`, then the configured `extra` ones.
+/// With `origin` (the kustomization's directory relative to the top, when
+/// `buildMetadata` asks for annotations), each transformer is recorded on
+/// every resource.
 pub fn run(
     k: &Kustomization,
     resources: &mut [Resource],
     tables: &Tables,
-    extra: &[Step],
+    extra: &[Configured],
+    origin: Option<&str>,
 ) -> Result<(), Error> {
     let file = k.file.display().to_string();
     let wrap = |e: String| Error::Build(format!("{file}: {e}"));
-    for step in steps(k, tables).map_err(wrap)?.iter().chain(extra) {
+    let kfile_name = k
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let builtin: Vec<Configured> = steps(k, tables)
+        .map_err(wrap)?
+        .into_iter()
+        .map(|step| {
+            let by = origin.map(|o| {
+                crate::origin::Configured::builtin(
+                    &crate::origin::join(o, &kfile_name),
+                    step.transformer(),
+                )
+            });
+            (step, by)
+        })
+        .collect();
+    for (step, by) in builtin.iter().chain(extra) {
         apply(step, resources).map_err(wrap)?;
+        if let Some(by) = by {
+            for r in resources.iter_mut() {
+                crate::origin::record(r, by);
+            }
+        }
     }
     Ok(())
 }
@@ -161,7 +216,7 @@ pub fn apply(step: &Step, resources: &mut [Resource]) -> Result<(), String> {
         } => namespace(resources, ns, specs, *unset_only, *subjects),
         Step::Prefix { prefix, specs } => prefix_suffix(resources, prefix, Affix::Prefix, specs),
         Step::Suffix { suffix, specs } => prefix_suffix(resources, suffix, Affix::Suffix, specs),
-        Step::Entries { pairs, specs } => set_entries(resources, pairs, specs),
+        Step::Entries { pairs, specs, .. } => set_entries(resources, pairs, specs),
         Step::Replicas { replica, specs } => replicas(resources, replica, specs),
         Step::Images { image, specs } => images::run(resources, image, specs),
     }

@@ -1403,3 +1403,250 @@ fn plain_keys_that_are_not_strings_are_refused_with_the_line() {
             .contains("\"true\": t")
     );
 }
+
+/// `buildMetadata`: origins of files, bases and inline or file transformer
+/// configs, and every transformer recorded on every resource of its level.
+#[test]
+fn build_metadata_annotations_match_kustomize() {
+    let mut fs = MemFs::new();
+    fs.add(
+        "/o/base/kustomization.yaml",
+        r##"resources:
+- r.yaml
+namespace: n1
+labels:
+- pairs:
+    a: b
+namePrefix: x-
+"##,
+    );
+    fs.add(
+        "/o/base/r.yaml",
+        r##"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c
+  annotations:
+    keep: me
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d
+spec:
+  template:
+    spec:
+      containers:
+      - name: c
+        image: nginx
+"##,
+    );
+    fs.add(
+        "/o/ov/kustomization.yaml",
+        r##"resources:
+- ../base
+- extra.yaml
+buildMetadata: [originAnnotations, transformerAnnotations]
+commonAnnotations:
+  team: t
+images:
+- name: nginx
+  newTag: "2"
+replicas:
+- name: x-d
+  count: 2
+transformers:
+- |-
+  apiVersion: builtin
+  kind: LabelTransformer
+  metadata:
+    name: inl
+  labels:
+    z: "1"
+  fieldSpecs:
+  - path: metadata/labels
+    create: true
+- suffix.yaml
+"##,
+    );
+    fs.add(
+        "/o/ov/suffix.yaml",
+        r##"apiVersion: builtin
+kind: SuffixTransformer
+metadata:
+  name: suf
+suffix: -s
+fieldSpecs:
+- path: metadata/name
+"##,
+    );
+    fs.add(
+        "/o/ov/extra.yaml",
+        r##"apiVersion: v1
+kind: Secret
+metadata:
+  name: sec
+"##,
+    );
+    assert_eq!(build(&fs, "/o/ov").expect("builds"), BUILD_METADATA_OUT);
+    fs.add(
+        "/o/ov/kustomization.yaml",
+        "resources:\n- extra.yaml\nbuildMetadata: [managedByLabel]\n",
+    );
+    let err = build(&fs, "/o/ov").expect_err("not yet");
+    assert!(
+        err.to_string()
+            .contains("not supported yet: buildMetadata managedByLabel"),
+        "{err}"
+    );
+}
+
+const BUILD_METADATA_OUT: &str = r##"apiVersion: v1
+kind: ConfigMap
+metadata:
+  annotations:
+    alpha.config.kubernetes.io/transformations: |
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: NamespaceTransformer
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: PrefixTransformer
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: AnnotationsTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ReplicaCountTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ImageTagTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+          name: inl
+      - configuredIn: suffix.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: SuffixTransformer
+          name: suf
+    config.kubernetes.io/origin: |
+      path: ../base/r.yaml
+    keep: me
+    team: t
+  labels:
+    a: b
+    z: "1"
+  name: x-c-s
+  namespace: n1
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  annotations:
+    alpha.config.kubernetes.io/transformations: |
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: AnnotationsTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ReplicaCountTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ImageTagTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+          name: inl
+      - configuredIn: suffix.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: SuffixTransformer
+          name: suf
+    config.kubernetes.io/origin: |
+      path: extra.yaml
+    team: t
+  labels:
+    z: "1"
+  name: sec-s
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  annotations:
+    alpha.config.kubernetes.io/transformations: |
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: NamespaceTransformer
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: PrefixTransformer
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: ../base/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: AnnotationsTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ReplicaCountTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ImageTagTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+          name: inl
+      - configuredIn: suffix.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: SuffixTransformer
+          name: suf
+    config.kubernetes.io/origin: |
+      path: ../base/r.yaml
+    team: t
+  labels:
+    a: b
+    z: "1"
+  name: x-d-s
+  namespace: n1
+spec:
+  replicas: 2
+  template:
+    metadata:
+      annotations:
+        team: t
+    spec:
+      containers:
+      - image: nginx:2
+        name: c
+"##;
