@@ -6,6 +6,16 @@
 //! no clock: remote bases and plugins are refused with an error naming them,
 //! and fields not implemented yet fail with "not supported yet". Must not
 //! depend on tokio, kube clients, git or HTTP.
+//!
+//! The shape, for what comes next: [`build`] reads a kustomization
+//! ([`kustomization`]), accumulates its resources and bases, then runs
+//! [`transform::run`]: the built-in steps in kustomize's order
+//! ([`transform::steps`]: patches go first, before the namespace step;
+//! replacements last), then configured `transformers`. Generators belong
+//! in `build::Builder::target` after the resources and before the
+//! transformers; hash suffixes and `vars` after accumulation, next to the
+//! name-reference pass ([`transform::nameref`]). Output goes through
+//! [`emit`], which reproduces kustomize's JSON round trip and yaml.v2.
 
 pub mod build;
 pub mod emit;
