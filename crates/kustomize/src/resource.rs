@@ -238,8 +238,11 @@ impl Resource {
         }
     }
 
-    /// Every id the resource had, the current one last.
-    pub fn prev_ids(&self) -> Vec<ResId> {
+    /// Every id the resource had, the current one last (what kustomize's
+    /// `GetMatchingResourcesByAnyId` looks at). Name references look at
+    /// [`Resource::previous`] alone: a resource never renamed or moved is
+    /// never a referral.
+    pub fn all_ids(&self) -> Vec<ResId> {
         let mut ids = self.previous.clone();
         ids.push(self.cur_id());
         ids

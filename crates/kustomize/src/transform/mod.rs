@@ -397,7 +397,7 @@ fn replicas(
     for fs in specs {
         for r in resources.iter_mut() {
             let hit = r
-                .prev_ids()
+                .all_ids()
                 .iter()
                 .any(|id| id.name == replica.name && id.gvk.is_selected(&fs.gvk));
             if !hit {

@@ -28,9 +28,10 @@ struct Info {
 
 impl Info {
     fn of(r: &Resource) -> Info {
-        let prev = r.prev_ids();
-        let cur = prev.last().cloned().unwrap_or_default();
-        let org = prev.first().cloned().unwrap_or_default();
+        // kustomize's PrevIds: the recorded ids only, not the current one.
+        let prev = r.previous.clone();
+        let cur = r.cur_id();
+        let org = prev.first().cloned().unwrap_or_else(|| cur.clone());
         Info {
             cluster: cur.gvk.is_cluster_scoped(),
             namespace: cur.effective_namespace(),

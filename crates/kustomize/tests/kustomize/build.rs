@@ -1650,3 +1650,100 @@ spec:
       - image: nginx:2
         name: c
 "##;
+
+/// kustomize only redirects a reference to a resource that was renamed or
+/// moved (its previous ids): an untouched one is never a referral, so two
+/// same-named Services are no ambiguity and a subject gets no namespace.
+#[test]
+fn only_renamed_resources_are_referrals() {
+    let fs = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- r.yaml\n"),
+        (
+            "/t/r.yaml",
+            r#"apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+  namespace: a
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+  namespace: b
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: hook
+webhooks:
+- name: x.example.com
+  clientConfig:
+    service:
+      name: svc
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: sa
+  namespace: x
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: crb
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: view
+subjects:
+- kind: ServiceAccount
+  name: sa
+"#,
+        ),
+    ]);
+    // kustomize 5.6.0's output for the same files.
+    assert_eq!(
+        build(&fs, "/t").expect("builds"),
+        r#"apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: sa
+  namespace: x
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: crb
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: view
+subjects:
+- kind: ServiceAccount
+  name: sa
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+  namespace: a
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+  namespace: b
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: hook
+webhooks:
+- clientConfig:
+    service:
+      name: svc
+  name: x.example.com
+"#
+    );
+}
