@@ -52,8 +52,11 @@ fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     // file system, keeps files under each kustomization.
     let fs = DiskFs::new("/")?;
     let dir = std::path::absolute(&args.dir)?;
-    match ferroflux_kustomize::build_yaml(&fs, &dir, &opts) {
-        Ok(out) => {
+    match ferroflux_kustomize::build_yaml_with_warnings(&fs, &dir, &opts) {
+        Ok((out, warnings)) => {
+            for w in warnings {
+                eprintln!("{w}");
+            }
             std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }

@@ -41,6 +41,16 @@ pub const MAX_RESOURCES: usize = 200_000;
 
 /// Build the kustomization in `dir`: the resources in output order.
 pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Resource>, Error> {
+    build_with_warnings(fs, dir, opts).map(|(resources, _)| resources)
+}
+
+/// [`build`], with kustomize's warnings (deprecated fields), one per
+/// kustomization that uses them, in the order they were read.
+pub fn build_with_warnings(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    opts: &Options,
+) -> Result<(Vec<Resource>, Vec<String>), Error> {
     let dir = normalize(dir);
     if !fs.is_dir(&dir) {
         return Err(Error::Build(format!(
@@ -54,6 +64,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
         stack: Vec::new(),
         targets: 0,
         metadata: Vec::new(),
+        warnings: Vec::new(),
     };
     let (k, mut resources, tables) = b.target(&dir, None)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
@@ -81,7 +92,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Reso
             crate::sort::legacy(&mut resources, &first, &last);
         }
     }
-    Ok(resources)
+    Ok((resources, b.warnings))
 }
 
 /// kustomize ends every build by removing its own annotations with kyaml's
@@ -138,6 +149,8 @@ struct Builder<'a> {
     targets: usize,
     /// The top kustomization's `buildMetadata` (bases take it over).
     metadata: Vec<String>,
+    /// Warnings of the kustomizations read.
+    warnings: Vec<String>,
 }
 
 impl Builder<'_> {
@@ -165,6 +178,7 @@ impl Builder<'_> {
         }
         let kfile = kustomization::find(self.fs, dir)?;
         let k = kustomization::load(self.fs, &kfile)?;
+        self.warnings.extend(k.warnings.iter().cloned());
         if k.kind == "Component" {
             return Err(Error::Build(format!(
                 "{}: expected kind 'Kustomization' for path '{}' but got 'Component'{}",

@@ -75,6 +75,13 @@ const NOT_YET: &[&str] = &[
     "validators",
 ];
 
+/// Deprecated fields that still work, and what replaces each.
+const DEPRECATED: &[(&str, &str)] = &[
+    ("bases", "resources"),
+    ("commonLabels", "labels"),
+    ("imageTags", "images"),
+];
+
 /// One entry of `labels`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Label {
@@ -132,6 +139,8 @@ pub struct Kustomization {
     pub configurations: Vec<String>,
     /// `buildMetadata`: `originAnnotations`, `transformerAnnotations`.
     pub build_metadata: Vec<String>,
+    /// kustomize's warnings for deprecated fields, in its words.
+    pub warnings: Vec<String>,
     /// `generators` and `transformers` entries (refused when non-empty).
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
@@ -223,6 +232,12 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                 file: file.clone(),
                 line: entry.key_line,
             });
+        }
+        if let Some((old, new)) = DEPRECATED.iter().find(|(old, _)| *old == field) {
+            k.warnings.push(format!(
+                "# Warning: '{old}' is deprecated. Please use '{new}' instead. Run 'kustomize \
+                 edit fix' to update your Kustomization automatically."
+            ));
         }
         let ctx = Ctx {
             file: &file,

@@ -36,6 +36,17 @@ pub use fs::{DiskFs, FileSystem, MemFs};
 
 /// `kustomize build DIR`'s standard output.
 pub fn build_yaml(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<String, Error> {
-    let resources = build::build(fs, dir, opts)?;
-    emit::documents(resources.iter().map(|r| &r.value)).map_err(|e| Error::Build(e.to_string()))
+    build_yaml_with_warnings(fs, dir, opts).map(|(out, _)| out)
+}
+
+/// [`build_yaml`] and the warnings kustomize prints on standard error.
+pub fn build_yaml_with_warnings(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    opts: &Options,
+) -> Result<(String, Vec<String>), Error> {
+    let (resources, warnings) = build::build_with_warnings(fs, dir, opts)?;
+    let out = emit::documents(resources.iter().map(|r| &r.value))
+        .map_err(|e| Error::Build(e.to_string()))?;
+    Ok((out, warnings))
 }

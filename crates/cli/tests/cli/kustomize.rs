@@ -25,12 +25,23 @@ fn prints_what_kustomize_prints() {
     )
     .unwrap();
     let out = kustomize_build(&[dir.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // kustomize 5.6.0's output for the same files.
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "apiVersion: v1\nkind: Service\nmetadata:\n  labels:\n    app: web\n  name: p-web\nspec:\n  \
          ports:\n  - port: 80\n  selector:\n    app: web\n"
+    );
+    // kustomize's warning for the deprecated field, on stderr.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize \
+         edit fix' to update your Kustomization automatically.\n"
     );
 }
 
@@ -49,8 +60,20 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("Error: ") && stderr.contains("is not in or below"), "{stderr}");
-    let out = kustomize_build(&[app.to_str().unwrap(), "--load-restrictor", "LoadRestrictionsNone"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stderr.starts_with("Error: ") && stderr.contains("is not in or below"),
+        "{stderr}"
+    );
+    let out = kustomize_build(&[
+        app.to_str().unwrap(),
+        "--load-restrictor",
+        "LoadRestrictionsNone",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("name: cm"));
 }

@@ -138,3 +138,17 @@ fn openapi_accepts_the_built_in_version_only() {
         "{err}"
     );
 }
+
+#[test]
+fn deprecated_fields_carry_kustomizes_warning() {
+    let k = load_str("bases:\n- ../b\ncommonLabels:\n  a: b\n").unwrap();
+    assert_eq!(
+        k.warnings,
+        [
+            "# Warning: 'bases' is deprecated. Please use 'resources' instead. Run 'kustomize \
+             edit fix' to update your Kustomization automatically.",
+            "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run \
+             'kustomize edit fix' to update your Kustomization automatically."
+        ]
+    );
+}
