@@ -21,6 +21,9 @@ const BEST_WIDTH: usize = 80;
 pub enum EmitError {
     #[error("json: unsupported value: {0}")]
     UnsupportedFloat(String),
+    /// A character Go's JSON leaves raw that yaml.v2 refuses to read.
+    #[error("yaml: control characters are not allowed (U+{0:04X} in {1:?})")]
+    ControlCharacter(u32, String),
 }
 
 /// The documents, separated by `---` lines, as `kustomize build` prints them.
@@ -70,12 +73,13 @@ fn to_go(value: &Value) -> Result<Go, EmitError> {
         Value::Int(i) => Go::Int(i128::from(*i)),
         Value::Uint(u) => Go::Int(i128::from(*u)),
         Value::Float(f) => reread_number(&json_float(*f)?),
-        Value::Str(s) => Go::Str(s.clone()),
+        Value::Str(s) => Go::Str(reread_string(s)?),
         Value::Timestamp(t) => Go::Str(parse_timestamp(t).unwrap_or_else(|| t.clone())),
         Value::Seq(items) => Go::Seq(items.iter().map(to_go).collect::<Result<_, _>>()?),
         Value::Map(Map(entries)) => {
             let mut m: Vec<(String, Go)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
+                let k = &reread_string(k)?;
                 let v = to_go(v)?;
                 // JSON keeps the last of duplicate keys.
                 match m.iter_mut().find(|(key, _)| key == k) {
@@ -87,6 +91,45 @@ fn to_go(value: &Value) -> Result<Go, EmitError> {
             Go::Map(m)
         }
     })
+}
+
+/// A string after Go's JSON writes it and yaml.v2 reads it back: JSON
+/// leaves DEL, most C1 controls and U+FFFE/U+FFFF raw, which yaml.v2
+/// refuses; it leaves NEL (U+0085) raw too, a line break to YAML, so inside
+/// the double-quoted JSON string it folds (one break and the spaces around
+/// it become a space; n breaks become n-1 newlines).
+fn reread_string(s: &str) -> Result<String, EmitError> {
+    if let Some(c) = s
+        .chars()
+        .find(|&c| matches!(c as u32, 0x7f | 0x80..=0x84 | 0x86..=0x9f | 0xfffe | 0xffff))
+    {
+        return Err(EmitError::ControlCharacter(c as u32, s.to_string()));
+    }
+    if !s.contains('\u{85}') {
+        return Ok(s.to_string());
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == ' ' || chars[i] == '\u{85}' {
+            let start = i;
+            let mut breaks = 0;
+            while i < chars.len() && (chars[i] == ' ' || chars[i] == '\u{85}') {
+                breaks += usize::from(chars[i] == '\u{85}');
+                i += 1;
+            }
+            match breaks {
+                0 => out.extend(&chars[start..i]),
+                1 => out.push(' '),
+                n => out.extend(std::iter::repeat_n('\n', n - 1)),
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
 }
 
 /// Go's `encoding/json` spelling of a float64.

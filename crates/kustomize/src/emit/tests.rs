@@ -367,3 +367,64 @@ kind: ConfigMap
 metadata:
   name: a
 "##;
+
+/// Go's JSON leaves NEL raw; yaml.v2 folds it as a line break.
+#[test]
+fn next_line_characters_fold_as_after_kustomizes_json_round_trip() {
+    assert_eq!(
+        printed(
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+data:
+  nel: "a\u0085b"
+  ls: "a\u2028b"
+  ps: "a\u2029b"
+  nel2: "a  \u0085 \u0085  b"
+  nlnel: "a\n\u0085b"
+  bom: "\ufeffab"
+  nel3: "x\u0085\u0085\u0085y"
+"#
+        ),
+        r#"apiVersion: v1
+data:
+  bom: "\uFEFF\x61\x62"
+  ls: 'a     b'
+  nel: a b
+  nel2: |-
+    a
+    b
+  nel3: |-
+    x
+
+    y
+  nlnel: |-
+    a
+     b
+  ps: 'a     b'
+kind: ConfigMap
+metadata:
+  name: a
+"#
+    );
+}
+
+/// Go's JSON leaves DEL and C1 controls raw; yaml.v2 refuses to read them.
+#[test]
+fn control_characters_fail_as_in_kustomize() {
+    let resources = parse_resources(
+        "r.yaml",
+        "kind: A\nmetadata:\n  name: a\nx: \"a\\u007fb\"\n",
+    )
+    .unwrap();
+    let err = document(&resources[0].value).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("yaml: control characters are not allowed (U+007F"),
+        "{err}"
+    );
+    let resources =
+        parse_resources("r.yaml", "kind: A\nmetadata:\n  name: a\n\"k\\u0080\": b\n").unwrap();
+    assert!(document(&resources[0].value).is_err(), "keys too");
+}
