@@ -73,6 +73,7 @@ fn to_go(value: &Value) -> Result<Go, EmitError> {
         Value::Int(i) => Go::Int(i128::from(*i)),
         Value::Uint(u) => Go::Int(i128::from(*u)),
         Value::Float(f) => reread_number(&json_float(*f)?),
+        Value::Spelled(_) => to_go(&value.resolved())?,
         Value::Str(s) => Go::Str(reread_string(s)?),
         Value::Timestamp(t) => Go::Str(parse_timestamp(t).unwrap_or_else(|| t.clone())),
         Value::Seq(items) => Go::Seq(items.iter().map(to_go).collect::<Result<_, _>>()?),

@@ -527,9 +527,14 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         for (line, m) in self.list_of_maps(value)? {
             self.check_keys(line, m, &["name", "count"])?;
-            let count = match m.0.iter().find(|(k, _)| k.eq_ignore_ascii_case("count")) {
+            let count = match m
+                .0
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("count"))
+                .map(|(_, v)| v.resolved())
+            {
                 None => 0,
-                Some((_, Value::Int(i))) => *i,
+                Some(Value::Int(i)) => i,
                 Some(_) => return Err(self.error(line, "`count` must be an integer")),
             };
             out.push(Replica {

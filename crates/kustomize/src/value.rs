@@ -22,6 +22,11 @@ pub enum Value {
     /// A plain scalar yaml.v3 reads as a timestamp; printed as Go prints a
     /// `time.Time` (RFC 3339 with nanoseconds), the source text kept here.
     Timestamp(String),
+    /// A plain number or boolean spelled otherwise than its value prints
+    /// (`1.10`, `0x1F`, `1_000`, `True`): kustomize prints the value but
+    /// hands the text to whatever reads the scalar (annotations keep
+    /// `"1.10"`). [`Value::resolved`] gives the value.
+    Spelled(String),
     Seq(Vec<Value>),
     Map(Map),
 }
@@ -98,11 +103,19 @@ impl Value {
         self.as_map()?.get(key)
     }
 
+    /// A [`Value::Spelled`] as its value; any other value as it is.
+    pub fn resolved(&self) -> Value {
+        match self {
+            Value::Spelled(text) => resolve_plain(text),
+            other => other.clone(),
+        }
+    }
+
     /// The text of a scalar as kyaml's `YNode().Value` holds it (what a
     /// name or label comparison sees).
     pub fn scalar_text(&self) -> Option<String> {
         match self {
-            Value::Str(s) | Value::Timestamp(s) => Some(s.clone()),
+            Value::Str(s) | Value::Timestamp(s) | Value::Spelled(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
             Value::Uint(u) => Some(u.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -120,7 +133,15 @@ pub fn from_node(node: &Node) -> Value {
         yaml::Value::Str {
             text,
             quoted: false,
-        } => resolve_plain(text),
+        } => match resolve_plain(text) {
+            Value::Int(i) if i.to_string() != *text => Value::Spelled(text.clone()),
+            Value::Bool(b) if b.to_string() != *text => Value::Spelled(text.clone()),
+            Value::Uint(u) if u.to_string() != *text => Value::Spelled(text.clone()),
+            Value::Float(f) if f.is_finite() && f.to_string() != *text => {
+                Value::Spelled(text.clone())
+            }
+            other => other,
+        },
         yaml::Value::Seq(items) => Value::Seq(items.iter().map(from_node).collect()),
         yaml::Value::Map(entries) => Value::Map(Map(entries
             .iter()

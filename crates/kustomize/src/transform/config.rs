@@ -118,7 +118,7 @@ pub fn transformer(r: &Resource) -> Result<Vec<Step>, ConfigError> {
             vec![Step::Namespace {
                 namespace: string(&meta, "namespace").map_err(invalid)?,
                 specs: specs()?,
-                unset_only: get(&m, "unsetOnly") == Some(&Value::Bool(true)),
+                unset_only: get(&m, "unsetOnly").map(Value::resolved) == Some(Value::Bool(true)),
                 subjects,
             }]
         }
@@ -160,9 +160,9 @@ pub fn transformer(r: &Resource) -> Result<Vec<Step>, ConfigError> {
                 Some(Value::Map(t)) => t.clone(),
                 _ => Map::default(),
             };
-            let count = match get(&replica, "count") {
+            let count = match get(&replica, "count").map(Value::resolved) {
                 None | Some(Value::Null) => 0,
-                Some(Value::Int(i)) => *i,
+                Some(Value::Int(i)) => i,
                 Some(_) => return Err(invalid("replica.count must be an integer".to_string())),
             };
             vec![Step::Replicas {

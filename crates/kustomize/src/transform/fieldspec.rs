@@ -196,7 +196,7 @@ pub fn from_value(value: &Value) -> Result<Vec<FieldSpec>, String> {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
-                create: m.get("create") == Some(&Value::Bool(true)),
+                create: m.get("create").map(Value::resolved) == Some(Value::Bool(true)),
             })
         })
         .collect()

@@ -70,3 +70,24 @@ fn map_insert_keeps_place_and_map_entry_refuses_scalars() {
     assert!(m.map_entry("c").is_some());
     assert_eq!(m.remove("b"), Some(Value::Int(2)));
 }
+
+#[test]
+fn plain_scalars_spelled_otherwise_keep_their_text() {
+    let docs = ferroflux_api::yaml::parse_stream_raw(
+        "a: 1.10\nb: 1.5\nc: True\nd: true\ne: 0x1F\nf: 31\n",
+    )
+    .unwrap();
+    let Value::Map(m) = from_node(docs[0].node.as_ref().unwrap()) else {
+        panic!("a mapping")
+    };
+    assert_eq!(m.get("a"), Some(&Value::Spelled("1.10".into())));
+    assert_eq!(m.get("b"), Some(&Value::Float(1.5)));
+    assert_eq!(m.get("c"), Some(&Value::Spelled("True".into())));
+    assert_eq!(m.get("d"), Some(&Value::Bool(true)));
+    assert_eq!(m.get("e").map(Value::resolved), Some(Value::Int(31)));
+    assert_eq!(
+        m.get("e").and_then(Value::scalar_text).as_deref(),
+        Some("0x1F")
+    );
+    assert_eq!(m.get("f"), Some(&Value::Int(31)));
+}

@@ -1747,3 +1747,59 @@ webhooks:
 "#
     );
 }
+
+/// Plain numbers and booleans print as values, but annotations take their
+/// source text (`1.10` stays `"1.10"`, `True` stays `"True"`).
+#[test]
+fn annotations_keep_the_spelling_of_plain_scalars() {
+    let fs = tree(&[
+        ("/t/kustomization.yaml", "resources:\n- a.yaml\n"),
+        (
+            "/t/a.yaml",
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  annotations:
+    v: 1.10
+    h: 0x1F
+    u: 1_000
+    e: 1e3
+    i: 42
+    f: 2.5
+    o: 0777
+    d: 2020-01-01
+    b: True
+data:
+  v: 1.10
+  h: 0x1F
+  e: 1e3
+  o: 0777
+"#,
+        ),
+    ]);
+    // kustomize 5.6.0's output for the same files.
+    assert_eq!(
+        build(&fs, "/t").expect("builds"),
+        r#"apiVersion: v1
+data:
+  e: 1000
+  h: 31
+  o: 511
+  v: 1.1
+kind: ConfigMap
+metadata:
+  annotations:
+    b: "True"
+    d: "2020-01-01"
+    e: "1e3"
+    f: "2.5"
+    h: "0x1F"
+    i: "42"
+    o: "0777"
+    u: "1_000"
+    v: "1.10"
+  name: a
+"#
+    );
+}
