@@ -47,6 +47,7 @@ fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,
             Restrictor::LoadRestrictionsNone => LoadRestrictor::None,
         },
+        ..Options::default()
     };
     // kustomize follows symlinks anywhere; the load restrictor, not the
     // file system, keeps files under each kustomization.

@@ -25,9 +25,20 @@ pub enum LoadRestrictor {
 }
 
 /// How to build.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub load_restrictor: LoadRestrictor,
+    /// Resources the whole build may accumulate ([`MAX_ACCUMULATED`]).
+    pub max_accumulated: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            load_restrictor: LoadRestrictor::default(),
+            max_accumulated: MAX_ACCUMULATED,
+        }
+    }
 }
 
 /// Deepest nesting of kustomizations (a base of a base of ...).
@@ -38,6 +49,10 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_TARGETS: usize = 2_000;
 /// Resources one kustomization may accumulate.
 pub const MAX_RESOURCES: usize = 200_000;
+/// Resources a whole build may accumulate, counting a base's resources again
+/// at every level that includes them (bounds the work and the memory a
+/// repository can ask for).
+pub const MAX_ACCUMULATED: usize = 2_000_000;
 
 /// Build the kustomization in `dir`: the resources in output order.
 pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Vec<Resource>, Error> {
@@ -65,6 +80,7 @@ pub fn build_with_warnings(
         targets: 0,
         metadata: Vec::new(),
         warnings: Vec::new(),
+        accumulated: 0,
     };
     let (k, mut resources, tables) = b.target(&dir, None)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
@@ -151,6 +167,8 @@ struct Builder<'a> {
     metadata: Vec<String>,
     /// Warnings of the kustomizations read.
     warnings: Vec<String>,
+    /// Resources accumulated so far, over every level.
+    accumulated: usize,
 }
 
 impl Builder<'_> {
@@ -333,6 +351,27 @@ impl Builder<'_> {
     }
 
     fn resource_entry(
+        &mut self,
+        at: &Place,
+        entry: &str,
+        out: &mut Vec<Resource>,
+        tables: &mut Tables,
+    ) -> Result<(), Error> {
+        let before = out.len();
+        self.resource_entry_unbounded(at, entry, out, tables)?;
+        self.accumulated = self.accumulated.saturating_add(out.len() - before);
+        let max = self.opts.max_accumulated;
+        if self.accumulated > max {
+            return Err(Error::Build(format!(
+                "{}: the build accumulates more than {max} resources (a base's resources \
+                 count again at every level that includes them)",
+                at.k.file.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn resource_entry_unbounded(
         &mut self,
         at: &Place,
         entry: &str,

@@ -304,6 +304,7 @@ fn files_outside_the_kustomization_root_are_refused_unless_asked() {
     assert!(err.to_string().contains("is not in or below"), "{err}");
     let opts = Options {
         load_restrictor: LoadRestrictor::None,
+        ..Options::default()
     };
     let out = build_yaml(&fs, Path::new("/t/app"), &opts).expect("allowed with None");
     assert_eq!(
@@ -1801,5 +1802,32 @@ metadata:
     v: "1.10"
   name: a
 "#
+    );
+}
+
+#[test]
+fn the_resources_a_build_accumulates_are_bounded() {
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- base\nnamePrefix: t-\n",
+        ),
+        ("/t/base/kustomization.yaml", "resources:\n- a.yaml\n"),
+        (
+            "/t/base/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+        ),
+    ]);
+    let opts = |max| Options {
+        max_accumulated: max,
+        ..Options::default()
+    };
+    // Two resources read in the base, counted again in the top: four.
+    assert!(build_yaml(&fs, Path::new("/t"), &opts(4)).is_ok());
+    let err = build_yaml(&fs, Path::new("/t"), &opts(3)).expect_err("over the budget");
+    assert!(
+        err.to_string()
+            .contains("accumulates more than 3 resources"),
+        "{err}"
     );
 }
