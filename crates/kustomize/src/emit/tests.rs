@@ -428,3 +428,57 @@ fn control_characters_fail_as_in_kustomize() {
         parse_resources("r.yaml", "kind: A\nmetadata:\n  name: a\n\"k\\u0080\": b\n").unwrap();
     assert!(document(&resources[0].value).is_err(), "keys too");
 }
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Strings without the characters kustomize's round trip changes or
+    /// refuses (NEL, C1 controls, U+FFFE/F).
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(' '),
+                Just('\n'),
+                Just('\t'),
+                Just(':'),
+                Just('#'),
+                Just('-'),
+                Just('\''),
+                Just('"'),
+                Just('\\'),
+                Just('é'),
+                Just('😀'),
+                proptest::char::range('!', '~'),
+            ],
+            0..120,
+        )
+        .prop_map(|c| c.into_iter().collect())
+    }
+
+    proptest! {
+        /// Whatever a string holds, what is printed reads back as the same
+        /// string, under the same key.
+        #[test]
+        fn printed_strings_read_back_unchanged(key in text(), value in text()) {
+            let mut m = Map::default();
+            m.insert(&key, Value::Str(value.clone()));
+            let out = document(&Value::Map(m)).unwrap();
+            let docs = ferroflux_api::yaml::parse_stream_raw(&out).unwrap();
+            let node = docs[0].node.as_ref().expect("a document");
+            let ferroflux_api::yaml::Value::Map(entries) = &node.value else {
+                panic!("a mapping: {out:?}")
+            };
+            prop_assert_eq!(&entries[0].key, &key, "{}", out);
+            let read = match &entries[0].value.value {
+                ferroflux_api::yaml::Value::Str { text, quoted } => {
+                    // A plain scalar must not read as another type.
+                    prop_assert!(*quoted || matches!(crate::value::resolve_plain(text), Value::Str(_)), "{}", out);
+                    text.clone()
+                }
+                other => panic!("{other:?} from {out:?}"),
+            };
+            prop_assert_eq!(read, value, "{}", out);
+        }
+    }
+}
