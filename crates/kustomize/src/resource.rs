@@ -42,12 +42,15 @@ impl Gvk {
             && (selector.kind.is_empty() || selector.kind == self.kind)
     }
 
-    /// Kinds the Kubernetes API serves without a namespace (kyaml asks its
-    /// built-in OpenAPI document; an unknown kind is namespaced).
+    /// Kinds the Kubernetes API serves without a namespace, as kustomize
+    /// knows them: the cluster-scoped (apiVersion, kind) pairs of its
+    /// built-in Kubernetes v1.21.2 schema. Any other pair, including a newer
+    /// version of a cluster-scoped kind, counts as namespaced.
     pub fn is_cluster_scoped(&self) -> bool {
+        let api_version = self.api_version();
         CLUSTER_SCOPED
             .iter()
-            .any(|(g, k)| *g == self.group && *k == self.kind)
+            .any(|(v, k)| *v == api_version && *k == self.kind)
     }
 
     /// kyaml's `Gvk.String()`: `Kind.version.group` with placeholders.
@@ -68,44 +71,60 @@ impl Gvk {
     }
 }
 
-/// (group, kind) of the cluster-scoped kinds of Kubernetes' API.
+/// (apiVersion, kind) of the cluster-scoped kinds in kustomize 5.6's
+/// built-in schema (kyaml's `precomputedIsNamespaceScoped`).
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("scheduling.k8s.io", "PriorityClass"),
     (
-        "admissionregistration.k8s.io",
+        "admissionregistration.k8s.io/v1",
         "MutatingWebhookConfiguration",
     ),
     (
-        "admissionregistration.k8s.io",
+        "admissionregistration.k8s.io/v1",
         "ValidatingWebhookConfiguration",
     ),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
     (
-        "admissionregistration.k8s.io",
-        "ValidatingAdmissionPolicyBinding",
+        "admissionregistration.k8s.io/v1beta1",
+        "MutatingWebhookConfiguration",
     ),
-    ("apiregistration.k8s.io", "APIService"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("networking.k8s.io", "IngressClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("policy", "PodSecurityPolicy"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("authentication.k8s.io", "TokenReview"),
-    ("authorization.k8s.io", "SelfSubjectAccessReview"),
-    ("authorization.k8s.io", "SelfSubjectRulesReview"),
-    ("authorization.k8s.io", "SubjectAccessReview"),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io/v1", "APIService"),
+    ("apiregistration.k8s.io/v1beta1", "APIService"),
+    ("certificates.k8s.io/v1", "CertificateSigningRequest"),
+    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        "PriorityLevelConfiguration",
+    ),
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1beta1", "IngressClass"),
+    ("node.k8s.io/v1", "RuntimeClass"),
+    ("node.k8s.io/v1beta1", "RuntimeClass"),
+    ("policy/v1beta1", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"),
+    ("scheduling.k8s.io/v1", "PriorityClass"),
+    ("scheduling.k8s.io/v1beta1", "PriorityClass"),
+    ("storage.k8s.io/v1", "CSIDriver"),
+    ("storage.k8s.io/v1", "CSINode"),
+    ("storage.k8s.io/v1", "StorageClass"),
+    ("storage.k8s.io/v1", "VolumeAttachment"),
+    ("storage.k8s.io/v1beta1", "CSIDriver"),
+    ("storage.k8s.io/v1beta1", "CSINode"),
+    ("storage.k8s.io/v1beta1", "StorageClass"),
+    ("storage.k8s.io/v1beta1", "VolumeAttachment"),
+    ("v1", "ComponentStatus"),
+    ("v1", "Namespace"),
+    ("v1", "Node"),
+    ("v1", "NodeProxyOptions"),
+    ("v1", "PersistentVolume"),
 ];
 
 /// What kyaml writes for the namespace of a cluster-scoped id.

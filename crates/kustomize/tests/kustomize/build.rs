@@ -1831,3 +1831,76 @@ fn the_resources_a_build_accumulates_are_bounded() {
         "{err}"
     );
 }
+
+/// Cluster scope is kustomize's built-in v1.21.2 schema's: a newer kind or
+/// version (ValidatingAdmissionPolicy, FlowSchema v1beta3) is namespaced.
+#[test]
+fn cluster_scope_follows_kustomizes_schema() {
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- r.yaml\nnamespace: x\n",
+        ),
+        (
+            "/t/r.yaml",
+            r#"apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+kind: FlowSchema
+metadata:
+  name: f
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: vap
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: cr
+---
+apiVersion: authentication.k8s.io/v1
+kind: TokenReview
+metadata:
+  name: tr
+---
+apiVersion: example.com/v1
+kind: Namespace
+metadata:
+  name: n
+"#,
+        ),
+    ]);
+    // kustomize 5.6.0's output for the same files.
+    assert_eq!(
+        build(&fs, "/t").expect("builds"),
+        r#"apiVersion: example.com/v1
+kind: Namespace
+metadata:
+  name: "n"
+  namespace: x
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: cr
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: vap
+  namespace: x
+---
+apiVersion: authentication.k8s.io/v1
+kind: TokenReview
+metadata:
+  name: tr
+  namespace: x
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+kind: FlowSchema
+metadata:
+  name: f
+  namespace: x
+"#
+    );
+}
