@@ -57,6 +57,10 @@ pub enum Value {
 pub struct Entry {
     pub key: String,
     pub key_line: usize,
+    /// The key was written quoted or as a block scalar, so it is a string
+    /// whatever its text (`"1": x`); a plain key's type is the reader's to
+    /// resolve (`1: x` is an integer key in Go's yaml.v3).
+    pub key_quoted: bool,
     pub value: Node,
 }
 
@@ -160,6 +164,25 @@ impl Node {
 
 /// Parse a whole stream into documents.
 pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
+    parse_with(source, false, false)
+}
+
+/// Parse a whole stream, keeping every scalar's text unresolved: a plain
+/// scalar comes out as `Str { quoted: false }` with its source text, a quoted,
+/// block or `!!str`-tagged one as `Str { quoted: true }`. For callers that
+/// resolve types by another schema than YAML 1.2 core (kustomize resolves
+/// `0777`, `1_000` and dates as Go's yaml.v3 does), with the same budgets.
+pub fn parse_stream_raw(source: &str) -> Result<Vec<Document>, YamlError> {
+    parse_with(source, true, false)
+}
+
+/// [`parse_stream_raw`] where a repeated key replaces the earlier one, as
+/// Go's yaml.v2 reads into a map (kustomize reads `kustomization.yaml` so).
+pub fn parse_stream_raw_last_key_wins(source: &str) -> Result<Vec<Document>, YamlError> {
+    parse_with(source, true, true)
+}
+
+fn parse_with(source: &str, raw: bool, last_key_wins: bool) -> Result<Vec<Document>, YamlError> {
     // saphyr accepts a stream that opens with `...`; libyaml, PyYAML and
     // kubectl do not, and it is always an elision copied from an article.
     let first = source
@@ -185,7 +208,11 @@ pub fn parse_stream(source: &str) -> Result<Vec<Document>, YamlError> {
             ),
         });
     }
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        raw,
+        last_key_wins,
+        ..Builder::default()
+    };
     for event in Parser::new_from_str(source) {
         let (event, span) = event.map_err(|e| scan_error(source, &e))?;
         builder.event(event, span)?;
@@ -230,7 +257,7 @@ enum Frame {
     Map {
         node: Node,
         anchor: usize,
-        pending_key: Option<(String, usize)>,
+        pending_key: Option<(String, usize, bool)>,
         merges: Vec<Node>,
         keys: HashSet<String>,
     },
@@ -287,6 +314,10 @@ struct Builder {
     current: Option<Node>,
     /// What aliases added to the current document so far.
     expanded: Cost,
+    /// Keep scalars unresolved ([`parse_stream_raw`]).
+    raw: bool,
+    /// A repeated key replaces the earlier one instead of failing.
+    last_key_wins: bool,
 }
 
 impl Builder {
@@ -310,18 +341,27 @@ impl Builder {
                 self.expanded = Cost::default();
             }
             Event::DocumentEnd => {
-                let node = self.current.take().filter(|n| n.value != Value::Null);
+                let node = self.current.take().filter(|n| {
+                    let empty_raw = matches!(&n.value, Value::Str { text, quoted: false }
+                        if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"));
+                    n.value != Value::Null && !empty_raw
+                });
                 self.documents.push(Document {
                     node,
                     line: self.doc_line,
                 });
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let node = Node {
-                    value: resolve_scalar(text, style, tag.as_deref().map(|t| t.suffix.as_str())),
-                    line,
-                    col,
+                let tag = tag.as_deref().map(|t| t.suffix.as_str());
+                let value = if self.raw {
+                    Value::Str {
+                        quoted: style != ScalarStyle::Plain || tag == Some("str"),
+                        text: text.into_owned(),
+                    }
+                } else {
+                    resolve_scalar(text, style, tag)
                 };
+                let node = Node { value, line, col };
                 self.remember(anchor, &node);
                 self.push_node(node)?;
             }
@@ -420,6 +460,7 @@ impl Builder {
     }
 
     fn push_node(&mut self, node: Node) -> Result<(), YamlError> {
+        let last_key_wins = self.last_key_wins;
         match self.stack.last_mut() {
             None => self.current = Some(node),
             Some(Frame::Seq(seq, _)) => {
@@ -434,8 +475,11 @@ impl Builder {
                 keys,
                 ..
             }) => match pending_key.take() {
-                None => *pending_key = Some((key_text(&node), node.line)),
-                Some((key, key_line)) => {
+                None => {
+                    let quoted = matches!(node.value, Value::Str { quoted: true, .. });
+                    *pending_key = Some((key_text(&node), node.line, quoted));
+                }
+                Some((key, key_line, key_quoted)) => {
                     let Value::Map(entries) = &mut map.value else {
                         return Ok(());
                     };
@@ -444,6 +488,16 @@ impl Builder {
                         return Ok(());
                     }
                     if !keys.insert(key.clone()) {
+                        if last_key_wins {
+                            entries.retain(|e| e.key != key);
+                            entries.push(Entry {
+                                key,
+                                key_line,
+                                key_quoted,
+                                value: node,
+                            });
+                            return Ok(());
+                        }
                         return Err(YamlError {
                             line: key_line,
                             col: 1,
@@ -453,6 +507,7 @@ impl Builder {
                     entries.push(Entry {
                         key,
                         key_line,
+                        key_quoted,
                         value: node,
                     });
                 }

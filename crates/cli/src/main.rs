@@ -11,6 +11,7 @@ mod controller;
 mod get;
 mod image;
 mod install;
+mod kustomize;
 mod reconcile;
 mod suspend;
 mod validate;
@@ -51,6 +52,9 @@ enum Command {
     /// Resume suspended objects in the cluster, as `flux resume` does.
     #[command(subcommand)]
     Resume(suspend::SuspendCommand),
+    /// kustomize, byte-compatible with kustomize 5.6: `kustomize build DIR`.
+    #[command(subcommand)]
+    Kustomize(kustomize::KustomizeCommand),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Reconcile(cmd) => reconcile::run(cmd),
         Command::Suspend(cmd) => suspend::run(cmd, suspend::Verb::Suspend),
         Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
+        Command::Kustomize(cmd) => kustomize::run(cmd),
     };
     match result {
         Ok(code) => code,

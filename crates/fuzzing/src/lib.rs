@@ -50,7 +50,49 @@ pub const TARGETS: &[Target] = &[
         name: "receiver",
         run: receiver,
     },
+    Target {
+        name: "kustomize",
+        run: kustomize,
+    },
 ];
+
+/// `kustomize build` over a tree written in the input: lines `=== PATH`
+/// start a file (under `/k`), the build runs in `/k`. What it prints must
+/// read back as YAML with the same number of documents.
+pub fn kustomize(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let mut fs = ferroflux_kustomize::MemFs::new();
+    fs.add_dir("/k");
+    let mut current: Option<(String, String)> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(path) = line.strip_prefix("=== ") {
+            if let Some((p, body)) = current.take() {
+                fs.add(format!("/k/{p}"), body);
+            }
+            current = Some((path.trim().to_string(), String::new()));
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+        }
+    }
+    if let Some((p, body)) = current {
+        fs.add(format!("/k/{p}"), body);
+    }
+    let opts = ferroflux_kustomize::Options::default();
+    let Ok(resources) = ferroflux_kustomize::build::build(&fs, Path::new("/k"), &opts) else {
+        return;
+    };
+    let Ok(out) = ferroflux_kustomize::emit::documents(resources.iter().map(|r| &r.value)) else {
+        return;
+    };
+    let docs = ferroflux_api::yaml::parse_stream_raw(&out).expect("the printed stream parses");
+    assert_eq!(
+        docs.len(),
+        resources.len(),
+        "one document per resource:\n{out}"
+    );
+}
 
 /// The manifest loader: YAML with anchors, Flux kinds, file:line findings.
 pub fn manifest(bytes: &[u8]) {

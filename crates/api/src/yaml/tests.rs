@@ -199,3 +199,42 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn raw_scalars_keep_their_text_and_say_whether_they_were_quoted() {
+    let docs = parse_stream_raw("a: 0777\nb: '1'\nc: !!str 2\nd: |\n  x\n---\n~\n").unwrap();
+    assert_eq!(docs.len(), 2);
+    let node = docs[0].node.as_ref().unwrap();
+    let text = |k: &str| match &node.get(k).unwrap().value {
+        Value::Str { text, quoted } => (text.clone(), *quoted),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text("a"), ("0777".to_string(), false));
+    assert_eq!(text("b"), ("1".to_string(), true));
+    assert_eq!(text("c"), ("2".to_string(), true));
+    assert_eq!(text("d"), ("x\n".to_string(), true));
+    assert!(docs[1].node.is_none(), "a document holding only ~ is empty");
+}
+
+#[test]
+fn last_key_wins_replaces_a_repeated_key_where_the_strict_parse_fails() {
+    let src = "a: 1\nb: 2\na: 3\n";
+    assert!(parse_stream_raw(src).is_err());
+    let docs = parse_stream_raw_last_key_wins(src).unwrap();
+    let Value::Map(entries) = &docs[0].node.as_ref().unwrap().value else {
+        panic!("a mapping")
+    };
+    let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["b", "a"]);
+    assert_eq!(entries[1].key_line, 3);
+}
+
+#[test]
+fn entries_say_whether_their_key_was_quoted() {
+    let docs = parse_stream_raw("1: a\n\"2\": b\n'x': c\ny: d\n").unwrap();
+    let Value::Map(entries) = &docs[0].node.as_ref().unwrap().value else {
+        panic!("a mapping")
+    };
+    let quoted: Vec<bool> = entries.iter().map(|e| e.key_quoted).collect();
+    assert_eq!(quoted, [false, true, true, false]);
+}

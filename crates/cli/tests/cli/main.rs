@@ -7,6 +7,7 @@ mod explain;
 mod get;
 mod install;
 mod kubernetes;
+mod kustomize;
 mod policy;
 mod scan;
 mod setters;

@@ -1,0 +1,225 @@
+//! The files a build reads: a trait, an in-memory set for tests and a real
+//! directory tree for the CLI.
+//!
+//! Paths are absolute and lexically normalised (`a/../b` is `b`). The disk
+//! implementation resolves symlinks and refuses those that leave its root
+//! (a repository is content a stranger controls: a link may point at
+//! `/etc/shadow` or another tenant's checkout), as `ferroflux_api::tree` does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+/// Largest file a build reads (the YAML loader's own bound).
+pub const MAX_FILE_BYTES: usize = ferroflux_api::yaml::MAX_STREAM_BYTES;
+
+/// Why a file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FsError {
+    #[error("{path}: no such file or directory")]
+    NotFound { path: PathBuf },
+    #[error("{path}: is a directory")]
+    IsDir { path: PathBuf },
+    #[error("{path}: symlink points outside the tree (to {target})")]
+    OutsideRoot { path: PathBuf, target: PathBuf },
+    #[error("{path}: file is larger than {MAX_FILE_BYTES} bytes")]
+    TooLarge { path: PathBuf },
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+}
+
+/// What a build needs from a file system.
+pub trait FileSystem {
+    /// The bytes of a regular file (at most [`MAX_FILE_BYTES`]).
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FsError>;
+    fn is_dir(&self, path: &Path) -> bool;
+    fn is_file(&self, path: &Path) -> bool;
+    /// The names of a directory's entries, sorted.
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError>;
+    /// The path with symlinks resolved (what load restrictions compare).
+    fn real_path(&self, path: &Path) -> Result<PathBuf, FsError>;
+}
+
+/// `path` with `.` and `..` resolved lexically (`..` above `/` stays at `/`).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    out
+}
+
+/// Files held in memory, for tests and for content that is not on disk.
+#[derive(Debug, Clone, Default)]
+pub struct MemFs {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+    dirs: BTreeSet<PathBuf>,
+}
+
+impl MemFs {
+    pub fn new() -> Self {
+        let mut fs = Self::default();
+        fs.dirs.insert(PathBuf::from("/"));
+        fs
+    }
+
+    /// Add a file (and its parent directories).
+    pub fn add(&mut self, path: impl AsRef<Path>, content: impl Into<Vec<u8>>) -> &mut Self {
+        let path = normalize(path.as_ref());
+        let mut dir = path.clone();
+        while dir.pop() {
+            self.dirs.insert(dir.clone());
+        }
+        self.files.insert(path, content.into());
+        self
+    }
+
+    /// Add an empty directory.
+    pub fn add_dir(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        let mut dir = normalize(path.as_ref());
+        self.dirs.insert(dir.clone());
+        while dir.pop() {
+            self.dirs.insert(dir.clone());
+        }
+        self
+    }
+}
+
+impl FileSystem for MemFs {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FsError> {
+        let path = normalize(path);
+        if self.dirs.contains(&path) {
+            return Err(FsError::IsDir { path });
+        }
+        let bytes = self
+            .files
+            .get(&path)
+            .ok_or(FsError::NotFound { path: path.clone() })?;
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(FsError::TooLarge { path });
+        }
+        Ok(bytes.clone())
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.dirs.contains(&normalize(path))
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.files.contains_key(&normalize(path))
+    }
+
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError> {
+        let path = normalize(path);
+        if !self.dirs.contains(&path) {
+            return Err(FsError::NotFound { path });
+        }
+        let child = |p: &PathBuf| {
+            (p.parent() == Some(path.as_path()))
+                .then(|| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .flatten()
+        };
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .chain(self.dirs.iter())
+            .filter_map(child)
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn real_path(&self, path: &Path) -> Result<PathBuf, FsError> {
+        Ok(normalize(path))
+    }
+}
+
+/// A directory tree on disk; symlinks that leave `root` are refused.
+#[derive(Debug, Clone)]
+pub struct DiskFs {
+    root: PathBuf,
+}
+
+impl DiskFs {
+    /// A file system confined to `root` (use `/` for no confinement).
+    pub fn new(root: impl AsRef<Path>) -> Result<Self, FsError> {
+        let root = root.as_ref();
+        let real = std::fs::canonicalize(root).map_err(|e| io_error(root, &e))?;
+        Ok(Self { root: real })
+    }
+
+    fn resolve(&self, path: &Path) -> Result<PathBuf, FsError> {
+        let real = std::fs::canonicalize(path).map_err(|e| io_error(path, &e))?;
+        if !real.starts_with(&self.root) {
+            return Err(FsError::OutsideRoot {
+                path: path.to_path_buf(),
+                target: real,
+            });
+        }
+        Ok(real)
+    }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> FsError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        FsError::NotFound {
+            path: path.to_path_buf(),
+        }
+    } else {
+        FsError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl FileSystem for DiskFs {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FsError> {
+        let real = self.resolve(path)?;
+        if real.is_dir() {
+            return Err(FsError::IsDir {
+                path: path.to_path_buf(),
+            });
+        }
+        match ferroflux_api::tree::read_bounded(&real, MAX_FILE_BYTES) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(FsError::TooLarge {
+                path: path.to_path_buf(),
+            }),
+            Err(e) => Err(io_error(path, &e)),
+        }
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.resolve(path).is_ok_and(|p| p.is_dir())
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.resolve(path).is_ok_and(|p| p.is_file())
+    }
+
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError> {
+        let real = self.resolve(path)?;
+        let entries = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(path, &e))?;
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn real_path(&self, path: &Path) -> Result<PathBuf, FsError> {
+        self.resolve(path)
+    }
+}
+
+#[cfg(test)]
+mod tests;

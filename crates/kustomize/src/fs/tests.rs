@@ -1,0 +1,71 @@
+use super::*;
+
+#[test]
+fn memfs_lists_reads_and_normalises() {
+    let mut fs = MemFs::new();
+    fs.add("/k/base/a.yaml", "a")
+        .add("/k/b.yaml", "b")
+        .add_dir("/k/empty");
+    assert_eq!(fs.read(Path::new("/k/base/../b.yaml")).unwrap(), b"b");
+    assert!(fs.is_dir(Path::new("/k/base")));
+    assert!(fs.is_file(Path::new("/k/./b.yaml")));
+    assert_eq!(
+        fs.list_dir(Path::new("/k")).unwrap(),
+        ["b.yaml", "base", "empty"]
+    );
+    assert!(matches!(
+        fs.read(Path::new("/k/base")),
+        Err(FsError::IsDir { .. })
+    ));
+    assert!(matches!(
+        fs.read(Path::new("/k/none")),
+        Err(FsError::NotFound { .. })
+    ));
+    assert!(matches!(
+        fs.list_dir(Path::new("/none")),
+        Err(FsError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn normalize_stays_at_root() {
+    assert_eq!(
+        normalize(Path::new("/a/../../b/./c")),
+        PathBuf::from("/b/c")
+    );
+    assert_eq!(normalize(Path::new("a/b/..")), PathBuf::from("/a"));
+}
+
+#[test]
+fn diskfs_refuses_symlinks_out_of_its_root() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "s").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("in.yaml"), "x: 1").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("in.yaml"), root.path().join("inner")).unwrap();
+    let fs = DiskFs::new(root.path()).unwrap();
+    assert_eq!(fs.read(&root.path().join("inner")).unwrap(), b"x: 1");
+    let err = fs.read(&root.path().join("link")).unwrap_err();
+    assert!(matches!(err, FsError::OutsideRoot { .. }), "{err:?}");
+    assert!(err.to_string().contains("symlink points outside the tree"));
+    assert!(!fs.is_file(&root.path().join("link")));
+    assert!(matches!(
+        fs.read(&root.path().join("missing")),
+        Err(FsError::NotFound { .. })
+    ));
+    assert_eq!(
+        fs.list_dir(root.path()).unwrap(),
+        ["in.yaml", "inner", "link"]
+    );
+}
+
+#[test]
+fn files_over_the_bound_are_refused() {
+    let mut fs = MemFs::new();
+    fs.add("/big", vec![b'a'; MAX_FILE_BYTES + 1]);
+    assert!(matches!(
+        fs.read(Path::new("/big")),
+        Err(FsError::TooLarge { .. })
+    ));
+}

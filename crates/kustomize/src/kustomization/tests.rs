@@ -1,0 +1,154 @@
+use super::*;
+use crate::fs::MemFs;
+
+fn load_str(text: &str) -> Result<Kustomization, Error> {
+    let mut fs = MemFs::new();
+    fs.add("/k/kustomization.yaml", text);
+    load(&fs, Path::new("/k/kustomization.yaml"))
+}
+
+#[test]
+fn reads_the_fields_it_implements() {
+    let k = load_str(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ns\n\
+         nameprefix: p-\nnameSuffix: -s\nresources:\n- a.yaml\nbases:\n- ../base\n\
+         commonLabels:\n  app: x\n  empty:\ncommonAnnotations:\n  note: y\n\
+         labels:\n- pairs:\n    team: t\n  includeSelectors: true\n\
+         images:\n- name: nginx\n  newTag: \"1.2\"\nreplicas:\n- name: web\n  count: 3\n\
+         sortOptions:\n  order: fifo\n",
+    )
+    .unwrap();
+    assert_eq!(k.namespace, "ns");
+    assert_eq!(
+        k.name_prefix, "p-",
+        "keys match case-insensitively, as Go's json"
+    );
+    assert_eq!(k.resources, ["a.yaml", "../base"]);
+    assert_eq!(k.common_labels["empty"], "");
+    assert!(k.labels[0].include_selectors);
+    assert_eq!(k.images[0].new_tag, "1.2");
+    assert_eq!(k.replicas[0].count, 3);
+    assert_eq!(k.sort_options, Some(SortOptions::Fifo));
+}
+
+#[test]
+fn unknown_field_names_file_line_and_a_near_miss() {
+    let err = load_str("resources:\n- a.yaml\ncommonLabel:\n  a: b\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/k/kustomization.yaml:3: invalid Kustomization: json: unknown field \"commonLabel\"; \
+         did you mean `commonLabels`?"
+    );
+    let err = load_str("images:\n- name: a\n  newtga: b\n").unwrap_err();
+    assert!(err.to_string().contains("did you mean `newTag`"), "{err}");
+}
+
+#[test]
+fn unimplemented_fields_are_refused_by_name() {
+    let err = load_str("resources:\n- a.yaml\npatches:\n- path: p.yaml\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/k/kustomization.yaml:3: not supported yet: patches in /k/kustomization.yaml"
+    );
+    // An empty list of an unimplemented field changes nothing.
+    assert!(load_str("resources:\n- a.yaml\npatches: []\n").is_ok());
+}
+
+#[test]
+fn wrong_types_and_shapes_are_errors() {
+    let err = load_str("namePrefix: 12\n").unwrap_err();
+    assert!(err.to_string().contains(":1:") && err.to_string().contains("expected a string"));
+    let err = load_str("commonLabels:\n  version: 1\n").unwrap_err();
+    assert!(err.to_string().contains("quote it (\"1\")"), "{err}");
+    assert!(load_str("- a\n").is_err());
+    assert!(load_str("kind: Deployment\n").is_err());
+    assert!(load_str("replicas:\n- name: a\n  count: x\n").is_err());
+    assert!(load_str("sortOptions:\n  order: random\n").is_err());
+    assert!(
+        load_str("sortOptions:\n  order: fifo\n  legacySortOptions:\n    orderFirst: [A]\n")
+            .is_err()
+    );
+    assert!(matches!(load_str("# nothing\n"), Err(Error::Build(m)) if m.contains("empty")));
+}
+
+#[test]
+fn find_wants_exactly_one_kustomization_file() {
+    let mut fs = MemFs::new();
+    fs.add_dir("/none");
+    let err = find(&fs, Path::new("/none")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unable to find one of 'kustomization.yaml'")
+    );
+    fs.add("/two/kustomization.yaml", "")
+        .add("/two/Kustomization", "");
+    assert!(
+        find(&fs, Path::new("/two"))
+            .unwrap_err()
+            .to_string()
+            .contains("multiple")
+    );
+    fs.add("/one/kustomization.yml", "");
+    assert_eq!(
+        find(&fs, Path::new("/one")).unwrap(),
+        PathBuf::from("/one/kustomization.yml")
+    );
+}
+
+#[test]
+fn a_repeated_key_takes_the_last_value_as_kustomize_does() {
+    let k = load_str("namePrefix: a-\nresources:\n- x.yaml\nnamePrefix: b-\n").unwrap();
+    assert_eq!(k.name_prefix, "b-");
+}
+
+#[test]
+fn kustomize_refuses_empty_files_and_foreign_api_versions() {
+    let err =
+        load_str("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n").unwrap_err();
+    assert!(
+        err.to_string().starts_with("kustomization.yaml is empty"),
+        "{err}"
+    );
+    assert!(
+        load_str("resources: []\n").is_ok(),
+        "an empty list is content"
+    );
+    let err = load_str("apiVersion: v1\nresources:\n- a.yaml\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/k/kustomization.yaml:1: apiVersion for Kustomization should be \
+         kustomize.config.k8s.io/v1beta1, not \"v1\""
+    );
+    assert!(
+        load_str(
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- a\n"
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn openapi_accepts_the_built_in_version_only() {
+    assert!(load_str("resources: []\nopenapi:\n  version: v1.21.2\n").is_ok());
+    let err = load_str("resources: []\nopenapi:\n  version: v1.14.1\n").unwrap_err();
+    assert!(err.to_string().contains("is not built in"), "{err}");
+    let err = load_str("resources: []\nopenapi:\n  path: schema.json\n").unwrap_err();
+    assert!(
+        err.to_string().contains("not supported yet: openapi.path"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deprecated_fields_carry_kustomizes_warning() {
+    let k = load_str("bases:\n- ../b\ncommonLabels:\n  a: b\n").unwrap();
+    assert_eq!(
+        k.warnings,
+        [
+            "# Warning: 'bases' is deprecated. Please use 'resources' instead. Run 'kustomize \
+             edit fix' to update your Kustomization automatically.",
+            "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run \
+             'kustomize edit fix' to update your Kustomization automatically."
+        ]
+    );
+}
