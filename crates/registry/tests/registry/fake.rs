@@ -266,8 +266,8 @@ async fn server_errors_are_retried_until_the_timeout() {
     assert_eq!(Stats::get(&fake.stats().tag_requests) - before, 3);
 }
 
-#[tokio::test]
-async fn rate_limit_spaces_requests() {
+/// Time to list 500 tags in 10 pages of 50 with this rate limit and burst.
+async fn time_ten_pages(rate_limit: u32, rate_burst: u32) -> Duration {
     let fake = FakeRegistry::start(FakeOptions {
         repositories: repos("org/app", many_tags(500)),
         max_page: 50,
@@ -275,71 +275,32 @@ async fn rate_limit_spaces_requests() {
     })
     .await;
     let client = client(Options {
-        rate_limit: 40,
-        rate_burst: 1,
+        rate_limit,
+        rate_burst,
         ..fast()
     });
     let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
     let started = Instant::now();
     let tags = client.list_tags(&image, &Auth::Anonymous).await.unwrap();
     assert_eq!(tags.len(), 500);
-    // 10 pages at 40/s: at least 9 gaps of 25ms.
-    assert!(
-        started.elapsed() >= Duration::from_millis(225),
-        "{:?}",
-        started.elapsed()
-    );
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn rate_limit_spaces_requests() {
+    // 10 pages at 40/s, no burst: at least 9 gaps of 25ms.
+    let took = time_ten_pages(40, 1).await;
+    assert!(took >= Duration::from_millis(225), "{took:?}");
 }
 
 #[tokio::test]
 async fn rate_limit_lets_a_burst_through_then_spaces_the_rest() {
-    let fake = FakeRegistry::start(FakeOptions {
-        repositories: repos("org/app", many_tags(500)),
-        max_page: 50,
-        ..FakeOptions::default()
-    })
-    .await;
-    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
-    // 10 pages, burst 10 at 1/s: no page waits (spaced, they would take 9 s).
-    let bursty = client(Options {
-        rate_limit: 1,
-        rate_burst: 10,
-        ..fast()
-    });
-    let started = Instant::now();
-    assert_eq!(
-        bursty
-            .list_tags(&image, &Auth::Anonymous)
-            .await
-            .unwrap()
-            .len(),
-        500
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-    // 10 pages, burst 5 at 40/s: 5 at once, then 5 gaps of 25ms.
-    let spaced = client(Options {
-        rate_limit: 40,
-        rate_burst: 5,
-        ..fast()
-    });
-    let started = Instant::now();
-    assert_eq!(
-        spaced
-            .list_tags(&image, &Auth::Anonymous)
-            .await
-            .unwrap()
-            .len(),
-        500
-    );
-    assert!(
-        started.elapsed() >= Duration::from_millis(125),
-        "{:?}",
-        started.elapsed()
-    );
+    // Burst 10 at 1/s: no page waits (spaced, they would take 9 s).
+    let took = time_ten_pages(1, 10).await;
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Burst 5 at 40/s: 5 at once, then 5 gaps of 25ms.
+    let took = time_ten_pages(40, 5).await;
+    assert!(took >= Duration::from_millis(125), "{took:?}");
 }
 
 #[tokio::test]
