@@ -279,9 +279,12 @@ async fn time_ten_pages(rate_limit: u32, rate_burst: u32) -> Duration {
         rate_burst,
         ..fast()
     });
-    let image = ImageName::parse(&fake.image("org/app"), true).unwrap();
+    let image = ImageName::parse(&fake.image("org/app"), true).expect("image name");
     let started = Instant::now();
-    let tags = client.list_tags(&image, &Auth::Anonymous).await.unwrap();
+    let tags = client
+        .list_tags(&image, &Auth::Anonymous)
+        .await
+        .expect("tags");
     assert_eq!(tags.len(), 500);
     started.elapsed()
 }
