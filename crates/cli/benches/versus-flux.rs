@@ -447,7 +447,7 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
             env.registry
                 .push_image(&format!("{}/app0", side.label()), &tag),
         );
-        let before = gitrepo::rev_parse(&bare, "main");
+        let mut before = gitrepo::rev_parse(&bare, "main");
         let token = format!("versus-{run}");
         let sent = Instant::now();
         env.kubectl(
@@ -471,12 +471,19 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
                     handled = Some(elapsed);
                 }
             }
-            if gitrepo::rev_parse(&bare, "main") != before {
-                commit.push(elapsed);
-                if handled.is_none() {
-                    handled = Some(elapsed);
+            let now = gitrepo::rev_parse(&bare, "main");
+            if now != before {
+                // Only the commit that writes this tag counts: a late retry
+                // of an earlier push (Flux backs off and retries) is not it.
+                let file = gitrepo::show_file(&bare, "main", "apps/ns0/app0.yaml");
+                if file.contains(&format!("/app0:{tag} ")) {
+                    commit.push(elapsed);
+                    if handled.is_none() {
+                        handled = Some(elapsed);
+                    }
+                    break;
                 }
-                break;
+                before = now;
             }
             assert!(
                 elapsed < Duration::from_secs(120),
