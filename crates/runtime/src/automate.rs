@@ -805,7 +805,8 @@ impl Runner {
         if let (Some(cluster), Some(e)) = (&self.cluster, event)
             && let Some(r) = self.objects.reference(key)
         {
-            cluster.event(&r, e, "Reconcile");
+            // A full queue is logged there; the reconcile goes on.
+            let _ = cluster.event(&r, e, "Reconcile");
         }
     }
 

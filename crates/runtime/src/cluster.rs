@@ -246,12 +246,12 @@ impl Cluster {
 
     /// Record a Kubernetes Event on the object (best effort, as Flux):
     /// queued for the event task, dropped with a warning when the queue is
-    /// full; trace events are never recorded.
-    pub fn event(&self, object: &ObjectReference, e: &status::Event, action: &str) {
+    /// full (then `false`); trace events are never recorded.
+    pub fn event(&self, object: &ObjectReference, e: &status::Event, action: &str) -> bool {
         let type_ = match e.type_ {
             EventType::Normal => KubeEventType::Normal,
             EventType::Warning => KubeEventType::Warning,
-            EventType::Trace => return,
+            EventType::Trace => return true,
         };
         let ev = KubeEvent {
             type_,
@@ -277,7 +277,9 @@ impl Cluster {
                 object = ?object.name,
                 "event not recorded: {EVENT_QUEUE} events already wait for the apiserver"
             );
+            return false;
         }
+        true
     }
 
     /// A merge patch on the status subresource of `key`, as kind `K`.

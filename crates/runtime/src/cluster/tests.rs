@@ -112,3 +112,48 @@ fn truncate_keeps_char_boundaries() {
     assert_eq!(truncate("héllo", 2), "h");
     assert_eq!(truncate("abc", 10), "abc");
 }
+
+/// An apiserver that accepts connections and never answers: the event task
+/// hangs on its first Event, the queue fills, and what comes beyond it is
+/// dropped (reported, never awaited by the reconcile).
+#[tokio::test]
+async fn events_beyond_the_queue_are_dropped_without_waiting() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            open.push(conn);
+        }
+    });
+    let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
+    let client = Client::try_from(config).unwrap();
+    let cluster = Cluster::new(client, ClusterOptions::default());
+    let object = ObjectReference {
+        kind: Some("ImagePolicy".into()),
+        namespace: Some("apps".into()),
+        name: Some("app".into()),
+        ..ObjectReference::default()
+    };
+    let event = status::Event {
+        type_: EventType::Normal,
+        reason: "Succeeded".into(),
+        message: "Latest image tag resolved".into(),
+    };
+    let queued = (0..EVENT_QUEUE + 2)
+        .filter(|_| cluster.event(&object, &event, "Reconcile"))
+        .count();
+    // One may be in the task's hands already; the rest fill the queue.
+    assert!(
+        (EVENT_QUEUE..=EVENT_QUEUE + 1).contains(&queued),
+        "{queued}"
+    );
+    let trace = status::Event {
+        type_: EventType::Trace,
+        ..event
+    };
+    assert!(
+        cluster.event(&object, &trace, "Reconcile"),
+        "trace events are not queued"
+    );
+}
