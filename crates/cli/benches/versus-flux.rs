@@ -28,7 +28,7 @@
 //! reported as such, with what it reached (Flux's automations of one
 //! repository race their pushes and may back off for minutes).
 
-use std::io::Write as _;
+use ferroflux_testkit::process;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -55,21 +55,9 @@ struct Env {
 
 impl Env {
     fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut child = Command::new(&self.kubectl)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl");
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).expect("write");
-        }
-        drop(input);
-        let out = child.wait_with_output().expect("kubectl");
+        let mut cmd = Command::new(&self.kubectl);
+        cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
+        let out = process::output_with_stdin(&mut cmd, stdin.unwrap_or("")).expect("kubectl");
         assert!(
             out.status.success(),
             "kubectl {args:?}: {}",

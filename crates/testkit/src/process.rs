@@ -1,6 +1,8 @@
-//! Child processes of tests: stop one the way Kubernetes stops a pod.
+//! Child processes of tests: run one with input on stdin, stop one the way
+//! Kubernetes stops a pod.
 
-use std::process::{Child, Command, ExitStatus};
+use std::io::Write as _;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Send SIGTERM and wait up to `within` for the exit. Panics, naming
@@ -21,4 +23,18 @@ pub fn terminate(child: &mut Child, within: Duration, what: &str) -> ExitStatus 
         assert!(Instant::now() < deadline, "{what} ignored SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Run `cmd` with `input` on its stdin (closed after it) and collect its
+/// stdout and stderr, as `kubectl apply -f -` wants.
+pub fn output_with_stdin(cmd: &mut Command, input: &str) -> std::io::Result<Output> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes())?;
+    }
+    child.wait_with_output()
 }

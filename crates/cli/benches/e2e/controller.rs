@@ -9,7 +9,7 @@
 //! 4. `reconcile.fluxcd.io/requestedAt` written → `lastHandledReconcileAt`
 //!    in status, 20 runs: p50 and p99.
 
-use std::io::Write as _;
+use ferroflux_testkit::process;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,22 +36,11 @@ fn request(
 }
 
 fn kubectl_apply(kubectl: &str, kubeconfig: &std::path::Path, yaml: &str) {
-    let mut child = Command::new(kubectl)
-        .arg("--kubeconfig")
+    let mut cmd = Command::new(kubectl);
+    cmd.arg("--kubeconfig")
         .arg(kubeconfig)
-        .args(["apply", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(yaml.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("kubectl apply");
+        .args(["apply", "-f", "-"]);
+    let out = process::output_with_stdin(&mut cmd, yaml).expect("kubectl apply");
     assert!(
         out.status.success(),
         "kubectl apply: {}",

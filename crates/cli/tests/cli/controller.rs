@@ -6,7 +6,8 @@
 //! forces a scan with `reconcile.fluxcd.io/requestedAt`, suspends, and
 //! runs two replicas of which only the Lease holder acts.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use ferroflux_testkit::process;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
@@ -79,41 +80,20 @@ impl Kubectl {
 
     /// `kubectl apply -f -`: success and stdout+stderr.
     fn try_apply(&self, yaml: &str) -> (bool, String) {
-        let mut child = Command::new(&self.bin)
-            .arg("--kubeconfig")
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--kubeconfig")
             .arg(&self.config)
-            .args(["apply", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl apply");
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(yaml.as_bytes()).expect("kubectl stdin");
-        }
-        let out = child.wait_with_output().expect("kubectl apply");
+            .args(["apply", "-f", "-"]);
+        let out = process::output_with_stdin(&mut cmd, yaml).expect("kubectl apply");
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
     }
 
     fn apply_with(&self, args: &[&str], yaml: &str) {
-        let mut child = Command::new(&self.bin)
-            .arg("--kubeconfig")
-            .arg(&self.config)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl apply");
-        child
-            .stdin
-            .take()
-            .expect("controller e2e step")
-            .write_all(yaml.as_bytes())
-            .expect("controller e2e step");
-        let out = child.wait_with_output().expect("controller e2e step");
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--kubeconfig").arg(&self.config).args(args);
+        let out = process::output_with_stdin(&mut cmd, yaml).expect("controller e2e step");
         assert!(
             out.status.success(),
             "kubectl apply: {}",

@@ -10,9 +10,9 @@
 //! `controller::controller_fails_fast_without_crds_or_with_a_bad_selector`
 //! checks. So nothing in this binary may install the CRDs except [`env`].
 
-use std::io::Write as _;
+use ferroflux_testkit::process;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use ferroflux_testkit::control_plane::ControlPlane;
@@ -106,28 +106,15 @@ pub fn kubectl_run(bin: &Path, kubeconfig: &Path, args: &[&str]) -> (bool, Strin
 
 /// `kubectl apply --server-side --field-manager=ferroflux-test -f -`.
 pub fn apply_server_side(bin: &Path, kubeconfig: &Path, yaml: &str) {
-    let mut child = Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args([
-            "apply",
-            "--server-side",
-            "--field-manager=ferroflux-test",
-            "-f",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl apply");
-    child
-        .stdin
-        .take()
-        .expect("kubectl stdin")
-        .write_all(yaml.as_bytes())
-        .expect("kubectl stdin");
-    let out = child.wait_with_output().expect("kubectl apply");
+    let mut cmd = Command::new(bin);
+    cmd.arg("--kubeconfig").arg(kubeconfig).args([
+        "apply",
+        "--server-side",
+        "--field-manager=ferroflux-test",
+        "-f",
+        "-",
+    ]);
+    let out = process::output_with_stdin(&mut cmd, yaml).expect("kubectl apply");
     assert!(
         out.status.success(),
         "kubectl apply --server-side: {}",

@@ -4,7 +4,7 @@
 //! 000's cheat sheet `-o jsonpath='{.status.latestRef.tag}'`, `get -w`,
 //! and a second apply that changes nothing.
 
-use std::io::Write as _;
+use ferroflux_testkit::process;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -58,20 +58,8 @@ impl Kubectl {
 
     /// `kubectl apply -f -` of `yaml`: stdout.
     fn apply(&self, yaml: &str) -> String {
-        let mut child = self
-            .command(&["apply", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        let out = process::output_with_stdin(&mut self.command(&["apply", "-f", "-"]), yaml)
             .expect("kubectl apply");
-        child
-            .stdin
-            .take()
-            .expect("kubectl stdin")
-            .write_all(yaml.as_bytes())
-            .expect("kubectl stdin");
-        let out = child.wait_with_output().expect("kubectl apply");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),
