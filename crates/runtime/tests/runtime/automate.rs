@@ -59,12 +59,55 @@ fn tags(list: &[&str]) -> Vec<String> {
 fn quickstart_repo(tmp: &Path, registry: &str) -> (PathBuf, String, Vec<(String, Vec<u8>)>) {
     let bare = gitrepo::init_bare(tmp, "flux.git");
     let files = quickstart_files(registry);
+    let first = commit_all(&bare, &files);
+    (bare, first, files)
+}
+
+/// A GitRepository `stuck` at a server on `port` that never answers, and an
+/// automation that reads it, in `namespace`.
+fn stuck_git_objects(port: u16, namespace: &str, timeout: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: stuck
+  namespace: {namespace}
+spec:
+  interval: 1m0s
+  timeout: {timeout}
+  url: http://127.0.0.1:{port}/stuck.git
+  ref:
+    branch: main
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: stuck
+  namespace: {namespace}
+spec:
+  interval: 1m0s
+  sourceRef:
+    kind: GitRepository
+    name: stuck
+  git:
+    commit:
+      author:
+        email: bot@example.com
+        name: bot
+  update:
+    path: ./apps
+    strategy: Setters
+"
+    )
+}
+
+/// Commit `files` to `main` of `bare` as "initial": the commit.
+fn commit_all(bare: &Path, files: &[(String, Vec<u8>)]) -> String {
     let refs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))
         .collect();
-    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
-    (bare, first, files)
+    gitrepo::commit_files(bare, "main", &refs, "initial")
 }
 
 /// `automate` options for `repo` (objects under `clusters/stage`), with
@@ -519,11 +562,7 @@ async fn digest_reflection_pins_digests() {
         pinned.to_string(),
         b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pinned\n  namespace: default\ndata:\n  tag: \"0.13.2\" # {\"$imagepolicy\": \"flux-system:keyword-correction:tag\"}\n  digest: \"none\" # {\"$imagepolicy\": \"flux-system:keyword-correction:digest\"}\n".to_vec(),
     ));
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    commit_all(&bare, &files);
     let opts = quickstart_options(&bare, tmp.path(), true);
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
     let deployment = "apps/stage/keyword-correction/deployment.yaml";
@@ -618,45 +657,9 @@ async fn silent_git_server_run() {
     let tmp = tempfile::tempdir().expect("test setup");
     let bare = gitrepo::init_bare(tmp.path(), "flux.git");
     let mut files = quickstart_files(&registry.host());
-    let stuck = format!(
-        "apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: stuck
-  namespace: flux-system
-spec:
-  interval: 1m0s
-  timeout: 2s
-  url: http://127.0.0.1:{port}/stuck.git
-  ref:
-    branch: main
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata:
-  name: stuck
-  namespace: flux-system
-spec:
-  interval: 1m0s
-  sourceRef:
-    kind: GitRepository
-    name: stuck
-  git:
-    commit:
-      author:
-        email: bot@example.com
-        name: bot
-  update:
-    path: ./apps
-    strategy: Setters
-"
-    );
+    let stuck = stuck_git_objects(port, "flux-system", "2s");
     files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    gitrepo::commit_files(&bare, "main", &refs, "initial");
+    commit_all(&bare, &files);
     let opts = quickstart_options(&bare, tmp.path(), true);
     let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
     let mut runner = Runner::new(opts, state).expect("test setup");
@@ -851,44 +854,11 @@ spec:
     semver:
       range: \">=0.0.0\"
 ---
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: stuck
-  namespace: stuck-git
-spec:
-  interval: 1m0s
-  timeout: 10m0s
-  url: http://127.0.0.1:{port}/stuck.git
-  ref:
-    branch: main
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata:
-  name: stuck
-  namespace: stuck-git
-spec:
-  interval: 1m0s
-  sourceRef:
-    kind: GitRepository
-    name: stuck
-  git:
-    commit:
-      author:
-        email: bot@example.com
-        name: bot
-  update:
-    path: ./apps
-    strategy: Setters
-"
+{}",
+        stuck_git_objects(port, "stuck-git", "10m0s")
     );
     files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    let first = gitrepo::commit_files(&bare, "main", &refs, "initial");
+    let first = commit_all(&bare, &files);
     let opts = quickstart_options(&bare, tmp.path(), true);
     assert_eq!(opts.concurrent, 4, "Flux's --concurrent default");
     let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
