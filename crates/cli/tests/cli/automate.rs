@@ -85,6 +85,39 @@ impl Drop for Child {
     }
 }
 
+/// Start `automate --watch` and wait (60 s at most) for its first pass;
+/// its stderr lines keep arriving on the receiver.
+fn watch_until_first_pass(cmd: &mut Command) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = Child(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("automate --watch starts"),
+    );
+    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.0.stderr.take().expect("piped stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if log_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    while !log.iter().any(|l: &String| l.contains("first pass done")) {
+        let left = ready_by.saturating_duration_since(Instant::now());
+        match log_rx.recv_timeout(left) {
+            Ok(l) => log.push(l),
+            Err(_) => panic!(
+                "automate --watch never finished its first pass:\n{}",
+                log.join("\n")
+            ),
+        }
+    }
+    (child, log_rx)
+}
+
 #[test]
 fn quickstart_once_then_watch_with_harbor_webhooks() {
     let Some(registry) = DockerRegistry::start(RegistryOptions::default()) else {
@@ -193,35 +226,8 @@ fn quickstart_once_then_watch_with_harbor_webhooks() {
     let port = free_port();
     let mut watch = ferroflux();
     common(&mut watch);
-    let mut child = Child(
-        watch
-            .args(["--watch", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if log_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let ready_by = Instant::now() + Duration::from_secs(60);
-    while !log.iter().any(|l: &String| l.contains("first pass done")) {
-        let left = ready_by.saturating_duration_since(Instant::now());
-        match log_rx.recv_timeout(left) {
-            Ok(l) => log.push(l),
-            Err(_) => panic!(
-                "automate --watch never finished its first pass:\n{}",
-                log.join("\n")
-            ),
-        }
-    }
+    let (mut child, log_rx) =
+        watch_until_first_pass(watch.args(["--watch", "--listen", &format!("127.0.0.1:{port}")]));
     let head = gitrepo::rev_parse(&bare, "main").unwrap();
 
     // A wrong token: 401 and nothing happens.
@@ -522,32 +528,9 @@ fn a_webhook_cycle_fetches_once_and_pushes_once() {
         })
         .expect("the receiver's webhook path in the summary");
     let port = free_port();
-    let mut child = Child(
-        automate("--watch")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (_child, log_rx) = watch_until_first_pass(
+        automate("--watch").args(["--listen", &format!("127.0.0.1:{port}")]),
     );
-    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if log_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let ready_by = Instant::now() + Duration::from_secs(60);
-    while !log.iter().any(|l: &String| l.contains("first pass done")) {
-        let left = ready_by.saturating_duration_since(Instant::now());
-        match log_rx.recv_timeout(left) {
-            Ok(l) => log.push(l),
-            Err(_) => panic!("no first pass:\n{}", log.join("\n")),
-        }
-    }
     let head = gitrepo::rev_parse(&bare, "main").unwrap();
     rt.block_on(registry.push_image(IMAGE, "0.13.3"));
     // lighttpd logs requests in the order they end: a request for a marker
