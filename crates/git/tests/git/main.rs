@@ -599,18 +599,20 @@ fn http_server(auth: bool) -> Option<GitHttpServer> {
     })
 }
 
+/// http-backend with Basic auth (flux / s3cret-pw) serving `app.git`, whose
+/// `main` holds `app.yaml` with `content`.
+fn authed_app_repo(content: &[u8]) -> Option<(GitHttpServer, std::path::PathBuf)> {
+    let server = http_server(true)?;
+    let bare = init_bare(server.root(), "app.git");
+    commit_files(&bare, "main", &[("app.yaml", content)], "initial");
+    Some((server, bare))
+}
+
 #[test]
 fn http_basic_auth_clone_and_push() {
-    let Some(server) = http_server(true) else {
+    let Some((server, bare)) = authed_app_repo(b"image: app:1.0.0\n") else {
         return;
     };
-    let bare = init_bare(server.root(), "app.git");
-    commit_files(
-        &bare,
-        "main",
-        &[("app.yaml", b"image: app:1.0.0\n")],
-        "initial",
-    );
     let tmp = tempfile::tempdir().expect("tempdir");
     let auth = Auth::from_secret(&secret(&[("username", "flux"), ("password", "s3cret-pw")]))
         .expect("auth");
@@ -697,11 +699,9 @@ fn http_clone_reports_fetch_progress() {
 
 #[test]
 fn http_wrong_password_is_a_clear_error() {
-    let Some(server) = http_server(true) else {
+    let Some((server, _)) = authed_app_repo(b"x\n") else {
         return;
     };
-    let bare = init_bare(server.root(), "app.git");
-    commit_files(&bare, "main", &[("app.yaml", b"x\n")], "initial");
     let tmp = tempfile::tempdir().expect("tempdir");
     let auth = Auth::from_secret(&secret(&[
         ("username", "flux"),
@@ -1186,16 +1186,9 @@ fn with_status<'a>(log: &'a str, status: &str) -> Vec<&'a str> {
 
 #[test]
 fn http_basic_auth_is_sent_up_front_and_one_push_carries_both_refspecs() {
-    let Some(server) = http_server(true) else {
+    let Some((server, bare)) = authed_app_repo(b"image: app:1.0.0\n") else {
         return;
     };
-    let bare = init_bare(server.root(), "app.git");
-    commit_files(
-        &bare,
-        "main",
-        &[("app.yaml", b"image: app:1.0.0\n")],
-        "initial",
-    );
     let tmp = tempfile::tempdir().expect("tempdir");
     let cache = tmp.path().join("cache");
     let auth = Auth::from_secret(&secret(&[("username", "flux"), ("password", "s3cret-pw")]))
@@ -1231,11 +1224,9 @@ fn http_basic_auth_is_sent_up_front_and_one_push_carries_both_refspecs() {
 #[test]
 fn password_in_the_url_stays_out_of_the_cache() {
     use std::os::unix::fs::PermissionsExt as _;
-    let Some(server) = http_server(true) else {
+    let Some((server, _)) = authed_app_repo(b"x\n") else {
         return;
     };
-    let bare = init_bare(server.root(), "app.git");
-    commit_files(&bare, "main", &[("app.yaml", b"x\n")], "initial");
     let tmp = tempfile::tempdir().expect("tempdir");
     let cache = tmp.path().join("cache");
     let url = server
