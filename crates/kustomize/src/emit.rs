@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 
-use crate::value::{Map, Value, is_yaml_float, parse_timestamp};
+use crate::value::{Map, Value, go_int_digits, is_yaml_float, parse_timestamp};
 
 const BEST_INDENT: usize = 2;
 const BEST_WIDTH: usize = 80;
@@ -694,20 +694,9 @@ fn resolves_to_string(s: &str) -> bool {
 /// which only moves a number to float).
 fn go_int_syntax(s: &str) -> bool {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
-        (16, d)
-    } else if let Some(d) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
-        (8, d)
-    } else if let Some(d) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
-        (2, d)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+    let Some((radix, digits)) = go_int_digits(body) else {
         return false;
-    }
+    };
     // An out-of-range integer fails ParseInt and ParseUint; yaml.v2 then
     // tries a float, which only decimal digits make.
     let fits = u64::from_str_radix(digits, radix).is_ok();

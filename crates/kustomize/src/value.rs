@@ -222,12 +222,10 @@ fn int_or_uint(u: u64) -> Value {
 
 /// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint(s, 0, 64)`: a sign,
 /// then `0x`, `0o`, `0b`, a leading `0` (octal) or decimal digits.
-fn go_parse_int(s: &str) -> Option<Value> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
+/// The radix and digits of an unsigned integer as Go's `strconv` reads it
+/// with base 0 (`0x`, `0o`, `0b`, a leading `0` for octal), when every
+/// digit belongs to that radix.
+pub(crate) fn go_int_digits(body: &str) -> Option<(u32, &str)> {
     let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
         (16, d)
     } else if let Some(d) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
@@ -239,9 +237,16 @@ fn go_parse_int(s: &str) -> Option<Value> {
     } else {
         (10, body)
     };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
+    (!digits.is_empty() && digits.chars().all(|c| c.is_digit(radix))).then_some((radix, digits))
+}
+
+fn go_parse_int(s: &str) -> Option<Value> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = go_int_digits(body)?;
     let magnitude = u64::from_str_radix(digits, radix).ok()?;
     if neg {
         if magnitude <= i64::MAX as u64 + 1 {
