@@ -530,7 +530,11 @@ fn main() {
             (Some(cp), path)
         }
     };
-    let apiserver = "kube-apiserver v1.34.4 + etcd 3.5.16 (RBAC)";
+    let apiserver = format!(
+        "kube-apiserver {} + etcd (RBAC)",
+        std::env::var("FERROFLUX_K8S_VERSION")
+            .unwrap_or_else(|_| "of FERROFLUX_KUBE_APISERVER".into())
+    );
     let env = Env {
         kubectl: kubectl.to_string_lossy().to_string(),
         kubeconfig,
