@@ -247,6 +247,14 @@ pub struct Options {
     /// default 60s), checked in libgit2's callbacks; a server that never
     /// answers is bounded by the caller (see the crate docs).
     pub timeout: Option<std::time::Duration>,
+    /// Skip the opening fetch when the clone's HEAD is this process's (or
+    /// an earlier one's) own push to the checkout branch, made within this
+    /// long. Safe for a caller that is about to push: a push from a stale
+    /// base is rejected as non-fast-forward and retried after a fetch, and
+    /// a rewrite that changes nothing fetches and runs again before it
+    /// reports "nothing to do" ([`Workspace::push_with_retry`]). Automations
+    /// that run one after another on one clone save a fetch each.
+    pub trust_own_push: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Options {
@@ -256,6 +264,7 @@ impl std::fmt::Debug for Options {
             .field("push_attempts", &self.push_attempts)
             .field("progress", &self.progress.is_some())
             .field("timeout", &self.timeout)
+            .field("trust_own_push", &self.trust_own_push)
             .finish()
     }
 }
@@ -267,6 +276,7 @@ impl Default for Options {
             push_attempts: 5,
             progress: None,
             timeout: Some(std::time::Duration::from_secs(60)),
+            trust_own_push: None,
         }
     }
 }
@@ -339,6 +349,9 @@ pub struct Workspace {
     base: Option<Oid>,
     switched: Option<String>,
     pushed: Option<PushResult>,
+    /// HEAD was taken from our own recent push, not fetched
+    /// ([`Options::trust_own_push`]): the remote may have moved since.
+    unverified: bool,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -428,8 +441,50 @@ impl Workspace {
             checkout,
             opts.clone(),
         );
-        ws.sync()?;
+        if !ws.adopt_own_push() {
+            ws.sync()?;
+        }
         Ok(ws)
+    }
+
+    /// Take HEAD as the checkout commit without fetching when it is our
+    /// own push to the checkout branch, younger than
+    /// [`Options::trust_own_push`] (see there); false when it is not.
+    fn adopt_own_push(&mut self) -> bool {
+        let Some(window) = self.opts.trust_own_push else {
+            return false;
+        };
+        let r = &self.checkout_ref;
+        let set = |o: &Option<String>| o.as_deref().is_some_and(|s| !s.is_empty());
+        if [&r.tag, &r.semver, &r.name, &r.commit].into_iter().any(set) {
+            return false;
+        }
+        let Some(branch) = r.branch_name().map(str::to_string) else {
+            return false;
+        };
+        let full = format!("refs/heads/{branch}");
+        let Some(mark) = PushMark::read(&self.dir) else {
+            return false;
+        };
+        let Ok(head) = self.repo.refname_to_id(&full) else {
+            return false;
+        };
+        if mark.refname != full || mark.commit != head || !mark.younger_than(window) {
+            return false;
+        }
+        if self.reset_branch(&branch, head).is_err() {
+            return false;
+        }
+        self.checkout_refname = Some(full);
+        self.checkout_commit = Some(head);
+        self.unverified = true;
+        true
+    }
+
+    /// Whether the checkout commit was fetched (false while it is taken
+    /// from our own push, [`Options::trust_own_push`]).
+    pub fn is_verified(&self) -> bool {
+        !self.unverified
     }
 
     fn new(
@@ -452,6 +507,7 @@ impl Workspace {
             base: None,
             switched: None,
             pushed: None,
+            unverified: false,
         }
     }
 
@@ -507,6 +563,7 @@ impl Workspace {
         // One connection: fetch what the ref names, then check it against
         // the refs the server advertised (a stale local ref proves nothing).
         let heads = self.fetch(&[self.fetch_refspec()], depth)?;
+        self.unverified = false;
         let (remote_ref, local_ref, what) = self.resolve_target(&heads)?;
         let Some(remote_ref) = remote_ref else {
             // Empty remote: start an unborn branch.
@@ -710,6 +767,12 @@ impl Workspace {
         // One connection and one receive-pack request for both (libgit2
         // cannot ask for `atomic`; the server applies both or reports each).
         self.push_refspecs(&all, spec)?;
+        self.unverified = false;
+        let checkout_branch = format!("refs/heads/{}", spec.branch);
+        if self.switched.is_none() && self.checkout_refname.as_deref() == Some(&checkout_branch) {
+            // Best effort: without the mark the next run fetches.
+            let _ = PushMark::write(&self.dir, &checkout_branch, head);
+        }
         let result = PushResult {
             commit: head.to_string(),
             branch: spec.branch.clone(),
@@ -736,9 +799,20 @@ impl Workspace {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let attempts = self.opts.push_attempts.max(1);
-        for attempt in 1..=attempts {
+        // A run on an unverified HEAD (our own push, not fetched) is a
+        // free try: it does not count as an attempt.
+        let mut attempt = 0;
+        loop {
+            let unverified = self.unverified;
+            if !unverified {
+                attempt += 1;
+            }
             let message = match apply(&self.dir) {
                 Ok(Some(m)) => m,
+                Ok(None) if unverified => {
+                    self.refresh()?;
+                    continue;
+                }
                 Ok(None) => return Ok(None),
                 Err(e) => {
                     self.reset_to_base()?;
@@ -746,15 +820,21 @@ impl Workspace {
                 }
             };
             if self.commit_all(commit, &message)?.is_none() {
+                if unverified {
+                    self.refresh()?;
+                    continue;
+                }
                 return Ok(None);
             }
             match self.push(spec) {
                 Ok(mut r) => {
-                    r.attempts = attempt;
+                    r.attempts = attempt.max(1);
                     self.pushed = Some(r.clone());
                     return Ok(Some(r));
                 }
-                Err(Error::NonFastForward { url, branch, .. }) if attempt == attempts => {
+                Err(Error::NonFastForward { url, branch, .. })
+                    if !unverified && attempt >= attempts =>
+                {
                     self.reset_to_base()?;
                     return Err(Error::RetriesExhausted {
                         url,
@@ -769,7 +849,6 @@ impl Workspace {
                 }
             }
         }
-        Ok(None)
     }
 
     /// Re-fetch the checkout ref (and the push branch when switched) and reset.
@@ -1145,4 +1224,54 @@ fn remove_dir(dir: &Path) -> Result<(), Error> {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// `.git/ferroflux-push`: the branch and commit of our last push from this
+/// clone and when it happened ([`Options::trust_own_push`]).
+#[derive(Debug, PartialEq, Eq)]
+struct PushMark {
+    refname: String,
+    commit: Oid,
+    unix_ms: u128,
+}
+
+impl PushMark {
+    const FILE: &'static str = "ferroflux-push";
+
+    fn read(dir: &Path) -> Option<PushMark> {
+        let text = std::fs::read_to_string(dir.join(".git").join(Self::FILE)).ok()?;
+        let mut parts = text.split_whitespace();
+        let refname = parts.next()?.to_string();
+        let commit = Oid::from_str(parts.next()?).ok()?;
+        let unix_ms = parts.next()?.parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(PushMark {
+            refname,
+            commit,
+            unix_ms,
+        })
+    }
+
+    /// Written to a temp file and renamed: a torn mark is never read.
+    fn write(dir: &Path, refname: &str, commit: Oid) -> std::io::Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let git = dir.join(".git");
+        let tmp = git.join(format!("{}.tmp", Self::FILE));
+        std::fs::write(&tmp, format!("{refname} {commit} {now}\n"))?;
+        std::fs::rename(&tmp, git.join(Self::FILE))
+    }
+
+    /// Made within `window` of now (a mark from the future is not trusted).
+    fn younger_than(&self, window: std::time::Duration) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        now >= self.unix_ms && now - self.unix_ms <= window.as_millis()
+    }
 }

@@ -288,9 +288,13 @@ fn run(
     let observed = observed_policies(auto, input.policies)?;
     let sync_needed = observed != status.observed_policies.clone().unwrap_or_default();
     let source = source_config(input)?;
-    let mut ws = checkout(&source, opts)?;
+    // New policies mean a commit is likely: start from our own last push
+    // without a fetch (the push proves the base or is retried after one).
+    let trust = sync_needed && !source.switch_branch;
+    let mut ws = checkout(&source, opts, trust)?;
     let full_sync = source.switch_branch || source.push.refspec.is_some() || sync_needed;
     if !full_sync
+        && ws.is_verified()
         && status.observed_source_revision.is_some()
         && ws.observed_source_revision() == status.observed_source_revision
     {
@@ -625,12 +629,20 @@ fn source_config(input: &AutomationInput<'_>) -> Result<Source, StepError> {
     })
 }
 
-fn checkout(source: &Source, opts: &AutomationOptions) -> Result<Workspace, StepError> {
+/// How long our own push stands for a fetch of the branch it went to.
+const OWN_PUSH_TRUST: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn checkout(
+    source: &Source,
+    opts: &AutomationOptions,
+    trust_own_push: bool,
+) -> Result<Workspace, StepError> {
     let git_opts = ferroflux_git::Options {
         depth: opts.depth,
         push_attempts: opts.max_push_retries.saturating_add(1),
         progress: opts.fetch_progress.clone(),
         timeout: Some(source.timeout),
+        trust_own_push: trust_own_push.then_some(OWN_PUSH_TRUST),
     };
     Workspace::open_or_clone(
         &opts.cache_dir,

@@ -1310,3 +1310,126 @@ fn timeout_is_checked_when_the_server_answers_late() {
     assert!(err.to_string().contains("timeout after 1s"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+fn trusting(window: std::time::Duration) -> Options {
+    Options {
+        trust_own_push: Some(window),
+        ..Options::default()
+    }
+}
+
+fn open(cache: &Path, bare: &Path, opts: Options) -> Workspace {
+    Workspace::open_or_clone(
+        cache,
+        &file_url(bare),
+        &Auth::none(),
+        &CheckoutRef::branch("main"),
+        opts,
+    )
+    .expect("open")
+}
+
+#[test]
+fn own_push_is_reused_without_a_fetch_and_checked_by_the_next_push() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let cache = tmp.path().join("c");
+    let window = std::time::Duration::from_secs(60);
+    let first = open(&cache, &bare, trusting(window))
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+        .expect("push")
+        .expect("pushed");
+    // Someone else pushes after us.
+    let human = commit_files(&bare, "main", &[("other.yaml", b"by: human\n")], "human");
+    let mut ws = open(&cache, &bare, trusting(window));
+    assert!(!ws.is_verified(), "HEAD is our own push, not fetched");
+    assert_eq!(ws.checkout_commit(), Some(first.commit.clone()));
+    let mut calls = 0;
+    let second = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), |dir: &Path| {
+            calls += 1;
+            rewrite("1.2.0")(dir)
+        })
+        .expect("push")
+        .expect("pushed");
+    assert_eq!(calls, 2, "the stale try is rejected, fetched and redone");
+    assert_eq!(second.attempts, 1, "the unverified try is free");
+    assert!(ws.is_verified());
+    assert_eq!(
+        log_subjects(&bare, "main"),
+        vec![
+            "Update app to 1.2.0",
+            "human",
+            "Update app to 1.1.0",
+            "initial"
+        ]
+    );
+    assert_eq!(rev_parse(&bare, "main^"), Some(human));
+    // Without the option, the same clone fetches.
+    let ws = open(&cache, &bare, Options::default());
+    assert!(ws.is_verified());
+    assert_eq!(ws.checkout_commit(), Some(second.commit));
+}
+
+#[test]
+fn own_push_that_would_change_nothing_is_fetched_before_saying_so() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let cache = tmp.path().join("c");
+    let window = std::time::Duration::from_secs(60);
+    open(&cache, &bare, trusting(window))
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+        .expect("push")
+        .expect("pushed");
+    // A human reverts our change: the stale tree already says 1.1.0.
+    commit_files(
+        &bare,
+        "main",
+        &[("app.yaml", b"image: app:1.0.0\n")],
+        "revert",
+    );
+    let mut ws = open(&cache, &bare, trusting(window));
+    assert!(!ws.is_verified());
+    let pushed = ws
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+        .expect("push")
+        .expect("the revert is undone, not missed");
+    assert_eq!(show_file(&bare, "main", "app.yaml"), "image: app:1.1.0");
+    assert_eq!(rev_parse(&bare, "main"), Some(pushed.commit));
+    // And when the remote really holds the change: nothing, after a fetch.
+    let mut ws = open(&cache, &bare, trusting(window));
+    assert_eq!(
+        ws.push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+            .expect("no-op"),
+        None
+    );
+    assert!(ws.is_verified());
+}
+
+#[test]
+fn own_push_older_than_the_window_or_to_another_branch_is_fetched() {
+    let Some((tmp, bare, _)) = seeded() else {
+        return;
+    };
+    let cache = tmp.path().join("c");
+    open(&cache, &bare, Options::default())
+        .push_with_retry(&push_to("main"), &commit_opts(), rewrite("1.1.0"))
+        .expect("push")
+        .expect("pushed");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let human = commit_files(&bare, "main", &[("other.yaml", b"x\n")], "human");
+    let ws = open(&cache, &bare, trusting(std::time::Duration::from_millis(1)));
+    assert!(ws.is_verified(), "the mark is too old");
+    assert_eq!(ws.checkout_commit(), Some(human.clone()));
+    // A push to another branch leaves no mark for the checkout branch.
+    let mut ws = open(&cache, &bare, trusting(std::time::Duration::from_secs(60)));
+    ws.push_with_retry(&push_to("release"), &commit_opts(), rewrite("2.0.0"))
+        .expect("push")
+        .expect("pushed");
+    let human2 = commit_files(&bare, "main", &[("other.yaml", b"y\n")], "human 2");
+    let ws = open(&cache, &bare, trusting(std::time::Duration::from_secs(60)));
+    assert!(ws.is_verified());
+    assert_eq!(ws.checkout_commit(), Some(human2));
+}
