@@ -296,6 +296,39 @@ fn private_dir(dir: &std::path::Path) -> Result<(), AutomateError> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)
 }
 
+/// Where one object's status is written: the cluster (a merge patch from
+/// the status the object had when its job started) or the state database.
+/// A job writes its own result, so that up to `--concurrent` writes are
+/// under way at once rather than one at a time in the runner's loop; one
+/// object never has two jobs, so its writes stay in order.
+struct StatusSink {
+    key: ObjectKey,
+    cluster: Option<Cluster>,
+    state: StatusStore,
+    old: Option<serde_json::Value>,
+}
+
+impl StatusSink {
+    async fn write<T: serde::Serialize + Send + 'static>(
+        self,
+        status: T,
+    ) -> Result<(), AutomateError> {
+        let key = self.key;
+        if let Some(cluster) = &self.cluster {
+            let new = serde_json::to_value(&status).map_err(|e| {
+                AutomateError::Join(format!("status of {key} does not encode: {e}"))
+            })?;
+            cluster.write_status(&key, self.old.as_ref(), &new).await?;
+            return Ok(());
+        }
+        let st = self.state;
+        tokio::task::spawn_blocking(move || st.put_status(&key, &status))
+            .await
+            .map_err(|e| AutomateError::Join(e.to_string()))??;
+        Ok(())
+    }
+}
+
 /// The waiting part of one reconcile, owning everything it needs.
 type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send + 'static>>;
 
@@ -307,11 +340,14 @@ enum Done {
         obj: Box<ImageRepository>,
         status: Box<ImageRepositoryStatus>,
         outcome: Outcome,
+        /// Whether the job's status write succeeded.
+        saved: Result<(), AutomateError>,
     },
     Policy {
         key: ObjectKey,
         started: std::time::Instant,
         suspended: bool,
+        /// The result, its status already written by the job.
         result: Result<Box<policy::PolicyResult>, AutomateError>,
     },
     Automation {
@@ -319,6 +355,8 @@ enum Done {
         started: std::time::Instant,
         suspended: bool,
         result: Result<Box<automation::AutomationResult>, AutomateError>,
+        /// Whether the job's status write succeeded.
+        saved: Result<(), AutomateError>,
         /// After a push to `--repo`'s branch, its manifests at that commit.
         manifests: Option<Box<Manifests>>,
     },
@@ -625,20 +663,20 @@ impl Runner {
         key: &ObjectKey,
         status: T,
     ) -> Result<(), AutomateError> {
-        if let Some(cluster) = &self.cluster {
-            let new = serde_json::to_value(&status).map_err(|e| {
-                AutomateError::Join(format!("status of {key} does not encode: {e}"))
-            })?;
-            let old = self.objects.status_json(key);
-            cluster.write_status(key, old.as_ref(), &new).await?;
-            return Ok(());
+        self.status_sink(key).write(status).await
+    }
+
+    /// Where `key`'s next status goes, for a job to write it itself.
+    fn status_sink(&self, key: &ObjectKey) -> StatusSink {
+        StatusSink {
+            key: key.clone(),
+            cluster: self.cluster.clone(),
+            state: self.state.clone(),
+            old: self
+                .cluster
+                .as_ref()
+                .and_then(|_| self.objects.status_json(key)),
         }
-        let st = self.state.clone();
-        let key = key.clone();
-        tokio::task::spawn_blocking(move || st.put_status(&key, &status))
-            .await
-            .map_err(|e| AutomateError::Join(e.to_string()))??;
-        Ok(())
     }
 
     /// One full pass: receivers, repositories, policies, automations.
@@ -664,9 +702,19 @@ impl Runner {
             self.reconcile_receiver(&key).await?;
         }
         self.publish_receivers();
+        // Ready work is taken from the front: automations, then policies,
+        // then scans. An automation starts as soon as its namespace's
+        // policies are done, and its git work overlaps the other scans.
         let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
-        for key in self.objects.image_repositories.keys() {
-            todo.push((key.clone(), Vec::new()));
+        for key in self.objects.automations.keys() {
+            let after = self
+                .objects
+                .image_policies
+                .keys()
+                .filter(|p| p.namespace == key.namespace)
+                .cloned()
+                .collect();
+            todo.push((key.clone(), after));
         }
         for (key, p) in &self.objects.image_policies {
             let repo = Self::policy_repository(key, p);
@@ -677,15 +725,8 @@ impl Runner {
                 .then_some(repo);
             todo.push((key.clone(), after.into_iter().collect()));
         }
-        for key in self.objects.automations.keys() {
-            let after = self
-                .objects
-                .image_policies
-                .keys()
-                .filter(|p| p.namespace == key.namespace)
-                .cloned()
-                .collect();
-            todo.push((key.clone(), after));
+        for key in self.objects.image_repositories.keys() {
+            todo.push((key.clone(), Vec::new()));
         }
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
         let mut finished: BTreeSet<ObjectKey> = BTreeSet::new();
@@ -997,6 +1038,7 @@ impl Runner {
         let store = Arc::clone(self.state.store());
         let clock = Arc::clone(&self.clock);
         let sink = self.progress.clone();
+        let status_sink = self.status_sink(key);
         let key = key.clone();
         Some(Box::pin(async move {
             let (status, outcome) = match setup {
@@ -1035,12 +1077,14 @@ impl Runner {
                     (s, status::outcome(&result, None))
                 }
             };
+            let saved = status_sink.write(status.clone()).await;
             Done::Repository {
                 key,
                 started,
                 obj: Box::new(obj),
                 status: Box::new(status),
                 outcome,
+                saved,
             }
         }))
     }
@@ -1052,10 +1096,11 @@ impl Runner {
         started: std::time::Instant,
         obj: &ImageRepository,
         status: ImageRepositoryStatus,
+        saved: Result<(), AutomateError>,
     ) -> Result<bool, AutomateError> {
         let before = revision_of(obj);
         log_ready(key, &status.conditions);
-        self.save(key, status.clone()).await?;
+        saved?;
         let old_conditions = obj.status.clone().unwrap_or_default().conditions;
         let event = status::notify(&old_conditions, &status.conditions, "");
         self.observed(
@@ -1112,6 +1157,7 @@ impl Runner {
             _ => Box::new(policy::NoDigests),
         };
         let clock = Arc::clone(&self.clock);
+        let status_sink = self.status_sink(key);
         let key = key.clone();
         Some(Box::pin(async move {
             // Blocking: redb reads, and the digest HEAD driven on this handle.
@@ -1127,6 +1173,10 @@ impl Runner {
             })
             .await
             .map_err(|e| AutomateError::Join(e.to_string()));
+            let result = match result {
+                Ok(r) => status_sink.write(r.status.clone()).await.map(|()| r),
+                Err(e) => Err(e),
+            };
             Done::Policy {
                 key,
                 started,
@@ -1148,7 +1198,6 @@ impl Runner {
         if let Some(e) = &r.event {
             log_event(key, e);
         }
-        self.save(key, r.status.clone()).await?;
         self.observed(
             key,
             started,
@@ -1345,6 +1394,7 @@ impl Runner {
         // A thread left blocked on this clone by an earlier timeout still
         // holds it: this run fails at once instead of racing it.
         let guard = InFlight::enter(&self.in_flight, &clone_key);
+        let status_sink = self.status_sink(key);
         let key = key.clone();
         Some(Box::pin(async move {
             let result = match guard {
@@ -1398,9 +1448,12 @@ impl Runner {
                     }
                 }
             };
-            let (result, manifests) = match result {
-                Ok((r, m)) => (Ok(Box::new(r)), m),
-                Err(e) => (Err(e), None),
+            let (result, manifests, saved) = match result {
+                Ok((r, m)) => {
+                    let saved = status_sink.write(r.status.clone()).await;
+                    (Ok(Box::new(r)), m, saved)
+                }
+                Err(e) => (Err(e), None, Ok(())),
             };
             Done::Automation {
                 key,
@@ -1408,6 +1461,7 @@ impl Runner {
                 suspended,
                 result,
                 manifests,
+                saved,
             }
         }))
     }
@@ -1419,6 +1473,7 @@ impl Runner {
         started: std::time::Instant,
         suspended: bool,
         r: automation::AutomationResult,
+        saved: Result<(), AutomateError>,
     ) -> Result<bool, AutomateError> {
         if let Some(e) = &r.event {
             log_event(key, e);
@@ -1427,7 +1482,7 @@ impl Runner {
         if let Some(p) = &r.pushed {
             self.pushed.insert(key.clone(), p.commit.clone());
         }
-        self.save(key, r.status.clone()).await?;
+        saved?;
         self.observed(
             key,
             started,
@@ -1535,8 +1590,11 @@ impl Runner {
                 obj,
                 status,
                 outcome,
+                saved,
             } => {
-                completed.changed = self.finish_repository(&key, started, &obj, *status).await?;
+                completed.changed = self
+                    .finish_repository(&key, started, &obj, *status, saved)
+                    .await?;
                 completed.outcome = outcome;
             }
             Done::Policy {
@@ -1555,10 +1613,13 @@ impl Runner {
                 suspended,
                 result,
                 manifests,
+                saved,
             } => {
                 let r = *result?;
                 completed.outcome = r.outcome;
-                completed.pushed = self.finish_automation(&key, started, suspended, r).await?;
+                completed.pushed = self
+                    .finish_automation(&key, started, suspended, r, saved)
+                    .await?;
                 completed.manifests = manifests;
             }
         }
