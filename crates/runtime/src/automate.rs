@@ -341,7 +341,7 @@ enum Done {
         status: Box<ImageRepositoryStatus>,
         outcome: Outcome,
         /// Whether the job's status write succeeded.
-        saved: Result<(), AutomateError>,
+        saved: Result<(), Box<AutomateError>>,
     },
     Policy {
         key: ObjectKey,
@@ -356,7 +356,7 @@ enum Done {
         suspended: bool,
         result: Result<Box<automation::AutomationResult>, AutomateError>,
         /// Whether the job's status write succeeded.
-        saved: Result<(), AutomateError>,
+        saved: Result<(), Box<AutomateError>>,
         /// After a push to `--repo`'s branch, its manifests at that commit.
         manifests: Option<Box<Manifests>>,
     },
@@ -1077,7 +1077,7 @@ impl Runner {
                     (s, status::outcome(&result, None))
                 }
             };
-            let saved = status_sink.write(status.clone()).await;
+            let saved = status_sink.write(status.clone()).await.map_err(Box::new);
             Done::Repository {
                 key,
                 started,
@@ -1096,11 +1096,11 @@ impl Runner {
         started: std::time::Instant,
         obj: &ImageRepository,
         status: ImageRepositoryStatus,
-        saved: Result<(), AutomateError>,
+        saved: Result<(), Box<AutomateError>>,
     ) -> Result<bool, AutomateError> {
         let before = revision_of(obj);
         log_ready(key, &status.conditions);
-        saved?;
+        saved.map_err(|e| *e)?;
         let old_conditions = obj.status.clone().unwrap_or_default().conditions;
         let event = status::notify(&old_conditions, &status.conditions, "");
         self.observed(
@@ -1450,7 +1450,7 @@ impl Runner {
             };
             let (result, manifests, saved) = match result {
                 Ok((r, m)) => {
-                    let saved = status_sink.write(r.status.clone()).await;
+                    let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
                     (Ok(Box::new(r)), m, saved)
                 }
                 Err(e) => (Err(e), None, Ok(())),
@@ -1473,7 +1473,7 @@ impl Runner {
         started: std::time::Instant,
         suspended: bool,
         r: automation::AutomationResult,
-        saved: Result<(), AutomateError>,
+        saved: Result<(), Box<AutomateError>>,
     ) -> Result<bool, AutomateError> {
         if let Some(e) = &r.event {
             log_event(key, e);
@@ -1482,7 +1482,7 @@ impl Runner {
         if let Some(p) = &r.pushed {
             self.pushed.insert(key.clone(), p.commit.clone());
         }
-        saved?;
+        saved.map_err(|e| *e)?;
         self.observed(
             key,
             started,
