@@ -928,3 +928,79 @@ spec:
         "{text}"
     );
 }
+
+/// The first pass takes ready automations and policies before further
+/// scans, so an automation's git work overlaps the scans of other
+/// namespaces. With one worker and a registry that never answers behind a
+/// repository of a later namespace, the quickstart's automation still
+/// pushes: its repository, then its policy, then it ran before that scan.
+#[test]
+fn with_one_worker_an_automation_runs_before_the_remaining_scans() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(one_worker_run());
+    rt.shutdown_background();
+}
+
+async fn one_worker_run() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let silent = SilentServer::start();
+    let port = silent.port;
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().expect("test setup");
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let mut files = quickstart_files(&registry.host());
+    let stuck = format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: silent
+  namespace: stuck-scan
+spec:
+  image: 127.0.0.1:{port}/app
+  interval: 5m0s
+  timeout: 10m0s
+  insecure: true
+"
+    );
+    files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
+    let first = commit_all(&bare, &files);
+    let opts = AutomateOptions {
+        concurrent: 1,
+        ..quickstart_options(&bare, tmp.path(), true)
+    };
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("test setup");
+    let mut runner = Runner::new(opts, state).expect("test setup");
+    let pass = tokio::spawn(async move { runner.run_once().await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gitrepo::rev_parse(&bare, "main").as_deref() == Some(first.as_str()) {
+        assert!(
+            std::time::Instant::now() < deadline && !pass.is_finished(),
+            "no commit: the one worker waited on the silent scan first"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The silent scan starts after the push and holds the pass.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while silent.connections() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!pass.is_finished(), "the pass waited for nothing");
+    silent.release();
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(120), pass)
+        .await
+        .expect("the pass ends once the silent server closes its connections")
+        .expect("test setup")
+        .expect("test setup");
+    assert!(!summary.to_string().is_empty());
+}
