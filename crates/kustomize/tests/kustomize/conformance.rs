@@ -108,3 +108,56 @@ fn krusty_cases_match_kustomize_5_6() {
         passed.len()
     );
 }
+
+/// Issue 15: Flux 2.9 embeds kustomize 5.8.1; the corpus is judged by 5.6.0.
+/// Every case is run through 5.8.1 (`FERROFLUX_KUSTOMIZE_5_8`, built by
+/// `scripts/build-kustomize`) and must print the same bytes (or fail where
+/// 5.6.0 fails); the cases where they part are listed.
+#[test]
+fn kustomize_5_8_prints_what_5_6_printed() {
+    let Some(root) = ferroflux_testkit::env::dir_from_env("FERROFLUX_CONFORMANCE_DIR") else {
+        return;
+    };
+    let Some(kustomize) = ferroflux_testkit::env::dir_from_env("FERROFLUX_KUSTOMIZE_5_8") else {
+        return;
+    };
+    let mut dirs: Vec<_> = std::fs::read_dir(root.join("kustomize").join("cases"))
+        .expect("the corpus")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut differ = Vec::new();
+    for dir in &dirs {
+        let case: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("case.json")).expect("case.json"))
+                .expect("case.json is JSON");
+        let build = dir
+            .join("input")
+            .join(case["build"].as_str().expect("build"));
+        let out = std::process::Command::new(&kustomize)
+            .arg("build")
+            .arg(&build)
+            .output()
+            .expect("kustomize 5.8 runs");
+        let same = if case["expect"] == "error" {
+            !out.status.success()
+        } else {
+            out.status.success()
+                && out.stdout == std::fs::read(dir.join("expected.yaml")).expect("expected.yaml")
+        };
+        if !same {
+            differ.push(dir.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    println!(
+        "kustomize 5.8 vs 5.6: {} of {} cases alike; differ: {differ:?}",
+        dirs.len() - differ.len(),
+        dirs.len()
+    );
+    assert!(dirs.len() >= 144, "the corpus shrank: {} cases", dirs.len());
+    assert!(
+        differ.is_empty(),
+        "kustomize 5.8.1 differs from 5.6.0 on {differ:?}"
+    );
+}
