@@ -3,13 +3,15 @@
 //! show: a filter pattern that can never yield a semver tag, a commit template
 //! mangled by a blog engine, the removed `.Updated` template field, a marked
 //! image line whose JSON is broken, plaintext Secrets, references that miss by
-//! a namespace. Reads the files it is given; no other IO, no clock.
+//! a namespace, kustomizations that do not build (with a hint for a patch
+//! that matches nothing). Reads the files it is given; no other IO, no clock.
 
 use std::path::{Path, PathBuf};
 
 use ferroflux_api::manifest::{self, Loaded, Manifest};
 
 mod checks;
+mod kustomize;
 mod markers;
 mod pattern;
 mod references;
@@ -47,6 +49,7 @@ pub fn validate_paths(paths: &[PathBuf]) -> Report {
     for path in paths {
         markers::scan_path(path, &mut marker_findings);
     }
+    kustomize::check_paths(paths, &mut marker_findings);
     report(loaded, marker_findings)
 }
 

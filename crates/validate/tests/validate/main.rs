@@ -181,3 +181,50 @@ fn alias_bomb_is_one_error_with_file_and_line() {
         "{messages:?}"
     );
 }
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("a parent")).expect("test setup");
+    std::fs::write(p, text).expect("test setup");
+}
+
+/// Issue 15 item 6: a kustomization that does not build is an error at its
+/// file, before any cluster sees it; a Component is built only through the
+/// kustomization that lists it.
+#[test]
+fn a_kustomization_that_does_not_build_is_an_error_at_its_file() {
+    let tmp = tempfile::tempdir().expect("test setup");
+    write(
+        tmp.path(),
+        "apps/web/kustomization.yaml",
+        "resources:\n- deployment.yaml\n- service.yaml\n",
+    );
+    write(
+        tmp.path(),
+        "apps/web/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+    );
+    write(
+        tmp.path(),
+        "apps/component/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- missing.yaml\n",
+    );
+    write(
+        tmp.path(),
+        "apps/ok/kustomization.yaml",
+        "resources:\n- ../web/deployment.yaml\nnamePrefix: ok-\n",
+    );
+    let report = validate_paths(&[tmp.path().to_path_buf()]);
+    let kustomize: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.message.contains("kustomize build"))
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(kustomize.len(), 1, "{kustomize:#?}");
+    let f = &kustomize[0];
+    assert!(f.contains("apps/web/kustomization.yaml"), "{f}");
+    assert!(f.contains("error: kustomize build fails"), "{f}");
+    assert!(f.contains("service.yaml"), "{f}");
+    assert!(report.has_errors());
+}
