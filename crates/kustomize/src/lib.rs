@@ -18,15 +18,19 @@
 //! [`emit`], which reproduces kustomize's JSON round trip and yaml.v2.
 
 pub mod build;
+pub mod decode;
 pub mod emit;
 pub mod error;
+pub mod fieldpath;
 pub mod fs;
 pub mod kustomization;
+pub mod labelselector;
 pub mod origin;
 pub mod resource;
 pub mod sort;
 pub mod transform;
 pub mod value;
+pub mod vars;
 
 use std::path::Path;
 
