@@ -270,8 +270,11 @@ impl Builder<'_> {
         }
         let mut extra = self.replacements(&at)?;
         for r in self.plugin_configs(&at, &k.transformers)? {
-            let steps = transform::config::transformer(&r)
-                .map_err(|e| config_error(&k, "transformers", e))?;
+            let steps = match self.configured_replacements(&at, &r)? {
+                Some(step) => vec![step],
+                None => transform::config::transformer(&r)
+                    .map_err(|e| config_error(&k, "transformers", e))?,
+            };
             let by = origin::path_of(&r).map(|path| origin::Configured {
                 configured_in: path,
                 api_version: r.api_version(),

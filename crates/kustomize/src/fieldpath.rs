@@ -3,7 +3,7 @@
 //! `metadata.annotations.a\.b` (a dot escaped), `spec.*.name`.
 //!
 //! Two walks: [`lookup`] (kyaml's `PathGetter`: one node, `[k=v]` matched
-//! exactly, no wildcard) for sources, and [`matches`] (kyaml's
+//! exactly, no wildcard) for sources, and [`matches()`] (kyaml's
 //! `PathMatcher`: every node, `[k=v]` values are unanchored regular
 //! expressions, `*` enters every element, missing parts created on request)
 //! for replacement targets.

@@ -1,7 +1,7 @@
 //! kustomize's built-in transformers, run for each kustomization on what it
 //! accumulated, in kustomize's order: (patchesStrategicMerge, patches,)
 //! namespace, namePrefix, nameSuffix, labels/commonLabels,
-//! commonAnnotations, (patchesJson6902,) replicas, images, (replacements).
+//! commonAnnotations, (patchesJson6902,) replicas, images, replacements.
 //! The parenthesised ones are refused by the kustomization loader until
 //! they exist; each step is one function so they slot in here.
 

@@ -64,6 +64,20 @@ pub enum Entry {
 /// The `replacements` field of a kustomization (decoded strictly);
 /// `at(i)` says where entry `i` is.
 pub fn entries(value: &Value, at: &dyn Fn(usize) -> String) -> Result<Vec<Entry>, String> {
+    entries_with(value, at, true)
+}
+
+/// The `replacements` of a `ReplacementTransformer` config in
+/// `transformers` (decoded leniently, as kustomize reads plugin configs).
+pub fn config_entries(value: &Value, at: &dyn Fn(usize) -> String) -> Result<Vec<Entry>, String> {
+    entries_with(value, at, false)
+}
+
+fn entries_with(
+    value: &Value,
+    at: &dyn Fn(usize) -> String,
+    strict: bool,
+) -> Result<Vec<Entry>, String> {
     let Value::Seq(items) = value else {
         return Err("replacements: expected a list".to_string());
     };
@@ -76,7 +90,9 @@ pub fn entries(value: &Value, at: &dyn Fn(usize) -> String) -> Result<Vec<Entry>
         .map(|(i, item)| {
             let here = format!("replacements[{i}]");
             let m = decode::map(item, &here)?;
-            decode::known_keys(m, &["path", "source", "targets"], &here)?;
+            if strict {
+                decode::known_keys(m, &["path", "source", "targets"], &here)?;
+            }
             let path = decode::string(m, "path", &here)?;
             if !path.is_empty() {
                 if decode::get(m, "source").is_some_and(|v| *v != Value::Null)
@@ -89,7 +105,12 @@ pub fn entries(value: &Value, at: &dyn Fn(usize) -> String) -> Result<Vec<Entry>
                 }
                 return Ok(Entry::Path(path));
             }
-            Ok(Entry::Inline(Box::new(replacement(m, &here, true, at(i))?)))
+            Ok(Entry::Inline(Box::new(replacement(
+                m,
+                &here,
+                strict,
+                at(i),
+            )?)))
         })
         .collect()
 }

@@ -1370,3 +1370,153 @@ fn a_component_cycle_is_refused() {
     let e = build(&fs, "/t").expect_err("a cycle").to_string();
     assert!(e.contains("cycle detected"), "{e}");
 }
+
+/// A `ReplacementTransformer` in `transformers` (a file and an inline entry,
+/// unknown keys ignored) runs after the built-in prefix.
+#[test]
+fn a_configured_replacement_transformer() {
+    let fs = tree(&[
+        (
+            "app.yaml",
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  port: "8080"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg2
+data:
+  port: "9090"
+"#,
+        ),
+        (
+            "kustomization.yaml",
+            r#"resources: [app.yaml]
+namePrefix: p-
+transformers:
+- |-
+  apiVersion: builtin
+  kind: ReplacementTransformer
+  metadata:
+    name: rt
+  replacements:
+  - path: r.yaml
+  - source: {kind: ConfigMap, name: cfg2, fieldPath: data.port}
+    targets: [{select: {name: cfg}, fieldPaths: [data.other], options: {create: true}}]
+    extra: ignored
+"#,
+        ),
+        (
+            "r.yaml",
+            r#"source: {kind: ConfigMap, name: cfg, fieldPath: metadata.name}
+targets: [{select: {name: cfg2}, fieldPaths: [data.port]}]
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+data:
+  other: p-cfg
+  port: "8080"
+kind: ConfigMap
+metadata:
+  name: p-cfg
+---
+apiVersion: v1
+data:
+  port: p-cfg
+kind: ConfigMap
+metadata:
+  name: p-cfg2
+"#
+    );
+}
+
+/// `configurations` add varReference paths (a custom kind); other fields keep $(SVC).
+#[test]
+fn vars_substitute_in_configured_var_references() {
+    let fs = tree(&[
+        (
+            "cfg.yaml",
+            r#"varReference:
+- path: spec/target
+  kind: Thing
+- path: spec/list
+  kind: Thing
+"#,
+        ),
+        (
+            "crd.yaml",
+            r#"apiVersion: example.com/v1
+kind: Thing
+metadata:
+  name: t
+spec:
+  target: http://$(SVC):80
+  list: ["$(SVC)", "b"]
+  other: $(SVC)
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+"#,
+        ),
+        (
+            "kustomization.yaml",
+            r#"resources: [crd.yaml]
+configurations: [cfg.yaml]
+nameSuffix: -x
+vars:
+- name: SVC
+  objref: {apiVersion: v1, kind: Service, name: svc}
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+kind: Service
+metadata:
+  name: svc-x
+---
+apiVersion: example.com/v1
+kind: Thing
+metadata:
+  name: t-x
+spec:
+  list:
+  - svc-x
+  - b
+  other: $(SVC)
+  target: http://svc-x:80
+"#
+    );
+}
+
+/// A malformed `ReplacementTransformer` config names the transformer.
+#[test]
+fn a_malformed_configured_replacement_transformer_is_refused() {
+    let fs = tree(&[
+        (
+            "kustomization.yaml",
+            "resources: [cm.yaml]\ntransformers:\n- |-\n  apiVersion: builtin\n  kind: ReplacementTransformer\n  metadata:\n    name: rt\n  replacements: 3\n",
+        ),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        ),
+    ]);
+    let e = build(&fs, "/t").expect_err("not a list").to_string();
+    assert!(
+        e.contains("builtin ReplacementTransformer rt: replacements: expected a list"),
+        "{e}"
+    );
+}
