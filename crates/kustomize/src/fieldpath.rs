@@ -12,7 +12,7 @@ use crate::value::{Map, Value};
 
 /// Longest path accepted (a kustomization is hostile input).
 pub const MAX_PARTS: usize = 128;
-/// Nodes one [`matches`] walk may reach.
+/// Nodes one [`matches()`] walk may reach.
 pub const MAX_MATCHES: usize = 100_000;
 /// Size limit of a compiled `[k=v]` pattern.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -180,7 +180,7 @@ pub fn lookup<'v>(root: &'v Value, parts: &[String]) -> Result<Option<&'v Value>
     Ok(Some(node))
 }
 
-/// What [`matches`] creates for a missing leaf.
+/// What [`matches()`] creates for a missing leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Create {
     Scalar,
@@ -188,7 +188,7 @@ pub enum Create {
     Seq,
 }
 
-/// A node [`matches`] reached: `created` when the walk made it (an empty
+/// A node [`matches()`] reached: `created` when the walk made it (an empty
 /// scalar whose value a plain YAML scalar's resolution decides).
 pub struct Reached<'v> {
     pub node: &'v mut Value,
