@@ -221,14 +221,33 @@ pub fn matches<'v>(
     create: Option<Create>,
 ) -> Result<Vec<Reached<'v>>, String> {
     check_len(parts)?;
+    // Patterns compile once per path, not once per list walked.
+    let patterns = parts
+        .iter()
+        .map(|p| {
+            if !is_list_index(p) {
+                return Ok(None);
+            }
+            let (key, pattern) = split_index(p)?;
+            Ok(Some((
+                key.to_string(),
+                pattern.to_string(),
+                compile(pattern)?,
+            )))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let mut out = Vec::new();
-    walk(root, parts, create, false, &mut out)?;
+    walk(root, parts, &patterns, create, false, &mut out)?;
     Ok(out)
 }
+
+/// A compiled `[key=pattern]` part.
+type Pattern = Option<(String, String, regex::Regex)>;
 
 fn walk<'v>(
     node: &'v mut Value,
     parts: &[String],
+    patterns: &[Pattern],
     create: Option<Create>,
     created: bool,
     out: &mut Vec<Reached<'v>>,
@@ -260,10 +279,10 @@ fn walk<'v>(
         let Some(item) = items.get_mut(i) else {
             return index_error(i as i64, len);
         };
-        return walk(item, rest, create, made, out);
+        return walk(item, rest, &patterns[1..], create, made, out);
     }
-    if is_list_index(part) {
-        return walk_list(node, part, rest, create, out);
+    if let Some(pattern) = &patterns[0] {
+        return walk_list(node, pattern, rest, &patterns[1..], create, out);
     }
     if part == "*" {
         let items = match node {
@@ -272,7 +291,7 @@ fn walk<'v>(
             other => return Err(wrong_kind("SequenceNode", other)),
         };
         for item in items.iter_mut() {
-            walk(item, rest, create, false, out)?;
+            walk(item, rest, &patterns[1..], create, false, out)?;
         }
         return Ok(());
     }
@@ -291,7 +310,7 @@ fn walk<'v>(
         made = true;
     }
     let field = m.get_mut(part).expect("present or just inserted");
-    walk(field, rest, create, made, out)
+    walk(field, rest, &patterns[1..], create, made, out)
 }
 
 fn index_error(i: i64, len: usize) -> Result<(), String> {
@@ -309,13 +328,13 @@ fn compile(pattern: &str) -> Result<regex::Regex, String> {
 
 fn walk_list<'v>(
     node: &'v mut Value,
-    part: &str,
+    (key, pattern, re): &(String, String, regex::Regex),
     rest: &[String],
+    patterns: &[Pattern],
     create: Option<Create>,
     out: &mut Vec<Reached<'v>>,
 ) -> Result<(), String> {
-    let (key, pattern) = split_index(part)?;
-    let re = compile(pattern)?;
+    let (key, pattern) = (key.as_str(), pattern.as_str());
     if *node == Value::Null && create.is_some() {
         *node = Value::Seq(Vec::new());
     }
@@ -347,7 +366,7 @@ fn walk_list<'v>(
     }
     for item in items.iter_mut() {
         if hit(item) {
-            walk(item, rest, create, false, out)?;
+            walk(item, rest, patterns, create, false, out)?;
         }
     }
     Ok(())
