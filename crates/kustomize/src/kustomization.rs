@@ -79,6 +79,16 @@ const DEPRECATED: &[(&str, &str)] = &[
     ("imageTags", "images"),
 ];
 
+/// The order of kustomize's `CheckDeprecatedFields`.
+const WARNING_ORDER: &[&str] = &[
+    "bases",
+    "commonLabels",
+    "imageTags",
+    "patchesJson6902",
+    "patchesStrategicMerge",
+    "vars",
+];
+
 /// One entry of `labels`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Label {
@@ -304,6 +314,13 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             }
         }
     }
+    // kustomize checks deprecated fields in a fixed order, not the file's.
+    k.warnings.sort_by_key(|w| {
+        WARNING_ORDER
+            .iter()
+            .position(|f| w.contains(&format!("'{f}'")))
+            .unwrap_or(usize::MAX)
+    });
     if let Some(extra) = nodes.next() {
         return Err(at(
             extra.line,

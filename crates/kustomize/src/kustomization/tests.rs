@@ -141,14 +141,16 @@ fn openapi_accepts_the_built_in_version_only() {
 
 #[test]
 fn deprecated_fields_carry_kustomizes_warning() {
-    let k = load_str("bases:\n- ../b\ncommonLabels:\n  a: b\n").unwrap();
+    let k = load_str("vars: []\ncommonLabels:\n  a: b\nbases:\n- ../b\n").unwrap();
     assert_eq!(
         k.warnings,
         [
             "# Warning: 'bases' is deprecated. Please use 'resources' instead. Run 'kustomize \
              edit fix' to update your Kustomization automatically.",
             "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run \
-             'kustomize edit fix' to update your Kustomization automatically."
+             'kustomize edit fix' to update your Kustomization automatically.",
+            "# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] \
+             Run 'kustomize edit fix' to update your Kustomization automatically."
         ]
     );
 }
