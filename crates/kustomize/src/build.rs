@@ -294,10 +294,9 @@ impl Builder<'_> {
                 ))
             })?;
         }
-        let (mut resources, rules) =
+        let (mut resources, mut rules) =
             self.components(&k, dir, origin.as_deref(), resources, rules)?;
         transform::run(&k, &mut resources, &rules.tables, &extra, origin.as_deref())?;
-        let mut rules = rules;
         rules
             .vars
             .merge(&k.vars, &mut resources)

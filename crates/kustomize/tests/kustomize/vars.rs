@@ -1520,3 +1520,43 @@ fn a_malformed_configured_replacement_transformer_is_refused() {
         "{e}"
     );
 }
+
+/// A replacement file that is not UTF-8, too large, or holds a scalar is
+/// refused naming the kustomization and the file.
+#[test]
+fn bad_replacement_files_are_refused() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+    let k = "resources: [cm.yaml]\nreplacements:\n- path: r.yaml\n";
+    let mut fs = tree(&[("kustomization.yaml", k), ("cm.yaml", cm)]);
+    fs.add("/t/r.yaml", vec![0xff, 0xfe, b'\n']);
+    let e = build(&fs, "/t").expect_err("not UTF-8").to_string();
+    assert!(e.contains("'/t/r.yaml' is not UTF-8 text"), "{e}");
+    let mut fs = tree(&[("kustomization.yaml", k), ("cm.yaml", cm)]);
+    fs.add("/t/r.yaml", "#".repeat(4 << 20 | 1));
+    let e = build(&fs, "/t").expect_err("too large").to_string();
+    assert!(e.contains("is larger than"), "{e}");
+    let fs = tree(&[
+        ("kustomization.yaml", k),
+        ("cm.yaml", cm),
+        ("r.yaml", "3\n"),
+    ]);
+    let e = build(&fs, "/t").expect_err("a scalar").to_string();
+    assert!(
+        e.contains("unsupported replacement type encountered within replacement path"),
+        "{e}"
+    );
+}
+
+/// A remote component is refused by name, as remote bases are.
+#[test]
+fn a_remote_component_is_refused() {
+    let fs = tree(&[(
+        "kustomization.yaml",
+        "components:\n- https://github.com/example/repo//comp?ref=v1\n",
+    )]);
+    let e = build(&fs, "/t").expect_err("remote").to_string();
+    assert!(
+        e.contains("a remote component (no network access) is not supported"),
+        "{e}"
+    );
+}
