@@ -1560,3 +1560,174 @@ fn a_remote_component_is_refused() {
         "{e}"
     );
 }
+
+/// Created fields resolve as plain scalars (0.5, true); existing scalars keep their type (paused: true, count: "4"); [name=SELF] is created in every container; indexes append; namespaces select.
+#[test]
+fn replacements_convert_types_create_list_entries_and_select_namespaces() {
+    let fs = tree(&[
+        (
+            "kustomization.yaml",
+            r#"resources: [res.yaml]
+replacements:
+- source: {kind: Deployment, name: web, namespace: default, fieldPath: metadata.name}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths:
+    - spec.template.spec.containers.*.env.[name=SELF].value
+    options: {create: true}
+- source: {kind: ConfigMap, name: vals, fieldPath: data.ratio}
+  targets:
+  - select: {group: example.com, version: v1}
+    fieldPaths: [spec.filters.0.match.ratio, spec.filters.1.match.ratio, spec.filters.2.match.ratio]
+    options: {create: true}
+- source: {kind: ConfigMap, name: vals, fieldPath: data.flag}
+  targets:
+  - select: {kind: Deployment, namespace: other}
+    fieldPaths: [spec.paused, spec.template.spec.hostNetwork]
+  - select: {kind: Deployment, namespace: default}
+    fieldPaths: [spec.template.metadata.annotations.flag]
+    options: {create: true}
+- source: {kind: Deployment, name: web, namespace: other, fieldPath: spec.replicas}
+  targets:
+  - select: {kind: ConfigMap}
+    fieldPaths: [data.count]
+- source: {kind: Deployment, name: web, namespace: other, fieldPath: "spec.template.spec.containers.[name=c].ports"}
+  targets:
+  - select: {kind: Deployment, name: web, namespace: default}
+    fieldPaths: ["spec.template.spec.containers.[name=c].ports", spec.template.spec.newPorts]
+    options: {create: true}
+"#,
+        ),
+        (
+            "res.yaml",
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: vals
+data:
+  ratio: "0.5"
+  flag: "true"
+  count: "zero"
+---
+apiVersion: example.com/v1
+kind: Filter
+metadata:
+  name: f
+spec:
+  filters:
+  - type: a
+  - type: b
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  paused: false
+  template:
+    spec:
+      hostNetwork: false
+      containers:
+      - name: c
+        env:
+        - name: OTHER
+          value: x
+      initContainers:
+      - name: i
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: other
+spec:
+  replicas: 4
+  paused: false
+  template:
+    spec:
+      hostNetwork: false
+      containers:
+      - name: c
+        ports:
+        - containerPort: 1
+        - containerPort: 2
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+data:
+  count: "4"
+  flag: "true"
+  ratio: "0.5"
+kind: ConfigMap
+metadata:
+  name: vals
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: other
+spec:
+  paused: true
+  replicas: 4
+  template:
+    spec:
+      containers:
+      - env:
+        - name: SELF
+          value: web
+        name: c
+        ports:
+        - containerPort: 1
+        - containerPort: 2
+      hostNetwork: true
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  paused: false
+  template:
+    metadata:
+      annotations:
+        flag: true
+    spec:
+      containers:
+      - env:
+        - name: OTHER
+          value: x
+        - name: SELF
+          value: web
+        name: c
+        ports:
+        - containerPort: 1
+        - containerPort: 2
+      hostNetwork: false
+      initContainers:
+      - name: i
+      newPorts:
+      - containerPort: 1
+      - containerPort: 2
+---
+apiVersion: example.com/v1
+kind: Filter
+metadata:
+  name: f
+spec:
+  filters:
+  - match:
+      ratio: 0.5
+    type: a
+  - match:
+      ratio: 0.5
+    type: b
+  - match:
+      ratio: 0.5
+"#
+    );
+}
