@@ -456,25 +456,50 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// `text` in a scalar of the type `like` has (yaml.v3 decodes a node by its
-/// tag: an int-tagged node holds an int).
+/// `text` in a scalar of the type `like` has, or the source's text as a
+/// string when that type cannot hold it (a source part refined by a
+/// delimiter).
 fn retyped(like: &Value, text: &str) -> Value {
+    decode_as(like, text).unwrap_or_else(|_| Value::Str(text.to_string()))
+}
+
+/// The tag yaml.v3 gives a value (a timestamp-looking plain scalar
+/// resolves as a string when the node has no tag).
+fn tag(v: &Value) -> &'static str {
+    match v.resolved() {
+        Value::Null => "!!null",
+        Value::Bool(_) => "!!bool",
+        Value::Int(_) | Value::Uint(_) => "!!int",
+        Value::Float(_) => "!!float",
+        Value::Seq(_) => "!!seq",
+        Value::Map(_) => "!!map",
+        Value::Str(_) | Value::Timestamp(_) | Value::Spelled(_) => "!!str",
+    }
+}
+
+/// A scalar node of `like`'s tag holding `text`, decoded as yaml.v3
+/// decodes it when kustomize prints: kyaml sets only the text and keeps
+/// the tag, so `12` in an int stays an int and `abc` in an int fails.
+fn decode_as(like: &Value, text: &str) -> Result<Value, String> {
     let plain = plain(text);
-    let same = |a: &Value, b: &Value| std::mem::discriminant(a) == std::mem::discriminant(b);
-    match like {
-        Value::Str(_) => Value::Str(text.to_string()),
-        Value::Timestamp(_) => Value::Timestamp(text.to_string()),
-        Value::Spelled(old) => {
-            let old_kind = crate::value::resolve_plain(old);
-            let new_kind = plain.resolved();
-            if same(&old_kind, &new_kind) {
-                plain
-            } else {
-                Value::Str(text.to_string())
+    let want = match like {
+        Value::Str(_) => return Ok(Value::Str(text.to_string())),
+        Value::Timestamp(_) => {
+            if crate::value::parse_timestamp(text).is_some() {
+                return Ok(Value::Timestamp(text.to_string()));
             }
+            "!!timestamp"
         }
-        other if same(other, &plain.resolved()) => plain,
-        _ => Value::Str(text.to_string()),
+        other => tag(other),
+    };
+    let got = tag(&plain);
+    match (want, got) {
+        (w, g) if w == g => Ok(plain),
+        ("!!float", "!!int") => match plain.resolved() {
+            Value::Int(i) => Ok(Value::Float(i as f64)),
+            _ => Ok(plain),
+        },
+        _ => Err(format!("yaml: cannot decode {got} `{text}` as a {want}")),
     }
 }
 
@@ -534,7 +559,7 @@ fn set_field(
         // plain YAML scalar.
         (_, Some(t)) if slot.created => *slot.node = plain(&t),
         (Value::Map(_) | Value::Seq(_), _) | (_, None) => *slot.node = value.clone(),
-        (old, Some(t)) => *slot.node = retyped(old, &t),
+        (old, Some(t)) => *slot.node = decode_as(old, &t)?,
     }
     Ok(())
 }

@@ -257,3 +257,58 @@ fn files_hold_one_replacement_or_a_list_read_leniently() {
         assert!(e.contains(want), "{text:?}: {e}");
     }
 }
+
+#[test]
+fn scalar_targets_decode_the_new_text_by_their_old_tag() {
+    let s = |t: &str| Value::Str(t.to_string());
+    assert_eq!(decode_as(&Value::Int(3), "12"), Ok(Value::Int(12)));
+    assert_eq!(
+        decode_as(&Value::Spelled("0x10".into()), "12"),
+        Ok(Value::Int(12))
+    );
+    assert_eq!(decode_as(&Value::Float(1.5), "12"), Ok(Value::Float(12.0)));
+    assert_eq!(
+        decode_as(&Value::Bool(false), "true"),
+        Ok(Value::Bool(true))
+    );
+    assert_eq!(decode_as(&s("x"), "12"), Ok(s("12")));
+    assert_eq!(
+        decode_as(&Value::Timestamp("2001-01-01".into()), "2002-02-02"),
+        Ok(Value::Timestamp("2002-02-02".into()))
+    );
+    for (like, text, want) in [
+        (Value::Null, "12", "cannot decode !!int `12` as a !!null"),
+        (Value::Int(1), "abc", "cannot decode !!str `abc` as a !!int"),
+        (
+            Value::Int(1),
+            "2002-02-02",
+            "cannot decode !!str `2002-02-02` as a !!int",
+        ),
+        (
+            Value::Int(1),
+            "1.5",
+            "cannot decode !!float `1.5` as a !!int",
+        ),
+        (
+            Value::Float(1.0),
+            "true",
+            "cannot decode !!bool `true` as a !!float",
+        ),
+        (
+            Value::Timestamp("2001-01-01".into()),
+            "12",
+            "cannot decode !!int `12` as a !!timestamp",
+        ),
+    ] {
+        let e = decode_as(&like, text).unwrap_err();
+        assert!(e.contains(want), "{like:?} {text}: {e}");
+    }
+    let e = run_text(
+        "- source: {kind: ConfigMap, fieldPath: data.image}\n  targets: [{select: {name: web}, fieldPaths: [spec.replicas]}]\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("cannot decode !!str `nginx:1.27` as a !!int"),
+        "{e}"
+    );
+}
