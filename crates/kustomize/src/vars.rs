@@ -152,24 +152,37 @@ impl VarSet {
     /// kustomize's `MergeVars`: tag the resource each var names, then add
     /// the vars to the set.
     pub fn merge(&mut self, incoming: &[Var], resources: &mut [Resource]) -> Result<(), String> {
+        if incoming.is_empty() {
+            return Ok(());
+        }
+        // Every id of every resource, by name, read once (a var per
+        // resource would otherwise rescan the whole list for each var).
+        let mut by_name: std::collections::HashMap<String, Vec<(usize, ResId)>> =
+            std::collections::HashMap::new();
+        for (i, r) in resources.iter().enumerate() {
+            for id in r.all_ids() {
+                by_name.entry(id.name.clone()).or_default().push((i, id));
+            }
+        }
         for v in incoming {
             let target = &v.objref;
             // kustomize decodes the objref's kind without knowing whether
             // it is cluster-scoped: a namespace given is compared, with an
             // empty one meaning `default` only on the resource's side.
             let with_ns = !target.namespace.is_empty();
-            let hits: Vec<usize> = resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    r.all_ids().iter().any(|id| {
-                        id.gvk == target.gvk
-                            && id.name == target.name
-                            && (!with_ns || id.effective_namespace() == target.namespace)
-                    })
+            let mut hits: Vec<usize> = by_name
+                .get(&target.name)
+                .map(|ids| {
+                    ids.iter()
+                        .filter(|(_, id)| {
+                            id.gvk == target.gvk
+                                && (!with_ns || id.effective_namespace() == target.namespace)
+                        })
+                        .map(|(i, _)| *i)
+                        .collect()
                 })
-                .map(|(i, _)| i)
-                .collect();
+                .unwrap_or_default();
+            hits.dedup();
             if hits.len() > 1 {
                 return Err(format!(
                     "found {} resId matches for var {} (unable to disambiguate)",
@@ -275,9 +288,15 @@ pub fn resolve(
     resources: &mut [Resource],
     specs: &[FieldSpec],
 ) -> Result<Vec<String>, String> {
+    let mut tagged: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, r) in resources.iter().enumerate() {
+        for name in &r.ref_vars {
+            tagged.entry(name.as_str()).or_insert(i);
+        }
+    }
     let mut values: BTreeMap<&str, Found> = BTreeMap::new();
     for v in set.0.values() {
-        let Some(r) = resources.iter().find(|r| r.ref_vars.contains(&v.name)) else {
+        let Some(r) = tagged.get(v.name.as_str()).map(|&i| &resources[i]) else {
             return Err(format!(
                 "var {} cannot be mapped to a field in the set of known resources",
                 v.display()
