@@ -1731,3 +1731,155 @@ spec:
 "#
     );
 }
+
+/// Two bases each apply a component (no apiVersion) to their own resources; the top's component sets a namespace that the top's replacements then read.
+#[test]
+fn components_in_two_bases_and_a_namespace_before_replacements() {
+    let fs = tree(&[
+        (
+            "b1/kustomization.yaml",
+            r#"resources: [pod.yaml]
+components: [../label-comp]
+namePrefix: b1-
+"#,
+        ),
+        (
+            "b1/pod.yaml",
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: NS
+      value: placeholder
+"#,
+        ),
+        (
+            "b2/kustomization.yaml",
+            r#"resources: [pod.yaml]
+components: [../label-comp]
+namePrefix: b2-
+"#,
+        ),
+        (
+            "b2/pod.yaml",
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: NS
+      value: placeholder
+"#,
+        ),
+        (
+            "dup/kustomization.yaml",
+            r#"resources: [../b1]
+components: [../label-comp, ../label-comp]
+"#,
+        ),
+        (
+            "files/kustomization.yaml",
+            r#"resources: [../b1]
+components: [stub.yaml]
+"#,
+        ),
+        (
+            "files/stub.yaml",
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: NS
+      value: placeholder
+"#,
+        ),
+        (
+            "label-comp/kustomization.yaml",
+            r#"kind: Component
+labels:
+- pairs: {added-by: label-comp}
+  includeSelectors: false
+"#,
+        ),
+        (
+            "ns-comp/kustomization.yaml",
+            r#"apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+namespace: from-component
+"#,
+        ),
+        (
+            "top/kustomization.yaml",
+            r#"resources: [../b1, ../b2]
+components: [../ns-comp]
+replacements:
+- source: {kind: Pod, name: b1-app, fieldPath: metadata.namespace}
+  targets:
+  - select: {kind: Pod}
+    fieldPaths: ["spec.containers.[name=c].env.[name=NS].value"]
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t/top").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  labels:
+    added-by: label-comp
+  name: b1-app
+  namespace: from-component
+spec:
+  containers:
+  - env:
+    - name: NS
+      value: from-component
+    image: busybox
+    name: c
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  labels:
+    added-by: label-comp
+  name: b2-app
+  namespace: from-component
+spec:
+  containers:
+  - env:
+    - name: NS
+      value: from-component
+    image: busybox
+    name: c
+"#
+    );
+}
+
+/// A file listed in `components` is refused (components are directories).
+#[test]
+fn a_file_listed_as_a_component_is_refused() {
+    let fs = tree(&[
+        ("kustomization.yaml", "components: [stub.yaml]\n"),
+        (
+            "stub.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        ),
+    ]);
+    let e = build(&fs, "/t").expect_err("a file").to_string();
+    assert!(e.contains("component 'stub.yaml'"), "{e}");
+}
