@@ -5,4 +5,4 @@
 
 mod build;
 mod conformance;
-mod vars;
+mod vars_replacements_components;
