@@ -370,6 +370,9 @@ fn apply_one(resources: &mut [Resource], r: &Replacement) -> Result<(), String> 
 }
 
 fn matches_selectors(res: &Resource, s: &Selector) -> Result<bool, String> {
+    if s.annotation_selector.is_empty() && s.label_selector.is_empty() {
+        return Ok(true);
+    }
     let annotations = labelselector::Selector::parse(&s.annotation_selector)?;
     let labels = labelselector::Selector::parse(&s.label_selector)?;
     Ok(annotations.matches(&res.metadata_map("annotations"))
