@@ -353,8 +353,10 @@ fn walk_list<'v>(
         };
         text.is_some_and(|t| re.is_match(t.trim()))
     };
+    let mut made = None;
     if !items.iter().any(hit) {
         let Some(_) = create else { return Ok(()) };
+        made = Some(items.len());
         items.push(if key.is_empty() {
             crate::value::resolve_plain(pattern)
         } else {
@@ -364,9 +366,9 @@ fn walk_list<'v>(
             )]))
         });
     }
-    for item in items.iter_mut() {
+    for (i, item) in items.iter_mut().enumerate() {
         if hit(item) {
-            walk(item, rest, patterns, create, false, out)?;
+            walk(item, rest, patterns, create, made == Some(i), out)?;
         }
     }
     Ok(())

@@ -558,10 +558,10 @@ fn set_field(
         text = Some(parts.join(&o.delimiter));
     }
     match (&*slot.node, text) {
-        // A created leaf is an untagged scalar: its text resolves as a
-        // plain YAML scalar.
-        (_, Some(t)) if slot.created => *slot.node = plain(&t),
         (Value::Map(_) | Value::Seq(_), _) | (_, None) => *slot.node = value.clone(),
+        // A created scalar is untagged: its text resolves as a plain
+        // YAML scalar.
+        (_, Some(t)) if slot.created => *slot.node = plain(&t),
         (old, Some(t)) => *slot.node = decode_as(old, &t)?,
     }
     Ok(())

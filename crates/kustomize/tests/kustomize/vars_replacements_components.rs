@@ -1883,3 +1883,75 @@ fn a_file_listed_as_a_component_is_refused() {
     let e = build(&fs, "/t").expect_err("a file").to_string();
     assert!(e.contains("component 'stub.yaml'"), "{e}");
 }
+
+/// A list element created for [=zzz] is an untagged scalar (12 prints as an int); an element created for [name=X] at the end of a path is replaced by the source node; an existing string keeps its type.
+#[test]
+fn replacements_create_list_elements_as_kyaml_does() {
+    let fs = tree(&[
+        (
+            "kustomization.yaml",
+            r#"resources: [res.yaml]
+replacements:
+- source: {kind: ConfigMap, fieldPath: data.n}
+  targets:
+  - select: {kind: Pod}
+    fieldPaths: ["spec.containers.0.args.[=zzz]", "spec.extra.[name=NEW]", "spec.containers.0.command.[=keep]", "spec.containers.[name=side].image"]
+    options: {create: true}
+- source: {kind: ConfigMap, fieldPath: data}
+  targets:
+  - select: {kind: Pod}
+    fieldPaths: ["spec.extra.[name=MAP]"]
+    options: {create: true}
+"#,
+        ),
+        (
+            "res.yaml",
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c
+data:
+  n: "12"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - name: main
+    args: [a]
+    command: [keep]
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+data:
+  "n": "12"
+kind: ConfigMap
+metadata:
+  name: c
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - args:
+    - a
+    - 12
+    command:
+    - "12"
+    name: main
+  - image: 12
+    name: side
+  extra:
+  - "12"
+  - "n": "12"
+"#
+    );
+}
