@@ -223,3 +223,20 @@ fn substitution_refuses_non_string_list_items_and_huge_results() {
     .unwrap_err();
     assert!(e.contains("longer than"), "{e}");
 }
+
+#[test]
+fn substitutions_share_one_budget_per_build() {
+    let values: BTreeMap<&str, Found> = [("X", Found::Str("0123456789".to_string()))].into();
+    let mut sub = Substitution {
+        values: &values,
+        used: BTreeMap::new(),
+        budget: 25,
+    };
+    assert!(sub.expand("$(X)-$(X)").is_ok(), "20 bytes fit");
+    let e = match sub.expand("a $(X)") {
+        Err(e) => e,
+        Ok(_) => panic!("the budget is spent"),
+    };
+    assert!(e.contains("adds more than"), "{e}");
+    assert_eq!(sub.used.get("X"), Some(&3));
+}

@@ -1955,3 +1955,23 @@ spec:
 "#
     );
 }
+
+/// Replacements read from files count toward one bound per kustomization.
+#[test]
+fn too_many_replacements_across_files_are_refused() {
+    let many = "- {}\n".repeat(6_000);
+    let fs = tree(&[
+        (
+            "kustomization.yaml",
+            "resources: [cm.yaml]\nreplacements:\n- path: a.yaml\n- path: b.yaml\n",
+        ),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        ),
+        ("a.yaml", &many),
+        ("b.yaml", &many),
+    ]);
+    let e = build(&fs, "/t").expect_err("too many").to_string();
+    assert!(e.contains("more than 10000 replacements"), "{e}");
+}

@@ -312,3 +312,9 @@ fn scalar_targets_decode_the_new_text_by_their_old_tag() {
         "{e}"
     );
 }
+
+#[test]
+fn field_paths_must_be_a_list() {
+    let e = inline("- targets: [{select: {kind: X}, fieldPaths: a.b}]\n").unwrap_err();
+    assert!(e.contains("fieldPaths: expected a list of strings"), "{e}");
+}
