@@ -1975,3 +1975,190 @@ fn too_many_replacements_across_files_are_refused() {
     let e = build(&fs, "/t").expect_err("too many").to_string();
     assert!(e.contains("more than 10000 replacements"), "{e}");
 }
+
+/// buildMetadata: each resource's origin (bases, components) and every transformer that touched it, the ReplacementTransformer and the components' own included.
+#[test]
+fn origins_and_transformations_through_components_and_replacements() {
+    let fs = tree(&[
+        (
+            "b1/kustomization.yaml",
+            r#"resources: [pod.yaml]
+components: [../label-comp]
+namePrefix: b1-
+"#,
+        ),
+        (
+            "b1/pod.yaml",
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: NS
+      value: placeholder
+"#,
+        ),
+        (
+            "b2/kustomization.yaml",
+            r#"resources: [pod.yaml]
+components: [../label-comp]
+namePrefix: b2-
+"#,
+        ),
+        (
+            "b2/pod.yaml",
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: NS
+      value: placeholder
+"#,
+        ),
+        (
+            "dup/kustomization.yaml",
+            r#"resources: [../b1]
+components: [../label-comp, ../label-comp]
+"#,
+        ),
+        (
+            "files/kustomization.yaml",
+            r#"resources: [../b1]
+components: [stub.yaml]
+"#,
+        ),
+        (
+            "files/stub.yaml",
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: NS
+      value: placeholder
+"#,
+        ),
+        (
+            "label-comp/kustomization.yaml",
+            r#"kind: Component
+labels:
+- pairs: {added-by: label-comp}
+  includeSelectors: false
+"#,
+        ),
+        (
+            "ns-comp/kustomization.yaml",
+            r#"apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+namespace: from-component
+"#,
+        ),
+        (
+            "top/kustomization.yaml",
+            r#"resources: [../b1, ../b2]
+components: [../ns-comp]
+replacements:
+- source: {kind: Pod, name: b1-app, fieldPath: metadata.namespace}
+  targets:
+  - select: {kind: Pod}
+    fieldPaths: ["spec.containers.[name=c].env.[name=NS].value"]
+buildMetadata: [originAnnotations, transformerAnnotations]
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t/top").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  annotations:
+    alpha.config.kubernetes.io/transformations: |
+      - configuredIn: ../label-comp/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: ../label-comp/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: ../b1/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: PrefixTransformer
+      - configuredIn: ../ns-comp/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: NamespaceTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ReplacementTransformer
+    config.kubernetes.io/origin: |
+      path: ../b1/pod.yaml
+  labels:
+    added-by: label-comp
+  name: b1-app
+  namespace: from-component
+spec:
+  containers:
+  - env:
+    - name: NS
+      value: from-component
+    image: busybox
+    name: c
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  annotations:
+    alpha.config.kubernetes.io/transformations: |
+      - configuredIn: ../label-comp/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: ../label-comp/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: LabelTransformer
+      - configuredIn: ../b2/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: PrefixTransformer
+      - configuredIn: ../ns-comp/kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: NamespaceTransformer
+      - configuredIn: kustomization.yaml
+        configuredBy:
+          apiVersion: builtin
+          kind: ReplacementTransformer
+    config.kubernetes.io/origin: |
+      path: ../b2/pod.yaml
+  labels:
+    added-by: label-comp
+  name: b2-app
+  namespace: from-component
+spec:
+  containers:
+  - env:
+    - name: NS
+      value: from-component
+    image: busybox
+    name: c
+"#
+    );
+}
