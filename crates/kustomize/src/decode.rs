@@ -85,3 +85,53 @@ pub fn strings(m: &Map, key: &str, at: &str) -> Result<Vec<String>, String> {
         Some(_) => Err(format!("{at}.{key}: expected a list of strings")),
     }
 }
+
+/// A node as sigs.k8s.io/yaml hands it to `encoding/json`: YAML 1.1, so an
+/// unquoted `yes`, `on`, `y` (and their negatives) is a boolean, unlike in
+/// the resources, which kustomize reads as YAML 1.2.
+pub fn from_node_yaml11(node: &ferroflux_api::yaml::Node) -> Value {
+    use ferroflux_api::yaml::Value as Y;
+    match &node.value {
+        Y::Str {
+            text,
+            quoted: false,
+        } => match text.as_str() {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Value::Bool(true),
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Value::Bool(false),
+            _ => crate::value::from_node(node),
+        },
+        Y::Seq(items) => Value::Seq(items.iter().map(from_node_yaml11).collect()),
+        Y::Map(entries) => Value::Map(Map(entries
+            .iter()
+            .map(|e| (e.key.clone(), from_node_yaml11(&e.value)))
+            .collect())),
+        _ => crate::value::from_node(node),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_1_booleans_only_when_unquoted() {
+        let docs =
+            ferroflux_api::yaml::parse_stream_raw("a: yes\nb: \"yes\"\nc: [off, on]\nd: x\n")
+                .expect("yaml");
+        let v = from_node_yaml11(docs[0].node.as_ref().expect("a document"));
+        let m = v.as_map().expect("a mapping");
+        assert_eq!(m.get("a"), Some(&Value::Bool(true)));
+        assert_eq!(m.get("b"), Some(&Value::Str("yes".to_string())));
+        assert_eq!(
+            m.get("c"),
+            Some(&Value::Seq(vec![Value::Bool(false), Value::Bool(true)]))
+        );
+        assert_eq!(m.get("d"), Some(&Value::Str("x".to_string())));
+        assert_eq!(
+            boolean(m, "a", "x"),
+            Ok(true),
+            "an unquoted yes is true for kustomize's decoder"
+        );
+        assert!(string(m, "a", "x").is_err(), "and not a string");
+    }
+}

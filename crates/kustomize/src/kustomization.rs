@@ -296,11 +296,12 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                         .to_string(),
                 );
                 let at = |i: usize| format!("{file}:{}", line_of_item(node, i));
-                k.vars = crate::vars::from_value(&value, &at)
+                k.vars = crate::vars::from_value(&crate::decode::from_node_yaml11(node), &at)
                     .map_err(|e| ctx.error(item_line(node, &e), &e))?;
             }
             "replacements" => {
                 let at = |i: usize| format!("{file}:{}", line_of_item(node, i));
+                let value = crate::decode::from_node_yaml11(node);
                 k.replacements = crate::transform::replacement::entries(&value, &at)
                     .map_err(|e| ctx.error(item_line(node, &e), &e))?;
             }

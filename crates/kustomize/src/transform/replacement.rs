@@ -129,7 +129,7 @@ pub fn from_file(text: &str, file: &str) -> Result<Vec<Replacement>, String> {
         ferroflux_api::yaml::Value::Seq(items) => items.get(i).map_or(node.line, |n| n.line),
         _ => node.line,
     };
-    match crate::value::from_node(&node) {
+    match decode::from_node_yaml11(&node) {
         Value::Seq(items) => {
             if items.len() > MAX_REPLACEMENTS {
                 return Err(format!("{file}: more than {MAX_REPLACEMENTS} replacements"));

@@ -2162,3 +2162,71 @@ spec:
 "#
     );
 }
+
+/// kustomize decodes its kustomization as YAML 1.1: `create: yes` is true (and a var named ON is a boolean, refused).
+#[test]
+fn an_unquoted_yes_is_true_in_replacements() {
+    let fs = tree(&[
+        (
+            "app.yaml",
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  port: "8080"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg2
+data:
+  port: "9090"
+"#,
+        ),
+        (
+            "kustomization.yaml",
+            r#"resources: [app.yaml]
+replacements:
+- source: {name: cfg, fieldPath: data.port}
+  targets: [{select: {name: cfg2}, fieldPaths: [data.new], options: {create: yes}}]
+"#,
+        ),
+    ]);
+    let out = build(&fs, "/t").expect("kustomize builds it");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+data:
+  port: "8080"
+kind: ConfigMap
+metadata:
+  name: cfg
+---
+apiVersion: v1
+data:
+  new: 8080
+  port: "9090"
+kind: ConfigMap
+metadata:
+  name: cfg2
+"#
+    );
+}
+
+#[test]
+fn a_var_named_on_is_a_boolean_and_refused() {
+    let fs = tree(&[
+        (
+            "kustomization.yaml",
+            "resources: [cm.yaml]\nvars:\n- name: ON\n  objref: {apiVersion: v1, kind: ConfigMap, name: cm}\n",
+        ),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        ),
+    ]);
+    let e = build(&fs, "/t").expect_err("a boolean name").to_string();
+    assert!(e.contains("kustomization.yaml:3"), "{e}");
+    assert!(e.contains("vars[0].name: expected a string"), "{e}");
+}
