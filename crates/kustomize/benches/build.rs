@@ -49,8 +49,53 @@ fn measure(name: &str, fs: &MemFs, runs: usize) {
     );
 }
 
+/// [`tree`] with a var per ConfigMap referenced by its Deployment, a
+/// replacement into every Deployment and a component adding an annotation.
+fn tree_with_vars(pairs: usize) -> MemFs {
+    let mut fs = tree(pairs);
+    let mut vars = String::from("vars:\n");
+    let mut pod = String::new();
+    for i in 0..pairs {
+        vars.push_str(&format!(
+            "- name: CM{i}\n  objref: {{apiVersion: v1, kind: ConfigMap, name: cm{i}}}\n"
+        ));
+        pod.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod{i}\nspec:\n  containers:\n  \
+             - name: c\n    image: busybox\n    args: [\"--cm=$(CM{i})\"]\n"
+        ));
+    }
+    fs.add("/b/base/pods.yaml", pod);
+    fs.add(
+        "/b/base/kustomization.yaml",
+        format!("resources:\n- r.yaml\n- pods.yaml\n{vars}"),
+    );
+    fs.add(
+        "/b/comp/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n\
+         commonAnnotations:\n  from: component\n",
+    );
+    fs.add(
+        "/b/overlay/kustomization.yaml",
+        "resources:\n- ../base\ncomponents:\n- ../comp\nnamePrefix: p-\nnamespace: prod\n\
+         replacements:\n- source: {kind: ConfigMap, name: cm0, fieldPath: data.k}\n  targets:\n  \
+         - select: {kind: Deployment}\n    fieldPaths: [\"spec.template.spec.containers.[name=c].image\"]\n    \
+         options: {delimiter: \":\", index: 1}\n",
+    );
+    fs
+}
+
 fn main() {
     measure("trivial overlay (2 resources)", &tree(1), 50);
     measure("1,000 resources", &tree(500), 10);
     measure("4,000 resources", &tree(2000), 5);
+    measure(
+        "1,000 + 500 pods with 500 vars, a replacement, a component",
+        &tree_with_vars(500),
+        10,
+    );
+    measure(
+        "4,000 + 2,000 pods with 2,000 vars, a replacement, a component",
+        &tree_with_vars(2000),
+        5,
+    );
 }

@@ -13,6 +13,27 @@ use crate::origin;
 use crate::resource::Resource;
 use crate::transform::{self, fieldspec, fieldspec::Tables};
 use crate::value::{Map, Value, from_node};
+use crate::vars::VarSet;
+
+mod components;
+mod replacements;
+
+/// What a kustomization passes up besides its resources (kustomize's
+/// accumulator): its field specs and its vars.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    pub tables: Tables,
+    pub vars: VarSet,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            tables: fieldspec::builtin().clone(),
+            vars: VarSet::default(),
+        }
+    }
+}
 
 /// kustomize's `--load-restrictor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,8 +103,11 @@ pub fn build_with_warnings(
         warnings: Vec::new(),
         accumulated: 0,
     };
-    let (k, mut resources, tables) = b.target(&dir, None)?;
-    transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
+    let (k, mut resources, rules) = b.target(&dir, None, None)?;
+    transform::nameref::run(&mut resources, &rules.tables.name_reference).map_err(Error::Build)?;
+    let unused = crate::vars::resolve(&rules.vars, &mut resources, &rules.tables.var_reference)
+        .map_err(Error::Build)?;
+    b.warnings.extend(unused);
     resources.retain(|r| !is_local_config(r));
     let keep_origin = b.metadata.iter().any(|m| m == "originAnnotations");
     let keep_transformations = b.metadata.iter().any(|m| m == "transformerAnnotations");
@@ -174,11 +198,14 @@ struct Builder<'a> {
 impl Builder<'_> {
     /// Build one kustomization; `base` is its path relative to the top
     /// when it is a base (`Some("")` is not used: the top has `None`).
+    /// A component gets what the kustomization listing it accumulated so
+    /// far (`into`) and works on it.
     fn target(
         &mut self,
         dir: &Path,
         base: Option<String>,
-    ) -> Result<(Kustomization, Vec<Resource>, Tables), Error> {
+        into: Option<(Vec<Resource>, Rules)>,
+    ) -> Result<(Kustomization, Vec<Resource>, Rules), Error> {
         let as_base = base.is_some();
         self.targets += 1;
         if self.targets > MAX_TARGETS {
@@ -197,18 +224,7 @@ impl Builder<'_> {
         let kfile = kustomization::find(self.fs, dir)?;
         let k = kustomization::load(self.fs, &kfile)?;
         self.warnings.extend(k.warnings.iter().cloned());
-        if k.kind == "Component" {
-            return Err(Error::Build(format!(
-                "{}: expected kind 'Kustomization' for path '{}' but got 'Component'{}",
-                kfile.display(),
-                dir.display(),
-                if as_base {
-                    ""
-                } else {
-                    " (components are not supported yet)"
-                }
-            )));
-        }
+        components::check_kind(&k, dir, as_base, into.is_some())?;
         if !as_base {
             self.metadata = k.build_metadata.clone();
         }
@@ -220,8 +236,7 @@ impl Builder<'_> {
             .real_path(dir)
             .map_err(|e| Error::Build(e.to_string()))?;
         self.stack.push(real.clone());
-        let mut resources: Vec<Resource> = Vec::new();
-        let mut tables = fieldspec::builtin().clone();
+        let (mut resources, mut rules) = into.unwrap_or_default();
         for entry in &k.resources {
             let at = Place {
                 k: &k,
@@ -229,7 +244,7 @@ impl Builder<'_> {
                 real_dir: &real,
                 origin: origin.as_deref(),
             };
-            self.resource_entry(&at, entry, &mut resources, &mut tables)
+            self.resource_entry(&at, entry, &mut resources, &mut rules)
                 .map_err(|e| e.prefixed("accumulating resources"))?;
         }
         if resources.len() > MAX_RESOURCES {
@@ -253,10 +268,13 @@ impl Builder<'_> {
                 transform::config::generator(r),
             ));
         }
-        let mut extra = Vec::new();
+        let mut extra = self.replacements(&at)?;
         for r in self.plugin_configs(&at, &k.transformers)? {
-            let steps = transform::config::transformer(&r)
-                .map_err(|e| config_error(&k, "transformers", e))?;
+            let steps = match self.configured_replacements(&at, &r)? {
+                Some(step) => vec![step],
+                None => transform::config::transformer(&r)
+                    .map_err(|e| config_error(&k, "transformers", e))?,
+            };
             let by = origin::path_of(&r).map(|path| origin::Configured {
                 configured_in: path,
                 api_version: r.api_version(),
@@ -269,15 +287,21 @@ impl Builder<'_> {
         self.stack.pop();
         for config in &k.configurations {
             let more = self.configuration(&k, dir, &real, config)?;
-            tables.merge(&more).map_err(|e| {
+            rules.tables.merge(&more).map_err(|e| {
                 Error::Build(format!(
                     "{}: merging config {config}: {e}",
                     k.file.display()
                 ))
             })?;
         }
-        transform::run(&k, &mut resources, &tables, &extra, origin.as_deref())?;
-        Ok((k, resources, tables))
+        let (mut resources, mut rules) =
+            self.components(&k, dir, origin.as_deref(), resources, rules)?;
+        transform::run(&k, &mut resources, &rules.tables, &extra, origin.as_deref())?;
+        rules
+            .vars
+            .merge(&k.vars, &mut resources)
+            .map_err(|e| Error::Build(format!("{}: merging vars: {e}", k.file.display())))?;
+        Ok((k, resources, rules))
     }
 
     /// The configs of `generators` or `transformers`: inline YAML, files or
@@ -301,7 +325,7 @@ impl Builder<'_> {
                     out.extend(inline)
                 }
                 _ => {
-                    let mut ignored = Tables::default();
+                    let mut ignored = Rules::default();
                     self.resource_entry(at, entry, &mut out, &mut ignored)?;
                 }
             }
@@ -355,10 +379,10 @@ impl Builder<'_> {
         at: &Place,
         entry: &str,
         out: &mut Vec<Resource>,
-        tables: &mut Tables,
+        rules: &mut Rules,
     ) -> Result<(), Error> {
         let before = out.len();
-        self.resource_entry_unbounded(at, entry, out, tables)?;
+        self.resource_entry_unbounded(at, entry, out, rules)?;
         self.accumulated = self.accumulated.saturating_add(out.len() - before);
         let max = self.opts.max_accumulated;
         if self.accumulated > max {
@@ -376,7 +400,7 @@ impl Builder<'_> {
         at: &Place,
         entry: &str,
         out: &mut Vec<Resource>,
-        tables: &mut Tables,
+        rules: &mut Rules,
     ) -> Result<(), Error> {
         let (dir, real_dir) = (at.dir, at.real_dir);
         let kfile = at.k.file.display().to_string();
@@ -422,13 +446,19 @@ impl Builder<'_> {
                 )));
             }
             let base = origin::join(at.origin.unwrap_or(""), entry);
-            let (_, resources, sub_tables) = self.target(&path, Some(base))?;
+            let (_, resources, sub) = self.target(&path, Some(base), None)?;
             for r in resources {
                 out.push(r);
             }
-            tables
-                .merge(&sub_tables)
+            rules
+                .tables
+                .merge(&sub.tables)
                 .map_err(|e| Error::Build(format!("{kfile}: merging config of {entry}: {e}")))?;
+            rules.vars.merge_set(&sub.vars).map_err(|e| {
+                Error::Build(format!(
+                    "{kfile}: recursed merging from path '{entry}': {e}"
+                ))
+            })?;
             return Ok(());
         }
         if let Err(e @ crate::fs::FsError::OutsideRoot { .. }) = self.fs.real_path(&path) {

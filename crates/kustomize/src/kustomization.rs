@@ -62,9 +62,6 @@ const NOT_YET: &[&str] = &[
     "patchesStrategicMerge",
     "patchesJson6902",
     "patches",
-    "replacements",
-    "vars",
-    "components",
     "crds",
     "configMapGenerator",
     "secretGenerator",
@@ -80,6 +77,16 @@ const DEPRECATED: &[(&str, &str)] = &[
     ("bases", "resources"),
     ("commonLabels", "labels"),
     ("imageTags", "images"),
+];
+
+/// The order of kustomize's `CheckDeprecatedFields`.
+const WARNING_ORDER: &[&str] = &[
+    "bases",
+    "commonLabels",
+    "imageTags",
+    "patchesJson6902",
+    "patchesStrategicMerge",
+    "vars",
 ];
 
 /// One entry of `labels`.
@@ -144,6 +151,11 @@ pub struct Kustomization {
     /// `generators` and `transformers` entries (refused when non-empty).
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
+    /// `vars` (deprecated).
+    pub vars: Vec<crate::vars::Var>,
+    pub replacements: Vec<crate::transform::replacement::Entry>,
+    /// Directories of `kind: Component` kustomizations.
+    pub components: Vec<String>,
 }
 
 /// Find the kustomization file of `dir`.
@@ -275,6 +287,24 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                 }
             }
             "generators" => k.generators = ctx.strings(&value)?,
+            "components" => k.components = ctx.strings(&value)?,
+            "vars" => {
+                k.warnings.push(
+                    "# Warning: 'vars' is deprecated. Please use 'replacements' instead. \
+                     [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization \
+                     automatically."
+                        .to_string(),
+                );
+                let at = |i: usize| format!("{file}:{}", line_of_item(node, i));
+                k.vars = crate::vars::from_value(&crate::decode::from_node_yaml11(node), &at)
+                    .map_err(|e| ctx.error(item_line(node, &e), &e))?;
+            }
+            "replacements" => {
+                let at = |i: usize| format!("{file}:{}", line_of_item(node, i));
+                let value = crate::decode::from_node_yaml11(node);
+                k.replacements = crate::transform::replacement::entries(&value, &at)
+                    .map_err(|e| ctx.error(item_line(node, &e), &e))?;
+            }
             "transformers" => k.transformers = ctx.strings(&value)?,
             _ => {
                 return Err(Error::NotSupported {
@@ -285,6 +315,13 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             }
         }
     }
+    // kustomize checks deprecated fields in a fixed order, not the file's.
+    k.warnings.sort_by_key(|w| {
+        WARNING_ORDER
+            .iter()
+            .position(|f| w.contains(&format!("'{f}'")))
+            .unwrap_or(usize::MAX)
+    });
     if let Some(extra) = nodes.next() {
         return Err(at(
             extra.line,
@@ -631,6 +668,15 @@ impl Ctx<'_> {
             )),
         }
     }
+}
+
+/// The line of the item an error names (`vars[3]...`), else the field's.
+fn item_line(node: &Node, message: &str) -> usize {
+    message
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|(i, _)| i.parse().ok())
+        .map_or(node.line, |i| line_of_item(node, i))
 }
 
 fn line_of_item(node: &Node, i: usize) -> usize {

@@ -8,25 +8,32 @@
 //! depend on tokio, kube clients, git or HTTP.
 //!
 //! The shape, for what comes next: [`build`] reads a kustomization
-//! ([`kustomization`]), accumulates its resources and bases, then runs
-//! [`transform::run`]: the built-in steps in kustomize's order
-//! ([`transform::steps`]: patches go first, before the namespace step;
-//! replacements last), then configured `transformers`. Generators belong
-//! in `build::Builder::target` after the resources and before the
-//! transformers; hash suffixes and `vars` after accumulation, next to the
-//! name-reference pass ([`transform::nameref`]). Output goes through
+//! ([`kustomization`]), accumulates its resources and bases, applies its
+//! `components` to that accumulation, then runs [`transform::run`]: the
+//! built-in steps in kustomize's order ([`transform::steps`]: patches go
+//! first, before the namespace step; `replacements`
+//! ([`transform::replacement`]) last), then configured `transformers`; its
+//! `vars` then tag the resources they name. Generators belong in
+//! `build::Builder::target` after the resources and before the components;
+//! hash suffixes at the top, before the name-reference pass
+//! ([`transform::nameref`]), which [`vars`] resolution follows. Field paths
+//! of vars and replacements are [`fieldpath`]'s. Output goes through
 //! [`emit`], which reproduces kustomize's JSON round trip and yaml.v2.
 
 pub mod build;
+pub mod decode;
 pub mod emit;
 pub mod error;
+pub mod fieldpath;
 pub mod fs;
 pub mod kustomization;
+pub mod labelselector;
 pub mod origin;
 pub mod resource;
 pub mod sort;
 pub mod transform;
 pub mod value;
+pub mod vars;
 
 use std::path::Path;
 

@@ -197,6 +197,8 @@ pub struct Resource {
     /// Name prefixes and suffixes applied, outermost last.
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// Names of the `vars` whose object reference is this resource.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -207,6 +209,7 @@ impl Resource {
             previous: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            ref_vars: Vec::new(),
         }
     }
 

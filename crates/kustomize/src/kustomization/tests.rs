@@ -141,14 +141,45 @@ fn openapi_accepts_the_built_in_version_only() {
 
 #[test]
 fn deprecated_fields_carry_kustomizes_warning() {
-    let k = load_str("bases:\n- ../b\ncommonLabels:\n  a: b\n").unwrap();
+    let k = load_str("vars: []\ncommonLabels:\n  a: b\nbases:\n- ../b\n").unwrap();
     assert_eq!(
         k.warnings,
         [
             "# Warning: 'bases' is deprecated. Please use 'resources' instead. Run 'kustomize \
              edit fix' to update your Kustomization automatically.",
             "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run \
-             'kustomize edit fix' to update your Kustomization automatically."
+             'kustomize edit fix' to update your Kustomization automatically.",
+            "# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] \
+             Run 'kustomize edit fix' to update your Kustomization automatically."
         ]
+    );
+}
+
+#[test]
+fn vars_replacements_and_components_are_read_with_lines() {
+    let k = load_str(
+        "resources: []\ncomponents: [c]\nvars:\n- name: A\n  objref: {kind: S, name: s}\nreplacements:\n- path: r.yaml\n",
+    )
+    .unwrap();
+    assert_eq!(k.components, ["c"]);
+    assert_eq!(k.vars.len(), 1);
+    assert_eq!(k.vars[0].at, "/k/kustomization.yaml:4");
+    assert_eq!(k.replacements.len(), 1);
+    let err = load_str("resources: []\nvars:\n- name: A\n- name: B\n  objrf: {}\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/k/kustomization.yaml:4: invalid Kustomization: field `vars`: vars[1]: unknown field \
+         \"objrf\"; did you mean `objref`?"
+    );
+    let err = load_str("resources: []\nreplacements:\n- source: {}\n- source: 3\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/k/kustomization.yaml:4: invalid Kustomization: field `replacements`: \
+         replacements[1].source: expected a mapping"
+    );
+    let err = load_str("resources: []\ncomponents: c\n").unwrap_err();
+    assert!(
+        err.to_string().contains("expected a list of strings"),
+        "{err}"
     );
 }

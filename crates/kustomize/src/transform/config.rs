@@ -34,7 +34,6 @@ const BUILTIN_TRANSFORMERS_NOT_YET: &[&str] = &[
     "PatchTransformer",
     "PatchStrategicMergeTransformer",
     "PatchJson6902Transformer",
-    "ReplacementTransformer",
     "HashTransformer",
     "ValueAddTransformer",
 ];

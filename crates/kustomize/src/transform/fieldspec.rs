@@ -42,8 +42,7 @@ pub struct Tables {
     pub name_reference: Vec<NameBackRef>,
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
-    /// Where `vars` may be substituted (read so that a configuration file
-    /// naming it is accepted; vars are not supported yet).
+    /// Where `$(VAR)` references of `vars` are substituted.
     pub var_reference: Vec<FieldSpec>,
 }
 

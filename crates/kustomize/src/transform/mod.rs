@@ -1,7 +1,7 @@
 //! kustomize's built-in transformers, run for each kustomization on what it
 //! accumulated, in kustomize's order: (patchesStrategicMerge, patches,)
 //! namespace, namePrefix, nameSuffix, labels/commonLabels,
-//! commonAnnotations, (patchesJson6902,) replicas, images, (replacements).
+//! commonAnnotations, (patchesJson6902,) replicas, images, replacements.
 //! The parenthesised ones are refused by the kustomization loader until
 //! they exist; each step is one function so they slot in here.
 
@@ -9,6 +9,7 @@ pub mod config;
 pub mod fieldspec;
 mod images;
 pub mod nameref;
+pub mod replacement;
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,8 @@ pub enum Step {
         image: crate::kustomization::Image,
         specs: Vec<FieldSpec>,
     },
+    /// `replacements`, their `path:` files read.
+    Replacements(Vec<replacement::Replacement>),
 }
 
 /// The built-in transformers `k` configures, in kustomize's order.
@@ -150,6 +153,7 @@ impl Step {
             Step::Entries { transformer, .. } => transformer,
             Step::Replicas { .. } => "ReplicaCountTransformer",
             Step::Images { .. } => "ImageTagTransformer",
+            Step::Replacements(_) => "ReplacementTransformer",
         }
     }
 }
@@ -219,6 +223,7 @@ pub fn apply(step: &Step, resources: &mut [Resource]) -> Result<(), String> {
         Step::Entries { pairs, specs, .. } => set_entries(resources, pairs, specs),
         Step::Replicas { replica, specs } => replicas(resources, replica, specs),
         Step::Images { image, specs } => images::run(resources, image, specs),
+        Step::Replacements(list) => replacement::run(resources, list),
     }
 }
 
