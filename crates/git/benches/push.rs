@@ -1,7 +1,8 @@
 //! Rewrite one file + commit + push in a repository of 10,000 files, over
 //! file:// and over loopback smart HTTP: the first run (clone into an empty
 //! cache) and later runs (fetch + reset of the cached clone; target under
-//! 300 ms). Run: `cargo bench -p ferroflux-git --bench push`.
+//! 300 ms), and later runs that start from their own last push without a
+//! fetch (`Options::trust_own_push`). Run: `cargo bench -p ferroflux-git --bench push`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,12 +44,16 @@ fn big_repo(root: &Path, name: &str) -> PathBuf {
 }
 
 fn one_run(cache: &Path, url: &str, n: u64) {
+    one_run_with(cache, url, n, Options::default());
+}
+
+fn one_run_with(cache: &Path, url: &str, n: u64, opts: Options) {
     let mut ws = Workspace::open_or_clone(
         cache,
         url,
         &Auth::none(),
         &CheckoutRef::branch("main"),
-        Options::default(),
+        opts,
     )
     .expect("open or clone");
     let commit = CommitOptions {
@@ -98,6 +103,18 @@ fn bench_transport(c: &mut Criterion, label: &str, url: &str) {
         b.iter(|| {
             n += 1;
             one_run(&cache, url, n);
+        })
+    });
+    // Automations that follow each other on one clone: the last push
+    // stands for the fetch (Options::trust_own_push).
+    let trusting = Options {
+        trust_own_push: Some(Duration::from_secs(60)),
+        ..Options::default()
+    };
+    group.bench_function("later_run_after_own_push", |b| {
+        b.iter(|| {
+            n += 1;
+            one_run_with(&cache, url, n, trusting.clone());
         })
     });
     group.finish();
