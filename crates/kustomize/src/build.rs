@@ -81,8 +81,10 @@ pub fn build_with_warnings(
         metadata: Vec::new(),
         warnings: Vec::new(),
         accumulated: 0,
+        generated: Default::default(),
     };
     let (k, mut resources, tables) = b.target(&dir, None)?;
+    crate::generate::add_hashes(&mut resources)?;
     transform::nameref::run(&mut resources, &tables.name_reference).map_err(Error::Build)?;
     resources.retain(|r| !is_local_config(r));
     let keep_origin = b.metadata.iter().any(|m| m == "originAnnotations");
@@ -169,6 +171,8 @@ struct Builder<'a> {
     warnings: Vec<String>,
     /// Resources accumulated so far, over every level.
     accumulated: usize,
+    /// What generators have read so far.
+    generated: crate::generate::Budget,
 }
 
 impl Builder<'_> {
@@ -246,13 +250,21 @@ impl Builder<'_> {
             origin: origin.as_deref(),
         };
         let generators = self.plugin_configs(&at, &k.generators)?;
-        if let Some(r) = generators.first() {
-            return Err(config_error(
-                &k,
-                "generators",
-                transform::config::generator(r),
-            ));
-        }
+        let loader = crate::generate::Loader {
+            fs: self.fs,
+            dir,
+            real_dir: &real,
+            root_only: self.opts.load_restrictor == LoadRestrictor::RootOnly,
+        };
+        let origin_dir = origin.as_deref();
+        crate::generate::run(
+            &loader,
+            &k,
+            &generators,
+            origin_dir,
+            &mut resources,
+            &mut self.generated,
+        )?;
         let mut extra = Vec::new();
         for r in self.plugin_configs(&at, &k.transformers)? {
             let steps = transform::config::transformer(&r)

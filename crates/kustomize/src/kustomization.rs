@@ -66,12 +66,9 @@ const NOT_YET: &[&str] = &[
     "vars",
     "components",
     "crds",
-    "configMapGenerator",
-    "secretGenerator",
     "helmGlobals",
     "helmCharts",
     "helmChartInflationGenerator",
-    "generatorOptions",
     "validators",
 ];
 
@@ -141,9 +138,13 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     /// kustomize's warnings for deprecated fields, in its words.
     pub warnings: Vec<String>,
-    /// `generators` and `transformers` entries (refused when non-empty).
+    /// `generators` and `transformers` entries.
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
+    /// `configMapGenerator` and `secretGenerator` entries.
+    pub config_map_generator: Vec<crate::generate::Args>,
+    pub secret_generator: Vec<crate::generate::Args>,
+    pub generator_options: Option<crate::generate::GenOptions>,
 }
 
 /// Find the kustomization file of `dir`.
@@ -275,6 +276,21 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                 }
             }
             "generators" => k.generators = ctx.strings(&value)?,
+            "configMapGenerator" => {
+                k.config_map_generator = crate::generate::from_kustomization(
+                    &file,
+                    crate::generate::Kind::ConfigMap,
+                    node,
+                )?
+            }
+            "secretGenerator" => {
+                k.secret_generator =
+                    crate::generate::from_kustomization(&file, crate::generate::Kind::Secret, node)?
+            }
+            "generatorOptions" => {
+                k.generator_options =
+                    Some(crate::generate::options_from_kustomization(&file, node)?)
+            }
             "transformers" => k.transformers = ctx.strings(&value)?,
             _ => {
                 return Err(Error::NotSupported {

@@ -11,16 +11,18 @@
 //! ([`kustomization`]), accumulates its resources and bases, then runs
 //! [`transform::run`]: the built-in steps in kustomize's order
 //! ([`transform::steps`]: patches go first, before the namespace step;
-//! replacements last), then configured `transformers`. Generators belong
-//! in `build::Builder::target` after the resources and before the
-//! transformers; hash suffixes and `vars` after accumulation, next to the
-//! name-reference pass ([`transform::nameref`]). Output goes through
+//! replacements last), then configured `transformers`. Generators
+//! ([`generate`]) run after the resources and before the transformers; the
+//! hash suffixes of generated names are added once after accumulation,
+//! before the name-reference pass ([`transform::nameref`]); `vars` belong
+//! there too. Output goes through
 //! [`emit`], which reproduces kustomize's JSON round trip and yaml.v2.
 
 pub mod build;
 pub mod emit;
 pub mod error;
 pub mod fs;
+pub mod generate;
 pub mod kustomization;
 pub mod origin;
 pub mod resource;

@@ -197,6 +197,11 @@ pub struct Resource {
     /// Name prefixes and suffixes applied, outermost last.
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// A generated object whose name gets the content hash at the end of
+    /// the build ([`crate::generate::add_hashes`]).
+    pub needs_hash: bool,
+    /// A generated object's behavior toward an object with its id.
+    pub behavior: crate::generate::Behavior,
 }
 
 impl Resource {
@@ -207,6 +212,8 @@ impl Resource {
             previous: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            needs_hash: false,
+            behavior: crate::generate::Behavior::Unspecified,
         }
     }
 
