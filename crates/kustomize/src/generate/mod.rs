@@ -547,18 +547,18 @@ pub fn absorb(
                 .and_then(|m| m.get("annotations"))
                 .and_then(|a| a.get(origin::ORIGIN))
                 .cloned();
-            copy_merge_metadata(&mut new, old);
+            let mut merged = copy_merge_metadata(new, old);
             if merge {
                 for field in ["data", "binaryData"] {
-                    merge_data(&mut new, old, field);
+                    merge_data(&mut merged, old, field);
                 }
                 if let Some(o) = old_origin
-                    && let Some(a) = annotations_mut(&mut new)
+                    && let Some(a) = annotations_mut(&mut merged)
                 {
                     a.insert(origin::ORIGIN, o);
                 }
             }
-            resources[*i] = new;
+            resources[*i] = merged;
             Ok(())
         }
         ([_], _) => Err(format!(
@@ -592,8 +592,13 @@ fn set_string_map(meta: &mut Map, field: &str, pairs: BTreeMap<String, String>) 
     }
 }
 
-/// kustomize's `CopyMergeMetaDataFieldsFrom(old)`.
-fn copy_merge_metadata(new: &mut Resource, old: &Resource) {
+/// kustomize's `CopyMergeMetaDataFieldsFrom(old)`: the new object's content
+/// with the old one's name and namespace, both objects' labels and
+/// annotations (the new ones win); everything the build tracks besides the
+/// content (name history, prefixes, suffixes, behavior, the objects that
+/// refer to it) stays the old object's, except that the hash is kept only
+/// when both want it.
+fn copy_merge_metadata(new: Resource, old: &Resource) -> Resource {
     let merged = |field: &str| -> BTreeMap<String, String> {
         let mut m: BTreeMap<String, String> = old.metadata_map(field).into_iter().collect();
         m.extend(new.metadata_map(field));
@@ -601,8 +606,12 @@ fn copy_merge_metadata(new: &mut Resource, old: &Resource) {
     };
     let labels = merged("labels");
     let annotations = merged("annotations");
+    let mut out = old.clone();
+    out.needs_hash = new.needs_hash && old.needs_hash;
+    out.source = new.source;
+    out.value = new.value;
     let (name, namespace) = (old.name(), old.namespace());
-    if let Some(meta) = new.map_mut().and_then(|m| m.map_entry("metadata")) {
+    if let Some(meta) = out.map_mut().and_then(|m| m.map_entry("metadata")) {
         set_string_map(meta, "labels", labels);
         set_string_map(meta, "annotations", annotations);
         meta.insert("name", Value::Str(name));
@@ -612,13 +621,7 @@ fn copy_merge_metadata(new: &mut Resource, old: &Resource) {
             meta.insert("namespace", Value::Str(namespace));
         }
     }
-    // The build annotations come from the old object, except that the
-    // hash is kept only when both want it.
-    new.needs_hash = new.needs_hash && old.needs_hash;
-    new.behavior = old.behavior;
-    new.previous = old.previous.clone();
-    new.prefixes = old.prefixes.clone();
-    new.suffixes = old.suffixes.clone();
+    out
 }
 
 /// kustomize's `MergeDataMapFrom`/`MergeBinaryDataMapFrom`: the union of
