@@ -37,6 +37,9 @@ pub const MAX_GENERATED_BYTES: usize = 256 << 20;
 pub const MAX_KEYS: usize = 100_000;
 /// Generator entries (of both fields and `generators:`) in one kustomization.
 pub const MAX_GENERATORS: usize = 10_000;
+/// Objects all generators of one build may make (a base with many
+/// generators, included by many overlays, makes them again each time).
+pub const MAX_GENERATED_OBJECTS: usize = 200_000;
 
 /// What kind of object a generator makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,10 +200,25 @@ pub fn options_from_kustomization(file: &str, node: &Node) -> Result<GenOptions,
     })
 }
 
-/// Bytes generators have read so far in a build ([`MAX_GENERATED_BYTES`]).
+/// What generators have read and made so far in a build
+/// ([`MAX_GENERATED_BYTES`], [`MAX_GENERATED_OBJECTS`]).
 #[derive(Debug, Default)]
 pub struct Budget {
     pub bytes: usize,
+    pub objects: usize,
+}
+
+impl Budget {
+    fn count_object(&mut self, source: &str) -> Result<(), Error> {
+        self.objects += 1;
+        if self.objects > MAX_GENERATED_OBJECTS {
+            return Err(Error::Build(format!(
+                "{source}: the generators of this build make more than \
+                 {MAX_GENERATED_OBJECTS} objects"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Where a kustomization's generators read files: its directory, held to
@@ -428,6 +446,11 @@ pub fn run(
             k.file.display()
         )));
     }
+    let total = k.config_map_generator.len() + k.secret_generator.len() + configs.len();
+    if total == 0 {
+        return Ok(());
+    }
+    let mut acc = Accumulation::new(resources);
     for (kind, list) in [
         (Kind::ConfigMap, &k.config_map_generator),
         (Kind::Secret, &k.secret_generator),
@@ -437,8 +460,9 @@ pub fn run(
         for a in list {
             let mut a = a.clone();
             a.options = a.options.with_global(k.generator_options.as_ref());
+            budget.count_object(&a.source)?;
             let r = make(ld, &a, budget)?;
-            absorb(resources, r, by.as_ref()).map_err(|e| {
+            acc.absorb(r, by.as_ref()).map_err(|e| {
                 Error::Build(format!("{}: {} {:?}: {e}", a.source, kind.field(), a.name))
             })?;
         }
@@ -453,7 +477,8 @@ pub fn run(
         });
         let generated = from_config(ld, config, budget)?;
         for r in generated {
-            absorb(resources, r, by.as_ref()).map_err(|e| {
+            budget.count_object(&config.source)?;
+            acc.absorb(r, by.as_ref()).map_err(|e| {
                 Error::Build(format!(
                     "{}: merging from generator {} {}: {e}",
                     config.source,
@@ -508,73 +533,125 @@ fn from_config(
     Ok(vec![make(ld, &a, budget)?])
 }
 
-/// Add a generated object to what the kustomization accumulated, as
-/// kustomize's `appendReplaceOrMerge`: a new id is appended (unless the
-/// behavior is merge or replace); an object that ever had the same id is
-/// replaced, the new one taking its name, namespace, name history,
-/// labels and annotations (its own win), and for `merge` its data too
-/// (its own keys win) and its origin.
+/// Add a generated object to `resources` (see [`Accumulation::absorb`]).
 pub fn absorb(
     resources: &mut Vec<Resource>,
-    mut new: Resource,
+    new: Resource,
     by: Option<&origin::Configured>,
 ) -> Result<(), String> {
-    if let Some(by) = by {
-        origin::set_origin_if_absent(&mut new, by);
+    Accumulation::new(resources).absorb(new, by)
+}
+
+type IdKey = (crate::resource::Gvk, String, String);
+
+/// What a kustomization accumulated, indexed by every id each resource
+/// ever had, so that each generated object finds its match without a scan.
+pub struct Accumulation<'r> {
+    resources: &'r mut Vec<Resource>,
+    by_id: std::collections::HashMap<IdKey, Vec<usize>>,
+}
+
+impl<'r> Accumulation<'r> {
+    pub fn new(resources: &'r mut Vec<Resource>) -> Self {
+        let mut acc = Accumulation {
+            resources,
+            by_id: std::collections::HashMap::new(),
+        };
+        for i in 0..acc.resources.len() {
+            acc.index(i, true);
+        }
+        acc
     }
-    let id = new.cur_id();
-    let matches: Vec<usize> = resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.all_ids().iter().any(|other| other.same(&id)))
-        .map(|(i, _)| i)
-        .collect();
-    match (matches.as_slice(), new.behavior) {
-        ([], Behavior::Merge | Behavior::Replace) => Err(format!(
-            "id {} does not exist; cannot merge or replace",
-            id.display()
-        )),
-        ([], _) => {
-            resources.push(new);
-            Ok(())
-        }
-        ([i], Behavior::Merge | Behavior::Replace) => {
-            let old = &resources[*i];
-            let merge = new.behavior == Behavior::Merge;
-            let old_origin = old
-                .value
-                .get("metadata")
-                .and_then(|m| m.get("annotations"))
-                .and_then(|a| a.get(origin::ORIGIN))
-                .cloned();
-            let mut merged = copy_merge_metadata(new, old);
-            if merge {
-                for field in ["data", "binaryData"] {
-                    merge_data(&mut merged, old, field);
-                }
-                if let Some(o) = old_origin
-                    && let Some(a) = annotations_mut(&mut merged)
-                {
-                    a.insert(origin::ORIGIN, o);
-                }
+
+    fn keys(r: &Resource) -> Vec<IdKey> {
+        let mut keys: Vec<IdKey> = Vec::new();
+        for key in r.all_ids().iter().map(|id| id.key()) {
+            if !keys.contains(&key) {
+                keys.push(key);
             }
-            resources[*i] = merged;
-            Ok(())
         }
-        ([_], _) => Err(format!(
-            "id {} exists; behavior must be merge or replace",
-            id.display()
-        )),
-        (many, _) => {
-            let ids: Vec<String> = many
-                .iter()
-                .map(|&i| resources[i].cur_id().display())
-                .collect();
-            Err(format!(
-                "found multiple objects [{}] that could accept merge of {}",
-                ids.join(", "),
+        keys
+    }
+
+    fn index(&mut self, i: usize, add: bool) {
+        for key in Self::keys(&self.resources[i]) {
+            let list = self.by_id.entry(key).or_default();
+            if add {
+                list.push(i);
+            } else {
+                list.retain(|&j| j != i);
+            }
+        }
+    }
+
+    /// kustomize's `appendReplaceOrMerge`: a new id is appended (unless
+    /// the behavior is merge or replace); an object that ever had the same
+    /// id is replaced, the new one taking its name, namespace, name
+    /// history, labels and annotations (its own win), and for `merge` its
+    /// data too (its own keys win) and its origin.
+    pub fn absorb(
+        &mut self,
+        mut new: Resource,
+        by: Option<&origin::Configured>,
+    ) -> Result<(), String> {
+        if let Some(by) = by {
+            origin::set_origin_if_absent(&mut new, by);
+        }
+        let id = new.cur_id();
+        let mut matches: Vec<usize> = self.by_id.get(&id.key()).cloned().unwrap_or_default();
+        matches.sort_unstable();
+        let resources = &mut *self.resources;
+        match (matches.as_slice(), new.behavior) {
+            ([], Behavior::Merge | Behavior::Replace) => Err(format!(
+                "id {} does not exist; cannot merge or replace",
                 id.display()
-            ))
+            )),
+            ([], _) => {
+                resources.push(new);
+                self.index(self.resources.len() - 1, true);
+                Ok(())
+            }
+            ([i], Behavior::Merge | Behavior::Replace) => {
+                let i = *i;
+                let old = &resources[i];
+                let merge = new.behavior == Behavior::Merge;
+                let old_origin = old
+                    .value
+                    .get("metadata")
+                    .and_then(|m| m.get("annotations"))
+                    .and_then(|a| a.get(origin::ORIGIN))
+                    .cloned();
+                let mut merged = copy_merge_metadata(new, old);
+                if merge {
+                    for field in ["data", "binaryData"] {
+                        merge_data(&mut merged, old, field);
+                    }
+                    if let Some(o) = old_origin
+                        && let Some(a) = annotations_mut(&mut merged)
+                    {
+                        a.insert(origin::ORIGIN, o);
+                    }
+                }
+                self.index(i, false);
+                self.resources[i] = merged;
+                self.index(i, true);
+                Ok(())
+            }
+            ([_], _) => Err(format!(
+                "id {} exists; behavior must be merge or replace",
+                id.display()
+            )),
+            (many, _) => {
+                let ids: Vec<String> = many
+                    .iter()
+                    .map(|&i| resources[i].cur_id().display())
+                    .collect();
+                Err(format!(
+                    "found multiple objects [{}] that could accept merge of {}",
+                    ids.join(", "),
+                    id.display()
+                ))
+            }
         }
     }
 }

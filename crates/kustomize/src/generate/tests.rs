@@ -135,6 +135,7 @@ fn generators_are_bounded_in_bytes_and_keys() {
     a.files = vec!["f".into()];
     let mut budget = Budget {
         bytes: MAX_GENERATED_BYTES - 5,
+        objects: 0,
     };
     let e = make(&loader(&fs), &a, &mut budget).unwrap_err().to_string();
     assert!(e.contains("more than"), "{e}");
@@ -412,4 +413,27 @@ fn global_options_fill_in_and_switch_on() {
     assert_eq!(merged.labels["b"], "global");
     assert!(merged.disable_name_suffix_hash);
     assert_eq!(local.with_global(None), local);
+}
+
+#[test]
+fn a_build_makes_a_bounded_number_of_objects() {
+    let fs = MemFs::new();
+    let mut k = Kustomization {
+        file: "/k/kustomization.yaml".into(),
+        ..Kustomization::default()
+    };
+    k.config_map_generator = vec![args(Kind::ConfigMap, "a"), args(Kind::ConfigMap, "b")];
+    let mut budget = Budget {
+        bytes: 0,
+        objects: MAX_GENERATED_OBJECTS - 1,
+    };
+    let mut resources = Vec::new();
+    let e = run(&loader(&fs), &k, &[], None, &mut resources, &mut budget)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("more than {MAX_GENERATED_OBJECTS} objects")),
+        "{e}"
+    );
+    assert_eq!(resources.len(), 1, "the first one fit");
 }
