@@ -437,3 +437,47 @@ fn a_build_makes_a_bounded_number_of_objects() {
     );
     assert_eq!(resources.len(), 1, "the first one fit");
 }
+
+#[test]
+fn generator_lists_are_bounded() {
+    let mut text = String::from("configMapGenerator:\n");
+    for _ in 0..=MAX_GENERATORS {
+        text.push_str("- name: a\n");
+    }
+    let docs = ferroflux_api::yaml::parse_stream_raw(&text).unwrap();
+    let root = docs[0].node.clone().unwrap();
+    let ferroflux_api::yaml::Value::Map(entries) = &root.value else {
+        panic!()
+    };
+    let e = from_kustomization("k.yaml", Kind::ConfigMap, &entries[0].value)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("more than {MAX_GENERATORS} generators")),
+        "{e}"
+    );
+    let configs =
+        vec![
+            config("apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: c\n");
+            MAX_GENERATORS + 1
+        ];
+    let fs = MemFs::new();
+    let k = Kustomization {
+        file: "/k/kustomization.yaml".into(),
+        ..Kustomization::default()
+    };
+    let e = run(
+        &loader(&fs),
+        &k,
+        &configs,
+        None,
+        &mut Vec::new(),
+        &mut Budget::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(&format!("more than {MAX_GENERATORS} generators")),
+        "{e}"
+    );
+}
