@@ -10,7 +10,7 @@ use crate::emit::json_float;
 use crate::value::{Value, parse_timestamp};
 
 /// The suffix for a ConfigMap (`data`, `binaryData`) or Secret (`type`,
-/// `data`, `stringData`); any other kind hashes whole.
+/// `data`, `stringData`).
 pub fn suffix(obj: &Value) -> Result<String, String> {
     let kind = obj
         .get("kind")
@@ -44,7 +44,15 @@ pub fn suffix(obj: &Value) -> Result<String, String> {
             }
             f
         }
-        _ => return Ok(encode(&json(obj)?)),
+        // kustomize hashes any other kind (a generated object a patch gave
+        // another kind) through the JSON of its yaml.v3 node structure,
+        // which this engine does not reproduce: refuse rather than differ.
+        other => {
+            return Err(format!(
+                "not supported yet: the name hash of a generated object of kind {other:?} \
+                 (only ConfigMap and Secret)"
+            ));
+        }
     };
     fields.sort_by(|a, b| a.0.cmp(b.0));
     let body: Vec<String> = fields
@@ -200,6 +208,15 @@ mod tests {
             suffix(&cm("b", &[("k", "v")])),
             "the name is not hashed"
         );
+    }
+
+    #[test]
+    fn other_kinds_are_refused() {
+        let mut obj = cm("x", &[]);
+        obj.as_map_mut()
+            .unwrap()
+            .insert("kind", Value::Str("Deployment".into()));
+        assert!(suffix(&obj).unwrap_err().contains("\"Deployment\""));
     }
 
     #[test]
