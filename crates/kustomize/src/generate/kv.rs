@@ -223,4 +223,43 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(e.message.contains("longer than"));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any bytes: the parser returns, keys are never empty, and no
+            /// key or value holds a line break.
+            #[test]
+            fn env_parsing_is_total(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+                if let Ok(pairs) = parse_env(&bytes) {
+                    for (k, v) in pairs {
+                        prop_assert!(!k.is_empty());
+                        prop_assert!(!k.contains('\n') && !v.contains('\n'));
+                        prop_assert!(!k.contains('='));
+                    }
+                }
+            }
+
+            /// `KEY=VALUE` lines read back as written (keys without `=`,
+            /// `#` or leading space; values without line breaks).
+            #[test]
+            fn env_lines_read_back(
+                pairs in proptest::collection::vec(("[A-Za-z_][A-Za-z0-9_. ]{0,12}", "[^\n\r]{0,20}"), 0..10)
+            ) {
+                let text: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+                let read = parse_env(text.as_bytes()).unwrap();
+                prop_assert_eq!(read, pairs);
+            }
+
+            /// A literal's key is what precedes the first `=`.
+            #[test]
+            fn literal_keys_end_at_the_first_equals(key in "[^=]{1,10}", value in ".{0,20}") {
+                let (k, v) = parse_literal(&format!("{key}={value}")).unwrap();
+                prop_assert_eq!(k, key);
+                prop_assert!(value.contains(&v));
+            }
+        }
+    }
 }
