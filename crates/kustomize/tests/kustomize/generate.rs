@@ -218,3 +218,60 @@ fn merge_and_replace_with_the_hash_disabled() {
         "apiVersion: v1\ndata:\n  hello: world\nkind: ConfigMap\nmetadata:\n  labels:\n    env: staging\n    team: override-foo\n  name: staging-configmap-in-overlay\n---\napiVersion: v1\ndata:\n  foo: override-bar\nkind: ConfigMap\nmetadata:\n  annotations:\n    note: This is a test annotation\n  labels:\n    app: mynginx\n    env: staging\n    org: example.com\n    team: override-foo\n  name: staging-team-foo-configmap-in-base\n---\napiVersion: v1\ndata:\n  password: c29tZXB3\n  proxy: aGFwcm94eQ==\n  username: YWRtaW4=\nkind: Secret\nmetadata:\n  annotations:\n    note: This is a test annotation\n  labels:\n    app: mynginx\n    env: staging\n    org: example.com\n    team: override-foo\n  name: staging-team-foo-secret-in-base\ntype: Opaque\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  annotations:\n    note: This is a test annotation\n  labels:\n    app: mynginx\n    env: staging\n    org: example.com\n    team: override-foo\n  name: staging-team-foo-nginx\nspec:\n  selector:\n    matchLabels:\n      app: mynginx\n      env: staging\n      org: example.com\n      team: override-foo\n  template:\n    metadata:\n      annotations:\n        note: This is a test annotation\n      labels:\n        app: mynginx\n        env: staging\n        org: example.com\n        team: override-foo\n    spec:\n      containers:\n      - image: nginx\n        name: nginx\n        volumeMounts:\n        - mountPath: /tmp/ps\n          name: nginx-persistent-storage\n      volumes:\n      - emptyDir: {}\n        name: nginx-persistent-storage\n      - configMap:\n          name: staging-team-foo-configmap-in-base\n        name: configmap-in-base\n"
     );
 }
+
+/// krusty's TestGeneratorBasics (outside the shared corpus): envs, the deprecated env, files with leading blank lines, folded JSON literals, a Secret of the same name.
+#[test]
+fn krusty_generator_basics() {
+    let fs = tree(&[
+        ("/t/gb/bar.env", "\nBIRD=falcon\n".into()),
+        ("/t/gb/foo.env", "\nMOUNTAIN=everest\nOCEAN=pacific\n".into()),
+        ("/t/gb/forces.txt", "\ngravitational\nelectromagnetic\nstrong nuclear\nweak nuclear\n".into()),
+        ("/t/gb/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: blah-\nconfigMapGenerator:\n- name: bob\n  literals:\n  - fruit=apple\n  - vegetable=broccoli\n  envs:\n  - foo.env\n  env: bar.env\n  files:\n  - passphrase=phrase.dat\n  - forces.txt\n- name: json\n  literals:\n  - 'v2=[{\"path\": \"var/druid/segment-cache\"}]'\n  - >-\n    druid_segmentCache_locations=[{\"path\":\n    \"var/druid/segment-cache\",\n    \"maxSize\": 32000000000,\n    \"freeSpacePercent\": 1.0}]\nsecretGenerator:\n- name: bob\n  literals:\n  - fruit=apple\n  - vegetable=broccoli\n  envs:\n  - foo.env\n  files:\n  - passphrase=phrase.dat\n  - forces.txt\n  env: bar.env\n".into()),
+        ("/t/gb/phrase.dat", "\nLife is short.\nBut the years are long.\nNot while the evil days come not.\n".into()),
+    ]);
+    assert_eq!(
+        build(&fs, "/t/gb").unwrap(),
+        "apiVersion: v1\ndata:\n  BIRD: falcon\n  MOUNTAIN: everest\n  OCEAN: pacific\n  forces.txt: |2\n\n    gravitational\n    electromagnetic\n    strong nuclear\n    weak nuclear\n  fruit: apple\n  passphrase: |2\n\n    Life is short.\n    But the years are long.\n    Not while the evil days come not.\n  vegetable: broccoli\nkind: ConfigMap\nmetadata:\n  name: blah-bob-g9df72cd5b\n---\napiVersion: v1\ndata:\n  druid_segmentCache_locations: '[{\"path\": \"var/druid/segment-cache\", \"maxSize\": 32000000000,\n    \"freeSpacePercent\": 1.0}]'\n  v2: '[{\"path\": \"var/druid/segment-cache\"}]'\nkind: ConfigMap\nmetadata:\n  name: blah-json-m8529t979f\n---\napiVersion: v1\ndata:\n  BIRD: ZmFsY29u\n  MOUNTAIN: ZXZlcmVzdA==\n  OCEAN: cGFjaWZpYw==\n  forces.txt: |\n    CmdyYXZpdGF0aW9uYWwKZWxlY3Ryb21hZ25ldGljCnN0cm9uZyBudWNsZWFyCndlYWsgbn\n    VjbGVhcgo=\n  fruit: YXBwbGU=\n  passphrase: |\n    CkxpZmUgaXMgc2hvcnQuCkJ1dCB0aGUgeWVhcnMgYXJlIGxvbmcuCk5vdCB3aGlsZSB0aG\n    UgZXZpbCBkYXlzIGNvbWUgbm90Lgo=\n  vegetable: YnJvY2NvbGk=\nkind: Secret\nmetadata:\n  name: blah-bob-58g62h555c\ntype: Opaque\n"
+    );
+}
+
+/// krusty's TestGeneratorOverlaysBinaryData: a base's wrapped binaryData merged unchanged, hashed with the overlay's name.
+#[test]
+fn binary_data_survives_a_merge() {
+    let fs = tree(&[
+        ("/t/bd/base/data.bin", b"\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello\xffhello".to_vec()),
+        ("/t/bd/base/kustomization.yaml", "namePrefix: p1-\nconfigMapGenerator:\n- name: com1\n  behavior: create\n  files:\n  - data.bin\n".into()),
+        ("/t/bd/overlay/kustomization.yaml", "resources:\n- ../base\nconfigMapGenerator:\n- name: com1\n  behavior: merge\n".into()),
+    ]);
+    assert_eq!(
+        build(&fs, "/t/bd/overlay").unwrap(),
+        "apiVersion: v1\nbinaryData:\n  data.bin: |\n    /2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbG\n    xv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hl\n    bGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv/2\n    hlbGxv/2hlbGxv/2hlbGxv/2hlbGxv\nkind: ConfigMap\nmetadata:\n  name: p1-com1-96gmmt6gt5\n"
+    );
+}
+
+/// krusty's TestGeneratorRepeatsInKustomization: a key written twice in one generator entry, the last one wins.
+#[test]
+fn repeated_keys_in_a_generator_keep_the_last() {
+    let fs = tree(&[
+        ("/t/rep/forces.txt", "\ngravitational\n".into()),
+        ("/t/rep/kustomization.yaml", "namePrefix: blah-\nconfigMapGenerator:\n- name: bob\n  behavior: create\n  literals:\n  - bean=pinto\n  - star=wolf-rayet\n  literals:\n  - fruit=apple\n  - vegetable=broccoli\n  files:\n  - forces.txt\n  files:\n  - nobles=nobility.txt\n".into()),
+        ("/t/rep/nobility.txt", "\nhelium\nneon\n".into()),
+    ]);
+    assert_eq!(
+        build(&fs, "/t/rep").unwrap(),
+        "apiVersion: v1\ndata:\n  fruit: apple\n  nobles: |2\n\n    helium\n    neon\n  vegetable: broccoli\nkind: ConfigMap\nmetadata:\n  name: blah-bob-m2ch48b297\n"
+    );
+}
+
+/// krusty's TestDataIsSingleQuote: `TEST='` keeps its quote.
+#[test]
+fn a_lone_quote_stays() {
+    let fs = tree(&[(
+        "/t/sq/kustomization.yaml",
+        "configMapGenerator:\n  - name: test\n    literals:\n      - TEST='\n".into(),
+    )]);
+    assert_eq!(
+        build(&fs, "/t/sq").unwrap(),
+        "apiVersion: v1\ndata:\n  TEST: ''''\nkind: ConfigMap\nmetadata:\n  name: test-m8t7bmb6g2\n"
+    );
+}
