@@ -15,12 +15,26 @@ use crate::value::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     pub key: Option<String>,
+    /// The list item under `key` it is about.
+    pub index: Option<usize>,
     pub message: String,
+}
+
+impl DecodeError {
+    /// The path of the offending node under the decoded mapping.
+    pub fn path(&self) -> Vec<String> {
+        self.key
+            .iter()
+            .cloned()
+            .chain(self.index.map(|i| i.to_string()))
+            .collect()
+    }
 }
 
 fn err(key: &str, message: String) -> DecodeError {
     DecodeError {
         key: Some(key.to_string()),
+        index: None,
         message,
     }
 }
@@ -56,13 +70,26 @@ fn strings(m: &Map, key: &str) -> Result<Vec<String>, DecodeError> {
             .map(|(i, v)| match v {
                 Value::Null => Ok(String::new()),
                 Value::Str(s) | Value::Timestamp(s) => Ok(s.clone()),
-                other => Err(err(
-                    k,
-                    format!(
-                        "`{key}[{i}]` must be a string; quote it (\"{}\")",
-                        other.scalar_text().unwrap_or_default()
-                    ),
-                )),
+                Value::Map(_) | Value::Seq(_) => Err(DecodeError {
+                    index: Some(i),
+                    ..err(
+                        k,
+                        format!(
+                            "`{key}[{i}]` must be a string, not a mapping or list; quote \
+                             the whole entry"
+                        ),
+                    )
+                }),
+                other => Err(DecodeError {
+                    index: Some(i),
+                    ..err(
+                        k,
+                        format!(
+                            "`{key}[{i}]` must be a string; quote it (\"{}\")",
+                            other.scalar_text().unwrap_or_default()
+                        ),
+                    )
+                }),
             })
             .collect(),
         Some((k, _)) => Err(err(k, format!("`{key}` must be a list of strings"))),
@@ -166,7 +193,8 @@ pub fn generator(m: &Map, kind: Kind, strict: bool) -> Result<Args, DecodeError>
     }
     let options = match mapping(m, "options")? {
         Some(o) => options(o, strict).map_err(|e| DecodeError {
-            key: e.key.or_else(|| Some("options".to_string())),
+            key: Some("options".to_string()),
+            index: None,
             message: format!("options: {}", e.message),
         })?,
         None => GenOptions::default(),

@@ -168,13 +168,8 @@ pub fn from_kustomization(file: &str, kind: Kind, node: &Node) -> Result<Vec<Arg
         let Value::Map(m) = from_node(item) else {
             return Err(at(item.line, "expected a mapping".to_string()));
         };
-        let mut a = args::generator(&m, kind, true).map_err(|e| {
-            let line = e
-                .key
-                .as_ref()
-                .map_or(item.line, |k| item.line_of(std::slice::from_ref(k)));
-            at(line, e.message)
-        })?;
+        let mut a =
+            args::generator(&m, kind, true).map_err(|e| at(item.line_of(&e.path()), e.message))?;
         a.source = format!("{file}:{}", item.line);
         out.push(a);
     }
@@ -191,13 +186,7 @@ pub fn options_from_kustomization(file: &str, node: &Node) -> Result<GenOptions,
     let Value::Map(m) = from_node(node) else {
         return Err(at(node.line, "expected a mapping".to_string()));
     };
-    args::options(&m, true).map_err(|e| {
-        let line = e
-            .key
-            .as_ref()
-            .map_or(node.line, |k| node.line_of(std::slice::from_ref(k)));
-        at(line, e.message)
-    })
+    args::options(&m, true).map_err(|e| at(node.line_of(&e.path()), e.message))
 }
 
 /// What generators have read and made so far in a build

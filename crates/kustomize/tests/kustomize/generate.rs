@@ -145,9 +145,9 @@ fn rejected_generators_name_file_and_line() {
             &["files \"sub\"", "is a directory"],
         ),
         (
-            "configMapGenerator:\n- name: a\n  literals:\n  - colon=a: b\n",
-            "/t/kustomization.yaml:3",
-            &["`literals[0]` must be a string"],
+            "configMapGenerator:\n- name: a\n  literals:\n  - k=v\n  - colon=a: b\n",
+            "/t/kustomization.yaml:5",
+            &["`literals[1]` must be a string, not a mapping"],
         ),
         (
             "secretGenerator:\n- name: a\n  literal:\n  - k=v\n",
