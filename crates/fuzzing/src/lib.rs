@@ -58,11 +58,26 @@ pub const TARGETS: &[Target] = &[
 
 /// `kustomize build` over a tree written in the input: lines `=== PATH`
 /// start a file (under `/k`), the build runs in `/k`. What it prints must
-/// read back as YAML with the same number of documents.
+/// read back as YAML with the same number of documents. The generators'
+/// parsers also read the raw input: whole as an `.env` file, and each line
+/// as a literal and a file source.
 pub fn kustomize(bytes: &[u8]) {
+    use ferroflux_kustomize::generate::kv;
+    if let Ok(pairs) = kv::parse_env(bytes) {
+        assert!(
+            pairs.iter().all(|(k, _)| !k.is_empty()),
+            "env keys are never empty"
+        );
+    }
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
+    for line in text.lines() {
+        if let Ok((key, value)) = kv::parse_literal(line) {
+            assert!(!key.is_empty() && value.len() < line.len(), "{line:?}");
+        }
+        let _ = kv::parse_file_source(line);
+    }
     let mut fs = ferroflux_kustomize::MemFs::new();
     fs.add_dir("/k");
     let mut current: Option<(String, String)> = None;

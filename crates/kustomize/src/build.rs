@@ -102,8 +102,10 @@ pub fn build_with_warnings(
         metadata: Vec::new(),
         warnings: Vec::new(),
         accumulated: 0,
+        generated: Default::default(),
     };
     let (k, mut resources, rules) = b.target(&dir, None, None)?;
+    crate::generate::add_hashes(&mut resources)?;
     transform::nameref::run(&mut resources, &rules.tables.name_reference).map_err(Error::Build)?;
     let unused = crate::vars::resolve(&rules.vars, &mut resources, &rules.tables.var_reference)
         .map_err(Error::Build)?;
@@ -193,6 +195,8 @@ struct Builder<'a> {
     warnings: Vec<String>,
     /// Resources accumulated so far, over every level.
     accumulated: usize,
+    /// What generators have read so far.
+    generated: crate::generate::Budget,
 }
 
 impl Builder<'_> {
@@ -261,13 +265,21 @@ impl Builder<'_> {
             origin: origin.as_deref(),
         };
         let generators = self.plugin_configs(&at, &k.generators)?;
-        if let Some(r) = generators.first() {
-            return Err(config_error(
-                &k,
-                "generators",
-                transform::config::generator(r),
-            ));
-        }
+        let loader = crate::generate::Loader {
+            fs: self.fs,
+            dir,
+            real_dir: &real,
+            root_only: self.opts.load_restrictor == LoadRestrictor::RootOnly,
+        };
+        let origin_dir = origin.as_deref();
+        crate::generate::run(
+            &loader,
+            &k,
+            &generators,
+            origin_dir,
+            &mut resources,
+            &mut self.generated,
+        )?;
         let mut extra = self.replacements(&at)?;
         for r in self.plugin_configs(&at, &k.transformers)? {
             let steps = match self.configured_replacements(&at, &r)? {

@@ -134,7 +134,7 @@ fn reread_string(s: &str) -> Result<String, EmitError> {
 }
 
 /// Go's `encoding/json` spelling of a float64.
-fn json_float(f: f64) -> Result<String, EmitError> {
+pub(crate) fn json_float(f: f64) -> Result<String, EmitError> {
     if f.is_nan() {
         return Err(EmitError::UnsupportedFloat("NaN".to_string()));
     }

@@ -63,12 +63,9 @@ const NOT_YET: &[&str] = &[
     "patchesJson6902",
     "patches",
     "crds",
-    "configMapGenerator",
-    "secretGenerator",
     "helmGlobals",
     "helmCharts",
     "helmChartInflationGenerator",
-    "generatorOptions",
     "validators",
 ];
 
@@ -148,7 +145,7 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     /// kustomize's warnings for deprecated fields, in its words.
     pub warnings: Vec<String>,
-    /// `generators` and `transformers` entries (refused when non-empty).
+    /// `generators` and `transformers` entries.
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
     /// `vars` (deprecated).
@@ -156,6 +153,10 @@ pub struct Kustomization {
     pub replacements: Vec<crate::transform::replacement::Entry>,
     /// Directories of `kind: Component` kustomizations.
     pub components: Vec<String>,
+    /// `configMapGenerator` and `secretGenerator` entries.
+    pub config_map_generator: Vec<crate::generate::Args>,
+    pub secret_generator: Vec<crate::generate::Args>,
+    pub generator_options: Option<crate::generate::GenOptions>,
 }
 
 /// Find the kustomization file of `dir`.
@@ -304,6 +305,21 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                 let value = crate::decode::from_node_yaml11(node);
                 k.replacements = crate::transform::replacement::entries(&value, &at)
                     .map_err(|e| ctx.error(item_line(node, &e), &e))?;
+            }
+            "configMapGenerator" => {
+                k.config_map_generator = crate::generate::from_kustomization(
+                    &file,
+                    crate::generate::Kind::ConfigMap,
+                    node,
+                )?
+            }
+            "secretGenerator" => {
+                k.secret_generator =
+                    crate::generate::from_kustomization(&file, crate::generate::Kind::Secret, node)?
+            }
+            "generatorOptions" => {
+                k.generator_options =
+                    Some(crate::generate::options_from_kustomization(&file, node)?)
             }
             "transformers" => k.transformers = ctx.strings(&value)?,
             _ => {

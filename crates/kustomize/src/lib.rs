@@ -8,16 +8,16 @@
 //! depend on tokio, kube clients, git or HTTP.
 //!
 //! The shape, for what comes next: [`build`] reads a kustomization
-//! ([`kustomization`]), accumulates its resources and bases, applies its
-//! `components` to that accumulation, then runs [`transform::run`]: the
-//! built-in steps in kustomize's order ([`transform::steps`]: patches go
-//! first, before the namespace step; `replacements`
-//! ([`transform::replacement`]) last), then configured `transformers`; its
-//! `vars` then tag the resources they name. Generators belong in
-//! `build::Builder::target` after the resources and before the components;
-//! hash suffixes at the top, before the name-reference pass
-//! ([`transform::nameref`]), which [`vars`] resolution follows. Field paths
-//! of vars and replacements are [`fieldpath`]'s. Output goes through
+//! ([`kustomization`]), accumulates its resources and bases, runs its
+//! generators ([`generate`]) after the resources, applies its `components`
+//! to that accumulation, then runs [`transform::run`]: the built-in steps in
+//! kustomize's order ([`transform::steps`]: patches go first, before the
+//! namespace step; `replacements` ([`transform::replacement`]) last), then
+//! configured `transformers`; its `vars` then tag the resources they name.
+//! At the top, the hash suffixes of generated names are added once, before
+//! the name-reference pass ([`transform::nameref`]), which [`vars`]
+//! resolution follows. Field paths of vars and replacements are
+//! [`fieldpath`]'s. Output goes through
 //! [`emit`], which reproduces kustomize's JSON round trip and yaml.v2.
 
 pub mod build;
@@ -26,6 +26,7 @@ pub mod emit;
 pub mod error;
 pub mod fieldpath;
 pub mod fs;
+pub mod generate;
 pub mod kustomization;
 pub mod labelselector;
 pub mod origin;

@@ -109,6 +109,14 @@ pub fn record(r: &mut Resource, by: &Configured) {
     a.insert(TRANSFORMATIONS, Value::Str(list));
 }
 
+/// A generated resource takes its generator's origin unless it has one.
+pub fn set_origin_if_absent(r: &mut Resource, by: &Configured) {
+    let Some(a) = annotations(r) else { return };
+    if a.get(ORIGIN).is_none() {
+        a.insert(ORIGIN, Value::Str(by.lines("", "")));
+    }
+}
+
 /// The path an annotation records for a resource (its `path:` line).
 pub fn path_of(r: &Resource) -> Option<String> {
     let text = r

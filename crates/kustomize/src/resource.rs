@@ -199,6 +199,11 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// Names of the `vars` whose object reference is this resource.
     pub ref_vars: Vec<String>,
+    /// A generated object whose name gets the content hash at the end of
+    /// the build ([`crate::generate::add_hashes`]).
+    pub needs_hash: bool,
+    /// A generated object's behavior toward an object with its id.
+    pub behavior: crate::generate::Behavior,
 }
 
 impl Resource {
@@ -210,6 +215,8 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             ref_vars: Vec::new(),
+            needs_hash: false,
+            behavior: crate::generate::Behavior::Unspecified,
         }
     }
 

@@ -5,4 +5,5 @@
 
 mod build;
 mod conformance;
+mod generate;
 mod vars_replacements_components;
