@@ -631,13 +631,7 @@ async fn digest_reflection_pins_digests() {
 fn silent_git_server_times_out_and_delays_only_itself() {
     // The git thread stays blocked on the silent server: the runtime must
     // not wait for it when it shuts down (as `ferroflux automate` does not).
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(silent_git_server_run());
-    rt.shutdown_background();
+    on_two_workers(silent_git_server_run());
 }
 
 async fn silent_git_server_run() {
@@ -802,6 +796,35 @@ impl SilentServer {
     }
 }
 
+/// Run a test's async body on a runtime of two workers, left behind (with
+/// the silent servers' blocked connections) when it returns.
+fn on_two_workers(body: impl std::future::Future<Output = ()>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("test setup");
+    rt.block_on(body);
+    rt.shutdown_background();
+}
+
+/// An ImageRepository in namespace `stuck-scan` whose registry never answers.
+fn silent_repository(port: u16) -> String {
+    format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: silent
+  namespace: stuck-scan
+spec:
+  image: 127.0.0.1:{port}/app
+  interval: 5m0s
+  timeout: 10m0s
+  insecure: true
+"
+    )
+}
+
 /// Issue 13 item 8: objects are reconciled concurrently (`--concurrent`,
 /// Flux's default 4). A registry and a Git server that accept and never
 /// answer (timeouts of 10 minutes) hold up only their own objects: in the
@@ -810,13 +833,7 @@ impl SilentServer {
 /// keeps its order whatever finished first.
 #[test]
 fn a_silent_registry_and_git_server_delay_only_their_own_objects() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(silent_servers_run());
-    rt.shutdown_background();
+    on_two_workers(silent_servers_run());
 }
 
 async fn silent_servers_run() {
@@ -831,17 +848,7 @@ async fn silent_servers_run() {
     let bare = gitrepo::init_bare(tmp.path(), "flux.git");
     let mut files = quickstart_files(&registry.host());
     let stuck = format!(
-        "apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: silent
-  namespace: stuck-scan
-spec:
-  image: 127.0.0.1:{port}/app
-  interval: 5m0s
-  timeout: 10m0s
-  insecure: true
----
+        "{}---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImagePolicy
 metadata:
@@ -855,6 +862,7 @@ spec:
       range: \">=0.0.0\"
 ---
 {}",
+        silent_repository(port),
         stuck_git_objects(port, "stuck-git", "10m0s")
     );
     files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
@@ -936,13 +944,7 @@ spec:
 /// pushes: its repository, then its policy, then it ran before that scan.
 #[test]
 fn with_one_worker_an_automation_runs_before_the_remaining_scans() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(one_worker_run());
-    rt.shutdown_background();
+    on_two_workers(one_worker_run());
 }
 
 async fn one_worker_run() {
@@ -956,20 +958,10 @@ async fn one_worker_run() {
     let tmp = tempfile::tempdir().expect("test setup");
     let bare = gitrepo::init_bare(tmp.path(), "flux.git");
     let mut files = quickstart_files(&registry.host());
-    let stuck = format!(
-        "apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: silent
-  namespace: stuck-scan
-spec:
-  image: 127.0.0.1:{port}/app
-  interval: 5m0s
-  timeout: 10m0s
-  insecure: true
-"
-    );
-    files.push(("clusters/stage/flux/stuck.yaml".into(), stuck.into_bytes()));
+    files.push((
+        "clusters/stage/flux/stuck.yaml".into(),
+        silent_repository(port).into_bytes(),
+    ));
     let first = commit_all(&bare, &files);
     let opts = AutomateOptions {
         concurrent: 1,
