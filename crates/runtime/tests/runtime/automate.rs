@@ -808,6 +808,38 @@ fn on_two_workers(body: impl std::future::Future<Output = ()>) {
     rt.shutdown_background();
 }
 
+/// A server that never answers, the quickstart's registry, and a bare
+/// repository to commit the quickstart's files (`files`) to.
+struct Silent {
+    silent: SilentServer,
+    port: u16,
+    _registry: FakeRegistry,
+    tmp: tempfile::TempDir,
+    bare: PathBuf,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+async fn silent_setup() -> Option<Silent> {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return None;
+    }
+    let silent = SilentServer::start();
+    let port = silent.port;
+    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
+    let tmp = tempfile::tempdir().expect("test setup");
+    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
+    let files = quickstart_files(&registry.host());
+    Some(Silent {
+        silent,
+        port,
+        _registry: registry,
+        tmp,
+        bare,
+        files,
+    })
+}
+
 /// An ImageRepository in namespace `stuck-scan` whose registry never answers.
 fn silent_repository(port: u16) -> String {
     format!(
@@ -837,16 +869,17 @@ fn a_silent_registry_and_git_server_delay_only_their_own_objects() {
 }
 
 async fn silent_servers_run() {
-    if !gitrepo::git_available() {
-        ferroflux_testkit::env::skip_or_fail("git binary");
+    let Some(Silent {
+        silent,
+        port,
+        _registry,
+        tmp,
+        bare,
+        mut files,
+    }) = silent_setup().await
+    else {
         return;
-    }
-    let silent = SilentServer::start();
-    let port = silent.port;
-    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
-    let tmp = tempfile::tempdir().expect("test setup");
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let mut files = quickstart_files(&registry.host());
+    };
     let stuck = format!(
         "{}---
 apiVersion: image.toolkit.fluxcd.io/v1
@@ -948,16 +981,17 @@ fn with_one_worker_an_automation_runs_before_the_remaining_scans() {
 }
 
 async fn one_worker_run() {
-    if !gitrepo::git_available() {
-        ferroflux_testkit::env::skip_or_fail("git binary");
+    let Some(Silent {
+        silent,
+        port,
+        _registry,
+        tmp,
+        bare,
+        mut files,
+    }) = silent_setup().await
+    else {
         return;
-    }
-    let silent = SilentServer::start();
-    let port = silent.port;
-    let registry = quickstart_registry(tags(&["0.13.2", "0.13.3"]), 100).await;
-    let tmp = tempfile::tempdir().expect("test setup");
-    let bare = gitrepo::init_bare(tmp.path(), "flux.git");
-    let mut files = quickstart_files(&registry.host());
+    };
     files.push((
         "clusters/stage/flux/stuck.yaml".into(),
         silent_repository(port).into_bytes(),
