@@ -10,8 +10,10 @@
 //! The shape, for what comes next: [`build`] reads a kustomization
 //! ([`kustomization`]), accumulates its resources and bases, then runs
 //! [`transform::run`]: the built-in steps in kustomize's order
-//! ([`transform::steps`]: patches go first, before the namespace step;
-//! replacements last), then configured `transformers`. Generators belong
+//! ([`transform::steps`], with the patch transformers of [`patch`] first
+//! and `patchesJson6902` after the annotations; replacements last), then
+//! configured `transformers`. Strategic merge patches are [`smp`] (kyaml's
+//! merge with the built-in Kubernetes schema), JSON patches [`json6902`]. Generators belong
 //! in `build::Builder::target` after the resources and before the
 //! transformers; hash suffixes and `vars` after accumulation, next to the
 //! name-reference pass ([`transform::nameref`]). Output goes through
@@ -24,6 +26,7 @@ pub mod fs;
 pub mod kustomization;
 pub mod origin;
 pub mod resource;
+pub mod smp;
 pub mod sort;
 pub mod transform;
 pub mod value;
