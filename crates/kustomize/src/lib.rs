@@ -23,6 +23,7 @@ pub mod build;
 pub mod emit;
 pub mod error;
 pub mod fs;
+pub mod json6902;
 pub mod kustomization;
 pub mod origin;
 pub mod resource;
