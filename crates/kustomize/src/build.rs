@@ -276,7 +276,15 @@ impl Builder<'_> {
                 ))
             })?;
         }
-        transform::run(&k, &mut resources, &tables, &extra, origin.as_deref())?;
+        let patches = self.patches(&k, dir, &real)?;
+        transform::run(
+            &k,
+            &mut resources,
+            &tables,
+            &extra,
+            origin.as_deref(),
+            &patches,
+        )?;
         Ok((k, resources, tables))
     }
 
@@ -307,6 +315,34 @@ impl Builder<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The patch transformers of `k`, their files read within the root.
+    fn patches(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+    ) -> Result<crate::patch::Configured, Error> {
+        let mut read = |entry: &str| -> Result<String, Error> {
+            let path = self.restricted_file(k, dir, real_dir, entry)?;
+            let bytes = self
+                .fs
+                .read(&path)
+                .map_err(|e| Error::Build(format!("{}: {e}", k.file.display())))?;
+            String::from_utf8(bytes).map_err(|_| Error::At {
+                file: path.display().to_string(),
+                line: 1,
+                message: "the patch file is not UTF-8 text".to_string(),
+            })
+        };
+        crate::patch::configure(
+            &k.file.display().to_string(),
+            &k.patches_strategic_merge,
+            &k.patches,
+            &k.patches_json6902,
+            &mut read,
+        )
     }
 
     /// A file of `configurations` (field specs), within the root.

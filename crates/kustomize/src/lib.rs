@@ -26,6 +26,7 @@ pub mod fs;
 pub mod json6902;
 pub mod kustomization;
 pub mod origin;
+pub mod patch;
 pub mod resource;
 pub mod smp;
 pub mod sort;

@@ -5,3 +5,4 @@
 
 mod build;
 mod conformance;
+mod patches;
