@@ -255,8 +255,11 @@ impl Builder<'_> {
         }
         let mut extra = Vec::new();
         for r in self.plugin_configs(&at, &k.transformers)? {
-            let steps = transform::config::transformer(&r)
-                .map_err(|e| config_error(&k, "transformers", e))?;
+            let steps = match self.patch_transformer(&k, dir, &real, &r)? {
+                Some(steps) => steps,
+                None => transform::config::transformer(&r)
+                    .map_err(|e| config_error(&k, "transformers", e))?,
+            };
             let by = origin::path_of(&r).map(|path| origin::Configured {
                 configured_in: path,
                 api_version: r.api_version(),
@@ -317,6 +320,49 @@ impl Builder<'_> {
         Ok(out)
     }
 
+    /// A built-in patch transformer in `transformers`, its files read
+    /// within the root of `k`.
+    fn patch_transformer(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        r: &crate::resource::Resource,
+    ) -> Result<Option<Vec<transform::Step>>, Error> {
+        let mut read = |entry: &str| self.read_patch(k, dir, real_dir, entry);
+        // The config's own file (its source is `file:line`).
+        let file = r
+            .source
+            .rsplit_once(':')
+            .map_or(r.source.as_str(), |(f, _)| f)
+            .to_string();
+        let steps = crate::patch::from_config(&file, r, &mut read)?;
+        Ok(steps.map(|s| {
+            s.into_iter()
+                .map(|p| transform::Step::Patch(Box::new(p)))
+                .collect()
+        }))
+    }
+
+    fn read_patch(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entry: &str,
+    ) -> Result<String, Error> {
+        let path = self.restricted_file(k, dir, real_dir, entry)?;
+        let bytes = self
+            .fs
+            .read(&path)
+            .map_err(|e| Error::Build(format!("{}: {e}", k.file.display())))?;
+        String::from_utf8(bytes).map_err(|_| Error::At {
+            file: path.display().to_string(),
+            line: 1,
+            message: "the patch file is not UTF-8 text".to_string(),
+        })
+    }
+
     /// The patch transformers of `k`, their files read within the root.
     fn patches(
         &self,
@@ -324,18 +370,7 @@ impl Builder<'_> {
         dir: &Path,
         real_dir: &Path,
     ) -> Result<crate::patch::Configured, Error> {
-        let mut read = |entry: &str| -> Result<String, Error> {
-            let path = self.restricted_file(k, dir, real_dir, entry)?;
-            let bytes = self
-                .fs
-                .read(&path)
-                .map_err(|e| Error::Build(format!("{}: {e}", k.file.display())))?;
-            String::from_utf8(bytes).map_err(|_| Error::At {
-                file: path.display().to_string(),
-                line: 1,
-                message: "the patch file is not UTF-8 text".to_string(),
-            })
-        };
+        let mut read = |entry: &str| self.read_patch(k, dir, real_dir, entry);
         crate::patch::configure(
             &k.file.display().to_string(),
             &k.patches_strategic_merge,

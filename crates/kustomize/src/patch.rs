@@ -349,6 +349,119 @@ pub fn configure(
     Ok(out)
 }
 
+/// The steps of a built-in patch transformer named in `transformers`
+/// (`PatchTransformer`, `PatchStrategicMergeTransformer`,
+/// `PatchJson6902Transformer`); `None` for any other config.
+pub fn from_config(
+    file: &str,
+    r: &Resource,
+    read: &mut dyn FnMut(&str) -> Result<String, Error>,
+) -> Result<Option<Vec<Step>>, Error> {
+    let gvk = r.gvk();
+    if !gvk.group.is_empty() || gvk.version != "builtin" {
+        return Ok(None);
+    }
+    let Some(m) = r.map() else { return Ok(None) };
+    let line = r
+        .source
+        .rsplit_once(':')
+        .and_then(|(_, l)| l.parse().ok())
+        .unwrap_or(1);
+    let name = r.name();
+    let invalid = |e: String| Error::At {
+        file: file.to_string(),
+        line,
+        message: format!("builtin {} {name}: {e}", gvk.kind),
+    };
+    let string = |key: &str| -> Result<String, Error> {
+        match m.get(key) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::Str(s)) => Ok(s.clone()),
+            Some(_) => Err(invalid(format!("`{key}` must be a string"))),
+        }
+    };
+    let target = || -> Result<Option<Selector>, Error> {
+        match m.get("target") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Map(t)) => {
+                let f = |k: &str| match t.get(k) {
+                    None | Some(Value::Null) => Ok(String::new()),
+                    Some(Value::Str(s)) => Ok(s.clone()),
+                    Some(_) => Err(invalid(format!("`target.{k}` must be a string"))),
+                };
+                Ok(Some(Selector {
+                    group: f("group")?,
+                    version: f("version")?,
+                    kind: f("kind")?,
+                    name: f("name")?,
+                    namespace: f("namespace")?,
+                    label_selector: f("labelSelector")?,
+                    annotation_selector: f("annotationSelector")?,
+                }))
+            }
+            Some(_) => Err(invalid("`target` must be a mapping".to_string())),
+        }
+    };
+    let configured = match gvk.kind.as_str() {
+        "PatchTransformer" => {
+            let mut e = Entry {
+                path: string("path")?,
+                patch: string("patch")?,
+                target: target()?,
+                line,
+                ..Entry::default()
+            };
+            if let Some(Value::Map(o)) = m.get("options") {
+                let flag = |k: &str| matches!(o.get(k), Some(Value::Bool(true)));
+                e.allow_name_change = flag("allowNameChange");
+                e.allow_kind_change = flag("allowKindChange");
+            }
+            configure(file, &[], &[e], &[], read)?
+        }
+        "PatchStrategicMergeTransformer" => {
+            let mut entries: Vec<(String, usize)> = match m.get("paths") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Seq(items)) => items
+                    .iter()
+                    .map(|i| match i {
+                        Value::Str(s) => Ok((s.clone(), line)),
+                        _ => Err(invalid("`paths` must be a list of strings".to_string())),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(invalid("`paths` must be a list of strings".to_string())),
+            };
+            let patches = string("patches")?;
+            if entries.is_empty() && patches.is_empty() {
+                return Err(invalid(
+                    "empty file path and empty patch content".to_string(),
+                ));
+            }
+            if !patches.is_empty() {
+                entries.push((patches, line));
+            }
+            configure(file, &entries, &[], &[], read)?
+        }
+        "PatchJson6902Transformer" => {
+            let e = Entry {
+                path: string("path")?,
+                patch: string("jsonOp")?,
+                target: target()?,
+                line,
+                ..Entry::default()
+            };
+            configure(file, &[], &[], &[e], read)?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(
+        configured
+            .first
+            .into_iter()
+            .chain(configured.json6902)
+            .collect(),
+    ))
+}
+
 fn check_size(text: &str) -> Result<(), String> {
     if text.len() > MAX_PATCH_BYTES {
         return Err(format!(

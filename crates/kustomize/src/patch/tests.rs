@@ -372,3 +372,72 @@ fn a_patch_keeps_name_kind_and_namespace_unless_allowed() {
     delete.apply(&mut rs).expect("deletes");
     assert!(rs.is_empty());
 }
+
+#[test]
+fn transformer_configs_are_read_or_refused_with_the_field() {
+    let mut read = |name: &str| -> Result<String, Error> {
+        Err(Error::Build(format!("{name}: no such file")))
+    };
+    let config = |body: &str| resources(&format!("apiVersion: builtin\n{body}"))[0].clone();
+    let other = config("kind: PrefixTransformer\nmetadata: {name: p}\n");
+    assert!(
+        from_config("t.yaml", &other, &mut read)
+            .expect("not mine")
+            .is_none()
+    );
+    let plugin =
+        resources("apiVersion: example.com/v1\nkind: PatchTransformer\nmetadata: {name: p}\n");
+    assert!(
+        from_config("t.yaml", &plugin[0], &mut read)
+            .expect("not builtin")
+            .is_none()
+    );
+    let ok = config(
+        "kind: PatchTransformer\nmetadata: {name: p}\ntarget: {kind: Deployment}\noptions: {allowNameChange: true}\npatch: '[]'\n",
+    );
+    let steps = from_config("t.yaml", &ok, &mut read)
+        .expect("configured")
+        .expect("mine");
+    assert!(matches!(
+        &steps[..],
+        [Step::Json {
+            target: Some(_),
+            ..
+        }]
+    ));
+    for (body, want) in [
+        (
+            "kind: PatchTransformer\nmetadata: {name: p}\ntarget: 3\n",
+            "`target` must be a mapping",
+        ),
+        (
+            "kind: PatchTransformer\nmetadata: {name: p}\ntarget: {kind: 3}\n",
+            "`target.kind` must be a string",
+        ),
+        (
+            "kind: PatchTransformer\nmetadata: {name: p}\npatch: [1]\n",
+            "`patch` must be a string",
+        ),
+        (
+            "kind: PatchStrategicMergeTransformer\nmetadata: {name: p}\npaths: x\n",
+            "`paths` must be a list of strings",
+        ),
+        (
+            "kind: PatchStrategicMergeTransformer\nmetadata: {name: p}\npaths: [1]\n",
+            "`paths` must be a list of strings",
+        ),
+        (
+            "kind: PatchStrategicMergeTransformer\nmetadata: {name: p}\npaths: [f.yaml]\n",
+            "f.yaml: no such file",
+        ),
+        (
+            "kind: PatchJson6902Transformer\nmetadata: {name: p}\njsonOp: '[]'\n",
+            "must specify the target name",
+        ),
+    ] {
+        let e = from_config("t.yaml", &config(body), &mut read)
+            .expect_err(body)
+            .to_string();
+        assert!(e.contains(want), "{body}: {e}");
+    }
+}

@@ -31,9 +31,6 @@ const BUILTIN_GENERATORS: &[&str] = &[
 ];
 
 const BUILTIN_TRANSFORMERS_NOT_YET: &[&str] = &[
-    "PatchTransformer",
-    "PatchStrategicMergeTransformer",
-    "PatchJson6902Transformer",
     "ReplacementTransformer",
     "HashTransformer",
     "ValueAddTransformer",

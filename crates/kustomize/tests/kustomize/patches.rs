@@ -983,3 +983,158 @@ spec:
 "#
     );
 }
+
+/// The built-in patch transformers as `transformers` configs (inline and
+/// files), run after the kustomization's own fields.
+#[test]
+fn patch_transformer_configs_in_transformers() {
+    let out = build(&[
+        (
+            "kustomization.yaml",
+            r#"resources: [dep.yaml]
+transformers:
+- |-
+  apiVersion: builtin
+  kind: PatchTransformer
+  metadata:
+    name: p1
+  target:
+    kind: Deployment
+  patch: |-
+    [{"op": "replace", "path": "/spec/replicas", "value": 7}]
+- t.yaml
+- |-
+  apiVersion: builtin
+  kind: PatchJson6902Transformer
+  metadata:
+    name: p3
+  target:
+    group: apps
+    version: v1
+    kind: Deployment
+    name: web
+  path: ops.yaml
+"#,
+        ),
+        ("dep.yaml", DEP),
+        (
+            "ops.yaml",
+            r#"- op: add
+  path: /metadata/annotations
+  value: {x: "1"}
+"#,
+        ),
+        (
+            "p.yaml",
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  paused: true
+"#,
+        ),
+        (
+            "t.yaml",
+            r#"apiVersion: builtin
+kind: PatchStrategicMergeTransformer
+metadata:
+  name: p2
+paths:
+- p.yaml
+patches: |-
+  apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: web
+  spec:
+    minReadySeconds: 3
+"#,
+        ),
+    ])
+    .expect("builds");
+    assert_eq!(
+        out,
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  annotations:
+    x: "1"
+  labels:
+    app: web
+  name: web
+spec:
+  minReadySeconds: 3
+  paused: true
+  replicas: 7
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - args:
+        - x
+        - "y"
+        env:
+        - name: E1
+          value: "1"
+        - name: E2
+          value: "2"
+        image: a:1
+        name: a
+        ports:
+        - containerPort: 80
+          protocol: TCP
+        - containerPort: 81
+      - image: b:1
+        name: b
+      finalizers:
+      - a
+      - b
+      volumes:
+      - emptyDir: {}
+        name: v1
+      - configMap:
+          name: cm
+        name: v2
+"#
+    );
+}
+
+/// Errors name the kustomization file and the line of the entry.
+#[test]
+fn patch_errors_name_the_kustomization_and_line() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "resources: [dep.yaml]\npatches:\n- path: p.yaml\n  patch: \"x: 1\"\n",
+            "/t/kustomization.yaml:3: patches: patch and path can't be set at the same time",
+        ),
+        (
+            "resources: [dep.yaml]\npatches:\n- path: ../outside.yaml\n",
+            "/t/kustomization.yaml:3: failed to get the patch file from path(../outside.yaml)",
+        ),
+        (
+            "resources: [dep.yaml]\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: nope\n",
+            "/t/kustomization.yaml: no resource matches strategic merge patch \"Deployment.v1.apps/nope.[noNs]\"",
+        ),
+        (
+            "resources: [dep.yaml]\npatchesJson6902:\n- target: {kind: Deployment}\n  patch: '[]'\n",
+            "/t/kustomization.yaml:3: patchesJson6902: must specify the target name",
+        ),
+        (
+            "resources: [dep.yaml]\ntransformers:\n- |-\n  apiVersion: builtin\n  kind: PatchStrategicMergeTransformer\n  metadata: {name: x}\n",
+            "/t/kustomization.yaml:1: builtin PatchStrategicMergeTransformer x: empty file path and empty patch content",
+        ),
+    ];
+    for (k, want) in cases {
+        let mut fs = MemFs::new();
+        fs.add("/t/kustomization.yaml", *k);
+        fs.add("/t/dep.yaml", DEP);
+        fs.add("/outside.yaml", DEP);
+        let e = build_yaml(&fs, Path::new("/t"), &Options::default())
+            .expect_err(k)
+            .to_string();
+        assert!(e.starts_with(want), "{k}\n{e}");
+    }
+}
