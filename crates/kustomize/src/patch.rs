@@ -742,11 +742,61 @@ fn apply_smp(
     Ok(true)
 }
 
+/// The build annotations kustomize keeps on a resource while it builds
+/// (its previous ids, prefixes and suffixes): a JSON patch sees them.
+fn internal_annotations(r: &Resource) -> Vec<(String, String)> {
+    const DOMAIN: &str = "internal.config.kubernetes.io";
+    let mut out = Vec::new();
+    let csv = |f: &dyn Fn(&crate::resource::ResId) -> String| {
+        r.previous.iter().map(f).collect::<Vec<_>>().join(",")
+    };
+    if !r.previous.is_empty() {
+        out.push((
+            format!("{DOMAIN}/previousNames"),
+            csv(&|id| id.name.clone()),
+        ));
+        out.push((
+            format!("{DOMAIN}/previousNamespaces"),
+            csv(&|id| id.namespace.clone()),
+        ));
+        out.push((
+            format!("{DOMAIN}/previousKinds"),
+            csv(&|id| id.gvk.kind.clone()),
+        ));
+    }
+    if !r.prefixes.is_empty() {
+        out.push((format!("{DOMAIN}/prefixes"), r.prefixes.join(",")));
+    }
+    if !r.suffixes.is_empty() {
+        out.push((format!("{DOMAIN}/suffixes"), r.suffixes.join(",")));
+    }
+    out
+}
+
+/// kustomize's JSON patch of one resource: the object as JSON, with its
+/// build annotations in place; afterwards the annotations are written back
+/// as strings and the build annotations restored (and, here, dropped: the
+/// build strips them before printing anyway).
 fn apply_json(r: &mut Resource, ops: &json6902::Patch) -> Result<(), String> {
     let id = r.cur_id().display();
+    let internal = internal_annotations(r);
+    if !internal.is_empty()
+        && let Some(meta) = meta_mut(&mut r.value)
+        && let Some(annotations) = meta.map_entry("annotations")
+    {
+        for (k, v) in &internal {
+            annotations.insert(k, Value::Str(v.clone()));
+        }
+    }
     json6902::apply(&mut r.value, ops).map_err(|e| format!("{id} ({}): {e}", r.source))?;
     json6902::normalize(&mut r.value);
-    // kustomize writes the annotations back with `SetAnnotations`.
+    if let Some(Value::Map(meta)) = r.value.as_map_mut().and_then(|m| m.get_mut("metadata"))
+        && let Some(Value::Map(annotations)) = meta.get_mut("annotations")
+    {
+        for (k, _) in &internal {
+            annotations.remove(k);
+        }
+    }
     string_map(&mut r.value, "annotations");
     Ok(())
 }

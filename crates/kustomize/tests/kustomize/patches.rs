@@ -1138,3 +1138,220 @@ fn patch_errors_name_the_kustomization_and_line() {
         assert!(e.starts_with(want), "{k}\n{e}");
     }
 }
+
+/// A JSON patch runs on the object with kustomize's build annotations (previous names, kinds, namespaces) in place: copying them shows them.
+#[test]
+fn json_patches_see_kustomizes_build_annotations() {
+    let out = build(&[
+        (
+            "kustomization.yaml",
+            r#"resources: [base]
+namePrefix: x-
+patches:
+- target: {kind: Deployment}
+  patch: |-
+    - op: copy
+      from: /metadata/annotations
+      path: /spec/copied
+"#,
+        ),
+        ("base/dep.yaml", DEP),
+        (
+            "base/kustomization.yaml",
+            r#"resources: [dep.yaml]
+"#,
+        ),
+    ])
+    .expect("builds");
+    assert_eq!(
+        out,
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  labels:
+    app: web
+  name: x-web
+spec:
+  copied:
+    internal.config.kubernetes.io/previousKinds: Deployment
+    internal.config.kubernetes.io/previousNames: web
+    internal.config.kubernetes.io/previousNamespaces: default
+  replicas: 1
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - args:
+        - x
+        - "y"
+        env:
+        - name: E1
+          value: "1"
+        - name: E2
+          value: "2"
+        image: a:1
+        name: a
+        ports:
+        - containerPort: 80
+          protocol: TCP
+        - containerPort: 81
+      - image: b:1
+        name: b
+      finalizers:
+      - a
+      - b
+      volumes:
+      - emptyDir: {}
+        name: v1
+      - configMap:
+          name: cm
+        name: v2
+"#
+    );
+}
+
+/// patchesStrategicMerge, targeted and untargeted `patches` (a rename with allowNameChange, a custom resource), patchesJson6902 after the rename.
+#[test]
+fn every_patch_kind_in_one_overlay() {
+    let out = build(&[
+        ("kustomization.yaml", r#"resources:
+- r.yaml
+patchesStrategicMerge:
+- smp.yaml
+patches:
+- patch: |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+    spec:
+      template:
+        spec:
+          containers:
+          - name: c
+            $patch: delete
+          - name: d
+            image: d:1
+          volumes:
+          - $patch: replace
+- target:
+    kind: Deployment
+    name: w.*
+    labelSelector: app in (web),!x
+  patch: |-
+    - op: add
+      path: /metadata/annotations/a~1b
+      value: "1"
+    - op: copy
+      from: /spec/template
+      path: /spec/t2
+    - op: move
+      from: /spec/t2
+      path: /spec/t3
+    - op: remove
+      path: /spec/t3
+- path: rename.yaml
+  target:
+    kind: ConfigMap
+  options:
+    allowNameChange: true
+- path: widget.yaml
+patchesJson6902:
+- target: {version: v1, kind: ConfigMap, name: cfg}
+  patch: '[{"op": "test", "path": "/data/a", "value": "1"}, {"op": "add", "path": "/data/b", "value": null}]'
+"#),
+        ("r.yaml", r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: c
+        image: nginx:1
+        ports:
+        - containerPort: 80
+      volumes:
+      - name: v
+        emptyDir: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  gone: x
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  list: [1, 2]
+  map: {y: 2}
+"#),
+        ("rename.yaml", r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg2
+"#),
+        ("smp.yaml", r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  a: "1"
+  gone: null
+"#),
+        ("widget.yaml", r#"apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  list: [3]
+  map: {$patch: replace, x: 1}
+"#),
+    ])
+    .expect("builds");
+    assert_eq!(
+        out,
+        r#"apiVersion: v1
+data:
+  a: "1"
+  b: null
+kind: ConfigMap
+metadata:
+  name: cfg2
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  annotations:
+    a/b: "1"
+  labels:
+    app: web
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+      - image: d:1
+        name: d
+      volumes: []
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  list:
+  - 3
+  map:
+    x: 1
+"#
+    );
+}
