@@ -287,7 +287,8 @@ impl Builder<'_> {
             &extra,
             origin.as_deref(),
             &patches,
-        )?;
+        )
+        .map_err(|e| crate::patch::hint(e, &k.namespace))?;
         Ok((k, resources, tables))
     }
 

@@ -462,6 +462,24 @@ pub fn from_config(
     ))
 }
 
+/// The trap of seed 004: a patch that names the namespace its own
+/// kustomization's `namespace` field sets matches nothing, because patches
+/// run before the namespace transformer. kustomize's message stays; a hint
+/// says why.
+pub fn hint(e: Error, namespace: &str) -> Error {
+    let Error::Build(m) = &e else { return e };
+    let unmatched = m.contains("no resource matches strategic merge patch")
+        || m.contains("; failed to find unique target for patch");
+    if namespace.is_empty() || !unmatched || !m.contains(&format!(".{namespace}")) {
+        return e;
+    }
+    Error::Build(format!(
+        "{m}; hint: the patch names namespace '{namespace}', which this kustomization's \
+         `namespace` field sets only after the patches run: drop metadata.namespace from the \
+         patch (or select with a `target`)"
+    ))
+}
+
 fn check_size(text: &str) -> Result<(), String> {
     if text.len() > MAX_PATCH_BYTES {
         return Err(format!(

@@ -441,3 +441,24 @@ fn transformer_configs_are_read_or_refused_with_the_field() {
         assert!(e.contains(want), "{body}: {e}");
     }
 }
+
+#[test]
+fn the_namespace_hint_is_added_only_to_unmatched_patches_naming_it() {
+    let unmatched = || {
+        Error::Build(
+            "k.yaml: no resource matches strategic merge patch \"Deployment.v1.apps/web.prod\": x"
+                .to_string(),
+        )
+    };
+    assert!(hint(unmatched(), "prod").to_string().contains("hint: "));
+    assert_eq!(hint(unmatched(), ""), unmatched());
+    assert_eq!(hint(unmatched(), "stage"), unmatched());
+    let other = Error::Build("k.yaml: something else .prod".to_string());
+    assert_eq!(hint(other.clone(), "prod"), other);
+    let at = Error::At {
+        file: "k.yaml".to_string(),
+        line: 1,
+        message: "no resource matches strategic merge patch".to_string(),
+    };
+    assert_eq!(hint(at.clone(), "prod"), at);
+}

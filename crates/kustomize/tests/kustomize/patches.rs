@@ -1355,3 +1355,40 @@ spec:
 "#
     );
 }
+
+/// Seed 004's trap: a patch naming the namespace the overlay sets matches
+/// nothing (patches run before the namespace); kustomize's message, and a
+/// hint.
+#[test]
+fn a_patch_naming_the_overlays_own_namespace_gets_a_hint() {
+    let mut fs = MemFs::new();
+    fs.add("/t/base/kustomization.yaml", "resources: [dep.yaml]\n");
+    fs.add("/t/base/dep.yaml", DEP);
+    fs.add(
+        "/t/prod/kustomization.yaml",
+        "resources: [../base]\nnamespace: prod\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    \
+         kind: Deployment\n    metadata:\n      name: web\n      namespace: prod\n",
+    );
+    let e = build_yaml(&fs, Path::new("/t/prod"), &Options::default())
+        .expect_err("kustomize 5.6 rejects it")
+        .to_string();
+    assert!(
+        e.starts_with(
+            "/t/prod/kustomization.yaml: no resource matches strategic merge patch \
+             \"Deployment.v1.apps/web.prod\""
+        ),
+        "{e}"
+    );
+    assert!(e.contains("hint: the patch names namespace 'prod'"), "{e}");
+    // Without the namespace in the patch, it applies.
+    fs.add(
+        "/t/prod/kustomization.yaml",
+        "resources: [../base]\nnamespace: prod\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    \
+         kind: Deployment\n    metadata:\n      name: web\n    spec:\n      replicas: 2\n",
+    );
+    let out = build_yaml(&fs, Path::new("/t/prod"), &Options::default()).expect("builds");
+    assert!(
+        out.contains("namespace: prod\n") && out.contains("replicas: 2\n"),
+        "{out}"
+    );
+}
