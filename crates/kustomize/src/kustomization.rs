@@ -327,6 +327,13 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             ),
         ));
     }
+    // kustomize prints its deprecation warnings in one fixed order (that of
+    // `DEPRECATED`), whatever the order of the fields in the file.
+    k.warnings.sort_by_key(|w| {
+        DEPRECATED
+            .iter()
+            .position(|(old, _)| w.contains(&format!("'{old}'")))
+    });
     // kustomize refuses a file that sets nothing beyond apiVersion and kind.
     if !has_content {
         return Err(Error::Build(format!("kustomization.yaml is empty: {file}")));

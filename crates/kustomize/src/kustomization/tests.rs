@@ -80,7 +80,9 @@ fn patch_entries_are_read_with_their_lines() {
         "both deprecated fields warn: {:?}",
         k.warnings
     );
-    assert!(k.warnings[0].contains("'patchesStrategicMerge' is deprecated"));
+    // In kustomize's order, not the file's.
+    assert!(k.warnings[0].contains("'patchesJson6902' is deprecated"));
+    assert!(k.warnings[1].contains("'patchesStrategicMerge' is deprecated"));
 }
 
 #[test]
