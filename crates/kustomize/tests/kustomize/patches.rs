@@ -1392,3 +1392,137 @@ fn a_patch_naming_the_overlays_own_namespace_gets_a_hint() {
         "{out}"
     );
 }
+
+/// List elements without their merge key, as kyaml treats them.
+#[test]
+fn elements_without_their_merge_key() {
+    let out = build(&[
+        (
+            "kustomization.yaml",
+            r#"resources: [dep.yaml]
+patches:
+- patch: |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+    spec:
+      template:
+        spec:
+          containers:
+          - image: nameless
+          volumes:
+          - name: v9
+          - emptyDir: {}
+"#,
+        ),
+        ("dep.yaml", DEP),
+    ])
+    .expect("builds");
+    assert_eq!(
+        out,
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  labels:
+    app: web
+  name: web
+spec:
+  replicas: 1
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers: []
+      finalizers:
+      - a
+      - b
+      volumes:
+      - name: v9
+"#
+    );
+}
+
+/// Ports keyed by containerPort and protocol, env entries merged by name (a null value deletes it).
+#[test]
+fn two_key_ports_and_env_values_merge() {
+    let out = build(&[
+        (
+            "kustomization.yaml",
+            r#"resources: [dep.yaml]
+patches:
+- patch: |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+    spec:
+      template:
+        spec:
+          containers:
+          - name: a
+            ports:
+            - containerPort: 80
+              name: http
+            - containerPort: 9000
+              protocol: UDP
+            env:
+            - name: E1
+              value: null
+            - name: E2
+              valueFrom:
+                fieldRef: {fieldPath: x}
+"#,
+        ),
+        ("dep.yaml", DEP),
+    ])
+    .expect("builds");
+    assert_eq!(
+        out,
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  labels:
+    app: web
+  name: web
+spec:
+  replicas: 1
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - args:
+        - x
+        - "y"
+        env:
+        - name: E1
+        - name: E2
+          value: "2"
+          valueFrom:
+            fieldRef:
+              fieldPath: x
+        image: a:1
+        name: a
+        ports:
+        - containerPort: 9000
+          protocol: UDP
+        - containerPort: 80
+          protocol: TCP
+        - containerPort: 81
+      - image: b:1
+        name: b
+      finalizers:
+      - a
+      - b
+      volumes:
+      - emptyDir: {}
+        name: v1
+      - configMap:
+          name: cm
+        name: v2
+"#
+    );
+}
