@@ -284,8 +284,11 @@ impl Builder<'_> {
         for r in self.plugin_configs(&at, &k.transformers)? {
             let steps = match self.configured_replacements(&at, &r)? {
                 Some(step) => vec![step],
-                None => transform::config::transformer(&r)
-                    .map_err(|e| config_error(&k, "transformers", e))?,
+                None => match self.patch_transformer(&k, dir, &real, &r)? {
+                    Some(steps) => steps,
+                    None => transform::config::transformer(&r)
+                        .map_err(|e| config_error(&k, "transformers", e))?,
+                },
             };
             let by = origin::path_of(&r).map(|path| origin::Configured {
                 configured_in: path,
@@ -306,9 +309,18 @@ impl Builder<'_> {
                 ))
             })?;
         }
+        let patches = self.patches(&k, dir, &real)?;
         let (mut resources, mut rules) =
             self.components(&k, dir, origin.as_deref(), resources, rules)?;
-        transform::run(&k, &mut resources, &rules.tables, &extra, origin.as_deref())?;
+        transform::run(
+            &k,
+            &mut resources,
+            &rules.tables,
+            &extra,
+            origin.as_deref(),
+            &patches,
+        )
+        .map_err(|e| crate::patch::hint(e, &k.namespace))?;
         rules
             .vars
             .merge(&k.vars, &mut resources)
@@ -343,6 +355,66 @@ impl Builder<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// A built-in patch transformer in `transformers`, its files read
+    /// within the root of `k`.
+    fn patch_transformer(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        r: &crate::resource::Resource,
+    ) -> Result<Option<Vec<transform::Step>>, Error> {
+        let mut read = |entry: &str| self.read_patch(k, dir, real_dir, entry);
+        // The config's own file (its source is `file:line`).
+        let file = r
+            .source
+            .rsplit_once(':')
+            .map_or(r.source.as_str(), |(f, _)| f)
+            .to_string();
+        let steps = crate::patch::from_config(&file, r, &mut read)?;
+        Ok(steps.map(|s| {
+            s.into_iter()
+                .map(|p| transform::Step::Patch(Box::new(p)))
+                .collect()
+        }))
+    }
+
+    fn read_patch(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entry: &str,
+    ) -> Result<String, Error> {
+        let path = self.restricted_file(k, dir, real_dir, entry)?;
+        let bytes = self
+            .fs
+            .read(&path)
+            .map_err(|e| Error::Build(format!("{}: {e}", k.file.display())))?;
+        String::from_utf8(bytes).map_err(|_| Error::At {
+            file: path.display().to_string(),
+            line: 1,
+            message: "the patch file is not UTF-8 text".to_string(),
+        })
+    }
+
+    /// The patch transformers of `k`, their files read within the root.
+    fn patches(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+    ) -> Result<crate::patch::Configured, Error> {
+        let mut read = |entry: &str| self.read_patch(k, dir, real_dir, entry);
+        crate::patch::configure(
+            &k.file.display().to_string(),
+            &k.patches_strategic_merge,
+            &k.patches,
+            &k.patches_json6902,
+            &mut read,
+        )
     }
 
     /// A file of `configurations` (field specs), within the root.

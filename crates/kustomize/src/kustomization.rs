@@ -59,9 +59,6 @@ const KNOWN_FIELDS: &[&str] = &[
 /// Fields kustomize knows that this engine does not implement yet; a build
 /// that sets one (non-empty) fails naming it.
 const NOT_YET: &[&str] = &[
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "patches",
     "crds",
     "helmGlobals",
     "helmCharts",
@@ -74,6 +71,8 @@ const DEPRECATED: &[(&str, &str)] = &[
     ("bases", "resources"),
     ("commonLabels", "labels"),
     ("imageTags", "images"),
+    ("patchesJson6902", "patches"),
+    ("patchesStrategicMerge", "patches"),
 ];
 
 /// The order of kustomize's `CheckDeprecatedFields`.
@@ -157,6 +156,10 @@ pub struct Kustomization {
     pub config_map_generator: Vec<crate::generate::Args>,
     pub secret_generator: Vec<crate::generate::Args>,
     pub generator_options: Option<crate::generate::GenOptions>,
+    /// `patches`, `patchesStrategicMerge` (entry, line) and `patchesJson6902`.
+    pub patches: Vec<crate::patch::Entry>,
+    pub patches_strategic_merge: Vec<(String, usize)>,
+    pub patches_json6902: Vec<crate::patch::Entry>,
 }
 
 /// Find the kustomization file of `dir`.
@@ -322,6 +325,12 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
                     Some(crate::generate::options_from_kustomization(&file, node)?)
             }
             "transformers" => k.transformers = ctx.strings(&value)?,
+            "patches" => k.patches = ctx.patch_entries(&value)?,
+            "patchesJson6902" => k.patches_json6902 = ctx.patch_entries(&value)?,
+            "patchesStrategicMerge" => {
+                let lines = (0..).map(|i| line_of_item(node, i));
+                k.patches_strategic_merge = ctx.strings(&value)?.into_iter().zip(lines).collect();
+            }
             _ => {
                 return Err(Error::NotSupported {
                     field: field.to_string(),
@@ -371,6 +380,15 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             ),
         ));
     }
+    // kustomize prints its deprecation warnings in one fixed order (that of
+    // `DEPRECATED`), whatever the order of the fields in the file.
+    // The `vars` warning comes from elsewhere in kustomize, after these.
+    k.warnings.sort_by_key(|w| {
+        DEPRECATED
+            .iter()
+            .position(|(old, _)| w.contains(&format!("'{old}'")))
+            .unwrap_or(usize::MAX)
+    });
     // kustomize refuses a file that sets nothing beyond apiVersion and kind.
     if !has_content {
         return Err(Error::Build(format!("kustomization.yaml is empty: {file}")));
@@ -594,6 +612,69 @@ impl Ctx<'_> {
                 name: self.field_str(line, m, "name")?,
                 count,
             });
+        }
+        Ok(out)
+    }
+
+    /// `patches` and `patchesJson6902` entries: `path` or `patch`, a
+    /// `target`, `options`.
+    fn patch_entries(&self, value: &Value) -> Result<Vec<crate::patch::Entry>, Error> {
+        let mut out = Vec::new();
+        for (line, m) in self.list_of_maps(value)? {
+            self.check_keys(line, m, &["path", "patch", "target", "options"])?;
+            let mut e = crate::patch::Entry {
+                path: self.field_str(line, m, "path")?,
+                patch: self.field_str(line, m, "patch")?,
+                line,
+                ..crate::patch::Entry::default()
+            };
+            let get = |key: &str| {
+                m.0.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+                    .filter(|v| **v != Value::Null)
+            };
+            if let Some(t) = get("target") {
+                let Value::Map(t) = t else {
+                    return Err(self.error(line, "`target` must be a mapping"));
+                };
+                self.check_keys(
+                    line,
+                    t,
+                    &[
+                        "group",
+                        "version",
+                        "kind",
+                        "name",
+                        "namespace",
+                        "labelSelector",
+                        "annotationSelector",
+                    ],
+                )?;
+                e.target = Some(crate::patch::Selector {
+                    group: self.field_str(line, t, "group")?,
+                    version: self.field_str(line, t, "version")?,
+                    kind: self.field_str(line, t, "kind")?,
+                    name: self.field_str(line, t, "name")?,
+                    namespace: self.field_str(line, t, "namespace")?,
+                    label_selector: self.field_str(line, t, "labelSelector")?,
+                    annotation_selector: self.field_str(line, t, "annotationSelector")?,
+                });
+            }
+            if let Some(o) = get("options") {
+                let Value::Map(o) = o else {
+                    return Err(self.error(line, "`options` must be a mapping of booleans"));
+                };
+                for (k, _) in &o.0 {
+                    let b = self.field_bool(line, o, k)?;
+                    match k.as_str() {
+                        "allowNameChange" => e.allow_name_change = b,
+                        "allowKindChange" => e.allow_kind_change = b,
+                        _ => {}
+                    }
+                }
+            }
+            out.push(e);
         }
         Ok(out)
     }

@@ -11,13 +11,15 @@
 //! ([`kustomization`]), accumulates its resources and bases, runs its
 //! generators ([`generate`]) after the resources, applies its `components`
 //! to that accumulation, then runs [`transform::run`]: the built-in steps in
-//! kustomize's order ([`transform::steps`]: patches go first, before the
-//! namespace step; `replacements` ([`transform::replacement`]) last), then
-//! configured `transformers`; its `vars` then tag the resources they name.
-//! At the top, the hash suffixes of generated names are added once, before
-//! the name-reference pass ([`transform::nameref`]), which [`vars`]
-//! resolution follows. Field paths of vars and replacements are
-//! [`fieldpath`]'s. Output goes through
+//! kustomize's order ([`transform::steps`], with the patch transformers of
+//! [`patch`] first and `patchesJson6902` after the annotations;
+//! `replacements` ([`transform::replacement`]) last), then configured
+//! `transformers`; its `vars` then tag the resources they name. Strategic
+//! merge patches are [`smp`] (kyaml's merge with the built-in Kubernetes
+//! schema), JSON patches [`json6902`]. At the top, the hash suffixes of
+//! generated names are added once, before the name-reference pass
+//! ([`transform::nameref`]), which [`vars`] resolution follows. Field paths
+//! of vars and replacements are [`fieldpath`]'s. Output goes through
 //! [`emit`], which reproduces kustomize's JSON round trip and yaml.v2.
 
 pub mod build;
@@ -27,10 +29,13 @@ pub mod error;
 pub mod fieldpath;
 pub mod fs;
 pub mod generate;
+pub mod json6902;
 pub mod kustomization;
 pub mod labelselector;
 pub mod origin;
+pub mod patch;
 pub mod resource;
+pub mod smp;
 pub mod sort;
 pub mod transform;
 pub mod value;

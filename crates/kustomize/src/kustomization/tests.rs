@@ -45,13 +45,75 @@ fn unknown_field_names_file_line_and_a_near_miss() {
 
 #[test]
 fn unimplemented_fields_are_refused_by_name() {
-    let err = load_str("resources:\n- a.yaml\npatches:\n- path: p.yaml\n").unwrap_err();
+    let err = load_str("resources:\n- a.yaml\ncrds:\n- c.yaml\n").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "/k/kustomization.yaml:3: not supported yet: patches in /k/kustomization.yaml"
+        "/k/kustomization.yaml:3: not supported yet: crds in /k/kustomization.yaml"
     );
     // An empty list of an unimplemented field changes nothing.
-    assert!(load_str("resources:\n- a.yaml\npatches: []\n").is_ok());
+    assert!(load_str("resources:\n- a.yaml\ncrds: []\n").is_ok());
+}
+
+#[test]
+fn patch_entries_are_read_with_their_lines() {
+    let k = load_str(
+        "resources:\n- a.yaml\npatches:\n- path: p.yaml\n- patch: |-\n    x\n  target:\n    \
+         kind: Deployment\n    name: web.*\n    labelSelector: app=web\n  options:\n    \
+         allowNameChange: true\npatchesStrategicMerge:\n- s.yaml\npatchesJson6902:\n- target: \
+         {name: web}\n  path: j.yaml\n",
+    )
+    .expect("loads");
+    assert_eq!(k.patches.len(), 2);
+    assert_eq!(
+        (k.patches[0].path.as_str(), k.patches[0].line),
+        ("p.yaml", 4)
+    );
+    let t = k.patches[1].target.clone().expect("a target");
+    assert_eq!((t.kind.as_str(), t.name.as_str()), ("Deployment", "web.*"));
+    assert_eq!(t.label_selector, "app=web");
+    assert!(k.patches[1].allow_name_change && !k.patches[1].allow_kind_change);
+    assert_eq!(k.patches_strategic_merge, vec![("s.yaml".to_string(), 14)]);
+    assert_eq!(k.patches_json6902[0].path, "j.yaml");
+    assert_eq!(
+        k.warnings.len(),
+        2,
+        "both deprecated fields warn: {:?}",
+        k.warnings
+    );
+    // In kustomize's order, not the file's.
+    assert!(k.warnings[0].contains("'patchesJson6902' is deprecated"));
+    assert!(k.warnings[1].contains("'patchesStrategicMerge' is deprecated"));
+}
+
+#[test]
+fn malformed_patch_entries_are_errors() {
+    for (text, want) in [
+        (
+            "patches:\n- target: 3\n  path: p\n",
+            ":2: invalid Kustomization: field `patches`: `target` must be a mapping",
+        ),
+        (
+            "patches:\n- target: {nmae: x}\n  path: p\n",
+            "did you mean `name`?",
+        ),
+        (
+            "patches:\n- options: [1]\n  path: p\n",
+            "`options` must be a mapping of booleans",
+        ),
+        (
+            "patches:\n- options: {allowNameChange: yes}\n  path: p\n",
+            "must be true or false",
+        ),
+        ("patches:\n- pth: p\n", "did you mean `path`?"),
+        ("patches: p.yaml\n", "expected a list"),
+        (
+            "patchesStrategicMerge:\n- {a: 1}\n",
+            ":2: invalid Kustomization: field `patchesStrategicMerge`: expected a list of strings",
+        ),
+    ] {
+        let err = load_str(text).expect_err(text).to_string();
+        assert!(err.contains(want), "{text}: {err}");
+    }
 }
 
 #[test]

@@ -26,13 +26,7 @@ pub enum ConfigError {
 /// [`crate::generate`]).
 const BUILTIN_GENERATORS: &[&str] = &["HelmChartInflationGenerator"];
 
-const BUILTIN_TRANSFORMERS_NOT_YET: &[&str] = &[
-    "PatchTransformer",
-    "PatchStrategicMergeTransformer",
-    "PatchJson6902Transformer",
-    "HashTransformer",
-    "ValueAddTransformer",
-];
+const BUILTIN_TRANSFORMERS_NOT_YET: &[&str] = &["HashTransformer", "ValueAddTransformer"];
 
 fn is_builtin(r: &Resource) -> bool {
     let gvk = r.gvk();

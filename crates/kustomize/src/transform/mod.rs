@@ -1,9 +1,9 @@
 //! kustomize's built-in transformers, run for each kustomization on what it
-//! accumulated, in kustomize's order: (patchesStrategicMerge, patches,)
+//! accumulated, in kustomize's order: patchesStrategicMerge, patches,
 //! namespace, namePrefix, nameSuffix, labels/commonLabels,
-//! commonAnnotations, (patchesJson6902,) replicas, images, replacements.
-//! The parenthesised ones are refused by the kustomization loader until
-//! they exist; each step is one function so they slot in here.
+//! commonAnnotations, patchesJson6902, replicas, images, replacements.
+//! Each step is one function. The patch steps are configured by
+//! [`crate::patch`] (their files are read then).
 
 pub mod config;
 pub mod fieldspec;
@@ -62,6 +62,8 @@ pub enum Step {
     },
     /// `replacements`, their `path:` files read.
     Replacements(Vec<replacement::Replacement>),
+    /// A patch transformer ([`crate::patch`]).
+    Patch(Box<crate::patch::Step>),
 }
 
 /// The built-in transformers `k` configures, in kustomize's order.
@@ -154,6 +156,7 @@ impl Step {
             Step::Replicas { .. } => "ReplicaCountTransformer",
             Step::Images { .. } => "ImageTagTransformer",
             Step::Replacements(_) => "ReplacementTransformer",
+            Step::Patch(p) => p.transformer(),
         }
     }
 }
@@ -162,16 +165,39 @@ impl Step {
 /// configured it.
 pub type Configured = (Step, Option<crate::origin::Configured>);
 
+/// `steps` with the patch transformers in kustomize's places: strategic
+/// merge and `patches` first, `patchesJson6902` after the annotations.
+fn with_patches(mut out: Vec<Step>, patches: &crate::patch::Configured) -> Vec<Step> {
+    let at = out
+        .iter()
+        .position(|s| matches!(s, Step::Replicas { .. } | Step::Images { .. }))
+        .unwrap_or(out.len());
+    let json: Vec<Step> = patches
+        .json6902
+        .iter()
+        .map(|p| Step::Patch(Box::new(p.clone())))
+        .collect();
+    out.splice(at..at, json);
+    let first: Vec<Step> = patches
+        .first
+        .iter()
+        .map(|p| Step::Patch(Box::new(p.clone())))
+        .collect();
+    out.splice(0..0, first);
+    out
+}
+
 /// Run the built-in transformers of `k`, then the configured `extra` ones.
 /// With `origin` (the kustomization's directory relative to the top, when
 /// `buildMetadata` asks for annotations), each transformer is recorded on
 /// every resource.
 pub fn run(
     k: &Kustomization,
-    resources: &mut [Resource],
+    resources: &mut Vec<Resource>,
     tables: &Tables,
     extra: &[Configured],
     origin: Option<&str>,
+    patches: &crate::patch::Configured,
 ) -> Result<(), Error> {
     let file = k.file.display().to_string();
     let wrap = |e: String| Error::Build(format!("{file}: {e}"));
@@ -180,8 +206,7 @@ pub fn run(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let builtin: Vec<Configured> = steps(k, tables)
-        .map_err(wrap)?
+    let builtin: Vec<Configured> = with_patches(steps(k, tables).map_err(wrap)?, patches)
         .into_iter()
         .map(|step| {
             let by = origin.map(|o| {
@@ -210,7 +235,7 @@ fn in_resource(r: &Resource, e: String) -> String {
 }
 
 /// Run one transformer.
-pub fn apply(step: &Step, resources: &mut [Resource]) -> Result<(), String> {
+pub fn apply(step: &Step, resources: &mut Vec<Resource>) -> Result<(), String> {
     match step {
         Step::Namespace {
             namespace: ns,
@@ -224,6 +249,7 @@ pub fn apply(step: &Step, resources: &mut [Resource]) -> Result<(), String> {
         Step::Replicas { replica, specs } => replicas(resources, replica, specs),
         Step::Images { image, specs } => images::run(resources, image, specs),
         Step::Replacements(list) => replacement::run(resources, list),
+        Step::Patch(p) => p.apply(resources),
     }
 }
 

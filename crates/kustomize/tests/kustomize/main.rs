@@ -8,4 +8,5 @@ mod build;
 mod cases;
 mod conformance;
 mod limits;
+mod patches;
 mod support;
