@@ -146,6 +146,11 @@ fn own_namespace(text: &str) -> Option<String> {
 
 /// What to do about a patch that matches nothing (seed 004).
 fn hint(error: &str, kustomization: &str) -> Option<String> {
+    // The engine's own hint (a patch naming the overlay's namespace) is
+    // more precise: keep it alone.
+    if error.contains("hint:") {
+        return None;
+    }
     if !error.contains("no resource matches") && !error.contains("no matches for") {
         return None;
     }
@@ -176,6 +181,7 @@ mod tests {
         assert!(h.contains("`namespace: blog`"), "{h}");
         assert!(h.contains("remove `metadata.namespace: blog`"), "{h}");
         assert_eq!(hint("accumulating resources: missing file", k), None);
+        assert_eq!(hint("no resource matches x; hint: drop it", k), None);
         let h = hint(
             "no resource matches strategic merge patch",
             "resources: []\n",

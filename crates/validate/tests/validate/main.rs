@@ -228,3 +228,60 @@ fn a_kustomization_that_does_not_build_is_an_error_at_its_file() {
     assert!(f.contains("service.yaml"), "{f}");
     assert!(report.has_errors());
 }
+
+/// Issue 15 item 6, seed 004: the prod overlay's patch names `namespace:
+/// blog`, which only the overlay itself sets; kustomize 5.6 fails with "no
+/// resource matches strategic merge patch". `validate` says so before a
+/// build, at the overlay's kustomization file, with the hint.
+#[test]
+fn seed_004_overlay_patch_that_matches_nothing_is_an_error_with_a_hint() {
+    let Some(manifests) = manifests_dir() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("test setup");
+    let read = |f: &str| std::fs::read_to_string(manifests.join("004").join(f)).expect("seed");
+    write(
+        tmp.path(),
+        "apps/blog/prod/kustomization.yaml",
+        &read("01-prod-kustomization.yaml"),
+    );
+    write(
+        tmp.path(),
+        "apps/blog/prod/deployment-patch.yaml",
+        &read("02-prod-deployment-patch.yaml"),
+    );
+    write(
+        tmp.path(),
+        "apps/blog/base/kustomization.yaml",
+        "resources:\n- deployment.yaml\n",
+    );
+    write(
+        tmp.path(),
+        "apps/blog/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: blog\nspec:\n  template:\n    \
+         spec:\n      containers:\n      - name: blog\n        image: ghcr.io/ruedigerp/ink-blog.kuepper.nrw:v1.9.30\n",
+    );
+    let report = validate_paths(&[tmp.path().to_path_buf()]);
+    let found: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = &found[0];
+    assert!(f.contains("apps/blog/prod/kustomization.yaml"), "{f}");
+    assert!(
+        f.contains("no resource matches strategic merge patch"),
+        "{f}"
+    );
+    assert!(f.contains("hint:") && f.contains("namespace"), "{f}");
+    // Without the namespace line in the patch, the overlay builds.
+    write(
+        tmp.path(),
+        "apps/blog/prod/deployment-patch.yaml",
+        &read("02-prod-deployment-patch.yaml").replace("  namespace: blog\n", ""),
+    );
+    let report = validate_paths(&[tmp.path().to_path_buf()]);
+    assert!(!report.has_errors(), "{:#?}", report.findings);
+}
