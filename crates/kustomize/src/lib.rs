@@ -20,6 +20,7 @@
 pub mod build;
 pub mod emit;
 pub mod error;
+pub mod flux;
 pub mod fs;
 pub mod kustomization;
 pub mod origin;
