@@ -78,6 +78,9 @@ pub struct Layered {
     pub path: PathBuf,
     pub text: String,
     pub action: Action,
+    /// Lines of the text that are the user's (or generated); the
+    /// Kustomization's fields come after them.
+    pub user_lines: usize,
     /// Things Flux does silently that change the build (dropped keys).
     pub warnings: Vec<String>,
 }
@@ -398,6 +401,7 @@ fn apply_spec(
         // An empty file decodes to an empty Kustomization.
         out.push_str("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
     }
+    let user_lines = out.lines().count();
     for (key, value) in appended {
         let mut m = Map::default();
         m.insert(key, value);
@@ -409,6 +413,7 @@ fn apply_spec(
         path: path.to_path_buf(),
         text: out,
         action,
+        user_lines,
         warnings,
     })
 }

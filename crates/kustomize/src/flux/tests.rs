@@ -288,3 +288,33 @@ fn go_base64_offsets() {
     assert_eq!(go_base64_decode("aGVs\nbG8="), Ok(b"hello".to_vec()));
     assert_eq!(go_base64_decode("ab!d"), Err(2));
 }
+
+#[test]
+fn an_error_in_the_appended_fields_names_the_kustomization_not_a_phantom_line() {
+    let fs = app_fs();
+    let k = ks("  patches:\n  - patch: |\n      - op: remove\n        path: /x\n");
+    let err = run(&fs, &k, &BuildOptions::default())
+        .expect_err("the patch removes a missing field")
+        .to_string();
+    if err.contains("not supported yet") {
+        assert_eq!(
+            err,
+            "kustomize build failed: /app/kustomization.yaml (the Flux Kustomization's fields, \
+             appended after line 4): not supported yet: patches"
+        );
+    }
+    assert!(!err.contains("kustomization.yaml:5:"), "{err}");
+    // An error in the user's own lines keeps its line.
+    let mut fs = app_fs();
+    fs.add(
+        "/app/kustomization.yaml",
+        "resources:\n- svc.yaml\npatches:\n- path: p.yaml\n",
+    );
+    let err = run(&fs, &ks(""), &BuildOptions::default())
+        .expect_err("patches")
+        .to_string();
+    assert!(
+        err.contains("/app/kustomization.yaml:3: not supported yet: patches"),
+        "{err}"
+    );
+}
