@@ -39,6 +39,10 @@ pub struct KustomizationArgs {
     /// Accepted for compatibility: ferroflux never contacts a cluster here.
     #[arg(long = "dry-run")]
     dry_run: bool,
+    /// Paths to leave out, in .gitignore format, comma-separated (on top of
+    /// Flux's defaults and the `.sourceignore` files below --path).
+    #[arg(long = "ignore-paths", value_delimiter = ',')]
+    ignore_paths: Vec<String>,
     /// YAML files holding the ConfigMaps and Secrets `postBuild.substituteFrom`
     /// names (without it, `substituteFrom` is skipped, as with `flux build --dry-run`).
     #[arg(long = "substitute-from")]
@@ -102,6 +106,7 @@ fn kustomization(args: &KustomizationArgs) -> Result<(String, Vec<String>), Stri
     let opts = BuildOptions {
         strict_substitute: args.strict_substitute,
         substitute_from,
+        ignore_paths: args.ignore_paths.clone(),
         ..BuildOptions::default()
     };
     // The flux CLI builds on an unrestricted file system.

@@ -41,7 +41,8 @@ fn seed_001_tree() -> Option<tempfile::TempDir> {
         let (first, rest) = content.split_once('\n').expect("the seed tree is written");
         let rel = first.trim_start_matches("# ").trim();
         let target: PathBuf = dir.path().join(rel);
-        std::fs::create_dir_all(target.parent().expect("the seed tree is written")).expect("the seed tree is written");
+        std::fs::create_dir_all(target.parent().expect("the seed tree is written"))
+            .expect("the seed tree is written");
         std::fs::write(&target, rest).expect("the seed tree is written");
     }
     std::fs::write(

@@ -17,6 +17,7 @@ use ferroflux_api::kustomize::KustomizationSpec;
 use ferroflux_api::yaml;
 
 use crate::error::Error;
+use crate::flux::ignore::Matcher;
 use crate::fs::{FileSystem, normalize};
 use crate::kustomization::FILE_NAMES;
 use crate::value::{Map, Value, from_node};
@@ -111,41 +112,17 @@ pub fn is_local_relative_path(path: &str) -> bool {
     !(path.starts_with('/') || without_scheme.starts_with('/'))
 }
 
-/// Flux's default ignore patterns (`pkg/sourceignore`: VCS, CI files and
-/// `**/.sops.yaml`-style extras) as they apply to a path below the build
-/// directory: the `flux` CLI leaves such files out of a generated
-/// kustomization and out of the top file's `resources`.
-pub fn ignored_by_default(relative: &[&str], is_dir: bool) -> bool {
-    const DIRS: [&str; 3] = [".git", ".github", ".circleci"];
-    const NAMES: [&str; 10] = [
-        ".gitignore",
-        ".gitmodules",
-        ".gitattributes",
-        ".travis.yml",
-        ".gitlab-ci.yml",
-        "appveyor.yml",
-        ".drone.yml",
-        "cloudbuild.yaml",
-        "codeship-services.yml",
-        "codeship-steps.yml",
-    ];
-    const EXTS: [&str; 8] = [
-        ".jpg", ".jpeg", ".gif", ".png", ".wmv", ".flv", ".tar.gz", ".zip",
-    ];
-    const ANYWHERE: [&str; 3] = [".goreleaser.yml", ".sops.yaml", ".flux.yaml"];
-    let last = relative.len().saturating_sub(1);
-    relative.iter().enumerate().any(|(i, c)| {
-        (DIRS.contains(c) && (i < last || is_dir))
-            || NAMES.contains(c)
-            || EXTS.iter().any(|e| c.len() > e.len() - 1 && c.ends_with(e))
-    }) || relative
-        .last()
-        .is_some_and(|c| ANYWHERE.contains(c) && !is_dir)
-}
-
-/// The kustomization file of `dir` with `spec` layered in.
-pub fn layer(fs: &dyn FileSystem, dir: &Path, spec: &KustomizationSpec) -> Result<Layered, Error> {
+/// The kustomization file of `dir` with `spec` layered in; `ignore`
+/// holds `--ignore-paths` patterns (on top of Flux's defaults and the
+/// `.sourceignore` files).
+pub fn layer(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    spec: &KustomizationSpec,
+    ignore: &[String],
+) -> Result<Layered, Error> {
     let dir = normalize(dir);
+    let matcher = Matcher::for_dir(fs, &dir, ignore);
     let (path, text, action) = match FILE_NAMES
         .iter()
         .map(|n| dir.join(n))
@@ -162,11 +139,11 @@ pub fn layer(fs: &dyn FileSystem, dir: &Path, spec: &KustomizationSpec) -> Resul
         }
         None => (
             dir.join(FILE_NAMES[0]),
-            generate(fs, &dir)?,
+            generate(fs, &dir, &matcher)?,
             Action::Created,
         ),
     };
-    apply_spec(fs, &dir, &path, &text, action, spec)
+    apply_spec(fs, &dir, &path, &text, action, spec, &matcher)
 }
 
 /// A kustomization listing every Kubernetes YAML file below `dir`
@@ -174,7 +151,7 @@ pub fn layer(fs: &dyn FileSystem, dir: &Path, spec: &KustomizationSpec) -> Resul
 /// order; a subdirectory with its own kustomization file is listed as a
 /// directory and not entered; a file that is not Kubernetes YAML fails the
 /// generation. No file at all gives `namespace: _placeholder`.
-pub fn generate(fs: &dyn FileSystem, dir: &Path) -> Result<String, Error> {
+pub fn generate(fs: &dyn FileSystem, dir: &Path, matcher: &Matcher) -> Result<String, Error> {
     let mut resources = Vec::new();
     let root_real = fs.real_path(dir).map_err(|e| Error::Build(e.to_string()))?;
     // Depth-first in lexical order, a directory's entries before its next
@@ -186,10 +163,9 @@ pub fn generate(fs: &dyn FileSystem, dir: &Path) -> Result<String, Error> {
         let is_link = !rel.is_empty() && fs.real_path(&path).is_ok_and(|r| r != expected_real);
         let is_dir = !is_link && fs.is_dir(&path);
         if !rel.is_empty() && !is_dir {
-            let rel_refs: Vec<&str> = rel.iter().map(String::as_str).collect();
             let name = rel.last().map(String::as_str).unwrap_or_default();
             if !(name.ends_with(".yaml") || name.ends_with(".yml"))
-                || ignored_by_default(&rel_refs, false)
+                || matcher.is_ignored(&path, false)
             {
                 continue;
             }
@@ -261,6 +237,7 @@ fn apply_spec(
     text: &str,
     action: Action,
     spec: &KustomizationSpec,
+    matcher: &Matcher,
 ) -> Result<Layered, Error> {
     let file = path.display().to_string();
     let lines: Vec<&str> = text.lines().collect();
@@ -311,7 +288,7 @@ fn apply_spec(
         let list = strings(field(name));
         let kept: Vec<String> = list
             .iter()
-            .filter(|entry| !is_ignored_entry(fs, dir, entry))
+            .filter(|entry| !is_ignored_entry(fs, dir, entry, matcher))
             .cloned()
             .collect();
         if kept.len() != list.len() {
@@ -418,22 +395,19 @@ fn apply_spec(
     })
 }
 
-/// A local entry of `resources`/`components`/`crds` the default ignore
-/// rules match (remote entries are never filtered).
-fn is_ignored_entry(fs: &dyn FileSystem, dir: &Path, entry: &str) -> bool {
+/// A local entry of `resources`/`components`/`crds` the ignore rules
+/// match (remote entries are never filtered).
+fn is_ignored_entry(fs: &dyn FileSystem, dir: &Path, entry: &str, matcher: &Matcher) -> bool {
     if entry.contains("://") {
         return false;
     }
     let full = normalize(&dir.join(entry));
-    let Ok(rel) = full.strip_prefix(dir) else {
-        return false;
+    // Lstat: a symlink is not a directory.
+    let linked = match (fs.real_path(&full), full.parent().map(|p| fs.real_path(p))) {
+        (Ok(real), Some(Ok(parent))) => full.file_name().is_some_and(|n| real != parent.join(n)),
+        _ => false,
     };
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    !refs.is_empty() && ignored_by_default(&refs, fs.is_dir(&full))
+    matcher.is_ignored(&full, !linked && fs.is_dir(&full))
 }
 
 fn patch_value(p: &ferroflux_api::kustomize::Patch) -> Value {

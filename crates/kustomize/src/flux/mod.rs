@@ -13,6 +13,7 @@
 //! YAML followed by a `---` line.
 
 pub mod envsubst;
+pub mod ignore;
 pub mod layer;
 pub mod postbuild;
 
@@ -110,6 +111,8 @@ pub struct BuildOptions {
     /// `--strict-substitute` (the CLI's default is off, the controller's on).
     pub strict_substitute: bool,
     pub substitute_from: SubstituteFrom,
+    /// `--ignore-paths`: gitignore patterns relative to the build directory.
+    pub ignore_paths: Vec<String>,
     /// Accumulation bound of the kustomize build.
     pub max_accumulated: Option<usize>,
 }
@@ -184,7 +187,7 @@ pub fn build(
             dir.display().to_string()
         )));
     }
-    let layered = layer::layer(fs, &dir, &ks.spec)?;
+    let layered = layer::layer(fs, &dir, &ks.spec, &opts.ignore_paths)?;
     let mut warnings = layered.warnings.clone();
     let overlay = Overlay {
         inner: fs,

@@ -10,7 +10,7 @@ fn spec() -> KustomizationSpec {
 }
 
 fn layered(fs: &MemFs, spec: &KustomizationSpec) -> Result<Layered, Error> {
-    layer(fs, Path::new("/app"), spec)
+    layer(fs, Path::new("/app"), spec, &[])
 }
 
 #[test]
@@ -197,14 +197,38 @@ fn is_local_relative_path_as_flux() {
 }
 
 #[test]
-fn default_ignore_rules() {
-    assert!(ignored_by_default(&[".sops.yaml"], false));
-    assert!(ignored_by_default(&["a", ".flux.yaml"], false));
-    assert!(ignored_by_default(&[".github", "x.yaml"], false));
-    assert!(ignored_by_default(&[".gitlab-ci.yml"], false));
-    assert!(ignored_by_default(&["x.tar.gz"], false));
-    assert!(!ignored_by_default(&["app.yaml"], false));
-    assert!(!ignored_by_default(&[".github"], false));
+fn ignore_paths_and_sourceignore_files_leave_files_out() {
+    let mut fs = MemFs::new();
+    let cm = |n: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n");
+    fs.add("/app/a.yaml", cm("a"))
+        .add("/app/drafts/b.yaml", cm("b"))
+        .add("/app/sub/.sourceignore", "# local\n*.yaml\n!keep.yaml\n")
+        .add("/app/sub/c.yaml", cm("c"))
+        .add("/app/sub/keep.yaml", cm("k"));
+    let l = layer(&fs, Path::new("/app"), &spec(), &["drafts/".to_string()]).expect("generated");
+    assert!(
+        l.text
+            .contains("resources:\n- ./a.yaml\n- ./sub/keep.yaml\n"),
+        "{}",
+        l.text
+    );
+}
+
+#[test]
+fn an_existing_files_ignored_entries_are_dropped() {
+    let mut fs = MemFs::new();
+    fs.add(
+        "/app/kustomization.yaml",
+        "resources:\n- a.yaml\n- .sops.yaml\n- ../base\n",
+    )
+    .add("/app/a.yaml", "")
+    .add("/app/.sops.yaml", "")
+    .add("/base/kustomization.yaml", "");
+    let l = layered(&fs, &spec()).expect("layered");
+    assert_eq!(
+        l.text,
+        "\n\n\n\nresources:\n- a.yaml\n- ../base\nsortOptions:\n  order: fifo\n"
+    );
 }
 
 #[test]
@@ -270,6 +294,7 @@ fn generation_is_bounded() {
         );
     }
     // The real bound is large; the walk stops at it (checked with a count).
-    let text = generate(&fs, Path::new("/app")).expect("generated");
+    let matcher = Matcher::for_dir(&fs, Path::new("/app"), &[]);
+    let text = generate(&fs, Path::new("/app"), &matcher).expect("generated");
     assert_eq!(text.matches("\n- ./").count(), 11);
 }
