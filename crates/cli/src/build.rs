@@ -54,7 +54,12 @@ pub fn run(cmd: BuildCommand) -> anyhow::Result<ExitCode> {
         BuildCommand::Kustomization(args) => match kustomization(&args) {
             Ok((yaml, warnings)) => {
                 for w in warnings {
-                    eprintln!("⚠️ {w}");
+                    // kustomize's own warnings are printed as it prints them.
+                    if w.starts_with("# Warning") || w.starts_with("Warning: ") {
+                        eprintln!("{w}");
+                    } else {
+                        eprintln!("⚠️ {w}");
+                    }
                 }
                 std::io::stdout().lock().write_all(yaml.as_bytes())?;
                 Ok(ExitCode::SUCCESS)

@@ -151,6 +151,8 @@ impl Pattern {
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     patterns: Vec<Pattern>,
+    /// Patterns from `.sourceignore` files and `--ignore-paths`.
+    user: usize,
 }
 
 impl Matcher {
@@ -163,6 +165,7 @@ impl Matcher {
             .flat_map(|list| list.split(','))
             .map(|p| Pattern::parse(p, &domain))
             .collect();
+        let defaults = patterns.len();
         let mut dirs = 0;
         load_ignore_files(fs, dir, &domain, &mut patterns, &mut dirs);
         patterns.extend(
@@ -171,7 +174,17 @@ impl Matcher {
                 .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
                 .map(|l| Pattern::parse(l, &domain)),
         );
-        Matcher { patterns }
+        Matcher {
+            user: patterns.len() - defaults,
+            patterns,
+        }
+    }
+
+    /// Whether a `.sourceignore` or `--ignore-paths` pattern exists: the
+    /// scan for a generated kustomization applies the rules (defaults
+    /// included) only then (`shouldIgnoreFile` returns early otherwise).
+    pub fn has_user_patterns(&self) -> bool {
+        self.user > 0
     }
 
     /// Whether `path` (absolute) is ignored.

@@ -150,7 +150,9 @@ pub fn layer(
 /// (`scanManifests`): files ending `.yaml` or `.yml`, in lexical walk
 /// order; a subdirectory with its own kustomization file is listed as a
 /// directory and not entered; a file that is not Kubernetes YAML fails the
-/// generation. No file at all gives `namespace: _placeholder`.
+/// generation. No file at all gives `namespace: _placeholder`. The ignore
+/// rules apply only when there is a `.sourceignore` or `--ignore-paths`
+/// pattern: Flux's defaults alone leave `.github/*.yaml` in the scan.
 pub fn generate(fs: &dyn FileSystem, dir: &Path, matcher: &Matcher) -> Result<String, Error> {
     let mut resources = Vec::new();
     let root_real = fs.real_path(dir).map_err(|e| Error::Build(e.to_string()))?;
@@ -165,7 +167,7 @@ pub fn generate(fs: &dyn FileSystem, dir: &Path, matcher: &Matcher) -> Result<St
         if !rel.is_empty() && !is_dir {
             let name = rel.last().map(String::as_str).unwrap_or_default();
             if !(name.ends_with(".yaml") || name.ends_with(".yml"))
-                || matcher.is_ignored(&path, false)
+                || (matcher.has_user_patterns() && matcher.is_ignored(&path, false))
             {
                 continue;
             }
@@ -358,7 +360,14 @@ fn apply_spec(
             &mut blank,
         );
     }
-    if field("sortOptions").is_none() {
+    if field("sortOptions").is_some() {
+        // kustomize 5.8 (Flux's) says so: its Reorder option is set, if empty.
+        warnings.push(
+            "Warning: Sorting order is set both in 'kustomization.yaml' ('sortOptions') and in \
+             a CLI flag ('--reorder'). Using the kustomization file over the CLI flag."
+                .to_string(),
+        );
+    } else {
         let mut fifo = Map::default();
         fifo.insert("order", Value::Str("fifo".to_string()));
         appended.push(("sortOptions", Value::Map(fifo)));

@@ -28,6 +28,10 @@ fn a_directory_without_kustomization_lists_its_yaml_files_in_walk_order() {
     .add("/app/a/base/ignored.yaml", "not: a resource\n")
     .add("/app/.sops.yaml", "creation_rules: []\n")
     .add("/app/.github/workflows/ci.yaml", "on: push\n")
+    .add(
+        "/app/.sourceignore",
+        "# Flux's defaults apply with any pattern\n/nothing\n",
+    )
     .add("/app/readme.md", "# hi\n");
     let l = layered(&fs, &spec()).expect("generated");
     assert_eq!(l.action, Action::Created);
@@ -37,6 +41,14 @@ fn a_directory_without_kustomization_lists_its_yaml_files_in_walk_order() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- \
          ./a/base\n- ./a/z.yml\n- ./b.yaml\nsortOptions:\n  order: fifo\n"
     );
+}
+
+#[test]
+fn without_a_pattern_of_the_users_the_scan_ignores_nothing() {
+    let mut fs = MemFs::new();
+    fs.add("/app/.github/ci.yaml", "on: push\n");
+    let err = layered(&fs, &spec()).expect_err("scanned").to_string();
+    assert!(err.contains("/app/.github/ci.yaml"), "{err}");
 }
 
 #[test]
@@ -132,7 +144,9 @@ fn a_file_without_resources_gets_origin_annotations_and_unknown_keys_are_dropped
         l.warnings,
         [
             "/app/kustomization.yaml:3: unknown field `mystery` dropped, as Flux does when it \
-          layers the Kustomization into this file (kustomize alone would refuse it)"
+          layers the Kustomization into this file (kustomize alone would refuse it)",
+            "Warning: Sorting order is set both in 'kustomization.yaml' ('sortOptions') and in \
+             a CLI flag ('--reorder'). Using the kustomization file over the CLI flag."
         ]
     );
 }
