@@ -232,6 +232,7 @@ pub fn build(
         if let Some(cm) = &ks.spec.common_metadata {
             common_metadata(&mut r, cm);
         }
+        unsigned_to_float(&mut r.value);
         out.push_str(&crate::emit::document(&r.value).map_err(|e| Error::Build(e.to_string()))?);
         out.push_str("---\n");
     }
@@ -407,6 +408,22 @@ fn substitute_objects(
         }
     }
     Ok(out)
+}
+
+/// Flux reads the build into unstructured objects, where a number above
+/// `i64::MAX` is a float64 (printed `12345678901234567000`).
+fn unsigned_to_float(v: &mut Value) {
+    match v {
+        Value::Uint(u) => *v = Value::Float(*u as f64),
+        Value::Spelled(_) => {
+            if let Value::Uint(u) = v.resolved() {
+                *v = Value::Float(u as f64);
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(unsigned_to_float),
+        Value::Map(m) => m.0.iter_mut().for_each(|(_, v)| unsigned_to_float(v)),
+        _ => {}
+    }
 }
 
 /// kyaml's `SetLabel`: `metadata.labels` created when missing.

@@ -101,7 +101,7 @@ pub fn substitute(r: &mut Resource, sub: &Substitution) -> Result<bool, Error> {
 
 /// A node as yaml.v2 (sigs.k8s.io/yaml's `YAMLToJSON`) resolves plain
 /// scalars: `y`, `yes`, `on` and their kin are booleans, timestamps stay
-/// text, `0o17` is text.
+/// text (checked against Flux 2.9.4's CLI).
 pub fn from_node_v2(node: &yaml::Node) -> Value {
     match &node.value {
         yaml::Value::Str {
@@ -119,12 +119,6 @@ pub fn from_node_v2(node: &yaml::Node) -> Value {
             }
             match from_node(node) {
                 Value::Timestamp(t) => Value::Str(t),
-                Value::Spelled(t)
-                    if t.trim_start_matches(['+', '-']).starts_with("0o")
-                        || t.trim_start_matches(['+', '-']).starts_with("0O") =>
-                {
-                    Value::Str(t)
-                }
                 other => other,
             }
         }

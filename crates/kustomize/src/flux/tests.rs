@@ -318,3 +318,22 @@ fn an_error_in_the_appended_fields_names_the_kustomization_not_a_phantom_line() 
         "{err}"
     );
 }
+
+#[test]
+fn a_number_above_i64_prints_as_flux_prints_a_float64() {
+    let mut fs = MemFs::new();
+    fs.add("/app/kustomization.yaml", "resources:\n- a.yaml\n")
+        .add(
+            "/app/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t\nspec:\n  big: \
+         18446744073709551615\n  small: 7\n",
+        );
+    let out = run(&fs, &ks(""), &BuildOptions::default()).expect("built");
+    // Flux 2.9.4's output for the same file.
+    assert!(
+        out.yaml
+            .contains("spec:\n  big: 1.8446744073709552e+19\n  small: 7\n"),
+        "{}",
+        out.yaml
+    );
+}
