@@ -170,7 +170,7 @@ fn a_name_missing_from_the_file_and_bad_paths_are_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "✗ failed find kustomization with name 'web-app' and namespace 'flux-system' in file \
+        "✗ failed to get kustomization object: failed find kustomization with name 'web-app' and namespace 'flux-system' in file \
          'clusters/production/apps.yaml'\n"
     );
     let out = build(

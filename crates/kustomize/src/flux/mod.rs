@@ -62,7 +62,7 @@ pub fn select(
             return Err(Error::Build(f.to_string()));
         }
         return Err(Error::Build(format!(
-            "failed find kustomization with name '{name}' and namespace '{namespace}' in file \
+            "failed to get kustomization object: failed find kustomization with name '{name}' and namespace '{namespace}' in file \
              '{}'",
             file.display()
         )));

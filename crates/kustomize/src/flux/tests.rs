@@ -42,7 +42,7 @@ fn select_errors() {
         select(Path::new("f.yaml"), KS, "app", "other")
             .expect_err("other namespace")
             .to_string(),
-        "failed find kustomization with name 'app' and namespace 'other' in file 'f.yaml'"
+        "failed to get kustomization object: failed find kustomization with name 'app' and namespace 'other' in file 'f.yaml'"
     );
     let typo = format!("{KS}  postBuildSubstitute:\n    A: b\n");
     assert_eq!(
