@@ -95,14 +95,27 @@ pub fn select(
     }
 }
 
-/// Where `substituteFrom` values come from.
-#[derive(Debug, Clone, Default)]
+/// Where `substituteFrom` values come from. Its `Debug` names the files,
+/// never their content (Secrets).
+#[derive(Clone, Default)]
 pub enum SubstituteFrom {
     /// Skipped, as `flux build kustomization --dry-run` does (no cluster).
     #[default]
     Skip,
     /// ConfigMaps and Secrets given as manifests (`file`, text).
     Objects(Vec<(PathBuf, String)>),
+}
+
+impl std::fmt::Debug for SubstituteFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubstituteFrom::Skip => f.write_str("Skip"),
+            SubstituteFrom::Objects(files) => f
+                .debug_tuple("Objects")
+                .field(&files.iter().map(|(p, _)| p).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
 }
 
 /// How to build.
@@ -391,9 +404,10 @@ fn substitute_objects(
                 for (k, v) in field("data") {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(v.trim())
-                        .map_err(|e| {
+                        .map_err(|_| {
+                            // The decoder's message quotes a byte of the value.
                             Error::Build(format!(
-                                "{}: Secret/{}: data.{k} is not base64: {e}",
+                                "{}: Secret/{}: data.{k} is not base64",
                                 r.source,
                                 r.name()
                             ))

@@ -24,8 +24,9 @@ pub const SUBSTITUTE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
 /// Flux's variable name rule, as it prints it.
 pub const VAR_NAME_REGEX: &str = "^[_[:alpha:]][_[:alpha:][:digit:]]*$";
 
-/// How to substitute.
-#[derive(Debug, Clone, Default)]
+/// How to substitute. Its `Debug` names the variables, never their values
+/// (they may come from Secrets).
+#[derive(Clone, Default)]
 pub struct Substitution {
     /// The variables, `\n` already removed.
     pub vars: BTreeMap<String, String>,
@@ -34,6 +35,16 @@ pub struct Substitution {
     /// `substituteStrategy: Always`: substitute even without variables.
     pub always: bool,
     pub limits: Limits,
+}
+
+impl std::fmt::Debug for Substitution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Substitution")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("strict", &self.strict)
+            .field("always", &self.always)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Flux's rule for a variable name (`[[:alpha:]]` is ASCII).

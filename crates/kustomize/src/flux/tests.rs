@@ -337,3 +337,24 @@ fn a_number_above_i64_prints_as_flux_prints_a_float64() {
         out.yaml
     );
 }
+
+#[test]
+fn debug_output_holds_no_secret_value() {
+    let opts = BuildOptions {
+        substitute_from: SubstituteFrom::Objects(vec![(
+            "s.yaml".into(),
+            "data:\n  PASSWORD: aHVudGVyMg==\n".into(),
+        )]),
+        ..BuildOptions::default()
+    };
+    assert!(!format!("{opts:?}").contains("aHVudGVyMg"));
+    let sub = postbuild::Substitution {
+        vars: [("PASSWORD".to_string(), "hunter2".to_string())].into(),
+        ..postbuild::Substitution::default()
+    };
+    let debug = format!("{sub:?}");
+    assert!(
+        debug.contains("PASSWORD") && !debug.contains("hunter2"),
+        "{debug}"
+    );
+}
