@@ -28,6 +28,10 @@ pub const GROUP: &str = "kustomize.toolkit.fluxcd.io";
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KustomizationSpec {
+    /// `originAnnotations`, `transformerAnnotations`: replaces the
+    /// kustomization file's `buildMetadata`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_metadata: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_metadata: Option<CommonMetadata>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod automate;
+mod build;
 mod cluster;
 mod controller;
 mod get;
@@ -52,6 +53,9 @@ enum Command {
     /// Resume suspended objects in the cluster, as `flux resume` does.
     #[command(subcommand)]
     Resume(suspend::SuspendCommand),
+    /// Build a Flux Kustomization locally, as `flux build kustomization`.
+    #[command(subcommand)]
+    Build(build::BuildCommand),
     /// kustomize, byte-compatible with kustomize 5.6: `kustomize build DIR`.
     #[command(subcommand)]
     Kustomize(kustomize::KustomizeCommand),
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Reconcile(cmd) => reconcile::run(cmd),
         Command::Suspend(cmd) => suspend::run(cmd, suspend::Verb::Suspend),
         Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
+        Command::Build(cmd) => build::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
     };
     match result {

@@ -54,7 +54,48 @@ pub const TARGETS: &[Target] = &[
         name: "kustomize",
         run: kustomize,
     },
+    Target {
+        name: "envsubst",
+        run: envsubst,
+    },
 ];
+
+/// Flux's envsubst (`postBuild` substitution). The first line holds the
+/// variables, `NAME=VALUE` pairs split at `;`, and a leading `!` for strict
+/// mode; the rest is the text. Besides not panicking: the output stays
+/// within the limit, and a text without `$` (nor a NUL, which ends the
+/// input for Go's scanner) comes back unchanged.
+pub fn envsubst(bytes: &[u8]) {
+    use ferroflux_kustomize::flux::envsubst::{Limits, eval};
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let (head, input) = text.split_once('\n').unwrap_or(("", text));
+    let strict = head.starts_with('!');
+    let vars: BTreeMap<&str, &str> = head
+        .trim_start_matches('!')
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let mapping = |name: &str| match vars.get(name) {
+        Some(v) => (v.to_string(), true),
+        None => (String::new(), !strict),
+    };
+    let limits = Limits {
+        max_output: 1 << 20,
+        max_match_steps: 10_000_000,
+        ..Limits::default()
+    };
+    match eval(input, &mapping, &limits) {
+        Ok(out) => {
+            assert!(out.len() <= limits.max_output, "output over the limit");
+            if !input.contains(['$', '\0']) {
+                assert_eq!(out, input.as_bytes(), "a text without `$` is unchanged");
+            }
+        }
+        Err(_) => assert!(input.contains('$'), "only a `$` can fail: {input:?}"),
+    }
+}
 
 /// `kustomize build` over a tree written in the input: lines `=== PATH`
 /// start a file (under `/k`), the build runs in `/k`. What it prints must

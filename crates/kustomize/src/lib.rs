@@ -27,6 +27,7 @@ pub mod decode;
 pub mod emit;
 pub mod error;
 pub mod fieldpath;
+pub mod flux;
 pub mod fs;
 pub mod generate;
 pub mod json6902;

@@ -1,6 +1,7 @@
 //! Integration tests of the `ferroflux` binary, one module per subcommand.
 
 mod automate;
+mod build;
 mod cluster;
 mod controller;
 mod explain;
