@@ -309,6 +309,14 @@ impl Builder<'_> {
                 ))
             })?;
         }
+        for (entry, line) in &k.crds {
+            let more = self.crd_config(&k, dir, &real, entry, *line)?;
+            rules.tables.merge(&more).map_err(|e| Error::At {
+                file: k.file.display().to_string(),
+                line: *line,
+                message: format!("merging CRDs {entry}: {e}"),
+            })?;
+        }
         let patches = self.patches(&k, dir, &real)?;
         let (mut resources, mut rules) =
             self.components(&k, dir, origin.as_deref(), resources, rules)?;
@@ -432,6 +440,37 @@ impl Builder<'_> {
             .map_err(|e| Error::Build(e.to_string()))?;
         let text = String::from_utf8_lossy(&bytes);
         fieldspec::parse_config(&text).map_err(|e| Error::Build(format!("{}: {e}", path.display())))
+    }
+
+    /// A `crds` file: field specs from its OpenAPI definitions.
+    fn crd_config(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        real_dir: &Path,
+        entry: &str,
+        line: usize,
+    ) -> Result<Tables, Error> {
+        let at = |message: String| Error::At {
+            file: k.file.display().to_string(),
+            line,
+            message: format!("loading CRDs: {message}"),
+        };
+        let kfile = format!("{}: ", k.file.display());
+        let path = self
+            .restricted_file(k, dir, real_dir, entry)
+            .map_err(|e| match e {
+                Error::Build(m) => at(m.strip_prefix(&kfile).unwrap_or(&m).to_string()),
+                other => other,
+            })?;
+        let bytes = self.fs.read(&path).map_err(|e| at(e.to_string()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| at(format!("'{entry}' is not UTF-8 text")))?;
+        transform::crds::parse(&text).map_err(|e| {
+            at(format!(
+                "unable to parse open API definition from '{entry}': {e}"
+            ))
+        })
     }
 
     /// A file named in a kustomization, held to the load restrictor.

@@ -59,7 +59,6 @@ const KNOWN_FIELDS: &[&str] = &[
 /// Fields kustomize knows that this engine does not implement yet; a build
 /// that sets one (non-empty) fails naming it.
 const NOT_YET: &[&str] = &[
-    "crds",
     "helmGlobals",
     "helmCharts",
     "helmChartInflationGenerator",
@@ -140,6 +139,9 @@ pub struct Kustomization {
     pub sort_options: Option<SortOptions>,
     /// Files of extra field specs.
     pub configurations: Vec<String>,
+    /// `crds`: OpenAPI definition files (entry, line) whose `x-kubernetes-*`
+    /// extensions add field specs.
+    pub crds: Vec<(String, usize)>,
     /// `buildMetadata`: `originAnnotations`, `transformerAnnotations`.
     pub build_metadata: Vec<String>,
     /// kustomize's warnings for deprecated fields, in its words.
@@ -327,6 +329,10 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             "transformers" => k.transformers = ctx.strings(&value)?,
             "patches" => k.patches = ctx.patch_entries(&value)?,
             "patchesJson6902" => k.patches_json6902 = ctx.patch_entries(&value)?,
+            "crds" => {
+                let lines = (0..).map(|i| line_of_item(node, i));
+                k.crds = ctx.strings(&value)?.into_iter().zip(lines).collect();
+            }
             "patchesStrategicMerge" => {
                 let lines = (0..).map(|i| line_of_item(node, i));
                 k.patches_strategic_merge = ctx.strings(&value)?.into_iter().zip(lines).collect();

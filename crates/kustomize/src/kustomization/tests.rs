@@ -45,13 +45,24 @@ fn unknown_field_names_file_line_and_a_near_miss() {
 
 #[test]
 fn unimplemented_fields_are_refused_by_name() {
-    let err = load_str("resources:\n- a.yaml\ncrds:\n- c.yaml\n").unwrap_err();
+    let err = load_str("resources:\n- a.yaml\nvalidators:\n- v.yaml\n").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "/k/kustomization.yaml:3: not supported yet: crds in /k/kustomization.yaml"
+        "/k/kustomization.yaml:3: not supported yet: validators in /k/kustomization.yaml"
     );
     // An empty list of an unimplemented field changes nothing.
-    assert!(load_str("resources:\n- a.yaml\ncrds: []\n").is_ok());
+    assert!(load_str("resources:\n- a.yaml\nvalidators: []\n").is_ok());
+}
+
+#[test]
+fn crds_entries_are_read_with_their_lines() {
+    let k = load_str("resources:\n- a.yaml\ncrds:\n- c.json\n- d.yaml\n").unwrap();
+    assert_eq!(
+        k.crds,
+        vec![("c.json".to_string(), 4), ("d.yaml".to_string(), 5)]
+    );
+    let err = load_str("crds:\n- [x]\n").unwrap_err();
+    assert!(err.to_string().contains(":2: "), "{err}");
 }
 
 #[test]

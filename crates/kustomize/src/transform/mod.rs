@@ -6,6 +6,7 @@
 //! [`crate::patch`] (their files are read then).
 
 pub mod config;
+pub mod crds;
 pub mod fieldspec;
 mod images;
 pub mod nameref;
