@@ -686,7 +686,12 @@ impl Ctx<'_> {
     }
 
     /// `openapi`: the schema strategic merge patches would use. kustomize
-    /// builds in Kubernetes v1.21.2's; a schema file is not read yet.
+    /// builds in Kubernetes v1.21.2's; a schema file is not read yet. (In
+    /// kustomize 5.6 `path` sets kyaml's one global schema for the whole
+    /// build: the top kustomization's wins, else the first base or component
+    /// loaded that names one; `path` with `version` is an error; the custom
+    /// swagger's `definitions` replace the built-in ones and its `paths`
+    /// decide which kinds are namespaced.)
     fn openapi(&self, value: &Value, line: usize) -> Result<(), Error> {
         let openapi = self.string_map(value)?;
         if openapi.contains_key("path") {
