@@ -18,8 +18,9 @@ use crate::value::{Value, from_node};
 /// The names kustomize looks for, in its order.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// Every top-level field kustomize 5.6 knows.
-const KNOWN_FIELDS: &[&str] = &[
+/// Every top-level field kustomize 5.6 knows (Flux's layering matches
+/// them case-insensitively, as Go's JSON decoder does).
+pub(crate) const KNOWN_FIELDS: &[&str] = &[
     "apiVersion",
     "kind",
     "metadata",

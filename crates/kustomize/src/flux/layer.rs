@@ -19,47 +19,8 @@ use ferroflux_api::yaml;
 use crate::error::Error;
 use crate::flux::ignore::Matcher;
 use crate::fs::{FileSystem, normalize};
-use crate::kustomization::FILE_NAMES;
+use crate::kustomization::{FILE_NAMES, KNOWN_FIELDS as KNOWN_KEYS};
 use crate::value::{Map, Value, from_node};
-
-/// Every top-level key kustomize's `Kustomization` type decodes (matched
-/// case-insensitively, as Go's JSON decoder does).
-const KNOWN_KEYS: &[&str] = &[
-    "apiVersion",
-    "kind",
-    "metadata",
-    "openapi",
-    "namePrefix",
-    "nameSuffix",
-    "namespace",
-    "commonLabels",
-    "labels",
-    "commonAnnotations",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "patches",
-    "images",
-    "imageTags",
-    "replacements",
-    "replicas",
-    "vars",
-    "sortOptions",
-    "resources",
-    "components",
-    "crds",
-    "bases",
-    "configMapGenerator",
-    "secretGenerator",
-    "helmGlobals",
-    "helmCharts",
-    "helmChartInflationGenerator",
-    "generatorOptions",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "buildMetadata",
-];
 
 /// Files a generated kustomization lists at most (a directory of a
 /// stranger's repository can hold any number).
