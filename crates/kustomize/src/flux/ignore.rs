@@ -258,6 +258,9 @@ fn file_match(pattern: &str, name: &str) -> Option<bool> {
 
 /// Go's `path.Match` (`*` and `?` stop at `/`; components never hold one).
 mod glob {
+    // Go's scanner helpers are shared with envsubst's `path.Match`.
+    use crate::flux::envsubst::{decode_rune as decode, get_esc, scan_chunk};
+
     pub fn matches(mut pattern: &[u8], mut name: &[u8]) -> Option<bool> {
         'pattern: while !pattern.is_empty() {
             let (star, chunk, rest) = scan_chunk(pattern);
@@ -294,41 +297,6 @@ mod glob {
             return Some(false);
         }
         Some(name.is_empty())
-    }
-
-    fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
-        let mut star = false;
-        while pattern.first() == Some(&b'*') {
-            pattern = &pattern[1..];
-            star = true;
-        }
-        let mut in_range = false;
-        let mut i = 0;
-        while i < pattern.len() {
-            match pattern[i] {
-                b'\\' if i + 1 < pattern.len() => i += 1,
-                b'[' => in_range = true,
-                b']' => in_range = false,
-                b'*' if !in_range => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        (star, &pattern[..i], &pattern[i..])
-    }
-
-    /// Go's `utf8.DecodeRune`: an invalid byte is U+FFFD of width 1.
-    fn decode(s: &[u8]) -> (u32, usize) {
-        let len = match s[0] {
-            b if b < 0x80 => return (u32::from(b), 1),
-            b if b >= 0xF0 => 4,
-            b if b >= 0xE0 => 3,
-            _ => 2,
-        };
-        match s.get(..len).and_then(|b| std::str::from_utf8(b).ok()) {
-            Some(t) => (t.chars().next().map_or(0xFFFD, u32::from), len),
-            None => (0xFFFD, 1),
-        }
     }
 
     fn match_chunk<'s>(mut chunk: &[u8], mut s: &'s [u8]) -> (&'s [u8], bool, bool) {
@@ -402,27 +370,6 @@ mod glob {
             }
         }
         (s, true, false)
-    }
-
-    fn get_esc(mut chunk: &[u8]) -> Option<(u32, &[u8])> {
-        if chunk.is_empty() || chunk[0] == b'-' || chunk[0] == b']' {
-            return None;
-        }
-        if chunk[0] == b'\\' {
-            chunk = &chunk[1..];
-            if chunk.is_empty() {
-                return None;
-            }
-        }
-        let (r, n) = decode(chunk);
-        if r == 0xFFFD && n == 1 {
-            return None;
-        }
-        let rest = &chunk[n..];
-        if rest.is_empty() {
-            return None;
-        }
-        Some((r, rest))
     }
 }
 
