@@ -32,8 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_api::image::{
-    ImagePolicy, ImageRef, ImageRepository, ImageRepositoryStatus, ImageUpdateAutomation,
-    ReflectionPolicy,
+    ImagePolicy, ImageRepository, ImageRepositoryStatus, ImageUpdateAutomation, ReflectionPolicy,
 };
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
@@ -51,6 +50,7 @@ use crate::scheduler::{
 use crate::secrets::Secrets;
 use crate::source::{LocalSource, ObjectKey, Objects};
 use crate::state::StatusStore;
+use crate::triggers;
 use crate::webhook::{Endpoint, ReceiverTable};
 
 pub const IMAGE_REPOSITORY: &str = "ImageRepository";
@@ -1098,7 +1098,10 @@ impl Runner {
         status: ImageRepositoryStatus,
         saved: Result<(), Box<AutomateError>>,
     ) -> Result<bool, AutomateError> {
-        let before = revision_of(obj);
+        let before = obj
+            .status
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok());
         log_ready(key, &status.conditions);
         saved.map_err(|e| *e)?;
         let old_conditions = obj.status.clone().unwrap_or_default().conditions;
@@ -1113,8 +1116,12 @@ impl Runner {
         .await;
         let mut changed = false;
         if let Some(o) = self.objects.image_repositories.get_mut(key) {
+            changed = triggers::moved(
+                IMAGE_REPOSITORY,
+                before.as_ref(),
+                serde_json::to_value(&status).ok().as_ref(),
+            );
             o.status = Some(status);
-            changed = revision_of(o) != before;
         }
         Ok(changed)
     }
@@ -1194,7 +1201,7 @@ impl Runner {
         suspended: bool,
         r: policy::PolicyResult,
     ) -> Result<bool, AutomateError> {
-        let before = self.objects.image_policies.get(key).and_then(latest_of);
+        let before = self.objects.status_json(key);
         if let Some(e) = &r.event {
             log_event(key, e);
         }
@@ -1208,8 +1215,9 @@ impl Runner {
         .await;
         let mut changed = false;
         if let Some(o) = self.objects.image_policies.get_mut(key) {
+            let new = serde_json::to_value(&r.status).ok();
+            changed = triggers::moved(IMAGE_POLICY, before.as_ref(), new.as_ref());
             o.status = Some(r.status);
-            changed = latest_of(o) != before && latest_of(o).is_some();
         }
         Ok(changed)
     }
@@ -1648,46 +1656,25 @@ impl Runner {
         };
         self.requeue(sched, &c.key, c.outcome);
         match c.key.kind.as_str() {
-            // Flux: a new scan revision reconciles its policies.
-            IMAGE_REPOSITORY if c.changed => {
-                for p in self.policies_of(&c.key) {
-                    sched.trigger(
-                        p,
-                        Trigger::Dependency {
-                            what: format!("{} revision changed", c.key),
-                        },
-                    );
-                }
-            }
-            IMAGE_POLICY if c.changed => {
-                for a in self.objects.automations.keys() {
-                    if a.namespace == c.key.namespace {
-                        sched.trigger(
-                            a.clone(),
-                            Trigger::Dependency {
-                                what: format!("{} latestRef changed", c.key),
-                            },
-                        );
-                    }
-                }
-            }
             IMAGE_UPDATE_AUTOMATION if c.pushed => {
                 let pushed = c.manifests.take();
                 self.reload(sched, pushed).await;
             }
+            // Flux: a new scan revision reconciles its policies, a new
+            // latestRef the automations of the namespace.
+            _ if c.changed => {
+                for d in triggers::dependents(&self.objects, &c.key) {
+                    sched.trigger(
+                        d,
+                        Trigger::Dependency {
+                            what: triggers::reason(&c.key),
+                        },
+                    );
+                }
+            }
             _ => {}
         }
         Ok(())
-    }
-
-    /// The policies that read `repo`.
-    fn policies_of(&self, repo: &ObjectKey) -> Vec<ObjectKey> {
-        self.objects
-            .image_policies
-            .iter()
-            .filter(|(pk, p)| Self::policy_repository(pk, p) == *repo)
-            .map(|(k, _)| k.clone())
-            .collect()
     }
 
     fn requeue(&mut self, sched: &mut Scheduler, key: &ObjectKey, outcome: Outcome) {
@@ -1926,17 +1913,6 @@ fn line(key: &ObjectKey, ready: bool, detail: String, message: String) -> Line {
         detail,
         message,
     }
-}
-
-fn revision_of(o: &ImageRepository) -> Option<String> {
-    o.status
-        .as_ref()
-        .and_then(|s| s.last_scan_result.as_ref())
-        .and_then(|r| r.revision.clone())
-}
-
-fn latest_of(o: &ImagePolicy) -> Option<ImageRef> {
-    o.status.as_ref().and_then(|s| s.latest_ref.clone())
 }
 
 fn log_ready(key: &ObjectKey, conditions: &[ferroflux_api::meta::Condition]) {

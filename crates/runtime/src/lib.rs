@@ -20,6 +20,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod source;
 pub mod state;
+pub mod triggers;
 pub mod webhook;
 
 pub use automate::{AutomateError, AutomateOptions, ProgressEvent, ProgressSink, Runner, Summary};

@@ -142,11 +142,11 @@ impl Runner {
                 let (key, t) = upsert_kind!(self, git_repositories, GIT_REPOSITORY, *o, V1_SOURCE);
                 if t.is_some() {
                     // The automations that push through it.
-                    for a in self.automations_using(&key) {
+                    for a in triggers::dependents(&self.objects, &key) {
                         run(
                             a,
                             Some(Trigger::Dependency {
-                                what: format!("{key} changed"),
+                                what: triggers::reason(&key),
                             }),
                         );
                     }
@@ -177,21 +177,12 @@ impl Runner {
                 }
                 // A Receiver's token changed: reconcile it (and so serve
                 // the new token, or stop serving a deleted one).
-                let users: Vec<ObjectKey> = self
-                    .objects
-                    .receivers
-                    .iter()
-                    .filter(|(k, r)| {
-                        k.namespace == namespace
-                            && r.spec.secret_ref.as_ref().is_some_and(|s| s.name == name)
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in users {
+                let secret = ObjectKey::new(triggers::SECRET, &namespace, &name);
+                for k in triggers::dependents(&self.objects, &secret) {
                     run(
                         k,
                         Some(Trigger::Dependency {
-                            what: format!("Secret {namespace}/{name} changed"),
+                            what: triggers::reason(&secret),
                         }),
                     );
                 }
@@ -208,19 +199,6 @@ impl Runner {
                 api_version: api_version.to_string(),
             },
         );
-    }
-
-    fn automations_using(&self, git: &ObjectKey) -> Vec<ObjectKey> {
-        self.objects
-            .automations
-            .iter()
-            .filter(|(k, a)| {
-                let r = &a.spec.source_ref;
-                r.name == git.name
-                    && r.namespace.as_deref().unwrap_or(&k.namespace) == git.namespace
-            })
-            .map(|(k, _)| k.clone())
-            .collect()
     }
 
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {

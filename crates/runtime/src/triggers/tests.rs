@@ -1,0 +1,244 @@
+use serde_json::json;
+
+use super::*;
+use crate::automate::RECEIVER;
+
+fn k(kind: &str, ns: &str, name: &str) -> ObjectKey {
+    ObjectKey::new(kind, ns, name)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).expect("fixture decodes")
+}
+
+/// Two namespaces: `apps` with two repositories, a policy on each, one
+/// policy reading `infra`'s repository, two automations (one through
+/// `flux-system`'s GitRepository), a GitRepository, and Receivers.
+fn fixture() -> Objects {
+    let mut o = Objects::default();
+    for (ns, name) in [("apps", "web"), ("apps", "db"), ("infra", "base")] {
+        o.image_repositories.insert(
+            k(IMAGE_REPOSITORY, ns, name),
+            decode(json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"image": format!("r.example/{name}"), "interval": "5m"}})),
+        );
+    }
+    for (ns, name, repo, repo_ns) in [
+        ("apps", "web", "web", None),
+        ("apps", "web-canary", "web", Some("apps")),
+        ("apps", "db", "db", None),
+        ("apps", "base", "base", Some("infra")),
+        ("infra", "base", "base", None),
+        ("infra", "orphan", "gone", None),
+    ] {
+        let mut r = json!({"name": repo});
+        if let Some(n) = repo_ns {
+            r["namespace"] = json!(n);
+        }
+        o.image_policies.insert(
+            k(IMAGE_POLICY, ns, name),
+            decode(json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"imageRepositoryRef": r, "policy": {"semver": {"range": ">=1"}}}})),
+        );
+    }
+    for (ns, name, git, git_ns) in [
+        ("apps", "apps", "apps-repo", None),
+        ("apps", "fleet", "flux-system", Some("flux-system")),
+        ("infra", "infra", "flux-system", Some("flux-system")),
+    ] {
+        let mut r = json!({"kind": "GitRepository", "name": git});
+        if let Some(n) = git_ns {
+            r["namespace"] = json!(n);
+        }
+        o.automations.insert(
+            k(IMAGE_UPDATE_AUTOMATION, ns, name),
+            decode(json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"sourceRef": r, "interval": "5m",
+                    "git": {"commit": {"author": {"email": "a@b", "name": "a"}}}}})),
+        );
+    }
+    o.git_repositories.insert(
+        k(GIT_REPOSITORY, "flux-system", "flux-system"),
+        decode(
+            json!({"metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"url": "https://git.example/fleet", "interval": "1m"}}),
+        ),
+    );
+    for (ns, name, secret) in [
+        ("apps", "hook", Some("token")),
+        ("apps", "other", Some("other-token")),
+        ("infra", "hook", Some("token")),
+        ("apps", "bare", None),
+    ] {
+        let mut spec = json!({"type": "generic", "resources": []});
+        if let Some(s) = secret {
+            spec["secretRef"] = json!({"name": s});
+        }
+        o.receivers.insert(
+            k(RECEIVER, ns, name),
+            decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
+        );
+    }
+    o
+}
+
+#[test]
+fn an_upstream_change_triggers_exactly_its_readers() {
+    let o = fixture();
+    let cases: Vec<(ObjectKey, Vec<ObjectKey>)> = vec![
+        // ImagePolicy <- ImageRepository (imageRepositoryRef, namespace defaulted)
+        (
+            k(IMAGE_REPOSITORY, "apps", "web"),
+            vec![
+                k(IMAGE_POLICY, "apps", "web"),
+                k(IMAGE_POLICY, "apps", "web-canary"),
+            ],
+        ),
+        (
+            k(IMAGE_REPOSITORY, "apps", "db"),
+            vec![k(IMAGE_POLICY, "apps", "db")],
+        ),
+        // A cross-namespace reference reaches the other namespace.
+        (
+            k(IMAGE_REPOSITORY, "infra", "base"),
+            vec![
+                k(IMAGE_POLICY, "apps", "base"),
+                k(IMAGE_POLICY, "infra", "base"),
+            ],
+        ),
+        (k(IMAGE_REPOSITORY, "apps", "gone"), vec![]),
+        // ImageUpdateAutomation <- every ImagePolicy of its namespace.
+        (
+            k(IMAGE_POLICY, "apps", "db"),
+            vec![
+                k(IMAGE_UPDATE_AUTOMATION, "apps", "apps"),
+                k(IMAGE_UPDATE_AUTOMATION, "apps", "fleet"),
+            ],
+        ),
+        (
+            k(IMAGE_POLICY, "infra", "orphan"),
+            vec![k(IMAGE_UPDATE_AUTOMATION, "infra", "infra")],
+        ),
+        (k(IMAGE_POLICY, "other", "x"), vec![]),
+        // ImageUpdateAutomation <- its sourceRef GitRepository.
+        (
+            k(GIT_REPOSITORY, "flux-system", "flux-system"),
+            vec![
+                k(IMAGE_UPDATE_AUTOMATION, "apps", "fleet"),
+                k(IMAGE_UPDATE_AUTOMATION, "infra", "infra"),
+            ],
+        ),
+        (
+            k(GIT_REPOSITORY, "apps", "apps-repo"),
+            vec![k(IMAGE_UPDATE_AUTOMATION, "apps", "apps")],
+        ),
+        (k(GIT_REPOSITORY, "apps", "flux-system"), vec![]),
+        // Receiver <- the Secret of its token, same namespace only.
+        (
+            k(SECRET, "apps", "token"),
+            vec![k(RECEIVER, "apps", "hook")],
+        ),
+        (
+            k(SECRET, "infra", "token"),
+            vec![k(RECEIVER, "infra", "hook")],
+        ),
+        (k(SECRET, "apps", "unused"), vec![]),
+        // Nothing reads these.
+        (k(IMAGE_UPDATE_AUTOMATION, "apps", "apps"), vec![]),
+        (k(RECEIVER, "apps", "hook"), vec![]),
+    ];
+    for (upstream, want) in cases {
+        assert_eq!(dependents(&o, &upstream), want, "{upstream}");
+    }
+}
+
+#[test]
+fn every_edge_of_the_table_is_exercised() {
+    let o = fixture();
+    for (upstream, reader) in EDGES {
+        let any = o
+            .keys()
+            .into_iter()
+            .map(|key| ObjectKey::new(upstream, &key.namespace, &key.name))
+            .chain([k(SECRET, "apps", "token")])
+            .filter(|u| u.kind == upstream)
+            .flat_map(|u| dependents(&o, &u))
+            .any(|d| d.kind == reader);
+        assert!(any, "{upstream} -> {reader}");
+    }
+}
+
+#[test]
+fn only_a_moved_revision_or_latest_ref_reaches_readers() {
+    let scan = |rev: &str| json!({"lastScanResult": {"revision": rev, "tagCount": 3}});
+    let latest = |tag: &str| json!({"latestRef": {"name": "r.example/web", "tag": tag}});
+    let cases: Vec<(&str, Option<Value>, Option<Value>, bool)> = vec![
+        (IMAGE_REPOSITORY, None, Some(scan("a")), true),
+        (IMAGE_REPOSITORY, Some(scan("a")), Some(scan("a")), false),
+        (IMAGE_REPOSITORY, Some(scan("a")), Some(scan("b")), true),
+        // A failed scan keeps the last result: no change.
+        (
+            IMAGE_REPOSITORY,
+            Some(scan("a")),
+            Some(json!({"lastScanResult": {"revision": "a", "tagCount": 3}, "conditions": []})),
+            false,
+        ),
+        (IMAGE_POLICY, None, Some(latest("1.0.0")), true),
+        (
+            IMAGE_POLICY,
+            Some(latest("1.0.0")),
+            Some(latest("1.0.0")),
+            false,
+        ),
+        (
+            IMAGE_POLICY,
+            Some(latest("1.0.0")),
+            Some(latest("1.0.1")),
+            true,
+        ),
+        // A policy that lost its latestRef does not run the automations.
+        (IMAGE_POLICY, Some(latest("1.0.0")), Some(json!({})), false),
+        (IMAGE_POLICY, None, Some(json!({})), false),
+        (GIT_REPOSITORY, None, None, true),
+        (SECRET, None, None, true),
+        (
+            IMAGE_UPDATE_AUTOMATION,
+            None,
+            Some(json!({"lastPushCommit": "c"})),
+            false,
+        ),
+        (
+            RECEIVER,
+            None,
+            Some(json!({"webhookPath": "/hook/x"})),
+            false,
+        ),
+    ];
+    for (kind, old, new, want) in cases {
+        assert_eq!(
+            moved(kind, old.as_ref(), new.as_ref()),
+            want,
+            "{kind}: {old:?} -> {new:?}"
+        );
+    }
+}
+
+#[test]
+fn reasons_name_the_upstream() {
+    assert_eq!(
+        reason(&k(IMAGE_REPOSITORY, "apps", "web")),
+        "ImageRepository/apps/web revision changed"
+    );
+    assert_eq!(
+        reason(&k(IMAGE_POLICY, "apps", "web")),
+        "ImagePolicy/apps/web latestRef changed"
+    );
+    assert_eq!(
+        reason(&k(GIT_REPOSITORY, "flux-system", "flux-system")),
+        "GitRepository/flux-system/flux-system changed"
+    );
+    assert_eq!(
+        reason(&k(SECRET, "apps", "token")),
+        "Secret apps/token changed"
+    );
+}
