@@ -920,27 +920,22 @@ impl Runner {
                 },
             );
         }
-        let mut candidates = Vec::new();
-        let mut add = |k: &ObjectKey, labels: Option<&BTreeMap<String, String>>| {
-            candidates.push(receiver::Candidate {
-                kind: k.kind.clone(),
-                namespace: k.namespace.clone(),
-                name: k.name.clone(),
-                labels: labels.cloned().unwrap_or_default(),
-            });
-        };
-        for (k, o) in &self.objects.image_repositories {
-            add(k, o.metadata.labels.as_ref());
-        }
-        for (k, o) in &self.objects.image_policies {
-            add(k, o.metadata.labels.as_ref());
-        }
-        for (k, o) in &self.objects.automations {
-            add(k, o.metadata.labels.as_ref());
-        }
-        for (k, o) in &self.objects.git_repositories {
-            add(k, o.metadata.labels.as_ref());
-        }
+        // What a Receiver may name (matched by kind, so order is free).
+        let candidates = self
+            .objects
+            .keys()
+            .into_iter()
+            .filter(|k| k.kind != RECEIVER)
+            .filter_map(|k| {
+                let labels = self.objects.meta(&k)?.labels.clone().unwrap_or_default();
+                Some(receiver::Candidate {
+                    labels,
+                    kind: k.kind,
+                    namespace: k.namespace,
+                    name: k.name,
+                })
+            })
+            .collect();
         self.receivers.set(endpoints, candidates);
     }
 

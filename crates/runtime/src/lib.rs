@@ -14,6 +14,7 @@
 
 pub mod automate;
 pub mod cluster;
+pub mod index;
 pub mod leader;
 pub mod metrics;
 pub mod scheduler;

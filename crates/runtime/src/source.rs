@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::manifest::{self, Finding, Object, Severity};
+use ferroflux_api::meta::ObjectMeta;
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::api::core::v1::ObjectReference;
+
+use crate::index::{Index, Ref};
 
 /// Where `metadata.namespace` is absent, as `kubectl apply` does.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -124,6 +127,74 @@ impl Objects {
             resource_version: meta.resource_version.clone(),
             ..ObjectReference::default()
         })
+    }
+
+    /// The metadata of `key`, whatever its kind.
+    pub fn meta(&self, key: &ObjectKey) -> Option<&ObjectMeta> {
+        match key.kind.as_str() {
+            "ImageRepository" => self.image_repositories.get(key).map(|o| &o.metadata),
+            "ImagePolicy" => self.image_policies.get(key).map(|o| &o.metadata),
+            "ImageUpdateAutomation" => self.automations.get(key).map(|o| &o.metadata),
+            "GitRepository" => self.git_repositories.get(key).map(|o| &o.metadata),
+            "Receiver" => self.receivers.get(key).map(|o| &o.metadata),
+            _ => None,
+        }
+    }
+
+    /// Drop `key` and its origin; false when it was not there.
+    pub fn remove(&mut self, key: &ObjectKey) -> bool {
+        let known = match key.kind.as_str() {
+            "ImageRepository" => self.image_repositories.remove(key).is_some(),
+            "ImagePolicy" => self.image_policies.remove(key).is_some(),
+            "ImageUpdateAutomation" => self.automations.remove(key).is_some(),
+            "GitRepository" => self.git_repositories.remove(key).is_some(),
+            "Receiver" => self.receivers.remove(key).is_some(),
+            _ => false,
+        };
+        self.origins.remove(key);
+        known
+    }
+
+    /// What `key` reads: an ImagePolicy its `imageRepositoryRef`, an
+    /// ImageUpdateAutomation its `sourceRef` and every ImagePolicy of its
+    /// namespace, a Receiver the Secret of its token.
+    pub fn refs_of(&self, key: &ObjectKey) -> Vec<Ref> {
+        let object = |kind: &str, ns: Option<&String>, name: &str| {
+            Ref::Object(ObjectKey::new(kind, ns.unwrap_or(&key.namespace), name))
+        };
+        match key.kind.as_str() {
+            "ImagePolicy" => self.image_policies.get(key).map_or_else(Vec::new, |p| {
+                let r = &p.spec.image_repository_ref;
+                vec![object("ImageRepository", r.namespace.as_ref(), &r.name)]
+            }),
+            "ImageUpdateAutomation" => self.automations.get(key).map_or_else(Vec::new, |a| {
+                let r = &a.spec.source_ref;
+                vec![
+                    object("GitRepository", r.namespace.as_ref(), &r.name),
+                    Ref::Namespace {
+                        kind: "ImagePolicy".to_string(),
+                        namespace: key.namespace.clone(),
+                    },
+                ]
+            }),
+            "Receiver" => self
+                .receivers
+                .get(key)
+                .and_then(|r| r.spec.secret_ref.as_ref())
+                .map(|s| vec![object("Secret", None, &s.name)])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The references of every object, and who reads what.
+    pub fn index(&self) -> Index {
+        let mut ix = Index::default();
+        for key in self.keys() {
+            let refs = self.refs_of(&key);
+            ix.insert(key, refs);
+        }
+        ix
     }
 
     pub fn len(&self) -> usize {

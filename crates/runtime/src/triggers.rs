@@ -17,46 +17,7 @@ pub const SECRET: &str = "Secret";
 
 /// The objects that read `upstream`, in key order.
 pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
-    let ns_of = |ns: Option<&String>, own: &ObjectKey| ns.unwrap_or(&own.namespace).clone();
-    match upstream.kind.as_str() {
-        IMAGE_REPOSITORY => objects
-            .image_policies
-            .iter()
-            .filter(|(k, p)| {
-                let r = &p.spec.image_repository_ref;
-                r.name == upstream.name && ns_of(r.namespace.as_ref(), k) == upstream.namespace
-            })
-            .map(|(k, _)| k.clone())
-            .collect(),
-        IMAGE_POLICY => objects
-            .automations
-            .keys()
-            .filter(|k| k.namespace == upstream.namespace)
-            .cloned()
-            .collect(),
-        GIT_REPOSITORY => objects
-            .automations
-            .iter()
-            .filter(|(k, a)| {
-                let r = &a.spec.source_ref;
-                r.name == upstream.name && ns_of(r.namespace.as_ref(), k) == upstream.namespace
-            })
-            .map(|(k, _)| k.clone())
-            .collect(),
-        SECRET => objects
-            .receivers
-            .iter()
-            .filter(|(k, r)| {
-                k.namespace == upstream.namespace
-                    && r.spec
-                        .secret_ref
-                        .as_ref()
-                        .is_some_and(|s| s.name == upstream.name)
-            })
-            .map(|(k, _)| k.clone())
-            .collect(),
-        _ => Vec::new(),
-    }
+    objects.index().dependents(upstream)
 }
 
 /// Whether a change of `kind`'s status from `old` to `new` reaches its

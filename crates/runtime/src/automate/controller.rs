@@ -202,16 +202,7 @@ impl Runner {
     }
 
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
-        let o = &mut self.objects;
-        let known = match key.kind.as_str() {
-            IMAGE_REPOSITORY => o.image_repositories.remove(key).is_some(),
-            IMAGE_POLICY => o.image_policies.remove(key).is_some(),
-            IMAGE_UPDATE_AUTOMATION => o.automations.remove(key).is_some(),
-            RECEIVER => o.receivers.remove(key).is_some(),
-            GIT_REPOSITORY => o.git_repositories.remove(key).is_some(),
-            _ => false,
-        };
-        o.origins.remove(key);
+        let known = self.objects.remove(key);
         if !known {
             return;
         }
