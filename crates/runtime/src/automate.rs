@@ -31,18 +31,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{
-    ImagePolicy, ImageRepository, ImageRepositoryStatus, ImageUpdateAutomation, ReflectionPolicy,
-};
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::image::{automation, policy, repository};
 use ferroflux_controllers::notification::receiver;
-use ferroflux_controllers::status::{self, EventType, Outcome, StepError};
+use ferroflux_controllers::status::{self, Outcome, StepError};
 use ferroflux_controllers::{Clock, SystemClock};
 use ferroflux_registry::{Auth, Client, DockerConfig};
 
 use crate::cluster::Cluster;
+use crate::engine::finish::{self, Finished, Said};
 use crate::metrics::Metrics;
 use crate::scheduler::{
     DEFAULT_CONCURRENT, Jobs, Scheduler, SchedulerHandle, SchedulerOptions, Trigger,
@@ -260,20 +259,20 @@ pub struct Runner {
     client: Client,
     clock: Arc<dyn Clock>,
     checkout: Option<Checkout>,
-    objects: Objects,
+    pub(crate) objects: Objects,
     findings: Vec<String>,
     receivers: ReceiverTable,
     /// `Automation key → the last commit pushed in this process`.
-    pushed: BTreeMap<ObjectKey, String>,
+    pub(crate) pushed: BTreeMap<ObjectKey, String>,
     failures: BTreeMap<ObjectKey, u32>,
     /// Set for `ferroflux controller`: objects, status and events live there.
-    cluster: Option<Cluster>,
+    pub(crate) cluster: Option<Cluster>,
     /// Registry clients of ImageRepositories with a `certSecretRef`, one
     /// per fingerprint of the Secret's TLS material, so that repositories
     /// trusting the same CA share connections (and the system roots are
     /// loaded once, not once per repository).
     tls_clients: TlsClients,
-    metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
@@ -333,33 +332,11 @@ impl StatusSink {
 type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send + 'static>>;
 
 /// What the waiting part of a reconcile hands back to the runner.
-enum Done {
-    Repository {
-        key: ObjectKey,
-        started: std::time::Instant,
-        obj: Box<ImageRepository>,
-        status: Box<ImageRepositoryStatus>,
-        outcome: Outcome,
-        /// Whether the job's status write succeeded.
-        saved: Result<(), Box<AutomateError>>,
-    },
-    Policy {
-        key: ObjectKey,
-        started: std::time::Instant,
-        suspended: bool,
-        /// The result, its status already written by the job.
-        result: Result<Box<policy::PolicyResult>, AutomateError>,
-    },
-    Automation {
-        key: ObjectKey,
-        started: std::time::Instant,
-        suspended: bool,
-        result: Result<Box<automation::AutomationResult>, AutomateError>,
-        /// Whether the job's status write succeeded.
-        saved: Result<(), Box<AutomateError>>,
-        /// After a push to `--repo`'s branch, its manifests at that commit.
-        manifests: Option<Box<Manifests>>,
-    },
+struct Done {
+    /// The reconcile, its status written by the job.
+    finished: Result<Box<Finished>, AutomateError>,
+    /// After a push to `--repo`'s branch, its manifests at that commit.
+    manifests: Option<Box<Manifests>>,
 }
 
 /// The manifests of `--repo` at a commit an automation pushed.
@@ -831,26 +808,6 @@ impl Runner {
         }
     }
 
-    /// The metrics of one reconcile, and in a cluster its Kubernetes Event.
-    async fn observed(
-        &self,
-        key: &ObjectKey,
-        started: std::time::Instant,
-        conditions: &[ferroflux_api::meta::Condition],
-        suspended: bool,
-        event: Option<&status::Event>,
-    ) {
-        self.metrics
-            .observe_duration(key, started.elapsed().as_secs_f64());
-        self.metrics.record_status(key, conditions, suspended);
-        if let (Some(cluster), Some(e)) = (&self.cluster, event)
-            && let Some(r) = self.objects.reference(key)
-        {
-            // A full queue is logged there; the reconcile goes on.
-            let _ = cluster.event(&r, e, "Reconcile");
-        }
-    }
-
     fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String> {
         self.opts
             .secrets
@@ -863,7 +820,6 @@ impl Runner {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let before = obj.status.clone().unwrap_or_default().conditions;
         let token = match &obj.spec.secret_ref {
             None => Err(StepError::stalled(
                 reason::TOKEN_NOT_FOUND,
@@ -885,14 +841,18 @@ impl Runner {
         };
         let status = receiver::reconcile(obj, token, self.clock.as_ref());
         let suspended = obj.spec.suspend == Some(true);
-        log_ready(key, &status.conditions);
-        self.save(key, status.clone()).await?;
-        let event = status::notify(&before, &status.conditions, "");
-        self.observed(key, started, &status.conditions, suspended, Some(&event))
-            .await;
-        if let Some(o) = self.objects.receivers.get_mut(key) {
-            o.status = Some(status);
-        }
+        let saved = self.save(key, status.clone()).await.map_err(Box::new);
+        let f = Finished::new(
+            key,
+            started,
+            suspended,
+            &status,
+            Said::Ready,
+            Outcome::Wait,
+            None,
+            saved,
+        )?;
+        self.finish(f).await?;
         Ok(())
     }
 
@@ -1073,52 +1033,22 @@ impl Runner {
                 }
             };
             let saved = status_sink.write(status.clone()).await.map_err(Box::new);
-            Done::Repository {
-                key,
-                started,
-                obj: Box::new(obj),
-                status: Box::new(status),
-                outcome,
-                saved,
+            let suspended = obj.spec.suspend == Some(true);
+            Done {
+                finished: Finished::new(
+                    &key,
+                    started,
+                    suspended,
+                    &status,
+                    Said::Ready,
+                    outcome,
+                    None,
+                    saved,
+                )
+                .map(Box::new),
+                manifests: None,
             }
         }))
-    }
-
-    /// Take a scan's result; returns whether the revision changed.
-    async fn finish_repository(
-        &mut self,
-        key: &ObjectKey,
-        started: std::time::Instant,
-        obj: &ImageRepository,
-        status: ImageRepositoryStatus,
-        saved: Result<(), Box<AutomateError>>,
-    ) -> Result<bool, AutomateError> {
-        let before = obj
-            .status
-            .as_ref()
-            .and_then(|s| serde_json::to_value(s).ok());
-        log_ready(key, &status.conditions);
-        saved.map_err(|e| *e)?;
-        let old_conditions = obj.status.clone().unwrap_or_default().conditions;
-        let event = status::notify(&old_conditions, &status.conditions, "");
-        self.observed(
-            key,
-            started,
-            &status.conditions,
-            obj.spec.suspend == Some(true),
-            Some(&event),
-        )
-        .await;
-        let mut changed = false;
-        if let Some(o) = self.objects.image_repositories.get_mut(key) {
-            changed = triggers::moved(
-                IMAGE_REPOSITORY,
-                before.as_ref(),
-                serde_json::to_value(&status).ok().as_ref(),
-            );
-            o.status = Some(status);
-        }
-        Ok(changed)
     }
 
     /// The ImageRepository a policy reads.
@@ -1175,46 +1105,28 @@ impl Runner {
             })
             .await
             .map_err(|e| AutomateError::Join(e.to_string()));
-            let result = match result {
-                Ok(r) => status_sink.write(r.status.clone()).await.map(|()| r),
+            let finished = match result {
+                Ok(r) => {
+                    let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
+                    Finished::new(
+                        &key,
+                        started,
+                        suspended,
+                        &r.status,
+                        Said::Event(r.event),
+                        r.outcome,
+                        None,
+                        saved,
+                    )
+                    .map(Box::new)
+                }
                 Err(e) => Err(e),
             };
-            Done::Policy {
-                key,
-                started,
-                suspended,
-                result: result.map(Box::new),
+            Done {
+                finished,
+                manifests: None,
             }
         }))
-    }
-
-    /// Take a policy's result; returns whether `latestRef` changed.
-    async fn finish_policy(
-        &mut self,
-        key: &ObjectKey,
-        started: std::time::Instant,
-        suspended: bool,
-        r: policy::PolicyResult,
-    ) -> Result<bool, AutomateError> {
-        let before = self.objects.status_json(key);
-        if let Some(e) = &r.event {
-            log_event(key, e);
-        }
-        self.observed(
-            key,
-            started,
-            &r.status.conditions,
-            suspended,
-            r.event.as_ref(),
-        )
-        .await;
-        let mut changed = false;
-        if let Some(o) = self.objects.image_policies.get_mut(key) {
-            let new = serde_json::to_value(&r.status).ok();
-            changed = triggers::moved(IMAGE_POLICY, before.as_ref(), new.as_ref());
-            o.status = Some(r.status);
-        }
-        Ok(changed)
     }
 
     /// The GitRepository an automation uses, rewritten to `--repo` when it
@@ -1451,53 +1363,31 @@ impl Runner {
                     }
                 }
             };
-            let (result, manifests, saved) = match result {
-                Ok((r, m)) => {
+            match result {
+                Ok((r, manifests)) => {
                     let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
-                    (Ok(Box::new(r)), m, saved)
+                    let pushed = r.pushed.as_ref().map(|p| p.commit.clone());
+                    Done {
+                        finished: Finished::new(
+                            &key,
+                            started,
+                            suspended,
+                            &r.status,
+                            Said::Event(r.event),
+                            r.outcome,
+                            pushed,
+                            saved,
+                        )
+                        .map(Box::new),
+                        manifests,
+                    }
                 }
-                Err(e) => (Err(e), None, Ok(())),
-            };
-            Done::Automation {
-                key,
-                started,
-                suspended,
-                result,
-                manifests,
-                saved,
+                Err(e) => Done {
+                    finished: Err(e),
+                    manifests: None,
+                },
             }
         }))
-    }
-
-    /// Take an automation's result; returns whether it pushed.
-    async fn finish_automation(
-        &mut self,
-        key: &ObjectKey,
-        started: std::time::Instant,
-        suspended: bool,
-        r: automation::AutomationResult,
-        saved: Result<(), Box<AutomateError>>,
-    ) -> Result<bool, AutomateError> {
-        if let Some(e) = &r.event {
-            log_event(key, e);
-        }
-        let pushed = r.pushed.is_some();
-        if let Some(p) = &r.pushed {
-            self.pushed.insert(key.clone(), p.commit.clone());
-        }
-        saved.map_err(|e| *e)?;
-        self.observed(
-            key,
-            started,
-            &r.status.conditions,
-            suspended,
-            r.event.as_ref(),
-        )
-        .await;
-        if let Some(o) = self.objects.automations.get_mut(key) {
-            o.status = Some(r.status);
-        }
-        Ok(pushed)
     }
 
     /// Start the reconcile of `key`: what waits on a server goes to `jobs`
@@ -1586,46 +1476,12 @@ impl Runner {
                 return Ok(completed);
             }
         };
-        match done {
-            Done::Repository {
-                key,
-                started,
-                obj,
-                status,
-                outcome,
-                saved,
-            } => {
-                completed.changed = self
-                    .finish_repository(&key, started, &obj, *status, saved)
-                    .await?;
-                completed.outcome = outcome;
-            }
-            Done::Policy {
-                key,
-                started,
-                suspended,
-                result,
-            } => {
-                let r = *result?;
-                completed.outcome = r.outcome;
-                completed.changed = self.finish_policy(&key, started, suspended, r).await?;
-            }
-            Done::Automation {
-                key,
-                started,
-                suspended,
-                result,
-                manifests,
-                saved,
-            } => {
-                let r = *result?;
-                completed.outcome = r.outcome;
-                completed.pushed = self
-                    .finish_automation(&key, started, suspended, r, saved)
-                    .await?;
-                completed.manifests = manifests;
-            }
-        }
+        let f = *done.finished?;
+        completed.outcome = f.outcome;
+        let effects = self.finish(f).await?;
+        completed.changed = effects.changed;
+        completed.pushed = effects.pushed;
+        completed.manifests = done.manifests;
         Ok(completed)
     }
 
@@ -1673,28 +1529,13 @@ impl Runner {
     }
 
     fn requeue(&mut self, sched: &mut Scheduler, key: &ObjectKey, outcome: Outcome) {
-        match outcome {
-            Outcome::RequeueAfter(d) => {
-                self.failures.remove(key);
-                sched.schedule_after(key.clone(), d.max(Duration::from_secs(1)));
-            }
-            Outcome::Backoff => {
-                let n = self.failures.entry(key.clone()).or_insert(0);
-                *n = n.saturating_add(1);
-                let factor = 1u32
-                    .checked_shl(n.saturating_sub(1).min(16))
-                    .unwrap_or(u32::MAX);
-                let d = self
-                    .opts
-                    .backoff
-                    .saturating_mul(factor)
-                    .min(Duration::from_secs(300));
-                sched.schedule_after(key.clone(), d);
-            }
-            Outcome::Wait => {
-                self.failures.remove(key);
-                sched.remove(key);
-            }
+        let mut failures = self.failures.remove(key).unwrap_or(0);
+        match finish::next_run(outcome, &mut failures, self.opts.backoff) {
+            Some(d) => sched.schedule_after(key.clone(), d),
+            None => sched.remove(key),
+        }
+        if failures > 0 {
+            self.failures.insert(key.clone(), failures);
         }
     }
 
@@ -1907,24 +1748,6 @@ fn line(key: &ObjectKey, ready: bool, detail: String, message: String) -> Line {
         ready,
         detail,
         message,
-    }
-}
-
-fn log_ready(key: &ObjectKey, conditions: &[ferroflux_api::meta::Condition]) {
-    match status::get(conditions, condition::READY) {
-        Some(c) if c.status == "True" => {
-            tracing::info!(object = %key, reason = %c.reason, "{}", c.message)
-        }
-        Some(c) => tracing::warn!(object = %key, reason = %c.reason, "{}", c.message),
-        None => {}
-    }
-}
-
-fn log_event(key: &ObjectKey, e: &status::Event) {
-    match e.type_ {
-        EventType::Normal => tracing::info!(object = %key, reason = %e.reason, "{}", e.message),
-        EventType::Warning => tracing::warn!(object = %key, reason = %e.reason, "{}", e.message),
-        EventType::Trace => tracing::debug!(object = %key, reason = %e.reason, "{}", e.message),
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod automate;
 pub mod cluster;
+pub mod engine;
 pub mod index;
 pub mod leader;
 pub mod metrics;

@@ -109,6 +109,41 @@ impl Objects {
         }
     }
 
+    /// Give `key` the encoded `status`; false when the object is gone or
+    /// the status is not its kind's.
+    pub fn set_status_json(&mut self, key: &ObjectKey, status: &serde_json::Value) -> bool {
+        fn set<T: serde::de::DeserializeOwned>(
+            slot: Option<&mut Option<T>>,
+            status: &serde_json::Value,
+        ) -> bool {
+            let Some(slot) = slot else {
+                return false;
+            };
+            match serde_json::from_value(status.clone()) {
+                Ok(s) => {
+                    *slot = Some(s);
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        match key.kind.as_str() {
+            "ImageRepository" => set(
+                self.image_repositories.get_mut(key).map(|o| &mut o.status),
+                status,
+            ),
+            "ImagePolicy" => set(
+                self.image_policies.get_mut(key).map(|o| &mut o.status),
+                status,
+            ),
+            "ImageUpdateAutomation" => {
+                set(self.automations.get_mut(key).map(|o| &mut o.status), status)
+            }
+            "Receiver" => set(self.receivers.get_mut(key).map(|o| &mut o.status), status),
+            _ => false,
+        }
+    }
+
     /// The reference a Kubernetes Event on `key` points at.
     pub fn reference(&self, key: &ObjectKey) -> Option<ObjectReference> {
         let (group, meta) = match key.kind.as_str() {

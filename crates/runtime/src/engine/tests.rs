@@ -1,0 +1,91 @@
+//! The engine and the homes stay kind-agnostic (anchors §9.4): no kind
+//! name appears in their sources, so a new kind never needs an edit there.
+
+use std::path::{Path, PathBuf};
+
+/// Kind names and the constants that spell them.
+const KIND_NAMES: &[&str] = &[
+    "ImageRepository",
+    "ImagePolicy",
+    "ImageUpdateAutomation",
+    "Receiver",
+    "GitRepository",
+    "OCIRepository",
+    "HelmRepository",
+    "HelmChart",
+    "Bucket",
+    "Kustomization",
+    "HelmRelease",
+    "Provider",
+    "Alert",
+    "IMAGE_REPOSITORY",
+    "IMAGE_POLICY",
+    "IMAGE_UPDATE_AUTOMATION",
+    "RECEIVER",
+    "GIT_REPOSITORY",
+];
+
+/// Every `.rs` file of `src/<name>.rs` and under `src/<name>/`, tests aside.
+fn sources(src: &Path, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let file = src.join(format!("{name}.rs"));
+    if file.is_file() {
+        out.push(file);
+    }
+    let mut dirs = vec![src.join(name)];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && p.file_name().is_some_and(|n| n != "tests.rs")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The kind names that appear as words in `text`.
+fn kind_names_in(text: &str) -> Vec<&'static str> {
+    let words: std::collections::BTreeSet<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    KIND_NAMES
+        .iter()
+        .copied()
+        .filter(|k| words.contains(k))
+        .collect()
+}
+
+#[test]
+fn the_engine_and_the_homes_name_no_kind() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files: Vec<PathBuf> = ["engine", "home"]
+        .iter()
+        .flat_map(|n| sources(&src, n))
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("engine/finish.rs")),
+        "the check must see the engine: {files:?}"
+    );
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("readable source");
+        let found = kind_names_in(&text);
+        assert!(found.is_empty(), "{} names {found:?}", f.display());
+    }
+}
+
+#[test]
+fn the_check_finds_a_kind_name_as_a_word_only() {
+    assert_eq!(
+        kind_names_in("match k { IMAGE_POLICY => \"Receiver\" }"),
+        ["Receiver", "IMAGE_POLICY"]
+    );
+    assert!(kind_names_in("receivers, ImagePolicyStatus, alerting").is_empty());
+}
