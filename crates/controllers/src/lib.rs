@@ -10,8 +10,10 @@
 
 pub mod clock;
 pub mod image;
+pub mod kind;
 pub mod notification;
 pub mod status;
+pub mod target;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use status::{Outcome, StepError};

@@ -32,9 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
-use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, condition, reason};
+use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::image::{automation, policy, repository};
+use ferroflux_controllers::kind::FirstRun;
 use ferroflux_controllers::notification::receiver;
 use ferroflux_controllers::status::{self, Outcome, StepError};
 use ferroflux_controllers::{Clock, SystemClock};
@@ -232,14 +233,11 @@ impl std::fmt::Display for Summary {
     }
 }
 
+/// The summary heading of a kind's objects.
 fn section(kind: &str) -> &str {
-    match kind {
-        RECEIVER => "receivers",
-        IMAGE_REPOSITORY => "repositories",
-        IMAGE_POLICY => "policies",
-        IMAGE_UPDATE_AUTOMATION => "automations",
-        other => other,
-    }
+    crate::registry::flux()
+        .get(kind)
+        .map_or(kind, |k| k.info().section)
 }
 
 /// The manifests' working clone of `--repo`.
@@ -738,69 +736,13 @@ impl Runner {
     /// The state of every object now.
     pub fn summary(&self) -> Summary {
         let mut lines = Vec::new();
-        let ready_of = |c: &[ferroflux_api::meta::Condition]| {
-            let r = status::get(c, condition::READY);
-            (
-                r.is_some_and(|r| r.status == "True"),
-                r.map(|r| r.message.clone()).unwrap_or_default(),
-            )
-        };
-        for (k, o) in &self.objects.receivers {
-            let s = o.status.clone().unwrap_or_default();
-            let (ready, message) = ready_of(&s.conditions);
-            let detail = s.webhook_path.clone().unwrap_or_else(|| message.clone());
-            lines.push(line(
-                k,
-                ready || o.spec.suspend == Some(true),
-                detail,
-                message,
-            ));
-        }
-        for (k, o) in &self.objects.image_repositories {
-            let s = o.status.clone().unwrap_or_default();
-            let (ready, message) = ready_of(&s.conditions);
-            let detail = match &s.last_scan_result {
-                Some(r) if ready => format!("{} tags", r.tag_count),
-                _ => message.clone(),
-            };
-            lines.push(line(
-                k,
-                ready || o.spec.suspend == Some(true),
-                detail,
-                message,
-            ));
-        }
-        for (k, o) in &self.objects.image_policies {
-            let s = o.status.clone().unwrap_or_default();
-            let (ready, message) = ready_of(&s.conditions);
-            let detail = match &s.latest_ref {
-                Some(latest) if ready => match &s.observed_previous_ref {
-                    Some(prev) if prev != latest => format!("{} ({})", latest.tag, prev.tag),
-                    _ => latest.tag.clone(),
-                },
-                _ => message.clone(),
-            };
-            lines.push(line(
-                k,
-                ready || o.spec.suspend == Some(true),
-                detail,
-                message,
-            ));
-        }
-        for (k, o) in &self.objects.automations {
-            let s = o.status.clone().unwrap_or_default();
-            let (ready, message) = ready_of(&s.conditions);
-            let detail = match self.pushed.get(k) {
-                Some(c) if ready => format!("pushed commit {c}"),
-                _ if ready => "no changes".to_string(),
-                _ => message.clone(),
-            };
-            lines.push(line(
-                k,
-                ready || o.spec.suspend == Some(true),
-                detail,
-                message,
-            ));
+        for kind in crate::registry::flux().kinds().filter(|k| k.reconciled()) {
+            for k in kind.keys(&self.objects) {
+                let pushed = self.pushed.get(&k).map(String::as_str);
+                if let Some(r) = kind.report(&self.objects, &k, pushed) {
+                    lines.push(line(&k, r.ok, r.detail, r.message));
+                }
+            }
         }
         Summary {
             lines,
@@ -1639,52 +1581,14 @@ impl Runner {
     }
 
     fn first_delay(&self, key: &ObjectKey) -> Duration {
-        let from_status = |c: Option<&[ferroflux_api::meta::Condition]>| {
-            c.is_some_and(|c| status::is_true(c, condition::READY))
-        };
-        let d = match key.kind.as_str() {
-            IMAGE_REPOSITORY => self.objects.image_repositories.get(key).map(|o| {
-                (
-                    o.spec.interval.to_std(),
-                    from_status(o.status.as_ref().map(|s| s.conditions.as_slice())),
-                )
-            }),
-            IMAGE_UPDATE_AUTOMATION => self.objects.automations.get(key).map(|o| {
-                (
-                    o.spec.interval.to_std(),
-                    from_status(o.status.as_ref().map(|s| s.conditions.as_slice())),
-                )
-            }),
-            // Only `digestReflectionPolicy: Always` runs a policy on a timer.
-            IMAGE_POLICY => self
-                .objects
-                .image_policies
-                .get(key)
-                .filter(|o| o.spec.digest_reflection_policy == Some(ReflectionPolicy::Always))
-                .map(|o| {
-                    (
-                        o.spec
-                            .interval
-                            .map(|d| d.to_std())
-                            .filter(|d| !d.is_zero())
-                            .unwrap_or(policy::DEFAULT_ALWAYS_INTERVAL),
-                        true,
-                    )
-                }),
-            RECEIVER => self.objects.receivers.get(key).map(|o| {
-                (
-                    o.spec
-                        .interval
-                        .map_or(Duration::from_secs(600), |d| d.to_std()),
-                    true,
-                )
-            }),
-            _ => None,
-        };
-        match d {
-            Some((interval, true)) => interval.max(Duration::from_secs(1)),
-            Some((_, false)) => self.opts.backoff,
-            None => Duration::from_secs(3600),
+        let first = crate::registry::flux()
+            .get(&key.kind)
+            .and_then(|k| k.first_run(&self.objects, key));
+        match first {
+            Some(FirstRun::After(interval)) => interval.max(Duration::from_secs(1)),
+            Some(FirstRun::Retry) => self.opts.backoff,
+            // Trigger-driven objects still get an hourly run.
+            Some(FirstRun::Triggered) | None => Duration::from_secs(3600),
         }
     }
 
@@ -1695,51 +1599,7 @@ impl Runner {
 }
 
 fn spec_changed(old: &Objects, new: &Objects, key: &ObjectKey) -> bool {
-    fn differs<T: PartialEq>(a: Option<&T>, b: Option<&T>, strip: impl Fn(&T) -> T) -> bool {
-        a.map(&strip) != b.map(&strip)
-    }
-    match key.kind.as_str() {
-        IMAGE_REPOSITORY => differs(
-            old.image_repositories.get(key),
-            new.image_repositories.get(key),
-            |o| {
-                let mut o = o.clone();
-                o.status = None;
-                o
-            },
-        ),
-        IMAGE_POLICY => differs(
-            old.image_policies.get(key),
-            new.image_policies.get(key),
-            |o| {
-                let mut o = o.clone();
-                o.status = None;
-                o
-            },
-        ),
-        IMAGE_UPDATE_AUTOMATION => {
-            differs(old.automations.get(key), new.automations.get(key), |o| {
-                let mut o = o.clone();
-                o.status = None;
-                o
-            })
-        }
-        RECEIVER => differs(old.receivers.get(key), new.receivers.get(key), |o| {
-            let mut o = o.clone();
-            o.status = None;
-            o
-        }),
-        GIT_REPOSITORY => differs(
-            old.git_repositories.get(key),
-            new.git_repositories.get(key),
-            |o| {
-                let mut o = o.clone();
-                o.status = None;
-                o
-            },
-        ),
-        _ => false,
-    }
+    old.spec_json(key) != new.spec_json(key)
 }
 
 fn line(key: &ObjectKey, ready: bool, detail: String, message: String) -> Line {

@@ -13,14 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::source::ObjectKey;
 
-/// What one object reads.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Ref {
-    /// One object (a `sourceRef`, an `imageRepositoryRef`, a `secretRef`).
-    Object(ObjectKey),
-    /// Every object of `kind` in `namespace`.
-    Namespace { kind: String, namespace: String },
-}
+pub use ferroflux_controllers::kind::Ref;
 
 /// References and reverse references of a set of objects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod index;
 pub mod leader;
 pub mod metrics;
+pub mod registry;
 pub mod scheduler;
 pub mod secrets;
 pub mod source;

@@ -6,7 +6,6 @@
 //! objects load anyway, so one broken file never stops the rest.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
@@ -16,7 +15,11 @@ use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::api::core::v1::ObjectReference;
 
-use crate::index::{Index, Ref};
+use ferroflux_controllers::kind::ReadGitRepository;
+
+use crate::index::Index;
+pub use crate::index::Ref;
+use crate::registry::{Held, flux};
 
 /// Where `metadata.namespace` is absent, as `kubectl apply` does.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -29,34 +32,8 @@ pub enum SourceError {
     Missing { path: PathBuf, detail: String },
 }
 
-/// `kind/namespace/name`, the key of the status table and the scheduler.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectKey {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl ObjectKey {
-    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
-        ObjectKey {
-            kind: kind.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        }
-    }
-
-    /// `namespace/name`, as Flux names objects in messages.
-    pub fn namespaced_name(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-}
-
-impl fmt::Display for ObjectKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
-    }
-}
+/// `kind/namespace/name`: defined with the kinds, which name their references by it.
+pub use ferroflux_controllers::kind::ObjectKey;
 
 /// Where an object was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,82 +56,31 @@ pub struct Objects {
 }
 
 impl Objects {
-    /// Every key, in kind order (repositories first: the order of a run).
+    /// Every key, in kind order (sources first: the order of a run).
     pub fn keys(&self) -> Vec<ObjectKey> {
-        let mut keys: Vec<ObjectKey> = Vec::new();
-        keys.extend(self.git_repositories.keys().cloned());
-        keys.extend(self.receivers.keys().cloned());
-        keys.extend(self.image_repositories.keys().cloned());
-        keys.extend(self.image_policies.keys().cloned());
-        keys.extend(self.automations.keys().cloned());
-        keys
+        flux().kinds().flat_map(|k| k.keys(self)).collect()
     }
 
     /// The stored status of `key` as JSON (None when absent).
     pub fn status_json(&self, key: &ObjectKey) -> Option<serde_json::Value> {
-        fn of<T: serde::Serialize>(o: Option<&T>) -> Option<serde_json::Value> {
-            o.and_then(|s| serde_json::to_value(s).ok())
-        }
-        match key.kind.as_str() {
-            "ImageRepository" => of(self
-                .image_repositories
-                .get(key)
-                .and_then(|o| o.status.as_ref())),
-            "ImagePolicy" => of(self.image_policies.get(key).and_then(|o| o.status.as_ref())),
-            "ImageUpdateAutomation" => {
-                of(self.automations.get(key).and_then(|o| o.status.as_ref()))
-            }
-            "Receiver" => of(self.receivers.get(key).and_then(|o| o.status.as_ref())),
-            _ => None,
-        }
+        flux().get(&key.kind)?.status(self, key)
     }
 
     /// Give `key` the encoded `status`; false when the object is gone or
     /// the status is not its kind's.
     pub fn set_status_json(&mut self, key: &ObjectKey, status: &serde_json::Value) -> bool {
-        fn set<T: serde::de::DeserializeOwned>(
-            slot: Option<&mut Option<T>>,
-            status: &serde_json::Value,
-        ) -> bool {
-            let Some(slot) = slot else {
-                return false;
-            };
-            match serde_json::from_value(status.clone()) {
-                Ok(s) => {
-                    *slot = Some(s);
-                    true
-                }
-                Err(_) => false,
-            }
-        }
-        match key.kind.as_str() {
-            "ImageRepository" => set(
-                self.image_repositories.get_mut(key).map(|o| &mut o.status),
-                status,
-            ),
-            "ImagePolicy" => set(
-                self.image_policies.get_mut(key).map(|o| &mut o.status),
-                status,
-            ),
-            "ImageUpdateAutomation" => {
-                set(self.automations.get_mut(key).map(|o| &mut o.status), status)
-            }
-            "Receiver" => set(self.receivers.get_mut(key).map(|o| &mut o.status), status),
-            _ => false,
-        }
+        flux()
+            .get(&key.kind)
+            .is_some_and(|k| k.set_status(self, key, status))
     }
 
-    /// The reference a Kubernetes Event on `key` points at.
+    /// The reference a Kubernetes Event on `key` points at (reconciled
+    /// kinds only: nothing else has events).
     pub fn reference(&self, key: &ObjectKey) -> Option<ObjectReference> {
-        let (group, meta) = match key.kind.as_str() {
-            "ImageRepository" => ("image", &self.image_repositories.get(key)?.metadata),
-            "ImagePolicy" => ("image", &self.image_policies.get(key)?.metadata),
-            "ImageUpdateAutomation" => ("image", &self.automations.get(key)?.metadata),
-            "Receiver" => ("notification", &self.receivers.get(key)?.metadata),
-            _ => return None,
-        };
+        let kind = flux().get(&key.kind).filter(|k| k.reconciled())?;
+        let meta = kind.meta(self, key)?;
         Some(ObjectReference {
-            api_version: Some(format!("{group}.toolkit.fluxcd.io/v1")),
+            api_version: Some(kind.info().api_version()),
             kind: Some(key.kind.clone()),
             name: Some(key.name.clone()),
             namespace: Some(key.namespace.clone()),
@@ -166,60 +92,22 @@ impl Objects {
 
     /// The metadata of `key`, whatever its kind.
     pub fn meta(&self, key: &ObjectKey) -> Option<&ObjectMeta> {
-        match key.kind.as_str() {
-            "ImageRepository" => self.image_repositories.get(key).map(|o| &o.metadata),
-            "ImagePolicy" => self.image_policies.get(key).map(|o| &o.metadata),
-            "ImageUpdateAutomation" => self.automations.get(key).map(|o| &o.metadata),
-            "GitRepository" => self.git_repositories.get(key).map(|o| &o.metadata),
-            "Receiver" => self.receivers.get(key).map(|o| &o.metadata),
-            _ => None,
-        }
+        flux().get(&key.kind)?.meta(self, key)
     }
 
     /// Drop `key` and its origin; false when it was not there.
     pub fn remove(&mut self, key: &ObjectKey) -> bool {
-        let known = match key.kind.as_str() {
-            "ImageRepository" => self.image_repositories.remove(key).is_some(),
-            "ImagePolicy" => self.image_policies.remove(key).is_some(),
-            "ImageUpdateAutomation" => self.automations.remove(key).is_some(),
-            "GitRepository" => self.git_repositories.remove(key).is_some(),
-            "Receiver" => self.receivers.remove(key).is_some(),
-            _ => false,
-        };
+        let known = flux().get(&key.kind).is_some_and(|k| k.remove(self, key));
         self.origins.remove(key);
         known
     }
 
-    /// What `key` reads: an ImagePolicy its `imageRepositoryRef`, an
-    /// ImageUpdateAutomation its `sourceRef` and every ImagePolicy of its
-    /// namespace, a Receiver the Secret of its token.
+    /// What `key` reads, from its kind's watches.
     pub fn refs_of(&self, key: &ObjectKey) -> Vec<Ref> {
-        let object = |kind: &str, ns: Option<&String>, name: &str| {
-            Ref::Object(ObjectKey::new(kind, ns.unwrap_or(&key.namespace), name))
-        };
-        match key.kind.as_str() {
-            "ImagePolicy" => self.image_policies.get(key).map_or_else(Vec::new, |p| {
-                let r = &p.spec.image_repository_ref;
-                vec![object("ImageRepository", r.namespace.as_ref(), &r.name)]
-            }),
-            "ImageUpdateAutomation" => self.automations.get(key).map_or_else(Vec::new, |a| {
-                let r = &a.spec.source_ref;
-                vec![
-                    object("GitRepository", r.namespace.as_ref(), &r.name),
-                    Ref::Namespace {
-                        kind: "ImagePolicy".to_string(),
-                        namespace: key.namespace.clone(),
-                    },
-                ]
-            }),
-            "Receiver" => self
-                .receivers
-                .get(key)
-                .and_then(|r| r.spec.secret_ref.as_ref())
-                .map(|s| vec![object("Secret", None, &s.name)])
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        flux()
+            .get(&key.kind)
+            .map(|k| k.refs(self, key))
+            .unwrap_or_default()
     }
 
     /// The references of every object, and who reads what.
@@ -232,12 +120,13 @@ impl Objects {
         ix
     }
 
+    /// `key` without its status (None when absent).
+    pub fn spec_json(&self, key: &ObjectKey) -> Option<serde_json::Value> {
+        flux().get(&key.kind)?.spec(self, key)
+    }
+
     pub fn len(&self) -> usize {
-        self.image_repositories.len()
-            + self.image_policies.len()
-            + self.automations.len()
-            + self.git_repositories.len()
-            + self.receivers.len()
+        flux().kinds().map(|k| k.keys(self).len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -246,28 +135,53 @@ impl Objects {
 
     /// Same objects apart from status: what decides a re-read matters.
     pub fn same_specs(&self, other: &Objects) -> bool {
-        fn strip<T: Clone>(
-            m: &BTreeMap<ObjectKey, T>,
-            f: impl Fn(&mut T),
-        ) -> BTreeMap<ObjectKey, T> {
-            m.iter()
-                .map(|(k, v)| {
-                    let mut v = v.clone();
-                    f(&mut v);
-                    (k.clone(), v)
-                })
-                .collect()
-        }
-        strip(&self.image_repositories, |o| o.status = None)
-            == strip(&other.image_repositories, |o| o.status = None)
-            && strip(&self.image_policies, |o| o.status = None)
-                == strip(&other.image_policies, |o| o.status = None)
-            && strip(&self.automations, |o| o.status = None)
-                == strip(&other.automations, |o| o.status = None)
-            && strip(&self.git_repositories, |o| o.status = None)
-                == strip(&other.git_repositories, |o| o.status = None)
-            && strip(&self.receivers, |o| o.status = None)
-                == strip(&other.receivers, |o| o.status = None)
+        let keys = self.keys();
+        keys == other.keys() && keys.iter().all(|k| self.spec_json(k) == other.spec_json(k))
+    }
+}
+
+impl Held for ImageRepository {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, ImageRepository> {
+        &o.image_repositories
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, ImageRepository> {
+        &mut o.image_repositories
+    }
+}
+
+impl Held for ImagePolicy {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, ImagePolicy> {
+        &o.image_policies
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, ImagePolicy> {
+        &mut o.image_policies
+    }
+}
+
+impl Held for ImageUpdateAutomation {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, ImageUpdateAutomation> {
+        &o.automations
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, ImageUpdateAutomation> {
+        &mut o.automations
+    }
+}
+
+impl Held for Receiver {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, Receiver> {
+        &o.receivers
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, Receiver> {
+        &mut o.receivers
+    }
+}
+
+impl Held for ReadGitRepository {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, GitRepository> {
+        &o.git_repositories
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, GitRepository> {
+        &mut o.git_repositories
     }
 }
 

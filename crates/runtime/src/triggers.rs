@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use crate::automate::{GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION};
+use crate::registry::flux;
 use crate::source::{ObjectKey, Objects};
 
 /// The kind of the key a Secret change is reported under.
@@ -21,22 +22,11 @@ pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
 }
 
 /// Whether a change of `kind`'s status from `old` to `new` reaches its
-/// dependents: a new scan revision, a new `latestRef` (Flux's predicates).
-/// Kinds whose dependents follow every change (GitRepository, Secret)
-/// are not asked: their watch reports only changes.
+/// dependents: any watch on `kind` whose predicate holds (a new scan
+/// revision, a new `latestRef`; every reported change of a GitRepository
+/// or a Secret, whose watches report only changes).
 pub fn moved(kind: &str, old: Option<&Value>, new: Option<&Value>) -> bool {
-    let at = |v: Option<&Value>, pointer: &str| v.and_then(|v| v.pointer(pointer)).cloned();
-    match kind {
-        IMAGE_REPOSITORY => {
-            at(old, "/lastScanResult/revision") != at(new, "/lastScanResult/revision")
-        }
-        IMAGE_POLICY => {
-            let new_ref = at(new, "/latestRef");
-            new_ref.is_some() && at(old, "/latestRef") != new_ref
-        }
-        GIT_REPOSITORY | SECRET => true,
-        _ => false,
-    }
+    flux().kinds().any(|k| k.moved(kind, old, new))
 }
 
 /// Why a dependent of `upstream` runs, for its log line.
@@ -49,8 +39,8 @@ pub fn reason(upstream: &ObjectKey) -> String {
     }
 }
 
-/// Kinds whose objects read others, with what they read: used by the
-/// table test to prove no edge is missing.
+/// Today's edges (upstream, reader), pinned: the registry's watches must
+/// declare exactly these.
 pub const EDGES: [(&str, &str); 4] = [
     (IMAGE_REPOSITORY, IMAGE_POLICY),
     (IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION),

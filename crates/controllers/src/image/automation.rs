@@ -27,6 +27,7 @@ use ferroflux_template::{ApiVersion, RenderOptions, TemplateData};
 use crate::clock::Clock;
 use crate::status::{self, Event, EventType, Outcome, StepError};
 
+mod kind;
 #[cfg(test)]
 mod tests;
 

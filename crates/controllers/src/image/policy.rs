@@ -22,6 +22,7 @@ use ferroflux_policy::{Choice, Policy, TagFilter};
 use crate::clock::Clock;
 use crate::status::{self, Event, Outcome, StepError};
 
+mod kind;
 #[cfg(test)]
 mod tests;
 

@@ -385,5 +385,6 @@ pub fn is_ready(status: &ImageRepositoryStatus) -> bool {
     crate::status::is_true(&status.conditions, condition::READY)
 }
 
+mod kind;
 #[cfg(test)]
 mod tests;

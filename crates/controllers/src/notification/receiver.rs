@@ -487,5 +487,7 @@ pub fn resolve_resources(
     (targets, errors)
 }
 
+mod kind;
+pub use kind::{DEFAULT_INTERVAL, interval};
 #[cfg(test)]
 mod tests;

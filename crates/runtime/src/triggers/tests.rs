@@ -242,3 +242,12 @@ fn reasons_name_the_upstream() {
         "Secret apps/token changed"
     );
 }
+
+#[test]
+fn the_registry_declares_exactly_todays_edges() {
+    let mut declared = flux().edges();
+    declared.sort();
+    let mut pinned = EDGES.to_vec();
+    pinned.sort();
+    assert_eq!(declared, pinned);
+}

@@ -1,0 +1,85 @@
+//! ImagePolicy as a [`Kind`]: runs when its ImageRepository's scan
+//! revision moves (Flux's predicate on `lastScanResult.revision`), and on
+//! a timer only with `digestReflectionPolicy: Always`.
+
+use ferroflux_api::image::{ImagePolicy, ReflectionPolicy};
+use ferroflux_api::meta::{Condition, ObjectMeta};
+use serde_json::Value;
+
+use super::DEFAULT_ALWAYS_INTERVAL;
+use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, Watch, is_ready};
+
+impl Kind for ImagePolicy {
+    const INFO: KindInfo = KindInfo {
+        kind: "ImagePolicy",
+        group: "image.toolkit.fluxcd.io",
+        version: "v1",
+        section: "policies",
+    };
+    type Object = ImagePolicy;
+
+    fn meta(obj: &ImagePolicy) -> &ObjectMeta {
+        &obj.metadata
+    }
+
+    fn conditions(obj: &ImagePolicy) -> &[Condition] {
+        obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
+    }
+
+    fn suspended(obj: &ImagePolicy) -> bool {
+        obj.spec.suspend == Some(true)
+    }
+
+    fn watches() -> Vec<Watch<Self>> {
+        vec![Watch {
+            upstream: "ImageRepository",
+            refs: repository_ref,
+            when: revision_moved,
+        }]
+    }
+
+    fn first_run(obj: &ImagePolicy) -> FirstRun {
+        if obj.spec.digest_reflection_policy != Some(ReflectionPolicy::Always) {
+            return FirstRun::Triggered;
+        }
+        let every = obj
+            .spec
+            .interval
+            .map(|d| d.to_std())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_ALWAYS_INTERVAL);
+        FirstRun::After(every)
+    }
+
+    /// When Ready: `latest (previous)` when it moved, else `latest`.
+    fn detail(obj: &ImagePolicy, _: Option<&str>) -> Option<String> {
+        if !is_ready(Self::conditions(obj)) {
+            return None;
+        }
+        let s = obj.status.as_ref()?;
+        let latest = s.latest_ref.as_ref()?;
+        Some(match &s.observed_previous_ref {
+            Some(prev) if prev != latest => format!("{} ({})", latest.tag, prev.tag),
+            _ => latest.tag.clone(),
+        })
+    }
+}
+
+/// `spec.imageRepositoryRef`, in the policy's namespace unless it names one.
+fn repository_ref(key: &ObjectKey, obj: &ImagePolicy) -> Vec<Ref> {
+    let r = &obj.spec.image_repository_ref;
+    vec![Ref::Object(ObjectKey::new(
+        "ImageRepository",
+        r.namespace.as_deref().unwrap_or(&key.namespace),
+        &r.name,
+    ))]
+}
+
+/// A new scan revision (a failed scan keeps the last one).
+fn revision_moved(old: Option<&Value>, new: Option<&Value>) -> bool {
+    let at = |v: Option<&Value>| {
+        v.and_then(|v| v.pointer("/lastScanResult/revision"))
+            .cloned()
+    };
+    at(old) != at(new)
+}

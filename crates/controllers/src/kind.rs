@@ -1,0 +1,166 @@
+//! The contract of a kind: what the runtime needs to know about it to hold
+//! its objects, schedule them and trigger them from other objects, without
+//! naming it. A kind is one `impl Kind` in its own module (beside its
+//! reconcile steps) and one line in the runtime's registry.
+//!
+//! Flux declares the same facts in each controller's `SetupWithManager`:
+//! `For(kind)`, `Watches(source, mapper, predicate)` and an `IndexField`;
+//! here they are [`Kind::INFO`] and [`Kind::watches`], whose
+//! [`Watch::refs`] is the index field and [`Watch::when`] the predicate.
+//! The reconcile itself is not part of the trait yet: the runtime still
+//! calls each kind's reconciler (see `docs/ARCHITECTURE.md`).
+
+use std::fmt;
+use std::time::Duration;
+
+use ferroflux_api::meta::{Condition, ObjectMeta, condition};
+use serde_json::Value;
+
+use crate::status;
+
+mod git_repository;
+#[cfg(test)]
+mod tests;
+
+pub use git_repository::ReadGitRepository;
+
+/// `kind/namespace/name`, the key of the status table and the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `namespace/name`, as Flux names objects in messages.
+    pub fn namespaced_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// Who a kind is, for the homes (watches, Events) and the `--once` summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindInfo {
+    pub kind: &'static str,
+    /// `image.toolkit.fluxcd.io`.
+    pub group: &'static str,
+    /// The storage version (`v1`): what Events and status patches name.
+    pub version: &'static str,
+    /// The heading of its objects in the `--once` summary.
+    pub section: &'static str,
+}
+
+impl KindInfo {
+    /// `group/version`.
+    pub fn api_version(&self) -> String {
+        format!("{}/{}", self.group, self.version)
+    }
+}
+
+/// What one object reads.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ref {
+    /// One object (a `sourceRef`, an `imageRepositoryRef`, a `secretRef`).
+    Object(ObjectKey),
+    /// Every object of `kind` in `namespace`.
+    Namespace { kind: String, namespace: String },
+}
+
+/// A watch on another kind: which of its objects `K` reads, and which
+/// changes of their status make `K` run at once.
+pub struct Watch<K: Kind + ?Sized> {
+    /// The other kind (`Secret` for Secrets).
+    pub upstream: &'static str,
+    /// What an object of `K` reads of `upstream` (Flux's index field).
+    pub refs: fn(&ObjectKey, &K::Object) -> Vec<Ref>,
+    /// Whether a status change of the upstream object, old to new, runs
+    /// the objects that read it (Flux's predicate).
+    pub when: fn(Option<&Value>, Option<&Value>) -> bool,
+}
+
+impl<K: Kind + ?Sized> Clone for Watch<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: Kind + ?Sized> Copy for Watch<K> {}
+
+/// [`Watch::when`] for upstreams whose every reported change counts
+/// (their home reports only changes of spec, data or a request).
+pub fn always(_: Option<&Value>, _: Option<&Value>) -> bool {
+    true
+}
+
+/// When an object runs first after a start, from its stored status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRun {
+    /// After this interval (its last run stands until then).
+    After(Duration),
+    /// At the first retry delay (its last run failed).
+    Retry,
+    /// Only when triggered.
+    Triggered,
+}
+
+/// One kind, as the runtime sees it.
+pub trait Kind: Send + Sync + 'static {
+    const INFO: KindInfo;
+    /// Whether the runtime reconciles it (false: only held and watched,
+    /// as GitRepository is today); only reconciled kinds have summary lines.
+    const RECONCILED: bool = true;
+    /// The ferroflux-api type of its objects.
+    type Object: Clone + PartialEq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync;
+
+    fn meta(obj: &Self::Object) -> &ObjectMeta;
+
+    /// The conditions of its status (empty without a status).
+    fn conditions(obj: &Self::Object) -> &[Condition];
+
+    /// Whether `spec.suspend` is set.
+    fn suspended(obj: &Self::Object) -> bool;
+
+    /// What it watches on other kinds.
+    fn watches() -> Vec<Watch<Self>> {
+        Vec::new()
+    }
+
+    /// When it runs first after a start.
+    fn first_run(obj: &Self::Object) -> FirstRun;
+
+    /// The `--once` summary's detail (None: its Ready message). `pushed`
+    /// is the commit this process pushed for it.
+    fn detail(obj: &Self::Object, pushed: Option<&str>) -> Option<String> {
+        let _ = (obj, pushed);
+        None
+    }
+}
+
+/// The Ready condition's status is True.
+pub fn is_ready(conditions: &[Condition]) -> bool {
+    status::is_true(conditions, condition::READY)
+}
+
+/// [`FirstRun::After`] the interval when Ready, else [`FirstRun::Retry`].
+pub fn after_if_ready(conditions: &[Condition], interval: Duration) -> FirstRun {
+    if is_ready(conditions) {
+        FirstRun::After(interval)
+    } else {
+        FirstRun::Retry
+    }
+}

@@ -1,0 +1,71 @@
+//! Receiver as a [`Kind`]: runs on its interval (10 minutes by default)
+//! and when the Secret holding its token changed.
+
+use std::time::Duration;
+
+use ferroflux_api::meta::{Condition, ObjectMeta};
+use ferroflux_api::notification::Receiver;
+
+use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, Watch, always};
+
+/// Flux's default `spec.interval` of a Receiver.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+
+impl Kind for Receiver {
+    const INFO: KindInfo = KindInfo {
+        kind: "Receiver",
+        group: "notification.toolkit.fluxcd.io",
+        version: "v1",
+        section: "receivers",
+    };
+    type Object = Receiver;
+
+    fn meta(obj: &Receiver) -> &ObjectMeta {
+        &obj.metadata
+    }
+
+    fn conditions(obj: &Receiver) -> &[Condition] {
+        obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
+    }
+
+    fn suspended(obj: &Receiver) -> bool {
+        obj.spec.suspend == Some(true)
+    }
+
+    fn watches() -> Vec<Watch<Self>> {
+        vec![Watch {
+            upstream: "Secret",
+            refs: token_secret,
+            when: always,
+        }]
+    }
+
+    fn first_run(obj: &Receiver) -> FirstRun {
+        FirstRun::After(interval(obj))
+    }
+
+    /// Its webhook path, ready or not.
+    fn detail(obj: &Receiver, _: Option<&str>) -> Option<String> {
+        obj.status.as_ref()?.webhook_path.clone()
+    }
+}
+
+/// `spec.interval`, or Flux's default.
+pub fn interval(obj: &Receiver) -> Duration {
+    obj.spec.interval.map_or(DEFAULT_INTERVAL, |d| d.to_std())
+}
+
+/// `spec.secretRef`, always in the Receiver's namespace.
+fn token_secret(key: &ObjectKey, obj: &Receiver) -> Vec<Ref> {
+    obj.spec
+        .secret_ref
+        .as_ref()
+        .map(|s| {
+            vec![Ref::Object(ObjectKey::new(
+                "Secret",
+                &key.namespace,
+                &s.name,
+            ))]
+        })
+        .unwrap_or_default()
+}

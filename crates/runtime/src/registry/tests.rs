@@ -1,0 +1,116 @@
+use serde_json::json;
+
+use super::*;
+
+fn objects() -> Objects {
+    let mut o = Objects::default();
+    let p: ImagePolicy = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": "apps", "labels": {"team": "a"}},
+        "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}},
+        "status": {"latestRef": {"name": "r.example/web", "tag": "1.0"}}
+    }))
+    .expect("policy");
+    o.image_policies
+        .insert(ObjectKey::new("ImagePolicy", "apps", "web"), p);
+    o
+}
+
+#[test]
+fn flux_runs_sources_before_their_readers() {
+    let order = flux().order();
+    assert_eq!(
+        order,
+        [
+            "GitRepository",
+            "Receiver",
+            "ImageRepository",
+            "ImagePolicy",
+            "ImageUpdateAutomation"
+        ]
+    );
+    // Every watch points at a kind that runs earlier, or outside (Secret).
+    for (upstream, reader) in flux().edges() {
+        let pos = |k: &str| order.iter().position(|o| *o == k);
+        if let Some(u) = pos(upstream) {
+            assert!(
+                u < pos(reader).expect("reader served"),
+                "{upstream} -> {reader}"
+            );
+        }
+    }
+    assert!(flux().get("Kustomization").is_none());
+}
+
+#[test]
+fn erased_access_reads_and_writes_the_typed_objects() {
+    let mut o = objects();
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let kind = flux().get("ImagePolicy").expect("served");
+    assert_eq!(kind.keys(&o), vec![key.clone()]);
+    assert_eq!(
+        kind.meta(&o, &key)
+            .and_then(|m| m.labels.as_ref())
+            .and_then(|l| l.get("team"))
+            .map(String::as_str),
+        Some("a")
+    );
+    assert_eq!(
+        kind.status(&o, &key),
+        Some(json!({"latestRef": {"name": "r.example/web", "tag": "1.0"}}))
+    );
+    let spec = kind.spec(&o, &key).expect("present");
+    assert!(spec.get("status").is_none() && spec.get("spec").is_some());
+    // A status that does not decode: refused, nothing changes.
+    assert!(!kind.set_status(&mut o, &key, &json!({"latestRef": "not an object"})));
+    assert!(kind.set_status(
+        &mut o,
+        &key,
+        &json!({"latestRef": {"name": "r.example/web", "tag": "2.0"}})
+    ));
+    assert_eq!(
+        o.image_policies[&key]
+            .status
+            .as_ref()
+            .and_then(|s| s.latest_ref.as_ref())
+            .map(|l| l.tag.as_str()),
+        Some("2.0")
+    );
+    let gone = ObjectKey::new("ImagePolicy", "apps", "gone");
+    assert!(!kind.set_status(&mut o, &gone, &json!({})));
+    assert!(kind.status(&o, &gone).is_none());
+    assert!(kind.remove(&mut o, &key));
+    assert!(!kind.remove(&mut o, &key));
+}
+
+#[test]
+fn reports_are_ready_suspended_or_the_ready_message() {
+    let mut o = objects();
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let kind = flux().get("ImagePolicy").expect("served");
+    // No Ready condition yet: not ok, no message.
+    assert_eq!(
+        kind.report(&o, &key, None),
+        Some(Reported {
+            ok: false,
+            detail: String::new(),
+            message: String::new()
+        })
+    );
+    assert!(kind.set_status(
+        &mut o,
+        &key,
+        &json!({"latestRef": {"name": "x", "tag": "1.0"}, "conditions": [{"type": "Ready",
+            "status": "False", "reason": "Failed", "message": "no tags",
+            "lastTransitionTime": "2025-01-01T00:00:00Z"}]})
+    ));
+    let r = kind.report(&o, &key, None).expect("present");
+    assert!(!r.ok);
+    assert_eq!(
+        (r.detail.as_str(), r.message.as_str()),
+        ("no tags", "no tags")
+    );
+    if let Some(p) = o.image_policies.get_mut(&key) {
+        p.spec.suspend = Some(true);
+    }
+    assert!(kind.report(&o, &key, None).expect("present").ok);
+}
