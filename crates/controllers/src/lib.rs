@@ -7,6 +7,12 @@
 //! object's new status and what to do next. It never reads the environment
 //! and never talks to Kubernetes: the runtime does that. Controllers never
 //! import each other; data passes through status, as in Flux.
+//!
+//! [`kind`] is the contract between a kind and the runtime (`Kind`,
+//! `Watch`, `Ref`, `ObjectKey`), implemented beside each kind's steps;
+//! [`target`] the contract of the clusters appliers write to
+//! (`TargetCluster`, `TargetFactory`, `NoTarget`). See
+//! `docs/ARCHITECTURE.md`.
 
 pub mod clock;
 pub mod image;

@@ -1,16 +1,20 @@
-//! Tier 2: the runtime behind `ferroflux automate` and `ferroflux controller`.
+//! Tier 2: the runtime behind `ferroflux automate` and `ferroflux controller`
+//! (see `docs/ARCHITECTURE.md` for the seams).
 //!
-//! Standalone, it loads Flux objects from a Git checkout ([`source`]),
-//! reads Secrets kept outside the repository ([`secrets`]) and persists
-//! every object's status in redb ([`state`]); in a cluster ([`cluster`])
-//! the objects and Secrets come from Kubernetes watches and status goes to
-//! the status subresource. Either way it decides what runs when
-//! ([`scheduler`]), serves Receiver webhooks ([`webhook`]) and counts
-//! Flux's metrics ([`metrics`]). The reconcile logic itself lives in
-//! `ferroflux-controllers`: the runtime never decides a status, it only
-//! stores what a reconciler returns. Must not depend on the CLI; blocking
-//! work (redb, git) goes through `spawn_blocking`, and no lock is held
-//! across an `.await`.
+//! The kinds it serves are listed once in [`registry`] (each an `impl Kind`
+//! of `ferroflux-controllers`, erased); [`source`]'s `Objects` holds their
+//! objects, [`index`] who reads what, and [`triggers`] the runs that follow a
+//! change. [`engine`] is what follows every reconcile, for every kind alike,
+//! and names no kind. The loop and the two homes are still one
+//! [`Runner`]: standalone it loads objects from a Git
+//! checkout, reads Secrets kept outside the repository ([`secrets`]) and
+//! persists status in redb ([`state`]); given a [`cluster`] the objects and
+//! Secrets come from Kubernetes watches and status goes to the status
+//! subresource. Either way it decides what runs when ([`scheduler`]), serves
+//! Receiver webhooks ([`webhook`]) and counts Flux's metrics ([`metrics`]).
+//! The runtime never decides a status: it stores what a reconciler returns.
+//! Must not depend on the CLI; blocking work (redb, git) goes through
+//! `spawn_blocking`, and no lock is held across an `.await`.
 
 pub mod automate;
 pub mod cluster;
