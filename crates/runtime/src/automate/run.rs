@@ -1,0 +1,372 @@
+//! The loop: one pass in kind order (`--once`), then `--watch`'s schedule;
+//! each job taken back through `engine::finish`, its next run and the runs
+//! that follow it. To become `Engine::{run_once, run}`.
+
+use super::*;
+
+/// A job taken back: when to run again and what must follow.
+pub(super) struct Completed {
+    key: ObjectKey,
+    outcome: Outcome,
+    /// A repository's scan revision or a policy's `latestRef` changed.
+    changed: bool,
+    /// An automation pushed.
+    pushed: bool,
+    /// The manifests at the pushed commit, when it went to `--repo`'s branch.
+    manifests: Option<Box<Manifests>>,
+}
+
+pub(super) fn spec_changed(old: &Objects, new: &Objects, key: &ObjectKey) -> bool {
+    old.spec_json(key) != new.spec_json(key)
+}
+
+impl Runner {
+    /// One full pass: receivers, repositories, policies, automations.
+    /// Every ImageRepository is scanned unless `respect_intervals` is set.
+    pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
+        let force = !self.opts.respect_intervals;
+        self.run_pass(force).await
+    }
+
+    pub(super) async fn run_pass(&mut self, force_scans: bool) -> Result<Summary, AutomateError> {
+        self.refresh().await?;
+        self.pass(force_scans).await?;
+        Ok(self.summary())
+    }
+
+    /// Every object once, each after what it reads in this pass (a policy
+    /// after its repository, an automation after the policies of its
+    /// namespace), up to `concurrent` at once: a server that never answers
+    /// holds up only the objects that wait for it. `force_scans` scans each
+    /// ImageRepository even when its interval has not elapsed.
+    pub(super) async fn pass(&mut self, force_scans: bool) -> Result<(), AutomateError> {
+        for key in self.objects.receivers.keys().cloned().collect::<Vec<_>>() {
+            self.reconcile_receiver(&key).await?;
+        }
+        self.publish_receivers();
+        // Ready work is taken from the front: automations, then policies,
+        // then scans. An automation starts as soon as its namespace's
+        // policies are done, and its git work overlaps the other scans.
+        let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
+        for key in self.objects.automations.keys() {
+            let after = self
+                .objects
+                .image_policies
+                .keys()
+                .filter(|p| p.namespace == key.namespace)
+                .cloned()
+                .collect();
+            todo.push((key.clone(), after));
+        }
+        for (key, p) in &self.objects.image_policies {
+            let repo = Self::policy_repository(key, p);
+            let after = self
+                .objects
+                .image_repositories
+                .contains_key(&repo)
+                .then_some(repo);
+            todo.push((key.clone(), after.into_iter().collect()));
+        }
+        for key in self.objects.image_repositories.keys() {
+            todo.push((key.clone(), Vec::new()));
+        }
+        let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
+        let mut finished: BTreeSet<ObjectKey> = BTreeSet::new();
+        loop {
+            let mut i = 0;
+            while i < todo.len() && jobs.has_room() {
+                let (key, after) = &todo[i];
+                let resources = self.resources(key);
+                if !after.iter().all(|k| finished.contains(k)) || !jobs.can_start(key, &resources) {
+                    i += 1;
+                    continue;
+                }
+                let (key, _) = todo.remove(i);
+                match self.start(&key, None, force_scans) {
+                    Some(work) => jobs.spawn(key, resources, work),
+                    None => {
+                        finished.insert(key);
+                        // What waited for it may start now.
+                        i = 0;
+                    }
+                }
+            }
+            let Some((key, done)) = jobs.join_next().await else {
+                break;
+            };
+            let c = self.complete(key, done).await?;
+            finished.insert(c.key);
+        }
+        Ok(())
+    }
+
+    /// Start the reconcile of `key`: what waits on a server goes to `jobs`
+    /// (or waits in it while the object or its clone is busy); Receivers
+    /// and the manifests run here.
+    pub(super) async fn step(
+        &mut self,
+        sched: &mut Scheduler,
+        jobs: &mut Jobs<Done>,
+        key: ObjectKey,
+        trigger: Trigger,
+    ) -> Result<(), AutomateError> {
+        tracing::debug!(object = %key, ?trigger, "reconcile");
+        let requested = match &trigger {
+            Trigger::Requested { at } => Some(at.clone()),
+            _ => None,
+        };
+        match key.kind.as_str() {
+            IMAGE_REPOSITORY | IMAGE_POLICY | IMAGE_UPDATE_AUTOMATION => {
+                let resources = self.resources(&key);
+                if !jobs.can_start(&key, &resources) {
+                    jobs.defer(key, trigger);
+                    return Ok(());
+                }
+                match self.start(&key, requested.as_deref(), false) {
+                    Some(work) => jobs.spawn(key, resources, work),
+                    None => sched.remove(&key),
+                }
+            }
+            RECEIVER => {
+                self.reconcile_receiver(&key).await?;
+                self.publish_receivers();
+                let every = self
+                    .objects
+                    .receivers
+                    .get(&key)
+                    .and_then(|r| r.spec.interval)
+                    .map_or(Duration::from_secs(600), |d| d.to_std());
+                sched.schedule_after(key, every);
+            }
+            // In a cluster, GitRepositories are only read.
+            GIT_REPOSITORY if self.cluster.is_some() => {}
+            GIT_REPOSITORY => {
+                self.reload(sched, None).await;
+                let every = self
+                    .objects
+                    .git_repositories
+                    .get(&key)
+                    .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
+                sched.schedule_after(key, every.max(Duration::from_secs(1)));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The waiting part of one object's reconcile (None when it left the
+    /// objects or is of a kind without one).
+    pub(super) fn start(
+        &mut self,
+        key: &ObjectKey,
+        requested: Option<&str>,
+        force: bool,
+    ) -> Option<Work> {
+        match key.kind.as_str() {
+            IMAGE_REPOSITORY => self.start_repository(key, requested, force),
+            IMAGE_POLICY => self.start_policy(key),
+            IMAGE_UPDATE_AUTOMATION => self.start_automation(key, requested),
+            _ => None,
+        }
+    }
+
+    /// Take a finished job back: store its status, count it, and say what
+    /// must follow.
+    pub(super) async fn complete(
+        &mut self,
+        key: ObjectKey,
+        done: Result<Done, String>,
+    ) -> Result<Completed, AutomateError> {
+        let mut completed = Completed {
+            key,
+            outcome: Outcome::Backoff,
+            changed: false,
+            pushed: false,
+            manifests: None,
+        };
+        let done = match done {
+            Ok(done) => done,
+            Err(panic) => {
+                tracing::error!(object = %completed.key, "reconcile failed: {panic}");
+                return Ok(completed);
+            }
+        };
+        let f = *done.finished?;
+        completed.outcome = f.outcome;
+        let effects = self.finish(f).await?;
+        completed.changed = effects.changed;
+        completed.pushed = effects.pushed;
+        completed.manifests = done.manifests;
+        Ok(completed)
+    }
+
+    /// A finished job in `--watch`: its next run, and what follows it now
+    /// (a new scan revision runs the repository's policies, a new
+    /// `latestRef` the automations of its namespace, a push the manifests).
+    pub(super) async fn settle(
+        &mut self,
+        sched: &mut Scheduler,
+        jobs: &mut Jobs<Done>,
+        key: ObjectKey,
+        done: Result<Done, String>,
+    ) -> Result<(), AutomateError> {
+        for (k, t) in jobs.take_deferred() {
+            sched.trigger(k, t);
+        }
+        let mut c = match self.complete(key.clone(), done).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.requeue(sched, &key, Outcome::Backoff);
+                return Err(e);
+            }
+        };
+        self.requeue(sched, &c.key, c.outcome);
+        match c.key.kind.as_str() {
+            IMAGE_UPDATE_AUTOMATION if c.pushed => {
+                let pushed = c.manifests.take();
+                self.reload(sched, pushed).await;
+            }
+            // Flux: a new scan revision reconciles its policies, a new
+            // latestRef the automations of the namespace.
+            _ if c.changed => {
+                for d in triggers::dependents(&self.objects, &c.key) {
+                    sched.trigger(
+                        d,
+                        Trigger::Dependency {
+                            what: triggers::reason(&c.key),
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn requeue(&mut self, sched: &mut Scheduler, key: &ObjectKey, outcome: Outcome) {
+        let mut failures = self.failures.remove(key).unwrap_or(0);
+        match finish::next_run(outcome, &mut failures, self.opts.backoff) {
+            Some(d) => sched.schedule_after(key.clone(), d),
+            None => sched.remove(key),
+        }
+        if failures > 0 {
+            self.failures.insert(key.clone(), failures);
+        }
+    }
+
+    /// Fetch the checkout (or take the manifests an automation pushed);
+    /// on changed manifests, run what changed.
+    pub(super) async fn reload(&mut self, sched: &mut Scheduler, pushed: Option<Box<Manifests>>) {
+        if self.cluster.is_some() {
+            return;
+        }
+        let before: BTreeSet<ObjectKey> = self.objects.keys().into_iter().collect();
+        let old = self.objects.clone();
+        let result = match pushed {
+            Some(m) => self.adopt(*m).await,
+            None => self.refresh().await,
+        };
+        match result {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!("manifests changed: objects re-read");
+                for key in self.objects.keys() {
+                    let changed = !before.contains(&key) || spec_changed(&old, &self.objects, &key);
+                    if changed {
+                        sched.trigger(
+                            key,
+                            Trigger::Dependency {
+                                what: "manifests changed".into(),
+                            },
+                        );
+                    }
+                }
+                for key in before {
+                    if !self.objects.origins.contains_key(&key) {
+                        sched.remove(&key);
+                    }
+                }
+                self.publish_receivers();
+            }
+            Err(e) => tracing::warn!("re-reading manifests failed: {e}"),
+        }
+    }
+
+    /// `--watch`: a first pass, then every object on its schedule until
+    /// `shutdown` resolves; the running step always finishes first.
+    pub async fn watch(
+        &mut self,
+        mut sched: Scheduler,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AutomateError> {
+        // A restart is no request: stored scans younger than their
+        // interval stand.
+        let summary = self.run_pass(false).await?;
+        tracing::info!(ready = summary.all_ready(), "first pass done");
+        for key in self.objects.keys() {
+            let after = self.first_delay(&key);
+            sched.schedule_after(key, after);
+        }
+        let self_repo = self
+            .objects
+            .git_repositories
+            .iter()
+            .find(|(_, g)| self.describes_repo(g))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| ObjectKey::new(GIT_REPOSITORY, "flux-system", "flux-system"));
+        let every = self
+            .objects
+            .git_repositories
+            .get(&self_repo)
+            .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
+        sched.schedule_after(self_repo, every.max(Duration::from_secs(1)));
+        tokio::pin!(shutdown);
+        let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some((key, done)) = jobs.join_next(), if !jobs.is_empty() => {
+                    if let Err(e) = self.settle(&mut sched, &mut jobs, key.clone(), done).await {
+                        tracing::error!(object = %key, "{e}");
+                    }
+                }
+                (key, trigger) = sched.next(), if jobs.has_room() => {
+                    if let Err(e) = self.step(&mut sched, &mut jobs, key.clone(), trigger).await {
+                        tracing::error!(object = %key, "{e}");
+                    }
+                }
+            }
+        }
+        tracing::info!(running = jobs.running(), "shutting down");
+        self.drain(&mut sched, &mut jobs).await;
+        Ok(())
+    }
+
+    /// Let the running jobs finish and store their results (each gives up
+    /// by its own timeout).
+    pub(super) async fn drain(&mut self, sched: &mut Scheduler, jobs: &mut Jobs<Done>) {
+        while let Some((key, done)) = jobs.join_next().await {
+            if let Err(e) = self.settle(sched, jobs, key.clone(), done).await {
+                tracing::error!(object = %key, "{e}");
+            }
+        }
+    }
+
+    pub(super) fn first_delay(&self, key: &ObjectKey) -> Duration {
+        let first = crate::registry::flux()
+            .get(&key.kind)
+            .and_then(|k| k.first_run(&self.objects, key));
+        match first {
+            Some(FirstRun::After(interval)) => interval.max(Duration::from_secs(1)),
+            Some(FirstRun::Retry) => self.opts.backoff,
+            // Trigger-driven objects still get an hourly run.
+            Some(FirstRun::Triggered) | None => Duration::from_secs(3600),
+        }
+    }
+
+    /// Handle to trigger objects from other tasks (the webhook server).
+    pub fn scheduler(&self) -> (Scheduler, SchedulerHandle) {
+        Scheduler::new(self.opts.scheduler.clone())
+    }
+}

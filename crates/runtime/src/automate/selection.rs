@@ -1,0 +1,84 @@
+//! The ImagePolicy job: the repository it reads, digests when asked, the
+//! choice of tag. To become ImagePolicy's `Kind::reconcile`.
+
+use super::*;
+
+impl Runner {
+    /// The ImageRepository a policy reads.
+    pub(super) fn policy_repository(key: &ObjectKey, obj: &ImagePolicy) -> ObjectKey {
+        let repo_ref = &obj.spec.image_repository_ref;
+        ObjectKey::new(
+            IMAGE_REPOSITORY,
+            repo_ref.namespace.as_deref().unwrap_or(&key.namespace),
+            &repo_ref.name,
+        )
+    }
+
+    /// Start choosing one policy's latest tag (None when it left the
+    /// objects).
+    pub(super) fn start_policy(&mut self, key: &ObjectKey) -> Option<Work> {
+        let obj = self.objects.image_policies.get(key)?;
+        let repo_key = Self::policy_repository(key, obj);
+        let obj = obj.clone();
+        let repo = self.objects.image_repositories.get(&repo_key).cloned();
+        let started = std::time::Instant::now();
+        let suspended = obj.spec.suspend == Some(true);
+        let store = Arc::clone(self.state.store());
+        let reflects = obj
+            .spec
+            .digest_reflection_policy
+            .is_some_and(|p| p != ReflectionPolicy::Never);
+        let digests: Box<dyn policy::DigestSource + Send> = match &repo {
+            Some(r) if reflects => {
+                let setup = self
+                    .registry_auth(&repo_key, r)
+                    .and_then(|auth| Ok((auth, self.registry_client(&repo_key, r)?)))
+                    .map_err(|e| e.message().to_string());
+                Box::new(digests::RegistryDigests {
+                    setup,
+                    handle: tokio::runtime::Handle::current(),
+                })
+            }
+            _ => Box::new(policy::NoDigests),
+        };
+        let clock = Arc::clone(&self.clock);
+        let status_sink = self.status_sink(key);
+        let key = key.clone();
+        Some(Box::pin(async move {
+            // Blocking: redb reads, and the digest HEAD driven on this handle.
+            let result = tokio::task::spawn_blocking(move || {
+                policy::reconcile(
+                    &obj,
+                    repo.as_ref(),
+                    store.as_ref(),
+                    digests.as_ref(),
+                    clock.as_ref(),
+                    &policy::PolicyOptions::default(),
+                )
+            })
+            .await
+            .map_err(|e| AutomateError::Join(e.to_string()));
+            let finished = match result {
+                Ok(r) => {
+                    let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
+                    Finished::new(
+                        &key,
+                        started,
+                        suspended,
+                        &r.status,
+                        Said::Event(r.event),
+                        r.outcome,
+                        None,
+                        saved,
+                    )
+                    .map(Box::new)
+                }
+                Err(e) => Err(e),
+            };
+            Done {
+                finished,
+                manifests: None,
+            }
+        }))
+    }
+}

@@ -1,0 +1,100 @@
+//! The Receiver reconcile (its token from the Secrets) and the webhook
+//! table it publishes. To become Receiver's `Kind::reconcile`.
+
+use super::*;
+
+impl Runner {
+    pub(super) fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String> {
+        self.opts
+            .secrets
+            .get(namespace, name)
+            .map_err(|e| e.to_string())
+    }
+
+    pub(super) async fn reconcile_receiver(
+        &mut self,
+        key: &ObjectKey,
+    ) -> Result<(), AutomateError> {
+        let Some(obj) = self.objects.receivers.get(key) else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let token = match &obj.spec.secret_ref {
+            None => Err(StepError::stalled(
+                reason::TOKEN_NOT_FOUND,
+                format!(
+                    "receiver {}: spec.secretRef is required",
+                    key.namespaced_name()
+                ),
+            )),
+            Some(r) => match self.secret(&key.namespace, &r.name) {
+                Ok(data) => receiver::token_from_secret(&r.name, data),
+                Err(e) => Err(StepError::stalled(
+                    reason::TOKEN_NOT_FOUND,
+                    format!(
+                        "unable to read token from secret '{}/{}': {e}",
+                        key.namespace, r.name
+                    ),
+                )),
+            },
+        };
+        let status = receiver::reconcile(obj, token, self.clock.as_ref());
+        let suspended = obj.spec.suspend == Some(true);
+        let saved = self.save(key, status.clone()).await.map_err(Box::new);
+        let f = Finished::new(
+            key,
+            started,
+            suspended,
+            &status,
+            Said::Ready,
+            Outcome::Wait,
+            None,
+            saved,
+        )?;
+        self.finish(f).await?;
+        Ok(())
+    }
+
+    /// Hand the webhook server the current paths and trigger candidates.
+    pub(super) fn publish_receivers(&self) {
+        let mut endpoints = BTreeMap::new();
+        for (k, o) in &self.objects.receivers {
+            let Some(path) = o.status.as_ref().and_then(|s| s.webhook_path.clone()) else {
+                continue;
+            };
+            let token = o
+                .spec
+                .secret_ref
+                .as_ref()
+                .and_then(|r| self.secret(&k.namespace, &r.name).ok())
+                .and_then(|d| receiver::token_from_secret("", d).ok())
+                .unwrap_or_default();
+            endpoints.insert(
+                path,
+                Endpoint {
+                    key: k.clone(),
+                    spec: o.spec.clone(),
+                    token,
+                    serving: receiver::is_serving(o),
+                },
+            );
+        }
+        // What a Receiver may name (matched by kind, so order is free).
+        let candidates = self
+            .objects
+            .keys()
+            .into_iter()
+            .filter(|k| k.kind != RECEIVER)
+            .filter_map(|k| {
+                let labels = self.objects.meta(&k)?.labels.clone().unwrap_or_default();
+                Some(receiver::Candidate {
+                    labels,
+                    kind: k.kind,
+                    namespace: k.namespace,
+                    name: k.name,
+                })
+            })
+            .collect();
+        self.receivers.set(endpoints, candidates);
+    }
+}
