@@ -110,6 +110,36 @@ impl Objects {
             .unwrap_or_default()
     }
 
+    /// The objects `key` reads that a pass reconciles before it: those its
+    /// references name (every one of a kind in a namespace, for
+    /// [`Ref::Namespace`]) that exist and are of a reconciled kind.
+    pub fn waits_for(&self, key: &ObjectKey) -> Vec<ObjectKey> {
+        let reconciled = |kind: &str| flux().get(kind).is_some_and(|k| k.reconciled());
+        let mut after = Vec::new();
+        for r in self.refs_of(key) {
+            match r {
+                Ref::Object(k) => {
+                    if reconciled(&k.kind) && self.meta(&k).is_some() {
+                        after.push(k);
+                    }
+                }
+                Ref::Namespace { kind, namespace } => {
+                    if let Some(erased) = flux().get(&kind).filter(|k| k.reconciled()) {
+                        after.extend(
+                            erased
+                                .keys(self)
+                                .into_iter()
+                                .filter(|k| k.namespace == namespace),
+                        );
+                    }
+                }
+            }
+        }
+        after.sort();
+        after.dedup();
+        after
+    }
+
     /// The references of every object, and who reads what.
     pub fn index(&self) -> Index {
         let mut ix = Index::default();

@@ -47,28 +47,13 @@ impl Runner {
         // Ready work is taken from the front: automations, then policies,
         // then scans. An automation starts as soon as its namespace's
         // policies are done, and its git work overlaps the other scans.
+        // What each waits for comes from its kind's watches.
         let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
-        for key in self.objects.automations.keys() {
-            let after = self
-                .objects
-                .image_policies
-                .keys()
-                .filter(|p| p.namespace == key.namespace)
-                .cloned()
-                .collect();
-            todo.push((key.clone(), after));
-        }
-        for (key, p) in &self.objects.image_policies {
-            let repo = Self::policy_repository(key, p);
-            let after = self
-                .objects
-                .image_repositories
-                .contains_key(&repo)
-                .then_some(repo);
-            todo.push((key.clone(), after.into_iter().collect()));
-        }
-        for key in self.objects.image_repositories.keys() {
-            todo.push((key.clone(), Vec::new()));
+        for kind in [IMAGE_UPDATE_AUTOMATION, IMAGE_POLICY, IMAGE_REPOSITORY] {
+            for key in self.objects.keys().into_iter().filter(|k| k.kind == kind) {
+                let after = self.objects.waits_for(&key);
+                todo.push((key, after));
+            }
         }
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
         let mut finished: BTreeSet<ObjectKey> = BTreeSet::new();

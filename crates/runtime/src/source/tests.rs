@@ -152,3 +152,48 @@ fn same_specs_ignores_status() {
     }
     assert!(!a.same_specs(&b));
 }
+
+#[test]
+fn a_pass_waits_for_what_an_object_reads_and_exists() {
+    use serde_json::json;
+    let mut o = Objects::default();
+    let k = |kind: &str, name: &str| ObjectKey::new(kind, "apps", name);
+    o.image_repositories.insert(
+        k("ImageRepository", "web"),
+        serde_json::from_value(json!({"metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"image": "r.example/web", "interval": "5m"}}))
+        .expect("repository"),
+    );
+    for (name, repo) in [("web", "web"), ("db", "missing")] {
+        o.image_policies.insert(
+            k("ImagePolicy", name),
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": "apps"},
+                "spec": {"imageRepositoryRef": {"name": repo}, "policy": {"alphabetical": {}}}}))
+            .expect("policy"),
+        );
+    }
+    o.automations.insert(
+        k("ImageUpdateAutomation", "a"),
+        serde_json::from_value(json!({"metadata": {"name": "a", "namespace": "apps"},
+            "spec": {"sourceRef": {"kind": "GitRepository", "name": "fleet"}, "interval": "5m"}}))
+        .expect("automation"),
+    );
+    o.git_repositories.insert(
+        k("GitRepository", "fleet"),
+        serde_json::from_value(json!({"metadata": {"name": "fleet", "namespace": "apps"},
+            "spec": {"url": "https://git.example/fleet", "interval": "1m"}}))
+        .expect("git repository"),
+    );
+    assert_eq!(
+        o.waits_for(&k("ImagePolicy", "web")),
+        [k("ImageRepository", "web")]
+    );
+    // A repository that is not there is not waited for (the policy fails).
+    assert!(o.waits_for(&k("ImagePolicy", "db")).is_empty());
+    // Every policy of the namespace; the GitRepository is not reconciled.
+    assert_eq!(
+        o.waits_for(&k("ImageUpdateAutomation", "a")),
+        [k("ImagePolicy", "db"), k("ImagePolicy", "web")]
+    );
+    assert!(o.waits_for(&k("ImageRepository", "web")).is_empty());
+}
