@@ -10,7 +10,9 @@
 //! The reconcile itself is not part of the trait yet: the runtime still
 //! calls each kind's reconciler (see `docs/ARCHITECTURE.md`).
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
@@ -50,6 +52,22 @@ impl ObjectKey {
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// The data of a Secret, decoded.
+pub type SecretData = BTreeMap<String, Vec<u8>>;
+
+/// The Secrets of a home (`--secrets DIR` locally, the Secret watch in a
+/// cluster), as a reconcile reads them.
+pub trait SecretSource: Send + Sync {
+    /// A Secret's data, or why it cannot be read (never its content).
+    fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String>;
+
+    /// The docker config for registries without a `secretRef`
+    /// (`--docker-config`), with the file it came from.
+    fn docker_config(&self) -> Option<(&Path, &[u8])> {
+        None
     }
 }
 

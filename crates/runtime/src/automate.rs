@@ -55,7 +55,7 @@ use ferroflux_controllers::kind::FirstRun;
 use ferroflux_controllers::notification::receiver;
 use ferroflux_controllers::status::{self, Outcome, StepError};
 use ferroflux_controllers::{Clock, SystemClock};
-use ferroflux_registry::{Auth, Client, DockerConfig};
+use ferroflux_registry::Client;
 
 use crate::cluster::Cluster;
 use crate::engine::finish::{self, Finished, Said};
@@ -76,7 +76,7 @@ pub const RECEIVER: &str = "Receiver";
 pub const GIT_REPOSITORY: &str = "GitRepository";
 
 /// Secret data, decoded.
-pub type SecretData = BTreeMap<String, Vec<u8>>;
+pub use ferroflux_controllers::kind::SecretData;
 
 /// What a terminal shows while a long step runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

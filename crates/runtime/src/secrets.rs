@@ -201,5 +201,16 @@ fn decode(
     Ok(out)
 }
 
+/// What a reconcile reads: the Secret or why it is missing.
+impl ferroflux_controllers::kind::SecretSource for Secrets {
+    fn secret(&self, namespace: &str, name: &str) -> Result<&BTreeMap<String, Vec<u8>>, String> {
+        self.get(namespace, name).map_err(|e| e.to_string())
+    }
+
+    fn docker_config(&self) -> Option<(&Path, &[u8])> {
+        Secrets::docker_config(self)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -386,5 +386,6 @@ pub fn is_ready(status: &ImageRepositoryStatus) -> bool {
 }
 
 mod kind;
+pub use kind::registry_auth;
 #[cfg(test)]
 mod tests;

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
@@ -5,6 +6,7 @@ use ferroflux_api::notification::Receiver;
 use serde_json::json;
 
 use super::*;
+use crate::status::StepError;
 
 fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("fixture decodes")
@@ -188,4 +190,112 @@ fn summary_details_of_ready_objects() {
         "spec": {"type": "generic", "resources": []},
         "status": {"webhookPath": "/hook/abc", "conditions": ready("False")}}));
     assert_eq!(Receiver::detail(&r, None).as_deref(), Some("/hook/abc"));
+}
+
+/// Secrets in memory, for the resolutions below.
+#[derive(Default)]
+struct Memory {
+    data: BTreeMap<(String, String), SecretData>,
+    docker: Option<(std::path::PathBuf, Vec<u8>)>,
+}
+
+impl SecretSource for Memory {
+    fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String> {
+        self.data
+            .get(&(namespace.to_string(), name.to_string()))
+            .ok_or_else(|| format!("secret {namespace}/{name} not found"))
+    }
+
+    fn docker_config(&self) -> Option<(&std::path::Path, &[u8])> {
+        self.docker
+            .as_ref()
+            .map(|(p, b)| (p.as_path(), b.as_slice()))
+    }
+}
+
+fn with_secret(ns: &str, name: &str, data: &[(&str, &str)]) -> Memory {
+    let mut m = Memory::default();
+    m.data.insert(
+        (ns.into(), name.into()),
+        data.iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect(),
+    );
+    m
+}
+
+#[test]
+fn a_receivers_token_comes_from_its_secret_or_stalls_it() {
+    use crate::notification::receiver::resolve_token;
+    let key = ObjectKey::new("Receiver", "apps", "hook");
+    let r = |secret: Option<&str>| -> Receiver {
+        let mut spec = json!({"type": "generic", "resources": []});
+        if let Some(s) = secret {
+            spec["secretRef"] = json!({"name": s});
+        }
+        decode(json!({"metadata": {"name": "hook", "namespace": "apps"}, "spec": spec}))
+    };
+    let secrets = with_secret("apps", "token", &[("token", "s3cr3t")]);
+    assert_eq!(
+        resolve_token(&key, &r(Some("token")), &secrets).expect("token"),
+        "s3cr3t"
+    );
+    let e = resolve_token(&key, &r(None), &secrets).expect_err("no ref");
+    assert!(matches!(e, StepError::Stalled { .. }));
+    assert_eq!(e.reason(), "TokenNotFound");
+    assert_eq!(
+        e.message(),
+        "receiver apps/hook: spec.secretRef is required"
+    );
+    let e = resolve_token(&key, &r(Some("gone")), &secrets).expect_err("no secret");
+    assert_eq!(
+        e.message(),
+        "unable to read token from secret 'apps/gone': secret apps/gone not found"
+    );
+    // Another namespace's Secret of the same name is not read.
+    let elsewhere = with_secret("other", "token", &[("token", "x")]);
+    assert!(resolve_token(&key, &r(Some("token")), &elsewhere).is_err());
+}
+
+#[test]
+fn registry_credentials_come_from_the_secret_then_the_docker_config() {
+    use crate::image::repository::registry_auth;
+    let key = ObjectKey::new("ImageRepository", "apps", "web");
+    let repo = |secret: Option<&str>| -> ImageRepository {
+        let mut spec = json!({"image": "registry.example/web", "interval": "5m"});
+        if let Some(s) = secret {
+            spec["secretRef"] = json!({"name": s});
+        }
+        decode(json!({"metadata": {"name": "web", "namespace": "apps"}, "spec": spec}))
+    };
+    // Nothing configured: anonymous.
+    assert_eq!(
+        registry_auth(&key, &repo(None), &Memory::default()).expect("anonymous"),
+        ferroflux_registry::Auth::default()
+    );
+    // A named Secret that is missing: a retry that says so, no content.
+    let e = registry_auth(&key, &repo(Some("creds")), &Memory::default()).expect_err("missing");
+    assert!(matches!(e, StepError::Retry { .. }), "{e:?}");
+    assert_eq!(e.reason(), "AuthenticationFailed");
+    assert_eq!(
+        e.message(),
+        "failed to configure authentication options: secret apps/creds not found"
+    );
+    // A docker config that does not parse: a retry naming the file.
+    let broken = Memory {
+        docker: Some(("/etc/docker.json".into(), b"{not json".to_vec())),
+        ..Memory::default()
+    };
+    let e = registry_auth(&key, &repo(None), &broken).expect_err("broken config");
+    assert!(e.message().contains("/etc/docker.json"), "{}", e.message());
+    // A docker config for the registry: its credentials.
+    let config = br#"{"auths": {"registry.example": {"username": "u", "password": "p"}}}"#;
+    let docker = Memory {
+        docker: Some(("/etc/docker.json".into(), config.to_vec())),
+        ..Memory::default()
+    };
+    assert_ne!(
+        registry_auth(&key, &repo(None), &docker).expect("from config"),
+        ferroflux_registry::Auth::default()
+    );
 }

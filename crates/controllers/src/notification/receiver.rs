@@ -488,6 +488,6 @@ pub fn resolve_resources(
 }
 
 mod kind;
-pub use kind::{DEFAULT_INTERVAL, interval};
+pub use kind::{DEFAULT_INTERVAL, interval, resolve_token};
 #[cfg(test)]
 mod tests;

@@ -53,39 +53,6 @@ impl TlsClients {
 }
 
 impl Runner {
-    /// Registry credentials: the `secretRef` Secret, else the docker config.
-    pub(super) fn registry_auth(
-        &self,
-        key: &ObjectKey,
-        obj: &ImageRepository,
-    ) -> Result<Auth, StepError> {
-        let image = repository::parse_image(obj)?;
-        match &obj.spec.secret_ref {
-            Some(r) => {
-                let data = self.secret(&key.namespace, &r.name).map_err(|e| {
-                    StepError::retry(
-                        reason::AUTHENTICATION_FAILED,
-                        format!("failed to configure authentication options: {e}"),
-                    )
-                })?;
-                repository::auth_from_secret(data, &format!("{}/{}", key.namespace, r.name), &image)
-            }
-            None => match self.opts.secrets.docker_config() {
-                None => Ok(Auth::default()),
-                Some((file, bytes)) => {
-                    DockerConfig::parse(bytes, Some(&file.display().to_string()))
-                        .map(|c| c.auth_for(image.registry()))
-                        .map_err(|e| {
-                            StepError::retry(
-                                reason::AUTHENTICATION_FAILED,
-                                format!("failed to configure authentication options: {e}"),
-                            )
-                        })
-                }
-            },
-        }
-    }
-
     /// The registry client of one ImageRepository: the shared one, or one
     /// that also trusts its `certSecretRef` CA and presents its client
     /// certificate (rebuilt when the Secret changes).
@@ -145,8 +112,7 @@ impl Runner {
         }
         let obj = obj.clone();
         let started = std::time::Instant::now();
-        let setup = self
-            .registry_auth(key, &obj)
+        let setup = repository::registry_auth(key, &obj, &self.opts.secrets)
             .and_then(|auth| Ok((auth, self.registry_client(key, &obj)?)));
         let store = Arc::clone(self.state.store());
         let clock = Arc::clone(&self.clock);

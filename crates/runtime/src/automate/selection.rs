@@ -30,8 +30,7 @@ impl Runner {
             .is_some_and(|p| p != ReflectionPolicy::Never);
         let digests: Box<dyn policy::DigestSource + Send> = match &repo {
             Some(r) if reflects => {
-                let setup = self
-                    .registry_auth(&repo_key, r)
+                let setup = repository::registry_auth(&repo_key, r, &self.opts.secrets)
                     .and_then(|auth| Ok((auth, self.registry_client(&repo_key, r)?)))
                     .map_err(|e| e.message().to_string());
                 Box::new(digests::RegistryDigests {

@@ -19,25 +19,7 @@ impl Runner {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let token = match &obj.spec.secret_ref {
-            None => Err(StepError::stalled(
-                reason::TOKEN_NOT_FOUND,
-                format!(
-                    "receiver {}: spec.secretRef is required",
-                    key.namespaced_name()
-                ),
-            )),
-            Some(r) => match self.secret(&key.namespace, &r.name) {
-                Ok(data) => receiver::token_from_secret(&r.name, data),
-                Err(e) => Err(StepError::stalled(
-                    reason::TOKEN_NOT_FOUND,
-                    format!(
-                        "unable to read token from secret '{}/{}': {e}",
-                        key.namespace, r.name
-                    ),
-                )),
-            },
-        };
+        let token = receiver::resolve_token(key, obj, &self.opts.secrets);
         let status = receiver::reconcile(obj, token, self.clock.as_ref());
         let suspended = obj.spec.suspend == Some(true);
         let saved = self.save(key, status.clone()).await.map_err(Box::new);

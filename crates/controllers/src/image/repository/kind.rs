@@ -2,9 +2,12 @@
 //! upstream.
 
 use ferroflux_api::image::ImageRepository;
-use ferroflux_api::meta::{Condition, ObjectMeta};
+use ferroflux_api::meta::{Condition, ObjectMeta, reason};
+use ferroflux_registry::{Auth, DockerConfig};
 
-use crate::kind::{FirstRun, Kind, KindInfo, after_if_ready, is_ready};
+use super::{auth_from_secret, parse_image};
+use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, SecretSource, after_if_ready, is_ready};
+use crate::status::StepError;
 
 impl Kind for ImageRepository {
     const INFO: KindInfo = KindInfo {
@@ -38,5 +41,34 @@ impl Kind for ImageRepository {
         }
         let r = obj.status.as_ref()?.last_scan_result.as_ref()?;
         Some(format!("{} tags", r.tag_count))
+    }
+}
+
+/// Registry credentials of `key`: its `secretRef` Secret, else the home's
+/// docker config, else anonymous. An unreadable Secret or config is a
+/// retry (`AuthenticationFailed`): it may appear.
+pub fn registry_auth(
+    key: &ObjectKey,
+    obj: &ImageRepository,
+    secrets: &dyn SecretSource,
+) -> Result<Auth, StepError> {
+    let failed = |e: String| {
+        StepError::retry(
+            reason::AUTHENTICATION_FAILED,
+            format!("failed to configure authentication options: {e}"),
+        )
+    };
+    let image = parse_image(obj)?;
+    match &obj.spec.secret_ref {
+        Some(r) => {
+            let data = secrets.secret(&key.namespace, &r.name).map_err(failed)?;
+            auth_from_secret(data, &format!("{}/{}", key.namespace, r.name), &image)
+        }
+        None => match secrets.docker_config() {
+            None => Ok(Auth::default()),
+            Some((file, bytes)) => DockerConfig::parse(bytes, Some(&file.display().to_string()))
+                .map(|c| c.auth_for(image.registry()))
+                .map_err(|e| failed(e.to_string())),
+        },
     }
 }

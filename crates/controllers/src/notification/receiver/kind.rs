@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use ferroflux_api::meta::{Condition, ObjectMeta};
+use ferroflux_api::meta::{Condition, ObjectMeta, reason};
 use ferroflux_api::notification::Receiver;
 
-use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, Watch, always};
+use super::token_from_secret;
+use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, SecretSource, Watch, always};
+use crate::status::StepError;
 
 /// Flux's default `spec.interval` of a Receiver.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
@@ -68,4 +70,32 @@ fn token_secret(key: &ObjectKey, obj: &Receiver) -> Vec<Ref> {
             ))]
         })
         .unwrap_or_default()
+}
+
+/// The token of `key`'s webhook, from the Secret its `spec.secretRef`
+/// names; a missing reference or Secret stalls it (`TokenNotFound`).
+pub fn resolve_token(
+    key: &ObjectKey,
+    obj: &Receiver,
+    secrets: &dyn SecretSource,
+) -> Result<String, StepError> {
+    let Some(r) = &obj.spec.secret_ref else {
+        return Err(StepError::stalled(
+            reason::TOKEN_NOT_FOUND,
+            format!(
+                "receiver {}: spec.secretRef is required",
+                key.namespaced_name()
+            ),
+        ));
+    };
+    match secrets.secret(&key.namespace, &r.name) {
+        Ok(data) => token_from_secret(&r.name, data),
+        Err(e) => Err(StepError::stalled(
+            reason::TOKEN_NOT_FOUND,
+            format!(
+                "unable to read token from secret '{}/{}': {e}",
+                key.namespace, r.name
+            ),
+        )),
+    }
 }
