@@ -79,6 +79,19 @@ pub struct KustomizationSpec {
     pub force: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    /// Drift ignore rules: JSON pointers left out of the diff and of the
+    /// apply for the objects the target selects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<IgnoreRule>,
+}
+
+/// One `spec.ignore` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IgnoreRule {
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Selector>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -209,8 +222,29 @@ pub struct KustomizationStatus {
     pub last_attempted_revision: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// `org.opencontainers.image.revision` of an OCI artifact; empty for Git.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<serde_json::Value>,
+    pub last_applied_origin_revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<ResourceInventory>,
+    /// The last five distinct build outputs and how their reconciles ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::meta::Snapshot>,
+}
+
+/// `status.inventory`: what the last apply owns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceInventory {
+    #[serde(default)]
+    pub entries: Vec<ResourceRef>,
+}
+
+/// One inventory entry: `<namespace>_<name>_<group>_<kind>` and the
+/// version the object was applied with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceRef {
+    pub id: String,
+    pub v: String,
 }
 
 /// `kustomize.config.k8s.io/v1beta1` Kustomization: a `kustomization.yaml`.

@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod image;
+pub mod kustomize;
 pub mod notification;
 pub mod status;
 
