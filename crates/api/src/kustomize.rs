@@ -13,6 +13,8 @@ use crate::meta::{
     Condition, KubeConfigReference, LocalObjectReference, NamespacedObjectKindReference,
 };
 
+pub mod v1beta2;
+
 pub const GROUP: &str = "kustomize.toolkit.fluxcd.io";
 
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -83,6 +85,20 @@ pub struct KustomizationSpec {
     /// apply for the objects the target selects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<IgnoreRule>,
+    /// `patchesStrategicMerge` of a v1beta2 manifest (not a v1 field):
+    /// layered into the kustomization file under the same name.
+    #[serde(skip)]
+    pub legacy_patches_strategic_merge: Vec<serde_json::Value>,
+    /// `patchesJson6902` of a v1beta2 manifest (not a v1 field).
+    #[serde(skip)]
+    pub legacy_patches_json6902: Vec<LegacyJson6902Patch>,
+}
+
+/// A v1beta2 `patchesJson6902` entry carried into v1.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LegacyJson6902Patch {
+    pub operations: Vec<serde_json::Value>,
+    pub target: Selector,
 }
 
 /// One `spec.ignore` entry.

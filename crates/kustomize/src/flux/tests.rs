@@ -355,3 +355,28 @@ fn debug_output_holds_no_secret_value() {
         "{debug}"
     );
 }
+
+#[test]
+fn a_v1beta2_kustomization_layers_its_deprecated_patch_fields_as_flux_does() {
+    let text = KS.replace("/v1\n", "/v1beta2\n")
+        + "  validation: client\n  patchesStrategicMerge:\n  - apiVersion: v1\n    kind: Service\n    \
+           metadata:\n      name: web\n      labels:\n        tier: front\n  patchesJson6902:\n  - \
+           target:\n      version: v1\n      kind: ConfigMap\n      name: cfg\n    patch:\n    - op: \
+           replace\n      path: /data/region\n      value: eu\n";
+    let k = select(Path::new("ks.yaml"), &text, "app", "flux-system").expect("v1beta2 read");
+    assert_eq!(k.spec.legacy_patches_strategic_merge.len(), 1);
+    let out = run(&app_fs(), &k, &BuildOptions::default()).expect("built");
+    assert!(out.yaml.contains("    tier: front\n"), "{}", out.yaml);
+    assert!(out.yaml.contains("  region: eu\n"), "{}", out.yaml);
+    // The same as a kustomization file that carries the fields itself.
+    let mut fs = app_fs();
+    fs.add(
+        "/app/kustomization.yaml",
+        "resources:\n- svc.yaml\n- cm.yaml\nnamePrefix: user-\npatchesStrategicMerge:\n- \
+         '{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"labels\":{\"tier\":\"front\"},\"name\":\"web\"}}'\n\
+         patchesJson6902:\n- patch: '[{\"op\":\"replace\",\"path\":\"/data/region\",\"value\":\"eu\"}]'\n  \
+         target:\n    version: v1\n    kind: ConfigMap\n    name: cfg\n",
+    );
+    let by_hand = run(&fs, &ks(""), &BuildOptions::default()).expect("built");
+    assert_eq!(out.yaml, by_hand.yaml);
+}
