@@ -75,15 +75,19 @@ pub fn is_local_relative_path(path: &str) -> bool {
 
 /// The kustomization file of `dir` with `spec` layered in; `ignore`
 /// holds `--ignore-paths` patterns (on top of Flux's defaults and the
-/// `.sourceignore` files).
+/// `.sourceignore` files), or `None` for the controller, which filters
+/// nothing (the artifact already is).
 pub fn layer(
     fs: &dyn FileSystem,
     dir: &Path,
     spec: &KustomizationSpec,
-    ignore: &[String],
+    ignore: Option<&[String]>,
 ) -> Result<Layered, Error> {
     let dir = normalize(dir);
-    let matcher = Matcher::for_dir(fs, &dir, ignore);
+    let matcher = match ignore {
+        Some(extra) => Matcher::for_dir(fs, &dir, extra),
+        None => Matcher::default(),
+    };
     let (path, text, action) = match FILE_NAMES
         .iter()
         .map(|n| dir.join(n))
