@@ -55,7 +55,7 @@ pub struct KustomizationSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_checks: Vec<NamespacedObjectKindReference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub health_check_exprs: Vec<serde_json::Value>,
+    pub health_check_exprs: Vec<CustomHealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +99,21 @@ pub struct KustomizationSpec {
 pub struct LegacyJson6902Patch {
     pub operations: Vec<serde_json::Value>,
     pub target: Selector,
+}
+
+/// One `spec.healthCheckExprs` entry (fluxcd/pkg `kustomize.CustomHealthCheck`):
+/// CEL expressions that say when objects of a group (and kind) are healthy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomHealthCheck {
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub current: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// One `spec.ignore` entry.

@@ -6,6 +6,7 @@
 //! health checks come through the runtime's target cluster.
 
 pub mod dependency;
+pub mod health_exprs;
 pub mod history;
 
 use std::time::Duration;

@@ -26,18 +26,22 @@ pub enum DependencyError {
     NotReady { namespace: String, name: String },
     #[error("dependency '{namespace}/{name}' revision is not up to date")]
     RevisionNotUpToDate { namespace: String, name: String },
-    /// `readyExpr` needs a CEL evaluator, which ferroflux has not yet;
-    /// Flux would evaluate it, so waiting forever would be wrong.
-    #[error(
-        "dependency '{namespace}/{name}': readyExpr is not supported yet by ferroflux; remove it to use the built-in readiness check"
-    )]
-    ReadyExprUnsupported { namespace: String, name: String },
+    #[error("dependency '{namespace}/{name}' is not ready according to readyExpr eval")]
+    NotReadyByExpr { namespace: String, name: String },
+    /// The expression could not be evaluated on these objects: transient,
+    /// the text is the evaluator's.
+    #[error("{0}")]
+    Evaluate(String),
+    /// The expression does not parse: terminal (`InvalidCELExpression`).
+    #[error("{0}")]
+    InvalidExpr(String),
 }
 
 impl DependencyError {
-    /// Whether waiting can fix it (everything but an unsupported field).
+    /// Whether waiting can fix it (everything but an expression that does
+    /// not parse, which Flux reports as a terminal configuration error).
     pub fn is_transient(&self) -> bool {
-        !matches!(self, DependencyError::ReadyExprUnsupported { .. })
+        !matches!(self, DependencyError::InvalidExpr(_))
     }
 }
 
@@ -61,8 +65,20 @@ pub fn check(
         let Some(dep) = lookup.kustomization(&namespace, &name) else {
             return Err(DependencyError::NotFound { namespace, name });
         };
-        if dep_ref.ready_expr.as_deref().is_some_and(|e| !e.is_empty()) {
-            return Err(DependencyError::ReadyExprUnsupported { namespace, name });
+        if let Some(expr) = dep_ref.ready_expr.as_deref().filter(|e| !e.is_empty()) {
+            // Flux skips the built-in checks below when an expression is
+            // given (unless its AdditiveCELDependencyCheck gate is on).
+            let e = ferroflux_cel::Expression::parse(expr)
+                .map_err(|e| DependencyError::InvalidExpr(e.to_string()))?;
+            let vars = vec![
+                ("self".to_string(), to_json(ks)),
+                ("dep".to_string(), to_json(&dep)),
+            ];
+            match e.evaluate_bool(vars) {
+                Ok(true) => continue,
+                Ok(false) => return Err(DependencyError::NotReadyByExpr { namespace, name }),
+                Err(e) => return Err(DependencyError::Evaluate(e.to_string())),
+            }
         }
         let st = dep.status.as_ref();
         let conditions = st.map(|s| s.conditions.as_slice()).unwrap_or_default();
@@ -81,6 +97,11 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// The object as the API serves it, for CEL's `self` and `dep`.
+fn to_json(ks: &Kustomization) -> serde_json::Value {
+    serde_json::to_value(ks).unwrap_or_default()
 }
 
 fn same_source(

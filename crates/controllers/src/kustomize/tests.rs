@@ -155,18 +155,38 @@ fn dependencies_fail_with_flux_messages_in_order() {
 }
 
 #[test]
-fn ready_expr_is_refused_not_ignored() {
-    let mut apps = base("apps", "ns", "");
-    apps.spec.depends_on = vec![DependencyReference {
-        name: "infra".into(),
-        namespace: None,
-        ready_expr: Some("dep.status.conditions.all(c, c.status == 'True')".into()),
-    }];
+fn ready_expr_replaces_the_built_in_checks() {
+    let with_expr = |expr: &str| {
+        let mut apps = base("apps", "ns", "");
+        apps.spec.depends_on = vec![DependencyReference {
+            name: "infra".into(),
+            namespace: None,
+            ready_expr: Some(expr.into()),
+        }];
+        apps
+    };
+    // The dependency has no status at all: the built-in check would say
+    // "not ready", the expression decides alone.
     let infra = base("infra", "ns", "");
-    let err = dependency::check(&apps, REV, &Map(vec![infra])).unwrap_err();
+    let lookup = Map(vec![infra.clone()]);
+    let apps = with_expr("dep.metadata.name == 'infra' && self.metadata.name == 'apps'");
+    assert_eq!(dependency::check(&apps, REV, &lookup), Ok(()));
+    let apps = with_expr("dep.spec.prune == false");
+    let err = dependency::check(&apps, REV, &lookup).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dependency 'ns/infra' is not ready according to readyExpr eval"
+    );
+    assert!(err.is_transient());
+    // Evaluation errors wait; an expression that does not parse stalls.
+    let err = dependency::check(&with_expr("dep.status.nothing"), REV, &lookup).unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(err.to_string().contains("dep.status.nothing"), "{err}");
+    let err = dependency::check(&with_expr("dep.(("), REV, &lookup).unwrap_err();
     assert!(!err.is_transient());
     assert!(
-        err.to_string().contains("readyExpr is not supported yet"),
+        err.to_string()
+            .starts_with("failed to parse the CEL expression 'dep.((': "),
         "{err}"
     );
 }
@@ -227,4 +247,89 @@ fn history_upserts_by_digest_and_status_newest_first_and_keeps_five() {
     assert!(json.get("firstReconciled").is_some());
     assert!(history::is_recorded("PruneFailed"));
     assert!(!history::is_recorded("BuildFailed"));
+}
+
+#[test]
+fn health_exprs_judge_by_kind_then_group_in_flux_order() {
+    use super::health_exprs::{ExprStatus, HealthExprs};
+    use ferroflux_api::kustomize::CustomHealthCheck;
+    let hc =
+        |api: &str, kind: Option<&str>, current: &str, failed: Option<&str>| CustomHealthCheck {
+            api_version: api.into(),
+            kind: kind.map(str::to_string),
+            current: current.into(),
+            in_progress: None,
+            failed: failed.map(str::to_string),
+        };
+    let exprs = HealthExprs::compile(&[
+        hc(
+            "bitnami.com/v1alpha1",
+            Some("SealedSecret"),
+            "status.conditions.exists(c, c.type == 'Synced' && c.status == 'True')",
+            Some("status.conditions.exists(c, c.type == 'Synced' && c.status == 'False')"),
+        ),
+        hc("bitnami.com/v1alpha1", None, "true", None),
+    ])
+    .expect("compile");
+    let obj = |kind: &str, synced: &str, generation: i64| {
+        serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": kind,
+            "metadata": {"name": "s", "generation": generation},
+            "status": {"observedGeneration": 2,
+                       "conditions": [{"type": "Synced", "status": synced}]}
+        })
+    };
+    assert_eq!(
+        exprs.evaluate(&obj("SealedSecret", "True", 2)),
+        Some(Ok(ExprStatus::Current))
+    );
+    assert_eq!(
+        exprs.evaluate(&obj("SealedSecret", "False", 2)),
+        Some(Ok(ExprStatus::Failed))
+    );
+    assert_eq!(
+        exprs.evaluate(&obj("SealedSecret", "Unknown", 2)),
+        Some(Ok(ExprStatus::InProgress))
+    );
+    // An old observedGeneration is in progress whatever the expressions say.
+    assert_eq!(
+        exprs.evaluate(&obj("SealedSecret", "True", 3)),
+        Some(Ok(ExprStatus::InProgress))
+    );
+    // The group entry covers the other kinds of the group.
+    assert_eq!(
+        exprs.evaluate(&obj("Other", "False", 2)),
+        Some(Ok(ExprStatus::Current))
+    );
+    assert!(exprs.covers("bitnami.com/v1alpha1", "Other"));
+    assert_eq!(
+        exprs.evaluate(&serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment"})),
+        None
+    );
+    // An evaluation error leaves the status unknown, with the text.
+    let exprs = HealthExprs::compile(&[hc("example.com/v1", Some("Db"), "status.ready", None)])
+        .expect("compile");
+    let err = exprs
+        .evaluate(&serde_json::json!({"apiVersion": "example.com/v1", "kind": "Db", "spec": {}}))
+        .expect("covered")
+        .expect_err("no status");
+    assert!(err.contains("'status.ready'"), "{err}");
+
+    assert_eq!(
+        HealthExprs::compile(&[
+            hc("example.com/v1", Some("Db"), "true", None),
+            hc("example.com/v2", Some("Db"), "true", None),
+        ])
+        .expect_err("duplicate"),
+        "duplicate custom health check for GroupKind Db.example.com at healthchecks[1]"
+    );
+    assert_eq!(
+        HealthExprs::compile(&[hc("v1", Some("Pod"), "", None)]).expect_err("no current"),
+        "failed to create custom status evaluator for healthchecks[0]: expression Current not specified"
+    );
+    let err = HealthExprs::compile(&[hc("v1", None, "x.(", None)]).expect_err("bad");
+    assert!(
+        err.starts_with("failed to create custom status evaluator for healthchecks[0]: failed to parse the expression Current: failed to parse the CEL expression 'x.(': "),
+        "{err}"
+    );
 }
