@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod crd;
+pub mod health;
 pub mod install;
 
 pub use crd::crds;
