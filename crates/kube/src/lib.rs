@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod crd;
 pub mod health;
 pub mod install;
+pub mod inventory;
 
 pub use crd::crds;
 pub use install::{InstallOptions, manifests, render_yaml};
