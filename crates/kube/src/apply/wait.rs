@@ -1,0 +1,206 @@
+//! The health wait (`pkg/ssa manager_wait.go`): poll every object with
+//! the kstatus rules of [`crate::health`] until all are Current, or all
+//! are Current or Failed, or (fail-fast) one is Failed, or the timeout.
+
+use std::time::Duration;
+
+use super::{ApplyError, ResourceManager, api_code, to_value};
+use crate::health::{self, Health, Status};
+use crate::inventory::{ObjMetadata, ObjRef};
+use k8s_openapi::jiff::Timestamp;
+
+/// How to wait.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    /// Poll interval (Flux: 5 s for health checks, 2 s for stages).
+    pub interval: Duration,
+    /// Give up after (Flux: `spec.timeout`, 60 s for stages).
+    pub timeout: Duration,
+    /// Stop as soon as one object is Failed.
+    pub fail_fast: bool,
+    /// Jobs with `ttlSecondsAfterFinished`: gone counts as done.
+    pub jobs_with_ttl: Vec<ObjMetadata>,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+            fail_fast: false,
+            jobs_with_ttl: Vec::new(),
+        }
+    }
+}
+
+/// kustomize-controller's Ready message for a failed wait:
+/// `health check failed after 2.5s: timeout waiting for: […]`.
+pub fn health_check_failed_message(elapsed: Duration, error: &ApplyError) -> String {
+    let nanos = i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX);
+    format!(
+        "health check failed after {}: {error}",
+        ferroflux_api::Duration::from_nanos(nanos)
+    )
+}
+
+impl ResourceManager {
+    /// Waits for `objects` to be Current; returns the time it took.
+    pub async fn wait(
+        &self,
+        objects: &[ObjRef],
+        opts: &WaitOptions,
+    ) -> Result<Duration, ApplyError> {
+        let start = tokio::time::Instant::now();
+        if objects.is_empty() {
+            return Ok(start.elapsed());
+        }
+        let deadline = start + opts.timeout;
+        loop {
+            let mut last = Vec::with_capacity(objects.len());
+            for o in objects {
+                last.push(self.poll(o).await);
+            }
+            let ttl = |o: &ObjRef| opts.jobs_with_ttl.contains(&o.meta);
+            let effective = |(o, h): (&ObjRef, &Health)| {
+                if h.status == Status::NotFound && ttl(o) {
+                    Status::Current
+                } else {
+                    h.status
+                }
+            };
+            let statuses: Vec<Status> = objects.iter().zip(&last).map(effective).collect();
+            let failed = statuses.contains(&Status::Failed);
+            let terminal = statuses
+                .iter()
+                .all(|s| matches!(s, Status::Current | Status::Failed));
+            let timed_out = tokio::time::Instant::now() >= deadline;
+            if terminal || (opts.fail_fast && failed) || timed_out {
+                return verdict(
+                    objects,
+                    &statuses,
+                    &last,
+                    timed_out && !terminal,
+                    start.elapsed(),
+                );
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(opts.interval.min(left)).await;
+        }
+    }
+
+    async fn poll(&self, o: &ObjRef) -> Health {
+        let api = match self.api_for_ref(o).await {
+            Ok(api) => api,
+            Err(e) => {
+                return Health {
+                    status: Status::Unknown,
+                    message: e,
+                };
+            }
+        };
+        match api.get_opt(&o.meta.name).await {
+            Ok(Some(obj)) => health::compute(&to_value(&obj), Timestamp::now()),
+            Ok(None) => Health::not_found(),
+            Err(e) if api_code(&e) == Some(404) => Health::not_found(),
+            Err(e) => Health {
+                status: Status::Unknown,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+fn verdict(
+    objects: &[ObjRef],
+    statuses: &[Status],
+    last: &[Health],
+    timed_out: bool,
+    elapsed: Duration,
+) -> Result<Duration, ApplyError> {
+    let mut errs = Vec::new();
+    for ((o, status), h) in objects.iter().zip(statuses).zip(last) {
+        let listed = *status == Status::Failed || (timed_out && *status != Status::Current);
+        if !listed {
+            continue;
+        }
+        let mut line = format!("{} status: '{}'", o.meta.subject(), h.status);
+        if h.status == Status::Unknown {
+            line.push_str(": ");
+            line.push_str(&h.message);
+        }
+        errs.push(line);
+    }
+    if errs.is_empty() {
+        return Ok(elapsed);
+    }
+    let what = if timed_out {
+        "timeout waiting for"
+    } else {
+        "failed early due to stalled resources"
+    };
+    Err(ApplyError::Wait {
+        message: format!("{what}: [{}]", errs.join(", ")),
+        elapsed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs() -> Vec<ObjRef> {
+        ["a", "b", "c"]
+            .iter()
+            .map(|n| ObjRef {
+                meta: ObjMetadata::new("default", n, "apps", "Deployment"),
+                version: "v1".into(),
+            })
+            .collect()
+    }
+
+    fn h(status: Status, message: &str) -> Health {
+        Health {
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn timeout_lists_what_is_not_current_in_order() {
+        let last = [
+            h(Status::InProgress, "Ready: 0/1"),
+            h(Status::Current, "ok"),
+            h(Status::Unknown, "forbidden"),
+        ];
+        let statuses: Vec<Status> = last.iter().map(|h| h.status).collect();
+        let err =
+            verdict(&refs(), &statuses, &last, true, Duration::from_secs(1)).expect_err("timeout");
+        assert_eq!(
+            err.to_string(),
+            "timeout waiting for: [Deployment/default/a status: 'InProgress', Deployment/default/c status: 'Unknown': forbidden]"
+        );
+    }
+
+    #[test]
+    fn failed_objects_stop_early() {
+        let last = [
+            h(Status::Failed, "Progress deadline exceeded"),
+            h(Status::Current, "ok"),
+            h(Status::InProgress, "x"),
+        ];
+        let statuses: Vec<Status> = last.iter().map(|h| h.status).collect();
+        let err =
+            verdict(&refs(), &statuses, &last, false, Duration::from_secs(1)).expect_err("failed");
+        assert_eq!(
+            err.to_string(),
+            "failed early due to stalled resources: [Deployment/default/a status: 'Failed']"
+        );
+        let all_current = [Status::Current; 3];
+        let ok = [
+            h(Status::Current, ""),
+            h(Status::Current, ""),
+            h(Status::Current, ""),
+        ];
+        assert!(verdict(&refs(), &all_current, &ok, false, Duration::ZERO).is_ok());
+    }
+}
