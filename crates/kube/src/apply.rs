@@ -174,6 +174,7 @@ impl Desired {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        remove_invalid_ca_bundle(&mut object);
         // The apiserver computes these; a payload carrying them is refused.
         if let Some(m) = object["metadata"].as_object_mut() {
             for key in [
@@ -411,11 +412,10 @@ impl ResourceManager {
         };
         let found = kube::discovery::pinned_kind(&self.client, gvk)
             .await
-            .map_err(|_| {
-                format!(
-                    "no matches for kind \"{}\" in version \"{api_version}\"",
-                    gvk.kind
-                )
+            .map_err(|e| match e {
+                kube::Error::Api(s) if s.code == 404 => no_match(gvk, &api_version),
+                kube::Error::Discovery(_) => no_match(gvk, &api_version),
+                other => format!("discovery of {api_version} failed: {other}"),
             })?;
         self.kinds
             .lock()
@@ -538,8 +538,66 @@ impl ResourceManager {
     }
 }
 
+/// The RESTMapper's message for a kind the cluster does not serve.
+fn no_match(gvk: &GroupVersionKind, api_version: &str) -> String {
+    format!(
+        "no matches for kind \"{}\" in version \"{api_version}\"",
+        gvk.kind
+    )
+}
+
 fn to_value(o: &DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
+/// Kubernetes 1.31+ refuses a CRD whose conversion webhook `caBundle`
+/// holds no certificate; Flux drops such a field (`RemoveCABundleFromCRD`).
+pub fn remove_invalid_ca_bundle(object: &mut Value) {
+    let is_crd = object["kind"]
+        .as_str()
+        .is_some_and(|k| k.eq_ignore_ascii_case("CustomResourceDefinition"))
+        && object["apiVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("apiextensions.k8s.io/"));
+    if !is_crd {
+        return;
+    }
+    let Some(config) = object
+        .pointer_mut("/spec/conversion/webhook/clientConfig")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let Some(bundle) = config
+        .get("caBundle")
+        .and_then(Value::as_str)
+        .filter(|b| !b.is_empty())
+    else {
+        return;
+    };
+    if !decode_base64(bundle).is_some_and(|pem| holds_certificate(&pem)) {
+        config.remove("caBundle");
+    }
+}
+
+/// Whether PEM text holds a certificate block whose body decodes to a
+/// DER sequence.
+fn holds_certificate(pem: &str) -> bool {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let Some(end) = after.find(END) else {
+            return false;
+        };
+        let body: String = after[..end].split_whitespace().collect();
+        if decode_base64_bytes(&body).is_some_and(|der| der.len() > 16 && der[0] == 0x30) {
+            return true;
+        }
+        rest = &after[end + END.len()..];
+    }
+    false
 }
 
 /// Skipped: `reconcile: disabled` / `ssa: Ignore` on either side, or
@@ -670,6 +728,10 @@ pub fn redact_secret_values(object: &Value, text: String) -> String {
 }
 
 fn decode_base64(s: &str) -> Option<String> {
+    decode_base64_bytes(s).and_then(|b| String::from_utf8(b).ok())
+}
+
+fn decode_base64_bytes(s: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut bits: u32 = 0;
     let mut n = 0;
@@ -683,7 +745,7 @@ fn decode_base64(s: &str) -> Option<String> {
             out.push(u8::try_from((bits >> n) & 0xff).ok()?);
         }
     }
-    String::from_utf8(out).ok()
+    Some(out)
 }
 
 #[cfg(test)]

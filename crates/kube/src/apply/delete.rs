@@ -10,7 +10,8 @@ use kube::discovery::{Discovery, Scope};
 
 use super::{Action, ApplyError, ChangeSet, ChangeSetEntry, ResourceManager, api_code, to_value};
 use crate::inventory::{
-    self, OWNER_NAME_LABEL, ObjRef, Owner, PRUNE_EXCLUSIONS, PruneDecision, any_in_metadata,
+    self, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjRef, Owner, PRUNE_EXCLUSIONS, PruneDecision,
+    any_in_metadata,
 };
 
 /// How to prune.
@@ -31,9 +32,6 @@ impl Default for DeleteOptions {
         }
     }
 }
-
-/// Objects looked at per kind when checking a Namespace is shared.
-const SHARED_NAMESPACE_PAGE: u32 = 500;
 
 impl ResourceManager {
     /// Deletes `objects` (the stale ones of an inventory diff) in reverse
@@ -107,30 +105,32 @@ impl ResourceManager {
     }
 
     /// Whether namespace `ns` holds an object whose owner labels name
-    /// another Kustomization.
+    /// another Kustomization: per listable kind, one query for another
+    /// name and one for another namespace (at most one object each).
+    /// Kinds we may not list are not looked at.
     async fn holds_foreign_objects(&self, ns: &str, owner: &Owner) -> Result<bool, String> {
         let discovery = Discovery::new(self.client.clone())
             .run()
             .await
             .map_err(|e| format!("discovery: {e}"))?;
-        let params = ListParams::default()
-            .labels(OWNER_NAME_LABEL)
-            .limit(SHARED_NAMESPACE_PAGE);
+        let selectors = [
+            format!("{OWNER_NAME_LABEL},{OWNER_NAME_LABEL}!={}", owner.name),
+            format!(
+                "{OWNER_NAMESPACE_LABEL},{OWNER_NAMESPACE_LABEL}!={}",
+                owner.namespace
+            ),
+        ];
         for group in discovery.groups() {
             for (ar, caps) in group.recommended_resources() {
                 if caps.scope != Scope::Namespaced || !caps.supports_operation("list") {
                     continue;
                 }
                 let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &ar);
-                let Ok(list) = api.list(&params).await else {
-                    continue;
-                };
-                if list
-                    .items
-                    .iter()
-                    .any(|item| owner.other_owner_of(&to_value(item)))
-                {
-                    return Ok(true);
+                for selector in &selectors {
+                    let params = ListParams::default().labels(selector).limit(1);
+                    if api.list(&params).await.is_ok_and(|l| !l.items.is_empty()) {
+                        return Ok(true);
+                    }
                 }
             }
         }

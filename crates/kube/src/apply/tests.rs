@@ -412,3 +412,52 @@ fn health_check_failed_message_uses_go_durations() {
         "health check failed after 2.5s: timeout waiting for: [Deployment/default/app status: 'InProgress']"
     );
 }
+
+#[test]
+fn crds_lose_a_ca_bundle_without_a_certificate() {
+    let crd = |bundle: &str| {
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "x"},
+            "spec": {"conversion": {"strategy": "Webhook", "webhook": {"clientConfig": {
+                "caBundle": bundle, "service": {"name": "s", "namespace": "n"}}}}}})
+    };
+    let valid = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJDZ0FCQWdNRUJRWUhDQWtLQ3d3TkRnOFFFUklUCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K";
+    let cases = [
+        (valid, true),
+        ("bm90IGEgY2VydGlmaWNhdGU=", false),
+        // A certificate block whose body is no DER.
+        (
+            "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkFBQUEKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=",
+            false,
+        ),
+        ("%%% not base64", false),
+    ];
+    for (bundle, kept) in cases {
+        let mut obj = crd(bundle);
+        remove_invalid_ca_bundle(&mut obj);
+        let config = &obj["spec"]["conversion"]["webhook"]["clientConfig"];
+        assert_eq!(config.get("caBundle").is_some(), kept, "{bundle}");
+        assert_eq!(config["service"]["name"], "s");
+    }
+    // Other kinds and empty bundles are left alone.
+    let mut other = crd("bm90");
+    other["kind"] = "ConfigMap".into();
+    remove_invalid_ca_bundle(&mut other);
+    assert_eq!(
+        other["spec"]["conversion"]["webhook"]["clientConfig"]["caBundle"],
+        "bm90"
+    );
+    let mut empty = crd("");
+    remove_invalid_ca_bundle(&mut empty);
+    assert_eq!(
+        empty["spec"]["conversion"]["webhook"]["clientConfig"]["caBundle"],
+        ""
+    );
+    // Desired objects go through it.
+    let d = desired(crd("bm90"));
+    assert!(
+        d.object["spec"]["conversion"]["webhook"]["clientConfig"]
+            .get("caBundle")
+            .is_none()
+    );
+}
