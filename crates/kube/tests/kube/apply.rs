@@ -684,3 +684,75 @@ async fn wait_follows_a_deployment_to_ready_and_times_out_with_fluxs_message() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// pkg/ssa's partial-failure case: an immutable `roleRef` fails the last
+/// stage; the change set holds the stages before it. And a cluster-scoped
+/// object given a namespace (as kustomize's namespace transformer does)
+/// is reported without one.
+#[tokio::test]
+async fn a_failed_stage_returns_the_earlier_stages() {
+    let Some((rm, cp)) = manager().await else {
+        return;
+    };
+    let id = cp.unique_name("apply-staged");
+    let set = |role: &str| {
+        vec![
+            owned(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": id},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": id}]}),
+            ),
+            owned(
+                json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": id}, "provisioner": "example.com/none"}),
+            ),
+            owned(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": format!("{id}:view"), "namespace": "injected-ns"},
+                "rules": [{"apiGroups": ["apps"], "resources": ["*"], "verbs": ["get"]}]}),
+            ),
+            owned(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": id}})),
+        ]
+    };
+    let opts = ApplyOptions {
+        wait_interval: Duration::from_millis(200),
+        ..ApplyOptions::default()
+    };
+    let cs = rm
+        .apply_all_staged(set(&format!("{id}:view")), &opts)
+        .await
+        .expect("apply");
+    assert_eq!(
+        lines(&cs),
+        [
+            format!("Namespace/{id} created"),
+            format!("ClusterRole/{id}:view created"),
+            format!("StorageClass/{id} created"),
+            format!("ClusterRoleBinding/{id} created"),
+        ]
+    );
+    assert_eq!(
+        cs.to_inventory().entries[1].id,
+        format!("_{id}__view_rbac.authorization.k8s.io_ClusterRole")
+    );
+
+    let failure = rm
+        .apply_all_staged(set("other"), &opts)
+        .await
+        .expect_err("roleRef is immutable");
+    assert!(
+        failure.to_string().starts_with(&format!(
+            "ClusterRoleBinding/{id} dry-run failed (Invalid): "
+        )),
+        "{failure}"
+    );
+    assert_eq!(
+        lines(&failure.change_set),
+        [
+            format!("Namespace/{id} unchanged"),
+            format!("ClusterRole/{id}:view unchanged"),
+            format!("StorageClass/{id} unchanged"),
+        ]
+    );
+}
