@@ -17,6 +17,7 @@ mod changeset;
 mod cleanup;
 mod delete;
 mod diff;
+mod ignore;
 mod wait;
 
 use std::collections::HashMap;
@@ -38,6 +39,7 @@ pub use changeset::{Action, ChangeSet, ChangeSetEntry};
 pub use cleanup::{FieldManager, Operation, cleanup_patch, default_field_managers};
 pub use delete::DeleteOptions;
 pub use diff::{DiffOptions, DiffReport, Drift, mask_secret_data};
+pub use ignore::{IgnoreRule, IgnoreTarget};
 pub use wait::{WaitOptions, health_check_failed_message};
 
 /// Flux's field manager.
@@ -71,6 +73,8 @@ pub struct ApplyOptions {
     pub cleanup_field_managers: Vec<FieldManager>,
     /// Dry-runs in flight at once (`--concurrent-ssa`).
     pub concurrency: usize,
+    /// `spec.ignore`: fields left out of drift detection.
+    pub drift_ignore_rules: Vec<IgnoreRule>,
 }
 
 impl Default for ApplyOptions {
@@ -82,6 +86,7 @@ impl Default for ApplyOptions {
             custom_stage_kinds: Vec::new(),
             cleanup_field_managers: default_field_managers(DEFAULT_FIELD_MANAGER, &[]),
             concurrency: 4,
+            drift_ignore_rules: Vec::new(),
         }
     }
 }
@@ -91,6 +96,9 @@ impl Default for ApplyOptions {
 pub enum ApplyError {
     #[error(transparent)]
     Object(#[from] InventoryError),
+    /// A `spec.ignore` rule that does not compile.
+    #[error("{0}")]
+    IgnoreRule(String),
     #[error("{subject} dry-run failed{reason}: {message}", reason = reason_suffix(.reason))]
     DryRun {
         subject: String,
@@ -244,6 +252,8 @@ impl ResourceManager {
             change_set: change_set.clone(),
             error,
         };
+        let ignore =
+            ignore::Compiled::new(&opts.drift_ignore_rules).map_err(|e| fail(&change_set, e))?;
         let mut stages: [Vec<Desired>; 4] = Default::default();
         for (i, o) in objects.into_iter().enumerate() {
             let d = Desired::new(o, i).map_err(|e| fail(&change_set, e))?;
@@ -262,7 +272,7 @@ impl ResourceManager {
                 continue;
             }
             let cs = self
-                .apply_all(stage, opts)
+                .apply_all(stage, opts, &ignore)
                 .await
                 .map_err(|e| fail(&change_set, e))?;
             change_set.entries.extend(cs.entries.iter().cloned());
@@ -286,11 +296,12 @@ impl ResourceManager {
         &self,
         objects: Vec<Desired>,
         opts: &ApplyOptions,
+        ignore: &ignore::Compiled,
     ) -> Result<ChangeSet, ApplyError> {
         let mut objects = objects;
         objects.sort_by(|a, b| inventory::compare(&a.meta, &b.meta));
         let plans: Vec<Result<Plan, ApplyError>> =
-            futures_util::stream::iter(objects.into_iter().map(|d| self.plan(d, opts)))
+            futures_util::stream::iter(objects.into_iter().map(|d| self.plan(d, opts, ignore)))
                 .buffered(opts.concurrency.max(1))
                 .collect()
                 .await;
@@ -316,7 +327,12 @@ impl ResourceManager {
 
     /// Phase A for one object: skip rules, dry-run (forced recreation on
     /// an immutable field), metadata cleanup, drift.
-    async fn plan(&self, desired: Desired, opts: &ApplyOptions) -> Result<Plan, ApplyError> {
+    async fn plan(
+        &self,
+        mut desired: Desired,
+        opts: &ApplyOptions,
+        ignore: &ignore::Compiled,
+    ) -> Result<Plan, ApplyError> {
         let (api, live) = match self.api_for(&desired).await {
             Ok(api) => {
                 let live = self.get(&api, &desired).await?;
@@ -360,7 +376,10 @@ impl ResourceManager {
                 Box::new((desired, api)),
             ));
         }
-        if cleaned || live.as_ref().is_some_and(|l| diff::drifted(l, &dry_run)) {
+        let live = live.unwrap_or_default();
+        if cleaned || diff::drifted_with(&live, &dry_run, ignore) {
+            let fixes = ignore.fixes(&live, &dry_run, &self.field_manager);
+            ignore::apply_fixes(&mut desired.object, &fixes);
             return Ok(Plan::Write(
                 entry(Action::Configured),
                 Box::new((desired, api)),

@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use super::IgnoreRule;
+use super::ignore::Compiled;
 use super::{
     APPLY_EXCLUSIONS, Action, ApplyError, ChangeSetEntry, Desired, IF_NOT_PRESENT, ResourceManager,
     dry_run_error, should_force_with,
@@ -26,6 +28,18 @@ pub(crate) fn drifted(live: &Value, dry_run: &Value) -> bool {
     without_metadata_and_status(live) != without_metadata_and_status(dry_run)
 }
 
+/// [`drifted`] with the ignored paths (selected by the dry-run object)
+/// removed from both sides first.
+pub(crate) fn drifted_with(live: &Value, dry_run: &Value, ignore: &Compiled) -> bool {
+    if ignore.is_empty() {
+        return drifted(live, dry_run);
+    }
+    let (mut a, mut b) = (live.clone(), dry_run.clone());
+    ignore.strip(dry_run, &mut a);
+    ignore.strip(dry_run, &mut b);
+    drifted(&a, &b)
+}
+
 fn map_of(v: &Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
@@ -42,6 +56,8 @@ fn without_metadata_and_status(v: &Value) -> Map<String, Value> {
 pub struct DiffOptions {
     /// `spec.force`: an immutable-field change reads as `created`.
     pub force: bool,
+    /// `spec.ignore`: fields left out of drift detection and of the diff.
+    pub drift_ignore_rules: Vec<IgnoreRule>,
 }
 
 /// One object's diff: the entry (`created`, `configured` when drifted,
@@ -106,6 +122,13 @@ impl ResourceManager {
     /// one; nothing is written.
     pub async fn diff(&self, objects: Vec<Value>, opts: &DiffOptions) -> DiffReport {
         let mut report = DiffReport::default();
+        let ignore = match Compiled::new(&opts.drift_ignore_rules) {
+            Ok(c) => c,
+            Err(e) => {
+                report.errors.push(e);
+                return report;
+            }
+        };
         let mut desired = Vec::with_capacity(objects.len());
         for (i, o) in objects.into_iter().enumerate() {
             match Desired::new(o, i) {
@@ -115,7 +138,7 @@ impl ResourceManager {
         }
         desired.sort_by(|a, b| inventory::compare(&a.meta, &b.meta));
         for d in desired {
-            match self.diff_one(&d, opts).await {
+            match self.diff_one(&d, opts, &ignore).await {
                 Ok(drift) => report.drifts.push(drift),
                 Err(e) => report.errors.push(e),
             }
@@ -123,7 +146,12 @@ impl ResourceManager {
         report
     }
 
-    async fn diff_one(&self, desired: &Desired, opts: &DiffOptions) -> Result<Drift, ApplyError> {
+    async fn diff_one(
+        &self,
+        desired: &Desired,
+        opts: &DiffOptions,
+        ignore: &Compiled,
+    ) -> Result<Drift, ApplyError> {
         let api = self.api_for(desired).await?;
         let live = self.get(&api, desired).await?;
         let plain = |entry| Drift {
@@ -162,10 +190,12 @@ impl ResourceManager {
         else {
             return Ok(plain(entry_of(&dry_run, Action::Created)));
         };
-        if !drifted(&live, &dry_run) {
+        if !drifted_with(&live, &dry_run, ignore) {
             return Ok(plain(entry_of(&dry_run, Action::Unchanged)));
         }
-        let mut merged = dry_run;
+        ignore.strip(&dry_run, &mut live);
+        let mut merged = dry_run.clone();
+        ignore.strip(&dry_run, &mut merged);
         for v in [&mut live, &mut merged] {
             if let Some(m) = v["metadata"].as_object_mut() {
                 m.remove("managedFields");

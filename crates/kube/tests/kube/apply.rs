@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use ferroflux_kube::apply::{
-    Action, ApplyError, ApplyOptions, DeleteOptions, DiffOptions, ResourceManager, WaitOptions,
-    health_check_failed_message,
+    Action, ApplyError, ApplyOptions, DeleteOptions, DiffOptions, IgnoreRule, IgnoreTarget,
+    ResourceManager, WaitOptions, health_check_failed_message,
 };
 use ferroflux_kube::inventory::{
     self, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjMetadata, ObjRef, Owner,
@@ -755,4 +755,76 @@ async fn a_failed_stage_returns_the_earlier_stages() {
             format!("StorageClass/{id} unchanged"),
         ]
     );
+}
+
+/// `spec.ignore`: replicas written by another Apply manager (an HPA-like
+/// controller) are no drift, survive a real change of the Deployment,
+/// and are reverted only without the rule.
+#[tokio::test]
+async fn ignored_fields_are_no_drift_and_keep_the_other_managers_value() {
+    let Some((rm, cp)) = manager().await else {
+        return;
+    };
+    let ns = cp.namespace("apply-ignore");
+    let plain = ApplyOptions::default();
+    rm.apply_all_staged(vec![deployment(&ns, "web", "nginx:1.27")], &plain)
+        .await
+        .expect("apply");
+    let deployments: Api<DynamicObject> = Api::namespaced_with(
+        rm.client().clone(),
+        &ns,
+        &ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&()),
+    );
+    let scale = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": ns}, "spec": {"replicas": 3}});
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("autoscaler").force(),
+            &Patch::Apply(&scale),
+        )
+        .await
+        .expect("scale");
+    let replicas =
+        || async { deployments.get("web").await.expect("get").data["spec"]["replicas"].clone() };
+    let ignoring = ApplyOptions {
+        drift_ignore_rules: vec![IgnoreRule {
+            paths: vec!["/spec/replicas".into()],
+            target: Some(IgnoreTarget {
+                kind: "Deployment".into(),
+                ..IgnoreTarget::default()
+            }),
+        }],
+        ..ApplyOptions::default()
+    };
+    let cs = rm
+        .apply_all_staged(vec![deployment(&ns, "web", "nginx:1.27")], &ignoring)
+        .await
+        .expect("apply");
+    assert_eq!(lines(&cs), [format!("Deployment/{ns}/web unchanged")]);
+    let report = rm
+        .diff(
+            vec![deployment(&ns, "web", "nginx:1.27")],
+            &DiffOptions {
+                drift_ignore_rules: ignoring.drift_ignore_rules.clone(),
+                ..DiffOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(report.drifts[0].entry.action, Action::Unchanged);
+    assert_eq!(replicas().await, 3);
+
+    let cs = rm
+        .apply_all_staged(vec![deployment(&ns, "web", "nginx:1.28")], &ignoring)
+        .await
+        .expect("apply");
+    assert_eq!(lines(&cs), [format!("Deployment/{ns}/web configured")]);
+    assert_eq!(replicas().await, 3, "the autoscaler's replicas stay");
+
+    let cs = rm
+        .apply_all_staged(vec![deployment(&ns, "web", "nginx:1.28")], &plain)
+        .await
+        .expect("apply");
+    assert_eq!(lines(&cs), [format!("Deployment/{ns}/web configured")]);
+    assert_eq!(replicas().await, 1, "without the rule, Git wins");
 }
