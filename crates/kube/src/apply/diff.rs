@@ -3,6 +3,7 @@
 //! (`pkg/ssa manager_diff.go`): a server-side dry-run per object, the live
 //! and merged objects returned when they differ, Secret values masked.
 
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use super::IgnoreRule;
@@ -50,6 +51,9 @@ fn without_metadata_and_status(v: &Value) -> Map<String, Value> {
     m.remove("status");
     m
 }
+
+/// Dry-runs of a diff in flight at once (Flux's `--concurrent-ssa` default).
+const DIFF_CONCURRENCY: usize = 4;
 
 /// How to diff.
 #[derive(Debug, Clone, Default)]
@@ -137,8 +141,14 @@ impl ResourceManager {
             }
         }
         desired.sort_by(|a, b| inventory::compare(&a.meta, &b.meta));
-        for d in desired {
-            match self.diff_one(&d, opts, &ignore).await {
+        let ignore = &ignore;
+        let results: Vec<Result<Drift, ApplyError>> = futures_util::stream::iter(desired)
+            .map(|d| async move { self.diff_one(&d, opts, ignore).await })
+            .buffered(DIFF_CONCURRENCY)
+            .collect()
+            .await;
+        for r in results {
+            match r {
                 Ok(drift) => report.drifts.push(drift),
                 Err(e) => report.errors.push(e),
             }

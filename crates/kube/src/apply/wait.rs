@@ -7,7 +7,11 @@ use std::time::Duration;
 use super::{ApplyError, ResourceManager, api_code, to_value};
 use crate::health::{self, Health, Status};
 use crate::inventory::{ObjMetadata, ObjRef};
+use futures_util::StreamExt;
 use k8s_openapi::jiff::Timestamp;
+
+/// GETs of one poll in flight at once.
+const POLL_CONCURRENCY: usize = 4;
 
 /// How to wait.
 #[derive(Debug, Clone)]
@@ -56,10 +60,11 @@ impl ResourceManager {
         }
         let deadline = start + opts.timeout;
         loop {
-            let mut last = Vec::with_capacity(objects.len());
-            for o in objects {
-                last.push(self.poll(o).await);
-            }
+            let last: Vec<Health> = futures_util::stream::iter(objects)
+                .map(|o| self.poll(o))
+                .buffered(POLL_CONCURRENCY)
+                .collect()
+                .await;
             let ttl = |o: &ObjRef| opts.jobs_with_ttl.contains(&o.meta);
             let effective = |(o, h): (&ObjRef, &Health)| {
                 if h.status == Status::NotFound && ttl(o) {
