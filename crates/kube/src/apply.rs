@@ -139,8 +139,8 @@ fn reason_suffix(reason: &str) -> String {
     }
 }
 
-/// A staged apply that stopped: the entries of the stages applied before,
-/// and why it stopped.
+/// An apply or a prune that stopped: the entries of what was done (the
+/// stages applied before; the objects deleted or skipped), and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error}")]
 pub struct ApplyFailure {

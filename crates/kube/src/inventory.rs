@@ -347,6 +347,23 @@ impl Owner {
         ]
     }
 
+    /// Puts the owner labels on `obj` (what kustomize-controller does to
+    /// every object before applying it).
+    pub fn label(&self, obj: &mut Value) {
+        let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+            return;
+        };
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if !labels.is_object() {
+            *labels = Value::Object(serde_json::Map::new());
+        }
+        for (k, v) in self.labels() {
+            labels[k] = Value::String(v.to_string());
+        }
+    }
+
     /// Whether `obj`'s labels name this owner (both, exactly).
     pub fn owns(&self, obj: &Value) -> bool {
         let labels = &obj["metadata"]["labels"];

@@ -8,7 +8,10 @@
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::discovery::{Discovery, Scope};
 
-use super::{Action, ApplyError, ChangeSet, ChangeSetEntry, ResourceManager, api_code, to_value};
+use super::{
+    Action, ApplyError, ApplyFailure, ChangeSet, ChangeSetEntry, ResourceManager, api_code,
+    to_value,
+};
 use crate::inventory::{
     self, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjRef, Owner, PRUNE_EXCLUSIONS, PruneDecision,
     any_in_metadata,
@@ -41,7 +44,7 @@ impl ResourceManager {
         &self,
         objects: &[ObjRef],
         opts: &DeleteOptions,
-    ) -> Result<ChangeSet, (ChangeSet, ApplyError)> {
+    ) -> Result<ChangeSet, ApplyFailure> {
         let mut ordered: Vec<&ObjRef> = objects.iter().collect();
         ordered.sort_by(|a, b| inventory::compare(&b.meta, &a.meta));
         let mut change_set = ChangeSet::default();
@@ -57,7 +60,10 @@ impl ResourceManager {
         if errors.is_empty() {
             Ok(change_set)
         } else {
-            Err((change_set, ApplyError::DeleteAll(errors)))
+            Err(ApplyFailure {
+                change_set,
+                error: ApplyError::DeleteAll(errors),
+            })
         }
     }
 

@@ -326,3 +326,22 @@ fn prune_rules() {
     assert!(!owner.other_owner_of(&live(owned, json!({}))));
     assert!(!owner.other_owner_of(&live(json!({"app": "x"}), json!({}))));
 }
+
+#[test]
+fn owner_labels_are_set_over_existing_ones() {
+    let owner = Owner::new("apps", "flux-system");
+    let mut obj =
+        json!({"metadata": {"name": "x", "labels": {"app": "web", OWNER_NAME_LABEL: "old"}}});
+    owner.label(&mut obj);
+    assert_eq!(
+        obj["metadata"]["labels"],
+        json!({"app": "web", OWNER_NAME_LABEL: "apps", OWNER_NAMESPACE_LABEL: "flux-system"})
+    );
+    assert!(owner.owns(&obj));
+    let mut bare = json!({"metadata": {"name": "x", "labels": null}});
+    owner.label(&mut bare);
+    assert!(owner.owns(&bare));
+    let mut no_meta = json!({"kind": "X"});
+    owner.label(&mut no_meta);
+    assert_eq!(no_meta, json!({"kind": "X"}));
+}

@@ -367,6 +367,15 @@ async fn namespaced_objects_need_a_namespace() {
             .starts_with("ConfigMap/lost namespace not specified: "),
         "{err}"
     );
+    let nowhere = config_map("no-such-namespace", "lost", json!({}));
+    let err = rm
+        .apply_all_staged(vec![nowhere], &ApplyOptions::default())
+        .await
+        .expect_err("no such namespace");
+    assert_eq!(
+        err.to_string(),
+        "ConfigMap/no-such-namespace/lost not found: namespaces \"no-such-namespace\" not found"
+    );
 }
 
 /// `kubectl apply` (client-side) left a key the manifest no longer has:
@@ -481,6 +490,16 @@ async fn diff_reports_drift_and_masks_secrets() {
     ] {
         assert!(!all.contains(secret), "{secret} in {all}");
     }
+    // The same Secret again (stringData as in Git, data in the cluster).
+    let same = rm
+        .diff(vec![secret("first-token")], &DiffOptions::default())
+        .await;
+    assert_eq!(same.drifts[0].entry.action, Action::Unchanged, "{same:?}");
+    let again = rm
+        .apply_all_staged(vec![secret("first-token")], &ApplyOptions::default())
+        .await
+        .expect("re-apply");
+    assert_eq!(lines(&again), [format!("Secret/{ns}/creds unchanged")]);
     // Nothing was written.
     let maps = config_maps(&rm, &ns).await;
     assert!(maps.get_opt("new").await.expect("get").is_none());
