@@ -194,6 +194,13 @@ impl Desired {
                 m.remove(key);
             }
         }
+        // Flux's normalisation: status is the cluster's, except a CRD's.
+        if let Some(m) = object
+            .as_object_mut()
+            .filter(|_| meta.kind != "CustomResourceDefinition")
+        {
+            m.remove("status");
+        }
         Ok(Desired {
             object,
             meta,

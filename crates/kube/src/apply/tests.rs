@@ -181,6 +181,14 @@ fn desired_objects_lose_server_fields() {
         d.object["metadata"],
         json!({"name": "app", "namespace": "default"})
     );
+    let with_status = desired(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c"}, "status": {"x": 1}}));
+    assert!(with_status.object.get("status").is_none());
+    let crd = desired(
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "c"}, "status": {"x": 1}}),
+    );
+    assert_eq!(crd.object["status"], json!({"x": 1}));
     assert_eq!(d.subject(), "Deployment/default/app");
     assert_eq!(d.version(), "v1");
     assert!(matches!(
