@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{ApplyError, ResourceManager, api_code, to_value};
+use super::{Action, ApplyError, ChangeSet, ResourceManager, api_code, to_value};
 use crate::health::{self, Health, Status};
 use crate::inventory::{ObjMetadata, ObjRef};
 use futures_util::StreamExt;
@@ -91,6 +91,41 @@ impl ResourceManager {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             tokio::time::sleep(opts.interval.min(left)).await;
         }
+    }
+
+    /// `deletionPolicy: WaitForTermination`: waits, one object after the
+    /// other, until every `deleted` entry of `change_set` is gone.
+    pub async fn wait_for_termination(
+        &self,
+        change_set: &ChangeSet,
+        opts: &WaitOptions,
+    ) -> Result<Duration, ApplyError> {
+        let start = tokio::time::Instant::now();
+        let deadline = start + opts.timeout;
+        for e in change_set
+            .entries
+            .iter()
+            .filter(|e| e.action == Action::Deleted)
+        {
+            let o = ObjRef {
+                meta: e.meta.clone(),
+                version: e.version.clone(),
+            };
+            while self.poll(&o).await.status != Status::NotFound {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ApplyError::Wait {
+                        message: format!(
+                            "{} termination timeout: context deadline exceeded",
+                            o.meta.subject()
+                        ),
+                        elapsed: start.elapsed(),
+                    });
+                }
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                tokio::time::sleep(opts.interval.min(left)).await;
+            }
+        }
+        Ok(start.elapsed())
     }
 
     async fn poll(&self, o: &ObjRef) -> Health {

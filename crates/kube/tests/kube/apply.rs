@@ -592,6 +592,17 @@ async fn prune_deletes_stale_objects_and_spares_protected_ones() {
         .collect();
     let cs = rm.delete(&only_ns, &del).await.expect("prune namespace");
     assert_eq!(lines(&cs), [format!("Namespace/{shared} deleted")]);
+    // deletionPolicy WaitForTermination: the namespace controller empties
+    // and removes it.
+    let quick = WaitOptions {
+        interval: Duration::from_millis(200),
+        timeout: Duration::from_secs(60),
+        ..WaitOptions::default()
+    };
+    rm.wait_for_termination(&cs, &quick)
+        .await
+        .expect("namespace terminated");
+    assert!(namespaces.get_opt(&shared).await.expect("get").is_none());
 
     // Already gone: deleted, no error.
     let cs = rm.delete(&stale[..1], &del).await.expect("prune again");
@@ -846,4 +857,55 @@ async fn ignored_fields_are_no_drift_and_keep_the_other_managers_value() {
         .expect("apply");
     assert_eq!(lines(&cs), [format!("Deployment/{ns}/web configured")]);
     assert_eq!(replicas().await, 1, "without the rule, Git wins");
+}
+
+/// An object held by a finalizer outlives the termination wait: Flux's
+/// message names it.
+#[tokio::test]
+async fn termination_wait_times_out_on_a_finalizer() {
+    let Some((rm, cp)) = manager().await else {
+        return;
+    };
+    let ns = cp.namespace("apply-finalizer");
+    let mut held = config_map(&ns, "held", json!({}));
+    held["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    let applied = rm
+        .apply_all_staged(vec![held], &ApplyOptions::default())
+        .await
+        .expect("apply");
+    let del = DeleteOptions {
+        owner: Some(Owner::new(KS, KS_NS)),
+        ..DeleteOptions::default()
+    };
+    let cs = rm.delete(&applied.objects(), &del).await.expect("delete");
+    assert_eq!(lines(&cs), [format!("ConfigMap/{ns}/held deleted")]);
+    let quick = WaitOptions {
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(500),
+        ..WaitOptions::default()
+    };
+    let err = rm
+        .wait_for_termination(&cs, &quick)
+        .await
+        .expect_err("held by its finalizer");
+    assert_eq!(
+        err.to_string(),
+        format!("ConfigMap/{ns}/held termination timeout: context deadline exceeded")
+    );
+    // The health wait sees it Terminating.
+    let err = rm
+        .wait(&applied.objects(), &quick)
+        .await
+        .expect_err("terminating");
+    assert_eq!(
+        err.to_string(),
+        format!("timeout waiting for: [ConfigMap/{ns}/held status: 'Terminating']")
+    );
+    let release = json!({"metadata": {"finalizers": null}});
+    config_maps(&rm, &ns)
+        .await
+        .patch("held", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .expect("release");
+    rm.wait_for_termination(&cs, &quick).await.expect("gone");
 }
