@@ -194,6 +194,7 @@ impl Desired {
                 m.remove(key);
             }
         }
+        normalize(&mut object, &meta);
         // Flux's normalisation: status is the cluster's, except a CRD's.
         if let Some(m) = object
             .as_object_mut()
@@ -574,6 +575,88 @@ fn no_match(gvk: &GroupVersionKind, api_version: &str) -> String {
 
 fn to_value(o: &DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
+/// Flux's normalisation of built-in kinds before apply: ports without a
+/// protocol get `TCP` (Services and the containers of Pod templates, as
+/// the typed round trip does; server-side apply merges ports by port and
+/// protocol), and a Secret's `stringData` is merged into `data`.
+pub fn normalize(object: &mut Value, meta: &ObjMetadata) {
+    let pod_spec = match (meta.group.as_str(), meta.kind.as_str()) {
+        ("", "Pod") => Some("/spec"),
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
+            Some("/spec/template/spec")
+        }
+        ("batch", "CronJob") => Some("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    };
+    let default_tcp = |ports: Option<&mut Value>| {
+        for port in ports
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            let missing = port.get("protocol").is_none_or(|p| p.as_str() == Some(""));
+            if missing {
+                port.insert("protocol".into(), "TCP".into());
+            }
+        }
+    };
+    if let Some(path) = pod_spec {
+        let containers = object
+            .pointer_mut(&format!("{path}/containers"))
+            .and_then(Value::as_array_mut);
+        for c in containers.into_iter().flatten() {
+            default_tcp(c.get_mut("ports"));
+        }
+    }
+    if meta.group.is_empty() && meta.kind == "Service" {
+        default_tcp(object.pointer_mut("/spec/ports"));
+    }
+    if meta.group.is_empty() && meta.kind == "Secret" {
+        merge_string_data(object);
+    }
+}
+
+fn merge_string_data(secret: &mut Value) {
+    let Some(map) = secret.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(serde_json::Map::new());
+    }
+    for (k, v) in string_data {
+        let text = v.as_str().unwrap_or_default();
+        data[k.as_str()] = Value::String(encode_base64(text.as_bytes()));
+    }
+}
+
+fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Kubernetes 1.31+ refuses a CRD whose conversion webhook `caBundle`

@@ -49,7 +49,30 @@ fn without_metadata_and_status(v: &Value) -> Map<String, Value> {
     let mut m = map_of(v);
     m.remove("metadata");
     m.remove("status");
+    if v["kind"] == "HorizontalPodAutoscaler" && v["apiVersion"] == "autoscaling/v2" {
+        dedupe_metrics(&mut m);
+    }
     m
+}
+
+/// Kubernetes < 1.27 returns an HPA from a dry-run with its first metric
+/// repeated and an empty one appended; Flux compares without them.
+fn dedupe_metrics(hpa: &mut Map<String, Value>) {
+    let Some(metrics) = hpa
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("metrics"))
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let mut kept: Vec<Value> = Vec::with_capacity(metrics.len());
+    for m in metrics.drain(..) {
+        let typed = m["type"].as_str().is_some_and(|t| !t.is_empty());
+        if typed && !kept.contains(&m) {
+            kept.push(m);
+        }
+    }
+    *metrics = kept;
 }
 
 /// Dry-runs of a diff in flight at once (Flux's `--concurrent-ssa` default).

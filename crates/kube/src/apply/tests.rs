@@ -469,3 +469,66 @@ fn crds_lose_a_ca_bundle_without_a_certificate() {
             .is_none()
     );
 }
+
+#[test]
+fn built_in_kinds_are_normalised_as_flux_does() {
+    let d = desired(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "n"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}]}]}}}}));
+    assert_eq!(
+        d.object["spec"]["template"]["spec"]["containers"][0]["ports"],
+        json!([{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP"}])
+    );
+    let cron = desired(json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "c", "namespace": "n"},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 8080}]}]}}}}}}));
+    assert_eq!(
+        cron.object
+            .pointer("/spec/jobTemplate/spec/template/spec/containers/0/ports/0/protocol"),
+        Some(&json!("TCP"))
+    );
+    let svc = desired(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "s", "namespace": "n"}, "spec": {"ports": [{"port": 80}]}}));
+    assert_eq!(svc.object["spec"]["ports"][0]["protocol"], "TCP");
+    // A custom kind named Deployment is not a built-in.
+    let custom = desired(json!({"apiVersion": "example.com/v1", "kind": "Deployment",
+        "metadata": {"name": "x", "namespace": "n"},
+        "spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 1}]}]}}}}));
+    assert!(
+        custom
+            .object
+            .pointer("/spec/template/spec/containers/0/ports/0/protocol")
+            .is_none()
+    );
+    let secret = desired(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "n"},
+        "data": {"a": "YQ==", "b": "b2xk"}, "stringData": {"b": "hunter2", "c": ""}}));
+    assert_eq!(
+        secret.object["data"],
+        json!({"a": "YQ==", "b": "aHVudGVyMg==", "c": ""})
+    );
+    assert!(secret.object.get("stringData").is_none());
+    assert_eq!(encode_base64(b"f"), "Zg==");
+    assert_eq!(encode_base64(b"fo"), "Zm8=");
+    assert_eq!(encode_base64(b"foo"), "Zm9v");
+    assert_eq!(
+        decode_base64(&encode_base64(b"any text")),
+        Some("any text".into())
+    );
+}
+
+#[test]
+fn hpa_metrics_are_compared_without_duplicates_and_empty_ones() {
+    let hpa = |metrics: Value| {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h", "resourceVersion": "1"}, "spec": {"metrics": metrics}})
+    };
+    let cpu = json!({"type": "Resource", "resource": {"name": "cpu"}});
+    let live = hpa(json!([cpu.clone()]));
+    let buggy = hpa(json!([cpu.clone(), cpu.clone(), {"type": ""}]));
+    assert!(!diff::drifted(&live, &buggy));
+    let other = hpa(json!([{"type": "Resource", "resource": {"name": "memory"}}]));
+    assert!(diff::drifted(&live, &other));
+}
