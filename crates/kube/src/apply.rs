@@ -361,7 +361,14 @@ impl ResourceManager {
                     .await
                     .map_err(|e| dry_run_error(&desired, &e))?
             }
-            Err(e) => return Err(dry_run_error(&desired, &e)),
+            Err(e) => {
+                if api_code(&e) == Some(404) {
+                    // The kind may have gone (a CRD deleted or changed):
+                    // discover it afresh next time.
+                    self.forget(&desired);
+                }
+                return Err(dry_run_error(&desired, &e));
+            }
         };
         let mut cleaned = false;
         let cleanup = live.as_ref().filter(|current| {
@@ -410,6 +417,7 @@ impl ResourceManager {
             })?;
         match caps.scope {
             Scope::Namespaced if desired.meta.namespace.is_empty() => {
+                self.forget(desired);
                 Err(ApplyError::NamespaceNotSpecified {
                     subject: desired.subject(),
                     message: "the server could not find the requested resource".into(),
@@ -449,6 +457,15 @@ impl ResourceManager {
             .expect("kinds lock")
             .insert(key, found.clone());
         Ok(found)
+    }
+
+    fn forget(&self, desired: &Desired) {
+        let key = (
+            desired.meta.group.clone(),
+            desired.version().to_string(),
+            desired.meta.kind.clone(),
+        );
+        self.kinds.lock().expect("kinds lock").remove(&key);
     }
 
     async fn get(

@@ -909,3 +909,77 @@ async fn termination_wait_times_out_on_a_finalizer() {
         .expect("release");
     rm.wait_for_termination(&cs, &quick).await.expect("gone");
 }
+
+/// A CRD replaced by one of another scope: the manager (long-lived in
+/// the controller) forgets the kind it had discovered after one failure.
+#[tokio::test]
+async fn a_kind_that_changed_scope_is_discovered_again() {
+    let Some((rm, cp)) = manager().await else {
+        return;
+    };
+    let group = format!("{}.example.com", cp.unique_name("widgets"));
+    let ns = cp.namespace("apply-rescope");
+    let crd = |scope: &str| {
+        owned(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("widgets.{group}")},
+            "spec": {"group": group, "scope": scope,
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))
+    };
+    let widget = |namespace: Option<&str>| {
+        let mut w = owned(
+            json!({"apiVersion": format!("{group}/v1"), "kind": "Widget",
+            "metadata": {"name": "w1"}, "spec": {"size": 1}}),
+        );
+        if let Some(n) = namespace {
+            w["metadata"]["namespace"] = n.into();
+        }
+        w
+    };
+    let opts = ApplyOptions {
+        wait_interval: Duration::from_millis(200),
+        ..ApplyOptions::default()
+    };
+    rm.apply_all_staged(vec![crd("Namespaced"), widget(Some(&ns))], &opts)
+        .await
+        .expect("namespaced");
+    let crds: Api<DynamicObject> = Api::all_with(
+        rm.client().clone(),
+        &ApiResource::erase::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(&()),
+    );
+    crds.delete(&format!("widgets.{group}"), &Default::default())
+        .await
+        .expect("delete crd");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while crds
+        .get_opt(&format!("widgets.{group}"))
+        .await
+        .expect("get")
+        .is_some()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "crd not gone");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    rm.apply_all_staged(vec![crd("Cluster")], &opts)
+        .await
+        .expect("cluster-scoped crd");
+    // The remembered kind is namespaced: one failure, then it is looked up again.
+    let first = rm
+        .apply_all_staged(vec![widget(None)], &opts)
+        .await
+        .expect_err("the kind as first discovered");
+    assert!(
+        matches!(first.error, ApplyError::NamespaceNotSpecified { .. }),
+        "{first}"
+    );
+    let second = rm
+        .apply_all_staged(vec![widget(None)], &opts)
+        .await
+        .expect("rediscovered");
+    assert_eq!(lines(&second), ["Widget/w1 created"]);
+}
