@@ -75,6 +75,11 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// `spec.ignore`: fields left out of drift detection.
     pub drift_ignore_rules: Vec<IgnoreRule>,
+    /// Rewrite every managedFields entry of a live object to the applied
+    /// apiVersion first (Flux's `MigrateAPIVersion` gate): after a CRD
+    /// adds a version with defaulted fields, entries of the old version
+    /// make the apply fail with "field not declared in schema".
+    pub migrate_api_version: bool,
 }
 
 impl Default for ApplyOptions {
@@ -87,6 +92,7 @@ impl Default for ApplyOptions {
             cleanup_field_managers: default_field_managers(DEFAULT_FIELD_MANAGER, &[]),
             concurrency: 4,
             drift_ignore_rules: Vec::new(),
+            migrate_api_version: false,
         }
     }
 }
@@ -115,6 +121,14 @@ pub enum ApplyError {
         "{subject} immutable field detected, failed to wait for object to be deleted: {message}"
     )]
     ForceWait { subject: String, message: String },
+    #[error(
+        "{subject} failed to migrate API version: failed to migrate managed fields API version to {api_version}: {message}"
+    )]
+    Migrate {
+        subject: String,
+        api_version: String,
+        message: String,
+    },
     #[error("{subject} metadata.managedFields cleanup failed: {message}")]
     Cleanup { subject: String, message: String },
     #[error("{subject} apply failed: {message}")]
@@ -352,6 +366,26 @@ impl ResourceManager {
             return Ok(Plan::Done(entry));
         }
         let mut live = live;
+        let mut migrated = false;
+        if let Some(patch) = live
+            .as_ref()
+            .filter(|_| opts.migrate_api_version)
+            .and_then(|l| migrate_patch(l, &desired.api_version))
+        {
+            let patched = self.json_patch(&api, &desired, patch).await.map_err(|e| {
+                let message = match e {
+                    ApplyError::Cleanup { message, .. } => message,
+                    other => other.to_string(),
+                };
+                ApplyError::Migrate {
+                    subject: desired.subject(),
+                    api_version: desired.api_version.clone(),
+                    message,
+                }
+            })?;
+            live = Some(patched);
+            migrated = true;
+        }
         let dry_run = match self.write(&api, &desired, true).await {
             Ok(v) => v,
             Err(e) if live.is_some() && should_force(&desired, live.as_ref(), opts, &e) => {
@@ -370,7 +404,7 @@ impl ResourceManager {
                 return Err(dry_run_error(&desired, &e));
             }
         };
-        let mut cleaned = false;
+        let mut cleaned = migrated;
         let cleanup = live.as_ref().filter(|current| {
             !any_in_metadata(&desired.object, CLEANUP_EXCLUSIONS)
                 && !any_in_metadata(current, CLEANUP_EXCLUSIONS)
@@ -592,6 +626,26 @@ fn no_match(gvk: &GroupVersionKind, api_version: &str) -> String {
 
 fn to_value(o: &DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
+/// The JSON Patch rewriting every managedFields entry of `live` to
+/// `api_version`, or `None` when all are there already.
+pub fn migrate_patch(live: &Value, api_version: &str) -> Option<Value> {
+    let entries = live["metadata"]["managedFields"].as_array()?;
+    if entries.iter().all(|e| e["apiVersion"] == api_version) {
+        return None;
+    }
+    let rewritten: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e["apiVersion"] = api_version.into();
+            e
+        })
+        .collect();
+    Some(serde_json::json!([
+        {"op": "replace", "path": "/metadata/managedFields", "value": rewritten}
+    ]))
 }
 
 /// Flux's normalisation of built-in kinds before apply: ports without a

@@ -532,3 +532,31 @@ fn hpa_metrics_are_compared_without_duplicates_and_empty_ones() {
     let other = hpa(json!([{"type": "Resource", "resource": {"name": "memory"}}]));
     assert!(diff::drifted(&live, &other));
 }
+
+#[test]
+fn managed_fields_migrate_to_the_applied_version() {
+    let live = json!({"metadata": {"managedFields": [
+        {"manager": "kustomize-controller", "operation": "Apply", "apiVersion": "example.com/v1"},
+        {"manager": "other", "operation": "Update", "apiVersion": "example.com/v2", "subresource": "status"},
+    ]}});
+    let patch = migrate_patch(&live, "example.com/v2").expect("a patch");
+    assert_eq!(
+        patch,
+        json!([{"op": "replace", "path": "/metadata/managedFields", "value": [
+            {"manager": "kustomize-controller", "operation": "Apply", "apiVersion": "example.com/v2"},
+            {"manager": "other", "operation": "Update", "apiVersion": "example.com/v2", "subresource": "status"},
+        ]}])
+    );
+    let done = json!({"metadata": {"managedFields": [{"apiVersion": "example.com/v2"}]}});
+    assert_eq!(migrate_patch(&done, "example.com/v2"), None);
+    assert_eq!(migrate_patch(&json!({}), "v1"), None);
+    let e = ApplyError::Migrate {
+        subject: "Widget/n/w".into(),
+        api_version: "example.com/v2".into(),
+        message: "denied".into(),
+    };
+    assert_eq!(
+        e.to_string(),
+        "Widget/n/w failed to migrate API version: failed to migrate managed fields API version to example.com/v2: denied"
+    );
+}

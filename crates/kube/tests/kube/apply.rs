@@ -983,3 +983,73 @@ async fn a_kind_that_changed_scope_is_discovered_again() {
         .expect("rediscovered");
     assert_eq!(lines(&second), ["Widget/w1 created"]);
 }
+
+/// `migrate_api_version`: a custom resource applied as v1 and then as v2
+/// (a CRD serving both) has its managedFields rewritten to v2 first.
+#[tokio::test]
+async fn managed_fields_migrate_to_a_new_crd_version() {
+    let Some((rm, cp)) = manager().await else {
+        return;
+    };
+    let group = format!("{}.example.com", cp.unique_name("gizmos"));
+    let ns = cp.namespace("apply-migrate");
+    let version = |name: &str, storage: bool| {
+        json!({"name": name, "served": true, "storage": storage,
+            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}})
+    };
+    let crd = owned(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("gizmos.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "listKind": "GizmoList"},
+            "versions": [version("v1", true), version("v2", false)]}
+    }));
+    let gizmo = |v: &str, size: i64| {
+        owned(
+            json!({"apiVersion": format!("{group}/{v}"), "kind": "Gizmo",
+            "metadata": {"name": "g", "namespace": ns}, "spec": {"size": size}}),
+        )
+    };
+    let opts = ApplyOptions {
+        wait_interval: Duration::from_millis(200),
+        ..ApplyOptions::default()
+    };
+    rm.apply_all_staged(vec![crd, gizmo("v1", 1)], &opts)
+        .await
+        .expect("apply v1");
+    let migrating = ApplyOptions {
+        migrate_api_version: true,
+        ..opts.clone()
+    };
+    let cs = rm
+        .apply_all_staged(vec![gizmo("v2", 1)], &migrating)
+        .await
+        .expect("apply v2");
+    assert_eq!(lines(&cs), [format!("Gizmo/{ns}/g configured")]);
+    let ar = ApiResource {
+        group: group.clone(),
+        version: "v2".into(),
+        api_version: format!("{group}/v2"),
+        kind: "Gizmo".into(),
+        plural: "gizmos".into(),
+    };
+    let gizmos: Api<DynamicObject> = Api::namespaced_with(rm.client().clone(), &ns, &ar);
+    let live = gizmos.get("g").await.expect("get");
+    let versions: Vec<String> = live
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.api_version)
+        .collect();
+    assert!(
+        !versions.is_empty() && versions.iter().all(|v| *v == format!("{group}/v2")),
+        "{versions:?}"
+    );
+    let again = rm
+        .apply_all_staged(vec![gizmo("v2", 1)], &migrating)
+        .await
+        .expect("again");
+    assert_eq!(lines(&again), [format!("Gizmo/{ns}/g unchanged")]);
+}
