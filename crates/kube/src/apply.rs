@@ -40,7 +40,7 @@ pub use cleanup::{FieldManager, Operation, cleanup_patch, default_field_managers
 pub use delete::DeleteOptions;
 pub use diff::{DiffOptions, DiffReport, Drift, mask_secret_data};
 pub use ignore::{IgnoreRule, IgnoreTarget};
-pub use wait::{WaitOptions, health_check_failed_message};
+pub use wait::{CustomHealth, WaitOptions, health_check_failed_message};
 
 /// Flux's field manager.
 pub const DEFAULT_FIELD_MANAGER: &str = "kustomize-controller";

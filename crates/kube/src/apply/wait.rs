@@ -13,8 +13,13 @@ use k8s_openapi::jiff::Timestamp;
 /// GETs of one poll in flight at once.
 const POLL_CONCURRENCY: usize = 4;
 
+/// A health rule that replaces kstatus's for the objects it covers
+/// (`healthCheckExprs`): `None` for an object it does not cover. It may
+/// block for a moment (CEL), so it runs on the blocking pool.
+pub type CustomHealth = std::sync::Arc<dyn Fn(&serde_json::Value) -> Option<Health> + Send + Sync>;
+
 /// How to wait.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WaitOptions {
     /// Poll interval (Flux: 5 s for health checks, 2 s for stages).
     pub interval: Duration,
@@ -24,6 +29,20 @@ pub struct WaitOptions {
     pub fail_fast: bool,
     /// Jobs with `ttlSecondsAfterFinished`: gone counts as done.
     pub jobs_with_ttl: Vec<ObjMetadata>,
+    /// Rules that judge some objects in place of kstatus's.
+    pub custom: Option<CustomHealth>,
+}
+
+impl std::fmt::Debug for WaitOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitOptions")
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("fail_fast", &self.fail_fast)
+            .field("jobs_with_ttl", &self.jobs_with_ttl)
+            .field("custom", &self.custom.is_some())
+            .finish()
+    }
 }
 
 impl Default for WaitOptions {
@@ -33,6 +52,7 @@ impl Default for WaitOptions {
             timeout: Duration::from_secs(60),
             fail_fast: false,
             jobs_with_ttl: Vec::new(),
+            custom: None,
         }
     }
 }
@@ -61,7 +81,7 @@ impl ResourceManager {
         let deadline = start + opts.timeout;
         loop {
             let last: Vec<Health> = futures_util::stream::iter(objects)
-                .map(|o| self.poll(o))
+                .map(|o| self.poll_with(o, opts.custom.as_ref()))
                 .buffered(POLL_CONCURRENCY)
                 .collect()
                 .await;
@@ -129,6 +149,10 @@ impl ResourceManager {
     }
 
     async fn poll(&self, o: &ObjRef) -> Health {
+        self.poll_with(o, None).await
+    }
+
+    async fn poll_with(&self, o: &ObjRef, custom: Option<&CustomHealth>) -> Health {
         let api = match self.api_for_ref(o).await {
             Ok(api) => api,
             Err(e) => {
@@ -139,7 +163,24 @@ impl ResourceManager {
             }
         };
         match api.get_opt(&o.meta.name).await {
-            Ok(Some(obj)) => health::compute(&to_value(&obj), Timestamp::now()),
+            Ok(Some(obj)) => {
+                let value = to_value(&obj);
+                if let Some(custom) = custom {
+                    let f = custom.clone();
+                    let v = value.clone();
+                    match tokio::task::spawn_blocking(move || f(&v)).await {
+                        Ok(Some(h)) => return h,
+                        Ok(None) => {}
+                        Err(_) => {
+                            return Health {
+                                status: Status::Unknown,
+                                message: "custom health check failed".to_string(),
+                            };
+                        }
+                    }
+                }
+                health::compute(&value, Timestamp::now())
+            }
             Ok(None) => Health::not_found(),
             Err(e) if api_code(&e) == Some(404) => Health::not_found(),
             Err(e) => Health {

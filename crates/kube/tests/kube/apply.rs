@@ -703,7 +703,7 @@ async fn wait_follows_a_deployment_to_ready_and_times_out_with_fluxs_message() {
             &objects,
             &WaitOptions {
                 fail_fast: true,
-                ..patient
+                ..patient.clone()
             },
         )
         .await
@@ -713,6 +713,35 @@ async fn wait_follows_a_deployment_to_ready_and_times_out_with_fluxs_message() {
         format!("failed early due to stalled resources: [Deployment/{ns}/web status: 'Failed']")
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+
+    // A custom rule (healthCheckExprs) judges the objects it covers in
+    // place of kstatus: the stalled Deployment is Current by it, and an
+    // object it does not cover keeps kstatus's verdict.
+    let custom: ferroflux_kube::apply::CustomHealth = std::sync::Arc::new(|obj: &Value| {
+        (obj["metadata"]["name"] == "web").then(|| ferroflux_kube::health::Health {
+            status: ferroflux_kube::health::Status::Current,
+            message: "by expression".into(),
+        })
+    });
+    let by_rule = WaitOptions {
+        fail_fast: true,
+        custom: Some(custom),
+        ..patient.clone()
+    };
+    rm.wait(&objects, &by_rule)
+        .await
+        .expect("current by the rule");
+    let err = rm
+        .wait(
+            &missing,
+            &WaitOptions {
+                timeout: Duration::from_millis(300),
+                ..by_rule
+            },
+        )
+        .await
+        .expect_err("not covered");
+    assert!(err.to_string().contains("'NotFound'"), "{err}");
 }
 
 /// pkg/ssa's partial-failure case: an immutable `roleRef` fails the last
