@@ -13,6 +13,8 @@ use crate::meta::{
     Condition, KubeConfigReference, LocalObjectReference, NamespacedObjectKindReference,
 };
 
+pub mod v1beta2;
+
 pub const GROUP: &str = "kustomize.toolkit.fluxcd.io";
 
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -53,7 +55,7 @@ pub struct KustomizationSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_checks: Vec<NamespacedObjectKindReference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub health_check_exprs: Vec<serde_json::Value>,
+    pub health_check_exprs: Vec<CustomHealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,48 @@ pub struct KustomizationSpec {
     pub force: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    /// Drift ignore rules: JSON pointers left out of the diff and of the
+    /// apply for the objects the target selects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<IgnoreRule>,
+    /// `patchesStrategicMerge` of a v1beta2 manifest (not a v1 field):
+    /// layered into the kustomization file under the same name.
+    #[serde(skip)]
+    pub legacy_patches_strategic_merge: Vec<serde_json::Value>,
+    /// `patchesJson6902` of a v1beta2 manifest (not a v1 field).
+    #[serde(skip)]
+    pub legacy_patches_json6902: Vec<LegacyJson6902Patch>,
+}
+
+/// A v1beta2 `patchesJson6902` entry carried into v1.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LegacyJson6902Patch {
+    pub operations: Vec<serde_json::Value>,
+    pub target: Selector,
+}
+
+/// One `spec.healthCheckExprs` entry (fluxcd/pkg `kustomize.CustomHealthCheck`):
+/// CEL expressions that say when objects of a group (and kind) are healthy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomHealthCheck {
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub current: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// One `spec.ignore` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IgnoreRule {
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Selector>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -209,8 +253,29 @@ pub struct KustomizationStatus {
     pub last_attempted_revision: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// `org.opencontainers.image.revision` of an OCI artifact; empty for Git.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<serde_json::Value>,
+    pub last_applied_origin_revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<ResourceInventory>,
+    /// The last five distinct build outputs and how their reconciles ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::meta::Snapshot>,
+}
+
+/// `status.inventory`: what the last apply owns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceInventory {
+    #[serde(default)]
+    pub entries: Vec<ResourceRef>,
+}
+
+/// One inventory entry: `<namespace>_<name>_<group>_<kind>` and the
+/// version the object was applied with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceRef {
+    pub id: String,
+    pub v: String,
 }
 
 /// `kustomize.config.k8s.io/v1beta1` Kustomization: a `kustomization.yaml`.

@@ -1,6 +1,8 @@
 //! Shared Flux API pieces (`github.com/fluxcd/pkg/apis/meta` and `acl`):
 //! object references, condition types and reason strings.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +55,14 @@ pub mod reason {
     // notification-controller
     pub const TOKEN_NOT_FOUND: &str = "TokenNotFound";
     pub const VALIDATION_FAILED: &str = "ValidationFailed";
+    // kustomize-controller
+    pub const RECONCILIATION_SUCCEEDED: &str = "ReconciliationSucceeded";
+    pub const ARTIFACT_FAILED: &str = "ArtifactFailed";
+    pub const BUILD_FAILED: &str = "BuildFailed";
+    pub const PRUNE_FAILED: &str = "PruneFailed";
+    pub const HEALTH_CHECK_CANCELED: &str = "HealthCheckCanceled";
+    pub const INVALID_CEL_EXPRESSION: &str = "InvalidCELExpression";
+    pub const DIRECTORY_CREATION_FAILED: &str = "DirectoryCreationFailed";
 }
 
 /// Annotation that asks for an immediate reconcile; its value is compared
@@ -117,4 +127,19 @@ pub struct AccessFrom {
 pub struct NamespaceSelector {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// One `status.history` entry (fluxcd/pkg `meta.Snapshot`): a distinct
+/// build output (`digest`) and how its reconciles ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub digest: String,
+    pub first_reconciled: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    pub last_reconciled: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    pub last_reconciled_duration: crate::Duration,
+    pub last_reconciled_status: String,
+    pub total_reconciliations: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }

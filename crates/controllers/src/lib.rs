@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod image;
 pub mod kind;
+pub mod kustomize;
 pub mod notification;
 pub mod status;
 pub mod target;

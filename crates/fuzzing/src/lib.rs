@@ -58,7 +58,32 @@ pub const TARGETS: &[Target] = &[
         name: "envsubst",
         run: envsubst,
     },
+    Target {
+        name: "cel",
+        run: cel,
+    },
 ];
+
+/// CEL (`healthCheckExprs`, `readyExpr`): the first line is a JSON object
+/// whose fields become the variables (invalid JSON: none); the rest is the
+/// expression. Besides not crashing the process (cel-rust recurses without
+/// a guard): an expression over the length bound is refused before parsing.
+pub fn cel(bytes: &[u8]) {
+    use ferroflux_cel::{Error, Expression, MAX_LEN};
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let (head, source) = text.split_once('\n').unwrap_or(("", text));
+    let object: serde_json::Value = serde_json::from_str(head).unwrap_or_default();
+    match Expression::parse(source) {
+        Ok(e) => {
+            assert!(source.len() <= MAX_LEN);
+            let _ = e.evaluate_on_object(&object);
+        }
+        Err(Error::TooLong { len }) => assert!(len > MAX_LEN),
+        Err(_) => {}
+    }
+}
 
 /// Flux's envsubst (`postBuild` substitution). The first line holds the
 /// variables, `NAME=VALUE` pairs split at `;`, and a leading `!` for strict

@@ -29,6 +29,7 @@ mod remote;
 pub mod signing;
 pub mod tls;
 pub mod url;
+pub mod verify;
 pub mod workspace;
 
 pub use auth::Auth;

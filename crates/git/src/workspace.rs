@@ -20,8 +20,11 @@ use crate::signing::{self, Signer};
 use crate::url::{self, RemoteUrl};
 use ferroflux_policy::semver;
 
+mod signed;
 #[cfg(test)]
 mod tests;
+
+pub use signed::SignedTag;
 
 /// `depth` for a fetch that must see the whole history.
 const UNSHALLOW: i32 = i32::MAX;

@@ -4,16 +4,21 @@
 //! generated from the `ferroflux-api` types with Flux's names, versions,
 //! categories and printer columns ([`crd`]), and the install manifests that
 //! `ferroflux install --export` prints ([`install`]), and the kube-rs client
-//! side ([`cluster`]): connecting as kubectl does. Later: server-side apply,
-//! inventory, prune, health.
+//! side ([`cluster`]): connecting as kubectl does. For the Kustomization
+//! controller: kstatus health ([`health`], pure), Flux's inventory ids,
+//! order and prune rules ([`inventory`], pure), and server-side apply,
+//! diff, prune and wait as kustomize-controller does them ([`apply`]).
 //!
 //! Must not depend on the engines (policy, setters, template), on other
 //! adapters (git, registry, store) or on the controllers: data flows from
 //! here up, never sideways.
 
+pub mod apply;
 pub mod cluster;
 pub mod crd;
+pub mod health;
 pub mod install;
+pub mod inventory;
 
 pub use crd::crds;
 pub use install::{InstallOptions, manifests, render_yaml};

@@ -26,6 +26,11 @@ const IMAGE_V1BETA1: KindStatus = KindStatus::Deprecated(
     "image.toolkit.fluxcd.io/v1beta1 was removed in Flux 2.7 (image controllers v1.0); ferroflux \
      still reads it; change apiVersion to image.toolkit.fluxcd.io/v1",
 );
+const KUSTOMIZE_V1BETA2: KindStatus = KindStatus::Deprecated(
+    "kustomize.toolkit.fluxcd.io/v1beta2 was removed in Flux 2.8 (kustomize-controller v1.8.0); \
+     ferroflux still reads it; change apiVersion to kustomize.toolkit.fluxcd.io/v1 and move \
+     patchesStrategicMerge and patchesJson6902 into patches (validation is gone)",
+);
 const NOTIFICATION_V1BETA2: KindStatus = KindStatus::Deprecated(
     "notification.toolkit.fluxcd.io/v1beta2 is deprecated; change apiVersion to \
      notification.toolkit.fluxcd.io/v1beta3",
@@ -81,7 +86,7 @@ const FLUX_KINDS: &[(&str, &str, Versions)] = &[
     (
         kustomize::GROUP,
         "Kustomization",
-        &[("v1", KindStatus::Current)],
+        &[("v1", KindStatus::Current), ("v1beta2", KUSTOMIZE_V1BETA2)],
     ),
     (helm::GROUP, "HelmRelease", &[("v2", KindStatus::Current)]),
     (
@@ -355,6 +360,13 @@ fn decode_known(m: &Manifest, api_version: &str, findings: &mut Vec<Finding>) ->
             source::OCIRepository,
             OCIRepository
         ),
+        ("kustomize.toolkit.fluxcd.io/v1beta2", "Kustomization") => {
+            crd!(
+                kustomize::v1beta2::KustomizationSpec,
+                kustomize::Kustomization,
+                Kustomization
+            )
+        }
         (_, "Kustomization") => {
             crd!(
                 kustomize::KustomizationSpec,
@@ -435,6 +447,9 @@ fn spec_field_names(m: &Manifest) -> Vec<String> {
             serde_json::from_value::<image::ImageUpdateAutomationSpec>(probe).err()
         }
         (_, "GitRepository") => serde_json::from_value::<source::GitRepositorySpec>(probe).err(),
+        ("kustomize.toolkit.fluxcd.io/v1beta2", "Kustomization") => {
+            serde_json::from_value::<kustomize::v1beta2::KustomizationSpec>(probe).err()
+        }
         (_, "Kustomization") => serde_json::from_value::<kustomize::KustomizationSpec>(probe).err(),
         (_, "HelmRelease") => serde_json::from_value::<helm::HelmReleaseSpec>(probe).err(),
         _ => None,

@@ -293,3 +293,34 @@ fn oversized_file_is_refused_before_reading_it_whole() {
     let m = messages(&load_file(&f));
     assert!(m[0].contains("larger than the"), "{m:?}");
 }
+
+#[test]
+fn kustomization_v1beta2_is_read_as_v1_and_v1_refuses_its_removed_fields() {
+    let ks = |version: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/{version}\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  validation: client\n  dependsOn:\n  - name: infra\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  patchesStrategicMerge:\n  - kind: Deployment\n    metadata:\n      name: web\n  patchesJson6902:\n  - target:\n      kind: Deployment\n      name: web\n    patch:\n    - op: remove\n      path: /spec/replicas\n"
+        )
+    };
+    let l = load(&ks("v1beta2"));
+    assert_eq!(l.findings.len(), 1, "{:?}", messages(&l));
+    assert_eq!(l.findings[0].severity, Severity::Warning);
+    assert!(l.findings[0].message.contains("removed in Flux 2.8"));
+    let Object::Kustomization(k) = &l.manifests[0].object else {
+        panic!("{:?}", l.manifests[0].object)
+    };
+    assert_eq!(k.spec.depends_on[0].name, "infra");
+    assert_eq!(k.spec.legacy_patches_strategic_merge.len(), 1);
+    assert_eq!(k.spec.legacy_patches_json6902[0].operations.len(), 1);
+    assert_eq!(
+        k.spec.legacy_patches_json6902[0].target.name.as_deref(),
+        Some("web")
+    );
+    let m = messages(&load(&ks("v1")));
+    for field in ["validation", "patchesStrategicMerge", "patchesJson6902"] {
+        assert!(
+            m.iter()
+                .any(|s| s.contains(&format!("unknown field `spec.{field}`"))),
+            "{field}: {m:?}"
+        );
+    }
+}

@@ -15,6 +15,8 @@ use ferroflux_testkit::gitrepo::{
     self, commit_files, git, init_bare, log_subjects, rev_parse, show_file,
 };
 use ferroflux_testkit::sshd::{self, KeyKind, Sshd};
+
+mod verify;
 use tempfile::TempDir;
 
 fn commit_opts() -> CommitOptions {

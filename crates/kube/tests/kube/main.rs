@@ -3,6 +3,7 @@
 //! this binary), driven by kube-rs and by kubectl 1.32 from Debian trixie
 //! (`FERROFLUX_KUBECTL`, set by `.ci/setup.d/70-kube.sh`).
 
+mod apply;
 mod client;
 mod cluster;
 mod kubectl;

@@ -75,15 +75,19 @@ pub fn is_local_relative_path(path: &str) -> bool {
 
 /// The kustomization file of `dir` with `spec` layered in; `ignore`
 /// holds `--ignore-paths` patterns (on top of Flux's defaults and the
-/// `.sourceignore` files).
+/// `.sourceignore` files), or `None` for the controller, which filters
+/// nothing (the artifact already is).
 pub fn layer(
     fs: &dyn FileSystem,
     dir: &Path,
     spec: &KustomizationSpec,
-    ignore: &[String],
+    ignore: Option<&[String]>,
 ) -> Result<Layered, Error> {
     let dir = normalize(dir);
-    let matcher = Matcher::for_dir(fs, &dir, ignore);
+    let matcher = match ignore {
+        Some(extra) => Matcher::for_dir(fs, &dir, extra),
+        None => Matcher::default(),
+    };
     let (path, text, action) = match FILE_NAMES
         .iter()
         .map(|n| dir.join(n))
@@ -303,6 +307,34 @@ fn apply_spec(
             components.push(Value::Str(c.clone()));
         }
         replace("components", Value::Seq(components), &mut blank);
+    }
+    // A v1beta2 Kustomization's deprecated fields, as Flux's generator
+    // still layers them: the SMP as its JSON text, the 6902 operations
+    // as a JSON list with the target.
+    if !spec.legacy_patches_strategic_merge.is_empty() {
+        let mut patches = match field("patchesStrategicMerge") {
+            Some(Value::Seq(items)) => items,
+            _ => Vec::new(),
+        };
+        patches.extend(
+            spec.legacy_patches_strategic_merge
+                .iter()
+                .map(|p| Value::Str(p.to_string())),
+        );
+        replace("patchesStrategicMerge", Value::Seq(patches), &mut blank);
+    }
+    if !spec.legacy_patches_json6902.is_empty() {
+        let mut patches = match field("patchesJson6902") {
+            Some(Value::Seq(items)) => items,
+            _ => Vec::new(),
+        };
+        patches.extend(spec.legacy_patches_json6902.iter().map(|p| {
+            patch_value(&ferroflux_api::kustomize::Patch {
+                patch: serde_json::Value::Array(p.operations.clone()).to_string(),
+                target: Some(p.target.clone()),
+            })
+        }));
+        replace("patchesJson6902", Value::Seq(patches), &mut blank);
     }
     if !spec.images.is_empty() {
         let images = match field("images") {

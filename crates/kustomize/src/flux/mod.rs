@@ -104,6 +104,10 @@ pub enum SubstituteFrom {
     Skip,
     /// ConfigMaps and Secrets given as manifests (`file`, text).
     Objects(Vec<(PathBuf, String)>),
+    /// What the controller read from its home: (kind, name, data) of the
+    /// ConfigMaps and Secrets (Secret data decoded) of the Kustomization's
+    /// namespace that `substituteFrom` names and that exist.
+    Data(Vec<(String, String, BTreeMap<String, String>)>),
 }
 
 impl std::fmt::Debug for SubstituteFrom {
@@ -113,6 +117,15 @@ impl std::fmt::Debug for SubstituteFrom {
             SubstituteFrom::Objects(files) => f
                 .debug_tuple("Objects")
                 .field(&files.iter().map(|(p, _)| p).collect::<Vec<_>>())
+                .finish(),
+            SubstituteFrom::Data(objects) => f
+                .debug_tuple("Data")
+                .field(
+                    &objects
+                        .iter()
+                        .map(|(kind, name, _)| format!("{kind}/{name}"))
+                        .collect::<Vec<_>>(),
+                )
                 .finish(),
         }
     }
@@ -200,35 +213,9 @@ pub fn build(
             dir.display().to_string()
         )));
     }
-    let layered = layer::layer(fs, &dir, &ks.spec, &opts.ignore_paths)?;
-    let mut warnings = layered.warnings.clone();
-    let overlay = Overlay {
-        inner: fs,
-        path: layered.path.clone(),
-        bytes: layered.text.clone().into_bytes(),
-    };
-    let build_opts = Options {
-        load_restrictor: LoadRestrictor::None,
-        max_accumulated: opts
-            .max_accumulated
-            .unwrap_or(crate::build::MAX_ACCUMULATED),
-    };
-    let (mut resources, kwarnings) = crate::build::build_with_warnings(&overlay, &dir, &build_opts)
-        .map_err(|e| Error::Build(format!("kustomize build failed: {}", locate(e, &layered))))?;
-    warnings.extend(kwarnings);
+    let (resources, mut warnings) = build_resources(fs, &dir, ks, opts, Caller::Cli)?;
     let name = ks.metadata.name.clone().unwrap_or_default();
     let namespace = ks.metadata.namespace.clone().unwrap_or_default();
-    if let Some(pb) = &ks.spec.post_build {
-        let sub = postbuild::Substitution {
-            vars: variables(pb, &namespace, &opts.substitute_from, &mut warnings)?,
-            strict: opts.strict_substitute,
-            always: pb.substitute_strategy.as_deref() == Some("Always"),
-            limits: envsubst::Limits::default(),
-        };
-        for r in &mut resources {
-            postbuild::substitute(r, &sub)?;
-        }
-    }
     let mut out = String::new();
     for mut r in resources {
         set_label(&mut r, &format!("{GROUP}/name"), &name);
@@ -253,6 +240,102 @@ pub fn build(
         yaml: out,
         warnings,
     })
+}
+
+/// What kustomize-controller's build step hands to the apply step: the
+/// output of kustomize after post-build substitution, as kustomize prints
+/// it (`ResMap.AsYaml`), and its digest, the `status.history` key.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Manifests {
+    pub yaml: String,
+    /// `sha256:<hex>` of `yaml`.
+    pub digest: String,
+    pub warnings: Vec<String>,
+}
+
+/// The Kustomization controller's build of `ks` over the extracted
+/// artifact at `dir`: like [`build`] but as kustomize-controller runs it,
+/// i.e. no ignore rules (the artifact is already filtered), no SOPS
+/// masking, and no owner labels or `commonMetadata` (set at apply time).
+/// `opts.strict_substitute` should be on: the controller's default.
+pub fn build_for_apply(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    ks: &Kustomization,
+    opts: &BuildOptions,
+) -> Result<Manifests, Error> {
+    use sha2::Digest;
+    let dir = normalize(dir);
+    if !fs.is_dir(&dir) {
+        return Err(Error::Build(format!(
+            "kustomization path not found: {}: no such file or directory",
+            dir.display()
+        )));
+    }
+    let (resources, warnings) = build_resources(fs, &dir, ks, opts, Caller::Controller)?;
+    let yaml = crate::emit::documents(resources.iter().map(|r| &r.value))
+        .map_err(|e| Error::Build(format!("kustomize build failed: {e}")))?;
+    let digest = format!("sha256:{}", hex(&sha2::Sha256::digest(yaml.as_bytes())));
+    Ok(Manifests {
+        yaml,
+        digest,
+        warnings,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who builds: the `flux` CLI filters with the ignore rules, the
+/// controller does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Cli,
+    Controller,
+}
+
+/// Layer, build and substitute: the steps the CLI and the controller share.
+fn build_resources(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    ks: &Kustomization,
+    opts: &BuildOptions,
+    caller: Caller,
+) -> Result<(Vec<Resource>, Vec<String>), Error> {
+    let ignore = match caller {
+        Caller::Cli => Some(opts.ignore_paths.as_slice()),
+        Caller::Controller => None,
+    };
+    let layered = layer::layer(fs, dir, &ks.spec, ignore)?;
+    let mut warnings = layered.warnings.clone();
+    let overlay = Overlay {
+        inner: fs,
+        path: layered.path.clone(),
+        bytes: layered.text.clone().into_bytes(),
+    };
+    let build_opts = Options {
+        load_restrictor: LoadRestrictor::None,
+        max_accumulated: opts
+            .max_accumulated
+            .unwrap_or(crate::build::MAX_ACCUMULATED),
+    };
+    let (mut resources, kwarnings) = crate::build::build_with_warnings(&overlay, dir, &build_opts)
+        .map_err(|e| Error::Build(format!("kustomize build failed: {}", locate(e, &layered))))?;
+    warnings.extend(kwarnings);
+    let namespace = ks.metadata.namespace.clone().unwrap_or_default();
+    if let Some(pb) = &ks.spec.post_build {
+        let sub = postbuild::Substitution {
+            vars: variables(pb, &namespace, &opts.substitute_from, &mut warnings)?,
+            strict: opts.strict_substitute,
+            always: pb.substitute_strategy.as_deref() == Some("Always"),
+            limits: envsubst::Limits::default(),
+        };
+        for r in &mut resources {
+            postbuild::substitute(r, &sub)?;
+        }
+    }
+    Ok((resources, warnings))
 }
 
 /// An error at a line of the layered file that the user did not write
@@ -325,6 +408,30 @@ fn variables(
                 ));
             }
         }
+        SubstituteFrom::Data(objects) => {
+            for r in &pb.substitute_from {
+                match objects
+                    .iter()
+                    .find(|(kind, name, _)| *kind == r.kind && *name == r.name)
+                {
+                    Some((_, _, data)) => {
+                        for (k, v) in data {
+                            vars.insert(k.clone(), v.replace('\n', ""));
+                        }
+                    }
+                    None if r.optional.unwrap_or(false) => {}
+                    None => {
+                        return Err(Error::Build(format!(
+                            "substitute from '{}/{}' error: {} \"{}\" not found",
+                            r.kind,
+                            r.name,
+                            plural(&r.kind),
+                            r.name
+                        )));
+                    }
+                }
+            }
+        }
         SubstituteFrom::Objects(files) => {
             let objects = substitute_objects(files, namespace)?;
             for r in &pb.substitute_from {
@@ -339,10 +446,7 @@ fn variables(
                     }
                     None if r.optional.unwrap_or(false) => {}
                     None => {
-                        let plural = match r.kind.as_str() {
-                            "Secret" => "secrets",
-                            _ => "configmaps",
-                        };
+                        let plural = plural(&r.kind);
                         return Err(Error::Build(format!(
                             "substitute from '{}/{}' error: {plural} \"{}\" not found (looked in \
                              namespace '{namespace}' of {})",
@@ -366,6 +470,13 @@ fn variables(
         }
     }
     Ok(vars)
+}
+
+fn plural(kind: &str) -> &'static str {
+    match kind {
+        "Secret" => "secrets",
+        _ => "configmaps",
+    }
 }
 
 type DataObject = (String, String, Vec<(String, String)>);

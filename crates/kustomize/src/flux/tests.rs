@@ -355,3 +355,106 @@ fn debug_output_holds_no_secret_value() {
         "{debug}"
     );
 }
+
+#[test]
+fn a_v1beta2_kustomization_layers_its_deprecated_patch_fields_as_flux_does() {
+    let text = KS.replace("/v1\n", "/v1beta2\n")
+        + "  validation: client\n  patchesStrategicMerge:\n  - apiVersion: v1\n    kind: Service\n    \
+           metadata:\n      name: web\n      labels:\n        tier: front\n  patchesJson6902:\n  - \
+           target:\n      version: v1\n      kind: ConfigMap\n      name: cfg\n    patch:\n    - op: \
+           replace\n      path: /data/region\n      value: eu\n";
+    let k = select(Path::new("ks.yaml"), &text, "app", "flux-system").expect("v1beta2 read");
+    assert_eq!(k.spec.legacy_patches_strategic_merge.len(), 1);
+    let out = run(&app_fs(), &k, &BuildOptions::default()).expect("built");
+    assert!(out.yaml.contains("    tier: front\n"), "{}", out.yaml);
+    assert!(out.yaml.contains("  region: eu\n"), "{}", out.yaml);
+    // The same as a kustomization file that carries the fields itself.
+    let mut fs = app_fs();
+    fs.add(
+        "/app/kustomization.yaml",
+        "resources:\n- svc.yaml\n- cm.yaml\nnamePrefix: user-\npatchesStrategicMerge:\n- \
+         '{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"labels\":{\"tier\":\"front\"},\"name\":\"web\"}}'\n\
+         patchesJson6902:\n- patch: '[{\"op\":\"replace\",\"path\":\"/data/region\",\"value\":\"eu\"}]'\n  \
+         target:\n    version: v1\n    kind: ConfigMap\n    name: cfg\n",
+    );
+    let by_hand = run(&fs, &ks(""), &BuildOptions::default()).expect("built");
+    assert_eq!(out.yaml, by_hand.yaml);
+}
+
+#[test]
+fn the_controller_build_prints_as_kustomize_with_its_digest_and_no_owner_labels() {
+    use sha2::Digest;
+    let fs = app_fs();
+    let k = ks("  namePrefix: flux-\n  commonMetadata:\n    labels:\n      team: a\n");
+    let m = build_for_apply(&fs, Path::new("/app"), &k, &BuildOptions::default()).expect("built");
+    assert_eq!(
+        m.yaml,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: flux-web\n---\napiVersion: v1\ndata:\n  \
+         region: ${REGION}\nkind: ConfigMap\nmetadata:\n  name: flux-cfg\n"
+    );
+    let hex: String = sha2::Sha256::digest(m.yaml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(m.digest, format!("sha256:{hex}"));
+    assert_eq!(
+        build_for_apply(&fs, Path::new("/nowhere"), &k, &BuildOptions::default())
+            .expect_err("no dir")
+            .to_string(),
+        "kustomization path not found: /nowhere: no such file or directory"
+    );
+}
+
+#[test]
+fn the_controller_generates_without_ignore_rules() {
+    let mut fs = MemFs::new();
+    fs.add("/app/.sourceignore", "skipped/\n")
+        .add(
+            "/app/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        )
+        .add(
+            "/app/skipped/b.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+        );
+    let cli = run(&fs, &ks(""), &BuildOptions::default()).expect("cli");
+    assert!(!cli.yaml.contains("name: b\n"), "{}", cli.yaml);
+    let ctl = build_for_apply(&fs, Path::new("/app"), &ks(""), &BuildOptions::default())
+        .expect("controller");
+    assert!(ctl.yaml.contains("name: b\n"), "{}", ctl.yaml);
+}
+
+#[test]
+fn the_controller_substitutes_from_what_its_home_read() {
+    let fs = app_fs();
+    let k = ks(
+        "  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n    - kind: \
+         Secret\n      name: extra\n      optional: true\n",
+    );
+    let data = |region: &str| {
+        SubstituteFrom::Data(vec![(
+            "ConfigMap".to_string(),
+            "vars".to_string(),
+            BTreeMap::from([("REGION".to_string(), region.to_string())]),
+        )])
+    };
+    let opts = BuildOptions {
+        strict_substitute: true,
+        substitute_from: data("eu-\nwest"),
+        ..BuildOptions::default()
+    };
+    let m = build_for_apply(&fs, Path::new("/app"), &k, &opts).expect("built");
+    assert!(m.yaml.contains("  region: eu-west\n"), "{}", m.yaml);
+    assert!(!format!("{:?}", opts.substitute_from).contains("eu-"));
+    let missing = BuildOptions {
+        strict_substitute: true,
+        substitute_from: SubstituteFrom::Data(Vec::new()),
+        ..BuildOptions::default()
+    };
+    assert_eq!(
+        build_for_apply(&fs, Path::new("/app"), &k, &missing)
+            .expect_err("missing")
+            .to_string(),
+        "substitute from 'ConfigMap/vars' error: configmaps \"vars\" not found"
+    );
+}

@@ -10,7 +10,7 @@ fn spec() -> KustomizationSpec {
 }
 
 fn layered(fs: &MemFs, spec: &KustomizationSpec) -> Result<Layered, Error> {
-    layer(fs, Path::new("/app"), spec, &[])
+    layer(fs, Path::new("/app"), spec, Some(&[]))
 }
 
 #[test]
@@ -219,7 +219,13 @@ fn ignore_paths_and_sourceignore_files_leave_files_out() {
         .add("/app/sub/.sourceignore", "# local\n*.yaml\n!keep.yaml\n")
         .add("/app/sub/c.yaml", cm("c"))
         .add("/app/sub/keep.yaml", cm("k"));
-    let l = layer(&fs, Path::new("/app"), &spec(), &["drafts/".to_string()]).expect("generated");
+    let l = layer(
+        &fs,
+        Path::new("/app"),
+        &spec(),
+        Some(&["drafts/".to_string()]),
+    )
+    .expect("generated");
     assert!(
         l.text
             .contains("resources:\n- ./a.yaml\n- ./sub/keep.yaml\n"),
