@@ -71,6 +71,23 @@ pub trait SecretSource: Send + Sync {
     }
 }
 
+/// The objects a home holds, as a reconcile reads other kinds' objects
+/// (a policy's ImageRepository, the policies of an automation's namespace).
+pub trait Lookup {
+    /// The object of `key`, as its kind's type (see [`get`]).
+    fn object(&self, key: &ObjectKey) -> Option<&dyn std::any::Any>;
+    /// The keys of `kind`'s objects in `namespace`, in key order.
+    fn keys_in(&self, kind: &str, namespace: &str) -> Vec<ObjectKey>;
+}
+
+/// The object of `key` when it is a `K`.
+pub fn get<'a, K: Kind>(objects: &'a dyn Lookup, key: &ObjectKey) -> Option<&'a K::Object> {
+    if key.kind != K::INFO.kind {
+        return None;
+    }
+    objects.object(key)?.downcast_ref()
+}
+
 /// Who a kind is, for the homes (watches, Events) and the `--once` summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindInfo {
@@ -143,7 +160,13 @@ pub trait Kind: Send + Sync + 'static {
     /// as GitRepository is today); only reconciled kinds have summary lines.
     const RECONCILED: bool = true;
     /// The ferroflux-api type of its objects.
-    type Object: Clone + PartialEq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync;
+    type Object: Clone
+        + PartialEq
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static;
 
     fn meta(obj: &Self::Object) -> &ObjectMeta;
 

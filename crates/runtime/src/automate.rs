@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
+use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::image::{automation, policy, repository};

@@ -41,6 +41,8 @@ pub trait ErasedKind: Send + Sync {
     fn upstreams(&self) -> Vec<&'static str>;
     fn keys(&self, objects: &Objects) -> Vec<ObjectKey>;
     fn meta<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a ObjectMeta>;
+    /// The object, as its kind's type behind `Any`.
+    fn any<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a dyn std::any::Any>;
     /// What `key` reads, over all its watches.
     fn refs(&self, objects: &Objects, key: &ObjectKey) -> Vec<Ref>;
     /// Whether a status change of an `upstream` object runs its readers
@@ -77,6 +79,10 @@ impl<K: Held> ErasedKind for Erased<K> {
 
     fn meta<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a ObjectMeta> {
         K::map(objects).get(key).map(K::meta)
+    }
+
+    fn any<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a dyn std::any::Any> {
+        K::map(objects).get(key).map(|o| o as &dyn std::any::Any)
     }
 
     fn refs(&self, objects: &Objects, key: &ObjectKey) -> Vec<Ref> {

@@ -15,7 +15,7 @@ use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::api::core::v1::ObjectReference;
 
-use ferroflux_controllers::kind::ReadGitRepository;
+use ferroflux_controllers::kind::{Lookup, ReadGitRepository};
 
 use crate::index::Index;
 pub use crate::index::Ref;
@@ -124,13 +124,8 @@ impl Objects {
                     }
                 }
                 Ref::Namespace { kind, namespace } => {
-                    if let Some(erased) = flux().get(&kind).filter(|k| k.reconciled()) {
-                        after.extend(
-                            erased
-                                .keys(self)
-                                .into_iter()
-                                .filter(|k| k.namespace == namespace),
-                        );
+                    if reconciled(&kind) {
+                        after.extend(self.keys_in(&kind, &namespace));
                     }
                 }
             }
@@ -167,6 +162,23 @@ impl Objects {
     pub fn same_specs(&self, other: &Objects) -> bool {
         let keys = self.keys();
         keys == other.keys() && keys.iter().all(|k| self.spec_json(k) == other.spec_json(k))
+    }
+}
+
+/// Other kinds' objects, as the kinds read them.
+impl Lookup for Objects {
+    fn object(&self, key: &ObjectKey) -> Option<&dyn std::any::Any> {
+        flux().get(&key.kind)?.any(self, key)
+    }
+
+    fn keys_in(&self, kind: &str, namespace: &str) -> Vec<ObjectKey> {
+        flux()
+            .get(kind)
+            .map(|k| k.keys(self))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|k| k.namespace == namespace)
+            .collect()
     }
 }
 

@@ -28,6 +28,7 @@ use crate::clock::Clock;
 use crate::status::{self, Event, EventType, Outcome, StepError};
 
 mod kind;
+pub use kind::policies_of_namespace;
 #[cfg(test)]
 mod tests;
 

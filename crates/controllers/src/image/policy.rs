@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::status::{self, Event, Outcome, StepError};
 
 mod kind;
+pub use kind::{repository, repository_key};
 #[cfg(test)]
 mod tests;
 

@@ -4,23 +4,13 @@
 use super::*;
 
 impl Runner {
-    /// The ImageRepository a policy reads.
-    pub(super) fn policy_repository(key: &ObjectKey, obj: &ImagePolicy) -> ObjectKey {
-        let repo_ref = &obj.spec.image_repository_ref;
-        ObjectKey::new(
-            IMAGE_REPOSITORY,
-            repo_ref.namespace.as_deref().unwrap_or(&key.namespace),
-            &repo_ref.name,
-        )
-    }
-
     /// Start choosing one policy's latest tag (None when it left the
     /// objects).
     pub(super) fn start_policy(&mut self, key: &ObjectKey) -> Option<Work> {
         let obj = self.objects.image_policies.get(key)?;
-        let repo_key = Self::policy_repository(key, obj);
+        let repo_key = policy::repository_key(key, obj);
+        let repo = policy::repository(key, obj, &self.objects).cloned();
         let obj = obj.clone();
-        let repo = self.objects.image_repositories.get(&repo_key).cloned();
         let started = std::time::Instant::now();
         let suspended = obj.spec.suspend == Some(true);
         let store = Arc::clone(self.state.store());

@@ -105,13 +105,7 @@ impl Runner {
                     .ok()
                     .cloned()
             });
-        let policies: Vec<ImagePolicy> = self
-            .objects
-            .image_policies
-            .iter()
-            .filter(|(k, _)| k.namespace == key.namespace)
-            .map(|(_, p)| p.clone())
-            .collect();
+        let policies = automation::policies_of_namespace(key, &self.objects);
         let clock = Arc::clone(&self.clock);
         let fetch = self.progress.as_ref().and_then(|sink| {
             git_repository

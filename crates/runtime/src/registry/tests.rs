@@ -114,3 +114,41 @@ fn reports_are_ready_suspended_or_the_ready_message() {
     }
     assert!(kind.report(&o, &key, None).expect("present").ok);
 }
+
+#[test]
+fn kinds_read_other_kinds_objects_through_the_lookup() {
+    use ferroflux_controllers::image::{automation, policy};
+    use ferroflux_controllers::kind::{Lookup, get};
+    let mut o = objects();
+    let repo_key = ObjectKey::new("ImageRepository", "apps", "web");
+    o.image_repositories.insert(
+        repo_key.clone(),
+        serde_json::from_value(json!({"metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"image": "r.example/web", "interval": "5m"}}))
+        .expect("repository"),
+    );
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let p = o.image_policies[&key].clone();
+    assert_eq!(policy::repository_key(&key, &p), repo_key);
+    assert_eq!(
+        policy::repository(&key, &p, &o).map(|r| r.spec.image.as_str()),
+        Some("r.example/web")
+    );
+    // The right key of the wrong kind is no ImageRepository.
+    assert!(get::<ImageRepository>(&o, &key).is_none());
+    assert!(get::<ImagePolicy>(&o, &key).is_some());
+    o.image_repositories.clear();
+    assert!(policy::repository(&key, &p, &o).is_none());
+
+    assert_eq!(o.keys_in("ImagePolicy", "apps"), vec![key.clone()]);
+    assert!(o.keys_in("ImagePolicy", "other").is_empty());
+    assert!(o.keys_in("Kustomization", "apps").is_empty());
+    let auto = ObjectKey::new("ImageUpdateAutomation", "apps", "a");
+    let names: Vec<String> = automation::policies_of_namespace(&auto, &o)
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    assert_eq!(names, ["web"]);
+    let elsewhere = ObjectKey::new("ImageUpdateAutomation", "infra", "a");
+    assert!(automation::policies_of_namespace(&elsewhere, &o).is_empty());
+}

@@ -3,12 +3,12 @@
 //! policy of the namespace), and when its `sourceRef` GitRepository
 //! changed.
 
-use ferroflux_api::image::ImageUpdateAutomation;
+use ferroflux_api::image::{ImagePolicy, ImageUpdateAutomation};
 use ferroflux_api::meta::{Condition, ObjectMeta};
 use serde_json::Value;
 
 use crate::kind::{
-    FirstRun, Kind, KindInfo, ObjectKey, Ref, Watch, after_if_ready, always, is_ready,
+    FirstRun, Kind, KindInfo, Lookup, ObjectKey, Ref, Watch, after_if_ready, always, get, is_ready,
 };
 
 impl Kind for ImageUpdateAutomation {
@@ -85,4 +85,13 @@ fn latest_ref_moved(old: Option<&Value>, new: Option<&Value>) -> bool {
     let at = |v: Option<&Value>| v.and_then(|v| v.pointer("/latestRef")).cloned();
     let new_ref = at(new);
     new_ref.is_some() && at(old) != new_ref
+}
+
+/// Every ImagePolicy of the automation's namespace (Flux applies them all).
+pub fn policies_of_namespace(key: &ObjectKey, objects: &dyn Lookup) -> Vec<ImagePolicy> {
+    objects
+        .keys_in(ImagePolicy::INFO.kind, &key.namespace)
+        .iter()
+        .filter_map(|k| get::<ImagePolicy>(objects, k).cloned())
+        .collect()
 }

@@ -2,12 +2,12 @@
 //! revision moves (Flux's predicate on `lastScanResult.revision`), and on
 //! a timer only with `digestReflectionPolicy: Always`.
 
-use ferroflux_api::image::{ImagePolicy, ReflectionPolicy};
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ReflectionPolicy};
 use ferroflux_api::meta::{Condition, ObjectMeta};
 use serde_json::Value;
 
 use super::DEFAULT_ALWAYS_INTERVAL;
-use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, Watch, is_ready};
+use crate::kind::{FirstRun, Kind, KindInfo, Lookup, ObjectKey, Ref, Watch, get, is_ready};
 
 impl Kind for ImagePolicy {
     const INFO: KindInfo = KindInfo {
@@ -65,14 +65,28 @@ impl Kind for ImagePolicy {
     }
 }
 
-/// `spec.imageRepositoryRef`, in the policy's namespace unless it names one.
-fn repository_ref(key: &ObjectKey, obj: &ImagePolicy) -> Vec<Ref> {
+/// The key of the ImageRepository `spec.imageRepositoryRef` names, in
+/// the policy's namespace unless it names one.
+pub fn repository_key(key: &ObjectKey, obj: &ImagePolicy) -> ObjectKey {
     let r = &obj.spec.image_repository_ref;
-    vec![Ref::Object(ObjectKey::new(
-        "ImageRepository",
+    ObjectKey::new(
+        ImageRepository::INFO.kind,
         r.namespace.as_deref().unwrap_or(&key.namespace),
         &r.name,
-    ))]
+    )
+}
+
+/// The ImageRepository the policy reads, when it exists.
+pub fn repository<'a>(
+    key: &ObjectKey,
+    obj: &ImagePolicy,
+    objects: &'a dyn Lookup,
+) -> Option<&'a ImageRepository> {
+    get::<ImageRepository>(objects, &repository_key(key, obj))
+}
+
+fn repository_ref(key: &ObjectKey, obj: &ImagePolicy) -> Vec<Ref> {
+    vec![Ref::Object(repository_key(key, obj))]
 }
 
 /// A new scan revision (a failed scan keeps the last one).
