@@ -11,6 +11,7 @@
 pub mod clock;
 pub mod image;
 pub mod notification;
+pub mod source;
 pub mod status;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -521,6 +521,14 @@ impl Workspace {
         self.checkout_commit.map(|o| o.to_string())
     }
 
+    /// The message of the checkout commit (None for an empty remote): the
+    /// subject of GitRepository's `NewArtifact` event.
+    pub fn checkout_message(&self) -> Option<String> {
+        let oid = self.checkout_commit?;
+        let commit = self.repo.find_commit(oid).ok()?;
+        Some(String::from_utf8_lossy(commit.message_bytes()).into_owned())
+    }
+
     /// The commit HEAD points at now.
     pub fn head_commit(&self) -> Option<String> {
         self.repo
