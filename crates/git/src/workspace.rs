@@ -186,7 +186,9 @@ fn local(op: &'static str) -> impl Fn(git2::Error) -> Error {
 }
 
 /// A GitRepository `spec.ref`. Precedence as in source-controller:
-/// commit > name > semver > tag > branch; all empty means branch `master`.
+/// commit > name > tag > semver > branch (pkg/git's `clone` checks `tag`
+/// before `semver`, whatever the API comment says); all empty means
+/// branch `master`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckoutRef {
     /// Branch name.
@@ -914,11 +916,11 @@ impl Workspace {
         if let Some(name) = set(&r.name) {
             return format!("+{name}:refs/ferroflux/checkout");
         }
-        if set(&r.semver).is_some() {
-            return "+refs/tags/*:refs/tags/*".to_string();
-        }
         if let Some(tag) = set(&r.tag) {
             return format!("+refs/tags/{tag}:refs/tags/{tag}");
+        }
+        if set(&r.semver).is_some() {
+            return "+refs/tags/*:refs/tags/*".to_string();
         }
         branch(r.branch_name().unwrap_or("master"))
     }
@@ -1012,6 +1014,14 @@ impl Workspace {
                 Err(not_found(format!("reference '{name}'")))
             };
         }
+        if let Some(tag) = set(&r.tag) {
+            let full = format!("refs/tags/{tag}");
+            return if has(&full) {
+                Ok((Some(full.clone()), full, format!("tag '{tag}'")))
+            } else {
+                Err(not_found(format!("tag '{tag}'")))
+            };
+        }
         if let Some(range) = set(&r.semver) {
             let constraint =
                 semver::Constraints::parse(&range).map_err(|source| Error::Semver {
@@ -1036,14 +1046,6 @@ impl Workspace {
                 format!("refs/tags/{tag}"),
                 format!("tag '{tag}'"),
             ));
-        }
-        if let Some(tag) = set(&r.tag) {
-            let full = format!("refs/tags/{tag}");
-            return if has(&full) {
-                Ok((Some(full.clone()), full, format!("tag '{tag}'")))
-            } else {
-                Err(not_found(format!("tag '{tag}'")))
-            };
         }
         let branch = r.branch_name().unwrap_or("master").to_string();
         let full = format!("refs/heads/{branch}");

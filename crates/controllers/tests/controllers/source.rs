@@ -314,6 +314,16 @@ fn revisions_of_every_ref_kind() {
             },
             format!("v1.1.0@sha1:{c2}"),
         ),
+        // Flux's clone checks `tag` before `semver` (pkg/git gogit
+        // client.go), whatever the API comment says.
+        (
+            GitRepositoryRef {
+                tag: Some("v1.0.0".into()),
+                semver: Some(">=1.0.0".into()),
+                ..Default::default()
+            },
+            format!("v1.0.0@sha1:{c1}"),
+        ),
         (
             GitRepositoryRef {
                 name: Some("refs/heads/main".into()),
