@@ -64,7 +64,7 @@ impl GitRepositorySpec {
     }
 }
 
-/// What to check out; precedence commit > name > semver > tag > branch.
+/// What to check out; precedence commit > name > tag > semver > branch.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GitRepositoryRef {
