@@ -64,7 +64,7 @@ impl GitRepositorySpec {
     }
 }
 
-/// What to check out; precedence commit > name > semver > tag > branch.
+/// What to check out; precedence commit > name > tag > semver > branch.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GitRepositoryRef {
@@ -110,6 +110,26 @@ pub struct SourceStatus {
     pub artifact: Option<Artifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// GitRepository: the artifacts of `spec.include`, index-aligned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub included_artifacts: Vec<Artifact>,
+    /// GitRepository: the `spec.ignore` of the last artifact (unset and
+    /// `""` differ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_ignore: Option<String>,
+    /// GitRepository: the `spec.recurseSubmodules` of the last artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_recurse_submodules: Option<bool>,
+    /// GitRepository: the `spec.include` of the last artifact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observed_include: Vec<GitRepositoryInclude>,
+    /// GitRepository: the `spec.sparseCheckout` of the last artifact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observed_sparse_checkout: Vec<String>,
+    /// GitRepository: the `spec.verify.mode` last verified
+    /// (`HEAD`, `Tag`, `TagAndHEAD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_verification_mode: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -189,7 +189,9 @@ fn local(op: &'static str) -> impl Fn(git2::Error) -> Error {
 }
 
 /// A GitRepository `spec.ref`. Precedence as in source-controller:
-/// commit > name > semver > tag > branch; all empty means branch `master`.
+/// commit > name > tag > semver > branch (pkg/git's `clone` checks `tag`
+/// before `semver`, whatever the API comment says); all empty means
+/// branch `master`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckoutRef {
     /// Branch name.
@@ -522,6 +524,14 @@ impl Workspace {
     /// The commit the checkout ref resolved to (None for an empty remote).
     pub fn checkout_commit(&self) -> Option<String> {
         self.checkout_commit.map(|o| o.to_string())
+    }
+
+    /// The message of the checkout commit (None for an empty remote): the
+    /// subject of GitRepository's `NewArtifact` event.
+    pub fn checkout_message(&self) -> Option<String> {
+        let oid = self.checkout_commit?;
+        let commit = self.repo.find_commit(oid).ok()?;
+        Some(String::from_utf8_lossy(commit.message_bytes()).into_owned())
     }
 
     /// The commit HEAD points at now.
@@ -909,11 +919,11 @@ impl Workspace {
         if let Some(name) = set(&r.name) {
             return format!("+{name}:refs/ferroflux/checkout");
         }
-        if set(&r.semver).is_some() {
-            return "+refs/tags/*:refs/tags/*".to_string();
-        }
         if let Some(tag) = set(&r.tag) {
             return format!("+refs/tags/{tag}:refs/tags/{tag}");
+        }
+        if set(&r.semver).is_some() {
+            return "+refs/tags/*:refs/tags/*".to_string();
         }
         branch(r.branch_name().unwrap_or("master"))
     }
@@ -1007,6 +1017,14 @@ impl Workspace {
                 Err(not_found(format!("reference '{name}'")))
             };
         }
+        if let Some(tag) = set(&r.tag) {
+            let full = format!("refs/tags/{tag}");
+            return if has(&full) {
+                Ok((Some(full.clone()), full, format!("tag '{tag}'")))
+            } else {
+                Err(not_found(format!("tag '{tag}'")))
+            };
+        }
         if let Some(range) = set(&r.semver) {
             let constraint =
                 semver::Constraints::parse(&range).map_err(|source| Error::Semver {
@@ -1031,14 +1049,6 @@ impl Workspace {
                 format!("refs/tags/{tag}"),
                 format!("tag '{tag}'"),
             ));
-        }
-        if let Some(tag) = set(&r.tag) {
-            let full = format!("refs/tags/{tag}");
-            return if has(&full) {
-                Ok((Some(full.clone()), full, format!("tag '{tag}'")))
-            } else {
-                Err(not_found(format!("tag '{tag}'")))
-            };
         }
         let branch = r.branch_name().unwrap_or("master").to_string();
         let full = format!("refs/heads/{branch}");

@@ -5,6 +5,7 @@
 
 mod automation;
 mod policy;
+mod source;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,8 @@
 //! `**/.sops.yaml`, `**/.goreleaser.yml`, `**/.flux.yaml`), every
 //! `.sourceignore` below the build directory (each relative to its own
 //! directory), then `--ignore-paths`. The last pattern that matches
-//! decides; `!` re-includes.
+//! decides; `!` re-includes. [`Matcher::for_artifact`] is the same
+//! matcher with source-controller's rule for GitRepository artifacts.
 
 use std::path::{Component, Path};
 
@@ -178,6 +179,51 @@ impl Matcher {
             user: patterns.len() - defaults,
             patterns,
         }
+    }
+
+    /// source-controller's archive filter (`pkg/artifact`
+    /// `SourceIgnoreFilter` over `sourceignore.LoadIgnorePatterns`, then
+    /// `spec.ignore`): the VCS patterns, then every `.sourceignore` below
+    /// `dir` and the lines of `ignore`; Flux's other defaults (CI files,
+    /// images, archives, `**/.sops.yaml`, ...) only when those two gave no
+    /// pattern at all, so one `.sourceignore` anywhere re-admits them.
+    pub fn for_artifact(fs: &dyn FileSystem, dir: &Path, ignore: Option<&str>) -> Matcher {
+        let domain = components(dir);
+        let parse = |list: &str| -> Vec<Pattern> {
+            list.split(',')
+                .map(|p| Pattern::parse(p, &domain))
+                .collect()
+        };
+        let mut user = Vec::new();
+        let mut dirs = 0;
+        load_ignore_files(fs, dir, &domain, &mut user, &mut dirs);
+        if let Some(ignore) = ignore {
+            user.extend(
+                ignore
+                    .lines()
+                    .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                    .take(MAX_PATTERNS)
+                    .map(|l| Pattern::parse(l, &domain)),
+            );
+        }
+        let mut patterns = parse(EXCLUDE_VCS);
+        if user.is_empty() {
+            for list in [EXCLUDE_EXT, EXCLUDE_CI, EXCLUDE_EXTRA] {
+                patterns.extend(parse(list));
+            }
+        }
+        let count = user.len();
+        patterns.extend(user);
+        Matcher {
+            patterns,
+            user: count,
+        }
+    }
+
+    /// Whether some pattern re-includes (`!`): only then can a path below
+    /// an ignored directory be kept, and a walk must enter that directory.
+    pub fn has_inclusions(&self) -> bool {
+        self.patterns.iter().any(|p| p.inclusion)
     }
 
     /// Whether a `.sourceignore` or `--ignore-paths` pattern exists: the

@@ -62,3 +62,36 @@ fn sourceignore_files_apply_below_their_directory() {
     // .git's own file is not read.
     assert!(!m.is_ignored(Path::new("/r/y.yaml"), false));
 }
+
+#[test]
+fn artifact_rules_drop_the_defaults_once_a_user_pattern_exists() {
+    let fs = {
+        let mut fs = MemFs::new();
+        fs.add_dir("/r");
+        fs
+    };
+    let m = Matcher::for_artifact(&fs, Path::new("/r"), None);
+    assert!(m.is_ignored(Path::new("/r/.git/HEAD"), false));
+    assert!(m.is_ignored(Path::new("/r/.github/ci.yaml"), false));
+    assert!(m.is_ignored(Path::new("/r/a/.sops.yaml"), false));
+    assert!(!m.has_inclusions());
+    // `spec.ignore: ""` gives no pattern: the defaults stay.
+    let m = Matcher::for_artifact(&fs, Path::new("/r"), Some(""));
+    assert!(m.is_ignored(Path::new("/r/logo.png"), false));
+    // Any pattern, from spec.ignore or a .sourceignore, drops all but VCS.
+    let m = Matcher::for_artifact(&fs, Path::new("/r"), Some("# c\n*.md\n"));
+    assert!(m.is_ignored(Path::new("/r/README.md"), false));
+    assert!(m.is_ignored(Path::new("/r/.gitignore"), false));
+    assert!(!m.is_ignored(Path::new("/r/logo.png"), false));
+    assert!(!m.is_ignored(Path::new("/r/.github/ci.yaml"), false));
+    let mut fs = MemFs::new();
+    fs.add("/r/sub/.sourceignore", "x.yaml\n");
+    let m = Matcher::for_artifact(&fs, Path::new("/r"), None);
+    assert!(!m.is_ignored(Path::new("/r/.sops.yaml"), false));
+    assert!(m.is_ignored(Path::new("/r/sub/x.yaml"), false));
+    assert!(!m.is_ignored(Path::new("/r/x.yaml"), false));
+    // spec.ignore lines come last: they win over .sourceignore files.
+    let m = Matcher::for_artifact(&fs, Path::new("/r"), Some("!sub/x.yaml"));
+    assert!(m.has_inclusions());
+    assert!(!m.is_ignored(Path::new("/r/sub/x.yaml"), false));
+}

@@ -1,0 +1,713 @@
+//! GitRepository (`source.toolkit.fluxcd.io/v1`): clone the ref, copy the
+//! included repositories' artifacts in, archive the tree as Flux's tar.gz
+//! and advertise it in `status.artifact` (source-controller,
+//! `shared/docs/flux-gitops-semantics.md` §1).
+//!
+//! One run, as source-controller's sub-reconcilers: `storage` (garbage
+//! collection, the advertised artifact still there with its digest, its
+//! URL rewritten), `source` (credentials, includes available, fetch and
+//! checkout through the cached clone, the revision `<ref>@sha1:<hex>`),
+//! `include` (each included artifact's `fromPath` moved to `toPath`), and
+//! `artifact` (archived only when the revision, `ignore`,
+//! `recurseSubmodules`, `include` or an included artifact changed).
+//! Blocking IO: async callers use `spawn_blocking`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, condition, reason};
+use ferroflux_api::source::{Artifact, GitRepository, GitRepositoryInclude, SourceStatus};
+use ferroflux_artifact::{Limits, Storage, storage};
+use ferroflux_git::{Auth, CheckoutRef, Workspace, revision_string};
+
+use crate::clock::Clock;
+use crate::status::{self, Conditions, Event, EventType, Outcome, StepError};
+
+#[cfg(test)]
+mod tests;
+
+/// Secret data as Kubernetes holds it (`data`, decoded).
+pub type SecretData = BTreeMap<String, Vec<u8>>;
+
+/// The kind as it names the storage directory (`gitrepository/...`).
+pub const KIND: &str = "GitRepository";
+
+/// Condition types of source-controller besides the shared ones.
+pub mod conditions {
+    pub const ARTIFACT_OUTDATED: &str = "ArtifactOutdated";
+    pub const INCLUDE_UNAVAILABLE: &str = "IncludeUnavailable";
+    pub const STORAGE_OPERATION_FAILED: &str = "StorageOperationFailed";
+}
+
+/// source-controller's reasons for GitRepository.
+pub mod reasons {
+    pub const URL_INVALID: &str = "URLInvalid";
+    pub const EMPTY_GIT_REPOSITORY: &str = "EmptyGitRepository";
+    pub const INVALID_PROVIDER_CONFIGURATION: &str = "InvalidProviderConfiguration";
+    pub const NOT_FOUND: &str = "NotFound";
+    pub const NO_ARTIFACT: &str = "NoArtifact";
+    pub const NEW_REVISION: &str = "NewRevision";
+    pub const INCLUDE_CHANGE: &str = "IncludeChange";
+    pub const ARCHIVE_OPERATION_FAILED: &str = "ArchiveOperationFailed";
+    pub const DIRECTORY_CREATION_FAILED: &str = "DirectoryCreationFailed";
+    pub const ILLEGAL_PATH: &str = "IllegalPath";
+    pub const COPY_FAILURE: &str = "CopyFailure";
+    pub const VERIFICATION_ERROR: &str = "VerificationError";
+    pub const NEW_ARTIFACT: &str = "NewArtifact";
+    pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
+}
+
+/// Controller-wide settings (source-controller's flags).
+#[derive(Debug, Clone)]
+pub struct GitRepositoryOptions {
+    /// Where the cached clones live: one per GitRepository
+    /// (`<cache_dir>/<namespace>/<name>`), apart from the automations'.
+    pub cache_dir: PathBuf,
+    /// `--requeue-dependency`: retry after an include is unavailable.
+    pub requeue_dependency: Duration,
+    /// Bounds of one artifact (a repository is a stranger's input).
+    pub limits: Limits,
+}
+
+impl Default for GitRepositoryOptions {
+    fn default() -> Self {
+        GitRepositoryOptions {
+            cache_dir: PathBuf::from("/tmp/ferroflux-source-cache"),
+            requeue_dependency: Duration::from_secs(30),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What one run works from; the caller looked everything up.
+#[derive(Debug, Clone, Copy)]
+pub struct GitRepositoryInput<'a> {
+    pub repository: &'a GitRepository,
+    /// The `spec.secretRef` Secret (None: not found).
+    pub secret: Option<&'a SecretData>,
+    /// The GitRepositories of the object's namespace that `spec.include`
+    /// names, by name, with their `status.artifact` (a name missing: not
+    /// found; `None`: no artifact yet).
+    pub included: &'a BTreeMap<String, Option<Artifact>>,
+    /// Where artifacts are stored and how they are advertised.
+    pub storage: &'a Storage,
+}
+
+/// The new status, when to run again, and the event.
+#[derive(Debug, Clone)]
+pub struct GitRepositoryResult {
+    pub status: SourceStatus,
+    pub outcome: Outcome,
+    /// None only for a suspended object.
+    pub event: Option<Event>,
+}
+
+/// How a run that did not fail ended.
+enum Done {
+    /// The artifact already matched revision and content configuration.
+    UpToDate { revision: String },
+    /// A new artifact was written; the commit's subject for the event.
+    Stored { subject: String },
+}
+
+/// Reconcile one GitRepository.
+pub fn reconcile(
+    input: &GitRepositoryInput<'_>,
+    clock: &dyn Clock,
+    opts: &GitRepositoryOptions,
+) -> GitRepositoryResult {
+    let repo = input.repository;
+    let mut st = repo.status.clone().unwrap_or_default();
+    if let Some(token) = repo
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
+    {
+        st.last_handled_reconcile_at = Some(token.clone());
+    }
+    if repo.spec.suspend == Some(true) {
+        return GitRepositoryResult {
+            status: st,
+            outcome: Outcome::Wait,
+            event: None,
+        };
+    }
+    let before = st.clone();
+    let done = run(input, clock, opts, &mut st);
+    let result = done
+        .as_ref()
+        .map(|_| stored_message(&st))
+        .map_err(Clone::clone);
+    let generation = repo.metadata.generation;
+    if !matches!(
+        result,
+        Err(StepError::Waiting { .. } | StepError::Retry { .. })
+    ) {
+        st.observed_generation = generation;
+    }
+    status::finish(&mut st.conditions, generation, clock.now_time(), &result);
+    let interval = repo.spec.interval.to_std().max(Duration::from_secs(1));
+    let event = event(&before, &st, &done);
+    GitRepositoryResult {
+        outcome: status::outcome(&result, Some(interval)),
+        status: st,
+        event: Some(event),
+    }
+}
+
+/// source-controller's `reconcileDelete`: every artifact of the object
+/// goes (its whole `gitrepository/<ns>/<name>` directory) and the cached
+/// clone with it.
+pub fn delete(
+    repo: &GitRepository,
+    storage: &Storage,
+    opts: &GitRepositoryOptions,
+) -> Result<(), StepError> {
+    let (ns, name) = names(repo);
+    storage.remove_all(KIND, &ns, &name).map_err(|e| {
+        StepError::retry(
+            "GarbageCollectionFailed",
+            format!("garbage collection for deleted resource failed: {e}"),
+        )
+    })?;
+    let clone = opts.cache_dir.join(&ns).join(&name);
+    match std::fs::remove_dir_all(&clone) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StepError::retry(
+            "GarbageCollectionFailed",
+            format!("cannot remove the clone of '{ns}/{name}': {e}"),
+        )),
+    }
+}
+
+fn names(repo: &GitRepository) -> (String, String) {
+    (
+        repo.metadata.namespace.clone().unwrap_or_default(),
+        repo.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+fn stored_message(st: &SourceStatus) -> String {
+    let revision = st
+        .artifact
+        .as_ref()
+        .map(|a| a.revision.clone())
+        .unwrap_or_default();
+    format!("stored artifact for revision '{revision}'")
+}
+
+/// Flux's `notify`: `NewArtifact` when the digest changed, `Succeeded` on
+/// recovery from a failure, a Warning on failure, otherwise a trace.
+fn event(before: &SourceStatus, after: &SourceStatus, done: &Result<Done, StepError>) -> Event {
+    let ready_before = status::is_true(&before.conditions, condition::READY);
+    match done {
+        Err(e) => Event {
+            type_: EventType::Warning,
+            reason: e.reason().to_string(),
+            message: e.message().to_string(),
+        },
+        Ok(Done::Stored { subject }) => {
+            let old = before.artifact.as_ref().and_then(|a| a.digest.clone());
+            let new = after.artifact.as_ref().and_then(|a| a.digest.clone());
+            let message = format!("stored artifact for commit '{}'", short_message(subject));
+            if old != new {
+                Event {
+                    type_: EventType::Normal,
+                    reason: reasons::NEW_ARTIFACT.to_string(),
+                    message,
+                }
+            } else if !ready_before {
+                Event {
+                    type_: EventType::Normal,
+                    reason: reason::SUCCEEDED.to_string(),
+                    message,
+                }
+            } else {
+                Event {
+                    type_: EventType::Trace,
+                    reason: reasons::ARTIFACT_UP_TO_DATE.to_string(),
+                    message,
+                }
+            }
+        }
+        Ok(Done::UpToDate { revision }) => Event {
+            type_: if ready_before {
+                EventType::Trace
+            } else {
+                EventType::Normal
+            },
+            reason: if ready_before {
+                reasons::ARTIFACT_UP_TO_DATE
+            } else {
+                reason::SUCCEEDED
+            }
+            .to_string(),
+            message: if ready_before {
+                format!("artifact up-to-date with remote revision: '{revision}'")
+            } else {
+                format!("stored artifact for commit '{revision}'")
+            },
+        },
+    }
+}
+
+/// go-git's `Commit.ShortMessage`: the subject, cut to 50 runes + `...`.
+pub fn short_message(message: &str) -> String {
+    let subject = message.split('\n').next().unwrap_or_default();
+    if subject.chars().count() > 50 {
+        format!("{}...", subject.chars().take(50).collect::<String>())
+    } else {
+        subject.to_string()
+    }
+}
+
+fn run(
+    input: &GitRepositoryInput<'_>,
+    clock: &dyn Clock,
+    opts: &GitRepositoryOptions,
+    st: &mut SourceStatus,
+) -> Result<Done, StepError> {
+    conditions_of(st, input, clock).remove(conditions::STORAGE_OPERATION_FAILED);
+    reconcile_storage(input, clock, st);
+    let source = reconcile_source(input, clock, opts, st)?;
+    reconcile_include(input, clock, opts, &source, st)?;
+    reconcile_artifact(input, clock, opts, &source, st)
+}
+
+fn conditions_of<'s>(
+    st: &'s mut SourceStatus,
+    input: &GitRepositoryInput<'_>,
+    clock: &dyn Clock,
+) -> Conditions<'s> {
+    Conditions::new(
+        &mut st.conditions,
+        input.repository.metadata.generation,
+        clock.now_time(),
+    )
+}
+
+/// `reconcileStorage`: collect garbage, drop an advertised artifact that
+/// is gone or whose digest no longer matches, rewrite its URL.
+fn reconcile_storage(input: &GitRepositoryInput<'_>, clock: &dyn Clock, st: &mut SourceStatus) {
+    let storage = input.storage;
+    let now: std::time::SystemTime = clock.now().into();
+    if let Some(a) = &st.artifact {
+        // Flux ignores a failed collection here; it is retried next run.
+        let _ = storage.garbage_collect(&a.path, now);
+    }
+    let mut missing = false;
+    if let Some(a) = &st.artifact {
+        let intact = storage.exists(&a.path)
+            && storage
+                .verify(&a.path, a.digest.as_deref().unwrap_or_default())
+                .is_ok();
+        if !intact {
+            if storage.exists(&a.path) {
+                let _ = storage.remove(&a.path);
+            }
+            missing = true;
+            st.artifact = None;
+        }
+    }
+    match &mut st.artifact {
+        Some(a) => a.url = storage.url(&a.path),
+        None => {
+            let msg = if missing {
+                "building artifact: disappeared from storage"
+            } else {
+                "building artifact"
+            };
+            let mut c = conditions_of(st, input, clock);
+            c.reconciling(msg);
+            c.remove(condition::ARTIFACT_IN_STORAGE);
+        }
+    }
+}
+
+/// The checked-out tree and what it resolved to.
+struct Source {
+    ws: Workspace,
+    revision: String,
+    commit: String,
+    subject: String,
+    included: Vec<Artifact>,
+}
+
+/// `reconcileSource`: credentials, includes, clone, revision.
+fn reconcile_source(
+    input: &GitRepositoryInput<'_>,
+    clock: &dyn Clock,
+    opts: &GitRepositoryOptions,
+    st: &mut SourceStatus,
+) -> Result<Source, StepError> {
+    let repo = input.repository;
+    let spec = &repo.spec;
+    let (ns, name) = names(repo);
+    let had_artifact = st.artifact.is_some();
+    let verified_false = status::get(&st.conditions, condition::SOURCE_VERIFIED)
+        .is_some_and(|x| x.status == "False");
+    let mut c = conditions_of(st, input, clock);
+    if verified_false {
+        c.remove(condition::SOURCE_VERIFIED);
+    }
+    let fetch_failed = |c: &mut Conditions<'_>, e: StepError| {
+        c.set(condition::FETCH_FAILED, true, e.reason(), e.message());
+        e
+    };
+    if spec.verify.is_some() {
+        let e = StepError::stalled(
+            reasons::VERIFICATION_ERROR,
+            "spec.verify: verifying OpenPGP signatures of commits and tags is not supported by ferroflux yet; remove spec.verify or verify outside ferroflux",
+        );
+        c.set(condition::SOURCE_VERIFIED, false, e.reason(), e.message());
+        return Err(e);
+    }
+    for (field, set) in [
+        (
+            "spec.recurseSubmodules",
+            spec.recurse_submodules == Some(true),
+        ),
+        ("spec.sparseCheckout", !spec.sparse_checkout.is_empty()),
+        ("spec.proxySecretRef", spec.proxy_secret_ref.is_some()),
+    ] {
+        if set {
+            let e = StepError::stalled(
+                reason::GIT_OPERATION_FAILED,
+                format!("{field} is not supported by ferroflux yet"),
+            );
+            return Err(fetch_failed(&mut c, e));
+        }
+    }
+    if let Some(p) = spec
+        .provider
+        .as_deref()
+        .filter(|p| !p.is_empty() && *p != "generic")
+    {
+        let e = StepError::stalled(
+            reasons::INVALID_PROVIDER_CONFIGURATION,
+            format!("provider '{p}' is not supported by ferroflux yet; use a secretRef"),
+        );
+        return Err(fetch_failed(&mut c, e));
+    }
+    if let Err(e) = ferroflux_git::url::RemoteUrl::parse(&spec.url) {
+        let e = StepError::stalled(
+            reasons::URL_INVALID,
+            format!(
+                "failed to parse url '{}': {e}",
+                ferroflux_git::url::redact(&spec.url)
+            ),
+        );
+        return Err(fetch_failed(&mut c, e));
+    }
+    let auth = match &spec.secret_ref {
+        None => Auth::none(),
+        Some(r) => {
+            let Some(data) = input.secret else {
+                let e = StepError::retry(
+                    reason::AUTHENTICATION_FAILED,
+                    format!(
+                        "failed to get secret '{ns}/{}': secrets \"{}\" not found",
+                        r.name, r.name
+                    ),
+                );
+                return Err(fetch_failed(&mut c, e));
+            };
+            Auth::from_secret(data).map_err(|e| {
+                fetch_failed(
+                    &mut c,
+                    StepError::retry(
+                        reason::AUTHENTICATION_FAILED,
+                        format!("failed to configure authentication options: {e}"),
+                    ),
+                )
+            })?
+        }
+    };
+    let included = fetch_includes(input, opts, &mut c)?;
+    let recorded = repo
+        .status
+        .as_ref()
+        .map(|s| s.included_artifacts.clone())
+        .unwrap_or_default();
+    if included_differ(&included, &recorded) {
+        let message = "included artifacts differ from last observed includes";
+        if !recorded.is_empty() {
+            c.set(
+                conditions::ARTIFACT_OUTDATED,
+                true,
+                reasons::INCLUDE_CHANGE,
+                message,
+            );
+        }
+        c.reconciling(&format!("building artifact: {message}"));
+    }
+    let checkout = spec
+        .reference
+        .as_ref()
+        .map(|r| CheckoutRef {
+            branch: r.branch.clone(),
+            tag: r.tag.clone(),
+            semver: r.semver.clone(),
+            name: r.name.clone(),
+            commit: r.commit.clone(),
+        })
+        .unwrap_or_default();
+    let git_opts = ferroflux_git::Options {
+        timeout: Some(spec.effective_timeout().to_std()),
+        ..ferroflux_git::Options::default()
+    };
+    let cache = opts.cache_dir.join(&ns).join(&name);
+    let ws =
+        Workspace::open_or_clone(&cache, &spec.url, &auth, &checkout, git_opts).map_err(|e| {
+            let reason = match e {
+                ferroflux_git::Error::Credentials(_) | ferroflux_git::Error::AuthFailed { .. } => {
+                    reason::AUTHENTICATION_FAILED
+                }
+                _ => reason::GIT_OPERATION_FAILED,
+            };
+            fetch_failed(
+                &mut c,
+                StepError::retry(
+                    reason,
+                    format!("failed to checkout and determine revision: {e}"),
+                ),
+            )
+        })?;
+    let Some(commit) = ws.checkout_commit() else {
+        let e = StepError::retry(reasons::EMPTY_GIT_REPOSITORY, "git repository is empty");
+        return Err(fetch_failed(&mut c, e));
+    };
+    c.remove(condition::FETCH_FAILED);
+    let revision = match checkout.name.as_deref().filter(|n| !n.is_empty()) {
+        // `commitReference`: absolute for `ref.name`.
+        Some(name) => format!("{name}@sha1:{commit}"),
+        None => ws
+            .observed_source_revision()
+            .unwrap_or_else(|| revision_string(None, &commit)),
+    };
+    let subject = ws.checkout_message().unwrap_or_default();
+    let current = st.artifact.as_ref().map(|a| a.revision.clone());
+    let mut c = conditions_of(st, input, clock);
+    if current.as_deref() != Some(revision.as_str()) {
+        let message = format!("new upstream revision '{revision}'");
+        if had_artifact {
+            c.set(
+                conditions::ARTIFACT_OUTDATED,
+                true,
+                reasons::NEW_REVISION,
+                &message,
+            );
+        }
+        c.reconciling(&format!("building artifact: {message}"));
+    }
+    Ok(Source {
+        ws,
+        revision,
+        commit,
+        subject,
+        included,
+    })
+}
+
+/// `artifactSet.Diff`: a different count, or any revision or digest.
+fn included_differ(now: &[Artifact], recorded: &[Artifact]) -> bool {
+    now.len() != recorded.len()
+        || now
+            .iter()
+            .zip(recorded)
+            .any(|(a, b)| a.revision != b.revision || a.digest != b.digest)
+}
+
+/// `fetchIncludes`: every included GitRepository exists and has an artifact.
+fn fetch_includes(
+    input: &GitRepositoryInput<'_>,
+    opts: &GitRepositoryOptions,
+    c: &mut Conditions<'_>,
+) -> Result<Vec<Artifact>, StepError> {
+    let mut out = Vec::new();
+    for inc in &input.repository.spec.include {
+        let n = &inc.repository.name;
+        let e = match input.included.get(n) {
+            Some(Some(a)) => {
+                out.push(a.clone());
+                continue;
+            }
+            None => StepError::waiting(
+                reasons::NOT_FOUND,
+                format!(
+                    "could not get resource for include '{n}': gitrepositories.source.toolkit.fluxcd.io \"{n}\" not found"
+                ),
+                opts.requeue_dependency,
+            ),
+            Some(None) => StepError::waiting(
+                reasons::NO_ARTIFACT,
+                format!("no artifact available for include '{n}'"),
+                opts.requeue_dependency,
+            ),
+        };
+        c.set(
+            conditions::INCLUDE_UNAVAILABLE,
+            true,
+            e.reason(),
+            e.message(),
+        );
+        return Err(e);
+    }
+    c.remove(conditions::INCLUDE_UNAVAILABLE);
+    Ok(out)
+}
+
+/// `GetToPath`: the repository's name when `toPath` is empty.
+fn to_path(inc: &GitRepositoryInclude) -> String {
+    inc.to_path
+        .clone()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| inc.repository.name.clone())
+}
+
+/// `GetFromPath`: the artifact's root when empty.
+fn from_path(inc: &GitRepositoryInclude) -> String {
+    inc.from_path.clone().unwrap_or_default()
+}
+
+/// `reconcileInclude`: each included artifact's `fromPath` into `toPath`.
+fn reconcile_include(
+    input: &GitRepositoryInput<'_>,
+    clock: &dyn Clock,
+    opts: &GitRepositoryOptions,
+    source: &Source,
+    st: &mut SourceStatus,
+) -> Result<(), StepError> {
+    let mut c = conditions_of(st, input, clock);
+    let workdir = source.ws.workdir();
+    for (inc, artifact) in input.repository.spec.include.iter().zip(&source.included) {
+        let name = &inc.repository.name;
+        let to = crate::image::automation::secure_join(workdir, &to_path(inc)).map_err(|e| {
+            let e = StepError::retry(
+                reasons::ILLEGAL_PATH,
+                format!("path calculation for include '{name}' failed: {e}"),
+            );
+            c.set(
+                conditions::STORAGE_OPERATION_FAILED,
+                true,
+                e.reason(),
+                e.message(),
+            );
+            e
+        })?;
+        input
+            .storage
+            .copy_to_path(&artifact.path, &from_path(inc), &to, &opts.limits)
+            .map_err(|err| {
+                let e = StepError::retry(
+                    reasons::COPY_FAILURE,
+                    format!(
+                        "failed to copy '{name}' include from {} to {}: {err}",
+                        from_path(inc),
+                        to_path(inc)
+                    ),
+                );
+                c.set(
+                    conditions::STORAGE_OPERATION_FAILED,
+                    true,
+                    e.reason(),
+                    e.message(),
+                );
+                e
+            })?;
+    }
+    c.remove(conditions::INCLUDE_UNAVAILABLE);
+    Ok(())
+}
+
+/// `gitContentConfigChanged` and the revision: whether the artifact must
+/// be written again.
+fn artifact_outdated(repo: &GitRepository, source: &Source, st: &SourceStatus) -> bool {
+    let spec = &repo.spec;
+    let Some(a) = &st.artifact else {
+        return true;
+    };
+    a.revision != source.revision
+        || spec.ignore != st.observed_ignore
+        || spec.recurse_submodules.unwrap_or(false)
+            != st.observed_recurse_submodules.unwrap_or(false)
+        || spec.include != st.observed_include
+        || spec.sparse_checkout != st.observed_sparse_checkout
+        || included_differ(&source.included, &st.included_artifacts)
+}
+
+/// `reconcileArtifact`: archive to `gitrepository/<ns>/<name>/<hex>.tar.gz`
+/// unless the stored artifact is current; record what it was made from.
+fn reconcile_artifact(
+    input: &GitRepositoryInput<'_>,
+    clock: &dyn Clock,
+    opts: &GitRepositoryOptions,
+    source: &Source,
+    st: &mut SourceStatus,
+) -> Result<Done, StepError> {
+    let repo = input.repository;
+    let (ns, name) = names(repo);
+    if !artifact_outdated(repo, source, st) {
+        let mut c = conditions_of(st, input, clock);
+        c.remove(conditions::ARTIFACT_OUTDATED);
+        c.set(
+            condition::ARTIFACT_IN_STORAGE,
+            true,
+            reason::SUCCEEDED,
+            &format!("stored artifact for revision '{}'", source.revision),
+        );
+        return Ok(Done::UpToDate {
+            revision: source.revision.clone(),
+        });
+    }
+    let path = storage::artifact_path(KIND, &ns, &name, &format!("{}.tar.gz", source.commit));
+    let stored = input
+        .storage
+        .archive(
+            &path,
+            source.ws.workdir(),
+            repo.spec.ignore.as_deref(),
+            &opts.limits,
+        )
+        .map_err(|err| {
+            let e = StepError::retry(
+                reasons::ARCHIVE_OPERATION_FAILED,
+                format!("unable to archive artifact to storage: {err}"),
+            );
+            conditions_of(st, input, clock).set(
+                conditions::STORAGE_OPERATION_FAILED,
+                true,
+                e.reason(),
+                e.message(),
+            );
+            e
+        })?;
+    st.artifact = Some(Artifact {
+        url: input.storage.url(&path),
+        path,
+        revision: source.revision.clone(),
+        digest: Some(stored.digest),
+        last_update_time: Some(clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        size: Some(i64::try_from(stored.size).unwrap_or(i64::MAX)),
+    });
+    st.included_artifacts = source.included.clone();
+    st.observed_ignore = repo.spec.ignore.clone();
+    st.observed_recurse_submodules = repo.spec.recurse_submodules.filter(|r| *r);
+    st.observed_include = repo.spec.include.clone();
+    st.observed_sparse_checkout = repo.spec.sparse_checkout.clone();
+    let mut c = conditions_of(st, input, clock);
+    c.remove(conditions::ARTIFACT_OUTDATED);
+    c.remove(conditions::STORAGE_OPERATION_FAILED);
+    c.set(
+        condition::ARTIFACT_IN_STORAGE,
+        true,
+        reason::SUCCEEDED,
+        &format!("stored artifact for revision '{}'", source.revision),
+    );
+    Ok(Done::Stored {
+        subject: source.subject.clone(),
+    })
+}

@@ -1,0 +1,3 @@
+//! source.toolkit.fluxcd.io kinds.
+
+pub mod git;
