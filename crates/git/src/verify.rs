@@ -78,8 +78,6 @@ pub enum Error {
     NoSshKeys,
     #[error("unsupported signature type: {0}")]
     Unsupported(&'static str),
-    #[error("unable to verify payload: signature is empty")]
-    Empty,
     #[error("unable to read armored key ring: {0}")]
     KeyRing(String),
     #[error("unable to parse authorized keys: unable to parse authorized key: {0}")]
@@ -121,7 +119,8 @@ pub fn verify(signed: &Signed, keys: &Keys) -> Result<String, Error> {
         "openpgp" => verify_pgp(signed, &keys.key_rings),
         "ssh" if keys.authorized_keys.is_empty() => Err(Error::NoSshKeys),
         "ssh" => verify_ssh(signed, &keys.authorized_keys),
-        "empty" => Err(Error::Empty),
+        // source-controller's verifyGitObject: an unsigned object is an
+        // "unsupported signature type: empty".
         other => Err(Error::Unsupported(other)),
     }
 }

@@ -86,6 +86,8 @@ pub struct GitRepositoryInput<'a> {
     pub repository: &'a GitRepository,
     /// The `spec.secretRef` Secret (None: not found).
     pub secret: Option<&'a SecretData>,
+    /// The `spec.verify.secretRef` Secret of public keys (None: not found).
+    pub verify_secret: Option<&'a SecretData>,
     /// The GitRepositories of the object's namespace that `spec.include`
     /// names, by name, with their `status.artifact` (a name missing: not
     /// found; `None`: no artifact yet).
@@ -357,14 +359,6 @@ fn reconcile_source(
         c.set(condition::FETCH_FAILED, true, e.reason(), e.message());
         e
     };
-    if spec.verify.is_some() {
-        let e = StepError::stalled(
-            reasons::VERIFICATION_ERROR,
-            "spec.verify: verifying OpenPGP signatures of commits and tags is not supported by ferroflux yet; remove spec.verify or verify outside ferroflux",
-        );
-        c.set(condition::SOURCE_VERIFIED, false, e.reason(), e.message());
-        return Err(e);
-    }
     for (field, set) in [
         (
             "spec.recurseSubmodules",
@@ -488,7 +482,9 @@ fn reconcile_source(
             .observed_source_revision()
             .unwrap_or_else(|| revision_string(None, &commit)),
     };
+    let mode = verify_signature(input, &ws, &commit, &mut c)?;
     let subject = ws.checkout_message().unwrap_or_default();
+    st.source_verification_mode = mode;
     let current = st.artifact.as_ref().map(|a| a.revision.clone());
     let mut c = conditions_of(st, input, clock);
     if current.as_deref() != Some(revision.as_str()) {
@@ -510,6 +506,128 @@ fn reconcile_source(
         subject,
         included,
     })
+}
+
+/// source-controller's `verifySignature`: with `spec.verify`, the tag
+/// the checkout came through (modes `Tag`, `TagAndHEAD`) and the commit
+/// (`HEAD`, `TagAndHEAD`) must carry a signature that a key of the Secret
+/// verifies; `SourceVerified` says which key. Returns the mode to record in
+/// `status.sourceVerificationMode` (None without `spec.verify`).
+fn verify_signature(
+    input: &GitRepositoryInput<'_>,
+    ws: &Workspace,
+    commit: &str,
+    c: &mut Conditions<'_>,
+) -> Result<Option<String>, StepError> {
+    use ferroflux_git::verify::{self, Keys, Signed};
+    let Some(v) = input.repository.spec.verify.as_ref() else {
+        c.remove(condition::SOURCE_VERIFIED);
+        return Ok(None);
+    };
+    // `GetMode`: anything but the three modes is HEAD (`head` included).
+    let mode = v
+        .mode
+        .as_deref()
+        .filter(|m| matches!(*m, "Tag" | "TagAndHEAD"))
+        .unwrap_or("HEAD");
+    let fail = |c: &mut Conditions<'_>, e: StepError| {
+        c.set(condition::SOURCE_VERIFIED, false, e.reason(), e.message());
+        e
+    };
+    let Some(data) = input.verify_secret else {
+        let name = &v.secret_ref.name;
+        let e = StepError::retry(
+            reasons::VERIFICATION_ERROR,
+            format!("public keys secret error: secrets \"{name}\" not found"),
+        );
+        return Err(fail(c, e));
+    };
+    let keys = Keys::from_secret(data);
+    // fluxcd/pkg wraps each verifier's error with what it verified.
+    let wrap = |what: &str, signed: &Signed, e: verify::Error| match verify::signature_type(
+        &signed.signature,
+    ) {
+        "openpgp" if !keys.key_rings.is_empty() => format!("unable to verify Git {what}: {e}"),
+        "ssh" if !keys.authorized_keys.is_empty() => {
+            format!("unable to verify Git {what} SSH signature: {e}")
+        }
+        _ => e.to_string(),
+    };
+    let git_error =
+        |e: ferroflux_git::Error| StepError::retry(reasons::VERIFICATION_ERROR, e.to_string());
+    let mut message = String::new();
+    if mode != "HEAD" {
+        let tag = match ws.signed_tag().map_err(git_error) {
+            Ok(t) => t,
+            Err(e) => return Err(fail(c, e)),
+        };
+        let Some(tag) = tag else {
+            let e = StepError::stalled(
+                "InvalidVerificationMode",
+                "cannot verify tag object's signature if a tag reference is not specified",
+            );
+            return Err(fail(c, e));
+        };
+        let Some(signed) = tag.signed.as_ref() else {
+            let e = StepError::retry(
+                "InvalidGitObject",
+                format!(
+                    "cannot verify signature of tag '{}' since it is not signed",
+                    tag.display
+                ),
+            );
+            return Err(fail(c, e));
+        };
+        match verify::verify(signed, &keys) {
+            Ok(key) => message.push_str(&format!(
+                "verified signature of\n\t- tag '{}' with key '{key}'",
+                tag.display
+            )),
+            Err(e) => {
+                let e = StepError::retry(
+                    "InvalidTagSignature",
+                    format!(
+                        "signature verification of tag '{}' failed: {}",
+                        tag.display,
+                        wrap("tag", signed, e)
+                    ),
+                );
+                return Err(fail(c, e));
+            }
+        }
+    }
+    if mode != "Tag" {
+        let signed = match ws.signed_commit().map_err(git_error) {
+            Ok(s) => s.unwrap_or(Signed {
+                signature: String::new(),
+                payload: Vec::new(),
+            }),
+            Err(e) => return Err(fail(c, e)),
+        };
+        match verify::verify(&signed, &keys) {
+            Ok(key) if message.is_empty() => message.push_str(&format!(
+                "verified signature of\n\t- commit '{commit}' with key '{key}'"
+            )),
+            Ok(key) => message.push_str(&format!("\n\t- commit '{commit}' with key '{key}'")),
+            Err(e) => {
+                let e = StepError::retry(
+                    "InvalidCommitSignature",
+                    format!(
+                        "signature verification of commit '{commit}' failed: {}",
+                        wrap("commit", &signed, e)
+                    ),
+                );
+                return Err(fail(c, e));
+            }
+        }
+    }
+    c.set(
+        condition::SOURCE_VERIFIED,
+        true,
+        reason::SUCCEEDED,
+        &message,
+    );
+    Ok(Some(mode.to_string()))
 }
 
 /// `artifactSet.Diff`: a different count, or any revision or digest.

@@ -79,6 +79,7 @@ fn run(
     let input = GitRepositoryInput {
         repository: repo,
         secret,
+        verify_secret: None,
         included,
         storage: &env.storage,
     };
@@ -537,4 +538,153 @@ async fn artifact_url_path_is_served() {
     );
     let file = std::fs::read(env.storage.local_path(&a.path)).expect("file");
     assert_eq!(&body[end + 4..], file.as_slice());
+}
+
+/// `spec.verify`: a commit and a tag signed by git with an SSH key
+/// (`gpg.format=ssh`), verified against the Secret's `*.sshpub` keys, with
+/// source-controller's conditions for every failure.
+#[test]
+fn verify_checks_the_commit_and_tag_signatures() {
+    use std::process::Command;
+    if !gitrepo::git_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let key = tmp.path().join("id_ed25519");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "bot", "-f"])
+        .arg(&key)
+        .status();
+    if !keygen.is_ok_and(|s| s.success()) {
+        ferroflux_testkit::env::skip_or_fail("ssh-keygen (Debian package openssh-client)");
+        return;
+    }
+    let other = tmp.path().join("other");
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .expect("second key");
+    let bare = init_bare(tmp.path(), "r.git");
+    let work = tmp.path().join("w");
+    gitrepo::git(
+        tmp.path(),
+        &["clone", "--quiet", &bare.to_string_lossy(), "w"],
+    );
+    let signing = format!("user.signingkey={}", key.display());
+    let git = |args: &[&str]| {
+        let mut all = vec!["-c", "gpg.format=ssh", "-c", &signing];
+        all.extend_from_slice(args);
+        gitrepo::git(&work, &all)
+    };
+    std::fs::write(work.join("a"), "1").expect("file");
+    git(&["add", "a"]);
+    git(&["commit", "--quiet", "-S", "-m", "signed"]);
+    git(&["tag", "-s", "v1.0.0", "-m", "release"]);
+    git(&[
+        "push",
+        "--quiet",
+        "--tags",
+        "origin",
+        "HEAD:refs/heads/main",
+    ]);
+    let commit = rev_parse(&bare, "main").expect("main");
+    let tag_object = gitrepo::git(&bare, &["rev-parse", "refs/tags/v1.0.0"]);
+    let fingerprint = String::from_utf8(
+        Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(key.with_extension("pub"))
+            .output()
+            .expect("fingerprint")
+            .stdout,
+    )
+    .expect("utf8")
+    .split_whitespace()
+    .nth(1)
+    .expect("field")
+    .to_string();
+    let pubkey = |k: &Path| {
+        BTreeMap::from([(
+            "bot.sshpub".to_string(),
+            std::fs::read(k.with_extension("pub")).expect("pub"),
+        )])
+    };
+    let url = format!("file://{}", bare.display());
+    let env = env();
+    let verified = |reference: GitRepositoryRef, mode: &str, keys: Option<&SecretData>| {
+        let mut repo = git_repository("signed", &url, reference);
+        repo.spec.verify = Some(ferroflux_api::source::GitRepositoryVerification {
+            mode: Some(mode.into()),
+            secret_ref: LocalObjectReference {
+                name: "keys".into(),
+            },
+        });
+        let input = GitRepositoryInput {
+            repository: &repo,
+            secret: None,
+            verify_secret: keys,
+            included: &BTreeMap::new(),
+            storage: &env.storage,
+        };
+        reconcile(&input, &clock(), &env.opts)
+    };
+    let cond = |r: &GitRepositoryResult| {
+        let c = status::get(&r.status.conditions, condition::SOURCE_VERIFIED).expect("cond");
+        (c.status.clone(), c.reason.clone(), c.message.clone())
+    };
+    let tag_ref = GitRepositoryRef {
+        tag: Some("v1.0.0".into()),
+        ..Default::default()
+    };
+    let keys = pubkey(&key);
+    let r = verified(tag_ref.clone(), "TagAndHEAD", Some(&keys));
+    assert_eq!(ready(&r).0, "True", "{:?}", ready(&r));
+    assert_eq!(
+        cond(&r),
+        (
+            "True".into(),
+            "Succeeded".into(),
+            format!(
+                "verified signature of\n\t- tag 'v1.0.0@{}' with key '{fingerprint}'\n\t- commit '{commit}' with key '{fingerprint}'",
+                tag_object.trim()
+            )
+        )
+    );
+    assert_eq!(
+        r.status.source_verification_mode.as_deref(),
+        Some("TagAndHEAD")
+    );
+    // `head` is HEAD.
+    let r = verified(branch("main"), "head", Some(&keys));
+    assert_eq!(cond(&r).0, "True");
+    assert_eq!(r.status.source_verification_mode.as_deref(), Some("HEAD"));
+
+    // Another key: not ready, the reason names the commit.
+    let r = verified(branch("main"), "HEAD", Some(&pubkey(&other)));
+    assert_eq!(ready(&r).0, "False");
+    let (status, reason, message) = cond(&r);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "InvalidCommitSignature")
+    );
+    assert_eq!(
+        message,
+        format!(
+            "signature verification of commit '{commit}' failed: unable to verify Git commit SSH signature: unable to verify payload with any of the given authorized keys: no matching key"
+        )
+    );
+    // Tag mode without a tag stalls; a missing Secret retries.
+    let r = verified(branch("main"), "Tag", Some(&keys));
+    assert_eq!(cond(&r).1, "InvalidVerificationMode");
+    assert!(status::is_true(&r.status.conditions, condition::STALLED));
+    let r = verified(branch("main"), "HEAD", None);
+    assert_eq!(
+        cond(&r),
+        (
+            "False".into(),
+            "VerificationError".into(),
+            "public keys secret error: secrets \"keys\" not found".into()
+        )
+    );
+    assert_eq!(r.outcome, Outcome::Backoff);
 }

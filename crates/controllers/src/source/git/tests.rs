@@ -1,5 +1,5 @@
 use ferroflux_api::meta::LocalObjectReference;
-use ferroflux_api::source::{GitRepositorySpec, GitRepositoryVerification};
+use ferroflux_api::source::GitRepositorySpec;
 use ferroflux_artifact::Retention;
 use k8s_openapi::jiff::Timestamp;
 
@@ -36,6 +36,7 @@ fn run_with(
     let input = GitRepositoryInput {
         repository: r,
         secret,
+        verify_secret: None,
         included,
         storage: &storage,
     };
@@ -68,29 +69,6 @@ fn suspended_objects_are_left_alone() {
     assert_eq!(r.outcome, Outcome::Wait);
     assert!(r.event.is_none());
     assert!(r.status.conditions.is_empty());
-}
-
-#[test]
-fn verify_stalls_with_a_clear_not_supported_message() {
-    let mut s = spec("https://example.invalid/r.git");
-    s.verify = Some(GitRepositoryVerification {
-        mode: Some("HEAD".into()),
-        secret_ref: LocalObjectReference {
-            name: "keys".into(),
-        },
-    });
-    let r = run_with(&repo(s), None, &BTreeMap::new());
-    let (st, reason, msg) = cond(&r, condition::SOURCE_VERIFIED).expect("SourceVerified");
-    assert_eq!(
-        (st.as_str(), reason.as_str()),
-        ("False", "VerificationError")
-    );
-    assert!(msg.contains("not supported by ferroflux yet"), "{msg}");
-    assert_eq!(cond(&r, condition::STALLED).expect("Stalled").0, "True");
-    assert_eq!(cond(&r, condition::READY).expect("Ready").0, "False");
-    assert_eq!(r.outcome, Outcome::Wait);
-    assert_eq!(r.status.observed_generation, Some(2));
-    assert_eq!(r.event.expect("event").type_, EventType::Warning);
 }
 
 #[test]
