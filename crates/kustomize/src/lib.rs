@@ -33,6 +33,7 @@ pub mod generate;
 pub mod json6902;
 pub mod kustomization;
 pub mod labelselector;
+pub mod openapi;
 pub mod origin;
 pub mod patch;
 pub mod resource;
