@@ -9,6 +9,7 @@ use ferroflux_api::yaml;
 use crate::error::Error;
 use crate::fs::{FileSystem, normalize};
 use crate::kustomization::{self, Kustomization, SortOptions};
+use crate::openapi::OpenApi;
 use crate::origin;
 use crate::resource::Resource;
 use crate::transform::{self, fieldspec, fieldspec::Tables};
@@ -103,10 +104,12 @@ pub fn build_with_warnings(
         warnings: Vec::new(),
         accumulated: 0,
         generated: Default::default(),
+        openapi: OpenApi::default(),
     };
     let (k, mut resources, rules) = b.target(&dir, None, None)?;
-    crate::generate::add_hashes(&mut resources)?;
-    transform::nameref::run(&mut resources, &rules.tables.name_reference).map_err(Error::Build)?;
+    crate::generate::add_hashes(&mut resources, &b.openapi)?;
+    transform::nameref::run(&mut resources, &rules.tables.name_reference, &b.openapi)
+        .map_err(Error::Build)?;
     let unused = crate::vars::resolve(&rules.vars, &mut resources, &rules.tables.var_reference)
         .map_err(Error::Build)?;
     b.warnings.extend(unused);
@@ -197,6 +200,8 @@ struct Builder<'a> {
     accumulated: usize,
     /// What generators have read so far.
     generated: crate::generate::Budget,
+    /// The build's schema (`openapi`).
+    openapi: OpenApi,
 }
 
 impl Builder<'_> {
@@ -239,6 +244,7 @@ impl Builder<'_> {
             .fs
             .real_path(dir)
             .map_err(|e| Error::Build(e.to_string()))?;
+        self.set_openapi(&k, dir, &real)?;
         self.stack.push(real.clone());
         let (mut resources, mut rules) = into.unwrap_or_default();
         for entry in &k.resources {
@@ -257,7 +263,8 @@ impl Builder<'_> {
                 k.file.display()
             )));
         }
-        check_unique(&resources).map_err(|e| e.prefixed("accumulating resources"))?;
+        check_unique(&resources, &self.openapi)
+            .map_err(|e| e.prefixed("accumulating resources"))?;
         let at = Place {
             k: &k,
             dir,
@@ -270,6 +277,7 @@ impl Builder<'_> {
             dir,
             real_dir: &real,
             root_only: self.opts.load_restrictor == LoadRestrictor::RootOnly,
+            openapi: &self.openapi,
         };
         let origin_dir = origin.as_deref();
         crate::generate::run(
@@ -327,13 +335,68 @@ impl Builder<'_> {
             &extra,
             origin.as_deref(),
             &patches,
+            &self.openapi,
         )
         .map_err(|e| crate::patch::hint(e, &k.namespace))?;
         rules
             .vars
-            .merge(&k.vars, &mut resources)
+            .merge(&k.vars, &mut resources, &self.openapi)
             .map_err(|e| Error::Build(format!("{}: merging vars: {e}", k.file.display())))?;
         Ok((k, resources, rules))
+    }
+
+    /// kustomize's `SetSchema` for `k`'s `openapi`: the top kustomization's
+    /// replaces what is set, a later one counts only when nothing is. The
+    /// file `path` names is read (and held to the load restrictor) either
+    /// way, and parsed only when it counts.
+    fn set_openapi(&mut self, k: &Kustomization, dir: &Path, real_dir: &Path) -> Result<(), Error> {
+        let Some(field) = &k.openapi else {
+            if self.targets == 1 {
+                let _ = self.openapi.set(None, None, true);
+            }
+            return Ok(());
+        };
+        let file = k.file.display().to_string();
+        let at = |message: String| Error::At {
+            file: file.clone(),
+            line: field.line,
+            message,
+        };
+        let top = self.targets == 1;
+        let mut custom = None;
+        if let Some(entry) = &field.path {
+            if is_remote(entry) {
+                return Err(Error::Refused {
+                    file: file.clone(),
+                    what: "a remote OpenAPI schema in openapi.path (no network access)",
+                    entry: entry.clone(),
+                });
+            }
+            let kfile = format!("{file}: ");
+            let path = self
+                .restricted_file(k, dir, real_dir, entry)
+                .map_err(|e| match e {
+                    Error::Build(m) => at(format!(
+                        "openapi.path: {}",
+                        m.strip_prefix(&kfile).unwrap_or(&m)
+                    )),
+                    other => other,
+                })?;
+            let bytes = self
+                .fs
+                .read(&path)
+                .map_err(|e| at(format!("openapi.path: {e}")))?;
+            if top || self.openapi.unset() {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| at(format!("openapi.path: '{entry}' is not UTF-8 text")))?;
+                let table = crate::smp::schema::read_swagger(&text)
+                    .map_err(|e| at(format!("openapi.path: invalid schema file '{entry}': {e}")))?;
+                custom = Some(table);
+            }
+        }
+        self.openapi
+            .set(field.version.as_deref(), custom, top)
+            .map_err(|e| at(format!("openapi: {e}")))
     }
 
     /// The configs of `generators` or `transformers`: inline YAML, files or
@@ -549,6 +612,9 @@ impl Builder<'_> {
                 )));
             }
             for mut r in load_resources(self.fs, &path)? {
+                // kustomize asks each new resource's scope as it adds it
+                // (which decides when kyaml reads its schemas).
+                self.openapi.is_cluster_scoped(&r.gvk());
                 if let Some(o) = at.origin {
                     origin::set_file_origin(&mut r, &origin::join(o, entry));
                 }
@@ -622,11 +688,11 @@ fn config_error(k: &Kustomization, field: &str, e: transform::config::ConfigErro
 
 /// Every id must be new (kustomize refuses to add a resource whose id is
 /// already registered); one pass with a set, not a scan per resource.
-fn check_unique(resources: &[Resource]) -> Result<(), Error> {
+fn check_unique(resources: &[Resource], oa: &OpenApi) -> Result<(), Error> {
     let mut seen = std::collections::HashSet::with_capacity(resources.len());
     for r in resources {
         let id = r.cur_id();
-        if !seen.insert(id.key()) {
+        if !seen.insert(id.key(oa)) {
             return Err(Error::Build(format!(
                 "may not add resource with an already registered id: {} (from {})",
                 id.display(),

@@ -122,6 +122,17 @@ pub enum SortOptions {
     Fifo,
 }
 
+/// `openapi` (a map of strings in kustomize: other keys are ignored).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OpenApiField {
+    /// `path`: a swagger file, relative to the kustomization.
+    pub path: Option<String>,
+    /// `version`: a built-in schema (`Some("")` when given empty).
+    pub version: Option<String>,
+    /// The line of `openapi:`.
+    pub line: usize,
+}
+
 /// A kustomization file, read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Kustomization {
@@ -145,6 +156,8 @@ pub struct Kustomization {
     pub crds: Vec<(String, usize)>,
     /// `buildMetadata`: `originAnnotations`, `transformerAnnotations`.
     pub build_metadata: Vec<String>,
+    /// `openapi`: the schema it asks for.
+    pub openapi: Option<OpenApiField>,
     /// kustomize's warnings for deprecated fields, in its words.
     pub warnings: Vec<String>,
     /// `generators` and `transformers` entries.
@@ -278,7 +291,7 @@ pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Kustomization, Error> {
             "replicas" => k.replicas = ctx.replicas(&value)?,
             "sortOptions" => k.sort_options = Some(ctx.sort_options(&value)?),
             "configurations" => k.configurations = ctx.strings(&value)?,
-            "openapi" => ctx.openapi(&value, entry.key_line)?,
+            "openapi" => k.openapi = Some(ctx.openapi(&value, entry.key_line)?),
             "buildMetadata" => {
                 k.build_metadata = ctx.strings(&value)?;
                 if let Some(other) = k
@@ -686,32 +699,16 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    /// `openapi`: the schema strategic merge patches would use. kustomize
-    /// builds in Kubernetes v1.21.2's; a schema file is not read yet. (In
-    /// kustomize 5.6 `path` sets kyaml's one global schema for the whole
-    /// build: the top kustomization's wins, else the first base or component
-    /// loaded that names one; `path` with `version` is an error; the custom
-    /// swagger's `definitions` replace the built-in ones and its `paths`
-    /// decide which kinds are namespaced.)
-    fn openapi(&self, value: &Value, line: usize) -> Result<(), Error> {
-        let openapi = self.string_map(value)?;
-        if openapi.contains_key("path") {
-            return Err(Error::NotSupported {
-                field: "openapi.path".to_string(),
-                file: self.file.to_string(),
-                line,
-            });
-        }
-        match openapi.get("version").map(String::as_str) {
-            None | Some("") | Some("v1.21.2") => Ok(()),
-            Some(other) => Err(self.error(
-                line,
-                &format!(
-                    "the specified OpenAPI version {other:?} is not built in (kustomize 5.6 has \
-                     v1.21.2)"
-                ),
-            )),
-        }
+    /// `openapi`: the schema strategic merge patches and the namespace
+    /// transformer use. Which kustomization's counts, and whether it is
+    /// valid, is decided while building ([`crate::openapi`]).
+    fn openapi(&self, value: &Value, line: usize) -> Result<OpenApiField, Error> {
+        let mut openapi = self.string_map(value)?;
+        Ok(OpenApiField {
+            path: openapi.remove("path"),
+            version: openapi.remove("version"),
+            line,
+        })
     }
 
     fn sort_options(&self, value: &Value) -> Result<SortOptions, Error> {

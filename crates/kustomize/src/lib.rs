@@ -15,8 +15,9 @@
 //! [`patch`] first and `patchesJson6902` after the annotations;
 //! `replacements` ([`transform::replacement`]) last), then configured
 //! `transformers`; its `vars` then tag the resources they name. Strategic
-//! merge patches are [`smp`] (kyaml's merge with the built-in Kubernetes
-//! schema), JSON patches [`json6902`]. At the top, the hash suffixes of
+//! merge patches are [`smp`] (kyaml's merge with the build's schema,
+//! [`openapi`]: the built-in Kubernetes one unless `openapi` names another),
+//! JSON patches [`json6902`]. At the top, the hash suffixes of
 //! generated names are added once, before the name-reference pass
 //! ([`transform::nameref`]), which [`vars`] resolution follows. Field paths
 //! of vars and replacements are [`fieldpath`]'s. Output goes through
@@ -33,6 +34,7 @@ pub mod generate;
 pub mod json6902;
 pub mod kustomization;
 pub mod labelselector;
+pub mod openapi;
 pub mod origin;
 pub mod patch;
 pub mod resource;

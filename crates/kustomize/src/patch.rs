@@ -5,6 +5,7 @@
 //! run in kustomize's order by [`crate::transform::run`]. The merge itself
 //! is [`crate::smp`], the JSON operations [`crate::json6902`].
 
+use crate::openapi::OpenApi;
 use regex::Regex;
 
 use crate::error::Error;
@@ -103,12 +104,12 @@ impl Step {
     }
 
     /// Run the transformer over the resources (it may delete some).
-    pub fn apply(&self, resources: &mut Vec<Resource>) -> Result<(), String> {
+    pub fn apply(&self, resources: &mut Vec<Resource>, oa: &OpenApi) -> Result<(), String> {
         match self {
             Step::StrategicMerge(patches) => {
                 for patch in patches {
-                    let i = by_id(resources, patch)?;
-                    apply_to_selected(resources, &[i], patch, false, false)?;
+                    let i = by_id(resources, patch, oa)?;
+                    apply_to_selected(resources, &[i], patch, false, false, oa)?;
                 }
                 Ok(())
             }
@@ -125,7 +126,7 @@ impl Step {
                          to set `patches.target` field: {source}"
                     ));
                 }
-                let selected = select(resources, target).map_err(|e| {
+                let selected = select(resources, target, oa).map_err(|e| {
                     format!(
                         "unable to find patch target {:?} in `resources`: {e}",
                         target.display()
@@ -140,6 +141,7 @@ impl Step {
                     patch,
                     *allow_name_change,
                     *allow_kind_change,
+                    oa,
                 )
             }
             Step::Merge {
@@ -150,7 +152,7 @@ impl Step {
                 ..
             } => {
                 for patch in patches {
-                    let i = by_id(resources, patch).map_err(|e| {
+                    let i = by_id(resources, patch, oa).map_err(|e| {
                         format!(
                             "no resource matches strategic merge patch \"{}\": {e}",
                             patch.cur_id().display()
@@ -161,6 +163,7 @@ impl Step {
                         &patch.value,
                         *allow_name_change,
                         *allow_kind_change,
+                        oa,
                     )?;
                     if !keep {
                         resources.remove(i);
@@ -176,14 +179,14 @@ impl Step {
                 let Some(target) = target else {
                     return Err(format!("must specify a target for JSON patch {source}"));
                 };
-                for i in select(resources, target)? {
-                    resources[i].store_previous_id();
+                for i in select(resources, target, oa)? {
+                    resources[i].store_previous_id(oa);
                     apply_json(&mut resources[i], ops)?;
                 }
                 Ok(())
             }
             Step::Json6902 { ops, target, .. } => {
-                for i in select(resources, target)? {
+                for i in select(resources, target, oa)? {
                     apply_json(&mut resources[i], ops)?;
                 }
                 Ok(())
@@ -502,12 +505,12 @@ fn decode_json(text: &str) -> Result<json6902::Patch, String> {
 }
 
 /// The one resource any of whose ids is the patch's id.
-fn by_id(resources: &[Resource], patch: &Resource) -> Result<usize, String> {
+fn by_id(resources: &[Resource], patch: &Resource, oa: &OpenApi) -> Result<usize, String> {
     let id = patch.cur_id();
     let found: Vec<usize> = resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.all_ids().iter().any(|x| x.same(&id)))
+        .filter(|(_, r)| r.all_ids().iter().any(|x| x.same(&id, oa)))
         .map(|(i, _)| i)
         .collect();
     match found.as_slice() {
@@ -537,7 +540,7 @@ fn anchored(pattern: &str) -> Result<Option<Regex>, String> {
 }
 
 /// kustomize's `resWrangler.Select`: indexes of the matching resources.
-pub fn select(resources: &[Resource], s: &Selector) -> Result<Vec<usize>, String> {
+pub fn select(resources: &[Resource], s: &Selector, oa: &OpenApi) -> Result<Vec<usize>, String> {
     let group = anchored(&s.group)?;
     let version = anchored(&s.version)?;
     let kind = anchored(&s.kind)?;
@@ -549,8 +552,8 @@ pub fn select(resources: &[Resource], s: &Selector) -> Result<Vec<usize>, String
     let mut out = Vec::new();
     for (i, r) in resources.iter().enumerate() {
         let (cur, org) = (r.cur_id(), r.org_id());
-        if !is(&namespace, &org.effective_namespace())
-            && !is(&namespace, &cur.effective_namespace())
+        if !is(&namespace, &org.effective_namespace(oa))
+            && !is(&namespace, &cur.effective_namespace(oa))
         {
             continue;
         }
@@ -703,6 +706,7 @@ fn apply_to_selected(
     patch: &Resource,
     allow_name_change: bool,
     allow_kind_change: bool,
+    oa: &OpenApi,
 ) -> Result<(), String> {
     let mut base = patch.value.clone();
     string_map(&mut base, "labels");
@@ -717,7 +721,13 @@ fn apply_to_selected(
             m.insert("kind", plain(&kind));
             m.insert("apiVersion", plain(&resources[i].api_version()));
         }
-        if !apply_smp(&mut resources[i], &p, allow_name_change, allow_kind_change)? {
+        if !apply_smp(
+            &mut resources[i],
+            &p,
+            allow_name_change,
+            allow_kind_change,
+            oa,
+        )? {
             deleted.push(i);
         }
     }
@@ -738,12 +748,13 @@ fn apply_smp(
     patch: &Value,
     allow_name_change: bool,
     allow_kind_change: bool,
+    oa: &OpenApi,
 ) -> Result<bool, String> {
     let (name, namespace, kind) = (r.name(), r.namespace(), r.kind());
     if allow_name_change || allow_kind_change {
-        r.store_previous_id();
+        r.store_previous_id(oa);
     }
-    let merged = smp::merge(&r.value, patch)
+    let merged = smp::merge(&oa.table(), &r.value, patch)
         .map_err(|e| format!("{} ({}): {e}", r.cur_id().display(), r.source))?;
     let Some(v) = merged else { return Ok(false) };
     if matches!(&v, Value::Map(m) if m.is_empty()) {

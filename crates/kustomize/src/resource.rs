@@ -4,6 +4,7 @@
 //! suffixes applied (kustomize keeps these in build annotations it strips
 //! before printing; here they are fields).
 
+use crate::openapi::OpenApi;
 use crate::value::{Map, Value};
 
 /// Group, version, kind.
@@ -42,17 +43,6 @@ impl Gvk {
             && (selector.kind.is_empty() || selector.kind == self.kind)
     }
 
-    /// Kinds the Kubernetes API serves without a namespace, as kustomize
-    /// knows them: the cluster-scoped (apiVersion, kind) pairs of its
-    /// built-in Kubernetes v1.21.2 schema. Any other pair, including a newer
-    /// version of a cluster-scoped kind, counts as namespaced.
-    pub fn is_cluster_scoped(&self) -> bool {
-        let api_version = self.api_version();
-        CLUSTER_SCOPED
-            .iter()
-            .any(|(v, k)| *v == api_version && *k == self.kind)
-    }
-
     /// kyaml's `Gvk.String()`: `Kind.version.group` with placeholders.
     pub fn display(&self) -> String {
         let or = |s: &str, d: &str| {
@@ -71,62 +61,6 @@ impl Gvk {
     }
 }
 
-/// (apiVersion, kind) of the cluster-scoped kinds in kustomize 5.6's
-/// built-in schema (kyaml's `precomputedIsNamespaceScoped`).
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    (
-        "admissionregistration.k8s.io/v1",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io/v1",
-        "ValidatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io/v1beta1",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io/v1beta1",
-        "ValidatingWebhookConfiguration",
-    ),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
-    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io/v1", "APIService"),
-    ("apiregistration.k8s.io/v1beta1", "APIService"),
-    ("certificates.k8s.io/v1", "CertificateSigningRequest"),
-    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
-    (
-        "flowcontrol.apiserver.k8s.io/v1beta1",
-        "PriorityLevelConfiguration",
-    ),
-    ("networking.k8s.io/v1", "IngressClass"),
-    ("networking.k8s.io/v1beta1", "IngressClass"),
-    ("node.k8s.io/v1", "RuntimeClass"),
-    ("node.k8s.io/v1beta1", "RuntimeClass"),
-    ("policy/v1beta1", "PodSecurityPolicy"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"),
-    ("scheduling.k8s.io/v1", "PriorityClass"),
-    ("scheduling.k8s.io/v1beta1", "PriorityClass"),
-    ("storage.k8s.io/v1", "CSIDriver"),
-    ("storage.k8s.io/v1", "CSINode"),
-    ("storage.k8s.io/v1", "StorageClass"),
-    ("storage.k8s.io/v1", "VolumeAttachment"),
-    ("storage.k8s.io/v1beta1", "CSIDriver"),
-    ("storage.k8s.io/v1beta1", "CSINode"),
-    ("storage.k8s.io/v1beta1", "StorageClass"),
-    ("storage.k8s.io/v1beta1", "VolumeAttachment"),
-    ("v1", "ComponentStatus"),
-    ("v1", "Namespace"),
-    ("v1", "Node"),
-    ("v1", "NodeProxyOptions"),
-    ("v1", "PersistentVolume"),
-];
-
 /// What kyaml writes for the namespace of a cluster-scoped id.
 pub const NOT_A_NAMESPACE: &str = "_non_namespaceable_";
 
@@ -139,9 +73,10 @@ pub struct ResId {
 }
 
 impl ResId {
-    /// `default` for an empty namespace, a marker for cluster-scoped kinds.
-    pub fn effective_namespace(&self) -> String {
-        if self.gvk.is_cluster_scoped() {
+    /// `default` for an empty namespace, a marker for cluster-scoped kinds
+    /// (as the build's schema knows them).
+    pub fn effective_namespace(&self, oa: &OpenApi) -> String {
+        if oa.is_cluster_scoped(&self.gvk) {
             NOT_A_NAMESPACE.to_string()
         } else if self.namespace.is_empty() {
             "default".to_string()
@@ -150,22 +85,22 @@ impl ResId {
         }
     }
 
-    pub fn ns_equals(&self, other: &ResId) -> bool {
-        self.effective_namespace() == other.effective_namespace()
+    pub fn ns_equals(&self, other: &ResId, oa: &OpenApi) -> bool {
+        self.effective_namespace(oa) == other.effective_namespace(oa)
     }
 
     /// What [`ResId::same`] compares, for sets and maps.
-    pub fn key(&self) -> (Gvk, String, String) {
+    pub fn key(&self, oa: &OpenApi) -> (Gvk, String, String) {
         (
             self.gvk.clone(),
             self.name.clone(),
-            self.effective_namespace(),
+            self.effective_namespace(oa),
         )
     }
 
     /// kyaml's `ResId.Equals`.
-    pub fn same(&self, other: &ResId) -> bool {
-        self.gvk == other.gvk && self.name == other.name && self.ns_equals(other)
+    pub fn same(&self, other: &ResId, oa: &OpenApi) -> bool {
+        self.gvk == other.gvk && self.name == other.name && self.ns_equals(other, oa)
     }
 
     /// kyaml's `ResId.String()`, used in messages.
@@ -286,9 +221,9 @@ impl Resource {
     }
 
     /// Record the current id before a change of name or namespace.
-    pub fn store_previous_id(&mut self) {
+    pub fn store_previous_id(&mut self, oa: &OpenApi) {
         let mut id = self.cur_id();
-        id.namespace = id.effective_namespace();
+        id.namespace = id.effective_namespace(oa);
         self.previous.push(id);
     }
 

@@ -10,6 +10,7 @@
 //! var takes its value from its tagged resource and the references are
 //! replaced, once, never recursively.
 
+use crate::openapi::OpenApi;
 use std::collections::BTreeMap;
 
 use crate::decode;
@@ -151,7 +152,12 @@ impl VarSet {
 
     /// kustomize's `MergeVars`: tag the resource each var names, then add
     /// the vars to the set.
-    pub fn merge(&mut self, incoming: &[Var], resources: &mut [Resource]) -> Result<(), String> {
+    pub fn merge(
+        &mut self,
+        incoming: &[Var],
+        resources: &mut [Resource],
+        oa: &OpenApi,
+    ) -> Result<(), String> {
         if incoming.is_empty() {
             return Ok(());
         }
@@ -176,7 +182,7 @@ impl VarSet {
                     ids.iter()
                         .filter(|(_, id)| {
                             id.gvk == target.gvk
-                                && (!with_ns || id.effective_namespace() == target.namespace)
+                                && (!with_ns || id.effective_namespace(oa) == target.namespace)
                         })
                         .map(|(i, _)| *i)
                         .collect()

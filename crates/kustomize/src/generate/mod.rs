@@ -17,6 +17,7 @@ pub mod args;
 pub mod hash;
 pub mod kv;
 
+use crate::openapi::OpenApi;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -219,6 +220,8 @@ pub struct Loader<'a> {
     pub real_dir: &'a Path,
     /// `--load-restrictor LoadRestrictionsRootOnly`.
     pub root_only: bool,
+    /// The build's schema (which kinds are cluster-scoped).
+    pub openapi: &'a OpenApi,
 }
 
 impl Loader<'_> {
@@ -439,7 +442,7 @@ pub fn run(
     if total == 0 {
         return Ok(());
     }
-    let mut acc = Accumulation::new(resources);
+    let mut acc = Accumulation::new(resources, ld.openapi);
     for (kind, list) in [
         (Kind::ConfigMap, &k.config_map_generator),
         (Kind::Secret, &k.secret_generator),
@@ -522,13 +525,14 @@ fn from_config(
     Ok(vec![make(ld, &a, budget)?])
 }
 
-/// Add a generated object to `resources` (see [`Accumulation::absorb`]).
+/// Add a generated object to `resources` (see [`Accumulation::absorb`]),
+/// kinds scoped by the built-in schema.
 pub fn absorb(
     resources: &mut Vec<Resource>,
     new: Resource,
     by: Option<&origin::Configured>,
 ) -> Result<(), String> {
-    Accumulation::new(resources).absorb(new, by)
+    Accumulation::new(resources, &OpenApi::default()).absorb(new, by)
 }
 
 type IdKey = (crate::resource::Gvk, String, String);
@@ -537,13 +541,15 @@ type IdKey = (crate::resource::Gvk, String, String);
 /// ever had, so that each generated object finds its match without a scan.
 pub struct Accumulation<'r> {
     resources: &'r mut Vec<Resource>,
+    oa: &'r OpenApi,
     by_id: std::collections::HashMap<IdKey, Vec<usize>>,
 }
 
 impl<'r> Accumulation<'r> {
-    pub fn new(resources: &'r mut Vec<Resource>) -> Self {
+    pub fn new(resources: &'r mut Vec<Resource>, oa: &'r OpenApi) -> Self {
         let mut acc = Accumulation {
             resources,
+            oa,
             by_id: std::collections::HashMap::new(),
         };
         for i in 0..acc.resources.len() {
@@ -552,9 +558,9 @@ impl<'r> Accumulation<'r> {
         acc
     }
 
-    fn keys(r: &Resource) -> Vec<IdKey> {
+    fn keys(r: &Resource, oa: &OpenApi) -> Vec<IdKey> {
         let mut keys: Vec<IdKey> = Vec::new();
-        for key in r.all_ids().iter().map(|id| id.key()) {
+        for key in r.all_ids().iter().map(|id| id.key(oa)) {
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -563,7 +569,7 @@ impl<'r> Accumulation<'r> {
     }
 
     fn index(&mut self, i: usize, add: bool) {
-        for key in Self::keys(&self.resources[i]) {
+        for key in Self::keys(&self.resources[i], self.oa) {
             let list = self.by_id.entry(key).or_default();
             if add {
                 list.push(i);
@@ -587,7 +593,11 @@ impl<'r> Accumulation<'r> {
             origin::set_origin_if_absent(&mut new, by);
         }
         let id = new.cur_id();
-        let mut matches: Vec<usize> = self.by_id.get(&id.key()).cloned().unwrap_or_default();
+        let mut matches: Vec<usize> = self
+            .by_id
+            .get(&id.key(self.oa))
+            .cloned()
+            .unwrap_or_default();
         matches.sort_unstable();
         let resources = &mut *self.resources;
         match (matches.as_slice(), new.behavior) {
@@ -717,7 +727,7 @@ fn merge_data(new: &mut Resource, old: &Resource, field: &str) {
 /// The last step of a build before name references: every object that
 /// wants a hash gets `-<hash>` after its name (the name it has now, after
 /// prefixes and suffixes), the old id kept for references.
-pub fn add_hashes(resources: &mut [Resource]) -> Result<(), Error> {
+pub fn add_hashes(resources: &mut [Resource], oa: &OpenApi) -> Result<(), Error> {
     for r in resources.iter_mut().filter(|r| r.needs_hash) {
         let h = hash::suffix(&r.value).map_err(|e| {
             Error::Build(format!(
@@ -726,7 +736,7 @@ pub fn add_hashes(resources: &mut [Resource]) -> Result<(), Error> {
                 r.source
             ))
         })?;
-        r.store_previous_id();
+        r.store_previous_id(oa);
         let name = format!("{}-{h}", r.name());
         if let Some(meta) = r.map_mut().and_then(|m| m.map_entry("metadata")) {
             meta.insert("name", Value::Str(name));

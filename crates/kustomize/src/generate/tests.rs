@@ -1,5 +1,6 @@
 use super::*;
 use crate::fs::MemFs;
+use crate::openapi::OpenApi;
 
 fn loader(fs: &MemFs) -> Loader<'_> {
     Loader {
@@ -7,6 +8,7 @@ fn loader(fs: &MemFs) -> Loader<'_> {
         dir: Path::new("/k"),
         real_dir: Path::new("/k"),
         root_only: true,
+        openapi: Box::leak(Box::new(OpenApi::default())),
     }
 }
 
@@ -154,7 +156,7 @@ fn cm(name: &str, data: &[(&str, &str)]) -> Resource {
 #[test]
 fn merge_keeps_the_old_name_history_and_unites_data() {
     let mut old = cm("cm", &[("a", "1"), ("b", "1")]);
-    old.store_previous_id();
+    old.store_previous_id(&OpenApi::default());
     old.prefixes.push("p-".into());
     old.value
         .as_map_mut()
@@ -234,7 +236,7 @@ fn behaviors_that_do_not_fit_are_refused() {
     let e = absorb(&mut resources, merge, None).unwrap_err();
     assert!(e.contains("does not exist"), "{e}");
     let mut renamed = cm("x", &[]);
-    renamed.store_previous_id();
+    renamed.store_previous_id(&OpenApi::default());
     renamed
         .value
         .as_map_mut()
@@ -243,7 +245,7 @@ fn behaviors_that_do_not_fit_are_refused() {
         .unwrap()
         .insert("name", Value::Str("cm2".into()));
     let mut twice = cm("cm2", &[]);
-    twice.store_previous_id();
+    twice.store_previous_id(&OpenApi::default());
     resources.push(renamed);
     resources.push(twice);
     let mut again = cm("cm2", &[]);
@@ -256,7 +258,7 @@ fn behaviors_that_do_not_fit_are_refused() {
 fn hashes_end_the_current_name_and_keep_the_old_id() {
     let mut resources = vec![cm("cm", &[("a", "b")]), cm("off", &[])];
     resources[1].needs_hash = false;
-    add_hashes(&mut resources).unwrap();
+    add_hashes(&mut resources, &OpenApi::default()).unwrap();
     assert_eq!(resources[0].name(), "cm-4h2mbtbbt6");
     assert_eq!(resources[0].previous[0].name, "cm");
     assert_eq!(resources[1].name(), "off");
@@ -271,7 +273,7 @@ fn a_hash_over_an_unprintable_value_is_an_error() {
         .map_entry("data")
         .unwrap()
         .insert("n", Value::Float(f64::NAN));
-    let e = add_hashes(std::slice::from_mut(&mut r))
+    let e = add_hashes(std::slice::from_mut(&mut r), &OpenApi::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("computing the name hash"), "{e}");

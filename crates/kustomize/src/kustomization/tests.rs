@@ -201,15 +201,17 @@ fn kustomize_refuses_empty_files_and_foreign_api_versions() {
 }
 
 #[test]
-fn openapi_accepts_the_built_in_version_only() {
-    assert!(load_str("resources: []\nopenapi:\n  version: v1.21.2\n").is_ok());
-    let err = load_str("resources: []\nopenapi:\n  version: v1.14.1\n").unwrap_err();
-    assert!(err.to_string().contains("is not built in"), "{err}");
-    let err = load_str("resources: []\nopenapi:\n  path: schema.json\n").unwrap_err();
-    assert!(
-        err.to_string().contains("not supported yet: openapi.path"),
-        "{err}"
-    );
+fn openapi_keeps_path_and_version_for_the_build() {
+    let k = load_str("resources: []\nopenapi:\n  version: v1.14.1\n  path: s.json\n").unwrap();
+    let o = k.openapi.expect("openapi");
+    assert_eq!(o.version.as_deref(), Some("v1.14.1"));
+    assert_eq!(o.path.as_deref(), Some("s.json"));
+    assert_eq!(o.line, 2);
+    // An empty version is given (kustomize's map holds the key).
+    let k = load_str("resources: []\nopenapi:\n  version:\n").unwrap();
+    assert_eq!(k.openapi.and_then(|o| o.version).as_deref(), Some(""));
+    let err = load_str("resources: []\nopenapi:\n  path: [a]\n").unwrap_err();
+    assert!(err.to_string().contains("must be a string"), "{err}");
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::openapi::OpenApi;
 
 const DEP: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -193,7 +194,7 @@ fn selectors_match_as_kustomize_matches() {
     let sel = |f: &dyn Fn(&mut Selector)| {
         let mut s = Selector::default();
         f(&mut s);
-        select(&rs, &s)
+        select(&rs, &s, &OpenApi::default())
     };
     assert_eq!(sel(&|_| {}), Ok(vec![0, 1]));
     assert_eq!(
@@ -245,7 +246,7 @@ fn merge_patches_without_a_target_need_exactly_one_match() {
         source: "[patch]".to_string(),
     };
     let e = step("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\n")
-        .apply(&mut rs)
+        .apply(&mut rs, &OpenApi::default())
         .expect_err("no match");
     assert!(
         e.starts_with(
@@ -259,11 +260,11 @@ fn merge_patches_without_a_target_need_exactly_one_match() {
     ));
     two[1].value = rs[0].value.clone();
     let e = step("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n")
-        .apply(&mut two)
+        .apply(&mut two, &OpenApi::default())
         .expect_err("two matches");
     assert!(e.contains("multiple matches for Id"), "{e}");
     step("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 4}\n")
-        .apply(&mut rs)
+        .apply(&mut rs, &OpenApi::default())
         .expect("applies");
     assert_eq!(
         rs[0].value.get("spec").and_then(|s| s.get("replicas")),
@@ -282,7 +283,7 @@ fn targeted_steps_report_their_errors() {
         source: "[path: \"p.yaml\"]".to_string(),
     };
     assert!(
-        two.apply(&mut rs)
+        two.apply(&mut rs, &OpenApi::default())
             .unwrap_err()
             .starts_with("Multiple Strategic-Merge Patches")
     );
@@ -298,7 +299,7 @@ fn targeted_steps_report_their_errors() {
     };
     assert!(
         bad_target
-            .apply(&mut rs)
+            .apply(&mut rs, &OpenApi::default())
             .unwrap_err()
             .starts_with("unable to find patch target")
     );
@@ -308,7 +309,7 @@ fn targeted_steps_report_their_errors() {
         source: "[patch: \"[]\"]".to_string(),
     };
     assert_eq!(
-        json.apply(&mut rs).unwrap_err(),
+        json.apply(&mut rs, &OpenApi::default()).unwrap_err(),
         "must specify a target for JSON patch [patch: \"[]\"]"
     );
     let failing = Step::Json6902 {
@@ -316,7 +317,7 @@ fn targeted_steps_report_their_errors() {
         target: Selector::default(),
         source: String::new(),
     };
-    let e = failing.apply(&mut rs).unwrap_err();
+    let e = failing.apply(&mut rs, &OpenApi::default()).unwrap_err();
     assert!(
         e.starts_with("Deployment.v1.apps/web.[noNs] (r.yaml:1): error in remove"),
         "{e}"
@@ -330,7 +331,7 @@ fn targeted_steps_report_their_errors() {
         allow_kind_change: false,
         source: String::new(),
     };
-    let e = merge_error.apply(&mut rs).unwrap_err();
+    let e = merge_error.apply(&mut rs, &OpenApi::default()).unwrap_err();
     assert!(e.contains("wrong node kind"), "{e}");
 }
 
@@ -345,12 +346,16 @@ fn a_patch_keeps_name_kind_and_namespace_unless_allowed() {
         allow_kind_change: kind,
         source: String::new(),
     };
-    step(false, false).apply(&mut rs).expect("applies");
+    step(false, false)
+        .apply(&mut rs, &OpenApi::default())
+        .expect("applies");
     assert_eq!(
         (rs[0].name(), rs[0].kind(), rs[0].namespace()),
         ("web".into(), "Deployment".into(), String::new())
     );
-    step(true, true).apply(&mut rs).expect("applies");
+    step(true, true)
+        .apply(&mut rs, &OpenApi::default())
+        .expect("applies");
     assert_eq!(
         (rs[0].name(), rs[0].kind()),
         ("other".into(), "StatefulSet".into())
@@ -369,7 +374,7 @@ fn a_patch_keeps_name_kind_and_namespace_unless_allowed() {
         allow_kind_change: false,
         source: String::new(),
     };
-    delete.apply(&mut rs).expect("deletes");
+    delete.apply(&mut rs, &OpenApi::default()).expect("deletes");
     assert!(rs.is_empty());
 }
 

@@ -1,8 +1,9 @@
 //! Strategic merge patch as kustomize 5.6 applies it (kyaml's `merge2`
 //! walked over the resource and the patch, with new list elements in front).
 //!
-//! Merge keys and strategies come from the Kubernetes OpenAPI schema
-//! kustomize builds in ([`schema`]): a list is merged element by element
+//! Merge keys and strategies come from the build's OpenAPI schema
+//! ([`schema`]; kustomize's built-in Kubernetes one unless `openapi` names
+//! another, [`crate::openapi`]): a list is merged element by element
 //! when its field has `x-kubernetes-patch-strategy` with `merge`, keyed by
 //! `x-kubernetes-list-map-keys` or `x-kubernetes-patch-merge-key`; any other
 //! list, and every list of a kind without a schema (custom resources), is
@@ -19,7 +20,7 @@
 pub mod schema;
 
 use crate::value::{Value, resolve_plain};
-use schema::Schema;
+use schema::{Schema, Table};
 
 /// Deepest nesting a merge walks.
 pub const MAX_DEPTH: usize = 256;
@@ -40,8 +41,11 @@ pub struct MergeError {
 
 /// Merge `patch` into `dest`. `None`: the patch deleted the whole object
 /// (`$patch: delete` at the top).
-pub fn merge(dest: &Value, patch: &Value) -> Result<Option<Value>, MergeError> {
-    let mut w = Walker { path: Vec::new() };
+pub fn merge(table: &Table, dest: &Value, patch: &Value) -> Result<Option<Value>, MergeError> {
+    let mut w = Walker {
+        path: Vec::new(),
+        table,
+    };
     let out = w.walk(Some(dest.clone()), Some(patch.clone()), None)?;
     Ok(match out.value {
         Some(Value::Null) if !out.keep_null => None,
@@ -149,11 +153,12 @@ pub(crate) fn plain(text: &str) -> Value {
     }
 }
 
-struct Walker {
+struct Walker<'t> {
     path: Vec<String>,
+    table: &'t Table,
 }
 
-impl Walker {
+impl Walker<'_> {
     fn error(&self, message: String) -> MergeError {
         MergeError {
             message,
@@ -163,7 +168,7 @@ impl Walker {
 
     /// kyaml's `Walker.GetSchema`: the schema given, else the one of the
     /// first source that names an apiVersion and kind the schema knows.
-    fn schema_of(given: Option<Schema>, sources: [&Option<Value>; 2]) -> Option<Schema> {
+    fn schema_of(&self, given: Option<Schema>, sources: [&Option<Value>; 2]) -> Option<Schema> {
         if given.is_some() {
             return given;
         }
@@ -178,7 +183,7 @@ impl Walker {
             if api_version.is_empty() || kind.is_empty() {
                 continue;
             }
-            if let Some(found) = schema::for_type(&api_version, &kind) {
+            if let Some(found) = self.table.for_type(&api_version, &kind) {
                 return Some(found);
             }
         }
@@ -194,7 +199,7 @@ impl Walker {
         if self.path.len() > MAX_DEPTH {
             return Err(self.error(format!("the patch nests deeper than {MAX_DEPTH} levels")));
         }
-        let schema = Self::schema_of(schema, [&dest, &patch]);
+        let schema = self.schema_of(schema, [&dest, &patch]);
         let kind = [&dest, &patch]
             .into_iter()
             .flatten()
@@ -276,7 +281,7 @@ impl Walker {
         names.sort();
         names.dedup();
         for key in names {
-            let field_schema = schema.as_ref().and_then(|s| s.field(&key));
+            let field_schema = schema.as_ref().and_then(|s| s.field(self.table, &key));
             let d = dest.as_ref().and_then(|v| v.get(&key)).cloned();
             let p = patch.as_ref().and_then(|v| v.get(&key)).cloned();
             self.path.push(key.clone());
@@ -338,7 +343,7 @@ impl Walker {
         };
         let schema = schema.expect("associative lists have a schema");
         let keys: Vec<String> = schema.strategy_and_keys().1.to_vec();
-        let elem_schema = schema.elements();
+        let elem_schema = schema.elements(self.table);
         let values = element_values(&patch_items, &dest_items, &keys);
         let out = if !values.is_empty() || !keys.is_empty() {
             self.set_elements(values, &keys, &mut dest_items, &patch_items, elem_schema)?

@@ -11,9 +11,12 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::value::Value;
+
 const TABLE: &str = include_str!("schema.txt");
 
-/// A schema node: what kyaml's `ResourceSchema` answers for merging.
+/// A schema node: what kyaml's `ResourceSchema` answers for merging. A
+/// definition is an index into the [`Table`] it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schema {
     /// A definition (an object: fields, maybe additionalProperties).
@@ -28,35 +31,126 @@ pub enum Schema {
     Leaf,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Def {
+    /// `false`: only named by a `$ref` (a custom schema may refer to a
+    /// definition another layer holds); resolving it gives nothing.
+    defined: bool,
     fields: HashMap<String, Schema>,
     additional: Option<Schema>,
 }
 
+/// A set of definitions (kyaml's global `openapiData`): the built-in one,
+/// one read from a custom swagger, or layers of both.
 #[derive(Debug, Default)]
-struct Table {
+pub struct Table {
     defs: Vec<Def>,
+    /// Definition names, by index, and indexes by name.
+    def_names: Vec<String>,
+    names: HashMap<String, usize>,
     by_type: HashMap<(String, String), usize>,
+    /// Namespaced-ness by (apiVersion, kind) from the swagger's `paths`.
+    namespaced: HashMap<(String, String), bool>,
 }
 
-fn table() -> &'static Table {
+/// The built-in schema, parsed once per process (an immutable constant, not
+/// build state: every build without a custom schema shares it).
+pub fn builtin() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| parse(TABLE))
 }
 
-fn parse(text: &str) -> Table {
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    for line in text.lines() {
-        if let Some(name) = line.strip_prefix("def ") {
-            let n = names.len();
-            names.entry(name).or_insert(n);
+impl Table {
+    /// The index of `name`, allocated (undefined) when new.
+    fn index(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.names.get(name) {
+            return i;
+        }
+        let i = self.defs.len();
+        self.defs.push(Def::default());
+        self.def_names.push(name.to_string());
+        self.names.insert(name.to_string(), i);
+        i
+    }
+
+    /// `layers` read one after the other into one set, as kyaml's
+    /// `AddDefinitions` does: a later definition replaces an earlier one of
+    /// the same name (references by name then reach the later one), a later
+    /// apiVersion/kind entry wins, and a namespaced path wins over a
+    /// cluster-scoped one while a cluster-scoped one only fills a gap
+    /// (`findNamespaceability`).
+    pub fn layered(layers: &[&Table]) -> Table {
+        let mut out = Table::default();
+        for layer in layers {
+            let idx: Vec<usize> = layer.def_names.iter().map(|n| out.index(n)).collect();
+            for (i, def) in layer.defs.iter().enumerate() {
+                if def.defined {
+                    out.defs[idx[i]] = Def {
+                        defined: true,
+                        fields: def
+                            .fields
+                            .iter()
+                            .map(|(k, s)| (k.clone(), s.remap(&idx)))
+                            .collect(),
+                        additional: def.additional.as_ref().map(|s| s.remap(&idx)),
+                    };
+                }
+            }
+            for (k, &i) in &layer.by_type {
+                out.by_type.insert(k.clone(), idx[i]);
+            }
+            for (k, &ns) in &layer.namespaced {
+                if ns {
+                    out.namespaced.insert(k.clone(), true);
+                } else {
+                    out.namespaced.entry(k.clone()).or_insert(false);
+                }
+            }
+        }
+        out
+    }
+
+    /// The schema of a resource type (kyaml's `SchemaForResourceType`).
+    pub fn for_type(&self, api_version: &str, kind: &str) -> Option<Schema> {
+        self.by_type
+            .get(&(api_version.to_string(), kind.to_string()))
+            .map(|&i| Schema::Def(i))
+    }
+
+    /// Whether the swagger's paths serve (apiVersion, kind) under
+    /// `namespaces/{namespace}`; `None`: no path names it.
+    pub fn namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
+        self.namespaced
+            .get(&(api_version.to_string(), kind.to_string()))
+            .copied()
+    }
+
+    /// Definitions this table holds (counting only defined ones).
+    pub fn len(&self) -> usize {
+        self.defs.iter().filter(|d| d.defined).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A definition's schema, `None` when only referred to.
+    fn resolved(&self, s: &Schema) -> Option<Schema> {
+        match s {
+            Schema::Def(i) if !self.defs.get(*i).is_some_and(|d| d.defined) => None,
+            other => Some(other.clone()),
         }
     }
-    let mut t = Table {
-        defs: (0..names.len()).map(|_| Def::default()).collect(),
-        by_type: HashMap::new(),
-    };
+}
+
+fn parse(text: &str) -> Table {
+    let mut t = Table::default();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("def ") {
+            let i = t.index(name);
+            t.defs[i].defined = true;
+        }
+    }
     let mut cur: Option<usize> = None;
     for line in text.lines() {
         let mut parts = line.splitn(2, ' ');
@@ -65,23 +159,23 @@ fn parse(text: &str) -> Table {
             "gvk" => {
                 let f: Vec<&str> = rest.split(' ').collect();
                 if let [av, kind, def] = f.as_slice()
-                    && let Some(&i) = names.get(def)
+                    && let Some(&i) = t.names.get(*def)
                 {
                     t.by_type
                         .entry((av.to_string(), kind.to_string()))
                         .or_insert(i);
                 }
             }
-            "def" => cur = names.get(rest).copied(),
+            "def" => cur = t.names.get(rest).copied(),
             "f" => {
                 if let (Some(c), Some((name, ty))) = (cur, rest.split_once(' ')) {
-                    let ty = parse_ty(ty, &names);
+                    let ty = parse_ty(ty, &t.names);
                     t.defs[c].fields.insert(name.to_string(), ty);
                 }
             }
             "a" => {
                 if let Some(c) = cur {
-                    t.defs[c].additional = Some(parse_ty(rest, &names));
+                    t.defs[c].additional = Some(parse_ty(rest, &t.names));
                 }
             }
             _ => {}
@@ -90,7 +184,7 @@ fn parse(text: &str) -> Table {
     t
 }
 
-fn parse_ty(s: &str, names: &HashMap<&str, usize>) -> Schema {
+fn parse_ty(s: &str, names: &HashMap<String, usize>) -> Schema {
     if let Some(name) = s.strip_prefix('@') {
         return names.get(name).map_or(Schema::Leaf, |&i| Schema::Def(i));
     }
@@ -117,27 +211,37 @@ fn parse_ty(s: &str, names: &HashMap<&str, usize>) -> Schema {
     Schema::Leaf
 }
 
-/// The schema of a resource type (kyaml's `SchemaForResourceType`).
-pub fn for_type(api_version: &str, kind: &str) -> Option<Schema> {
-    table()
-        .by_type
-        .get(&(api_version.to_string(), kind.to_string()))
-        .map(|&i| Schema::Def(i))
-}
-
 impl Schema {
-    /// The schema of a field (a property, else additionalProperties).
-    pub fn field(&self, name: &str) -> Option<Schema> {
+    /// The schema of a field (a property, else additionalProperties), in
+    /// the table the schema came from.
+    pub fn field(&self, table: &Table, name: &str) -> Option<Schema> {
         let Schema::Def(i) = self else { return None };
-        let def = table().defs.get(*i)?;
-        def.fields.get(name).or(def.additional.as_ref()).cloned()
+        let def = table.defs.get(*i)?;
+        table.resolved(def.fields.get(name).or(def.additional.as_ref())?)
     }
 
     /// The schema of a list's elements.
-    pub fn elements(&self) -> Option<Schema> {
+    pub fn elements(&self, table: &Table) -> Option<Schema> {
         match self {
-            Schema::List { items, .. } => items.as_deref().cloned(),
+            Schema::List { items, .. } => table.resolved(items.as_deref()?),
             _ => None,
+        }
+    }
+
+    /// The same schema with definition indexes translated.
+    fn remap(&self, idx: &[usize]) -> Schema {
+        match self {
+            Schema::Def(i) => Schema::Def(idx[*i]),
+            Schema::List {
+                strategy,
+                keys,
+                items,
+            } => Schema::List {
+                strategy: strategy.clone(),
+                keys: keys.clone(),
+                items: items.as_ref().map(|s| Box::new(s.remap(idx))),
+            },
+            Schema::Leaf => Schema::Leaf,
         }
     }
 
@@ -153,5 +257,199 @@ impl Schema {
     /// kyaml's `IsAssociative` with a schema: the strategy includes `merge`.
     pub fn is_associative(&self) -> bool {
         self.strategy_and_keys().0.split(',').any(|s| s == "merge")
+    }
+}
+
+/// Nesting of inline schemas and `$ref`s to array definitions a custom
+/// swagger may have (the parser's own depth bound is larger).
+pub const MAX_SCHEMA_DEPTH: usize = 64;
+
+/// A custom swagger's text as kustomize reads it (kyaml's `parse` with
+/// `JsonOrYaml`): JSON when it opens with `{`, YAML otherwise.
+pub fn read_swagger(text: &str) -> Result<Table, String> {
+    let doc = if text.starts_with('{') {
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        from_json(json)
+    } else {
+        let docs = ferroflux_api::yaml::parse_stream_raw_last_key_wins(text)
+            .map_err(|e| format!("line {}: {}", e.line, e.message))?;
+        match docs.into_iter().find_map(|d| d.node) {
+            Some(node) => crate::value::from_node(&node),
+            None => Value::Null,
+        }
+    };
+    from_swagger(&doc)
+}
+
+fn from_json(v: serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => Value::Str(s),
+        serde_json::Value::Array(a) => Value::Seq(a.into_iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => Value::Map(crate::value::Map(
+            o.into_iter().map(|(k, v)| (k, from_json(v))).collect(),
+        )),
+    }
+}
+
+/// A swagger document's `definitions` and `paths` (kyaml's `AddDefinitions`
+/// and `findNamespaceability`).
+pub fn from_swagger(doc: &Value) -> Result<Table, String> {
+    let root = match doc {
+        Value::Map(m) => m,
+        _ => return Err("the schema is not a mapping (a swagger document)".to_string()),
+    };
+    let mut b = SwaggerReader {
+        t: Table::default(),
+        definitions: match root.get("definitions") {
+            None | Some(Value::Null) => None,
+            Some(Value::Map(m)) => Some(m),
+            Some(_) => return Err("`definitions` is not a mapping".to_string()),
+        },
+        anon: 0,
+    };
+    if let Some(defs) = b.definitions {
+        for (name, _) in &defs.0 {
+            let i = b.t.index(name);
+            b.t.defs[i].defined = true;
+        }
+        for (name, def) in &defs.0 {
+            let i = b.t.names[name.as_str()];
+            let d = b.def(def, name, 0)?;
+            b.t.defs[i] = d;
+            for tm in type_metas(def.get("x-kubernetes-group-version-kind")) {
+                b.t.by_type.insert(tm, i);
+            }
+        }
+    }
+    if let Some(Value::Map(paths)) = root.get("paths") {
+        for (path, info) in &paths.0 {
+            let Some(get) = info.get("get") else { continue };
+            let Some(tm) = type_metas(get.get("x-kubernetes-group-version-kind"))
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            if path.contains("namespaces/{namespace}") {
+                b.t.namespaced.insert(tm, true);
+            } else {
+                b.t.namespaced.entry(tm).or_insert(false);
+            }
+        }
+    }
+    Ok(b.t)
+}
+
+/// `x-kubernetes-group-version-kind`: one `{group, version, kind}` or a
+/// list of them, as (apiVersion, kind).
+fn type_metas(ext: Option<&Value>) -> Vec<(String, String)> {
+    let one = |v: &Value| {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let (version, kind) = (text("version")?, text("kind")?);
+        let api_version = match text("group").filter(|g| !g.is_empty()) {
+            Some(g) => format!("{g}/{version}"),
+            None => version,
+        };
+        Some((api_version, kind))
+    };
+    match ext {
+        Some(Value::Seq(items)) => items.iter().filter_map(one).collect(),
+        Some(v @ Value::Map(_)) => one(v).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+struct SwaggerReader<'a> {
+    t: Table,
+    definitions: Option<&'a crate::value::Map>,
+    anon: usize,
+}
+
+impl SwaggerReader<'_> {
+    fn def(&mut self, s: &Value, owner: &str, depth: usize) -> Result<Def, String> {
+        let mut d = Def {
+            defined: true,
+            ..Def::default()
+        };
+        if let Some(Value::Map(props)) = s.get("properties") {
+            for (name, p) in &props.0 {
+                let ty = self.ty(p, owner, depth + 1)?;
+                d.fields.insert(name.clone(), ty);
+            }
+        }
+        if let Some(a @ Value::Map(_)) = s.get("additionalProperties") {
+            d.additional = Some(self.ty(a, owner, depth + 1)?);
+        }
+        Ok(d)
+    }
+
+    /// The schema of a property, an item or additionalProperties (what
+    /// kyaml's `Field` and `Elements` would resolve it to).
+    fn ty(&mut self, s: &Value, owner: &str, depth: usize) -> Result<Schema, String> {
+        if depth > MAX_SCHEMA_DEPTH {
+            return Err(format!(
+                "definition {owner:?} nests schemas or references deeper than \
+                 {MAX_SCHEMA_DEPTH} levels"
+            ));
+        }
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            let Some(name) = r.strip_prefix("#/definitions/") else {
+                // kyaml cannot resolve it: the field has no schema.
+                return Ok(Schema::Def(self.t.index(&format!("~unresolved {r}"))));
+            };
+            // A reference to an array (or scalar) definition is that schema.
+            if let Some(target) = self.definitions.and_then(|d| d.get(name))
+                && is_array(target)
+            {
+                return self.ty(target, name, depth + 1);
+            }
+            return Ok(Schema::Def(self.t.index(name)));
+        }
+        if is_array(s) {
+            let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
+            let strategy = text("x-kubernetes-patch-strategy");
+            let keys = match (&strategy, s.get("x-kubernetes-list-map-keys")) {
+                (None, _) => Vec::new(),
+                (Some(_), Some(Value::Seq(keys))) => keys
+                    .iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect(),
+                (Some(_), _) => text("x-kubernetes-patch-merge-key").into_iter().collect(),
+            };
+            let items = match s.get("items") {
+                Some(i @ Value::Map(_)) => Some(Box::new(self.ty(i, owner, depth + 1)?)),
+                _ => None,
+            };
+            return Ok(Schema::List {
+                strategy: strategy.unwrap_or_default(),
+                keys,
+                items,
+            });
+        }
+        let has_props = matches!(s.get("properties"), Some(Value::Map(m)) if !m.is_empty());
+        let has_additional = matches!(s.get("additionalProperties"), Some(Value::Map(_)));
+        if has_props || has_additional {
+            self.anon += 1;
+            let i = self.t.index(&format!("{owner}~custom{}", self.anon));
+            let d = self.def(s, owner, depth)?;
+            self.t.defs[i] = d;
+            return Ok(Schema::Def(i));
+        }
+        Ok(Schema::Leaf)
+    }
+}
+
+/// kyaml's test for an array schema: `type` is exactly `array`.
+fn is_array(s: &Value) -> bool {
+    match s.get("type") {
+        Some(Value::Str(t)) => t == "array",
+        Some(Value::Seq(t)) => t.len() == 1 && t[0].as_str() == Some("array"),
+        _ => false,
     }
 }

@@ -8,7 +8,9 @@ fn v(text: &str) -> Value {
 }
 
 fn merged(dest: &str, patch: &str) -> Value {
-    merge(&v(dest), &v(patch)).expect("merges").expect("kept")
+    merge(schema::builtin(), &v(dest), &v(patch))
+        .expect("merges")
+        .expect("kept")
 }
 
 const DEP: &str = "apiVersion: apps/v1
@@ -27,29 +29,30 @@ spec:
 
 #[test]
 fn the_schema_knows_merge_keys_and_strategies() {
-    let dep = schema::for_type("apps/v1", "Deployment").expect("Deployment");
-    let spec = dep.field("spec").and_then(|s| s.field("template"));
-    let pod = spec.and_then(|s| s.field("spec")).expect("pod spec");
-    let containers = pod.field("containers").expect("containers");
+    let t = schema::builtin();
+    let dep = t.for_type("apps/v1", "Deployment").expect("Deployment");
+    let spec = dep.field(t, "spec").and_then(|s| s.field(t, "template"));
+    let pod = spec.and_then(|s| s.field(t, "spec")).expect("pod spec");
+    let containers = pod.field(t, "containers").expect("containers");
     assert!(containers.is_associative());
     assert_eq!(containers.strategy_and_keys().1, ["name".to_string()]);
     let ports = containers
-        .elements()
-        .and_then(|c| c.field("ports"))
+        .elements(t)
+        .and_then(|c| c.field(t, "ports"))
         .expect("ports");
     assert_eq!(
         ports.strategy_and_keys().1,
         ["containerPort".to_string(), "protocol".to_string()]
     );
-    let volumes = pod.field("volumes").expect("volumes");
+    let volumes = pod.field(t, "volumes").expect("volumes");
     assert_eq!(volumes.strategy_and_keys().0, "merge,retainKeys");
     // Tolerations have no strategy: replaced whole.
     assert!(
-        !pod.field("tolerations")
+        !pod.field(t, "tolerations")
             .expect("tolerations")
             .is_associative()
     );
-    assert!(schema::for_type("example.com/v1", "Widget").is_none());
+    assert!(t.for_type("example.com/v1", "Widget").is_none());
 }
 
 #[test]
@@ -103,7 +106,7 @@ fn null_deletes_and_delete_directive_removes_the_object() {
     let out = merged("a: 1\nb: {c: 1, d: 2}\n", "a: null\nb: {c: null}\n");
     assert_eq!(out, v("b: {d: 2}\n"));
     assert_eq!(
-        merge(&v(DEP), &v("$patch: delete\n")).expect("merges"),
+        merge(schema::builtin(), &v(DEP), &v("$patch: delete\n")).expect("merges"),
         None
     );
     let out = merged("a: {x: 1, y: 2}\n", "a: {$patch: replace, z: 3}\n");
@@ -124,10 +127,11 @@ fn lists_without_a_schema_are_replaced() {
 
 #[test]
 fn an_unknown_directive_is_an_error_with_the_path() {
-    let e = merge(&v(DEP), &v("spec: {$patch: frob}\n")).expect_err("unknown");
+    let e = merge(schema::builtin(), &v(DEP), &v("spec: {$patch: frob}\n")).expect_err("unknown");
     assert_eq!(e.message, "unknown patch strategy 'frob'");
     assert_eq!(e.path, "spec");
     let e = merge(
+        schema::builtin(),
         &v(DEP),
         &v("spec: {template: {spec: {containers: [{$patch: frob}]}}}\n"),
     )
@@ -137,7 +141,7 @@ fn an_unknown_directive_is_an_error_with_the_path() {
 
 #[test]
 fn a_map_patched_with_a_scalar_is_an_error() {
-    let e = merge(&v(DEP), &v("spec: {template: 5}\n")).expect_err("wrong kind");
+    let e = merge(schema::builtin(), &v(DEP), &v("spec: {template: 5}\n")).expect_err("wrong kind");
     assert_eq!(
         e.message,
         "wrong node kind: expected MappingNode but got ScalarNode"
@@ -152,7 +156,7 @@ fn deep_nesting_is_refused() {
     for _ in 0..(MAX_DEPTH + 10) {
         deep = Value::Map(crate::value::Map(vec![("a".to_string(), deep)]));
     }
-    let e = merge(&deep, &deep).expect_err("too deep");
+    let e = merge(schema::builtin(), &deep, &deep).expect_err("too deep");
     assert!(e.message.contains("deeper than"), "{e}");
 }
 
@@ -178,7 +182,7 @@ fn long_merged_lists_are_refused() {
     {
         m.insert("containers", Value::Seq(items));
     }
-    let e = merge(&dest, &patch).expect_err("too long");
+    let e = merge(schema::builtin(), &dest, &patch).expect_err("too long");
     assert!(e.message.contains("longer than"), "{e}");
 }
 

@@ -12,6 +12,7 @@ mod images;
 pub mod nameref;
 pub mod replacement;
 
+use crate::openapi::OpenApi;
 use std::collections::BTreeMap;
 
 use crate::error::Error;
@@ -199,6 +200,7 @@ pub fn run(
     extra: &[Configured],
     origin: Option<&str>,
     patches: &crate::patch::Configured,
+    oa: &OpenApi,
 ) -> Result<(), Error> {
     let file = k.file.display().to_string();
     let wrap = |e: String| Error::Build(format!("{file}: {e}"));
@@ -220,7 +222,7 @@ pub fn run(
         })
         .collect();
     for (step, by) in builtin.iter().chain(extra) {
-        apply(step, resources).map_err(wrap)?;
+        apply(step, resources, oa).map_err(wrap)?;
         if let Some(by) = by {
             for r in resources.iter_mut() {
                 crate::origin::record(r, by);
@@ -236,21 +238,25 @@ fn in_resource(r: &Resource, e: String) -> String {
 }
 
 /// Run one transformer.
-pub fn apply(step: &Step, resources: &mut Vec<Resource>) -> Result<(), String> {
+pub fn apply(step: &Step, resources: &mut Vec<Resource>, oa: &OpenApi) -> Result<(), String> {
     match step {
         Step::Namespace {
             namespace: ns,
             specs,
             unset_only,
             subjects,
-        } => namespace(resources, ns, specs, *unset_only, *subjects),
-        Step::Prefix { prefix, specs } => prefix_suffix(resources, prefix, Affix::Prefix, specs),
-        Step::Suffix { suffix, specs } => prefix_suffix(resources, suffix, Affix::Suffix, specs),
+        } => namespace(resources, ns, specs, *unset_only, *subjects, oa),
+        Step::Prefix { prefix, specs } => {
+            prefix_suffix(resources, prefix, Affix::Prefix, specs, oa)
+        }
+        Step::Suffix { suffix, specs } => {
+            prefix_suffix(resources, suffix, Affix::Suffix, specs, oa)
+        }
         Step::Entries { pairs, specs, .. } => set_entries(resources, pairs, specs),
         Step::Replicas { replica, specs } => replicas(resources, replica, specs),
         Step::Images { image, specs } => images::run(resources, image, specs),
         Step::Replacements(list) => replacement::run(resources, list),
-        Step::Patch(p) => p.apply(resources),
+        Step::Patch(p) => p.apply(resources, oa),
     }
 }
 
@@ -260,6 +266,7 @@ fn namespace(
     all_specs: &[FieldSpec],
     unset_only: bool,
     subjects: SubjectMode,
+    oa: &OpenApi,
 ) -> Result<(), String> {
     if ns.is_empty() {
         return Ok(());
@@ -268,7 +275,7 @@ fn namespace(
         if r.map().is_none_or(|m| m.is_empty()) {
             continue;
         }
-        r.store_previous_id();
+        r.store_previous_id(oa);
         let gvk = r.gvk();
         let api_version = r.api_version();
         let specs: Vec<&FieldSpec> = all_specs
@@ -282,7 +289,7 @@ fn namespace(
             }
             fieldspec::set_scalar(n, ns)
         };
-        if !gvk.is_cluster_scoped() {
+        if !oa.is_cluster_scoped(&gvk) {
             let meta = FieldSpec {
                 path: "metadata/namespace".to_string(),
                 create: true,
@@ -307,7 +314,7 @@ fn namespace(
     let mut seen = std::collections::HashSet::with_capacity(resources.len());
     for r in resources.iter() {
         let id = r.cur_id();
-        if !seen.insert(id.key()) {
+        if !seen.insert(id.key(oa)) {
             return Err(format!(
                 "namespace transformation produces ID conflict: {}",
                 id.display()
@@ -370,6 +377,7 @@ fn prefix_suffix(
     affix: &str,
     which: Affix,
     specs: &[FieldSpec],
+    oa: &OpenApi,
 ) -> Result<(), String> {
     for r in resources.iter_mut() {
         let org = r.org_id();
@@ -385,7 +393,7 @@ fn prefix_suffix(
                     Affix::Prefix => r.prefixes.push(affix.to_string()),
                     Affix::Suffix => r.suffixes.push(affix.to_string()),
                 }
-                r.store_previous_id();
+                r.store_previous_id(oa);
             }
             let mut set = |n: &mut crate::value::Value| {
                 let cur = n.scalar_text().unwrap_or_default();

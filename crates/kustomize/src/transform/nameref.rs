@@ -3,6 +3,7 @@
 //! ServiceAccount in a RoleBinding, ...) is set to that resource's new name
 //! (kustomize's `nameReferenceTransformer`, run once over the whole build).
 
+use crate::openapi::OpenApi;
 use std::collections::HashMap;
 
 use super::fieldspec::{self, FieldSpec, NameBackRef};
@@ -27,14 +28,14 @@ struct Info {
 }
 
 impl Info {
-    fn of(r: &Resource) -> Info {
+    fn of(r: &Resource, oa: &OpenApi) -> Info {
         // kustomize's PrevIds: the recorded ids only, not the current one.
         let prev = r.previous.clone();
         let cur = r.cur_id();
         let org = prev.first().cloned().unwrap_or_else(|| cur.clone());
         Info {
-            cluster: cur.gvk.is_cluster_scoped(),
-            namespace: cur.effective_namespace(),
+            cluster: oa.is_cluster_scoped(&cur.gvk),
+            namespace: cur.effective_namespace(oa),
             cur,
             prev,
             org,
@@ -53,6 +54,7 @@ struct Scope<'a> {
     referrer: usize,
     /// Namespaces of a RoleBinding's ServiceAccount subjects.
     binding_namespaces: Vec<String>,
+    oa: &'a OpenApi,
 }
 
 impl Scope<'_> {
@@ -80,8 +82,12 @@ impl Scope<'_> {
     }
 }
 
-pub fn run(resources: &mut [Resource], back_refs: &[NameBackRef]) -> Result<(), String> {
-    let infos: Vec<Info> = resources.iter().map(Info::of).collect();
+pub fn run(
+    resources: &mut [Resource],
+    back_refs: &[NameBackRef],
+    oa: &OpenApi,
+) -> Result<(), String> {
+    let infos: Vec<Info> = resources.iter().map(|r| Info::of(r, oa)).collect();
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (j, info) in infos.iter().enumerate() {
         for id in &info.prev {
@@ -93,9 +99,9 @@ pub fn run(resources: &mut [Resource], back_refs: &[NameBackRef]) -> Result<(), 
     }
     let mut by_org_namespace: HashMap<String, Vec<usize>> = HashMap::new();
     for (j, info) in infos.iter().enumerate() {
-        if !info.org.gvk.is_cluster_scoped() {
+        if !oa.is_cluster_scoped(&info.org.gvk) {
             by_org_namespace
-                .entry(info.org.effective_namespace())
+                .entry(info.org.effective_namespace(oa))
                 .or_default()
                 .push(j);
         }
@@ -125,6 +131,7 @@ pub fn run(resources: &mut [Resource], back_refs: &[NameBackRef]) -> Result<(), 
             by_org_namespace: &by_org_namespace,
             referrer: i,
             binding_namespaces: role_binding_namespaces(&resources[i])?,
+            oa,
         };
         for f in list {
             let spec = FieldSpec {
@@ -223,7 +230,7 @@ fn set_mapping(node: &mut Value, scope: &Scope, f: &Filter) -> Result<(), String
                     .copied()
                     .filter(|&j| {
                         let info = &scope.infos[j];
-                        !info.cluster && id(info).effective_namespace() == ns
+                        !info.cluster && id(info).effective_namespace(scope.oa) == ns
                     })
                     .collect()
             };

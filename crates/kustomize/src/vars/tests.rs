@@ -1,4 +1,5 @@
 use super::*;
+use crate::openapi::OpenApi;
 use crate::value::from_node;
 
 fn doc(text: &str) -> Value {
@@ -77,7 +78,7 @@ fn substitution_keeps_types_for_whole_references_and_formats_as_go() {
         .concat(),
     )
     .unwrap();
-    set.merge(&list, &mut rs).unwrap();
+    set.merge(&list, &mut rs, &OpenApi::default()).unwrap();
     assert_eq!(rs[0].ref_vars.len(), 6);
     let warnings = resolve(
         &set,
@@ -133,7 +134,7 @@ fn a_var_without_a_resource_or_field_is_an_error() {
     let mut rs = resources(RES);
     let mut set = VarSet::default();
     let list = vars("- name: X\n  objref: {kind: Service, name: db}\n").unwrap();
-    set.merge(&list, &mut rs).unwrap();
+    set.merge(&list, &mut rs, &OpenApi::default()).unwrap();
     let e = resolve(&set, &mut rs, &[]).unwrap_err();
     assert!(
         e.contains("cannot be mapped to a field in the set of known resources"),
@@ -143,8 +144,12 @@ fn a_var_without_a_resource_or_field_is_an_error() {
 
     let mut rs = resources(RES);
     let mut set = VarSet::default();
-    set.merge(&vars(&var("X", "spec.nothing")).unwrap(), &mut rs)
-        .unwrap();
+    set.merge(
+        &vars(&var("X", "spec.nothing")).unwrap(),
+        &mut rs,
+        &OpenApi::default(),
+    )
+    .unwrap();
     let e = resolve(&set, &mut rs, &[]).unwrap_err();
     assert!(e.contains("not found in corresponding resource"), "{e}");
 }
@@ -153,15 +158,27 @@ fn a_var_without_a_resource_or_field_is_an_error() {
 fn a_var_declared_twice_or_matching_two_resources_is_an_error() {
     let mut rs = resources(RES);
     let mut set = VarSet::default();
-    set.merge(&vars(&var("X", "metadata.name")).unwrap(), &mut rs)
-        .unwrap();
+    set.merge(
+        &vars(&var("X", "metadata.name")).unwrap(),
+        &mut rs,
+        &OpenApi::default(),
+    )
+    .unwrap();
     let e = set
-        .merge(&vars(&var("X", "metadata.name")).unwrap(), &mut rs)
+        .merge(
+            &vars(&var("X", "metadata.name")).unwrap(),
+            &mut rs,
+            &OpenApi::default(),
+        )
         .unwrap_err();
     assert!(e.contains("var 'X' already encountered"), "{e}");
     let mut other = VarSet::default();
     other
-        .merge(&vars(&var("X", "spec.x")).unwrap(), &mut [])
+        .merge(
+            &vars(&var("X", "spec.x")).unwrap(),
+            &mut [],
+            &OpenApi::default(),
+        )
         .unwrap();
     assert!(set.merge_set(&other).is_err());
 
@@ -169,14 +186,18 @@ fn a_var_declared_twice_or_matching_two_resources_is_an_error() {
         "{RES}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: db\n  namespace: other\n"
     ));
     let e = VarSet::default()
-        .merge(&vars(&var("Y", "metadata.name")).unwrap(), &mut twice)
+        .merge(
+            &vars(&var("Y", "metadata.name")).unwrap(),
+            &mut twice,
+            &OpenApi::default(),
+        )
         .unwrap_err();
     assert!(e.contains("found 2 resId matches"), "{e}");
     let ns =
         vars("- name: Z\n  objref: {apiVersion: v1, kind: Service, name: db, namespace: other}\n")
             .unwrap();
     VarSet::default()
-        .merge(&ns, &mut twice)
+        .merge(&ns, &mut twice, &OpenApi::default())
         .expect("a namespace disambiguates");
 }
 
@@ -189,6 +210,7 @@ fn substitution_refuses_non_string_list_items_and_huge_results() {
     set.merge(
         &vars("- name: X\n  objref: {apiVersion: v1, kind: Pod, name: p}\n").unwrap(),
         &mut rs,
+        &OpenApi::default(),
     )
     .unwrap();
     let e = resolve(
@@ -213,6 +235,7 @@ fn substitution_refuses_non_string_list_items_and_huge_results() {
         )
         .unwrap(),
         &mut rs,
+        &OpenApi::default(),
     )
     .unwrap();
     let e = resolve(

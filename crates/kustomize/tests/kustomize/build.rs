@@ -1904,3 +1904,65 @@ metadata:
 "#
     );
 }
+
+#[test]
+fn an_openapi_path_on_the_network_is_refused_by_name() {
+    let fs = tree(&[
+        (
+            "/t/kustomization.yaml",
+            "resources:\n- cm.yaml\nopenapi:\n  path: https://example.com/schema.json\n",
+        ),
+        ("/t/cm.yaml", CM),
+    ]);
+    let err = build(&fs, "/t").expect_err("no network");
+    assert!(
+        matches!(&err, Error::Refused { entry, file, .. }
+            if entry == "https://example.com/schema.json" && file == "/t/kustomization.yaml"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("openapi.path"), "{err}");
+}
+
+#[test]
+fn a_broken_openapi_schema_is_an_error_at_the_openapi_line() {
+    for (schema, want) in [
+        (&b"{\"definitions\": [1"[..], "invalid schema file 's.json'"),
+        (b"definitions: [a, b]\n", "`definitions` is not a mapping"),
+        (b"\xff\xfe", "'s.json' is not UTF-8 text"),
+    ] {
+        let fs = crate::support::tree(&[
+            (
+                "/t/kustomization.yaml",
+                b"resources:\n- cm.yaml\nopenapi:\n  path: s.json\n",
+            ),
+            ("/t/cm.yaml", CM.as_bytes()),
+            ("/t/s.json", schema),
+        ]);
+        let err = build(&fs, "/t").expect_err("a broken schema");
+        let text = err.to_string();
+        assert!(
+            text.contains("/t/kustomization.yaml:3: openapi.path: "),
+            "{text}"
+        );
+        assert!(text.contains(want), "{text}");
+    }
+}
+
+#[test]
+fn a_base_schema_that_does_not_count_is_read_but_not_parsed() {
+    // The overlay's version counts; kustomize never parses the base's file.
+    let fs = crate::support::tree(&[
+        (
+            "/t/base/kustomization.yaml",
+            b"resources:\n- cm.yaml\nopenapi:\n  path: s.json\n",
+        ),
+        ("/t/base/cm.yaml", CM.as_bytes()),
+        ("/t/base/s.json", b"{not json"),
+        (
+            "/t/overlay/kustomization.yaml",
+            b"resources:\n- ../base\nopenapi:\n  version: v1.21.2\n",
+        ),
+    ]);
+    let out = build(&fs, "/t/overlay").expect("builds");
+    assert!(out.contains("name: cm"), "{out}");
+}
