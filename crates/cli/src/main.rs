@@ -9,6 +9,7 @@ mod automate;
 mod build;
 mod cluster;
 mod controller;
+mod diff;
 mod get;
 mod image;
 mod install;
@@ -56,6 +57,9 @@ enum Command {
     /// Build a Flux Kustomization locally, as `flux build kustomization`.
     #[command(subcommand)]
     Build(build::BuildCommand),
+    /// Diff a Flux Kustomization's local build against the cluster, as `flux diff kustomization`.
+    #[command(subcommand)]
+    Diff(diff::DiffCommand),
     /// kustomize, byte-compatible with kustomize 5.6: `kustomize build DIR`.
     #[command(subcommand)]
     Kustomize(kustomize::KustomizeCommand),
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Suspend(cmd) => suspend::run(cmd, suspend::Verb::Suspend),
         Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
         Command::Build(cmd) => build::run(cmd),
+        Command::Diff(cmd) => diff::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
     };
     match result {

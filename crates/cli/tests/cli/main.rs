@@ -4,6 +4,7 @@ mod automate;
 mod build;
 mod cluster;
 mod controller;
+mod diff;
 mod explain;
 mod get;
 mod install;
