@@ -16,6 +16,7 @@ mod install;
 mod kustomize;
 mod reconcile;
 mod suspend;
+mod tree;
 mod validate;
 
 #[derive(Parser)]
@@ -60,6 +61,9 @@ enum Command {
     /// Diff a Flux Kustomization's local build against the cluster, as `flux diff kustomization`.
     #[command(subcommand)]
     Diff(diff::DiffCommand),
+    /// Print the objects a Flux object reconciles as a tree, as `flux tree`.
+    #[command(subcommand)]
+    Tree(tree::TreeCommand),
     /// kustomize, byte-compatible with kustomize 5.6: `kustomize build DIR`.
     #[command(subcommand)]
     Kustomize(kustomize::KustomizeCommand),
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
         Command::Build(cmd) => build::run(cmd),
         Command::Diff(cmd) => diff::run(cmd),
+        Command::Tree(cmd) => tree::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
     };
     match result {

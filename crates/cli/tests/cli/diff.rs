@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use crate::kubernetes;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 fn ff(home: &Path, args: &[String]) -> Out {
@@ -36,7 +36,7 @@ fn ff(home: &Path, args: &[String]) -> Out {
     }
 }
 
-async fn ff_async(home: &Path, args: Vec<String>) -> Out {
+pub async fn ff_async(home: &Path, args: Vec<String>) -> Out {
     let home = home.to_path_buf();
     tokio::task::spawn_blocking(move || ff(&home, &args))
         .await

@@ -13,4 +13,5 @@ mod kustomize;
 mod policy;
 mod scan;
 mod setters;
+mod tree;
 mod validate;
