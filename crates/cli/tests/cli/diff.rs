@@ -262,4 +262,26 @@ async fn created_drifted_unchanged_skipped_deleted_and_masked() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.stdout, format!("► ConfigMap/{ns}/off skipped\n"));
     assert_eq!(out.stderr, "");
+
+    // No file and no live Kustomization of that name: Flux's error, exit 2.
+    let out = ff_async(
+        home.path(),
+        vec![
+            "diff".into(),
+            "ks".into(),
+            "nope".into(),
+            "--path".into(),
+            tree.display().to_string(),
+            "-n".into(),
+            ns.clone(),
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "✗ failed to get kustomization object: kustomizations.kustomize.toolkit.fluxcd.io \"nope\" not found\n"
+    );
 }
