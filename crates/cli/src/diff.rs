@@ -381,9 +381,11 @@ fn entries(
         path_or_root(path),
         count(list.len())
     );
+    let mut map = serde_json::Map::new();
     for (k, v) in list {
-        let _ = writeln!(out, "  {k}: {}", scalar(v));
+        map.insert((*k).clone(), (*v).clone());
     }
+    out.push_str(&yaml_block(&Value::Object(map)));
     out.push('\n');
 }
 
@@ -399,10 +401,19 @@ fn items(path: &str, sign: char, verb: &str, list: &[&Value], out: &mut String) 
         count(list.len()),
         if plural.is_empty() { "y" } else { "ies" }
     );
-    for v in list {
-        let _ = writeln!(out, "  - {}", scalar(v));
-    }
+    let seq: Vec<Value> = list.iter().map(|v| (*v).clone()).collect();
+    out.push_str(&yaml_block(&Value::Array(seq)));
     out.push('\n');
+}
+
+/// `v` as block YAML indented by two spaces, as dyff lists what was
+/// added or removed (one line of JSON if it cannot be rendered).
+fn yaml_block(v: &Value) -> String {
+    let text = match ferroflux_kube::render_yaml(std::slice::from_ref(v)) {
+        Ok(y) => y.strip_prefix("---\n").unwrap_or(&y).to_string(),
+        Err(_) => format!("{v}\n"),
+    };
+    text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
 /// A value on one line: strings bare, the rest as JSON (flow YAML).
@@ -434,8 +445,21 @@ mod tests {
         let merged = json!({"metadata": {"labels": {"b": "2", "c": "3"}}});
         assert_eq!(
             dyff(&live, &merged),
-            "metadata.labels\n- one map entry removed:\n  a: 1\n\n\
-             metadata.labels\n+ two map entries added:\n  b: 2\n  c: 3\n\n"
+            "metadata.labels\n- one map entry removed:\n  a: '1'\n\n\
+             metadata.labels\n+ two map entries added:\n  b: '2'\n  c: '3'\n\n"
+        );
+    }
+
+    #[test]
+    fn nested_entries_and_list_items_as_block_yaml() {
+        let live =
+            json!({"metadata": {"name": "a"}, "spec": {"ports": [{"name": "http", "port": 80}]}});
+        let merged = json!({"metadata": {"name": "a", "labels": {"x": "y"}},
+                            "spec": {"ports": [{"name": "http", "port": 80}, {"name": "grpc", "port": 90}]}});
+        assert_eq!(
+            dyff(&live, &merged),
+            "metadata\n+ one map entry added:\n  labels:\n    x: y\n\n\
+             spec.ports\n+ one list entry added:\n  - name: grpc\n    port: 90\n\n"
         );
     }
 
