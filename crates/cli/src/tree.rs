@@ -182,26 +182,10 @@ fn expand<'a>(
             .unwrap_or_default();
         let (self_ns, self_name) = (node.meta.namespace.clone(), node.meta.name.clone());
         for e in entries {
-            let meta = ObjMetadata::parse(&e.id).map_err(|err| {
-                format!(
-                    "Kustomization {self_ns}/{self_name}: status.inventory entry {:?}: {err}",
-                    e.id
-                )
-            })?;
-            if compact && !meta.group.contains("toolkit.fluxcd.io") {
+            let Some(meta) = listed(&e.id, (&self_ns, &self_name), compact, budget)? else {
                 continue;
-            }
+            };
             let is_ks = meta.group == GROUP && meta.kind == "Kustomization";
-            if is_ks && meta.namespace == self_ns && meta.name == self_name {
-                continue;
-            }
-            if *budget == 0 {
-                return Err(format!(
-                    "the tree has more than {MAX_NODES} objects; stopped at {}",
-                    meta.subject()
-                ));
-            }
-            *budget -= 1;
             let mut child = Node::new(meta);
             let id = child.meta.id();
             if is_ks
@@ -225,6 +209,35 @@ fn expand<'a>(
         }
         Ok(())
     })
+}
+
+/// The object an inventory entry names, `None` when the tree leaves it
+/// out (not Flux's own under `--compact`, the Kustomization itself);
+/// an error for an id that does not parse or past the size budget.
+fn listed(
+    id: &str,
+    (self_ns, self_name): (&str, &str),
+    compact: bool,
+    budget: &mut usize,
+) -> Result<Option<ObjMetadata>, String> {
+    let meta = ObjMetadata::parse(id).map_err(|err| {
+        format!("Kustomization {self_ns}/{self_name}: status.inventory entry {id:?}: {err}")
+    })?;
+    if compact && !meta.group.contains("toolkit.fluxcd.io") {
+        return Ok(None);
+    }
+    let is_ks = meta.group == GROUP && meta.kind == "Kustomization";
+    if is_ks && meta.namespace == self_ns && meta.name == self_name {
+        return Ok(None);
+    }
+    if *budget == 0 {
+        return Err(format!(
+            "the tree has more than {MAX_NODES} objects; stopped at {}",
+            meta.subject()
+        ));
+    }
+    *budget -= 1;
+    Ok(Some(meta))
 }
 
 #[cfg(test)]
@@ -272,6 +285,26 @@ mod tests {
             "HelmRepository"
         );
         assert!(j["resources"][0].get("resources").is_none());
+    }
+
+    #[test]
+    fn listed_skips_self_and_non_flux_when_compact_and_refuses_bad_ids_and_overflow() {
+        let me = ("ns", "apps");
+        let mut budget = 2;
+        let own = format!("ns_apps_{GROUP}_Kustomization");
+        assert_eq!(listed(&own, me, false, &mut budget), Ok(None));
+        assert_eq!(listed("ns_cm__ConfigMap", me, true, &mut budget), Ok(None));
+        assert_eq!(budget, 2);
+        let got = listed("ns_cm__ConfigMap", me, false, &mut budget).unwrap();
+        assert_eq!(got.map(|m| m.subject()), Some("ConfigMap/ns/cm".into()));
+        let err = listed("garbage", me, false, &mut budget).unwrap_err();
+        assert!(
+            err.contains("Kustomization ns/apps") && err.contains("\"garbage\""),
+            "{err}"
+        );
+        let mut none = 0;
+        let err = listed("ns_cm__ConfigMap", me, false, &mut none).unwrap_err();
+        assert!(err.contains("more than 100000 objects"), "{err}");
     }
 
     #[test]
