@@ -120,7 +120,7 @@ fn kustomization(args: &KustomizationArgs) -> Result<(String, Vec<String>), Stri
     Ok((built.yaml, built.warnings))
 }
 
-fn read_text(path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
     match ferroflux_api::tree::read_bounded(path, ferroflux_api::yaml::MAX_STREAM_BYTES) {
         Ok(Some(bytes)) => String::from_utf8(bytes)
             .map_err(|_| format!("{}: the file is not UTF-8 text", path.display())),

@@ -9,12 +9,14 @@ mod automate;
 mod build;
 mod cluster;
 mod controller;
+mod diff;
 mod get;
 mod image;
 mod install;
 mod kustomize;
 mod reconcile;
 mod suspend;
+mod tree;
 mod validate;
 
 #[derive(Parser)]
@@ -56,6 +58,12 @@ enum Command {
     /// Build a Flux Kustomization locally, as `flux build kustomization`.
     #[command(subcommand)]
     Build(build::BuildCommand),
+    /// Diff a Flux Kustomization's local build against the cluster, as `flux diff kustomization`.
+    #[command(subcommand)]
+    Diff(diff::DiffCommand),
+    /// Print the objects a Flux object reconciles as a tree, as `flux tree`.
+    #[command(subcommand)]
+    Tree(tree::TreeCommand),
     /// kustomize, byte-compatible with kustomize 5.6: `kustomize build DIR`.
     #[command(subcommand)]
     Kustomize(kustomize::KustomizeCommand),
@@ -74,6 +82,8 @@ fn main() -> ExitCode {
         Command::Suspend(cmd) => suspend::run(cmd, suspend::Verb::Suspend),
         Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
         Command::Build(cmd) => build::run(cmd),
+        Command::Diff(cmd) => diff::run(cmd),
+        Command::Tree(cmd) => tree::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
     };
     match result {
