@@ -145,6 +145,17 @@ pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
     get(conditions, type_).is_some_and(|c| c.status == "True")
 }
 
+/// The value of `reconcile.fluxcd.io/requestedAt` on an object: what its
+/// `status.lastHandledReconcileAt` records once a reconcile ran.
+pub fn requested_at(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<String> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(ferroflux_api::meta::RECONCILE_REQUEST_ANNOTATION))
+        .cloned()
+}
+
 /// Derive the final conditions from the reconcile's result: on success
 /// Ready=True with `ready_message` and no Reconciling or Stalled; on a
 /// stall Stalled=True and Ready=False with the same reason; on a retry or a

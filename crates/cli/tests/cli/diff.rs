@@ -9,8 +9,6 @@ use std::process::Command;
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_kube::apply::{ApplyOptions, ResourceManager};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 
 use crate::kubernetes;
@@ -118,15 +116,7 @@ async fn created_drifted_unchanged_skipped_deleted_and_masked() {
     };
     let ns = env.cp.namespace("diff");
     let kubeconfig = env.cp.kubeconfig();
-    let client = Client::try_from(
-        Config::from_custom_kubeconfig(
-            Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
-            &KubeConfigOptions::default(),
-        )
-        .await
-        .expect("config"),
-    )
-    .expect("client");
+    let client = kubernetes::client(env).await;
     let home = tempfile::tempdir().expect("tempdir");
     let tree = home.path().join("apps");
     std::fs::create_dir(&tree).expect("mkdir");

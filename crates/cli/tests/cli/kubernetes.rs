@@ -133,3 +133,19 @@ pub fn apply_server_side(bin: &Path, kubeconfig: &Path, yaml: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A kube-rs client of the control plane, from its kubeconfig as the
+/// binary reads it.
+pub async fn client(env: &Env) -> kube::Client {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let kubeconfig = env.cp.kubeconfig();
+    kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
+            &KubeConfigOptions::default(),
+        )
+        .await
+        .expect("config"),
+    )
+    .expect("client")
+}

@@ -4,8 +4,6 @@
 
 use ferroflux_api::kustomize::Kustomization;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 
 use crate::diff::ff_async;
@@ -42,15 +40,7 @@ async fn two_level_inventory_as_fluxs_tree() {
     };
     let ns = env.cp.namespace("tree");
     let kubeconfig = env.cp.kubeconfig();
-    let client = Client::try_from(
-        Config::from_custom_kubeconfig(
-            Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
-            &KubeConfigOptions::default(),
-        )
-        .await
-        .expect("config"),
-    )
-    .expect("client");
+    let client = kubernetes::client(env).await;
     let api: Api<Kustomization> = Api::namespaced(client, &ns);
     ks(
         &api,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImageRef, ImageUpdateAutomation, SigningKeyType};
-use ferroflux_api::meta::{Condition, LabelSelector, RECONCILE_REQUEST_ANNOTATION, reason};
+use ferroflux_api::meta::{Condition, LabelSelector, reason};
 use ferroflux_api::source::GitRepository;
 use ferroflux_git::{Auth, Author, CheckoutRef, CommitOptions, PushSpec, Signer, Workspace};
 use ferroflux_setters::{LatestRef, Policies, TreeResult};
@@ -155,13 +155,8 @@ pub fn reconcile(
 ) -> AutomationResult {
     let auto = input.automation;
     let mut status = auto.status.clone().unwrap_or_default();
-    if let Some(token) = auto
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
-    {
-        status.last_handled_reconcile_at = Some(token.clone());
+    if let Some(token) = status::requested_at(&auto.metadata) {
+        status.last_handled_reconcile_at = Some(token);
     }
     if auto.spec.suspend == Some(true) {
         return AutomationResult {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, condition, reason};
+use ferroflux_api::meta::{condition, reason};
 use ferroflux_api::source::{Artifact, GitRepository, GitRepositoryInclude, SourceStatus};
 use ferroflux_artifact::{Limits, Storage, storage};
 use ferroflux_git::{Auth, CheckoutRef, Workspace, revision_string};
@@ -121,13 +121,8 @@ pub fn reconcile(
 ) -> GitRepositoryResult {
     let repo = input.repository;
     let mut st = repo.status.clone().unwrap_or_default();
-    if let Some(token) = repo
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
-    {
-        st.last_handled_reconcile_at = Some(token.clone());
+    if let Some(token) = status::requested_at(&repo.metadata) {
+        st.last_handled_reconcile_at = Some(token);
     }
     if repo.spec.suspend == Some(true) {
         return GitRepositoryResult {
