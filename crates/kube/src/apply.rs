@@ -165,6 +165,11 @@ pub struct ApplyFailure {
 /// `(group, version, kind)`.
 type KindKey = (String, String, String);
 
+/// How often, and how far apart, a kind missing from discovery is looked
+/// up before a dry-run fails with "no matches for kind" (about 3 s).
+const DISCOVERY_ATTEMPTS: u32 = 15;
+const DISCOVERY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Applies, diffs, deletes and waits for objects of one cluster as one
 /// field manager.
 pub struct ResourceManager {
@@ -479,13 +484,24 @@ impl ResourceManager {
         } else {
             format!("{}/{}", gvk.group, gvk.version)
         };
-        let found = kube::discovery::pinned_kind(&self.client, gvk)
-            .await
-            .map_err(|e| match e {
-                kube::Error::Api(s) if s.code == 404 => no_match(gvk, &api_version),
-                kube::Error::Discovery(_) => no_match(gvk, &api_version),
-                other => format!("discovery of {api_version} failed: {other}"),
-            })?;
+        // A CRD applied in an earlier stage is Established a moment before
+        // the apiserver serves its group in discovery: a kind not found is
+        // looked up again for a short while (controller-runtime's mapper
+        // reloads the same way) before the dry-run fails.
+        let mut attempt = 0;
+        let found = loop {
+            match kube::discovery::pinned_kind(&self.client, gvk).await {
+                Ok(found) => break found,
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(kube::Error::Discovery(_)) => {}
+                Err(other) => return Err(format!("discovery of {api_version} failed: {other}")),
+            }
+            attempt += 1;
+            if attempt >= DISCOVERY_ATTEMPTS {
+                return Err(no_match(gvk, &api_version));
+            }
+            tokio::time::sleep(DISCOVERY_RETRY).await;
+        };
         self.kinds
             .lock()
             .expect("kinds lock")

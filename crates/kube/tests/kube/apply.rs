@@ -297,7 +297,7 @@ async fn a_crd_and_its_custom_resource_apply_in_one_set() {
     };
     let group = format!("{}.example.com", cp.unique_name("gadgets"));
     let ns = cp.unique_name("apply-crd");
-    let crd = owned(json!({
+    let crd_json = owned(json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": format!("gadgets.{group}")},
         "spec": {"group": group, "scope": "Namespaced",
@@ -317,7 +317,7 @@ async fn a_crd_and_its_custom_resource_apply_in_one_set() {
         ..ApplyOptions::default()
     };
     let cs = rm
-        .apply_all_staged(vec![gadget.clone(), namespace, crd], &opts)
+        .apply_all_staged(vec![gadget.clone(), namespace, crd_json.clone()], &opts)
         .await
         .expect("apply");
     assert_eq!(
@@ -337,7 +337,7 @@ async fn a_crd_and_its_custom_resource_apply_in_one_set() {
     let mut stray = gadget;
     stray["apiVersion"] = "nothing.example.com/v1".into();
     let err = rm
-        .apply_all_staged(vec![stray], &opts)
+        .apply_all_staged(vec![stray.clone()], &opts)
         .await
         .expect_err("unknown kind");
     assert_eq!(
@@ -346,6 +346,27 @@ async fn a_crd_and_its_custom_resource_apply_in_one_set() {
             "Gadget/{ns}/g1 dry-run failed: no matches for kind \"Gadget\" in version \"nothing.example.com/v1\""
         )
     );
+
+    // A kind that discovery serves a moment later (a CRD is Established
+    // before its group is served): looked up again, not failed at once.
+    let late = format!("{}.example.com", cp.unique_name("late"));
+    let mut late_crd = crd_json.clone();
+    late_crd["metadata"]["name"] = format!("gadgets.{late}").into();
+    late_crd["spec"]["group"] = late.clone().into();
+    let mut late_gadget = stray.clone();
+    late_gadget["apiVersion"] = format!("{late}/v1").into();
+    let creator = ResourceManager::new(rm.client().clone());
+    let late_opts = ApplyOptions::default();
+    let (created, applied) = tokio::join!(
+        async {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            creator.apply_all_staged(vec![late_crd], &late_opts).await
+        },
+        rm.apply_all_staged(vec![late_gadget], &opts)
+    );
+    created.expect("late crd");
+    let cs = applied.expect("found on a later look");
+    assert_eq!(lines(&cs), [format!("Gadget/{ns}/g1 created")]);
 }
 
 #[tokio::test]
