@@ -322,20 +322,22 @@ fn find<'a>(doc: &'a mut Value, path: &str) -> Result<Option<(&'a mut Value, Str
     Ok(Some((cur, decode_token(split[split.len() - 1]))))
 }
 
+/// The place in a list of `len` items that index `i` names (negative
+/// counts from the end, as evanphx/json-patch allows); outside, an error.
+fn position(i: i64, len: usize) -> Result<usize, String> {
+    let n = len as i64;
+    if i >= n || i < -n {
+        return Err(invalid(i));
+    }
+    Ok(if i < 0 { i + n } else { i } as usize)
+}
+
 fn get<'a>(con: &'a Value, key: &str) -> Result<Option<&'a Value>, String> {
     match con {
         Value::Map(m) => Ok(m.get(key)),
         Value::Seq(items) => {
-            let i = atoi(key)?;
-            let len = items.len() as i64;
-            if i < -len {
-                return Err(invalid(i));
-            }
-            let j = if i < 0 { i + len } else { i };
-            if j >= len {
-                return Err(invalid(i));
-            }
-            Ok(items.get(j as usize))
+            let j = position(atoi(key)?, items.len())?;
+            Ok(items.get(j))
         }
         _ => Err("not a container".to_string()),
     }
@@ -348,19 +350,9 @@ fn set(con: &mut Value, key: &str, val: Value) -> Result<(), String> {
             Ok(())
         }
         Value::Seq(items) => {
-            let i = atoi(key)?;
-            let len = items.len() as i64;
-            if i < -len {
-                return Err(invalid(i));
-            }
-            let j = if i < 0 { i + len } else { i };
-            match items.get_mut(j as usize) {
-                Some(slot) => {
-                    *slot = val;
-                    Ok(())
-                }
-                None => Err(invalid(i)),
-            }
+            let j = position(atoi(key)?, items.len())?;
+            items[j] = val;
+            Ok(())
         }
         _ => Err("not a container".to_string()),
     }
@@ -379,12 +371,9 @@ fn add(con: &mut Value, key: &str, val: Value) -> Result<(), String> {
             }
             let i = atoi(key)
                 .map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
-            let size = items.len() as i64 + 1;
-            if i >= size || i < -size {
-                return Err(invalid(i));
-            }
-            let j = if i < 0 { i + size } else { i };
-            items.insert(j as usize, val);
+            // One past the end is a place to insert.
+            let j = position(i, items.len() + 1)?;
+            items.insert(j, val);
             Ok(())
         }
         _ => Err("not a container".to_string()),
@@ -397,13 +386,8 @@ fn remove(con: &mut Value, key: &str) -> Result<Value, String> {
             .remove(key)
             .ok_or_else(|| format!("unable to remove nonexistent key: {key}: missing value")),
         Value::Seq(items) => {
-            let i = atoi(key)?;
-            let len = items.len() as i64;
-            if i >= len || i < -len {
-                return Err(invalid(i));
-            }
-            let j = if i < 0 { i + len } else { i };
-            Ok(items.remove(j as usize))
+            let j = position(atoi(key)?, items.len())?;
+            Ok(items.remove(j))
         }
         _ => Err("not a container".to_string()),
     }

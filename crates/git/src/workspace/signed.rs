@@ -1,7 +1,7 @@
 //! The signed objects of a checkout, for [`crate::verify`]: the commit and,
 //! when the checkout went through an annotated tag, that tag.
 
-use git2::{ObjectType, Oid};
+use git2::ObjectType;
 
 use super::{Error, Workspace};
 use crate::verify::{self, Signed};
@@ -64,12 +64,8 @@ impl Workspace {
             return Ok(None);
         }
         Ok(Some(SignedTag {
-            display: format!("{name}@{}", hex(target)),
+            display: format!("{name}@{target}"),
             signed: verify::split_tag(object.data()),
         }))
     }
-}
-
-fn hex(oid: Oid) -> String {
-    oid.to_string()
 }

@@ -275,16 +275,15 @@ pub fn build_for_apply(
     let (resources, warnings) = build_resources(fs, &dir, ks, opts, Caller::Controller)?;
     let yaml = crate::emit::documents(resources.iter().map(|r| &r.value))
         .map_err(|e| Error::Build(format!("kustomize build failed: {e}")))?;
-    let digest = format!("sha256:{}", hex(&sha2::Sha256::digest(yaml.as_bytes())));
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(yaml.as_bytes()))
+    );
     Ok(Manifests {
         yaml,
         digest,
         warnings,
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who builds: the `flux` CLI filters with the ignore rules, the

@@ -81,10 +81,7 @@ fn field(obj: &Value, path: &[&str]) -> Result<String, String> {
 }
 
 fn encode(json: &str) -> String {
-    let hex: String = Sha256::digest(json.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = hex::encode(Sha256::digest(json.as_bytes()));
     hex[..10]
         .chars()
         .map(|c| match c {
