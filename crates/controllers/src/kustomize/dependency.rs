@@ -54,6 +54,8 @@ pub fn check(
     lookup: &dyn Lookup,
 ) -> Result<(), DependencyError> {
     let own_ns = ks.metadata.namespace.as_deref().unwrap_or_default();
+    // `self` for readyExpr, serialised once for all the entries.
+    let mut self_json = None;
     for dep_ref in &ks.spec.depends_on {
         let namespace = dep_ref
             .namespace
@@ -71,7 +73,10 @@ pub fn check(
             let e = ferroflux_cel::Expression::parse(expr)
                 .map_err(|e| DependencyError::InvalidExpr(e.to_string()))?;
             let vars = vec![
-                ("self".to_string(), to_json(ks)),
+                (
+                    "self".to_string(),
+                    self_json.get_or_insert_with(|| to_json(ks)).clone(),
+                ),
                 ("dep".to_string(), to_json(&dep)),
             ];
             match e.evaluate_bool(vars) {
