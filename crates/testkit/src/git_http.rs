@@ -95,19 +95,27 @@ impl GitHttpServer {
     /// lighttpd buffers it and flushes it on its periodic timer: this
     /// waits (up to 15 s) until it is not empty and has not grown for 1.5 s.
     pub fn access_log(&self) -> String {
+        self.access_log_until(|_| true)
+    }
+
+    /// [`GitHttpServer::access_log`], also waiting (within the same 15 s)
+    /// until `done` holds: on a busy machine a flush can come more than
+    /// 1.5 s after an earlier one, so a test that knows which request it
+    /// waits for says so.
+    pub fn access_log_until(&self, done: impl Fn(&str) -> bool) -> String {
         let path = self.dir.path().join("access.log");
-        let len = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let read = || std::fs::read_to_string(&path).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(15);
-        let mut last = len();
+        let mut last = read();
         while Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1500));
-            let now = len();
-            if now == last && now > 0 {
+            let now = read();
+            if now == last && !now.is_empty() && done(&now) {
                 break;
             }
             last = now;
         }
-        std::fs::read_to_string(&path).unwrap_or_default()
+        read()
     }
 
     /// Clone URL of the repository `<root>/<name>`.
