@@ -267,6 +267,8 @@ fn start(env: &Env, side: Side, flux_dir: &Path) -> Vec<Child> {
                 addr(),
                 "--receiver-addr".to_string(),
                 addr(),
+                "--storage-addr".to_string(),
+                addr(),
                 "--watch-label-selector".to_string(),
                 selector,
             ],

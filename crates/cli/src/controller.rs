@@ -36,6 +36,14 @@ pub struct ControllerArgs {
     /// Directory of the tag database and the Git clones.
     #[arg(long, value_name = "DIR", default_value = "/data")]
     storage_path: PathBuf,
+    /// Address of the artifact file server (source-controller's flag):
+    /// GitRepository artifacts at Flux's paths.
+    #[arg(long, value_name = "ADDR", default_value = ":9090")]
+    storage_addr: String,
+    /// The address artifact URLs advertise [default: --storage-addr's, with
+    /// 0.0.0.0 as $HOSTNAME and no host as localhost].
+    #[arg(long, value_name = "ADDR", default_value = "")]
+    storage_adv_addr: String,
     /// Address of /metrics.
     #[arg(long, value_name = "ADDR", default_value = ":8080")]
     metrics_addr: String,
@@ -97,6 +105,12 @@ fn runner_options(args: &ControllerArgs) -> AutomateOptions {
         secrets: Secrets::default(),
         backoff: Duration::from_secs(1),
         concurrent: usize::from(args.concurrent),
+        artifacts_dir: Some(args.storage_path.join("artifacts")),
+        artifacts_address: ferroflux_artifact::storage::advertised_address(
+            &args.storage_addr,
+            &args.storage_adv_addr,
+            &std::env::var("HOSTNAME").unwrap_or_default(),
+        ),
         ..AutomateOptions::default()
     }
 }
@@ -219,6 +233,21 @@ async fn serve(
     );
     let receiver_server =
         tokio::spawn(webhook::serve(receiver_listener, router, stopped(&stop_rx)));
+    let storage_listener = webhook::bind(&args.storage_addr).await?;
+    tracing::info!(
+        addr = %storage_listener.local_addr().context("storage address")?,
+        root = %runner.storage().root().display(),
+        "artifact server listening"
+    );
+    let storage_root = runner.storage().root().to_path_buf();
+    let storage_stop = stopped(&stop_rx);
+    let storage_server = tokio::spawn(async move {
+        if let Err(e) =
+            ferroflux_artifact::server::serve(storage_listener, &storage_root, storage_stop).await
+        {
+            tracing::error!("artifact server: {e}");
+        }
+    });
 
     let lost = Arc::new(AtomicBool::new(false));
     let shutdown = {
@@ -244,6 +273,7 @@ async fn serve(
         .await;
     signals.abort();
     receiver_server.abort();
+    storage_server.abort();
     for s in servers {
         s.abort();
     }

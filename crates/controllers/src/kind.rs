@@ -20,11 +20,8 @@ use serde_json::Value;
 
 use crate::status;
 
-mod git_repository;
 #[cfg(test)]
 mod tests;
-
-pub use git_repository::ReadGitRepository;
 
 /// `kind/namespace/name`, the key of the status table and the scheduler.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,6 +102,16 @@ impl KindInfo {
     pub fn api_version(&self) -> String {
         format!("{}/{}", self.group, self.version)
     }
+
+    /// A GitOps kind: it fetches sources or applies to a cluster (source,
+    /// kustomize and helm groups), which `ferroflux automate` does only
+    /// with a target cluster; the image chain never needs them.
+    pub fn gitops(&self) -> bool {
+        matches!(
+            self.group,
+            "source.toolkit.fluxcd.io" | "kustomize.toolkit.fluxcd.io" | "helm.toolkit.fluxcd.io"
+        )
+    }
 }
 
 /// What one object reads.
@@ -142,6 +149,13 @@ pub fn always(_: Option<&Value>, _: Option<&Value>) -> bool {
     true
 }
 
+/// [`Watch::when`] for upstreams read only for their spec: a status
+/// change never runs the readers (a spec change does, in the home that
+/// reports it).
+pub fn never(_: Option<&Value>, _: Option<&Value>) -> bool {
+    false
+}
+
 /// When an object runs first after a start, from its stored status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstRun {
@@ -156,8 +170,8 @@ pub enum FirstRun {
 /// One kind, as the runtime sees it.
 pub trait Kind: Send + Sync + 'static {
     const INFO: KindInfo;
-    /// Whether the runtime reconciles it (false: only held and watched,
-    /// as GitRepository is today); only reconciled kinds have summary lines.
+    /// Whether the runtime reconciles it (false: only held and watched);
+    /// only reconciled kinds have summary lines.
     const RECONCILED: bool = true;
     /// The ferroflux-api type of its objects.
     type Object: Clone

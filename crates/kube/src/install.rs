@@ -241,12 +241,17 @@ fn cluster_role() -> ClusterRole {
                 ],
                 &["update"],
             ),
-            // GitRepository is read as the automation's source, not reconciled.
-            rule(&["source.toolkit.fluxcd.io"], &["gitrepositories"], READ),
+            // GitRepository: reconciled into artifacts (source-controller's rules).
+            rule(&["source.toolkit.fluxcd.io"], &["gitrepositories"], WRITE),
             rule(
                 &["source.toolkit.fluxcd.io"],
                 &["gitrepositories/status"],
-                &["get"],
+                STATUS,
+            ),
+            rule(
+                &["source.toolkit.fluxcd.io"],
+                &["gitrepositories/finalizers"],
+                &["update"],
             ),
             rule(&["notification.toolkit.fluxcd.io"], &["receivers"], WRITE),
             rule(

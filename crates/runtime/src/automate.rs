@@ -35,6 +35,7 @@ mod run;
 mod scan;
 mod selection;
 mod sink;
+mod sources;
 mod update;
 mod webhooks;
 
@@ -50,10 +51,13 @@ use std::time::Duration;
 use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
+use ferroflux_artifact::{Retention, Storage};
 use ferroflux_controllers::image::{automation, policy, repository};
 use ferroflux_controllers::kind::FirstRun;
 use ferroflux_controllers::notification::receiver;
+use ferroflux_controllers::source::git::GitRepositoryOptions;
 use ferroflux_controllers::status::{self, Outcome, StepError};
+use ferroflux_controllers::target::TargetFactory;
 use ferroflux_controllers::{Clock, SystemClock};
 use ferroflux_registry::Client;
 
@@ -165,6 +169,12 @@ pub struct AutomateOptions {
     /// `--concurrent`: reconciles waiting on a server at once (Flux's
     /// flag, default 4); other objects go on while one waits.
     pub concurrent: usize,
+    /// Where GitRepository artifacts are stored (Flux's layout under it);
+    /// `None`: `artifacts/` beside the state database.
+    pub artifacts_dir: Option<PathBuf>,
+    /// The address artifact URLs advertise (`--storage-adv-addr`, or the
+    /// file server's `--storage-addr`); `localhost` when none serves them.
+    pub artifacts_address: String,
 }
 
 impl Default for AutomateOptions {
@@ -182,6 +192,8 @@ impl Default for AutomateOptions {
             backoff: Duration::from_secs(1),
             respect_intervals: false,
             concurrent: DEFAULT_CONCURRENT,
+            artifacts_dir: None,
+            artifacts_address: "localhost".to_string(),
         }
     }
 }
@@ -284,6 +296,12 @@ pub struct Runner {
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
     in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
+    /// Where GitRepository artifacts go, and the source-controller settings.
+    storage: Storage,
+    sources: GitRepositoryOptions,
+    /// The cluster Kustomizations apply to; `None` in `automate` without
+    /// `--kubeconfig`, where GitOps kinds are held but not reconciled.
+    targets: Option<Arc<dyn TargetFactory>>,
 }
 
 /// Creates `dir` (and missing parents) readable by its owner only, and
@@ -326,7 +344,27 @@ impl Runner {
                 .join("cache")
         });
         private_dir(&cache_dir)?;
+        let artifacts = opts.artifacts_dir.clone().unwrap_or_else(|| {
+            state
+                .path()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("artifacts")
+        });
+        let storage = Storage::new(&artifacts, &opts.artifacts_address, Retention::default())
+            .map_err(|e| AutomateError::Cache {
+                dir: artifacts.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        let sources = GitRepositoryOptions {
+            cache_dir: cache_dir.join("sources"),
+            ..GitRepositoryOptions::default()
+        };
         Ok(Runner {
+            storage,
+            sources,
+            targets: None,
             cache_dir,
             url: repo_url(&opts.repo),
             opts,
@@ -351,6 +389,32 @@ impl Runner {
     pub fn in_cluster(mut self, cluster: Cluster) -> Runner {
         self.cluster = Some(cluster);
         self
+    }
+
+    /// Apply Kustomizations to this cluster; locally, it also makes the
+    /// runner reconcile GitRepositories and Kustomizations.
+    pub fn with_targets(mut self, targets: Arc<dyn TargetFactory>) -> Runner {
+        self.targets = Some(targets);
+        self
+    }
+
+    /// The artifact storage (served by `--storage-addr`).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Whether this home reconciles the GitOps kinds (GitRepository,
+    /// Kustomization): always in a cluster, locally with a target cluster.
+    /// The image chain never needs them.
+    pub(crate) fn gitops(&self) -> bool {
+        self.cluster.is_some() || self.targets.is_some()
+    }
+
+    /// Whether objects of `kind` are reconciled here.
+    pub(crate) fn serves(&self, kind: &str) -> bool {
+        crate::registry::flux()
+            .get(kind)
+            .is_some_and(|k| k.reconciled() && (self.gitops() || !k.info().gitops()))
     }
 
     /// Report scan pages and clone progress here.
@@ -387,7 +451,10 @@ impl Runner {
     /// The state of every object now.
     pub fn summary(&self) -> Summary {
         let mut lines = Vec::new();
-        for kind in crate::registry::flux().kinds().filter(|k| k.reconciled()) {
+        for kind in crate::registry::flux()
+            .kinds()
+            .filter(|k| self.serves(k.info().kind))
+        {
             for k in kind.keys(&self.objects) {
                 let pushed = self.pushed.get(&k).map(String::as_str);
                 if let Some(r) = kind.report(&self.objects, &k, pushed) {

@@ -229,6 +229,7 @@ impl Cluster {
                     .await
             }
             RECEIVER => self.patch_status::<Receiver>(key, &patch).await,
+            GIT_REPOSITORY => self.patch_status::<GitRepository>(key, &patch).await,
             _ => Ok(()),
         };
         match r {

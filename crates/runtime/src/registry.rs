@@ -12,7 +12,8 @@ use std::sync::LazyLock;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
 use ferroflux_api::notification::Receiver;
-use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, ReadGitRepository, Ref};
+use ferroflux_api::source::GitRepository;
+use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref};
 use ferroflux_controllers::status;
 use serde_json::Value;
 
@@ -170,7 +171,7 @@ impl Registry {
     /// The kinds ferroflux serves today.
     pub fn flux() -> Registry {
         Registry::default()
-            .with::<ReadGitRepository>()
+            .with::<GitRepository>()
             .with::<Receiver>()
             .with::<ImageRepository>()
             .with::<ImagePolicy>()

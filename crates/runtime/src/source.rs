@@ -15,7 +15,7 @@ use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::api::core::v1::ObjectReference;
 
-use ferroflux_controllers::kind::{Lookup, ReadGitRepository};
+use ferroflux_controllers::kind::Lookup;
 
 use crate::index::Index;
 pub use crate::index::Ref;
@@ -218,7 +218,7 @@ impl Held for Receiver {
     }
 }
 
-impl Held for ReadGitRepository {
+impl Held for GitRepository {
     fn map(o: &Objects) -> &BTreeMap<ObjectKey, GitRepository> {
         &o.git_repositories
     }

@@ -23,8 +23,8 @@ pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
 
 /// Whether a change of `kind`'s status from `old` to `new` reaches its
 /// dependents: any watch on `kind` whose predicate holds (a new scan
-/// revision, a new `latestRef`; every reported change of a GitRepository
-/// or a Secret, whose watches report only changes).
+/// revision, a new `latestRef`, a new artifact; every reported change of
+/// a Secret, whose watch reports only changes).
 pub fn moved(kind: &str, old: Option<&Value>, new: Option<&Value>) -> bool {
     flux().kinds().any(|k| k.moved(kind, old, new))
 }
@@ -41,7 +41,8 @@ pub fn reason(upstream: &ObjectKey) -> String {
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 4] = [
+pub const EDGES: [(&str, &str); 5] = [
+    (GIT_REPOSITORY, GIT_REPOSITORY),
     (IMAGE_REPOSITORY, IMAGE_POLICY),
     (IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION),
     (GIT_REPOSITORY, IMAGE_UPDATE_AUTOMATION),

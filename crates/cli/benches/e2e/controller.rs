@@ -143,6 +143,8 @@ pub fn run(registry: &DockerRegistry, git: &GitHttpServer, rt: &tokio::runtime::
             &format!("127.0.0.1:{}", free_port()),
             "--receiver-addr",
             &format!("127.0.0.1:{}", free_port()),
+            "--storage-addr",
+            &format!("127.0.0.1:{}", free_port()),
         ])
         .env("HOME", "/nonexistent")
         .env("FERROFLUX_LOG", "warn")

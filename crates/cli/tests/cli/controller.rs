@@ -169,6 +169,7 @@ impl Replica {
         let metrics_port = free_port();
         let health_port = free_port();
         let receiver_port = free_port();
+        let storage_port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
             .env("HOME", "/nonexistent")
             .env("FERROFLUX_LOG", "info")
@@ -184,6 +185,8 @@ impl Replica {
                 &format!("127.0.0.1:{health_port}"),
                 "--receiver-addr",
                 &format!("127.0.0.1:{receiver_port}"),
+                "--storage-addr",
+                &format!("127.0.0.1:{storage_port}"),
                 "--leader-election-lease-duration",
                 "4s",
                 "--leader-election-renew-deadline",
@@ -397,6 +400,19 @@ fn controller_without_one_rbac_rule_is_forbidden() {
         a.text()
     );
     assert!(a.has("imagerepositories"), "{}", a.text());
+    // The refused status fails that object, not the controller: it goes
+    // on with its first pass (the Receiver-less namespace has nothing else)
+    // and keeps running to retry.
+    assert!(
+        a.wait_log("first pass done", Duration::from_secs(30)),
+        "{}",
+        a.text()
+    );
+    assert!(
+        a.child.try_wait().expect("replica status").is_none(),
+        "the controller exited on a refused status:\n{}",
+        a.text()
+    );
     let count = k.jsonpath(
         "imagerepository/no-status",
         ".status.lastScanResult.tagCount",
@@ -649,7 +665,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         |v| !v.is_empty(),
     );
     let head = gitrepo::rev_parse(&bare, "main").expect("controller e2e step");
-    assert_ne!(head, initial);
+    assert_ne!(head, initial, "{pushed:?}\n{}", a.text());
     assert_eq!(pushed.as_deref(), Ok(head.as_str()), "{}", a.text());
     let file = gitrepo::show_file(&bare, "main", DEPLOYMENT);
     assert_eq!(

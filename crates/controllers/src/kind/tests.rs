@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
 use serde_json::json;
 
 use super::*;
@@ -24,7 +25,7 @@ fn every_kind_says_who_it_is() {
         ImagePolicy::INFO,
         ImageUpdateAutomation::INFO,
         Receiver::INFO,
-        ReadGitRepository::INFO,
+        GitRepository::INFO,
     ];
     let kinds: Vec<&str> = infos.iter().map(|i| i.kind).collect();
     assert_eq!(
@@ -104,7 +105,36 @@ fn watches_name_what_an_object_reads() {
     );
     assert!((w[0].refs)(&key, &without).is_empty());
     assert!(ImageRepository::watches().is_empty());
-    assert!(ReadGitRepository::watches().is_empty());
+
+    // A GitRepository reads the ones it includes, and runs when they
+    // store a new artifact; an automation's source never runs it.
+    let key = ObjectKey::new("GitRepository", "apps", "app");
+    let g: GitRepository = decode(json!({"metadata": {"name": "app", "namespace": "apps"},
+        "spec": {"url": "https://example.com/app", "interval": "1m",
+            "include": [{"repository": {"name": "shared"}}]}}));
+    let w = GitRepository::watches();
+    assert_eq!(w[0].upstream, "GitRepository");
+    assert_eq!(
+        (w[0].refs)(&key, &g),
+        [Ref::Object(ObjectKey::new(
+            "GitRepository",
+            "apps",
+            "shared"
+        ))]
+    );
+    let art = |rev: &str| json!({"artifact": {"revision": rev, "digest": "sha256:x"}});
+    assert!((w[0].when)(None, Some(&art("main@sha1:1"))));
+    assert!((w[0].when)(
+        Some(&art("main@sha1:1")),
+        Some(&art("main@sha1:2"))
+    ));
+    assert!(!(w[0].when)(
+        Some(&art("main@sha1:1")),
+        Some(&art("main@sha1:1"))
+    ));
+    assert!(!(w[0].when)(Some(&art("main@sha1:1")), Some(&json!({}))));
+    let git = ImageUpdateAutomation::watches()[1];
+    assert!(!(git.when)(None, Some(&art("main@sha1:1"))));
 }
 
 #[test]

@@ -24,8 +24,11 @@ use ferroflux_git::{Auth, CheckoutRef, Workspace, revision_string};
 use crate::clock::Clock;
 use crate::status::{self, Conditions, Event, EventType, Outcome, StepError};
 
+mod kind;
 #[cfg(test)]
 mod tests;
+
+pub use kind::artifact_moved;
 
 /// Secret data as Kubernetes holds it (`data`, decoded).
 pub type SecretData = BTreeMap<String, Vec<u8>>;

@@ -71,10 +71,8 @@ impl Runner {
         tracing::info!(objects = self.objects.len(), "watches synced");
         self.pass(false).await?;
         for key in self.objects.keys() {
-            if key.kind != GIT_REPOSITORY {
-                let after = self.first_delay(&key);
-                sched.schedule_after(key, after);
-            }
+            let after = self.first_delay(&key);
+            sched.schedule_after(key, after);
         }
         tracing::info!("first pass done");
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
@@ -141,16 +139,20 @@ impl Runner {
             Change::GitRepository(o) => {
                 let (key, t) = upsert_kind!(self, git_repositories, GIT_REPOSITORY, *o, V1_SOURCE);
                 if t.is_some() {
-                    // The automations that push through it.
+                    // The automations that push through it read its spec;
+                    // the others wait for its next artifact.
                     for a in triggers::dependents(&self.objects, &key) {
-                        run(
-                            a,
-                            Some(Trigger::Dependency {
-                                what: triggers::reason(&key),
-                            }),
-                        );
+                        if a.kind == IMAGE_UPDATE_AUTOMATION {
+                            run(
+                                a,
+                                Some(Trigger::Dependency {
+                                    what: triggers::reason(&key),
+                                }),
+                            );
+                        }
                     }
                 }
+                run(key, t);
             }
             Change::Deleted(key) => {
                 self.forget(&key, sched.as_deref_mut());
@@ -202,6 +204,7 @@ impl Runner {
     }
 
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
+        let repository = self.objects.git_repositories.get(key).cloned();
         let known = self.objects.remove(key);
         if !known {
             return;
@@ -209,8 +212,9 @@ impl Runner {
         tracing::info!(object = %key, "deleted");
         self.pushed.remove(key);
         self.failures.remove(key);
-        if key.kind != GIT_REPOSITORY {
-            self.metrics.record_deleted(key);
+        self.metrics.record_deleted(key);
+        if let Some(repo) = repository {
+            self.delete_artifacts(repo);
         }
         if let Some(s) = sched {
             s.remove(key);

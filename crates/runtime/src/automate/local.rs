@@ -171,6 +171,10 @@ impl Runner {
                 v.status = st.get_status(k)?;
                 st.put_spec(k, &v.spec)?;
             }
+            for (k, v) in o.git_repositories.iter_mut() {
+                v.status = st.get_status(k)?;
+                st.put_spec(k, &v.spec)?;
+            }
             Ok(o)
         })
         .await
@@ -188,8 +192,19 @@ impl Runner {
     ) -> (Option<GitRepository>, Option<SecretData>) {
         let sr = &auto.spec.source_ref;
         let ns = sr.namespace.as_deref().unwrap_or(&auto_key.namespace);
-        let key = ObjectKey::new(GIT_REPOSITORY, ns, &sr.name);
-        let found = self.objects.git_repositories.get(&key).cloned();
+        self.git_repository(&ObjectKey::new(GIT_REPOSITORY, ns, &sr.name))
+    }
+
+    /// The GitRepository `key` as this home runs it, and its Secret: in a
+    /// cluster what it says; locally rewritten to `--repo` (URL, branch
+    /// when it names no ref, `--repo`'s credentials) when it describes the
+    /// repository ferroflux runs from.
+    pub(super) fn git_repository(
+        &self,
+        key: &ObjectKey,
+    ) -> (Option<GitRepository>, Option<SecretData>) {
+        let ns = key.namespace.as_str();
+        let found = self.objects.git_repositories.get(key).cloned();
         if self.cluster.is_some() {
             // In a cluster the GitRepository is what it says.
             let secret = found
@@ -202,7 +217,7 @@ impl Runner {
             Some(gr) => self.describes_repo(gr),
             // Bootstrap keeps flux-system's own GitRepository outside the
             // automation's path; it always means the repository itself.
-            None => sr.name == "flux-system",
+            None => key.name == "flux-system",
         };
         if !describes_self {
             let secret = found
@@ -212,7 +227,7 @@ impl Runner {
             return (found, secret);
         }
         let mut gr = found.unwrap_or_else(|| {
-            let mut g = GitRepository::new(&sr.name, Default::default());
+            let mut g = GitRepository::new(&key.name, Default::default());
             g.metadata.namespace = Some(ns.to_string());
             g
         });

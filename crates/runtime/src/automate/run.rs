@@ -49,9 +49,18 @@ impl Runner {
         // policies are done, and its git work overlaps the other scans.
         // What each waits for comes from its kind's watches.
         let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
-        for kind in [IMAGE_UPDATE_AUTOMATION, IMAGE_POLICY, IMAGE_REPOSITORY] {
+        for kind in [
+            IMAGE_UPDATE_AUTOMATION,
+            IMAGE_POLICY,
+            IMAGE_REPOSITORY,
+            GIT_REPOSITORY,
+        ] {
+            if !self.serves(kind) {
+                continue;
+            }
             for key in self.objects.keys().into_iter().filter(|k| k.kind == kind) {
-                let after = self.objects.waits_for(&key);
+                let mut after = self.objects.waits_for(&key);
+                after.retain(|k| self.serves(&k.kind));
                 todo.push((key, after));
             }
         }
@@ -79,8 +88,19 @@ impl Runner {
             let Some((key, done)) = jobs.join_next().await else {
                 break;
             };
-            let c = self.complete(key, done).await?;
-            finished.insert(c.key);
+            match self.complete(key.clone(), done).await {
+                Ok(c) => {
+                    finished.insert(c.key);
+                }
+                // A status the apiserver refused (RBAC, a webhook) fails
+                // that object, not the controller: it is retried.
+                Err(e @ AutomateError::Cluster(_)) => {
+                    tracing::error!(object = %key, "{e}");
+                    *self.failures.entry(key.clone()).or_default() += 1;
+                    finished.insert(key);
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -96,21 +116,25 @@ impl Runner {
         trigger: Trigger,
     ) -> Result<(), AutomateError> {
         tracing::debug!(object = %key, ?trigger, "reconcile");
-        let requested = match &trigger {
-            Trigger::Requested { at } => Some(at.clone()),
-            _ => None,
-        };
         match key.kind.as_str() {
-            IMAGE_REPOSITORY | IMAGE_POLICY | IMAGE_UPDATE_AUTOMATION => {
-                let resources = self.resources(&key);
-                if !jobs.can_start(&key, &resources) {
-                    jobs.defer(key, trigger);
-                    return Ok(());
+            GIT_REPOSITORY if self.cluster.is_none() && self.is_self_repository(&key) => {
+                // The checkout of `--repo` follows its GitRepository's interval.
+                self.reload(sched, None).await;
+                if self.serves(GIT_REPOSITORY) && self.objects.git_repositories.contains_key(&key) {
+                    self.start_job(sched, jobs, key, trigger);
+                } else {
+                    let every = self
+                        .objects
+                        .git_repositories
+                        .get(&key)
+                        .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
+                    sched.schedule_after(key, every.max(Duration::from_secs(1)));
                 }
-                match self.start(&key, requested.as_deref(), false) {
-                    Some(work) => jobs.spawn(key, resources, work),
-                    None => sched.remove(&key),
-                }
+            }
+            IMAGE_REPOSITORY | IMAGE_POLICY | IMAGE_UPDATE_AUTOMATION | GIT_REPOSITORY
+                if self.serves(&key.kind) =>
+            {
+                self.start_job(sched, jobs, key, trigger);
             }
             RECEIVER => {
                 self.reconcile_receiver(&key).await?;
@@ -123,20 +147,41 @@ impl Runner {
                     .map_or(Duration::from_secs(600), |d| d.to_std());
                 sched.schedule_after(key, every);
             }
-            // In a cluster, GitRepositories are only read.
-            GIT_REPOSITORY if self.cluster.is_some() => {}
-            GIT_REPOSITORY => {
-                self.reload(sched, None).await;
-                let every = self
-                    .objects
-                    .git_repositories
-                    .get(&key)
-                    .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
-                sched.schedule_after(key, every.max(Duration::from_secs(1)));
-            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Start `key`'s job, or let it wait while it or its clone is busy.
+    fn start_job(
+        &mut self,
+        sched: &mut Scheduler,
+        jobs: &mut Jobs<Done>,
+        key: ObjectKey,
+        trigger: Trigger,
+    ) {
+        let resources = self.resources(&key);
+        if !jobs.can_start(&key, &resources) {
+            jobs.defer(key, trigger);
+            return;
+        }
+        let requested = match &trigger {
+            Trigger::Requested { at } => Some(at.clone()),
+            _ => None,
+        };
+        match self.start(&key, requested.as_deref(), false) {
+            Some(work) => jobs.spawn(key, resources, work),
+            None => sched.remove(&key),
+        }
+    }
+
+    /// Whether `key` is the GitRepository whose interval fetches `--repo`
+    /// (the one that describes it, or `flux-system/flux-system`).
+    fn is_self_repository(&self, key: &ObjectKey) -> bool {
+        match self.objects.git_repositories.get(key) {
+            Some(g) => self.describes_repo(g),
+            None => key.namespace == "flux-system" && key.name == "flux-system",
+        }
     }
 
     /// The waiting part of one object's reconcile (None when it left the
@@ -151,6 +196,7 @@ impl Runner {
             IMAGE_REPOSITORY => self.start_repository(key, requested, force),
             IMAGE_POLICY => self.start_policy(key),
             IMAGE_UPDATE_AUTOMATION => self.start_automation(key, requested),
+            GIT_REPOSITORY => self.start_git_repository(key, requested),
             _ => None,
         }
     }

@@ -28,8 +28,13 @@ fn flux_runs_sources_before_their_readers() {
             "ImageUpdateAutomation"
         ]
     );
-    // Every watch points at a kind that runs earlier, or outside (Secret).
+    // Every watch points at a kind that runs earlier, or outside (Secret);
+    // a GitRepository reads the GitRepositories it includes (a pass orders
+    // objects of one kind by what they read).
     for (upstream, reader) in flux().edges() {
+        if upstream == reader {
+            continue;
+        }
         let pos = |k: &str| order.iter().position(|o| *o == k);
         if let Some(u) = pos(upstream) {
             assert!(

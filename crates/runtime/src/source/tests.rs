@@ -190,10 +190,14 @@ fn a_pass_waits_for_what_an_object_reads_and_exists() {
     );
     // A repository that is not there is not waited for (the policy fails).
     assert!(o.waits_for(&k("ImagePolicy", "db")).is_empty());
-    // Every policy of the namespace; the GitRepository is not reconciled.
+    // Every policy of the namespace, and its GitRepository.
     assert_eq!(
         o.waits_for(&k("ImageUpdateAutomation", "a")),
-        [k("ImagePolicy", "db"), k("ImagePolicy", "web")]
+        [
+            k("GitRepository", "fleet"),
+            k("ImagePolicy", "db"),
+            k("ImagePolicy", "web")
+        ]
     );
     assert!(o.waits_for(&k("ImageRepository", "web")).is_empty());
 }

@@ -64,6 +64,20 @@ fn fixture() -> Objects {
             "spec": {"url": "https://git.example/fleet", "interval": "1m"}}),
         ),
     );
+    // A GitRepository that includes another one's artifact.
+    o.git_repositories.insert(
+        k(GIT_REPOSITORY, "apps", "apps-repo"),
+        decode(
+            json!({"metadata": {"name": "apps-repo", "namespace": "apps"},
+            "spec": {"url": "https://git.example/apps", "interval": "1m"}}),
+        ),
+    );
+    o.git_repositories.insert(
+        k(GIT_REPOSITORY, "apps", "site"),
+        decode(json!({"metadata": {"name": "site", "namespace": "apps"},
+            "spec": {"url": "https://git.example/site", "interval": "1m",
+                "include": [{"repository": {"name": "apps-repo"}}]}})),
+    );
     for (ns, name, secret) in [
         ("apps", "hook", Some("token")),
         ("apps", "other", Some("other-token")),
@@ -128,9 +142,13 @@ fn an_upstream_change_triggers_exactly_its_readers() {
                 k(IMAGE_UPDATE_AUTOMATION, "infra", "infra"),
             ],
         ),
+        // ... and a GitRepository <- the ones it includes.
         (
             k(GIT_REPOSITORY, "apps", "apps-repo"),
-            vec![k(IMAGE_UPDATE_AUTOMATION, "apps", "apps")],
+            vec![
+                k(GIT_REPOSITORY, "apps", "site"),
+                k(IMAGE_UPDATE_AUTOMATION, "apps", "apps"),
+            ],
         ),
         (k(GIT_REPOSITORY, "apps", "flux-system"), vec![]),
         // Receiver <- the Secret of its token, same namespace only.
@@ -199,7 +217,23 @@ fn only_a_moved_revision_or_latest_ref_reaches_readers() {
         // A policy that lost its latestRef does not run the automations.
         (IMAGE_POLICY, Some(latest("1.0.0")), Some(json!({})), false),
         (IMAGE_POLICY, None, Some(json!({})), false),
-        (GIT_REPOSITORY, None, None, true),
+        // A new artifact runs the GitRepositories that include it; the
+        // automations read only the spec (their home reports its changes).
+        (
+            GIT_REPOSITORY,
+            None,
+            Some(json!({"artifact": {"revision": "main@sha1:1", "digest": "sha256:1"}})),
+            true,
+        ),
+        (
+            GIT_REPOSITORY,
+            Some(json!({"artifact": {"revision": "main@sha1:1", "digest": "sha256:1"}})),
+            Some(
+                json!({"artifact": {"revision": "main@sha1:1", "digest": "sha256:1"},
+                "lastHandledReconcileAt": "now"}),
+            ),
+            false,
+        ),
         (SECRET, None, None, true),
         (
             IMAGE_UPDATE_AUTOMATION,

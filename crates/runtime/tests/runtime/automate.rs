@@ -41,7 +41,7 @@ const IMAGE: &str = "tbd/keyword_correction";
 
 /// A fake registry serving `tags` for the quickstart image, in pages of at
 /// most `max_page` tags.
-async fn quickstart_registry(tags: Vec<String>, max_page: usize) -> FakeRegistry {
+pub(crate) async fn quickstart_registry(tags: Vec<String>, max_page: usize) -> FakeRegistry {
     FakeRegistry::start(FakeOptions {
         repositories: BTreeMap::from([(IMAGE.to_string(), tags)]),
         max_page,
@@ -50,13 +50,16 @@ async fn quickstart_registry(tags: Vec<String>, max_page: usize) -> FakeRegistry
     .await
 }
 
-fn tags(list: &[&str]) -> Vec<String> {
+pub(crate) fn tags(list: &[&str]) -> Vec<String> {
     list.iter().map(|t| t.to_string()).collect()
 }
 
 /// The quickstart's manifests committed to `tmp/flux.git`: the bare
 /// repository, its first commit and the files.
-fn quickstart_repo(tmp: &Path, registry: &str) -> (PathBuf, String, Vec<(String, Vec<u8>)>) {
+pub(crate) fn quickstart_repo(
+    tmp: &Path,
+    registry: &str,
+) -> (PathBuf, String, Vec<(String, Vec<u8>)>) {
     let bare = gitrepo::init_bare(tmp, "flux.git");
     let files = quickstart_files(registry);
     let first = commit_all(&bare, &files);
@@ -102,7 +105,7 @@ spec:
 }
 
 /// Commit `files` to `main` of `bare` as "initial": the commit.
-fn commit_all(bare: &Path, files: &[(String, Vec<u8>)]) -> String {
+pub(crate) fn commit_all(bare: &Path, files: &[(String, Vec<u8>)]) -> String {
     let refs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))
@@ -112,7 +115,7 @@ fn commit_all(bare: &Path, files: &[(String, Vec<u8>)]) -> String {
 
 /// `automate` options for `repo` (objects under `clusters/stage`), with
 /// the quickstart's Secrets or none.
-fn quickstart_options(repo: &Path, tmp: &Path, with_secrets: bool) -> AutomateOptions {
+pub(crate) fn quickstart_options(repo: &Path, tmp: &Path, with_secrets: bool) -> AutomateOptions {
     AutomateOptions {
         repo: repo.display().to_string(),
         path: PathBuf::from("clusters/stage"),

@@ -2,4 +2,5 @@
 //! one `automate` pass against a fake registry and a file:// repository.
 
 mod automate;
+mod sources;
 mod webhook;

@@ -8,7 +8,7 @@ use ferroflux_api::meta::{Condition, ObjectMeta};
 use serde_json::Value;
 
 use crate::kind::{
-    FirstRun, Kind, KindInfo, Lookup, ObjectKey, Ref, Watch, after_if_ready, always, get, is_ready,
+    FirstRun, Kind, KindInfo, Lookup, ObjectKey, Ref, Watch, after_if_ready, get, is_ready, never,
 };
 
 impl Kind for ImageUpdateAutomation {
@@ -42,7 +42,8 @@ impl Kind for ImageUpdateAutomation {
             Watch {
                 upstream: "GitRepository",
                 refs: source_ref,
-                when: always,
+                // It fetches the branch itself: a new artifact is no news.
+                when: never,
             },
         ]
     }

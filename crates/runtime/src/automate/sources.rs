@@ -1,0 +1,125 @@
+//! The GitRepository job: its Secrets and the artifacts of what it
+//! includes looked up, then source-controller's reconcile on a blocking
+//! thread (clone, archive, store). To become GitRepository's
+//! `Kind::reconcile`.
+
+use ferroflux_api::source::Artifact;
+use ferroflux_controllers::source::git::{self, GitRepositoryInput};
+
+use super::*;
+
+/// What one GitRepository run owns.
+struct GitJob {
+    repository: GitRepository,
+    secret: Option<SecretData>,
+    verify_secret: Option<SecretData>,
+    included: BTreeMap<String, Option<Artifact>>,
+}
+
+impl Runner {
+    /// Start reconciling one GitRepository (None when it left the objects).
+    pub(super) fn start_git_repository(
+        &mut self,
+        key: &ObjectKey,
+        requested: Option<&str>,
+    ) -> Option<Work> {
+        if let Some(at) = requested {
+            let obj = self.objects.git_repositories.get_mut(key)?;
+            obj.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+        }
+        let job = self.git_job(key)?;
+        let started = std::time::Instant::now();
+        let storage = self.storage.clone();
+        let opts = self.sources.clone();
+        let clock = Arc::clone(&self.clock);
+        let status_sink = self.status_sink(key);
+        let key = key.clone();
+        Some(Box::pin(async move {
+            let suspended = job.repository.spec.suspend == Some(true);
+            let run = tokio::task::spawn_blocking(move || {
+                let input = GitRepositoryInput {
+                    repository: &job.repository,
+                    secret: job.secret.as_ref(),
+                    verify_secret: job.verify_secret.as_ref(),
+                    included: &job.included,
+                    storage: &storage,
+                };
+                git::reconcile(&input, clock.as_ref(), &opts)
+            })
+            .await;
+            let r = match run {
+                Ok(r) => r,
+                Err(e) => {
+                    return Done {
+                        finished: Err(AutomateError::Join(e.to_string())),
+                        manifests: None,
+                    };
+                }
+            };
+            let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
+            Done {
+                finished: Finished::new(
+                    &key,
+                    started,
+                    suspended,
+                    &r.status,
+                    Said::Event(r.event),
+                    r.outcome,
+                    None,
+                    saved,
+                )
+                .map(Box::new),
+                manifests: None,
+            }
+        }))
+    }
+
+    /// A deleted GitRepository's artifacts and clone go (source-controller's
+    /// `reconcileDelete`), in the background: nothing waits for it.
+    pub(super) fn delete_artifacts(&self, repo: GitRepository) {
+        let storage = self.storage.clone();
+        let opts = self.sources.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = git::delete(&repo, &storage, &opts) {
+                let name = repo.metadata.name.as_deref().unwrap_or_default();
+                tracing::warn!(gitrepository = %name, "{e}");
+            }
+        });
+    }
+
+    /// The GitRepository as this home runs it (see [`Runner::git_repository`]),
+    /// with its Secrets and the artifacts of the repositories it includes.
+    fn git_job(&self, key: &ObjectKey) -> Option<GitJob> {
+        if !self.objects.git_repositories.contains_key(key) {
+            return None;
+        }
+        let (repository, secret) = self.git_repository(key);
+        let repository = repository?;
+        let verify_secret = repository
+            .spec
+            .verify
+            .as_ref()
+            .and_then(|v| self.secret(&key.namespace, &v.secret_ref.name).ok())
+            .cloned();
+        let included = repository
+            .spec
+            .include
+            .iter()
+            .filter_map(|i| {
+                let k = ObjectKey::new(GIT_REPOSITORY, &key.namespace, &i.repository.name);
+                let g = self.objects.git_repositories.get(&k)?;
+                let artifact = g.status.as_ref().and_then(|s| s.artifact.clone());
+                Some((i.repository.name.clone(), artifact))
+            })
+            .collect();
+        Some(GitJob {
+            repository,
+            secret,
+            verify_secret,
+            included,
+        })
+    }
+}
