@@ -26,7 +26,18 @@ pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
 /// revision, a new `latestRef`, a new artifact; every reported change of
 /// a Secret, whose watch reports only changes).
 pub fn moved(kind: &str, old: Option<&Value>, new: Option<&Value>) -> bool {
-    flux().kinds().any(|k| k.moved(kind, old, new))
+    !moved_readers(kind, old, new).is_empty()
+}
+
+/// The reader kinds whose watch on `kind` holds for this status change:
+/// a new artifact runs the GitRepositories that include it, not the
+/// automations that push through it.
+pub fn moved_readers(kind: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<&'static str> {
+    flux()
+        .kinds()
+        .filter(|k| k.moved(kind, old, new))
+        .map(|k| k.info().kind)
+        .collect()
 }
 
 /// Why a dependent of `upstream` runs, for its log line.

@@ -162,6 +162,7 @@ struct Replica {
     metrics_port: u16,
     health_port: u16,
     receiver_port: u16,
+    storage_port: u16,
 }
 
 impl Replica {
@@ -218,6 +219,7 @@ impl Replica {
             metrics_port,
             health_port,
             receiver_port,
+            storage_port,
         }
     }
 
@@ -282,6 +284,32 @@ fn ferroflux_cli(k: &Kubectl, args: &[&str]) -> std::process::Output {
         .arg(&k.config)
         .output()
         .expect("ferroflux runs")
+}
+
+/// `GET path` on loopback: the status and the body's bytes (the artifact
+/// server answers with a Content-Length, not chunks).
+fn http_get_bytes(port: u16, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..end]).to_string();
+    assert!(!head.to_ascii_lowercase().contains("chunked"), "{head}");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, raw[end + 4..].to_vec())
 }
 
 fn http_get(port: u16, path: &str) -> (u16, String) {
@@ -678,6 +706,35 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         ".status.conditions[?(@.type==\"Ready\")].status",
     );
     assert_eq!(ready, "True");
+
+    // The GitRepository follows the push at once (Flux waits for its 1m
+    // interval or a webhook), and its artifact is served at Flux's path
+    // with the digest its status advertises.
+    let want = format!("main@sha1:{head}");
+    let stored = k.wait_for(
+        "gitrepository/flux-system",
+        ".status.artifact.revision",
+        Duration::from_secs(20),
+        |v| v == want,
+    );
+    assert_eq!(stored.as_deref(), Ok(want.as_str()), "{}", a.text());
+    let url = k.jsonpath("gitrepository/flux-system", ".status.artifact.url");
+    let prefix = format!("http://127.0.0.1:{}/", a.storage_port);
+    let path = url.strip_prefix(&prefix).unwrap_or_else(|| panic!("{url}"));
+    assert!(
+        path.starts_with(&format!("gitrepository/{ns}/flux-system/")),
+        "{url}"
+    );
+    let (code, body) = http_get_bytes(a.storage_port, &format!("/{path}"));
+    assert_eq!(code, 200, "{url}");
+    let digest = {
+        use sha2::Digest as _;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)))
+    };
+    assert_eq!(
+        digest,
+        k.jsonpath("gitrepository/flux-system", ".status.artifact.digest")
+    );
 
     // requestedAt forces a scan that finds the new tag, and a new commit.
     rt.block_on(registry.push_image(IMAGE, "0.13.4"));

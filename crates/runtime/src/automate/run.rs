@@ -8,13 +8,19 @@ use super::*;
 pub(super) struct Completed {
     key: ObjectKey,
     outcome: Outcome,
-    /// A repository's scan revision or a policy's `latestRef` changed.
-    changed: bool,
+    /// The kinds of readers its status change runs (a new scan revision
+    /// runs policies, a new `latestRef` automations, a new artifact what
+    /// reads it).
+    readers: Vec<&'static str>,
     /// An automation pushed.
     pushed: bool,
     /// The manifests at the pushed commit, when it went to `--repo`'s branch.
     manifests: Option<Box<Manifests>>,
 }
+
+/// Runs of one object beyond its first within a pass (a push, then a new
+/// artifact): bounded, so that objects that move each other cannot loop.
+const MAX_RERUNS: u32 = 2;
 
 pub(super) fn spec_changed(old: &Objects, new: &Objects, key: &ObjectKey) -> bool {
     old.spec_json(key) != new.spec_json(key)
@@ -66,6 +72,7 @@ impl Runner {
         }
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
         let mut finished: BTreeSet<ObjectKey> = BTreeSet::new();
+        let mut reruns: BTreeMap<ObjectKey, u32> = BTreeMap::new();
         loop {
             let mut i = 0;
             while i < todo.len() && jobs.has_room() {
@@ -90,7 +97,20 @@ impl Runner {
             };
             match self.complete(key.clone(), done).await {
                 Ok(c) => {
-                    finished.insert(c.key);
+                    finished.insert(c.key.clone());
+                    for again in self.follow_ups(&c) {
+                        // Once more in this pass, when it already ran.
+                        let count = reruns.entry(again.clone()).or_insert(0);
+                        if *count < MAX_RERUNS
+                            && finished.remove(&again)
+                            && !todo.iter().any(|(k, _)| *k == again)
+                        {
+                            *count += 1;
+                            let mut after = self.objects.waits_for(&again);
+                            after.retain(|k| self.serves(&k.kind) && *k != c.key);
+                            todo.push((again, after));
+                        }
+                    }
                 }
                 // A status the apiserver refused (RBAC, a webhook) fails
                 // that object, not the controller: it is retried.
@@ -103,6 +123,30 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    /// What must run after `c` within a pass, even when it already ran:
+    /// the GitRepositories of a pushed remote, and the readers of a status
+    /// that moved (a new artifact reaches what applies it).
+    fn follow_ups(&self, c: &Completed) -> Vec<ObjectKey> {
+        let mut out = Vec::new();
+        if c.pushed {
+            out.extend(self.pushed_sources(&c.key));
+        }
+        out.extend(
+            self.moved_dependents(c)
+                .into_iter()
+                .filter(|k| self.serves(&k.kind)),
+        );
+        out
+    }
+
+    /// The objects that read `c`'s object, of the kinds its change runs.
+    fn moved_dependents(&self, c: &Completed) -> Vec<ObjectKey> {
+        triggers::dependents(&self.objects, &c.key)
+            .into_iter()
+            .filter(|d| c.readers.contains(&d.kind.as_str()))
+            .collect()
     }
 
     /// Start the reconcile of `key`: what waits on a server goes to `jobs`
@@ -211,7 +255,7 @@ impl Runner {
         let mut completed = Completed {
             key,
             outcome: Outcome::Backoff,
-            changed: false,
+            readers: Vec::new(),
             pushed: false,
             manifests: None,
         };
@@ -225,7 +269,7 @@ impl Runner {
         let f = *done.finished?;
         completed.outcome = f.outcome;
         let effects = self.finish(f).await?;
-        completed.changed = effects.changed;
+        completed.readers = effects.readers;
         completed.pushed = effects.pushed;
         completed.manifests = done.manifests;
         Ok(completed)
@@ -256,11 +300,21 @@ impl Runner {
             IMAGE_UPDATE_AUTOMATION if c.pushed => {
                 let pushed = c.manifests.take();
                 self.reload(sched, pushed).await;
+                // Beyond Flux, which waits for the source's interval or a
+                // webhook: the GitRepositories of the pushed remote fetch now.
+                for g in self.pushed_sources(&c.key) {
+                    sched.trigger(
+                        g,
+                        Trigger::Dependency {
+                            what: format!("{} pushed", c.key),
+                        },
+                    );
+                }
             }
             // Flux: a new scan revision reconciles its policies, a new
             // latestRef the automations of the namespace.
-            _ if c.changed => {
-                for d in triggers::dependents(&self.objects, &c.key) {
+            _ if !c.readers.is_empty() => {
+                for d in self.moved_dependents(&c) {
                     sched.trigger(
                         d,
                         Trigger::Dependency {

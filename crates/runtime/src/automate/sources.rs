@@ -77,6 +77,31 @@ impl Runner {
         }))
     }
 
+    /// The GitRepositories that follow the remote `automation` pushed to
+    /// (its `sourceRef`, and any other of the same URL: seed 004's
+    /// write-enabled copy), when this home reconciles them.
+    pub(super) fn pushed_sources(&self, automation: &ObjectKey) -> Vec<ObjectKey> {
+        if !self.serves(GIT_REPOSITORY) {
+            return Vec::new();
+        }
+        let Some(auto) = self.objects.automations.get(automation) else {
+            return Vec::new();
+        };
+        let (Some(source), _) = self.git_source(automation, auto) else {
+            return Vec::new();
+        };
+        let same = |url: &str| {
+            let norm = |u: &str| u.trim_end_matches('/').trim_end_matches(".git").to_string();
+            norm(url) == norm(&source.spec.url)
+        };
+        self.objects
+            .git_repositories
+            .keys()
+            .filter(|k| self.git_repository(k).0.is_some_and(|g| same(&g.spec.url)))
+            .cloned()
+            .collect()
+    }
+
     /// A deleted GitRepository's artifacts and clone go (source-controller's
     /// `reconcileDelete`), in the background: nothing waits for it.
     pub(super) fn delete_artifacts(&self, repo: GitRepository) {

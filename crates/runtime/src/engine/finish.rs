@@ -42,10 +42,11 @@ pub struct Finished {
 }
 
 /// What the runner must do after a reconcile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Effects {
-    /// The status moved what other objects read: trigger its dependents.
-    pub changed: bool,
+    /// The status moved what other objects read: trigger its dependents
+    /// of these kinds.
+    pub readers: Vec<&'static str>,
     /// An automation pushed.
     pub pushed: bool,
 }
@@ -134,7 +135,11 @@ impl Runner {
             .await;
         let kept = self.objects.set_status_json(&f.key, &f.status);
         Ok(Effects {
-            changed: kept && triggers::moved(&f.key.kind, before.as_ref(), Some(&f.status)),
+            readers: if kept {
+                triggers::moved_readers(&f.key.kind, before.as_ref(), Some(&f.status))
+            } else {
+                Vec::new()
+            },
             pushed: f.pushed.is_some(),
         })
     }

@@ -86,7 +86,7 @@ async fn finish_stores_the_status_and_says_whether_readers_must_run() {
     assert_eq!(
         e,
         Effects {
-            changed: true,
+            readers: vec!["ImageUpdateAutomation"],
             pushed: false
         }
     );
@@ -103,14 +103,14 @@ async fn finish_stores_the_status_and_says_whether_readers_must_run() {
         .finish(finished(&key, "1.0.0", Ok(())))
         .await
         .expect("finish");
-    assert!(!e.changed);
+    assert!(e.readers.is_empty());
     // An object that left the objects meanwhile is not brought back.
     r.objects.remove(&key);
     let e = r
         .finish(finished(&key, "2.0.0", Ok(())))
         .await
         .expect("finish");
-    assert!(!e.changed);
+    assert!(e.readers.is_empty());
     assert!(r.objects.image_policies.is_empty());
 }
 
@@ -142,6 +142,6 @@ async fn a_push_is_remembered_for_the_summary() {
     )
     .expect("encodes");
     let e = r.finish(f).await.expect("finish");
-    assert!(e.pushed && !e.changed);
+    assert!(e.pushed && e.readers.is_empty());
     assert_eq!(r.pushed.get(&auto).map(String::as_str), Some("abc123"));
 }
