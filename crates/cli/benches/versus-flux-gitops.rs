@@ -72,13 +72,37 @@
 //! `cargo bench` (release) build; Flux's figures do not depend on the
 //! profile (`cargo bench --profile dev` spares the release build).
 //!
-//! Figures recorded (Flux side; the machine is 2 cores shared with two
-//! other workers' cargo builds, so the load average was 2.5 to 5 while
-//! these ran: read them as an upper bound, not as Flux's speed):
+//! Figures recorded 2026-12-06, Flux side only (ferroflux does not
+//! reconcile Kustomizations yet: its column reads FAILED), with
+//! `FERROFLUX_BENCH_CONTENDERS=flux FERROFLUX_BENCH_KUSTOMIZATIONS=<N>
+//! cargo bench --profile dev -p ferroflux --bench versus-flux-gitops`. The
+//! machine has 2 cores shared with two other workers' cargo and Go builds:
+//! the load average was 6 to 13 throughout, so read these as Flux on a
+//! crowded node, and compare ferroflux only with a Flux column of the same
+//! run.
 //!
 //! ```text
-//! (see crates/cli/benches/README.md)
+//! | figure                                            | N = 100            | N = 1000 (run 1) | N = 1000 (run 2)     |
+//! |---------------------------------------------------|--------------------|------------------|----------------------|
+//! | objects created -> all N Kustomizations Ready     | 29.73 s            | 4m23.2s          | 5m25.7s              |
+//! | objects created -> all N GitRepositories Ready    | 12.24 s            | 2m54.3s          | 3m06.2s              |
+//! | harness: N pairs created (16 in flight)           | 2.13 s             | 22.64 s          | 30.26 s              |
+//! | per Kustomization, created -> Ready, p50          | 16.21 s            | 2m15.6s          | 3m13.5s              |
+//! | per Kustomization, created -> Ready, p99          | 28.35 s            | 4m00.4s          | 4m54.6s              |
+//! | peak RSS (VmHWM), source- + kustomize-controller  | 99.7 + 182.4 MiB   | 360.4 MiB        | 123.3 + 245.9 MiB    |
+//! | CPU seconds until all Ready                       | 17.5               | 147.2            | 172.4                |
+//! | objects applied (4 per Kustomization)             | 400 of 400         | 4000 of 4000     | 4000 of 4000         |
+//! | objects created by the harness                    | 204                | 2004             | 2004                 |
+//! | commit -> ConfigMap applied, p50 (10 commits)     | 345 ms             | 238 ms           | 289 ms               |
+//! | commit -> ConfigMap applied, max                  | 494 ms             | 340 ms           | 397 ms               |
 //! ```
+//!
+//! The commit -> applied runs went through notification-controller's
+//! generic Receiver. Flux's time to Ready is bound by kustomize-controller's
+//! `--concurrent=20` more than by CPU: in run 2 its 1,011 reconciles took
+//! 5.4 s each at the median (apply, then the health wait), 6,209 s in all
+//! over 20 workers, about 310 s; so it lands near flux-benchmark's 4m13s
+//! on 16 cores even here, and its peak memory near their 223 + 128 MiB.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -457,8 +481,11 @@ struct Controllers {
 }
 
 impl Controllers {
-    fn pids(&self) -> Vec<u32> {
-        self.children.iter().map(|(_, c)| c.id()).collect()
+    fn pids(&self) -> Vec<(String, u32)> {
+        self.children
+            .iter()
+            .map(|(name, c)| (name.clone(), c.id()))
+            .collect()
     }
 
     /// An error naming the process that exited, with its log's tail.
@@ -553,11 +580,17 @@ struct Scale {
     created_in: Duration,
     sources_ready: Option<Duration>,
     per_object: Vec<Duration>,
-    peak_rss_kib: u64,
+    /// Per process: its name and VmHWM.
+    peak_rss_kib: Vec<(String, u64)>,
     cpu_secs: f64,
-    processes: usize,
     applied: usize,
     created: usize,
+}
+
+impl Scale {
+    fn peak_rss(&self) -> u64 {
+        self.peak_rss_kib.iter().map(|(_, kib)| kib).sum()
+    }
 }
 
 struct Latency {
@@ -992,7 +1025,7 @@ impl Bench {
             let elapsed = started.elapsed();
             if with_status == 0 && elapsed > self.settings.stall {
                 return Err(format!(
-                    "no Kustomization has any status {} s after they were created: {label} does not reconcile Kustomizations (log in {})",
+                    "no Kustomization has any status {} s after they were created: {label} does not reconcile Kustomizations (its log: {}, kept with FERROFLUX_BENCH_KEEP=1)",
                     self.settings.stall.as_secs(),
                     controllers.logs.display()
                 ));
@@ -1020,8 +1053,11 @@ impl Bench {
             std::thread::sleep(Duration::from_millis(100));
         }
         let pids = controllers.pids();
-        let peak_rss_kib = pids.iter().map(|&p| peak_rss_kib(p)).sum();
-        let cpu_secs = pids.iter().map(|&p| cpu_seconds(p)).sum();
+        let peak_rss_kib: Vec<(String, u64)> = pids
+            .iter()
+            .map(|(name, pid)| (name.clone(), peak_rss_kib(*pid)))
+            .collect();
+        let cpu_secs = pids.iter().map(|(_, pid)| cpu_seconds(*pid)).sum();
         let board = kustomizations.lock().expect("board lock");
         let ready_at: Vec<Instant> = (0..n)
             .map(|i| {
@@ -1048,7 +1084,6 @@ impl Bench {
             per_object,
             peak_rss_kib,
             cpu_secs,
-            processes: pids.len(),
             applied: 0,
             created: 2 * n,
         })
@@ -1407,15 +1442,16 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
     row(
         "peak resident memory (VmHWM, summed per process)",
         &|s| {
-            format!(
-                "{:.1} MiB ({} process{})",
-                s.peak_rss_kib as f64 / 1024.0,
-                s.processes,
-                if s.processes == 1 { "" } else { "es" }
-            )
+            let mib = |kib: u64| kib as f64 / 1024.0;
+            let each: Vec<String> = s
+                .peak_rss_kib
+                .iter()
+                .map(|(name, kib)| format!("{name} {:.1}", mib(*kib)))
+                .collect();
+            format!("{:.1} MiB ({})", mib(s.peak_rss()), each.join(" + "))
         },
         &|f, o| {
-            let x = o.peak_rss_kib as f64 / f.peak_rss_kib.max(1) as f64;
+            let x = o.peak_rss() as f64 / f.peak_rss().max(1) as f64;
             format!(
                 "{x:.2} of Flux's (goal <= 0.25: {})",
                 if x <= 0.25 { "met" } else { "not met" }
