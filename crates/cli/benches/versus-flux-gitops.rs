@@ -1209,7 +1209,7 @@ impl Bench {
                 if Instant::now() > deadline {
                     return Err(format!("{what} not within 120 s"));
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(10));
             }
             Ok(())
         };
