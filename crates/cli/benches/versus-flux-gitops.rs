@@ -1342,7 +1342,7 @@ impl Bench {
 /// kube-controller-manager with what the shape needs and the testkit's
 /// does not run: Deployments reported Available (`wait: true`), and the
 /// `admin` ClusterRole's aggregated rules (the impersonated `flux`).
-fn extra_controller_manager(kubeconfig: &Path, dir: &Path) -> Child {
+fn extra_controller_manager(kubeconfig: &Path, dir: &Path) -> KillOnDrop {
     let bin = std::env::var_os(CONTROLLER_MANAGER_ENV).expect("FERROFLUX_KUBE_CONTROLLER_MANAGER");
     let log = std::fs::File::create(dir.join("kube-controller-manager.log")).expect("log");
     Command::new(bin)
@@ -1353,7 +1353,18 @@ fn extra_controller_manager(kubeconfig: &Path, dir: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
+        .map(KillOnDrop)
         .expect("spawn kube-controller-manager")
+}
+
+/// A child killed when the bench ends, panics included.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn duration(d: Duration) -> String {
@@ -1623,10 +1634,7 @@ fn main() -> ExitCode {
         .as_deref()
         .map_or_else(|| "(not used)".into(), |d| d.display().to_string());
     print_table(&bench.settings, &flux_dir, &figures);
-    if let Some(mut kcm) = kcm {
-        let _ = kcm.kill();
-        let _ = kcm.wait();
-    }
+    drop(kcm);
     if std::env::var_os("FERROFLUX_BENCH_KEEP").is_some() {
         println!(
             "versus-flux-gitops: logs and data kept in {}",
