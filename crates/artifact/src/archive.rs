@@ -400,6 +400,14 @@ pub fn unpack_tar_gz(archive: &Path, to: &Path, limits: &Limits) -> Result<(), E
             }
             b'5' | b'0' | 0 => {}
             _ => {
+                // Skipped content is still decompressed: it counts.
+                bytes = bytes.saturating_add(size);
+                if bytes > limits.max_bytes {
+                    return Err(Error::TooLarge {
+                        path: archive.to_path_buf(),
+                        limit: limits.max_bytes,
+                    });
+                }
                 skip(&mut r, size + padding(size)).map_err(io("read", archive))?;
                 continue;
             }

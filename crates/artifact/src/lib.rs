@@ -6,13 +6,15 @@
 //! under one root, writes them atomically, verifies digests, collects
 //! garbage with Flux's retention defaults and copies included artifacts;
 //! [`server`] serves the root over HTTP at the paths of
-//! `status.artifact.url`.
+//! `status.artifact.url`; [`fetch`] is the consumer's side: download (or
+//! read from our own storage), verify the digest, unpack.
 //!
-//! Synchronous file IO except the server: async callers use
-//! `spawn_blocking`. Must not depend on git2, kube, the registry client,
+//! Synchronous file IO except the server and `fetch`: async callers use
+//! `spawn_blocking`. Must not depend on git2, kube, the registry adapter,
 //! the controllers or the runtime.
 
 pub mod archive;
+pub mod fetch;
 pub mod server;
 pub mod storage;
 

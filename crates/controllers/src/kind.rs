@@ -61,6 +61,18 @@ pub trait SecretSource: Send + Sync {
     /// A Secret's data, or why it cannot be read (never its content).
     fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String>;
 
+    /// A ConfigMap's `data` (`postBuild.substituteFrom`), `Ok(None)` when
+    /// it does not exist. Homes without ConfigMaps keep the default: none
+    /// exists, so a required entry fails the build with Flux's "not found".
+    fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, String> {
+        let _ = (namespace, name);
+        Ok(None)
+    }
+
     /// The docker config for registries without a `secretRef`
     /// (`--docker-config`), with the file it came from.
     fn docker_config(&self) -> Option<(&Path, &[u8])> {

@@ -2,12 +2,21 @@
 //! kustomize-controller's reconcile that decide, without a cluster, what
 //! happens next: the effective timeout and retry interval, whether the
 //! `dependsOn` list lets the apply run ([`dependency`]), and the
-//! `status.history` bookkeeping ([`history`]). Build, apply, prune and
-//! health checks come through the runtime's target cluster.
+//! `status.history` bookkeeping ([`history`]); the run itself
+//! ([`reconcile`]: resolve, reconcile, finalize) whose apply, prune and
+//! health checks go through the runtime's target cluster; the kind's
+//! contract with the runtime ([`kind`]).
 
 pub mod dependency;
 pub mod health_exprs;
 pub mod history;
+pub mod kind;
+pub mod reconcile;
+
+pub use reconcile::{
+    FinalizeResult, KustomizationCx, KustomizationInput, KustomizationOptions, KustomizationResult,
+    SourceArtifact, finalize, reconcile, resolve,
+};
 
 use std::time::Duration;
 

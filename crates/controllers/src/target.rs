@@ -2,11 +2,17 @@
 //! from: in `ferroflux controller` the cluster it runs in (or a
 //! Kustomization's `spec.kubeConfig`, as `serviceAccountName`), in
 //! `ferroflux automate` the cluster of `--kubeconfig`. Kinds reach them
-//! only through a [`TargetFactory`]; the Kubernetes implementation (server-
-//! side apply, staged, with inventory and health) lives in the runtime over
-//! `ferroflux-kube` and is not built yet. With no cluster configured,
+//! only through a [`TargetFactory`]; the Kubernetes implementation lives in
+//! the runtime (`ferroflux_runtime::target::KubeTargets`) over
+//! `ferroflux-kube`'s `ResourceManager`. With no cluster configured,
 //! [`NoTarget`] answers every request with a Stalled error that says which
 //! flag to pass; image kinds never ask.
+//!
+//! The operations and their data are `ferroflux-kube`'s (staged
+//! server-side apply with the `ssa`/`force`/`reconcile` annotations and
+//! `spec.force`, inventory ids and prune decisions by owner labels, the
+//! kstatus wait with custom health rules): the pure types are shared, the
+//! kube client stays behind the trait, so a kind never holds one.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +20,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+
+pub use ferroflux_kube::apply::{
+    Action, ApplyError, ApplyFailure, ApplyOptions, ChangeSet, ChangeSetEntry, CustomHealth,
+    DeleteOptions, WaitOptions,
+};
+pub use ferroflux_kube::inventory::{Inventory, ObjMetadata, ObjRef, Owner};
 
 use crate::status::StepError;
 
@@ -23,64 +35,39 @@ mod tests;
 /// A boxed future, so that the traits stay usable as `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Flux's inventory id of an applied object: `<namespace>_<name>_<group>_<kind>`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjId {
-    pub namespace: String,
-    pub name: String,
-    pub group: String,
-    pub kind: String,
-}
-
-impl std::fmt::Display for ObjId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}_{}_{}_{}",
-            self.namespace, self.name, self.group, self.kind
-        )
-    }
-}
-
-/// What an apply or delete did to each object (`Deployment/default/app configured`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChangeSet {
-    pub entries: Vec<(ObjId, String)>,
-}
-
-/// An object whose live state differs from the desired one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Drift {
-    pub id: ObjId,
-    /// A readable diff, Secrets masked.
-    pub diff: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplyOptions {
-    /// `force`: recreate objects whose immutable fields changed.
-    pub force: bool,
-    pub field_manager: String,
-}
-
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        ApplyOptions {
-            force: false,
-            field_manager: "kustomize-controller".to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeleteOptions {
-    /// Objects with these labels or annotations are kept (`prune: disabled`).
-    pub keep_annotated: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaitOptions {
-    pub timeout: Duration,
+/// A cluster manifests are applied to, as one field manager
+/// (`kustomize-controller`).
+pub trait TargetCluster: Send + Sync {
+    /// `ApplyAllStaged`: definitions and classes first (each waited for),
+    /// then the rest; created/configured/unchanged decided by a dry-run.
+    /// On error the change set holds the stages applied before.
+    fn apply_staged<'a>(
+        &'a self,
+        objects: Vec<Value>,
+        o: &'a ApplyOptions,
+    ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>>;
+    /// Deletes `objects` in reverse apply order, keeping what the owner
+    /// labels and the prune exclusions protect; on error the change set
+    /// says which went.
+    fn delete<'a>(
+        &'a self,
+        objects: &'a [ObjRef],
+        o: &'a DeleteOptions,
+    ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>>;
+    /// Waits until `objects` are Current (kstatus, or `o.custom`); the
+    /// time it took.
+    fn wait<'a>(
+        &'a self,
+        objects: &'a [ObjRef],
+        o: &'a WaitOptions,
+    ) -> BoxFuture<'a, Result<Duration, ApplyError>>;
+    /// `deletionPolicy: WaitForTermination`: waits until every `deleted`
+    /// entry of `deleted` is gone.
+    fn wait_for_termination<'a>(
+        &'a self,
+        deleted: &'a ChangeSet,
+        o: &'a WaitOptions,
+    ) -> BoxFuture<'a, Result<Duration, ApplyError>>;
 }
 
 /// Which cluster a reconcile wants.
@@ -88,50 +75,22 @@ pub struct WaitOptions {
 pub struct TargetSpec {
     /// The object asking, `Kind/namespace/name`, for messages.
     pub requester: String,
+    /// The requester's namespace: where the kubeconfig Secret lives and
+    /// the namespace of the impersonated ServiceAccount.
+    pub namespace: String,
     /// `spec.kubeConfig.secretRef.name` (in the requester's namespace).
     pub kube_config_secret: Option<String>,
-    /// `spec.serviceAccountName`, impersonated.
+    /// `spec.kubeConfig.secretRef.key` (default `value`, then
+    /// `value.yaml`).
+    pub kube_config_key: Option<String>,
+    /// `spec.serviceAccountName`, impersonated as
+    /// `system:serviceaccount:<namespace>:<name>`.
     pub service_account_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TargetError {
-    #[error("{id}: {detail}")]
-    Object { id: ObjId, detail: String },
-    #[error("target cluster: {0}")]
-    Cluster(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Health check failed after {after:?}: {detail}")]
-pub struct HealthError {
-    pub after: Duration,
-    pub detail: String,
-}
-
-/// A cluster manifests are applied to.
-pub trait TargetCluster: Send + Sync {
-    /// CRDs and Namespaces first (waiting until established), then the rest.
-    fn apply_staged(
-        &self,
-        objs: Vec<Value>,
-        o: &ApplyOptions,
-    ) -> BoxFuture<'_, Result<ChangeSet, TargetError>>;
-    /// Server-side dry run: what differs from the live objects.
-    fn diff<'a>(&'a self, objs: &'a [Value]) -> BoxFuture<'a, Result<Vec<Drift>, TargetError>>;
-    fn delete<'a>(
-        &'a self,
-        ids: &'a [ObjId],
-        o: &'a DeleteOptions,
-    ) -> BoxFuture<'a, Result<ChangeSet, TargetError>>;
-    fn wait<'a>(
-        &'a self,
-        ids: &'a [ObjId],
-        o: &'a WaitOptions,
-    ) -> BoxFuture<'a, Result<(), HealthError>>;
-}
-
-/// Hands out the cluster a reconcile wants.
+/// Hands out the cluster a reconcile wants. Errors are StepErrors with
+/// Flux's reason (`ReconciliationFailed` and `failed to build kube client:
+/// …` when a kubeconfig Secret is missing or wrong).
 pub trait TargetFactory: Send + Sync {
     fn target<'a>(
         &'a self,

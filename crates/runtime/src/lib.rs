@@ -27,6 +27,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod source;
 pub mod state;
+pub mod target;
 pub mod triggers;
 pub mod webhook;
 

@@ -263,3 +263,82 @@ fn unpacking_refuses_names_that_leave_the_root_and_bounds_size() {
     let err = unpack_tar_gz(&file, &t.path().join("v"), &small).expect_err("too large");
     assert!(matches!(err, Error::TooLarge { limit: 3, .. }), "{err}");
 }
+
+/// A tar.gz of `(name, typeflag, content)` entries, written to `dir/a.tar.gz`.
+fn hostile(dir: &Path, entries: &[(&[u8], u8, &[u8])]) -> std::path::PathBuf {
+    let mut tar = Vec::new();
+    for (name, flag, content) in entries {
+        let size = content.len() as u64;
+        write_header(&mut tar, name, *flag, 0o600, size).expect("header");
+        tar.extend_from_slice(content);
+        pad(&mut tar, size).expect("pad");
+    }
+    tar.extend_from_slice(&[0u8; 2 * BLOCK]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(&tar).expect("gz");
+    let file = dir.join("a.tar.gz");
+    std::fs::write(&file, gz.finish().expect("gz")).expect("write");
+    file
+}
+
+#[test]
+fn absolute_names_stay_under_the_root_and_links_are_skipped() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = hostile(
+        t.path(),
+        &[
+            (b"/abs/file", b'0', b"a"),
+            (b"link", b'2', b""),
+            (b"hard", b'1', b""),
+            (b"./ok/../ok2", b'5', b""),
+        ],
+    );
+    let u = t.path().join("u");
+    let err = unpack_tar_gz(&file, &u, &Limits::default()).expect_err("'..' inside a name");
+    assert!(
+        err.to_string().contains("path leaves the archive root"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(u.join("abs/file")).expect("confined"), b"a");
+    assert!(std::fs::symlink_metadata(u.join("link")).is_err());
+    assert!(std::fs::symlink_metadata(u.join("hard")).is_err());
+}
+
+#[test]
+fn entry_count_and_skipped_content_are_bounded() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = hostile(
+        t.path(),
+        &[(b"a", b'5', b""), (b"b", b'5', b""), (b"c", b'5', b"")],
+    );
+    let two = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
+    let err = unpack_tar_gz(&file, &t.path().join("u"), &two).expect_err("three entries");
+    assert!(
+        matches!(err, Error::TooManyEntries { limit: 2, .. }),
+        "{err}"
+    );
+
+    // A symlink's (or any skipped entry's) content is decompressed too.
+    let file = hostile(t.path(), &[(b"l", b'2', &[b'x'; 600])]);
+    let small = Limits {
+        max_bytes: 100,
+        ..Limits::default()
+    };
+    let err = unpack_tar_gz(&file, &t.path().join("v"), &small).expect_err("too large");
+    assert!(matches!(err, Error::TooLarge { limit: 100, .. }), "{err}");
+}
+
+#[test]
+fn truncated_and_non_gzip_archives_are_errors() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = t.path().join("plain.tar");
+    std::fs::write(&file, [0u8; 1024]).expect("write");
+    assert!(unpack_tar_gz(&file, &t.path().join("u"), &Limits::default()).is_err());
+    let file = hostile(t.path(), &[(b"f", b'0', b"hello")]);
+    let bytes = std::fs::read(&file).expect("read");
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).expect("write");
+    assert!(unpack_tar_gz(&file, &t.path().join("v"), &Limits::default()).is_err());
+}

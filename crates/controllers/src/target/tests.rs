@@ -34,16 +34,7 @@ async fn no_target_stalls_and_names_the_flag_to_pass() {
 
 #[test]
 fn inventory_ids_are_fluxs() {
-    let id = ObjId {
-        namespace: "default".into(),
-        name: "app".into(),
-        group: "apps".into(),
-        kind: "Deployment".into(),
-    };
-    assert_eq!(id.to_string(), "default_app_apps_Deployment");
-    let e = HealthError {
-        after: Duration::from_secs(30),
-        detail: "Deployment/default/app not ready".into(),
-    };
-    assert!(e.to_string().starts_with("Health check failed after 30s"));
+    let id = ObjMetadata::new("default", "app", "apps", "Deployment");
+    assert_eq!(id.id(), "default_app_apps_Deployment");
+    assert_eq!(id.subject(), "Deployment/default/app");
 }

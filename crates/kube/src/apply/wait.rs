@@ -80,8 +80,12 @@ impl ResourceManager {
         }
         let deadline = start + opts.timeout;
         loop {
-            let last: Vec<Health> = futures_util::stream::iter(objects)
-                .map(|o| self.poll_with(o, opts.custom.as_ref()))
+            // Owned items: a closure over `&ObjRef` makes the future
+            // unprovably Send (rustc's higher-ranked lifetime limits), and
+            // callers box it as a Send future (the controllers' target).
+            let custom = opts.custom.as_ref();
+            let last: Vec<Health> = futures_util::stream::iter(objects.iter().cloned())
+                .map(|o| async move { self.poll_with(&o, custom).await })
                 .buffered(POLL_CONCURRENCY)
                 .collect()
                 .await;
