@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use ferroflux_runtime::target::{KubeTargets, KubeTargetsOptions};
 use ferroflux_runtime::automate::{AutomateOptions, ProgressEvent, ProgressSink, Runner};
 use ferroflux_runtime::{Secrets, StatusStore, webhook};
 
@@ -59,6 +61,14 @@ pub struct AutomateArgs {
     #[arg(long, value_name = "N", default_value = "4",
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     concurrent: u16,
+    /// Apply the repository's Kustomizations to this cluster (from outside
+    /// it, inventory in the state file); without it GitRepositories and
+    /// Kustomizations are only read.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (with --kubeconfig).
+    #[arg(long, requires = "kubeconfig")]
+    context: Option<String>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -174,6 +184,19 @@ pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let result = rt.block_on(async move {
         let mut runner = Runner::new(opts, state)?;
+        if let Some(kubeconfig) = &args.kubeconfig {
+            let conn = ferroflux_kube::cluster::connect(&ferroflux_kube::cluster::ConnectOptions {
+                kubeconfig: Some(kubeconfig.clone()),
+                context: args.context.clone(),
+            })
+            .await?;
+            let targets = KubeTargets::new(
+                conn.config.clone(),
+                Arc::new(conn.client.clone()),
+                KubeTargetsOptions::default(),
+            );
+            runner = runner.with_targets(Arc::new(targets));
+        }
         if args.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
             runner = runner.with_progress(terminal_progress());
         }

@@ -18,6 +18,7 @@ use ferroflux_runtime::automate::{AutomateOptions, Runner};
 use ferroflux_runtime::cluster::{Cluster, ClusterOptions};
 use ferroflux_runtime::leader::{self, LeaderOptions};
 use ferroflux_runtime::metrics::{self, Metrics};
+use ferroflux_runtime::target::{KubeTargets, KubeTargetsOptions};
 use ferroflux_runtime::{Secrets, StatusStore, webhook};
 
 use crate::automate::{LogFormat, init_logs, shutdown_signal};
@@ -221,8 +222,14 @@ async fn serve(
         },
     );
     let changes = cluster.watch();
+    let targets = KubeTargets::new(
+        conn.config.clone(),
+        Arc::new(conn.client.clone()),
+        KubeTargetsOptions::default(),
+    );
     let mut runner = Runner::new(opts, state)?
         .in_cluster(cluster)
+        .with_targets(Arc::new(targets))
         .with_metrics(Arc::clone(&metrics));
     let receiver_listener = webhook::bind(&args.receiver_addr).await?;
     let (sched, handle) = runner.scheduler();

@@ -30,6 +30,9 @@ pub struct ConnectOptions {
 pub struct Connection {
     pub client: Client,
     pub namespace: String,
+    /// What the client was made from (appliers make impersonating and
+    /// remote clients from it).
+    pub config: Config,
 }
 
 impl std::fmt::Debug for Connection {
@@ -77,8 +80,13 @@ pub async fn config(opts: &ConnectOptions) -> Result<Config, ClusterError> {
 pub async fn connect(opts: &ConnectOptions) -> Result<Connection, ClusterError> {
     let config = config(opts).await?;
     let namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| ClusterError::Client(e.to_string()))?;
-    Ok(Connection { client, namespace })
+    let client =
+        Client::try_from(config.clone()).map_err(|e| ClusterError::Client(e.to_string()))?;
+    Ok(Connection {
+        client,
+        namespace,
+        config,
+    })
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@
 
 mod controller;
 mod digests;
+mod kustomize;
 mod local;
 mod run;
 mod scan;
@@ -51,7 +52,9 @@ use std::time::Duration;
 use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
 use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, reason};
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
+use ferroflux_artifact::fetch::LocalStorage;
 use ferroflux_artifact::{Retention, Storage};
+use ferroflux_controllers::kustomize::reconcile::KustomizationOptions;
 use ferroflux_controllers::image::{automation, policy, repository};
 use ferroflux_controllers::kind::FirstRun;
 use ferroflux_controllers::notification::receiver;
@@ -78,6 +81,7 @@ pub const IMAGE_POLICY: &str = "ImagePolicy";
 pub const IMAGE_UPDATE_AUTOMATION: &str = "ImageUpdateAutomation";
 pub const RECEIVER: &str = "Receiver";
 pub const GIT_REPOSITORY: &str = "GitRepository";
+pub const KUSTOMIZATION: &str = "Kustomization";
 
 /// Secret data, decoded.
 pub use ferroflux_controllers::kind::SecretData;
@@ -299,6 +303,8 @@ pub struct Runner {
     /// Where GitRepository artifacts go, and the source-controller settings.
     storage: Storage,
     sources: GitRepositoryOptions,
+    /// kustomize-controller's settings (work directory, our artifacts).
+    kustomize: KustomizationOptions,
     /// The cluster Kustomizations apply to; `None` in `automate` without
     /// `--kubeconfig`, where GitOps kinds are held but not reconciled.
     targets: Option<Arc<dyn TargetFactory>>,
@@ -361,9 +367,20 @@ impl Runner {
             cache_dir: cache_dir.join("sources"),
             ..GitRepositoryOptions::default()
         };
+        let work_dir = cache_dir.join("kustomize");
+        private_dir(&work_dir)?;
+        let kustomize = KustomizationOptions {
+            work_dir,
+            local_storage: Some(LocalStorage {
+                root: storage.root().to_path_buf(),
+                address: opts.artifacts_address.clone(),
+            }),
+            ..KustomizationOptions::default()
+        };
         Ok(Runner {
             storage,
             sources,
+            kustomize,
             targets: None,
             cache_dir,
             url: repo_url(&opts.repo),

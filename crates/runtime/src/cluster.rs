@@ -14,6 +14,7 @@ use std::fmt::Debug;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::notification::Receiver;
+use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::status::{self, EventType};
 use futures_util::StreamExt;
@@ -27,7 +28,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::automate::{
-    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, RECEIVER, SecretData,
+    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, KUSTOMIZATION, RECEIVER,
+    SecretData,
 };
 use crate::source::ObjectKey;
 
@@ -38,8 +40,9 @@ pub const FIELD_MANAGER: &str = "ferroflux";
 pub const SECRET: &str = "Secret";
 
 /// The kinds a controller watches; a first pass waits for all of them.
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 7] = [
     GIT_REPOSITORY,
+    KUSTOMIZATION,
     RECEIVER,
     IMAGE_REPOSITORY,
     IMAGE_POLICY,
@@ -55,6 +58,8 @@ pub enum Change {
     /// With the apiVersion its author wrote (for the template data).
     Automation(Box<ImageUpdateAutomation>, String),
     GitRepository(Box<GitRepository>),
+    /// With the apiVersion its author wrote (v1beta2 is read as v1).
+    Kustomization(Box<Kustomization>, String),
     Receiver(Box<Receiver>),
     Deleted(ObjectKey),
     /// A (re)list of `kind` completed; `keys` is everything it holds, so
@@ -189,6 +194,10 @@ impl Cluster {
         spawn_watch::<GitRepository>(&self.client, cfg(), tx.clone(), GIT_REPOSITORY, |o| {
             Change::GitRepository(Box::new(o))
         });
+        spawn_watch::<Kustomization>(&self.client, cfg(), tx.clone(), KUSTOMIZATION, |o| {
+            let version = written_version(&o.metadata);
+            Change::Kustomization(Box::new(o), version)
+        });
         spawn_watch::<Receiver>(&self.client, cfg(), tx.clone(), RECEIVER, |o| {
             Change::Receiver(Box::new(o))
         });
@@ -230,6 +239,7 @@ impl Cluster {
             }
             RECEIVER => self.patch_status::<Receiver>(key, &patch).await,
             GIT_REPOSITORY => self.patch_status::<GitRepository>(key, &patch).await,
+            KUSTOMIZATION => self.patch_status::<Kustomization>(key, &patch).await,
             _ => Ok(()),
         };
         match r {
@@ -283,6 +293,15 @@ impl Cluster {
         true
     }
 
+    /// Whether the Kustomization `key` still exists (a watch's delete may
+    /// mean it left this shard's selector, not the cluster).
+    pub async fn kustomization_exists(&self, key: &ObjectKey) -> Result<bool, kube::Error> {
+        Api::<Kustomization>::namespaced(self.client.clone(), &key.namespace)
+            .get_opt(&key.name)
+            .await
+            .map(|o| o.is_some())
+    }
+
     /// A merge patch on the status subresource of `key`, as kind `K`.
     async fn patch_status<K>(&self, key: &ObjectKey, patch: &Value) -> Result<(), kube::Error>
     where
@@ -315,6 +334,7 @@ fn spawn_watch<K>(
     tokio::spawn(async move {
         let mut stream = watcher(api, cfg).default_backoff().boxed();
         let mut listing: BTreeSet<ObjectKey> = BTreeSet::new();
+        let mut missing_reported = false;
         while let Some(ev) = stream.next().await {
             let change = match ev {
                 Ok(watcher::Event::Init) => {
@@ -331,6 +351,22 @@ fn spawn_watch<K>(
                 },
                 Ok(watcher::Event::Apply(o)) => wrap(o),
                 Ok(watcher::Event::Delete(o)) => Change::Deleted(key_of(kind, &o)),
+                // A kind whose CRD is not installed (a cluster installed
+                // for the image chain only) holds nothing: the first pass
+                // goes on without it, and its watch keeps trying.
+                Err(watcher::Error::InitialListFailed(kube::Error::Api(e)))
+                    if e.code == 404 && !missing_reported =>
+                {
+                    missing_reported = true;
+                    tracing::warn!(
+                        kind,
+                        "the {kind} CRD is not installed: run `ferroflux install --export | kubectl apply -f -` to reconcile {kind}s"
+                    );
+                    Change::Synced {
+                        kind,
+                        keys: BTreeSet::new(),
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(kind, "watch failed, retrying: {e}");
                     continue;

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
 use ferroflux_api::notification::Receiver;
+use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref};
 use ferroflux_controllers::status;
@@ -172,6 +173,7 @@ impl Registry {
     pub fn flux() -> Registry {
         Registry::default()
             .with::<GitRepository>()
+            .with::<Kustomization>()
             .with::<Receiver>()
             .with::<ImageRepository>()
             .with::<ImagePolicy>()

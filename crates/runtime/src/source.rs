@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::manifest::{self, Finding, Object, Severity};
 use ferroflux_api::meta::ObjectMeta;
 use ferroflux_api::notification::Receiver;
@@ -52,6 +53,7 @@ pub struct Objects {
     pub automations: BTreeMap<ObjectKey, ImageUpdateAutomation>,
     pub git_repositories: BTreeMap<ObjectKey, GitRepository>,
     pub receivers: BTreeMap<ObjectKey, Receiver>,
+    pub kustomizations: BTreeMap<ObjectKey, Kustomization>,
     pub origins: BTreeMap<ObjectKey, Origin>,
 }
 
@@ -218,6 +220,15 @@ impl Held for Receiver {
     }
 }
 
+impl Held for Kustomization {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, Kustomization> {
+        &o.kustomizations
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, Kustomization> {
+        &mut o.kustomizations
+    }
+}
+
 impl Held for GitRepository {
     fn map(o: &Objects) -> &BTreeMap<ObjectKey, GitRepository> {
         &o.git_repositories
@@ -286,6 +297,7 @@ impl LocalSource {
                 | Object::ImageUpdateAutomation(_)
                 | Object::GitRepository(_)
                 | Object::Receiver(_)
+                | Object::Kustomization(_)
         ) && let Some(first) = self.objects.origins.get(&key)
         {
             self.findings.push(m.finding(
@@ -324,6 +336,11 @@ impl LocalSource {
             Object::Receiver(mut o) => {
                 o.metadata.namespace = ns;
                 self.objects.receivers.insert(key.clone(), o);
+                true
+            }
+            Object::Kustomization(mut o) => {
+                o.metadata.namespace = ns;
+                self.objects.kustomizations.insert(key.clone(), o);
                 true
             }
             _ => false,

@@ -132,6 +132,10 @@ impl Runner {
                     upsert_kind!(self, automations, IMAGE_UPDATE_AUTOMATION, *o, &version);
                 run(key, t);
             }
+            Change::Kustomization(o, version) => {
+                let (key, t) = upsert_kind!(self, kustomizations, KUSTOMIZATION, *o, &version);
+                run(key, t);
+            }
             Change::Receiver(o) => {
                 let (key, t) = upsert_kind!(self, receivers, RECEIVER, *o, V1_NOTIFICATION);
                 run(key, t);
@@ -205,6 +209,7 @@ impl Runner {
 
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
         let repository = self.objects.git_repositories.get(key).cloned();
+        let kustomization = self.objects.kustomizations.get(key).cloned();
         let known = self.objects.remove(key);
         if !known {
             return;
@@ -215,6 +220,9 @@ impl Runner {
         self.metrics.record_deleted(key);
         if let Some(repo) = repository {
             self.delete_artifacts(repo);
+        }
+        if let Some(ks) = kustomization {
+            self.finalize_kustomization(ks);
         }
         if let Some(s) = sched {
             s.remove(key);

@@ -140,6 +140,9 @@ impl Runner {
             .filter(|k| !next.origins.contains_key(k))
             .collect();
         for k in gone {
+            if let Some(ks) = self.objects.kustomizations.get(&k) {
+                self.finalize_kustomization(ks.clone());
+            }
             let st = self.state.clone();
             tokio::task::spawn_blocking(move || st.remove(&k))
                 .await
@@ -172,6 +175,10 @@ impl Runner {
                 st.put_spec(k, &v.spec)?;
             }
             for (k, v) in o.git_repositories.iter_mut() {
+                v.status = st.get_status(k)?;
+                st.put_spec(k, &v.spec)?;
+            }
+            for (k, v) in o.kustomizations.iter_mut() {
                 v.status = st.get_status(k)?;
                 st.put_spec(k, &v.spec)?;
             }

@@ -56,6 +56,7 @@ impl Runner {
         // What each waits for comes from its kind's watches.
         let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
         for kind in [
+            KUSTOMIZATION,
             IMAGE_UPDATE_AUTOMATION,
             IMAGE_POLICY,
             IMAGE_REPOSITORY,
@@ -176,6 +177,7 @@ impl Runner {
                 }
             }
             IMAGE_REPOSITORY | IMAGE_POLICY | IMAGE_UPDATE_AUTOMATION | GIT_REPOSITORY
+            | KUSTOMIZATION
                 if self.serves(&key.kind) =>
             {
                 self.start_job(sched, jobs, key, trigger);
@@ -241,6 +243,7 @@ impl Runner {
             IMAGE_POLICY => self.start_policy(key),
             IMAGE_UPDATE_AUTOMATION => self.start_automation(key, requested),
             GIT_REPOSITORY => self.start_git_repository(key, requested),
+            KUSTOMIZATION => self.start_kustomization(key, requested),
             _ => None,
         }
     }

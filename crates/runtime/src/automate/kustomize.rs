@@ -1,0 +1,110 @@
+//! The Kustomization job: what it reads resolved while the runner holds
+//! the objects (its source's artifact, `dependsOn`, `substituteFrom`),
+//! then kustomize-controller's reconcile against the target cluster. To
+//! become Kustomization's `Kind::reconcile`.
+
+use ferroflux_api::kustomize::Kustomization;
+use ferroflux_controllers::kustomize::reconcile::{self, KustomizationCx};
+use ferroflux_controllers::target::NoTarget;
+
+use super::*;
+
+impl Runner {
+    /// Start reconciling one Kustomization (None when it left the objects).
+    pub(super) fn start_kustomization(
+        &mut self,
+        key: &ObjectKey,
+        requested: Option<&str>,
+    ) -> Option<Work> {
+        let obj = self.objects.kustomizations.get_mut(key)?;
+        if let Some(at) = requested {
+            obj.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+        }
+        let obj = obj.clone();
+        let input = reconcile::resolve(&obj, &self.objects, &self.opts.secrets);
+        let targets = self.target_factory();
+        let options = self.kustomize.clone();
+        let clock = Arc::clone(&self.clock);
+        let status_sink = self.status_sink(key);
+        let started = std::time::Instant::now();
+        let key = key.clone();
+        Some(Box::pin(async move {
+            let cx = KustomizationCx {
+                targets: targets.as_ref(),
+                clock: clock.as_ref(),
+                options: &options,
+            };
+            let r = reconcile::reconcile(input, &cx).await;
+            let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
+            Done {
+                finished: Finished::new(
+                    &key,
+                    started,
+                    obj.spec.suspend == Some(true),
+                    &r.status,
+                    Said::Event(r.event),
+                    r.outcome,
+                    None,
+                    saved,
+                )
+                .map(Box::new),
+                manifests: None,
+            }
+        }))
+    }
+
+    /// The clusters Kustomizations apply to ([`NoTarget`] without one).
+    fn target_factory(&self) -> Arc<dyn TargetFactory> {
+        self.targets
+            .clone()
+            .unwrap_or_else(|| Arc::new(NoTarget) as Arc<dyn TargetFactory>)
+    }
+
+    /// A Kustomization left the home: kustomize-controller's finalizer
+    /// (prune its inventory per `deletionPolicy`), in the background.
+    pub(super) fn finalize_kustomization(&self, ks: Kustomization) {
+        if !self.serves(KUSTOMIZATION) {
+            return;
+        }
+        let targets = self.target_factory();
+        let options = self.kustomize.clone();
+        let clock = Arc::clone(&self.clock);
+        let cluster = self.cluster.clone();
+        tokio::spawn(async move {
+            let key = ObjectKey::new(
+                KUSTOMIZATION,
+                ks.metadata.namespace.as_deref().unwrap_or_default(),
+                ks.metadata.name.as_deref().unwrap_or_default(),
+            );
+            // Only what is gone from the cluster is pruned, never an
+            // object that merely left this shard's label selector.
+            if let Some(c) = cluster {
+                match c.kustomization_exists(&key).await {
+                    Ok(false) => {}
+                    Ok(true) => return,
+                    Err(e) => {
+                        tracing::warn!(object = %key, "not finalized: {e}");
+                        return;
+                    }
+                }
+            }
+            let cx = KustomizationCx {
+                targets: targets.as_ref(),
+                clock: clock.as_ref(),
+                options: &options,
+            };
+            let done = reconcile::finalize(&ks, &cx).await;
+            match done.result {
+                Ok(()) => {
+                    for e in &done.events {
+                        tracing::info!(object = %key, reason = %e.reason, "{}", e.message);
+                    }
+                }
+                Err(e) => tracing::warn!(object = %key, "finalizer failed: {e}"),
+            }
+        });
+    }
+}
