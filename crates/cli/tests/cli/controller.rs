@@ -721,8 +721,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     let said = String::from_utf8_lossy(&rec.stderr);
     assert_eq!(rec.status.code(), Some(0), "{said}\n{}", a.text());
     assert!(
-        said.contains("✔ ImageRepository reconciliation completed")
-            && said.contains("fetched 5 tags"),
+        said.contains("◎ waiting for ImageRepository reconciliation\n✔ scan fetched 5 tags\n"),
         "{said}"
     );
     let get = ferroflux_cli(k, &["get", "image", "policy"]);

@@ -7,6 +7,7 @@ mod controller;
 mod diff;
 mod explain;
 mod get;
+mod gitops;
 mod install;
 mod kubernetes;
 mod kustomize;
