@@ -5,6 +5,7 @@ mod build;
 mod cluster;
 mod controller;
 mod diff;
+mod events;
 mod explain;
 mod get;
 mod gitops;
