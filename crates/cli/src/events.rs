@@ -1,4 +1,4 @@
-//! `ferroflux events [--for Kind[/name]] [-n NS | -A] [--types T]`: the
+//! `ferroflux events [--for Kind[/name]] [-n NS | -A] [--types T] [-w]`: the
 //! Kubernetes Events of Flux objects as `flux events` lists them (LAST SEEN,
 //! TYPE, REASON, OBJECT, MESSAGE; oldest first). `--for` a Kustomization
 //! (or an ImagePolicy, HelmRelease, Alert, HelmChart) also shows the events
@@ -15,9 +15,10 @@ use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::runtime::watcher;
 
 use crate::cluster::{self, ConnectArgs, Error};
-use crate::get::{Row, table};
+use crate::get::{Row, render, table};
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,12 @@ pub struct EventsArgs {
     /// Only events of these types (Normal, Warning).
     #[arg(long, value_delimiter = ',')]
     types: Vec<String>,
+    /// Print events as they are recorded, until `--timeout`.
+    #[arg(short = 'w', long)]
+    watch: bool,
+    /// How long `--watch` runs (Go duration), as flux's global timeout.
+    #[arg(long, default_value = "5m0s")]
+    timeout: ferroflux_api::duration::Duration,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -171,6 +178,8 @@ fn parse_for(selector: &str) -> Result<(&str, Option<&str>), String> {
     Ok((kind, name))
 }
 
+const HEADERS: [&str; 5] = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"];
+
 pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
     for t in &args.types {
         if !t.eq_ignore_ascii_case("Normal") && !t.eq_ignore_ascii_case("Warning") {
@@ -180,14 +189,29 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
-    let result = cluster::block_on(events(&args))?;
+    let result = cluster::block_on(async {
+        let (client, queries, show_ns) = plan(&args).await?;
+        if args.watch {
+            // Flux watches until its timeout and then ends without error.
+            tokio::time::timeout(
+                args.timeout.to_std(),
+                watch(&client, &queries, show_ns, &args.types),
+            )
+            .await
+            .unwrap_or(Ok(()))?;
+            return Ok(None);
+        }
+        events(&client, &queries, &args.types)
+            .await
+            .map(|rows| Some((rows, show_ns)))
+    })?;
     match result {
+        Ok(None) => Ok(ExitCode::SUCCESS),
         Ok(Some((rows, show_ns))) if !rows.is_empty() => {
-            let headers = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"];
-            print!("{}", table(&headers, &rows, show_ns));
+            print!("{}", table(&HEADERS, &rows, show_ns));
             Ok(ExitCode::SUCCESS)
         }
-        Ok(_) => {
+        Ok(Some(_)) => {
             if args.all_namespaces {
                 cluster::failure("No events found.");
             } else {
@@ -199,9 +223,10 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The rows, and whether they show a namespace column; `Err` with flux's
-/// message as an `Error::Said`.
-async fn events(args: &EventsArgs) -> Result<Option<(Vec<Row>, bool)>, Error> {
+/// The queries `--for` and the namespace ask for, and whether the rows
+/// show a namespace column (all namespaces, or a referenced object in
+/// another one).
+async fn plan(args: &EventsArgs) -> Result<(Client, Vec<Query>, bool), Error> {
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
     let mut queries = vec![Query {
         namespace: namespace.clone(),
@@ -231,18 +256,71 @@ async fn events(args: &EventsArgs) -> Result<Option<(Vec<Row>, bool)>, Error> {
             fields: Some(field_selector(kind, Some(name))),
         });
     }
+    Ok((client, queries, show_ns))
+}
+
+/// The rows of every query's events, oldest first.
+async fn events(client: &Client, queries: &[Query], types: &[String]) -> Result<Vec<Row>, Error> {
     let mut all = Vec::new();
-    for q in &queries {
-        all.extend(list(&client, q).await?);
+    for q in queries {
+        all.extend(list(client, q).await?);
     }
     all.sort_by_key(sort_time);
     let now = Timestamp::now();
-    let rows = all
+    Ok(all
         .iter()
-        .filter(|e| keep(e, &args.types))
+        .filter(|e| keep(e, types))
         .map(|e| row(e, now))
-        .collect();
-    Ok(Some((rows, show_ns)))
+        .collect())
+}
+
+/// `--watch`: the events there are, then each one recorded or updated, as
+/// they come; each line a table of its own as flux prints them (the header
+/// before the first).
+async fn watch(
+    client: &Client,
+    queries: &[Query],
+    show_ns: bool,
+    types: &[String],
+) -> Result<(), Error> {
+    use futures_util::StreamExt as _;
+    use std::io::Write as _;
+    let streams = queries.iter().map(|q| {
+        let api: Api<Event> = match &q.namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let mut config = watcher::Config::default();
+        if let Some(f) = &q.fields {
+            config = config.fields(f);
+        }
+        watcher::watcher(api, config).boxed()
+    });
+    let mut all = futures_util::stream::select_all(streams);
+    let mut first = true;
+    while let Some(ev) = all.next().await {
+        let e = match ev {
+            Ok(watcher::Event::Apply(e) | watcher::Event::InitApply(e)) => e,
+            Ok(_) => continue,
+            Err(err) => return Err(Error::Said(format!("error watching events: {err}"))),
+        };
+        if !keep(&e, types) {
+            continue;
+        }
+        let headers = first.then_some(&HEADERS[..]);
+        first = false;
+        let line = render(headers, &[row(&e, Timestamp::now())], show_ns);
+        let mut out = std::io::stdout().lock();
+        // A closed pipe ends the watch.
+        if out
+            .write_all(line.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Every event the query selects, page by page.

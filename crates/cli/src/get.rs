@@ -630,7 +630,7 @@ pub fn table(headers: &[&str], rows: &[Row], namespaces: bool) -> String {
 }
 
 /// [`table`], or the rows alone (`--no-header`: widths of the rows only).
-fn render(headers: Option<&[&str]>, rows: &[Row], namespaces: bool) -> String {
+pub fn render(headers: Option<&[&str]>, rows: &[Row], namespaces: bool) -> String {
     let mut all: Vec<Vec<String>> = Vec::new();
     if let Some(headers) = headers {
         let mut head: Vec<String> = headers.iter().map(|h| h.to_string()).collect();

@@ -240,6 +240,52 @@ async fn events_of_flux_objects_like_flux() {
     );
     assert!(!out.stdout.contains("ScalingReplicaSet"), "{}", out.stdout);
 
+    // --watch: what is there, then what is recorded meanwhile, until the
+    // timeout (exit 0, as flux); the header once.
+    let args: Vec<String> = [
+        "events",
+        "--for",
+        "Kustomization/flux-system",
+        "-w",
+        "--timeout",
+        "6s",
+        "-n",
+        &flux,
+        "--kubeconfig",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([c.kubeconfig.display().to_string()])
+    .collect();
+    let home = c.dir.path().to_path_buf();
+    let watching = tokio::spawn(async move { crate::cluster::run(&home, args, Vec::new()).await });
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    record(
+        &recorder,
+        &ks_root,
+        EventType::Warning,
+        "HealthCheckFailed",
+        "timeout waiting for: [Deployment/default/web status: 'InProgress']",
+    )
+    .await;
+    let out = watching.await.expect("join");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = rows(&out.stdout, false);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("LAST SEEN")).count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    for want in [
+        "AGE Normal ReconciliationSucceeded Kustomization/flux-system Reconciliation finished in 1s, next run in 10m0s",
+        "AGE Normal NewArtifact GitRepository/flux-system stored artifact for commit 'Add apps'",
+        "AGE Warning HealthCheckFailed Kustomization/flux-system timeout waiting for: [Deployment/default/web status: 'InProgress']",
+    ] {
+        assert!(lines.iter().any(|l| l == want), "{want}\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("Kustomization/apps"), "{}", out.stdout);
+
     // Errors, in flux's words.
     let out = c.ff(&["events", "--for", "Deployment/web"]).await;
     assert_eq!(
