@@ -328,6 +328,18 @@ async fn reconcile_source_git_and_kustomization() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 
+    // A source kind --with-source cannot reconcile: flux's words.
+    let mut bucket = ks("from-bucket", &c.flux, "artifacts", None);
+    bucket["spec"]["sourceRef"]["kind"] = json!("Bucket");
+    create::<Kustomization>(&c.client, &c.flux, bucket, None).await;
+    let out = c
+        .ff(&["reconcile", "ks", "from-bucket", "--with-source"])
+        .await;
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "✗ cannot reconcile source of kind Bucket\n")
+    );
+
     // Unknown objects: the apiserver's words, as flux prints them.
     let out = c.ff(&["reconcile", "kustomization", "nope"]).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
