@@ -44,7 +44,7 @@ pub enum GetImageCommand {
     /// ImageRepository status (LAST SCAN).
     #[command(alias = "repositories")]
     Repository(GetArgs),
-    /// ImagePolicy status (LATEST IMAGE).
+    /// ImagePolicy status (IMAGE and TAG chosen).
     #[command(alias = "policies")]
     Policy(GetArgs),
     /// ImageUpdateAutomation status (LAST RUN).
@@ -542,17 +542,18 @@ impl Listed for ImageRepository {
 
 impl Listed for ImagePolicy {
     fn headers(_: Columns) -> Vec<&'static str> {
-        vec!["LATEST IMAGE", "READY", "MESSAGE"]
+        vec!["IMAGE", "TAG", "READY", "MESSAGE"]
     }
+    /// Flux 2.9: the chosen image's name and tag in columns of their own.
     fn cells(i: &Item<ImagePolicySpec, ImagePolicyStatus>, _: Columns) -> Vec<String> {
         let (r, m) = ready(&i.status.conditions);
-        let latest = i
+        let (image, tag) = i
             .status
             .latest_ref
             .as_ref()
-            .map(|l| l.to_string())
+            .map(|l| (l.name.clone(), l.tag.clone()))
             .unwrap_or_default();
-        vec![latest, r, m]
+        vec![image, tag, r, m]
     }
 }
 

@@ -306,9 +306,9 @@ NAME      LAST SCAN   SUSPENDED   READY   MESSAGE
 web-app               False       False   scan failed: 401 Unauthorized
 "),
         (&["get", "image", "policies"], "\
-NAME                 LATEST IMAGE                                  READY   MESSAGE
-keyword-correction   harbor.example/ai/keyword-correction:0.13.3   True    Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.3
-realtime-asr         harbor.example/ai/realtime-asr:0.9.1          True    Latest image tag for harbor.example/ai/realtime-asr resolved to 0.9.1
+NAME                 IMAGE                                  TAG      READY   MESSAGE
+keyword-correction   harbor.example/ai/keyword-correction   0.13.3   True    Latest image tag for harbor.example/ai/keyword-correction resolved to 0.13.3
+realtime-asr         harbor.example/ai/realtime-asr         0.9.1    True    Latest image tag for harbor.example/ai/realtime-asr resolved to 0.9.1
 "),
         (&["get", "image", "update"], "\
 NAME          LAST RUN               SUSPENDED   READY   MESSAGE

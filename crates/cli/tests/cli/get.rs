@@ -94,8 +94,8 @@ NAME   LAST SCAN   SUSPENDED   READY   MESSAGE
 web                False       False   scan failed: 401
 "),
         (&["policy"], "\
-NAME                 LATEST IMAGE   READY   MESSAGE
-keyword-correction   r/kc:0.13.3    True    Latest image tag for r/kc resolved to 0.13.3
+NAME                 IMAGE   TAG      READY   MESSAGE
+keyword-correction   r/kc    0.13.3   True    Latest image tag for r/kc resolved to 0.13.3
 "),
         (&["update"], "\
 NAME          LAST RUN               SUSPENDED   READY   MESSAGE
@@ -223,8 +223,8 @@ gitrepository/flux-system              main@sha1:5f6d7fa5   False       True    
 NAME                                   LAST SCAN              SUSPENDED   READY   MESSAGE
 imagerepository/keyword-correction     2026-11-23T10:00:00Z   True        True    successful scan: found 4 tags with checksum sha256:ab
 
-NAME                                   LATEST IMAGE   READY   MESSAGE
-imagepolicy/keyword-correction         r/kc:0.13.3    True    Latest image tag for r/kc resolved to 0.13.3
+NAME                                   IMAGE   TAG      READY   MESSAGE
+imagepolicy/keyword-correction         r/kc    0.13.3   True    Latest image tag for r/kc resolved to 0.13.3
 
 NAME                                   LAST RUN               SUSPENDED   READY   MESSAGE
 imageupdateautomation/flux-system      2026-11-23T10:01:02Z   False       True    repository up-to-date
