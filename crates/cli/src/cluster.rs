@@ -1,6 +1,7 @@
-//! The cluster side of the CLI, shared by `get`, `reconcile`, `suspend` and
-//! `resume`: find the cluster as kubectl does, the three image kinds behind
-//! one trait, Flux's reconcile-request handshake
+//! The cluster side of the CLI, shared by `get`, `reconcile`, `suspend`,
+//! `resume` and `events`: find the cluster as kubectl does, the Flux kinds
+//! (image kinds, GitRepository, OCIRepository, Kustomization) behind one
+//! trait, Flux's reconcile-request handshake
 //! (`reconcile.fluxcd.io/requestedAt` → `status.lastHandledReconcileAt`)
 //! and Flux's `► ✔ ◎ ✗` lines, which flux writes to stderr.
 
@@ -16,7 +17,11 @@ use ferroflux_api::image::{
     ImageRepositoryStatus, ImageUpdateAutomation, ImageUpdateAutomationSpec,
     ImageUpdateAutomationStatus,
 };
+use ferroflux_api::kustomize::{Kustomization, KustomizationSpec, KustomizationStatus};
 use ferroflux_api::meta::{Condition, RECONCILE_REQUEST_ANNOTATION, condition};
+use ferroflux_api::source::{
+    GitRepository, GitRepositorySpec, OCIRepository, OCIRepositorySpec, SourceStatus,
+};
 use ferroflux_controllers::status::get as find;
 use ferroflux_kube::cluster::{ClusterError, ConnectOptions};
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -66,18 +71,31 @@ pub enum Error {
     NoConfig { tried: String },
     #[error(transparent)]
     Connect(#[from] ClusterError),
-    #[error("{kind} {name} not found in {namespace} namespace")]
+    /// The apiserver's words for a missing object, which flux prints.
+    #[error("{resource} \"{name}\" not found")]
     NotFound {
         kind: String,
+        /// `<plural>.<group>`.
+        resource: String,
         name: String,
         namespace: String,
     },
-    #[error("no {kind} objects found in {namespace} namespace")]
-    NoneFound { kind: String, namespace: String },
+    /// `flux suspend --all` in a namespace without objects of the kind.
+    #[error("no objects found")]
+    NoneFound,
     #[error("resource is suspended")]
     Suspended,
     #[error("{kind} reconciliation failed: '{message}'")]
     Failed { kind: String, message: String },
+    /// `reconcile --with-source`'s wording of the same failure (no quotes).
+    #[error("{kind} reconciliation failed: {message}")]
+    FailedWithSource { kind: String, message: String },
+    /// A message flux prints as it is.
+    #[error("{0}")]
+    Said(String),
+    /// A source kind `--with-source` cannot reconcile.
+    #[error("cannot reconcile source of kind {kind}")]
+    SourceKind { kind: String },
     #[error("status can't be determined")]
     Undetermined,
     #[error(
@@ -95,6 +113,8 @@ pub enum Error {
         kind: String,
         target: String,
         detail: String,
+        /// The apiserver's HTTP status, when it answered.
+        code: Option<u16>,
     },
 }
 
@@ -114,13 +134,17 @@ impl Error {
             kind: kind.to_string(),
             target,
             detail: api_detail(err),
+            code: match err {
+                kube::Error::Api(s) => Some(s.code),
+                _ => None,
+            },
         }
     }
 }
 
 /// The server's message for an API error (`Status.message`), the error
 /// chain otherwise; request bodies and headers are never part of it.
-fn api_detail(err: &kube::Error) -> String {
+pub fn api_detail(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) => status.message.clone(),
         other => {
@@ -242,9 +266,10 @@ pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
     Ok(rt.block_on(f))
 }
 
-/// What the CLI needs of ImageRepository, ImagePolicy and
-/// ImageUpdateAutomation.
-pub trait ImageObject:
+/// What the CLI needs of every Flux kind it lists, reconciles, suspends
+/// and resumes: the image kinds, GitRepository and Kustomization behind one
+/// set of code paths.
+pub trait FluxObject:
     Resource<Scope = NamespaceResourceScope, DynamicType = ()>
     + Clone
     + Debug
@@ -254,16 +279,42 @@ pub trait ImageObject:
     + Sync
     + 'static
 {
-    type Spec;
-    type Status: Default;
-    /// Flux's lower-case kind for suspend/resume (`image repository`).
+    type Spec: DeserializeOwned + Default;
+    type Status: DeserializeOwned + Default;
+    /// Flux's lower-case kind for suspend/resume (`image repository`,
+    /// `source git`, `kustomization`).
     const HUMAN_KIND: &'static str;
-    fn suspended(&self) -> bool;
-    fn conditions(&self) -> &[Condition];
-    fn last_handled_reconcile_at(&self) -> Option<&str>;
+    fn spec(&self) -> &Self::Spec;
+    fn status(&self) -> Option<&Self::Status>;
+    fn spec_suspended(spec: &Self::Spec) -> bool;
+    fn status_conditions(status: &Self::Status) -> &[Condition];
+    fn status_last_handled(status: &Self::Status) -> Option<&str>;
     /// What flux prints after a successful reconcile.
     fn success_message(&self) -> String;
     fn into_parts(self) -> (String, String, Option<Self::Spec>, Self::Status);
+    /// The source `reconcile --with-source` reconciles first.
+    fn source_ref(&self) -> Option<SourceRef> {
+        None
+    }
+
+    fn suspended(&self) -> bool {
+        Self::spec_suspended(self.spec())
+    }
+    fn conditions(&self) -> &[Condition] {
+        self.status().map_or(&[], Self::status_conditions)
+    }
+    fn last_handled_reconcile_at(&self) -> Option<&str> {
+        self.status().and_then(Self::status_last_handled)
+    }
+}
+
+/// A Kustomization's `spec.sourceRef`, its namespace defaulted to the
+/// Kustomization's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceRef {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
 }
 
 fn parts<S, T: Default>(
@@ -283,17 +334,24 @@ fn ready_message(conditions: &[Condition]) -> Option<String> {
     find(conditions, condition::READY).map(|c| c.message.clone())
 }
 
-/// The methods every image kind answers the same way.
-macro_rules! common_image_object {
+/// The methods every Flux kind answers the same way (`spec.suspend`,
+/// `status.conditions`, `status.lastHandledReconcileAt`).
+macro_rules! common_flux_object {
     () => {
-        fn suspended(&self) -> bool {
-            self.spec.suspend == Some(true)
+        fn spec(&self) -> &Self::Spec {
+            &self.spec
         }
-        fn conditions(&self) -> &[Condition] {
-            self.status.as_ref().map_or(&[], |s| &s.conditions)
+        fn status(&self) -> Option<&Self::Status> {
+            self.status.as_ref()
         }
-        fn last_handled_reconcile_at(&self) -> Option<&str> {
-            self.status.as_ref()?.last_handled_reconcile_at.as_deref()
+        fn spec_suspended(spec: &Self::Spec) -> bool {
+            spec.suspend == Some(true)
+        }
+        fn status_conditions(status: &Self::Status) -> &[Condition] {
+            &status.conditions
+        }
+        fn status_last_handled(status: &Self::Status) -> Option<&str> {
+            status.last_handled_reconcile_at.as_deref()
         }
         fn into_parts(self) -> (String, String, Option<Self::Spec>, Self::Status) {
             parts(self.metadata, self.spec, self.status)
@@ -301,11 +359,11 @@ macro_rules! common_image_object {
     };
 }
 
-impl ImageObject for ImageRepository {
+impl FluxObject for ImageRepository {
     type Spec = ImageRepositorySpec;
     type Status = ImageRepositoryStatus;
     const HUMAN_KIND: &'static str = "image repository";
-    common_image_object!();
+    common_flux_object!();
     fn success_message(&self) -> String {
         let count = self
             .status
@@ -316,11 +374,11 @@ impl ImageObject for ImageRepository {
     }
 }
 
-impl ImageObject for ImagePolicy {
+impl FluxObject for ImagePolicy {
     type Spec = ImagePolicySpec;
     type Status = ImagePolicyStatus;
     const HUMAN_KIND: &'static str = "image policy";
-    common_image_object!();
+    common_flux_object!();
     fn success_message(&self) -> String {
         if let Some(m) = ready_message(self.conditions()) {
             return m;
@@ -332,11 +390,11 @@ impl ImageObject for ImagePolicy {
     }
 }
 
-impl ImageObject for ImageUpdateAutomation {
+impl FluxObject for ImageUpdateAutomation {
     type Spec = ImageUpdateAutomationSpec;
     type Status = ImageUpdateAutomationStatus;
     const HUMAN_KIND: &'static str = "image update automation";
-    common_image_object!();
+    common_flux_object!();
     /// Flux: the Ready message (`pushed commit '…' to branch '…'` or
     /// `repository up-to-date`), else the last run time.
     fn success_message(&self) -> String {
@@ -356,13 +414,77 @@ impl ImageObject for ImageUpdateAutomation {
     }
 }
 
-pub fn kind<K: ImageObject>() -> String {
+/// The artifact's revision of a source (`main@sha1:<hex>`).
+fn artifact_revision(status: Option<&SourceStatus>) -> &str {
+    status
+        .and_then(|s| s.artifact.as_ref())
+        .map_or("", |a| a.revision.as_str())
+}
+
+impl FluxObject for GitRepository {
+    type Spec = GitRepositorySpec;
+    type Status = SourceStatus;
+    const HUMAN_KIND: &'static str = "source git";
+    common_flux_object!();
+    fn success_message(&self) -> String {
+        format!(
+            "fetched revision {}",
+            artifact_revision(self.status.as_ref())
+        )
+    }
+}
+
+impl FluxObject for OCIRepository {
+    type Spec = OCIRepositorySpec;
+    type Status = SourceStatus;
+    const HUMAN_KIND: &'static str = "source oci";
+    common_flux_object!();
+    fn success_message(&self) -> String {
+        format!(
+            "fetched revision {}",
+            artifact_revision(self.status.as_ref())
+        )
+    }
+}
+
+impl FluxObject for Kustomization {
+    type Spec = KustomizationSpec;
+    type Status = KustomizationStatus;
+    const HUMAN_KIND: &'static str = "kustomization";
+    common_flux_object!();
+    fn success_message(&self) -> String {
+        let revision = self
+            .status
+            .as_ref()
+            .and_then(|s| s.last_applied_revision.as_deref())
+            .unwrap_or_default();
+        format!("applied revision {revision}")
+    }
+    fn source_ref(&self) -> Option<SourceRef> {
+        let r = &self.spec.source_ref;
+        let kind = serde_json::to_value(r.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Some(SourceRef {
+            kind,
+            name: r.name.clone(),
+            namespace: r
+                .namespace
+                .clone()
+                .or_else(|| self.metadata.namespace.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+pub fn kind<K: FluxObject>() -> String {
     K::kind(&()).into_owned()
 }
 
 /// Every object of the kind in `namespace` (all namespaces for `None`),
 /// sorted by namespace and name.
-pub async fn list<K: ImageObject>(
+pub async fn list<K: FluxObject>(
     client: &Client,
     namespace: Option<&str>,
 ) -> Result<Vec<K>, Error> {
@@ -386,11 +508,27 @@ pub async fn list<K: ImageObject>(
     Ok(items)
 }
 
-pub async fn get<K: ImageObject>(api: &Api<K>, namespace: &str, name: &str) -> Result<K, Error> {
+/// [`list`], or `None` when the cluster does not serve the kind (its CRD
+/// is not installed: the apiserver answers 404 for the whole resource).
+pub async fn list_served<K: FluxObject>(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<Option<Vec<K>>, Error> {
+    match list::<K>(client, namespace).await {
+        Ok(items) => Ok(Some(items)),
+        Err(Error::Api {
+            code: Some(404), ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn get<K: FluxObject>(api: &Api<K>, namespace: &str, name: &str) -> Result<K, Error> {
     match api.get_opt(name).await {
         Ok(Some(obj)) => Ok(obj),
         Ok(None) => Err(Error::NotFound {
             kind: kind::<K>(),
+            resource: format!("{}.{}", K::plural(&()), K::group(&())),
             name: name.to_string(),
             namespace: namespace.to_string(),
         }),
@@ -404,7 +542,7 @@ pub async fn get<K: ImageObject>(api: &Api<K>, namespace: &str, name: &str) -> R
 }
 
 /// Merge-patch the object (flux patches with `client.MergeFrom`).
-pub async fn merge_patch<K: ImageObject>(
+pub async fn merge_patch<K: FluxObject>(
     api: &Api<K>,
     namespace: &str,
     name: &str,
@@ -482,7 +620,7 @@ pub fn outcome(kind: &str, conditions: &[Condition]) -> Result<(), Error> {
 /// Read the object until the controller has handled the request `token`
 /// and settled. Unbounded: the callers put one deadline on their whole
 /// command, as flux's context timeout does.
-pub async fn wait_reconciled<K: ImageObject>(
+pub async fn wait_reconciled<K: FluxObject>(
     api: &Api<K>,
     namespace: &str,
     name: &str,

@@ -10,6 +10,7 @@ mod build;
 mod cluster;
 mod controller;
 mod diff;
+mod events;
 mod get;
 mod image;
 mod install;
@@ -55,6 +56,8 @@ enum Command {
     /// Resume suspended objects in the cluster, as `flux resume` does.
     #[command(subcommand)]
     Resume(suspend::SuspendCommand),
+    /// Kubernetes Events of Flux objects, as `flux events` lists them.
+    Events(events::EventsArgs),
     /// Build a Flux Kustomization locally, as `flux build kustomization`.
     #[command(subcommand)]
     Build(build::BuildCommand),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Reconcile(cmd) => reconcile::run(cmd),
         Command::Suspend(cmd) => suspend::run(cmd, suspend::Verb::Suspend),
         Command::Resume(cmd) => suspend::run(cmd, suspend::Verb::Resume),
+        Command::Events(args) => events::run(args),
         Command::Build(cmd) => build::run(cmd),
         Command::Diff(cmd) => diff::run(cmd),
         Command::Tree(cmd) => tree::run(cmd),

@@ -1,7 +1,8 @@
-//! `ferroflux suspend|resume image repository|policy|update NAME...|--all`:
-//! what `flux suspend` and `flux resume` do. Merge-patch `spec.suspend`;
-//! resume also requests a reconcile and, for one object (or `--wait`),
-//! waits for the controller's result.
+//! `ferroflux suspend|resume image repository|policy|update`, `source git`
+//! and `kustomization` `NAME...|--all`: what `flux suspend` and `flux
+//! resume` do (flux 2.9's lines and exit codes). Merge-patch
+//! `spec.suspend`; resume also requests a reconcile and, for one object (or
+//! `--wait`), waits for the controller's result.
 
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
@@ -9,17 +10,25 @@ use std::time::{Instant, SystemTime};
 use clap::{Args, Subcommand};
 use ferroflux_api::duration::Duration;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::source::GitRepository;
 use kube::Client;
 use kube::api::Api;
 use serde_json::json;
 
-use crate::cluster::{self, ConnectArgs, Error, ImageObject};
+use crate::cluster::{self, ConnectArgs, Error, FluxObject};
 
 #[derive(Subcommand)]
 pub enum SuspendCommand {
     /// Image automation objects.
     #[command(subcommand, alias = "images")]
     Image(SuspendImageCommand),
+    /// Sources.
+    #[command(subcommand, alias = "sources")]
+    Source(SuspendSourceCommand),
+    /// Kustomization objects.
+    #[command(alias = "ks", alias = "kustomizations")]
+    Kustomization(SuspendArgs),
 }
 
 #[derive(Subcommand)]
@@ -33,6 +42,12 @@ pub enum SuspendImageCommand {
     /// ImageUpdateAutomation objects.
     #[command(alias = "update-auto")]
     Update(SuspendArgs),
+}
+
+#[derive(Subcommand)]
+pub enum SuspendSourceCommand {
+    /// GitRepository objects.
+    Git(SuspendArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -79,12 +94,21 @@ impl Verb {
 }
 
 pub fn run(cmd: SuspendCommand, verb: Verb) -> anyhow::Result<ExitCode> {
-    let SuspendCommand::Image(cmd) = cmd;
     let result = cluster::block_on(async {
         match &cmd {
-            SuspendImageCommand::Repository(a) => apply::<ImageRepository>(a, verb).await,
-            SuspendImageCommand::Policy(a) => apply::<ImagePolicy>(a, verb).await,
-            SuspendImageCommand::Update(a) => apply::<ImageUpdateAutomation>(a, verb).await,
+            SuspendCommand::Image(SuspendImageCommand::Repository(a)) => {
+                apply::<ImageRepository>(a, verb).await
+            }
+            SuspendCommand::Image(SuspendImageCommand::Policy(a)) => {
+                apply::<ImagePolicy>(a, verb).await
+            }
+            SuspendCommand::Image(SuspendImageCommand::Update(a)) => {
+                apply::<ImageUpdateAutomation>(a, verb).await
+            }
+            SuspendCommand::Source(SuspendSourceCommand::Git(a)) => {
+                apply::<GitRepository>(a, verb).await
+            }
+            SuspendCommand::Kustomization(a) => apply::<Kustomization>(a, verb).await,
         }
     })?;
     cluster::finish(result)
@@ -96,8 +120,9 @@ pub fn should_wait(args: &SuspendArgs) -> bool {
     args.wait.unwrap_or(!args.all && args.names.len() == 1)
 }
 
-/// `Ok(false)` when some named object was missing (reported, the others done).
-async fn apply<K: ImageObject>(args: &SuspendArgs, verb: Verb) -> Result<bool, Error> {
+/// `Ok(false)` when a resumed object did not reconcile (flux's exit 1); a
+/// missing name is reported and, as in flux, does not fail the command.
+async fn apply<K: FluxObject>(args: &SuspendArgs, verb: Verb) -> Result<bool, Error> {
     let client = cluster::connect(&args.connect).await?;
     let deadline = Instant::now() + args.timeout.to_std();
     let work = patch_all::<K>(client, args, verb);
@@ -112,7 +137,44 @@ async fn apply<K: ImageObject>(args: &SuspendArgs, verb: Verb) -> Result<bool, E
     }
 }
 
-async fn patch_all<K: ImageObject>(
+/// The objects named (each missing one reported in the verb's words), or
+/// every object of the kind with `--all`.
+async fn select<K: FluxObject>(
+    client: &Client,
+    api: &Api<K>,
+    args: &SuspendArgs,
+    verb: Verb,
+) -> Result<Vec<K>, Error> {
+    let ns = args.namespace.as_str();
+    let kind = cluster::kind::<K>();
+    if args.all {
+        let objects = cluster::list::<K>(client, Some(ns)).await?;
+        if objects.is_empty() {
+            match verb {
+                Verb::Suspend => return Err(Error::NoneFound),
+                Verb::Resume => {
+                    cluster::failure(&format!("no {kind} objects found in {ns} namespace"))
+                }
+            }
+        }
+        return Ok(objects);
+    }
+    let mut objects = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for name in args.names.iter().filter(|n| seen.insert(n.as_str())) {
+        match cluster::get(api, ns, name).await {
+            Ok(obj) => objects.push(obj),
+            Err(Error::NotFound { .. }) => cluster::failure(&match verb {
+                Verb::Suspend => format!("{kind} {name} not found in {ns} namespace"),
+                Verb::Resume => format!("{kind} object '{name}' not found in {ns} namespace"),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(objects)
+}
+
+async fn patch_all<K: FluxObject>(
     client: Client,
     args: &SuspendArgs,
     verb: Verb,
@@ -120,29 +182,7 @@ async fn patch_all<K: ImageObject>(
     let ns = args.namespace.as_str();
     let kind = cluster::kind::<K>();
     let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let mut objects = Vec::new();
-    let mut all_found = true;
-    if args.all {
-        objects = cluster::list::<K>(&client, Some(ns)).await?;
-        if objects.is_empty() {
-            return Err(Error::NoneFound {
-                kind,
-                namespace: ns.to_string(),
-            });
-        }
-    } else {
-        let mut seen = std::collections::BTreeSet::new();
-        for name in args.names.iter().filter(|n| seen.insert(n.as_str())) {
-            match cluster::get(&api, ns, name).await {
-                Ok(obj) => objects.push(obj),
-                Err(e @ Error::NotFound { .. }) => {
-                    cluster::failure(&e.to_string());
-                    all_found = false;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
+    let objects = select::<K>(&client, &api, args, verb).await?;
     let mut resumed = Vec::new();
     for obj in objects {
         let name = obj.meta().name.clone().unwrap_or_default();
@@ -165,28 +205,55 @@ async fn patch_all<K: ImageObject>(
                 p
             }
         };
-        cluster::merge_patch(&api, ns, &name, &patch).await?;
+        if let Err(e) = cluster::merge_patch(&api, ns, &name, &patch).await {
+            if verb == Verb::Resume {
+                return Err(e);
+            }
+            cluster::failure(&format!(
+                "failed suspending {kind} {name} in {ns} namespace: {e}"
+            ));
+            continue;
+        }
         cluster::success(&format!("{} {}", K::HUMAN_KIND, verb.done()));
     }
     if verb == Verb::Suspend || !should_wait(args) {
-        return Ok(all_found);
+        return Ok(true);
     }
-    let mut ok = all_found;
-    for (name, token, before) in resumed {
+    for _ in &resumed {
         cluster::waiting(&format!("waiting for {kind} reconciliation"));
+    }
+    let mut results = Vec::new();
+    for (name, token, before) in resumed {
         let obj = cluster::wait_reconciled(&api, ns, &name, &token, before.as_deref()).await?;
-        match cluster::outcome(&kind, obj.conditions()) {
-            Ok(()) => {
+        results.push((
+            name,
+            cluster::outcome(&kind, obj.conditions()).map(|()| obj),
+        ));
+    }
+    // Flux prints the results sorted by name.
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut failed = 0;
+    for (name, result) in results {
+        match result {
+            Ok(obj) => {
                 cluster::success(&format!("{kind} {name} reconciliation completed"));
                 cluster::success(&obj.success_message());
             }
             Err(e) => {
-                cluster::failure(&e.to_string());
-                ok = false;
+                let why = match e {
+                    Error::Failed { message, .. } => message,
+                    e => e.to_string(),
+                };
+                cluster::failure(&format!("{kind} {name} reconciliation failed: {why}"));
+                failed += 1;
             }
         }
     }
-    Ok(ok)
+    if failed > 0 {
+        cluster::failure(&format!("reconciliation failed for {failed} {kind}(s)"));
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

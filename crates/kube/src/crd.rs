@@ -9,10 +9,12 @@
 //! here because they are a property of the served CRD, not of the Rust type.
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceColumnDefinition, CustomResourceDefinition, JSONSchemaProps,
+    JSONSchemaPropsOrArray,
 };
 use kube::CustomResourceExt;
 use kube::core::crd::merge_crds;
@@ -55,10 +57,13 @@ enum VersionEdit {
     /// `status.lastHandledReconcileAt`, and the string fields `latestImage`
     /// and `observedPreviousImage` that `v1` removed.
     ImagePolicyV1beta2,
+    /// Kustomization `v1beta2`: its own spec (`patchesStrategicMerge`,
+    /// `patchesJson6902`, `validation`; no `ignore`, `namePrefix`, ...).
+    KustomizationV1beta2,
 }
 
 /// Every CRD ferroflux serves, in a stable order (image kinds, then
-/// GitRepository, then Receiver).
+/// GitRepository, Kustomization, then Receiver).
 pub fn crds() -> Result<Vec<CustomResourceDefinition>, Error> {
     served().into_iter().map(build).collect()
 }
@@ -121,6 +126,14 @@ fn served() -> Vec<Served> {
             deprecated: &[],
         },
         Served {
+            crd: Kustomization::crd(),
+            categories: &["all", "fluxcd", "fluxcd-appliers"],
+            columns: vec![age_column(), ready_column(), status_column()],
+            // As Flux's own CRD: post-build substitution leaves it alone.
+            annotations: &[("kustomize.toolkit.fluxcd.io/substitute", "disabled")],
+            deprecated: &[("v1beta2", VersionEdit::KustomizationV1beta2)],
+        },
+        Served {
             crd: Receiver::crd(),
             categories: &["all", "fluxcd", "fluxcd-notifications"],
             columns: vec![age_column(), ready_column(), status_column()],
@@ -173,7 +186,7 @@ fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
         v.served = true;
         v.deprecated = Some(true);
         v.deprecation_warning = Some(format!("{version} {kind} is deprecated, upgrade to v1"));
-        if let VersionEdit::ImagePolicyV1beta2 = edit {
+        if let VersionEdit::ImagePolicyV1beta2 | VersionEdit::KustomizationV1beta2 = edit {
             let schema = v
                 .schema
                 .as_mut()
@@ -182,7 +195,10 @@ fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
                     name: name.clone(),
                     what: "openAPIV3Schema",
                 })?;
-            image_policy_v1beta2(schema, &name)?;
+            match edit {
+                VersionEdit::ImagePolicyV1beta2 => image_policy_v1beta2(schema, &name)?,
+                _ => kustomization_v1beta2(schema, &name)?,
+            }
         }
         all.push(old);
     }
@@ -196,6 +212,60 @@ fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
         .versions
         .sort_by_key(|v| v.name != STORAGE_VERSION);
     Ok(merged)
+}
+
+/// The schema of a spec type as kube's derive makes it for a CRD: no
+/// definitions, nullable options, structural.
+fn structural_schema<T: schemars::JsonSchema>(name: &str) -> Result<JSONSchemaProps, Error> {
+    let generate = schemars::generate::SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .with_transform(schemars::transform::AddNullable::default())
+        .with_transform(kube::core::schema::StructuralSchemaRewriter)
+        .with_transform(kube::core::schema::OptionalEnum)
+        .with_transform(kube::core::schema::OptionalIntOrString)
+        .into_generator();
+    serde_json::to_value(generate.into_root_schema_for::<T>())
+        .and_then(serde_json::from_value)
+        .map_err(|_| Error::Schema {
+            name: name.to_string(),
+            what: "a spec schema kube can read",
+        })
+}
+
+/// Kustomization `v1beta2`: the `v1beta2` spec in place of `v1`'s.
+fn kustomization_v1beta2(root: &mut JSONSchemaProps, name: &str) -> Result<(), Error> {
+    let mut spec = structural_schema::<ferroflux_api::kustomize::v1beta2::KustomizationSpec>(name)?;
+    free_form_items(&mut spec);
+    let props = root.properties.as_mut().ok_or(Error::Schema {
+        name: name.to_string(),
+        what: "properties",
+    })?;
+    props.insert("spec".to_string(), spec);
+    Ok(())
+}
+
+/// Array items of no declared type (the JSON objects of
+/// `patchesStrategicMerge` and `patchesJson6902[].patch`) as Flux declares
+/// them: objects whose fields are kept; the apiserver refuses typeless items.
+fn free_form_items(schema: &mut JSONSchemaProps) {
+    if let Some(JSONSchemaPropsOrArray::Schema(item)) = schema.items.as_mut() {
+        if item.type_.is_none()
+            && item.properties.is_none()
+            && item.x_kubernetes_int_or_string != Some(true)
+            && item.any_of.is_none()
+            && item.one_of.is_none()
+        {
+            item.type_ = Some("object".to_string());
+            item.x_kubernetes_preserve_unknown_fields = Some(true);
+        }
+        free_form_items(item);
+    }
+    for child in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
+        free_form_items(child);
+    }
 }
 
 fn image_policy_v1beta2(root: &mut JSONSchemaProps, name: &str) -> Result<(), Error> {

@@ -83,6 +83,11 @@ pub fn manifests(opts: &InstallOptions) -> Result<Vec<Value>, Error> {
         &cluster_role_binding(opts),
     )?);
     out.push(encode(
+        "ClusterRoleBinding",
+        &reconciler_binding_name(opts),
+        &cluster_reconciler_binding(opts),
+    )?);
+    out.push(encode(
         "Service",
         "webhook-receiver",
         &webhook_service(opts),
@@ -241,7 +246,9 @@ fn cluster_role() -> ClusterRole {
                 ],
                 &["update"],
             ),
-            // GitRepository: reconciled into artifacts (source-controller's rules).
+            // GitRepository and Kustomization are reconciled (the objects a
+            // Kustomization applies come with the cluster-reconciler
+            // binding); OCIRepository and Bucket are read as sources.
             rule(&["source.toolkit.fluxcd.io"], &["gitrepositories"], WRITE),
             rule(
                 &["source.toolkit.fluxcd.io"],
@@ -251,6 +258,22 @@ fn cluster_role() -> ClusterRole {
             rule(
                 &["source.toolkit.fluxcd.io"],
                 &["gitrepositories/finalizers"],
+                &["update"],
+            ),
+            rule(
+                &["source.toolkit.fluxcd.io"],
+                &["ocirepositories", "buckets"],
+                READ,
+            ),
+            rule(&["kustomize.toolkit.fluxcd.io"], &["kustomizations"], WRITE),
+            rule(
+                &["kustomize.toolkit.fluxcd.io"],
+                &["kustomizations/status"],
+                STATUS,
+            ),
+            rule(
+                &["kustomize.toolkit.fluxcd.io"],
+                &["kustomizations/finalizers"],
                 &["update"],
             ),
             rule(&["notification.toolkit.fluxcd.io"], &["receivers"], WRITE),
@@ -282,6 +305,32 @@ fn cluster_role_binding(opts: &InstallOptions) -> ClusterRoleBinding {
             api_group: Some("rbac.authorization.k8s.io".into()),
             kind: "ClusterRole".into(),
             name: NAME.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: NAME.into(),
+            namespace: Some(opts.namespace.clone()),
+            ..Default::default()
+        }]),
+    }
+}
+
+/// Flux's `cluster-reconciler-<namespace>`: a Kustomization applies
+/// arbitrary objects (CRDs, Namespaces, RBAC of its own), so the controller
+/// is bound to `cluster-admin`, as Flux binds kustomize-controller and
+/// helm-controller. Tenants are restricted per Kustomization with
+/// `spec.serviceAccountName`.
+pub fn reconciler_binding_name(opts: &InstallOptions) -> String {
+    format!("cluster-reconciler-{}", opts.namespace)
+}
+
+fn cluster_reconciler_binding(opts: &InstallOptions) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta(&reconciler_binding_name(opts), None, Some("controller")),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "ClusterRole".into(),
+            name: "cluster-admin".into(),
         },
         subjects: Some(vec![Subject {
             kind: "ServiceAccount".into(),

@@ -163,19 +163,28 @@ fn error_lines_and_exit_codes() {
     let cases: Vec<(Error, &str, u8)> = vec![
         (
             Error::NotFound {
-                kind: "ImageRepository".into(),
-                name: "web-app".into(),
+                kind: "Kustomization".into(),
+                resource: "kustomizations.kustomize.toolkit.fluxcd.io".into(),
+                name: "app".into(),
                 namespace: "flux-system".into(),
             },
-            "ImageRepository web-app not found in flux-system namespace",
+            "kustomizations.kustomize.toolkit.fluxcd.io \"app\" not found",
+            1,
+        ),
+        (Error::NoneFound, "no objects found", 1),
+        (
+            Error::FailedWithSource {
+                kind: "Kustomization".into(),
+                message: "kustomization path not found".into(),
+            },
+            "Kustomization reconciliation failed: kustomization path not found",
             1,
         ),
         (
-            Error::NoneFound {
-                kind: "ImagePolicy".into(),
-                namespace: "apps".into(),
+            Error::SourceKind {
+                kind: "Bucket".into(),
             },
-            "no ImagePolicy objects found in apps namespace",
+            "cannot reconcile source of kind Bucket",
             1,
         ),
         (Error::Suspended, "resource is suspended", 1),
@@ -195,6 +204,7 @@ fn error_lines_and_exit_codes() {
                 kind: "ImagePolicy".into(),
                 target: "p in apps namespace".into(),
                 detail: "forbidden".into(),
+                code: Some(403),
             },
             "patching ImagePolicy p in apps namespace: forbidden",
             1,
@@ -253,6 +263,48 @@ fn success_messages_like_flux() {
     assert_eq!(
         pol.success_message(),
         "latest image harbor.example/app:1.2.3"
+    );
+}
+
+#[test]
+fn gitops_kinds_success_messages_and_source() {
+    let git: GitRepository = serde_json::from_value(serde_json::json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "flux-system", "namespace": "flux-system"},
+        "spec": {"url": "https://example.com/r.git", "interval": "1m", "suspend": true},
+        "status": {"artifact": {"path": "p", "url": "u", "revision": "main@sha1:abc"},
+                   "lastHandledReconcileAt": "t1"}
+    }))
+    .expect("git");
+    assert_eq!(git.success_message(), "fetched revision main@sha1:abc");
+    assert!(git.suspended());
+    assert_eq!(git.last_handled_reconcile_at(), Some("t1"));
+    assert_eq!(git.source_ref(), None);
+    let ks: Kustomization = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": "flux-system"},
+        "spec": {"interval": "10m", "prune": true, "path": "./apps",
+                 "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+        "status": {"lastAppliedRevision": "main@sha1:def"}
+    }))
+    .expect("ks");
+    assert_eq!(ks.success_message(), "applied revision main@sha1:def");
+    assert!(!ks.suspended());
+    assert_eq!(
+        ks.source_ref(),
+        Some(SourceRef {
+            kind: "GitRepository".into(),
+            name: "flux-system".into(),
+            namespace: "flux-system".into(),
+        })
+    );
+    let mut other = ks.clone();
+    other.spec.source_ref.namespace = Some("sources".into());
+    other.spec.source_ref.kind = ferroflux_api::kustomize::KustomizationSourceKind::OCIRepository;
+    let src = other.source_ref().expect("source");
+    assert_eq!(
+        (src.kind.as_str(), src.namespace.as_str()),
+        ("OCIRepository", "sources")
     );
 }
 

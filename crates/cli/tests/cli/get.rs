@@ -94,8 +94,8 @@ NAME   LAST SCAN   SUSPENDED   READY   MESSAGE
 web                False       False   scan failed: 401
 "),
         (&["policy"], "\
-NAME                 LATEST IMAGE   READY   MESSAGE
-keyword-correction   r/kc:0.13.3    True    Latest image tag for r/kc resolved to 0.13.3
+NAME                 IMAGE   TAG      READY   MESSAGE
+keyword-correction   r/kc    0.13.3   True    Latest image tag for r/kc resolved to 0.13.3
 "),
         (&["update"], "\
 NAME          LAST RUN               SUSPENDED   READY   MESSAGE
@@ -115,15 +115,150 @@ fn empty_namespace_and_missing_state() {
     let state = dir.path().join("state.redb");
     seed(&state);
     let (code, stdout, stderr) = get(&state, &["policy", "-n", "nowhere"]);
-    assert_eq!((code, stdout.as_str()), (0, ""));
-    assert!(
-        stderr.contains("no ImagePolicy objects found in nowhere namespace"),
-        "{stderr}"
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(
+        stderr,
+        "✗ no ImagePolicy objects found in \"nowhere\" namespace\n"
     );
     let (code, _, stderr) = get(&dir.path().join("missing.redb"), &["policy"]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("no state database at") && stderr.contains("missing.redb"),
         "{stderr}"
+    );
+}
+
+/// GitRepository and Kustomization statuses as the runtime stores them
+/// (`Kind/namespace/name`, Flux's v1 status JSON; specs under
+/// `Kind.spec/...`), printed as `flux get sources git` and `flux get ks`.
+fn seed_gitops(path: &Path) {
+    let st = StatusStore::open(path).expect("test state");
+    let rev = "main@sha1:5f6d7fa5c0ffee0123456789abcdef0123456789";
+    let cond = |ok: bool, msg: &str| {
+        json!([{"type": "Ready", "status": if ok {"True"} else {"False"},
+                "reason": if ok {"Succeeded"} else {"Failed"}, "message": msg,
+                "lastTransitionTime": "2026-11-23T10:00:00Z"}])
+    };
+    let git = ObjectKey::new("GitRepository", "flux-system", "flux-system");
+    st.put_status(
+        &git,
+        &json!({"artifact": {"path": "p", "url": "u", "revision": rev, "digest": "sha256:00"},
+                "conditions": cond(true, &format!("stored artifact for revision '{rev}'"))}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &git,
+        &json!({"url": "ssh://git@example.com/fleet.git", "interval": "1m0s"}),
+    )
+    .expect("test state");
+    let ks = ObjectKey::new("Kustomization", "flux-system", "apps");
+    st.put_status(
+        &ks,
+        &json!({"lastAppliedRevision": rev,
+                "conditions": cond(true, &format!("Applied revision: {rev}"))}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &ks,
+        &json!({"interval": "10m0s", "prune": true, "path": "./apps",
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}),
+    )
+    .expect("test state");
+    let infra = ObjectKey::new("Kustomization", "infra", "cert-manager");
+    st.put_status(
+        &infra,
+        &json!({"conditions": cond(false, "kustomization path not found: stat /tmp/x/infra: no such file or directory")}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &infra,
+        &json!({"interval": "1h0m0s", "prune": true, "suspend": true, "path": "./infra",
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}}),
+    )
+    .expect("test state");
+}
+
+fn ff(state: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
+        .args(args)
+        .arg("--state")
+        .arg(state)
+        .output()
+        .expect("ferroflux");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn sources_and_kustomizations_from_the_state_file() {
+    let dir = tempfile::tempdir().expect("test state");
+    let state = dir.path().join("state.redb");
+    seed(&state);
+    seed_gitops(&state);
+    let cases: [(&[&str], &str); 5] = [
+        (&["get", "sources", "git"], "\
+NAME          REVISION             SUSPENDED   READY   MESSAGE
+flux-system   main@sha1:5f6d7fa5   False       True    stored artifact for revision 'main@sha1:5f6d7fa5'
+"),
+        (&["get", "ks", "-A"], "\
+NAMESPACE     NAME           REVISION             SUSPENDED   READY   MESSAGE
+flux-system   apps           main@sha1:5f6d7fa5   False       True    Applied revision: main@sha1:5f6d7fa5
+infra         cert-manager                        True        False   kustomization path not found: stat /tmp/x/infra: no such file or directory
+"),
+        (&["get", "kustomizations", "-A", "--status-selector", "ready=false", "--show-source"], "\
+NAMESPACE   NAME           SOURCE                                  REVISION   SUSPENDED   READY   MESSAGE
+infra       cert-manager   GitRepository/flux-system/flux-system              True        False   kustomization path not found: stat /tmp/x/infra: no such file or directory
+"),
+        (&["get", "ks", "apps", "--show-source"], "\
+NAME   SOURCE                                  REVISION             SUSPENDED   READY   MESSAGE
+apps   GitRepository/flux-system/flux-system   main@sha1:5f6d7fa5   False       True    Applied revision: main@sha1:5f6d7fa5
+"),
+        (&["get", "all"], "\
+NAME                                   REVISION             SUSPENDED   READY   MESSAGE
+gitrepository/flux-system              main@sha1:5f6d7fa5   False       True    stored artifact for revision 'main@sha1:5f6d7fa5'
+
+NAME                                   LAST SCAN              SUSPENDED   READY   MESSAGE
+imagerepository/keyword-correction     2026-11-23T10:00:00Z   True        True    successful scan: found 4 tags with checksum sha256:ab
+
+NAME                                   IMAGE   TAG      READY   MESSAGE
+imagepolicy/keyword-correction         r/kc    0.13.3   True    Latest image tag for r/kc resolved to 0.13.3
+
+NAME                                   LAST RUN               SUSPENDED   READY   MESSAGE
+imageupdateautomation/flux-system      2026-11-23T10:01:02Z   False       True    repository up-to-date
+
+NAME                                   REVISION             SUSPENDED   READY   MESSAGE
+kustomization/apps                     main@sha1:5f6d7fa5   False       True    Applied revision: main@sha1:5f6d7fa5
+
+"),
+    ];
+    for (args, want) in cases {
+        let (code, stdout, stderr) = ff(&state, args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        let words = |t: &str| {
+            t.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        };
+        // `get all` pads each table on its own.
+        if args.contains(&"all") {
+            assert_eq!(words(&stdout), words(want), "{args:?}");
+        } else {
+            assert_eq!(stdout, want, "{args:?}");
+        }
+    }
+    let (code, stdout, stderr) = ff(&state, &["get", "ks", "nope"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(
+        stderr,
+        "✗ Kustomization object 'nope' not found in \"flux-system\" namespace\n"
+    );
+    let (code, _, stderr) = ff(&state, &["get", "sources", "git", "-n", "apps"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "✗ no GitRepository objects found in \"apps\" namespace\n"
     );
 }

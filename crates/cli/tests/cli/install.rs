@@ -70,9 +70,11 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
             "CustomResourceDefinition",
             "CustomResourceDefinition",
             "CustomResourceDefinition",
+            "CustomResourceDefinition",
             "Namespace",
             "ServiceAccount",
             "ClusterRole",
+            "ClusterRoleBinding",
             "ClusterRoleBinding",
             "Service",
             "Deployment"
@@ -81,6 +83,9 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
     for want in [
         "name: imagepolicies.image.toolkit.fluxcd.io",
         "deprecationWarning: v1beta2 ImagePolicy is deprecated, upgrade to v1",
+        "name: kustomizations.kustomize.toolkit.fluxcd.io",
+        "deprecationWarning: v1beta2 Kustomization is deprecated, upgrade to v1",
+        "name: cluster-reconciler-gitops",
         "image: example.com/ff:1",
         "namespace: gitops",
         "containerPort: 9292",

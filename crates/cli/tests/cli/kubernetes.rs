@@ -57,8 +57,9 @@ pub fn env() -> Option<&'static Env> {
             .filter(|d| d.contains("\nkind: CustomResourceDefinition\n"))
             .collect::<Vec<_>>()
             .join("\n---\n");
+        // The install's Kustomization CRD too, which `diff`/`tree
+        // kustomization` and the gitops verbs read.
         apply_server_side(&kubectl, &cp.kubeconfig(), &crds);
-        apply_server_side(&kubectl, &cp.kubeconfig(), KUSTOMIZATION_CRD);
         let (ok, out) = kubectl_run(
             &kubectl,
             &cp.kubeconfig(),
@@ -81,17 +82,6 @@ pub fn env() -> Option<&'static Env> {
         }
     }))
 }
-
-/// Flux's Kustomization kind for `diff`/`tree kustomization`, which read
-/// live Kustomizations: the install does not serve it yet (no Kustomization
-/// controller), so a schemaless stand-in with the status subresource.
-const KUSTOMIZATION_CRD: &str = r#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
- "metadata": {"name": "kustomizations.kustomize.toolkit.fluxcd.io"},
- "spec": {"group": "kustomize.toolkit.fluxcd.io", "scope": "Namespaced",
-  "names": {"kind": "Kustomization", "listKind": "KustomizationList", "plural": "kustomizations",
-            "singular": "kustomization", "shortNames": ["ks"]},
-  "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
-   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}"#;
 
 /// `ferroflux install --export`.
 pub fn install_export() -> String {

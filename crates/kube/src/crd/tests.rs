@@ -53,6 +53,16 @@ const WANT: &[Want] = &[
         columns: &["URL", "Age", "Ready", "Status"],
     },
     Want {
+        name: "kustomizations.kustomize.toolkit.fluxcd.io",
+        kind: "Kustomization",
+        plural: "kustomizations",
+        singular: "kustomization",
+        short: &["ks"],
+        category: "fluxcd-appliers",
+        versions: &["v1", "v1beta2"],
+        columns: &["Age", "Ready", "Status"],
+    },
+    Want {
         name: "receivers.notification.toolkit.fluxcd.io",
         kind: "Receiver",
         plural: "receivers",
@@ -160,6 +170,10 @@ fn deprecated_versions_carry_fluxs_warning() {
             "imageupdateautomations.image.toolkit.fluxcd.io",
             "v1beta2 ImageUpdateAutomation is deprecated, upgrade to v1",
         ),
+        (
+            "kustomizations.kustomize.toolkit.fluxcd.io",
+            "v1beta2 Kustomization is deprecated, upgrade to v1",
+        ),
     ];
     for (name, warning) in cases {
         let crd = crds
@@ -220,5 +234,41 @@ fn automation_crd_disables_flux_substitution() {
             .clone()
             .unwrap_or_default()
             .is_empty()
+    );
+}
+
+/// Kustomization `v1beta2` keeps its own spec (the kustomize patch fields
+/// ferroflux still reads), `v1` has Flux's v1 spec; both Flux's
+/// substitution opt-out.
+#[test]
+fn kustomization_v1beta2_has_its_own_spec() {
+    let crds = crds().expect("crds");
+    let ks = crds
+        .iter()
+        .find(|c| c.spec.names.kind == "Kustomization")
+        .expect("Kustomization");
+    let cases = [
+        ("v1", "patchesStrategicMerge", false),
+        ("v1beta2", "patchesStrategicMerge", true),
+        ("v1beta2", "patchesJson6902", true),
+        ("v1beta2", "validation", true),
+        ("v1", "namePrefix", true),
+        ("v1beta2", "namePrefix", false),
+        ("v1", "sourceRef", true),
+        ("v1beta2", "sourceRef", true),
+        ("v1", "prune", true),
+        ("v1beta2", "prune", true),
+    ];
+    for (version, prop, present) in cases {
+        let props = spec_props(ks, version, "spec");
+        assert_eq!(props.contains_key(prop), present, "{version} spec.{prop}");
+    }
+    // Status is shared.
+    assert!(spec_props(ks, "v1beta2", "status").contains_key("lastAppliedRevision"));
+    let ann = ks.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(
+        ann.get("kustomize.toolkit.fluxcd.io/substitute")
+            .map(String::as_str),
+        Some("disabled")
     );
 }

@@ -37,12 +37,17 @@ fn objects_come_in_apply_order() {
         ),
         (
             "CustomResourceDefinition",
+            "kustomizations.kustomize.toolkit.fluxcd.io",
+        ),
+        (
+            "CustomResourceDefinition",
             "receivers.notification.toolkit.fluxcd.io",
         ),
         ("Namespace", "flux-system"),
         ("ServiceAccount", "ferroflux"),
         ("ClusterRole", "ferroflux"),
         ("ClusterRoleBinding", "ferroflux"),
+        ("ClusterRoleBinding", "cluster-reconciler-flux-system"),
         ("Service", "webhook-receiver"),
         ("Deployment", "ferroflux"),
     ]
@@ -110,6 +115,18 @@ fn cluster_role_grants_what_the_controller_needs_and_no_more() {
             "source.toolkit.fluxcd.io",
             "gitrepositories/status",
             "patch",
+            true,
+        ),
+        (
+            "kustomize.toolkit.fluxcd.io",
+            "kustomizations/status",
+            "patch",
+            true,
+        ),
+        (
+            "kustomize.toolkit.fluxcd.io",
+            "kustomizations",
+            "watch",
             true,
         ),
         ("", "secrets", "get", true),
@@ -194,4 +211,27 @@ fn yaml_round_trips_and_sorts_keys() {
     assert_eq!(back, objs);
     // The same input renders the same bytes.
     assert_eq!(render_yaml(&objs).expect("yaml"), text);
+}
+
+/// A Kustomization applies arbitrary objects: the controller's
+/// ServiceAccount is bound to cluster-admin, as Flux's
+/// `cluster-reconciler-<namespace>` binds kustomize-controller.
+#[test]
+fn cluster_reconciler_binds_the_controller_to_cluster_admin() {
+    let opts = InstallOptions {
+        namespace: "gitops".to_string(),
+        ..Default::default()
+    };
+    let objs = manifests(&opts).expect("manifests");
+    let binding = objs
+        .iter()
+        .find(|o| o["metadata"]["name"] == "cluster-reconciler-gitops")
+        .expect("cluster-reconciler binding");
+    assert_eq!(binding["kind"], "ClusterRoleBinding");
+    assert_eq!(binding["roleRef"]["name"], "cluster-admin");
+    assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(
+        binding["subjects"],
+        serde_json::json!([{"kind": "ServiceAccount", "name": "ferroflux", "namespace": "gitops"}])
+    );
 }

@@ -68,7 +68,8 @@ pub async fn client(cp: &ControlPlane) -> Client {
 /// The install manifests for `namespace` as YAML, the ClusterRole and
 /// ClusterRoleBinding (cluster-scoped, named `ferroflux` in every install)
 /// renamed `ferroflux-<namespace>` so that installs of concurrent tests do
-/// not share them.
+/// not share them (the cluster-reconciler binding is named after the
+/// namespace already).
 pub fn install_yaml(namespace: &str) -> String {
     let opts = InstallOptions {
         namespace: namespace.to_string(),
@@ -79,7 +80,7 @@ pub fn install_yaml(namespace: &str) -> String {
     for o in &mut objects {
         match o["kind"].as_str() {
             Some("ClusterRole") => o["metadata"]["name"] = own.clone().into(),
-            Some("ClusterRoleBinding") => {
+            Some("ClusterRoleBinding") if o["metadata"]["name"] == "ferroflux" => {
                 o["metadata"]["name"] = own.clone().into();
                 o["roleRef"]["name"] = own.clone().into();
             }
