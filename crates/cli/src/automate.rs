@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use ferroflux_runtime::target::{KubeTargets, KubeTargetsOptions};
 use ferroflux_runtime::automate::{AutomateOptions, ProgressEvent, ProgressSink, Runner};
+use ferroflux_runtime::target::{KubeTargets, KubeTargetsOptions};
 use ferroflux_runtime::{Secrets, StatusStore, webhook};
 
 #[derive(Args)]

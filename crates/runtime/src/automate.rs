@@ -54,9 +54,9 @@ use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, re
 use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
 use ferroflux_artifact::fetch::LocalStorage;
 use ferroflux_artifact::{Retention, Storage};
-use ferroflux_controllers::kustomize::reconcile::KustomizationOptions;
 use ferroflux_controllers::image::{automation, policy, repository};
 use ferroflux_controllers::kind::FirstRun;
+use ferroflux_controllers::kustomize::reconcile::KustomizationOptions;
 use ferroflux_controllers::notification::receiver;
 use ferroflux_controllers::source::git::GitRepositoryOptions;
 use ferroflux_controllers::status::{self, Outcome, StepError};

@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
-use ferroflux_api::notification::Receiver;
 use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::status::{self, EventType};
 use futures_util::StreamExt;
@@ -28,8 +28,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::automate::{
-    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, KUSTOMIZATION, RECEIVER,
-    SecretData,
+    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, KUSTOMIZATION,
+    RECEIVER, SecretData,
 };
 use crate::source::ObjectKey;
 

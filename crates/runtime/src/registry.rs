@@ -10,9 +10,9 @@ use std::marker::PhantomData;
 use std::sync::LazyLock;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
 use ferroflux_api::notification::Receiver;
-use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref};
 use ferroflux_controllers::status;

@@ -675,6 +675,11 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     }
 
     k.apply(&objects(ns, &registry.host(), &git.url("flux.git")));
+    // Seed 000's last link: the Kustomization that applies the app.
+    k.apply(&format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: {ns}\n  labels:\n    {}\nspec:\n  interval: 10m\n  path: ./apps/stage/keyword-correction\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  targetNamespace: {ns}\n",
+        shard(ns).replace('=', ": ")
+    ));
 
     let mut a = Replica::start(&k.controller, ns, &tmp.join("a"));
     assert!(
@@ -737,6 +742,37 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     assert!(
         path.starts_with(&format!("gitrepository/{ns}/flux-system/")),
         "{url}"
+    );
+    // ... and the Kustomization applies it: the Deployment in the
+    // apiserver runs the pushed image, its inventory and message as Flux's.
+    let image = |k: &Kubectl| {
+        k.jsonpath(
+            "deployment/keyword-correction",
+            ".spec.template.spec.containers[0].image",
+        )
+    };
+    let applied = k.wait_for(
+        "kustomization/apps",
+        ".status.lastAppliedRevision",
+        Duration::from_secs(20),
+        |v| v == want,
+    );
+    assert_eq!(applied.as_deref(), Ok(want.as_str()), "{}", a.text());
+    assert!(
+        image(k).ends_with("/tbd/keyword_correction:0.13.3"),
+        "{}",
+        image(k)
+    );
+    assert_eq!(
+        k.jsonpath(
+            "kustomization/apps",
+            ".status.conditions[?(@.type==\"Ready\")].message"
+        ),
+        format!("Applied revision: {want}")
+    );
+    assert_eq!(
+        k.jsonpath("kustomization/apps", ".status.inventory.entries[0].id"),
+        format!("{ns}_keyword-correction_apps_Deployment")
     );
     let (code, body) = http_get_bytes(a.storage_port, &format!("/{path}"));
     assert_eq!(code, 200, "{url}");
@@ -836,6 +872,18 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         std::thread::sleep(Duration::from_millis(20));
     }
     eprintln!("webhook -> pushed commit in {:?}", sent.elapsed());
+    // Seed 000's whole loop: tag pushed, webhook, commit, GitRepository
+    // revision, Kustomization applied, the Deployment's image changed.
+    while !image(k).ends_with(":0.13.5") {
+        assert!(
+            sent.elapsed() < within,
+            "the Deployment never ran 0.13.5: {}\n{}",
+            image(k),
+            a.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("webhook -> Deployment updated in {:?}", sent.elapsed());
 
     // Sharding: the object outside the selector is never touched.
     assert_eq!(k.jsonpath("imagerepository/unsharded", ".status"), "");

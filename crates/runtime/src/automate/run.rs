@@ -176,7 +176,10 @@ impl Runner {
                     sched.schedule_after(key, every.max(Duration::from_secs(1)));
                 }
             }
-            IMAGE_REPOSITORY | IMAGE_POLICY | IMAGE_UPDATE_AUTOMATION | GIT_REPOSITORY
+            IMAGE_REPOSITORY
+            | IMAGE_POLICY
+            | IMAGE_UPDATE_AUTOMATION
+            | GIT_REPOSITORY
             | KUSTOMIZATION
                 if self.serves(&key.kind) =>
             {
