@@ -232,7 +232,10 @@ async fn reconcile_source_git_and_kustomization() {
     let Some(c) = seed("recgit").await else {
         return;
     };
-    let _git = controller::<GitRepository>(&c, |_, g| Some(git_status(REV_NEW, g)));
+    // The source "slow" never answers.
+    let _git = controller::<GitRepository>(&c, |name, g| {
+        (name != "slow").then(|| git_status(REV_NEW, g))
+    });
     let flux = c.flux.clone();
     let _ks = controller::<Kustomization>(&c, move |name, g| match name {
         "flux-system" => Some(ks_status(REV_NEW, g)),
@@ -327,6 +330,36 @@ async fn reconcile_source_git_and_kustomization() {
         out.stderr
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // Out of time while the source is reconciled: the source is named.
+    create::<GitRepository>(&c.client, &c.flux, git("slow", &c.flux, false), None).await;
+    create::<Kustomization>(
+        &c.client,
+        &c.flux,
+        ks("on-slow", &c.flux, "slow", None),
+        None,
+    )
+    .await;
+    let out = c
+        .ff(&[
+            "reconcile",
+            "ks",
+            "on-slow",
+            "--with-source",
+            "--timeout",
+            "1s",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        c.ns(
+            "► annotating GitRepository slow in flux-system namespace\n\
+             ✔ GitRepository annotated\n\
+             ◎ waiting for GitRepository reconciliation\n\
+             ✗ timed out after 1s waiting for GitRepository slow in flux-system namespace to be reconciled\n"
+        )
+    );
 
     // A source kind --with-source cannot reconcile: flux's words.
     let mut bucket = ks("from-bucket", &c.flux, "artifacts", None);
