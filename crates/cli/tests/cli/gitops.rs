@@ -208,6 +208,35 @@ kustomization/infra                              False       False   waiting to 
     );
     assert_eq!(out.stderr, "");
 
+    // A v1beta2 manifest (served, stored as v1): its legacy patch field is
+    // kept in etcd, yet v1 readers see Flux's v1 fields only.
+    let ar = kube::api::ApiResource {
+        group: "kustomize.toolkit.fluxcd.io".into(),
+        version: "v1beta2".into(),
+        api_version: "kustomize.toolkit.fluxcd.io/v1beta2".into(),
+        kind: "Kustomization".into(),
+        plural: "kustomizations".into(),
+    };
+    let legacy: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta2", "kind": "Kustomization",
+        "metadata": {"name": "legacy", "namespace": c.apps},
+        "spec": {"interval": "5m", "path": "./legacy", "prune": true, "validation": "client",
+                 "sourceRef": {"kind": "GitRepository", "name": "podinfo"},
+                 "patchesStrategicMerge": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                            "metadata": {"name": "web"}, "spec": {"replicas": 2}}]}
+    }))
+    .expect("v1beta2");
+    Api::<kube::api::DynamicObject>::namespaced_with(c.client.clone(), &c.apps, &ar)
+        .create(&Default::default(), &legacy)
+        .await
+        .expect("v1beta2 Kustomization accepted");
+    let out = c.ff(&["get", "ks", "-n", &c.apps]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "NAME     REVISION   SUSPENDED   READY   MESSAGE\nlegacy              False       False   waiting to be reconciled\n"
+    );
+
     // -A: our rows among other tests', with the NAMESPACE column.
     let out = c.ff(&["get", "sources", "git", "-A"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
