@@ -97,38 +97,41 @@ pub fn run(cmd: ReconcileCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// One deadline for the whole command, the source's reconcile included,
-/// as flux's context timeout.
+/// as flux's context timeout; running out names the object waited for.
 async fn with_deadline<K: FluxObject>(
     args: &ReconcileArgs,
     with_source: bool,
 ) -> Result<(), Error> {
     let client = cluster::connect(&args.connect).await?;
     let (ns, name) = (args.namespace.as_str(), args.name.as_str());
-    let work = async {
-        let api: Api<K> = Api::namespaced(client.clone(), ns);
-        let obj = cluster::get(&api, ns, name).await?;
-        if obj.suspended() {
-            return Err(Error::Suspended);
-        }
-        if with_source && let Some(src) = obj.source_ref() {
-            reconcile_source(&client, &src).await?;
-        }
-        reconcile(&api, ns, name, &obj).await.map_err(|e| match e {
+    let deadline = tokio::time::Instant::now() + args.timeout.to_std();
+    let timeout = |kind: String, name: &str, namespace: &str| Error::Timeout {
+        kind,
+        name: name.to_string(),
+        namespace: namespace.to_string(),
+        timeout: args.timeout,
+    };
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let obj = tokio::time::timeout_at(deadline, cluster::get(&api, ns, name))
+        .await
+        .map_err(|_| timeout(cluster::kind::<K>(), name, ns))??;
+    if obj.suspended() {
+        return Err(Error::Suspended);
+    }
+    if with_source && let Some(src) = obj.source_ref() {
+        tokio::time::timeout_at(deadline, reconcile_source(&client, &src))
+            .await
+            .map_err(|_| timeout(src.kind.clone(), &src.name, &src.namespace))??;
+    }
+    tokio::time::timeout_at(deadline, reconcile(&api, ns, name, &obj))
+        .await
+        .map_err(|_| timeout(cluster::kind::<K>(), name, ns))?
+        .map_err(|e| match e {
             Error::Failed { kind, message } if with_source => {
                 Error::FailedWithSource { kind, message }
             }
             e => e,
         })
-    };
-    match tokio::time::timeout(args.timeout.to_std(), work).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::Timeout {
-            kind: cluster::kind::<K>(),
-            name: name.to_string(),
-            namespace: ns.to_string(),
-            timeout: args.timeout,
-        }),
-    }
 }
 
 /// `--with-source`: the source's own reconcile, in the source's namespace,

@@ -208,6 +208,35 @@ kustomization/infra                              False       False   waiting to 
     );
     assert_eq!(out.stderr, "");
 
+    // A v1beta2 manifest (served, stored as v1): its legacy patch field is
+    // kept in etcd, yet v1 readers see Flux's v1 fields only.
+    let ar = kube::api::ApiResource {
+        group: "kustomize.toolkit.fluxcd.io".into(),
+        version: "v1beta2".into(),
+        api_version: "kustomize.toolkit.fluxcd.io/v1beta2".into(),
+        kind: "Kustomization".into(),
+        plural: "kustomizations".into(),
+    };
+    let legacy: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta2", "kind": "Kustomization",
+        "metadata": {"name": "legacy", "namespace": c.apps},
+        "spec": {"interval": "5m", "path": "./legacy", "prune": true, "validation": "client",
+                 "sourceRef": {"kind": "GitRepository", "name": "podinfo"},
+                 "patchesStrategicMerge": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                            "metadata": {"name": "web"}, "spec": {"replicas": 2}}]}
+    }))
+    .expect("v1beta2");
+    Api::<kube::api::DynamicObject>::namespaced_with(c.client.clone(), &c.apps, &ar)
+        .create(&Default::default(), &legacy)
+        .await
+        .expect("v1beta2 Kustomization accepted");
+    let out = c.ff(&["get", "ks", "-n", &c.apps]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "NAME     REVISION   SUSPENDED   READY   MESSAGE\nlegacy              False       False   waiting to be reconciled\n"
+    );
+
     // -A: our rows among other tests', with the NAMESPACE column.
     let out = c.ff(&["get", "sources", "git", "-A"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -232,7 +261,10 @@ async fn reconcile_source_git_and_kustomization() {
     let Some(c) = seed("recgit").await else {
         return;
     };
-    let _git = controller::<GitRepository>(&c, |_, g| Some(git_status(REV_NEW, g)));
+    // The source "slow" never answers.
+    let _git = controller::<GitRepository>(&c, |name, g| {
+        (name != "slow").then(|| git_status(REV_NEW, g))
+    });
     let flux = c.flux.clone();
     let _ks = controller::<Kustomization>(&c, move |name, g| match name {
         "flux-system" => Some(ks_status(REV_NEW, g)),
@@ -327,6 +359,36 @@ async fn reconcile_source_git_and_kustomization() {
         out.stderr
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // Out of time while the source is reconciled: the source is named.
+    create::<GitRepository>(&c.client, &c.flux, git("slow", &c.flux, false), None).await;
+    create::<Kustomization>(
+        &c.client,
+        &c.flux,
+        ks("on-slow", &c.flux, "slow", None),
+        None,
+    )
+    .await;
+    let out = c
+        .ff(&[
+            "reconcile",
+            "ks",
+            "on-slow",
+            "--with-source",
+            "--timeout",
+            "1s",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        c.ns(
+            "► annotating GitRepository slow in flux-system namespace\n\
+             ✔ GitRepository annotated\n\
+             ◎ waiting for GitRepository reconciliation\n\
+             ✗ timed out after 1s waiting for GitRepository slow in flux-system namespace to be reconciled\n"
+        )
+    );
 
     // A source kind --with-source cannot reconcile: flux's words.
     let mut bucket = ks("from-bucket", &c.flux, "artifacts", None);
