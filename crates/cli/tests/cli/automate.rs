@@ -593,3 +593,141 @@ fn a_webhook_cycle_fetches_once_and_pushes_once() {
         log.join("\n")
     );
 }
+
+/// `automate --once --kubeconfig`: GitOps with nothing installed in the
+/// cluster. The repository's Kustomization is applied from outside (its
+/// inventory in the state file), a file removed from Git is pruned, and
+/// `get kustomizations --state` reads what it stored.
+#[test]
+fn once_with_kubeconfig_applies_and_prunes_the_repository_kustomizations() {
+    let Some(env) = crate::kubernetes::env() else {
+        return;
+    };
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = env.cp.namespace("automate-ks");
+    let bare = gitrepo::init_bare(tmp.path(), "fleet.git");
+    let sync = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m0s
+  ref:
+    branch: main
+  url: https://git.example/fleet.git
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m0s
+  path: ./apps
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  targetNamespace: {ns}
+"
+    );
+    let cm = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n")
+    };
+    let first = gitrepo::commit_files(
+        &bare,
+        "main",
+        &[
+            ("clusters/dev/sync.yaml", sync.as_bytes()),
+            ("apps/a.yaml", cm("a").as_bytes()),
+            ("apps/b.yaml", cm("b").as_bytes()),
+        ],
+        "two ConfigMaps",
+    );
+    let state = tmp.path().join("state/state.redb");
+    let run = || {
+        ferroflux()
+            .args(["automate", "--once", "--path", "clusters/dev"])
+            .arg("--repo")
+            .arg(&bare)
+            .arg("--state")
+            .arg(&state)
+            .arg("--kubeconfig")
+            .arg(env.cp.kubeconfig())
+            .output()
+            .expect("automate runs")
+    };
+    let kubectl =
+        |args: &[&str]| crate::kubernetes::kubectl_run(&env.kubectl, &env.cp.kubeconfig(), args);
+    let out = run();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "kustomizations:\n  ok   flux-system/apps: main@sha1:{first}"
+        )),
+        "{text}"
+    );
+    let (ok, labels) = kubectl(&[
+        "get",
+        "configmap",
+        "b",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.metadata.labels}",
+    ]);
+    assert!(ok, "{labels}");
+    assert!(
+        labels.contains("\"kustomize.toolkit.fluxcd.io/name\":\"apps\""),
+        "{labels}"
+    );
+
+    // The Kustomization moves to a path without b.yaml: the next run
+    // prunes that ConfigMap (it left the inventory) and keeps a.
+    let moved = sync.replace("path: ./apps", "path: ./apps2");
+    let second = gitrepo::commit_files(
+        &bare,
+        "main",
+        &[
+            ("clusters/dev/sync.yaml", moved.as_bytes()),
+            ("apps2/a.yaml", cm("a").as_bytes()),
+        ],
+        "one ConfigMap",
+    );
+    let out = run();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("main@sha1:{second}")), "{text}");
+    let (gone, said) = kubectl(&["get", "configmap", "b", "-n", &ns]);
+    assert!(!gone, "b was not pruned: {said}");
+    let (kept, said) = kubectl(&["get", "configmap", "a", "-n", &ns]);
+    assert!(kept, "{said}");
+
+    // The state file answers `get kustomizations`.
+    let get = ferroflux()
+        .args(["get", "kustomizations", "-A", "--state"])
+        .arg(&state)
+        .output()
+        .expect("get runs");
+    let table = String::from_utf8_lossy(&get.stdout);
+    assert!(
+        get.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&get.stderr)
+    );
+    assert!(
+        table.contains(&format!("main@sha1:{}", &second[..8])) && table.contains("apps"),
+        "{table}"
+    );
+}
