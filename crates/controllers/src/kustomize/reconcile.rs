@@ -416,8 +416,8 @@ fn finish(mut run: Run<'_>, result: &Result<Applied, StepError>) -> Kustomizatio
                 _ => retry_interval(ks),
             };
             let event = match e.reason() {
-                // Flux logs these two and emits no event (or an Info one).
-                reason::ARTIFACT_FAILED if e.message().contains("not found") => None,
+                // Flux only logs a missing source or artifact.
+                reason::ARTIFACT_FAILED if source_missing(e.message()) => None,
                 reason::DEPENDENCY_NOT_READY => {
                     run.lines.push(format!(
                         "Dependencies do not meet ready condition, retrying in {}",
@@ -438,6 +438,13 @@ fn finish(mut run: Run<'_>, result: &Result<Applied, StepError>) -> Kustomizatio
         outcome,
         event,
     }
+}
+
+/// The messages of a source or artifact that is not there (yet).
+fn source_missing(message: &str) -> bool {
+    message.starts_with("Source artifact not found")
+        || message.starts_with("Source is not ready, artifact not found")
+        || (message.contains(".source.toolkit.fluxcd.io \"") && message.ends_with("\" not found"))
 }
 
 /// A failed run leaves `Reconciling` (when a step set it) as

@@ -404,6 +404,7 @@ async fn a_wrong_digest_and_a_vanished_artifact_are_artifact_failures() {
         "Source is not ready, artifact not found, retrying in 30s"
     );
     assert_eq!(r.outcome, Outcome::RequeueAfter(Duration::from_secs(30)));
+    assert!(r.event.is_none(), "Flux only logs it");
 }
 
 #[test]
