@@ -210,6 +210,23 @@ async fn depends_on_naming_nothing_says_not_found_and_requeues_in_30s() {
         .dependencies
         .expect_err("not ready");
     assert_eq!(e.message(), "dependency 'flux-system/infra' is not ready");
+
+    // A typo names the one it probably meant.
+    let typo = apps(json!({"dependsOn": [{"name": "infr"}]}));
+    let e = resolve(&typo, &home, &home).dependencies.expect_err("typo");
+    assert_eq!(
+        e.message(),
+        "dependency 'flux-system/infr' not found: kustomizations.kustomize.toolkit.fluxcd.io \"infr\" not found; did you mean 'flux-system/infra'?"
+    );
+    let far = apps(json!({"dependsOn": [{"name": "monitoring"}]}));
+    let e = resolve(&far, &home, &home)
+        .dependencies
+        .expect_err("unknown");
+    assert!(
+        e.message().ends_with("\"monitoring\" not found"),
+        "{}",
+        e.message()
+    );
 }
 
 #[tokio::test]
