@@ -31,6 +31,11 @@ pub const NAME: &str = "ferroflux";
 pub const METRICS_PORT: i32 = 8080;
 pub const WEBHOOK_PORT: i32 = 9292;
 pub const HEALTH_PORT: i32 = 9440;
+/// The artifact file server (source-controller's `--storage-addr`).
+pub const STORAGE_PORT: i32 = 9090;
+/// The Service artifact URLs name: source-controller's, so that tools
+/// that download Flux artifacts in the cluster find them where they look.
+pub const STORAGE_SERVICE: &str = "source-controller";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -92,6 +97,7 @@ pub fn manifests(opts: &InstallOptions) -> Result<Vec<Value>, Error> {
         "webhook-receiver",
         &webhook_service(opts),
     )?);
+    out.push(encode("Service", STORAGE_SERVICE, &storage_service(opts))?);
     out.push(encode("Deployment", NAME, &deployment(opts))?);
     Ok(out)
 }
@@ -368,6 +374,25 @@ fn webhook_service(opts: &InstallOptions) -> Service {
     }
 }
 
+fn storage_service(opts: &InstallOptions) -> Service {
+    Service {
+        metadata: meta(STORAGE_SERVICE, Some(&opts.namespace), Some("controller")),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(selector()),
+            ports: Some(vec![ServicePort {
+                name: Some("http".into()),
+                port: 80,
+                protocol: Some("TCP".into()),
+                target_port: Some(IntOrString::String("http".into())),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn port(name: &str, number: i32) -> ContainerPort {
     ContainerPort {
         name: Some(name.into()),
@@ -416,6 +441,8 @@ fn deployment(opts: &InstallOptions) -> Deployment {
             format!("--health-addr=:{HEALTH_PORT}"),
             "--enable-leader-election".into(),
             "--storage-path=/data".into(),
+            format!("--storage-addr=:{STORAGE_PORT}"),
+            format!("--storage-adv-addr={STORAGE_SERVICE}.$(RUNTIME_NAMESPACE).svc.cluster.local."),
             "--log-format=json".into(),
         ]),
         env: Some(vec![
@@ -438,6 +465,7 @@ fn deployment(opts: &InstallOptions) -> Deployment {
         ports: Some(vec![
             port("http-prom", METRICS_PORT),
             port("http-webhook", WEBHOOK_PORT),
+            port("http", STORAGE_PORT),
             port("healthz", HEALTH_PORT),
         ]),
         liveness_probe: Some(probe("/healthz")),

@@ -77,6 +77,7 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
             "ClusterRoleBinding",
             "ClusterRoleBinding",
             "Service",
+            "Service",
             "Deployment"
         ]
     );
@@ -89,6 +90,9 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
         "image: example.com/ff:1",
         "namespace: gitops",
         "containerPort: 9292",
+        "containerPort: 9090",
+        "- --storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.",
+        "name: source-controller",
     ] {
         assert!(text.contains(want), "missing {want:?}");
     }

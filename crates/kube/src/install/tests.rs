@@ -49,6 +49,7 @@ fn objects_come_in_apply_order() {
         ("ClusterRoleBinding", "ferroflux"),
         ("ClusterRoleBinding", "cluster-reconciler-flux-system"),
         ("Service", "webhook-receiver"),
+        ("Service", "source-controller"),
         ("Deployment", "ferroflux"),
     ]
     .iter()
@@ -176,9 +177,29 @@ fn deployment_runs_the_controller_with_its_ports() {
         vec![
             ("http-prom".to_string(), 8080),
             ("http-webhook".to_string(), 9292),
+            ("http".to_string(), 9090),
             ("healthz".to_string(), 9440)
         ]
     );
+    // Artifact URLs name source-controller's Service, which serves them.
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        args.contains(
+            &"--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local."
+        ),
+        "{args:?}"
+    );
+    let svc = objs
+        .iter()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "source-controller")
+        .expect("the artifact Service");
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80);
     assert_eq!(
         dep["spec"]["template"]["spec"]["serviceAccountName"],
         "ferroflux"
