@@ -352,31 +352,17 @@ fn selector() -> BTreeMap<String, String> {
 }
 
 fn webhook_service(opts: &InstallOptions) -> Service {
-    Service {
-        metadata: meta(
-            "webhook-receiver",
-            Some(&opts.namespace),
-            Some("controller"),
-        ),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(selector()),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: 80,
-                protocol: Some("TCP".into()),
-                target_port: Some(IntOrString::String("http-webhook".into())),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    service(opts, "webhook-receiver", "http-webhook")
 }
 
 fn storage_service(opts: &InstallOptions) -> Service {
+    service(opts, STORAGE_SERVICE, "http")
+}
+
+/// A ClusterIP Service `name` on port 80 to the controller's `target` port.
+fn service(opts: &InstallOptions, name: &str, target: &str) -> Service {
     Service {
-        metadata: meta(STORAGE_SERVICE, Some(&opts.namespace), Some("controller")),
+        metadata: meta(name, Some(&opts.namespace), Some("controller")),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             selector: Some(selector()),
@@ -384,7 +370,7 @@ fn storage_service(opts: &InstallOptions) -> Service {
                 name: Some("http".into()),
                 port: 80,
                 protocol: Some("TCP".into()),
-                target_port: Some(IntOrString::String("http".into())),
+                target_port: Some(IntOrString::String(target.into())),
                 ..Default::default()
             }]),
             ..Default::default()
