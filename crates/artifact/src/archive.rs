@@ -357,6 +357,7 @@ pub fn unpack_tar_gz(archive: &Path, to: &Path, limits: &Limits) -> Result<(), E
     let mut entries = 0usize;
     let mut bytes = 0u64;
     let mut long_name: Option<Vec<u8>> = None;
+    let mut dirs = Dirs::default();
     loop {
         let mut h = [0u8; BLOCK];
         r.read_exact(&mut h).map_err(io("read", archive))?;
@@ -418,7 +419,7 @@ pub fn unpack_tar_gz(archive: &Path, to: &Path, limits: &Limits) -> Result<(), E
         })?;
         let dest = to.join(&rel);
         if typeflag == b'5' {
-            std::fs::create_dir_all(&dest).map_err(io("create", &dest))?;
+            dirs.make(to, &rel, archive, limits)?;
             continue;
         }
         bytes = bytes.saturating_add(size);
@@ -428,8 +429,8 @@ pub fn unpack_tar_gz(archive: &Path, to: &Path, limits: &Limits) -> Result<(), E
                 limit: limits.max_bytes,
             });
         }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+        if let Some(parent) = rel.parent() {
+            dirs.make(to, parent, archive, limits)?;
         }
         let mut f = File::create(&dest).map_err(io("create", &dest))?;
         let copied = std::io::copy(&mut (&mut r).take(size), &mut f).map_err(io("write", &dest))?;
@@ -443,6 +444,39 @@ pub fn unpack_tar_gz(archive: &Path, to: &Path, limits: &Limits) -> Result<(), E
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode | 0o600))
             .map_err(io("chmod", &dest))?;
         skip(&mut r, padding(size)).map_err(io("read", archive))?;
+    }
+}
+
+/// The directories an unpack created, bounded like the entries: one
+/// deep name (`a/a/a/…`) cannot make more directories than the limit.
+#[derive(Default)]
+struct Dirs(std::collections::HashSet<PathBuf>);
+
+impl Dirs {
+    fn make(
+        &mut self,
+        to: &Path,
+        rel: &Path,
+        archive: &Path,
+        limits: &Limits,
+    ) -> Result<(), Error> {
+        let new: Vec<&Path> = rel
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !self.0.contains(*a))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        if self.0.len() + new.len() > limits.max_entries {
+            return Err(Error::TooManyEntries {
+                path: archive.to_path_buf(),
+                limit: limits.max_entries,
+            });
+        }
+        let dest = to.join(rel);
+        std::fs::create_dir_all(&dest).map_err(io("create", &dest))?;
+        self.0.extend(new.into_iter().map(Path::to_path_buf));
+        Ok(())
     }
 }
 

@@ -306,6 +306,22 @@ fn client() -> Result<reqwest::Client, String> {
         .clone()
 }
 
+/// An error and its causes, `: `-joined (reqwest's own text is only
+/// "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 /// GET with retries on transport errors and 5xx answers.
 async fn download(url: &str, sink: &mut Sink, opts: &FetchOptions) -> Result<(), FetchError> {
     let http = client().map_err(|detail| FetchError::Transport {
@@ -369,7 +385,7 @@ async fn download_once(
 ) -> Result<(), FetchError> {
     let transport = |e: reqwest::Error| FetchError::Transport {
         url: url.to_string(),
-        detail: e.without_url().to_string(),
+        detail: error_chain(&e.without_url()),
     };
     let work = async {
         let mut resp = http.get(url).send().await.map_err(transport)?;

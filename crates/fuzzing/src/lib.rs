@@ -62,7 +62,72 @@ pub const TARGETS: &[Target] = &[
         name: "cel",
         run: cel,
     },
+    Target {
+        name: "untar",
+        run: untar,
+    },
 ];
+
+/// The artifact extractor (`ferroflux_artifact::archive::unpack_tar_gz`,
+/// fed a stranger's download): bytes starting with gzip's magic are the
+/// archive, any others a tar stream that is gzipped first (so the fuzzer
+/// explores tar headers, not deflate). Besides not crashing: nothing is
+/// written outside the target directory, no symlink is created, and what
+/// is written stays within the limits even when the unpack fails.
+pub fn untar(bytes: &[u8]) {
+    use ferroflux_artifact::archive::{Limits, unpack_tar_gz};
+    use std::io::Write;
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let archive = dir.path().join("a.tar.gz");
+    let gz = if bytes.starts_with(&[0x1f, 0x8b]) {
+        bytes.to_vec()
+    } else {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        if e.write_all(bytes).is_err() {
+            return;
+        }
+        let Ok(gz) = e.finish() else { return };
+        gz
+    };
+    if std::fs::write(&archive, gz).is_err() {
+        return;
+    }
+    let to = dir.path().join("out");
+    let limits = Limits {
+        max_entries: 64,
+        max_bytes: 1 << 20,
+    };
+    let _ = unpack_tar_gz(&archive, &to, &limits);
+    let mut stack = vec![dir.path().to_path_buf()];
+    let (mut entries, mut bytes_written) = (0usize, 0u64);
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            assert!(!meta.file_type().is_symlink(), "symlink {}", path.display());
+            if path == archive {
+                continue;
+            }
+            assert!(path.starts_with(&to), "written outside: {}", path.display());
+            entries += 1;
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                bytes_written += meta.len();
+            }
+        }
+    }
+    // Entries and the directories they imply are bounded apart.
+    assert!(entries <= 2 * limits.max_entries, "{entries} entries");
+    assert!(bytes_written <= limits.max_bytes, "{bytes_written} bytes");
+}
 
 /// CEL (`healthCheckExprs`, `readyExpr`): the first line is a JSON object
 /// whose fields become the variables (invalid JSON: none); the rest is the

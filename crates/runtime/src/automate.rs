@@ -33,6 +33,7 @@
 
 mod controller;
 mod digests;
+mod finalizers;
 mod kustomize;
 mod local;
 mod run;

@@ -14,6 +14,7 @@ use std::fmt::Debug;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::meta::FINALIZER;
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::status::{self, EventType};
@@ -320,6 +321,68 @@ impl Cluster {
             .get_opt(&key.name)
             .await
             .map(|o| o.is_some())
+    }
+
+    /// Add or remove Flux's finalizer (`finalizers.fluxcd.io`) on `key`: a
+    /// merge patch of `metadata.finalizers` guarded by the resourceVersion
+    /// it was computed from, retried on a conflict. Ok when the object is
+    /// gone or already as wanted.
+    pub async fn set_finalizer(&self, key: &ObjectKey, present: bool) -> Result<(), ClusterError> {
+        let r = match key.kind.as_str() {
+            IMAGE_REPOSITORY => self.finalizer::<ImageRepository>(key, present).await,
+            IMAGE_POLICY => self.finalizer::<ImagePolicy>(key, present).await,
+            IMAGE_UPDATE_AUTOMATION => self.finalizer::<ImageUpdateAutomation>(key, present).await,
+            RECEIVER => self.finalizer::<Receiver>(key, present).await,
+            GIT_REPOSITORY => self.finalizer::<GitRepository>(key, present).await,
+            KUSTOMIZATION => self.finalizer::<Kustomization>(key, present).await,
+            _ => Ok(()),
+        };
+        r.map_err(|e| ClusterError::Status {
+            kind: key.kind.clone(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            detail: format!("finalizer update failed: {e}"),
+        })
+    }
+
+    async fn finalizer<K>(&self, key: &ObjectKey, present: bool) -> Result<(), kube::Error>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api = Api::<K>::namespaced(self.client.clone(), &key.namespace);
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        for _ in 0..5 {
+            let Some(obj) = api.get_opt(&key.name).await? else {
+                return Ok(());
+            };
+            let meta = obj.meta();
+            let mut list = meta.finalizers.clone().unwrap_or_default();
+            if list.iter().any(|f| f == FINALIZER) == present {
+                return Ok(());
+            }
+            if present {
+                list.push(FINALIZER.to_string());
+            } else {
+                list.retain(|f| f != FINALIZER);
+            }
+            let patch = serde_json::json!({"metadata": {
+                "finalizers": list,
+                "resourceVersion": meta.resource_version,
+            }});
+            match api.patch(&key.name, &params, &Patch::Merge(&patch)).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(e)) if e.code == 409 => continue,
+                Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// A merge patch on the status subresource of `key`, as kind `K`.

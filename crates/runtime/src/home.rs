@@ -112,6 +112,18 @@ pub trait Home: Send + Sync {
     /// reconciled here without a target cluster of their own.
     fn serves_gitops(&self) -> bool;
 
+    /// Whether objects carry the runtime's finalizer (Flux's
+    /// `finalizers.fluxcd.io`), so that a deletion waits for its cleanup.
+    fn finalizes(&self) -> bool;
+
+    /// Add (`present`) or remove the runtime's finalizer on `key`; Ok when
+    /// the object is gone or already so.
+    fn set_finalizer<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        present: bool,
+    ) -> BoxFuture<'a, Result<(), HomeError>>;
+
     /// Whether `key`, which left the objects the runtime holds, is really
     /// gone from the home (its finalizer may run), rather than only out of
     /// this controller's view (a label selector's shard).

@@ -210,7 +210,8 @@ pub async fn config_from_kubeconfig(
     opts: &KubeTargetsOptions,
 ) -> Result<Config, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "the kubeconfig is not UTF-8".to_string())?;
-    let mut kc = Kubeconfig::from_yaml(text).map_err(|e| format!("invalid kubeconfig: {e}"))?;
+    let mut kc = Kubeconfig::from_yaml(text)
+        .map_err(|e| format!("invalid kubeconfig: {}", without_quoted(&e.to_string())))?;
     for c in &mut kc.clusters {
         if let Some(cluster) = c.cluster.as_mut() {
             cluster.certificate_authority = None;
@@ -233,6 +234,24 @@ pub async fn config_from_kubeconfig(
     Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// A parser's message without the values it quotes (a token or a key in
+/// the wrong place would be echoed otherwise).
+fn without_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !inside {
+                out.push_str("\"***\"");
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl TargetFactory for KubeTargets {

@@ -342,3 +342,24 @@ fn truncated_and_non_gzip_archives_are_errors() {
     std::fs::write(&file, &bytes[..bytes.len() / 2]).expect("write");
     assert!(unpack_tar_gz(&file, &t.path().join("v"), &Limits::default()).is_err());
 }
+
+#[test]
+fn a_deep_name_cannot_make_more_directories_than_the_limit() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let deep = "d/".repeat(40) + "f";
+    let file = hostile(t.path(), &[(deep.as_bytes(), b'0', b"x")]);
+    let ten = Limits {
+        max_entries: 10,
+        ..Limits::default()
+    };
+    let err = unpack_tar_gz(&file, &t.path().join("u"), &ten).expect_err("40 directories");
+    assert!(
+        matches!(err, Error::TooManyEntries { limit: 10, .. }),
+        "{err}"
+    );
+    assert!(
+        !t.path().join("u/d").exists(),
+        "refused before creating any"
+    );
+    unpack_tar_gz(&file, &t.path().join("v"), &Limits::default()).expect("within the default");
+}

@@ -230,6 +230,10 @@ async fn a_refused_connection_is_retried_then_reported() {
     .expect_err("refused");
     assert!(matches!(err, FetchError::Transport { .. }), "{err}");
     assert!(err.to_string().contains(&url), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("refused"),
+        "the cause: {err}"
+    );
     assert!(err.is_transient());
     // Two waits of 20 ms and 40 ms happened.
     assert!(started.elapsed() >= Duration::from_millis(60));

@@ -731,3 +731,114 @@ spec:
         "{table}"
     );
 }
+
+/// Seed 001's fleet, applied by `automate --once --kubeconfig` in one
+/// pass: its `dependencies.yaml` (crds → infrastructure → apps through
+/// `dependsOn`) over the article's base and production overlay. The CRD
+/// established first lets infrastructure create an object of it; the apps
+/// overlay's patches reach the apiserver. (The seed's healthCheck on
+/// cert-manager's Deployment is dropped: this control plane runs no
+/// Deployment controller, so nothing would ever become Available.)
+#[test]
+fn once_with_kubeconfig_applies_seed_001_fleet_in_dependency_order() {
+    let Some(env) = crate::kubernetes::env() else {
+        return;
+    };
+    let Some(seed) = crate::build::seed_001_files(&["02", "03", "04", "05", "06", "24"]) else {
+        return;
+    };
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = env.cp.namespace("fleet");
+    let group = format!("{ns}.example.com");
+    let mut files: Vec<(String, String)> = seed
+        .into_iter()
+        .map(|(path, text)| {
+            let text = text
+                .replace("namespace: production", &format!("namespace: {ns}"))
+                .replace(
+                    "  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: cert-manager\n      namespace: cert-manager\n",
+                    "",
+                );
+            (path, text)
+        })
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|(p, t)| p == "clusters/production/dependencies.yaml"
+                && !t.contains("healthChecks")),
+        "the seed's dependencies.yaml changed"
+    );
+    files.push((
+        "clusters/production/flux-system.yaml".into(),
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: https://github.com/myorg/fleet.git\n".into(),
+    ));
+    files.push((
+        "infrastructure/crds/widgets.yaml".into(),
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  names:\n    kind: Widget\n    plural: widgets\n    singular: widget\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
+        ),
+    ));
+    files.push((
+        "infrastructure/overlays/production/kustomization.yaml".into(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - widget.yaml\n".into(),
+    ));
+    files.push((
+        "infrastructure/overlays/production/namespace.yaml".into(),
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+    ));
+    files.push((
+        "infrastructure/overlays/production/widget.yaml".into(),
+        format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: ingress\n  namespace: {ns}\nspec:\n  size: 3\n"),
+    ));
+    let bare = gitrepo::init_bare(tmp.path(), "fleet.git");
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_bytes()))
+        .collect();
+    let head = gitrepo::commit_files(&bare, "main", &refs, "seed 001's fleet");
+    let out = ferroflux()
+        .args(["automate", "--once", "--path", "clusters/production"])
+        .arg("--repo")
+        .arg(&bare)
+        .arg("--state")
+        .arg(tmp.path().join("state.redb"))
+        .arg("--kubeconfig")
+        .arg(env.cp.kubeconfig())
+        .output()
+        .expect("automate runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["apps", "crds", "infrastructure"] {
+        assert!(
+            text.contains(&format!("  ok   flux-system/{name}: main@sha1:{head}")),
+            "{name}:\n{text}"
+        );
+    }
+    let get = |kind: &str, name: &str, path: &str| {
+        let jsonpath = format!("jsonpath={path}");
+        let args = ["get", kind, name, "-n", &ns, "-o", &jsonpath];
+        crate::kubernetes::kubectl_run(&env.kubectl, &env.cp.kubeconfig(), &args)
+    };
+    let (ok, widget) = get("widget", "ingress", "{.spec.size}");
+    assert!(ok && widget == "3", "{widget}");
+    let (ok, replicas) = get("deployment", "web-app", "{.spec.replicas}");
+    assert!(ok && replicas == "5", "{replicas}");
+    let (ok, labels) = get("deployment", "web-app", "{.metadata.labels}");
+    assert!(ok, "{labels}");
+    assert!(
+        labels.contains("\"app.kubernetes.io/managed-by\":\"flux\"")
+            && labels.contains("\"kustomize.toolkit.fluxcd.io/name\":\"apps\""),
+        "{labels}"
+    );
+    let (ok, min) = get("hpa", "web-app", "{.spec.minReplicas}");
+    assert!(ok && min == "5", "{min}");
+}

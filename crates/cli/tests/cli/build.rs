@@ -21,14 +21,14 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Seed 001's manifests, each written where its first line (`# path`)
-/// says, plus the Service and HorizontalPodAutoscaler the base lists but
-/// the article does not show.
-fn seed_001_tree() -> Option<tempfile::TempDir> {
+/// Seed 001's manifests numbered `numbers`, each with the path its first
+/// line (`# path`) names, plus the Service and HorizontalPodAutoscaler the
+/// base lists but the article does not show.
+pub(crate) fn seed_001_files(numbers: &[&str]) -> Option<Vec<(String, String)>> {
     let seeds = dir_from_env("FERROFLUX_SEEDS_DIR")?;
-    let dir = tempfile::tempdir().expect("the seed tree is written");
-    for n in ["02", "03", "04", "05", "06", "07", "11"] {
-        let manifests = seeds.join("manifests/001");
+    let manifests = seeds.join("manifests/001");
+    let mut files = Vec::new();
+    for n in numbers {
         let file = std::fs::read_dir(&manifests)
             .expect("the seed tree is written")
             .map(|e| e.expect("the seed tree is written").path())
@@ -40,24 +40,35 @@ fn seed_001_tree() -> Option<tempfile::TempDir> {
         let content = std::fs::read_to_string(&file).expect("the seed tree is written");
         let (first, rest) = content.split_once('\n').expect("the seed tree is written");
         let rel = first.trim_start_matches("# ").trim();
+        files.push((rel.to_string(), rest.to_string()));
+    }
+    files.push((
+        "apps/base/service.yaml".to_string(),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web-app\nspec:\n  selector:\n    app: \
+         web-app\n  ports:\n    - port: 80\n      targetPort: 8080\n"
+            .to_string(),
+    ));
+    files.push((
+        "apps/base/hpa.yaml".to_string(),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: \
+         web-app\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    \
+         name: web-app\n  minReplicas: 2\n  maxReplicas: 10\n"
+            .to_string(),
+    ));
+    Some(files)
+}
+
+/// [`seed_001_files`] of the overlay and its Flux Kustomizations, written
+/// to a directory.
+fn seed_001_tree() -> Option<tempfile::TempDir> {
+    let files = seed_001_files(&["02", "03", "04", "05", "06", "07", "11"])?;
+    let dir = tempfile::tempdir().expect("the seed tree is written");
+    for (rel, content) in files {
         let target: PathBuf = dir.path().join(rel);
         std::fs::create_dir_all(target.parent().expect("the seed tree is written"))
             .expect("the seed tree is written");
-        std::fs::write(&target, rest).expect("the seed tree is written");
+        std::fs::write(&target, content).expect("the seed tree is written");
     }
-    std::fs::write(
-        dir.path().join("apps/base/service.yaml"),
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web-app\nspec:\n  selector:\n    app: \
-         web-app\n  ports:\n    - port: 80\n      targetPort: 8080\n",
-    )
-    .expect("the seed tree is written");
-    std::fs::write(
-        dir.path().join("apps/base/hpa.yaml"),
-        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: \
-         web-app\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    \
-         name: web-app\n  minReplicas: 2\n  maxReplicas: 10\n",
-    )
-    .expect("the seed tree is written");
     Some(dir)
 }
 

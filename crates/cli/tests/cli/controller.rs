@@ -885,6 +885,57 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     }
     eprintln!("webhook -> Deployment updated in {:?}", sent.elapsed());
 
+    // Flux's finalizer: the controller adds it, and deleting the
+    // Kustomization prunes what it applied before the object goes. A
+    // finalizer Flux left on an image object comes off on deletion too.
+    assert!(
+        k.jsonpath("kustomization/apps", ".metadata.finalizers")
+            .contains("finalizers.fluxcd.io"),
+        "{}",
+        a.text()
+    );
+    k.apply(&format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: left-by-flux\n  namespace: {ns}\n  finalizers:\n    - finalizers.fluxcd.io\n  labels:\n    {}\nspec:\n  imageRepositoryRef:\n    name: keyword-correction\n  policy:\n    semver:\n      range: '>=0'\n",
+        shard(ns).replace('=', ": ")
+    ));
+    k.run(&["delete", "kustomization", "apps", "-n", ns, "--wait=false"]);
+    k.run(&[
+        "delete",
+        "imagepolicy",
+        "left-by-flux",
+        "-n",
+        ns,
+        "--wait=false",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let left = || {
+        k.run(&[
+            "get",
+            "kustomization,deployment,imagepolicy",
+            "-n",
+            ns,
+            "-o",
+            "name",
+        ])
+        .lines()
+        .filter(|l| {
+            l.starts_with("kustomization")
+                || l.ends_with("/left-by-flux")
+                || *l == "deployment.apps/keyword-correction"
+        })
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    while !left().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still there: {:?}\n{}",
+            left(),
+            a.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Sharding: the object outside the selector is never touched.
     assert_eq!(k.jsonpath("imagerepository/unsharded", ".status"), "");
 

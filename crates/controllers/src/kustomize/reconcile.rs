@@ -240,9 +240,15 @@ fn check_dependencies(
 ) -> Result<(), StepError> {
     dependency::check(ks, &artifact.revision, &Kustomizations(lookup)).map_err(|e| {
         if e.is_transient() {
+            let hint = match &e {
+                dependency::DependencyError::NotFound { namespace, name } => {
+                    did_you_mean(lookup, namespace, name)
+                }
+                _ => String::new(),
+            };
             StepError::waiting(
                 reason::DEPENDENCY_NOT_READY,
-                e.to_string(),
+                format!("{e}{hint}"),
                 REQUEUE_DEPENDENCY,
             )
         } else {
@@ -252,6 +258,19 @@ fn check_dependencies(
             )
         }
     })
+}
+
+/// Seed 001's `dependsOn` typo: the Kustomization of `namespace` whose
+/// name is closest to `name`, when one is close.
+fn did_you_mean(lookup: &dyn Lookup, namespace: &str, name: &str) -> String {
+    lookup
+        .keys_in("Kustomization", namespace)
+        .into_iter()
+        .map(|k| (strsim::levenshtein(&k.name, name), k.name))
+        .filter(|(d, n)| *d <= 3.max(name.len() / 4) && n != name)
+        .min()
+        .map(|(_, n)| format!("; did you mean '{namespace}/{n}'?"))
+        .unwrap_or_default()
 }
 
 /// The `substituteFrom` objects that exist, as the build wants them.
@@ -416,8 +435,8 @@ fn finish(mut run: Run<'_>, result: &Result<Applied, StepError>) -> Kustomizatio
                 _ => retry_interval(ks),
             };
             let event = match e.reason() {
-                // Flux logs these two and emits no event (or an Info one).
-                reason::ARTIFACT_FAILED if e.message().contains("not found") => None,
+                // Flux only logs a missing source or artifact.
+                reason::ARTIFACT_FAILED if source_missing(e.message()) => None,
                 reason::DEPENDENCY_NOT_READY => {
                     run.lines.push(format!(
                         "Dependencies do not meet ready condition, retrying in {}",
@@ -438,6 +457,13 @@ fn finish(mut run: Run<'_>, result: &Result<Applied, StepError>) -> Kustomizatio
         outcome,
         event,
     }
+}
+
+/// The messages of a source or artifact that is not there (yet).
+fn source_missing(message: &str) -> bool {
+    message.starts_with("Source artifact not found")
+        || message.starts_with("Source is not ready, artifact not found")
+        || (message.contains(".source.toolkit.fluxcd.io \"") && message.ends_with("\" not found"))
 }
 
 /// A failed run leaves `Reconciling` (when a step set it) as

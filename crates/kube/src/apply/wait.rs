@@ -18,10 +18,14 @@ const POLL_CONCURRENCY: usize = 4;
 /// block for a moment (CEL), so it runs on the blocking pool.
 pub type CustomHealth = std::sync::Arc<dyn Fn(&serde_json::Value) -> Option<Health> + Send + Sync>;
 
+/// The first delay between health polls.
+const FIRST_POLL: Duration = Duration::from_millis(100);
+
 /// How to wait.
 #[derive(Clone)]
 pub struct WaitOptions {
-    /// Poll interval (Flux: 5 s for health checks, 2 s for stages).
+    /// Longest poll interval (Flux: 5 s for health checks, 2 s for
+    /// stages); the first polls come after 100 ms, doubling up to it.
     pub interval: Duration,
     /// Give up after (Flux: `spec.timeout`, 60 s for stages).
     pub timeout: Duration,
@@ -79,6 +83,10 @@ impl ResourceManager {
             return Ok(start.elapsed());
         }
         let deadline = start + opts.timeout;
+        // Beyond Flux's fixed 5 s: the first polls come soon (most objects
+        // are ready within a second of their apply), then back off to
+        // `interval`.
+        let mut delay = opts.interval.min(FIRST_POLL);
         loop {
             // Owned items: a closure over `&ObjRef` makes the future
             // unprovably Send (rustc's higher-ranked lifetime limits), and
@@ -113,7 +121,8 @@ impl ResourceManager {
                 );
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            tokio::time::sleep(opts.interval.min(left)).await;
+            tokio::time::sleep(delay.min(left)).await;
+            delay = delay.saturating_mul(2).min(opts.interval);
         }
     }
 

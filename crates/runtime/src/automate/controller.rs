@@ -111,6 +111,10 @@ impl Runner {
     /// Take one watch change into the objects; with a scheduler (after the
     /// first pass), run what it concerns.
     pub(crate) fn apply_change(&mut self, change: Change, mut sched: Option<&mut Scheduler>) {
+        if let Some((key, ours, cleanup)) = finalizers::terminating(&change) {
+            self.on_terminating(key, ours, cleanup, sched.as_deref_mut());
+            return;
+        }
         let mut run = |key: ObjectKey, trigger: Option<Trigger>| {
             if let (Some(s), Some(t)) = (sched.as_deref_mut(), trigger) {
                 tracing::debug!(object = %key, ?t, "watch event");
@@ -133,7 +137,9 @@ impl Runner {
                 run(key, t);
             }
             Change::Kustomization(o, version) => {
+                let meta = o.metadata.clone();
                 let (key, t) = upsert_kind!(self, kustomizations, KUSTOMIZATION, *o, &version);
+                self.ensure_finalizer(&key, &meta);
                 run(key, t);
             }
             Change::Receiver(o) => {
@@ -141,7 +147,9 @@ impl Runner {
                 run(key, t);
             }
             Change::GitRepository(o) => {
+                let meta = o.metadata.clone();
                 let (key, t) = upsert_kind!(self, git_repositories, GIT_REPOSITORY, *o, V1_SOURCE);
+                self.ensure_finalizer(&key, &meta);
                 if t.is_some() {
                     // The automations that push through it read its spec;
                     // the others wait for its next artifact.
@@ -207,29 +215,54 @@ impl Runner {
         );
     }
 
+    /// A deleted object: it leaves the objects and the schedule, and what
+    /// it leaves behind is cleaned up unless our finalizer did it already.
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
-        let repository = self.objects.git_repositories.get(key).cloned();
-        let kustomization = self.objects.kustomizations.get(key).cloned();
-        let known = self.objects.remove(key);
-        if !known {
+        let unfinalized = |meta: &ObjectMeta| !finalizers::has_finalizer(meta);
+        let repository = self
+            .objects
+            .git_repositories
+            .get(key)
+            .filter(|g| unfinalized(&g.metadata))
+            .cloned();
+        let kustomization = self
+            .objects
+            .kustomizations
+            .get(key)
+            .filter(|k| unfinalized(&k.metadata))
+            .cloned();
+        if !self.forget_quietly(key, sched) {
             return;
         }
-        tracing::info!(object = %key, "deleted");
-        self.pushed.remove(key);
-        self.failures.remove(key);
-        self.metrics.record_deleted(key);
         if let Some(repo) = repository {
             self.delete_artifacts(repo);
         }
         if let Some(ks) = kustomization {
             self.finalize_kustomization(ks);
         }
+    }
+
+    /// `key` leaves the objects, the schedule and the metrics; false when
+    /// it was not there.
+    pub(super) fn forget_quietly(
+        &mut self,
+        key: &ObjectKey,
+        sched: Option<&mut Scheduler>,
+    ) -> bool {
+        if !self.objects.remove(key) {
+            return false;
+        }
+        tracing::info!(object = %key, "deleted");
+        self.pushed.remove(key);
+        self.failures.remove(key);
+        self.metrics.record_deleted(key);
         if let Some(s) = sched {
             s.remove(key);
         }
         if key.kind == RECEIVER {
             self.publish_receivers();
         }
+        true
     }
 }
 

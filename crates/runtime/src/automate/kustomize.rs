@@ -63,15 +63,24 @@ impl Runner {
             .unwrap_or_else(|| Arc::new(NoTarget) as Arc<dyn TargetFactory>)
     }
 
-    /// A Kustomization left the home: kustomize-controller's finalizer
-    /// (prune its inventory per `deletionPolicy`), in the background.
+    /// The cleanup of a deleted Kustomization, owning what it needs.
+    pub(super) fn kustomize_finalizer(&self) -> KustomizationFinalizer {
+        KustomizationFinalizer {
+            targets: self.target_factory(),
+            options: self.kustomize.clone(),
+            clock: Arc::clone(&self.clock),
+        }
+    }
+
+    /// A Kustomization left the home without our finalizer (removed from
+    /// the checkout, or deleted in a cluster before it had one):
+    /// kustomize-controller's finalizer (prune its inventory per
+    /// `deletionPolicy`), in the background.
     pub(super) fn finalize_kustomization(&self, ks: Kustomization) {
         if !self.serves(KUSTOMIZATION) {
             return;
         }
-        let targets = self.target_factory();
-        let options = self.kustomize.clone();
-        let clock = Arc::clone(&self.clock);
+        let finalizer = self.kustomize_finalizer();
         let home = Arc::clone(&self.home);
         tokio::spawn(async move {
             let key = ObjectKey::new(
@@ -89,20 +98,37 @@ impl Runner {
                     return;
                 }
             }
-            let cx = KustomizationCx {
-                targets: targets.as_ref(),
-                clock: clock.as_ref(),
-                options: &options,
-            };
-            let done = reconcile::finalize(&ks, &cx).await;
-            match done.result {
-                Ok(()) => {
-                    for e in &done.events {
-                        tracing::info!(object = %key, reason = %e.reason, "{}", e.message);
-                    }
-                }
-                Err(e) => tracing::warn!(object = %key, "finalizer failed: {e}"),
+            if let Err(e) = finalizer.run(&ks).await {
+                tracing::warn!(object = %key, "finalizer failed: {e}");
             }
         });
+    }
+}
+
+/// kustomize-controller's finalizer for one deleted Kustomization.
+pub(super) struct KustomizationFinalizer {
+    targets: Arc<dyn TargetFactory>,
+    options: ferroflux_controllers::kustomize::reconcile::KustomizationOptions,
+    clock: Arc<dyn Clock>,
+}
+
+impl KustomizationFinalizer {
+    /// Prune (or orphan) what `ks` applied, per its `deletionPolicy`.
+    pub(super) async fn run(&self, ks: &Kustomization) -> Result<(), String> {
+        let cx = KustomizationCx {
+            targets: self.targets.as_ref(),
+            clock: self.clock.as_ref(),
+            options: &self.options,
+        };
+        let done = reconcile::finalize(ks, &cx).await;
+        let key = format!(
+            "Kustomization/{}/{}",
+            ks.metadata.namespace.as_deref().unwrap_or_default(),
+            ks.metadata.name.as_deref().unwrap_or_default()
+        );
+        for e in &done.events {
+            tracing::info!(object = %key, reason = %e.reason, "{}", e.message);
+        }
+        done.result.map_err(|e| e.to_string())
     }
 }

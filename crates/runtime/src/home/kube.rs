@@ -1,8 +1,8 @@
 //! The home of `ferroflux controller`: a Kubernetes cluster
 //! ([`Cluster`]). Objects arrive through its watches, status is a merge
 //! patch on the status subresource, events are Kubernetes Events (queued,
-//! never awaited), and an object counts as gone only when the apiserver no
-//! longer has it.
+//! never awaited), Flux's finalizer holds a deletion until its cleanup ran,
+//! and an object counts as gone only when the apiserver no longer has it.
 
 use ferroflux_controllers::status::Event;
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -14,6 +14,14 @@ use crate::source::ObjectKey;
 
 /// The action of every Event a reconcile records.
 const ACTION: &str = "Reconcile";
+
+/// A write the apiserver refused, as the home's error (same message).
+fn refused(key: &ObjectKey, e: ClusterError) -> HomeError {
+    match e {
+        ClusterError::Status { detail, .. } => HomeError::refused(key, detail),
+        other => HomeError::refused(key, other.to_string()),
+    }
+}
 
 /// The Kubernetes home: see the module docs.
 #[derive(Debug, Clone)]
@@ -42,10 +50,7 @@ impl Home for KubeHome {
             self.cluster
                 .write_status(key, old, new)
                 .await
-                .map_err(|e| match e {
-                    ClusterError::Status { detail, .. } => HomeError::refused(key, detail),
-                    other => HomeError::refused(key, other.to_string()),
-                })
+                .map_err(|e| refused(key, e))
         })
     }
 
@@ -65,6 +70,23 @@ impl Home for KubeHome {
 
     fn serves_gitops(&self) -> bool {
         true
+    }
+
+    fn finalizes(&self) -> bool {
+        true
+    }
+
+    fn set_finalizer<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        present: bool,
+    ) -> BoxFuture<'a, Result<(), HomeError>> {
+        Box::pin(async move {
+            self.cluster
+                .set_finalizer(key, present)
+                .await
+                .map_err(|e| refused(key, e))
+        })
     }
 
     fn gone<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Result<bool, HomeError>> {

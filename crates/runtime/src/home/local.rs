@@ -158,6 +158,20 @@ impl Home for LocalHome {
         false
     }
 
+    fn finalizes(&self) -> bool {
+        false
+    }
+
+    fn set_finalizer<'a>(
+        &'a self,
+        _key: &'a ObjectKey,
+        _present: bool,
+    ) -> BoxFuture<'a, Result<(), HomeError>> {
+        // Nothing here waits for a finalizer: an object leaves the
+        // checkout at once.
+        Box::pin(async { Ok(()) })
+    }
+
     fn gone<'a>(&'a self, _key: &'a ObjectKey) -> BoxFuture<'a, Result<bool, HomeError>> {
         // The runtime asks once the re-read checkout no longer has it: the
         // checkout is the whole home.

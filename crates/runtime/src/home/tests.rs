@@ -242,3 +242,30 @@ async fn kube_home_status_refused_fails_that_object() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn local_home_holds_no_finalizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, st) = local_home(&dir);
+    assert!(!home.finalizes());
+    let key = ObjectKey::new("Kustomization", "apps", "app");
+    home.set_finalizer(&key, true).await.unwrap();
+    assert!(st.list("Kustomization").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn kube_home_finalizer_refused_names_the_object() {
+    let key = ObjectKey::new("GitRepository", "apps", "app");
+    let home = KubeHome::new(apiserver(403, FORBIDDEN).await);
+    assert!(home.finalizes());
+    let e = home.set_finalizer(&key, true).await.unwrap_err();
+    assert!(matches!(e, HomeError::Refused { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("GitRepository apps/app: status update failed: finalizer update failed:"),
+        "{e}"
+    );
+    // Gone already: nothing to hold.
+    let home = KubeHome::new(apiserver(404, NOT_FOUND).await);
+    home.set_finalizer(&key, false).await.unwrap();
+}

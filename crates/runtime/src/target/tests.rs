@@ -186,3 +186,14 @@ async fn a_missing_kubeconfig_secret_is_a_retry_with_flux_s_words() {
         "unable to read KubeConfig secret 'apps/prod' error: secrets \"prod\" not found"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_kubeconfig_is_reported_without_its_values() {
+    let text = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: \"s3cr3t-token\"\n";
+    let err = config_from_kubeconfig(text.as_bytes(), &KubeTargetsOptions::default())
+        .await
+        .expect_err("user is not a map");
+    assert!(err.starts_with("invalid kubeconfig: "), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert_eq!(without_quoted(r#"a "b" c "d"#), r#"a "***" c "***""#);
+}

@@ -646,3 +646,24 @@ async fn a_kubeconfig_secret_targets_a_second_apiserver() {
         )
     );
 }
+
+#[tokio::test]
+async fn wait_for_termination_deletes_without_prune_and_waits() {
+    let Some(mut w) = World::new("ks-wft").await else {
+        return;
+    };
+    let ns = w.ns.clone();
+    w.publish("1111", &[("apps/a.yaml", &cm("a", "1"))]);
+    let mut ks = w.kustomization(json!({"prune": false, "deletionPolicy": "WaitForTermination"}));
+    assert_eq!(ready(&w.run(&mut ks).await).status, "True");
+    let cx = KustomizationCx {
+        targets: &w.targets,
+        clock: &SystemClock,
+        options: &w.options,
+    };
+    let f = finalize(&ks, &cx).await;
+    assert!(f.result.is_ok(), "{:?}", f.result);
+    let messages: Vec<&str> = f.events.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, [format!("ConfigMap/{ns}/a deleted")]);
+    assert!(w.config_maps().get_opt("a").await.expect("get").is_none());
+}

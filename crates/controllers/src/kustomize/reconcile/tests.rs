@@ -210,6 +210,23 @@ async fn depends_on_naming_nothing_says_not_found_and_requeues_in_30s() {
         .dependencies
         .expect_err("not ready");
     assert_eq!(e.message(), "dependency 'flux-system/infra' is not ready");
+
+    // A typo names the one it probably meant.
+    let typo = apps(json!({"dependsOn": [{"name": "infr"}]}));
+    let e = resolve(&typo, &home, &home).dependencies.expect_err("typo");
+    assert_eq!(
+        e.message(),
+        "dependency 'flux-system/infr' not found: kustomizations.kustomize.toolkit.fluxcd.io \"infr\" not found; did you mean 'flux-system/infra'?"
+    );
+    let far = apps(json!({"dependsOn": [{"name": "monitoring"}]}));
+    let e = resolve(&far, &home, &home)
+        .dependencies
+        .expect_err("unknown");
+    assert!(
+        e.message().ends_with("\"monitoring\" not found"),
+        "{}",
+        e.message()
+    );
 }
 
 #[tokio::test]
@@ -404,6 +421,7 @@ async fn a_wrong_digest_and_a_vanished_artifact_are_artifact_failures() {
         "Source is not ready, artifact not found, retrying in 30s"
     );
     assert_eq!(r.outcome, Outcome::RequeueAfter(Duration::from_secs(30)));
+    assert!(r.event.is_none(), "Flux only logs it");
 }
 
 #[test]
