@@ -293,7 +293,7 @@ pub struct Runner {
     receivers: ReceiverTable,
     /// `Automation key → the last commit pushed in this process`.
     pub(crate) pushed: BTreeMap<ObjectKey, String>,
-    failures: BTreeMap<ObjectKey, u32>,
+    pub(crate) failures: BTreeMap<ObjectKey, u32>,
     /// Where objects come from, status and events go: the checkout and the
     /// state database, or a cluster (`ferroflux controller`).
     pub(crate) home: Arc<dyn Home>,

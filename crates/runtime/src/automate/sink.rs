@@ -30,7 +30,7 @@ impl StatusSink {
 }
 
 impl Runner {
-    pub(super) async fn save<T: serde::Serialize + Send + 'static>(
+    pub(crate) async fn save<T: serde::Serialize + Send + 'static>(
         &self,
         key: &ObjectKey,
         status: T,
