@@ -116,6 +116,7 @@ fn the_engine_scheduler_triggers_and_jobs_name_no_home() {
         "run",
         "sink",
         "scan",
+        "digests",
         "selection",
         "update",
         "webhooks",
