@@ -17,14 +17,17 @@
 //! to `--repo`'s own branch is read from the automation's clone instead,
 //! so a webhook cycle fetches once and pushes once.
 //!
-//! The same runner is `ferroflux controller` when given a
-//! [`Cluster`](crate::cluster::Cluster) ([`Runner::in_cluster`]): objects
-//! then come from Kubernetes watches ([`controller`]), status goes to the
-//! status subresource and events become Kubernetes Events; the reconcile
-//! steps and the triggers between kinds stay the same.
+//! Where objects come from and where results go is the runner's
+//! [`Home`]: a [`LocalHome`](crate::home::LocalHome) by default, a
+//! [`KubeHome`](crate::home::KubeHome) for `ferroflux controller`
+//! ([`Runner::in_cluster`]): objects then come from Kubernetes watches
+//! ([`controller`]), status goes to the status subresource and events
+//! become Kubernetes Events; the reconcile steps and the triggers between
+//! kinds stay the same.
 //!
 //! Files by the seam they will become (`docs/ARCHITECTURE.md`): `local`
-//! and `sink` the homes' sides, `scan`, `selection`, `update` and
+//! the checkout the runtime reads for a local home, `sink` a job's way to
+//! its home's status, `scan`, `selection`, `update` and
 //! `webhooks` the jobs of ImageRepository, ImagePolicy,
 //! ImageUpdateAutomation and Receiver, `run` and `controller` the loop.
 
@@ -51,8 +54,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
-use ferroflux_api::meta::{LocalObjectReference, RECONCILE_REQUEST_ANNOTATION, reason};
-use ferroflux_api::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
+use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
+use ferroflux_api::source::{GitRepository, GitRepositorySpec};
 use ferroflux_artifact::fetch::LocalStorage;
 use ferroflux_artifact::{Retention, Storage};
 use ferroflux_controllers::image::{automation, policy, repository};
@@ -67,6 +70,7 @@ use ferroflux_registry::Client;
 
 use crate::cluster::Cluster;
 use crate::engine::finish::{self, Finished, Said};
+use crate::home::{Arrival, Home, HomeError, KubeHome, LocalHome, OwnRepository};
 use crate::metrics::Metrics;
 use crate::scheduler::{
     DEFAULT_CONCURRENT, Jobs, Scheduler, SchedulerHandle, SchedulerOptions, Trigger,
@@ -140,6 +144,8 @@ pub enum AutomateError {
     Join(String),
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Home(#[from] HomeError),
     #[error("the Kubernetes watches stopped")]
     WatchClosed,
 }
@@ -278,7 +284,6 @@ pub struct Runner {
     opts: AutomateOptions,
     /// The clones' directory (0700): `opts.cache_dir` or beside the state.
     cache_dir: PathBuf,
-    url: String,
     state: StatusStore,
     client: Client,
     clock: Arc<dyn Clock>,
@@ -288,9 +293,10 @@ pub struct Runner {
     receivers: ReceiverTable,
     /// `Automation key → the last commit pushed in this process`.
     pub(crate) pushed: BTreeMap<ObjectKey, String>,
-    failures: BTreeMap<ObjectKey, u32>,
-    /// Set for `ferroflux controller`: objects, status and events live there.
-    pub(crate) cluster: Option<Cluster>,
+    pub(crate) failures: BTreeMap<ObjectKey, u32>,
+    /// Where objects come from, status and events go: the checkout and the
+    /// state database, or a cluster (`ferroflux controller`).
+    pub(crate) home: Arc<dyn Home>,
     /// Registry clients of ImageRepositories with a `certSecretRef`, one
     /// per fingerprint of the Secret's TLS material, so that repositories
     /// trusting the same CA share connections (and the system roots are
@@ -378,13 +384,14 @@ impl Runner {
             }),
             ..KustomizationOptions::default()
         };
+        let own = OwnRepository::new(&opts.repo, &opts.branch, opts.repo_credentials.clone());
         Ok(Runner {
+            home: Arc::new(LocalHome::new(state.clone(), own)),
             storage,
             sources,
             kustomize,
             targets: None,
             cache_dir,
-            url: repo_url(&opts.repo),
             opts,
             state,
             client,
@@ -395,7 +402,6 @@ impl Runner {
             receivers: ReceiverTable::default(),
             pushed: BTreeMap::new(),
             failures: BTreeMap::new(),
-            cluster: None,
             tls_clients: TlsClients::default(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
@@ -403,9 +409,15 @@ impl Runner {
         })
     }
 
-    /// Run against Kubernetes (`ferroflux controller`): see [`Runner::control`].
-    pub fn in_cluster(mut self, cluster: Cluster) -> Runner {
-        self.cluster = Some(cluster);
+    /// Run against Kubernetes (`ferroflux controller`): a [`KubeHome`];
+    /// see [`Runner::control`].
+    pub fn in_cluster(self, cluster: Cluster) -> Runner {
+        self.with_home(Arc::new(KubeHome::new(cluster)))
+    }
+
+    /// Keep objects, status and events in `home`.
+    pub fn with_home(mut self, home: Arc<dyn Home>) -> Runner {
+        self.home = home;
         self
     }
 
@@ -422,10 +434,10 @@ impl Runner {
     }
 
     /// Whether this home reconciles the GitOps kinds (GitRepository,
-    /// Kustomization): always in a cluster, locally with a target cluster.
-    /// The image chain never needs them.
+    /// Kustomization): when the home serves them (a cluster), or with a
+    /// target cluster. The image chain never needs them.
     pub(crate) fn gitops(&self) -> bool {
-        self.cluster.is_some() || self.targets.is_some()
+        self.home.serves_gitops() || self.targets.is_some()
     }
 
     /// Whether objects of `kind` are reconciled here.

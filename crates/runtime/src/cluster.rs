@@ -294,10 +294,30 @@ impl Cluster {
         true
     }
 
-    /// Whether the Kustomization `key` still exists (a watch's delete may
-    /// mean it left this shard's selector, not the cluster).
-    pub async fn kustomization_exists(&self, key: &ObjectKey) -> Result<bool, kube::Error> {
-        Api::<Kustomization>::namespaced(self.client.clone(), &key.namespace)
+    /// Whether `key` still exists (a watch's delete may mean it left this
+    /// shard's selector, not the cluster). A kind not watched here is never
+    /// said to be gone.
+    pub async fn exists(&self, key: &ObjectKey) -> Result<bool, kube::Error> {
+        match key.kind.as_str() {
+            IMAGE_REPOSITORY => self.get_exists::<ImageRepository>(key).await,
+            IMAGE_POLICY => self.get_exists::<ImagePolicy>(key).await,
+            IMAGE_UPDATE_AUTOMATION => self.get_exists::<ImageUpdateAutomation>(key).await,
+            RECEIVER => self.get_exists::<Receiver>(key).await,
+            GIT_REPOSITORY => self.get_exists::<GitRepository>(key).await,
+            KUSTOMIZATION => self.get_exists::<Kustomization>(key).await,
+            _ => Ok(true),
+        }
+    }
+
+    /// A GET of `key` as kind `K`: whether the apiserver has it.
+    async fn get_exists<K>(&self, key: &ObjectKey) -> Result<bool, kube::Error>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        Api::<K>::namespaced(self.client.clone(), &key.namespace)
             .get_opt(&key.name)
             .await
             .map(|o| o.is_some())

@@ -5,13 +5,13 @@
 //! of `ferroflux-controllers`, erased); [`source`]'s `Objects` holds their
 //! objects, [`index`] who reads what, and [`triggers`] the runs that follow a
 //! change. [`engine`] is what follows every reconcile, for every kind alike,
-//! and names no kind. The loop and the two homes are still one
-//! [`Runner`]: standalone it loads objects from a Git
-//! checkout, reads Secrets kept outside the repository ([`secrets`]) and
-//! persists status in redb ([`state`]); given a [`cluster`] the objects and
-//! Secrets come from Kubernetes watches and status goes to the status
-//! subresource. Either way it decides what runs when ([`scheduler`]), serves
-//! Receiver webhooks ([`webhook`]) and counts Flux's metrics ([`metrics`]).
+//! and names no kind. The loop is the [`Runner`]; where its objects live
+//! is its [`home`]: standalone a `LocalHome` (objects from a Git checkout,
+//! Secrets kept outside the repository ([`secrets`]), status in redb
+//! ([`state`])), given a [`cluster`] a `KubeHome` (objects and Secrets
+//! from Kubernetes watches, status to the status subresource, Events).
+//! Either way it decides what runs when ([`scheduler`]), serves Receiver
+//! webhooks ([`webhook`]) and counts Flux's metrics ([`metrics`]).
 //! The runtime never decides a status: it stores what a reconciler returns.
 //! Must not depend on the CLI; blocking work (redb, git) goes through
 //! `spawn_blocking`, and no lock is held across an `.await`.
@@ -19,6 +19,7 @@
 pub mod automate;
 pub mod cluster;
 pub mod engine;
+pub mod home;
 pub mod index;
 pub mod leader;
 pub mod metrics;

@@ -3,13 +3,17 @@
 //! revision moved runs the ImagePolicies that point at it; an ImagePolicy
 //! whose `latestRef` moved runs every ImageUpdateAutomation of its
 //! namespace; a changed GitRepository runs the automations that push
-//! through it; a changed Secret runs the Receivers that take their token
+//! through it, and a new artifact the Kustomizations that apply it; a
+//! Kustomization whose readiness or applied revision moved runs those that
+//! depend on it; a changed Secret runs the Receivers that take their token
 //! from it. Both homes use these rules, so they are kept in one place and
 //! pinned by a table test that runs in milliseconds.
 
 use serde_json::Value;
 
-use crate::automate::{GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION};
+use crate::automate::{
+    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, KUSTOMIZATION,
+};
 use crate::registry::flux;
 use crate::source::{ObjectKey, Objects};
 
@@ -52,8 +56,10 @@ pub fn reason(upstream: &ObjectKey) -> String {
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 5] = [
+pub const EDGES: [(&str, &str); 7] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
+    (GIT_REPOSITORY, KUSTOMIZATION),
+    (KUSTOMIZATION, KUSTOMIZATION),
     (IMAGE_REPOSITORY, IMAGE_POLICY),
     (IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION),
     (GIT_REPOSITORY, IMAGE_UPDATE_AUTOMATION),

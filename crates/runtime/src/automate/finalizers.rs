@@ -59,12 +59,10 @@ impl Runner {
         sched: Option<&mut Scheduler>,
     ) {
         self.forget_quietly(&key, sched);
-        let Some(cluster) = self.cluster.clone() else {
-            return;
-        };
-        if !ours {
+        if !ours || !self.home.finalizes() {
             return;
         }
+        let home = Arc::clone(&self.home);
         let storage = self.storage.clone();
         let sources = self.sources.clone();
         let prune = match &cleanup {
@@ -107,23 +105,25 @@ impl Runner {
                     }
                 }
             }
-            if let Err(e) = cluster.set_finalizer(&key, false).await {
+            if let Err(e) = home.set_finalizer(&key, false).await {
                 tracing::error!(object = %key, "{e}");
             }
         });
     }
 
-    /// Add our finalizer to a GitOps object that lacks it (in a cluster).
+    /// Add our finalizer to a GitOps object that lacks it (in a home that
+    /// holds finalizers: a cluster).
     pub(super) fn ensure_finalizer(&self, key: &ObjectKey, meta: &ObjectMeta) {
         if has_finalizer(meta) || !matches!(key.kind.as_str(), GIT_REPOSITORY | KUSTOMIZATION) {
             return;
         }
-        let Some(cluster) = self.cluster.clone() else {
+        if !self.home.finalizes() {
             return;
-        };
+        }
+        let home = Arc::clone(&self.home);
         let key = key.clone();
         tokio::spawn(async move {
-            if let Err(e) = cluster.set_finalizer(&key, true).await {
+            if let Err(e) = home.set_finalizer(&key, true).await {
                 tracing::warn!(object = %key, "{e}");
             }
         });

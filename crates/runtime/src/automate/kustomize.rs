@@ -81,23 +81,21 @@ impl Runner {
             return;
         }
         let finalizer = self.kustomize_finalizer();
-        let cluster = self.cluster.clone();
+        let home = Arc::clone(&self.home);
         tokio::spawn(async move {
             let key = ObjectKey::new(
                 KUSTOMIZATION,
                 ks.metadata.namespace.as_deref().unwrap_or_default(),
                 ks.metadata.name.as_deref().unwrap_or_default(),
             );
-            // Only what is gone from the cluster is pruned, never an
-            // object that merely left this shard's label selector.
-            if let Some(c) = cluster {
-                match c.kustomization_exists(&key).await {
-                    Ok(false) => {}
-                    Ok(true) => return,
-                    Err(e) => {
-                        tracing::warn!(object = %key, "not finalized: {e}");
-                        return;
-                    }
+            // Only what is gone from the home is pruned, never an object
+            // that merely left this shard's label selector.
+            match home.gone(&key).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(object = %key, "not finalized: {e}");
+                    return;
                 }
             }
             if let Err(e) = finalizer.run(&ks).await {

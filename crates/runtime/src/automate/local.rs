@@ -1,7 +1,8 @@
-//! The local home of `ferroflux automate`: the working clone of `--repo`
-//! (fetched, read into [`Objects`], their stored status attached), and the
-//! GitRepository rewritten to `--repo` when it describes the repository
-//! ferroflux runs from. To become `home/local.rs` with the `Home` trait.
+//! The checkout the runtime reads when its home's objects arrive that way
+//! ([`Arrival::Checkout`]): the working clone of `--repo` (fetched, read
+//! into [`Objects`], their stored status attached), and the GitRepository
+//! an automation uses, rewritten by the home's [`OwnRepository`] rule when
+//! it describes the repository ferroflux runs from.
 
 use super::*;
 
@@ -15,11 +16,12 @@ pub(super) struct Checkout {
 impl Runner {
     /// Fetch `--repo` and (re)load the objects; true when they changed.
     pub async fn refresh(&mut self) -> Result<bool, AutomateError> {
-        if self.cluster.is_some() {
+        let own = match self.home.own_repository() {
+            Some(own) if self.home.arrival() == Arrival::Checkout => own.clone(),
             // Objects come from the watches.
-            return Ok(false);
-        }
-        let url = self.url.clone();
+            _ => return Ok(false),
+        };
+        let url = own.url().to_string();
         let fail = |detail: String| AutomateError::Checkout {
             repo: ferroflux_git::url::redact(&url),
             detail,
@@ -61,14 +63,14 @@ impl Runner {
                 }
             }
             None => {
-                let auth = if self.opts.repo_credentials.is_empty() {
+                let auth = if own.credentials().is_empty() {
                     ferroflux_git::Auth::none()
                 } else {
-                    ferroflux_git::Auth::from_secret(&self.opts.repo_credentials)
+                    ferroflux_git::Auth::from_secret(own.credentials())
                         .map_err(|e| fail(e.to_string()))?
                 };
                 let cache = self.cache_dir.join("manifests");
-                let checkout = ferroflux_git::CheckoutRef::branch(&self.opts.branch);
+                let checkout = ferroflux_git::CheckoutRef::branch(own.branch());
                 let git_opts = ferroflux_git::Options {
                     depth: self.opts.depth,
                     timeout: Some(git_timeout),
@@ -202,65 +204,39 @@ impl Runner {
         self.git_repository(&ObjectKey::new(GIT_REPOSITORY, ns, &sr.name))
     }
 
-    /// The GitRepository `key` as this home runs it, and its Secret: in a
-    /// cluster what it says; locally rewritten to `--repo` (URL, branch
-    /// when it names no ref, `--repo`'s credentials) when it describes the
-    /// repository ferroflux runs from.
+    /// The GitRepository `key` as this home runs it, and its Secret: what
+    /// it says, unless the home runs from a repository it describes (the
+    /// home's [`OwnRepository::rewrite`]: `--repo`'s URL, its branch when it
+    /// names no ref, its credentials).
     pub(super) fn git_repository(
         &self,
         key: &ObjectKey,
     ) -> (Option<GitRepository>, Option<SecretData>) {
         let ns = key.namespace.as_str();
         let found = self.objects.git_repositories.get(key).cloned();
-        if self.cluster.is_some() {
-            // In a cluster the GitRepository is what it says.
-            let secret = found
+        let named = |gr: &GitRepository| {
+            gr.spec
+                .secret_ref
                 .as_ref()
-                .and_then(|gr| gr.spec.secret_ref.as_ref())
-                .and_then(|r| self.secret(ns, &r.name).ok().cloned());
-            return (found, secret);
-        }
-        let describes_self = match &found {
+                .and_then(|r| self.secret(ns, &r.name).ok().cloned())
+        };
+        let own = self.home.own_repository().filter(|_| match &found {
             Some(gr) => self.describes_repo(gr),
             // Bootstrap keeps flux-system's own GitRepository outside the
             // automation's path; it always means the repository itself.
             None => key.name == "flux-system",
-        };
-        if !describes_self {
-            let secret = found
-                .as_ref()
-                .and_then(|gr| gr.spec.secret_ref.as_ref())
-                .and_then(|r| self.secret(ns, &r.name).ok().cloned());
+        });
+        let Some(own) = own else {
+            let secret = found.as_ref().and_then(named);
             return (found, secret);
-        }
+        };
         let mut gr = found.unwrap_or_else(|| {
             let mut g = GitRepository::new(&key.name, Default::default());
             g.metadata.namespace = Some(ns.to_string());
             g
         });
-        gr.spec.url = self.url.clone();
-        if gr.spec.reference.is_none() {
-            gr.spec.reference = Some(GitRepositoryRef {
-                branch: Some(self.opts.branch.clone()),
-                ..Default::default()
-            });
-        }
-        let named = gr
-            .spec
-            .secret_ref
-            .as_ref()
-            .and_then(|r| self.secret(ns, &r.name).ok().cloned());
-        let (secret_ref, data) = if !self.opts.repo_credentials.is_empty() {
-            (
-                Some("ferroflux-repo-credentials".to_string()),
-                Some(self.opts.repo_credentials.clone()),
-            )
-        } else if let Some(d) = named {
-            (gr.spec.secret_ref.as_ref().map(|r| r.name.clone()), Some(d))
-        } else {
-            (None, None)
-        };
-        gr.spec.secret_ref = secret_ref.map(|name| LocalObjectReference { name });
+        let secret = named(&gr);
+        let data = own.rewrite(&mut gr.spec, secret);
         (Some(gr), data)
     }
 
@@ -274,22 +250,18 @@ impl Runner {
         git_timeout(repo)
     }
 
+    /// Whether `gr` describes the repository the home runs from (never
+    /// when it runs from none).
     pub(super) fn describes_repo(&self, gr: &GitRepository) -> bool {
-        let same = |a: &str, b: &str| {
-            a.trim_end_matches('/').trim_end_matches(".git")
-                == b.trim_end_matches('/').trim_end_matches(".git")
+        let Some(own) = self.home.own_repository() else {
+            return false;
         };
-        if same(&gr.spec.url, &self.url) || same(&gr.spec.url, &self.opts.repo) {
-            return true;
-        }
-        // Another object for the same remote (seed 004's write-enabled
-        // `flux-system-write`) describes it too.
-        let self_url = self
+        let flux_system = self
             .objects
             .git_repositories
             .iter()
             .find(|(k, _)| k.namespace == "flux-system" && k.name == "flux-system")
-            .map(|(_, g)| g.spec.url.clone());
-        self_url.is_some_and(|u| same(&u, &gr.spec.url))
+            .map(|(_, g)| g.spec.url.as_str());
+        own.describes(&gr.spec.url, flux_system)
     }
 }

@@ -115,7 +115,7 @@ impl Runner {
                 }
                 // A status the apiserver refused (RBAC, a webhook) fails
                 // that object, not the controller: it is retried.
-                Err(e @ AutomateError::Cluster(_)) => {
+                Err(e @ AutomateError::Home(HomeError::Refused { .. })) => {
                     tracing::error!(object = %key, "{e}");
                     *self.failures.entry(key.clone()).or_default() += 1;
                     finished.insert(key);
@@ -162,7 +162,9 @@ impl Runner {
     ) -> Result<(), AutomateError> {
         tracing::debug!(object = %key, ?trigger, "reconcile");
         match key.kind.as_str() {
-            GIT_REPOSITORY if self.cluster.is_none() && self.is_self_repository(&key) => {
+            GIT_REPOSITORY
+                if self.home.arrival() == Arrival::Checkout && self.is_self_repository(&key) =>
+            {
                 // The checkout of `--repo` follows its GitRepository's interval.
                 self.reload(sched, None).await;
                 if self.serves(GIT_REPOSITORY) && self.objects.git_repositories.contains_key(&key) {
@@ -348,7 +350,7 @@ impl Runner {
     /// Fetch the checkout (or take the manifests an automation pushed);
     /// on changed manifests, run what changed.
     pub(super) async fn reload(&mut self, sched: &mut Scheduler, pushed: Option<Box<Manifests>>) {
-        if self.cluster.is_some() {
+        if self.home.arrival() == Arrival::Watches {
             return;
         }
         let before: BTreeSet<ObjectKey> = self.objects.keys().into_iter().collect();

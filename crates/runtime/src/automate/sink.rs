@@ -1,17 +1,16 @@
-//! Where each job writes its object's status: a merge patch in a cluster,
-//! the state database otherwise. To become `Home::write_status`.
+//! Where each job writes its object's status: the runner's [`Home`]
+//! (`Home::write_status`), from the job itself.
 
 use super::*;
 
-/// Where one object's status is written: the cluster (a merge patch from
-/// the status the object had when its job started) or the state database.
-/// A job writes its own result, so that up to `--concurrent` writes are
-/// under way at once rather than one at a time in the runner's loop; one
-/// object never has two jobs, so its writes stay in order.
+/// Where one object's status is written, with the status the object had
+/// when its job started (a home that patches writes the difference). A job
+/// writes its own result, so that up to `--concurrent` writes are under way
+/// at once rather than one at a time in the runner's loop; one object never
+/// has two jobs, so its writes stay in order.
 pub(super) struct StatusSink {
     key: ObjectKey,
-    cluster: Option<Cluster>,
-    state: StatusStore,
+    home: Arc<dyn Home>,
     old: Option<serde_json::Value>,
 }
 
@@ -21,23 +20,17 @@ impl StatusSink {
         status: T,
     ) -> Result<(), AutomateError> {
         let key = self.key;
-        if let Some(cluster) = &self.cluster {
-            let new = serde_json::to_value(&status).map_err(|e| {
-                AutomateError::Join(format!("status of {key} does not encode: {e}"))
-            })?;
-            cluster.write_status(&key, self.old.as_ref(), &new).await?;
-            return Ok(());
-        }
-        let st = self.state;
-        tokio::task::spawn_blocking(move || st.put_status(&key, &status))
-            .await
-            .map_err(|e| AutomateError::Join(e.to_string()))??;
+        let new = serde_json::to_value(&status)
+            .map_err(|e| AutomateError::Join(format!("status of {key} does not encode: {e}")))?;
+        self.home
+            .write_status(&key, self.old.as_ref(), &new)
+            .await?;
         Ok(())
     }
 }
 
 impl Runner {
-    pub(super) async fn save<T: serde::Serialize + Send + 'static>(
+    pub(crate) async fn save<T: serde::Serialize + Send + 'static>(
         &self,
         key: &ObjectKey,
         status: T,
@@ -49,12 +42,8 @@ impl Runner {
     pub(super) fn status_sink(&self, key: &ObjectKey) -> StatusSink {
         StatusSink {
             key: key.clone(),
-            cluster: self.cluster.clone(),
-            state: self.state.clone(),
-            old: self
-                .cluster
-                .as_ref()
-                .and_then(|_| self.objects.status_json(key)),
+            home: Arc::clone(&self.home),
+            old: self.objects.status_json(key),
         }
     }
 }

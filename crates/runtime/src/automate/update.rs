@@ -126,10 +126,12 @@ impl Runner {
         let previous = obj.clone();
         // Pushed to the branch the manifests come from: read them from this
         // clone rather than fetching --repo again.
-        let manifests = (self.cluster.is_none()
-            && git_repository
-                .as_ref()
-                .is_some_and(|g| g.spec.url == self.url))
+        let manifests = (self.home.arrival() == Arrival::Checkout
+            && self.home.own_repository().is_some_and(|own| {
+                git_repository
+                    .as_ref()
+                    .is_some_and(|g| g.spec.url == own.url())
+            }))
         .then(|| (self.opts.branch.clone(), self.opts.path.clone()));
         let clone_key = ObjectKey::new(
             "clone",

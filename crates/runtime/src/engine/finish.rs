@@ -1,9 +1,9 @@
 //! After each reconcile, whatever the kind: the status goes to its home
 //! (the job wrote it; a failed write fails the reconcile), the Ready
-//! condition or the reconciler's event is logged, the event recorded (a
-//! Kubernetes Event in a cluster), the metrics counted, the new status put
-//! into the objects, and whether it moved what other objects read
-//! ([`triggers::moved`]). [`next_run`] turns the reconcile's
+//! condition or the reconciler's event is logged, the event recorded by
+//! the home (`Home::record`: a Kubernetes Event in a cluster), the
+//! metrics counted, the new status put into the objects, and whether it
+//! moved what other objects read ([`triggers::moved`]). [`next_run`] turns the reconcile's
 //! [`Outcome`] into the delay of its next run.
 
 use std::time::{Duration, Instant};
@@ -144,7 +144,7 @@ impl Runner {
         })
     }
 
-    /// The metrics of one reconcile, and in a cluster its Kubernetes Event.
+    /// The metrics of one reconcile, and its event recorded in the home.
     pub(crate) async fn observed(
         &self,
         key: &ObjectKey,
@@ -156,11 +156,12 @@ impl Runner {
         self.metrics
             .observe_duration(key, started.elapsed().as_secs_f64());
         self.metrics.record_status(key, conditions, suspended);
-        if let (Some(cluster), Some(e)) = (&self.cluster, event)
+        if let Some(e) = event
             && let Some(r) = self.objects.reference(key)
         {
-            // A full queue is logged there; the reconcile goes on.
-            let _ = cluster.event(&r, e, "Reconcile");
+            // Best effort: a home that drops it (or a full queue) leaves
+            // the reconcile going on.
+            let _ = self.home.record(&r, e);
         }
     }
 }

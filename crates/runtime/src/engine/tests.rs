@@ -1,5 +1,8 @@
 //! The engine and the homes stay kind-agnostic (anchors §9.4): no kind
 //! name appears in their sources, so a new kind never needs an edit there.
+//! And what runs in either home stays home-agnostic: no home is named in
+//! the engine, the scheduler, the triggers, or the loop
+//! and jobs of `automate/`, so they never ask "is this a cluster?".
 
 use std::path::{Path, PathBuf};
 
@@ -79,6 +82,71 @@ fn the_engine_and_the_homes_name_no_kind() {
         let found = kind_names_in(&text);
         assert!(found.is_empty(), "{} names {found:?}", f.display());
     }
+}
+
+/// What names a particular home: the kube side and the two homes.
+const HOME_NAMES: &[&str] = &["Cluster", "ClusterError", "KubeHome", "LocalHome"];
+
+/// The home names (and `cluster::` paths) that appear in `text`.
+fn home_names_in(text: &str) -> Vec<&'static str> {
+    let words: std::collections::BTreeSet<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    let mut found: Vec<&'static str> = HOME_NAMES
+        .iter()
+        .copied()
+        .filter(|k| words.contains(k))
+        .collect();
+    if text.contains("cluster::") {
+        found.push("cluster::");
+    }
+    found
+}
+
+/// The engine, the scheduler, the triggers and the loop and jobs that run
+/// in either home ask the `Home`, never which home it is.
+#[test]
+fn the_engine_scheduler_triggers_and_jobs_name_no_home() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files: Vec<PathBuf> = ["engine", "scheduler", "triggers"]
+        .iter()
+        .flat_map(|n| sources(&src, n))
+        .collect();
+    for f in [
+        "run",
+        "sink",
+        "scan",
+        "digests",
+        "selection",
+        "update",
+        "webhooks",
+        "kustomize",
+        "sources",
+        "local",
+    ] {
+        files.push(src.join("automate").join(format!("{f}.rs")));
+    }
+    for name in ["engine/finish.rs", "scheduler.rs", "triggers.rs"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(name)),
+            "the check must see {name}: {files:?}"
+        );
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("readable source");
+        let found = home_names_in(&text);
+        assert!(found.is_empty(), "{} names {found:?}", f.display());
+    }
+}
+
+#[test]
+fn the_check_finds_a_home_name_as_a_word_or_path() {
+    assert_eq!(
+        home_names_in("if let Some(c) = &self.cluster { Cluster::new(); KubeHome }"),
+        ["Cluster", "KubeHome"]
+    );
+    assert_eq!(home_names_in("use crate::cluster::x;"), ["cluster::"]);
+    assert!(home_names_in("a target cluster, TargetCluster, in_cluster").is_empty());
 }
 
 #[test]

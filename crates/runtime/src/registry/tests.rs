@@ -22,6 +22,7 @@ fn flux_runs_sources_before_their_readers() {
         order,
         [
             "GitRepository",
+            "Kustomization",
             "Receiver",
             "ImageRepository",
             "ImagePolicy",
@@ -43,7 +44,9 @@ fn flux_runs_sources_before_their_readers() {
             );
         }
     }
-    assert!(flux().get("Kustomization").is_none());
+    // Kustomization is reconciled; HelmRelease is not served yet.
+    assert!(flux().get("Kustomization").is_some_and(|k| k.reconciled()));
+    assert!(flux().get("HelmRelease").is_none());
 }
 
 #[test]

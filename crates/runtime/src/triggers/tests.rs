@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::automate::RECEIVER;
+use crate::automate::{KUSTOMIZATION, RECEIVER};
 
 fn k(kind: &str, ns: &str, name: &str) -> ObjectKey {
     ObjectKey::new(kind, ns, name)
@@ -78,6 +78,26 @@ fn fixture() -> Objects {
             "spec": {"url": "https://git.example/site", "interval": "1m",
                 "include": [{"repository": {"name": "apps-repo"}}]}})),
     );
+    // Kustomizations: of flux-system's artifact (one across namespaces),
+    // of apps-repo's, and one that depends on another.
+    for (ns, name, git, git_ns, depends) in [
+        ("apps", "apps", "flux-system", Some("flux-system"), None),
+        ("infra", "infra", "flux-system", Some("flux-system"), None),
+        ("apps", "web", "apps-repo", None, Some("apps")),
+    ] {
+        let mut r = json!({"kind": "GitRepository", "name": git});
+        if let Some(n) = git_ns {
+            r["namespace"] = json!(n);
+        }
+        let mut spec = json!({"sourceRef": r, "interval": "10m", "path": "./", "prune": true});
+        if let Some(d) = depends {
+            spec["dependsOn"] = json!([{"name": d}]);
+        }
+        o.kustomizations.insert(
+            k(KUSTOMIZATION, ns, name),
+            decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
+        );
+    }
     for (ns, name, secret) in [
         ("apps", "hook", Some("token")),
         ("apps", "other", Some("other-token")),
@@ -134,12 +154,15 @@ fn an_upstream_change_triggers_exactly_its_readers() {
             vec![k(IMAGE_UPDATE_AUTOMATION, "infra", "infra")],
         ),
         (k(IMAGE_POLICY, "other", "x"), vec![]),
-        // ImageUpdateAutomation <- its sourceRef GitRepository.
+        // ImageUpdateAutomation and Kustomization <- their sourceRef
+        // GitRepository (across namespaces when the ref names one).
         (
             k(GIT_REPOSITORY, "flux-system", "flux-system"),
             vec![
                 k(IMAGE_UPDATE_AUTOMATION, "apps", "fleet"),
                 k(IMAGE_UPDATE_AUTOMATION, "infra", "infra"),
+                k(KUSTOMIZATION, "apps", "apps"),
+                k(KUSTOMIZATION, "infra", "infra"),
             ],
         ),
         // ... and a GitRepository <- the ones it includes.
@@ -148,8 +171,17 @@ fn an_upstream_change_triggers_exactly_its_readers() {
             vec![
                 k(GIT_REPOSITORY, "apps", "site"),
                 k(IMAGE_UPDATE_AUTOMATION, "apps", "apps"),
+                k(KUSTOMIZATION, "apps", "web"),
             ],
         ),
+        // Kustomization <- the Kustomizations it depends on (namespace
+        // defaulted to its own).
+        (
+            k(KUSTOMIZATION, "apps", "apps"),
+            vec![k(KUSTOMIZATION, "apps", "web")],
+        ),
+        (k(KUSTOMIZATION, "infra", "apps"), vec![]),
+        (k(KUSTOMIZATION, "apps", "web"), vec![]),
         (k(GIT_REPOSITORY, "apps", "flux-system"), vec![]),
         // Receiver <- the Secret of its token, same namespace only.
         (
@@ -190,6 +222,7 @@ fn every_edge_of_the_table_is_exercised() {
 fn only_a_moved_revision_or_latest_ref_reaches_readers() {
     let scan = |rev: &str| json!({"lastScanResult": {"revision": rev, "tagCount": 3}});
     let latest = |tag: &str| json!({"latestRef": {"name": "r.example/web", "tag": tag}});
+    let applied = |ready: &str, rev: &str| json!({"conditions": [{"type": "Ready", "status": ready}], "lastAppliedRevision": rev});
     let cases: Vec<(&str, Option<Value>, Option<Value>, bool)> = vec![
         (IMAGE_REPOSITORY, None, Some(scan("a")), true),
         (IMAGE_REPOSITORY, Some(scan("a")), Some(scan("a")), false),
@@ -232,6 +265,36 @@ fn only_a_moved_revision_or_latest_ref_reaches_readers() {
                 json!({"artifact": {"revision": "main@sha1:1", "digest": "sha256:1"},
                 "lastHandledReconcileAt": "now"}),
             ),
+            false,
+        ),
+        // A Kustomization runs its dependents when its readiness or its
+        // applied revision moved, not on a message or a new attempt.
+        (
+            KUSTOMIZATION,
+            None,
+            Some(applied("False", "main@sha1:1")),
+            true,
+        ),
+        (
+            KUSTOMIZATION,
+            Some(applied("False", "main@sha1:1")),
+            Some(applied("True", "main@sha1:1")),
+            true,
+        ),
+        (
+            KUSTOMIZATION,
+            Some(applied("True", "main@sha1:1")),
+            Some(applied("True", "main@sha1:2")),
+            true,
+        ),
+        (
+            KUSTOMIZATION,
+            Some(applied("True", "main@sha1:2")),
+            Some({
+                let mut v = applied("True", "main@sha1:2");
+                v["lastAttemptedRevision"] = json!("main@sha1:3");
+                v
+            }),
             false,
         ),
         (SECRET, None, None, true),

@@ -145,3 +145,166 @@ async fn a_push_is_remembered_for_the_summary() {
     assert!(e.pushed && e.readers.is_empty());
     assert_eq!(r.pushed.get(&auto).map(String::as_str), Some("abc123"));
 }
+
+/// A home that keeps what it is asked, and refuses status writes on demand.
+#[derive(Default)]
+struct Recording {
+    writes: std::sync::Mutex<Vec<(ObjectKey, Option<Value>, Value)>>,
+    events: std::sync::Mutex<Vec<(Option<String>, String)>>,
+    refuse: bool,
+    broken_store: bool,
+}
+
+impl crate::home::Home for Recording {
+    fn write_status<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        old: Option<&'a Value>,
+        new: &'a Value,
+    ) -> crate::home::BoxFuture<'a, Result<(), crate::home::HomeError>> {
+        Box::pin(async move {
+            if self.refuse {
+                return Err(crate::home::HomeError::Refused {
+                    kind: key.kind.clone(),
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                    detail: "forbidden".into(),
+                });
+            }
+            if self.broken_store {
+                let source = serde_json::from_str::<u8>("x").unwrap_err();
+                return Err(crate::home::HomeError::Store(
+                    crate::state::StateError::Encode {
+                        path: "s.redb".into(),
+                        key: key.to_string(),
+                        what: "status",
+                        source,
+                    },
+                ));
+            }
+            self.writes
+                .lock()
+                .unwrap()
+                .push((key.clone(), old.cloned(), new.clone()));
+            Ok(())
+        })
+    }
+    fn record(&self, object: &k8s_openapi::api::core::v1::ObjectReference, event: &Event) -> bool {
+        self.events
+            .lock()
+            .unwrap()
+            .push((object.name.clone(), event.reason.clone()));
+        true
+    }
+    fn arrival(&self) -> crate::home::Arrival {
+        crate::home::Arrival::Watches
+    }
+    fn own_repository(&self) -> Option<&crate::home::OwnRepository> {
+        None
+    }
+    fn serves_gitops(&self) -> bool {
+        false
+    }
+    fn finalizes(&self) -> bool {
+        false
+    }
+    fn set_finalizer<'a>(
+        &'a self,
+        _key: &'a ObjectKey,
+        _present: bool,
+    ) -> crate::home::BoxFuture<'a, Result<(), crate::home::HomeError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn gone<'a>(
+        &'a self,
+        _key: &'a ObjectKey,
+    ) -> crate::home::BoxFuture<'a, Result<bool, crate::home::HomeError>> {
+        Box::pin(async { Ok(true) })
+    }
+}
+
+#[tokio::test]
+async fn the_event_of_a_reconcile_is_recorded_by_the_home() {
+    let (r, key, _d) = runner_with_policy();
+    let home = std::sync::Arc::new(Recording::default());
+    let mut r = r.with_home(home.clone());
+    let mut f = finished(&key, "1.0.0", Ok(()));
+    f.said = Said::Event(Some(Event {
+        type_: EventType::Normal,
+        reason: "Succeeded".into(),
+        message: "Latest image tag for r.example/web resolved to 1.0.0".into(),
+    }));
+    r.finish(f).await.expect("finish");
+    // Without an event, nothing is recorded.
+    r.finish(finished(&key, "1.0.0", Ok(())))
+        .await
+        .expect("finish");
+    assert_eq!(
+        *home.events.lock().unwrap(),
+        [(Some("web".to_string()), "Succeeded".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn a_job_writes_its_status_to_the_home_with_the_status_it_started_from() {
+    let (r, key, _d) = runner_with_policy();
+    let home = std::sync::Arc::new(Recording::default());
+    let mut r = r.with_home(home.clone());
+    r.finish(finished(&key, "1.0.0", Ok(())))
+        .await
+        .expect("finish");
+    let before = r.objects.status_json(&key);
+    assert!(before.is_some());
+    let new = json!({"latestRef": {"name": "r.example/web", "tag": "1.1.0"}});
+    r.save(&key, new.clone()).await.expect("written");
+    assert_eq!(*home.writes.lock().unwrap(), [(key.clone(), before, new)]);
+}
+
+#[tokio::test]
+async fn a_status_the_home_refuses_is_a_refusal_naming_the_object() {
+    let (r, key, _d) = runner_with_policy();
+    let home = std::sync::Arc::new(Recording {
+        refuse: true,
+        ..Recording::default()
+    });
+    let r = r.with_home(home);
+    let err = r.save(&key, json!({})).await.expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            AutomateError::Home(crate::home::HomeError::Refused { .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "ImagePolicy apps/web: status update failed: forbidden"
+    );
+}
+
+/// In a pass, a status the home refuses fails its object (retried), not
+/// the run; a home whose own store fails stops the run.
+#[tokio::test]
+async fn a_pass_goes_on_past_a_refused_status_and_stops_on_a_broken_store() {
+    let (r, key, _d) = runner_with_policy();
+    let home = std::sync::Arc::new(Recording {
+        refuse: true,
+        ..Recording::default()
+    });
+    let mut r = r.with_home(home);
+    let summary = r.run_once().await.expect("the pass goes on");
+    assert!(summary.lines.iter().any(|l| l.key == key), "{summary}");
+    assert_eq!(r.failures.get(&key), Some(&1));
+
+    let (r, _key, _d) = runner_with_policy();
+    let home = std::sync::Arc::new(Recording {
+        broken_store: true,
+        ..Recording::default()
+    });
+    let mut r = r.with_home(home);
+    let err = r.run_once().await.expect_err("the store is broken");
+    assert!(
+        matches!(err, AutomateError::Home(crate::home::HomeError::Store(_))),
+        "{err:?}"
+    );
+}
