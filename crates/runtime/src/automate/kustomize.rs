@@ -17,12 +17,7 @@ impl Runner {
         requested: Option<&str>,
     ) -> Option<Work> {
         let obj = self.objects.kustomizations.get_mut(key)?;
-        if let Some(at) = requested {
-            obj.metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
-        }
+        sink::note_request(&mut obj.metadata, requested);
         let obj = obj.clone();
         let input = reconcile::resolve(&obj, &self.objects, &self.opts.secrets);
         let targets = self.target_factory();
@@ -30,7 +25,6 @@ impl Runner {
         let clock = Arc::clone(&self.clock);
         let status_sink = self.status_sink(key);
         let started = std::time::Instant::now();
-        let key = key.clone();
         Some(Box::pin(async move {
             let cx = KustomizationCx {
                 targets: targets.as_ref(),
@@ -38,19 +32,19 @@ impl Runner {
                 options: &options,
             };
             let r = reconcile::reconcile(input, &cx).await;
-            let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
-            Done {
-                finished: Finished::new(
-                    &key,
+            let suspended = obj.spec.suspend == Some(true);
+            let finished = status_sink
+                .finish(
                     started,
-                    obj.spec.suspend == Some(true),
+                    suspended,
                     &r.status,
                     Said::Event(r.event),
                     r.outcome,
                     None,
-                    saved,
                 )
-                .map(Box::new),
+                .await;
+            Done {
+                finished,
                 manifests: None,
             }
         }))

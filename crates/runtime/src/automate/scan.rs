@@ -104,12 +104,7 @@ impl Runner {
         force: bool,
     ) -> Option<Work> {
         let obj = self.objects.image_repositories.get_mut(key)?;
-        if let Some(at) = requested {
-            obj.metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
-        }
+        sink::note_request(&mut obj.metadata, requested);
         let obj = obj.clone();
         let started = std::time::Instant::now();
         let setup = repository::registry_auth(key, &obj, &self.opts.secrets)
@@ -118,7 +113,6 @@ impl Runner {
         let clock = Arc::clone(&self.clock);
         let sink = self.progress.clone();
         let status_sink = self.status_sink(key);
-        let key = key.clone();
         Some(Box::pin(async move {
             let (status, outcome) = match setup {
                 Ok((auth, client)) => {
@@ -156,20 +150,12 @@ impl Runner {
                     (s, status::outcome(&result, None))
                 }
             };
-            let saved = status_sink.write(status.clone()).await.map_err(Box::new);
             let suspended = obj.spec.suspend == Some(true);
+            let finished = status_sink
+                .finish(started, suspended, &status, Said::Ready, outcome, None)
+                .await;
             Done {
-                finished: Finished::new(
-                    &key,
-                    started,
-                    suspended,
-                    &status,
-                    Said::Ready,
-                    outcome,
-                    None,
-                    saved,
-                )
-                .map(Box::new),
+                finished,
                 manifests: None,
             }
         }))

@@ -32,7 +32,6 @@ impl Runner {
         };
         let clock = Arc::clone(&self.clock);
         let status_sink = self.status_sink(key);
-        let key = key.clone();
         Some(Box::pin(async move {
             // Blocking: redb reads, and the digest HEAD driven on this handle.
             let result = tokio::task::spawn_blocking(move || {
@@ -49,18 +48,16 @@ impl Runner {
             .map_err(|e| AutomateError::Join(e.to_string()));
             let finished = match result {
                 Ok(r) => {
-                    let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
-                    Finished::new(
-                        &key,
-                        started,
-                        suspended,
-                        &r.status,
-                        Said::Event(r.event),
-                        r.outcome,
-                        None,
-                        saved,
-                    )
-                    .map(Box::new)
+                    status_sink
+                        .finish(
+                            started,
+                            suspended,
+                            &r.status,
+                            Said::Event(r.event),
+                            r.outcome,
+                            None,
+                        )
+                        .await
                 }
                 Err(e) => Err(e),
             };

@@ -1,6 +1,8 @@
 //! Where each job writes its object's status: the runner's [`Home`]
 //! (`Home::write_status`), from the job itself.
 
+use ferroflux_api::meta::ObjectMeta;
+
 use super::*;
 
 /// Where one object's status is written, with the status the object had
@@ -26,6 +28,35 @@ impl StatusSink {
             .write_status(&key, self.old.as_ref(), &new)
             .await?;
         Ok(())
+    }
+
+    /// Write a job's `status`, then hand back the frame of its finished
+    /// reconcile (a failed write fails it there).
+    pub(super) async fn finish<T: serde::Serialize + Clone + Send + 'static>(
+        self,
+        started: std::time::Instant,
+        suspended: bool,
+        status: &T,
+        said: Said,
+        outcome: Outcome,
+        pushed: Option<String>,
+    ) -> Result<Box<Finished>, AutomateError> {
+        let key = self.key.clone();
+        let saved = self.write(status.clone()).await.map_err(Box::new);
+        Finished::new(
+            &key, started, suspended, status, said, outcome, pushed, saved,
+        )
+        .map(Box::new)
+    }
+}
+
+/// `reconcile.fluxcd.io/requestedAt` as the request that runs a job (so
+/// the reconcile records it as handled).
+pub(super) fn note_request(meta: &mut ObjectMeta, requested: Option<&str>) {
+    if let Some(at) = requested {
+        meta.annotations
+            .get_or_insert_with(Default::default)
+            .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
     }
 }
 

@@ -23,12 +23,9 @@ impl Runner {
         key: &ObjectKey,
         requested: Option<&str>,
     ) -> Option<Work> {
-        if let Some(at) = requested {
+        if requested.is_some() {
             let obj = self.objects.git_repositories.get_mut(key)?;
-            obj.metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+            sink::note_request(&mut obj.metadata, requested);
         }
         let job = self.git_job(key)?;
         let started = std::time::Instant::now();
@@ -36,7 +33,6 @@ impl Runner {
         let opts = self.sources.clone();
         let clock = Arc::clone(&self.clock);
         let status_sink = self.status_sink(key);
-        let key = key.clone();
         Some(Box::pin(async move {
             let suspended = job.repository.spec.suspend == Some(true);
             let run = tokio::task::spawn_blocking(move || {
@@ -59,19 +55,18 @@ impl Runner {
                     };
                 }
             };
-            let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
-            Done {
-                finished: Finished::new(
-                    &key,
+            let finished = status_sink
+                .finish(
                     started,
                     suspended,
                     &r.status,
                     Said::Event(r.event),
                     r.outcome,
                     None,
-                    saved,
                 )
-                .map(Box::new),
+                .await;
+            Done {
+                finished,
                 manifests: None,
             }
         }))

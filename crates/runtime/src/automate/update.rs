@@ -79,12 +79,7 @@ impl Runner {
         requested: Option<&str>,
     ) -> Option<Work> {
         let obj = self.objects.automations.get_mut(key)?;
-        if let Some(at) = requested {
-            obj.metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
-        }
+        sink::note_request(&mut obj.metadata, requested);
         let obj = obj.clone();
         let started = std::time::Instant::now();
         let suspended = obj.spec.suspend == Some(true);
@@ -145,7 +140,6 @@ impl Runner {
         // holds it: this run fails at once instead of racing it.
         let guard = InFlight::enter(&self.in_flight, &clone_key);
         let status_sink = self.status_sink(key);
-        let key = key.clone();
         Some(Box::pin(async move {
             let result = match guard {
                 None => Ok((
@@ -200,20 +194,19 @@ impl Runner {
             };
             match result {
                 Ok((r, manifests)) => {
-                    let saved = status_sink.write(r.status.clone()).await.map_err(Box::new);
                     let pushed = r.pushed.as_ref().map(|p| p.commit.clone());
-                    Done {
-                        finished: Finished::new(
-                            &key,
+                    let finished = status_sink
+                        .finish(
                             started,
                             suspended,
                             &r.status,
                             Said::Event(r.event),
                             r.outcome,
                             pushed,
-                            saved,
                         )
-                        .map(Box::new),
+                        .await;
+                    Done {
+                        finished,
                         manifests,
                     }
                 }
