@@ -242,7 +242,7 @@ fn check_dependencies(
         if e.is_transient() {
             let hint = match &e {
                 dependency::DependencyError::NotFound { namespace, name } => {
-                    did_you_mean(lookup, namespace, name)
+                    did_you_mean(lookup, namespace, name, name_of(ks))
                 }
                 _ => String::new(),
             };
@@ -261,13 +261,13 @@ fn check_dependencies(
 }
 
 /// Seed 001's `dependsOn` typo: the Kustomization of `namespace` whose
-/// name is closest to `name`, when one is close.
-fn did_you_mean(lookup: &dyn Lookup, namespace: &str, name: &str) -> String {
+/// name is closest to `name`, when one is close (never the one asking).
+fn did_you_mean(lookup: &dyn Lookup, namespace: &str, name: &str, own: &str) -> String {
     lookup
         .keys_in("Kustomization", namespace)
         .into_iter()
         .map(|k| (strsim::levenshtein(&k.name, name), k.name))
-        .filter(|(d, n)| *d <= 3.max(name.len() / 4) && n != name)
+        .filter(|(d, n)| *d <= 3.max(name.len() / 4) && n != name && n != own)
         .min()
         .map(|(_, n)| format!("; did you mean '{namespace}/{n}'?"))
         .unwrap_or_default()

@@ -218,6 +218,15 @@ async fn depends_on_naming_nothing_says_not_found_and_requeues_in_30s() {
         e.message(),
         "dependency 'flux-system/infr' not found: kustomizations.kustomize.toolkit.fluxcd.io \"infr\" not found; did you mean 'flux-system/infra'?"
     );
+    // Never itself.
+    home.kustomization(apps(json!({})));
+    let own = apps(json!({"dependsOn": [{"name": "app"}]}));
+    let e = resolve(&own, &home, &home).dependencies.expect_err("own");
+    assert!(
+        e.message().ends_with("\"app\" not found"),
+        "{}",
+        e.message()
+    );
     let far = apps(json!({"dependsOn": [{"name": "monitoring"}]}));
     let e = resolve(&far, &home, &home)
         .dependencies
