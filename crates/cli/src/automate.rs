@@ -195,7 +195,9 @@ pub fn run(args: AutomateArgs) -> anyhow::Result<ExitCode> {
                 Arc::new(conn.client.clone()),
                 KubeTargetsOptions::default(),
             );
-            runner = runner.with_targets(Arc::new(targets));
+            runner = runner
+                .with_targets(Arc::new(targets))
+                .with_config_maps(conn.client.clone());
         }
         if args.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
             runner = runner.with_progress(terminal_progress());

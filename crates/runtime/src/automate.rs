@@ -312,6 +312,8 @@ pub struct Runner {
     sources: GitRepositoryOptions,
     /// kustomize-controller's settings (work directory, our artifacts).
     kustomize: KustomizationOptions,
+    /// Where `substituteFrom` ConfigMaps are read (none: not found).
+    config_maps: Option<kube::Client>,
     /// The cluster Kustomizations apply to; `None` in `automate` without
     /// `--kubeconfig`, where GitOps kinds are held but not reconciled.
     targets: Option<Arc<dyn TargetFactory>>,
@@ -390,6 +392,7 @@ impl Runner {
             storage,
             sources,
             kustomize,
+            config_maps: None,
             targets: None,
             cache_dir,
             opts,
@@ -412,7 +415,16 @@ impl Runner {
     /// Run against Kubernetes (`ferroflux controller`): a [`KubeHome`];
     /// see [`Runner::control`].
     pub fn in_cluster(self, cluster: Cluster) -> Runner {
+        let client = cluster.client().clone();
         self.with_home(Arc::new(KubeHome::new(cluster)))
+            .with_config_maps(client)
+    }
+
+    /// Read `postBuild.substituteFrom` ConfigMaps from this cluster (the
+    /// home's in `controller`, the target's in `automate --kubeconfig`).
+    pub fn with_config_maps(mut self, client: kube::Client) -> Runner {
+        self.config_maps = Some(client);
+        self
     }
 
     /// Keep objects, status and events in `home`.

@@ -626,7 +626,7 @@ apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata:
   name: apps
-  namespace: flux-system
+  namespace: {ns}
 spec:
   interval: 10m0s
   path: ./apps
@@ -634,11 +634,18 @@ spec:
   sourceRef:
     kind: GitRepository
     name: flux-system
+    namespace: flux-system
   targetNamespace: {ns}
+  postBuild:
+    substituteFrom:
+      - kind: ConfigMap
+        name: vars
 "
     );
     let cm = |name: &str| {
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n")
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: ${{greeting}}\n"
+        )
     };
     let first = gitrepo::commit_files(
         &bare,
@@ -665,6 +672,16 @@ spec:
     };
     let kubectl =
         |args: &[&str]| crate::kubernetes::kubectl_run(&env.kubectl, &env.cp.kubeconfig(), args);
+    // substituteFrom reads its ConfigMap from the cluster, as Flux does.
+    let (ok, said) = kubectl(&[
+        "create",
+        "configmap",
+        "vars",
+        "-n",
+        &ns,
+        "--from-literal=greeting=hello",
+    ]);
+    assert!(ok, "{said}");
     let out = run();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -674,7 +691,7 @@ spec:
     );
     assert!(
         text.contains(&format!(
-            "kustomizations:\n  ok   flux-system/apps: main@sha1:{first}"
+            "kustomizations:\n  ok   {ns}/apps: main@sha1:{first}"
         )),
         "{text}"
     );
@@ -692,6 +709,16 @@ spec:
         labels.contains("\"kustomize.toolkit.fluxcd.io/name\":\"apps\""),
         "{labels}"
     );
+    let (ok, data) = kubectl(&[
+        "get",
+        "configmap",
+        "b",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.data.k}",
+    ]);
+    assert!(ok && data == "hello", "{data}");
 
     // The Kustomization moves to a path without b.yaml: the next run
     // prunes that ConfigMap (it left the inventory) and keeps a.

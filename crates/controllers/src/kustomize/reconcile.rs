@@ -274,7 +274,7 @@ fn did_you_mean(lookup: &dyn Lookup, namespace: &str, name: &str, own: &str) -> 
 }
 
 /// The `substituteFrom` objects that exist, as the build wants them.
-fn resolve_substitute_from(
+pub fn resolve_substitute_from(
     ks: &Kustomization,
     secrets: &dyn SecretSource,
 ) -> Result<SubstituteFrom, StepError> {
