@@ -72,8 +72,17 @@
 //! `cargo bench` (release) build; Flux's figures do not depend on the
 //! profile (`cargo bench --profile dev` spares the release build).
 //!
-//! Figures recorded 2026-12-06, Flux side only (ferroflux does not
-//! reconcile Kustomizations yet: its column reads FAILED), with
+//! Both sides at N = 1000, 2026-12-06 (ferroflux release, thin LTO:
+//! `CARGO_PROFILE_RELEASE_LTO=thin cargo bench -p ferroflux --bench
+//! versus-flux-gitops`, with `FERROFLUX_BENCH_FERROFLUX_ARGS="--storage-addr
+//! 127.0.0.1:0"`; load average 2 to 5): Kustomizations Ready in 4m19.0s
+//! (Flux) and 3m36.2s (ferroflux), 1.2x; GitRepositories Ready in 2m54s for
+//! both (the git http-backend serving 1,000 clones bounds both); peak RSS
+//! 352.8 and 165.6 MiB (0.47); CPU 194.1 and 34.4 s (0.18); commit ->
+//! applied p50 231 and 146 ms. The README has the table.
+//!
+//! Earlier figures, Flux side only (ferroflux did not reconcile
+//! Kustomizations yet: its column read FAILED), with
 //! `FERROFLUX_BENCH_CONTENDERS=flux FERROFLUX_BENCH_KUSTOMIZATIONS=<N>
 //! cargo bench --profile dev -p ferroflux --bench versus-flux-gitops`. The
 //! machine has 2 cores shared with two other workers' cargo and Go builds:
