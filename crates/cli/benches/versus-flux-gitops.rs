@@ -74,8 +74,7 @@
 //!
 //! Both sides at N = 1000, 2026-12-06 (ferroflux release, thin LTO:
 //! `CARGO_PROFILE_RELEASE_LTO=thin cargo bench -p ferroflux --bench
-//! versus-flux-gitops`, with `FERROFLUX_BENCH_FERROFLUX_ARGS="--storage-addr
-//! 127.0.0.1:0"`; load average 2 to 5): Kustomizations Ready in 4m19.0s
+//! versus-flux-gitops`; load average 2 to 5): Kustomizations Ready in 4m19.0s
 //! (Flux) and 3m36.2s (ferroflux), 1.2x; GitRepositories Ready in 2m54s for
 //! both (the git http-backend serving 1,000 clones bounds both); peak RSS
 //! 352.8 and 165.6 MiB (0.47); CPU 194.1 and 34.4 s (0.18); commit ->
@@ -721,6 +720,7 @@ impl Bench {
                     format!("--metrics-addr={}", addr(free_port())),
                     format!("--health-addr={}", addr(port)),
                     format!("--receiver-addr={}", addr(receiver)),
+                    format!("--storage-addr={}", addr(free_port())),
                     format!("--watch-label-selector={selector}"),
                     "--enable-leader-election=false".to_string(),
                     "--concurrent=20".to_string(),
