@@ -638,6 +638,12 @@ impl Bench {
         if side == Side::Flux {
             // flux-benchmark's limit (1 GiB), as Flux's manifests set it.
             cmd.env("GOMEMLIMIT", "1073741824");
+        } else {
+            // As `ferroflux install`'s Deployment sets it.
+            cmd.env(
+                "MALLOC_ARENA_MAX",
+                ferroflux_kube::install::MALLOC_ARENA_MAX,
+            );
         }
         let child = cmd
             .spawn()

@@ -31,6 +31,10 @@ pub const NAME: &str = "ferroflux";
 pub const METRICS_PORT: i32 = 8080;
 pub const WEBHOOK_PORT: i32 = 9292;
 pub const HEALTH_PORT: i32 = 9440;
+/// glibc's malloc arenas for the controller: its default (8 per core)
+/// lets the blocking threads of clones and archives each keep an arena;
+/// two hold the 1,000-Kustomization bench at 100 MiB instead of 166 MiB.
+pub const MALLOC_ARENA_MAX: &str = "2";
 /// The artifact file server (source-controller's `--storage-addr`).
 pub const STORAGE_PORT: i32 = 9090;
 /// The Service artifact URLs name: source-controller's, so that tools
@@ -434,6 +438,11 @@ fn deployment(opts: &InstallOptions) -> Deployment {
         env: Some(vec![
             field_env("RUNTIME_NAMESPACE", "metadata.namespace"),
             field_env("POD_NAME", "metadata.name"),
+            EnvVar {
+                name: "MALLOC_ARENA_MAX".into(),
+                value: Some(MALLOC_ARENA_MAX.into()),
+                ..Default::default()
+            },
         ]),
         // The tag database and the Git clones; git writes temporary files.
         volume_mounts: Some(vec![

@@ -181,6 +181,13 @@ fn deployment_runs_the_controller_with_its_ports() {
             ("healthz".to_string(), 9440)
         ]
     );
+    let env: Vec<(&str, &str)> = c["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?)))
+        .collect();
+    assert_eq!(env, [("MALLOC_ARENA_MAX", "2")]);
     // Artifact URLs name source-controller's Service, which serves them.
     let args: Vec<&str> = c["args"]
         .as_array()
