@@ -260,7 +260,16 @@ pub struct Options {
     /// reports "nothing to do" ([`Workspace::push_with_retry`]). Automations
     /// that run one after another on one clone save a fetch each.
     pub trust_own_push: Option<std::time::Duration>,
+    /// GitRepository `recurseSubmodules`: after each checkout, every
+    /// submodule is checked out at its recorded commit, recursively (at
+    /// most [`MAX_SUBMODULE_DEPTH`] levels), fetched with the same
+    /// credentials, as source-controller does.
+    pub recurse_submodules: bool,
 }
+
+/// How deep submodules of submodules go (a repository is a stranger's
+/// input; a cycle of submodules would never end).
+pub const MAX_SUBMODULE_DEPTH: u32 = 8;
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -270,6 +279,7 @@ impl std::fmt::Debug for Options {
             .field("progress", &self.progress.is_some())
             .field("timeout", &self.timeout)
             .field("trust_own_push", &self.trust_own_push)
+            .field("recurse_submodules", &self.recurse_submodules)
             .finish()
     }
 }
@@ -282,6 +292,7 @@ impl Default for Options {
             progress: None,
             timeout: Some(std::time::Duration::from_secs(60)),
             trust_own_push: None,
+            recurse_submodules: false,
         }
     }
 }
@@ -631,6 +642,9 @@ impl Workspace {
         }
         self.switched = None;
         self.pushed = None;
+        if self.opts.recurse_submodules {
+            update_submodules(&self.repo, &self.url, &self.auth, self.opts.timeout, 0)?;
+        }
         Ok(())
     }
 
@@ -1287,4 +1301,46 @@ impl PushMark {
             .as_millis();
         now >= self.unix_ms && now - self.unix_ms <= window.as_millis()
     }
+}
+
+/// Check out every submodule of `repo` at its recorded commit, then theirs,
+/// with the parent's credentials (a relative submodule URL is on the
+/// parent's host; its checks use the parent's URL).
+fn update_submodules(
+    repo: &Repository,
+    parent: &RemoteUrl,
+    auth: &Auth,
+    timeout: Option<std::time::Duration>,
+    depth: u32,
+) -> Result<(), Error> {
+    let submodules = repo.submodules().map_err(local("submodules"))?;
+    if !submodules.is_empty() && depth >= MAX_SUBMODULE_DEPTH {
+        return Err(Error::Local {
+            op: "submodules",
+            message: format!("submodules nested deeper than {MAX_SUBMODULE_DEPTH} levels"),
+        });
+    }
+    for mut sm in submodules {
+        let url = sm
+            .url()
+            .ok()
+            .flatten()
+            .and_then(|u| RemoteUrl::parse(u).ok())
+            .unwrap_or_else(|| parent.clone());
+        let seen: Shared = Default::default();
+        let mut fo = FetchOptions::new();
+        fo.remote_callbacks(remote::callbacks(
+            &url,
+            auth,
+            &seen,
+            Deadline::after(timeout),
+        ));
+        let mut so = git2::SubmoduleUpdateOptions::new();
+        so.fetch(fo);
+        sm.update(true, Some(&mut so))
+            .map_err(|e| remote::fetch_error(&e, &url, auth, &seen))?;
+        let sub = sm.open().map_err(local("submodule open"))?;
+        update_submodules(&sub, parent, auth, timeout, depth + 1)?;
+    }
+    Ok(())
 }

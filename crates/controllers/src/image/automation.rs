@@ -640,6 +640,8 @@ fn checkout(
         progress: opts.fetch_progress.clone(),
         timeout: Some(source.timeout),
         trust_own_push: trust_own_push.then_some(OWN_PUSH_TRUST),
+        // Flux's image-automation-controller clones without submodules.
+        recurse_submodules: false,
     };
     Workspace::open_or_clone(
         &opts.cache_dir,

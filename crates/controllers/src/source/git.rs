@@ -358,10 +358,6 @@ fn reconcile_source(
         e
     };
     for (field, set) in [
-        (
-            "spec.recurseSubmodules",
-            spec.recurse_submodules == Some(true),
-        ),
         ("spec.sparseCheckout", !spec.sparse_checkout.is_empty()),
         ("spec.proxySecretRef", spec.proxy_secret_ref.is_some()),
     ] {
@@ -449,6 +445,7 @@ fn reconcile_source(
         .unwrap_or_default();
     let git_opts = ferroflux_git::Options {
         timeout: Some(spec.effective_timeout().to_std()),
+        recurse_submodules: spec.recurse_submodules == Some(true),
         ..ferroflux_git::Options::default()
     };
     let cache = opts.cache_dir.join(&ns).join(&name);

@@ -688,3 +688,82 @@ fn verify_checks_the_commit_and_tag_signatures() {
     );
     assert_eq!(r.outcome, Outcome::Backoff);
 }
+
+/// `recurseSubmodules`: the artifact holds the submodule's files at the
+/// commit the parent records (and no repository data); without it, the
+/// submodule's directory stays empty.
+#[test]
+fn recurse_submodules_puts_the_submodules_files_in_the_artifact() {
+    if !gitrepo::git_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib_bare = init_bare(tmp.path(), "lib.git");
+    commit_files(&lib_bare, "main", &[("crd.yaml", b"kind: CRD\n")], "lib");
+    let app_bare = init_bare(tmp.path(), "app.git");
+    commit_files(&app_bare, "main", &[("app.yaml", b"a\n")], "app");
+    // Add the submodule with git itself, as a user does.
+    let work = tmp.path().join("work");
+    gitrepo::git(
+        tmp.path(),
+        &["clone", "--quiet", &app_bare.display().to_string(), "work"],
+    );
+    let lib_url = format!("file://{}", lib_bare.display());
+    gitrepo::git(
+        &work,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "--quiet",
+            &lib_url,
+            "vendor/lib",
+        ],
+    );
+    gitrepo::git(
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "vendor lib",
+        ],
+    );
+    gitrepo::git(&work, &["push", "--quiet", "origin", "HEAD:main"]);
+
+    let env = env();
+    let url = format!("file://{}", app_bare.display());
+    let mut app = git_repository("app", &url, branch("main"));
+    app.spec.recurse_submodules = Some(true);
+    let r = run(&env, &app, None, &BTreeMap::new());
+    assert_eq!(ready(&r).0, "True", "{:?}", r.status.conditions);
+    assert_eq!(r.status.observed_recurse_submodules, Some(true));
+    let names = unpack(&env, &artifact(&r));
+    assert!(
+        names.iter().any(|n| n == "vendor/lib/crd.yaml"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "app.yaml"), "{names:?}");
+    // No repository data: Flux's VCS exclusions (`.git/`, `.gitmodules`)
+    // apply; a submodule's `.git` is a one-line gitlink file, which the
+    // `.git/` pattern (directories only) keeps, as source-controller's does.
+    assert!(!names.iter().any(|n| n.contains(".git/")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with(".gitmodules")),
+        "{names:?}"
+    );
+
+    let other = self::env();
+    let plain = git_repository("plain", &url, branch("main"));
+    let r = run(&other, &plain, None, &BTreeMap::new());
+    let names = unpack(&other, &artifact(&r));
+    assert!(
+        !names.iter().any(|n| n.starts_with("vendor/lib/")),
+        "{names:?}"
+    );
+}

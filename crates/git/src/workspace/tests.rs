@@ -39,3 +39,44 @@ fn options_default_is_shallow() {
     assert_eq!(o.depth, Some(1));
     assert!(o.push_attempts > 1);
 }
+
+/// Submodules of submodules stop at [`MAX_SUBMODULE_DEPTH`]: a cycle of
+/// submodules in a stranger's repository is an error, not a loop.
+#[test]
+fn submodules_nested_too_deep_are_an_error() {
+    use ferroflux_testkit::gitrepo;
+    if !gitrepo::git_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = gitrepo::init_bare(tmp.path(), "lib.git");
+    gitrepo::commit_files(&lib, "main", &[("a.yaml", b"a\n")], "lib");
+    gitrepo::git(tmp.path(), &["init", "--quiet", "work"]);
+    let work = tmp.path().join("work");
+    let lib_url = format!("file://{}", lib.display());
+    gitrepo::git(
+        &work,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "--quiet",
+            &lib_url,
+            "lib",
+        ],
+    );
+    let repo = Repository::open(&work).expect("open");
+    let parent = RemoteUrl::parse(&lib_url).expect("url");
+    let err = update_submodules(&repo, &parent, &Auth::none(), None, MAX_SUBMODULE_DEPTH)
+        .expect_err("too deep");
+    assert!(
+        err.to_string()
+            .contains("submodules nested deeper than 8 levels"),
+        "{err}"
+    );
+    // One level less is fine: the submodule is checked out.
+    update_submodules(&repo, &parent, &Auth::none(), None, MAX_SUBMODULE_DEPTH - 1)
+        .expect("one level");
+    assert!(work.join("lib/a.yaml").is_file());
+}

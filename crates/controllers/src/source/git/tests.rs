@@ -76,14 +76,6 @@ fn unsupported_fields_and_providers_stall_with_fetch_failed() {
     let cases: Vec<(GitRepositorySpec, &str, &str)> = vec![
         (
             GitRepositorySpec {
-                recurse_submodules: Some(true),
-                ..spec("https://h/r.git")
-            },
-            "GitOperationFailed",
-            "spec.recurseSubmodules is not supported by ferroflux yet",
-        ),
-        (
-            GitRepositorySpec {
                 sparse_checkout: vec!["apps".into()],
                 ..spec("https://h/r.git")
             },
