@@ -120,6 +120,7 @@ use std::time::{Duration, Instant};
 
 use ferroflux_testkit::control_plane::{CONTROLLER_MANAGER_ENV, ControlPlane};
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
+use ferroflux_testkit::process::{cpu_seconds, percentile, status_kib};
 use ferroflux_testkit::registry::free_port;
 use ferroflux_testkit::{gitrepo, http};
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -537,50 +538,10 @@ impl Drop for Controllers {
     }
 }
 
-/// Peak resident set (VmHWM) of a running process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after `(comm)`, which may hold spaces: utime and stime are
-    // fields 14 and 15 of the line, 12 and 13 of the rest.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let hz = Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or(100.0);
-    (ticks(11) + ticks(12)) as f64 / hz
-}
-
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
 }
 
 struct Scale {
@@ -1070,7 +1031,7 @@ impl Bench {
         let pids = controllers.pids();
         let peak_rss_kib: Vec<(String, u64)> = pids
             .iter()
-            .map(|(name, pid)| (name.clone(), peak_rss_kib(*pid)))
+            .map(|(name, pid)| (name.clone(), status_kib(*pid, "VmHWM:")))
             .collect();
         let cpu_secs = pids.iter().map(|(_, pid)| cpu_seconds(*pid)).sum();
         let board = kustomizations.lock().expect("board lock");

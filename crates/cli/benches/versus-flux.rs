@@ -28,7 +28,7 @@
 //! reported as such, with what it reached (Flux's automations of one
 //! repository race their pushes and may back off for minutes).
 
-use ferroflux_testkit::process;
+use ferroflux_testkit::process::{self, cpu_seconds, percentile, status_kib};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -104,47 +104,6 @@ struct Figures {
     processes: usize,
     status: Vec<Duration>,
     commit: Vec<Duration>,
-}
-
-fn proc_field(pid: u32, name: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with(name)).and_then(|l| {
-                l[name.len()..]
-                    .split_whitespace()
-                    .next()
-                    .and_then(|n| n.parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the `(comm)`, which may hold spaces: state is field 3,
-    // utime 14 and stime 15.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let hz = Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or(100.0);
-    (ticks(11) + ticks(12)) as f64 / hz
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
 }
 
 fn secrets(env: &Env, side: Side, ns: &str) -> String {
@@ -412,7 +371,7 @@ fn run(env: &Env, side: Side, flux_dir: &Path) -> Figures {
         std::thread::sleep(Duration::from_millis(100));
     };
     std::thread::sleep(Duration::from_secs(2));
-    let rss_kib = pids.iter().map(|&p| proc_field(p, "VmRSS:")).sum();
+    let rss_kib = pids.iter().map(|&p| status_kib(p, "VmRSS:")).sum();
     let cpu_secs = pids.iter().map(|&p| cpu_seconds(p)).sum();
     if converge.is_err() {
         stop(&mut children);
