@@ -346,6 +346,16 @@ struct Done {
     manifests: Option<Box<Manifests>>,
 }
 
+/// A job that pushed nothing to `--repo`'s branch.
+impl From<Result<Box<Finished>, AutomateError>> for Done {
+    fn from(finished: Result<Box<Finished>, AutomateError>) -> Done {
+        Done {
+            finished,
+            manifests: None,
+        }
+    }
+}
+
 impl Runner {
     pub fn new(opts: AutomateOptions, state: StatusStore) -> Result<Runner, AutomateError> {
         let client = Client::new(opts.registry.clone())

@@ -48,10 +48,7 @@ impl Runner {
                     None,
                 )
                 .await;
-            Done {
-                finished,
-                manifests: None,
-            }
+            Done::from(finished)
         }))
     }
 

@@ -66,8 +66,7 @@ impl Runner {
                 continue;
             }
             for key in self.objects.keys().into_iter().filter(|k| k.kind == kind) {
-                let mut after = self.objects.waits_for(&key);
-                after.retain(|k| self.serves(&k.kind));
+                let after = self.pass_waits(&key);
                 todo.push((key, after));
             }
         }
@@ -107,8 +106,8 @@ impl Runner {
                             && !todo.iter().any(|(k, _)| *k == again)
                         {
                             *count += 1;
-                            let mut after = self.objects.waits_for(&again);
-                            after.retain(|k| self.serves(&k.kind) && *k != c.key);
+                            let mut after = self.pass_waits(&again);
+                            after.retain(|k| *k != c.key);
                             todo.push((again, after));
                         }
                     }
@@ -124,6 +123,13 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    /// What `key` waits for in a pass: what it reads, of kinds served here.
+    fn pass_waits(&self, key: &ObjectKey) -> Vec<ObjectKey> {
+        let mut after = self.objects.waits_for(key);
+        after.retain(|k| self.serves(&k.kind));
+        after
     }
 
     /// What must run after `c` within a pass, even when it already ran:

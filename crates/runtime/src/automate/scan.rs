@@ -154,10 +154,7 @@ impl Runner {
             let finished = status_sink
                 .finish(started, suspended, &status, Said::Ready, outcome, None)
                 .await;
-            Done {
-                finished,
-                manifests: None,
-            }
+            Done::from(finished)
         }))
     }
 }

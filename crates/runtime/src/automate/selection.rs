@@ -61,10 +61,7 @@ impl Runner {
                 }
                 Err(e) => Err(e),
             };
-            Done {
-                finished,
-                manifests: None,
-            }
+            Done::from(finished)
         }))
     }
 }

@@ -46,29 +46,22 @@ impl Runner {
                 git::reconcile(&input, clock.as_ref(), &opts)
             })
             .await;
-            let r = match run {
-                Ok(r) => r,
-                Err(e) => {
-                    return Done {
-                        finished: Err(AutomateError::Join(e.to_string())),
-                        manifests: None,
-                    };
+            let finished = match run {
+                Ok(r) => {
+                    status_sink
+                        .finish(
+                            started,
+                            suspended,
+                            &r.status,
+                            Said::Event(r.event),
+                            r.outcome,
+                            None,
+                        )
+                        .await
                 }
+                Err(e) => Err(AutomateError::Join(e.to_string())),
             };
-            let finished = status_sink
-                .finish(
-                    started,
-                    suspended,
-                    &r.status,
-                    Said::Event(r.event),
-                    r.outcome,
-                    None,
-                )
-                .await;
-            Done {
-                finished,
-                manifests: None,
-            }
+            Done::from(finished)
         }))
     }
 

@@ -210,10 +210,7 @@ impl Runner {
                         manifests,
                     }
                 }
-                Err(e) => Done {
-                    finished: Err(e),
-                    manifests: None,
-                },
+                Err(e) => Done::from(Err(e)),
             }
         }))
     }
