@@ -1213,7 +1213,12 @@ fn http_basic_auth_is_sent_up_front_and_one_push_carries_both_refspecs() {
         .unwrap_or_else(|e| panic!("push over http: {e}\n{}", server.log()))
         .expect("pushed");
     assert_eq!(rev_parse(&bare, "release"), Some(result.commit.clone()));
-    let log = server.access_log_until(|log| log.contains("git-receive-pack"));
+    // The push's POST line, not the info/refs GET before it (which also
+    // names git-receive-pack): lighttpd may flush them seconds apart.
+    let log = server.access_log_until(|log| {
+        log.lines()
+            .any(|l| l.starts_with("POST") && l.contains("git-receive-pack"))
+    });
     // No request waits for a 401 before sending the credentials.
     assert!(with_status(&log, "401").is_empty(), "{log}");
     let pushes: Vec<&str> = log
