@@ -26,6 +26,7 @@
 pub mod auth;
 pub mod known_hosts;
 mod remote;
+pub mod shared;
 pub mod signing;
 pub mod tls;
 pub mod url;
@@ -33,6 +34,7 @@ pub mod verify;
 pub mod workspace;
 
 pub use auth::Auth;
+pub use shared::FetchPool;
 pub use signing::Signer;
 pub use workspace::{
     Author, CheckoutRef, CommitOptions, Error, FetchProgress, Options, PushResult, PushSpec,

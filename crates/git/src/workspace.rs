@@ -181,7 +181,7 @@ impl Error {
     }
 }
 
-fn local(op: &'static str) -> impl Fn(git2::Error) -> Error {
+pub(crate) fn local(op: &'static str) -> impl Fn(git2::Error) -> Error {
     move |e| Error::Local {
         op,
         message: e.message().to_string(),
@@ -265,6 +265,10 @@ pub struct Options {
     /// most [`MAX_SUBMODULE_DEPTH`] levels), fetched with the same
     /// credentials, as source-controller does.
     pub recurse_submodules: bool,
+    /// Share each network fetch with the other clones of the same remote,
+    /// credentials and refspecs that ask while it runs (the GitRepositories
+    /// of one repository): see [`crate::shared`].
+    pub shared: Option<crate::shared::FetchPool>,
 }
 
 /// How deep submodules of submodules go (a repository is a stranger's
@@ -280,6 +284,7 @@ impl std::fmt::Debug for Options {
             .field("timeout", &self.timeout)
             .field("trust_own_push", &self.trust_own_push)
             .field("recurse_submodules", &self.recurse_submodules)
+            .field("shared", &self.shared.is_some())
             .finish()
     }
 }
@@ -293,6 +298,7 @@ impl Default for Options {
             timeout: Some(std::time::Duration::from_secs(60)),
             trust_own_push: None,
             recurse_submodules: false,
+            shared: None,
         }
     }
 }
@@ -942,51 +948,31 @@ impl Workspace {
         branch(r.branch_name().unwrap_or("master"))
     }
 
-    /// Fetch `refspecs`; returns the refs the server advertised.
+    /// Fetch `refspecs`; returns the refs the server advertised. With
+    /// [`Options::shared`], the network fetch is one shared by every clone
+    /// of the same remote, credentials and refspecs that asks meanwhile
+    /// ([`crate::shared`]); a fetch of the whole history never is.
     fn fetch(
         &mut self,
         refspecs: &[String],
         depth: Option<i32>,
     ) -> Result<Vec<(String, Oid)>, Error> {
-        let seen: Shared = Default::default();
-        let url = self.url.clone();
-        let auth = self.auth.clone();
-        let headers = remote::headers(&url, &auth);
-        let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-        let deadline = Deadline::after(self.opts.timeout);
-        let mut remote = self.repo.find_remote("origin").map_err(local("remote"))?;
-        let mut fo = FetchOptions::new();
-        let mut cbs = remote::callbacks(&url, &auth, &seen, deadline);
-        let progress = self.opts.progress.clone();
-        let s = seen.clone();
-        cbs.transfer_progress(move |p| {
-            if let Some(progress) = &progress {
-                progress(p.received_objects(), p.total_objects());
-            }
-            !remote::expired(deadline, &s)
-        });
-        fo.remote_callbacks(cbs)
-            .download_tags(AutotagOption::None)
-            .custom_headers(&header_refs);
-        if !headers.is_empty() {
-            // The Authorization header must reach this host only.
-            fo.follow_redirects(RemoteRedirect::None);
+        if let Some(shared) = self.opts.shared.clone()
+            && depth != Some(UNSHALLOW)
+        {
+            let key = crate::shared::Request {
+                url: &self.url,
+                auth: &self.auth,
+                refspecs,
+                depth,
+                opts: &self.opts,
+            };
+            let fetched = shared.fetch(&key)?;
+            fetched.link(&mut self.repo, &self.dir, refspecs)?;
+            return Ok(fetched.heads().to_vec());
         }
-        // libgit2's local transport cannot do shallow fetches; a local
-        // fetch copies no more than it needs anyway.
-        if let Some(d) = depth.filter(|_| self.url.scheme != url::Scheme::File) {
-            fo.depth(d);
-        }
-        remote
-            .fetch(refspecs, Some(&mut fo), None)
-            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))?;
-        let heads = remote
-            .list()
-            .map_err(|e| remote::fetch_error(&e, &url, &auth, &seen))?
-            .iter()
-            .map(|h| (h.name().to_string(), h.oid()))
-            .collect();
-        Ok(heads)
+        let remote = self.repo.find_remote("origin").map_err(local("remote"))?;
+        fetch_remote(remote, &self.url, &self.auth, &self.opts, refspecs, depth)
     }
 
     /// (remote ref, local ref, description) of the checkout target; remote
@@ -1207,6 +1193,54 @@ pub fn revision_string(reference: Option<&str>, hex: &str) -> String {
     }
 }
 
+/// Fetch `refspecs` through `remote` (the URL's password stays in the
+/// callbacks and headers); returns the refs the server advertised.
+pub(crate) fn fetch_remote(
+    mut remote: git2::Remote<'_>,
+    url: &RemoteUrl,
+    auth: &Auth,
+    opts: &Options,
+    refspecs: &[String],
+    depth: Option<i32>,
+) -> Result<Vec<(String, Oid)>, Error> {
+    let seen: Shared = Default::default();
+    let headers = remote::headers(url, auth);
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let deadline = Deadline::after(opts.timeout);
+    let mut fo = FetchOptions::new();
+    let mut cbs = remote::callbacks(url, auth, &seen, deadline);
+    let progress = opts.progress.clone();
+    let s = seen.clone();
+    cbs.transfer_progress(move |p| {
+        if let Some(progress) = &progress {
+            progress(p.received_objects(), p.total_objects());
+        }
+        !remote::expired(deadline, &s)
+    });
+    fo.remote_callbacks(cbs)
+        .download_tags(AutotagOption::None)
+        .custom_headers(&header_refs);
+    if !headers.is_empty() {
+        // The Authorization header must reach this host only.
+        fo.follow_redirects(RemoteRedirect::None);
+    }
+    // libgit2's local transport cannot do shallow fetches; a local
+    // fetch copies no more than it needs anyway.
+    if let Some(d) = depth.filter(|_| url.scheme != url::Scheme::File) {
+        fo.depth(d);
+    }
+    remote
+        .fetch(refspecs, Some(&mut fo), None)
+        .map_err(|e| remote::fetch_error(&e, url, auth, &seen))?;
+    let heads = remote
+        .list()
+        .map_err(|e| remote::fetch_error(&e, url, auth, &seen))?
+        .iter()
+        .map(|h| (h.name().to_string(), h.oid()))
+        .collect();
+    Ok(heads)
+}
+
 fn cache_key(url: &RemoteUrl) -> String {
     let digest = Sha1::digest(url.redacted().as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -1228,7 +1262,7 @@ fn with_url_password(auth: &Auth, url: &RemoteUrl) -> Auth {
 
 /// Create the cache directory readable by its owner only (the clones hold
 /// private repositories' contents).
-fn private_dir(dir: &Path) -> Result<(), Error> {
+pub(crate) fn private_dir(dir: &Path) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
     let io = |op| {
         move |source| Error::Io {
@@ -1245,7 +1279,7 @@ fn private_dir(dir: &Path) -> Result<(), Error> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io("chmod"))
 }
 
-fn remove_dir(dir: &Path) -> Result<(), Error> {
+pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
     std::fs::remove_dir_all(dir).map_err(|source| Error::Io {
         op: "remove",
         path: dir.to_path_buf(),

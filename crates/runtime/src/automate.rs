@@ -384,6 +384,9 @@ impl Runner {
             })?;
         let sources = GitRepositoryOptions {
             cache_dir: cache_dir.join("sources"),
+            fetches: Some(ferroflux_git::FetchPool::new(
+                &cache_dir.join("sources").join(".shared"),
+            )),
             ..GitRepositoryOptions::default()
         };
         let work_dir = cache_dir.join("kustomize");

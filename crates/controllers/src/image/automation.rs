@@ -642,6 +642,8 @@ fn checkout(
         trust_own_push: trust_own_push.then_some(OWN_PUSH_TRUST),
         // Flux's image-automation-controller clones without submodules.
         recurse_submodules: false,
+        // A clone that pushes fetches on its own.
+        shared: None,
     };
     Workspace::open_or_clone(
         &opts.cache_dir,

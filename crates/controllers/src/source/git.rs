@@ -71,6 +71,10 @@ pub struct GitRepositoryOptions {
     pub requeue_dependency: Duration,
     /// Bounds of one artifact (a repository is a stranger's input).
     pub limits: Limits,
+    /// One network fetch shared by the GitRepositories of the same URL,
+    /// credentials and ref that fetch at once (None: each fetches on its
+    /// own, as source-controller does). The cached clone stays per object.
+    pub fetches: Option<ferroflux_git::FetchPool>,
 }
 
 impl Default for GitRepositoryOptions {
@@ -79,6 +83,7 @@ impl Default for GitRepositoryOptions {
             cache_dir: PathBuf::from("/tmp/ferroflux-source-cache"),
             requeue_dependency: Duration::from_secs(30),
             limits: Limits::default(),
+            fetches: None,
         }
     }
 }
@@ -446,6 +451,7 @@ fn reconcile_source(
     let git_opts = ferroflux_git::Options {
         timeout: Some(spec.effective_timeout().to_std()),
         recurse_submodules: spec.recurse_submodules == Some(true),
+        shared: opts.fetches.clone(),
         ..ferroflux_git::Options::default()
     };
     let cache = opts.cache_dir.join(&ns).join(&name);

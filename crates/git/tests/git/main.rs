@@ -16,6 +16,7 @@ use ferroflux_testkit::gitrepo::{
 };
 use ferroflux_testkit::sshd::{self, KeyKind, Sshd};
 
+mod shared;
 mod verify;
 use tempfile::TempDir;
 
