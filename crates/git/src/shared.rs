@@ -83,8 +83,11 @@ struct State {
     started: u64,
     finished: u64,
     /// The outcome of fetch number `finished`.
-    last: Option<Result<Arc<Vec<(String, Oid)>>, Arc<Error>>>,
+    last: Option<Outcome>,
 }
+
+/// The refs a fetch saw, or why it failed, for everyone who joined it.
+type Outcome = Result<Arc<Vec<(String, Oid)>>, Arc<Error>>;
 
 /// What one clone asks for.
 pub(crate) struct Request<'a> {
@@ -183,7 +186,7 @@ impl FetchPool {
         struct Publish<'s> {
             slot: &'s Slot,
             n: u64,
-            last: Option<Result<Arc<Vec<(String, Oid)>>, Arc<Error>>>,
+            last: Option<Outcome>,
         }
         impl Drop for Publish<'_> {
             fn drop(&mut self) {
