@@ -19,6 +19,7 @@ pub mod image;
 pub mod kind;
 pub mod kustomize;
 pub mod notification;
+pub mod park;
 pub mod source;
 pub mod status;
 pub mod target;

@@ -14,8 +14,11 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use ferroflux_controllers::park;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -206,49 +209,72 @@ fn merge(queue: &mut VecDeque<(ObjectKey, Trigger)>, key: ObjectKey, trigger: Tr
 /// Flux's `--concurrent` default.
 pub const DEFAULT_CONCURRENT: usize = 4;
 
-/// Reconciles in flight, at most `limit` at once: the waiting part of each
-/// runs as a task. An object is never in two jobs at once, nor are two
-/// objects that share a resource (an automation's clone of a Git URL).
+/// How many jobs may wait parked (health checks) per `--concurrent` slot.
+pub const PARKED_PER_SLOT: usize = 8;
+
+/// Reconciles in flight: the waiting part of each runs as a task. At most
+/// `limit` jobs of each kind work at once (each Flux controller has its own
+/// `--concurrent`); a job parked in a wait ([`ferroflux_controllers::park`])
+/// does not count, and at most `limit` × [`PARKED_PER_SLOT`] are parked. An
+/// object is never in two jobs at once, nor are two objects that share a
+/// resource (an automation's clone of a Git URL).
 pub struct Jobs<T> {
     limit: usize,
     tasks: JoinSet<T>,
     keys: HashMap<tokio::task::Id, ObjectKey>,
     /// Running object → the resources it holds.
     held: BTreeMap<ObjectKey, Vec<String>>,
-    /// Triggers of objects that could not start (running, or a resource
-    /// held), to hand back to the scheduler when something finishes.
+    /// Triggers of objects that could not start (running, a resource held,
+    /// their kind busy), to hand back when there is room.
     deferred: VecDeque<(ObjectKey, Trigger)>,
+    /// Per kind: jobs running and the counter of those parked.
+    kinds: HashMap<String, (usize, Arc<AtomicUsize>)>,
+    park: Arc<park::Shared>,
 }
 
 impl<T: Send + 'static> Jobs<T> {
-    /// At most `limit` (at least 1) jobs at once.
+    /// At most `limit` (at least 1) working jobs of each kind at once.
     pub fn new(limit: usize) -> Jobs<T> {
+        let limit = limit.max(1);
         Jobs {
-            limit: limit.max(1),
+            limit,
             tasks: JoinSet::new(),
             keys: HashMap::new(),
             held: BTreeMap::new(),
             deferred: VecDeque::new(),
+            kinds: HashMap::new(),
+            park: park::Shared::new(limit.saturating_mul(PARKED_PER_SLOT)),
         }
     }
 
-    /// Fewer than `limit` jobs run.
+    /// Whether another job may be taken up at all (its kind is checked by
+    /// [`Jobs::can_start`]): fewer tasks than every kind's working limit
+    /// plus the parked ones could reach.
     pub fn has_room(&self) -> bool {
-        self.tasks.len() < self.limit
+        let kinds = self.kinds.values().filter(|(n, _)| *n > 0).count() + 1;
+        self.tasks.len() < self.limit.saturating_mul(kinds) + self.park.parked()
     }
 
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }
 
-    /// How many jobs run.
+    /// How many jobs run (parked ones included).
     pub fn running(&self) -> usize {
         self.tasks.len()
     }
 
-    /// Neither `key` nor any of `resources` is in a running job.
+    /// Jobs of `kind` that work (not parked).
+    fn working(&self, kind: &str) -> usize {
+        working(&self.kinds, kind)
+    }
+
+    /// Neither `key` nor any of `resources` is in a running job, and
+    /// `key`'s kind has a free worker.
     pub fn can_start(&self, key: &ObjectKey, resources: &[String]) -> bool {
-        !self.held.contains_key(key) && !self.held.values().flatten().any(|r| resources.contains(r))
+        self.working(&key.kind) < self.limit
+            && !self.held.contains_key(key)
+            && !self.held.values().flatten().any(|r| resources.contains(r))
     }
 
     /// Run `work` for `key`, holding `resources` until it finishes. The
@@ -259,19 +285,45 @@ impl<T: Send + 'static> Jobs<T> {
         resources: Vec<String>,
         work: impl Future<Output = T> + Send + 'static,
     ) {
-        let id = self.tasks.spawn(work).id();
+        let (n, parked) = self.kinds.entry(key.kind.clone()).or_default();
+        *n += 1;
+        let park = park::Park::new(Arc::clone(parked), Arc::clone(&self.park));
+        let id = self.tasks.spawn(park.scope(work)).id();
         self.keys.insert(id, key.clone());
         self.held.insert(key, resources);
     }
 
-    /// Keep `trigger` until something finishes (see [`Jobs::take_deferred`]).
+    /// Keep `trigger` until there is room (see [`Jobs::take_deferred`]).
     pub fn defer(&mut self, key: ObjectKey, trigger: Trigger) {
         merge(&mut self.deferred, key, trigger);
     }
 
-    /// The triggers deferred so far, in arrival order.
+    /// The deferred triggers that may start now, in arrival order: those
+    /// of a kind with free workers (as many as it has), the rest kept.
     pub fn take_deferred(&mut self) -> Vec<(ObjectKey, Trigger)> {
-        self.deferred.drain(..).collect()
+        let mut room: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::new();
+        let mut kept = VecDeque::new();
+        for (key, trigger) in self.deferred.drain(..) {
+            let free = room
+                .entry(key.kind.clone())
+                .or_insert_with(|| self.limit.saturating_sub(working(&self.kinds, &key.kind)));
+            if *free > 0 {
+                *free -= 1;
+                out.push((key, trigger));
+            } else {
+                kept.push_back((key, trigger));
+            }
+        }
+        self.deferred = kept;
+        out
+    }
+
+    /// What resolves when a job parked (deferred triggers may start):
+    /// `park::Shared::freed`, held apart so that a loop can await it beside
+    /// [`Jobs::join_next`].
+    pub fn wakeups(&self) -> Arc<park::Shared> {
+        Arc::clone(&self.park)
     }
 
     /// The next job to finish, its object and result (`Err` with the
@@ -286,8 +338,17 @@ impl<T: Send + 'static> Jobs<T> {
             .remove(&id)
             .expect("every task was spawned with its key");
         self.held.remove(&key);
+        if let Some((n, _)) = self.kinds.get_mut(&key.kind) {
+            *n = n.saturating_sub(1);
+        }
         Some((key, result))
     }
+}
+
+fn working(kinds: &HashMap<String, (usize, Arc<AtomicUsize>)>, kind: &str) -> usize {
+    kinds.get(kind).map_or(0, |(n, parked)| {
+        n.saturating_sub(parked.load(Ordering::Acquire))
+    })
 }
 
 #[cfg(test)]

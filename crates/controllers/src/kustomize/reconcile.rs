@@ -1084,7 +1084,8 @@ impl Run<'_> {
             custom: exprs.map(custom_health),
         };
         let started = Instant::now();
-        match target.wait(&objects, &opts).await {
+        // Waiting is not work: the job's worker may serve another reconcile.
+        match crate::park::parked(target.wait(&objects, &opts)).await {
             Ok(_) => {
                 let message = format!("Health check passed in {}", go_duration(started.elapsed()));
                 if !was_healthy || (is_new_revision && drifted) {

@@ -44,6 +44,7 @@ enum Next {
     Change(Option<Change>),
     Finished(ObjectKey, Result<Done, String>),
     Due(ObjectKey, Trigger),
+    Parked,
 }
 
 impl Runner {
@@ -76,12 +77,14 @@ impl Runner {
         }
         tracing::info!("first pass done");
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
+        let wakeups = jobs.wakeups();
         loop {
             let next = tokio::select! {
                 biased;
                 () = &mut shutdown => Next::Stop,
                 c = changes.recv() => Next::Change(c),
                 Some((key, done)) = jobs.join_next(), if !jobs.is_empty() => Next::Finished(key, done),
+                () = wakeups.freed(), if !jobs.is_empty() => Next::Parked,
                 (key, trigger) = sched.next(), if jobs.has_room() => Next::Due(key, trigger),
             };
             match next {
@@ -91,6 +94,12 @@ impl Runner {
                     return Err(AutomateError::WatchClosed);
                 }
                 Next::Change(Some(c)) => self.apply_change(c, Some(&mut sched)),
+                Next::Parked => {
+                    // A job waits parked: its worker may take a deferred one.
+                    for (k, t) in jobs.take_deferred() {
+                        sched.trigger(k, t);
+                    }
+                }
                 Next::Finished(key, done) => {
                     if let Err(e) = self.settle(&mut sched, &mut jobs, key.clone(), done).await {
                         tracing::error!(object = %key, "{e}");

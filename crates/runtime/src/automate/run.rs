@@ -71,6 +71,7 @@ impl Runner {
             }
         }
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
+        let wakeups = jobs.wakeups();
         let mut finished: BTreeSet<ObjectKey> = BTreeSet::new();
         let mut reruns: BTreeMap<ObjectKey, u32> = BTreeMap::new();
         loop {
@@ -92,7 +93,12 @@ impl Runner {
                     }
                 }
             }
-            let Some((key, done)) = jobs.join_next().await else {
+            let next = tokio::select! {
+                next = jobs.join_next() => next,
+                // A job waits parked: start what its worker may take.
+                () = wakeups.freed(), if !jobs.is_empty() => continue,
+            };
+            let Some((key, done)) = next else {
                 break;
             };
             match self.complete(key.clone(), done).await {
@@ -421,6 +427,7 @@ impl Runner {
         sched.schedule_after(self_repo, every.max(Duration::from_secs(1)));
         tokio::pin!(shutdown);
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
+        let wakeups = jobs.wakeups();
         loop {
             tokio::select! {
                 biased;
@@ -428,6 +435,12 @@ impl Runner {
                 Some((key, done)) = jobs.join_next(), if !jobs.is_empty() => {
                     if let Err(e) = self.settle(&mut sched, &mut jobs, key.clone(), done).await {
                         tracing::error!(object = %key, "{e}");
+                    }
+                }
+                () = wakeups.freed(), if !jobs.is_empty() => {
+                    // A job waits parked: its worker may take a deferred one.
+                    for (k, t) in jobs.take_deferred() {
+                        sched.trigger(k, t);
                     }
                 }
                 (key, trigger) = sched.next(), if jobs.has_room() => {

@@ -98,7 +98,10 @@ async fn jobs_run_at_most_the_limit_and_hold_objects_and_resources() {
     assert!(!jobs.can_start(&key("c"), &clone));
     assert!(jobs.can_start(&key("c"), &["git http://h/other.git".to_string()]));
     jobs.spawn(key("b"), Vec::new(), async move { rx_b.await.unwrap_or(0) });
-    assert!(!jobs.has_room());
+    // Two ImageRepositories work: that kind is full, another kind is not.
+    assert!(!jobs.can_start(&key("d"), &[]));
+    assert!(jobs.has_room());
+    assert!(jobs.can_start(&ObjectKey::new("Kustomization", "ns", "k"), &[]));
     assert_eq!(jobs.running(), 2);
     jobs.defer(key("c"), Trigger::Interval);
     jobs.defer(
@@ -139,9 +142,39 @@ async fn a_job_that_panics_comes_back_as_an_error_with_its_key() {
     jobs.spawn(key("boom"), vec!["r".to_string()], async {
         panic!("reconciler bug")
     });
-    assert!(!jobs.has_room());
+    assert!(!jobs.can_start(&key("other"), &[]));
     let (k, result) = jobs.join_next().await.unwrap();
     assert_eq!(k, key("boom"));
     assert!(result.unwrap_err().contains("panic"));
     assert!(jobs.can_start(&key("other"), &["r".to_string()]));
+}
+
+#[tokio::test]
+async fn a_parked_job_frees_its_worker_and_its_deferred_triggers() {
+    let mut jobs: Jobs<u32> = Jobs::new(1);
+    let wakeups = jobs.wakeups();
+    let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+    let (parked_tx, parked_rx) = tokio::sync::oneshot::channel::<()>();
+    jobs.spawn(key("waits"), Vec::new(), async move {
+        // Work first (holding the worker), then wait parked.
+        parked_rx.await.ok();
+        ferroflux_controllers::park::parked(rx).await.unwrap_or(0)
+    });
+    assert!(!jobs.can_start(&key("next"), &[]), "one worker, working");
+    jobs.defer(key("next"), Trigger::Interval);
+    jobs.defer(key("after"), Trigger::Interval);
+    assert!(jobs.take_deferred().is_empty(), "no room: both kept");
+    parked_tx.send(()).unwrap();
+    wakeups.freed().await;
+    assert!(jobs.can_start(&key("next"), &[]));
+    // One worker is free: one deferred trigger comes back, one stays.
+    assert_eq!(jobs.take_deferred(), vec![(key("next"), Trigger::Interval)]);
+    jobs.spawn(key("next"), Vec::new(), async { 2 });
+    assert_eq!(jobs.join_next().await, Some((key("next"), Ok(2))));
+    tx.send(1).unwrap();
+    assert_eq!(jobs.join_next().await, Some((key("waits"), Ok(1))));
+    assert_eq!(
+        jobs.take_deferred(),
+        vec![(key("after"), Trigger::Interval)]
+    );
 }
