@@ -87,16 +87,33 @@ impl ResourceManager {
         // are ready within a second of their apply), then back off to
         // `interval`.
         let mut delay = opts.interval.min(FIRST_POLL);
+        // An object found Current is not asked again (most of a set is
+        // Current at the first poll: only the slow ones cost requests).
+        let mut known: Vec<Option<Health>> = vec![None; objects.len()];
         loop {
             // Owned items: a closure over `&ObjRef` makes the future
             // unprovably Send (rustc's higher-ranked lifetime limits), and
             // callers box it as a Send future (the controllers' target).
             let custom = opts.custom.as_ref();
-            let last: Vec<Health> = futures_util::stream::iter(objects.iter().cloned())
-                .map(|o| async move { self.poll_with(&o, custom).await })
+            let todo: Vec<(usize, ObjRef)> = objects
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| {
+                    !known[*i]
+                        .as_ref()
+                        .is_some_and(|h| h.status == Status::Current)
+                })
+                .map(|(i, o)| (i, o.clone()))
+                .collect();
+            let polled: Vec<(usize, Health)> = futures_util::stream::iter(todo)
+                .map(|(i, o)| async move { (i, self.poll_with(&o, custom).await) })
                 .buffered(POLL_CONCURRENCY)
                 .collect()
                 .await;
+            for (i, h) in polled {
+                known[i] = Some(h);
+            }
+            let last: Vec<Health> = known.iter().flatten().cloned().collect();
             let ttl = |o: &ObjRef| opts.jobs_with_ttl.contains(&o.meta);
             let effective = |(o, h): (&ObjRef, &Health)| {
                 if h.status == Status::NotFound && ttl(o) {
