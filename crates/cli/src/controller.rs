@@ -70,8 +70,9 @@ pub struct ControllerArgs {
     /// Name of the Lease.
     #[arg(long, value_name = "NAME", default_value = "ferroflux-leader-election")]
     leader_election_id: String,
-    /// Reconciles waiting on a registry or Git server at once (Flux's
-    /// --concurrent); the others go on while one waits.
+    /// Reconciles of each kind at work at once (each Flux controller's
+    /// --concurrent); the others go on while one waits on a server, and a
+    /// Kustomization waiting for its health checks frees its place.
     #[arg(long, value_name = "N", default_value = "4",
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     concurrent: u16,
