@@ -7,8 +7,8 @@
 //! `For(kind)`, `Watches(source, mapper, predicate)` and an `IndexField`;
 //! here they are [`Kind::INFO`] and [`Kind::watches`], whose
 //! [`Watch::refs`] is the index field and [`Watch::when`] the predicate.
-//! The reconcile itself is not part of the trait yet: the runtime still
-//! calls each kind's reconciler (see `docs/ARCHITECTURE.md`).
+//! [`Kind::reconcile`] resolves what a run reads through the runtime's
+//! [`Cx`] and returns its owned [`Job`] (see [`cx`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +19,9 @@ use ferroflux_api::meta::{Condition, ObjectMeta, condition};
 use serde_json::Value;
 
 use crate::status;
+
+pub mod cx;
+pub use cx::{Cx, Job, Reconciled, Run, Said};
 
 #[cfg(test)]
 mod tests;
@@ -196,6 +199,8 @@ pub trait Kind: Send + Sync + 'static {
 
     fn meta(obj: &Self::Object) -> &ObjectMeta;
 
+    fn meta_mut(obj: &mut Self::Object) -> &mut ObjectMeta;
+
     /// The conditions of its status (empty without a status).
     fn conditions(obj: &Self::Object) -> &[Condition];
 
@@ -215,6 +220,22 @@ pub trait Kind: Send + Sync + 'static {
     fn detail(obj: &Self::Object, pushed: Option<&str>) -> Option<String> {
         let _ = (obj, pushed);
         None
+    }
+
+    /// Start one run of `obj`: resolve what it reads now, while the
+    /// runtime holds the objects, and return the owned job that waits
+    /// (None: not reconciled, the default of held kinds). A request
+    /// (`reconcile.fluxcd.io/requestedAt`) is already in its annotations.
+    fn reconcile(key: &ObjectKey, obj: &Self::Object, run: Run, cx: &dyn Cx) -> Option<Job> {
+        let _ = (key, obj, run, cx);
+        None
+    }
+
+    /// What a run of `obj` holds besides the object, so that two runs
+    /// never share it (an automation's clone of its Git URL).
+    fn resources(key: &ObjectKey, obj: &Self::Object, cx: &dyn Cx) -> Vec<String> {
+        let _ = (key, obj, cx);
+        Vec::new()
     }
 }
 

@@ -27,49 +27,51 @@
 //!
 //! Files by the seam they will become (`docs/ARCHITECTURE.md`): `local`
 //! the checkout the runtime reads for a local home, `sink` a job's way to
-//! its home's status, `scan`, `selection`, `update` and
-//! `webhooks` the jobs of ImageRepository, ImagePolicy,
-//! ImageUpdateAutomation and Receiver, `run` and `controller` the loop.
+//! its home's status, `cx` what the runner lends each kind's reconcile
+//! (`Kind::reconcile`, started through the registry), with the runtime
+//! state some kinds need in `scan` (registry TLS clients), `update`
+//! (clone guards, the read after a push), `sources`, `kustomize` and
+//! `webhooks`; `run` and `controller` the loop.
 
 mod controller;
-mod digests;
+mod cx;
 mod finalizers;
 mod kustomize;
 mod local;
 mod run;
 mod scan;
-mod selection;
 mod sink;
 mod sources;
 mod update;
 mod webhooks;
 
+use ferroflux_controllers::image::automation::git_timeout;
 use local::Checkout;
 use scan::TlsClients;
-use update::{InFlight, Manifests, git_timeout};
+use update::{InFlight, Manifests};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
+use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
-use ferroflux_api::source::{GitRepository, GitRepositorySpec};
+use ferroflux_api::source::GitRepository;
 use ferroflux_artifact::fetch::LocalStorage;
 use ferroflux_artifact::{Retention, Storage};
-use ferroflux_controllers::image::{automation, policy, repository};
-use ferroflux_controllers::kind::FirstRun;
+use ferroflux_controllers::image::repository;
+use ferroflux_controllers::kind::{FirstRun, Run};
 use ferroflux_controllers::kustomize::reconcile::KustomizationOptions;
 use ferroflux_controllers::notification::receiver;
 use ferroflux_controllers::source::git::GitRepositoryOptions;
-use ferroflux_controllers::status::{self, Outcome, StepError};
+use ferroflux_controllers::status::{Outcome, StepError};
 use ferroflux_controllers::target::TargetFactory;
 use ferroflux_controllers::{Clock, SystemClock};
 use ferroflux_registry::Client;
 
 use crate::cluster::Cluster;
-use crate::engine::finish::{self, Finished, Said};
+use crate::engine::finish::{self, Finished};
 use crate::home::{Arrival, Home, HomeError, KubeHome, LocalHome, OwnRepository};
 use crate::metrics::Metrics;
 use crate::scheduler::{
@@ -91,38 +93,8 @@ pub const KUSTOMIZATION: &str = "Kustomization";
 /// Secret data, decoded.
 pub use ferroflux_controllers::kind::SecretData;
 
-/// What a terminal shows while a long step runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProgressEvent {
-    /// A page of a registry scan arrived; `more` while pages follow.
-    Scan {
-        image: String,
-        pages: usize,
-        tags: usize,
-        more: bool,
-    },
-    /// A clone or fetch received objects (URL without credentials).
-    Fetch {
-        url: String,
-        received: usize,
-        total: usize,
-    },
-}
-
-/// Receives [`ProgressEvent`]s (`ferroflux automate` on a terminal).
-pub type ProgressSink = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
-
-fn fetch_progress(sink: &ProgressSink, url: &str) -> ferroflux_git::FetchProgress {
-    let sink = Arc::clone(sink);
-    let url = ferroflux_git::url::redact(url);
-    Arc::new(move |received, total| {
-        sink(ProgressEvent::Fetch {
-            url: url.clone(),
-            received,
-            total,
-        });
-    })
-}
+/// What a terminal shows while a long step runs, and where it goes.
+pub use ferroflux_controllers::kind::cx::{ProgressEvent, ProgressSink, fetch_progress};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutomateError {
@@ -284,6 +256,8 @@ pub struct Runner {
     opts: AutomateOptions,
     /// The clones' directory (0700): `opts.cache_dir` or beside the state.
     cache_dir: PathBuf,
+    /// The automations' clones, under `cache_dir`.
+    clones: PathBuf,
     state: StatusStore,
     client: Client,
     clock: Arc<dyn Clock>,
@@ -301,7 +275,7 @@ pub struct Runner {
     /// per fingerprint of the Secret's TLS material, so that repositories
     /// trusting the same CA share connections (and the system roots are
     /// loaded once, not once per repository).
-    tls_clients: TlsClients,
+    tls_clients: Mutex<TlsClients>,
     pub(crate) metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
     /// Automations whose blocking git work is still running (possibly
@@ -404,6 +378,7 @@ impl Runner {
             kustomize,
             config_maps: None,
             targets: None,
+            clones: cache_dir.join("automation"),
             cache_dir,
             opts,
             state,
@@ -415,7 +390,7 @@ impl Runner {
             receivers: ReceiverTable::default(),
             pushed: BTreeMap::new(),
             failures: BTreeMap::new(),
-            tls_clients: TlsClients::default(),
+            tls_clients: Mutex::default(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
             in_flight: Arc::default(),

@@ -11,10 +11,10 @@ use std::sync::LazyLock;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
-use ferroflux_api::meta::{Condition, ObjectMeta, condition};
+use ferroflux_api::meta::{Condition, ObjectMeta, RECONCILE_REQUEST_ANNOTATION, condition};
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
-use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref};
+use ferroflux_controllers::kind::{Cx, FirstRun, Job, Kind, KindInfo, Ref, Run, get};
 use ferroflux_controllers::status;
 use serde_json::Value;
 
@@ -58,6 +58,15 @@ pub trait ErasedKind: Send + Sync {
     /// The object without its status (what decides a re-read matters).
     fn spec(&self, objects: &Objects, key: &ObjectKey) -> Option<Value>;
     fn remove(&self, objects: &mut Objects, key: &ObjectKey) -> bool;
+    /// Write a request (`reconcile.fluxcd.io/requestedAt`) into `key`'s
+    /// annotations, so that its run records it as handled.
+    fn note_request(&self, objects: &mut Objects, key: &ObjectKey, at: &str);
+    fn suspended(&self, objects: &Objects, key: &ObjectKey) -> bool;
+    /// Start one run of `key` ([`Kind::reconcile`]); None when it left
+    /// the objects or its kind has no reconcile.
+    fn start(&self, cx: &dyn Cx, key: &ObjectKey, run: Run) -> Option<Job>;
+    /// What a run of `key` holds besides the object ([`Kind::resources`]).
+    fn resources(&self, cx: &dyn Cx, key: &ObjectKey) -> Vec<String>;
 }
 
 struct Erased<K>(PhantomData<fn() -> K>);
@@ -153,6 +162,29 @@ impl<K: Held> ErasedKind for Erased<K> {
 
     fn remove(&self, objects: &mut Objects, key: &ObjectKey) -> bool {
         K::map_mut(objects).remove(key).is_some()
+    }
+
+    fn note_request(&self, objects: &mut Objects, key: &ObjectKey, at: &str) {
+        if let Some(obj) = K::map_mut(objects).get_mut(key) {
+            K::meta_mut(obj)
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+        }
+    }
+
+    fn suspended(&self, objects: &Objects, key: &ObjectKey) -> bool {
+        K::map(objects).get(key).is_some_and(K::suspended)
+    }
+
+    fn start(&self, cx: &dyn Cx, key: &ObjectKey, run: Run) -> Option<Job> {
+        K::reconcile(key, get::<K>(cx.objects(), key)?, run, cx)
+    }
+
+    fn resources(&self, cx: &dyn Cx, key: &ObjectKey) -> Vec<String> {
+        get::<K>(cx.objects(), key)
+            .map(|obj| K::resources(key, obj, cx))
+            .unwrap_or_default()
     }
 }
 

@@ -264,4 +264,37 @@ impl Runner {
             .map(|(_, g)| g.spec.url.as_str());
         own.describes(&gr.spec.url, flux_system)
     }
+
+    /// Whether `key` is the GitRepository whose interval fetches `--repo`
+    /// (the one that describes it, or `flux-system/flux-system`).
+    pub(super) fn is_self_repository(&self, key: &ObjectKey) -> bool {
+        if key.kind != GIT_REPOSITORY {
+            return false;
+        }
+        match self.objects.git_repositories.get(key) {
+            Some(g) => self.describes_repo(g),
+            None => key.namespace == "flux-system" && key.name == "flux-system",
+        }
+    }
+
+    /// The GitRepository whose interval fetches `--repo` (see
+    /// [`Runner::is_self_repository`]).
+    pub(super) fn self_repository(&self) -> ObjectKey {
+        self.objects
+            .git_repositories
+            .iter()
+            .find(|(_, g)| self.describes_repo(g))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| ObjectKey::new(GIT_REPOSITORY, "flux-system", "flux-system"))
+    }
+
+    /// How often the checkout of `--repo` is fetched: its GitRepository's
+    /// interval (60s without one, at least 1s).
+    pub(super) fn self_repository_interval(&self, key: &ObjectKey) -> Duration {
+        self.objects
+            .git_repositories
+            .get(key)
+            .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std())
+            .max(Duration::from_secs(1))
+    }
 }
