@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use ferroflux_api::manifest::Object;
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
 use serde_json::Value;
 
@@ -191,6 +192,7 @@ pub trait Kind: Send + Sync + 'static {
     /// The ferroflux-api type of its objects.
     type Object: Clone
         + PartialEq
+        + fmt::Debug
         + serde::Serialize
         + serde::de::DeserializeOwned
         + Send
@@ -200,6 +202,15 @@ pub trait Kind: Send + Sync + 'static {
     fn meta(obj: &Self::Object) -> &ObjectMeta;
 
     fn meta_mut(obj: &mut Self::Object) -> &mut ObjectMeta;
+
+    /// Its object in a manifest the loader read (None: not one of its
+    /// objects). The default decodes what the loader does not model.
+    fn from_manifest(object: &Object) -> Option<Self::Object> {
+        match object {
+            Object::Other(v) => serde_json::from_value(v.clone()).ok(),
+            _ => None,
+        }
+    }
 
     /// The conditions of its status (empty without a status).
     fn conditions(obj: &Self::Object) -> &[Condition];

@@ -55,8 +55,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
+use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use ferroflux_artifact::fetch::LocalStorage;
 use ferroflux_artifact::{Retention, Storage};
@@ -412,6 +414,19 @@ impl Runner {
         self
     }
 
+    /// Serve the kinds of `registry` instead of Flux's
+    /// ([`Registry::flux`](crate::registry::Registry::flux)); before any
+    /// object is read. The registry lives as long as the process.
+    pub fn with_registry(mut self, registry: crate::registry::Registry) -> Runner {
+        self.objects = Objects::new(Box::leak(Box::new(registry)));
+        self
+    }
+
+    /// The kinds this runner serves, in run order.
+    pub fn registry(&self) -> &'static crate::registry::Registry {
+        self.objects.registry()
+    }
+
     /// Keep objects, status and events in `home`.
     pub fn with_home(mut self, home: Arc<dyn Home>) -> Runner {
         self.home = home;
@@ -439,7 +454,7 @@ impl Runner {
 
     /// Whether objects of `kind` are reconciled here.
     pub(crate) fn serves(&self, kind: &str) -> bool {
-        crate::registry::flux()
+        self.registry()
             .get(kind)
             .is_some_and(|k| k.reconciled() && (self.gitops() || !k.info().gitops()))
     }
@@ -478,7 +493,8 @@ impl Runner {
     /// The state of every object now.
     pub fn summary(&self) -> Summary {
         let mut lines = Vec::new();
-        for kind in crate::registry::flux()
+        for kind in self
+            .registry()
             .kinds()
             .filter(|k| self.serves(k.info().kind))
         {

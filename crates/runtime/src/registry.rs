@@ -1,16 +1,17 @@
 //! The kinds the runtime serves, in run order, each behind one
 //! kind-agnostic interface ([`ErasedKind`], a blanket implementation over
-//! [`Kind`]). A new kind is one `impl Kind` in `ferroflux-controllers`, a
-//! map in [`Objects`] and one `.with::<K>()` line in [`Registry::flux`];
-//! this is the only runtime module (with [`source`](crate::source)'s maps)
-//! that names kinds.
+//! [`Kind`]). A new kind is one `impl Kind` in `ferroflux-controllers` and
+//! one `.with::<K>()` line in [`Registry::flux`] ([`Objects`] holds a map
+//! per registered kind); this is the only runtime module that names kinds
+//! for the local home.
 
-use std::collections::BTreeMap;
+use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::LazyLock;
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::manifest::Object;
 use ferroflux_api::meta::{Condition, ObjectMeta, RECONCILE_REQUEST_ANNOTATION, condition};
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
@@ -19,12 +20,6 @@ use ferroflux_controllers::status;
 use serde_json::Value;
 
 use crate::source::{ObjectKey, Objects};
-
-/// Where [`Objects`] keeps the objects of a kind.
-pub trait Held: Kind {
-    fn map(objects: &Objects) -> &BTreeMap<ObjectKey, Self::Object>;
-    fn map_mut(objects: &mut Objects) -> &mut BTreeMap<ObjectKey, Self::Object>;
-}
 
 /// The `--once` summary of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +62,22 @@ pub trait ErasedKind: Send + Sync {
     fn start(&self, cx: &dyn Cx, key: &ObjectKey, run: Run) -> Option<Job>;
     /// What a run of `key` holds besides the object ([`Kind::resources`]).
     fn resources(&self, cx: &dyn Cx, key: &ObjectKey) -> Vec<String>;
+    /// Its object in a manifest, behind `Any` (None: not one of its).
+    fn decode(&self, object: &Object) -> Option<Box<dyn Any + Send>>;
+    /// Hold a [`decode`](ErasedKind::decode)d object as `key`, in
+    /// `namespace`; false when it is not this kind's.
+    fn insert(
+        &self,
+        objects: &mut Objects,
+        key: &ObjectKey,
+        object: Box<dyn Any + Send>,
+        namespace: &str,
+    ) -> bool;
 }
 
 struct Erased<K>(PhantomData<fn() -> K>);
 
-impl<K: Held> ErasedKind for Erased<K> {
+impl<K: Kind> ErasedKind for Erased<K> {
     fn info(&self) -> KindInfo {
         K::INFO
     }
@@ -85,19 +91,19 @@ impl<K: Held> ErasedKind for Erased<K> {
     }
 
     fn keys(&self, objects: &Objects) -> Vec<ObjectKey> {
-        K::map(objects).keys().cloned().collect()
+        objects.of::<K>().keys().cloned().collect()
     }
 
     fn meta<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a ObjectMeta> {
-        K::map(objects).get(key).map(K::meta)
+        objects.of::<K>().get(key).map(K::meta)
     }
 
     fn any<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a dyn std::any::Any> {
-        K::map(objects).get(key).map(|o| o as &dyn std::any::Any)
+        objects.of::<K>().get(key).map(|o| o as &dyn std::any::Any)
     }
 
     fn refs(&self, objects: &Objects, key: &ObjectKey) -> Vec<Ref> {
-        let Some(obj) = K::map(objects).get(key) else {
+        let Some(obj) = objects.of::<K>().get(key) else {
             return Vec::new();
         };
         K::watches()
@@ -113,11 +119,11 @@ impl<K: Held> ErasedKind for Erased<K> {
     }
 
     fn first_run(&self, objects: &Objects, key: &ObjectKey) -> Option<FirstRun> {
-        K::map(objects).get(key).map(K::first_run)
+        objects.of::<K>().get(key).map(K::first_run)
     }
 
     fn report(&self, objects: &Objects, key: &ObjectKey, pushed: Option<&str>) -> Option<Reported> {
-        let obj = K::map(objects).get(key)?;
+        let obj = objects.of::<K>().get(key)?;
         let c: &[Condition] = K::conditions(obj);
         let r = status::get(c, condition::READY);
         let ready = r.is_some_and(|r| r.status == "True");
@@ -131,12 +137,12 @@ impl<K: Held> ErasedKind for Erased<K> {
     }
 
     fn status(&self, objects: &Objects, key: &ObjectKey) -> Option<Value> {
-        let obj = serde_json::to_value(K::map(objects).get(key)?).ok()?;
+        let obj = serde_json::to_value(objects.of::<K>().get(key)?).ok()?;
         obj.get("status").filter(|s| !s.is_null()).cloned()
     }
 
     fn set_status(&self, objects: &mut Objects, key: &ObjectKey, status: &Value) -> bool {
-        let Some(obj) = K::map_mut(objects).get_mut(key) else {
+        let Some(obj) = objects.of_mut::<K>().get_mut(key) else {
             return false;
         };
         let Ok(mut v) = serde_json::to_value(&*obj) else {
@@ -153,7 +159,7 @@ impl<K: Held> ErasedKind for Erased<K> {
     }
 
     fn spec(&self, objects: &Objects, key: &ObjectKey) -> Option<Value> {
-        let mut v = serde_json::to_value(K::map(objects).get(key)?).ok()?;
+        let mut v = serde_json::to_value(objects.of::<K>().get(key)?).ok()?;
         if let Some(m) = v.as_object_mut() {
             m.remove("status");
         }
@@ -161,11 +167,11 @@ impl<K: Held> ErasedKind for Erased<K> {
     }
 
     fn remove(&self, objects: &mut Objects, key: &ObjectKey) -> bool {
-        K::map_mut(objects).remove(key).is_some()
+        objects.of_mut::<K>().remove(key).is_some()
     }
 
     fn note_request(&self, objects: &mut Objects, key: &ObjectKey, at: &str) {
-        if let Some(obj) = K::map_mut(objects).get_mut(key) {
+        if let Some(obj) = objects.of_mut::<K>().get_mut(key) {
             K::meta_mut(obj)
                 .annotations
                 .get_or_insert_with(Default::default)
@@ -174,7 +180,7 @@ impl<K: Held> ErasedKind for Erased<K> {
     }
 
     fn suspended(&self, objects: &Objects, key: &ObjectKey) -> bool {
-        K::map(objects).get(key).is_some_and(K::suspended)
+        objects.of::<K>().get(key).is_some_and(K::suspended)
     }
 
     fn start(&self, cx: &dyn Cx, key: &ObjectKey, run: Run) -> Option<Job> {
@@ -186,6 +192,25 @@ impl<K: Held> ErasedKind for Erased<K> {
             .map(|obj| K::resources(key, obj, cx))
             .unwrap_or_default()
     }
+
+    fn decode(&self, object: &Object) -> Option<Box<dyn Any + Send>> {
+        K::from_manifest(object).map(|o| Box::new(o) as Box<dyn Any + Send>)
+    }
+
+    fn insert(
+        &self,
+        objects: &mut Objects,
+        key: &ObjectKey,
+        object: Box<dyn Any + Send>,
+        namespace: &str,
+    ) -> bool {
+        let Ok(mut obj) = object.downcast::<K::Object>() else {
+            return false;
+        };
+        K::meta_mut(&mut obj).namespace = Some(namespace.to_string());
+        objects.of_mut::<K>().insert(key.clone(), *obj);
+        true
+    }
 }
 
 /// The kinds, in the order a pass runs them (sources before readers).
@@ -196,7 +221,7 @@ pub struct Registry {
 
 impl Registry {
     /// Serve `K` (the one line a new kind adds).
-    pub fn with<K: Held>(mut self) -> Self {
+    pub fn with<K: Kind>(mut self) -> Self {
         self.kinds.push(Box::new(Erased::<K>(PhantomData)));
         self
     }

@@ -38,6 +38,13 @@ impl Kind for Kustomization {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<Kustomization> {
+        match object {
+            ferroflux_api::manifest::Object::Kustomization(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &Kustomization) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

@@ -23,12 +23,12 @@ const V1_SOURCE: &str = "source.toolkit.fluxcd.io/v1";
 /// Take a watched object of one kind into `self.objects.$map` (see
 /// [`upsert`]); yields its key and why it must run now, if it must.
 macro_rules! upsert_kind {
-    ($self:ident, $map:ident, $kind:expr, $obj:expr, $version:expr) => {{
+    ($self:ident, $ty:ty, $kind:expr, $obj:expr, $version:expr) => {{
         let obj = $obj;
         let key = key_of($kind, &obj.metadata);
         $self.origin(&key, $version);
         let t = upsert(
-            &mut $self.objects.$map,
+            $self.objects.of_mut::<$ty>(),
             &key,
             obj,
             |o| &o.metadata,
@@ -123,32 +123,36 @@ impl Runner {
         };
         match change {
             Change::Repository(o) => {
-                let (key, t) =
-                    upsert_kind!(self, image_repositories, IMAGE_REPOSITORY, *o, V1_IMAGE);
+                let (key, t) = upsert_kind!(self, ImageRepository, IMAGE_REPOSITORY, *o, V1_IMAGE);
                 run(key, t);
             }
             Change::Policy(o) => {
-                let (key, t) = upsert_kind!(self, image_policies, IMAGE_POLICY, *o, V1_IMAGE);
+                let (key, t) = upsert_kind!(self, ImagePolicy, IMAGE_POLICY, *o, V1_IMAGE);
                 run(key, t);
             }
             Change::Automation(o, version) => {
-                let (key, t) =
-                    upsert_kind!(self, automations, IMAGE_UPDATE_AUTOMATION, *o, &version);
+                let (key, t) = upsert_kind!(
+                    self,
+                    ImageUpdateAutomation,
+                    IMAGE_UPDATE_AUTOMATION,
+                    *o,
+                    &version
+                );
                 run(key, t);
             }
             Change::Kustomization(o, version) => {
                 let meta = o.metadata.clone();
-                let (key, t) = upsert_kind!(self, kustomizations, KUSTOMIZATION, *o, &version);
+                let (key, t) = upsert_kind!(self, Kustomization, KUSTOMIZATION, *o, &version);
                 self.ensure_finalizer(&key, &meta);
                 run(key, t);
             }
             Change::Receiver(o) => {
-                let (key, t) = upsert_kind!(self, receivers, RECEIVER, *o, V1_NOTIFICATION);
+                let (key, t) = upsert_kind!(self, Receiver, RECEIVER, *o, V1_NOTIFICATION);
                 run(key, t);
             }
             Change::GitRepository(o) => {
                 let meta = o.metadata.clone();
-                let (key, t) = upsert_kind!(self, git_repositories, GIT_REPOSITORY, *o, V1_SOURCE);
+                let (key, t) = upsert_kind!(self, GitRepository, GIT_REPOSITORY, *o, V1_SOURCE);
                 self.ensure_finalizer(&key, &meta);
                 if t.is_some() {
                     // The automations that push through it read its spec;
@@ -221,13 +225,13 @@ impl Runner {
         let unfinalized = |meta: &ObjectMeta| !finalizers::has_finalizer(meta);
         let repository = self
             .objects
-            .git_repositories
+            .of::<GitRepository>()
             .get(key)
             .filter(|g| unfinalized(&g.metadata))
             .cloned();
         let kustomization = self
             .objects
-            .kustomizations
+            .of::<Kustomization>()
             .get(key)
             .filter(|k| unfinalized(&k.metadata))
             .cloned();

@@ -66,6 +66,7 @@ impl Cx for Runner {
             Box::new(ReadManifests {
                 branch: self.opts.branch.clone(),
                 path: self.opts.path.clone(),
+                registry: self.registry(),
             }) as Box<dyn AfterPush>
         })
     }
@@ -94,6 +95,7 @@ impl Cx for Runner {
 struct ReadManifests {
     branch: String,
     path: PathBuf,
+    registry: &'static crate::registry::Registry,
 }
 
 impl AfterPush for ReadManifests {
@@ -106,7 +108,7 @@ impl AfterPush for ReadManifests {
         (branch == self.branch).then(|| {
             Box::new(Manifests {
                 revision: commit.to_string(),
-                loaded: LocalSource::load(workdir, &self.path),
+                loaded: LocalSource::load_kinds(workdir, &self.path, self.registry),
             }) as Box<dyn Any + Send>
         })
     }

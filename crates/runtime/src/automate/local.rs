@@ -105,9 +105,11 @@ impl Runner {
             return Ok(false);
         }
         let path = self.opts.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || LocalSource::load(&root, &path))
-            .await
-            .map_err(|e| AutomateError::Join(e.to_string()))??;
+        let registry = self.registry();
+        let loaded =
+            tokio::task::spawn_blocking(move || LocalSource::load_kinds(&root, &path, registry))
+                .await
+                .map_err(|e| AutomateError::Join(e.to_string()))??;
         self.take_loaded(loaded).await
     }
 
@@ -142,7 +144,7 @@ impl Runner {
             .filter(|k| !next.origins.contains_key(k))
             .collect();
         for k in gone {
-            if let Some(ks) = self.objects.kustomizations.get(&k) {
+            if let Some(ks) = self.objects.of::<Kustomization>().get(&k) {
                 self.finalize_kustomization(ks.clone());
             }
             let st = self.state.clone();
@@ -160,29 +162,12 @@ impl Runner {
         let st = self.state.clone();
         let mut o = std::mem::take(objects);
         let o = tokio::task::spawn_blocking(move || -> Result<Objects, AutomateError> {
-            for (k, v) in o.image_repositories.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.image_policies.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.automations.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.receivers.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.git_repositories.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.kustomizations.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
+            for k in o.keys() {
+                let status: Option<serde_json::Value> = st.get_status(&k)?;
+                o.set_status_json(&k, status.as_ref().unwrap_or(&serde_json::Value::Null));
+                if let Some(spec) = o.spec_json(&k).and_then(|v| v.get("spec").cloned()) {
+                    st.put_spec(&k, &spec)?;
+                }
             }
             Ok(o)
         })
@@ -213,7 +198,7 @@ impl Runner {
         key: &ObjectKey,
     ) -> (Option<GitRepository>, Option<SecretData>) {
         let ns = key.namespace.as_str();
-        let found = self.objects.git_repositories.get(key).cloned();
+        let found = self.objects.of::<GitRepository>().get(key).cloned();
         let named = |gr: &GitRepository| {
             gr.spec
                 .secret_ref
@@ -244,7 +229,7 @@ impl Runner {
     pub(super) fn manifests_timeout(&self) -> Duration {
         let repo = self
             .objects
-            .git_repositories
+            .of::<GitRepository>()
             .values()
             .find(|g| self.describes_repo(g));
         git_timeout(repo)
@@ -258,7 +243,7 @@ impl Runner {
         };
         let flux_system = self
             .objects
-            .git_repositories
+            .of::<GitRepository>()
             .iter()
             .find(|(k, _)| k.namespace == "flux-system" && k.name == "flux-system")
             .map(|(_, g)| g.spec.url.as_str());
@@ -271,7 +256,7 @@ impl Runner {
         if key.kind != GIT_REPOSITORY {
             return false;
         }
-        match self.objects.git_repositories.get(key) {
+        match self.objects.of::<GitRepository>().get(key) {
             Some(g) => self.describes_repo(g),
             None => key.namespace == "flux-system" && key.name == "flux-system",
         }
@@ -281,7 +266,7 @@ impl Runner {
     /// [`Runner::is_self_repository`]).
     pub(super) fn self_repository(&self) -> ObjectKey {
         self.objects
-            .git_repositories
+            .of::<GitRepository>()
             .iter()
             .find(|(_, g)| self.describes_repo(g))
             .map(|(k, _)| k.clone())
@@ -292,7 +277,7 @@ impl Runner {
     /// interval (60s without one, at least 1s).
     pub(super) fn self_repository_interval(&self, key: &ObjectKey) -> Duration {
         self.objects
-            .git_repositories
+            .of::<GitRepository>()
             .get(key)
             .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std())
             .max(Duration::from_secs(1))

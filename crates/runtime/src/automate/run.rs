@@ -53,7 +53,7 @@ impl Runner {
         // soon as its namespace's policies are done, and its git work
         // overlaps the other scans. What each waits for comes from its
         // kind's watches.
-        let registry = crate::registry::flux();
+        let registry = self.registry();
         let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
         for kind in registry.kinds().collect::<Vec<_>>().into_iter().rev() {
             if !self.serves(kind.info().kind) {
@@ -209,7 +209,7 @@ impl Runner {
         requested: Option<&str>,
         force: bool,
     ) -> Option<Work> {
-        let kind = crate::registry::flux().get(&key.kind)?;
+        let kind = self.registry().get(&key.kind)?;
         if let Some(at) = requested {
             kind.note_request(&mut self.objects, key, at);
         }
@@ -228,7 +228,7 @@ impl Runner {
     /// What a job of `key` holds besides the object (its kind's
     /// `Kind::resources`: an automation's clone).
     pub(super) fn resources(&self, key: &ObjectKey) -> Vec<String> {
-        crate::registry::flux()
+        self.registry()
             .get(&key.kind)
             .map(|k| k.resources(self, key))
             .unwrap_or_default()
@@ -415,7 +415,8 @@ impl Runner {
     }
 
     pub(super) fn first_delay(&self, key: &ObjectKey) -> Duration {
-        let first = crate::registry::flux()
+        let first = self
+            .registry()
             .get(&key.kind)
             .and_then(|k| k.first_run(&self.objects, key));
         match first {

@@ -13,7 +13,7 @@ impl Runner {
         if !self.serves(GIT_REPOSITORY) {
             return Vec::new();
         }
-        let Some(auto) = self.objects.automations.get(automation) else {
+        let Some(auto) = self.objects.of::<ImageUpdateAutomation>().get(automation) else {
             return Vec::new();
         };
         let (Some(source), _) = self.git_source(automation, auto) else {
@@ -24,7 +24,7 @@ impl Runner {
             norm(url) == norm(&source.spec.url)
         };
         self.objects
-            .git_repositories
+            .of::<GitRepository>()
             .keys()
             .filter(|k| self.git_repository(k).0.is_some_and(|g| same(&g.spec.url)))
             .cloned()

@@ -22,7 +22,7 @@ impl Runner {
     /// Hand the webhook server the current paths and trigger candidates.
     pub(super) fn publish_receivers(&self) {
         let mut endpoints = BTreeMap::new();
-        for (k, o) in &self.objects.receivers {
+        for (k, o) in self.objects.of::<Receiver>() {
             let Some(path) = o.status.as_ref().and_then(|s| s.webhook_path.clone()) else {
                 continue;
             };

@@ -129,7 +129,12 @@ impl Runner {
         let kept = self.objects.set_status_json(&f.key, &f.status);
         Ok(Effects {
             readers: if kept {
-                triggers::moved_readers(&f.key.kind, before.as_ref(), Some(&f.status))
+                triggers::moved_readers(
+                    self.objects.registry(),
+                    &f.key.kind,
+                    before.as_ref(),
+                    Some(&f.status),
+                )
             } else {
                 Vec::new()
             },

@@ -2,6 +2,10 @@ use serde_json::json;
 
 use super::*;
 use crate::automate::{KUSTOMIZATION, RECEIVER};
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
 
 fn k(kind: &str, ns: &str, name: &str) -> ObjectKey {
     ObjectKey::new(kind, ns, name)
@@ -17,7 +21,7 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
 fn fixture() -> Objects {
     let mut o = Objects::default();
     for (ns, name) in [("apps", "web"), ("apps", "db"), ("infra", "base")] {
-        o.image_repositories.insert(
+        o.of_mut::<ImageRepository>().insert(
             k(IMAGE_REPOSITORY, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns},
                 "spec": {"image": format!("r.example/{name}"), "interval": "5m"}})),
@@ -35,7 +39,7 @@ fn fixture() -> Objects {
         if let Some(n) = repo_ns {
             r["namespace"] = json!(n);
         }
-        o.image_policies.insert(
+        o.of_mut::<ImagePolicy>().insert(
             k(IMAGE_POLICY, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns},
                 "spec": {"imageRepositoryRef": r, "policy": {"semver": {"range": ">=1"}}}})),
@@ -50,14 +54,14 @@ fn fixture() -> Objects {
         if let Some(n) = git_ns {
             r["namespace"] = json!(n);
         }
-        o.automations.insert(
+        o.of_mut::<ImageUpdateAutomation>().insert(
             k(IMAGE_UPDATE_AUTOMATION, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns},
                 "spec": {"sourceRef": r, "interval": "5m",
                     "git": {"commit": {"author": {"email": "a@b", "name": "a"}}}}})),
         );
     }
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k(GIT_REPOSITORY, "flux-system", "flux-system"),
         decode(
             json!({"metadata": {"name": "flux-system", "namespace": "flux-system"},
@@ -65,14 +69,14 @@ fn fixture() -> Objects {
         ),
     );
     // A GitRepository that includes another one's artifact.
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k(GIT_REPOSITORY, "apps", "apps-repo"),
         decode(
             json!({"metadata": {"name": "apps-repo", "namespace": "apps"},
             "spec": {"url": "https://git.example/apps", "interval": "1m"}}),
         ),
     );
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k(GIT_REPOSITORY, "apps", "site"),
         decode(json!({"metadata": {"name": "site", "namespace": "apps"},
             "spec": {"url": "https://git.example/site", "interval": "1m",
@@ -93,7 +97,7 @@ fn fixture() -> Objects {
         if let Some(d) = depends {
             spec["dependsOn"] = json!([{"name": d}]);
         }
-        o.kustomizations.insert(
+        o.of_mut::<Kustomization>().insert(
             k(KUSTOMIZATION, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
         );
@@ -108,7 +112,7 @@ fn fixture() -> Objects {
         if let Some(s) = secret {
             spec["secretRef"] = json!({"name": s});
         }
-        o.receivers.insert(
+        o.of_mut::<Receiver>().insert(
             k(RECEIVER, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
         );

@@ -34,6 +34,13 @@ impl Kind for ImageUpdateAutomation {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<ImageUpdateAutomation> {
+        match object {
+            ferroflux_api::manifest::Object::ImageUpdateAutomation(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &ImageUpdateAutomation) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

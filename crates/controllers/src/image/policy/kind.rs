@@ -31,6 +31,13 @@ impl Kind for ImagePolicy {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<ImagePolicy> {
+        match object {
+            ferroflux_api::manifest::Object::ImagePolicy(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &ImagePolicy) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

@@ -30,6 +30,13 @@ impl Kind for ImageRepository {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<ImageRepository> {
+        match object {
+            ferroflux_api::manifest::Object::ImageRepository(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &ImageRepository) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

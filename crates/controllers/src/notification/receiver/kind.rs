@@ -33,6 +33,13 @@ impl Kind for Receiver {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<Receiver> {
+        match object {
+            ferroflux_api::manifest::Object::Receiver(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &Receiver) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

@@ -31,6 +31,13 @@ impl Kind for GitRepository {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<GitRepository> {
+        match object {
+            ferroflux_api::manifest::Object::GitRepository(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &GitRepository) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

@@ -45,7 +45,7 @@ fn pending(s: &mut Scheduler) -> Vec<(ObjectKey, Trigger)> {
 fn before_the_first_pass_changes_only_collect() {
     let (mut r, _d) = runner();
     r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
-    assert!(r.objects.image_policies.contains_key(&key()));
+    assert!(r.objects.of::<ImagePolicy>().contains_key(&key()));
     assert_eq!(
         r.objects
             .origins
@@ -65,7 +65,7 @@ fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
         [(k, Trigger::Dependency { what })] if *k == key() && what == "created"
     ));
     // Our own status write echoed back: same spec, no run, status kept.
-    if let Some(p) = r.objects.image_policies.get_mut(&key()) {
+    if let Some(p) = r.objects.of_mut::<ImagePolicy>().get_mut(&key()) {
         p.status = Some(ImagePolicyStatus {
             observed_generation: Some(7),
             ..Default::default()
@@ -74,7 +74,7 @@ fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
     r.apply_change(Change::Policy(policy(">=1.0.0", None)), Some(&mut s));
     assert!(pending(&mut s).is_empty());
     assert_eq!(
-        r.objects.image_policies[&key()]
+        r.objects.of::<ImagePolicy>()[&key()]
             .status
             .as_ref()
             .and_then(|s| s.observed_generation),
@@ -103,7 +103,7 @@ fn deletes_and_relists_forget_objects() {
     r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
     s.schedule_after(key(), std::time::Duration::from_secs(60));
     r.apply_change(Change::Deleted(key()), Some(&mut s));
-    assert!(r.objects.image_policies.is_empty());
+    assert!(r.objects.of::<ImagePolicy>().is_empty());
     assert!(r.objects.origins.is_empty());
     assert_eq!(s.due_in(&key()), None);
 
@@ -116,7 +116,7 @@ fn deletes_and_relists_forget_objects() {
         },
         Some(&mut s),
     );
-    assert!(r.objects.image_policies.is_empty());
+    assert!(r.objects.of::<ImagePolicy>().is_empty());
 }
 
 #[test]
