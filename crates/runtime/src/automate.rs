@@ -33,7 +33,7 @@
 //! (clone guards, the read after a push), `sources`, `kustomize` and
 //! `webhooks`; `run` and `controller` the loop.
 
-mod controller;
+pub(crate) mod controller;
 mod cx;
 mod finalizers;
 mod kustomize;
@@ -55,7 +55,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
 use ferroflux_api::notification::Receiver;
@@ -403,6 +403,7 @@ impl Runner {
     /// see [`Runner::control`].
     pub fn in_cluster(self, cluster: Cluster) -> Runner {
         let client = cluster.client().clone();
+        let cluster = cluster.with_kinds(self.registry());
         self.with_home(Arc::new(KubeHome::new(cluster)))
             .with_config_maps(client)
     }
@@ -415,10 +416,11 @@ impl Runner {
     }
 
     /// Serve the kinds of `registry` instead of Flux's
-    /// ([`Registry::flux`](crate::registry::Registry::flux)); before any
-    /// object is read. The registry lives as long as the process.
-    pub fn with_registry(mut self, registry: crate::registry::Registry) -> Runner {
-        self.objects = Objects::new(Box::leak(Box::new(registry)));
+    /// ([`Registry::flux`](crate::registry::Registry::flux)): before any
+    /// object is read, and before [`Runner::in_cluster`] (whose cluster
+    /// must watch the same kinds: `Cluster::with_kinds`).
+    pub fn with_registry(mut self, registry: &'static crate::registry::Registry) -> Runner {
+        self.objects = Objects::new(registry);
         self
     }
 

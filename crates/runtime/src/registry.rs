@@ -19,6 +19,8 @@ use ferroflux_controllers::kind::{Cx, FirstRun, Job, Kind, KindInfo, Ref, Run, g
 use ferroflux_controllers::status;
 use serde_json::Value;
 
+use crate::automate::controller::upsert;
+use crate::scheduler::Trigger;
 use crate::source::{ObjectKey, Objects};
 
 /// The `--once` summary of one object.
@@ -73,6 +75,15 @@ pub trait ErasedKind: Send + Sync {
         object: Box<dyn Any + Send>,
         namespace: &str,
     ) -> bool;
+    /// Take `key` as a watch sent it (JSON), keeping the status the
+    /// runtime holds for it; why it must run now, if it must (created, a
+    /// new request, a changed spec), or why it does not decode.
+    fn upsert(
+        &self,
+        objects: &mut Objects,
+        key: &ObjectKey,
+        object: Value,
+    ) -> Result<Option<Trigger>, String>;
 }
 
 struct Erased<K>(PhantomData<fn() -> K>);
@@ -211,6 +222,39 @@ impl<K: Kind> ErasedKind for Erased<K> {
         objects.of_mut::<K>().insert(key.clone(), *obj);
         true
     }
+
+    fn upsert(
+        &self,
+        objects: &mut Objects,
+        key: &ObjectKey,
+        object: Value,
+    ) -> Result<Option<Trigger>, String> {
+        let new: K::Object = serde_json::from_value(object).map_err(|e| e.to_string())?;
+        Ok(upsert(
+            objects.of_mut::<K>(),
+            key,
+            new,
+            K::meta,
+            |a, b| spec_of(a) == spec_of(b),
+            |new, old| {
+                let (Ok(mut n), Ok(o)) = (serde_json::to_value(&*new), serde_json::to_value(old))
+                else {
+                    return;
+                };
+                n["status"] = o.get("status").cloned().unwrap_or(Value::Null);
+                if let Ok(kept) = serde_json::from_value(n) {
+                    *new = kept;
+                }
+            },
+        ))
+    }
+}
+
+/// The `spec` of an object, encoded (None without one).
+fn spec_of<T: serde::Serialize>(obj: &T) -> Option<Value> {
+    serde_json::to_value(obj)
+        .ok()
+        .and_then(|mut v| v.get_mut("spec").map(Value::take))
 }
 
 /// The kinds, in the order a pass runs them (sources before readers).

@@ -13,31 +13,8 @@ use ferroflux_api::meta::ObjectMeta;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::cluster::{Change, KINDS};
+use crate::cluster::{Change, SECRET};
 use crate::source::Origin;
-
-const V1_IMAGE: &str = "image.toolkit.fluxcd.io/v1";
-const V1_NOTIFICATION: &str = "notification.toolkit.fluxcd.io/v1";
-const V1_SOURCE: &str = "source.toolkit.fluxcd.io/v1";
-
-/// Take a watched object of one kind into `self.objects.$map` (see
-/// [`upsert`]); yields its key and why it must run now, if it must.
-macro_rules! upsert_kind {
-    ($self:ident, $ty:ty, $kind:expr, $obj:expr, $version:expr) => {{
-        let obj = $obj;
-        let key = key_of($kind, &obj.metadata);
-        $self.origin(&key, $version);
-        let t = upsert(
-            $self.objects.of_mut::<$ty>(),
-            &key,
-            obj,
-            |o| &o.metadata,
-            |a, b| a.spec == b.spec,
-            |new, old| new.status = old.status.clone(),
-        );
-        (key, t)
-    }};
-}
 
 enum Next {
     Stop,
@@ -56,7 +33,12 @@ impl Runner {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), AutomateError> {
         tokio::pin!(shutdown);
-        let mut pending: BTreeSet<&'static str> = KINDS.into_iter().collect();
+        let mut pending: BTreeSet<&'static str> = self
+            .registry()
+            .kinds()
+            .map(|k| k.info().kind)
+            .chain([SECRET])
+            .collect();
         while !pending.is_empty() {
             let change = tokio::select! {
                 biased;
@@ -122,39 +104,26 @@ impl Runner {
             }
         };
         match change {
-            Change::Repository(o) => {
-                let (key, t) = upsert_kind!(self, ImageRepository, IMAGE_REPOSITORY, *o, V1_IMAGE);
-                run(key, t);
-            }
-            Change::Policy(o) => {
-                let (key, t) = upsert_kind!(self, ImagePolicy, IMAGE_POLICY, *o, V1_IMAGE);
-                run(key, t);
-            }
-            Change::Automation(o, version) => {
-                let (key, t) = upsert_kind!(
-                    self,
-                    ImageUpdateAutomation,
-                    IMAGE_UPDATE_AUTOMATION,
-                    *o,
-                    &version
-                );
-                run(key, t);
-            }
-            Change::Kustomization(o, version) => {
-                let meta = o.metadata.clone();
-                let (key, t) = upsert_kind!(self, Kustomization, KUSTOMIZATION, *o, &version);
-                self.ensure_finalizer(&key, &meta);
-                run(key, t);
-            }
-            Change::Receiver(o) => {
-                let (key, t) = upsert_kind!(self, Receiver, RECEIVER, *o, V1_NOTIFICATION);
-                run(key, t);
-            }
-            Change::GitRepository(o) => {
-                let meta = o.metadata.clone();
-                let (key, t) = upsert_kind!(self, GitRepository, GIT_REPOSITORY, *o, V1_SOURCE);
-                self.ensure_finalizer(&key, &meta);
-                if t.is_some() {
+            Change::Object {
+                key,
+                object,
+                version,
+            } => {
+                let Some(kind) = self.registry().get(&key.kind) else {
+                    return;
+                };
+                let t = match kind.upsert(&mut self.objects, &key, *object) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::warn!(object = %key, "not read: {e}");
+                        return;
+                    }
+                };
+                self.origin(&key, &version);
+                if let Some(meta) = self.objects.meta(&key).cloned() {
+                    self.ensure_finalizer(&key, &meta);
+                }
+                if t.is_some() && key.kind == GIT_REPOSITORY {
                     // The automations that push through it read its spec;
                     // the others wait for its next artifact.
                     for a in triggers::dependents(&self.objects, &key) {
@@ -270,14 +239,6 @@ impl Runner {
     }
 }
 
-fn key_of(kind: &str, meta: &ObjectMeta) -> ObjectKey {
-    ObjectKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or("default"),
-        meta.name.as_deref().unwrap_or_default(),
-    )
-}
-
 fn requested(meta: &ObjectMeta) -> Option<String> {
     meta.annotations
         .as_ref()
@@ -288,7 +249,7 @@ fn requested(meta: &ObjectMeta) -> Option<String> {
 /// Insert or update `new`, keeping the runner's own status of a known
 /// object (a watch event may trail the runner's last status write);
 /// returns why the object must run now, if it must.
-fn upsert<T>(
+pub(crate) fn upsert<T>(
     map: &mut BTreeMap<ObjectKey, T>,
     key: &ObjectKey,
     mut new: T,

@@ -9,6 +9,8 @@
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{FINALIZER, ObjectMeta};
 
+use serde_json::Value;
+
 use super::*;
 use crate::cluster::Change;
 
@@ -27,24 +29,30 @@ pub(super) fn has_finalizer(meta: &ObjectMeta) -> bool {
 }
 
 /// The object of `change` when it is being deleted: its key, whether it
-/// holds our finalizer, and its cleanup.
+/// holds our finalizer, and its cleanup (a GitRepository's artifacts, a
+/// Kustomization's inventory).
 pub(super) fn terminating(change: &Change) -> Option<(ObjectKey, bool, Cleanup)> {
-    let (kind, meta, cleanup) = match change {
-        Change::Repository(o) => (IMAGE_REPOSITORY, &o.metadata, Cleanup::Nothing),
-        Change::Policy(o) => (IMAGE_POLICY, &o.metadata, Cleanup::Nothing),
-        Change::Automation(o, _) => (IMAGE_UPDATE_AUTOMATION, &o.metadata, Cleanup::Nothing),
-        Change::Receiver(o) => (RECEIVER, &o.metadata, Cleanup::Nothing),
-        Change::GitRepository(o) => (GIT_REPOSITORY, &o.metadata, Cleanup::Artifacts(o.clone())),
-        Change::Kustomization(o, _) => (KUSTOMIZATION, &o.metadata, Cleanup::Prune(o.clone())),
-        _ => return None,
+    let Change::Object { key, object, .. } = change else {
+        return None;
     };
+    let meta: ObjectMeta = serde_json::from_value(object.get("metadata")?.clone()).ok()?;
     meta.deletion_timestamp.as_ref()?;
-    let key = ObjectKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or("default"),
-        meta.name.as_deref().unwrap_or_default(),
-    );
-    Some((key, has_finalizer(meta), cleanup))
+    let decoded = |what: &str| {
+        tracing::warn!(object = %key, "being deleted, but not read as a {what}: no cleanup");
+        Cleanup::Nothing
+    };
+    let cleanup = match key.kind.as_str() {
+        GIT_REPOSITORY => match serde_json::from_value(Value::clone(object)) {
+            Ok(g) => Cleanup::Artifacts(Box::new(g)),
+            Err(_) => decoded(GIT_REPOSITORY),
+        },
+        KUSTOMIZATION => match serde_json::from_value(Value::clone(object)) {
+            Ok(k) => Cleanup::Prune(Box::new(k)),
+            Err(_) => decoded(KUSTOMIZATION),
+        },
+        _ => Cleanup::Nothing,
+    };
+    Some((key.clone(), has_finalizer(&meta), cleanup))
 }
 
 impl Runner {

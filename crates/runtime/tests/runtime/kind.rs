@@ -94,6 +94,13 @@ impl Kind for Dummy {
     }
 }
 
+/// Flux's kinds and the dummy: the one line a new kind adds.
+fn registry() -> &'static Registry {
+    static KINDS: std::sync::LazyLock<Registry> =
+        std::sync::LazyLock::new(|| Registry::flux().with::<Dummy>());
+    &KINDS
+}
+
 const DUMMIES: &str = "apiVersion: test.ferroflux.dev/v1
 kind: Dummy
 metadata:
@@ -132,7 +139,7 @@ async fn a_kind_registered_with_one_line_is_read_reconciled_and_stored() {
     };
     let mut runner = Runner::new(opts, state.clone())
         .unwrap()
-        .with_registry(Registry::flux().with::<Dummy>());
+        .with_registry(registry());
     let summary = runner.run_once().await.expect("a pass");
 
     let hello = ObjectKey::new("Dummy", "apps", "hello");
@@ -168,5 +175,138 @@ async fn a_kind_registered_with_one_line_is_read_reconciled_and_stored() {
     assert_eq!(
         (stalled.status.as_str(), stalled.reason.as_str()),
         ("True", "NoMessage")
+    );
+}
+
+/// The dummies' CRD: namespaced, its status a subresource, any fields.
+fn dummy_crd() -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "dummies.test.ferroflux.dev"},
+        "spec": {
+            "group": "test.ferroflux.dev",
+            "scope": "Namespaced",
+            "names": {"plural": "dummies", "singular": "dummy", "kind": "Dummy", "listKind": "DummyList"},
+            "versions": [{
+                "name": "v1",
+                "served": true,
+                "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true
+                }}
+            }]
+        }
+    })
+}
+
+/// In a cluster the same registration is enough: the runner's cluster
+/// watches the dummies, the runner reconciles them, and their status goes
+/// to the status subresource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_registered_with_one_line_is_watched_and_reconciled_in_a_cluster() {
+    use ferroflux_runtime::cluster::{Cluster, ClusterOptions};
+    use ferroflux_testkit::control_plane::ControlPlane;
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    let Some(cp) = ControlPlane::shared() else {
+        return;
+    };
+    let ns = cp.namespace("dummy");
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kube config");
+    let client = kube::Client::try_from(config).expect("client");
+    let apply = PatchParams::apply("ferroflux-test").force();
+    let crds = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+    ));
+    Api::<DynamicObject>::all_with(client.clone(), &crds)
+        .patch(
+            "dummies.test.ferroflux.dev",
+            &apply,
+            &Patch::Apply(dummy_crd()),
+        )
+        .await
+        .expect("the dummies' CRD");
+    let dummies: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("test.ferroflux.dev", "v1", "Dummy")),
+    );
+    let dummy = serde_json::json!({
+        "apiVersion": "test.ferroflux.dev/v1",
+        "kind": "Dummy",
+        "metadata": {"name": "hello", "namespace": ns},
+        "spec": {"message": "hello from the cluster"}
+    });
+    // The CRD is served once established: retry the first object until then.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match dummies.patch("hello", &apply, &Patch::Apply(&dummy)).await {
+            Ok(_) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::debug!("dummy not created yet: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("dummy: {e}"),
+        }
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
+    let cluster = Cluster::new(client.clone(), ClusterOptions::default()).with_kinds(registry());
+    let changes = cluster.watch();
+    let mut runner = Runner::new(AutomateOptions::default(), state)
+        .unwrap()
+        .with_registry(registry())
+        .in_cluster(cluster);
+    let (sched, _handle) = runner.scheduler();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let control = tokio::spawn(async move {
+        let result = runner
+            .control(sched, changes, async {
+                let _ = stopped.await;
+            })
+            .await;
+        (runner, result)
+    });
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let ready = loop {
+        let live = dummies.get("hello").await.expect("the dummy");
+        let ready = live
+            .data
+            .pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+            .cloned();
+        if let Some(r) = ready {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dummy was never reconciled: {live:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(ready["status"], "True", "{ready}");
+    assert_eq!(ready["message"], "hello from the cluster", "{ready}");
+
+    let _ = stop.send(());
+    let (runner, result) = control.await.expect("the control loop");
+    result.expect("the control loop ends cleanly");
+    let key = ObjectKey::new("Dummy", &ns, "hello");
+    assert!(
+        runner.objects().of::<Dummy>().contains_key(&key),
+        "held by the runner"
     );
 }

@@ -14,6 +14,11 @@ fn runner() -> (Runner, tempfile::TempDir) {
     )
 }
 
+/// The watch change of `p`.
+fn policy_change(p: Box<ImagePolicy>) -> Change {
+    Change::object::<ImagePolicy>(&p, "image.toolkit.fluxcd.io/v1")
+}
+
 fn policy(range: &str, requested: Option<&str>) -> Box<ImagePolicy> {
     let mut p: ImagePolicy = serde_json::from_value(json!({
         "apiVersion": "image.toolkit.fluxcd.io/v1",
@@ -44,7 +49,7 @@ fn pending(s: &mut Scheduler) -> Vec<(ObjectKey, Trigger)> {
 #[test]
 fn before_the_first_pass_changes_only_collect() {
     let (mut r, _d) = runner();
-    r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
+    r.apply_change(policy_change(policy(">=1.0.0", None)), None);
     assert!(r.objects.of::<ImagePolicy>().contains_key(&key()));
     assert_eq!(
         r.objects
@@ -59,7 +64,7 @@ fn before_the_first_pass_changes_only_collect() {
 fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
     let (mut r, _d) = runner();
     let (mut s, _h) = Scheduler::new(SchedulerOptions::default());
-    r.apply_change(Change::Policy(policy(">=1.0.0", None)), Some(&mut s));
+    r.apply_change(policy_change(policy(">=1.0.0", None)), Some(&mut s));
     assert!(matches!(
         pending(&mut s).as_slice(),
         [(k, Trigger::Dependency { what })] if *k == key() && what == "created"
@@ -71,7 +76,7 @@ fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
             ..Default::default()
         });
     }
-    r.apply_change(Change::Policy(policy(">=1.0.0", None)), Some(&mut s));
+    r.apply_change(policy_change(policy(">=1.0.0", None)), Some(&mut s));
     assert!(pending(&mut s).is_empty());
     assert_eq!(
         r.objects.of::<ImagePolicy>()[&key()]
@@ -81,15 +86,15 @@ fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
         Some(7)
     );
     // A new requestedAt runs it with the token; the same token again does not.
-    r.apply_change(Change::Policy(policy(">=1.0.0", Some("t1"))), Some(&mut s));
+    r.apply_change(policy_change(policy(">=1.0.0", Some("t1"))), Some(&mut s));
     assert!(matches!(
         pending(&mut s).as_slice(),
         [(_, Trigger::Requested { at })] if at == "t1"
     ));
-    r.apply_change(Change::Policy(policy(">=1.0.0", Some("t1"))), Some(&mut s));
+    r.apply_change(policy_change(policy(">=1.0.0", Some("t1"))), Some(&mut s));
     assert!(pending(&mut s).is_empty());
     // A spec change runs it.
-    r.apply_change(Change::Policy(policy(">=2.0.0", Some("t1"))), Some(&mut s));
+    r.apply_change(policy_change(policy(">=2.0.0", Some("t1"))), Some(&mut s));
     assert!(matches!(
         pending(&mut s).as_slice(),
         [(_, Trigger::Dependency { what })] if what == "spec changed"
@@ -100,7 +105,7 @@ fn new_changed_and_requested_objects_run_unchanged_ones_do_not() {
 fn deletes_and_relists_forget_objects() {
     let (mut r, _d) = runner();
     let (mut s, _h) = Scheduler::new(SchedulerOptions::default());
-    r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
+    r.apply_change(policy_change(policy(">=1.0.0", None)), None);
     s.schedule_after(key(), std::time::Duration::from_secs(60));
     r.apply_change(Change::Deleted(key()), Some(&mut s));
     assert!(r.objects.of::<ImagePolicy>().is_empty());
@@ -108,7 +113,7 @@ fn deletes_and_relists_forget_objects() {
     assert_eq!(s.due_in(&key()), None);
 
     // A relist that no longer holds an object: it was deleted meanwhile.
-    r.apply_change(Change::Policy(policy(">=1.0.0", None)), None);
+    r.apply_change(policy_change(policy(">=1.0.0", None)), None);
     r.apply_change(
         Change::Synced {
             kind: IMAGE_POLICY,
