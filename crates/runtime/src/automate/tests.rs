@@ -188,3 +188,52 @@ async fn a_job_that_panicked_is_retried_with_backoff() {
         .unwrap();
     assert_eq!(sched.due_in(&k).unwrap().as_secs_f64().round() as u64, 1);
 }
+
+/// A Receiver runs as a job like any kind: its status written, its
+/// webhook published, and its next run after its interval (600s by
+/// default), as when it ran inline.
+#[tokio::test(start_paused = true)]
+async fn a_receiver_job_publishes_its_webhook_and_runs_again_after_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(
+        secrets.join("token.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: ns\nstringData:\n  token: t0ken\n",
+    )
+    .unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let opts = AutomateOptions {
+        scheduler: SchedulerOptions { jitter_percent: 0 },
+        secrets: Secrets::load_dir(&secrets).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let mut runner = Runner::new(opts, state.clone()).unwrap();
+    let k = ObjectKey::new(RECEIVER, "ns", "hook");
+    let receiver: Receiver = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "hook", "namespace": "ns"},
+        "spec": {"type": "generic", "secretRef": {"name": "token"},
+                 "resources": [{"kind": "ImageRepository", "name": "*"}]}
+    }))
+    .unwrap();
+    runner
+        .objects
+        .of_mut::<Receiver>()
+        .insert(k.clone(), receiver);
+    let (mut sched, _h) = runner.scheduler();
+    let mut jobs: Jobs<Done> = Jobs::new(1);
+    let work = runner.start(&k, None, false).expect("a job");
+    let done = work.await;
+    runner
+        .settle(&mut sched, &mut jobs, k.clone(), Ok(done))
+        .await
+        .unwrap();
+    assert_eq!(sched.due_in(&k).unwrap().as_secs(), 600);
+    let stored: Option<serde_json::Value> = state.get_status(&k).unwrap();
+    let path = stored
+        .as_ref()
+        .and_then(|s| s["webhookPath"].as_str())
+        .expect("a webhook path stored")
+        .to_string();
+    assert_eq!(runner.receivers().paths(), vec![path]);
+}

@@ -160,3 +160,49 @@ fn kinds_read_other_kinds_objects_through_the_lookup() {
     let elsewhere = ObjectKey::new("ImageUpdateAutomation", "infra", "a");
     assert!(automation::policies_of_namespace(&elsewhere, &o).is_empty());
 }
+
+/// A request is written into the object's annotations before its run, so
+/// the reconcile records it as handled; an object that is gone is left.
+#[test]
+fn a_request_is_noted_in_the_annotations() {
+    let mut o = objects();
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let kind = flux().get("ImagePolicy").expect("served");
+    kind.note_request(&mut o, &key, "2026-01-01T00:00:00Z");
+    let meta = o.meta(&key).expect("held");
+    assert_eq!(
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
+            .map(String::as_str),
+        Some("2026-01-01T00:00:00Z")
+    );
+    let gone = ObjectKey::new("ImagePolicy", "apps", "gone");
+    kind.note_request(&mut o, &gone, "x");
+    assert!(o.meta(&gone).is_none());
+}
+
+/// A manifest's object is held by the kind it decodes as, in the
+/// namespace the loader gives it; another kind's object is refused.
+#[test]
+fn a_manifest_object_is_held_by_its_kind_only() {
+    let p: ImagePolicy = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}}
+    }))
+    .expect("policy");
+    let object = Object::ImagePolicy(p);
+    let policies = flux().get("ImagePolicy").expect("served");
+    let repositories = flux().get("ImageRepository").expect("served");
+    assert!(repositories.decode(&object).is_none());
+    let mut o = Objects::default();
+    let key = ObjectKey::new("ImagePolicy", "default", "web");
+    let decoded = policies.decode(&object).expect("a policy");
+    assert!(!repositories.insert(&mut o, &key, decoded, "default"));
+    let decoded = policies.decode(&object).expect("a policy");
+    assert!(policies.insert(&mut o, &key, decoded, "default"));
+    assert_eq!(
+        o.meta(&key).and_then(|m| m.namespace.as_deref()),
+        Some("default")
+    );
+}

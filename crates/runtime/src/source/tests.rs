@@ -204,3 +204,42 @@ fn a_pass_waits_for_what_an_object_reads_and_exists() {
     );
     assert!(o.waits_for(&k("ImageRepository", "web")).is_empty());
 }
+
+/// A kind's map exists once its first object arrives; until then it reads
+/// as empty, and an emptied map equals no map.
+#[test]
+fn a_kind_without_objects_reads_as_empty() {
+    let mut a = Objects::default();
+    let b = Objects::default();
+    assert!(a.of::<ImagePolicy>().is_empty());
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let p: ImagePolicy = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}}
+    }))
+    .expect("policy");
+    a.of_mut::<ImagePolicy>().insert(key.clone(), p);
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a.keys(), vec![key.clone()]);
+    assert!(a.remove(&key));
+    assert_eq!(a, b, "an emptied map is no map");
+    assert!(a.is_empty());
+}
+
+/// The loader holds the kinds of its registry only: others are left to
+/// the validator (their documents load, nothing holds them).
+#[test]
+fn objects_of_kinds_not_registered_are_not_held() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[(
+            "x.yaml",
+            "apiVersion: test.ferroflux.dev/v1\nkind: Dummy\nmetadata:\n  name: d\nspec: {}\n",
+        )],
+    );
+    let src = LocalSource::load(dir.path(), Path::new(".")).unwrap();
+    assert!(src.objects.is_empty());
+    assert!(src.errors().next().is_none(), "{:?}", src.findings);
+}

@@ -147,3 +147,51 @@ fn secrets_follow_the_cluster() {
     );
     assert!(r.secret("apps", "tok").is_err());
 }
+
+/// An object its kind's type does not decode (a CRD without a schema lets
+/// anything in) is skipped with a warning: the others go on, and it runs
+/// nothing.
+#[test]
+fn an_object_that_does_not_decode_is_skipped() {
+    let (mut r, _d) = runner();
+    let (mut s, _h) = Scheduler::new(SchedulerOptions::default());
+    let broken = Change::Object {
+        key: key(),
+        object: Box::new(json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1",
+            "kind": "ImagePolicy",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"imageRepositoryRef": 5}
+        })),
+        version: "image.toolkit.fluxcd.io/v1".into(),
+    };
+    r.apply_change(broken, Some(&mut s));
+    assert!(r.objects.of::<ImagePolicy>().is_empty());
+    assert!(r.objects.origins.is_empty());
+    assert!(pending(&mut s).is_empty());
+    // A kind this runner does not serve is not held either.
+    let other = Change::Object {
+        key: ObjectKey::new("Dummy", "apps", "web"),
+        object: Box::new(json!({"metadata": {"name": "web", "namespace": "apps"}})),
+        version: "test.ferroflux.dev/v1".into(),
+    };
+    r.apply_change(other, Some(&mut s));
+    assert!(r.objects.is_empty());
+    // The valid object that follows is taken.
+    r.apply_change(policy_change(policy(">=1.0.0", None)), Some(&mut s));
+    assert!(r.objects.of::<ImagePolicy>().contains_key(&key()));
+}
+
+/// A watch event that trails the runner's own status write keeps the
+/// runner's status: the runner wrote it last.
+#[test]
+fn a_watch_event_keeps_the_status_the_runner_holds() {
+    let (mut r, _d) = runner();
+    r.apply_change(policy_change(policy(">=1.0.0", None)), None);
+    let status = json!({"latestRef": {"name": "web", "tag": "1.2.3"}});
+    assert!(r.objects.set_status_json(&key(), &status));
+    // The apiserver's copy has no status yet.
+    r.apply_change(policy_change(policy(">=1.0.0", None)), None);
+    let held = r.objects.status_json(&key()).expect("status kept");
+    assert_eq!(held["latestRef"]["tag"], "1.2.3");
+}
