@@ -52,6 +52,14 @@ pub trait ErasedKind: Send + Sync {
     fn status(&self, objects: &Objects, key: &ObjectKey) -> Option<Value>;
     /// Give `key` this encoded status; false when gone or not decodable.
     fn set_status(&self, objects: &mut Objects, key: &ObjectKey, status: &Value) -> bool;
+    /// [`set_status`](ErasedKind::set_status), saying why a status is not
+    /// its kind's (`Ok(false)`: `key` is not held).
+    fn try_set_status(
+        &self,
+        objects: &mut Objects,
+        key: &ObjectKey,
+        status: &Value,
+    ) -> Result<bool, serde_json::Error>;
     /// The object without its status (what decides a re-read matters).
     fn spec(&self, objects: &Objects, key: &ObjectKey) -> Option<Value>;
     fn remove(&self, objects: &mut Objects, key: &ObjectKey) -> bool;
@@ -153,20 +161,22 @@ impl<K: Kind> ErasedKind for Erased<K> {
     }
 
     fn set_status(&self, objects: &mut Objects, key: &ObjectKey, status: &Value) -> bool {
+        self.try_set_status(objects, key, status).unwrap_or(false)
+    }
+
+    fn try_set_status(
+        &self,
+        objects: &mut Objects,
+        key: &ObjectKey,
+        status: &Value,
+    ) -> Result<bool, serde_json::Error> {
         let Some(obj) = objects.of_mut::<K>().get_mut(key) else {
-            return false;
+            return Ok(false);
         };
-        let Ok(mut v) = serde_json::to_value(&*obj) else {
-            return false;
-        };
+        let mut v = serde_json::to_value(&*obj)?;
         v["status"] = status.clone();
-        match serde_json::from_value(v) {
-            Ok(o) => {
-                *obj = o;
-                true
-            }
-            Err(_) => false,
-        }
+        *obj = serde_json::from_value(v)?;
+        Ok(true)
     }
 
     fn spec(&self, objects: &Objects, key: &ObjectKey) -> Option<Value> {

@@ -162,9 +162,21 @@ impl Runner {
         let st = self.state.clone();
         let mut o = std::mem::take(objects);
         let o = tokio::task::spawn_blocking(move || -> Result<Objects, AutomateError> {
+            let registry = o.registry();
             for k in o.keys() {
                 let status: Option<serde_json::Value> = st.get_status(&k)?;
-                o.set_status_json(&k, status.as_ref().unwrap_or(&serde_json::Value::Null));
+                let status = status.unwrap_or(serde_json::Value::Null);
+                // A stored status that is not its kind's fails the load.
+                if let Some(kind) = registry.get(&k.kind) {
+                    kind.try_set_status(&mut o, &k, &status).map_err(|source| {
+                        crate::state::StateError::Decode {
+                            path: st.path().to_path_buf(),
+                            key: k.to_string(),
+                            what: "status",
+                            source,
+                        }
+                    })?;
+                }
                 if let Some(spec) = o.spec_json(&k).and_then(|v| v.get("spec").cloned()) {
                     st.put_spec(&k, &spec)?;
                 }

@@ -1,3 +1,5 @@
+use ferroflux_api::image::ImagePolicy;
+
 use super::*;
 
 #[test]
@@ -236,4 +238,51 @@ async fn a_receiver_job_publishes_its_webhook_and_runs_again_after_its_interval(
         .expect("a webhook path stored")
         .to_string();
     assert_eq!(runner.receivers().paths(), vec![path]);
+}
+
+/// A stored status that is not its kind's fails the load with the key and
+/// the state file, as a typed read did; a matching one is attached.
+#[tokio::test]
+async fn a_stored_status_of_the_wrong_shape_fails_the_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let runner = Runner::new(AutomateOptions::default(), state.clone()).unwrap();
+    let key = ObjectKey::new(IMAGE_POLICY, "apps", "web");
+    let policy = || -> ImagePolicy {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}}
+        }))
+        .unwrap()
+    };
+    let mut objects = Objects::default();
+    objects
+        .of_mut::<ImagePolicy>()
+        .insert(key.clone(), policy());
+    state
+        .put_status(
+            &key,
+            &serde_json::json!({"latestRef": {"tag": "1.0", "name": "r/web"}}),
+        )
+        .unwrap();
+    runner.attach_status(&mut objects).await.expect("attached");
+    let tag = objects.of::<ImagePolicy>()[&key]
+        .status
+        .as_ref()
+        .and_then(|s| s.latest_ref.as_ref())
+        .map(|r| r.tag.clone());
+    assert_eq!(tag.as_deref(), Some("1.0"));
+
+    state
+        .put_status(&key, &serde_json::json!({"conditions": "not a list"}))
+        .unwrap();
+    let err = runner
+        .attach_status(&mut objects)
+        .await
+        .expect_err("a status that does not decode");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("status of ImagePolicy/apps/web does not decode"),
+        "{msg}"
+    );
 }
