@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::status;
 
 pub mod cx;
-pub use cx::{Cx, Job, Reconciled, Run, Said};
+pub use cx::{Cleanup, Cx, Job, Reconciled, Run, Said};
 
 #[cfg(test)]
 mod tests;
@@ -239,6 +239,17 @@ pub trait Kind: Send + Sync + 'static {
     /// (`reconcile.fluxcd.io/requestedAt`) is already in its annotations.
     fn reconcile(key: &ObjectKey, obj: &Self::Object, run: Run, cx: &dyn Cx) -> Option<Job> {
         let _ = (key, obj, run, cx);
+        None
+    }
+
+    /// Whether Flux keeps its finalizer (`finalizers.fluxcd.io`) on objects
+    /// of this kind, so that their deletion waits for [`Kind::cleanup`]
+    /// (in a home that holds finalizers: a cluster).
+    const FINALIZES: bool = false;
+
+    /// What the deletion of `obj` leaves to clean up (None: nothing).
+    fn cleanup(key: &ObjectKey, obj: &Self::Object, cx: &dyn Cx) -> Option<Cleanup> {
+        let _ = (key, obj, cx);
         None
     }
 

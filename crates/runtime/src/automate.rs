@@ -30,13 +30,13 @@
 //! its home's status, `cx` what the runner lends each kind's reconcile
 //! (`Kind::reconcile`, started through the registry), with the runtime
 //! state some kinds need in `scan` (registry TLS clients), `update`
-//! (clone guards, the read after a push), `sources`, `kustomize` and
-//! `webhooks`; `run` and `controller` the loop.
+//! (clone guards, the read after a push), `sources` and `webhooks`;
+//! `finalizers` runs each kind's cleanup of a deleted object; `run` and
+//! `controller` the loop.
 
 pub(crate) mod controller;
 mod cx;
 mod finalizers;
-mod kustomize;
 mod local;
 mod run;
 mod scan;
@@ -56,7 +56,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation};
-use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;

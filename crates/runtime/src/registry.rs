@@ -15,7 +15,7 @@ use ferroflux_api::manifest::Object;
 use ferroflux_api::meta::{Condition, ObjectMeta, RECONCILE_REQUEST_ANNOTATION, condition};
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
-use ferroflux_controllers::kind::{Cx, FirstRun, Job, Kind, KindInfo, Ref, Run, get};
+use ferroflux_controllers::kind::{Cleanup, Cx, FirstRun, Job, Kind, KindInfo, Ref, Run, get};
 use ferroflux_controllers::status;
 use serde_json::Value;
 
@@ -72,6 +72,13 @@ pub trait ErasedKind: Send + Sync {
     fn start(&self, cx: &dyn Cx, key: &ObjectKey, run: Run) -> Option<Job>;
     /// What a run of `key` holds besides the object ([`Kind::resources`]).
     fn resources(&self, cx: &dyn Cx, key: &ObjectKey) -> Vec<String>;
+    /// Whether Flux's finalizer stays on its objects ([`Kind::FINALIZES`]).
+    fn finalizes(&self) -> bool;
+    /// The cleanup of the held `key` once deleted ([`Kind::cleanup`]).
+    fn cleanup(&self, cx: &dyn Cx, key: &ObjectKey) -> Option<Cleanup>;
+    /// The cleanup of `key` as a watch sent it (JSON) while being deleted;
+    /// None too when it does not decode.
+    fn cleanup_of(&self, cx: &dyn Cx, key: &ObjectKey, object: &Value) -> Option<Cleanup>;
     /// Its object in a manifest, behind `Any` (None: not one of its).
     fn decode(&self, object: &Object) -> Option<Box<dyn Any + Send>>;
     /// Hold a [`decode`](ErasedKind::decode)d object as `key`, in
@@ -212,6 +219,19 @@ impl<K: Kind> ErasedKind for Erased<K> {
         get::<K>(cx.objects(), key)
             .map(|obj| K::resources(key, obj, cx))
             .unwrap_or_default()
+    }
+
+    fn finalizes(&self) -> bool {
+        K::FINALIZES
+    }
+
+    fn cleanup(&self, cx: &dyn Cx, key: &ObjectKey) -> Option<Cleanup> {
+        K::cleanup(key, get::<K>(cx.objects(), key)?, cx)
+    }
+
+    fn cleanup_of(&self, cx: &dyn Cx, key: &ObjectKey, object: &Value) -> Option<Cleanup> {
+        let obj: K::Object = serde_json::from_value(object.clone()).ok()?;
+        K::cleanup(key, &obj, cx)
     }
 
     fn decode(&self, object: &Object) -> Option<Box<dyn Any + Send>> {

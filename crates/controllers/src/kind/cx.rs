@@ -205,3 +205,10 @@ impl Reconciled {
 /// The waiting part of one reconcile, owning everything it needs; an
 /// error is a failed task (a panic), never a failed reconcile.
 pub type Job = Pin<Box<dyn Future<Output = Result<Reconciled, String>> + Send + 'static>>;
+
+/// The cleanup of a deleted object (its artifacts removed, what it applied
+/// pruned), owning what it needs: each call is one attempt, so that the
+/// runtime can retry it; `Err` says why it failed.
+pub type Cleanup = std::sync::Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>> + Send + Sync,
+>;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::kind::cx::ConfigMaps;
 use crate::kind::{
-    Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Ref, Run, Said, SecretData,
+    Cleanup, Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Ref, Run, Said, SecretData,
     SecretSource, Watch, after_if_ready,
 };
 
@@ -29,6 +29,33 @@ impl Kind for Kustomization {
         section: "kustomizations",
     };
     type Object = Kustomization;
+    const FINALIZES: bool = true;
+
+    /// kustomize-controller's finalizer: prune (or orphan) what it applied,
+    /// per its `deletionPolicy`; its events logged.
+    fn cleanup(key: &ObjectKey, obj: &Kustomization, cx: &dyn Cx) -> Option<Cleanup> {
+        let key = key.clone();
+        let ks = obj.clone();
+        let targets = cx.targets();
+        let options = cx.stores().kustomize.clone();
+        let clock = cx.clock();
+        Some(std::sync::Arc::new(move || {
+            let (key, ks) = (key.clone(), ks.clone());
+            let (targets, options, clock) = (targets.clone(), options.clone(), clock.clone());
+            Box::pin(async move {
+                let kcx = super::reconcile::KustomizationCx {
+                    targets: targets.as_ref(),
+                    clock: clock.as_ref(),
+                    options: &options,
+                };
+                let done = super::reconcile::finalize(&ks, &kcx).await;
+                for e in &done.events {
+                    tracing::info!(object = %key, reason = %e.reason, "{}", e.message);
+                }
+                done.result.map_err(|e| e.to_string())
+            })
+        }))
+    }
 
     fn meta(obj: &Kustomization) -> &ObjectMeta {
         &obj.metadata

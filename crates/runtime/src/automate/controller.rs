@@ -93,7 +93,7 @@ impl Runner {
     /// Take one watch change into the objects; with a scheduler (after the
     /// first pass), run what it concerns.
     pub(crate) fn apply_change(&mut self, change: Change, mut sched: Option<&mut Scheduler>) {
-        if let Some((key, ours, cleanup)) = finalizers::terminating(&change) {
+        if let Some((key, ours, cleanup)) = self.terminating(&change) {
             self.on_terminating(key, ours, cleanup, sched.as_deref_mut());
             return;
         }
@@ -191,27 +191,12 @@ impl Runner {
     /// A deleted object: it leaves the objects and the schedule, and what
     /// it leaves behind is cleaned up unless our finalizer did it already.
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
-        let unfinalized = |meta: &ObjectMeta| !finalizers::has_finalizer(meta);
-        let repository = self
-            .objects
-            .of::<GitRepository>()
-            .get(key)
-            .filter(|g| unfinalized(&g.metadata))
-            .cloned();
-        let kustomization = self
-            .objects
-            .of::<Kustomization>()
-            .get(key)
-            .filter(|k| unfinalized(&k.metadata))
-            .cloned();
+        let cleanup = self.unfinalized_cleanup(key);
         if !self.forget_quietly(key, sched) {
             return;
         }
-        if let Some(repo) = repository {
-            self.delete_artifacts(repo);
-        }
-        if let Some(ks) = kustomization {
-            self.finalize_kustomization(ks);
+        if let Some(c) = cleanup {
+            self.clean_up_gone(key.clone(), c);
         }
     }
 

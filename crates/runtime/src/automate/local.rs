@@ -144,8 +144,8 @@ impl Runner {
             .filter(|k| !next.origins.contains_key(k))
             .collect();
         for k in gone {
-            if let Some(ks) = self.objects.of::<Kustomization>().get(&k) {
-                self.finalize_kustomization(ks.clone());
+            if let Some(c) = self.unfinalized_cleanup(&k) {
+                self.clean_up_gone(k.clone(), c);
             }
             let st = self.state.clone();
             tokio::task::spawn_blocking(move || st.remove(&k))

@@ -1,7 +1,5 @@
 //! What the runner does for GitRepositories beyond their reconcile: the
-//! sources that follow a push, and a deleted one's artifacts.
-
-use ferroflux_controllers::source::git;
+//! sources that follow a push.
 
 use super::*;
 
@@ -29,18 +27,5 @@ impl Runner {
             .filter(|k| self.git_repository(k).0.is_some_and(|g| same(&g.spec.url)))
             .cloned()
             .collect()
-    }
-
-    /// A deleted GitRepository's artifacts and clone go (source-controller's
-    /// `reconcileDelete`), in the background: nothing waits for it.
-    pub(super) fn delete_artifacts(&self, repo: GitRepository) {
-        let storage = self.storage.clone();
-        let opts = self.sources.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = git::delete(&repo, &storage, &opts) {
-                let name = repo.metadata.name.as_deref().unwrap_or_default();
-                tracing::warn!(gitrepository = %name, "{e}");
-            }
-        });
     }
 }

@@ -286,3 +286,47 @@ async fn a_stored_status_of_the_wrong_shape_fails_the_load() {
         "{msg}"
     );
 }
+
+/// A kind's cleanup runs for an object that leaves the home without our
+/// finalizer, when this home reconciles the kind: a GitRepository's
+/// artifacts go (`Kind::cleanup`); without a target cluster the GitOps
+/// kinds are not reconciled here, so nothing is cleaned up.
+#[tokio::test]
+async fn a_deleted_object_is_cleaned_up_by_its_kind() {
+    use ferroflux_controllers::target::NoTarget;
+    let dir = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let key = ObjectKey::new(GIT_REPOSITORY, "apps", "fleet");
+    let repo: GitRepository = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "fleet", "namespace": "apps"},
+        "spec": {"url": "https://example.com/fleet.git", "interval": "1m"}
+    }))
+    .unwrap();
+    let mut image_only = Runner::new(AutomateOptions::default(), state.clone()).unwrap();
+    let mut runner = Runner::new(AutomateOptions::default(), state)
+        .unwrap()
+        .with_targets(Arc::new(NoTarget));
+    for r in [&mut image_only, &mut runner] {
+        r.objects
+            .of_mut::<GitRepository>()
+            .insert(key.clone(), repo.clone());
+    }
+    assert!(
+        image_only.unfinalized_cleanup(&key).is_none(),
+        "GitRepositories are not reconciled without a target cluster"
+    );
+    let artifacts = runner.storage().root().join("gitrepository/apps/fleet");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("abc.tar.gz"), b"x").unwrap();
+    let cleanup = runner.unfinalized_cleanup(&key).expect("a cleanup");
+    cleanup().await.expect("cleaned up");
+    assert!(!artifacts.join("abc.tar.gz").exists());
+    // Holding our finalizer, the object is cleaned up by its deletion.
+    let mut held = repo;
+    held.metadata.finalizers = Some(vec![ferroflux_api::meta::FINALIZER.to_string()]);
+    runner
+        .objects
+        .of_mut::<GitRepository>()
+        .insert(key.clone(), held);
+    assert!(runner.unfinalized_cleanup(&key).is_none());
+}

@@ -114,15 +114,7 @@ fn the_engine_scheduler_triggers_and_jobs_name_no_home() {
         .flat_map(|n| sources(&src, n))
         .collect();
     for f in [
-        "run",
-        "sink",
-        "cx",
-        "scan",
-        "update",
-        "webhooks",
-        "kustomize",
-        "sources",
-        "local",
+        "run", "sink", "cx", "scan", "update", "webhooks", "sources", "local",
     ] {
         files.push(src.join("automate").join(format!("{f}.rs")));
     }

@@ -10,7 +10,7 @@ use ferroflux_api::source::GitRepository;
 use serde_json::Value;
 
 use crate::kind::{
-    Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Ref, Run, Said, Watch,
+    Cleanup, Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Ref, Run, Said, Watch,
     after_if_ready, get, is_ready,
 };
 
@@ -22,6 +22,25 @@ impl Kind for GitRepository {
         section: "sources",
     };
     type Object = GitRepository;
+    const FINALIZES: bool = true;
+
+    /// source-controller's `reconcileDelete`: its artifacts and clone go.
+    fn cleanup(_: &ObjectKey, obj: &GitRepository, cx: &dyn Cx) -> Option<Cleanup> {
+        let repo = obj.clone();
+        let stores = cx.stores();
+        let storage = stores.artifacts.clone();
+        let opts = stores.sources.clone();
+        Some(std::sync::Arc::new(move || {
+            let (repo, storage, opts) = (repo.clone(), storage.clone(), opts.clone());
+            Box::pin(async move {
+                tokio::task::spawn_blocking(move || {
+                    super::delete(&repo, &storage, &opts).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            })
+        }))
+    }
 
     fn meta(obj: &GitRepository) -> &ObjectMeta {
         &obj.metadata
