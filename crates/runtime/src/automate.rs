@@ -34,7 +34,7 @@
 //! `finalizers` runs each kind's cleanup of a deleted object; `run` and
 //! `controller` the loop.
 
-pub(crate) mod controller;
+mod controller;
 mod cx;
 mod finalizers;
 mod local;
@@ -56,7 +56,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation};
-use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
+use ferroflux_api::meta::reason;
 use ferroflux_api::notification::Receiver;
 use ferroflux_api::source::GitRepository;
 use ferroflux_artifact::fetch::LocalStorage;

@@ -19,7 +19,6 @@ use ferroflux_controllers::kind::{Cleanup, Cx, FirstRun, Job, Kind, KindInfo, Re
 use ferroflux_controllers::status;
 use serde_json::Value;
 
-use crate::automate::controller::upsert;
 use crate::scheduler::Trigger;
 use crate::source::{ObjectKey, Objects};
 
@@ -259,32 +258,41 @@ impl<K: Kind> ErasedKind for Erased<K> {
         key: &ObjectKey,
         object: Value,
     ) -> Result<Option<Trigger>, String> {
-        let new: K::Object = serde_json::from_value(object).map_err(|e| e.to_string())?;
-        Ok(upsert(
-            objects.of_mut::<K>(),
-            key,
-            new,
-            K::meta,
-            |a, b| spec_of(a) == spec_of(b),
-            |new, old| {
-                let (Ok(mut n), Ok(o)) = (serde_json::to_value(&*new), serde_json::to_value(old))
-                else {
-                    return;
-                };
-                n["status"] = o.get("status").cloned().unwrap_or(Value::Null);
-                if let Ok(kept) = serde_json::from_value(n) {
-                    *new = kept;
-                }
-            },
-        ))
+        let fail = |e: serde_json::Error| e.to_string();
+        let new: K::Object = serde_json::from_value(object).map_err(fail)?;
+        let map = objects.of_mut::<K>();
+        let Some(old) = map.get(key) else {
+            map.insert(key.clone(), new);
+            return Ok(Some(Trigger::Dependency {
+                what: "created".to_string(),
+            }));
+        };
+        let requested = |o: &K::Object| {
+            K::meta(o)
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
+                .cloned()
+        };
+        let asked = requested(&new);
+        let old_v = serde_json::to_value(old).map_err(fail)?;
+        let mut new_v = serde_json::to_value(&new).map_err(fail)?;
+        let trigger = if asked.is_some() && asked != requested(old) {
+            asked.map(|at| Trigger::Requested { at })
+        } else if new_v.get("spec") != old_v.get("spec") {
+            Some(Trigger::Dependency {
+                what: "spec changed".to_string(),
+            })
+        } else {
+            None
+        };
+        // The runner's own status stands: a watch event may trail its
+        // last status write.
+        new_v["status"] = old_v.get("status").cloned().unwrap_or(Value::Null);
+        let new = serde_json::from_value(new_v).map_err(fail)?;
+        map.insert(key.clone(), new);
+        Ok(trigger)
     }
-}
-
-/// The `spec` of an object, encoded (None without one).
-fn spec_of<T: serde::Serialize>(obj: &T) -> Option<Value> {
-    serde_json::to_value(obj)
-        .ok()
-        .and_then(|mut v| v.get_mut("spec").map(Value::take))
 }
 
 /// The kinds, in the order a pass runs them (sources before readers).

@@ -7,9 +7,6 @@
 //! runs the object now; a deleted one leaves the schedule) and the
 //! scheduler (intervals, retries, the triggers between kinds).
 
-use std::collections::BTreeMap;
-
-use ferroflux_api::meta::ObjectMeta;
 use tokio::sync::mpsc;
 
 use super::*;
@@ -222,46 +219,6 @@ impl Runner {
         }
         true
     }
-}
-
-fn requested(meta: &ObjectMeta) -> Option<String> {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
-        .cloned()
-}
-
-/// Insert or update `new`, keeping the runner's own status of a known
-/// object (a watch event may trail the runner's last status write);
-/// returns why the object must run now, if it must.
-pub(crate) fn upsert<T>(
-    map: &mut BTreeMap<ObjectKey, T>,
-    key: &ObjectKey,
-    mut new: T,
-    meta: fn(&T) -> &ObjectMeta,
-    same_spec: fn(&T, &T) -> bool,
-    keep_status: fn(&mut T, &T),
-) -> Option<Trigger> {
-    let trigger = match map.get(key) {
-        None => Some(Trigger::Dependency {
-            what: "created".to_string(),
-        }),
-        Some(old) => {
-            keep_status(&mut new, old);
-            let asked = requested(meta(&new));
-            if asked.is_some() && asked != requested(meta(old)) {
-                asked.map(|at| Trigger::Requested { at })
-            } else if !same_spec(old, &new) {
-                Some(Trigger::Dependency {
-                    what: "spec changed".to_string(),
-                })
-            } else {
-                None
-            }
-        }
-    };
-    map.insert(key.clone(), new);
-    trigger
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use ferroflux_api::image::{ImagePolicy, ImagePolicyStatus};
+use ferroflux_api::meta::RECONCILE_REQUEST_ANNOTATION;
 use serde_json::json;
 
 use super::*;
