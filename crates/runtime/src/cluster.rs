@@ -388,9 +388,9 @@ pub fn api_resource(info: &KindInfo) -> ApiResource {
 }
 
 /// One object of a watch as a [`Change`].
-fn wrap(kind: &'static str, o: DynamicObject) -> Change {
-    let key = key_of(kind, &o);
-    let version = written_version(&o.metadata);
+fn wrap(info: &KindInfo, o: DynamicObject) -> Change {
+    let key = key_of(info.kind, &o);
+    let version = written_version_of(&o.metadata, info);
     Change::Object {
         key,
         object: Box::new(serde_json::to_value(&o).unwrap_or_default()),
@@ -413,13 +413,13 @@ fn spawn_watch(client: &Client, cfg: watcher::Config, tx: mpsc::Sender<Change>, 
                 }
                 Ok(watcher::Event::InitApply(o)) => {
                     listing.insert(key_of(kind, &o));
-                    wrap(kind, o)
+                    wrap(&info, o)
                 }
                 Ok(watcher::Event::InitDone) => Change::Synced {
                     kind,
                     keys: std::mem::take(&mut listing),
                 },
-                Ok(watcher::Event::Apply(o)) => wrap(kind, o),
+                Ok(watcher::Event::Apply(o)) => wrap(&info, o),
                 Ok(watcher::Event::Delete(o)) => Change::Deleted(key_of(kind, &o)),
                 // A kind whose CRD is not installed (a cluster installed
                 // for the image chain only) holds nothing: the first pass
@@ -513,16 +513,20 @@ fn key_of<K: Resource>(kind: &str, o: &K) -> ObjectKey {
 /// writer used (a `kubectl apply` of a v1beta2 manifest keeps `.Updated`
 /// in the commit template data, as in Flux's v1beta2 controller).
 pub fn written_version(meta: &kube::api::ObjectMeta) -> String {
-    const V1: &str = "image.toolkit.fluxcd.io/v1";
-    let Some(fields) = &meta.managed_fields else {
-        return V1.to_string();
-    };
-    fields
+    written_version_of(meta, &<ImageRepository as Kind>::INFO)
+}
+
+/// [`written_version`] of an object of `kind`'s group (its storage
+/// version when no author's entry names the group).
+pub fn written_version_of(meta: &kube::api::ObjectMeta, kind: &KindInfo) -> String {
+    let group = format!("{}/", kind.group);
+    meta.managed_fields
         .iter()
+        .flatten()
         .filter(|f| f.subresource.is_none() && f.manager.as_deref() != Some(FIELD_MANAGER))
         .filter_map(|f| f.api_version.clone())
-        .rfind(|v| v.starts_with("image.toolkit.fluxcd.io/"))
-        .unwrap_or_else(|| V1.to_string())
+        .rfind(|v| v.starts_with(&group))
+        .unwrap_or_else(|| kind.api_version())
 }
 
 /// RFC 7386 merge patch that turns `old` into `new`.
