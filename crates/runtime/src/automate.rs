@@ -206,6 +206,9 @@ pub struct Line {
     /// the pushed commit or `no changes`; otherwise the Ready message.
     pub detail: String,
     pub message: String,
+    /// The heading of its kind's objects (`KindInfo::section`; empty:
+    /// the kind's name).
+    pub section: &'static str,
 }
 
 /// What a pass did.
@@ -232,7 +235,12 @@ impl std::fmt::Display for Summary {
         for l in &self.lines {
             if l.key.kind != kind {
                 kind = &l.key.kind;
-                writeln!(f, "{}:", section(kind))?;
+                let heading = if l.section.is_empty() {
+                    kind
+                } else {
+                    l.section
+                };
+                writeln!(f, "{heading}:")?;
             }
             let mark = if l.ready { "ok  " } else { "FAIL" };
             write!(f, "  {mark} {}: {}", l.key.namespaced_name(), l.detail)?;
@@ -243,13 +251,6 @@ impl std::fmt::Display for Summary {
         }
         Ok(())
     }
-}
-
-/// The summary heading of a kind's objects.
-fn section(kind: &str) -> &str {
-    crate::registry::flux()
-        .get(kind)
-        .map_or(kind, |k| k.info().section)
 }
 
 /// The runtime of `ferroflux automate`.
@@ -502,7 +503,9 @@ impl Runner {
             for k in kind.keys(&self.objects) {
                 let pushed = self.pushed.get(&k).map(String::as_str);
                 if let Some(r) = kind.report(&self.objects, &k, pushed) {
-                    lines.push(line(&k, r.ok, r.detail, r.message));
+                    let mut l = line(&k, r.ok, r.detail, r.message);
+                    l.section = kind.info().section;
+                    lines.push(l);
                 }
             }
         }
@@ -513,12 +516,18 @@ impl Runner {
     }
 }
 
+/// A line of `key`, headed by its kind's section among Flux's kinds (the
+/// kind's name otherwise; [`Runner::summary`] sets its registry's).
 fn line(key: &ObjectKey, ready: bool, detail: String, message: String) -> Line {
+    let section = crate::registry::flux()
+        .get(&key.kind)
+        .map_or("", |k| k.info().section);
     Line {
         key: key.clone(),
         ready,
         detail,
         message,
+        section,
     }
 }
 

@@ -157,6 +157,7 @@ async fn a_kind_registered_with_one_line_is_read_reconciled_and_stored() {
         "hello from a kind the runtime does not know"
     );
     assert!(!line(&silent).ready, "{summary}");
+    assert!(summary.to_string().contains("dummies:\n"), "{summary}");
     assert_eq!(line(&silent).message, "spec.message is empty");
 
     // Held as its own type, with the status its job returned ...
