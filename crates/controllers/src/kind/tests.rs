@@ -382,6 +382,4 @@ fn from_manifest_decodes_unmodelled_kinds_by_default() {
     assert!(NoteKind::from_manifest(&typed).is_none());
     assert!(<ImagePolicy as Kind>::from_manifest(&typed).is_some());
     assert!(<ImageRepository as Kind>::from_manifest(&typed).is_none());
-    // No finalizer unless a kind declares one.
-    assert!(!NoteKind::FINALIZES);
 }
