@@ -352,3 +352,92 @@ fn the_registry_declares_exactly_todays_edges() {
     pinned.sort();
     assert_eq!(declared, pinned);
 }
+
+/// A kind registered beside Flux's takes part in the trigger table through
+/// its declared watch alone: a new scan revision of the repository it
+/// reads runs it, nothing else does, and Flux's edges are unchanged.
+#[test]
+fn a_registered_kind_is_triggered_by_its_own_watch() {
+    use ferroflux_api::meta::{Condition, ObjectMeta};
+    use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref, Watch};
+    use std::sync::LazyLock;
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Echo {
+        metadata: ObjectMeta,
+        repository: String,
+    }
+    impl Kind for Echo {
+        const INFO: KindInfo = KindInfo {
+            kind: "Echo",
+            group: "test.ferroflux.dev",
+            version: "v1",
+            section: "echoes",
+        };
+        type Object = Echo;
+        fn meta(o: &Echo) -> &ObjectMeta {
+            &o.metadata
+        }
+        fn meta_mut(o: &mut Echo) -> &mut ObjectMeta {
+            &mut o.metadata
+        }
+        fn conditions(_: &Echo) -> &[Condition] {
+            &[]
+        }
+        fn suspended(_: &Echo) -> bool {
+            false
+        }
+        fn first_run(_: &Echo) -> FirstRun {
+            FirstRun::Triggered
+        }
+        fn watches() -> Vec<Watch<Self>> {
+            vec![Watch {
+                upstream: "ImageRepository",
+                refs: |key, o| {
+                    vec![Ref::Object(ObjectKey::new(
+                        "ImageRepository",
+                        &key.namespace,
+                        &o.repository,
+                    ))]
+                },
+                when: |old, new| {
+                    let at = |v: Option<&Value>| {
+                        v.and_then(|v| v.pointer("/lastScanResult/revision"))
+                            .cloned()
+                    };
+                    at(old) != at(new)
+                },
+            }]
+        }
+    }
+    static KINDS: LazyLock<crate::registry::Registry> =
+        LazyLock::new(|| crate::registry::Registry::flux().with::<Echo>());
+
+    let mut o = Objects::new(&KINDS);
+    let flux_objects = fixture();
+    o.of_mut::<ImageRepository>()
+        .extend(flux_objects.of::<ImageRepository>().clone());
+    o.of_mut::<Echo>().insert(
+        k("Echo", "apps", "e"),
+        decode(json!({"metadata": {"name": "e", "namespace": "apps"}, "repository": "web"})),
+    );
+    let web = k(IMAGE_REPOSITORY, "apps", "web");
+    assert_eq!(dependents(&o, &web), vec![k("Echo", "apps", "e")]);
+    assert!(dependents(&o, &k(IMAGE_REPOSITORY, "apps", "db")).is_empty());
+    let scanned = json!({"lastScanResult": {"revision": "r2"}});
+    let readers = moved_readers(&KINDS, IMAGE_REPOSITORY, None, Some(&scanned));
+    assert!(readers.contains(&"Echo"), "{readers:?}");
+    assert!(readers.contains(&"ImagePolicy"), "{readers:?}");
+    assert!(
+        moved_readers(&KINDS, IMAGE_POLICY, None, Some(&scanned))
+            .iter()
+            .all(|r| *r != "Echo")
+    );
+    assert!(KINDS.edges().contains(&("ImageRepository", "Echo")));
+    let flux_edges: Vec<_> = KINDS
+        .edges()
+        .into_iter()
+        .filter(|(_, r)| *r != "Echo")
+        .collect();
+    assert_eq!(flux_edges, flux().edges());
+}
