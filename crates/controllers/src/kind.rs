@@ -223,6 +223,14 @@ pub trait Kind: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The upstream kinds whose spec it reads (its watch on them says
+    /// [`never`] for status): a home that reports their spec changes runs
+    /// it at once (an automation pushes through its GitRepository's URL
+    /// and branch).
+    fn reads_spec_of() -> &'static [&'static str] {
+        &[]
+    }
+
     /// When it runs first after a start.
     fn first_run(obj: &Self::Object) -> FirstRun;
 

@@ -60,6 +60,9 @@ pub enum Change {
     },
 }
 
+/// The watches' changes, as [`Cluster::watch`] hands them over.
+pub type Changes = mpsc::Receiver<Change>;
+
 impl Change {
     /// The change that `object` of kind `K` was added or updated, written
     /// as `version`.
@@ -208,7 +211,7 @@ impl Cluster {
 
     /// Start one watch per kind (and one on Secrets); their changes arrive
     /// on the returned channel until it is dropped.
-    pub fn watch(&self) -> mpsc::Receiver<Change> {
+    pub fn watch(&self) -> Changes {
         let (tx, rx) = mpsc::channel(1024);
         let selector = self.opts.label_selector.clone();
         let cfg = || {

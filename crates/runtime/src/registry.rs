@@ -43,6 +43,9 @@ pub trait ErasedKind: Send + Sync {
     fn any<'a>(&self, objects: &'a Objects, key: &ObjectKey) -> Option<&'a dyn std::any::Any>;
     /// What `key` reads, over all its watches.
     fn refs(&self, objects: &Objects, key: &ObjectKey) -> Vec<Ref>;
+    /// Whether a spec change of an `upstream` object runs its readers of
+    /// this kind ([`Kind::reads_spec_of`]).
+    fn reads_spec(&self, upstream: &str) -> bool;
     /// Whether a status change of an `upstream` object runs its readers
     /// of this kind.
     fn moved(&self, upstream: &str, old: Option<&Value>, new: Option<&Value>) -> bool;
@@ -135,6 +138,10 @@ impl<K: Kind> ErasedKind for Erased<K> {
             .iter()
             .flat_map(|w| (w.refs)(key, obj))
             .collect()
+    }
+
+    fn reads_spec(&self, upstream: &str) -> bool {
+        K::reads_spec_of().contains(&upstream)
     }
 
     fn moved(&self, upstream: &str, old: Option<&Value>, new: Option<&Value>) -> bool {

@@ -7,10 +7,8 @@
 //! runs the object now; a deleted one leaves the schedule) and the
 //! scheduler (intervals, retries, the triggers between kinds).
 
-use tokio::sync::mpsc;
-
 use super::*;
-use crate::cluster::{Change, SECRET};
+use crate::cluster::{Change, Changes, SECRET};
 use crate::source::Origin;
 
 enum Next {
@@ -26,7 +24,7 @@ impl Runner {
     pub async fn control(
         &mut self,
         mut sched: Scheduler,
-        mut changes: mpsc::Receiver<Change>,
+        mut changes: Changes,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), AutomateError> {
         tokio::pin!(shutdown);
@@ -120,13 +118,18 @@ impl Runner {
                 if let Some(meta) = self.objects.meta(&key).cloned() {
                     self.ensure_finalizer(&key, &meta);
                 }
-                if t.is_some() && key.kind == GIT_REPOSITORY {
-                    // The automations that push through it read its spec;
-                    // the others wait for its next artifact.
-                    for a in triggers::dependents(&self.objects, &key) {
-                        if a.kind == IMAGE_UPDATE_AUTOMATION {
+                if t.is_some() {
+                    // The readers of its spec run now (the automations
+                    // that push through a Git source); the others wait
+                    // for what its status says next.
+                    for d in triggers::dependents(&self.objects, &key) {
+                        let reads_spec = self
+                            .registry()
+                            .get(&d.kind)
+                            .is_some_and(|k| k.reads_spec(&key.kind));
+                        if reads_spec {
                             run(
-                                a,
+                                d,
                                 Some(Trigger::Dependency {
                                     what: triggers::reason(&key),
                                 }),
@@ -159,7 +162,7 @@ impl Runner {
                     Some(d) => self.opts.secrets.insert(&namespace, &name, d),
                     None => self.opts.secrets.remove(&namespace, &name),
                 }
-                // A Receiver's token changed: reconcile it (and so serve
+                // A webhook's token changed: reconcile it (and so serve
                 // the new token, or stop serving a deleted one).
                 let secret = ObjectKey::new(triggers::SECRET, &namespace, &name);
                 for k in triggers::dependents(&self.objects, &secret) {
@@ -214,9 +217,7 @@ impl Runner {
         if let Some(s) = sched {
             s.remove(key);
         }
-        if key.kind == RECEIVER {
-            self.publish_receivers();
-        }
+        self.refresh_webhooks(key);
         true
     }
 }

@@ -258,7 +258,7 @@ impl Runner {
         let f = *done.finished?;
         completed.outcome = f.outcome;
         let effects = self.finish(f).await?;
-        self.after_reconcile(&completed.key);
+        self.refresh_webhooks(&completed.key);
         completed.readers = effects.readers;
         completed.pushed = effects.pushed;
         completed.manifests = done.manifests;

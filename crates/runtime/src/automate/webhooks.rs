@@ -11,9 +11,9 @@ impl Runner {
             .map_err(|e| e.to_string())
     }
 
-    /// After `key`'s reconcile: a Receiver's may have moved its path or
-    /// its token, so the webhook server gets the table again.
-    pub(super) fn after_reconcile(&self, key: &ObjectKey) {
+    /// After `key` was reconciled or forgotten: a Receiver's path or
+    /// token may have moved, so the webhook server gets the table again.
+    pub(super) fn refresh_webhooks(&self, key: &ObjectKey) {
         if key.kind == RECEIVER {
             self.publish_receivers();
         }

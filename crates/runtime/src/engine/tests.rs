@@ -151,7 +151,7 @@ fn the_engine_scheduler_triggers_and_jobs_name_no_home() {
 #[test]
 fn the_loop_and_the_job_frame_name_no_kind() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/automate");
-    for f in ["run.rs", "sink.rs"] {
+    for f in ["run.rs", "sink.rs", "controller.rs"] {
         let text = std::fs::read_to_string(src.join(f)).expect("readable source");
         let found = kind_names_in(&text);
         assert!(found.is_empty(), "automate/{f} names {found:?}");

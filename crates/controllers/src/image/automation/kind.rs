@@ -65,6 +65,10 @@ impl Kind for ImageUpdateAutomation {
         ]
     }
 
+    fn reads_spec_of() -> &'static [&'static str] {
+        &["GitRepository"]
+    }
+
     fn first_run(obj: &ImageUpdateAutomation) -> FirstRun {
         after_if_ready(Self::conditions(obj), obj.spec.interval.to_std())
     }

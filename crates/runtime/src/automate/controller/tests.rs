@@ -196,3 +196,68 @@ fn a_watch_event_keeps_the_status_the_runner_holds() {
     let held = r.objects.status_json(&key()).expect("status kept");
     assert_eq!(held["latestRef"]["tag"], "1.2.3");
 }
+
+/// A GitRepository whose spec changed runs itself and the automations
+/// that read its spec (`Kind::reads_spec_of`) at once; a Kustomization
+/// reading it waits for its next artifact.
+#[test]
+fn a_source_spec_change_runs_the_readers_of_its_spec() {
+    use ferroflux_api::image::ImageUpdateAutomation;
+    use ferroflux_api::kustomize::Kustomization;
+    use ferroflux_api::source::GitRepository;
+    let (mut r, _d) = runner();
+    let (mut s, _h) = Scheduler::new(SchedulerOptions::default());
+    let repo = |url: &str| -> GitRepository {
+        serde_json::from_value(json!({
+            "metadata": {"name": "fleet", "namespace": "apps"},
+            "spec": {"url": url, "interval": "1m"}
+        }))
+        .expect("repository")
+    };
+    let automation: ImageUpdateAutomation = serde_json::from_value(json!({
+        "metadata": {"name": "bump", "namespace": "apps"},
+        "spec": {"sourceRef": {"kind": "GitRepository", "name": "fleet"}, "interval": "5m",
+                 "git": {"commit": {"author": {"name": "a", "email": "a@b"}}}}
+    }))
+    .expect("automation");
+    let ks: Kustomization = serde_json::from_value(json!({
+        "metadata": {"name": "apps", "namespace": "apps"},
+        "spec": {"sourceRef": {"kind": "GitRepository", "name": "fleet"}, "interval": "5m",
+                 "prune": true}
+    }))
+    .expect("kustomization");
+    let source = "source.toolkit.fluxcd.io/v1";
+    r.apply_change(
+        Change::object::<GitRepository>(&repo("https://a/x"), source),
+        None,
+    );
+    r.apply_change(
+        Change::object::<ImageUpdateAutomation>(&automation, "image.toolkit.fluxcd.io/v1"),
+        None,
+    );
+    r.apply_change(
+        Change::object::<Kustomization>(&ks, "kustomize.toolkit.fluxcd.io/v1"),
+        None,
+    );
+    r.apply_change(
+        Change::object::<GitRepository>(&repo("https://a/y"), source),
+        Some(&mut s),
+    );
+    let run: BTreeSet<String> = pending(&mut s)
+        .into_iter()
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert_eq!(
+        run,
+        BTreeSet::from([
+            "GitRepository/apps/fleet".to_string(),
+            "ImageUpdateAutomation/apps/bump".to_string(),
+        ])
+    );
+    // The same spec again runs nothing.
+    r.apply_change(
+        Change::object::<GitRepository>(&repo("https://a/y"), source),
+        Some(&mut s),
+    );
+    assert!(pending(&mut s).is_empty());
+}
