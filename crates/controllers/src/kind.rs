@@ -7,18 +7,22 @@
 //! `For(kind)`, `Watches(source, mapper, predicate)` and an `IndexField`;
 //! here they are [`Kind::INFO`] and [`Kind::watches`], whose
 //! [`Watch::refs`] is the index field and [`Watch::when`] the predicate.
-//! The reconcile itself is not part of the trait yet: the runtime still
-//! calls each kind's reconciler (see `docs/ARCHITECTURE.md`).
+//! [`Kind::reconcile`] resolves what a run reads through the runtime's
+//! [`Cx`] and returns its owned [`Job`] (see [`cx`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use ferroflux_api::manifest::Object;
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
 use serde_json::Value;
 
 use crate::status;
+
+pub mod cx;
+pub use cx::{Cleanup, Cx, Job, Reconciled, Run, Said};
 
 #[cfg(test)]
 mod tests;
@@ -188,6 +192,7 @@ pub trait Kind: Send + Sync + 'static {
     /// The ferroflux-api type of its objects.
     type Object: Clone
         + PartialEq
+        + fmt::Debug
         + serde::Serialize
         + serde::de::DeserializeOwned
         + Send
@@ -195,6 +200,17 @@ pub trait Kind: Send + Sync + 'static {
         + 'static;
 
     fn meta(obj: &Self::Object) -> &ObjectMeta;
+
+    fn meta_mut(obj: &mut Self::Object) -> &mut ObjectMeta;
+
+    /// Its object in a manifest the loader read (None: not one of its
+    /// objects). The default decodes what the loader does not model.
+    fn from_manifest(object: &Object) -> Option<Self::Object> {
+        match object {
+            Object::Other(v) => serde_json::from_value(v.clone()).ok(),
+            _ => None,
+        }
+    }
 
     /// The conditions of its status (empty without a status).
     fn conditions(obj: &Self::Object) -> &[Condition];
@@ -207,6 +223,14 @@ pub trait Kind: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The upstream kinds whose spec it reads (its watch on them says
+    /// [`never`] for status): a home that reports their spec changes runs
+    /// it at once (an automation pushes through its GitRepository's URL
+    /// and branch).
+    fn reads_spec_of() -> &'static [&'static str] {
+        &[]
+    }
+
     /// When it runs first after a start.
     fn first_run(obj: &Self::Object) -> FirstRun;
 
@@ -215,6 +239,33 @@ pub trait Kind: Send + Sync + 'static {
     fn detail(obj: &Self::Object, pushed: Option<&str>) -> Option<String> {
         let _ = (obj, pushed);
         None
+    }
+
+    /// Start one run of `obj`: resolve what it reads now, while the
+    /// runtime holds the objects, and return the owned job that waits
+    /// (None: not reconciled, the default of held kinds). A request
+    /// (`reconcile.fluxcd.io/requestedAt`) is already in its annotations.
+    fn reconcile(key: &ObjectKey, obj: &Self::Object, run: Run, cx: &dyn Cx) -> Option<Job> {
+        let _ = (key, obj, run, cx);
+        None
+    }
+
+    /// Whether Flux keeps its finalizer (`finalizers.fluxcd.io`) on objects
+    /// of this kind, so that their deletion waits for [`Kind::cleanup`]
+    /// (in a home that holds finalizers: a cluster).
+    const FINALIZES: bool = false;
+
+    /// What the deletion of `obj` leaves to clean up (None: nothing).
+    fn cleanup(key: &ObjectKey, obj: &Self::Object, cx: &dyn Cx) -> Option<Cleanup> {
+        let _ = (key, obj, cx);
+        None
+    }
+
+    /// What a run of `obj` holds besides the object, so that two runs
+    /// never share it (an automation's clone of its Git URL).
+    fn resources(key: &ObjectKey, obj: &Self::Object, cx: &dyn Cx) -> Vec<String> {
+        let _ = (key, obj, cx);
+        Vec::new()
     }
 }
 

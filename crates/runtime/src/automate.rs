@@ -27,49 +27,52 @@
 //!
 //! Files by the seam they will become (`docs/ARCHITECTURE.md`): `local`
 //! the checkout the runtime reads for a local home, `sink` a job's way to
-//! its home's status, `scan`, `selection`, `update` and
-//! `webhooks` the jobs of ImageRepository, ImagePolicy,
-//! ImageUpdateAutomation and Receiver, `run` and `controller` the loop.
+//! its home's status, `cx` what the runner lends each kind's reconcile
+//! (`Kind::reconcile`, started through the registry), with the runtime
+//! state some kinds need in `scan` (registry TLS clients), `update`
+//! (clone guards, the read after a push), `sources` and `webhooks`;
+//! `finalizers` runs each kind's cleanup of a deleted object; `run` and
+//! `controller` the loop.
 
 mod controller;
-mod digests;
+mod cx;
 mod finalizers;
-mod kustomize;
 mod local;
 mod run;
 mod scan;
-mod selection;
 mod sink;
 mod sources;
 mod update;
 mod webhooks;
 
+use ferroflux_controllers::image::automation::git_timeout;
 use local::Checkout;
 use scan::TlsClients;
-use update::{InFlight, Manifests, git_timeout};
+use update::{InFlight, Manifests};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation, ReflectionPolicy};
-use ferroflux_api::meta::{RECONCILE_REQUEST_ANNOTATION, reason};
-use ferroflux_api::source::{GitRepository, GitRepositorySpec};
+use ferroflux_api::image::{ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::meta::reason;
+use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
 use ferroflux_artifact::fetch::LocalStorage;
 use ferroflux_artifact::{Retention, Storage};
-use ferroflux_controllers::image::{automation, policy, repository};
-use ferroflux_controllers::kind::FirstRun;
+use ferroflux_controllers::image::repository;
+use ferroflux_controllers::kind::{FirstRun, Run};
 use ferroflux_controllers::kustomize::reconcile::KustomizationOptions;
 use ferroflux_controllers::notification::receiver;
 use ferroflux_controllers::source::git::GitRepositoryOptions;
-use ferroflux_controllers::status::{self, Outcome, StepError};
+use ferroflux_controllers::status::{Outcome, StepError};
 use ferroflux_controllers::target::TargetFactory;
 use ferroflux_controllers::{Clock, SystemClock};
 use ferroflux_registry::Client;
 
 use crate::cluster::Cluster;
-use crate::engine::finish::{self, Finished, Said};
+use crate::engine::finish::{self, Finished};
 use crate::home::{Arrival, Home, HomeError, KubeHome, LocalHome, OwnRepository};
 use crate::metrics::Metrics;
 use crate::scheduler::{
@@ -91,38 +94,8 @@ pub const KUSTOMIZATION: &str = "Kustomization";
 /// Secret data, decoded.
 pub use ferroflux_controllers::kind::SecretData;
 
-/// What a terminal shows while a long step runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProgressEvent {
-    /// A page of a registry scan arrived; `more` while pages follow.
-    Scan {
-        image: String,
-        pages: usize,
-        tags: usize,
-        more: bool,
-    },
-    /// A clone or fetch received objects (URL without credentials).
-    Fetch {
-        url: String,
-        received: usize,
-        total: usize,
-    },
-}
-
-/// Receives [`ProgressEvent`]s (`ferroflux automate` on a terminal).
-pub type ProgressSink = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
-
-fn fetch_progress(sink: &ProgressSink, url: &str) -> ferroflux_git::FetchProgress {
-    let sink = Arc::clone(sink);
-    let url = ferroflux_git::url::redact(url);
-    Arc::new(move |received, total| {
-        sink(ProgressEvent::Fetch {
-            url: url.clone(),
-            received,
-            total,
-        });
-    })
-}
+/// What a terminal shows while a long step runs, and where it goes.
+pub use ferroflux_controllers::kind::cx::{ProgressEvent, ProgressSink, fetch_progress};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutomateError {
@@ -233,6 +206,9 @@ pub struct Line {
     /// the pushed commit or `no changes`; otherwise the Ready message.
     pub detail: String,
     pub message: String,
+    /// The heading of its kind's objects (`KindInfo::section`; empty:
+    /// the kind's name).
+    pub section: &'static str,
 }
 
 /// What a pass did.
@@ -259,7 +235,12 @@ impl std::fmt::Display for Summary {
         for l in &self.lines {
             if l.key.kind != kind {
                 kind = &l.key.kind;
-                writeln!(f, "{}:", section(kind))?;
+                let heading = if l.section.is_empty() {
+                    kind
+                } else {
+                    l.section
+                };
+                writeln!(f, "{heading}:")?;
             }
             let mark = if l.ready { "ok  " } else { "FAIL" };
             write!(f, "  {mark} {}: {}", l.key.namespaced_name(), l.detail)?;
@@ -272,18 +253,13 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// The summary heading of a kind's objects.
-fn section(kind: &str) -> &str {
-    crate::registry::flux()
-        .get(kind)
-        .map_or(kind, |k| k.info().section)
-}
-
 /// The runtime of `ferroflux automate`.
 pub struct Runner {
     opts: AutomateOptions,
     /// The clones' directory (0700): `opts.cache_dir` or beside the state.
     cache_dir: PathBuf,
+    /// The automations' clones, under `cache_dir`.
+    clones: PathBuf,
     state: StatusStore,
     client: Client,
     clock: Arc<dyn Clock>,
@@ -301,7 +277,7 @@ pub struct Runner {
     /// per fingerprint of the Secret's TLS material, so that repositories
     /// trusting the same CA share connections (and the system roots are
     /// loaded once, not once per repository).
-    tls_clients: TlsClients,
+    tls_clients: Mutex<TlsClients>,
     pub(crate) metrics: Arc<Metrics>,
     progress: Option<ProgressSink>,
     /// Automations whose blocking git work is still running (possibly
@@ -407,6 +383,7 @@ impl Runner {
             kustomize,
             config_maps: None,
             targets: None,
+            clones: cache_dir.join("automation"),
             cache_dir,
             opts,
             state,
@@ -418,7 +395,7 @@ impl Runner {
             receivers: ReceiverTable::default(),
             pushed: BTreeMap::new(),
             failures: BTreeMap::new(),
-            tls_clients: TlsClients::default(),
+            tls_clients: Mutex::default(),
             metrics: Arc::new(Metrics::new()),
             progress: None,
             in_flight: Arc::default(),
@@ -429,6 +406,7 @@ impl Runner {
     /// see [`Runner::control`].
     pub fn in_cluster(self, cluster: Cluster) -> Runner {
         let client = cluster.client().clone();
+        let cluster = cluster.with_kinds(self.registry());
         self.with_home(Arc::new(KubeHome::new(cluster)))
             .with_config_maps(client)
     }
@@ -438,6 +416,20 @@ impl Runner {
     pub fn with_config_maps(mut self, client: kube::Client) -> Runner {
         self.config_maps = Some(client);
         self
+    }
+
+    /// Serve the kinds of `registry` instead of Flux's
+    /// ([`Registry::flux`](crate::registry::Registry::flux)): before any
+    /// object is read, and before [`Runner::in_cluster`] (whose cluster
+    /// must watch the same kinds: `Cluster::with_kinds`).
+    pub fn with_registry(mut self, registry: &'static crate::registry::Registry) -> Runner {
+        self.objects = Objects::new(registry);
+        self
+    }
+
+    /// The kinds this runner serves, in run order.
+    pub fn registry(&self) -> &'static crate::registry::Registry {
+        self.objects.registry()
     }
 
     /// Keep objects, status and events in `home`.
@@ -467,7 +459,7 @@ impl Runner {
 
     /// Whether objects of `kind` are reconciled here.
     pub(crate) fn serves(&self, kind: &str) -> bool {
-        crate::registry::flux()
+        self.registry()
             .get(kind)
             .is_some_and(|k| k.reconciled() && (self.gitops() || !k.info().gitops()))
     }
@@ -506,14 +498,17 @@ impl Runner {
     /// The state of every object now.
     pub fn summary(&self) -> Summary {
         let mut lines = Vec::new();
-        for kind in crate::registry::flux()
+        for kind in self
+            .registry()
             .kinds()
             .filter(|k| self.serves(k.info().kind))
         {
             for k in kind.keys(&self.objects) {
                 let pushed = self.pushed.get(&k).map(String::as_str);
                 if let Some(r) = kind.report(&self.objects, &k, pushed) {
-                    lines.push(line(&k, r.ok, r.detail, r.message));
+                    let mut l = line(&k, r.ok, r.detail, r.message);
+                    l.section = kind.info().section;
+                    lines.push(l);
                 }
             }
         }
@@ -524,12 +519,18 @@ impl Runner {
     }
 }
 
+/// A line of `key`, headed by its kind's section among Flux's kinds (the
+/// kind's name otherwise; [`Runner::summary`] sets its registry's).
 fn line(key: &ObjectKey, ready: bool, detail: String, message: String) -> Line {
+    let section = crate::registry::flux()
+        .get(&key.kind)
+        .map_or("", |k| k.info().section);
     Line {
         key: key.clone(),
         ready,
         detail,
         message,
+        section,
     }
 }
 

@@ -12,26 +12,21 @@
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 
-use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
-use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::image::ImageRepository;
 use ferroflux_api::meta::FINALIZER;
-use ferroflux_api::notification::Receiver;
-use ferroflux_api::source::GitRepository;
+use ferroflux_controllers::kind::{Kind, KindInfo};
 use ferroflux_controllers::status::{self, EventType};
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{ObjectReference, Secret};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder, Reporter};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::automate::{
-    GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, KUSTOMIZATION,
-    RECEIVER, SecretData,
-};
+use crate::automate::SecretData;
+use crate::registry::{Registry, flux};
 use crate::source::ObjectKey;
 
 /// The field manager of every status write.
@@ -40,28 +35,17 @@ pub const FIELD_MANAGER: &str = "ferroflux";
 /// Secrets are watched too (credentials, webhook tokens).
 pub const SECRET: &str = "Secret";
 
-/// The kinds a controller watches; a first pass waits for all of them.
-pub const KINDS: [&str; 7] = [
-    GIT_REPOSITORY,
-    KUSTOMIZATION,
-    RECEIVER,
-    IMAGE_REPOSITORY,
-    IMAGE_POLICY,
-    IMAGE_UPDATE_AUTOMATION,
-    SECRET,
-];
-
 /// What a watch saw.
 #[derive(Debug, Clone)]
 pub enum Change {
-    Repository(Box<ImageRepository>),
-    Policy(Box<ImagePolicy>),
-    /// With the apiVersion its author wrote (for the template data).
-    Automation(Box<ImageUpdateAutomation>, String),
-    GitRepository(Box<GitRepository>),
-    /// With the apiVersion its author wrote (v1beta2 is read as v1).
-    Kustomization(Box<Kustomization>, String),
-    Receiver(Box<Receiver>),
+    /// An object of a registered kind as the apiserver sent it (its kind's
+    /// type decodes it in the runner), with the apiVersion its author
+    /// wrote (for the template data; v1beta2 is read as v1).
+    Object {
+        key: ObjectKey,
+        object: Box<Value>,
+        version: String,
+    },
     Deleted(ObjectKey),
     /// A (re)list of `kind` completed; `keys` is everything it holds, so
     /// what the runner knows beyond it was deleted while unwatched.
@@ -74,6 +58,26 @@ pub enum Change {
         name: String,
         data: Option<SecretData>,
     },
+}
+
+/// The watches' changes, as [`Cluster::watch`] hands them over.
+pub type Changes = mpsc::Receiver<Change>;
+
+impl Change {
+    /// The change that `object` of kind `K` was added or updated, written
+    /// as `version`.
+    pub fn object<K: Kind>(object: &K::Object, version: &str) -> Change {
+        let meta = K::meta(object);
+        Change::Object {
+            key: ObjectKey::new(
+                K::INFO.kind,
+                meta.namespace.as_deref().unwrap_or("default"),
+                meta.name.as_deref().unwrap_or_default(),
+            ),
+            object: Box::new(serde_json::to_value(object).unwrap_or_default()),
+            version: version.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +120,8 @@ type EventQueue = mpsc::Sender<(ObjectReference, KubeEvent)>;
 pub struct Cluster {
     client: Client,
     opts: ClusterOptions,
+    /// The kinds watched, whose status and finalizers are written here.
+    kinds: &'static Registry,
     recorder: Recorder,
     /// Events go to the apiserver from a task of their own, in order, so
     /// that a reconcile does not wait for its Event to be written (Flux's
@@ -143,13 +149,36 @@ impl Cluster {
         Cluster {
             client,
             opts,
+            kinds: flux(),
             recorder,
             events: std::sync::Arc::default(),
         }
     }
 
+    /// Watch and write the kinds of `kinds` (the runner's registry)
+    /// instead of Flux's.
+    pub fn with_kinds(mut self, kinds: &'static Registry) -> Cluster {
+        self.kinds = kinds;
+        self
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The kinds a controller watches (the registry's, and Secrets); a
+    /// first pass waits for all of them.
+    pub fn watched(&self) -> Vec<&'static str> {
+        self.kinds
+            .kinds()
+            .map(|k| k.info().kind)
+            .chain([SECRET])
+            .collect()
+    }
+
+    /// How the apiserver serves `kind` (None: not a kind of the registry).
+    fn resource(&self, kind: &str) -> Option<ApiResource> {
+        self.kinds.get(kind).map(|k| api_resource(&k.info()))
     }
 
     /// Fail fast on what the watches would only retry forever: a label
@@ -182,7 +211,7 @@ impl Cluster {
 
     /// Start one watch per kind (and one on Secrets); their changes arrive
     /// on the returned channel until it is dropped.
-    pub fn watch(&self) -> mpsc::Receiver<Change> {
+    pub fn watch(&self) -> Changes {
         let (tx, rx) = mpsc::channel(1024);
         let selector = self.opts.label_selector.clone();
         let cfg = || {
@@ -192,32 +221,9 @@ impl Cluster {
                 None => c,
             }
         };
-        spawn_watch::<GitRepository>(&self.client, cfg(), tx.clone(), GIT_REPOSITORY, |o| {
-            Change::GitRepository(Box::new(o))
-        });
-        spawn_watch::<Kustomization>(&self.client, cfg(), tx.clone(), KUSTOMIZATION, |o| {
-            let version = written_version(&o.metadata);
-            Change::Kustomization(Box::new(o), version)
-        });
-        spawn_watch::<Receiver>(&self.client, cfg(), tx.clone(), RECEIVER, |o| {
-            Change::Receiver(Box::new(o))
-        });
-        spawn_watch::<ImageRepository>(&self.client, cfg(), tx.clone(), IMAGE_REPOSITORY, |o| {
-            Change::Repository(Box::new(o))
-        });
-        spawn_watch::<ImagePolicy>(&self.client, cfg(), tx.clone(), IMAGE_POLICY, |o| {
-            Change::Policy(Box::new(o))
-        });
-        spawn_watch::<ImageUpdateAutomation>(
-            &self.client,
-            cfg(),
-            tx.clone(),
-            IMAGE_UPDATE_AUTOMATION,
-            |o| {
-                let version = written_version(&o.metadata);
-                Change::Automation(Box::new(o), version)
-            },
-        );
+        for kind in self.kinds.kinds() {
+            spawn_watch(&self.client, cfg(), tx.clone(), kind.info());
+        }
         spawn_secret_watch(&self.client, tx);
         rx
     }
@@ -231,17 +237,9 @@ impl Cluster {
         new: &Value,
     ) -> Result<(), ClusterError> {
         let patch = serde_json::json!({ "status": merge_diff(old, new) });
-        let r = match key.kind.as_str() {
-            IMAGE_REPOSITORY => self.patch_status::<ImageRepository>(key, &patch).await,
-            IMAGE_POLICY => self.patch_status::<ImagePolicy>(key, &patch).await,
-            IMAGE_UPDATE_AUTOMATION => {
-                self.patch_status::<ImageUpdateAutomation>(key, &patch)
-                    .await
-            }
-            RECEIVER => self.patch_status::<Receiver>(key, &patch).await,
-            GIT_REPOSITORY => self.patch_status::<GitRepository>(key, &patch).await,
-            KUSTOMIZATION => self.patch_status::<Kustomization>(key, &patch).await,
-            _ => Ok(()),
+        let r = match self.resource(&key.kind) {
+            Some(ar) => self.patch_status(&ar, key, &patch).await,
+            None => Ok(()),
         };
         match r {
             Ok(()) => Ok(()),
@@ -298,29 +296,18 @@ impl Cluster {
     /// shard's selector, not the cluster). A kind not watched here is never
     /// said to be gone.
     pub async fn exists(&self, key: &ObjectKey) -> Result<bool, kube::Error> {
-        match key.kind.as_str() {
-            IMAGE_REPOSITORY => self.get_exists::<ImageRepository>(key).await,
-            IMAGE_POLICY => self.get_exists::<ImagePolicy>(key).await,
-            IMAGE_UPDATE_AUTOMATION => self.get_exists::<ImageUpdateAutomation>(key).await,
-            RECEIVER => self.get_exists::<Receiver>(key).await,
-            GIT_REPOSITORY => self.get_exists::<GitRepository>(key).await,
-            KUSTOMIZATION => self.get_exists::<Kustomization>(key).await,
-            _ => Ok(true),
-        }
-    }
-
-    /// A GET of `key` as kind `K`: whether the apiserver has it.
-    async fn get_exists<K>(&self, key: &ObjectKey) -> Result<bool, kube::Error>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug,
-    {
-        Api::<K>::namespaced(self.client.clone(), &key.namespace)
+        let Some(ar) = self.resource(&key.kind) else {
+            return Ok(true);
+        };
+        self.api(&ar, key)
             .get_opt(&key.name)
             .await
             .map(|o| o.is_some())
+    }
+
+    /// The objects of `ar` in `key`'s namespace.
+    fn api(&self, ar: &ApiResource, key: &ObjectKey) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), &key.namespace, ar)
     }
 
     /// Add or remove Flux's finalizer (`finalizers.fluxcd.io`) on `key`: a
@@ -328,14 +315,9 @@ impl Cluster {
     /// it was computed from, retried on a conflict. Ok when the object is
     /// gone or already as wanted.
     pub async fn set_finalizer(&self, key: &ObjectKey, present: bool) -> Result<(), ClusterError> {
-        let r = match key.kind.as_str() {
-            IMAGE_REPOSITORY => self.finalizer::<ImageRepository>(key, present).await,
-            IMAGE_POLICY => self.finalizer::<ImagePolicy>(key, present).await,
-            IMAGE_UPDATE_AUTOMATION => self.finalizer::<ImageUpdateAutomation>(key, present).await,
-            RECEIVER => self.finalizer::<Receiver>(key, present).await,
-            GIT_REPOSITORY => self.finalizer::<GitRepository>(key, present).await,
-            KUSTOMIZATION => self.finalizer::<Kustomization>(key, present).await,
-            _ => Ok(()),
+        let r = match self.resource(&key.kind) {
+            Some(ar) => self.finalizer(&ar, key, present).await,
+            None => Ok(()),
         };
         r.map_err(|e| ClusterError::Status {
             kind: key.kind.clone(),
@@ -345,14 +327,13 @@ impl Cluster {
         })
     }
 
-    async fn finalizer<K>(&self, key: &ObjectKey, present: bool) -> Result<(), kube::Error>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug,
-    {
-        let api = Api::<K>::namespaced(self.client.clone(), &key.namespace);
+    async fn finalizer(
+        &self,
+        ar: &ApiResource,
+        key: &ObjectKey,
+        present: bool,
+    ) -> Result<(), kube::Error> {
+        let api = self.api(ar, key);
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PatchParams::default()
@@ -385,35 +366,44 @@ impl Cluster {
         Ok(())
     }
 
-    /// A merge patch on the status subresource of `key`, as kind `K`.
-    async fn patch_status<K>(&self, key: &ObjectKey, patch: &Value) -> Result<(), kube::Error>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug,
-    {
+    /// A merge patch on the status subresource of `key`.
+    async fn patch_status(
+        &self,
+        ar: &ApiResource,
+        key: &ObjectKey,
+        patch: &Value,
+    ) -> Result<(), kube::Error> {
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PatchParams::default()
         };
-        Api::<K>::namespaced(self.client.clone(), &key.namespace)
+        self.api(ar, key)
             .patch_status(&key.name, &params, &Patch::Merge(patch))
             .await
             .map(drop)
     }
 }
 
-fn spawn_watch<K>(
-    client: &Client,
-    cfg: watcher::Config,
-    tx: mpsc::Sender<Change>,
-    kind: &'static str,
-    wrap: impl Fn(K) -> Change + Send + 'static,
-) where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
-{
-    let api: Api<K> = Api::all(client.clone());
+/// How the apiserver serves a kind: its storage version, at the plural
+/// of its lowercased name (`imagepolicies`, `kustomizations`).
+pub fn api_resource(info: &KindInfo) -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk(info.group, info.version, info.kind))
+}
+
+/// One object of a watch as a [`Change`].
+fn wrap(info: &KindInfo, o: DynamicObject) -> Change {
+    let key = key_of(info.kind, &o);
+    let version = written_version_of(&o.metadata, info);
+    Change::Object {
+        key,
+        object: Box::new(serde_json::to_value(&o).unwrap_or_default()),
+        version,
+    }
+}
+
+fn spawn_watch(client: &Client, cfg: watcher::Config, tx: mpsc::Sender<Change>, info: KindInfo) {
+    let kind = info.kind;
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &api_resource(&info));
     tokio::spawn(async move {
         let mut stream = watcher(api, cfg).default_backoff().boxed();
         let mut listing: BTreeSet<ObjectKey> = BTreeSet::new();
@@ -426,13 +416,13 @@ fn spawn_watch<K>(
                 }
                 Ok(watcher::Event::InitApply(o)) => {
                     listing.insert(key_of(kind, &o));
-                    wrap(o)
+                    wrap(&info, o)
                 }
                 Ok(watcher::Event::InitDone) => Change::Synced {
                     kind,
                     keys: std::mem::take(&mut listing),
                 },
-                Ok(watcher::Event::Apply(o)) => wrap(o),
+                Ok(watcher::Event::Apply(o)) => wrap(&info, o),
                 Ok(watcher::Event::Delete(o)) => Change::Deleted(key_of(kind, &o)),
                 // A kind whose CRD is not installed (a cluster installed
                 // for the image chain only) holds nothing: the first pass
@@ -526,16 +516,20 @@ fn key_of<K: Resource>(kind: &str, o: &K) -> ObjectKey {
 /// writer used (a `kubectl apply` of a v1beta2 manifest keeps `.Updated`
 /// in the commit template data, as in Flux's v1beta2 controller).
 pub fn written_version(meta: &kube::api::ObjectMeta) -> String {
-    const V1: &str = "image.toolkit.fluxcd.io/v1";
-    let Some(fields) = &meta.managed_fields else {
-        return V1.to_string();
-    };
-    fields
+    written_version_of(meta, &<ImageRepository as Kind>::INFO)
+}
+
+/// [`written_version`] of an object of `kind`'s group (its storage
+/// version when no author's entry names the group).
+pub fn written_version_of(meta: &kube::api::ObjectMeta, kind: &KindInfo) -> String {
+    let group = format!("{}/", kind.group);
+    meta.managed_fields
         .iter()
+        .flatten()
         .filter(|f| f.subresource.is_none() && f.manager.as_deref() != Some(FIELD_MANAGER))
         .filter_map(|f| f.api_version.clone())
-        .rfind(|v| v.starts_with("image.toolkit.fluxcd.io/"))
-        .unwrap_or_else(|| V1.to_string())
+        .rfind(|v| v.starts_with(&group))
+        .unwrap_or_else(|| kind.api_version())
 }
 
 /// RFC 7386 merge patch that turns `old` into `new`.

@@ -8,19 +8,18 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
-use ferroflux_api::kustomize::Kustomization;
-use ferroflux_api::manifest::{self, Finding, Object, Severity};
+use std::any::Any;
+use std::fmt;
+
+use ferroflux_api::manifest::{self, Finding, Severity};
 use ferroflux_api::meta::ObjectMeta;
-use ferroflux_api::notification::Receiver;
-use ferroflux_api::source::GitRepository;
 use k8s_openapi::api::core::v1::ObjectReference;
 
-use ferroflux_controllers::kind::Lookup;
+use ferroflux_controllers::kind::{Kind, Lookup};
 
 use crate::index::Index;
 pub use crate::index::Ref;
-use crate::registry::{Held, flux};
+use crate::registry::{Registry, flux};
 
 /// Where `metadata.namespace` is absent, as `kubectl apply` does.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -45,33 +44,146 @@ pub struct Origin {
     pub api_version: String,
 }
 
-/// The kinds `ferroflux automate` reconciles, by key.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The objects of every kind of a registry, by key: one typed map per
+/// kind ([`Objects::of`]), created when its first object arrives, so a new
+/// kind needs no field here.
+#[derive(Clone)]
 pub struct Objects {
-    pub image_repositories: BTreeMap<ObjectKey, ImageRepository>,
-    pub image_policies: BTreeMap<ObjectKey, ImagePolicy>,
-    pub automations: BTreeMap<ObjectKey, ImageUpdateAutomation>,
-    pub git_repositories: BTreeMap<ObjectKey, GitRepository>,
-    pub receivers: BTreeMap<ObjectKey, Receiver>,
-    pub kustomizations: BTreeMap<ObjectKey, Kustomization>,
+    registry: &'static Registry,
+    maps: BTreeMap<&'static str, Box<dyn Map>>,
     pub origins: BTreeMap<ObjectKey, Origin>,
 }
 
+/// One kind's map, whatever its object type.
+trait Map: Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn clone_box(&self) -> Box<dyn Map>;
+    fn same(&self, other: &dyn Map) -> bool;
+    fn is_empty(&self) -> bool;
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T: Clone + PartialEq + fmt::Debug + Send + Sync + 'static> Map for BTreeMap<ObjectKey, T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn clone_box(&self) -> Box<dyn Map> {
+        Box::new(self.clone())
+    }
+    fn same(&self, other: &dyn Map) -> bool {
+        match other.as_any().downcast_ref::<Self>() {
+            Some(o) => self == o,
+            None => self.is_empty() && other.is_empty(),
+        }
+    }
+    fn is_empty(&self) -> bool {
+        BTreeMap::is_empty(self)
+    }
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Clone for Box<dyn Map> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+impl fmt::Debug for Objects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct M<'a>(&'a dyn Map);
+        impl fmt::Debug for M<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+        f.debug_struct("Objects")
+            .field(
+                "maps",
+                &self
+                    .maps
+                    .iter()
+                    .map(|(k, m)| (k, M(m.as_ref())))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .field("origins", &self.origins)
+            .finish()
+    }
+}
+
+/// Same objects and origins (an empty map is no map).
+impl PartialEq for Objects {
+    fn eq(&self, other: &Objects) -> bool {
+        let same = |a: &Objects, b: &Objects| {
+            a.maps.iter().all(|(k, m)| match b.maps.get(k) {
+                Some(o) => m.same(o.as_ref()),
+                None => m.is_empty(),
+            })
+        };
+        self.origins == other.origins && same(self, other) && same(other, self)
+    }
+}
+
+impl Default for Objects {
+    fn default() -> Self {
+        Objects::new(flux())
+    }
+}
+
 impl Objects {
+    /// No objects, of the kinds of `registry`.
+    pub fn new(registry: &'static Registry) -> Objects {
+        Objects {
+            registry,
+            maps: BTreeMap::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+
+    /// The kinds these objects are of.
+    pub fn registry(&self) -> &'static Registry {
+        self.registry
+    }
+
+    /// The objects of `K`, by key.
+    pub fn of<K: Kind>(&self) -> &BTreeMap<ObjectKey, K::Object> {
+        self.maps
+            .get(K::INFO.kind)
+            .and_then(|m| m.as_any().downcast_ref())
+            .unwrap_or(const { &BTreeMap::new() })
+    }
+
+    /// The objects of `K`, by key, to change.
+    pub fn of_mut<K: Kind>(&mut self) -> &mut BTreeMap<ObjectKey, K::Object> {
+        let fresh = || Box::new(BTreeMap::<ObjectKey, K::Object>::new()) as Box<dyn Map>;
+        let slot = self.maps.entry(K::INFO.kind).or_insert_with(fresh);
+        if !slot.as_any().is::<BTreeMap<ObjectKey, K::Object>>() {
+            *slot = fresh();
+        }
+        slot.as_any_mut()
+            .downcast_mut()
+            .expect("the map was just made for this kind")
+    }
+
     /// Every key, in kind order (sources first: the order of a run).
     pub fn keys(&self) -> Vec<ObjectKey> {
-        flux().kinds().flat_map(|k| k.keys(self)).collect()
+        self.registry.kinds().flat_map(|k| k.keys(self)).collect()
     }
 
     /// The stored status of `key` as JSON (None when absent).
     pub fn status_json(&self, key: &ObjectKey) -> Option<serde_json::Value> {
-        flux().get(&key.kind)?.status(self, key)
+        self.registry.get(&key.kind)?.status(self, key)
     }
 
     /// Give `key` the encoded `status`; false when the object is gone or
     /// the status is not its kind's.
     pub fn set_status_json(&mut self, key: &ObjectKey, status: &serde_json::Value) -> bool {
-        flux()
+        self.registry
             .get(&key.kind)
             .is_some_and(|k| k.set_status(self, key, status))
     }
@@ -79,7 +191,7 @@ impl Objects {
     /// The reference a Kubernetes Event on `key` points at (reconciled
     /// kinds only: nothing else has events).
     pub fn reference(&self, key: &ObjectKey) -> Option<ObjectReference> {
-        let kind = flux().get(&key.kind).filter(|k| k.reconciled())?;
+        let kind = self.registry.get(&key.kind).filter(|k| k.reconciled())?;
         let meta = kind.meta(self, key)?;
         Some(ObjectReference {
             api_version: Some(kind.info().api_version()),
@@ -94,19 +206,22 @@ impl Objects {
 
     /// The metadata of `key`, whatever its kind.
     pub fn meta(&self, key: &ObjectKey) -> Option<&ObjectMeta> {
-        flux().get(&key.kind)?.meta(self, key)
+        self.registry.get(&key.kind)?.meta(self, key)
     }
 
     /// Drop `key` and its origin; false when it was not there.
     pub fn remove(&mut self, key: &ObjectKey) -> bool {
-        let known = flux().get(&key.kind).is_some_and(|k| k.remove(self, key));
+        let known = self
+            .registry
+            .get(&key.kind)
+            .is_some_and(|k| k.remove(self, key));
         self.origins.remove(key);
         known
     }
 
     /// What `key` reads, from its kind's watches.
     pub fn refs_of(&self, key: &ObjectKey) -> Vec<Ref> {
-        flux()
+        self.registry
             .get(&key.kind)
             .map(|k| k.refs(self, key))
             .unwrap_or_default()
@@ -116,7 +231,7 @@ impl Objects {
     /// references name (every one of a kind in a namespace, for
     /// [`Ref::Namespace`]) that exist and are of a reconciled kind.
     pub fn waits_for(&self, key: &ObjectKey) -> Vec<ObjectKey> {
-        let reconciled = |kind: &str| flux().get(kind).is_some_and(|k| k.reconciled());
+        let reconciled = |kind: &str| self.registry.get(kind).is_some_and(|k| k.reconciled());
         let mut after = Vec::new();
         for r in self.refs_of(key) {
             match r {
@@ -149,11 +264,11 @@ impl Objects {
 
     /// `key` without its status (None when absent).
     pub fn spec_json(&self, key: &ObjectKey) -> Option<serde_json::Value> {
-        flux().get(&key.kind)?.spec(self, key)
+        self.registry.get(&key.kind)?.spec(self, key)
     }
 
     pub fn len(&self) -> usize {
-        flux().kinds().map(|k| k.keys(self).len()).sum()
+        self.registry.kinds().map(|k| k.keys(self).len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -170,71 +285,17 @@ impl Objects {
 /// Other kinds' objects, as the kinds read them.
 impl Lookup for Objects {
     fn object(&self, key: &ObjectKey) -> Option<&dyn std::any::Any> {
-        flux().get(&key.kind)?.any(self, key)
+        self.registry.get(&key.kind)?.any(self, key)
     }
 
     fn keys_in(&self, kind: &str, namespace: &str) -> Vec<ObjectKey> {
-        flux()
+        self.registry
             .get(kind)
             .map(|k| k.keys(self))
             .unwrap_or_default()
             .into_iter()
             .filter(|k| k.namespace == namespace)
             .collect()
-    }
-}
-
-impl Held for ImageRepository {
-    fn map(o: &Objects) -> &BTreeMap<ObjectKey, ImageRepository> {
-        &o.image_repositories
-    }
-    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, ImageRepository> {
-        &mut o.image_repositories
-    }
-}
-
-impl Held for ImagePolicy {
-    fn map(o: &Objects) -> &BTreeMap<ObjectKey, ImagePolicy> {
-        &o.image_policies
-    }
-    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, ImagePolicy> {
-        &mut o.image_policies
-    }
-}
-
-impl Held for ImageUpdateAutomation {
-    fn map(o: &Objects) -> &BTreeMap<ObjectKey, ImageUpdateAutomation> {
-        &o.automations
-    }
-    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, ImageUpdateAutomation> {
-        &mut o.automations
-    }
-}
-
-impl Held for Receiver {
-    fn map(o: &Objects) -> &BTreeMap<ObjectKey, Receiver> {
-        &o.receivers
-    }
-    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, Receiver> {
-        &mut o.receivers
-    }
-}
-
-impl Held for Kustomization {
-    fn map(o: &Objects) -> &BTreeMap<ObjectKey, Kustomization> {
-        &o.kustomizations
-    }
-    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, Kustomization> {
-        &mut o.kustomizations
-    }
-}
-
-impl Held for GitRepository {
-    fn map(o: &Objects) -> &BTreeMap<ObjectKey, GitRepository> {
-        &o.git_repositories
-    }
-    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, GitRepository> {
-        &mut o.git_repositories
     }
 }
 
@@ -248,8 +309,18 @@ pub struct LocalSource {
 }
 
 impl LocalSource {
-    /// Load every object under `root/path` (`path` relative, `.` for all).
+    /// Load every object under `root/path` (`path` relative, `.` for all)
+    /// of the kinds ferroflux serves.
     pub fn load(root: &Path, path: &Path) -> Result<LocalSource, SourceError> {
+        LocalSource::load_kinds(root, path, flux())
+    }
+
+    /// Load every object under `root/path` of the kinds of `registry`.
+    pub fn load_kinds(
+        root: &Path,
+        path: &Path,
+        registry: &'static Registry,
+    ) -> Result<LocalSource, SourceError> {
         let rel = path.strip_prefix("./").unwrap_or(path);
         if rel.is_absolute()
             || rel
@@ -270,7 +341,7 @@ impl LocalSource {
         let mut source = LocalSource {
             root: root.to_path_buf(),
             path: dir,
-            objects: Objects::default(),
+            objects: Objects::new(registry),
             findings: loaded.findings,
         };
         for m in loaded.manifests {
@@ -290,16 +361,13 @@ impl LocalSource {
             line: m.line,
             api_version: m.api_version.clone(),
         };
-        if matches!(
-            m.object,
-            Object::ImageRepository(_)
-                | Object::ImagePolicy(_)
-                | Object::ImageUpdateAutomation(_)
-                | Object::GitRepository(_)
-                | Object::Receiver(_)
-                | Object::Kustomization(_)
-        ) && let Some(first) = self.objects.origins.get(&key)
-        {
+        let Some(kind) = self.objects.registry().get(&m.kind) else {
+            return;
+        };
+        let Some(object) = kind.decode(&m.object) else {
+            return;
+        };
+        if let Some(first) = self.objects.origins.get(&key) {
             self.findings.push(m.finding(
                 m.line,
                 Severity::Error,
@@ -311,41 +379,7 @@ impl LocalSource {
             ));
             return;
         }
-        let ns = Some(namespace);
-        let added = match m.object {
-            Object::ImageRepository(mut o) => {
-                o.metadata.namespace = ns;
-                self.objects.image_repositories.insert(key.clone(), o);
-                true
-            }
-            Object::ImagePolicy(mut o) => {
-                o.metadata.namespace = ns;
-                self.objects.image_policies.insert(key.clone(), o);
-                true
-            }
-            Object::ImageUpdateAutomation(mut o) => {
-                o.metadata.namespace = ns;
-                self.objects.automations.insert(key.clone(), o);
-                true
-            }
-            Object::GitRepository(mut o) => {
-                o.metadata.namespace = ns;
-                self.objects.git_repositories.insert(key.clone(), o);
-                true
-            }
-            Object::Receiver(mut o) => {
-                o.metadata.namespace = ns;
-                self.objects.receivers.insert(key.clone(), o);
-                true
-            }
-            Object::Kustomization(mut o) => {
-                o.metadata.namespace = ns;
-                self.objects.kustomizations.insert(key.clone(), o);
-                true
-            }
-            _ => false,
-        };
-        if added {
+        if kind.insert(&mut self.objects, &key, object, &namespace) {
             self.objects.origins.insert(key, origin);
         }
     }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::automate::{
     GIT_REPOSITORY, IMAGE_POLICY, IMAGE_REPOSITORY, IMAGE_UPDATE_AUTOMATION, KUSTOMIZATION,
 };
-use crate::registry::flux;
+use crate::registry::{Registry, flux};
 use crate::source::{ObjectKey, Objects};
 
 /// The kind of the key a Secret change is reported under.
@@ -30,14 +30,19 @@ pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
 /// revision, a new `latestRef`, a new artifact; every reported change of
 /// a Secret, whose watch reports only changes).
 pub fn moved(kind: &str, old: Option<&Value>, new: Option<&Value>) -> bool {
-    !moved_readers(kind, old, new).is_empty()
+    !moved_readers(flux(), kind, old, new).is_empty()
 }
 
 /// The reader kinds whose watch on `kind` holds for this status change:
 /// a new artifact runs the GitRepositories that include it, not the
 /// automations that push through it.
-pub fn moved_readers(kind: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<&'static str> {
-    flux()
+pub fn moved_readers(
+    registry: &Registry,
+    kind: &str,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> Vec<&'static str> {
+    registry
         .kinds()
         .filter(|k| k.moved(kind, old, new))
         .map(|k| k.info().kind)

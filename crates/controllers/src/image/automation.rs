@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::status::{self, Event, EventType, Outcome, StepError};
 
 mod kind;
-pub use kind::policies_of_namespace;
+pub use kind::{clone_resource, git_timeout, policies_of_namespace};
 #[cfg(test)]
 mod tests;
 

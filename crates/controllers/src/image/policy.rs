@@ -22,6 +22,7 @@ use ferroflux_policy::{Choice, Policy, TagFilter};
 use crate::clock::Clock;
 use crate::status::{self, Event, Outcome, StepError};
 
+mod digests;
 mod kind;
 pub use kind::{repository, repository_key};
 #[cfg(test)]

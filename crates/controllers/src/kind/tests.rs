@@ -329,3 +329,57 @@ fn registry_credentials_come_from_the_secret_then_the_docker_config() {
         ferroflux_registry::Auth::default()
     );
 }
+
+/// A kind the api crate does not model decodes from the manifest's JSON
+/// by default; what is not its shape, or another kind's typed object, is
+/// not its object.
+#[test]
+fn from_manifest_decodes_unmodelled_kinds_by_default() {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Note {
+        metadata: ObjectMeta,
+        text: String,
+    }
+    struct NoteKind;
+    impl Kind for NoteKind {
+        const INFO: KindInfo = KindInfo {
+            kind: "Note",
+            group: "test.ferroflux.dev",
+            version: "v1",
+            section: "notes",
+        };
+        const RECONCILED: bool = false;
+        type Object = Note;
+        fn meta(obj: &Note) -> &ObjectMeta {
+            &obj.metadata
+        }
+        fn meta_mut(obj: &mut Note) -> &mut ObjectMeta {
+            &mut obj.metadata
+        }
+        fn conditions(_: &Note) -> &[Condition] {
+            &[]
+        }
+        fn suspended(_: &Note) -> bool {
+            false
+        }
+        fn first_run(_: &Note) -> FirstRun {
+            FirstRun::Triggered
+        }
+    }
+    let other = Object::Other(json!({"metadata": {"name": "n"}, "text": "hi"}));
+    assert_eq!(
+        NoteKind::from_manifest(&other).map(|n| n.text),
+        Some("hi".to_string())
+    );
+    let wrong = Object::Other(json!({"metadata": {"name": "n"}, "text": 5}));
+    assert!(NoteKind::from_manifest(&wrong).is_none());
+    let policy: ImagePolicy = serde_json::from_value(json!({
+        "metadata": {"name": "p"},
+        "spec": {"imageRepositoryRef": {"name": "r"}, "policy": {"alphabetical": {}}}
+    }))
+    .unwrap();
+    let typed = Object::ImagePolicy(policy);
+    assert!(NoteKind::from_manifest(&typed).is_none());
+    assert!(<ImagePolicy as Kind>::from_manifest(&typed).is_some());
+    assert!(<ImageRepository as Kind>::from_manifest(&typed).is_none());
+}

@@ -7,37 +7,9 @@
 //! runs the object now; a deleted one leaves the schedule) and the
 //! scheduler (intervals, retries, the triggers between kinds).
 
-use std::collections::BTreeMap;
-
-use ferroflux_api::meta::ObjectMeta;
-use tokio::sync::mpsc;
-
 use super::*;
-use crate::cluster::{Change, KINDS};
+use crate::cluster::{Change, Changes, SECRET};
 use crate::source::Origin;
-
-const V1_IMAGE: &str = "image.toolkit.fluxcd.io/v1";
-const V1_NOTIFICATION: &str = "notification.toolkit.fluxcd.io/v1";
-const V1_SOURCE: &str = "source.toolkit.fluxcd.io/v1";
-
-/// Take a watched object of one kind into `self.objects.$map` (see
-/// [`upsert`]); yields its key and why it must run now, if it must.
-macro_rules! upsert_kind {
-    ($self:ident, $map:ident, $kind:expr, $obj:expr, $version:expr) => {{
-        let obj = $obj;
-        let key = key_of($kind, &obj.metadata);
-        $self.origin(&key, $version);
-        let t = upsert(
-            &mut $self.objects.$map,
-            &key,
-            obj,
-            |o| &o.metadata,
-            |a, b| a.spec == b.spec,
-            |new, old| new.status = old.status.clone(),
-        );
-        (key, t)
-    }};
-}
 
 enum Next {
     Stop,
@@ -53,11 +25,16 @@ impl Runner {
     pub async fn control(
         &mut self,
         mut sched: Scheduler,
-        mut changes: mpsc::Receiver<Change>,
+        mut changes: Changes,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), AutomateError> {
         tokio::pin!(shutdown);
-        let mut pending: BTreeSet<&'static str> = KINDS.into_iter().collect();
+        let mut pending: BTreeSet<&'static str> = self
+            .registry()
+            .kinds()
+            .map(|k| k.info().kind)
+            .chain([SECRET])
+            .collect();
         while !pending.is_empty() {
             let change = tokio::select! {
                 biased;
@@ -120,7 +97,7 @@ impl Runner {
     /// Take one watch change into the objects; with a scheduler (after the
     /// first pass), run what it concerns.
     pub(crate) fn apply_change(&mut self, change: Change, mut sched: Option<&mut Scheduler>) {
-        if let Some((key, ours, cleanup)) = finalizers::terminating(&change) {
+        if let Some((key, ours, cleanup)) = self.terminating(&change) {
             self.on_terminating(key, ours, cleanup, sched.as_deref_mut());
             return;
         }
@@ -131,41 +108,37 @@ impl Runner {
             }
         };
         match change {
-            Change::Repository(o) => {
-                let (key, t) =
-                    upsert_kind!(self, image_repositories, IMAGE_REPOSITORY, *o, V1_IMAGE);
-                run(key, t);
-            }
-            Change::Policy(o) => {
-                let (key, t) = upsert_kind!(self, image_policies, IMAGE_POLICY, *o, V1_IMAGE);
-                run(key, t);
-            }
-            Change::Automation(o, version) => {
-                let (key, t) =
-                    upsert_kind!(self, automations, IMAGE_UPDATE_AUTOMATION, *o, &version);
-                run(key, t);
-            }
-            Change::Kustomization(o, version) => {
-                let meta = o.metadata.clone();
-                let (key, t) = upsert_kind!(self, kustomizations, KUSTOMIZATION, *o, &version);
-                self.ensure_finalizer(&key, &meta);
-                run(key, t);
-            }
-            Change::Receiver(o) => {
-                let (key, t) = upsert_kind!(self, receivers, RECEIVER, *o, V1_NOTIFICATION);
-                run(key, t);
-            }
-            Change::GitRepository(o) => {
-                let meta = o.metadata.clone();
-                let (key, t) = upsert_kind!(self, git_repositories, GIT_REPOSITORY, *o, V1_SOURCE);
-                self.ensure_finalizer(&key, &meta);
+            Change::Object {
+                key,
+                object,
+                version,
+            } => {
+                let Some(kind) = self.registry().get(&key.kind) else {
+                    return;
+                };
+                let t = match kind.upsert(&mut self.objects, &key, *object) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::warn!(object = %key, "not read: {e}");
+                        return;
+                    }
+                };
+                self.origin(&key, &version);
+                if let Some(meta) = self.objects.meta(&key).cloned() {
+                    self.ensure_finalizer(&key, &meta);
+                }
                 if t.is_some() {
-                    // The automations that push through it read its spec;
-                    // the others wait for its next artifact.
-                    for a in triggers::dependents(&self.objects, &key) {
-                        if a.kind == IMAGE_UPDATE_AUTOMATION {
+                    // The readers of its spec run now (the automations
+                    // that push through a Git source); the others wait
+                    // for what its status says next.
+                    for d in triggers::dependents(&self.objects, &key) {
+                        let reads_spec = self
+                            .registry()
+                            .get(&d.kind)
+                            .is_some_and(|k| k.reads_spec(&key.kind));
+                        if reads_spec {
                             run(
-                                a,
+                                d,
                                 Some(Trigger::Dependency {
                                     what: triggers::reason(&key),
                                 }),
@@ -198,7 +171,7 @@ impl Runner {
                     Some(d) => self.opts.secrets.insert(&namespace, &name, d),
                     None => self.opts.secrets.remove(&namespace, &name),
                 }
-                // A Receiver's token changed: reconcile it (and so serve
+                // A webhook's token changed: reconcile it (and so serve
                 // the new token, or stop serving a deleted one).
                 let secret = ObjectKey::new(triggers::SECRET, &namespace, &name);
                 for k in triggers::dependents(&self.objects, &secret) {
@@ -227,27 +200,12 @@ impl Runner {
     /// A deleted object: it leaves the objects and the schedule, and what
     /// it leaves behind is cleaned up unless our finalizer did it already.
     fn forget(&mut self, key: &ObjectKey, sched: Option<&mut Scheduler>) {
-        let unfinalized = |meta: &ObjectMeta| !finalizers::has_finalizer(meta);
-        let repository = self
-            .objects
-            .git_repositories
-            .get(key)
-            .filter(|g| unfinalized(&g.metadata))
-            .cloned();
-        let kustomization = self
-            .objects
-            .kustomizations
-            .get(key)
-            .filter(|k| unfinalized(&k.metadata))
-            .cloned();
+        let cleanup = self.unfinalized_cleanup(key);
         if !self.forget_quietly(key, sched) {
             return;
         }
-        if let Some(repo) = repository {
-            self.delete_artifacts(repo);
-        }
-        if let Some(ks) = kustomization {
-            self.finalize_kustomization(ks);
+        if let Some(c) = cleanup {
+            self.clean_up_gone(key.clone(), c);
         }
     }
 
@@ -268,59 +226,9 @@ impl Runner {
         if let Some(s) = sched {
             s.remove(key);
         }
-        if key.kind == RECEIVER {
-            self.publish_receivers();
-        }
+        self.refresh_webhooks(key);
         true
     }
-}
-
-fn key_of(kind: &str, meta: &ObjectMeta) -> ObjectKey {
-    ObjectKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or("default"),
-        meta.name.as_deref().unwrap_or_default(),
-    )
-}
-
-fn requested(meta: &ObjectMeta) -> Option<String> {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
-        .cloned()
-}
-
-/// Insert or update `new`, keeping the runner's own status of a known
-/// object (a watch event may trail the runner's last status write);
-/// returns why the object must run now, if it must.
-fn upsert<T>(
-    map: &mut BTreeMap<ObjectKey, T>,
-    key: &ObjectKey,
-    mut new: T,
-    meta: fn(&T) -> &ObjectMeta,
-    same_spec: fn(&T, &T) -> bool,
-    keep_status: fn(&mut T, &T),
-) -> Option<Trigger> {
-    let trigger = match map.get(key) {
-        None => Some(Trigger::Dependency {
-            what: "created".to_string(),
-        }),
-        Some(old) => {
-            keep_status(&mut new, old);
-            let asked = requested(meta(&new));
-            if asked.is_some() && asked != requested(meta(old)) {
-                asked.map(|at| Trigger::Requested { at })
-            } else if !same_spec(old, &new) {
-                Some(Trigger::Dependency {
-                    what: "spec changed".to_string(),
-                })
-            } else {
-                None
-            }
-        }
-    };
-    map.insert(key.clone(), new);
-    trigger
 }
 
 #[cfg(test)]

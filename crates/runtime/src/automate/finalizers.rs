@@ -3,21 +3,16 @@
 //! it off, or every deletion hangs; and a Kustomization or GitRepository
 //! is only cleaned up for sure (its inventory pruned, its artifacts
 //! removed) when its deletion waits for that cleanup. As Flux: the
-//! finalizer is added to the GitOps kinds; an object being deleted is
-//! forgotten, its kind's cleanup runs, then the finalizer comes off.
+//! finalizer is added to the kinds that declare it (`Kind::FINALIZES`); an
+//! object being deleted is forgotten, its kind's cleanup runs
+//! (`Kind::cleanup`), then the finalizer comes off. An object that leaves
+//! its home without our finalizer is cleaned up once it is really gone.
 
-use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{FINALIZER, ObjectMeta};
+use ferroflux_controllers::kind::Cleanup;
 
 use super::*;
 use crate::cluster::Change;
-
-/// What a deleted object leaves to clean up.
-pub(super) enum Cleanup {
-    Nothing,
-    Artifacts(Box<GitRepository>),
-    Prune(Box<Kustomization>),
-}
 
 /// Attempts of a cleanup before the finalizer is left for a person.
 const CLEANUP_ATTEMPTS: u32 = 3;
@@ -26,28 +21,27 @@ pub(super) fn has_finalizer(meta: &ObjectMeta) -> bool {
     meta.finalizers.iter().flatten().any(|f| f == FINALIZER)
 }
 
-/// The object of `change` when it is being deleted: its key, whether it
-/// holds our finalizer, and its cleanup.
-pub(super) fn terminating(change: &Change) -> Option<(ObjectKey, bool, Cleanup)> {
-    let (kind, meta, cleanup) = match change {
-        Change::Repository(o) => (IMAGE_REPOSITORY, &o.metadata, Cleanup::Nothing),
-        Change::Policy(o) => (IMAGE_POLICY, &o.metadata, Cleanup::Nothing),
-        Change::Automation(o, _) => (IMAGE_UPDATE_AUTOMATION, &o.metadata, Cleanup::Nothing),
-        Change::Receiver(o) => (RECEIVER, &o.metadata, Cleanup::Nothing),
-        Change::GitRepository(o) => (GIT_REPOSITORY, &o.metadata, Cleanup::Artifacts(o.clone())),
-        Change::Kustomization(o, _) => (KUSTOMIZATION, &o.metadata, Cleanup::Prune(o.clone())),
-        _ => return None,
-    };
-    meta.deletion_timestamp.as_ref()?;
-    let key = ObjectKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or("default"),
-        meta.name.as_deref().unwrap_or_default(),
-    );
-    Some((key, has_finalizer(meta), cleanup))
-}
-
 impl Runner {
+    /// The object of `change` when it is being deleted: its key, whether
+    /// it holds our finalizer, and its kind's cleanup when this home
+    /// reconciles the kind.
+    pub(super) fn terminating(
+        &self,
+        change: &Change,
+    ) -> Option<(ObjectKey, bool, Option<Cleanup>)> {
+        let Change::Object { key, object, .. } = change else {
+            return None;
+        };
+        let meta: ObjectMeta = serde_json::from_value(object.get("metadata")?.clone()).ok()?;
+        meta.deletion_timestamp.as_ref()?;
+        let cleanup = self
+            .registry()
+            .get(&key.kind)
+            .filter(|_| self.serves(&key.kind))
+            .and_then(|k| k.cleanup_of(self, key, object));
+        Some((key.clone(), has_finalizer(&meta), cleanup))
+    }
+
     /// An object being deleted: it leaves the schedule at once; with our
     /// finalizer, its cleanup runs and the finalizer comes off (kept, with
     /// an error in the log, when the cleanup keeps failing).
@@ -55,7 +49,7 @@ impl Runner {
         &mut self,
         key: ObjectKey,
         ours: bool,
-        cleanup: Cleanup,
+        cleanup: Option<Cleanup>,
         sched: Option<&mut Scheduler>,
     ) {
         self.forget_quietly(&key, sched);
@@ -63,32 +57,13 @@ impl Runner {
             return;
         }
         let home = Arc::clone(&self.home);
-        let storage = self.storage.clone();
-        let sources = self.sources.clone();
-        let prune = match &cleanup {
-            Cleanup::Prune(_) if self.serves(KUSTOMIZATION) => Some(self.kustomize_finalizer()),
-            _ => None,
-        };
         tokio::spawn(async move {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let done: Result<(), String> = match &cleanup {
-                    Cleanup::Nothing => Ok(()),
-                    Cleanup::Artifacts(repo) => {
-                        let repo = (**repo).clone();
-                        let (storage, sources) = (storage.clone(), sources.clone());
-                        tokio::task::spawn_blocking(move || {
-                            ferroflux_controllers::source::git::delete(&repo, &storage, &sources)
-                                .map_err(|e| e.to_string())
-                        })
-                        .await
-                        .unwrap_or_else(|e| Err(e.to_string()))
-                    }
-                    Cleanup::Prune(ks) => match &prune {
-                        Some(f) => f.run(ks).await,
-                        None => Ok(()),
-                    },
+                let done = match &cleanup {
+                    None => Ok(()),
+                    Some(run) => run().await,
                 };
                 match done {
                     Ok(()) => break,
@@ -111,10 +86,45 @@ impl Runner {
         });
     }
 
-    /// Add our finalizer to a GitOps object that lacks it (in a home that
-    /// holds finalizers: a cluster).
+    /// The cleanup of the held `key`, when its kind has one, this home
+    /// reconciles the kind, and our finalizer will not run it.
+    pub(super) fn unfinalized_cleanup(&self, key: &ObjectKey) -> Option<Cleanup> {
+        let kind = self.registry().get(&key.kind)?;
+        if !self.serves(&key.kind) || self.objects.meta(key).is_some_and(has_finalizer) {
+            return None;
+        }
+        kind.cleanup(self, key)
+    }
+
+    /// An object left the home without our finalizer (removed from the
+    /// checkout, or deleted in a cluster before it had one): its cleanup,
+    /// in the background, once the home says it is really gone (never for
+    /// an object that merely left this shard's label selector).
+    pub(super) fn clean_up_gone(&self, key: ObjectKey, cleanup: Cleanup) {
+        let home = Arc::clone(&self.home);
+        tokio::spawn(async move {
+            match home.gone(&key).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(object = %key, "not cleaned up: {e}");
+                    return;
+                }
+            }
+            if let Err(e) = cleanup().await {
+                tracing::warn!(object = %key, "cleanup failed: {e}");
+            }
+        });
+    }
+
+    /// Add our finalizer to an object of a kind that keeps it and lacks it
+    /// (in a home that holds finalizers: a cluster).
     pub(super) fn ensure_finalizer(&self, key: &ObjectKey, meta: &ObjectMeta) {
-        if has_finalizer(meta) || !matches!(key.kind.as_str(), GIT_REPOSITORY | KUSTOMIZATION) {
+        let keeps = self
+            .registry()
+            .get(&key.kind)
+            .is_some_and(|k| k.finalizes());
+        if has_finalizer(meta) || !keeps {
             return;
         }
         if !self.home.finalizes() {

@@ -105,9 +105,11 @@ impl Runner {
             return Ok(false);
         }
         let path = self.opts.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || LocalSource::load(&root, &path))
-            .await
-            .map_err(|e| AutomateError::Join(e.to_string()))??;
+        let registry = self.registry();
+        let loaded =
+            tokio::task::spawn_blocking(move || LocalSource::load_kinds(&root, &path, registry))
+                .await
+                .map_err(|e| AutomateError::Join(e.to_string()))??;
         self.take_loaded(loaded).await
     }
 
@@ -142,8 +144,8 @@ impl Runner {
             .filter(|k| !next.origins.contains_key(k))
             .collect();
         for k in gone {
-            if let Some(ks) = self.objects.kustomizations.get(&k) {
-                self.finalize_kustomization(ks.clone());
+            if let Some(c) = self.unfinalized_cleanup(&k) {
+                self.clean_up_gone(k.clone(), c);
             }
             let st = self.state.clone();
             tokio::task::spawn_blocking(move || st.remove(&k))
@@ -160,29 +162,24 @@ impl Runner {
         let st = self.state.clone();
         let mut o = std::mem::take(objects);
         let o = tokio::task::spawn_blocking(move || -> Result<Objects, AutomateError> {
-            for (k, v) in o.image_repositories.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.image_policies.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.automations.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.receivers.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.git_repositories.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
-            }
-            for (k, v) in o.kustomizations.iter_mut() {
-                v.status = st.get_status(k)?;
-                st.put_spec(k, &v.spec)?;
+            let registry = o.registry();
+            for k in o.keys() {
+                let status: Option<serde_json::Value> = st.get_status(&k)?;
+                let status = status.unwrap_or(serde_json::Value::Null);
+                // A stored status that is not its kind's fails the load.
+                if let Some(kind) = registry.get(&k.kind) {
+                    kind.try_set_status(&mut o, &k, &status).map_err(|source| {
+                        crate::state::StateError::Decode {
+                            path: st.path().to_path_buf(),
+                            key: k.to_string(),
+                            what: "status",
+                            source,
+                        }
+                    })?;
+                }
+                if let Some(spec) = o.spec_json(&k).and_then(|v| v.get("spec").cloned()) {
+                    st.put_spec(&k, &spec)?;
+                }
             }
             Ok(o)
         })
@@ -213,7 +210,7 @@ impl Runner {
         key: &ObjectKey,
     ) -> (Option<GitRepository>, Option<SecretData>) {
         let ns = key.namespace.as_str();
-        let found = self.objects.git_repositories.get(key).cloned();
+        let found = self.objects.of::<GitRepository>().get(key).cloned();
         let named = |gr: &GitRepository| {
             gr.spec
                 .secret_ref
@@ -244,7 +241,7 @@ impl Runner {
     pub(super) fn manifests_timeout(&self) -> Duration {
         let repo = self
             .objects
-            .git_repositories
+            .of::<GitRepository>()
             .values()
             .find(|g| self.describes_repo(g));
         git_timeout(repo)
@@ -258,10 +255,43 @@ impl Runner {
         };
         let flux_system = self
             .objects
-            .git_repositories
+            .of::<GitRepository>()
             .iter()
             .find(|(k, _)| k.namespace == "flux-system" && k.name == "flux-system")
             .map(|(_, g)| g.spec.url.as_str());
         own.describes(&gr.spec.url, flux_system)
+    }
+
+    /// Whether `key` is the GitRepository whose interval fetches `--repo`
+    /// (the one that describes it, or `flux-system/flux-system`).
+    pub(super) fn is_self_repository(&self, key: &ObjectKey) -> bool {
+        if key.kind != GIT_REPOSITORY {
+            return false;
+        }
+        match self.objects.of::<GitRepository>().get(key) {
+            Some(g) => self.describes_repo(g),
+            None => key.namespace == "flux-system" && key.name == "flux-system",
+        }
+    }
+
+    /// The GitRepository whose interval fetches `--repo` (see
+    /// [`Runner::is_self_repository`]).
+    pub(super) fn self_repository(&self) -> ObjectKey {
+        self.objects
+            .of::<GitRepository>()
+            .iter()
+            .find(|(_, g)| self.describes_repo(g))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| ObjectKey::new(GIT_REPOSITORY, "flux-system", "flux-system"))
+    }
+
+    /// How often the checkout of `--repo` is fetched: its GitRepository's
+    /// interval (60s without one, at least 1s).
+    pub(super) fn self_repository_interval(&self, key: &ObjectKey) -> Duration {
+        self.objects
+            .of::<GitRepository>()
+            .get(key)
+            .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std())
+            .max(Duration::from_secs(1))
     }
 }

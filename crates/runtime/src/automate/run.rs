@@ -27,8 +27,9 @@ pub(super) fn spec_changed(old: &Objects, new: &Objects, key: &ObjectKey) -> boo
 }
 
 impl Runner {
-    /// One full pass: receivers, repositories, policies, automations.
-    /// Every ImageRepository is scanned unless `respect_intervals` is set.
+    /// One full pass over every kind, sources before readers. Every
+    /// object runs as requested (`Run::force`: every image repository is
+    /// scanned) unless `respect_intervals` is set.
     pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
         let force = !self.opts.respect_intervals;
         self.run_pass(force).await
@@ -43,29 +44,22 @@ impl Runner {
     /// Every object once, each after what it reads in this pass (a policy
     /// after its repository, an automation after the policies of its
     /// namespace), up to `concurrent` at once: a server that never answers
-    /// holds up only the objects that wait for it. `force_scans` scans each
-    /// ImageRepository even when its interval has not elapsed.
+    /// holds up only the objects that wait for it. `force_scans` runs each
+    /// object as a request (`Run::force`: a scan although its interval has
+    /// not elapsed).
     pub(super) async fn pass(&mut self, force_scans: bool) -> Result<(), AutomateError> {
-        for key in self.objects.receivers.keys().cloned().collect::<Vec<_>>() {
-            self.reconcile_receiver(&key).await?;
-        }
-        self.publish_receivers();
-        // Ready work is taken from the front: automations, then policies,
-        // then scans. An automation starts as soon as its namespace's
-        // policies are done, and its git work overlaps the other scans.
-        // What each waits for comes from its kind's watches.
+        // Ready work is taken from the front: readers before what they
+        // read (the registry's order reversed), so an automation starts as
+        // soon as its namespace's policies are done, and its git work
+        // overlaps the other scans. What each waits for comes from its
+        // kind's watches.
+        let registry = self.registry();
         let mut todo: Vec<(ObjectKey, Vec<ObjectKey>)> = Vec::new();
-        for kind in [
-            KUSTOMIZATION,
-            IMAGE_UPDATE_AUTOMATION,
-            IMAGE_POLICY,
-            IMAGE_REPOSITORY,
-            GIT_REPOSITORY,
-        ] {
-            if !self.serves(kind) {
+        for kind in registry.kinds().collect::<Vec<_>>().into_iter().rev() {
+            if !self.serves(kind.info().kind) {
                 continue;
             }
-            for key in self.objects.keys().into_iter().filter(|k| k.kind == kind) {
+            for key in kind.keys(&self.objects) {
                 let after = self.pass_waits(&key);
                 todo.push((key, after));
             }
@@ -173,44 +167,17 @@ impl Runner {
         trigger: Trigger,
     ) -> Result<(), AutomateError> {
         tracing::debug!(object = %key, ?trigger, "reconcile");
-        match key.kind.as_str() {
-            GIT_REPOSITORY
-                if self.home.arrival() == Arrival::Checkout && self.is_self_repository(&key) =>
-            {
-                // The checkout of `--repo` follows its GitRepository's interval.
-                self.reload(sched, None).await;
-                if self.serves(GIT_REPOSITORY) && self.objects.git_repositories.contains_key(&key) {
-                    self.start_job(sched, jobs, key, trigger);
-                } else {
-                    let every = self
-                        .objects
-                        .git_repositories
-                        .get(&key)
-                        .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
-                    sched.schedule_after(key, every.max(Duration::from_secs(1)));
-                }
-            }
-            IMAGE_REPOSITORY
-            | IMAGE_POLICY
-            | IMAGE_UPDATE_AUTOMATION
-            | GIT_REPOSITORY
-            | KUSTOMIZATION
-                if self.serves(&key.kind) =>
-            {
-                self.start_job(sched, jobs, key, trigger);
-            }
-            RECEIVER => {
-                self.reconcile_receiver(&key).await?;
-                self.publish_receivers();
-                let every = self
-                    .objects
-                    .receivers
-                    .get(&key)
-                    .and_then(|r| r.spec.interval)
-                    .map_or(Duration::from_secs(600), |d| d.to_std());
+        if self.home.arrival() == Arrival::Checkout && self.is_self_repository(&key) {
+            // The checkout of `--repo` follows its source's interval.
+            self.reload(sched, None).await;
+            if !(self.serves(&key.kind) && self.objects.meta(&key).is_some()) {
+                let every = self.self_repository_interval(&key);
                 sched.schedule_after(key, every);
+                return Ok(());
             }
-            _ => {}
+        }
+        if self.serves(&key.kind) {
+            self.start_job(sched, jobs, key, trigger);
         }
         Ok(())
     }
@@ -238,31 +205,39 @@ impl Runner {
         }
     }
 
-    /// Whether `key` is the GitRepository whose interval fetches `--repo`
-    /// (the one that describes it, or `flux-system/flux-system`).
-    fn is_self_repository(&self, key: &ObjectKey) -> bool {
-        match self.objects.git_repositories.get(key) {
-            Some(g) => self.describes_repo(g),
-            None => key.namespace == "flux-system" && key.name == "flux-system",
-        }
-    }
-
-    /// The waiting part of one object's reconcile (None when it left the
-    /// objects or is of a kind without one).
+    /// The waiting part of one object's reconcile, its kind's
+    /// `Kind::reconcile` started through the registry, then its status
+    /// written by the job itself (None when it left the objects or its
+    /// kind has no reconcile).
     pub(super) fn start(
         &mut self,
         key: &ObjectKey,
         requested: Option<&str>,
         force: bool,
     ) -> Option<Work> {
-        match key.kind.as_str() {
-            IMAGE_REPOSITORY => self.start_repository(key, requested, force),
-            IMAGE_POLICY => self.start_policy(key),
-            IMAGE_UPDATE_AUTOMATION => self.start_automation(key, requested),
-            GIT_REPOSITORY => self.start_git_repository(key, requested),
-            KUSTOMIZATION => self.start_kustomization(key, requested),
-            _ => None,
+        let kind = self.registry().get(&key.kind)?;
+        if let Some(at) = requested {
+            kind.note_request(&mut self.objects, key, at);
         }
+        let started = std::time::Instant::now();
+        let suspended = kind.suspended(&self.objects, key);
+        let job = kind.start(&*self, key, Run { force })?;
+        let status_sink = self.status_sink(key);
+        Some(Box::pin(async move {
+            match job.await {
+                Ok(r) => status_sink.finish(started, suspended, r).await,
+                Err(e) => Done::from(Err(AutomateError::Join(e))),
+            }
+        }))
+    }
+
+    /// What a job of `key` holds besides the object (its kind's
+    /// `Kind::resources`: an automation's clone).
+    pub(super) fn resources(&self, key: &ObjectKey) -> Vec<String> {
+        self.registry()
+            .get(&key.kind)
+            .map(|k| k.resources(self, key))
+            .unwrap_or_default()
     }
 
     /// Take a finished job back: store its status, count it, and say what
@@ -289,6 +264,7 @@ impl Runner {
         let f = *done.finished?;
         completed.outcome = f.outcome;
         let effects = self.finish(f).await?;
+        self.refresh_webhooks(&completed.key);
         completed.readers = effects.readers;
         completed.pushed = effects.pushed;
         completed.manifests = done.manifests;
@@ -316,34 +292,30 @@ impl Runner {
             }
         };
         self.requeue(sched, &c.key, c.outcome);
-        match c.key.kind.as_str() {
-            IMAGE_UPDATE_AUTOMATION if c.pushed => {
-                let pushed = c.manifests.take();
-                self.reload(sched, pushed).await;
-                // Beyond Flux, which waits for the source's interval or a
-                // webhook: the GitRepositories of the pushed remote fetch now.
-                for g in self.pushed_sources(&c.key) {
-                    sched.trigger(
-                        g,
-                        Trigger::Dependency {
-                            what: format!("{} pushed", c.key),
-                        },
-                    );
-                }
+        if c.pushed {
+            let pushed = c.manifests.take();
+            self.reload(sched, pushed).await;
+            // Beyond Flux, which waits for the source's interval or a
+            // webhook: the GitRepositories of the pushed remote fetch now.
+            for g in self.pushed_sources(&c.key) {
+                sched.trigger(
+                    g,
+                    Trigger::Dependency {
+                        what: format!("{} pushed", c.key),
+                    },
+                );
             }
+        } else if !c.readers.is_empty() {
             // Flux: a new scan revision reconciles its policies, a new
             // latestRef the automations of the namespace.
-            _ if !c.readers.is_empty() => {
-                for d in self.moved_dependents(&c) {
-                    sched.trigger(
-                        d,
-                        Trigger::Dependency {
-                            what: triggers::reason(&c.key),
-                        },
-                    );
-                }
+            for d in self.moved_dependents(&c) {
+                sched.trigger(
+                    d,
+                    Trigger::Dependency {
+                        what: triggers::reason(&c.key),
+                    },
+                );
             }
-            _ => {}
         }
         Ok(())
     }
@@ -412,19 +384,9 @@ impl Runner {
             let after = self.first_delay(&key);
             sched.schedule_after(key, after);
         }
-        let self_repo = self
-            .objects
-            .git_repositories
-            .iter()
-            .find(|(_, g)| self.describes_repo(g))
-            .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| ObjectKey::new(GIT_REPOSITORY, "flux-system", "flux-system"));
-        let every = self
-            .objects
-            .git_repositories
-            .get(&self_repo)
-            .map_or(Duration::from_secs(60), |g| g.spec.interval.to_std());
-        sched.schedule_after(self_repo, every.max(Duration::from_secs(1)));
+        let self_repo = self.self_repository();
+        let every = self.self_repository_interval(&self_repo);
+        sched.schedule_after(self_repo, every);
         tokio::pin!(shutdown);
         let mut jobs: Jobs<Done> = Jobs::new(self.opts.concurrent);
         let wakeups = jobs.wakeups();
@@ -466,7 +428,8 @@ impl Runner {
     }
 
     pub(super) fn first_delay(&self, key: &ObjectKey) -> Duration {
-        let first = crate::registry::flux()
+        let first = self
+            .registry()
             .get(&key.kind)
             .and_then(|k| k.first_run(&self.objects, key));
         match first {

@@ -1,6 +1,6 @@
-//! The ImageRepository job: registry credentials and a TLS client per
-//! `certSecretRef`, then the scan. To become ImageRepository's
-//! `Kind::reconcile`, the clients in `Cx::stores`.
+//! The registry clients the runner lends ImageRepositories and
+//! ImagePolicies ([`Cx::registry_client`](ferroflux_controllers::kind::Cx)):
+//! the shared one, or one per `certSecretRef`'s TLS material.
 
 use super::*;
 
@@ -53,16 +53,22 @@ impl TlsClients {
 }
 
 impl Runner {
+    fn tls(&self) -> std::sync::MutexGuard<'_, TlsClients> {
+        self.tls_clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The registry client of one ImageRepository: the shared one, or one
     /// that also trusts its `certSecretRef` CA and presents its client
     /// certificate (rebuilt when the Secret changes).
     pub(super) fn registry_client(
-        &mut self,
+        &self,
         key: &ObjectKey,
         obj: &ImageRepository,
     ) -> Result<Client, StepError> {
         let Some(r) = &obj.spec.cert_secret_ref else {
-            self.tls_clients.forget(key);
+            self.tls().forget(key);
             return Ok(self.client.clone());
         };
         let name = format!("{}/{}", key.namespace, r.name);
@@ -79,7 +85,7 @@ impl Runner {
             (&tls.ca_pem, &tls.client_cert_pem, &tls.client_key_pem).hash(&mut h);
             h.finish()
         };
-        if let Some(c) = self.tls_clients.get(key, fingerprint) {
+        if let Some(c) = self.tls().get(key, fingerprint) {
             return Ok(c);
         }
         let opts = ferroflux_registry::Options {
@@ -92,69 +98,7 @@ impl Runner {
                 format!("failed to configure TLS from secret '{name}': {e}"),
             )
         })?;
-        self.tls_clients.insert(key, fingerprint, client.clone());
+        self.tls().insert(key, fingerprint, client.clone());
         Ok(client)
-    }
-
-    /// Start scanning one repository (None when it left the objects).
-    pub(super) fn start_repository(
-        &mut self,
-        key: &ObjectKey,
-        requested: Option<&str>,
-        force: bool,
-    ) -> Option<Work> {
-        let obj = self.objects.image_repositories.get_mut(key)?;
-        sink::note_request(&mut obj.metadata, requested);
-        let obj = obj.clone();
-        let started = std::time::Instant::now();
-        let setup = repository::registry_auth(key, &obj, &self.opts.secrets)
-            .and_then(|auth| Ok((auth, self.registry_client(key, &obj)?)));
-        let store = Arc::clone(self.state.store());
-        let clock = Arc::clone(&self.clock);
-        let sink = self.progress.clone();
-        let status_sink = self.status_sink(key);
-        Some(Box::pin(async move {
-            let (status, outcome) = match setup {
-                Ok((auth, client)) => {
-                    let report =
-                        move |image: &ferroflux_registry::ImageName,
-                              p: ferroflux_registry::Progress| {
-                            if let Some(sink) = &sink {
-                                sink(ProgressEvent::Scan {
-                                    image: image.canonical(),
-                                    pages: p.pages,
-                                    tags: p.tags,
-                                    more: p.more,
-                                });
-                            }
-                        };
-                    let cx = repository::Context {
-                        client: &client,
-                        store: &store,
-                        clock: clock.as_ref(),
-                        progress: Some(&report),
-                        force,
-                    };
-                    let r = repository::reconcile(&obj, &auth, &cx).await;
-                    (r.status, r.outcome)
-                }
-                Err(e) => {
-                    let mut s = obj.status.clone().unwrap_or_default();
-                    let result = Err(e);
-                    status::finish(
-                        &mut s.conditions,
-                        obj.metadata.generation,
-                        clock.now_time(),
-                        &result,
-                    );
-                    (s, status::outcome(&result, None))
-                }
-            };
-            let suspended = obj.spec.suspend == Some(true);
-            let finished = status_sink
-                .finish(started, suspended, &status, Said::Ready, outcome, None)
-                .await;
-            Done::from(finished)
-        }))
     }
 }

@@ -1,7 +1,7 @@
 //! Where each job writes its object's status: the runner's [`Home`]
 //! (`Home::write_status`), from the job itself.
 
-use ferroflux_api::meta::ObjectMeta;
+use ferroflux_controllers::kind::Reconciled;
 
 use super::*;
 
@@ -17,6 +17,7 @@ pub(super) struct StatusSink {
 }
 
 impl StatusSink {
+    #[cfg(test)]
     pub(super) async fn write<T: serde::Serialize + Send + 'static>(
         self,
         status: T,
@@ -30,37 +31,40 @@ impl StatusSink {
         Ok(())
     }
 
-    /// Write a job's `status`, then hand back the frame of its finished
-    /// reconcile (a failed write fails it there).
-    pub(super) async fn finish<T: serde::Serialize + Clone + Send + 'static>(
+    /// Write the status of a finished reconcile, then hand back its
+    /// frame (a failed write fails it there) and what it read after a
+    /// push.
+    pub(super) async fn finish(
         self,
         started: std::time::Instant,
         suspended: bool,
-        status: &T,
-        said: Said,
-        outcome: Outcome,
-        pushed: Option<String>,
-    ) -> Result<Box<Finished>, AutomateError> {
-        let key = self.key.clone();
-        let saved = self.write(status.clone()).await.map_err(Box::new);
-        Finished::new(
-            &key, started, suspended, status, said, outcome, pushed, saved,
-        )
-        .map(Box::new)
-    }
-}
-
-/// `reconcile.fluxcd.io/requestedAt` as the request that runs a job (so
-/// the reconcile records it as handled).
-pub(super) fn note_request(meta: &mut ObjectMeta, requested: Option<&str>) {
-    if let Some(at) = requested {
-        meta.annotations
-            .get_or_insert_with(Default::default)
-            .insert(RECONCILE_REQUEST_ANNOTATION.to_string(), at.to_string());
+        r: Reconciled,
+    ) -> Done {
+        let saved = self
+            .home
+            .write_status(&self.key, self.old.as_ref(), &r.status)
+            .await
+            .map_err(|e| Box::new(AutomateError::from(e)));
+        let manifests = r.read.and_then(|m| m.downcast::<Manifests>().ok());
+        Done {
+            finished: Ok(Box::new(Finished {
+                key: self.key,
+                started,
+                suspended,
+                status: r.status,
+                said: r.said,
+                outcome: r.outcome,
+                pushed: r.pushed,
+                saved,
+            })),
+            manifests,
+        }
     }
 }
 
 impl Runner {
+    /// Write `key`'s status as a job does (tests).
+    #[cfg(test)]
     pub(crate) async fn save<T: serde::Serialize + Send + 'static>(
         &self,
         key: &ObjectKey,

@@ -1,3 +1,5 @@
+use ferroflux_api::image::ImagePolicy;
+
 use super::*;
 
 #[test]
@@ -187,4 +189,144 @@ async fn a_job_that_panicked_is_retried_with_backoff() {
         .await
         .unwrap();
     assert_eq!(sched.due_in(&k).unwrap().as_secs_f64().round() as u64, 1);
+}
+
+/// A Receiver runs as a job like any kind: its status written, its
+/// webhook published, and its next run after its interval (600s by
+/// default), as when it ran inline.
+#[tokio::test(start_paused = true)]
+async fn a_receiver_job_publishes_its_webhook_and_runs_again_after_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(
+        secrets.join("token.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: ns\nstringData:\n  token: t0ken\n",
+    )
+    .unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let opts = AutomateOptions {
+        scheduler: SchedulerOptions { jitter_percent: 0 },
+        secrets: Secrets::load_dir(&secrets).unwrap(),
+        ..AutomateOptions::default()
+    };
+    let mut runner = Runner::new(opts, state.clone()).unwrap();
+    let k = ObjectKey::new(RECEIVER, "ns", "hook");
+    let receiver: Receiver = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "hook", "namespace": "ns"},
+        "spec": {"type": "generic", "secretRef": {"name": "token"},
+                 "resources": [{"kind": "ImageRepository", "name": "*"}]}
+    }))
+    .unwrap();
+    runner
+        .objects
+        .of_mut::<Receiver>()
+        .insert(k.clone(), receiver);
+    let (mut sched, _h) = runner.scheduler();
+    let mut jobs: Jobs<Done> = Jobs::new(1);
+    let work = runner.start(&k, None, false).expect("a job");
+    let done = work.await;
+    runner
+        .settle(&mut sched, &mut jobs, k.clone(), Ok(done))
+        .await
+        .unwrap();
+    assert_eq!(sched.due_in(&k).unwrap().as_secs(), 600);
+    let stored: Option<serde_json::Value> = state.get_status(&k).unwrap();
+    let path = stored
+        .as_ref()
+        .and_then(|s| s["webhookPath"].as_str())
+        .expect("a webhook path stored")
+        .to_string();
+    assert_eq!(runner.receivers().paths(), vec![path]);
+}
+
+/// A stored status that is not its kind's fails the load with the key and
+/// the state file, as a typed read did; a matching one is attached.
+#[tokio::test]
+async fn a_stored_status_of_the_wrong_shape_fails_the_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let runner = Runner::new(AutomateOptions::default(), state.clone()).unwrap();
+    let key = ObjectKey::new(IMAGE_POLICY, "apps", "web");
+    let policy = || -> ImagePolicy {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}}
+        }))
+        .unwrap()
+    };
+    let mut objects = Objects::default();
+    objects
+        .of_mut::<ImagePolicy>()
+        .insert(key.clone(), policy());
+    state
+        .put_status(
+            &key,
+            &serde_json::json!({"latestRef": {"tag": "1.0", "name": "r/web"}}),
+        )
+        .unwrap();
+    runner.attach_status(&mut objects).await.expect("attached");
+    let tag = objects.of::<ImagePolicy>()[&key]
+        .status
+        .as_ref()
+        .and_then(|s| s.latest_ref.as_ref())
+        .map(|r| r.tag.clone());
+    assert_eq!(tag.as_deref(), Some("1.0"));
+
+    state
+        .put_status(&key, &serde_json::json!({"conditions": "not a list"}))
+        .unwrap();
+    let err = runner
+        .attach_status(&mut objects)
+        .await
+        .expect_err("a status that does not decode");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("status of ImagePolicy/apps/web does not decode"),
+        "{msg}"
+    );
+}
+
+/// A kind's cleanup runs for an object that leaves the home without our
+/// finalizer, when this home reconciles the kind: a GitRepository's
+/// artifacts go (`Kind::cleanup`); without a target cluster the GitOps
+/// kinds are not reconciled here, so nothing is cleaned up.
+#[tokio::test]
+async fn a_deleted_object_is_cleaned_up_by_its_kind() {
+    use ferroflux_controllers::target::NoTarget;
+    let dir = tempfile::tempdir().unwrap();
+    let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
+    let key = ObjectKey::new(GIT_REPOSITORY, "apps", "fleet");
+    let repo: GitRepository = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "fleet", "namespace": "apps"},
+        "spec": {"url": "https://example.com/fleet.git", "interval": "1m"}
+    }))
+    .unwrap();
+    let mut image_only = Runner::new(AutomateOptions::default(), state.clone()).unwrap();
+    let mut runner = Runner::new(AutomateOptions::default(), state)
+        .unwrap()
+        .with_targets(Arc::new(NoTarget));
+    for r in [&mut image_only, &mut runner] {
+        r.objects
+            .of_mut::<GitRepository>()
+            .insert(key.clone(), repo.clone());
+    }
+    assert!(
+        image_only.unfinalized_cleanup(&key).is_none(),
+        "GitRepositories are not reconciled without a target cluster"
+    );
+    let artifacts = runner.storage().root().join("gitrepository/apps/fleet");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("abc.tar.gz"), b"x").unwrap();
+    let cleanup = runner.unfinalized_cleanup(&key).expect("a cleanup");
+    cleanup().await.expect("cleaned up");
+    assert!(!artifacts.join("abc.tar.gz").exists());
+    // Holding our finalizer, the object is cleaned up by its deletion.
+    let mut held = repo;
+    held.metadata.finalizers = Some(vec![ferroflux_api::meta::FINALIZER.to_string()]);
+    runner
+        .objects
+        .of_mut::<GitRepository>()
+        .insert(key.clone(), held);
+    assert!(runner.unfinalized_cleanup(&key).is_none());
 }

@@ -1,5 +1,5 @@
-//! The Receiver reconcile (its token from the Secrets) and the webhook
-//! table it publishes. To become Receiver's `Kind::reconcile`.
+//! The webhook table the Receivers publish (their reconcile is the
+//! kind's: `Kind::reconcile`).
 
 use super::*;
 
@@ -11,36 +11,18 @@ impl Runner {
             .map_err(|e| e.to_string())
     }
 
-    pub(super) async fn reconcile_receiver(
-        &mut self,
-        key: &ObjectKey,
-    ) -> Result<(), AutomateError> {
-        let Some(obj) = self.objects.receivers.get(key) else {
-            return Ok(());
-        };
-        let started = std::time::Instant::now();
-        let token = receiver::resolve_token(key, obj, &self.opts.secrets);
-        let status = receiver::reconcile(obj, token, self.clock.as_ref());
-        let suspended = obj.spec.suspend == Some(true);
-        let saved = self.save(key, status.clone()).await.map_err(Box::new);
-        let f = Finished::new(
-            key,
-            started,
-            suspended,
-            &status,
-            Said::Ready,
-            Outcome::Wait,
-            None,
-            saved,
-        )?;
-        self.finish(f).await?;
-        Ok(())
+    /// After `key` was reconciled or forgotten: a Receiver's path or
+    /// token may have moved, so the webhook server gets the table again.
+    pub(super) fn refresh_webhooks(&self, key: &ObjectKey) {
+        if key.kind == RECEIVER {
+            self.publish_receivers();
+        }
     }
 
     /// Hand the webhook server the current paths and trigger candidates.
     pub(super) fn publish_receivers(&self) {
         let mut endpoints = BTreeMap::new();
-        for (k, o) in &self.objects.receivers {
+        for (k, o) in self.objects.of::<Receiver>() {
             let Some(path) = o.status.as_ref().and_then(|s| s.webhook_path.clone()) else {
                 continue;
             };

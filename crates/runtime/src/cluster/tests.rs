@@ -87,6 +87,29 @@ fn written_version_comes_from_the_authors_managed_fields() {
     assert_eq!(written_version(&meta), "image.toolkit.fluxcd.io/v1");
 }
 
+/// Each kind reads the entries of its own group: a Kustomization applied
+/// as v1beta2 says so, and one with no author's entry is its storage
+/// version (not the image group's).
+#[test]
+fn written_version_is_of_the_kinds_group() {
+    use ferroflux_api::kustomize::Kustomization;
+    use ferroflux_controllers::kind::Kind;
+    let info = <Kustomization as Kind>::INFO;
+    let mut meta = kube::api::ObjectMeta::default();
+    assert_eq!(
+        written_version_of(&meta, &info),
+        "kustomize.toolkit.fluxcd.io/v1"
+    );
+    meta.managed_fields = Some(vec![
+        entry("kubectl", "kustomize.toolkit.fluxcd.io/v1beta2", None),
+        entry("kubectl", "image.toolkit.fluxcd.io/v1beta2", None),
+    ]);
+    assert_eq!(
+        written_version_of(&meta, &info),
+        "kustomize.toolkit.fluxcd.io/v1beta2"
+    );
+}
+
 #[test]
 fn secret_data_decodes_data_and_string_data() {
     let s = Secret {

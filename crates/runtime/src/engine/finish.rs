@@ -16,15 +16,8 @@ use crate::automate::{AutomateError, Runner};
 use crate::source::ObjectKey;
 use crate::triggers;
 
-/// What a reconcile tells about itself.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Said {
-    /// Nothing of its own: the Ready condition is logged and the event is
-    /// Flux's `notify` of the conditions before and after.
-    Ready,
-    /// Its own event (or none), logged and recorded as it is.
-    Event(Option<Event>),
-}
+/// What a reconcile tells about itself (defined with the kinds).
+pub use ferroflux_controllers::kind::Said;
 
 /// One finished reconcile, its status already encoded and written.
 #[derive(Debug)]
@@ -136,7 +129,12 @@ impl Runner {
         let kept = self.objects.set_status_json(&f.key, &f.status);
         Ok(Effects {
             readers: if kept {
-                triggers::moved_readers(&f.key.kind, before.as_ref(), Some(&f.status))
+                triggers::moved_readers(
+                    self.objects.registry(),
+                    &f.key.kind,
+                    before.as_ref(),
+                    Some(&f.status),
+                )
             } else {
                 Vec::new()
             },

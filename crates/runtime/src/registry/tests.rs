@@ -10,7 +10,7 @@ fn objects() -> Objects {
         "status": {"latestRef": {"name": "r.example/web", "tag": "1.0"}}
     }))
     .expect("policy");
-    o.image_policies
+    o.of_mut::<ImagePolicy>()
         .insert(ObjectKey::new("ImagePolicy", "apps", "web"), p);
     o
 }
@@ -76,7 +76,7 @@ fn erased_access_reads_and_writes_the_typed_objects() {
         &json!({"latestRef": {"name": "r.example/web", "tag": "2.0"}})
     ));
     assert_eq!(
-        o.image_policies[&key]
+        o.of::<ImagePolicy>()[&key]
             .status
             .as_ref()
             .and_then(|s| s.latest_ref.as_ref())
@@ -117,7 +117,7 @@ fn reports_are_ready_suspended_or_the_ready_message() {
         (r.detail.as_str(), r.message.as_str()),
         ("no tags", "no tags")
     );
-    if let Some(p) = o.image_policies.get_mut(&key) {
+    if let Some(p) = o.of_mut::<ImagePolicy>().get_mut(&key) {
         p.spec.suspend = Some(true);
     }
     assert!(kind.report(&o, &key, None).expect("present").ok);
@@ -129,14 +129,14 @@ fn kinds_read_other_kinds_objects_through_the_lookup() {
     use ferroflux_controllers::kind::{Lookup, get};
     let mut o = objects();
     let repo_key = ObjectKey::new("ImageRepository", "apps", "web");
-    o.image_repositories.insert(
+    o.of_mut::<ImageRepository>().insert(
         repo_key.clone(),
         serde_json::from_value(json!({"metadata": {"name": "web", "namespace": "apps"},
             "spec": {"image": "r.example/web", "interval": "5m"}}))
         .expect("repository"),
     );
     let key = ObjectKey::new("ImagePolicy", "apps", "web");
-    let p = o.image_policies[&key].clone();
+    let p = o.of::<ImagePolicy>()[&key].clone();
     assert_eq!(policy::repository_key(&key, &p), repo_key);
     assert_eq!(
         policy::repository(&key, &p, &o).map(|r| r.spec.image.as_str()),
@@ -145,7 +145,7 @@ fn kinds_read_other_kinds_objects_through_the_lookup() {
     // The right key of the wrong kind is no ImageRepository.
     assert!(get::<ImageRepository>(&o, &key).is_none());
     assert!(get::<ImagePolicy>(&o, &key).is_some());
-    o.image_repositories.clear();
+    o.of_mut::<ImageRepository>().clear();
     assert!(policy::repository(&key, &p, &o).is_none());
 
     assert_eq!(o.keys_in("ImagePolicy", "apps"), vec![key.clone()]);
@@ -159,4 +159,50 @@ fn kinds_read_other_kinds_objects_through_the_lookup() {
     assert_eq!(names, ["web"]);
     let elsewhere = ObjectKey::new("ImageUpdateAutomation", "infra", "a");
     assert!(automation::policies_of_namespace(&elsewhere, &o).is_empty());
+}
+
+/// A request is written into the object's annotations before its run, so
+/// the reconcile records it as handled; an object that is gone is left.
+#[test]
+fn a_request_is_noted_in_the_annotations() {
+    let mut o = objects();
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let kind = flux().get("ImagePolicy").expect("served");
+    kind.note_request(&mut o, &key, "2026-01-01T00:00:00Z");
+    let meta = o.meta(&key).expect("held");
+    assert_eq!(
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(RECONCILE_REQUEST_ANNOTATION))
+            .map(String::as_str),
+        Some("2026-01-01T00:00:00Z")
+    );
+    let gone = ObjectKey::new("ImagePolicy", "apps", "gone");
+    kind.note_request(&mut o, &gone, "x");
+    assert!(o.meta(&gone).is_none());
+}
+
+/// A manifest's object is held by the kind it decodes as, in the
+/// namespace the loader gives it; another kind's object is refused.
+#[test]
+fn a_manifest_object_is_held_by_its_kind_only() {
+    let p: ImagePolicy = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}}
+    }))
+    .expect("policy");
+    let object = Object::ImagePolicy(p);
+    let policies = flux().get("ImagePolicy").expect("served");
+    let repositories = flux().get("ImageRepository").expect("served");
+    assert!(repositories.decode(&object).is_none());
+    let mut o = Objects::default();
+    let key = ObjectKey::new("ImagePolicy", "default", "web");
+    let decoded = policies.decode(&object).expect("a policy");
+    assert!(!repositories.insert(&mut o, &key, decoded, "default"));
+    let decoded = policies.decode(&object).expect("a policy");
+    assert!(policies.insert(&mut o, &key, decoded, "default"));
+    assert_eq!(
+        o.meta(&key).and_then(|m| m.namespace.as_deref()),
+        Some("default")
+    );
 }

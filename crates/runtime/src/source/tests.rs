@@ -1,4 +1,7 @@
 use super::*;
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
 
 fn write(dir: &Path, files: &[(&str, &str)]) {
     for (name, text) in files {
@@ -77,18 +80,18 @@ fn loads_and_indexes_by_kind_namespace_name() {
     assert_eq!(src.errors().count(), 0, "{:?}", src.findings);
     let o = &src.objects;
     assert_eq!(o.len(), 4);
-    let repo = &o.image_repositories[&ObjectKey::new("ImageRepository", "flux-system", "app")];
+    let repo = &o.of::<ImageRepository>()[&ObjectKey::new("ImageRepository", "flux-system", "app")];
     assert_eq!(repo.spec.image, "registry.example/app");
     // no namespace: default, also in the object's metadata
     let key = ObjectKey::new("ImagePolicy", "default", "app");
     assert_eq!(
-        o.image_policies[&key].metadata.namespace.as_deref(),
+        o.of::<ImagePolicy>()[&key].metadata.namespace.as_deref(),
         Some("default")
     );
     assert_eq!(key.to_string(), "ImagePolicy/default/app");
     assert!(o.origins[&key].file.ends_with("clusters/stage/policy.yaml"));
-    assert_eq!(o.git_repositories.len(), 1);
-    assert_eq!(o.receivers.len(), 1);
+    assert_eq!(o.of::<GitRepository>().len(), 1);
+    assert_eq!(o.of::<Receiver>().len(), 1);
     let kinds: Vec<String> = o.keys().iter().map(|k| k.kind.clone()).collect();
     assert_eq!(
         kinds,
@@ -110,7 +113,7 @@ fn duplicates_and_broken_documents_are_findings_not_failures() {
         &[("a.yaml", REPO), ("b.yaml", REPO), ("c.yaml", broken)],
     );
     let src = LocalSource::load(dir.path(), Path::new(".")).unwrap();
-    assert_eq!(src.objects.image_repositories.len(), 1);
+    assert_eq!(src.objects.of::<ImageRepository>().len(), 1);
     let errors: Vec<String> = src.errors().map(|f| f.to_string()).collect();
     assert!(
         errors
@@ -143,11 +146,11 @@ fn same_specs_ignores_status() {
         .unwrap()
         .objects;
     let mut b = a.clone();
-    for r in b.image_repositories.values_mut() {
+    for r in b.of_mut::<ImageRepository>().values_mut() {
         r.status = Some(Default::default());
     }
     assert!(a.same_specs(&b));
-    for r in b.image_repositories.values_mut() {
+    for r in b.of_mut::<ImageRepository>().values_mut() {
         r.spec.interval = ferroflux_api::Duration::parse("1m").unwrap();
     }
     assert!(!a.same_specs(&b));
@@ -158,27 +161,27 @@ fn a_pass_waits_for_what_an_object_reads_and_exists() {
     use serde_json::json;
     let mut o = Objects::default();
     let k = |kind: &str, name: &str| ObjectKey::new(kind, "apps", name);
-    o.image_repositories.insert(
+    o.of_mut::<ImageRepository>().insert(
         k("ImageRepository", "web"),
         serde_json::from_value(json!({"metadata": {"name": "web", "namespace": "apps"},
             "spec": {"image": "r.example/web", "interval": "5m"}}))
         .expect("repository"),
     );
     for (name, repo) in [("web", "web"), ("db", "missing")] {
-        o.image_policies.insert(
+        o.of_mut::<ImagePolicy>().insert(
             k("ImagePolicy", name),
             serde_json::from_value(json!({"metadata": {"name": name, "namespace": "apps"},
                 "spec": {"imageRepositoryRef": {"name": repo}, "policy": {"alphabetical": {}}}}))
             .expect("policy"),
         );
     }
-    o.automations.insert(
+    o.of_mut::<ImageUpdateAutomation>().insert(
         k("ImageUpdateAutomation", "a"),
         serde_json::from_value(json!({"metadata": {"name": "a", "namespace": "apps"},
             "spec": {"sourceRef": {"kind": "GitRepository", "name": "fleet"}, "interval": "5m"}}))
         .expect("automation"),
     );
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k("GitRepository", "fleet"),
         serde_json::from_value(json!({"metadata": {"name": "fleet", "namespace": "apps"},
             "spec": {"url": "https://git.example/fleet", "interval": "1m"}}))
@@ -200,4 +203,43 @@ fn a_pass_waits_for_what_an_object_reads_and_exists() {
         ]
     );
     assert!(o.waits_for(&k("ImageRepository", "web")).is_empty());
+}
+
+/// A kind's map exists once its first object arrives; until then it reads
+/// as empty, and an emptied map equals no map.
+#[test]
+fn a_kind_without_objects_reads_as_empty() {
+    let mut a = Objects::default();
+    let b = Objects::default();
+    assert!(a.of::<ImagePolicy>().is_empty());
+    let key = ObjectKey::new("ImagePolicy", "apps", "web");
+    let p: ImagePolicy = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"alphabetical": {}}}
+    }))
+    .expect("policy");
+    a.of_mut::<ImagePolicy>().insert(key.clone(), p);
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a.keys(), vec![key.clone()]);
+    assert!(a.remove(&key));
+    assert_eq!(a, b, "an emptied map is no map");
+    assert!(a.is_empty());
+}
+
+/// The loader holds the kinds of its registry only: others are left to
+/// the validator (their documents load, nothing holds them).
+#[test]
+fn objects_of_kinds_not_registered_are_not_held() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[(
+            "x.yaml",
+            "apiVersion: test.ferroflux.dev/v1\nkind: Dummy\nmetadata:\n  name: d\nspec: {}\n",
+        )],
+    );
+    let src = LocalSource::load(dir.path(), Path::new(".")).unwrap();
+    assert!(src.objects.is_empty());
+    assert!(src.errors().next().is_none(), "{:?}", src.findings);
 }

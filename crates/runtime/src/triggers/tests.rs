@@ -2,6 +2,10 @@ use serde_json::json;
 
 use super::*;
 use crate::automate::{KUSTOMIZATION, RECEIVER};
+use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use ferroflux_api::kustomize::Kustomization;
+use ferroflux_api::notification::Receiver;
+use ferroflux_api::source::GitRepository;
 
 fn k(kind: &str, ns: &str, name: &str) -> ObjectKey {
     ObjectKey::new(kind, ns, name)
@@ -17,7 +21,7 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
 fn fixture() -> Objects {
     let mut o = Objects::default();
     for (ns, name) in [("apps", "web"), ("apps", "db"), ("infra", "base")] {
-        o.image_repositories.insert(
+        o.of_mut::<ImageRepository>().insert(
             k(IMAGE_REPOSITORY, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns},
                 "spec": {"image": format!("r.example/{name}"), "interval": "5m"}})),
@@ -35,7 +39,7 @@ fn fixture() -> Objects {
         if let Some(n) = repo_ns {
             r["namespace"] = json!(n);
         }
-        o.image_policies.insert(
+        o.of_mut::<ImagePolicy>().insert(
             k(IMAGE_POLICY, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns},
                 "spec": {"imageRepositoryRef": r, "policy": {"semver": {"range": ">=1"}}}})),
@@ -50,14 +54,14 @@ fn fixture() -> Objects {
         if let Some(n) = git_ns {
             r["namespace"] = json!(n);
         }
-        o.automations.insert(
+        o.of_mut::<ImageUpdateAutomation>().insert(
             k(IMAGE_UPDATE_AUTOMATION, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns},
                 "spec": {"sourceRef": r, "interval": "5m",
                     "git": {"commit": {"author": {"email": "a@b", "name": "a"}}}}})),
         );
     }
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k(GIT_REPOSITORY, "flux-system", "flux-system"),
         decode(
             json!({"metadata": {"name": "flux-system", "namespace": "flux-system"},
@@ -65,14 +69,14 @@ fn fixture() -> Objects {
         ),
     );
     // A GitRepository that includes another one's artifact.
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k(GIT_REPOSITORY, "apps", "apps-repo"),
         decode(
             json!({"metadata": {"name": "apps-repo", "namespace": "apps"},
             "spec": {"url": "https://git.example/apps", "interval": "1m"}}),
         ),
     );
-    o.git_repositories.insert(
+    o.of_mut::<GitRepository>().insert(
         k(GIT_REPOSITORY, "apps", "site"),
         decode(json!({"metadata": {"name": "site", "namespace": "apps"},
             "spec": {"url": "https://git.example/site", "interval": "1m",
@@ -93,7 +97,7 @@ fn fixture() -> Objects {
         if let Some(d) = depends {
             spec["dependsOn"] = json!([{"name": d}]);
         }
-        o.kustomizations.insert(
+        o.of_mut::<Kustomization>().insert(
             k(KUSTOMIZATION, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
         );
@@ -108,7 +112,7 @@ fn fixture() -> Objects {
         if let Some(s) = secret {
             spec["secretRef"] = json!({"name": s});
         }
-        o.receivers.insert(
+        o.of_mut::<Receiver>().insert(
             k(RECEIVER, ns, name),
             decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
         );
@@ -347,4 +351,93 @@ fn the_registry_declares_exactly_todays_edges() {
     let mut pinned = EDGES.to_vec();
     pinned.sort();
     assert_eq!(declared, pinned);
+}
+
+/// A kind registered beside Flux's takes part in the trigger table through
+/// its declared watch alone: a new scan revision of the repository it
+/// reads runs it, nothing else does, and Flux's edges are unchanged.
+#[test]
+fn a_registered_kind_is_triggered_by_its_own_watch() {
+    use ferroflux_api::meta::{Condition, ObjectMeta};
+    use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref, Watch};
+    use std::sync::LazyLock;
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Echo {
+        metadata: ObjectMeta,
+        repository: String,
+    }
+    impl Kind for Echo {
+        const INFO: KindInfo = KindInfo {
+            kind: "Echo",
+            group: "test.ferroflux.dev",
+            version: "v1",
+            section: "echoes",
+        };
+        type Object = Echo;
+        fn meta(o: &Echo) -> &ObjectMeta {
+            &o.metadata
+        }
+        fn meta_mut(o: &mut Echo) -> &mut ObjectMeta {
+            &mut o.metadata
+        }
+        fn conditions(_: &Echo) -> &[Condition] {
+            &[]
+        }
+        fn suspended(_: &Echo) -> bool {
+            false
+        }
+        fn first_run(_: &Echo) -> FirstRun {
+            FirstRun::Triggered
+        }
+        fn watches() -> Vec<Watch<Self>> {
+            vec![Watch {
+                upstream: "ImageRepository",
+                refs: |key, o| {
+                    vec![Ref::Object(ObjectKey::new(
+                        "ImageRepository",
+                        &key.namespace,
+                        &o.repository,
+                    ))]
+                },
+                when: |old, new| {
+                    let at = |v: Option<&Value>| {
+                        v.and_then(|v| v.pointer("/lastScanResult/revision"))
+                            .cloned()
+                    };
+                    at(old) != at(new)
+                },
+            }]
+        }
+    }
+    static KINDS: LazyLock<crate::registry::Registry> =
+        LazyLock::new(|| crate::registry::Registry::flux().with::<Echo>());
+
+    let mut o = Objects::new(&KINDS);
+    let flux_objects = fixture();
+    o.of_mut::<ImageRepository>()
+        .extend(flux_objects.of::<ImageRepository>().clone());
+    o.of_mut::<Echo>().insert(
+        k("Echo", "apps", "e"),
+        decode(json!({"metadata": {"name": "e", "namespace": "apps"}, "repository": "web"})),
+    );
+    let web = k(IMAGE_REPOSITORY, "apps", "web");
+    assert_eq!(dependents(&o, &web), vec![k("Echo", "apps", "e")]);
+    assert!(dependents(&o, &k(IMAGE_REPOSITORY, "apps", "db")).is_empty());
+    let scanned = json!({"lastScanResult": {"revision": "r2"}});
+    let readers = moved_readers(&KINDS, IMAGE_REPOSITORY, None, Some(&scanned));
+    assert!(readers.contains(&"Echo"), "{readers:?}");
+    assert!(readers.contains(&"ImagePolicy"), "{readers:?}");
+    assert!(
+        moved_readers(&KINDS, IMAGE_POLICY, None, Some(&scanned))
+            .iter()
+            .all(|r| *r != "Echo")
+    );
+    assert!(KINDS.edges().contains(&("ImageRepository", "Echo")));
+    let flux_edges: Vec<_> = KINDS
+        .edges()
+        .into_iter()
+        .filter(|(_, r)| *r != "Echo")
+        .collect();
+    assert_eq!(flux_edges, flux().edges());
 }

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ferroflux_api::image::{ImagePolicy, ImageRepository};
+
 use ferroflux_runtime::automate::{AutomateOptions, Runner};
 use ferroflux_runtime::{ProgressEvent, Secrets, StatusStore};
 use ferroflux_testkit::fake_registry::{FakeRegistry, Options as FakeOptions};
@@ -366,7 +368,7 @@ async fn manifests_are_re_read_when_the_repository_changes() {
     let state = StatusStore::open(&tmp.path().join("state.redb")).unwrap();
     let mut runner = Runner::new(opts, state).unwrap();
     runner.run_once().await.unwrap();
-    assert_eq!(runner.objects().image_repositories.len(), 1);
+    assert_eq!(runner.objects().of::<ImageRepository>().len(), 1);
     assert!(!runner.refresh().await.unwrap(), "nothing changed yet");
 
     let policy = files
@@ -394,9 +396,9 @@ async fn manifests_are_re_read_when_the_repository_changes() {
     );
     assert!(runner.refresh().await.unwrap(), "the new commit is read");
     let objects = runner.objects();
-    assert_eq!(objects.image_repositories.len(), 2);
+    assert_eq!(objects.of::<ImageRepository>().len(), 2);
     let range = objects
-        .image_policies
+        .of::<ImagePolicy>()
         .values()
         .next()
         .and_then(|p| p.spec.policy.semver.as_ref())

@@ -7,7 +7,12 @@ use ferroflux_api::meta::{Condition, ObjectMeta};
 use serde_json::Value;
 
 use super::DEFAULT_ALWAYS_INTERVAL;
-use crate::kind::{FirstRun, Kind, KindInfo, Lookup, ObjectKey, Ref, Watch, get, is_ready};
+use super::digests::RegistryDigests;
+use crate::image::repository as image_repository;
+use crate::kind::{
+    Cx, FirstRun, Job, Kind, KindInfo, Lookup, ObjectKey, Reconciled, Ref, Run, Said, Watch, get,
+    is_ready,
+};
 
 impl Kind for ImagePolicy {
     const INFO: KindInfo = KindInfo {
@@ -20,6 +25,17 @@ impl Kind for ImagePolicy {
 
     fn meta(obj: &ImagePolicy) -> &ObjectMeta {
         &obj.metadata
+    }
+
+    fn meta_mut(obj: &mut ImagePolicy) -> &mut ObjectMeta {
+        &mut obj.metadata
+    }
+
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<ImagePolicy> {
+        match object {
+            ferroflux_api::manifest::Object::ImagePolicy(o) => Some(o.clone()),
+            _ => None,
+        }
     }
 
     fn conditions(obj: &ImagePolicy) -> &[Condition] {
@@ -62,6 +78,49 @@ impl Kind for ImagePolicy {
             Some(prev) if prev != latest => format!("{} ({})", latest.tag, prev.tag),
             _ => latest.tag.clone(),
         })
+    }
+
+    /// The repository it reads, digests when asked (a manifest HEAD with
+    /// the repository's credentials and TLS), then the choice of tag on a
+    /// blocking thread (redb reads, the digest HEAD driven on this handle).
+    fn reconcile(key: &ObjectKey, obj: &ImagePolicy, _: Run, cx: &dyn Cx) -> Option<Job> {
+        let repo_key = repository_key(key, obj);
+        let repo = repository(key, obj, cx.objects()).cloned();
+        let reflects = obj
+            .spec
+            .digest_reflection_policy
+            .is_some_and(|p| p != ReflectionPolicy::Never);
+        let digests: Box<dyn super::DigestSource + Send> = match &repo {
+            Some(r) if reflects => {
+                let setup = image_repository::registry_auth(&repo_key, r, cx.secrets())
+                    .and_then(|auth| Ok((auth, cx.registry_client(&repo_key, r)?)))
+                    .map_err(|e| e.message().to_string());
+                Box::new(RegistryDigests {
+                    setup,
+                    handle: tokio::runtime::Handle::current(),
+                })
+            }
+            _ => Box::new(super::NoDigests),
+        };
+        let key = key.clone();
+        let obj = obj.clone();
+        let store = std::sync::Arc::clone(cx.stores().tags);
+        let clock = cx.clock();
+        Some(Box::pin(async move {
+            let r = tokio::task::spawn_blocking(move || {
+                super::reconcile(
+                    &obj,
+                    repo.as_ref(),
+                    store.as_ref(),
+                    digests.as_ref(),
+                    clock.as_ref(),
+                    &super::PolicyOptions::default(),
+                )
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            Reconciled::new(&key, &r.status, Said::Event(r.event), r.outcome)
+        }))
     }
 }
 

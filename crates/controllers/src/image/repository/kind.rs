@@ -6,8 +6,12 @@ use ferroflux_api::meta::{Condition, ObjectMeta, reason};
 use ferroflux_registry::{Auth, DockerConfig};
 
 use super::{auth_from_secret, parse_image};
-use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, SecretSource, after_if_ready, is_ready};
-use crate::status::StepError;
+use crate::kind::cx::ProgressEvent;
+use crate::kind::{
+    Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Run, Said, SecretSource,
+    after_if_ready, is_ready,
+};
+use crate::status::{self, StepError};
 
 impl Kind for ImageRepository {
     const INFO: KindInfo = KindInfo {
@@ -20,6 +24,17 @@ impl Kind for ImageRepository {
 
     fn meta(obj: &ImageRepository) -> &ObjectMeta {
         &obj.metadata
+    }
+
+    fn meta_mut(obj: &mut ImageRepository) -> &mut ObjectMeta {
+        &mut obj.metadata
+    }
+
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<ImageRepository> {
+        match object {
+            ferroflux_api::manifest::Object::ImageRepository(o) => Some(o.clone()),
+            _ => None,
+        }
     }
 
     fn conditions(obj: &ImageRepository) -> &[Condition] {
@@ -41,6 +56,57 @@ impl Kind for ImageRepository {
         }
         let r = obj.status.as_ref()?.last_scan_result.as_ref()?;
         Some(format!("{} tags", r.tag_count))
+    }
+
+    /// Registry credentials and a client (TLS per `certSecretRef`), then
+    /// the scan.
+    fn reconcile(key: &ObjectKey, obj: &ImageRepository, run: Run, cx: &dyn Cx) -> Option<Job> {
+        let key = key.clone();
+        let obj = obj.clone();
+        let setup = registry_auth(&key, &obj, cx.secrets())
+            .and_then(|auth| Ok((auth, cx.registry_client(&key, &obj)?)));
+        let store = std::sync::Arc::clone(cx.stores().tags);
+        let clock = cx.clock();
+        let sink = cx.progress();
+        Some(Box::pin(async move {
+            let (status, outcome) = match setup {
+                Ok((auth, client)) => {
+                    let report =
+                        move |image: &ferroflux_registry::ImageName,
+                              p: ferroflux_registry::Progress| {
+                            if let Some(sink) = &sink {
+                                sink(ProgressEvent::Scan {
+                                    image: image.canonical(),
+                                    pages: p.pages,
+                                    tags: p.tags,
+                                    more: p.more,
+                                });
+                            }
+                        };
+                    let cx = super::Context {
+                        client: &client,
+                        store: &store,
+                        clock: clock.as_ref(),
+                        progress: Some(&report),
+                        force: run.force,
+                    };
+                    let r = super::reconcile(&obj, &auth, &cx).await;
+                    (r.status, r.outcome)
+                }
+                Err(e) => {
+                    let mut s = obj.status.clone().unwrap_or_default();
+                    let result = Err(e);
+                    status::finish(
+                        &mut s.conditions,
+                        obj.metadata.generation,
+                        clock.now_time(),
+                        &result,
+                    );
+                    (s, status::outcome(&result, None))
+                }
+            };
+            Reconciled::new(&key, &status, Said::Ready, outcome)
+        }))
     }
 }
 

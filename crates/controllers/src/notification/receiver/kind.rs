@@ -7,8 +7,11 @@ use ferroflux_api::meta::{Condition, ObjectMeta, reason};
 use ferroflux_api::notification::Receiver;
 
 use super::token_from_secret;
-use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, SecretSource, Watch, always};
-use crate::status::StepError;
+use crate::kind::{
+    Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Ref, Run, Said, SecretSource, Watch,
+    always,
+};
+use crate::status::{Outcome, StepError};
 
 /// Flux's default `spec.interval` of a Receiver.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
@@ -24,6 +27,17 @@ impl Kind for Receiver {
 
     fn meta(obj: &Receiver) -> &ObjectMeta {
         &obj.metadata
+    }
+
+    fn meta_mut(obj: &mut Receiver) -> &mut ObjectMeta {
+        &mut obj.metadata
+    }
+
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<Receiver> {
+        match object {
+            ferroflux_api::manifest::Object::Receiver(o) => Some(o.clone()),
+            _ => None,
+        }
     }
 
     fn conditions(obj: &Receiver) -> &[Condition] {
@@ -49,6 +63,20 @@ impl Kind for Receiver {
     /// Its webhook path, ready or not.
     fn detail(obj: &Receiver, _: Option<&str>) -> Option<String> {
         obj.status.as_ref()?.webhook_path.clone()
+    }
+
+    /// Its token from the Secrets, then its webhook path; nothing waits,
+    /// and it runs again after its interval.
+    fn reconcile(key: &ObjectKey, obj: &Receiver, _: Run, cx: &dyn Cx) -> Option<Job> {
+        let token = resolve_token(key, obj, cx.secrets());
+        let status = super::reconcile(obj, token, cx.clock().as_ref());
+        let outcome = Outcome::RequeueAfter(interval(obj));
+        Some(Box::pin(std::future::ready(Reconciled::new(
+            key,
+            &status,
+            Said::Ready,
+            outcome,
+        ))))
     }
 }
 

@@ -57,7 +57,7 @@ fn runner_with_policy() -> (Runner, ObjectKey, tempfile::TempDir) {
         "spec": {"imageRepositoryRef": {"name": "web"}, "policy": {"semver": {"range": ">=1"}}}
     }))
     .expect("policy");
-    r.objects.image_policies.insert(key.clone(), p);
+    r.objects.of_mut::<ImagePolicy>().insert(key.clone(), p);
     (r, key, dir)
 }
 
@@ -91,7 +91,7 @@ async fn finish_stores_the_status_and_says_whether_readers_must_run() {
         }
     );
     let tag = |r: &Runner| {
-        r.objects.image_policies[&key]
+        r.objects.of::<ImagePolicy>()[&key]
             .status
             .as_ref()
             .and_then(|s| s.latest_ref.as_ref())
@@ -111,7 +111,7 @@ async fn finish_stores_the_status_and_says_whether_readers_must_run() {
         .await
         .expect("finish");
     assert!(e.readers.is_empty());
-    assert!(r.objects.image_policies.is_empty());
+    assert!(r.objects.of::<ImagePolicy>().is_empty());
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn a_failed_status_write_fails_the_reconcile_and_keeps_the_old_status() {
         .await
         .expect_err("the write failed");
     assert!(err.to_string().contains("disk full"), "{err}");
-    assert!(r.objects.image_policies[&key].status.is_none());
+    assert!(r.objects.of::<ImagePolicy>()[&key].status.is_none());
 }
 
 #[tokio::test]

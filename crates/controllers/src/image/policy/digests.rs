@@ -7,15 +7,16 @@
 //! the registry call is driven to completion on the runtime's handle.
 
 use ferroflux_api::image::ImageRepository;
-use ferroflux_controllers::image::policy::{DigestSource, Error};
-use ferroflux_controllers::image::repository;
 use ferroflux_registry::{Auth, Client};
+
+use super::{DigestSource, Error};
+use crate::image::repository;
 
 /// Digests from the registry, or the reason none can be fetched (the
 /// repository's Secret could not be read): the policy then fails with it.
-pub(super) struct RegistryDigests {
-    pub(super) setup: Result<(Auth, Client), String>,
-    pub(super) handle: tokio::runtime::Handle,
+pub(crate) struct RegistryDigests {
+    pub(crate) setup: Result<(Auth, Client), String>,
+    pub(crate) handle: tokio::runtime::Handle,
 }
 
 impl DigestSource for RegistryDigests {
