@@ -1,0 +1,90 @@
+//! Provider as a [`Kind`]: held and watched, not reconciled. Its v1beta3
+//! has no status (notification-controller's reconciler only removes a
+//! legacy finalizer); a Provider is read when an event is dispatched, and
+//! a failed delivery is reported as Flux reports it, a Warning event
+//! `NotificationDispatchFailed` on the Alert.
+
+use ferroflux_api::meta::{Condition, ObjectMeta};
+use ferroflux_api::notification::Provider;
+use ferroflux_notify::target::{ProviderSecrets, Target, TargetError, resolve};
+
+use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, SecretSource, Watch, never};
+
+impl Kind for Provider {
+    const INFO: KindInfo = KindInfo {
+        kind: "Provider",
+        group: "notification.toolkit.fluxcd.io",
+        version: "v1beta3",
+        section: "providers",
+    };
+    const RECONCILED: bool = false;
+    type Object = Provider;
+
+    fn meta(obj: &Provider) -> &ObjectMeta {
+        &obj.metadata
+    }
+
+    fn conditions(_: &Provider) -> &[Condition] {
+        &[]
+    }
+
+    fn suspended(obj: &Provider) -> bool {
+        obj.spec.suspended()
+    }
+
+    fn watches() -> Vec<Watch<Self>> {
+        vec![Watch {
+            upstream: "Secret",
+            refs: secrets_of,
+            when: never,
+        }]
+    }
+
+    fn first_run(_: &Provider) -> FirstRun {
+        FirstRun::Triggered
+    }
+}
+
+/// The Secrets a Provider reads: `secretRef`, `certSecretRef`,
+/// `proxySecretRef`, in its namespace.
+fn secrets_of(key: &ObjectKey, obj: &Provider) -> Vec<Ref> {
+    [
+        &obj.spec.secret_ref,
+        &obj.spec.cert_secret_ref,
+        &obj.spec.proxy_secret_ref,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|r| Ref::Object(ObjectKey::new("Secret", &key.namespace, &r.name)))
+    .collect()
+}
+
+/// The Provider with its Secrets read from the home; a Secret that cannot
+/// be read is Flux's error (`failed to read secret`, never its content).
+pub fn target(
+    key: &ObjectKey,
+    obj: &Provider,
+    secrets: &dyn SecretSource,
+) -> Result<Target, TargetError> {
+    let read = |r: &Option<ferroflux_api::meta::LocalObjectReference>| {
+        r.as_ref()
+            .map(|r| {
+                secrets
+                    .secret(&key.namespace, &r.name)
+                    .cloned()
+                    .map_err(|e| {
+                        TargetError::Invalid(format!(
+                            "failed to read secret '{}/{}': {e}",
+                            key.namespace, r.name
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    let s = ProviderSecrets {
+        secret: read(&obj.spec.secret_ref)?,
+        cert: read(&obj.spec.cert_secret_ref)?,
+        proxy: read(&obj.spec.proxy_secret_ref)?,
+    };
+    resolve(&key.namespace, &key.name, &obj.spec, &s)
+}
