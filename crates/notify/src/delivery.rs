@@ -88,6 +88,8 @@ type OnReport = Arc<dyn Fn(Report) + Send + Sync>;
 pub struct Notifier {
     tx: mpsc::Sender<Job>,
     dropped: Arc<AtomicUsize>,
+    /// Jobs offered and not yet reported.
+    pending: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for Notifier {
@@ -103,6 +105,8 @@ impl Notifier {
     /// called from a worker after each job.
     pub fn start(opts: NotifierOptions, on_report: OnReport) -> Notifier {
         let (tx, mut rx) = mpsc::channel::<Job>(opts.queue.max(1));
+        let pending: Arc<AtomicUsize> = Arc::default();
+        let done = pending.clone();
         let opts = Arc::new(opts);
         let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
         tokio::spawn(async move {
@@ -112,6 +116,7 @@ impl Notifier {
                 };
                 let opts = opts.clone();
                 let on_report = on_report.clone();
+                let done = done.clone();
                 tokio::spawn(async move {
                     let report = deliver(&job, &opts).await;
                     if let Some(e) = &report.error {
@@ -123,6 +128,7 @@ impl Notifier {
                             "notification sent for {}", report.involved);
                     }
                     on_report(report);
+                    done.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
                 });
             }
@@ -130,15 +136,18 @@ impl Notifier {
         Notifier {
             tx,
             dropped: Arc::default(),
+            pending,
         }
     }
 
     /// Queue `job` without waiting; false (and a log line) when the queue
     /// is full or the workers are gone.
     pub fn offer(&self, job: Job) -> bool {
+        self.pending.fetch_add(1, Ordering::Relaxed);
         match self.tx.try_send(job) {
             Ok(()) => true,
             Err(e) => {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 let job = match e {
                     mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
@@ -150,6 +159,24 @@ impl Notifier {
                 false
             }
         }
+    }
+
+    /// Jobs offered and not yet sent or given up.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Wait until every offered job is reported, at most `max` (a one-shot
+    /// run ends after its notifications); false when some are left.
+    pub async fn settle(&self, max: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + max;
+        while self.pending() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
     }
 
     /// Jobs dropped so far because the queue was full.

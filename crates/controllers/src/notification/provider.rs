@@ -2,13 +2,14 @@
 //! has no status (notification-controller's reconciler only removes a
 //! legacy finalizer); a Provider is read when an event is dispatched, and
 //! a failed delivery is reported as Flux reports it, a Warning event
-//! `NotificationDispatchFailed` on the Alert.
+//! `NotificationDispatchFailed` on the Alert. Its Secrets are read at each
+//! dispatch, so it watches nothing.
 
 use ferroflux_api::meta::{Condition, ObjectMeta};
 use ferroflux_api::notification::Provider;
 use ferroflux_notify::target::{ProviderSecrets, Target, TargetError, resolve};
 
-use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, Ref, SecretSource, Watch, never};
+use crate::kind::{FirstRun, Kind, KindInfo, ObjectKey, SecretSource};
 
 impl Kind for Provider {
     const INFO: KindInfo = KindInfo {
@@ -32,31 +33,9 @@ impl Kind for Provider {
         obj.spec.suspended()
     }
 
-    fn watches() -> Vec<Watch<Self>> {
-        vec![Watch {
-            upstream: "Secret",
-            refs: secrets_of,
-            when: never,
-        }]
-    }
-
     fn first_run(_: &Provider) -> FirstRun {
         FirstRun::Triggered
     }
-}
-
-/// The Secrets a Provider reads: `secretRef`, `certSecretRef`,
-/// `proxySecretRef`, in its namespace.
-fn secrets_of(key: &ObjectKey, obj: &Provider) -> Vec<Ref> {
-    [
-        &obj.spec.secret_ref,
-        &obj.spec.cert_secret_ref,
-        &obj.spec.proxy_secret_ref,
-    ]
-    .into_iter()
-    .flatten()
-    .map(|r| Ref::Object(ObjectKey::new("Secret", &key.namespace, &r.name)))
-    .collect()
 }
 
 /// The Provider with its Secrets read from the home; a Secret that cannot

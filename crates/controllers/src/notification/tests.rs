@@ -269,8 +269,5 @@ fn provider_and_alert_are_held_not_reconciled() {
         <Provider as Kind>::INFO.api_version(),
         "notification.toolkit.fluxcd.io/v1beta3"
     );
-    let p = provider(json!({"type": "generic", "secretRef": {"name": "s"},
-        "certSecretRef": {"name": "ca"}}));
-    let refs = (<Provider as Kind>::watches()[0].refs)(&pkey(), &p);
-    assert_eq!(refs.len(), 2);
+    assert!(<Provider as Kind>::watches().is_empty());
 }

@@ -150,6 +150,8 @@ async fn offering_never_blocks_while_a_provider_is_down() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert!(notifier.settle(Duration::from_secs(5)).await);
+    assert_eq!(notifier.pending(), 0);
     let reports = reports.lock().expect("lock").clone();
     assert_eq!(reports.len(), 2, "{reports:?}");
     assert!(
