@@ -36,6 +36,7 @@ mod digests;
 mod finalizers;
 mod kustomize;
 mod local;
+mod notify;
 mod run;
 mod scan;
 mod selection;
@@ -317,6 +318,8 @@ pub struct Runner {
     /// The cluster Kustomizations apply to; `None` in `automate` without
     /// `--kubeconfig`, where GitOps kinds are held but not reconciled.
     targets: Option<Arc<dyn TargetFactory>>,
+    /// Where recorded events go to Alerts and their Providers.
+    bus: notify::Bus,
 }
 
 /// Creates `dir` (and missing parents) readable by its owner only, and
@@ -419,6 +422,7 @@ impl Runner {
             metrics: Arc::new(Metrics::new()),
             progress: None,
             in_flight: Arc::default(),
+            bus: notify::Bus::default(),
         })
     }
 

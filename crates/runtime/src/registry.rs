@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::{Condition, ObjectMeta, condition};
-use ferroflux_api::notification::Receiver;
+use ferroflux_api::notification::{Alert, Provider, Receiver};
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::kind::{FirstRun, Kind, KindInfo, Ref};
 use ferroflux_controllers::status;
@@ -178,6 +178,8 @@ impl Registry {
             .with::<ImageRepository>()
             .with::<ImagePolicy>()
             .with::<ImageUpdateAutomation>()
+            .with::<Provider>()
+            .with::<Alert>()
     }
 
     pub fn kinds(&self) -> impl Iterator<Item = &dyn ErasedKind> {

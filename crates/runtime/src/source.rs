@@ -12,7 +12,7 @@ use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::manifest::{self, Finding, Object, Severity};
 use ferroflux_api::meta::ObjectMeta;
-use ferroflux_api::notification::Receiver;
+use ferroflux_api::notification::{Alert, Provider, Receiver};
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::api::core::v1::ObjectReference;
 
@@ -54,6 +54,8 @@ pub struct Objects {
     pub git_repositories: BTreeMap<ObjectKey, GitRepository>,
     pub receivers: BTreeMap<ObjectKey, Receiver>,
     pub kustomizations: BTreeMap<ObjectKey, Kustomization>,
+    pub providers: BTreeMap<ObjectKey, Provider>,
+    pub alerts: BTreeMap<ObjectKey, Alert>,
     pub origins: BTreeMap<ObjectKey, Origin>,
 }
 
@@ -229,6 +231,24 @@ impl Held for Kustomization {
     }
 }
 
+impl Held for Provider {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, Provider> {
+        &o.providers
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, Provider> {
+        &mut o.providers
+    }
+}
+
+impl Held for Alert {
+    fn map(o: &Objects) -> &BTreeMap<ObjectKey, Alert> {
+        &o.alerts
+    }
+    fn map_mut(o: &mut Objects) -> &mut BTreeMap<ObjectKey, Alert> {
+        &mut o.alerts
+    }
+}
+
 impl Held for GitRepository {
     fn map(o: &Objects) -> &BTreeMap<ObjectKey, GitRepository> {
         &o.git_repositories
@@ -298,6 +318,8 @@ impl LocalSource {
                 | Object::GitRepository(_)
                 | Object::Receiver(_)
                 | Object::Kustomization(_)
+                | Object::Provider(_)
+                | Object::Alert(_)
         ) && let Some(first) = self.objects.origins.get(&key)
         {
             self.findings.push(m.finding(
@@ -341,6 +363,16 @@ impl LocalSource {
             Object::Kustomization(mut o) => {
                 o.metadata.namespace = ns;
                 self.objects.kustomizations.insert(key.clone(), o);
+                true
+            }
+            Object::Provider(mut o) => {
+                o.metadata.namespace = ns;
+                self.objects.providers.insert(key.clone(), o);
+                true
+            }
+            Object::Alert(mut o) => {
+                o.metadata.namespace = ns;
+                self.objects.alerts.insert(key.clone(), o);
                 true
             }
             _ => false,

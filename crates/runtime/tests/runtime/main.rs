@@ -4,5 +4,6 @@
 
 mod automate;
 mod kustomize;
+mod notify;
 mod sources;
 mod webhook;
