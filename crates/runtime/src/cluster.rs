@@ -15,7 +15,7 @@ use std::fmt::Debug;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::meta::FINALIZER;
-use ferroflux_api::notification::Receiver;
+use ferroflux_api::notification::{Alert, Provider, Receiver};
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::status::{self, EventType};
 use futures_util::StreamExt;
@@ -40,8 +40,12 @@ pub const FIELD_MANAGER: &str = "ferroflux";
 /// Secrets are watched too (credentials, webhook tokens).
 pub const SECRET: &str = "Secret";
 
+/// Providers and Alerts are watched for the event bus (not reconciled).
+pub const PROVIDER: &str = "Provider";
+pub const ALERT: &str = "Alert";
+
 /// The kinds a controller watches; a first pass waits for all of them.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 9] = [
     GIT_REPOSITORY,
     KUSTOMIZATION,
     RECEIVER,
@@ -49,6 +53,8 @@ pub const KINDS: [&str; 7] = [
     IMAGE_POLICY,
     IMAGE_UPDATE_AUTOMATION,
     SECRET,
+    PROVIDER,
+    ALERT,
 ];
 
 /// What a watch saw.
@@ -62,6 +68,8 @@ pub enum Change {
     /// With the apiVersion its author wrote (v1beta2 is read as v1).
     Kustomization(Box<Kustomization>, String),
     Receiver(Box<Receiver>),
+    Provider(Box<Provider>),
+    Alert(Box<Alert>),
     Deleted(ObjectKey),
     /// A (re)list of `kind` completed; `keys` is everything it holds, so
     /// what the runner knows beyond it was deleted while unwatched.
@@ -218,6 +226,12 @@ impl Cluster {
                 Change::Automation(Box::new(o), version)
             },
         );
+        spawn_watch::<Provider>(&self.client, cfg(), tx.clone(), PROVIDER, |o| {
+            Change::Provider(Box::new(o))
+        });
+        spawn_watch::<Alert>(&self.client, cfg(), tx.clone(), ALERT, |o| {
+            Change::Alert(Box::new(o))
+        });
         spawn_secret_watch(&self.client, tx);
         rx
     }

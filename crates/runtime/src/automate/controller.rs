@@ -13,11 +13,12 @@ use ferroflux_api::meta::ObjectMeta;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::cluster::{Change, KINDS};
+use crate::cluster::{ALERT, Change, KINDS, PROVIDER};
 use crate::source::Origin;
 
 const V1_IMAGE: &str = "image.toolkit.fluxcd.io/v1";
 const V1_NOTIFICATION: &str = "notification.toolkit.fluxcd.io/v1";
+const V1BETA3_NOTIFICATION: &str = "notification.toolkit.fluxcd.io/v1beta3";
 const V1_SOURCE: &str = "source.toolkit.fluxcd.io/v1";
 
 /// Take a watched object of one kind into `self.objects.$map` (see
@@ -145,6 +146,17 @@ impl Runner {
             Change::Receiver(o) => {
                 let (key, t) = upsert_kind!(self, receivers, RECEIVER, *o, V1_NOTIFICATION);
                 run(key, t);
+            }
+            // Held for the event bus; nothing runs.
+            Change::Provider(o) => {
+                let key = key_of(PROVIDER, &o.metadata);
+                self.origin(&key, V1BETA3_NOTIFICATION);
+                self.objects.providers.insert(key, *o);
+            }
+            Change::Alert(o) => {
+                let key = key_of(ALERT, &o.metadata);
+                self.origin(&key, V1BETA3_NOTIFICATION);
+                self.objects.alerts.insert(key, *o);
             }
             Change::GitRepository(o) => {
                 let meta = o.metadata.clone();
