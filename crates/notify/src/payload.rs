@@ -254,7 +254,6 @@ fn generic(t: &Target, e: &Event) -> Result<Plan, TargetError> {
     if let Some(key) = hmac_key {
         r.set("X-Signature", format!("sha256={}", sign(&r.body, key)));
     }
-    basic(t, &mut r);
     Ok(Plan::One(r))
 }
 
@@ -266,8 +265,8 @@ pub fn sign(payload: &[u8], key: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// postMessage sets Basic auth from the options' username and password
-/// (only the Secret's pair reaches them together).
+/// Basic auth from the Secret's `username` and `password`: of the types
+/// here only alertmanager gets them from Flux's factory.
 fn basic(t: &Target, r: &mut Request) {
     if let Some((u, p)) = &t.basic {
         let enc = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
@@ -351,7 +350,6 @@ fn slack(t: &Target, e: &Event) -> Result<Plan, TargetError> {
         attachments: vec![slack_attachment(e, color, true)],
     };
     let mut r = Request::post(url.clone(), go_json(&payload));
-    basic(t, &mut r);
     if !t.token.is_empty() {
         r.set("Authorization", format!("Bearer {}", t.token));
     }
@@ -386,9 +384,7 @@ fn discord(t: &Target, e: &Event) -> Result<Plan, TargetError> {
         icon_emoji: "",
         attachments: vec![slack_attachment(e, color, false)],
     };
-    let mut r = Request::post(url, go_json(&payload));
-    basic(t, &mut r);
-    Ok(Plan::One(r))
+    Ok(Plan::One(Request::post(url, go_json(&payload))))
 }
 
 /// rocket.go: Slack's body with the spec's channel and username as they
@@ -407,9 +403,7 @@ fn rocket(t: &Target, e: &Event) -> Result<Plan, TargetError> {
         icon_emoji: "",
         attachments: vec![slack_attachment(e, color, false)],
     };
-    let mut r = Request::post(url, go_json(&payload));
-    basic(t, &mut r);
-    Ok(Plan::One(r))
+    Ok(Plan::One(Request::post(url, go_json(&payload))))
 }
 
 /// teams.go: the legacy MessageCard for `*.webhook.office.com`, else an
@@ -474,9 +468,7 @@ fn msteams(t: &Target, e: &Event) -> Result<Plan, TargetError> {
         });
         reorder(&card, TEAMS_ORDER)
     };
-    let mut r = Request::post(url, body);
-    basic(t, &mut r);
-    Ok(Plan::One(r))
+    Ok(Plan::One(Request::post(url, body)))
 }
 
 /// A JSON object whose keys keep the order given (Go structs marshal in
@@ -576,9 +568,7 @@ fn googlechat(t: &Target, e: &Event) -> Result<Plan, TargetError> {
             "icon",
         ],
     );
-    let mut r = Request::post(url, body);
-    basic(t, &mut r);
-    Ok(Plan::One(r))
+    Ok(Plan::One(Request::post(url, body)))
 }
 
 /// Go-marshal `v` with object keys in the order of `order` (keys not in

@@ -197,3 +197,21 @@ fn duplicates_are_recognised_as_flux_does() {
     assert!(b.found_in(br#"{"state":"SUCCESSFUL","description":"ok"}"#));
     assert!(!b.found_in(b""));
 }
+
+#[test]
+fn only_alertmanager_sends_the_secret_basic_auth() {
+    let bases = ApiBases::default();
+    for (t, want) in [
+        (ProviderType::Generic, None),
+        (ProviderType::Slack, None),
+        (ProviderType::Msteams, None),
+        (ProviderType::Alertmanager, Some("Basic dTpw")),
+    ] {
+        let mut target = target(t, "https://hooks.example/x");
+        target.basic = Some(("u".into(), "p".into()));
+        let Plan::One(r) = build(&target, &event(), &bases).expect("builds") else {
+            panic!("one request");
+        };
+        assert_eq!(r.header("Authorization"), want, "{t}");
+    }
+}
