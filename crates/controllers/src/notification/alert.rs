@@ -121,6 +121,17 @@ fn job_for(
             return None;
         }
     };
+    // Flux without its ObjectLevelWorkloadIdentity feature gate, which
+    // ferroflux has no workload identity for.
+    if p.spec.service_account_name.is_some() {
+        failed(
+            warnings,
+            "to use spec.serviceAccountName for provider authentication please enable the \
+             ObjectLevelWorkloadIdentity feature gate in the controller"
+                .into(),
+        );
+        return None;
+    }
     let mut target = match provider::target(&pkey, p, from.secrets) {
         Ok(t) => t,
         Err(e) => {

@@ -223,6 +223,27 @@ fn a_missing_provider_or_secret_is_a_warning_on_the_alert() {
 }
 
 #[test]
+fn a_service_account_is_flux_feature_gate_error() {
+    let none = Secrets(BTreeMap::new());
+    let d = run(
+        &[(akey(), alert("p", "ImageUpdateAutomation"))],
+        &[(
+            pkey(),
+            provider(json!({"type": "googlepubsub", "serviceAccountName": "sa"})),
+        )],
+        &none,
+    );
+    assert!(d.jobs.is_empty());
+    assert!(
+        d.warnings[0].1.message.ends_with(
+            "please enable the ObjectLevelWorkloadIdentity feature gate in the controller"
+        ),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
 fn commit_status_id_comes_from_the_provider_uid() {
     let secrets = Secrets(BTreeMap::from([(
         ("flux-system".to_string(), "gh".to_string()),
