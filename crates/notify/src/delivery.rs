@@ -314,9 +314,17 @@ async fn call(
                 )
             }
             Err(e) => {
+                // A request that cannot be built (a Secret header with a
+                // newline) or a refused certificate fails the same way
+                // again: not retried, as retryablehttp does not.
+                let builder = e.is_builder();
                 let detail = error_chain(&e.without_url());
                 let tls = detail.contains("certificate") || detail.contains("UnknownIssuer");
-                (!tls, None, format!("failed to execute request: {detail}"))
+                (
+                    !tls && !builder,
+                    None,
+                    format!("failed to execute request: {detail}"),
+                )
             }
         };
         if !retry || attempt >= opts.retry_max {

@@ -75,6 +75,22 @@ async fn a_refused_connection_is_retried_then_given_up() {
 }
 
 #[tokio::test]
+async fn a_header_that_cannot_be_sent_fails_once_without_its_value() {
+    let mut j = job("http://127.0.0.1:9/hook");
+    j.target
+        .headers
+        .insert("X-Bad".into(), "secret-value\nInjected: 1".into());
+    let report = deliver(&j, &NotifierOptions::default()).await;
+    assert_eq!(report.attempts, 1);
+    let e = report.error.expect("fails");
+    assert!(
+        e.starts_with("postMessage failed: failed to execute request:"),
+        "{e}"
+    );
+    assert!(!e.contains("secret-value"), "{e}");
+}
+
+#[tokio::test]
 async fn a_full_queue_drops_without_waiting() {
     let notifier = Notifier::start(
         NotifierOptions {
