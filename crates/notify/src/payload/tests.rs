@@ -215,3 +215,35 @@ fn only_alertmanager_sends_the_secret_basic_auth() {
         assert_eq!(r.header("Authorization"), want, "{t}");
     }
 }
+
+#[test]
+fn teams_adaptive_card_puts_summary_first_and_colours_errors() {
+    // teams.go buildMSTeamsAdaptiveCardPayload: `summary` first, then the
+    // keys sorted; an error's message TextBlock gets color "attention"
+    // between text and wrap (the struct's field order).
+    let mut e = event();
+    e.metadata.insert("summary".into(), "prod".into());
+    e.metadata.insert("a".into(), "1".into());
+    let Plan::One(r) = build(
+        &target(ProviderType::Msteams, "https://x.example/hook"),
+        &e,
+        &ApiBases::default(),
+    )
+    .expect("builds") else {
+        panic!("one request");
+    };
+    let body = String::from_utf8(r.body).expect("utf-8");
+    assert!(
+        body.contains(
+            r#"{"type":"TextBlock","text":"health check failed","color":"attention","wrap":true}"#
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            r#""facts":[{{"title":"summary","value":"prod"}},{{"title":"a","value":"1"}},{{"title":"revision","value":"main@sha1:{}"}}]"#,
+            "a".repeat(40)
+        )),
+        "{body}"
+    );
+}
