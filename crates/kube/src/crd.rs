@@ -10,7 +10,7 @@
 
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
-use ferroflux_api::notification::Receiver;
+use ferroflux_api::notification::{Alert, Provider, Receiver};
 use ferroflux_api::source::GitRepository;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceColumnDefinition, CustomResourceDefinition, JSONSchemaProps,
@@ -63,7 +63,7 @@ enum VersionEdit {
 }
 
 /// Every CRD ferroflux serves, in a stable order (image kinds, then
-/// GitRepository, Kustomization, then Receiver).
+/// GitRepository, Kustomization, then Receiver, Provider, Alert).
 pub fn crds() -> Result<Vec<CustomResourceDefinition>, Error> {
     served().into_iter().map(build).collect()
 }
@@ -140,6 +140,22 @@ fn served() -> Vec<Served> {
             annotations: &[],
             deprecated: &[],
         },
+        // notification-controller's v1beta3 Provider and Alert: no status,
+        // an Age column, substitution disabled as in Flux's CRDs.
+        Served {
+            crd: Provider::crd(),
+            categories: &["all", "fluxcd", "fluxcd-notifications"],
+            columns: vec![age_column()],
+            annotations: &[("kustomize.toolkit.fluxcd.io/substitute", "disabled")],
+            deprecated: &[],
+        },
+        Served {
+            crd: Alert::crd(),
+            categories: &["all", "fluxcd", "fluxcd-notifications"],
+            columns: vec![age_column()],
+            annotations: &[("kustomize.toolkit.fluxcd.io/substitute", "disabled")],
+            deprecated: &[],
+        },
     ]
 }
 
@@ -176,6 +192,13 @@ fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
             root.description = Some(description.clone());
         }
     }
+    // The derive's version is the storage version (v1; v1beta3 for
+    // Provider and Alert, which Flux has no v1 of).
+    let storage = crd
+        .spec
+        .versions
+        .first()
+        .map_or(STORAGE_VERSION.to_string(), |v| v.name.clone());
     let mut all = vec![crd.clone()];
     for (version, edit) in deprecated {
         let mut old = crd.clone();
@@ -202,15 +225,12 @@ fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
         }
         all.push(old);
     }
-    let mut merged = merge_crds(all, STORAGE_VERSION).map_err(|source| Error::Merge {
+    let mut merged = merge_crds(all, &storage).map_err(|source| Error::Merge {
         name: name.clone(),
         source,
     })?;
     // merge_crds appends in reverse; Flux lists v1 first, then older ones.
-    merged
-        .spec
-        .versions
-        .sort_by_key(|v| v.name != STORAGE_VERSION);
+    merged.spec.versions.sort_by_key(|v| v.name != storage);
     Ok(merged)
 }
 

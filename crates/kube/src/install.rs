@@ -297,6 +297,12 @@ fn cluster_role() -> ClusterRole {
                 &["receivers/finalizers"],
                 &["update"],
             ),
+            // Providers and Alerts are read, as the event bus dispatches.
+            rule(
+                &["notification.toolkit.fluxcd.io"],
+                &["providers", "alerts"],
+                &["get", "list", "watch"],
+            ),
             // Registry credentials, webhook tokens, Git credentials, signing
             // keys; ServiceAccounts for their imagePullSecrets; Namespaces for
             // accessFrom's label selectors.

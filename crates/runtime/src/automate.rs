@@ -38,6 +38,7 @@ mod controller;
 mod cx;
 mod finalizers;
 mod local;
+mod notify;
 mod run;
 mod scan;
 mod sink;
@@ -293,6 +294,8 @@ pub struct Runner {
     /// The cluster Kustomizations apply to; `None` in `automate` without
     /// `--kubeconfig`, where GitOps kinds are held but not reconciled.
     targets: Option<Arc<dyn TargetFactory>>,
+    /// Where recorded events go to Alerts and their Providers.
+    bus: notify::Bus,
 }
 
 /// Creates `dir` (and missing parents) readable by its owner only, and
@@ -399,6 +402,7 @@ impl Runner {
             metrics: Arc::new(Metrics::new()),
             progress: None,
             in_flight: Arc::default(),
+            bus: notify::Bus::default(),
         })
     }
 

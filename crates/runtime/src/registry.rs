@@ -13,7 +13,7 @@ use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::manifest::Object;
 use ferroflux_api::meta::{Condition, ObjectMeta, RECONCILE_REQUEST_ANNOTATION, condition};
-use ferroflux_api::notification::Receiver;
+use ferroflux_api::notification::{Alert, Provider, Receiver};
 use ferroflux_api::source::GitRepository;
 use ferroflux_controllers::kind::{Cleanup, Cx, FirstRun, Job, Kind, KindInfo, Ref, Run, get};
 use ferroflux_controllers::status;
@@ -324,6 +324,8 @@ impl Registry {
             .with::<ImageRepository>()
             .with::<ImagePolicy>()
             .with::<ImageUpdateAutomation>()
+            .with::<Provider>()
+            .with::<Alert>()
     }
 
     pub fn kinds(&self) -> impl Iterator<Item = &dyn ErasedKind> {

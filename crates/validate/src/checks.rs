@@ -7,7 +7,7 @@ use regex::Regex;
 use ferroflux_api::image::{ImagePolicySpec, ImageRepositorySpec, ImageUpdateAutomationSpec};
 use ferroflux_api::kustomize::KustomizationFile;
 use ferroflux_api::manifest::{Finding, Manifest, Object, Severity};
-use ferroflux_api::notification::AlertSpec;
+use ferroflux_api::notification::{AlertSpec, ProviderSpec, SpecProblem, timeout_problem};
 use ferroflux_api::yaml::Node;
 use ferroflux_policy::{Choice, Policy, TagFilter};
 
@@ -29,6 +29,7 @@ pub(crate) fn check(m: &Manifest, out: &mut Vec<Finding>) {
         Object::ImagePolicy(o) => image_policy(m, &o.spec, out),
         Object::ImageUpdateAutomation(o) => automation(m, &o.spec, out),
         Object::Alert(o) => alert(m, &o.spec, out),
+        Object::Provider(o) => provider(m, &o.spec, out),
         Object::KustomizationFile(k) => kustomization_file(m, k, out),
         Object::Other(_) if m.kind == "Secret" && m.api_version == "v1" => secret(m, out),
         _ => {}
@@ -323,7 +324,25 @@ const EVENT_WORDS: &[&str] = &[
     "fetched",
 ];
 
+fn provider(m: &Manifest, spec: &ProviderSpec, out: &mut Vec<Finding>) {
+    let timeout = m
+        .node
+        .at("spec.timeout")
+        .and_then(|n| n.as_str())
+        .and_then(timeout_problem);
+    for p in spec.problems().into_iter().chain(timeout) {
+        spec_problem(m, p, out);
+    }
+}
+
+fn spec_problem(m: &Manifest, p: SpecProblem, out: &mut Vec<Finding>) {
+    out.push(at(m, &p.field, Severity::Error, p.message));
+}
+
 fn alert(m: &Manifest, spec: &AlertSpec, out: &mut Vec<Finding>) {
+    for p in spec.problems() {
+        spec_problem(m, p, out);
+    }
     if spec.summary.is_some() {
         out.push(at(
             m,

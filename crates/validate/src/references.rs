@@ -13,6 +13,9 @@ struct Reference<'a> {
     kind: &'a str,
     name: &'a str,
     namespace: Option<&'a str>,
+    /// A `LocalObjectReference` (an Alert's `providerRef`): no namespace
+    /// can be set, the object must live beside its reader.
+    local: bool,
 }
 
 pub(crate) fn check(manifests: &[Manifest], out: &mut Vec<Finding>) {
@@ -33,7 +36,24 @@ pub(crate) fn check(manifests: &[Manifest], out: &mut Vec<Finding>) {
                 .filter(same)
                 .filter_map(|o| o.namespace.as_deref())
                 .collect();
-            if let Some(other) = elsewhere.first() {
+            if let Some(other) = elsewhere.first()
+                && r.local
+            {
+                out.push(at(
+                    m,
+                    &format!("{}.name", r.path),
+                    Severity::Warning,
+                    format!(
+                        "{path} refers to {kind} {name}, which is looked up in the {reader}'s own \
+                         namespace {ns}, but {kind} {name} is defined in namespace {other}; \
+                         {path} has no namespace: put the {reader} and the {kind} in one namespace",
+                        path = r.path,
+                        kind = r.kind,
+                        name = r.name,
+                        reader = m.kind,
+                    ),
+                ));
+            } else if let Some(other) = elsewhere.first() {
                 let how = if r.namespace.is_none() {
                     format!("it has no namespace, so it resolves to {ns}/{}", r.name)
                 } else {
@@ -63,12 +83,21 @@ fn references(m: &Manifest) -> Vec<Reference<'_>> {
             kind: "ImageRepository",
             name: &p.spec.image_repository_ref.name,
             namespace: p.spec.image_repository_ref.namespace.as_deref(),
+            local: false,
+        }],
+        Object::Alert(a) => vec![Reference {
+            path: "spec.providerRef",
+            kind: "Provider",
+            name: &a.spec.provider_ref.name,
+            namespace: None,
+            local: true,
         }],
         Object::ImageUpdateAutomation(a) => vec![Reference {
             path: "spec.sourceRef",
             kind: &a.spec.source_ref.kind,
             name: &a.spec.source_ref.name,
             namespace: a.spec.source_ref.namespace.as_deref(),
+            local: false,
         }],
         Object::HelmRelease(h) => h
             .spec
@@ -79,6 +108,7 @@ fn references(m: &Manifest) -> Vec<Reference<'_>> {
                 kind: &c.spec.source_ref.kind,
                 name: &c.spec.source_ref.name,
                 namespace: c.spec.source_ref.namespace.as_deref(),
+                local: false,
             })
             .collect(),
         Object::Kustomization(k) => vec![Reference {
@@ -93,6 +123,7 @@ fn references(m: &Manifest) -> Vec<Reference<'_>> {
             },
             name: &k.spec.source_ref.name,
             namespace: k.spec.source_ref.namespace.as_deref(),
+            local: false,
         }],
         _ => Vec::new(),
     }

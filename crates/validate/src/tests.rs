@@ -192,6 +192,43 @@ fn alerts_and_kustomization_files() {
 }
 
 #[test]
+fn providers_and_alerts_refused_as_flux_crds_refuse_them() {
+    let provider = "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata:\n  name: p\nspec:\n  type: slack\n";
+    assert!(check(provider).is_empty(), "{:?}", check(provider));
+    let f = check(&format!("{provider}  timeout: 1h\n"));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].starts_with("f.yaml:7: Provider/p: error: spec.timeout `1h` must match"),
+        "{f:?}"
+    );
+    let f = check(&format!("{provider}  commitStatusExpr: \"'x'\"\n"));
+    assert!(
+        f[0].contains("f.yaml:7:") && f[0].contains("only supported for the 'github'"),
+        "{f:?}"
+    );
+    let alert = "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: a\nspec:\n  providerRef:\n    name: p\n  eventSources:\n    - kind: Deployment\n      name: '*'\n";
+    let f = check(alert);
+    assert!(
+        f.iter()
+            .any(|f| f.starts_with("f.yaml:9:") && f.contains("kind `Deployment` is not one of")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn an_alert_reads_its_provider_from_its_own_namespace() {
+    let src = "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata:\n  name: slack\n  namespace: flux-system\nspec:\n  type: slack\n---\n".to_string()
+        + "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: a\n  namespace: apps\nspec:\n  providerRef:\n    name: slack\n  eventSources:\n    - kind: Kustomization\n      name: '*'\n";
+    let f = check(&src);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].starts_with("f.yaml:16: Alert/apps/a: warning: spec.providerRef refers to Provider slack, which is looked up in the Alert's own namespace apps, but Provider slack is defined in namespace flux-system"),
+        "{f:?}"
+    );
+    assert!(check(&src.replace("namespace: apps", "namespace: flux-system")).is_empty());
+}
+
+#[test]
 fn reference_missing_by_a_namespace() {
     let src = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: r\n  namespace: flux-system\nspec:\n  image: nginx\n  interval: 1m\n---\n".to_string()
         + "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: p\n  namespace: apps\nspec:\n  imageRepositoryRef:\n    name: r\n  policy:\n    semver:\n      range: 1.x\n";

@@ -356,6 +356,52 @@ fn objects(ns: &str, registry_host: &str, git_url: &str) -> String {
     yaml
 }
 
+/// A local HTTP sink for notifications: records each request's body and
+/// answers 200.
+fn notification_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("sink binds");
+    let port = listener.local_addr().expect("sink address").port();
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+    let out = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut r = BufReader::new(stream);
+            let mut len = 0;
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                let l = line.trim_end().to_ascii_lowercase();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_ok() {
+                seen.lock()
+                    .expect("sink lock")
+                    .push(String::from_utf8_lossy(&body).into_owned());
+            }
+            let _ = r
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, out)
+}
+
+/// A generic Provider at `address` and an Alert on the namespace's
+/// ImageUpdateAutomations, in the test's shard.
+fn provider_and_alert(ns: &str, name: &str, address: &str, timeout: &str) -> String {
+    let labels = format!("  labels:\n    {}\n", shard(ns).replace('=', ": "));
+    format!(
+        "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata:\n  name: {name}\n  namespace: {ns}\n{labels}spec:\n  type: generic\n  address: {address}\n  timeout: {timeout}\n---\napiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: {name}\n  namespace: {ns}\n{labels}spec:\n  providerRef:\n    name: {name}\n  eventSources:\n    - kind: ImageUpdateAutomation\n      name: '*'\n"
+    )
+}
+
 /// A raw HTTP/1.1 POST; returns the status code.
 fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
     ferroflux_testkit::http::post_json(port, path, headers, body).status
@@ -675,6 +721,20 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     }
 
     k.apply(&objects(ns, &registry.host(), &git.url("flux.git")));
+    // Notifications: one Provider that answers, one that is down.
+    let (sink_port, announced) = notification_sink();
+    k.apply(&provider_and_alert(
+        ns,
+        "hook",
+        &format!("http://127.0.0.1:{sink_port}/hook"),
+        "15s",
+    ));
+    k.apply(&provider_and_alert(
+        ns,
+        "down",
+        &format!("http://127.0.0.1:{}/down", free_port()),
+        "1s",
+    ));
     // Seed 000's last link: the Kustomization that applies the app.
     k.apply(&format!(
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: {ns}\n  labels:\n    {}\nspec:\n  interval: 10m\n  path: ./apps/stage/keyword-correction\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  targetNamespace: {ns}\n",
@@ -724,6 +784,28 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         ".status.conditions[?(@.type==\"Ready\")].status",
     );
     assert_eq!(ready, "True");
+    // The automation's event reached the Provider that answers.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pushed_event = loop {
+        let seen = announced.lock().expect("sink lock").clone();
+        if let Some(e) = seen
+            .iter()
+            .find(|b| b.contains("\"kind\":\"ImageUpdateAutomation\""))
+        {
+            break e.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no notification: {seen:?}\n{}",
+            a.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(pushed_event.contains(&head[..7]), "{pushed_event}");
+    assert!(
+        pushed_event.contains("\"reportingController\":\"image-automation-controller\""),
+        "{pushed_event}"
+    );
 
     // The GitRepository follows the push at once (Flux waits for its 1m
     // interval or a webhook), and its artifact is served at Flux's path
@@ -963,6 +1045,23 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         "jsonpath={range .items[*]}{.regarding.kind}/{.reason};{end}",
     ]);
     assert!(events.contains("ImagePolicy/"), "{events}");
+    // The Provider that is down: Flux's Warning on its Alert.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = k.run(&[
+            "get",
+            "events.events.k8s.io",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={range .items[*]}{.regarding.kind}/{.regarding.name}/{.reason};{end}",
+        ]);
+        if events.contains("Alert/down/NotificationDispatchFailed") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{events}\n{}", a.text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // Suspend: a request and a new tag change nothing. Meanwhile a second
     // replica starts and waits while the first holds the Lease (the two

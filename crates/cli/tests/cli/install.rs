@@ -71,6 +71,9 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
             "CustomResourceDefinition",
             "CustomResourceDefinition",
             "CustomResourceDefinition",
+            // Provider and Alert (notification v1beta3).
+            "CustomResourceDefinition",
+            "CustomResourceDefinition",
             "Namespace",
             "ServiceAccount",
             "ClusterRole",
@@ -86,6 +89,8 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
         "deprecationWarning: v1beta2 ImagePolicy is deprecated, upgrade to v1",
         "name: kustomizations.kustomize.toolkit.fluxcd.io",
         "deprecationWarning: v1beta2 Kustomization is deprecated, upgrade to v1",
+        "name: providers.notification.toolkit.fluxcd.io",
+        "name: alerts.notification.toolkit.fluxcd.io",
         "name: cluster-reconciler-gitops",
         "image: example.com/ff:1",
         "namespace: gitops",

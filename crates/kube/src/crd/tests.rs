@@ -103,7 +103,16 @@ fn every_served_kind_has_fluxs_names_versions_and_columns() {
         .iter()
         .map(|c| c.metadata.name.clone().unwrap_or_default())
         .collect();
-    assert_eq!(names, WANT.iter().map(|w| w.name).collect::<Vec<_>>());
+    assert_eq!(
+        names,
+        WANT.iter()
+            .map(|w| w.name)
+            .chain([
+                "providers.notification.toolkit.fluxcd.io",
+                "alerts.notification.toolkit.fluxcd.io"
+            ])
+            .collect::<Vec<_>>()
+    );
     for (crd, want) in crds.iter().zip(WANT) {
         let n = &crd.spec.names;
         assert_eq!(n.kind, want.kind, "{}", want.name);
@@ -151,6 +160,50 @@ fn every_served_kind_has_fluxs_names_versions_and_columns() {
                 .collect();
             assert_eq!(cols, want.columns, "{} {}", want.name, v.name);
         }
+    }
+}
+
+/// notification-controller's v1beta3 Provider and Alert: their only
+/// version, stored, without status (Flux's have none), an Age column.
+#[test]
+fn provider_and_alert_are_v1beta3_without_status() {
+    let crds = crds().expect("crds");
+    for (plural, kind) in [("providers", "Provider"), ("alerts", "Alert")] {
+        let name = format!("{plural}.notification.toolkit.fluxcd.io");
+        let crd = crds
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(name.as_str()))
+            .expect("served");
+        assert_eq!(crd.spec.names.kind, kind);
+        assert_eq!(
+            crd.spec.names.categories.clone().unwrap_or_default(),
+            ["all", "fluxcd", "fluxcd-notifications"]
+        );
+        let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(versions, ["v1beta3"]);
+        let v = &crd.spec.versions[0];
+        assert!(v.served && v.storage);
+        assert!(
+            v.subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_none()
+        );
+        let cols: Vec<_> = v
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(cols, ["Age"]);
+        assert_eq!(
+            crd.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("kustomize.toolkit.fluxcd.io/substitute"))
+                .map(String::as_str),
+            Some("disabled")
+        );
     }
 }
 

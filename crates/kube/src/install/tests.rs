@@ -43,6 +43,14 @@ fn objects_come_in_apply_order() {
             "CustomResourceDefinition",
             "receivers.notification.toolkit.fluxcd.io",
         ),
+        (
+            "CustomResourceDefinition",
+            "providers.notification.toolkit.fluxcd.io",
+        ),
+        (
+            "CustomResourceDefinition",
+            "alerts.notification.toolkit.fluxcd.io",
+        ),
         ("Namespace", "flux-system"),
         ("ServiceAccount", "ferroflux"),
         ("ClusterRole", "ferroflux"),

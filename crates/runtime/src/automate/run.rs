@@ -32,7 +32,9 @@ impl Runner {
     /// scanned) unless `respect_intervals` is set.
     pub async fn run_once(&mut self) -> Result<Summary, AutomateError> {
         let force = !self.opts.respect_intervals;
-        self.run_pass(force).await
+        let summary = self.run_pass(force).await;
+        self.settle_notifications().await;
+        summary
     }
 
     pub(super) async fn run_pass(&mut self, force_scans: bool) -> Result<Summary, AutomateError> {

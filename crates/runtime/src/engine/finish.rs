@@ -127,6 +127,7 @@ impl Runner {
         self.observed(&f.key, f.started, &after, f.suspended, event.as_ref())
             .await;
         let kept = self.objects.set_status_json(&f.key, &f.status);
+        self.announce(&f.key, event.as_ref());
         Ok(Effects {
             readers: if kept {
                 triggers::moved_readers(

@@ -26,7 +26,9 @@ fn flux_runs_sources_before_their_readers() {
             "Receiver",
             "ImageRepository",
             "ImagePolicy",
-            "ImageUpdateAutomation"
+            "ImageUpdateAutomation",
+            "Provider",
+            "Alert"
         ]
     );
     // Every watch points at a kind that runs earlier, or outside (Secret);
@@ -47,6 +49,8 @@ fn flux_runs_sources_before_their_readers() {
     // Kustomization is reconciled; HelmRelease is not served yet.
     assert!(flux().get("Kustomization").is_some_and(|k| k.reconciled()));
     assert!(flux().get("HelmRelease").is_none());
+    // Providers and Alerts are held for the notifier, not reconciled.
+    assert!(flux().get("Alert").is_some_and(|k| !k.reconciled()));
 }
 
 #[test]

@@ -6,5 +6,6 @@
 mod automate;
 mod kind;
 mod kustomize;
+mod notify;
 mod sources;
 mod webhook;
