@@ -717,7 +717,8 @@ impl Run<'_> {
             // Decrypted generator inputs stay in memory (an overlay over
             // the artifact), never on disk as Flux's decryptor writes them.
             let files = match &decryption {
-                Some(keys) => decrypt::decrypt_sources(&disk, &root, &dir, &ks, keys)?,
+                // Paths in messages are relative to the artifact (`src/`).
+                Some(keys) => decrypt::decrypt_sources(&disk, &root.join("src"), &dir, &ks, keys)?,
                 None => BTreeMap::new(),
             };
             opts.decrypt = decryption.map(decrypt::resource_hook);
