@@ -195,8 +195,12 @@ fn decrypt_pgp(enc: &str, secret_keys: &[SignedSecretKey]) -> Result<Vec<u8>, St
             .decompress()
             .map_err(|e| format!("failed to decompress sops data key: {e}"))?;
     }
-    let data = message
-        .as_data_vec()
+    // A compressed message could inflate without bound: read only what a
+    // data key (or share) can be, and one byte more to notice a longer one.
+    let mut data = Vec::new();
+    (&mut message)
+        .take(MAX_KEY_BYTES + 1)
+        .read_to_end(&mut data)
         .map_err(|e| format!("failed to decrypt sops data key with pgp: {e}"))?;
     Ok(data)
 }

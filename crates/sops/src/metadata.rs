@@ -18,6 +18,9 @@ pub enum Rule {
     EncryptedCommentRegex(regex::Regex),
 }
 
+/// Most master keys a file may list (sops files hold a handful).
+pub const MAX_MASTER_KEYS: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct Metadata {
     pub groups: Vec<Vec<MasterKey>>,
@@ -373,6 +376,18 @@ fn from_json(tree: &Json) -> Result<Metadata, MetadataError> {
     };
     if groups.is_empty() {
         return Err(MetadataError::NoKeys);
+    }
+    // Every master key may be tried once per decryption (an RSA or X25519
+    // operation each): a hostile file could list thousands.
+    let total: usize = groups.iter().map(Vec::len).sum();
+    if total > MAX_MASTER_KEYS || groups.len() > 255 {
+        return Err(MetadataError::Field {
+            field: "key_groups".into(),
+            cause: format!(
+                "{total} master keys in {} groups, more than the {MAX_MASTER_KEYS} keys and 255 groups read",
+                groups.len()
+            ),
+        });
     }
     let lastmodified =
         rfc3339(&weak_string(m, "lastmodified")?).ok_or_else(|| MetadataError::Field {

@@ -423,3 +423,18 @@ fn flux_path_and_marker_detection() {
     assert_eq!(Format::detect(b"[sops]\n"), Some(Format::Ini));
     assert_eq!(Format::detect(b"plain"), None);
 }
+
+#[test]
+fn too_many_master_keys_are_refused() {
+    let mut entries = String::new();
+    for _ in 0..(metadata::MAX_MASTER_KEYS + 1) {
+        entries.push_str("        - recipient: age1x\n          enc: x\n");
+    }
+    let text = format!(
+        "sops:\n    age:\n{entries}    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: \"\"\n"
+    );
+    match load_yaml(&text) {
+        Err(Error::Load { cause, .. }) => assert!(cause.contains("master keys"), "{cause}"),
+        other => panic!("expected a load error, got {other:?}"),
+    }
+}

@@ -1,9 +1,12 @@
 //! YAML documents as sops reads and writes them with go.yaml.in/yaml/v3:
 //! plain scalars typed by yaml.v3's resolver (timestamps become `time`),
-//! comments kept as items before the key they precede, and the emitter's
-//! block style with an indent of 4 (`stores/yaml/store.go`).
+//! comments kept as items where yaml.v3 hangs them (before the key or item
+//! they precede, at the end of the map they are indented into), and the
+//! emitter's block style with an indent of 4 (`stores/yaml/store.go`).
+//! Where a comment sits decides its additional data, so placing it as
+//! sops does is what lets an encrypted comment decrypt.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use ferroflux_api::yaml::{self as loader, Node, Value as Raw};
 
@@ -34,26 +37,25 @@ pub fn load(source: &str) -> Result<Vec<Branch>, YamlError> {
     let comments = Comments::scan(source, &docs);
     let mut branches = Vec::new();
     let doc_lines: Vec<usize> = docs.iter().map(|d| d.line).collect();
+    let mut used = HashSet::new();
+    let mut used_trailing = HashSet::new();
     for (i, doc) in docs.iter().enumerate() {
         let end = doc_lines.get(i + 1).copied().unwrap_or(usize::MAX);
         let mut reader = Reader {
             comments: &comments,
-            taken: comments
-                .full
-                .range(doc.line.saturating_sub(1)..end)
-                .map(|(l, _)| *l)
-                .min(),
             end,
-            used: Default::default(),
+            used: &mut used,
+            used_trailing: &mut used_trailing,
         };
         let mut branch = Vec::new();
         match &doc.node {
             None => {}
             Some(Node {
                 value: Raw::Map(entries),
+                col,
                 ..
             }) => {
-                branch = reader.map(entries)?;
+                branch = reader.map(entries, *col)?;
             }
             Some(Node {
                 value: Raw::Seq(_), ..
@@ -74,27 +76,28 @@ pub fn load(source: &str) -> Result<Vec<Branch>, YamlError> {
         // Comments after the last key end the document's top-level branch.
         let rest: Vec<usize> = comments
             .full
-            .range(doc.line..end)
+            .range(..end)
             .map(|(l, _)| *l)
-            .filter(|l| !reader.used.contains(l))
+            .filter(|l| !used.contains(l))
             .collect();
-        let mut head = Vec::new();
         for l in rest {
-            if let Some(text) = comments.full.get(&l) {
-                head.push(Item::comment(text.clone(), false));
+            used.insert(l);
+            if let Some((_, text)) = comments.full.get(&l) {
+                branch.push(Item::comment(text.clone(), false));
             }
         }
-        branch.extend(head);
         branches.push(branch);
     }
     Ok(branches)
 }
 
-/// Comment lines of the source: full-line ones by line, and the trailing
-/// comment of a line that holds a scalar.
+/// Comment lines of the source: full-line ones by line (with their
+/// column), the trailing comment of a line that holds a node, and where
+/// nodes start.
 struct Comments {
-    full: BTreeMap<usize, String>,
+    full: BTreeMap<usize, (usize, String)>,
     trailing: BTreeMap<usize, String>,
+    starts: BTreeSet<usize>,
 }
 
 impl Comments {
@@ -108,17 +111,15 @@ impl Comments {
                 collect(n, &mut starts, &mut multiline);
             }
         }
-        starts.sort_unstable();
-        let mut content = std::collections::BTreeSet::new();
+        let starts: BTreeSet<usize> = starts.into_iter().collect();
+        let mut content = BTreeSet::new();
         for line in multiline {
             let next = starts
-                .iter()
+                .range(line + 1..)
+                .next()
                 .copied()
-                .find(|s| *s > line)
                 .unwrap_or(lines.len() + 1);
-            for l in line + 1..next {
-                content.insert(l);
-            }
+            content.extend(line + 1..next);
         }
         let mut full = BTreeMap::new();
         let mut trailing = BTreeMap::new();
@@ -130,12 +131,25 @@ impl Comments {
             let text = text.strip_suffix('\r').unwrap_or(text);
             let trimmed = text.trim_start_matches([' ', '\t']);
             if let Some(c) = trimmed.strip_prefix('#') {
-                full.insert(n, c.to_string());
+                full.insert(n, (text.len() - trimmed.len() + 1, c.to_string()));
             } else if let Some(c) = trailing_comment(text) {
                 trailing.insert(n, c);
             }
         }
-        Comments { full, trailing }
+        Comments {
+            full,
+            trailing,
+            starts,
+        }
+    }
+
+    /// The first node starting after `line`.
+    fn next_start(&self, line: usize) -> usize {
+        self.starts
+            .range(line + 1..)
+            .next()
+            .copied()
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -151,6 +165,19 @@ fn collect(node: &Node, starts: &mut Vec<usize>, multiline: &mut Vec<usize>) {
         Raw::Seq(items) => items.iter().for_each(|n| collect(n, starts, multiline)),
         Raw::Str { text, quoted: true } if text.contains('\n') => multiline.push(node.line),
         _ => {}
+    }
+}
+
+/// The last line a node starts on (its own or a descendant's).
+fn last_line(node: &Node) -> usize {
+    match &node.value {
+        Raw::Map(entries) => entries
+            .iter()
+            .map(|e| e.key_line.max(last_line(&e.value)))
+            .max()
+            .unwrap_or(node.line),
+        Raw::Seq(items) => items.iter().map(last_line).max().unwrap_or(node.line),
+        _ => node.line,
     }
 }
 
@@ -189,43 +216,73 @@ fn trailing_comment(line: &str) -> Option<String> {
 
 struct Reader<'a> {
     comments: &'a Comments,
-    taken: Option<usize>,
     end: usize,
-    used: std::collections::HashSet<usize>,
+    used: &'a mut HashSet<usize>,
+    used_trailing: &'a mut HashSet<usize>,
 }
 
 impl Reader<'_> {
-    /// Full-line comments before `line` not yet placed.
-    fn heads(&mut self, line: usize, out: &mut Vec<Comment>) {
-        let from = self.taken.unwrap_or(0);
+    /// Comments before `line` not yet placed: full-line ones, and line
+    /// comments no node claimed (`- # c` before a nested sequence).
+    fn heads(&mut self, line: usize) -> Vec<Comment> {
+        let upto = line.min(self.end);
+        let mut found: Vec<(usize, String)> = Vec::new();
+        for (l, (_, t)) in self.comments.full.range(..upto) {
+            if self.used.insert(*l) {
+                found.push((*l, t.clone()));
+            }
+        }
+        for (l, t) in self.comments.trailing.range(..upto) {
+            if self.used_trailing.insert(*l) {
+                found.push((*l, t.clone()));
+            }
+        }
+        found.sort_by_key(|(l, _)| *l);
+        found
+            .into_iter()
+            .map(|(_, text)| Comment {
+                text,
+                inline: false,
+            })
+            .collect()
+    }
+
+    /// Full-line comments after a block's last node, before the next node,
+    /// indented at least to the block's column: yaml.v3's foot comments.
+    fn feet(&mut self, after: usize, col: usize) -> Vec<Comment> {
+        let next = self.comments.next_start(after).min(self.end);
         let lines: Vec<usize> = self
             .comments
             .full
-            .range(from..line.min(self.end))
+            .range(after + 1..next)
+            .filter(|(l, (c, _))| *c >= col && !self.used.contains(*l))
             .map(|(l, _)| *l)
-            .filter(|l| !self.used.contains(l))
             .collect();
+        let mut out = Vec::new();
         for l in lines {
             self.used.insert(l);
-            if let Some(t) = self.comments.full.get(&l) {
+            if let Some((_, t)) = self.comments.full.get(&l) {
                 out.push(Comment {
                     text: t.clone(),
                     inline: false,
                 });
             }
         }
+        out
     }
 
     fn trailing(&mut self, line: usize) -> Option<String> {
+        if !self.used_trailing.insert(line) {
+            return None;
+        }
         self.comments.trailing.get(&line).cloned()
     }
 
-    fn map(&mut self, entries: &[loader::Entry]) -> Result<Vec<Item>, YamlError> {
+    fn map(&mut self, entries: &[loader::Entry], col: usize) -> Result<Vec<Item>, YamlError> {
         let mut items = Vec::new();
+        let mut last = 0;
         for e in entries {
-            let mut heads = Vec::new();
-            self.heads(e.key_line, &mut heads);
-            items.extend(heads.into_iter().map(|c| Item {
+            items.extend(self.heads(e.key_line).into_iter().map(|c| Item {
                 key: Key::Comment(c),
                 value: Value::Null,
             }));
@@ -239,28 +296,32 @@ impl Reader<'_> {
             }
             let value = self.value(&e.value, e.key_line)?;
             items.push(Item::new(e.key.clone(), value));
+            last = last.max(e.key_line).max(last_line(&e.value));
         }
+        items.extend(self.feet(last, col).into_iter().map(|c| Item {
+            key: Key::Comment(c),
+            value: Value::Null,
+        }));
         Ok(items)
     }
 
     fn value(&mut self, node: &Node, owner_line: usize) -> Result<Value, YamlError> {
         Ok(match &node.value {
-            Raw::Map(entries) => Value::Map(self.map(entries)?),
+            Raw::Map(entries) => Value::Map(self.map(entries, node.col)?),
             Raw::Seq(items) => {
                 let mut out = Vec::new();
                 for n in items {
-                    let mut heads = Vec::new();
-                    self.heads(n.line, &mut heads);
-                    out.extend(heads.into_iter().map(Value::Comment));
-                    let scalar = !matches!(n.value, Raw::Map(_) | Raw::Seq(_));
-                    if scalar
-                        && n.line != owner_line
-                        && let Some(c) = self.trailing(n.line)
-                    {
-                        out.push(Value::Comment(Comment {
-                            text: c,
-                            inline: true,
-                        }));
+                    out.extend(self.heads(n.line).into_iter().map(Value::Comment));
+                    // `- x # c` and `- k: v # c`: the item's line comment,
+                    // which sops keeps before the item.
+                    if n.line != owner_line {
+                        let scalar = !matches!(n.value, Raw::Map(_) | Raw::Seq(_));
+                        if let Some(c) = self.trailing(n.line) {
+                            out.push(Value::Comment(Comment {
+                                text: c,
+                                inline: scalar,
+                            }));
+                        }
                     }
                     out.push(self.value(n, n.line)?);
                 }
@@ -819,15 +880,15 @@ fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
-/// libyaml's `is_printable` (yaml.v3 emits unicode as is).
+/// go-yaml's `is_printable`: LF, ASCII printable, the BMP from U+00A0
+/// except surrogates, U+FEFF, U+FFFE and U+FFFF (NEL and the
+/// supplementary planes are escaped: an emoji is written `\U0001F600`).
 fn is_printable(c: char) -> bool {
     let v = c as u32;
     v == 0x0a
         || (0x20..=0x7e).contains(&v)
-        || v == 0x85
         || (0xa0..=0xd7ff).contains(&v)
         || ((0xe000..=0xfffd).contains(&v) && v != 0xfeff)
-        || (0x10000..=0x10ffff).contains(&v)
 }
 
 struct Analysis {
@@ -850,7 +911,7 @@ fn analyze(value: &str) -> Analysis {
     }
     let chars: Vec<char> = value.chars().collect();
     let mut indicators = value.starts_with("---") || value.starts_with("...");
-    let (mut line_breaks, mut special) = (false, false);
+    let (mut line_breaks, mut special, mut tabs) = (false, false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
@@ -874,7 +935,11 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        // yaml.v3 counts tabs apart: they rule out plain and single-quoted
+        // scalars but not a literal block.
+        if c == '\t' {
+            tabs = true;
+        } else if !is_printable(c) {
             special = true;
         }
         if c == ' ' {
@@ -915,6 +980,10 @@ fn analyze(value: &str) -> Analysis {
         a.block_allowed = false;
     }
     if break_space {
+        a.plain_allowed = false;
+        a.single_allowed = false;
+    }
+    if tabs {
         a.plain_allowed = false;
         a.single_allowed = false;
     }
