@@ -72,6 +72,14 @@ pub fn import_keys(
     let Some(decryption) = &ks.spec.decryption else {
         return Ok(None);
     };
+    if decryption.service_account_name.is_some() {
+        // Workload identity reaches cloud KMS only, which ferroflux lacks;
+        // Flux says the same without its feature gate.
+        return Err("to use spec.decryption.serviceAccountName for decryption authentication \
+                    please enable the ObjectLevelWorkloadIdentity feature gate in the controller \
+                    (ferroflux has no cloud KMS: use an age or PGP key in spec.decryption.secretRef)"
+            .to_string());
+    }
     let mut keys = Keys::new();
     let mut unsupported = Vec::new();
     let Some(secret_ref) = &decryption.secret_ref else {

@@ -142,6 +142,24 @@ fn keys_come_from_agekey_entries_and_unsupported_entries_say_so() {
     assert!(!err.contains("s.token"), "{err}");
     let err = import_keys(&ks, &secrets_with(&[("key.asc", b"garbage")])).expect_err("bad pgp");
     assert!(err.contains("'key.asc'"), "{err}");
+    let mut with_sa = ks.clone();
+    if let Some(d) = with_sa.spec.decryption.as_mut() {
+        d.service_account_name = Some("kms-reader".into());
+    }
+    let err = import_keys(&with_sa, &secrets_with(&[])).expect_err("workload identity");
+    assert!(
+        err.starts_with("to use spec.decryption.serviceAccountName"),
+        "{err}"
+    );
+    // Without a secretRef there are no keys, and decryption fails later.
+    let mut bare = ks.clone();
+    if let Some(d) = bare.spec.decryption.as_mut() {
+        d.secret_ref = None;
+    }
+    let keys = import_keys(&bare, &secrets_with(&[]))
+        .expect("ok")
+        .expect("some");
+    assert!(keys.keys.is_empty());
 }
 
 /// An artifact tree: `apps/` with a kustomization, a whole-resource SOPS
@@ -337,4 +355,55 @@ fn a_tampered_value_fails_its_tag_and_the_opt_out_annotation_skips_decryption() 
     std::fs::write(&db, text).expect("write");
     let yaml = build(root.path(), keys()).expect("skipped");
     assert!(yaml.contains("ENC["), "left encrypted: {yaml}");
+}
+
+#[test]
+fn source_walk_errors_and_plain_files() {
+    use ferroflux_kustomize::MemFs;
+    let keys = DecryptionKeys {
+        keys: Arc::new(Keys::new()),
+        unsupported: Vec::new(),
+    };
+    let ks = kustomization(true);
+    let mut fs = MemFs::new();
+    fs.add("/src/apps/kustomization.yaml", "resources: []\n")
+        .add("/src/apps/kustomization.yml", "resources: []\n");
+    let err = decrypt_sources(&fs, Path::new("/src"), Path::new("/src/apps"), &ks, &keys)
+        .expect_err("two files");
+    assert_eq!(
+        err,
+        "error decrypting sources: found multiple kustomization files in apps"
+    );
+    let mut fs = MemFs::new();
+    fs.add(
+        "/src/apps/kustomization.yaml",
+        "resources:\n- ../base\nsecretGenerator:\n- name: s\n  files:\n  - missing.txt\n",
+    );
+    let err = decrypt_sources(&fs, Path::new("/src"), Path::new("/src/apps"), &ks, &keys)
+        .expect_err("missing");
+    assert!(err.starts_with("error decrypting sources: "), "{err}");
+    assert!(err.contains("missing.txt"), "{err}");
+    // Plain inputs are left to the build; a base directory is walked.
+    let mut fs = MemFs::new();
+    fs.add(
+        "/src/apps/kustomization.yaml",
+        "resources:\n- ../base\nsecretGenerator:\n- name: s\n  files:\n  - plain.txt\n  envs:\n  - plain.env\n",
+    )
+    .add("/src/apps/plain.txt", "not encrypted")
+    .add("/src/apps/plain.env", "A=1\n")
+    .add(
+        "/src/base/kustomization.yaml",
+        "patches:\n- path: p.yaml\n",
+    )
+    .add("/src/base/p.yaml", "mac: ENC[broken");
+    let err = decrypt_sources(&fs, Path::new("/src"), Path::new("/src/apps"), &ks, &keys)
+        .expect_err("the base's patch has the YAML marker");
+    assert!(
+        err.starts_with("error decrypting sources: base/p.yaml: "),
+        "{err}"
+    );
+    fs.add("/src/base/p.yaml", "kind: ConfigMap\n");
+    let files =
+        decrypt_sources(&fs, Path::new("/src"), Path::new("/src/apps"), &ks, &keys).expect("plain");
+    assert!(files.is_empty());
 }
