@@ -438,3 +438,32 @@ fn too_many_master_keys_are_refused() {
         other => panic!("expected a load error, got {other:?}"),
     }
 }
+
+#[test]
+fn value_fields_split_as_sops_regex_does() {
+    let enc = encrypt_for_test(b"v", &KEY, "x:", "str");
+    assert_eq!(
+        cipher::decrypt(&enc, &KEY, "x:"),
+        Ok(Value::Str("v".into()))
+    );
+    // Text after the closing bracket is tolerated, as the unanchored end
+    // of sops' regex does.
+    assert_eq!(
+        cipher::decrypt(&format!("{enc} trailing"), &KEY, "x:"),
+        Ok(Value::Str("v".into()))
+    );
+    for bad in [
+        "ENC[AES256_GCM,data:,iv:AA==,tag:AA==,type:str]",
+        "ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:]",
+        "ENC[AES256_GCM,data:AA==,iv:AA==,type:str]",
+        "ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str",
+        "ENC[AES128_GCM,data:AA==,iv:AA==,tag:AA==,type:str]",
+    ] {
+        assert_eq!(
+            cipher::decrypt(bad, &KEY, "x:"),
+            Err(CipherError::Format),
+            "{bad}"
+        );
+        assert!(!cipher::is_encrypted(bad), "{bad}");
+    }
+}
