@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ferroflux_sops::{Format, Keys, Options};
 
@@ -15,6 +15,10 @@ pub struct Oracle {
     pub pgp_fingerprint: String,
     pub pgp_secret_armored: Vec<u8>,
     pub gnupg_home: PathBuf,
+    /// Held around every sops call that runs gpg, after which the
+    /// gpg-agent it started is stopped: the oracle is a static that is
+    /// never dropped, and an agent must not outlive the test process.
+    gpg: Mutex<()>,
 }
 
 pub fn ext(format: Format) -> &'static str {
@@ -76,7 +80,9 @@ fn make() -> Option<Oracle> {
             return None;
         }
     }
-    let dir = tempfile::tempdir().expect("tempdir");
+    // The oracle lives in a static that is never dropped: keep its keys
+    // under the target directory, not in /tmp.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let age_key_file = dir.path().join("age.agekey");
     let out = run(Command::new("age-keygen").arg("-o").arg(&age_key_file));
     assert!(
@@ -132,6 +138,7 @@ fn make() -> Option<Oracle> {
         "never",
     ]);
     let pgp_secret_armored = gpg(&["--armor", "--export-secret-keys", &pgp_fingerprint]);
+    stop_agent(&gnupg_home);
     Some(Oracle {
         sops,
         dir,
@@ -140,7 +147,16 @@ fn make() -> Option<Oracle> {
         pgp_fingerprint,
         pgp_secret_armored,
         gnupg_home,
+        gpg: Mutex::new(()),
     })
+}
+
+fn stop_agent(gnupg_home: &Path) {
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", gnupg_home)
+        .args(["--kill", "gpg-agent"])
+        .stdin(Stdio::null())
+        .output();
 }
 
 /// Which master key a fixture is encrypted to.
@@ -203,7 +219,15 @@ impl Oracle {
             Recipient::Age => c.args(["--age", &self.age_recipient]),
             Recipient::Pgp => c.args(["--pgp", &self.pgp_fingerprint]),
         };
-        let out = run(c.args(&flags).arg(input.path()));
+        let out = {
+            let _gpg =
+                (to == Recipient::Pgp).then(|| self.gpg.lock().unwrap_or_else(|e| e.into_inner()));
+            let out = run(c.args(&flags).arg(input.path()));
+            if to == Recipient::Pgp {
+                stop_agent(&self.gnupg_home);
+            }
+            out
+        };
         assert!(
             out.status.success(),
             "sops encrypt {flags:?}: {}",
@@ -232,7 +256,16 @@ impl Oracle {
         if ignore_mac {
             c.arg("--ignore-mac");
         }
-        let out = run(c.arg(file.path()));
+        // A PGP-encrypted file is decrypted by sops through gpg.
+        let pgp = enc.windows(3).any(|w| w == b"pgp");
+        let out = {
+            let _gpg = pgp.then(|| self.gpg.lock().unwrap_or_else(|e| e.into_inner()));
+            let out = run(c.arg(file.path()));
+            if pgp {
+                stop_agent(&self.gnupg_home);
+            }
+            out
+        };
         if out.status.success() {
             Ok(out.stdout)
         } else {
