@@ -243,6 +243,8 @@ fn the_build_decrypts_resources_and_generator_inputs_in_memory() {
     )
     .expect("keys")
     .expect("decryption set");
+    let debug = format!("{keys:?}");
+    assert!(!debug.contains("AGE-SECRET-KEY"), "{debug}");
     let yaml = build(root.path(), Some(keys)).expect("build");
     assert!(!yaml.contains("ENC["), "{yaml}");
     assert!(!yaml.contains("sops:"), "{yaml}");
