@@ -16,6 +16,7 @@ mod image;
 mod install;
 mod kustomize;
 mod reconcile;
+mod sops;
 mod suspend;
 mod tree;
 mod validate;
@@ -70,6 +71,9 @@ enum Command {
     /// kustomize, byte-compatible with kustomize 5.6: `kustomize build DIR`.
     #[command(subcommand)]
     Kustomize(kustomize::KustomizeCommand),
+    /// Decrypt SOPS files (age, PGP) as `sops decrypt` does.
+    #[command(subcommand)]
+    Sops(sops::SopsCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Diff(cmd) => diff::run(cmd),
         Command::Tree(cmd) => tree::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
+        Command::Sops(cmd) => sops::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@
 //! health checks go through the runtime's target cluster; the kind's
 //! contract with the runtime ([`kind`]).
 
+pub mod decrypt;
 pub mod dependency;
 pub mod health_exprs;
 pub mod history;

@@ -2,7 +2,7 @@
 //! `ferroflux-api` (schema findings) and adds the traps the seed articles
 //! show: a filter pattern that can never yield a semver tag, a commit template
 //! mangled by a blog engine, the removed `.Updated` template field, a marked
-//! image line whose JSON is broken, plaintext Secrets, references that miss by
+//! image line whose JSON is broken, plaintext Secrets, SOPS Secrets a Kustomization cannot decrypt, references that miss by
 //! a namespace, kustomizations that do not build (with a hint for a patch
 //! that matches nothing). Reads the files it is given; no other IO, no clock.
 
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use ferroflux_api::manifest::{self, Loaded, Manifest};
 
 mod checks;
+mod decryption;
 mod kustomize;
 mod markers;
 mod pattern;
@@ -67,6 +68,7 @@ fn report(loaded: Loaded, marker_findings: Vec<Finding>) -> Report {
         checks::check(m, &mut findings);
     }
     references::check(&loaded.manifests, &mut findings);
+    decryption::check(&loaded.manifests, &mut findings);
     findings.extend(marker_findings);
     findings.sort_by(|a, b| {
         (&a.file, a.line, b.severity, &a.message).cmp(&(&b.file, b.line, a.severity, &b.message))

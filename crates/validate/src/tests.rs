@@ -239,3 +239,59 @@ fn reference_missing_by_a_namespace() {
         "{f:?}"
     );
 }
+
+const SOPS_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\ndata:\n  password: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\nsops:\n  age:\n    - recipient: age1x\n      enc: x\n  lastmodified: \"2024-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\n  version: 3.13.2\n";
+
+fn sops_tree(decryption: &str, annotation: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("clusters/prod")).expect("mkdir");
+    std::fs::create_dir_all(root.join("apps/prod")).expect("mkdir");
+    std::fs::write(
+        root.join("clusters/prod/apps.yaml"),
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/prod\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n{decryption}"
+        ),
+    )
+    .expect("write ks");
+    let secret = SOPS_SECRET.replace(
+        "  namespace: apps\n",
+        &format!("  namespace: apps\n{annotation}"),
+    );
+    std::fs::write(root.join("apps/prod/secret.yaml"), secret).expect("write secret");
+    validate_paths(&[root.to_path_buf()])
+        .findings
+        .iter()
+        .map(ToString::to_string)
+        .filter(|f| f.contains("SOPS"))
+        .collect()
+}
+
+#[test]
+fn a_sops_secret_without_decryption_on_its_kustomization_warns() {
+    let f = sops_tree("", "");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].contains("secret.yaml:8: Secret/apps/db: warning"),
+        "{f:?}"
+    );
+    assert!(
+        f[0].contains("Kustomization flux-system/apps (path ./apps/prod"),
+        "{f:?}"
+    );
+    assert!(f[0].contains("has no spec.decryption"), "{f:?}");
+}
+
+#[test]
+fn a_sops_secret_with_decryption_or_opted_out_is_clean() {
+    let f = sops_tree(
+        "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n",
+        "",
+    );
+    assert!(f.is_empty(), "{f:?}");
+    let f = sops_tree(
+        "",
+        "  annotations:\n    kustomize.toolkit.fluxcd.io/decrypt: Disabled\n",
+    );
+    assert!(f.is_empty(), "{f:?}");
+}

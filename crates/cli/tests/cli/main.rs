@@ -15,5 +15,6 @@ mod kustomize;
 mod policy;
 mod scan;
 mod setters;
+mod sops;
 mod tree;
 mod validate;

@@ -35,6 +35,7 @@ use serde_json::Value;
 
 pub use ferroflux_api::kustomize::Kustomization;
 
+use super::decrypt::{self, DecryptionKeys};
 use super::health_exprs::{ExprStatus, HealthExprs};
 use super::{REQUEUE_DEPENDENCY, dependency, history, retry_interval, timeout};
 use crate::clock::Clock;
@@ -125,6 +126,9 @@ pub struct KustomizationInput {
     /// `postBuild.substituteFrom`, read with the home's (not the target's)
     /// credentials, as Flux reads them with its own client.
     pub substitute_from: Result<SubstituteFrom, StepError>,
+    /// `spec.decryption`'s keys from its Secret (`None` without
+    /// decryption); an error fails the build, as Flux's `ImportKeys`.
+    pub decryption: Result<Option<DecryptionKeys>, StepError>,
 }
 
 /// The new status, when to run again, and the event of the run.
@@ -161,6 +165,8 @@ pub fn resolve(
         source,
         dependencies,
         substitute_from: resolve_substitute_from(ks, secrets),
+        decryption: decrypt::import_keys(ks, secrets)
+            .map_err(|m| StepError::waiting(reason::BUILD_FAILED, m, retry_interval(ks))),
     }
 }
 
@@ -488,16 +494,6 @@ fn event_of(type_: EventType, reason: &str, run: &Run<'_>) -> Event {
 impl Run<'_> {
     async fn steps(&mut self, input: &KustomizationInput) -> Result<Applied, StepError> {
         let exprs = compile_health_exprs(self.ks)?;
-        if let Some(d) = &self.ks.spec.decryption {
-            return Err(StepError::stalled(
-                reason::BUILD_FAILED,
-                format!(
-                    "spec.decryption (provider {:?}) is not supported by ferroflux yet: SOPS-encrypted \
-                     Secrets cannot be applied",
-                    d.provider
-                ),
-            ));
-        }
         let source = input.source.clone()?;
         input.dependencies.clone()?;
         let revision = source.artifact.revision.clone();
@@ -706,16 +702,29 @@ impl Run<'_> {
     ) -> Result<Manifests, StepError> {
         let retry = retry_interval(self.ks);
         let failed = |m: String| StepError::waiting(reason::BUILD_FAILED, m, retry);
+        let decryption = input.decryption.clone()?;
         let substitute_from = input.substitute_from.clone()?;
         // Messages name files relative to the artifact, not the temp dir.
         let shown_root = format!("{}/", root.join("src").display());
         let (root, dir, ks) = (root.to_path_buf(), dir.to_path_buf(), self.ks.clone());
         let built = tokio::task::spawn_blocking(move || {
-            let fs = ferroflux_kustomize::DiskFs::new(&root).map_err(|e| e.to_string())?;
-            let opts = BuildOptions {
+            let disk = ferroflux_kustomize::DiskFs::new(&root).map_err(|e| e.to_string())?;
+            let mut opts = BuildOptions {
                 strict_substitute: true,
                 substitute_from,
                 ..BuildOptions::default()
+            };
+            // Decrypted generator inputs stay in memory (an overlay over
+            // the artifact), never on disk as Flux's decryptor writes them.
+            let files = match &decryption {
+                // Paths in messages are relative to the artifact (`src/`).
+                Some(keys) => decrypt::decrypt_sources(&disk, &root.join("src"), &dir, &ks, keys)?,
+                None => BTreeMap::new(),
+            };
+            opts.decrypt = decryption.map(decrypt::resource_hook);
+            let fs = decrypt::Decrypted {
+                inner: &disk,
+                files,
             };
             ferroflux_kustomize::flux::build_for_apply(&fs, &dir, &ks, &opts)
                 .map_err(|e| e.to_string())

@@ -141,6 +141,24 @@ pub struct BuildOptions {
     pub ignore_paths: Vec<String>,
     /// Accumulation bound of the kustomize build.
     pub max_accumulated: Option<usize>,
+    /// Runs on every built resource before `postBuild` substitution, where
+    /// kustomize-controller decrypts SOPS resources (`DecryptResource`).
+    pub decrypt: Option<ResourceHook>,
+}
+
+/// What a [`ResourceHook`] runs: the resource in place, or an error
+/// message that fails the build.
+pub type ResourceFn = dyn Fn(&mut crate::value::Value) -> Result<(), String> + Send + Sync;
+
+/// A step over each built resource.
+#[derive(Clone)]
+pub struct ResourceHook(pub std::sync::Arc<ResourceFn>);
+
+// The hook holds keys: its Debug says only that it is there.
+impl std::fmt::Debug for ResourceHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResourceHook")
+    }
 }
 
 /// What a build printed, and what it wants to tell on standard error.
@@ -322,6 +340,11 @@ fn build_resources(
     let (mut resources, kwarnings) = crate::build::build_with_warnings(&overlay, dir, &build_opts)
         .map_err(|e| Error::Build(format!("kustomize build failed: {}", locate(e, &layered))))?;
     warnings.extend(kwarnings);
+    if let Some(hook) = &opts.decrypt {
+        for r in &mut resources {
+            (hook.0)(&mut r.value).map_err(Error::Build)?;
+        }
+    }
     let namespace = ks.metadata.namespace.clone().unwrap_or_default();
     if let Some(pb) = &ks.spec.post_build {
         let sub = postbuild::Substitution {

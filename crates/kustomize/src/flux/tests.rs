@@ -458,3 +458,38 @@ fn the_controller_substitutes_from_what_its_home_read() {
         "substitute from 'ConfigMap/vars' error: configmaps \"vars\" not found"
     );
 }
+
+#[test]
+fn the_decrypt_hook_runs_on_each_resource_before_substitution() {
+    use crate::value::{Map, Value};
+    let fs = app_fs();
+    let k = ks("  postBuild:\n    substitute:\n      ZONE: z\n");
+    // A stand-in for SOPS decryption: the ConfigMap's value becomes a
+    // variable, which substitution must then see.
+    let hook = ResourceHook(std::sync::Arc::new(|v: &mut Value| {
+        if let Value::Map(m) = v
+            && let Some(Value::Map(data)) = m.get_mut("data")
+        {
+            *data = Map(vec![("region".into(), Value::Str("${ZONE}".into()))]);
+        }
+        Ok(())
+    }));
+    let opts = BuildOptions {
+        decrypt: Some(hook),
+        ..BuildOptions::default()
+    };
+    assert_eq!(format!("{:?}", opts.decrypt), "Some(ResourceHook)");
+    let out = build_for_apply(&fs, Path::new("/app"), &k, &opts).expect("built");
+    assert!(out.yaml.contains("  region: z\n"), "{}", out.yaml);
+    let failing = BuildOptions {
+        decrypt: Some(ResourceHook(std::sync::Arc::new(|_: &mut Value| {
+            Err("decryption failed for 'Secret.v1.[noGrp]/x': no key".to_string())
+        }))),
+        ..BuildOptions::default()
+    };
+    let err = build_for_apply(&fs, Path::new("/app"), &k, &failing).expect_err("hook error");
+    assert_eq!(
+        err.to_string(),
+        "decryption failed for 'Secret.v1.[noGrp]/x': no key"
+    );
+}

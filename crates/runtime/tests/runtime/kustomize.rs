@@ -42,10 +42,11 @@ async fn config(cp: &ControlPlane) -> Config {
 }
 
 /// The home of these tests: the GitRepository and Kustomizations a run
-/// reads, and no Secrets (substituteFrom is not used here).
+/// reads, and the Secrets it reads from the home (SOPS decryption keys).
 #[derive(Default)]
-struct Home {
+pub(crate) struct Home {
     objects: BTreeMap<ObjectKey, Box<dyn Any + Send + Sync>>,
+    pub(crate) secrets: BTreeMap<(String, String), SecretData>,
 }
 
 impl Lookup for Home {
@@ -63,25 +64,27 @@ impl Lookup for Home {
 
 impl SecretSource for Home {
     fn secret(&self, namespace: &str, name: &str) -> Result<&SecretData, String> {
-        Err(format!("secret '{namespace}/{name}' not found"))
+        self.secrets
+            .get(&(namespace.to_string(), name.to_string()))
+            .ok_or_else(|| format!("secret '{namespace}/{name}' not found"))
     }
 }
 
 /// One test's world: a namespace, a storage root and the targets.
-struct World {
+pub(crate) struct World {
     cp: &'static ControlPlane,
-    client: Client,
-    ns: String,
+    pub(crate) client: Client,
+    pub(crate) ns: String,
     storage: Storage,
     work: tempfile::TempDir,
     _root: tempfile::TempDir,
     targets: KubeTargets,
-    home: Home,
+    pub(crate) home: Home,
     options: KustomizationOptions,
 }
 
 impl World {
-    async fn new(prefix: &str) -> Option<World> {
+    pub(crate) async fn new(prefix: &str) -> Option<World> {
         let cp = ControlPlane::shared()?;
         let ns = cp.namespace(prefix);
         let config = config(cp).await;
@@ -118,7 +121,7 @@ impl World {
 
     /// Archive `files` as revision `main@sha1:<rev>` and advertise it on
     /// the GitRepository `fleet`.
-    fn publish(&mut self, rev: &str, files: &[(&str, &str)]) -> String {
+    pub(crate) fn publish(&mut self, rev: &str, files: &[(&str, &str)]) -> String {
         let src = tempfile::tempdir().expect("src");
         for (p, content) in files {
             let path = src.path().join(p);
@@ -153,7 +156,7 @@ impl World {
         revision
     }
 
-    fn kustomization(&self, spec: Value) -> Kustomization {
+    pub(crate) fn kustomization(&self, spec: Value) -> Kustomization {
         let mut v = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": "apps", "namespace": self.ns, "generation": 1},
             "spec": {"interval": "10m", "retryInterval": "1m", "prune": true, "path": "./apps",
@@ -166,7 +169,7 @@ impl World {
     }
 
     /// Resolve and reconcile; the status is kept on `ks` for the next run.
-    async fn run(&self, ks: &mut Kustomization) -> KustomizationResult {
+    pub(crate) async fn run(&self, ks: &mut Kustomization) -> KustomizationResult {
         let input = resolve(ks, &self.home, &self.home);
         let cx = KustomizationCx {
             targets: &self.targets,
@@ -183,7 +186,7 @@ impl World {
     }
 }
 
-fn ready(r: &KustomizationResult) -> &Condition {
+pub(crate) fn ready(r: &KustomizationResult) -> &Condition {
     r.status
         .conditions
         .iter()
@@ -191,7 +194,7 @@ fn ready(r: &KustomizationResult) -> &Condition {
         .expect("Ready condition")
 }
 
-fn message(r: &KustomizationResult) -> String {
+pub(crate) fn message(r: &KustomizationResult) -> String {
     r.event
         .as_ref()
         .map(|e| e.message.clone())

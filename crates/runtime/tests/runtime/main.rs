@@ -1,11 +1,13 @@
 //! Integration tests of the runtime: the webhook server over real HTTP and
 //! one `automate` pass against a fake registry and a file:// repository;
-//! the Kustomization reconcile against the testkit's real kube-apiserver;
-//! a test-only kind served with one registration line.
+//! the Kustomization reconcile against the testkit's real kube-apiserver,
+//! SOPS-encrypted Secrets among its manifests; a test-only kind served with
+//! one registration line.
 
 mod automate;
 mod kind;
 mod kustomize;
 mod notify;
+mod sops;
 mod sources;
 mod webhook;
