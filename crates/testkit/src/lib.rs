@@ -12,5 +12,6 @@ pub mod gitrepo;
 pub mod http;
 pub mod process;
 pub mod registry;
+pub mod sops;
 pub mod sshd;
 pub mod tls;

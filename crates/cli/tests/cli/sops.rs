@@ -2,59 +2,27 @@
 //! sops encrypted (`$FERROFLUX_SOPS`, .ci/setup.d/55-sops.sh), sops' exit
 //! codes for a MAC mismatch and a wrong key, and no plaintext on stderr.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-struct Setup {
-    sops: PathBuf,
-    dir: tempfile::TempDir,
-    key: PathBuf,
-    recipient: String,
-}
+use ferroflux_testkit::sops::Sops as Setup;
 
 fn setup() -> Option<Setup> {
-    let sops = match std::env::var_os("FERROFLUX_SOPS") {
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
-        _ => {
-            ferroflux_testkit::env::skip_or_fail(
-                "FERROFLUX_SOPS (see .ci/setup.d/55-sops.sh) is not a built sops",
-            );
-            return None;
-        }
-    };
-    let dir = tempfile::tempdir().expect("test setup");
-    let key = dir.path().join("keys.txt");
-    let made = Command::new("age-keygen").arg("-o").arg(&key).output();
-    if !made.is_ok_and(|o| o.status.success()) {
-        ferroflux_testkit::env::skip_or_fail("age-keygen is not installed (.ci/packages/sops.txt)");
-        return None;
-    }
-    let recipient = std::fs::read_to_string(&key)
-        .expect("test setup")
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .expect("test setup")
-        .to_string();
-    Some(Setup {
-        sops,
-        dir,
-        key,
-        recipient,
-    })
+    Setup::age()
 }
 
-impl Setup {
+trait Cli {
+    fn sops(&self, args: &[&str]) -> Output;
+    fn encrypt_file(&self, name: &str, plain: &str, flags: &[&str]) -> PathBuf;
+    fn ours(&self, args: &[&str]) -> Output;
+}
+
+impl Cli for Setup {
     fn sops(&self, args: &[&str]) -> Output {
-        Command::new(&self.sops)
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("SOPS_AGE_KEY_FILE", &self.key)
-            .args(args)
-            .output()
-            .expect("test setup")
+        self.command().args(args).output().expect("test setup")
     }
 
-    fn encrypt(&self, name: &str, plain: &str, flags: &[&str]) -> PathBuf {
+    fn encrypt_file(&self, name: &str, plain: &str, flags: &[&str]) -> PathBuf {
         let src = self.dir.path().join(format!("plain-{name}"));
         std::fs::write(&src, plain).expect("test setup");
         let mut args = vec!["encrypt", "--age", &self.recipient];
@@ -103,7 +71,7 @@ fn prints_what_sops_decrypt_prints_for_each_format() {
         ("secret.bin", "raw bytes\n"),
     ];
     for (name, plain) in cases {
-        let enc = s.encrypt(name, plain, &[]);
+        let enc = s.encrypt_file(name, plain, &[]);
         let path = enc.to_str().expect("test setup");
         let theirs = s.sops(&["decrypt", path]);
         assert!(
@@ -124,7 +92,7 @@ fn prints_what_sops_decrypt_prints_for_each_format() {
             "{name}"
         );
     }
-    let enc = s.encrypt("convert.yaml", "a: 1\nb: [x]\n", &[]);
+    let enc = s.encrypt_file("convert.yaml", "a: 1\nb: [x]\n", &[]);
     let path = enc.to_str().expect("test setup");
     let theirs = s.sops(&["decrypt", "--output-type", "json", path]);
     let ours = s.ours(&["--output-type", "json", path]);
@@ -134,7 +102,7 @@ fn prints_what_sops_decrypt_prints_for_each_format() {
 #[test]
 fn a_changed_plain_value_exits_51_unless_the_mac_is_ignored() {
     let Some(s) = setup() else { return };
-    let enc = s.encrypt(
+    let enc = s.encrypt_file(
         "mac.yaml",
         "user: admin\npassword: hunter2\n",
         &["--encrypted-regex", "^password$"],
@@ -158,7 +126,7 @@ fn a_changed_plain_value_exits_51_unless_the_mac_is_ignored() {
 #[test]
 fn a_wrong_key_exits_128_and_names_the_recipient() {
     let Some(s) = setup() else { return };
-    let enc = s.encrypt("wrong.yaml", "password: hunter2\n", &[]);
+    let enc = s.encrypt_file("wrong.yaml", "password: hunter2\n", &[]);
     let other = s.dir.path().join("other.txt");
     let out = Command::new("age-keygen")
         .arg("-o")

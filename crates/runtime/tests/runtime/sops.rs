@@ -3,73 +3,16 @@
 //! `secretGenerator` env file arrive decrypted in the cluster; a wrong key
 //! is BuildFailed with Flux's words, no plaintext in status or event.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::json;
 
 use crate::kustomize::{World, message, ready};
 
-struct Age {
-    sops: PathBuf,
-    dir: tempfile::TempDir,
-    identity: String,
-    recipient: String,
-}
+use ferroflux_testkit::sops::Sops as Age;
 
 fn age() -> Option<Age> {
-    let sops = match std::env::var_os("FERROFLUX_SOPS") {
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
-        _ => {
-            ferroflux_testkit::env::skip_or_fail(
-                "FERROFLUX_SOPS (see .ci/setup.d/55-sops.sh) is not a built sops",
-            );
-            return None;
-        }
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("age.agekey");
-    let made = Command::new("age-keygen").arg("-o").arg(&key).output();
-    if !made.is_ok_and(|o| o.status.success()) {
-        ferroflux_testkit::env::skip_or_fail("age-keygen is not installed (.ci/packages/sops.txt)");
-        return None;
-    }
-    let identity = std::fs::read_to_string(&key).expect("key");
-    let recipient = identity
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .expect("public key")
-        .to_string();
-    Some(Age {
-        sops,
-        dir,
-        identity,
-        recipient,
-    })
-}
-
-impl Age {
-    fn encrypt(&self, plain: &str, input_type: &str, flags: &[&str]) -> String {
-        let src = self.dir.path().join(format!("plain.{input_type}"));
-        std::fs::write(&src, plain).expect("write");
-        let out = Command::new(&self.sops)
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .args(["encrypt", "--age", &self.recipient])
-            .args(["--input-type", input_type, "--output-type", input_type])
-            .args(flags)
-            .arg(&src)
-            .output()
-            .expect("sops");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    }
+    Age::age()
 }
 
 #[tokio::test]

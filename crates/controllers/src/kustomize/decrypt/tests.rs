@@ -2,7 +2,6 @@
 //! sops (`$FERROFLUX_SOPS`, .ci/setup.d/55-sops.sh) to a fresh age key.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ferroflux_kustomize::DiskFs;
 use ferroflux_kustomize::flux::{BuildOptions, build_for_apply};
@@ -11,64 +10,10 @@ use serde_json::json;
 use super::*;
 use crate::kind::SecretData;
 
-struct Sops {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    identity: String,
-    recipient: String,
-}
+use ferroflux_testkit::sops::Sops;
 
 fn sops() -> Option<Sops> {
-    let bin = match std::env::var_os("FERROFLUX_SOPS") {
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
-        _ => {
-            ferroflux_testkit::env::skip_or_fail(
-                "FERROFLUX_SOPS (see .ci/setup.d/55-sops.sh) is not a built sops",
-            );
-            return None;
-        }
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("age.agekey");
-    let made = Command::new("age-keygen").arg("-o").arg(&key).output();
-    if !made.is_ok_and(|o| o.status.success()) {
-        ferroflux_testkit::env::skip_or_fail("age-keygen is not installed (.ci/packages/sops.txt)");
-        return None;
-    }
-    let identity = std::fs::read_to_string(&key).expect("key");
-    let recipient = identity
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .expect("public key")
-        .to_string();
-    Some(Sops {
-        bin,
-        dir,
-        identity,
-        recipient,
-    })
-}
-
-impl Sops {
-    fn encrypt(&self, plain: &str, input_type: &str, flags: &[&str]) -> String {
-        let src = self.dir.path().join(format!("plain.{input_type}"));
-        std::fs::write(&src, plain).expect("write");
-        let out = Command::new(&self.bin)
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .args(["encrypt", "--age", &self.recipient])
-            .args(["--input-type", input_type, "--output-type", input_type])
-            .args(flags)
-            .arg(&src)
-            .output()
-            .expect("sops");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    }
+    Sops::age()
 }
 
 struct Secrets(BTreeMap<(String, String), SecretData>);
