@@ -390,10 +390,13 @@ pub fn api_resource(info: &KindInfo) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(info.group, info.version, info.kind))
 }
 
-/// One object of a watch as a [`Change`].
-fn wrap(info: &KindInfo, o: DynamicObject) -> Change {
+/// One object of a watch as a [`Change`]. Its managed fields are read for
+/// the version its author wrote, then dropped: nothing else reads them, and
+/// held for every object they were the largest part of the runner's memory.
+pub(crate) fn wrap(info: &KindInfo, mut o: DynamicObject) -> Change {
     let key = key_of(info.kind, &o);
     let version = written_version_of(&o.metadata, info);
+    o.metadata.managed_fields = None;
     Change::Object {
         key,
         object: Box::new(serde_json::to_value(&o).unwrap_or_default()),

@@ -180,3 +180,31 @@ async fn events_beyond_the_queue_are_dropped_without_waiting() {
         "trace events are not queued"
     );
 }
+
+/// A watched object keeps the version its managed fields say, not the
+/// managed fields themselves (nothing reads them; they were the largest
+/// part of every held object).
+#[test]
+fn a_watched_object_is_held_without_its_managed_fields() {
+    use ferroflux_api::kustomize::Kustomization;
+    use ferroflux_controllers::kind::Kind;
+    let info = <Kustomization as Kind>::INFO;
+    let mut o = kube::api::DynamicObject::new("app", &api_resource(&info)).within("flux-system");
+    o.metadata.managed_fields = Some(vec![entry(
+        "kubectl",
+        "kustomize.toolkit.fluxcd.io/v1beta2",
+        None,
+    )]);
+    let Change::Object {
+        key,
+        object,
+        version,
+    } = wrap(&info, o)
+    else {
+        panic!("not an object change");
+    };
+    assert_eq!(key.name, "app");
+    assert_eq!(version, "kustomize.toolkit.fluxcd.io/v1beta2");
+    assert!(object["metadata"].get("managedFields").is_none(), "{object}");
+    assert_eq!(object["metadata"]["namespace"], "flux-system");
+}
