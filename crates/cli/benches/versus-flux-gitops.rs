@@ -76,13 +76,15 @@
 //! `cargo bench` (release) build; Flux's figures do not depend on the
 //! profile (`cargo bench --profile dev` spares the release build).
 //!
-//! Both sides at N = 1000, 2026-12-06 (ferroflux release, thin LTO:
-//! `CARGO_PROFILE_RELEASE_LTO=thin cargo bench -p ferroflux --bench
-//! versus-flux-gitops`; load average 2 to 5): Kustomizations Ready in 4m19.0s
-//! (Flux) and 3m36.2s (ferroflux), 1.2x; GitRepositories Ready in 2m54s for
-//! both (the git http-backend serving 1,000 clones bounds both); peak RSS
-//! 352.8 and 165.6 MiB (0.47); CPU 194.1 and 34.4 s (0.18); commit ->
-//! applied p50 231 and 146 ms. The README has the table.
+//! Both sides at N = 1000, 2026-12-06, at 5aad666 (ferroflux release, thin
+//! LTO: `CARGO_PROFILE_RELEASE_LTO=thin cargo bench -p ferroflux --bench
+//! versus-flux-gitops`; load average 1 to 5): Kustomizations Ready in
+//! 4m22.9s (Flux) and 50.65 s (ferroflux), 5.2x; GitRepositories Ready in
+//! 2m54.2s and 35.77 s; peak RSS 325.8 and 124.4 MiB (0.38); CPU 148.9 and
+//! 24.3 s (0.16); commit -> applied p50 157 and 132 ms. The run before the
+//! shared fetches, per-kind `--concurrent` and parked health waits (and with
+//! the stock controller-manager rate) had 4m19.0s against 3m36.2s, 1.2x.
+//! The README has the table.
 //!
 //! Earlier figures, Flux side only (ferroflux did not reconcile
 //! Kustomizations yet: its column read FAILED), with
