@@ -84,7 +84,9 @@
 //! 24.3 s (0.16); commit -> applied p50 157 and 132 ms. The run before the
 //! shared fetches, per-kind `--concurrent` and parked health waits (and with
 //! the stock controller-manager rate) had 4m19.0s against 3m36.2s, 1.2x.
-//! The README has the table.
+//! A second run at 0f6d59f, in a slower phase of the shared VM (Flux's CPU
+//! 202.7 s for the same work): 4m20.4s against 1m08.2s, 3.8x; 339.0 against
+//! 140.8 MiB (0.42). The README has the table.
 //!
 //! Earlier figures, Flux side only (ferroflux did not reconcile
 //! Kustomizations yet: its column read FAILED), with
