@@ -205,6 +205,9 @@ fn a_watched_object_is_held_without_its_managed_fields() {
     };
     assert_eq!(key.name, "app");
     assert_eq!(version, "kustomize.toolkit.fluxcd.io/v1beta2");
-    assert!(object["metadata"].get("managedFields").is_none(), "{object}");
+    assert!(
+        object["metadata"].get("managedFields").is_none(),
+        "{object}"
+    );
     assert_eq!(object["metadata"]["namespace"], "flux-system");
 }
