@@ -86,7 +86,8 @@
 //! the stock controller-manager rate) had 4m19.0s against 3m36.2s, 1.2x.
 //! A second run at 0f6d59f, in a slower phase of the shared VM (Flux's CPU
 //! 202.7 s for the same work): 4m20.4s against 1m08.2s, 3.8x; 339.0 against
-//! 140.8 MiB (0.42). The README has the table.
+//! 140.8 MiB (0.42); a third at 6188a12: 4m22.7s against 1m07.1s, 3.9x,
+//! 0.40 of the memory. The README has the table.
 //!
 //! Earlier figures, Flux side only (ferroflux did not reconcile
 //! Kustomizations yet: its column read FAILED), with
