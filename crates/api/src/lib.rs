@@ -7,6 +7,7 @@
 //! clock, no tokio, no Kubernetes client (only `kube`'s derive).
 
 pub mod duration;
+pub mod gojson;
 pub mod helm;
 pub mod image;
 pub mod kustomize;

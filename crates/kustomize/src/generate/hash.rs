@@ -129,31 +129,7 @@ fn json(v: &Value) -> Result<String, String> {
     })
 }
 
-/// Go's JSON string: `"`, `\` and controls escaped (`\n \r \t \b \f`,
-/// others as `\u00XX`), and, as Go does for HTML safety, `< > &` and the
-/// line and paragraph separators U+2028/U+2029.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use ferroflux_api::gojson::quote;
 
 #[cfg(test)]
 mod tests {
