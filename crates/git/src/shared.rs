@@ -451,7 +451,44 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::destination;
+    use super::{Error, destination, duplicate, interrupted};
+
+    /// Everyone who joined a failed fetch gets its error: the kind a
+    /// GitRepository's reason depends on is kept, anything else becomes a
+    /// local failure with the same words.
+    #[test]
+    fn a_shared_failure_reaches_each_waiter_with_its_kind_and_words() {
+        let url = "https://git.example/app.git".to_string();
+        let auth = Error::AuthFailed {
+            url: url.clone(),
+            message: "bad credentials".into(),
+        };
+        assert!(
+            matches!(duplicate(&auth), Error::AuthFailed { message, .. } if message == "bad credentials")
+        );
+        let timeout = Error::Timeout {
+            url: url.clone(),
+            timeout: std::time::Duration::from_secs(3),
+        };
+        assert!(
+            matches!(duplicate(&timeout), Error::Timeout { timeout, .. } if timeout.as_secs() == 3)
+        );
+        let missing = Error::RefNotFound {
+            url: url.clone(),
+            what: "branch 'main'".into(),
+        };
+        assert_eq!(duplicate(&missing).to_string(), missing.to_string());
+        let io = Error::Io {
+            op: "write",
+            path: "/x".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        let copy = duplicate(&io);
+        assert!(matches!(copy, Error::Local { .. }));
+        assert!(copy.to_string().contains("disk full"), "{copy}");
+        assert!(!copy.is_remote(), "a local failure rebuilds the clone");
+        assert!(interrupted().to_string().contains("did not finish"));
+    }
 
     #[test]
     fn refspecs_map_advertised_refs_as_a_fetch_would() {
