@@ -1,1 +1,7 @@
-//! One integration-test binary for the crate.
+//! One integration-test binary for the crate: values typed and merged as
+//! Helm types them, `--set` and its siblings, charts loaded as Helm loads
+//! them; differential against the real helm (`testkit::helm`) where it is
+//! built.
+
+mod common;
+mod values;
