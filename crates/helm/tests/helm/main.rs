@@ -4,4 +4,5 @@
 //! built.
 
 mod common;
+mod strvals;
 mod values;
