@@ -1,3 +1,9 @@
-//! One integration-test binary for the crate.
+//! One integration-test binary for the crate: values typed and merged as
+//! Helm types them, `--set` and its siblings, charts loaded as Helm loads
+//! them, Helm's own template functions; differential against the real
+//! helm (`testkit::helm`) where it is built.
 
+mod common;
 mod funcs;
+mod strvals;
+mod values;
