@@ -3,6 +3,7 @@
 //! them; differential against the real helm (`testkit::helm`) where it is
 //! built.
 
+mod chart;
 mod common;
 mod strvals;
 mod values;
