@@ -70,6 +70,11 @@ pub struct Metadata {
     pub deprecated: bool,
     /// `None` when Chart.yaml has none (`.Chart.Annotations` is then nil).
     pub annotations: Option<BTreeMap<String, String>>,
+    /// Chart.yaml (or requirements.yaml) holds a `dependencies:` list, even
+    /// an empty one (Go's non-nil slice). Helm processes conditions, tags
+    /// and import-values only for such charts (or when `dependencies` is
+    /// not empty).
+    pub declares_dependencies: bool,
 }
 
 /// One entry of `maintainers:`.

@@ -4,6 +4,7 @@
 //! built.
 
 mod chart;
+mod coalesce;
 mod common;
 mod strvals;
 mod values;
