@@ -7,7 +7,10 @@
 use serde_json::{Map, Value};
 
 use super::Error;
-use super::coalesce::{coalesce_tables, coalesce_values, merge_values};
+use super::coalesce::{
+    G, Node, coalesce_tables, coalesce_values, deep_copy, merge_values_tree, new_node,
+    table as node_table, to_map,
+};
 use crate::chart::Chart;
 use crate::chart::semver::is_compatible_range;
 
@@ -170,14 +173,14 @@ fn go_v(x: Option<&Value>) -> String {
     }
 }
 
-fn path_to_map(path: &str, data: Map<String, Value>) -> Map<String, Value> {
+fn path_to_map(path: &str, data: Node) -> Node {
     if path == "." {
         return data;
     }
     let mut cur = data;
     for seg in path.split('.').rev() {
-        let mut m = Map::new();
-        m.insert(seg.to_string(), Value::Object(cur));
+        let m = new_node();
+        m.borrow_mut().insert(seg.to_string(), G::Map(cur));
         cur = m;
     }
     cur
@@ -187,8 +190,11 @@ fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
     if !declares(chart) {
         return Ok(());
     }
-    let cvals = merge_values(chart, Map::new())?;
-    let mut b = Map::new();
+    // On shared trees, as Go's maps: an imported table is put into `b` by
+    // reference, so a later import into the same place changes it in
+    // `cvals` too.
+    let cvals = merge_values_tree(chart, &Map::new())?;
+    let b = new_node();
     for r in &mut chart.metadata.dependencies {
         let mut out = Vec::new();
         for riv in &r.import_values {
@@ -197,28 +203,28 @@ fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
                     let child = go_v(iv.get("child"));
                     let parent = go_v(iv.get("parent"));
                     out.push(normalised(&child, &parent));
-                    let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
+                    let Some(vv) = node_table(&cvals, &format!("{}.{child}", r.name)) else {
                         // "ImportValues missing table from chart"
                         continue;
                     };
-                    coalesce_tables(&mut b, path_to_map(&parent, vv.clone()), true);
+                    coalesce_tables(&b, &path_to_map(&parent, vv), true);
                 }
                 Value::String(iv) => {
                     let child = format!("exports.{iv}");
                     out.push(normalised(&child, "."));
-                    let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else {
+                    let Some(vm) = node_table(&cvals, &format!("{}.{child}", r.name)) else {
                         continue;
                     };
-                    coalesce_tables(&mut b, vm.clone(), true);
+                    coalesce_tables(&b, &vm, true);
                 }
                 _ => {}
             }
         }
         r.import_values = out;
     }
-    let mut values = cvals;
-    coalesce_tables(&mut values, b, true);
-    chart.values = values;
+    let values = deep_copy(&cvals);
+    coalesce_tables(&values, &b, true);
+    chart.values = to_map(&values);
     Ok(())
 }
 
