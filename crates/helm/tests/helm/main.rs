@@ -6,5 +6,6 @@
 mod chart;
 mod coalesce;
 mod common;
+mod schema;
 mod strvals;
 mod values;
