@@ -6,6 +6,7 @@
 mod chart;
 mod coalesce;
 mod common;
+mod hostile;
 mod schema;
 mod strvals;
 mod values;
