@@ -5,8 +5,10 @@
 //! keywords charts use, drafts 4 to 2020-12 (`$schema` picks the draft;
 //! none is 2020-12).
 //!
-//! Not done: `format` (asserted by the library for drafts 4–7, never for
-//! 2019-09/2020-12; here never), `unevaluated*`, `$dynamicRef`/
+//! `format` is asserted for drafts 4–7 as the library asserts it (never for
+//! 2019-09/2020-12, as Helm sets no format vocabulary) for `ipv4`,
+//! `hostname`, `email` and `uuid`; other formats are not checked.
+//! Not done: `unevaluated*`, `$dynamicRef`/
 //! `$recursiveRef`, `content*`, and `$ref`s outside the schema document
 //! (Helm fetches `http(s)`/`file` references; here they are an error).
 //! Where the library visits object properties in Go's random map order,
@@ -495,6 +497,17 @@ impl Validator<'_> {
                     format!("value must be one of {}", all.join(", "))
                 };
                 return Err(fail(loc, m));
+            }
+        }
+        // format -- (asserted by the library for drafts before 2019-09)
+        if self.draft < 2019 {
+            if let (Some(Value::String(name)), Value::String(st)) = (s.get("format"), v) {
+                if let Some(Err(why)) = check_format(name, st) {
+                    return Err(fail(
+                        loc,
+                        format!("{} is not valid {name}: {why}", quote(st)),
+                    ));
+                }
             }
         }
         let mut errors: Vec<VErr> = Vec::new();
@@ -1079,6 +1092,145 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// The library's format checks that charts use, with its messages; `None`
+/// for formats not checked here (see the module documentation).
+fn check_format(name: &str, s: &str) -> Option<Result<(), String>> {
+    Some(match name {
+        "ipv4" => check_ipv4(s),
+        "hostname" => check_hostname(s),
+        "email" => check_email(s)?,
+        "uuid" => check_uuid(s),
+        _ => return None,
+    })
+}
+
+/// Go's `%q` of a rune.
+fn quote_rune(c: char) -> String {
+    match c {
+        '\'' => "'\\''".to_string(),
+        '"' => "'\"'".to_string(),
+        c => {
+            let q = crate::strvals::go_quote(&c.to_string());
+            format!("'{}'", &q[1..q.len() - 1])
+        }
+    }
+}
+
+fn check_ipv4(s: &str) -> Result<(), String> {
+    let groups: Vec<&str> = s.split('.').collect();
+    if groups.len() != 4 {
+        return Err("expected four decimals".into());
+    }
+    for g in groups {
+        if g.len() > 1 && g.starts_with('0') {
+            return Err("leading zeros".into());
+        }
+        let digits = g.strip_prefix(['+', '-']).unwrap_or(g);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "strconv.Atoi: parsing {}: invalid syntax",
+                crate::strvals::go_quote(g)
+            ));
+        }
+        let n: i128 = g.parse().unwrap_or(i128::MAX);
+        if !(0..=255).contains(&n) {
+            return Err("decimal must be between 0 and 255".into());
+        }
+    }
+    Ok(())
+}
+
+fn check_hostname(s: &str) -> Result<(), String> {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    if s.len() > 253 {
+        return Err("more than 253 characters long".into());
+    }
+    for label in s.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("label must be 1 to 63 characters long".into());
+        }
+        if label.starts_with('-') {
+            return Err("label starts with hyphen".into());
+        }
+        if label.ends_with('-') {
+            return Err("label ends with hyphen".into());
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
+        {
+            return Err(format!("invalid character {}", quote_rune(c)));
+        }
+    }
+    Ok(())
+}
+
+/// `None` for addresses whose domain is an IPv6 literal (not checked).
+fn check_email(s: &str) -> Option<Result<(), String>> {
+    if s.len() > 254 {
+        return Some(Err("more than 255 characters long".into()));
+    }
+    let Some(at) = s.rfind('@') else {
+        return Some(Err("missing @".into()));
+    };
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    if local.len() > 64 {
+        return Some(Err("local part more than 64 characters long".into()));
+    }
+    if local.len() > 1 && local.starts_with('"') {
+        let inner = &local[1..local.len() - 1];
+        if inner.contains('\\') || inner.contains('"') {
+            return Some(Err(
+                "backslash and quote are not allowed within quoted local part".into(),
+            ));
+        }
+    } else {
+        if local.starts_with('.') {
+            return Some(Err("starts with dot".into()));
+        }
+        if local.ends_with('.') {
+            return Some(Err("ends with dot".into()));
+        }
+        if local.contains("..") {
+            return Some(Err("consecutive dots".into()));
+        }
+        if let Some(c) = local
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && !".!#$%&'*+-/=?^_`{|}~".contains(*c))
+        {
+            return Some(Err(format!("invalid character {}", quote_rune(c))));
+        }
+    }
+    if let Some(inner) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        if inner.starts_with("IPv6:") {
+            return None;
+        }
+        return Some(check_ipv4(inner).map_err(|e| format!("invalid ipv4 address: {e}")));
+    }
+    Some(check_hostname(domain).map_err(|e| format!("invalid domain: {e}")))
+}
+
+fn check_uuid(s: &str) -> Result<(), String> {
+    let lens = [8, 4, 4, 4, 12];
+    let groups: Vec<&str> = s.split('-').collect();
+    if groups.len() != lens.len() {
+        return Err(format!("must have {} elements", lens.len()));
+    }
+    for (i, g) in groups.iter().enumerate() {
+        if g.len() != lens[i] {
+            return Err(format!(
+                "element {} must be {} characters long",
+                i + 1,
+                lens[i]
+            ));
+        }
+        if let Some(c) = g.chars().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(format!("non-hex character {}", quote_rune(c)));
+        }
+    }
+    Ok(())
 }
 
 fn missing_message(missing: &[&str]) -> String {

@@ -174,6 +174,27 @@ fn our_schema_keywords_match_helm() {
 }
 
 #[test]
+fn draft7_formats_and_keywords_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts/schema-draft7");
+    for values in [
+        None,
+        Some("ip: 1.2.3\nhost: -bad\nmail: a..b@x.com\nid: 1234\n"),
+        Some(
+            "ip: 01.2.3.4\nhost: ok_no\nmail: '\"q\\\\\"@x'\nid: 12345678-1234-1234-1234-12345678901g\n",
+        ),
+        Some("ip: 1.2.3.x\nmail: nobody\nport: 70000\n"),
+        Some("ip: 1.2.3.256\nmail: a@[1.2.3.999]\nwhen: nonsense\nport: 5\n"),
+        Some("tuple: [a, b]\ntuple2: [a, 1, x]\ndep: {a: 1, c: 2}\nex: 10\n"),
+        Some(
+            "ip: 10.0.0.1\nhost: example.com.\nmail: me@example.com\nid: 12345678-1234-1234-1234-1234567890ab\n",
+        ),
+    ] {
+        compare(&helm, &dir, values);
+    }
+}
+
+#[test]
 fn messages_without_helm() {
     let schema = br#"{"type":"object","properties":{"a":{"minimum":1000}},"required":["b","c"]}"#;
     let Value::Object(v) = json!({"a": 5.0}) else {
