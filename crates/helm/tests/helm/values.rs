@@ -452,3 +452,27 @@ fn documents_match_helm() {
         }
     }
 }
+
+#[test]
+fn unmarshal_into_a_map_or_a_list_as_from_yaml_does() {
+    use ferroflux_helm::values::{unmarshal_array, unmarshal_map};
+    assert_eq!(
+        Value::Object(unmarshal_map("a: yes\n").unwrap()),
+        json!({"a": true})
+    );
+    assert!(unmarshal_map("").unwrap().is_empty());
+    assert_eq!(
+        unmarshal_map("- 1\n").unwrap_err().message,
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go \
+         value of type map[string]interface {}"
+    );
+    assert_eq!(
+        unmarshal_array("- 1\n- x\n").unwrap(),
+        vec![json!(1.0), json!("x")]
+    );
+    assert_eq!(
+        unmarshal_array("a: 1\n").unwrap_err().message,
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go \
+         value of type []interface {}"
+    );
+}
