@@ -49,7 +49,10 @@ fn values() -> serde_json::Value {
             "resources".into(),
             serde_json::json!({"requests": {"cpu": "100m", "memory": "90Mi"}, "limits": {"memory": "1Gi"}}),
         );
-        comp.insert("script".into(), "#!/bin/sh\nset -e\necho start\nexec nginx -g 'daemon off;'\n".into());
+        comp.insert(
+            "script".into(),
+            "#!/bin/sh\nset -e\necho start\nexec nginx -g 'daemon off;'\n".into(),
+        );
         root.insert(format!("component{c}"), comp.into());
     }
     serde_json::Value::Object(root)
@@ -79,13 +82,21 @@ fn helm_run(helm: &Path, chart: &Path) -> Duration {
         .env("HOME", chart.parent().expect("parent"))
         .output()
         .expect("run helm");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     start.elapsed()
 }
 
 fn write_chart(dir: &Path, template: &str, values: &str) {
     std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
-    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: b\nversion: 0.1.0\n").expect("chart");
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: b\nversion: 0.1.0\n",
+    )
+    .expect("chart");
     std::fs::write(dir.join("templates/t.yaml"), template).expect("template");
     std::fs::write(dir.join("values.yaml"), values).expect("values");
 }
@@ -101,12 +112,17 @@ fn main() {
         write_chart(&empty, "# nothing\n", "");
         (0..RUNS).map(|_| helm_run(h, &empty)).min().expect("runs")
     });
-    println!("values: {} bytes of YAML; {CALLS} calls per run, best/median of {RUNS} runs", yaml.len());
+    println!(
+        "values: {} bytes of YAML; {CALLS} calls per run, best/median of {RUNS} runs",
+        yaml.len()
+    );
     for func in ["toYaml", "toYamlPretty", "toToml", "toJson"] {
         let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
-        set.parse("b/templates/t.yaml", &template(func)).expect("parse");
+        set.parse("b/templates/t.yaml", &template(func))
+            .expect("parse");
         let mut out = String::new();
-        let (best, median) = time(|| out = set.execute("b/templates/t.yaml", &dot).expect("execute"));
+        let (best, median) =
+            time(|| out = set.execute("b/templates/t.yaml", &dot).expect("execute"));
         let bytes: usize = out
             .lines()
             .filter_map(|l| l.strip_prefix("# "))

@@ -3,9 +3,49 @@
 //! CLI's value sources, and coalescing with the chart's defaults
 //! (helm-semantics.md §3).
 
-mod yaml;
+mod coalesce;
+mod deps;
+pub(crate) mod yaml;
 
+pub use coalesce::{coalesce_values, merge_values};
+pub use deps::process_dependencies;
 pub use yaml::YamlError;
+
+use crate::chart::Chart;
+
+/// Why values could not be coalesced or dependencies processed; the text
+/// is Helm's (`type mismatch on sub: %!t(string=x)`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub message: String,
+}
+
+/// What the renderer needs from a loaded chart and the user's values:
+/// Helm's `ProcessDependencies` (conditions, tags and aliases decide which
+/// subcharts stay in the returned tree; import-values and exports merged
+/// into the parents' defaults) then `CoalesceValues` (the root's final
+/// `.Values`; a subchart's `.Values` is the root's under its (aliased)
+/// name). Every chart's `metadata.go_map` is refreshed (aliases, `Enabled`,
+/// normalised `ImportValues`).
+pub fn prepare(
+    mut chart: Chart,
+    user: Map<String, Value>,
+) -> Result<(Chart, Map<String, Value>), Error> {
+    process_dependencies(&mut chart, &user).map_err(|e| Error {
+        message: format!("chart dependencies processing failed: {}", e.message),
+    })?;
+    let values = coalesce_values(&chart, user)?;
+    refresh_go_maps(&mut chart);
+    Ok((chart, values))
+}
+
+fn refresh_go_maps(chart: &mut Chart) {
+    chart.metadata.refresh_go_map();
+    for sub in &mut chart.dependencies {
+        refresh_go_maps(sub);
+    }
+}
 
 use serde_json::{Map, Value};
 
@@ -21,6 +61,50 @@ pub fn unmarshal(text: &str) -> Result<Value, YamlError> {
     match docs.into_iter().next().and_then(|d| d.node) {
         Some(node) => yaml::to_json(&node),
         None => Ok(Value::Null),
+    }
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal(text, &m)` with `m map[string]any` (Helm's
+/// `fromYaml`): a null document is an empty map, a list or scalar Go's
+/// `encoding/json` type error.
+pub fn unmarshal_map(text: &str) -> Result<Map<String, Value>, YamlError> {
+    match unmarshal(text)? {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        other => Err(json_type_error(&other, "map[string]interface {}")),
+    }
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal(text, &a)` with `a []any` (Helm's
+/// `fromYamlArray`): a null document is an empty list.
+pub fn unmarshal_array(text: &str) -> Result<Vec<Value>, YamlError> {
+    match unmarshal(text)? {
+        Value::Array(a) => Ok(a),
+        Value::Null => Ok(Vec::new()),
+        other => Err(json_type_error(&other, "[]interface {}")),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::Null => "null",
+    }
+}
+
+fn json_type_error(v: &Value, go_type: &str) -> YamlError {
+    YamlError {
+        line: 1,
+        col: 1,
+        message: format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go \
+             value of type {go_type}",
+            json_kind(v)
+        ),
     }
 }
 
@@ -50,20 +134,11 @@ pub fn read_values(text: &str) -> Result<Map<String, Value>, YamlError> {
             Value::Object(map) => values = merge_maps(values, map),
             Value::Null => {}
             other => {
-                let kind = match other {
-                    Value::Array(_) => "array",
-                    Value::String(_) => "string",
-                    Value::Bool(_) => "bool",
-                    _ => "number",
-                };
+                let e = json_type_error(&other, "map[string]interface {}");
                 return Err(YamlError {
                     line: start + 1,
                     col: 1,
-                    message: format!(
-                        "cannot unmarshal yaml document: error unmarshaling JSON: while decoding \
-                         JSON: json: cannot unmarshal {kind} into Go value of type \
-                         map[string]interface {{}}"
-                    ),
+                    message: format!("cannot unmarshal yaml document: {}", e.message),
                 });
             }
         }

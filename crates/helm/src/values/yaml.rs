@@ -170,6 +170,20 @@ pub(crate) fn go_float32_g(f: f64) -> String {
     go_g_shortest(&format!("{f32v:e}"))
 }
 
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)` for a value (sigs.k8s.io/yaml
+/// turning a float into a string field: `1.10` → `1.1`).
+pub(crate) fn go_float32_g_plain(f: f64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    let f32v = f as f32;
+    if f32v.is_nan() {
+        return "NaN".to_string();
+    }
+    if f32v.is_infinite() {
+        return if f32v > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    go_g_shortest(&format!("{f32v:e}"))
+}
+
 /// Go's `%g` with shortest digits, from Rust's `{:e}` (`-1.5e-7`).
 pub(crate) fn go_g_shortest(sci: &str) -> String {
     let (neg, sci) = match sci.strip_prefix('-') {

@@ -3,7 +3,11 @@
 //! them, Helm's own template functions; differential against the real
 //! helm (`testkit::helm`) where it is built.
 
+mod chart;
+mod coalesce;
 mod common;
 mod funcs;
+mod hostile;
+mod schema;
 mod strvals;
 mod values;
