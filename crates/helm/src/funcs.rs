@@ -61,26 +61,27 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
 /// The numeric tail of yaml's `keyList.Less`, at the first differing rune
 /// `i` where neither side is a letter: the digit runs starting there
 /// compared as numbers, then by length, then by rune.
-pub(crate) fn numeric_run_less(ar: &[char], br: &[char], i: usize) -> bool {
-    let digit = |c: char| c.is_ascii_digit();
+pub(crate) fn numeric_run_less<T: Copy + Into<char>>(ar: &[T], br: &[T], i: usize) -> bool {
+    let c = |r: &[T], k: usize| -> char { r[k].into() };
+    let digit = |ch: char| ch.is_ascii_digit();
     let (mut an, mut bn): (i64, i64) = (0, 0);
-    if ar[i] == '0' || br[i] == '0' {
+    if c(ar, i) == '0' || c(br, i) == '0' {
         let mut j = i;
-        while j > 0 && digit(ar[j - 1]) {
+        while j > 0 && digit(c(ar, j - 1)) {
             j -= 1;
-            if ar[j] != '0' {
+            if c(ar, j) != '0' {
                 an = 1;
                 bn = 1;
                 break;
             }
         }
     }
-    let run = |r: &[char], n: &mut i64| {
+    let run = |r: &[T], n: &mut i64| {
         let mut k = i;
-        while k < r.len() && digit(r[k]) {
+        while k < r.len() && digit(c(r, k)) {
             *n = n
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(r[k] as u8 - b'0'));
+                .wrapping_add(i64::from(c(r, k) as u8 - b'0'));
             k += 1;
         }
         k
@@ -93,7 +94,7 @@ pub(crate) fn numeric_run_less(ar: &[char], br: &[char], i: usize) -> bool {
     if ai != bi {
         return ai < bi;
     }
-    ar[i] < br[i]
+    c(ar, i) < c(br, i)
 }
 
 use std::rc::Rc;
@@ -199,8 +200,7 @@ fn trim_newline(s: String) -> String {
 /// `yaml.Marshal` (sigs.k8s.io/yaml) of a template value, one trailing
 /// newline removed.
 fn yaml_text(v: &Value) -> Result<String, String> {
-    let json = v.to_json()?;
-    to_yaml(&json).map(trim_newline)
+    yaml2::go_to_yaml(v).map(trim_newline)
 }
 
 fn toml_text(v: &Value) -> Result<String, String> {

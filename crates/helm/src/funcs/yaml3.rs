@@ -603,23 +603,31 @@ pub fn key_order(a: &str, b: &str) -> Ordering {
 }
 
 fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_runes(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_runes(&ar, &br)
+}
+
+fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
     let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
-            digits = is_go_digit(ar[i]);
+        let (a, b): (char, char) = (ar[i].into(), br[i].into());
+        if a == b {
+            digits = is_go_digit(a);
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = a.is_alphabetic();
+        let bl = b.is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return if digits { al } else { bl };
         }
-        return super::numeric_run_less(&ar, &br, i);
+        return super::numeric_run_less(ar, br, i);
     }
     ar.len() < br.len()
 }
