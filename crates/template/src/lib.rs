@@ -17,6 +17,7 @@ mod event;
 mod exec;
 mod funcs;
 mod gofmt;
+mod gotime;
 mod imageref;
 mod lex;
 mod object;
@@ -24,6 +25,7 @@ mod parse;
 mod semver;
 mod set;
 mod sprig;
+mod sprig_extra;
 mod value;
 
 pub use data::{AutomationRef, Change, DataError, LatestRef, ObjectRef, TemplateData};

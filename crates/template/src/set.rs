@@ -67,6 +67,11 @@ impl FuncMap {
                 m.map.insert((*name).into(), funcs::sprig_entry(name));
             }
         }
+        for name in ["semver", "semverCompare"] {
+            if let Some(f) = crate::sprig::helm_semver(name) {
+                m.map.insert(name.into(), Entry::Static(f));
+            }
+        }
         m.map.insert("include".into(), Entry::Include);
         m.map.insert("tpl".into(), Entry::Tpl);
         m.map.insert("required".into(), Entry::Required);
