@@ -1593,7 +1593,7 @@ fn go_split(src: &str, sep: &str, n: i64) -> Vec<String> {
 
 /// Go's `base64.StdEncoding.DecodeString`, with Go's error offsets
 /// (`CorruptInputError`); `\r` and `\n` are skipped as Go does.
-fn go_b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
+pub fn go_b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
     let decode = |c: u8| -> Option<u32> {
         match c {
             b'A'..=b'Z' => Some(u32::from(c - b'A')),

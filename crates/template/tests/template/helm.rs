@@ -792,6 +792,14 @@ fn set_api_semantics() {
         .expect("parse");
     let e = set.execute("big", &Value::Nil).expect_err("too big");
     assert!(e.to_string().contains("ferroflux's limit"), "{e}");
+    // sprig's certificate and password generators parse, and fail clearly
+    let mut set = Set::helm(FuncMap::helm());
+    set.parse("ca", "{{ genCA \"x\" 365 }}").expect("parse");
+    let e = set.execute("ca", &Value::Nil).expect_err("unsupported");
+    assert_eq!(
+        e.to_string(),
+        "template: ca:1:3: executing \"ca\" at <genCA \"x\" 365>: error calling genCA: this sprig function is not supported by ferroflux"
+    );
     // env/expandenv are not in Helm's map
     let mut set = Set::helm(FuncMap::helm());
     assert!(set.parse("e", "{{ env \"HOME\" }}").is_err());
@@ -901,6 +909,28 @@ fn sprig_functions_match_helm() {
         w(
             "random",
             "{{ randAlphaNum 10 | len }}|{{ regexMatch \"^[a-zA-Z0-9]{12}$\" (randAlphaNum 12) }}|{{ regexMatch \"^[a-zA-Z]{12}$\" (randAlpha 12) }}|{{ regexMatch \"^[0-9]{12}$\" (randNumeric 12) }}|{{ regexMatch \"^[ -~]{12}$\" (randAscii 12) }}|{{ randAlpha -1 }}|{{ randAlpha 0 }}|{{ randInt 5 6 }}|{{ randBytes 12 | len }}|{{ regexMatch \"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$\" uuidv4 }}|{{ shuffle \"aaa\" }}|{{ shuffle \"ab\" | len }}",
+        ),
+        w(
+            "aes",
+            "{{ decryptAES \"k3y\" \"re8cI+eKthiEtix8A6cLDdDTnQRk00qY0CHKl+koq1CAJKkQ9abmAn1vy6JC4uZv\" }}|{{ encryptAES \"a much longer password than thirty-two bytes\" \"round trip\" | decryptAES \"a much longer password than thirty-two bytes\" }}|{{ encryptAES \"k\" \"0123456789abcdef\" | len }}|{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}",
+        ),
+        w("decryptAES base64 error", "{{ decryptAES \"k\" \"!!\" }}"),
+        w("decryptAES too short", "{{ decryptAES \"k\" \"AAAA\" }}"),
+        w(
+            "decryptAES no block",
+            "{{ decryptAES \"k\" \"AAAAAAAAAAAAAAAAAAAAAA==\" }}",
+        ),
+        w(
+            "decryptAES partial block",
+            "{{ decryptAES \"k\" \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" }}",
+        ),
+        w(
+            "decryptAES bad padding",
+            "{{ decryptAES \"k\" \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\" }}",
+        ),
+        w(
+            "bcrypt and htpasswd",
+            "{{ regexMatch \"^\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (bcrypt \"secret\") }}|{{ regexMatch \"^user:\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (htpasswd \"user\" \"pw\") }}|{{ htpasswd \"a:b\" \"pw\" }}|{{ bcrypt \"0123456789012345678901234567890123456789012345678901234567890123456789012\" }}",
         ),
         w("randInt empty range", "{{ randInt 5 5 }}"),
         w("randBytes negative", "{{ randBytes -1 }}"),
