@@ -19,6 +19,35 @@ pub use toml::{from_toml, to_toml};
 pub use yaml2::to_yaml;
 pub use yaml3::to_yaml_pretty;
 
+/// How deep a value the serialisers take. Go's encoders recurse on a
+/// growing stack (and `encoding/json` reports a cycle past 1000 levels);
+/// ours refuse deeper values, which only a template looping `dict` into
+/// itself builds, so that a chart cannot exhaust the renderer's stack.
+pub const MAX_DEPTH: usize = 512;
+
+fn too_deep() -> String {
+    format!("value nested deeper than {MAX_DEPTH} levels (or a map that contains itself)")
+}
+
+/// `Err` when `value` nests deeper than [`MAX_DEPTH`].
+pub(crate) fn check_depth(value: &serde_json::Value) -> Result<(), String> {
+    fn walk(v: &serde_json::Value, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match v {
+            serde_json::Value::Array(items) => items.iter().all(|i| walk(i, depth + 1)),
+            serde_json::Value::Object(m) => m.values().all(|i| walk(i, depth + 1)),
+            _ => true,
+        }
+    }
+    if walk(value, 0) {
+        Ok(())
+    } else {
+        Err(too_deep())
+    }
+}
+
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, with the library's own
 /// spelling of the infinities and NaN.
 pub(crate) fn go_format_float(f: f64, inf: &str, nan: &str) -> String {
@@ -140,7 +169,8 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert("toYamlPretty", any(), |a| {
         Ok(Value::str(
             go_to_serde(&a[0])
-                .map(|v| trim_newline(to_yaml_pretty(&v)))
+                .and_then(|v| to_yaml_pretty(&v))
+                .map(trim_newline)
                 .unwrap_or_default(),
         ))
     });
@@ -151,11 +181,9 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     });
     m.insert("mustToToml", any(), |a| toml_text(&a[0]).map(Value::str));
     m.insert("toJson", any(), |a| {
-        Ok(Value::str(a[0].to_json_string().unwrap_or_default()))
+        Ok(Value::str(json_text(&a[0]).unwrap_or_default()))
     });
-    m.insert("mustToJson", any(), |a| {
-        a[0].to_json_string().map(Value::str)
-    });
+    m.insert("mustToJson", any(), |a| json_text(&a[0]).map(Value::str));
     m.insert("fromYaml", string(), |a| {
         Ok(from_map_result(from_yaml(str_arg(&a[0]))))
     });
@@ -203,6 +231,32 @@ fn yaml_text(v: &Value) -> Result<String, String> {
     yaml2::go_to_yaml(v).map(trim_newline)
 }
 
+/// `json.Marshal` (the engine's encoder) of a value within [`MAX_DEPTH`].
+fn json_text(v: &Value) -> Result<String, String> {
+    if !go_depth_ok(v, 0) {
+        return Err(too_deep());
+    }
+    v.to_json_string()
+}
+
+/// Whether a template value (maps may contain themselves) stays within
+/// [`MAX_DEPTH`].
+fn go_depth_ok(v: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match v {
+        Value::List(l) => l.items.iter().all(|i| go_depth_ok(i, depth + 1)),
+        Value::Map(m) => m
+            .entries
+            .borrow()
+            .iter()
+            .all(|(_, i)| go_depth_ok(i, depth + 1)),
+        Value::Object(o) => o.underlying().is_none_or(|u| go_depth_ok(&u, depth + 1)),
+        _ => true,
+    }
+}
+
 fn toml_text(v: &Value) -> Result<String, String> {
     to_toml(&go_to_serde(v)?)
 }
@@ -211,7 +265,15 @@ fn toml_text(v: &Value) -> Result<String, String> {
 /// BurntSushi's TOML) see it: float64 stays a float (`1e+06`, `8080.0`),
 /// integers stay integers; structs and objects as their JSON.
 fn go_to_serde(v: &Value) -> Result<serde_json::Value, String> {
+    go_to_serde_at(v, 0)
+}
+
+fn go_to_serde_at(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
     use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return Err(too_deep());
+    }
+    let go_to_serde = |v: &Value| go_to_serde_at(v, depth + 1);
     Ok(match v {
         Value::Invalid | Value::Nil => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -229,7 +291,11 @@ fn go_to_serde(v: &Value) -> Result<serde_json::Value, String> {
             }
             J::Object(out)
         }
-        other => other.to_json()?,
+        other => {
+            let json = other.to_json()?;
+            check_depth(&json)?;
+            json
+        }
     })
 }
 

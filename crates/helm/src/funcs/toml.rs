@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 /// `toml.NewEncoder(w).Encode(v)`. `Err` is the library's message, which
 /// Helm's `toToml` prints in place of the document.
 pub fn to_toml(value: &Value) -> Result<String, String> {
+    super::check_depth(value)?;
     let mut e = Encoder {
         out: String::new(),
         written: false,

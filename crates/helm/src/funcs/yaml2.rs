@@ -12,6 +12,7 @@ use serde_json::Value;
 /// (Helm's `toYaml` strips one). `Err` carries Go's message (Helm's
 /// `toYaml` prints `""` then; `mustToYaml` fails the template).
 pub fn to_yaml(value: &Value) -> Result<String, String> {
+    super::check_depth(value)?;
     node_to_yaml(&node(value))
 }
 
@@ -20,7 +21,7 @@ pub fn to_yaml(value: &Value) -> Result<String, String> {
 /// integral, nil slices and maps as `null`) are the emitter's; structs,
 /// objects and `[]byte` go through their JSON.
 pub fn go_to_yaml(value: &ferroflux_template::Value) -> Result<String, String> {
-    node_to_yaml(&go_node(value)?)
+    node_to_yaml(&go_node(value, 0)?)
 }
 
 fn node_to_yaml(node: &Node) -> Result<String, String> {
@@ -28,8 +29,12 @@ fn node_to_yaml(node: &Node) -> Result<String, String> {
     ferroflux_kustomize::emit::document(node).map_err(|e| e.to_string())
 }
 
-fn go_node(value: &ferroflux_template::Value) -> Result<Node, String> {
+fn go_node(value: &ferroflux_template::Value, depth: usize) -> Result<Node, String> {
     use ferroflux_template::Value as G;
+    if depth > super::MAX_DEPTH {
+        return Err(super::too_deep());
+    }
+    let go_node = |v: &G| go_node(v, depth + 1);
     Ok(match value {
         G::Invalid | G::Nil => Node::Null,
         G::Bool(b) => Node::Bool(*b),
@@ -58,7 +63,9 @@ fn go_node(value: &ferroflux_template::Value) -> Result<Node, String> {
 }
 
 fn node_via_json(value: &ferroflux_template::Value) -> Result<Node, String> {
-    Ok(node(&value.to_json()?))
+    let json = value.to_json()?;
+    super::check_depth(&json)?;
+    Ok(node(&json))
 }
 
 /// yaml.v2 reads each key of the JSON text as a simple key, which must

@@ -15,8 +15,10 @@ const INDENT: isize = 2;
 const MAX_SIMPLE_KEY: usize = 128;
 
 /// yaml.v3 `Encoder` with `SetIndent(2)` (what Helm's `toYamlPretty` calls
-/// before stripping one trailing newline).
-pub fn to_yaml_pretty(value: &Value) -> String {
+/// before stripping one trailing newline). `Err` for a value deeper than
+/// [`super::MAX_DEPTH`].
+pub fn to_yaml_pretty(value: &Value) -> Result<String, String> {
+    super::check_depth(value)?;
     let mut e = Emitter {
         out: String::new(),
         column: 0,
@@ -26,7 +28,7 @@ pub fn to_yaml_pretty(value: &Value) -> String {
     };
     e.node(value, Parent::Root);
     e.write_indent();
-    e.out
+    Ok(e.out)
 }
 
 /// The emitter state that decides how far the next level is indented:

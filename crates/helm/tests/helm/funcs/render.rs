@@ -347,3 +347,57 @@ fn from_toml_errors_land_under_the_error_key() {
         assert!(err.starts_with("toml: "), "{bad:?}: {err}");
     }
 }
+
+/// A template can nest maps without end (`dict` into itself in a loop, or
+/// a map `set` into itself): the serialisers refuse such a value instead
+/// of exhausting the stack (Go's recurse on a growing stack; a panic here
+/// would take every tenant's renders down).
+#[test]
+fn serialisers_refuse_values_nested_past_the_bound() {
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    let deep = r#"{{- $d := dict }}{{- range until 600 }}{{ $d = dict "a" $d }}{{ end -}}"#;
+    let cyclic = r#"{{- $d := dict }}{{- $_ := set $d "self" $d -}}"#;
+    for (name, build) in [("deep", deep), ("cyclic", cyclic)] {
+        for (f, expect_empty) in [
+            ("toYaml", true),
+            ("toYamlPretty", true),
+            ("toJson", true),
+            ("toToml", false),
+        ] {
+            set.parse(
+                &format!("{name}-{f}"),
+                &format!("{build}[{{{{ {f} $d }}}}]"),
+            )
+            .expect("parse");
+            let out = set
+                .execute(&format!("{name}-{f}"), &Value::Nil)
+                .expect("execute");
+            if expect_empty {
+                assert_eq!(out, "[]", "{name} {f}");
+            } else {
+                assert!(
+                    out.contains("nested deeper than 512 levels"),
+                    "{name} {f}: {out}"
+                );
+            }
+        }
+        for f in ["mustToYaml", "mustToJson"] {
+            set.parse(&format!("{name}-{f}"), &format!("{build}{{{{ {f} $d }}}}"))
+                .expect("parse");
+            let err = set
+                .execute(&format!("{name}-{f}"), &Value::Nil)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("error calling {f}: value nested deeper")),
+                "{err}"
+            );
+        }
+    }
+    let deep_json = (0..600).fold(serde_json::json!(1), |v, _| serde_json::json!({ "a": v }));
+    assert!(funcs::to_yaml(&deep_json).is_err());
+    assert!(funcs::to_yaml_pretty(&deep_json).is_err());
+    assert!(funcs::to_toml(&deep_json).is_err());
+    let shallow = (0..500).fold(serde_json::json!(1), |v, _| serde_json::json!({ "a": v }));
+    assert!(funcs::to_yaml(&shallow).is_ok());
+}

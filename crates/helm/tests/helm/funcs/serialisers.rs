@@ -197,8 +197,7 @@ fn ours(kind: &str, obj: &Value) -> String {
             via_json.map(|s| s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
         }
         "p" => {
-            let s = funcs::to_yaml_pretty(v);
-            Ok(s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
+            funcs::to_yaml_pretty(v).map(|s| s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
         }
         "t" => funcs::to_toml(obj).or_else(Ok::<_, String>),
         "j" => {
