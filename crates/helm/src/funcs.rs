@@ -228,33 +228,49 @@ fn trim_newline(s: String) -> String {
 /// `yaml.Marshal` (sigs.k8s.io/yaml) of a template value, one trailing
 /// newline removed.
 fn yaml_text(v: &Value) -> Result<String, String> {
+    check_go(v)?;
     yaml2::go_to_yaml(v).map(trim_newline)
 }
 
-/// `json.Marshal` (the engine's encoder) of a value within [`MAX_DEPTH`].
+/// `json.Marshal` (the engine's encoder) of a value within the bounds.
 fn json_text(v: &Value) -> Result<String, String> {
-    if !go_depth_ok(v, 0) {
-        return Err(too_deep());
-    }
+    check_go(v)?;
     v.to_json_string()
 }
 
-/// Whether a template value (maps may contain themselves) stays within
-/// [`MAX_DEPTH`].
-fn go_depth_ok(v: &Value, depth: usize) -> bool {
-    if depth > MAX_DEPTH {
-        return false;
+/// How many maps, lists and scalars one serialisation visits. Templates
+/// share values, so `$a = list $a $a` thirty times is a small value that
+/// prints as a billion nodes.
+pub const MAX_NODES: usize = 1 << 22;
+
+/// A template value (maps may contain themselves, lists may share items)
+/// within [`MAX_DEPTH`] and [`MAX_NODES`].
+fn check_go(v: &Value) -> Result<(), String> {
+    fn walk(v: &Value, depth: usize, budget: &mut usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        if *budget == 0 {
+            return Err(format!(
+                "value of more than {MAX_NODES} maps, lists and scalars"
+            ));
+        }
+        *budget -= 1;
+        match v {
+            Value::List(l) => l.items.iter().try_for_each(|i| walk(i, depth + 1, budget)),
+            Value::Map(m) => m
+                .entries
+                .borrow()
+                .iter()
+                .try_for_each(|(_, i)| walk(i, depth + 1, budget)),
+            Value::Object(o) => o
+                .underlying()
+                .map_or(Ok(()), |u| walk(&u, depth + 1, budget)),
+            _ => Ok(()),
+        }
     }
-    match v {
-        Value::List(l) => l.items.iter().all(|i| go_depth_ok(i, depth + 1)),
-        Value::Map(m) => m
-            .entries
-            .borrow()
-            .iter()
-            .all(|(_, i)| go_depth_ok(i, depth + 1)),
-        Value::Object(o) => o.underlying().is_none_or(|u| go_depth_ok(&u, depth + 1)),
-        _ => true,
-    }
+    let mut budget = MAX_NODES;
+    walk(v, 0, &mut budget)
 }
 
 fn toml_text(v: &Value) -> Result<String, String> {
@@ -265,6 +281,7 @@ fn toml_text(v: &Value) -> Result<String, String> {
 /// BurntSushi's TOML) see it: float64 stays a float (`1e+06`, `8080.0`),
 /// integers stay integers; structs and objects as their JSON.
 fn go_to_serde(v: &Value) -> Result<serde_json::Value, String> {
+    check_go(v)?;
     go_to_serde_at(v, 0)
 }
 

@@ -401,3 +401,20 @@ fn serialisers_refuse_values_nested_past_the_bound() {
     let shallow = (0..500).fold(serde_json::json!(1), |v, _| serde_json::json!({ "a": v }));
     assert!(funcs::to_yaml(&shallow).is_ok());
 }
+
+/// Shared lists make a value that prints exponentially large: refused by
+/// its node count, quickly.
+#[test]
+fn serialisers_refuse_values_that_print_as_too_many_nodes() {
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    let build = r#"{{- $a := list 1 }}{{- range until 40 }}{{ $a = list $a $a }}{{ end -}}"#;
+    for f in ["toYaml", "toYamlPretty", "toJson"] {
+        set.parse(f, &format!("{build}[{{{{ {f} $a }}}}]"))
+            .expect("parse");
+        assert_eq!(set.execute(f, &Value::Nil).expect("execute"), "[]", "{f}");
+    }
+    set.parse("must", &format!("{build}{{{{ mustToJson $a }}}}"))
+        .expect("parse");
+    let err = set.execute("must", &Value::Nil).unwrap_err().to_string();
+    assert!(err.contains("maps, lists and scalars"), "{err}");
+}
