@@ -418,3 +418,68 @@ fn serialisers_refuse_values_that_print_as_too_many_nodes() {
     let err = set.execute("must", &Value::Nil).unwrap_err().to_string();
     assert!(err.contains("maps, lists and scalars"), "{err}");
 }
+
+/// fromJson's syntax check recurses: deep nesting is an error under the
+/// `Error` key, not a stack overflow.
+#[test]
+fn from_json_of_deeply_nested_text_is_an_error_not_a_crash() {
+    let deep = "[".repeat(100_000);
+    let err = funcs::from_json(&deep).unwrap_err();
+    assert_eq!(err, "invalid character '[' exceeded max depth");
+    let nested_200 = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    assert!(funcs::from_json_array(&nested_200).is_err());
+}
+
+/// `--set` gives int64s (and strings for anything else numeric): the
+/// encoders that see Go values directly print them as integers, not as
+/// float64s (`1000000`, not `1e+06`; `8080`, not `8080.0`).
+#[test]
+fn set_integers_serialise_as_integers_as_in_helm() {
+    let Some(helm) = oracle::helm() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("t");
+    let template = "y0: {{ toYaml .Values | b64enc }}\np0: {{ toYamlPretty .Values | b64enc }}\nt0: {{ toToml .Values | b64enc }}\nj0: {{ toJson .Values | b64enc }}\nend: here\n";
+    oracle::chart(&chart, &[("t.yaml", template)], &[]);
+    let sets = [
+        "a=8080",
+        "b=1000000",
+        "c=1.5",
+        "d=true",
+        "e=str",
+        "f[0]=1",
+        "g.h=-7",
+        "i=9007199254740993",
+    ];
+    let mut args = Vec::new();
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    let out = oracle::template(&helm, &chart, &args).unwrap_or_else(|e| panic!("helm: {e}"));
+    let theirs = oracle::b64_lines(&out);
+    let values = Value::dict(vec![
+        ("a".to_string(), Value::Int64(8080)),
+        ("b".to_string(), Value::Int64(1_000_000)),
+        ("c".to_string(), Value::str("1.5")),
+        ("d".to_string(), Value::Bool(true)),
+        ("e".to_string(), Value::str("str")),
+        ("f".to_string(), Value::iface_list(vec![Value::Int64(1)])),
+        (
+            "g".to_string(),
+            Value::dict(vec![("h".to_string(), Value::Int64(-7))]),
+        ),
+        ("i".to_string(), Value::Int64(9_007_199_254_740_993)),
+    ]);
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    for (k, f) in [
+        ("y", "toYaml"),
+        ("p", "toYamlPretty"),
+        ("t", "toToml"),
+        ("j", "toJson"),
+    ] {
+        set.parse(k, &format!("{{{{ {f} .Values }}}}"))
+            .expect("parse");
+        let dot = Value::dict(vec![("Values".to_string(), values.clone())]);
+        let ours = set.execute(k, &dot).expect("execute");
+        assert_eq!(&ours, &theirs[&format!("{k}0")], "{f}");
+    }
+}
