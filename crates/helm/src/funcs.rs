@@ -197,8 +197,8 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
         Ok(from_array_result(from_json_array(str_arg(&a[0]))))
     });
     m.insert("fromToml", string(), |a| {
-        Ok(match from_toml(str_arg(&a[0])) {
-            Ok(v) => Value::from_json(&v),
+        Ok(match toml::from_toml_go(str_arg(&a[0])) {
+            Ok(v) => v,
             Err(e) => Value::dict(vec![("Error".to_string(), Value::str(e))]),
         })
     });

@@ -257,10 +257,34 @@ fn float(f: f64) -> String {
 /// them). `Err` is the parser's
 /// message (Helm's `fromToml` puts it under the `Error` key).
 pub fn from_toml(text: &str) -> Result<Value, String> {
-    let parsed: ::toml::Value = text
+    let parsed: ::toml::Table = text
         .parse()
-        .map_err(|e: ::toml::de::Error| format!("toml: {e}"))?;
-    Ok(json_of(parsed))
+        .map_err(|e: ::toml::de::Error| format!("toml: {}", e.message()))?;
+    Ok(json_of(::toml::Value::Table(parsed)))
+}
+
+/// `fromToml`'s template value: as [`from_toml`], with the infinities and
+/// NaN kept as float64s (JSON cannot hold them; `toJson` of them fails,
+/// as in Go).
+pub fn from_toml_go(text: &str) -> Result<ferroflux_template::Value, String> {
+    let parsed: ::toml::Table = text
+        .parse()
+        .map_err(|e: ::toml::de::Error| format!("toml: {}", e.message()))?;
+    Ok(go_of(::toml::Value::Table(parsed)))
+}
+
+fn go_of(value: ::toml::Value) -> ferroflux_template::Value {
+    use ::toml::Value as T;
+    use ferroflux_template::Value as G;
+    match value {
+        T::String(s) => G::str(s),
+        T::Integer(i) => G::Int64(i),
+        T::Float(f) => G::Float(f),
+        T::Boolean(b) => G::Bool(b),
+        T::Datetime(d) => G::str(go_time_json(&d)),
+        T::Array(items) => G::iface_list(items.into_iter().map(go_of).collect()),
+        T::Table(table) => G::dict(table.into_iter().map(|(k, v)| (k, go_of(v))).collect()),
+    }
 }
 
 fn json_of(value: ::toml::Value) -> Value {
@@ -285,10 +309,14 @@ fn go_time_json(d: &::toml::value::Datetime) -> String {
         .date
         .as_ref()
         .map_or((0, 1, 1), |t| (t.year, t.month, t.day));
-    let (hour, minute, second, nanos) = d
-        .time
-        .as_ref()
-        .map_or((0, 0, 0, 0), |t| (t.hour, t.minute, t.second, t.nanosecond));
+    let (hour, minute, second, nanos) = d.time.as_ref().map_or((0, 0, 0, 0), |t| {
+        (
+            t.hour,
+            t.minute,
+            t.second.unwrap_or(0),
+            t.nanosecond.unwrap_or(0),
+        )
+    });
     let mut out = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
     if nanos > 0 {
         let frac = format!("{nanos:09}");
@@ -296,9 +324,10 @@ fn go_time_json(d: &::toml::value::Datetime) -> String {
         out.push_str(frac.trim_end_matches('0'));
     }
     match &d.offset {
-        Some(::toml::value::Offset::Custom { hours, minutes }) if *hours != 0 || *minutes != 0 => {
-            let sign = if *hours < 0 { '-' } else { '+' };
-            out.push_str(&format!("{sign}{:02}:{minutes:02}", hours.unsigned_abs()));
+        Some(::toml::value::Offset::Custom { minutes }) if *minutes != 0 => {
+            let sign = if *minutes < 0 { '-' } else { '+' };
+            let m = minutes.unsigned_abs();
+            out.push_str(&format!("{sign}{:02}:{:02}", m / 60, m % 60));
         }
         _ => out.push('Z'),
     }
