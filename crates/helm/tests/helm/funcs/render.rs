@@ -486,3 +486,24 @@ fn set_integers_serialise_as_integers_as_in_helm() {
         assert_eq!(&ours, &theirs[&format!("{k}0")], "{f}");
     }
 }
+
+/// TOML datetimes are Go `time.Time`s: printed as Go prints them, JSON as
+/// RFC 3339, `typeOf` `time.Time`.
+#[test]
+fn from_toml_datetimes_print_as_go_times() {
+    let Some(helm) = oracle::helm() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("t");
+    let template = r#"{{- $t := fromToml "a = 1979-05-27T07:32:00Z\nb = 1979-05-27T00:32:00.999999-07:00\nc = 1979-05-27T07:32:00\nd = 1979-05-27\ne = 07:32:00.5\nf = 1979-05-27T07:32:00+00:00\ng = 1979-05-27T07:32:00+05:30" }}
+{{- range $k, $v := $t }}
+# {{ $k }}: {{ $v }} | {{ typeOf $v }} | {{ kindOf $v }} | {{ toJson $v }}
+{{- end }}
+# y: {{ toYaml $t | replace "\n" " ~ " }}
+"#;
+    oracle::chart(&chart, &[("t.yaml", template)], &[]);
+    let out = oracle::template(&helm, &chart, &[]).unwrap_or_else(|e| panic!("helm: {e}"));
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    set.parse("t", template).expect("parse");
+    let ours = set.execute("t", &Value::Nil).expect("execute");
+    assert_eq!(theirs(&out)[0].1.trim(), ours.trim());
+}
