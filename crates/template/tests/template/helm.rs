@@ -988,3 +988,152 @@ fn sprig_functions_match_helm() {
     ];
     check_all(&cases);
 }
+
+/// A generated differential test: every unary pipeline stage below applied
+/// to every kind of value Helm's templates see (YAML floats, `--set`
+/// int64s, strings, bools, null, lists, maps, a missing key). A chart per
+/// stage; when helm fails on it (the first error stops helm), a chart per
+/// value, so every value's outcome is compared. (`keys` and `values` are
+/// left out: Go returns them in map order, which is random.)
+#[test]
+fn generated_stages_over_values_match_helm() {
+    let Some(bin) = helm_bin() else { return };
+    const STAGES: &[&str] = &[
+        "toString",
+        "quote",
+        "squote",
+        "int",
+        "int64",
+        "float64",
+        "toJson",
+        "toRawJson",
+        "toPrettyJson",
+        "typeOf",
+        "kindOf",
+        "empty",
+        "not",
+        "len",
+        "first",
+        "last",
+        "rest",
+        "initial",
+        "reverse",
+        "uniq",
+        "compact",
+        "sortAlpha",
+        "toStrings",
+        "deepCopy",
+        "default \"d\"",
+        "upper",
+        "title",
+        "trim",
+        "nospace",
+        "kebabcase",
+        "b64enc",
+        "sha256sum",
+        "toDecimal",
+        "atoi",
+        "add1",
+        "add 1",
+        "mul 2",
+        "ceil",
+        "floor",
+        "round 1",
+        "addf 0.5",
+        "print",
+        "printf \"%v|%q|%d|%s|%x|%5.2f\"",
+        "html",
+        "js",
+        "urlquery",
+        "join \",\"",
+        "trunc 3",
+        "indent 2",
+        "nindent 2",
+        "repeat 2",
+        "ternary \"a\" \"b\"",
+        "list",
+        "has 1.0",
+        "durationRound",
+        "duration",
+        "semver",
+        "b32enc",
+        "cat \"x\"",
+        "eq 1.0",
+        "lt 2.0",
+        "toDate \"2006\"",
+        "index \"k\"",
+        "coalesce 0",
+        "splitList \",\"",
+    ];
+    const KEYS: &[&str] = &[
+        "a", "f", "g", "h", "i", "n", "s", "t", "l", "m", "e0", "es", "nope", "int", "num",
+    ];
+    const VALUES: &str = r#"{"a": 1000000, "f": 8080, "g": 2.5, "h": -0.0, "i": 1e21, "n": null, "s": "x,y", "t": true, "l": [1, "a", null, 2.5], "m": {"k": 1, "z": []}, "e0": [], "es": ""}"#;
+    fn case_for(stage: &str, keys: &[&str]) -> Case {
+        let values = VALUES;
+        let body: String = keys
+            .iter()
+            .map(|k| format!("{k}={{{{ .Values.{k} | {stage} }}}};"))
+            .collect();
+        with_set(
+            wrapped(&format!("{stage} over {keys:?}"), values, &body),
+            &["int=42", "num=-3"],
+        )
+    }
+    // helm runs in parallel: each stage on its own thread, four at a time
+    let results: Vec<(usize, Vec<String>)> = STAGES
+        .chunks(STAGES.len().div_ceil(4))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|chunk| {
+            let bin = bin.clone();
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                let mut compared = 0;
+                for stage in chunk {
+                    let all = case_for(stage, KEYS);
+                    let want = run_helm(&bin, &all);
+                    let cases = if want.is_ok() {
+                        vec![(all, want)]
+                    } else {
+                        KEYS.iter()
+                            .map(|k| {
+                                let c = case_for(stage, &[k]);
+                                let w = run_helm(&bin, &c);
+                                (c, w)
+                            })
+                            .collect()
+                    };
+                    for (case, want) in cases {
+                        compared += 1;
+                        let got = run_ours(&case);
+                        if want != got {
+                            failures.push(format!(
+                                "case {}:\n  helm: {:?}\n  ours: {:?}",
+                                case.name,
+                                want.as_ref()
+                                    .map(|o| explain(o))
+                                    .unwrap_or_else(|e| e.clone()),
+                                got.as_ref()
+                                    .map(|o| explain(o))
+                                    .unwrap_or_else(|e| e.clone()),
+                            ));
+                        }
+                    }
+                }
+                (compared, failures)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("worker"))
+        .collect();
+    let compared: usize = results.iter().map(|r| r.0).sum();
+    let failures: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} charts differ from helm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
