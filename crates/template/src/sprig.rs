@@ -109,7 +109,7 @@ fn strings(items: Vec<String>) -> Value {
 /// `cast.ToInt64` (errors become 0, as sprig ignores them).
 /// Go's `int64(f)` on amd64: out of range (and NaN) gives the minimum.
 pub fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9_223_372_036_854_775_808.0 || f < -9_223_372_036_854_775_808.0 {
+    if f.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
         i64::MIN
     } else {
         f as i64
