@@ -1137,3 +1137,42 @@ fn generated_stages_over_values_match_helm() {
         failures.join("\n")
     );
 }
+
+/// Hostile nesting ends in an error, never a stack overflow, on a thread
+/// of `max_depth * STACK_PER_LEVEL` bytes (the renderer's rule).
+#[test]
+fn deep_recursion_is_an_error_not_an_overflow() {
+    let depth = ferroflux_template::Options::HELM.max_depth;
+    let run = || {
+        let mut set = Set::helm(FuncMap::helm());
+        let defs = r#"{{- define "tmpl" }}{{ template "tmpl" . }}{{ end -}}
+{{- define "tpl" }}{{ tpl "{{ include \"tpl\" . }}" . }}{{ end -}}
+{{- define "mixed" }}{{ if . }}{{ range list 1 }}{{ with $ }}{{ include "mixed" (dict "a" (list .)) | upper | trim }}{{ end }}{{ end }}{{ end }}{{ end -}}"#;
+        set.parse("t/templates/_r.tpl", defs).expect("parse");
+        set.parse("t/templates/a.yaml", "{{ template \"tmpl\" . }}")
+            .expect("parse");
+        set.parse("t/templates/b.yaml", "{{ include \"tpl\" . }}")
+            .expect("parse");
+        set.parse("t/templates/c.yaml", "{{ include \"mixed\" . }}")
+            .expect("parse");
+        let dot = Value::dict(vec![("x".into(), Value::Int(1))]);
+        ["a", "b", "c"].map(|f| {
+            set.execute(&format!("t/templates/{f}.yaml"), &dot)
+                .map_err(|e| e.to_string())
+        })
+    };
+    let results = std::thread::Builder::new()
+        .stack_size(depth * STACK_PER_LEVEL)
+        .spawn(run)
+        .expect("spawn")
+        .join()
+        .expect("no overflow");
+    for r in &results {
+        let e = r.as_ref().expect_err("too deep");
+        assert!(
+            e.contains(&format!("exceeded maximum template depth ({depth})"))
+                || e.contains("rendering template has a nested reference name"),
+            "{e}"
+        );
+    }
+}
