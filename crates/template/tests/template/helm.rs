@@ -1176,3 +1176,33 @@ fn deep_recursion_is_an_error_not_an_overflow() {
         );
     }
 }
+
+/// The benchmark's chart (ingress-nginx's shape, `benches/chart/`) renders
+/// as helm renders it.
+#[test]
+fn bench_chart_matches_helm() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/chart");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("bench chart");
+    let env: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"name": "var_{i}", "value": {}}}"#, f64::from(i) * 1.5))
+        .collect();
+    let args: Vec<String> = (0..20)
+        .map(|i| format!(r#""flag-{i}": "value-{i}""#))
+        .collect();
+    let values = format!(
+        r#"{{"component": "controller", "replicaCount": 3, "image": {{"repository": "registry.k8s.io/ingress-nginx/controller", "tag": "v1.11.0"}}, "extraArgs": {{{}}}, "env": [{}], "ports": [{{"name": "http", "port": 80}}, {{"name": "https", "port": 443}}], "resources": {{"requests": {{"cpu": "100m"}}}}, "nodeSelector": {{"kubernetes.io/os": "linux"}}, "commonLabels": {{"team": "edge"}}}}"#,
+        args.join(", "),
+        env.join(", ")
+    );
+    let mut case = raw("bench chart", &values, &read("deployment.yaml"));
+    case = with_file(case, "templates/_helpers.tpl", &read("_helpers.tpl"));
+    for i in 1..4 {
+        case = with_file(
+            case,
+            &format!("templates/t{i}.yaml"),
+            &read("deployment.yaml"),
+        );
+    }
+    // toJson is Helm's own: the harness registers an equivalent
+    check_all(&[case]);
+}
