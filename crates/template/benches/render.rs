@@ -73,65 +73,9 @@ fn bench(c: &mut Criterion) {
 /// A chart of ingress-nginx's shape: helpers with nested includes, 40
 /// templates of a few hundred nodes each, over values of floats, lists and
 /// maps; parsed and executed as Helm's engine does for one render.
-const HELPERS: &str = r#"{{- define "c.name" -}}{{ default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}{{- end -}}
-{{- define "c.fullname" -}}{{- if .Values.fullnameOverride -}}{{ .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}{{- else -}}{{- $name := default .Chart.Name .Values.nameOverride -}}{{- if contains $name .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{- else -}}{{ printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}{{- end -}}{{- end -}}{{- end -}}
-{{- define "c.chart" -}}{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}{{- end -}}
-{{- define "c.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "c.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-{{- end -}}
-{{- define "c.labels" -}}
-helm.sh/chart: {{ include "c.chart" . }}
-{{ include "c.selectorLabels" . }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- with .Values.commonLabels }}
-{{ toJson . }}
-{{- end }}
-{{- end -}}
-"#;
+const HELPERS: &str = include_str!("chart/_helpers.tpl");
 
-const TEMPLATE: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ include "c.fullname" . }}-{{ .Values.component }}
-  labels:
-    {{- include "c.labels" . | nindent 4 }}
-spec:
-  replicas: {{ .Values.replicaCount }}
-  selector:
-    matchLabels:
-      {{- include "c.selectorLabels" . | nindent 6 }}
-  template:
-    spec:
-      containers:
-        - name: {{ .Chart.Name }}
-          image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
-          args:
-          {{- range $k, $v := .Values.extraArgs }}
-            - --{{ $k }}={{ $v }}
-          {{- end }}
-          env:
-          {{- range .Values.env }}
-            - name: {{ .name | upper | quote }}
-              value: {{ .value | toString | quote }}
-          {{- end }}
-          ports:
-          {{- range $i, $p := .Values.ports }}
-            - containerPort: {{ $p.port }}
-              name: {{ printf "p%d-%s" $i $p.name | trunc 15 }}
-          {{- end }}
-          {{- if .Values.resources }}
-          resources: {{ toJson .Values.resources }}
-          {{- else }}
-          resources: {}
-          {{- end }}
-          {{- with .Values.nodeSelector }}
-      nodeSelector:
-        {{- range $k, $v := . }}
-        {{ $k }}: {{ $v | quote }}
-        {{- end }}
-          {{- end }}
-"#;
+const TEMPLATE: &str = include_str!("chart/deployment.yaml");
 
 fn helm_values() -> Value {
     let mut env = Vec::new();
