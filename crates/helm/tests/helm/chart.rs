@@ -825,3 +825,22 @@ fn archives_read_pax_and_gnu_long_names_and_refuse_bad_headers() {
         "archive/tar: invalid header"
     );
 }
+
+#[test]
+fn chart_yaml_errors_name_the_line() {
+    for (extra, line) in [
+        ("version: [1]\n", 4),
+        ("home: x\nmaintainers:\n- name: a\n- name: [1]\n", 7),
+        ("keywords:\n- a\n- {b: 1}\n", 6),
+        ("x: 1\ny: .inf\n", 5),
+        ("z: [\n", 5),
+    ] {
+        let err =
+            load_files(vec![file("Chart.yaml", &format!("{CHART_YAML}{extra}"))]).expect_err(extra);
+        assert_eq!(err.line, Some(line), "{extra}: {err}");
+        assert!(
+            err.to_string().contains(&format!("(Chart.yaml:{line})")),
+            "{err}"
+        );
+    }
+}
