@@ -321,3 +321,60 @@ fn generated_user_values_match_helm() {
         compare(&helm, "globals", &[("-f", &text)]);
     }
 }
+
+/// Tags and conditions generated: true, false, strings, nulls and tables
+/// at the paths the enable chart's dependencies look at.
+#[test]
+fn generated_conditions_and_tags_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    const PATHS: &[&str] = &[
+        "tags.front",
+        "tags.back",
+        "tags",
+        "a.enabled",
+        "a.aa.enabled",
+        "a",
+        "b2.active",
+        "nope.enabled",
+        "d.enabled",
+        "e.enabled",
+        "b1",
+        "c.enabled",
+    ];
+    let leaves = ["true", "false", "\"true\"", "null", "1", "{}"];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..30 {
+        let n = 1 + (next() % 4) as usize;
+        let sets: Vec<String> = (0..n)
+            .map(|_| {
+                let p = PATHS[(next() % PATHS.len() as u64) as usize];
+                let l = leaves[(next() % leaves.len() as u64) as usize];
+                format!("{p}: {l}")
+            })
+            .collect();
+        // One document per setting, merged as helm merges documents.
+        let text = sets
+            .iter()
+            .map(|s| {
+                let (path, leaf) = s.split_once(": ").expect("pair");
+                let segs: Vec<&str> = path.split('.').collect();
+                let mut out = String::new();
+                for (i, seg) in segs.iter().enumerate() {
+                    out.push_str(&"  ".repeat(i));
+                    out.push_str(seg);
+                    out.push(':');
+                    out.push(if i + 1 == segs.len() { ' ' } else { '\n' });
+                }
+                format!("{out}{leaf}\n")
+            })
+            .collect::<Vec<_>>()
+            .join("---\n");
+        compare(&helm, "enable", &[("-f", &text)]);
+    }
+}
