@@ -53,6 +53,7 @@ const FILES: &str = r#"{{- range $path, $bytes := .Files.Glob "files/**" }}
 # lines: {{ .Files.Lines "files/a.txt" }} {{ len (.Files.Lines "files/b.txt") }} {{ .Files.Lines "missing" }}
 # types: {{ typeOf (.Files.Glob "x") }} {{ typeOf (.Files.Lines "x") }} {{ typeOf (.Files.GetBytes "x") }}
 # len: {{ len .Files }} {{ len (.Files.Glob "*.md") }}
+# field: {{ index .Files "README.md" | toString | quote }} {{ index .Files "files/b.txt" }}
 cfg:
   {{- (.Files.Glob "files/*").AsConfig | nindent 2 }}
 sec:
@@ -70,7 +71,7 @@ const CAPS: &str = r#"# kv: {{ .Capabilities.KubeVersion }} {{ .Capabilities.Kub
 # j: {{ toJson .Capabilities }}
 # t: {{ typeOf .Capabilities }} {{ kindOf .Capabilities }} {{ typeOf .Files }} {{ kindOf .Files }} {{ typeOf .Capabilities.APIVersions }} {{ typeOf .Capabilities.HelmVersion }}
 # y: {{ toYaml .Capabilities.KubeVersion | replace "\n" " " }}
-# n: {{ len .Capabilities.APIVersions }} {{ range $i, $v := .Capabilities.APIVersions }}{{ if eq $i 1 }}{{ $v }}{{ end }}{{ end }}
+# n: {{ len .Capabilities.APIVersions }} {{ index .Capabilities.APIVersions 1 }} {{ last .Capabilities.APIVersions }} {{ has "apps/v1" .Capabilities.APIVersions }} {{ first .Capabilities.APIVersions }}
 "#;
 
 const VALUES: &str = r#"yamlText: |
