@@ -450,14 +450,12 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = value.chars().collect();
+        let mut chars = value.chars().peekable();
         let mut spaces = false;
         let mut breaks = false;
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                let next_space = chars.get(i + 1) == Some(&' ');
+                let next_space = chars.peek() == Some(&' ');
                 if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
                     self.write_indent(self.current_indent());
                 } else {
@@ -480,7 +478,6 @@ impl Emitter {
                 spaces = false;
                 breaks = false;
             }
-            i += 1;
         }
         self.whitespace = false;
         self.indention = false;
@@ -497,19 +494,16 @@ impl Emitter {
 
     fn write_single(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
+        let mut chars = value.chars().peekable();
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut first = true;
+        while let Some(c) = chars.next() {
+            let inner = !first && chars.peek().is_some();
+            first = false;
             if c == ' ' {
-                let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i > 0
-                    && i < chars.len() - 1
-                    && !next_space
-                {
+                let next_space = chars.peek() == Some(&' ');
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner && !next_space {
                     self.write_indent(self.current_indent());
                 } else {
                     self.put(c);
@@ -542,10 +536,13 @@ impl Emitter {
 
     fn write_double(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
+        let mut chars = value.chars().peekable();
         let starts_with_bom = value.starts_with('\u{feff}');
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut first = true;
+        while let Some(c) = chars.next() {
+            let inner = !first && chars.peek().is_some();
+            first = false;
             if !is_printable(c) || starts_with_bom || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
@@ -581,14 +578,9 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i > 0
-                    && i < chars.len() - 1
-                {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner {
                     self.write_indent(self.current_indent());
-                    if chars.get(i + 1) == Some(&' ') {
+                    if chars.peek() == Some(&' ') {
                         self.put('\\');
                     }
                 } else {
@@ -760,7 +752,6 @@ fn analyze(value: &str) -> Analysis {
     if value.is_empty() {
         return a;
     }
-    let chars: Vec<char> = value.chars().collect();
     let mut block_indicators = value.starts_with("---") || value.starts_with("...");
     let mut line_breaks = false;
     let mut special = false;
@@ -769,10 +760,13 @@ fn analyze(value: &str) -> Analysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_ws = true;
-    let last = chars.len() - 1;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_ws = i == last || matches!(chars[i + 1], ' ' | '\t');
-        if i == 0 {
+    let mut chars = value.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let is_last = next.is_none();
+        let followed_by_ws = next.is_none_or(|n| n == ' ' || n == '\t');
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_indicators = true,
@@ -791,12 +785,8 @@ fn analyze(value: &str) -> Analysis {
             special = true;
         }
         if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i == last {
-                trailing_space = true;
-            }
+            leading_space |= first;
+            trailing_space |= is_last;
             if previous_break {
                 break_space = true;
             }
@@ -804,12 +794,8 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         } else if is_break(c) {
             line_breaks = true;
-            if i == 0 {
-                leading_break = true;
-            }
-            if i == last {
-                trailing_break = true;
-            }
+            leading_break |= first;
+            trailing_break |= is_last;
             if previous_space {
                 space_break = true;
             }
@@ -820,6 +806,7 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+        first = false;
     }
     a.multiline = line_breaks;
     a.block_allowed = true;
