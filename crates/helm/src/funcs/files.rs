@@ -36,6 +36,20 @@ impl Files {
         String::from_utf8_lossy(self.get_bytes(name)).into_owned()
     }
 
+    /// `Get` as templates call it: a Go string keeps any bytes, ours hold
+    /// UTF-8 only, so a binary file (`{{ .Files.Get "logo.png" | b64enc }}`)
+    /// is an error naming the file rather than silently different bytes.
+    pub fn get_text(&self, name: &str) -> Result<String, String> {
+        match std::str::from_utf8(self.get_bytes(name)) {
+            Ok(text) => Ok(text.to_string()),
+            Err(e) => Err(format!(
+                "{name} is not UTF-8 text (invalid byte at offset {}): binary files are not \
+                 supported by .Files.Get and .Files.Lines yet; .Files.AsSecrets keeps their bytes",
+                e.valid_up_to()
+            )),
+        }
+    }
+
     /// `Glob`: the files whose path matches; an invalid pattern matches
     /// every file (Helm falls back to `**`).
     pub fn glob(&self, pattern: &str) -> Files {
@@ -306,13 +320,16 @@ impl ferroflux_template::Object for FilesObject {
         use ferroflux_template::Value as V;
         let arg = || args.first().and_then(V::as_str).unwrap_or_default();
         Ok(match name {
-            "Get" => V::str(self.0.get(arg())),
+            "Get" => V::str(self.0.get_text(arg())?),
             "GetBytes" => V::bytes(self.0.get_bytes(arg()).to_vec()),
             "Glob" => V::Object(Rc::new(FilesObject(self.0.glob(arg())))),
-            "Lines" => V::list(
-                "[]string",
-                self.0.lines(arg())?.into_iter().map(V::str).collect(),
-            ),
+            "Lines" => {
+                self.0.get_text(arg())?;
+                V::list(
+                    "[]string",
+                    self.0.lines(arg())?.into_iter().map(V::str).collect(),
+                )
+            }
             "AsConfig" => V::str(self.0.as_config()),
             "AsSecrets" => V::str(self.0.as_secrets()),
             other => return Err(format!("engine.files has no method {other}")),

@@ -361,3 +361,36 @@ end: here
         failures.join("\n")
     );
 }
+
+/// A binary file through `.Files.Get` fails with the file's name instead
+/// of printing different bytes than helm (`| b64enc` of a keystore);
+/// `AsSecrets` of it matches helm (checked above with `bin/blob.bin`).
+#[test]
+fn get_of_a_binary_file_is_an_error_naming_it() {
+    use ferroflux_template::{Set, Value};
+    let files = [File {
+        name: "bin/k.jks".to_string(),
+        data: vec![0xfe, 0xed, 0xfe, 0xed, 0, 2],
+    }];
+    let mut set = Set::helm(ferroflux_helm::funcs::helm_funcs(std::rc::Rc::new(
+        ferroflux_helm::funcs::TemplateLookup,
+    )));
+    set.parse("g", r#"{{ .Files.Get "bin/k.jks" | b64enc }}"#)
+        .expect("parse");
+    set.parse("l", r#"{{ .Files.Lines "bin/k.jks" }}"#)
+        .expect("parse");
+    set.parse("s", r#"{{ (.Files.Glob "bin/*").AsSecrets }}"#)
+        .expect("parse");
+    let dot = Value::dict(vec![(
+        "Files".to_string(),
+        ferroflux_helm::funcs::files_value(&files),
+    )]);
+    for t in ["g", "l"] {
+        let err = set.execute(t, &dot).unwrap_err().to_string();
+        assert!(
+            err.contains("bin/k.jks is not UTF-8 text (invalid byte at offset 0)"),
+            "{err}"
+        );
+    }
+    assert_eq!(set.execute("s", &dot).expect("secrets"), "k.jks: /u3+7QAC");
+}
