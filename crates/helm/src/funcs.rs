@@ -1,6 +1,16 @@
-//! Helm's own template functions (`pkg/engine/funcs.go` of Helm v4.2.4):
-//! the serialisers behind `toYaml`, `toYamlPretty`, `toToml`, `fromToml` and
-//! `toJson`, each printing the bytes of the Go library Helm calls.
+//! Helm's own template functions (`pkg/engine/funcs.go` of Helm v4.2.4)
+//! and the template objects Helm adds:
+//! - the serialisers behind `toYaml` ([`yaml2`]: sigs.k8s.io/yaml over
+//!   yaml.v2), `toYamlPretty` ([`yaml3`]), `toToml`/`fromToml` ([`toml`]:
+//!   BurntSushi v1.6.0) and `toJson`/`fromJson` ([`json`]), each printing
+//!   the bytes of the Go library Helm calls;
+//! - [`helm_funcs`]: the whole function map, `lookup` through [`Lookup`];
+//! - `.Files` ([`files`]) and `.Capabilities` ([`capabilities`]) as
+//!   objects of `ferroflux-template`.
+//!
+//! Values a template builds can nest without end or share lists
+//! exponentially: the serialisers refuse values past [`MAX_DEPTH`] levels
+//! or [`MAX_NODES`] nodes instead of exhausting the stack or memory.
 
 pub mod capabilities;
 pub mod files;
