@@ -216,6 +216,12 @@ fn bare_or_quoted(k: &str) -> String {
 
 /// A TOML basic string as the encoder's replacer writes it.
 fn quote(s: &str) -> String {
+    if !s
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b == b'"' || b == b'\\')
+    {
+        return format!("\"{s}\"");
+    }
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -201,9 +201,9 @@ impl Emitter {
         if !value.is_empty() && !self.whitespace {
             self.put(' ');
         }
-        for c in value.chars() {
-            self.put(c);
-        }
+        // A plain scalar has no line breaks and nothing to escape.
+        self.out.push_str(value);
+        self.column += value.chars().count();
         self.indention = false;
         if !value.is_empty() {
             self.whitespace = false;
