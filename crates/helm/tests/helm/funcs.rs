@@ -2,6 +2,7 @@
 //! (`$FERROFLUX_HELM`, .ci/setup.d/56-helm.sh).
 
 mod files_caps;
+mod hostile;
 mod oracle;
 mod render;
 mod serialisers;
