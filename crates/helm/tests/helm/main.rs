@@ -1,1 +1,3 @@
 //! One integration-test binary for the crate.
+
+mod output;
