@@ -18,9 +18,11 @@
 //!
 //! Must not depend on: IO, clocks, environment, tokio, git, kube.
 
+pub mod args;
 pub mod chart;
 pub mod funcs;
 pub mod render;
 pub mod schema;
 pub mod strvals;
 pub mod values;
+pub use args::{ArgsError, TemplateArgs};

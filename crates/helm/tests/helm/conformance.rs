@@ -1,0 +1,229 @@
+//! `helm template` differential: every case renders with the real helm
+//! v4 (`$FERROFLUX_HELM`, built by .ci/setup.d/56-helm.sh) and with ours,
+//! and the bytes must be identical: stdout on success, the error message
+//! (what helm prints after `Error: `) on failure.
+//!
+//! Charts: ours under tests/charts/ (each written to exercise a rule of
+//! helm-semantics.md) and Helm's own test charts, read from the Go module
+//! cache (`$FERROFLUX_HELM_MODULE/pkg/cmd/testdata/testcharts`), never
+//! copied into the repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ferroflux_helm::{TemplateArgs, template_dir};
+
+struct Case {
+    chart: PathBuf,
+    args: Vec<String>,
+}
+
+fn helm_bin() -> Option<PathBuf> {
+    match std::env::var_os("FERROFLUX_HELM") {
+        Some(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
+        _ => {
+            ferroflux_testkit::env::skip_or_fail(
+                "FERROFLUX_HELM (see .ci/setup.d/56-helm.sh) is not a built helm",
+            );
+            None
+        }
+    }
+}
+
+/// helm's stdout, or the message after `Error: ` on failure.
+fn helm(bin: &Path, home: &Path, case: &Case) -> Result<String, String> {
+    let out = Command::new(bin)
+        .arg("template")
+        .args(&case.args)
+        .arg(&case.chart)
+        .env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("KUBECONFIG", home.join("no-kubeconfig"))
+        .output()
+        .expect("run helm");
+    if out.status.success() {
+        return Ok(String::from_utf8(out.stdout).expect("utf-8 stdout"));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let at = stderr.find("Error: ").expect("helm says Error:");
+    Err(stderr[at + "Error: ".len()..].trim_end().to_string())
+}
+
+fn ours(case: &Case) -> Result<String, String> {
+    let args = TemplateArgs::parse(&case.args).map_err(|e| e.to_string())?;
+    template_dir(&case.chart, &args).map_err(|e| e.to_string())
+}
+
+fn charts() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/charts")
+}
+
+fn case(chart: PathBuf, args: &str) -> Case {
+    Case {
+        chart,
+        args: args.split_whitespace().map(str::to_string).collect(),
+    }
+}
+
+fn our_cases() -> Vec<Case> {
+    let c = charts();
+    let mut cases = vec![
+        case(c.join("t-basic"), "rel"),
+        case(c.join("t-basic"), "rel --set replicaCount=3 --set autoscaling.enabled=false"),
+        case(c.join("t-basic"), "rel -n prod --kube-version 1.29.3 --api-versions example.com/v1"),
+        case(c.join("t-basic"), "rel --show-only templates/service.yaml --show-only templates/tests/*"),
+        case(c.join("t-basic"), "rel --skip-tests --is-upgrade"),
+        case(c.join("t-basic"), "rel --no-hooks --set-string image.tag=010"),
+        case(c.join("t-basic"), "--set nameOverride=x"),
+        case(c.join("t-basic"), "Bad_Name"),
+        case(c.join("t-deps"), "rel"),
+        case(c.join("t-deps"), "rel --include-crds"),
+        case(c.join("t-deps"), "rel --set web.enabled=false"),
+        case(c.join("t-deps"), "rel --set tags.extra=true"),
+        case(c.join("t-deps"), "rel --set db.enabled=false --set global.region=ap"),
+        case(c.join("t-deps"), "rel --set web.removeMe=null"),
+        case(c.join("t-deps"), "rel --kube-version 1.19.0"),
+        case(c.join("t-features"), "rel"),
+        case(c.join("t-features"), "rel --skip-tests -n other"),
+    ];
+    for err in [
+        "t-err-fail",
+        "t-err-include",
+        "t-err-nested",
+        "t-err-parse",
+        "t-err-required",
+        "t-err-schema",
+        "t-err-yaml",
+    ] {
+        cases.push(case(c.join(err), "rel"));
+    }
+    cases.push(case(c.join("t-err-fail"), "rel --set ok=true"));
+    cases
+}
+
+fn helm_cases() -> Vec<Case> {
+    let Some(module) = std::env::var_os("FERROFLUX_HELM_MODULE") else {
+        ferroflux_testkit::env::skip_or_fail(
+            "FERROFLUX_HELM_MODULE (see .ci/setup.d/56-helm.sh) is not set",
+        );
+        return Vec::new();
+    };
+    let t = PathBuf::from(module).join("pkg/cmd/testdata/testcharts");
+    let sub = t.join("subchart");
+    let mut cases = vec![
+        case(sub.clone(), ""),
+        case(sub.clone(), "--set service.name=apache"),
+        case(sub.clone(), "--kube-version 1.16.0"),
+        case(sub.clone(), "--api-versions helm.k8s.io/test,helm.k8s.io/test2"),
+        case(sub.clone(), "--include-crds"),
+        case(sub.clone(), "--show-only templates/service.yaml"),
+        case(sub.clone(), "--show-only templates/subdir/role*"),
+        case(sub.clone(), "--skip-tests"),
+        case(sub.clone(), "--set configmap.enabled=true --set subchartb.enabled=true"),
+        case(
+            sub.clone(),
+            "--set configmap.enabled=true --set subchartb.enabled=true --set configmap.value=baz",
+        ),
+    ];
+    let values = sub.join("charts/subchartA/values.yaml");
+    cases.push(Case {
+        chart: sub.clone(),
+        args: vec!["--values".into(), values.display().to_string()],
+    });
+    let extra = sub.join("extra_values.yaml");
+    if extra.is_file() {
+        cases.push(Case {
+            chart: sub,
+            args: vec!["-f".into(), extra.display().to_string()],
+        });
+    }
+    for name in [
+        "alpine",
+        "chart-bad-requirements",
+        "chart-bad-type",
+        "chart-missing-deps",
+        "chart-with-bad-subcharts",
+        "chart-with-deprecated-api",
+        "chart-with-lib-dep",
+        "chart-with-only-crds",
+        "chart-with-schema",
+        "chart-with-schema-and-subchart",
+        "chart-with-schema-negative",
+        "chart-with-secret",
+        "chart-with-subchart-notes",
+        "chart-with-subchart-update",
+        "chart-with-template-lib-archive-dep",
+        "chart-with-template-lib-dep",
+        "chart-with-template-with-invalid-template-expr",
+        "chart-with-template-with-invalid-yaml",
+        "compressedchart-0.1.0.tgz",
+        "compressedchart-0.2.0.tgz",
+        "compressedchart-with-hyphens-0.1.0.tgz",
+        "deprecated",
+        "empty",
+        "issue-7233",
+        "issue-9027",
+        "issue1979",
+        "lib-chart",
+        "object-order",
+        "pre-release-chart-0.1.0-alpha.tgz",
+        "reqtest",
+        "reqtest-0.1.0.tgz",
+        "signtest",
+        "test1",
+        "upgradetest",
+    ] {
+        let path = t.join(name);
+        if path.exists() {
+            cases.push(case(path, "rel"));
+        }
+    }
+    cases.push(case(t.join("chart-with-schema-negative"), "rel --skip-schema-validation"));
+    cases
+}
+
+fn run(cases: Vec<Case>) {
+    let Some(bin) = helm_bin() else { return };
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut failures = Vec::new();
+    let total = cases.len();
+    for case in &cases {
+        let want = helm(&bin, home.path(), case);
+        let got = ours(case);
+        if want != got {
+            failures.push(format!(
+                "helm template {} {}\n--- helm:\n{}\n--- ours:\n{}",
+                case.args.join(" "),
+                case.chart.display(),
+                show(&want),
+                show(&got)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases differ from helm:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn show(r: &Result<String, String>) -> String {
+    match r {
+        Ok(s) => s.clone(),
+        Err(e) => format!("ERROR: {e}"),
+    }
+}
+
+#[test]
+fn our_charts_render_as_helm_renders_them() {
+    run(our_cases());
+}
+
+#[test]
+fn helms_test_charts_render_as_helm_renders_them() {
+    run(helm_cases());
+}
