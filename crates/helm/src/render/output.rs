@@ -469,3 +469,84 @@ fn class(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
         }
     }
 }
+
+/// [`HeadReader`] as Helm reads a document: `sigs.k8s.io/yaml.Unmarshal`
+/// into `SimpleHead`, with encoding/json's type errors word for word.
+pub fn read_head(doc: &str) -> Result<Head, String> {
+    use serde_json::Value;
+    let value = crate::values::unmarshal(doc).map_err(|e| e.to_string())?;
+    let json_err = |what: String| {
+        format!("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what}")
+    };
+    let kind_of = |v: &Value| match v {
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        _ => "number",
+    };
+    // A scalar read into a Go string field (sigs.k8s.io/yaml converts
+    // numbers and booleans toward the field's type).
+    let string_field = |v: Option<&Value>, field: &str| -> Result<String, String> {
+        match v {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Bool(b)) => Ok(b.to_string()),
+            Some(Value::Number(n)) => Ok(match n.as_f64() {
+                Some(f) if n.is_f64() => crate::values::go_format_float(f),
+                _ => n.to_string(),
+            }),
+            Some(other) => Err(json_err(format!(
+                "{} into Go struct field {field} of type string",
+                kind_of(other)
+            ))),
+        }
+    };
+    let map = match value {
+        Value::Null => return Ok(Head::default()),
+        Value::Object(map) => map,
+        other => {
+            return Err(json_err(format!(
+                "{} into Go value of type util.SimpleHead",
+                kind_of(&other)
+            )));
+        }
+    };
+    let mut head = Head {
+        api_version: string_field(map.get("apiVersion"), "SimpleHead.apiVersion")?,
+        kind: string_field(map.get("kind"), "SimpleHead.kind")?,
+        ..Head::default()
+    };
+    match map.get("metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(meta)) => {
+            match meta.get("annotations") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(a)) => {
+                    let mut annotations = BTreeMap::new();
+                    for (k, v) in a {
+                        annotations
+                            .insert(k.clone(), string_field(Some(v), ".metadata.annotations")?);
+                    }
+                    if !annotations.is_empty() {
+                        head.annotations = Some(annotations);
+                    }
+                }
+                Some(other) => {
+                    return Err(json_err(format!(
+                        "{} into Go struct field .metadata.annotations of type map[string]string",
+                        kind_of(other)
+                    )));
+                }
+            }
+            head.name = string_field(meta.get("name"), ".metadata.name")?;
+        }
+        Some(other) => {
+            return Err(json_err(format!(
+                "{} into Go struct field SimpleHead.metadata of type struct {{ Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }}",
+                kind_of(other)
+            )));
+        }
+    }
+    Ok(head)
+}

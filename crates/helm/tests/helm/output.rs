@@ -258,3 +258,56 @@ fn install_and_uninstall_orders() {
     assert_eq!(u[1], "ValidatingWebhookConfiguration");
     assert_eq!(u[37], "PriorityClass");
 }
+
+#[test]
+fn heads_are_read_as_helm_reads_them() {
+    use ferroflux_helm::render::output::read_head;
+    let h = read_head(
+        "kind: 5\nmetadata:\n  name: 7\n  annotations:\n    helm.sh/hook: test\n    z: yes\n",
+    )
+    .expect("reads");
+    assert_eq!(h.kind, "5");
+    assert_eq!(h.name, "7");
+    let a = h.annotations.expect("annotations");
+    assert_eq!(a["helm.sh/hook"], "test");
+    assert_eq!(a["z"], "true");
+    assert_eq!(
+        read_head("# only a comment\n").expect("reads"),
+        Head::default()
+    );
+    let empty = read_head("kind: A\nmetadata:\n  annotations: {}\n").expect("reads");
+    assert_eq!(
+        empty.annotations, None,
+        "empty annotations never make a hook"
+    );
+    for (doc, want) in [
+        (
+            "- a\n",
+            "json: cannot unmarshal array into Go value of type util.SimpleHead",
+        ),
+        (
+            "just a string\n",
+            "json: cannot unmarshal string into Go value of type util.SimpleHead",
+        ),
+        (
+            "kind: A\nmetadata:\n  annotations:\n    x: {a: 1}\n",
+            "json: cannot unmarshal object into Go struct field .metadata.annotations of type string",
+        ),
+        (
+            "kind: A\nmetadata: 5\n",
+            "json: cannot unmarshal number into Go struct field SimpleHead.metadata of type struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+        ),
+    ] {
+        let err = read_head(doc).expect_err(doc);
+        assert_eq!(
+            err,
+            format!("error unmarshaling JSON: while decoding JSON: {want}"),
+            "{doc}"
+        );
+    }
+    let err = read_head("a: b: c\n").expect_err("bad yaml");
+    assert!(
+        err.starts_with("error converting YAML to JSON: yaml: line 1: "),
+        "{err}"
+    );
+}
