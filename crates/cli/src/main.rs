@@ -16,6 +16,7 @@ mod image;
 mod install;
 mod kustomize;
 mod reconcile;
+mod helm;
 mod sops;
 mod suspend;
 mod tree;
@@ -74,6 +75,9 @@ enum Command {
     /// Decrypt SOPS files (age, PGP) as `sops decrypt` does.
     #[command(subcommand)]
     Sops(sops::SopsCommand),
+    /// Helm charts rendered natively, byte-compatible with Helm v4: `helm template [NAME] CHART`.
+    #[command(subcommand)]
+    Helm(helm::HelmCommand),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Tree(cmd) => tree::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
         Command::Sops(cmd) => sops::run(cmd),
+        Command::Helm(cmd) => helm::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,12 @@ pub struct TemplateArgs {
     pub hide_secret: bool,
     pub kube_version: Option<String>,
     pub api_versions: Vec<String>,
+    /// Not a flag: the directory relative paths (chart, `-f`, `--set-file`)
+    /// are read from; the caller's working directory.
+    pub base_dir: Option<std::path::PathBuf>,
+    /// Not a flag: standard input, read by the caller when a values file
+    /// is `-`.
+    pub stdin: Option<String>,
 }
 
 /// A command line `helm template` would refuse (or one asking for what

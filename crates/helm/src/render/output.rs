@@ -324,6 +324,21 @@ pub fn print(
             doc.push_str(&format!("---\n# Source: {}\n{}\n", m.name, m.content));
         }
     }
+    print_manifest(&doc, hooks, opts)
+}
+
+/// [`print`] for a rendered release (its manifest already holds the CRDs
+/// `--include-crds` asked for).
+pub fn print_release(release: &crate::render::Release, opts: &PrintOptions) -> Result<String, String> {
+    let crds: &[(String, String)] = if release.crds_included {
+        &release.crds
+    } else {
+        &[]
+    };
+    print(crds, &release.manifests, &release.hooks, opts)
+}
+
+fn print_manifest(doc: &str, hooks: &[Hook], opts: &PrintOptions) -> Result<String, String> {
     let mut out = String::with_capacity(doc.len() + 1);
     out.push_str(doc.trim_matches(go_space));
     out.push('\n');

@@ -1,0 +1,98 @@
+//! `helm template [NAME] CHART [flags]` end to end: the chart and the
+//! values files read through a [`FileSystem`], then [`render`] and
+//! [`output::print`], in the order Helm checks things (values before the
+//! chart, the chart's type and dependencies before the release name).
+
+use std::path::{Path, PathBuf};
+
+use ferroflux_kustomize::fs::FileSystem;
+
+use crate::args::TemplateArgs;
+use crate::render::{self, Error, PrintOptions, RenderOptions, output};
+
+/// Runs `helm template` as Helm v4.2.4 does and returns what it prints
+/// to stdout.
+pub fn template(fs: &dyn FileSystem, args: &TemplateArgs) -> Result<String, Error> {
+    let resolve = |p: &str| -> PathBuf {
+        let path = Path::new(p);
+        match &args.base_dir {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_path_buf(),
+        }
+    };
+    let chart_arg = args.chart.as_deref().unwrap_or_default();
+    let chart_path = resolve(chart_arg);
+    if !fs.is_dir(&chart_path) && !fs.is_file(&chart_path) {
+        return Err(Error::new(format!("path {chart_arg:?} not found")));
+    }
+    let kube_version = match &args.kube_version {
+        Some(v) => Some(crate::funcs::parse_kube_version(v).map_err(|e| {
+            Error::new(format!("invalid kube version '{v}': {e}"))
+        })?),
+        None => None,
+    };
+    let values = user_values(fs, args, &resolve)?;
+    let chart = if fs.is_dir(&chart_path) {
+        crate::chart::load_dir(fs, &chart_path).map_err(|e| Error::new(e.to_string()))?
+    } else {
+        let bytes = fs
+            .read(&chart_path)
+            .map_err(|e| Error::new(e.to_string()))?;
+        crate::chart::load_archive(&bytes).map_err(|e| Error::new(e.to_string()))?
+    };
+    let env = crate::funcs::Env::default();
+    let release_name = match (&args.release_name, &args.name_template) {
+        (Some(name), _) => name.clone(),
+        (None, Some(t)) => crate::funcs::render_name_template(t, &env)
+            .map_err(|e| Error::new(e.to_string()))?,
+        (None, None) => "release-name".to_string(),
+    };
+    let opts = RenderOptions {
+        release_name,
+        namespace: args.namespace.clone().unwrap_or_else(|| "default".to_string()),
+        is_upgrade: args.is_upgrade,
+        kube_version: kube_version.map(|_| args.kube_version.clone().unwrap_or_default()),
+        api_versions: args.api_versions.clone(),
+        skip_schema_validation: args.skip_schema_validation,
+        include_crds: args.include_crds,
+        ..RenderOptions::default()
+    };
+    let release = render::render(chart, values, &opts, &env)?;
+    let print = PrintOptions {
+        no_hooks: args.no_hooks,
+        skip_tests: args.skip_tests,
+        show_only: args.show_only.clone(),
+        hide_secret: args.hide_secret,
+    };
+    output::print_release(&release, &print).map_err(Error::new)
+}
+
+/// The values of `-f`, `--set*` merged in Helm's fixed order.
+fn user_values(
+    fs: &dyn FileSystem,
+    args: &TemplateArgs,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let read = |p: &str| -> Result<String, Error> {
+        if p == "-" {
+            return Ok(args.stdin.clone().unwrap_or_default());
+        }
+        let bytes = fs.read(&resolve(p)).map_err(|e| Error::new(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|_| Error::new(format!("{p}: not UTF-8 text")))
+    };
+    let mut files = Vec::new();
+    for f in &args.values_files {
+        files.push((f.clone(), read(f)?));
+    }
+    let sources = crate::values::Sources {
+        values_files: files,
+        set: args.set.clone(),
+        set_string: args.set_string.clone(),
+        set_file: args.set_file.clone(),
+        set_json: args.set_json.clone(),
+        set_literal: args.set_literal.clone(),
+    };
+    sources
+        .merge(&|p: &str| read(p).map_err(|e| e.message))
+        .map_err(|e| Error::new(e.to_string()))
+}
