@@ -128,3 +128,83 @@ pub fn merge_maps(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<Strin
     }
     a
 }
+
+/// Values given on the command line (`pkg/cli/values.Options`), merged by
+/// [`Options::merge`] in Helm's fixed order whatever the order of the
+/// flags: `-f` files, `--set-json`, `--set`, `--set-string`,
+/// `--set-file`, `--set-literal`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `-f`: (name as given, for errors; contents). Reading is the caller's.
+    pub values_files: Vec<(String, String)>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    /// `--set-file key=path`: the paths go to `merge`'s reader.
+    pub set_file: Vec<String>,
+    pub set_json: Vec<String>,
+    pub set_literal: Vec<String>,
+}
+
+/// Why the command line's values could not be merged; the text is Helm's
+/// (`failed parsing --set data: key "a" has no value`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OptionsError {
+    pub message: String,
+    /// The values file's line, when a values file is at fault.
+    pub line: Option<usize>,
+}
+
+impl Options {
+    /// Helm's `Options.MergeValues`. `read_file` gives the contents of a
+    /// `--set-file` path (its error is shown as is).
+    pub fn merge(
+        &self,
+        read_file: &mut crate::strvals::FileReader<'_>,
+    ) -> Result<Map<String, Value>, OptionsError> {
+        use crate::strvals;
+        let fail = |message: String| OptionsError {
+            message,
+            line: None,
+        };
+        let mut base = Map::new();
+        for (name, text) in &self.values_files {
+            let current = read_values(text).map_err(|e| OptionsError {
+                message: format!("failed to parse {name}: {}", e.message),
+                line: Some(e.line),
+            })?;
+            base = merge_maps(base, current);
+        }
+        for value in &self.set_json {
+            let trimmed = value.trim();
+            if trimmed.starts_with('{') {
+                let parsed = serde_json::from_str::<Map<String, Value>>(trimmed)
+                    .map_err(|_| fail(format!("failed parsing --set-json data JSON: {value}")))?;
+                let Value::Object(parsed) = strvals::floats(Value::Object(parsed)) else {
+                    unreachable!("floats keeps a map a map")
+                };
+                base = merge_maps(base, parsed);
+            } else {
+                strvals::parse_json(value, &mut base)
+                    .map_err(|_| fail(format!("failed parsing --set-json data {value}")))?;
+            }
+        }
+        for value in &self.set {
+            strvals::parse_into(value, &mut base)
+                .map_err(|e| fail(format!("failed parsing --set data: {e}")))?;
+        }
+        for value in &self.set_string {
+            strvals::parse_into_string(value, &mut base)
+                .map_err(|e| fail(format!("failed parsing --set-string data: {e}")))?;
+        }
+        for value in &self.set_file {
+            strvals::parse_into_file(value, &mut base, read_file)
+                .map_err(|e| fail(format!("failed parsing --set-file data: {e}")))?;
+        }
+        for value in &self.set_literal {
+            strvals::parse_literal_into(value, &mut base)
+                .map_err(|e| fail(format!("failed parsing --set-literal data: {e}")))?;
+        }
+        Ok(base)
+    }
+}

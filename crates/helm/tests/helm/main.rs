@@ -1,8 +1,11 @@
 //! One integration-test binary for the crate: values typed and merged as
 //! Helm types them, `--set` and its siblings, charts loaded as Helm loads
-//! them, rendered files split and sorted as `helm template` prints them;
-//! differential against the real helm (`testkit::helm`) where it is built.
+//! them, Helm's own template functions, rendered files split and sorted as
+//! `helm template` prints them; differential against the real helm
+//! (`testkit::helm`) where it is built.
 
 mod common;
+mod funcs;
 mod output;
+mod strvals;
 mod values;

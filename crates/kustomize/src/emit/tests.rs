@@ -482,3 +482,13 @@ mod roundtrip {
         }
     }
 }
+
+/// yaml.v2 resolves only scalars starting with `+ - . 0-9 y Y n N t T f F
+/// o O ~` to other types, so `<<` (the merge key) is a plain string on the
+/// way out; it was double-quoted here (found by ferroflux-helm's `toYaml`
+/// differential test against helm, which prints through the same yaml.v2).
+#[test]
+fn the_merge_key_text_is_a_plain_string() {
+    let value = Value::Map(Map(vec![("<<".to_string(), Value::Str("<<".to_string()))]));
+    assert_eq!(document(&value).unwrap(), "<<: <<\n");
+}

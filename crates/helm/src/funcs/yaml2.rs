@@ -1,0 +1,69 @@
+//! `toYaml`: sigs.k8s.io/yaml's `Marshal` (Go's `encoding/json`, read back
+//! by yaml.v2, marshalled by yaml.v2). kustomize prints every resource
+//! through the same function, so the emitter is `ferroflux-kustomize`'s
+//! port of yaml.v2's: sorted keys in yaml.v2's natural order, YAML 1.1
+//! quoting, literal blocks, sequences not indented under their key and
+//! long lines folded at 80 columns.
+
+use ferroflux_kustomize::value::{Map, Value as Node};
+use serde_json::Value;
+
+/// sigs.k8s.io/yaml `Marshal(v)`: the document with its final newline
+/// (Helm's `toYaml` strips one). `Err` carries Go's message (Helm's
+/// `toYaml` prints `""` then; `mustToYaml` fails the template).
+pub fn to_yaml(value: &Value) -> Result<String, String> {
+    check_keys(value)?;
+    ferroflux_kustomize::emit::document(&node(value)).map_err(|e| e.to_string())
+}
+
+/// yaml.v2 reads each key of the JSON text as a simple key, which must
+/// stay on one line and within 1024 characters of its opening quote. Go's
+/// JSON writes NEL (U+0085), a line break to YAML, raw; a longer key is
+/// one whose escaped spelling is long.
+fn check_keys(value: &Value) -> Result<(), String> {
+    match value {
+        Value::Array(items) => items.iter().try_for_each(check_keys),
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k.contains('\u{85}') {
+                    return Err(format!(
+                        "yaml: line 2: did not find expected ',' or '}}' (key {k:?} holds U+0085)"
+                    ));
+                }
+                if ferroflux_api::gojson::quote(k).chars().count() > SIMPLE_KEY_LIMIT {
+                    return Err(format!(
+                        "yaml: line 1: did not find expected ',' or '}}' (a key of {} characters)",
+                        k.chars().count()
+                    ));
+                }
+                check_keys(v)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The characters yaml's scanner allows a simple key, quotes included.
+const SIMPLE_KEY_LIMIT: usize = 1024;
+
+fn node(value: &Value) -> Node {
+    match value {
+        Value::Null => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Node::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Node::Uint(u)
+            } else {
+                Node::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => Node::Str(s.clone()),
+        Value::Array(items) => Node::Seq(items.iter().map(node).collect()),
+        Value::Object(map) => {
+            Node::Map(Map(map.iter().map(|(k, v)| (k.clone(), node(v))).collect()))
+        }
+    }
+}

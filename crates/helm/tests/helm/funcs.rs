@@ -1,0 +1,5 @@
+//! Helm's own template functions against the real helm
+//! (`$FERROFLUX_HELM`, .ci/setup.d/56-helm.sh).
+
+mod oracle;
+mod serialisers;
