@@ -2,11 +2,15 @@
 //! the serialisers behind `toYaml`, `toYamlPretty`, `toToml`, `fromToml` and
 //! `toJson`, each printing the bytes of the Go library Helm calls.
 
+pub mod capabilities;
+pub mod files;
 pub mod json;
 pub mod toml;
 pub mod yaml2;
 pub mod yaml3;
 
+pub use capabilities::{Capabilities, KubeVersion, KubeVersionError, parse_kube_version};
+pub use files::{Files, Glob};
 pub use json::to_json;
 pub use toml::{from_toml, to_toml};
 pub use yaml2::to_yaml;

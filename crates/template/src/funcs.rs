@@ -3,23 +3,67 @@
 //! argument types against it before the call, with its own error texts).
 //! As in Go, a sprig function shadows a builtin of the same name (`slice`).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::gofmt;
+use crate::object::Signature;
+use crate::set::{Closure, Timestamp};
 use crate::sprig;
 use crate::value::{IFACE, Value};
 
 /// A Go error returned (or a panic recovered) by a template function; the
 /// text is Go's, since it ends up in the commit error message.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[error("{0}")]
-pub struct FuncError(pub String);
+#[error("{msg}")]
+pub struct FuncError {
+    pub msg: String,
+    /// The errors it wraps (Go's `errors.Unwrap` chain below it).
+    pub(crate) chain: Chain,
+}
+
+/// Go's `errors.Unwrap` chain below an error: the text of each wrapped
+/// error, cut to [`LINK_BYTES`] (Helm reads only the head of each).
+pub type Chain = Option<Rc<Link>>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub text: Box<str>,
+    pub next: Chain,
+}
+
+/// How much of each wrapped error's text is kept in a [`Chain`].
+pub const LINK_BYTES: usize = 4096;
+
+/// A chain link of `text` (cut) in front of `next`.
+pub fn link(text: &str, next: Chain) -> Chain {
+    let mut end = text.len().min(LINK_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(Rc::new(Link {
+        text: text[..end].into(),
+        next,
+    }))
+}
+
+impl FuncError {
+    pub fn new(msg: impl Into<String>) -> FuncError {
+        FuncError {
+            msg: msg.into(),
+            chain: None,
+        }
+    }
+}
 
 pub type FResult = Result<Value, FuncError>;
 
 pub fn ferr<T>(msg: impl Into<String>) -> Result<T, FuncError> {
-    Err(FuncError(msg.into()))
+    Err(FuncError::new(msg))
 }
 
-/// The Go type of a parameter.
+/// The Go type of a parameter of a template function or method, as
+/// text/template checks arguments against it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum P {
     /// `interface{}`
@@ -48,6 +92,86 @@ impl P {
             P::Dict => DICT,
         }
     }
+}
+
+/// The caller-supplied clock and randomness some sprig functions read.
+#[derive(Clone, Default)]
+pub struct Env {
+    pub clock: Option<Rc<dyn Fn() -> Timestamp>>,
+    pub rng: Option<Rc<RefCell<dyn FnMut() -> u64>>>,
+}
+
+#[allow(dead_code)] // used by the clock and random functions of sprig.rs
+impl Env {
+    pub fn now(&self) -> Result<Timestamp, FuncError> {
+        match &self.clock {
+            Some(c) => Ok(c()),
+            None => ferr("no clock: ferroflux renders without one unless the caller supplies it"),
+        }
+    }
+
+    pub fn random(&self) -> Result<u64, FuncError> {
+        match &self.rng {
+            Some(r) => match r.try_borrow_mut() {
+                Ok(mut f) => Ok((*f)()),
+                Err(_) => ferr("random source in use"),
+            },
+            None => ferr(
+                "no source of randomness: ferroflux renders without one unless the caller supplies it",
+            ),
+        }
+    }
+}
+
+/// A function that reads the clock or the random source.
+#[derive(Clone, Copy)]
+pub struct EnvFunc {
+    pub params: &'static [P],
+    pub variadic: Option<P>,
+    pub call: fn(&Env, &[Value]) -> FResult,
+}
+
+/// One entry of a function map.
+#[derive(Clone)]
+pub enum Entry {
+    /// text/template's own (`and`/`or`/`call` are special to the executor).
+    Builtin(Func),
+    Static(Func),
+    Env(EnvFunc),
+    Closure(Rc<(Signature, Box<Closure>)>),
+    /// Helm's, which need the executor.
+    Include,
+    Tpl,
+    Required,
+    HelmFail,
+    /// A sprig name ferroflux does not implement: it parses, and fails
+    /// when called.
+    Unsupported,
+}
+
+impl Entry {
+    /// The Go parameter list.
+    pub fn params(&self) -> (&[P], Option<P>) {
+        match self {
+            Entry::Builtin(f) | Entry::Static(f) => (f.params, f.variadic),
+            Entry::Env(f) => (f.params, f.variadic),
+            Entry::Closure(c) => (&c.0.params, c.0.variadic),
+            Entry::Include | Entry::Tpl | Entry::Required => (&[P::Str, P::Any], None),
+            Entry::HelmFail => (&[P::Str], None),
+            Entry::Unsupported => (&[], Some(P::Any)),
+        }
+    }
+}
+
+/// The entry of a sprig name.
+pub fn sprig_entry(name: &str) -> Entry {
+    if let Some(f) = sprig::lookup(name) {
+        return Entry::Static(f);
+    }
+    if let Some(f) = sprig::env_lookup(name) {
+        return Entry::Env(f);
+    }
+    Entry::Unsupported
 }
 
 /// One function: fixed parameters, an optional variadic tail, the code.
@@ -278,10 +402,19 @@ pub const SPRIG_NAMES: &[&str] = &[
     "regexQuoteMeta",
     "urlParse",
     "urlJoin",
+    "randAlphaNum",
+    "randAlpha",
+    "randAscii",
+    "randNumeric",
+    "randBytes",
+    "uuidv4",
+    "env",
+    "expandenv",
+    "getHostByName",
 ];
 
 /// sprig's non-hermetic functions, which Flux's map leaves out.
-const NON_HERMETIC: &[&str] = &[
+pub const NON_HERMETIC: &[&str] = &[
     "date",
     "date_in_zone",
     "date_modify",
@@ -301,35 +434,12 @@ const NON_HERMETIC: &[&str] = &[
     "getHostByName",
 ];
 
-const BUILTINS: &[&str] = &[
+pub const BUILTINS: &[&str] = &[
     "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt",
     "le", "gt", "ge", "html", "js", "urlquery", "call",
 ];
 
-/// Whether `name` is a function for the parser.
-pub fn has_function(name: &str) -> bool {
-    BUILTINS.contains(&name) || (SPRIG_NAMES.contains(&name) && !NON_HERMETIC.contains(&name))
-}
-
-/// The function called `name` and whether it is a text/template builtin.
-pub fn lookup(name: &str) -> Option<(Func, bool)> {
-    if !has_function(name) {
-        return None;
-    }
-    if let Some(func) = sprig::lookup(name) {
-        return Some((func, false));
-    }
-    if SPRIG_NAMES.contains(&name) {
-        return Some((v(&[], P::Any, unsupported), false));
-    }
-    builtin(name).map(|f| (f, true))
-}
-
-fn unsupported(_: &[Value]) -> FResult {
-    ferr("this sprig function is not supported by ferroflux")
-}
-
-fn builtin(name: &str) -> Option<Func> {
+pub fn builtin(name: &str) -> Option<Func> {
     use P::*;
     Some(match name {
         "and" | "or" => v(&[Val], Val, |_| Ok(Value::Invalid)),

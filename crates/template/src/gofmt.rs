@@ -2,6 +2,8 @@
 //! and slices), `strconv.Quote`/`Unquote` and `encoding/json` output, over
 //! [`Value`]. These decide the exact bytes of a commit message.
 
+use base64::Engine as _;
+
 use crate::value::Value;
 
 /// Go's `strconv.Quote`.
@@ -208,6 +210,14 @@ pub fn print_value(v: &Value) -> String {
     let mut out = String::new();
     print_arg(&mut out, v, 'v', &Spec::default());
     out
+}
+
+/// [`print_value`] appended to `out`.
+pub fn print_value_into(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        _ => print_arg(out, v, 'v', &Spec::default()),
+    }
 }
 
 /// Go's `fmt.Sprintf`.
@@ -457,6 +467,62 @@ fn print_value_depth(
                 print_value_depth(out, k, verb, spec, depth + 1, true);
                 out.push(':');
                 print_value_depth(out, val, verb, spec, depth + 1, true);
+            }
+            out.push(']');
+        }
+        Value::Bytes(b) => fmt_bytes(out, b, v, verb, spec),
+        Value::Object(o) => {
+            if can_iface
+                && !spec.sharp_v
+                && let Some(s) = o.string()
+                && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q')
+            {
+                fmt_string(out, &s, &Value::str(s.as_str()), verb, spec);
+                return;
+            }
+            match o.underlying() {
+                Some(u) => print_value_depth(out, &u, verb, spec, depth, can_iface),
+                None => out.push_str("{}"),
+            }
+        }
+    }
+}
+
+/// Go's `fmtBytes` for `[]byte`.
+fn fmt_bytes(out: &mut String, b: &[u8], v: &Value, verb: char, spec: &Spec) {
+    match verb {
+        'v' | 'd' => {
+            if spec.sharp_v {
+                out.push_str("[]byte{");
+                for (i, x) in b.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&format!("0x{x:x}"));
+                }
+                out.push('}');
+                return;
+            }
+            out.push('[');
+            for (i, x) in b.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                fmt_int(out, i64::from(*x), &Value::Int(i64::from(*x)), verb, spec);
+            }
+            out.push(']');
+        }
+        's' | 'q' | 'x' | 'X' => {
+            let s = String::from_utf8_lossy(b);
+            fmt_string(out, &s, v, verb, spec);
+        }
+        _ => {
+            out.push('[');
+            for (i, x) in b.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                fmt_int(out, i64::from(*x), &Value::Int(i64::from(*x)), verb, spec);
             }
             out.push(']');
         }
@@ -791,27 +857,44 @@ pub fn json_string(s: &str, out: &mut String) {
 
 /// Go's `json.Marshal`; `None` where Go returns an error (struct map keys).
 pub fn to_json(v: &Value) -> Option<String> {
-    let mut out = String::new();
-    json_value(v, &mut out)?;
-    Some(out)
+    to_json_checked(v).ok()
 }
 
-fn json_value(v: &Value, out: &mut String) -> Option<()> {
+/// Go's `json.Marshal`, with Go's error text.
+pub fn to_json_checked(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    json_value(v, &mut out)?;
+    Ok(out)
+}
+
+fn json_value(v: &Value, out: &mut String) -> Result<(), String> {
     match v {
         Value::Invalid | Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => {
             if !f.is_finite() {
-                return None;
+                return Err(format!("json: unsupported value: {}", format_g(*f, None)));
             }
             out.push_str(&json_float(*f));
         }
+        Value::Bytes(b) => {
+            out.push('"');
+            out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
+            out.push('"');
+        }
+        Value::Object(o) => match o.to_json() {
+            Some(r) => out.push_str(&r?),
+            None => match o.underlying() {
+                Some(u) => json_value(&u, out)?,
+                None => out.push_str("{}"),
+            },
+        },
         Value::String(s) => json_string(s, out),
         Value::List(l) => {
             if l.nil {
                 out.push_str("null");
-                return Some(());
+                return Ok(());
             }
             out.push('[');
             for (i, item) in l.items.iter().enumerate() {
@@ -826,11 +909,11 @@ fn json_value(v: &Value, out: &mut String) -> Option<()> {
             // encoding/json rejects the map type itself when its keys are structs
             let key_ty = crate::funcs::map_key_type(&m.ty);
             if !matches!(key_ty, "string" | "int" | "int64" | crate::value::IFACE) {
-                return None;
+                return Err(format!("json: unsupported type: {}", m.ty));
             }
             if m.nil {
                 out.push_str("null");
-                return Some(());
+                return Ok(());
             }
             out.push('{');
             for (i, (k, val)) in m.entries.borrow().iter().enumerate() {
@@ -840,7 +923,13 @@ fn json_value(v: &Value, out: &mut String) -> Option<()> {
                 match k {
                     Value::String(s) => json_string(s, out),
                     Value::Int(n) | Value::Int64(n) => json_string(&n.to_string(), out),
-                    _ => return None,
+                    other => {
+                        return Err(format!(
+                            "json: unsupported type: map[{}]{}",
+                            other.type_name(),
+                            crate::value::IFACE
+                        ));
+                    }
                 }
                 out.push(':');
                 json_value(val, out)?;
@@ -850,7 +939,7 @@ fn json_value(v: &Value, out: &mut String) -> Option<()> {
         Value::Struct(st) => {
             if st.ty.as_ref() == "*semver.Version" {
                 json_string(st.stringer.as_deref().unwrap_or(""), out);
-                return Some(());
+                return Ok(());
             }
             out.push('{');
             let mut first = true;
@@ -858,10 +947,14 @@ fn json_value(v: &Value, out: &mut String) -> Option<()> {
             out.push('}');
         }
     }
-    Some(())
+    Ok(())
 }
 
-fn json_fields(st: &crate::value::Struct, out: &mut String, first: &mut bool) -> Option<()> {
+fn json_fields(
+    st: &crate::value::Struct,
+    out: &mut String,
+    first: &mut bool,
+) -> Result<(), String> {
     for f in &st.fields {
         if !f.exported {
             continue;
@@ -880,7 +973,7 @@ fn json_fields(st: &crate::value::Struct, out: &mut String, first: &mut bool) ->
         out.push(':');
         json_value(&f.value, out)?;
     }
-    Some(())
+    Ok(())
 }
 
 /// Go's `json.MarshalIndent(v, "", "  ")`: `json.Indent` over the compact form.

@@ -19,16 +19,21 @@ mod funcs;
 mod gofmt;
 mod imageref;
 mod lex;
+mod object;
 mod parse;
 mod semver;
+mod set;
 mod sprig;
 mod value;
 
 pub use data::{AutomationRef, Change, DataError, LatestRef, ObjectRef, TemplateData};
 pub use event::{EventError, PushResult, push_summary};
 pub use exec::ExecError;
+pub use funcs::P as Param;
 pub use imageref::{ImageRef, ImageRefError};
+pub use object::{Object, Signature};
 pub use parse::ParseError;
+pub use set::{Closure, FuncMap, Options, STACK_PER_LEVEL, Set, Timestamp};
 pub use value::Value;
 
 /// Flux's message when `messageTemplate` is empty.
@@ -119,9 +124,20 @@ pub fn render(
     } else {
         template
     };
-    let tree =
-        parse::parse(TEMPLATE_NAME, src, &funcs::has_function).map_err(TemplateError::Parse)?;
-    exec::execute(&tree, src, TEMPLATE_NAME, dot).map_err(removed_field)
+    let set = flux_set(src).map_err(TemplateError::Parse)?;
+    set.execute(TEMPLATE_NAME, &dot).map_err(removed_field)
+}
+
+thread_local! {
+    static HERMETIC: FuncMap = FuncMap::hermetic();
+}
+
+/// Flux's set: the hermetic map, Go's default options.
+fn flux_set(src: &str) -> Result<Set, ParseError> {
+    let funcs = HERMETIC.with(FuncMap::clone);
+    let mut set = Set::new(TEMPLATE_NAME, funcs, Options::FLUX);
+    set.parse(TEMPLATE_NAME, src)?;
+    Ok(set)
 }
 
 /// Flux's RemovedTemplateField check keys on Go's "can't evaluate field" text.
@@ -154,9 +170,7 @@ pub fn check(template: &str) -> Result<(), TemplateError> {
     } else {
         template
     };
-    parse::parse(TEMPLATE_NAME, src, &funcs::has_function)
-        .map(|_| ())
-        .map_err(TemplateError::Parse)
+    flux_set(src).map(|_| ()).map_err(TemplateError::Parse)
 }
 
 /// Detects the trap of seed 000: a template whose `{{ … }}` actions were

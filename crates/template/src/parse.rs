@@ -15,6 +15,23 @@ pub struct ParseError {
     pub message: String,
 }
 
+impl ParseError {
+    /// The error as Helm's engine reports it (`cleanupParseError`): `parse
+    /// error at (FILE:LINE): <the last ": "-separated part of Go's text>`.
+    pub fn helm_message(&self) -> String {
+        let text = self.to_string();
+        let tokens: Vec<&str> = text.split(": ").collect();
+        if tokens.len() == 1 {
+            return format!("parse error in ({}): {text}", self.name);
+        }
+        format!(
+            "parse error at ({}): {}",
+            tokens[1],
+            tokens[tokens.len() - 1]
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Node {
     Text(String),
@@ -243,7 +260,7 @@ pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> PRe
 }
 
 /// Go's `IsEmptyTree` for one node.
-fn is_empty_node(n: &Node) -> bool {
+pub fn is_empty_node(n: &Node) -> bool {
     matches!(n, Node::Text(t) if t.trim_matches(|c: char| c.is_whitespace()).is_empty())
 }
 

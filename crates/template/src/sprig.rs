@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use sha1::Digest as _;
 
-use crate::funcs::{DICT, FResult, Func, FuncError, P, ferr};
+use crate::funcs::{DICT, EnvFunc, FResult, Func, FuncError, P, ferr};
 use crate::gofmt;
 use crate::semver;
 use crate::value::Value;
@@ -41,10 +41,17 @@ fn ok_str(x: impl Into<std::rc::Rc<str>>) -> FResult {
     Ok(Value::String(x.into()))
 }
 
+/// The sprig functions that read the caller's clock or random source.
+pub fn env_lookup(name: &str) -> Option<EnvFunc> {
+    let _ = name;
+    None
+}
+
 /// sprig's `strval`.
 pub fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Invalid => "<nil>".into(),
         other => gofmt::print_value(other),
     }
@@ -1128,7 +1135,7 @@ pub fn lookup(name: &str) -> Option<Func> {
             let mut acc = Dec::from_f64(to_float64(&a[0]));
             for x in &a[1..] {
                 acc = Dec::div(acc, Dec::from_f64(to_float64(x)))
-                    .ok_or_else(|| FuncError("decimal division by 0".into()))?;
+                    .ok_or_else(|| FuncError::new("decimal division by 0"))?;
             }
             Ok(Value::Float(acc.to_f64()))
         }),

@@ -8,6 +8,8 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
+pub use crate::object::Object;
+
 /// One Go value.
 #[derive(Clone, Debug)]
 pub enum Value {
@@ -25,6 +27,12 @@ pub enum Value {
     List(Rc<List>),
     Map(Rc<Map>),
     Struct(Rc<Struct>),
+    /// Go `[]byte` (`[]uint8`): prints as `[104 105]`, `%s` as text, JSON
+    /// as base64.
+    Bytes(Rc<[u8]>),
+    /// A Go value whose methods take arguments or whose fields are
+    /// computed by the caller (Helm's `.Files`, `.Capabilities`).
+    Object(Rc<dyn Object>),
 }
 
 /// A Go slice.
@@ -129,6 +137,8 @@ impl Value {
             Value::List(l) => l.ty.to_string(),
             Value::Map(m) => m.ty.to_string(),
             Value::Struct(s) => s.ty.to_string(),
+            Value::Bytes(_) => "[]uint8".into(),
+            Value::Object(o) => o.type_name(),
         }
     }
 
@@ -144,6 +154,8 @@ impl Value {
             Value::List(_) => "slice",
             Value::Map(_) => "map",
             Value::Struct(_) => "struct",
+            Value::Bytes(_) => "slice",
+            Value::Object(o) => o.kind(),
         }
     }
 
@@ -162,6 +174,8 @@ impl Value {
             Value::List(l) => !l.items.is_empty(),
             Value::Map(m) => !m.entries.borrow().is_empty(),
             Value::Struct(_) => true,
+            Value::Bytes(b) => !b.is_empty(),
+            Value::Object(o) => o.underlying().is_none_or(|u| u.truth()),
         }
     }
 
@@ -179,13 +193,25 @@ impl Value {
         }
     }
 
-    /// A map lookup by key (struct keys compare field by field).
+    /// A map lookup by key (struct keys compare field by field): a binary
+    /// search, entries being sorted.
     pub fn map_get(m: &Map, key: &Value) -> Option<Value> {
-        m.entries
-            .borrow()
-            .iter()
-            .find(|(k, _)| compare_keys(k, key) == Ordering::Equal && same_kind(k, key))
-            .map(|(_, v)| v.clone())
+        let e = m.entries.borrow();
+        let i = e.binary_search_by(|(k, _)| compare_keys(k, key)).ok()?;
+        let (k, v) = &e[i];
+        same_kind(k, key).then(|| v.clone())
+    }
+
+    /// A lookup by string key in a map with string keys.
+    pub fn map_get_str(m: &Map, key: &str) -> Option<Value> {
+        let e = m.entries.borrow();
+        let i = e
+            .binary_search_by(|(k, _)| match k {
+                Value::String(s) => s.as_bytes().cmp(key.as_bytes()),
+                other => compare_keys(other, &Value::str(key)),
+            })
+            .ok()?;
+        Some(e[i].1.clone())
     }
 
     /// Inserts or replaces a key, keeping Go's sorted order.
@@ -199,9 +225,10 @@ impl Value {
 
     /// Removes a key.
     pub fn map_remove(m: &Map, key: &Value) {
-        m.entries
-            .borrow_mut()
-            .retain(|(k, _)| compare_keys(k, key) != Ordering::Equal);
+        let mut e = m.entries.borrow_mut();
+        if let Ok(i) = e.binary_search_by(|(k, _)| compare_keys(k, key)) {
+            e.remove(i);
+        }
     }
 
     /// Go's `len`.
@@ -210,8 +237,114 @@ impl Value {
             Value::String(s) => Some(s.len()),
             Value::List(l) => Some(l.items.len()),
             Value::Map(m) => Some(m.entries.borrow().len()),
+            Value::Bytes(b) => Some(b.len()),
+            Value::Object(o) => o.underlying().and_then(|u| u.go_len()),
             _ => None,
         }
+    }
+
+    /// Sets `key` of a map with string keys in place (Go maps are
+    /// references: every holder of the map sees it). `false` when the value
+    /// is not a map.
+    pub fn set_key(&self, key: &str, val: Value) -> bool {
+        match self {
+            Value::Map(m) => {
+                Value::map_set(m, Value::str(key), val);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The value of `key` in a map with string keys.
+    pub fn get_key(&self, key: &str) -> Option<Value> {
+        match self {
+            Value::Map(m) => Value::map_get_str(m, key),
+            _ => None,
+        }
+    }
+
+    /// Go `[]byte`.
+    pub fn bytes(b: impl Into<Rc<[u8]>>) -> Value {
+        Value::Bytes(b.into())
+    }
+
+    /// A `map[string]interface {}` (Helm's values maps), entries sorted here.
+    pub fn dict(entries: Vec<(String, Value)>) -> Value {
+        Value::map(
+            crate::funcs::DICT,
+            Value::Nil,
+            entries
+                .into_iter()
+                .map(|(k, v)| (Value::str(k), v))
+                .collect(),
+        )
+    }
+
+    /// A `[]interface {}`.
+    pub fn iface_list(items: Vec<Value>) -> Value {
+        Value::list(IFACE_LIST, items)
+    }
+
+    /// The Go value Helm's templates see for decoded JSON (or YAML through
+    /// `sigs.k8s.io/yaml`): objects become `map[string]interface {}`,
+    /// arrays `[]interface {}`, integers that fit `int64` are `int64` (as
+    /// `--set` gives them), every other number `float64`, null a nil
+    /// `interface {}`.
+    pub fn from_json(j: &serde_json::Value) -> Value {
+        match j {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) if !n.is_f64() => Value::Int64(i),
+                _ => Value::Float(n.as_f64().unwrap_or_default()),
+            },
+            serde_json::Value::String(s) => Value::str(s.as_str()),
+            serde_json::Value::Array(a) => {
+                Value::iface_list(a.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(o) => {
+                let mut entries: Vec<(Value, Value)> = o
+                    .iter()
+                    .map(|(k, v)| (Value::str(k.as_str()), Value::from_json(v)))
+                    .collect();
+                entries.sort_by(|a, b| compare_keys(&a.0, &b.0));
+                Value::Map(Rc::new(Map {
+                    ty: DICT_TY.with(Rc::clone),
+                    zero: Value::Nil,
+                    nil: false,
+                    entries: RefCell::new(entries),
+                }))
+            }
+        }
+    }
+
+    /// Go's `encoding/json.Marshal` of the value, as text (map keys sorted,
+    /// HTML characters escaped, float64 in Go's form). The error is Go's
+    /// (`json: unsupported value: NaN`).
+    pub fn to_json_string(&self) -> Result<String, String> {
+        crate::gofmt::to_json_checked(self)
+    }
+
+    /// [`Value::to_json_string`] read back as a `serde_json::Value`: what
+    /// `sigs.k8s.io/yaml` sees (integral numbers without exponent are
+    /// integers, others floats).
+    pub fn to_json(&self) -> Result<serde_json::Value, String> {
+        let text = self.to_json_string()?;
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    }
+}
+
+const IFACE_LIST: &str = "[]interface {}";
+
+thread_local! {
+    static DICT_TY: Rc<str> = Rc::from(crate::funcs::DICT);
+}
+
+impl std::fmt::Display for Value {
+    /// Go's `fmt.Sprint` of the value (`%v`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::gofmt::print_value(self))
     }
 }
 
@@ -277,6 +410,8 @@ fn rank(v: &Value) -> u8 {
         Value::List(_) => 5,
         Value::Map(_) => 6,
         Value::Struct(_) => 7,
+        Value::Bytes(_) => 5,
+        Value::Object(_) => 8,
     }
 }
 

@@ -8,5 +8,6 @@ mod differential;
 mod examples;
 mod generate;
 mod handpicked;
+mod helm;
 mod seeds;
 mod support;

@@ -1,17 +1,12 @@
 //! The helm oracle: a throwaway chart rendered by `helm template`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+
+pub use ferroflux_testkit::helm::Helm;
 
 /// The built helm, or `None` (a skip; a failure in CI).
-pub fn helm() -> Option<PathBuf> {
-    let helm = ferroflux_testkit::env::dir_from_env("FERROFLUX_HELM")?;
-    if helm.is_file() {
-        Some(helm)
-    } else {
-        ferroflux_testkit::env::skip_or_fail(&format!("{} is not a built helm", helm.display()));
-        None
-    }
+pub fn helm() -> Option<Helm> {
+    Helm::find()
 }
 
 /// A chart named `t` with `templates` (name, text) and `files` (path,
@@ -34,21 +29,14 @@ pub fn chart(dir: &Path, templates: &[(&str, &str)], files: &[(&str, &[u8])]) {
 }
 
 /// `helm template r CHART ARGS...`: stdout, or the error text.
-pub fn template(helm: &Path, chart: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(helm)
-        .arg("template")
-        .arg("r")
-        .arg(chart)
-        .args(args)
-        .env("HELM_CACHE_HOME", chart.join(".cache"))
-        .env("HELM_CONFIG_HOME", chart.join(".config"))
-        .env("HELM_DATA_HOME", chart.join(".data"))
-        .output()
-        .expect("run helm");
-    if out.status.success() {
-        Ok(String::from_utf8(out.stdout).expect("utf-8 output"))
+pub fn template(helm: &Helm, chart: &Path, args: &[&str]) -> Result<String, String> {
+    let mut all = vec!["r", chart.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    let run = helm.template(&all);
+    if run.ok {
+        Ok(run.stdout)
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        Err(run.stderr)
     }
 }
 
@@ -85,7 +73,7 @@ pub fn b64_lines(rendered: &str) -> std::collections::BTreeMap<String, String> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(v.trim())
                 .unwrap_or_else(|e| panic!("{k}: {e}: {v}"));
-            (k.to_string(), String::from_utf8(bytes).expect("utf-8"))
+            (k.to_string(), String::from_utf8_lossy(&bytes).into_owned())
         })
         .collect()
 }

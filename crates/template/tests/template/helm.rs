@@ -1,0 +1,789 @@
+//! Differential tests against `helm template` (Helm v4.2.4 at
+//! `$FERROFLUX_HELM`, built by `.ci/setup.d/56-helm.sh`): each case is a
+//! throwaway chart (`t`, values written as JSON, which YAML reads the same),
+//! rendered by helm and by a [`Set`] set up as Helm's engine sets its own
+//! (files parsed deepest first, `missingkey=zero`, `<no value>` deleted);
+//! the printed bytes, or the error text, must be the same.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::rc::Rc;
+
+use ferroflux_template::{FuncMap, Object, Param, STACK_PER_LEVEL, Set, Signature, Value};
+
+fn helm_bin() -> Option<PathBuf> {
+    match std::env::var_os("FERROFLUX_HELM") {
+        Some(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
+        _ => {
+            ferroflux_testkit::env::skip_or_fail(
+                "FERROFLUX_HELM (see .ci/setup.d/56-helm.sh) is not a built helm",
+            );
+            None
+        }
+    }
+}
+
+/// One chart: files relative to the chart root, values as JSON, `--set`s.
+#[derive(Clone, Debug)]
+struct Case {
+    name: String,
+    values: String,
+    set: Vec<String>,
+    files: Vec<(String, String)>,
+}
+
+/// A case whose one template is `template` as is (its output must be YAML).
+fn raw(name: &str, values: &str, template: &str) -> Case {
+    Case {
+        name: name.into(),
+        values: values.into(),
+        set: Vec::new(),
+        files: vec![("templates/t.yaml".into(), template.into())],
+    }
+}
+
+/// A case whose template's output is base64-encoded into `out:` (any text
+/// is then valid YAML; `<no value>` inside survives, as in an `include`).
+fn wrapped(name: &str, values: &str, template: &str) -> Case {
+    raw(
+        name,
+        values,
+        &format!(
+            "{{{{- define \"body\" }}}}{template}{{{{ end -}}}}\nout: {{{{ include \"body\" . | b64enc }}}}\n"
+        ),
+    )
+}
+
+fn with_set(mut c: Case, set: &[&str]) -> Case {
+    c.set = set.iter().map(|s| (*s).to_string()).collect();
+    c
+}
+
+fn with_file(mut c: Case, path: &str, text: &str) -> Case {
+    c.files.push((path.into(), text.into()));
+    c
+}
+
+const TRAILER: &str = "\n\nUse --debug flag to render out invalid YAML\n";
+
+fn run_helm(bin: &Path, case: &Case) -> Result<String, String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("values.yaml"), &case.values).expect("write");
+    for (path, text) in &case.files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let mut cmd = Command::new(bin);
+    cmd.arg("template").arg("x").arg(dir.path());
+    for s in &case.set {
+        cmd.arg("--set").arg(s);
+    }
+    let out = cmd.output().expect("run helm");
+    if out.status.success() {
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = err.strip_prefix("Error: ").unwrap_or(&err);
+    Err(err.strip_suffix(TRAILER).unwrap_or(err).to_string())
+}
+
+/// sigs.k8s.io/yaml's typing: every number a float64.
+fn floats(j: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Number(n) => {
+            J::Number(serde_json::Number::from_f64(n.as_f64().unwrap_or_default()).expect("finite"))
+        }
+        J::Array(a) => J::Array(a.into_iter().map(floats).collect()),
+        J::Object(o) => J::Object(o.into_iter().map(|(k, v)| (k, floats(v))).collect()),
+        other => other,
+    }
+}
+
+/// The few `--set` forms the cases use: `a.b=v` with v an int64, a bool,
+/// `null` or a string.
+fn apply_set(values: &Value, arg: &str) {
+    let (path, raw) = arg.split_once('=').expect("k=v");
+    let val = if let Ok(i) = raw.parse::<i64>() {
+        Value::Int64(i)
+    } else if raw == "true" || raw == "false" {
+        Value::Bool(raw == "true")
+    } else if raw == "null" {
+        Value::Nil
+    } else {
+        Value::str(raw)
+    };
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut cur = values.clone();
+    for k in &keys[..keys.len() - 1] {
+        let next = match cur.get_key(k) {
+            Some(v @ Value::Map(_)) => v,
+            _ => {
+                let m = Value::dict(Vec::new());
+                cur.set_key(k, m.clone());
+                m
+            }
+        };
+        cur = next;
+    }
+    cur.set_key(keys[keys.len() - 1], val);
+}
+
+/// `.Capabilities` of `helm template` v4.2.4 (client-go v0.36).
+#[derive(Debug)]
+struct Capabilities;
+
+#[derive(Debug)]
+struct KubeVersion;
+
+#[derive(Debug)]
+struct VersionSet(Vec<&'static str>);
+
+impl Object for Capabilities {
+    fn type_name(&self) -> String {
+        "*common.Capabilities".into()
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "KubeVersion" => Some(Value::Object(Rc::new(KubeVersion))),
+            "APIVersions" => Some(Value::Object(Rc::new(VersionSet(vec![
+                "v1", "apps/v1", "batch/v1",
+            ])))),
+            _ => None,
+        }
+    }
+}
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> String {
+        "common.KubeVersion".into()
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Version" => Some(Value::str("v1.36.0")),
+            "Major" => Some(Value::str("1")),
+            "Minor" => Some(Value::str("36")),
+            _ => None,
+        }
+    }
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "GitVersion" || name == "String").then(|| Signature::new(&[]))
+    }
+    fn call(&self, _: &str, _: &[Value]) -> Result<Value, String> {
+        Ok(Value::str("v1.36.0"))
+    }
+    fn string(&self) -> Option<String> {
+        Some("v1.36.0".into())
+    }
+}
+
+impl Object for VersionSet {
+    fn type_name(&self) -> String {
+        "common.VersionSet".into()
+    }
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "Has").then(|| Signature::new(&[Param::Str]))
+    }
+    fn call(&self, _: &str, args: &[Value]) -> Result<Value, String> {
+        let want = args[0].as_str().unwrap_or_default();
+        Ok(Value::Bool(self.0.contains(&want)))
+    }
+    fn underlying(&self) -> Option<Value> {
+        Some(Value::list(
+            "[]string",
+            self.0.iter().map(|s| Value::str(*s)).collect(),
+        ))
+    }
+}
+
+/// `.Files`: the chart's other files (`Get`, `GetBytes`, `Glob` with `*`
+/// within one path segment, enough for the cases).
+#[derive(Debug)]
+struct Files(Vec<(String, Vec<u8>)>);
+
+fn glob_match(pattern: &str, path: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), path.chars().collect());
+    fn m(p: &[char], s: &[char]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some('*'), _) => m(&p[1..], s) || (!s.is_empty() && s[0] != '/' && m(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    m(&p, &s)
+}
+
+impl Object for Files {
+    fn type_name(&self) -> String {
+        "engine.files".into()
+    }
+    fn method(&self, name: &str) -> Option<Signature> {
+        matches!(name, "Get" | "GetBytes" | "Glob").then(|| Signature::new(&[Param::Str]))
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        let arg = args[0].as_str().unwrap_or_default();
+        let found = self
+            .0
+            .iter()
+            .find(|(p, _)| p == arg)
+            .map(|(_, d)| d.clone());
+        Ok(match name {
+            "Get" => Value::str(String::from_utf8_lossy(&found.unwrap_or_default())),
+            "GetBytes" => Value::bytes(found.unwrap_or_default()),
+            _ => Value::Object(Rc::new(Files(
+                self.0
+                    .iter()
+                    .filter(|(p, _)| glob_match(arg, p))
+                    .cloned()
+                    .collect(),
+            ))),
+        })
+    }
+    fn underlying(&self) -> Option<Value> {
+        Some(Value::map(
+            "map[string][]uint8",
+            Value::bytes(Vec::new()),
+            self.0
+                .iter()
+                .map(|(p, d)| (Value::str(p.as_str()), Value::bytes(d.clone())))
+                .collect(),
+        ))
+    }
+}
+
+/// Helm's engine over the case's chart, as `helm template` prints it.
+fn run_ours(case: &Case) -> Result<String, String> {
+    let values: serde_json::Value = serde_json::from_str(&case.values).expect("values JSON");
+    let values = Value::from_json(&floats(values));
+    for s in &case.set {
+        apply_set(&values, s);
+    }
+    let mut funcs = FuncMap::helm();
+    // a stand-in for helm-funcs' toJson, through the closure API
+    funcs.insert("toJson", Signature::new(&[Param::Any]), |a| {
+        Ok(Value::str(a[0].to_json_string().unwrap_or_default()))
+    });
+    let mut set = Set::helm(funcs);
+    let files = Files(
+        case.files
+            .iter()
+            .filter(|(p, _)| !p.starts_with("templates/"))
+            .map(|(p, t)| (p.clone(), t.as_bytes().to_vec()))
+            .collect(),
+    );
+    let dot = Value::dict(vec![
+        ("Values".into(), values),
+        (
+            "Release".into(),
+            Value::dict(vec![
+                ("Name".into(), Value::str("x")),
+                ("Namespace".into(), Value::str("default")),
+                ("IsInstall".into(), Value::Bool(true)),
+                ("IsUpgrade".into(), Value::Bool(false)),
+                ("Revision".into(), Value::Int(1)),
+                ("Service".into(), Value::str("Helm")),
+            ]),
+        ),
+        (
+            "Chart".into(),
+            Value::dict(vec![
+                ("Name".into(), Value::str("t")),
+                ("Version".into(), Value::str("0.1.0")),
+                ("APIVersion".into(), Value::str("v2")),
+                ("IsRoot".into(), Value::Bool(true)),
+            ]),
+        ),
+        ("Capabilities".into(), Value::Object(Rc::new(Capabilities))),
+        ("Files".into(), Value::Object(Rc::new(files))),
+    ]);
+    // Helm's order: deepest paths first, then reverse lexical
+    let mut names: Vec<(String, &str)> = case
+        .files
+        .iter()
+        .filter(|(p, _)| p.starts_with("templates/"))
+        .map(|(p, t)| (format!("t/{p}"), t.as_str()))
+        .collect();
+    names.sort_by(|a, b| {
+        let (ca, cb) = (a.0.matches('/').count(), b.0.matches('/').count());
+        cb.cmp(&ca).then(b.0.cmp(&a.0))
+    });
+    for (name, text) in &names {
+        set.parse(name, text).map_err(|e| e.helm_message())?;
+    }
+    let mut rendered = Vec::new();
+    for (name, _) in &names {
+        let base = name.rsplit('/').next().unwrap_or_default();
+        if base.starts_with('_') {
+            continue;
+        }
+        dot.set_key(
+            "Template",
+            Value::dict(vec![
+                ("Name".into(), Value::str(name.as_str())),
+                ("BasePath".into(), Value::str("t/templates")),
+            ]),
+        );
+        let out = set.execute(name, &dot).map_err(|e| e.helm_message())?;
+        rendered.push((name.clone(), out.replace("<no value>", "")));
+    }
+    rendered.sort();
+    let mut m = String::new();
+    for (name, out) in rendered {
+        let doc = out.trim_start();
+        if doc.trim().is_empty() {
+            continue;
+        }
+        m.push_str(&format!("---\n# Source: {name}\n{doc}\n"));
+    }
+    Ok(format!("{}\n", m.trim()))
+}
+
+/// Decodes the base64 of `out: ...` lines, for a readable failure.
+fn explain(s: &str) -> String {
+    use base64::Engine as _;
+    s.lines()
+        .filter_map(|l| l.strip_prefix("out: "))
+        .map(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .map(|d| String::from_utf8_lossy(&d).into_owned())
+                .unwrap_or_else(|_| b.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_all(cases: &[Case]) {
+    let Some(bin) = helm_bin() else { return };
+    let mut failures = Vec::new();
+    for case in cases {
+        let want = run_helm(&bin, case);
+        let got = run_ours(case);
+        if want != got {
+            failures.push(format!(
+                "case {}:\n  helm: {want:?}\n  ours: {got:?}\n  helm decoded: {:?}\n  ours decoded: {:?}",
+                case.name,
+                explain(want.as_ref().unwrap_or_else(|e| e)),
+                explain(got.as_ref().unwrap_or_else(|e| e)),
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from helm:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+const NUMS: &str = r#"{"a": 1000000, "b": 999999, "c": 1234567, "d": 0.0001, "e": 0.00001, "f": 8080, "g": 2.5, "h": -0.0, "i": 1e21, "j": 123456789012, "n": null, "s": "x", "t": true, "l": [1, "a", null, 2.5], "m": {"k": 1, "z": [], "e": {}}}"#;
+
+#[test]
+fn printed_values_match_helm() {
+    let mut cases = Vec::new();
+    for key in [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "n", "s", "t", "l", "m",
+    ] {
+        cases.push(raw(
+            &format!("print {key}"),
+            NUMS,
+            &format!("v: {{{{ .Values.{key} }}}}\n"),
+        ));
+        cases.push(wrapped(
+            &format!("printf {key}"),
+            NUMS,
+            &format!(
+                "{{{{ printf \"%v|%s|%d|%q|%T\" .Values.{key} .Values.{key} .Values.{key} .Values.{key} .Values.{key} }}}}"
+            ),
+        ));
+        cases.push(wrapped(
+            &format!("toString {key}"),
+            NUMS,
+            &format!("{{{{ toString .Values.{key} }}}}|{{{{ .Values.{key} | toJson }}}}|{{{{ typeOf .Values.{key} }}}}|{{{{ kindOf .Values.{key} }}}}"),
+        ));
+    }
+    // ints from --set are int64 and print plainly
+    cases.push(with_set(
+        raw("set ints", "{}", "v: {{ .Values.big }} {{ .Values.neg }} {{ typeOf .Values.big }} {{ .Values.bool }} {{ .Values.str }}\n"),
+        &["big=1000000", "neg=-5", "bool=true", "str=abc"],
+    ));
+    cases.push(with_set(
+        wrapped("set then add", r#"{"n": 3}"#, "{{ add .Values.n .Values.m }} {{ mul .Values.n 2 }} {{ div .Values.m 3 }} {{ .Values.n | int }} {{ .Values.m | float64 }}"),
+        &["m=10"],
+    ));
+    cases.push(raw(
+        "missing keys print nothing",
+        NUMS,
+        "v: a{{ .Values.nope }}b{{ .Values.m.nope }}c{{ .nothing }}d\n",
+    ));
+    cases.push(wrapped(
+        "missing key inside include is <no value>",
+        NUMS,
+        "{{ .Values.nope }}|{{ index .Values \"nope\" }}|{{ .Values.n }}",
+    ));
+    cases.push(raw(
+        "missing parent is a nil pointer error",
+        NUMS,
+        "v: {{ .Values.nope.deeper }}\n",
+    ));
+    cases.push(raw(
+        "null parent is a nil pointer error",
+        NUMS,
+        "v: {{ .Values.n.deeper }}\n",
+    ));
+    cases.push(raw(
+        "field of a string",
+        NUMS,
+        "v: {{ .Values.s.deeper }}\n",
+    ));
+    cases.push(wrapped(
+        "range over maps in sorted order",
+        r#"{"m": {"zeta": 1, "alpha": 2, "Beta": 3, "_u": 4, "10": 5, "9": 6}}"#,
+        "{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}{{ range .Values.m }}{{ . }},{{ end }}",
+    ));
+    cases.push(wrapped(
+        "range over lists, ints, else",
+        NUMS,
+        "{{ range $i, $v := .Values.l }}{{ $i }}:{{ $v }};{{ end }}{{ range 3 }}{{ . }}{{ end }}{{ range .Values.nope }}x{{ else }}empty{{ end }}{{ range .Values.m.z }}x{{ else }}none{{ end }}",
+    ));
+    check_all(&cases);
+}
+
+#[test]
+fn include_tpl_required_fail_match_helm() {
+    let helpers = r#"{{- define "t.name" -}}{{ .Chart.Name | default "t" }}-{{ .Values.s }}{{- end -}}
+{{- define "t.labels" -}}
+app: {{ include "t.name" . }}
+tier: {{ .Values.tier | default "web" }}
+{{- end -}}
+{{- define "t.deep" -}}{{ include "t.missing" . }}{{- end -}}
+{{- define "t.rec" -}}{{ include "t.rec" . }}{{- end -}}
+{{- define "t.fails" -}}{{ fail "from a helper" }}{{- end -}}
+{{- define "t.nil" -}}{{ .Values.nope.key | trunc 63 }}{{- end -}}
+{{- define "t.outer" -}}{{ include "t.nil" . }}{{- end -}}
+"#;
+    let h = |c: Case| with_file(c, "templates/_helpers.tpl", helpers);
+    let values = r#"{"s": "web", "tplv": "name-{{ .Values.s }}", "deftpl": "{{ define \"inner\" }}IN{{ .Values.s }}{{ end }}{{ include \"inner\" . }}", "badtpl": "{{ nofunc }}", "errtpl": "{{ .Values.nope.x }}", "nv": "a{{ .Values.missing }}b", "empty": ""}"#;
+    let cases = vec![
+        h(raw(
+            "include nindent",
+            values,
+            "metadata:\n  labels:\n    {{- include \"t.labels\" . | nindent 4 }}\n  name: {{ include \"t.name\" . }}\n",
+        )),
+        h(wrapped(
+            "include result is a string",
+            values,
+            "{{ include \"t.name\" . | upper }}|{{ typeOf (include \"t.name\" .) }}",
+        )),
+        h(raw(
+            "tpl on a value",
+            values,
+            "v: {{ tpl .Values.tplv . }}\n",
+        )),
+        h(raw(
+            "defines inside tpl reach include",
+            values,
+            "v: {{ tpl .Values.deftpl . }}\n",
+        )),
+        h(raw(
+            "tpl deletes <no value>",
+            values,
+            "v: {{ tpl .Values.nv . }}\n",
+        )),
+        h(raw(
+            "tpl parse error",
+            values,
+            "v: {{ tpl .Values.badtpl . }}\n",
+        )),
+        h(raw(
+            "tpl exec error",
+            values,
+            "v: {{ tpl .Values.errtpl . }}\n",
+        )),
+        h(raw(
+            "tpl with other dot",
+            values,
+            "v: {{ tpl \"{{ .s }}-{{ .missing }}\" .Values }}\n",
+        )),
+        h(raw(
+            "include undefined",
+            values,
+            "v: {{ include \"nope\" . }}\n",
+        )),
+        h(raw(
+            "include undefined, nested",
+            values,
+            "v: {{ include \"t.deep\" . }}\n",
+        )),
+        h(raw(
+            "nested include trace",
+            values,
+            "v: {{ include \"t.outer\" . }}\n",
+        )),
+        h(raw(
+            "fail in a helper",
+            values,
+            "\nv: {{ include \"t.fails\" . }}\n",
+        )),
+        h(raw("fail", values, "v: {{ fail \"stop here\" }}\n")),
+        h(raw(
+            "required missing",
+            values,
+            "a: 1\nv: {{ required \"s2 is required\" .Values.s2 }}\n",
+        )),
+        h(raw(
+            "required empty string",
+            values,
+            "v: {{ .Values.empty | required \"empty!\" }}\n",
+        )),
+        h(raw(
+            "required passes zero values",
+            r#"{"z": 0, "f": false, "m": {}}"#,
+            "v: {{ required \"a\" .Values.z }} {{ required \"b\" .Values.f }} {{ required \"c\" .Values.m }}\n",
+        )),
+        h(raw(
+            "template action",
+            values,
+            "v: {{ template \"t.name\" . }}\n",
+        )),
+        h(raw(
+            "template undefined",
+            values,
+            "v: {{ template \"nope\" . }}\n",
+        )),
+        h(raw(
+            "undefined function is a parse error",
+            values,
+            "a: 1\nv: {{ foo }}\n",
+        )),
+        h(raw("unclosed action", values, "v: {{ .Values.s \n")),
+        h(raw("wrong arg type", values, "v: {{ include 3 . }}\n")),
+        h(raw(
+            "index out of range",
+            r#"{"l": [1]}"#,
+            "v: {{ index .Values.l 5 }}\n",
+        )),
+    ];
+    check_all(&cases);
+}
+
+#[test]
+fn include_recursion_guard_matches_helm() {
+    let Some(bin) = helm_bin() else { return };
+    let case = with_file(
+        raw("recursion", "{}", "v: {{ include \"t.rec\" . }}\n"),
+        "templates/_helpers.tpl",
+        "{{- define \"t.rec\" -}}{{ include \"t.rec\" . }}{{- end -}}",
+    );
+    let want = run_helm(&bin, &case);
+    // ~1000 nested includes: run where the stack allows it, as the
+    // renderer must
+    let c = case.clone();
+    let got = std::thread::Builder::new()
+        .stack_size(1100 * STACK_PER_LEVEL)
+        .spawn(move || run_ours(&c))
+        .expect("spawn")
+        .join()
+        .expect("join");
+    let (Err(want), Err(got)) = (&want, &got) else {
+        panic!("both must fail: helm {want:?}, ours {got:?}");
+    };
+    assert!(
+        want.contains(
+            "rendering template has a nested reference name: t.rec: unable to execute template"
+        ),
+        "{want}"
+    );
+    assert_eq!(want.len(), got.len());
+    assert!(want == got, "recursion error differs");
+}
+
+#[test]
+fn mutations_are_seen_by_later_files() {
+    let cases = vec![
+        // b.yaml runs before a.yaml (reverse lexical), so a.yaml sees the set
+        with_file(
+            with_file(
+                raw(
+                    "set seen later",
+                    r#"{"m": {"k": "v"}}"#,
+                    "t: {{ .Values.m.k }}\n",
+                ),
+                "templates/b.yaml",
+                "{{- $_ := set .Values.m \"k\" \"changed\" }}{{ $_ := set .Values \"added\" 1 }}b: {{ .Values.m.k }}\n",
+            ),
+            "templates/a.yaml",
+            "a: {{ .Values.m.k }} {{ .Values.added }} {{ $_ := unset .Values.m \"k\" }}\n",
+        ),
+        with_file(
+            raw(
+                "merge into values",
+                r#"{"a": {"x": 1}, "b": {"x": 2, "y": 3}}"#,
+                "t: {{ .Values.a }}\n",
+            ),
+            "templates/u.yaml",
+            "{{- $_ := merge .Values.a .Values.b }}u: {{ .Values.a }}\n",
+        ),
+    ];
+    check_all(&cases);
+}
+
+#[test]
+fn objects_match_helm() {
+    let files = |c: Case| {
+        with_file(
+            with_file(
+                with_file(c, "files/a.conf", "alpha\n"),
+                "files/b.conf",
+                "beta",
+            ),
+            "files/c.txt",
+            "hi",
+        )
+    };
+    let cases = vec![
+        raw(
+            "capabilities",
+            "{}",
+            "v: {{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Version }} {{ .Capabilities.KubeVersion.Major }}.{{ .Capabilities.KubeVersion.Minor }}\nh: {{ .Capabilities.APIVersions.Has \"apps/v1\" }} {{ .Capabilities.APIVersions.Has \"foo/v9\" }}\n",
+        ),
+        raw(
+            "capabilities method arity",
+            "{}",
+            "h: {{ .Capabilities.APIVersions.Has }}\n",
+        ),
+        raw(
+            "capabilities method arg type",
+            "{}",
+            "h: {{ .Capabilities.APIVersions.Has 3 }}\n",
+        ),
+        raw(
+            "capabilities unknown field",
+            "{}",
+            "h: {{ .Capabilities.Nope }}\n",
+        ),
+        files(wrapped(
+            "files",
+            "{}",
+            "{{ .Files.Get \"files/c.txt\" }}|{{ .Files.GetBytes \"files/c.txt\" }}|{{ .Files.Get \"nope\" }}|{{ range $p, $b := .Files.Glob \"files/*.conf\" }}{{ $p }}={{ $b }}/{{ toString $b }}/{{ printf \"%s\" $b }};{{ end }}|{{ len (.Files.Glob \"files/*\") }}",
+        )),
+        files(wrapped(
+            "bytes functions",
+            "{}",
+            "{{ .Files.GetBytes \"files/c.txt\" | toString | upper }}|{{ typeOf (.Files.GetBytes \"files/c.txt\") }}|{{ (.Files.GetBytes \"files/c.txt\") | toJson }}",
+        )),
+        files(raw(
+            "bytes to a string parameter",
+            "{}",
+            "v: {{ .Files.GetBytes \"files/c.txt\" | b64enc }}\n",
+        )),
+    ];
+    check_all(&cases);
+}
+
+/// The engine with no helm: API behaviour a renderer relies on.
+#[test]
+fn set_api_semantics() {
+    let mut set = Set::helm(FuncMap::helm());
+    set.parse("t/templates/_a.tpl", "{{ define \"x\" }}first{{ end }}")
+        .expect("parse");
+    set.parse(
+        "t/templates/_b.tpl",
+        "{{ define \"x\" }}second{{ end }}{{ define \"y\" }}{{ end }}",
+    )
+    .expect("parse");
+    set.parse("t/templates/_c.tpl", "{{ define \"x\" }}{{ end }}")
+        .expect("parse");
+    set.parse(
+        "t/templates/t.yaml",
+        "{{ template \"x\" }}|{{ include \"x\" . }}",
+    )
+    .expect("parse");
+    // a later define replaces an earlier one; an empty one replaces nothing
+    assert_eq!(
+        set.execute("t/templates/t.yaml", &Value::Nil).expect("run"),
+        "second|second"
+    );
+    // undefined functions fail at parse time, with Go's and Helm's texts
+    let e = set
+        .parse("t/templates/u.yaml", "a\n{{ nope 1 }}")
+        .expect_err("undefined");
+    assert_eq!(
+        e.to_string(),
+        "template: t/templates/u.yaml:2: function \"nope\" not defined"
+    );
+    assert_eq!(
+        e.helm_message(),
+        "parse error at (t/templates/u.yaml:2): function \"nope\" not defined"
+    );
+    // a registered closure overrides a builtin of the same name
+    let mut funcs = FuncMap::helm();
+    let calls = Rc::new(RefCell::new(0));
+    let c2 = Rc::clone(&calls);
+    funcs.insert("upper", Signature::new(&[Param::Str]), move |a| {
+        *c2.borrow_mut() += 1;
+        Ok(Value::str(format!(
+            "<{}>",
+            a[0].as_str().unwrap_or_default()
+        )))
+    });
+    funcs.insert("boom", Signature::new(&[]), |_| Err("it broke".into()));
+    let mut set = Set::helm(funcs);
+    set.parse("t", "{{ upper \"a\" }}").expect("parse");
+    set.parse("u", "{{ boom }}").expect("parse");
+    assert_eq!(set.execute("t", &Value::Nil).expect("run"), "<a>");
+    assert_eq!(*calls.borrow(), 1);
+    let e = set.execute("u", &Value::Nil).expect_err("boom");
+    assert_eq!(
+        e.to_string(),
+        "template: u:1:3: executing \"u\" at <boom>: error calling boom: it broke"
+    );
+    // unknown template
+    let e = set.execute("nope", &Value::Nil).expect_err("no template");
+    assert_eq!(
+        e.to_string(),
+        "template: no template \"nope\" associated with template \"gotpl\""
+    );
+    // env/expandenv are not in Helm's map
+    let mut set = Set::helm(FuncMap::helm());
+    assert!(set.parse("e", "{{ env \"HOME\" }}").is_err());
+    assert!(set.parse("e", "{{ expandenv \"$HOME\" }}").is_err());
+}
+
+#[test]
+fn values_from_and_to_json() {
+    let j: serde_json::Value = serde_json::from_str(
+        r#"{"f": 1000000.0, "i": 5, "b": [1.5, null, true], "s": "<&>", "m": {}}"#,
+    )
+    .expect("json");
+    let v = Value::from_json(&j);
+    assert_eq!(
+        v.get_key("f").map(|x| x.type_name()),
+        Some("float64".into())
+    );
+    assert_eq!(v.get_key("i").map(|x| x.type_name()), Some("int64".into()));
+    assert_eq!(v.get_key("f").map(|x| x.to_string()), Some("1e+06".into()));
+    assert_eq!(v.type_name(), "map[string]interface {}");
+    assert_eq!(
+        v.to_json_string().expect("json"),
+        r#"{"b":[1.5,null,true],"f":1000000,"i":5,"m":{},"s":"\u003c\u0026\u003e"}"#
+    );
+    assert_eq!(Value::bytes(b"hi".to_vec()).to_string(), "[104 105]");
+    assert_eq!(
+        Value::bytes(b"hi".to_vec()).to_json_string().expect("json"),
+        "\"aGk=\""
+    );
+    assert_eq!(
+        Value::Float(f64::NAN).to_json_string().expect_err("nan"),
+        "json: unsupported value: NaN"
+    );
+}
