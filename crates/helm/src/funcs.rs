@@ -9,8 +9,11 @@ pub mod toml;
 pub mod yaml2;
 pub mod yaml3;
 
-pub use capabilities::{Capabilities, KubeVersion, KubeVersionError, parse_kube_version};
-pub use files::{Files, Glob};
+pub use capabilities::{
+    Capabilities, HelmVersion, KubeVersion, KubeVersionError, capabilities_value,
+    parse_kube_version,
+};
+pub use files::{Files, FilesObject, Glob, files_value};
 pub use json::to_json;
 pub use toml::{from_toml, to_toml};
 pub use yaml2::to_yaml;
@@ -91,4 +94,243 @@ pub(crate) fn numeric_run_less(ar: &[char], br: &[char], i: usize) -> bool {
         return ai < bi;
     }
     ar[i] < br[i]
+}
+
+use std::rc::Rc;
+
+use ferroflux_template::{FuncMap, Param, Signature, Value};
+
+/// `lookup apiVersion kind namespace name`: the object as Kubernetes
+/// returns it (unstructured JSON), `{}` when it does not exist, or the
+/// list (`{"items": [...]}`) when `name` is empty. The controller backs it
+/// with the cluster; `helm template` with [`TemplateLookup`].
+pub trait Lookup {
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Value, String>;
+}
+
+/// `helm template`'s (and lint's) `lookup`: always an empty map.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TemplateLookup;
+
+impl Lookup for TemplateLookup {
+    fn lookup(&self, _: &str, _: &str, _: &str, _: &str) -> Result<serde_json::Value, String> {
+        Ok(serde_json::Value::Object(serde_json::Map::new()))
+    }
+}
+
+/// Helm's whole function map (`pkg/engine/funcs.go` plus the engine's
+/// `lookup`): the engine's Helm map (sprig without `env`/`expandenv`,
+/// `include`, `tpl`, `required`, `fail`, `getHostByName` = `""`) with the
+/// serialisers, their `must` variants, the parsers and `lookup`.
+pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
+    let mut m = FuncMap::helm();
+    let any = || Signature::new(&[Param::Any]);
+    let string = || Signature::new(&[Param::Str]);
+    m.insert("toYaml", any(), |a| {
+        Ok(Value::str(yaml_text(&a[0]).unwrap_or_default()))
+    });
+    m.insert("mustToYaml", any(), |a| yaml_text(&a[0]).map(Value::str));
+    m.insert("toYamlPretty", any(), |a| {
+        Ok(Value::str(
+            go_to_serde(&a[0])
+                .map(|v| trim_newline(to_yaml_pretty(&v)))
+                .unwrap_or_default(),
+        ))
+    });
+    m.insert("toToml", any(), |a| {
+        Ok(Value::str(match toml_text(&a[0]) {
+            Ok(s) | Err(s) => s,
+        }))
+    });
+    m.insert("mustToToml", any(), |a| toml_text(&a[0]).map(Value::str));
+    m.insert("toJson", any(), |a| {
+        Ok(Value::str(a[0].to_json_string().unwrap_or_default()))
+    });
+    m.insert("mustToJson", any(), |a| {
+        a[0].to_json_string().map(Value::str)
+    });
+    m.insert("fromYaml", string(), |a| {
+        Ok(from_map_result(from_yaml(str_arg(&a[0]))))
+    });
+    m.insert("fromYamlArray", string(), |a| {
+        Ok(from_array_result(from_yaml_array(str_arg(&a[0]))))
+    });
+    m.insert("fromJson", string(), |a| {
+        Ok(from_map_result(from_json(str_arg(&a[0]))))
+    });
+    m.insert("fromJsonArray", string(), |a| {
+        Ok(from_array_result(from_json_array(str_arg(&a[0]))))
+    });
+    m.insert("fromToml", string(), |a| {
+        Ok(match from_toml(str_arg(&a[0])) {
+            Ok(v) => Value::from_json(&v),
+            Err(e) => Value::dict(vec![("Error".to_string(), Value::str(e))]),
+        })
+    });
+    m.insert(
+        "lookup",
+        Signature::new(&[Param::Str, Param::Str, Param::Str, Param::Str]),
+        move |a| {
+            let [v, k, ns, n] = [0, 1, 2, 3].map(|i| str_arg(&a[i]).to_string());
+            let found = lookup.lookup(&v, &k, &ns, &n)?;
+            Ok(Value::from_json(&found))
+        },
+    );
+    m
+}
+
+fn str_arg(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+fn trim_newline(s: String) -> String {
+    match s.strip_suffix('\n') {
+        Some(t) => t.to_string(),
+        None => s,
+    }
+}
+
+/// `yaml.Marshal` (sigs.k8s.io/yaml) of a template value, one trailing
+/// newline removed.
+fn yaml_text(v: &Value) -> Result<String, String> {
+    let json = v.to_json()?;
+    to_yaml(&json).map(trim_newline)
+}
+
+fn toml_text(v: &Value) -> Result<String, String> {
+    to_toml(&go_to_serde(v)?)
+}
+
+/// A template value as the Go encoders that take it directly (yaml.v3,
+/// BurntSushi's TOML) see it: float64 stays a float (`1e+06`, `8080.0`),
+/// integers stay integers; structs and objects as their JSON.
+fn go_to_serde(v: &Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    Ok(match v {
+        Value::Invalid | Value::Nil => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => J::from(*i),
+        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(n) => J::Number(n),
+            None => return Err(format!("unsupported value: {f}")),
+        },
+        Value::String(s) => J::String(s.to_string()),
+        Value::List(l) => J::Array(l.items.iter().map(go_to_serde).collect::<Result<_, _>>()?),
+        Value::Map(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, val) in m.entries.borrow().iter() {
+                out.insert(k.to_string(), go_to_serde(val)?);
+            }
+            J::Object(out)
+        }
+        other => other.to_json()?,
+    })
+}
+
+/// Every number of decoded JSON or YAML as Go's `interface{}` decoding
+/// gives it: a float64.
+fn floats(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Number(n) => {
+            serde_json::Number::from_f64(n.as_f64().unwrap_or_default()).map_or(J::Null, J::Number)
+        }
+        J::Array(items) => J::Array(items.into_iter().map(floats).collect()),
+        J::Object(m) => J::Object(m.into_iter().map(|(k, v)| (k, floats(v))).collect()),
+        other => other,
+    }
+}
+
+const MAP_TYPE: &str = "map[string]interface {}";
+const ARRAY_TYPE: &str = "[]interface {}";
+
+/// `fromYaml`: sigs.k8s.io/yaml into `map[string]interface{}`. `Err` is
+/// the message Helm puts under the `Error` key.
+pub fn from_yaml(text: &str) -> Result<serde_json::Value, String> {
+    let v = crate::values::unmarshal(text).map_err(yaml_error)?;
+    into_map(v).map_err(|kind| unmarshal_type_error(kind, MAP_TYPE))
+}
+
+/// `fromYamlArray`: sigs.k8s.io/yaml into `[]interface{}`.
+pub fn from_yaml_array(text: &str) -> Result<serde_json::Value, String> {
+    let v = crate::values::unmarshal(text).map_err(yaml_error)?;
+    into_array(v).map_err(|kind| unmarshal_type_error(kind, ARRAY_TYPE))
+}
+
+fn yaml_error(e: crate::values::YamlError) -> String {
+    let text = e.to_string();
+    if text.starts_with("error converting YAML to JSON: ") {
+        text
+    } else {
+        format!("error converting YAML to JSON: {text}")
+    }
+}
+
+fn unmarshal_type_error(kind: &str, ty: &str) -> String {
+    format!(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type {ty}"
+    )
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+fn into_map(v: serde_json::Value) -> Result<serde_json::Value, &'static str> {
+    match v {
+        serde_json::Value::Null => Ok(serde_json::Value::Object(serde_json::Map::new())),
+        v @ serde_json::Value::Object(_) => Ok(floats(v)),
+        other => Err(json_kind(&other)),
+    }
+}
+
+fn into_array(v: serde_json::Value) -> Result<serde_json::Value, &'static str> {
+    match v {
+        serde_json::Value::Null => Ok(serde_json::Value::Array(Vec::new())),
+        v @ serde_json::Value::Array(_) => Ok(floats(v)),
+        other => Err(json_kind(&other)),
+    }
+}
+
+/// `fromJson`: `encoding/json` into `map[string]interface{}`.
+pub fn from_json(text: &str) -> Result<serde_json::Value, String> {
+    let v = json::parse(text)?;
+    into_map(v)
+        .map_err(|kind| format!("json: cannot unmarshal {kind} into Go value of type {MAP_TYPE}"))
+}
+
+/// `fromJsonArray`: `encoding/json` into `[]interface{}`.
+pub fn from_json_array(text: &str) -> Result<serde_json::Value, String> {
+    let v = json::parse(text)?;
+    into_array(v)
+        .map_err(|kind| format!("json: cannot unmarshal {kind} into Go value of type {ARRAY_TYPE}"))
+}
+
+/// A parser's map (numbers already float64), or `{"Error": message}`.
+fn from_map_result(r: Result<serde_json::Value, String>) -> Value {
+    match r {
+        Ok(v) => Value::from_json(&v),
+        Err(e) => Value::dict(vec![("Error".to_string(), Value::str(e))]),
+    }
+}
+
+/// A parser's list (numbers already float64), or `[message]`.
+fn from_array_result(r: Result<serde_json::Value, String>) -> Value {
+    match r {
+        Ok(v) => Value::from_json(&v),
+        Err(e) => Value::iface_list(vec![Value::str(e)]),
+    }
 }

@@ -221,3 +221,271 @@ impl Capabilities {
         })
     }
 }
+
+use std::rc::Rc;
+
+use ferroflux_template::{Object, Param, Signature, Value};
+
+/// `.Capabilities` for `helm template` (see [`Capabilities::for_template`]).
+pub fn capabilities_value(
+    kube_version: Option<&str>,
+    extra_api_versions: &[String],
+) -> Result<Value, KubeVersionError> {
+    Ok(Capabilities::for_template(kube_version, extra_api_versions)?.into_value())
+}
+
+impl Capabilities {
+    /// The template value: a `*common.Capabilities`.
+    pub fn into_value(self) -> Value {
+        Value::Object(Rc::new(CapabilitiesObject(Rc::new(self))))
+    }
+
+    /// Go's `%v` of the struct (what `{{ .Capabilities }}` prints).
+    fn go_print(&self) -> String {
+        format!(
+            "{{{} [{}] {}}}",
+            self.kube_version.go_print(),
+            self.api_versions.join(" "),
+            self.helm_version.go_print()
+        )
+    }
+}
+
+impl KubeVersion {
+    fn go_print(&self) -> String {
+        format!(
+            "{{{} {} {} {}}}",
+            self.version, self.normalized, self.major, self.minor
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"Version": self.version, "Major": self.major, "Minor": self.minor})
+    }
+}
+
+impl HelmVersion {
+    fn go_print(&self) -> String {
+        format!(
+            "{{{} {} {} {} {}}}",
+            self.version,
+            self.git_commit,
+            self.git_tree_state,
+            self.go_version,
+            self.kube_client_version
+        )
+    }
+
+    /// `json` tags with `omitempty` on all but `kube_client_version`.
+    fn json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (k, v) in [
+            ("version", &self.version),
+            ("git_commit", &self.git_commit),
+            ("git_tree_state", &self.git_tree_state),
+            ("go_version", &self.go_version),
+        ] {
+            if !v.is_empty() {
+                m.insert(k.to_string(), serde_json::Value::String(v.clone()));
+            }
+        }
+        m.insert(
+            "kube_client_version".to_string(),
+            serde_json::Value::String(self.kube_client_version.clone()),
+        );
+        serde_json::Value::Object(m)
+    }
+}
+
+/// JSON text in Go's field order (serde_json's map would sort it).
+fn ordered_json(fields: &[(&str, String)]) -> String {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", ferroflux_api::gojson::quote(k)))
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+fn kube_version_json(kv: &KubeVersion) -> String {
+    let j = kv.json();
+    ordered_json(&["Version", "Major", "Minor"].map(|k| {
+        (
+            k,
+            ferroflux_api::gojson::quote(j[k].as_str().unwrap_or_default()),
+        )
+    }))
+}
+
+fn helm_version_json(hv: &HelmVersion) -> String {
+    let j = hv.json();
+    let fields: Vec<(&str, String)> = [
+        "version",
+        "git_commit",
+        "git_tree_state",
+        "go_version",
+        "kube_client_version",
+    ]
+    .into_iter()
+    .filter_map(|k| {
+        j.get(k)
+            .and_then(|v| v.as_str())
+            .map(|v| (k, ferroflux_api::gojson::quote(v)))
+    })
+    .collect();
+    ordered_json(&fields)
+}
+
+#[derive(Debug)]
+struct CapabilitiesObject(Rc<Capabilities>);
+
+impl Object for CapabilitiesObject {
+    fn type_name(&self) -> String {
+        "*common.Capabilities".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "ptr"
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        let caps = Rc::clone(&self.0);
+        Some(match name {
+            "KubeVersion" => Value::Object(Rc::new(KubeVersionObject(caps))),
+            "APIVersions" => Value::Object(Rc::new(VersionSetObject(caps))),
+            "HelmVersion" => Value::Object(Rc::new(BuildInfoObject(caps))),
+            _ => return None,
+        })
+    }
+
+    fn string(&self) -> Option<String> {
+        Some(self.0.go_print())
+    }
+
+    fn to_json(&self) -> Option<Result<String, String>> {
+        let apis: Vec<String> = self
+            .0
+            .api_versions
+            .iter()
+            .map(|a| ferroflux_api::gojson::quote(a))
+            .collect();
+        Some(Ok(ordered_json(&[
+            ("KubeVersion", kube_version_json(&self.0.kube_version)),
+            ("APIVersions", format!("[{}]", apis.join(","))),
+            ("HelmVersion", helm_version_json(&self.0.helm_version)),
+        ])))
+    }
+}
+
+/// `common.KubeVersion`: `Version`, `Major`, `Minor`, and the methods
+/// `String()` (normalised, what `{{ .Capabilities.KubeVersion }}` prints)
+/// and `GitVersion()`.
+#[derive(Debug)]
+struct KubeVersionObject(Rc<Capabilities>);
+
+impl Object for KubeVersionObject {
+    fn type_name(&self) -> String {
+        "common.KubeVersion".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
+
+    fn method(&self, name: &str) -> Option<Signature> {
+        matches!(name, "String" | "GitVersion").then(|| Signature::new(&[]))
+    }
+
+    fn call(&self, name: &str, _: &[Value]) -> Result<Value, String> {
+        let kv = &self.0.kube_version;
+        match name {
+            "String" => Ok(Value::str(kv.normalized.as_str())),
+            "GitVersion" => Ok(Value::str(kv.version.as_str())),
+            other => Err(format!("common.KubeVersion has no method {other}")),
+        }
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        let kv = &self.0.kube_version;
+        Some(Value::str(match name {
+            "Version" => kv.version.as_str(),
+            "Major" => kv.major.as_str(),
+            "Minor" => kv.minor.as_str(),
+            _ => return None,
+        }))
+    }
+
+    fn string(&self) -> Option<String> {
+        Some(self.0.kube_version.normalized.clone())
+    }
+
+    fn to_json(&self) -> Option<Result<String, String>> {
+        Some(Ok(kube_version_json(&self.0.kube_version)))
+    }
+}
+
+/// `common.VersionSet`: a `[]string` with `Has`.
+#[derive(Debug)]
+struct VersionSetObject(Rc<Capabilities>);
+
+impl Object for VersionSetObject {
+    fn type_name(&self) -> String {
+        "common.VersionSet".to_string()
+    }
+
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "Has").then(|| Signature::new(&[Param::Str]))
+    }
+
+    fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        if name != "Has" {
+            return Err(format!("common.VersionSet has no method {name}"));
+        }
+        let wanted = args.first().and_then(Value::as_str).unwrap_or_default();
+        Ok(Value::Bool(self.0.api_versions.iter().any(|v| v == wanted)))
+    }
+
+    fn underlying(&self) -> Option<Value> {
+        Some(Value::list(
+            "[]string",
+            self.0
+                .api_versions
+                .iter()
+                .map(|v| Value::str(v.as_str()))
+                .collect(),
+        ))
+    }
+}
+
+/// `version.BuildInfo`.
+#[derive(Debug)]
+struct BuildInfoObject(Rc<Capabilities>);
+
+impl Object for BuildInfoObject {
+    fn type_name(&self) -> String {
+        "version.BuildInfo".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        let hv = &self.0.helm_version;
+        Some(Value::str(match name {
+            "Version" => hv.version.as_str(),
+            "GitCommit" => hv.git_commit.as_str(),
+            "GitTreeState" => hv.git_tree_state.as_str(),
+            "GoVersion" => hv.go_version.as_str(),
+            "KubeClientVersion" => hv.kube_client_version.as_str(),
+            _ => return None,
+        }))
+    }
+
+    fn string(&self) -> Option<String> {
+        Some(self.0.helm_version.go_print())
+    }
+
+    fn to_json(&self) -> Option<Result<String, String>> {
+        Some(Ok(helm_version_json(&self.0.helm_version)))
+    }
+}

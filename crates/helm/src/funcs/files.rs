@@ -269,3 +269,66 @@ fn class_char(c: char) -> String {
         c.to_string()
     }
 }
+
+/// `.Files` as templates see it: Helm's `engine.files`, a
+/// `map[string][]byte` with methods.
+#[derive(Debug, Clone)]
+pub struct FilesObject(pub Files);
+
+/// The value of `.Files` for one chart's files.
+pub fn files_value(files: &[File]) -> ferroflux_template::Value {
+    ferroflux_template::Value::Object(Rc::new(FilesObject(Files::new(files))))
+}
+
+impl ferroflux_template::Object for FilesObject {
+    fn type_name(&self) -> String {
+        "engine.files".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "map"
+    }
+
+    fn method(&self, name: &str) -> Option<ferroflux_template::Signature> {
+        use ferroflux_template::{Param, Signature};
+        match name {
+            "Get" | "GetBytes" | "Glob" | "Lines" => Some(Signature::new(&[Param::Str])),
+            "AsConfig" | "AsSecrets" => Some(Signature::new(&[])),
+            _ => None,
+        }
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        args: &[ferroflux_template::Value],
+    ) -> Result<ferroflux_template::Value, String> {
+        use ferroflux_template::Value as V;
+        let arg = || args.first().and_then(V::as_str).unwrap_or_default();
+        Ok(match name {
+            "Get" => V::str(self.0.get(arg())),
+            "GetBytes" => V::bytes(self.0.get_bytes(arg()).to_vec()),
+            "Glob" => V::Object(Rc::new(FilesObject(self.0.glob(arg())))),
+            "Lines" => V::list(
+                "[]string",
+                self.0.lines(arg())?.into_iter().map(V::str).collect(),
+            ),
+            "AsConfig" => V::str(self.0.as_config()),
+            "AsSecrets" => V::str(self.0.as_secrets()),
+            other => return Err(format!("engine.files has no method {other}")),
+        })
+    }
+
+    fn underlying(&self) -> Option<ferroflux_template::Value> {
+        use ferroflux_template::Value as V;
+        Some(V::map(
+            "map[string][]uint8",
+            V::bytes(Vec::new()),
+            self.0
+                .0
+                .iter()
+                .map(|(k, v)| (V::str(k.as_str()), V::Bytes(v.clone())))
+                .collect(),
+        ))
+    }
+}

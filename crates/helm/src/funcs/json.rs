@@ -82,3 +82,225 @@ pub fn go_json_float(f: f64) -> Result<String, String> {
     }
     Ok(format!("{f}"))
 }
+
+/// `json.Unmarshal` of `text` into an `interface{}`, with Go's syntax
+/// error texts (`invalid character 'x' looking for beginning of value`,
+/// `unexpected end of JSON input`).
+pub fn parse(text: &str) -> Result<Value, String> {
+    check_valid(text)?;
+    serde_json::from_str(text).map_err(|e| format!("json: {e}"))
+}
+
+/// Go's `checkValid`: the scanner's first error, in its words.
+fn check_valid(text: &str) -> Result<(), String> {
+    let mut s = Scanner {
+        chars: text.chars().collect(),
+        i: 0,
+    };
+    s.ws();
+    s.value("looking for beginning of value")?;
+    s.ws();
+    if let Some(c) = s.peek() {
+        return Err(invalid(c, "after top-level value"));
+    }
+    Ok(())
+}
+
+struct Scanner {
+    chars: Vec<char>,
+    i: usize,
+}
+
+const EOF: &str = "unexpected end of JSON input";
+
+fn invalid(c: char, context: &str) -> String {
+    format!("invalid character {} {context}", quote_char(c))
+}
+
+/// Go's `quoteChar`.
+fn quote_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".to_string(),
+        '"' => "'\"'".to_string(),
+        c => {
+            let q = go_quote_rune(c);
+            format!("'{q}'")
+        }
+    }
+}
+
+/// `strconv.Quote(string(c))` without its double quotes.
+pub(crate) fn go_quote_rune(c: char) -> String {
+    match c {
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\u{c}' => "\\f".into(),
+        '\n' => "\\n".into(),
+        '\r' => "\\r".into(),
+        '\t' => "\\t".into(),
+        '\u{b}' => "\\v".into(),
+        '\\' => "\\\\".into(),
+        c if (c as u32) < 0x20 || c == '\u{7f}' => format!("\\x{:02x}", c as u32),
+        c if c.is_control() || c == '\u{feff}' => {
+            if (c as u32) <= 0xffff {
+                format!("\\u{:04x}", c as u32)
+            } else {
+                format!("\\U{:08x}", c as u32)
+            }
+        }
+        c => c.to_string(),
+    }
+}
+
+impl Scanner {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Result<char, String> {
+        let c = self.peek().ok_or(EOF)?;
+        self.i += 1;
+        Ok(c)
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\t' | '\n' | '\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, context: &str) -> Result<(), String> {
+        let c = self.next()?;
+        match c {
+            '{' => self.object(),
+            '[' => self.array(),
+            '"' => self.string(),
+            '-' | '0'..='9' => self.number(c),
+            't' => self.literal("true"),
+            'f' => self.literal("false"),
+            'n' => self.literal("null"),
+            c => Err(invalid(c, context)),
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), String> {
+        for expected in word.chars().skip(1) {
+            let c = self.next()?;
+            if c != expected {
+                return Err(invalid(
+                    c,
+                    &format!("in literal {word} (expecting '{expected}')"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn object(&mut self) -> Result<(), String> {
+        self.ws();
+        if self.peek() == Some('}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let c = self.next()?;
+            if c != '"' {
+                return Err(invalid(c, "looking for beginning of object key string"));
+            }
+            self.string()?;
+            self.ws();
+            let c = self.next()?;
+            if c != ':' {
+                return Err(invalid(c, "after object key"));
+            }
+            self.ws();
+            self.value("looking for beginning of value")?;
+            self.ws();
+            match self.next()? {
+                ',' => continue,
+                '}' => return Ok(()),
+                c => return Err(invalid(c, "after object key:value pair")),
+            }
+        }
+    }
+
+    fn array(&mut self) -> Result<(), String> {
+        self.ws();
+        if self.peek() == Some(']') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            self.value("looking for beginning of value")?;
+            self.ws();
+            match self.next()? {
+                ',' => continue,
+                ']' => return Ok(()),
+                c => return Err(invalid(c, "after array element")),
+            }
+        }
+    }
+
+    fn string(&mut self) -> Result<(), String> {
+        loop {
+            match self.next()? {
+                '"' => return Ok(()),
+                '\\' => match self.next()? {
+                    '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' => {}
+                    'u' => {
+                        for _ in 0..4 {
+                            let c = self.next()?;
+                            if !c.is_ascii_hexdigit() {
+                                return Err(invalid(c, "in \\u hexadecimal character escape"));
+                            }
+                        }
+                    }
+                    c => return Err(invalid(c, "in string escape code")),
+                },
+                c if (c as u32) < 0x20 => return Err(invalid(c, "in string literal")),
+                _ => {}
+            }
+        }
+    }
+
+    fn number(&mut self, first: char) -> Result<(), String> {
+        let mut c = first;
+        if c == '-' {
+            c = self.next()?;
+            if !c.is_ascii_digit() {
+                return Err(invalid(c, "in numeric literal"));
+            }
+        }
+        if c != '0' {
+            self.digits();
+        }
+        if self.peek() == Some('.') {
+            self.i += 1;
+            let c = self.next()?;
+            if !c.is_ascii_digit() {
+                return Err(invalid(c, "after decimal point in numeric literal"));
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            self.i += 1;
+            let mut c = self.next()?;
+            if c == '+' || c == '-' {
+                c = self.next()?;
+            }
+            if !c.is_ascii_digit() {
+                return Err(invalid(c, "in exponent of numeric literal"));
+            }
+            self.digits();
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+    }
+}

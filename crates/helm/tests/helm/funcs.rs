@@ -3,4 +3,5 @@
 
 mod files_caps;
 mod oracle;
+mod render;
 mod serialisers;
