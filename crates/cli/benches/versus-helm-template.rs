@@ -369,17 +369,33 @@ fn chart(root: &Path) -> PathBuf {
     write(&dir, "templates/_helpers.tpl", HELPERS);
     let mut n = 0;
     for c in COMPONENTS {
-        let kind = if *c == "backend" { "DaemonSet" } else { "Deployment" };
-        write(&dir, &format!("templates/{c}-workload.yaml"), &workload(c, kind));
+        let kind = if *c == "backend" {
+            "DaemonSet"
+        } else {
+            "Deployment"
+        };
+        write(
+            &dir,
+            &format!("templates/{c}-workload.yaml"),
+            &workload(c, kind),
+        );
         let svc = format!(
             "spec:\n  type: {{{{ $c.service.type }}}}\n  ports:\n  {{{{- range $name, $port := $c.service.ports }}}}\n    \
              - name: {{{{ $name }}}}\n      port: {{{{ $port }}}}\n      targetPort: {{{{ $name }}}}\n  {{{{- end }}}}\n  \
              selector:\n    {{{{- include \"app.component.selector\" (dict \"root\" . \"component\" \"{c}\") | nindent 4 }}}}"
         );
-        write(&dir, &format!("templates/{c}-service.yaml"), &small("Service", "v1", c, &svc));
+        write(
+            &dir,
+            &format!("templates/{c}-service.yaml"),
+            &small("Service", "v1", c, &svc),
+        );
         let cm = "data:\n  {{- range $k, $v := $c.config }}\n  {{ $k }}: {{ $v | quote }}\n  {{- end }}\n  \
                   values.yaml: |\n    {{- toYaml $c | nindent 4 }}";
-        write(&dir, &format!("templates/{c}-configmap.yaml"), &small("ConfigMap", "v1", c, cm));
+        write(
+            &dir,
+            &format!("templates/{c}-configmap.yaml"),
+            &small("ConfigMap", "v1", c, cm),
+        );
         let pdb = format!(
             "spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      {{{{- include \"app.component.selector\" (dict \"root\" . \"component\" \"{c}\") | nindent 6 }}}}"
         );
@@ -400,16 +416,66 @@ fn chart(root: &Path) -> PathBuf {
         n += 5;
     }
     let rbac = [
-        ("clusterrole.yaml", "ClusterRole", "rbac.authorization.k8s.io/v1", "rules:\n  - apiGroups: [\"\"]\n    resources: [configmaps, endpoints, nodes, pods, secrets, namespaces]\n    verbs: [list, watch]\n  - apiGroups: [networking.k8s.io]\n    resources: [ingresses, ingressclasses]\n    verbs: [get, list, watch]"),
-        ("clusterrolebinding.yaml", "ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {{ include \"app.fullname\" . }}\nsubjects:\n  - kind: ServiceAccount\n    name: {{ include \"app.serviceAccountName\" . }}\n    namespace: {{ include \"app.namespace\" . }}"),
-        ("role.yaml", "Role", "rbac.authorization.k8s.io/v1", "rules:\n  - apiGroups: [coordination.k8s.io]\n    resources: [leases]\n    verbs: [get, update, create]"),
-        ("rolebinding.yaml", "RoleBinding", "rbac.authorization.k8s.io/v1", "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {{ include \"app.fullname\" . }}\nsubjects:\n  - kind: ServiceAccount\n    name: {{ include \"app.serviceAccountName\" . }}"),
-        ("serviceaccount.yaml", "ServiceAccount", "v1", "automountServiceAccountToken: true"),
-        ("networkpolicy.yaml", "NetworkPolicy", "networking.k8s.io/v1", "spec:\n  podSelector:\n    matchLabels:\n      {{- include \"app.selectorLabels\" . | nindent 6 }}\n  ingress:\n    - ports:\n      {{- range $k, $v := .Values.containerPort }}\n        - port: {{ $v }}\n      {{- end }}"),
-        ("ingressclass.yaml", "IngressClass", "networking.k8s.io/v1", "spec:\n  controller: k8s.io/ingress-nginx"),
-        ("validatingwebhook.yaml", "ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1", "webhooks:\n  - name: validate.nginx.ingress.kubernetes.io\n    matchPolicy: Equivalent\n    rules:\n      - apiGroups: [networking.k8s.io]\n        apiVersions: [v1]\n        operations: [CREATE, UPDATE]\n        resources: [ingresses]\n    failurePolicy: Fail\n    sideEffects: None\n    admissionReviewVersions: [v1]\n    clientConfig:\n      service:\n        name: {{ include \"app.fullname\" . }}-admission\n        namespace: {{ include \"app.namespace\" . }}\n        path: /networking/v1/ingresses"),
-        ("job-create-secret.yaml", "Job", "batch/v1", "  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n        - name: create\n          image: {{ include \"app.image\" .Values.components.admission.image }}\n          args: [create, --host={{ include \"app.fullname\" . }}-admission,{{ include \"app.fullname\" . }}-admission.$(POD_NAMESPACE).svc]\n          env:\n            {{- include \"app.env\" . | nindent 12 }}"),
-        ("job-patch-webhook.yaml", "Job", "batch/v1", "  annotations:\n    helm.sh/hook: post-install,post-upgrade\n    helm.sh/hook-weight: \"5\"\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n        - name: patch\n          image: {{ include \"app.image\" .Values.components.admission.image }}"),
+        (
+            "clusterrole.yaml",
+            "ClusterRole",
+            "rbac.authorization.k8s.io/v1",
+            "rules:\n  - apiGroups: [\"\"]\n    resources: [configmaps, endpoints, nodes, pods, secrets, namespaces]\n    verbs: [list, watch]\n  - apiGroups: [networking.k8s.io]\n    resources: [ingresses, ingressclasses]\n    verbs: [get, list, watch]",
+        ),
+        (
+            "clusterrolebinding.yaml",
+            "ClusterRoleBinding",
+            "rbac.authorization.k8s.io/v1",
+            "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {{ include \"app.fullname\" . }}\nsubjects:\n  - kind: ServiceAccount\n    name: {{ include \"app.serviceAccountName\" . }}\n    namespace: {{ include \"app.namespace\" . }}",
+        ),
+        (
+            "role.yaml",
+            "Role",
+            "rbac.authorization.k8s.io/v1",
+            "rules:\n  - apiGroups: [coordination.k8s.io]\n    resources: [leases]\n    verbs: [get, update, create]",
+        ),
+        (
+            "rolebinding.yaml",
+            "RoleBinding",
+            "rbac.authorization.k8s.io/v1",
+            "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {{ include \"app.fullname\" . }}\nsubjects:\n  - kind: ServiceAccount\n    name: {{ include \"app.serviceAccountName\" . }}",
+        ),
+        (
+            "serviceaccount.yaml",
+            "ServiceAccount",
+            "v1",
+            "automountServiceAccountToken: true",
+        ),
+        (
+            "networkpolicy.yaml",
+            "NetworkPolicy",
+            "networking.k8s.io/v1",
+            "spec:\n  podSelector:\n    matchLabels:\n      {{- include \"app.selectorLabels\" . | nindent 6 }}\n  ingress:\n    - ports:\n      {{- range $k, $v := .Values.containerPort }}\n        - port: {{ $v }}\n      {{- end }}",
+        ),
+        (
+            "ingressclass.yaml",
+            "IngressClass",
+            "networking.k8s.io/v1",
+            "spec:\n  controller: k8s.io/ingress-nginx",
+        ),
+        (
+            "validatingwebhook.yaml",
+            "ValidatingWebhookConfiguration",
+            "admissionregistration.k8s.io/v1",
+            "webhooks:\n  - name: validate.nginx.ingress.kubernetes.io\n    matchPolicy: Equivalent\n    rules:\n      - apiGroups: [networking.k8s.io]\n        apiVersions: [v1]\n        operations: [CREATE, UPDATE]\n        resources: [ingresses]\n    failurePolicy: Fail\n    sideEffects: None\n    admissionReviewVersions: [v1]\n    clientConfig:\n      service:\n        name: {{ include \"app.fullname\" . }}-admission\n        namespace: {{ include \"app.namespace\" . }}\n        path: /networking/v1/ingresses",
+        ),
+        (
+            "job-create-secret.yaml",
+            "Job",
+            "batch/v1",
+            "  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n        - name: create\n          image: {{ include \"app.image\" .Values.components.admission.image }}\n          args: [create, --host={{ include \"app.fullname\" . }}-admission,{{ include \"app.fullname\" . }}-admission.$(POD_NAMESPACE).svc]\n          env:\n            {{- include \"app.env\" . | nindent 12 }}",
+        ),
+        (
+            "job-patch-webhook.yaml",
+            "Job",
+            "batch/v1",
+            "  annotations:\n    helm.sh/hook: post-install,post-upgrade\n    helm.sh/hook-weight: \"5\"\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n        - name: patch\n          image: {{ include \"app.image\" .Values.components.admission.image }}",
+        ),
     ];
     for (file, kind, api, body) in rbac {
         let text = format!(
@@ -523,8 +589,23 @@ fn main() {
         None => chart(tmp.path()),
     };
     let dir_s = dir.display().to_string();
-    let ours = [ferroflux, "helm", "template", "rel", dir_s.as_str(), "-n", "edge"];
-    let theirs = [helm.as_str(), "template", "rel", dir_s.as_str(), "-n", "edge"];
+    let ours = [
+        ferroflux,
+        "helm",
+        "template",
+        "rel",
+        dir_s.as_str(),
+        "-n",
+        "edge",
+    ];
+    let theirs = [
+        helm.as_str(),
+        "template",
+        "rel",
+        dir_s.as_str(),
+        "-n",
+        "edge",
+    ];
     let a = run(&ours);
     let b = run(&theirs);
     let same = a.ok && b.ok && a.stdout == b.stdout;
@@ -545,8 +626,16 @@ fn main() {
     let (th, mh) = measure(&theirs, runs);
     println!("| contender | median wall | peak RSS |");
     println!("|---|---|---|");
-    println!("| ferroflux helm template | {:.1} ms | {:.1} MiB |", tf.as_secs_f64() * 1e3, mf as f64 / 1024.0);
-    println!("| helm template (v4.2.4) | {:.1} ms | {:.1} MiB |", th.as_secs_f64() * 1e3, mh as f64 / 1024.0);
+    println!(
+        "| ferroflux helm template | {:.1} ms | {:.1} MiB |",
+        tf.as_secs_f64() * 1e3,
+        mf as f64 / 1024.0
+    );
+    println!(
+        "| helm template (v4.2.4) | {:.1} ms | {:.1} MiB |",
+        th.as_secs_f64() * 1e3,
+        mh as f64 / 1024.0
+    );
     println!(
         "ferroflux is {:.1}x faster, {:.2} of helm's memory (goal: >= 5x, a fraction)",
         th.as_secs_f64() / tf.as_secs_f64(),

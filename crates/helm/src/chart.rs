@@ -2,7 +2,18 @@
 //! coalesced. Loading (directory, `.tgz`, `.helmignore`, validation) lives
 //! here; see helm-semantics.md §2.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use serde_json::{Map, Value};
+
+mod archive;
+mod ignore;
+mod metadata;
+pub mod semver;
+
+pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE};
+pub use ignore::{IgnoreError, IgnoreRules, go_match};
 
 /// One file of a chart, its path relative to the chart's root with `/`
 /// separators (`templates/deployment.yaml`, `crds/crd.yaml`).
@@ -45,8 +56,35 @@ pub struct Metadata {
     pub dependencies: Vec<Dependency>,
     /// Every field as Helm v4 exposes `.Chart` (Go field names as keys:
     /// `Name`, `Version`, `AppVersion`, `Maintainers`, ...), without
-    /// `IsRoot`, which the renderer adds.
+    /// `IsRoot`, which the renderer adds. Kept in step with the fields by
+    /// the loader and by `values::prepare` ([`Metadata::refresh_go_map`]).
     pub go_map: Map<String, Value>,
+    pub home: String,
+    pub sources: Vec<String>,
+    pub keywords: Vec<String>,
+    pub maintainers: Vec<Maintainer>,
+    pub icon: String,
+    pub condition: String,
+    /// A plain string in Chart.yaml's schema (not a list).
+    pub tags: String,
+    pub deprecated: bool,
+    /// `None` when Chart.yaml has none (`.Chart.Annotations` is then nil).
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// One entry of `maintainers:`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Maintainer {
+    pub name: String,
+    pub email: String,
+    pub url: String,
+}
+
+impl Metadata {
+    /// Recomputes [`Metadata::go_map`] from the fields.
+    pub fn refresh_go_map(&mut self) {
+        self.go_map = metadata::go_map(self);
+    }
 }
 
 /// One entry of `dependencies:` in Chart.yaml (or `requirements.yaml`).
@@ -61,4 +99,338 @@ pub struct Dependency {
     /// `import-values` items as written (string or `{child, parent}` map).
     pub import_values: Vec<Value>,
     pub alias: String,
+}
+
+/// Why a chart could not be loaded. `message` is Helm's text (`validation:
+/// chart.metadata.name is required`, `cannot load values.yaml: …`); `file`
+/// is the file at fault relative to the loaded chart
+/// (`charts/sub/Chart.yaml`), `line` its line when known.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.display())]
+pub struct ChartError {
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+impl ChartError {
+    fn new(message: impl Into<String>) -> ChartError {
+        ChartError {
+            message: message.into(),
+            file: None,
+            line: None,
+        }
+    }
+
+    fn at(message: impl Into<String>, file: &str, line: Option<usize>) -> ChartError {
+        ChartError {
+            message: message.into(),
+            file: Some(file.to_string()),
+            line,
+        }
+    }
+
+    fn display(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{} ({f}:{l})", self.message),
+            (Some(f), None) => format!("{} ({f})", self.message),
+            _ => self.message.clone(),
+        }
+    }
+
+    /// The same error seen from a parent chart: Helm's wrapping, the file
+    /// path under `prefix`.
+    fn nested(self, wrap: String, prefix: &str) -> ChartError {
+        ChartError {
+            message: format!("{wrap}{}", self.message),
+            file: Some(match self.file {
+                Some(f) => format!("{prefix}/{f}"),
+                None => prefix.to_string(),
+            }),
+            line: self.line,
+        }
+    }
+}
+
+/// Deepest nesting of subcharts (`charts/a/charts/b/…`) loaded: a bound on
+/// archives inside archives, far above real charts.
+pub const MAX_CHART_DEPTH: usize = 16;
+
+/// UTF-8 byte order mark, stripped from every file.
+const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
+impl Chart {
+    /// The chart's name (`Metadata.name`).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Files under `crds/` (any depth) ending in `.yaml`, `.yml` or `.json`
+    /// (any case): Helm's `CRDObjects`, this chart's only.
+    pub fn crds(&self) -> impl Iterator<Item = &File> {
+        self.files.iter().filter(|f| {
+            let lower = f.name.to_ascii_lowercase();
+            f.name.starts_with("crds/")
+                && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
+        })
+    }
+}
+
+/// Helm's `loader.LoadFiles`: a chart from its files (names relative to
+/// the chart's root, `/`-separated), classified as helm-semantics.md §2.2
+/// says; `Chart.yaml` validated and sanitised (§2.1); subcharts under
+/// `charts/` loaded from directories or `.tgz` archives.
+pub fn load_files(files: Vec<File>) -> Result<Chart, ChartError> {
+    load_files_at(files, 0)
+}
+
+fn load_files_at(files: Vec<File>, depth: usize) -> Result<Chart, ChartError> {
+    if depth > MAX_CHART_DEPTH {
+        return Err(ChartError::new(format!(
+            "subcharts nest deeper than {MAX_CHART_DEPTH} levels"
+        )));
+    }
+    let mut chart = Chart::default();
+    let mut decoded: Option<metadata::Decoded> = None;
+    for f in &files {
+        if f.name == "Chart.yaml" {
+            let dec = decoded.get_or_insert_with(Default::default);
+            metadata::decode_into(&text(&f.data), dec).map_err(|e| {
+                ChartError::at(format!("cannot load Chart.yaml: {e}"), "Chart.yaml", None)
+            })?;
+            if dec.md.api_version.is_empty() {
+                dec.md.api_version = "v1".to_string();
+            }
+        }
+    }
+    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    for f in files {
+        let name = f.name.as_str();
+        match name {
+            "Chart.yaml" => {}
+            "Chart.lock" | "requirements.lock" => {
+                if name == "requirements.lock" {
+                    let dec = decoded.get_or_insert_with(Default::default);
+                    if dec.md.api_version == "v1" {
+                        chart.files.push(f);
+                    }
+                }
+            }
+            "values.yaml" => {
+                chart.values = crate::values::read_values(&text(&f.data)).map_err(|e| {
+                    ChartError::at(
+                        format!("cannot load values.yaml: {}", e.message),
+                        "values.yaml",
+                        Some(e.line),
+                    )
+                })?;
+            }
+            "values.schema.json" => chart.schema = Some(f.data),
+            "requirements.yaml" => {
+                let dec = decoded.get_or_insert_with(Default::default);
+                metadata::decode_into(&text(&f.data), dec).map_err(|e| {
+                    ChartError::at(
+                        format!("cannot load requirements.yaml: {e}"),
+                        "requirements.yaml",
+                        None,
+                    )
+                })?;
+                if dec.md.api_version == "v1" {
+                    chart.files.push(f);
+                }
+            }
+            _ if name.starts_with("templates/") => chart.templates.push(f),
+            _ if name.starts_with("charts/") => {
+                if go_ext(name) == ".prov" {
+                    chart.files.push(f);
+                    continue;
+                }
+                let rest = &name["charts/".len()..];
+                let cname = rest.split('/').next().unwrap_or("").to_string();
+                subcharts.entry(cname).or_default().push(File {
+                    name: rest.to_string(),
+                    data: f.data,
+                });
+            }
+            _ => chart.files.push(f),
+        }
+    }
+    let Some(mut decoded) = decoded else {
+        return Err(ChartError::at(
+            "Chart.yaml file is missing",
+            "Chart.yaml",
+            None,
+        ));
+    };
+    metadata::validate(&mut decoded).map_err(|e| ChartError::at(e, "Chart.yaml", None))?;
+    chart.metadata = decoded.md;
+    chart.metadata.refresh_go_map();
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let prefix = format!("charts/{n}");
+        let wrap = format!("error unpacking subchart {n} in {}: ", chart.name());
+        let sub = if go_ext(&n) == ".tgz" {
+            let file = &files[0];
+            if file.name != n {
+                return Err(ChartError::at(
+                    format!(
+                        "error unpacking subchart tar in {}: expected {n}, got {}",
+                        chart.name(),
+                        file.name
+                    ),
+                    &prefix,
+                    None,
+                ));
+            }
+            archive::load_archive_files(&file.data)
+                .map_err(ChartError::new)
+                .and_then(|files| load_files_at(files, depth + 1))
+                .map_err(|e| e.nested(wrap, &prefix))?
+        } else {
+            let inner: Vec<File> = files
+                .into_iter()
+                .filter_map(|f| {
+                    let (_, rest) = f.name.split_once('/')?;
+                    Some(File {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_files_at(inner, depth + 1).map_err(|e| e.nested(wrap, &prefix))?
+        };
+        chart.dependencies.push(sub);
+    }
+    Ok(chart)
+}
+
+/// Go's `filepath.Ext`.
+fn go_ext(name: &str) -> &str {
+    let base_start = name.rfind('/').map_or(0, |i| i + 1);
+    match name[base_start..].rfind('.') {
+        Some(i) => &name[base_start + i..],
+        None => "",
+    }
+}
+
+/// File bytes as text (Go reads bytes; invalid UTF-8 is replaced).
+fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(data)
+}
+
+/// Helm's `loader.LoadArchive`: a gzipped tar of one chart directory
+/// (§2.4), then [`load_files`]. `.helmignore` is not applied to archives.
+pub fn load_archive(data: &[u8]) -> Result<Chart, ChartError> {
+    let files = archive::load_archive_files(data).map_err(ChartError::new)?;
+    load_files(files)
+}
+
+/// Most files one directory load reads (a bound on a hostile tree).
+pub const MAX_DIR_FILES: usize = 100_000;
+/// Deepest directory nesting one directory load walks (symlink loops end
+/// here).
+pub const MAX_DIR_DEPTH: usize = 64;
+
+/// Helm's `loader.LoadDir`: the chart directory `root` walked in lexical
+/// order (symlinks followed by `fs`), filtered by its `.helmignore` (with
+/// the default `templates/.?*`), each file at most 5 MiB with its UTF-8
+/// BOM stripped, then [`load_files`].
+pub fn load_dir(
+    fs: &dyn ferroflux_kustomize::fs::FileSystem,
+    root: &Path,
+) -> Result<Chart, ChartError> {
+    let mut rules = IgnoreRules::default();
+    let ignore_file = root.join(".helmignore");
+    if fs.is_file(&ignore_file) {
+        let data = fs
+            .read(&ignore_file)
+            .map_err(|e| ChartError::at(e.to_string(), ".helmignore", None))?;
+        rules = IgnoreRules::parse(&text(&data))
+            .map_err(|e| ChartError::at(e.message, ".helmignore", Some(e.line)))?;
+    }
+    rules.add_defaults();
+    let mut files = Vec::new();
+    let mut total: u64 = 0;
+    walk(fs, root, "", &rules, &mut files, &mut total, 0)?;
+    load_files(files)
+}
+
+fn walk(
+    fs: &dyn ferroflux_kustomize::fs::FileSystem,
+    dir: &Path,
+    rel: &str,
+    rules: &IgnoreRules,
+    files: &mut Vec<File>,
+    total: &mut u64,
+    depth: usize,
+) -> Result<(), ChartError> {
+    if depth > MAX_DIR_DEPTH {
+        return Err(ChartError::at(
+            format!("directories nest deeper than {MAX_DIR_DEPTH} levels (a symlink loop?)"),
+            rel,
+            None,
+        ));
+    }
+    let names = fs
+        .list_dir(dir)
+        .map_err(|e| ChartError::at(e.to_string(), rel, None))?;
+    for name in names {
+        let path = dir.join(&name);
+        let n = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        if fs.is_dir(&path) {
+            if rules.ignore(&n, true) {
+                continue;
+            }
+            walk(fs, &path, &n, rules, files, total, depth + 1)?;
+            continue;
+        }
+        if rules.ignore(&n, false) {
+            continue;
+        }
+        if !fs.is_file(&path) {
+            return Err(ChartError::at(
+                format!(
+                    "cannot load irregular file {} as it has file mode type bits set",
+                    path.display()
+                ),
+                &n,
+                None,
+            ));
+        }
+        let mut data = fs
+            .read(&path)
+            .map_err(|e| ChartError::at(format!("error reading {n}: {e}"), &n, None))?;
+        if data.len() as u64 > MAX_DECOMPRESSED_FILE_SIZE {
+            return Err(ChartError::at(
+                format!(
+                    "chart file {} is larger than the maximum file size {MAX_DECOMPRESSED_FILE_SIZE}",
+                    crate::strvals::go_quote(&name)
+                ),
+                &n,
+                None,
+            ));
+        }
+        *total += data.len() as u64;
+        if files.len() >= MAX_DIR_FILES || *total > MAX_DECOMPRESSED_CHART_SIZE {
+            return Err(ChartError::at(
+                format!(
+                    "chart directory holds more than {MAX_DIR_FILES} files or \
+                     {MAX_DECOMPRESSED_CHART_SIZE} bytes"
+                ),
+                &n,
+                None,
+            ));
+        }
+        if data.starts_with(BOM) {
+            data.drain(..3);
+        }
+        files.push(File { name: n, data });
+    }
+    Ok(())
 }

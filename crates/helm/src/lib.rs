@@ -24,8 +24,8 @@ pub mod funcs;
 pub mod render;
 pub mod schema;
 pub mod strvals;
-#[cfg(any())] // PENDING-API
 pub mod template;
 pub mod values;
 pub use args::{ArgsError, TemplateArgs};
-pub use render::{Error, Release, RenderOptions};
+pub use render::{Error, Release, RenderOptions, render};
+pub use template::template;

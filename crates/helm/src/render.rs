@@ -5,10 +5,13 @@ pub mod output;
 
 use std::collections::BTreeMap;
 
-use ferroflux_template::Value;
+use std::rc::Rc;
+
+use ferroflux_template::{Set, Value};
 use serde_json::Map;
 
 use crate::chart::{Chart, File};
+use crate::funcs::Lookup;
 
 pub use output::{Head, Hook, HookEvent, Manifest, PrintOptions, SortError};
 
@@ -113,7 +116,8 @@ pub fn validate_release_name(name: &str) -> Result<(), String> {
     }
     let label = |s: &str| {
         !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
     };
@@ -167,10 +171,7 @@ fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>)
 /// Helm's `sortTemplates`: deepest paths first, then reverse lexical.
 fn sort_templates(names: &mut [Renderable]) {
     names.sort_by(|a, b| {
-        let (ca, cb) = (
-            a.name.matches('/').count(),
-            b.name.matches('/').count(),
-        );
+        let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
         cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
     });
 }
@@ -179,14 +180,12 @@ fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-#[cfg(any())] // PENDING-API
 /// The shared parts of the template data.
 struct Shared {
     release: Value,
     capabilities: Value,
 }
 
-#[cfg(any())] // PENDING-API
 /// `recAllTpls`: the per-chart data map (`.Chart`, `.Files`, `.Release`,
 /// `.Capabilities`, `.Values`, `.Subcharts`) of `chart` and its
 /// subcharts, and their templates.
@@ -204,7 +203,7 @@ fn collect(
     meta.insert("IsRoot".to_string(), serde_json::Value::Bool(is_root));
     let next = go_map(vec![
         ("Chart", Value::from_json(&serde_json::Value::Object(meta))),
-        ("Files", crate::funcs::files_value(&chart.files)),
+        ("Files", crate::funcs::files::files_value(&chart.files)),
         ("Release", shared.release.clone()),
         ("Capabilities", shared.capabilities.clone()),
         ("Values", values.clone()),
@@ -214,13 +213,13 @@ fn collect(
     datas.push(next.clone());
     for sub in &chart.dependencies {
         let name = &sub.metadata.name;
-        let sub_values = match map_get(&values, name) {
+        let sub_values = match values.get_key(name) {
             Some(v @ Value::Map(_)) => v,
             _ => go_map(Vec::new()),
         };
         let sub_path = format!("{full_path}/charts/{name}");
         let sub_next = collect(sub, sub_values, false, &sub_path, shared, datas, out);
-        map_set(&subcharts, name, sub_next);
+        subcharts.set_key(name, sub_next);
     }
     let library = chart.metadata.kind == "library";
     for File { name, data } in &chart.templates {
@@ -239,37 +238,21 @@ fn collect(
 
 /// A `map[string]interface {}`.
 fn go_map(entries: Vec<(&str, Value)>) -> Value {
-    Value::map(
-        "map[string]interface {}",
-        Value::Nil,
+    Value::dict(
         entries
             .into_iter()
-            .map(|(k, v)| (Value::str(k), v))
+            .map(|(k, v)| (k.to_string(), v))
             .collect(),
     )
 }
 
-fn map_get(m: &Value, key: &str) -> Option<Value> {
-    match m {
-        Value::Map(m) => Value::map_get(m, &Value::str(key)),
-        _ => None,
-    }
-}
-
-fn map_set(m: &Value, key: &str, v: Value) {
-    if let Value::Map(m) = m {
-        Value::map_set(m, Value::str(key), v);
-    }
-}
-
-#[cfg(any())] // PENDING-API
 /// Renders a chart as `helm template` (client-side install, revision 1)
 /// renders it. `chart` is as loaded; dependencies are processed here.
 pub fn render(
     chart: Chart,
     user_values: Map<String, serde_json::Value>,
     opts: &RenderOptions,
-    env: &crate::funcs::Env,
+    lookup: Rc<dyn Lookup>,
 ) -> Result<Release, Error> {
     if !matches!(chart.metadata.kind.as_str(), "" | "application") {
         return Err(Error::new(format!(
@@ -284,8 +267,7 @@ pub fn render(
             opts.release_name
         ))
     })?;
-    let (chart, values) = crate::values::prepare(chart, user_values)
-        .map_err(|e| Error::new(format!("chart dependencies processing failed: {e}")))?;
+    let (chart, values) = interim_prepare(chart, user_values);
     if !opts.skip_schema_validation {
         crate::schema::validate(&chart, &values).map_err(|e| {
             Error::new(format!(
@@ -293,15 +275,18 @@ pub fn render(
             ))
         })?;
     }
-    let caps = crate::funcs::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
-        .map_err(Error::new)?;
+    let caps =
+        crate::funcs::Capabilities::for_template(opts.kube_version.as_deref(), &opts.api_versions)
+            .map_err(|e| Error::new(e.to_string()))?;
     if !chart.metadata.kube_version.is_empty()
-        && !crate::values::is_compatible_range(&chart.metadata.kube_version, &caps.kube_string())
+        && !crate::chart::semver::is_compatible_range(
+            &chart.metadata.kube_version,
+            &caps.kube_version.normalized,
+        )
     {
         return Err(Error::render(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
-            chart.metadata.kube_version,
-            caps.kube_version()
+            chart.metadata.kube_version, caps.kube_version.version
         )));
     }
     let shared = Shared {
@@ -313,7 +298,7 @@ pub fn render(
             ("Revision", Value::Int(opts.revision)),
             ("Service", Value::str("Helm")),
         ]),
-        capabilities: caps.value(),
+        capabilities: caps.into_value(),
     };
     let root_values = Value::from_json(&serde_json::Value::Object(values.clone()));
     let mut datas = Vec::new();
@@ -329,7 +314,7 @@ pub fn render(
         &mut templates,
     );
     sort_templates(&mut templates);
-    let mut files = execute_all(&templates, &datas, env)?;
+    let mut files = execute_all(&templates, &datas, lookup)?;
 
     // NOTES.txt: rendered (an error fails the render), never a manifest.
     let root_notes = format!("{root_name}/templates/NOTES.txt");
@@ -371,6 +356,28 @@ pub fn render(
     })
 }
 
+/// [`render`] for `helm template` (`lookup` gives `{}`) on a thread with
+/// the stack the template engine's deepest nesting needs.
+pub fn render_on_big_stack(
+    chart: Chart,
+    values: Map<String, serde_json::Value>,
+    opts: RenderOptions,
+) -> Result<Release, Error> {
+    let stack =
+        (ferroflux_template::Options::HELM.max_depth + 100) * ferroflux_template::STACK_PER_LEVEL;
+    std::thread::Builder::new()
+        .name("helm-render".into())
+        .stack_size(stack)
+        .spawn(move || render(chart, values, &opts, Rc::new(crate::funcs::TemplateLookup)))
+        .map_err(|e| Error::new(format!("cannot start the render thread: {e}")))?
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Error::render(
+                "rendering template failed: the renderer panicked",
+            ))
+        })
+}
+
 /// Helm's `CheckDependencies`: every dependency Chart.yaml names must be a
 /// loaded subchart.
 fn check_dependencies(chart: &Chart) -> Result<(), Error> {
@@ -390,18 +397,17 @@ fn check_dependencies(chart: &Chart) -> Result<(), Error> {
     )))
 }
 
-#[cfg(any())] // PENDING-API
 /// Parses every template into one set (Helm's order) and executes the
 /// non-partials, `<no value>` removed.
 fn execute_all(
     templates: &[Renderable],
     datas: &[Value],
-    env: &crate::funcs::Env,
+    lookup: Rc<dyn Lookup>,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let mut set = crate::funcs::template_set(env);
+    let mut set = Set::helm(crate::funcs::helm_funcs(lookup));
     for t in templates {
         set.parse(&t.name, &t.text)
-            .map_err(|e| Error::render(e.to_string()))?;
+            .map_err(|e| Error::render(e.helm_message()))?;
     }
     let mut files = BTreeMap::new();
     for t in templates {
@@ -409,8 +415,7 @@ fn execute_all(
             continue;
         }
         let data = &datas[t.chart];
-        map_set(
-            data,
+        data.set_key(
             "Template",
             go_map(vec![
                 ("Name", Value::str(t.name.as_str())),
@@ -419,8 +424,49 @@ fn execute_all(
         );
         let text = set
             .execute(&t.name, data)
-            .map_err(|e| Error::render(e.to_string()))?;
+            .map_err(|e| Error::render(e.helm_message()))?;
         files.insert(t.name.clone(), text.replace("<no value>", ""));
     }
     Ok(files)
+}
+
+// INTERIM until values::prepare lands: user values over chart defaults,
+// subcharts' defaults under their key, the parent's `global` copied down.
+fn interim_prepare(
+    chart: Chart,
+    user: Map<String, serde_json::Value>,
+) -> (Chart, Map<String, serde_json::Value>) {
+    fn coalesce(
+        chart: &Chart,
+        mut dest: Map<String, serde_json::Value>,
+    ) -> Map<String, serde_json::Value> {
+        for sub in &chart.dependencies {
+            let mut child = match dest.remove(&sub.metadata.name) {
+                Some(serde_json::Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            if let Some(g) = dest.get("global") {
+                child.insert("global".into(), g.clone());
+            }
+            dest.insert(
+                sub.metadata.name.clone(),
+                serde_json::Value::Object(coalesce(sub, child)),
+            );
+        }
+        let mut base = chart.values.clone();
+        for (k, v) in dest {
+            match (base.get_mut(&k), v) {
+                (Some(serde_json::Value::Object(b)), serde_json::Value::Object(v)) => {
+                    let merged = crate::values::merge_maps(b.clone(), v);
+                    *b = merged;
+                }
+                (_, v) => {
+                    base.insert(k, v);
+                }
+            }
+        }
+        base
+    }
+    let values = coalesce(&chart, user);
+    (chart, values)
 }

@@ -72,9 +72,8 @@ fn go_type(v: &Value) -> &'static str {
 /// its `jsonschema validation failed with ...` first line) and a final
 /// newline, as Helm's `JSONSchemaValidationError` prints them.
 pub fn validate_one(schema: &[u8], values: &Map<String, Value>) -> Result<(), String> {
-    let doc: Value = serde_json::from_slice(schema).map_err(|e| {
-        format!("values.schema.json: invalid JSON: {e}\n")
-    })?;
+    let doc: Value = serde_json::from_slice(schema)
+        .map_err(|e| format!("values.schema.json: invalid JSON: {e}\n"))?;
     let draft = match doc.get("$schema").and_then(Value::as_str) {
         Some(s) if s.contains("draft-04") => 4,
         Some(s) if s.contains("draft-06") => 6,
@@ -116,7 +115,11 @@ impl Failure {
                 out.push_str("  ");
             }
             out.push_str("- ");
-            out.push_str(&format!("at {}: {}", quote(&pointer(&self.at)), self.message));
+            out.push_str(&format!(
+                "at {}: {}",
+                quote(&pointer(&self.at)),
+                self.message
+            ));
             indent += 1;
         }
         for c in &self.causes {
@@ -147,7 +150,9 @@ fn quote(s: &str) -> String {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -219,7 +224,9 @@ fn type_of(v: &Value) -> &'static str {
 
 fn is_integer(v: &Value) -> bool {
     match v {
-        Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+        Value::Number(n) => {
+            n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
         _ => false,
     }
 }
@@ -232,7 +239,9 @@ fn equals(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equals(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equals(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| equals(v, w)))
         }
         _ => a == b,
     }
@@ -282,12 +291,14 @@ impl<'s> Validator<'s> {
                 let got = type_of(v);
                 let ok = want.contains(&got) || (want.contains(&"integer") && is_integer(v));
                 if !ok {
-                    let order = ["null", "boolean", "number", "integer", "string", "array", "object"];
-                    let listed: Vec<&str> = order.iter().copied().filter(|o| want.contains(o)).collect();
-                    return Ok(vec![self.fail(
-                        at,
-                        format!("got {got}, want {}", listed.join(" or ")),
-                    )]);
+                    let order = [
+                        "null", "boolean", "number", "integer", "string", "array", "object",
+                    ];
+                    let listed: Vec<&str> =
+                        order.iter().copied().filter(|o| want.contains(o)).collect();
+                    return Ok(vec![
+                        self.fail(at, format!("got {got}, want {}", listed.join(" or "))),
+                    ]);
                 }
             }
         }
@@ -304,7 +315,9 @@ impl<'s> Validator<'s> {
         }
         if let Some(Value::Array(items)) = s.get("enum") {
             if !items.iter().any(|i| equals(v, i)) {
-                let primitive = items.iter().all(|i| !matches!(i, Value::Array(_) | Value::Object(_)));
+                let primitive = items
+                    .iter()
+                    .all(|i| !matches!(i, Value::Array(_) | Value::Object(_)));
                 let msg = if !primitive {
                     "'enum' failed".to_string()
                 } else if items.len() == 1 {
@@ -319,10 +332,9 @@ impl<'s> Validator<'s> {
         if self.draft < 2019 {
             if let (Some(Value::String(f)), Value::String(text)) = (s.get("format"), v) {
                 if let Some(err) = format_error(f, text) {
-                    return Ok(vec![self.fail(
-                        at,
-                        format!("{} is not valid {f}: {err}", quote(text)),
-                    )]);
+                    return Ok(vec![
+                        self.fail(at, format!("{} is not valid {f}: {err}", quote(text))),
+                    ]);
                 }
             }
         }
@@ -387,7 +399,14 @@ impl<'s> Validator<'s> {
 
     /// One value under `at + token`: its failures as one entry (a group
     /// when several).
-    fn child(&self, schema: &'s Value, v: &Value, at: &mut Vec<String>, token: String, depth: usize) -> Result<Option<Failure>, String> {
+    fn child(
+        &self,
+        schema: &'s Value,
+        v: &Value,
+        at: &mut Vec<String>,
+        token: String,
+        depth: usize,
+    ) -> Result<Option<Failure>, String> {
         at.push(token);
         let found = self.validate(schema, v, at, depth + 1);
         let here = at.clone();
@@ -405,15 +424,36 @@ impl<'s> Validator<'s> {
         })
     }
 
-    fn object(&self, s: &'s Map<String, Value>, obj: &Map<String, Value>, at: &mut Vec<String>, depth: usize, errors: &mut Vec<Failure>) -> Result<(), String> {
+    fn object(
+        &self,
+        s: &'s Map<String, Value>,
+        obj: &Map<String, Value>,
+        at: &mut Vec<String>,
+        depth: usize,
+        errors: &mut Vec<Failure>,
+    ) -> Result<(), String> {
         if let Some(min) = s.get("minProperties").and_then(Value::as_u64) {
             if (obj.len() as u64) < min {
-                errors.push(self.fail(at, format!("minProperties: got {}, want {}", group(&obj.len().to_string()), group(&min.to_string()))));
+                errors.push(self.fail(
+                    at,
+                    format!(
+                        "minProperties: got {}, want {}",
+                        group(&obj.len().to_string()),
+                        group(&min.to_string())
+                    ),
+                ));
             }
         }
         if let Some(max) = s.get("maxProperties").and_then(Value::as_u64) {
             if obj.len() as u64 > max {
-                errors.push(self.fail(at, format!("maxProperties: got {}, want {}", group(&obj.len().to_string()), group(&max.to_string()))));
+                errors.push(self.fail(
+                    at,
+                    format!(
+                        "maxProperties: got {}, want {}",
+                        group(&obj.len().to_string()),
+                        group(&max.to_string())
+                    ),
+                ));
             }
         }
         if let Some(Value::Array(req)) = s.get("required") {
@@ -434,7 +474,11 @@ impl<'s> Validator<'s> {
                 )),
             }
         }
-        let dependencies = if self.draft < 2019 { s.get("dependencies") } else { None };
+        let dependencies = if self.draft < 2019 {
+            s.get("dependencies")
+        } else {
+            None
+        };
         if let Some(Value::Object(deps)) = dependencies {
             for (name, dep) in deps {
                 if !obj.contains_key(name) {
@@ -449,10 +493,22 @@ impl<'s> Validator<'s> {
                             .map(quote)
                             .collect();
                         if !missing.is_empty() {
-                            errors.push(self.fail(at, format!("properties {} required, if {} exists", missing.join(", "), quote(name))));
+                            errors.push(self.fail(
+                                at,
+                                format!(
+                                    "properties {} required, if {} exists",
+                                    missing.join(", "),
+                                    quote(name)
+                                ),
+                            ));
                         }
                     }
-                    schema => errors.extend(self.validate(schema, &Value::Object(obj.clone()), at, depth + 1)?),
+                    schema => errors.extend(self.validate(
+                        schema,
+                        &Value::Object(obj.clone()),
+                        at,
+                        depth + 1,
+                    )?),
                 }
             }
         }
@@ -492,12 +548,23 @@ impl<'s> Validator<'s> {
             }
         }
         if !additional.is_empty() {
-            errors.push(self.fail(at, format!("additional properties {} not allowed", additional.join(", "))));
+            errors.push(self.fail(
+                at,
+                format!(
+                    "additional properties {} not allowed",
+                    additional.join(", ")
+                ),
+            ));
         }
         if self.draft >= 6 {
             if let Some(names) = s.get("propertyNames") {
                 for name in obj.keys() {
-                    let found = self.validate(names, &Value::String(name.clone()), &mut Vec::new(), depth + 1)?;
+                    let found = self.validate(
+                        names,
+                        &Value::String(name.clone()),
+                        &mut Vec::new(),
+                        depth + 1,
+                    )?;
                     if !found.is_empty() {
                         errors.push(Failure {
                             at: at.clone(),
@@ -513,7 +580,12 @@ impl<'s> Validator<'s> {
             if let Some(Value::Object(deps)) = s.get("dependentSchemas") {
                 for (name, schema) in deps {
                     if obj.contains_key(name) {
-                        errors.extend(self.validate(schema, &Value::Object(obj.clone()), at, depth + 1)?);
+                        errors.extend(self.validate(
+                            schema,
+                            &Value::Object(obj.clone()),
+                            at,
+                            depth + 1,
+                        )?);
                     }
                 }
             }
@@ -531,7 +603,14 @@ impl<'s> Validator<'s> {
                         .map(quote)
                         .collect();
                     if !missing.is_empty() {
-                        errors.push(self.fail(at, format!("properties {} required, if {} exists", missing.join(", "), quote(name))));
+                        errors.push(self.fail(
+                            at,
+                            format!(
+                                "properties {} required, if {} exists",
+                                missing.join(", "),
+                                quote(name)
+                            ),
+                        ));
                     }
                 }
             }
@@ -539,16 +618,37 @@ impl<'s> Validator<'s> {
         Ok(())
     }
 
-    fn array(&self, s: &'s Map<String, Value>, arr: &[Value], at: &mut Vec<String>, depth: usize, errors: &mut Vec<Failure>) -> Result<(), String> {
+    fn array(
+        &self,
+        s: &'s Map<String, Value>,
+        arr: &[Value],
+        at: &mut Vec<String>,
+        depth: usize,
+        errors: &mut Vec<Failure>,
+    ) -> Result<(), String> {
         let count = |n: usize| group(&n.to_string());
         if let Some(min) = s.get("minItems").and_then(Value::as_u64) {
             if (arr.len() as u64) < min {
-                errors.push(self.fail(at, format!("minItems: got {}, want {}", count(arr.len()), group(&min.to_string()))));
+                errors.push(self.fail(
+                    at,
+                    format!(
+                        "minItems: got {}, want {}",
+                        count(arr.len()),
+                        group(&min.to_string())
+                    ),
+                ));
             }
         }
         if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
             if arr.len() as u64 > max {
-                errors.push(self.fail(at, format!("maxItems: got {}, want {}", count(arr.len()), group(&max.to_string()))));
+                errors.push(self.fail(
+                    at,
+                    format!(
+                        "maxItems: got {}, want {}",
+                        count(arr.len()),
+                        group(&max.to_string())
+                    ),
+                ));
             }
         }
         if s.get("uniqueItems") == Some(&Value::Bool(true)) {
@@ -569,7 +669,10 @@ impl<'s> Validator<'s> {
             }
         } else {
             (
-                s.get("prefixItems").and_then(Value::as_array).map(|l| l.iter().collect()).unwrap_or_default(),
+                s.get("prefixItems")
+                    .and_then(Value::as_array)
+                    .map(|l| l.iter().collect())
+                    .unwrap_or_default(),
                 s.get("items"),
             )
         };
@@ -585,11 +688,23 @@ impl<'s> Validator<'s> {
         } else if self.draft < 2020 && !prefix.is_empty() {
             match s.get("additionalItems") {
                 Some(Value::Bool(false)) if evaluated != arr.len() => {
-                    errors.push(self.fail(at, format!("last {} additionalItem(s) not allowed", arr.len() - evaluated)));
+                    errors.push(self.fail(
+                        at,
+                        format!(
+                            "last {} additionalItem(s) not allowed",
+                            arr.len() - evaluated
+                        ),
+                    ));
                 }
                 Some(schema @ Value::Object(_)) => {
                     for (i, item) in arr.iter().enumerate().skip(evaluated) {
-                        errors.extend(self.child(schema, item, at, (i - evaluated).to_string(), depth)?);
+                        errors.extend(self.child(
+                            schema,
+                            item,
+                            at,
+                            (i - evaluated).to_string(),
+                            depth,
+                        )?);
                     }
                 }
                 _ => {}
@@ -605,16 +720,32 @@ impl<'s> Validator<'s> {
                         None => matched.push(i),
                     }
                 }
-                let list = |m: &[usize]| m.iter().map(usize::to_string).collect::<Vec<_>>().join(" ");
-                let min = if self.draft >= 2019 { s.get("minContains").and_then(Value::as_u64) } else { None };
+                let list =
+                    |m: &[usize]| m.iter().map(usize::to_string).collect::<Vec<_>>().join(" ");
+                let min = if self.draft >= 2019 {
+                    s.get("minContains").and_then(Value::as_u64)
+                } else {
+                    None
+                };
                 match min {
                     Some(min) if (matched.len() as u64) < min => {
                         let message = if matched.is_empty() {
-                            format!("min {min} items required to match contains schema, but none matched")
+                            format!(
+                                "min {min} items required to match contains schema, but none matched"
+                            )
                         } else {
-                            format!("min {min} items required to match contains schema, but matched {} items at {}", matched.len(), list(&matched))
+                            format!(
+                                "min {min} items required to match contains schema, but matched {} items at {}",
+                                matched.len(),
+                                list(&matched)
+                            )
                         };
-                        errors.push(Failure { at: at.clone(), message, causes, transparent: false });
+                        errors.push(Failure {
+                            at: at.clone(),
+                            message,
+                            causes,
+                            transparent: false,
+                        });
                     }
                     None if matched.is_empty() => errors.push(Failure {
                         at: at.clone(),
@@ -624,7 +755,11 @@ impl<'s> Validator<'s> {
                     }),
                     _ => {}
                 }
-                let max = if self.draft >= 2019 { s.get("maxContains").and_then(Value::as_u64) } else { None };
+                let max = if self.draft >= 2019 {
+                    s.get("maxContains").and_then(Value::as_u64)
+                } else {
+                    None
+                };
                 if let Some(max) = max {
                     if matched.len() as u64 > max {
                         errors.push(self.fail(at, format!("max {max} items required to match contains schema, but matched {} items at {}", matched.len(), list(&matched))));
@@ -639,12 +774,26 @@ impl<'s> Validator<'s> {
         let len = text.chars().count();
         if let Some(min) = s.get("minLength").and_then(Value::as_u64) {
             if (len as u64) < min {
-                errors.push(self.fail(at, format!("minLength: got {}, want {}", group(&len.to_string()), group(&min.to_string()))));
+                errors.push(self.fail(
+                    at,
+                    format!(
+                        "minLength: got {}, want {}",
+                        group(&len.to_string()),
+                        group(&min.to_string())
+                    ),
+                ));
             }
         }
         if let Some(max) = s.get("maxLength").and_then(Value::as_u64) {
             if len as u64 > max {
-                errors.push(self.fail(at, format!("maxLength: got {}, want {}", group(&len.to_string()), group(&max.to_string()))));
+                errors.push(self.fail(
+                    at,
+                    format!(
+                        "maxLength: got {}, want {}",
+                        group(&len.to_string()),
+                        group(&max.to_string())
+                    ),
+                ));
             }
         }
         if let Some(Value::String(p)) = s.get("pattern") {
@@ -652,54 +801,91 @@ impl<'s> Validator<'s> {
             // regexp and Rust's agree on RE2 syntax).
             if let Ok(re) = regex::Regex::new(p) {
                 if !re.is_match(text) {
-                    errors.push(self.fail(at, format!("{} does not match pattern {}", quote(text), quote(p))));
+                    errors.push(self.fail(
+                        at,
+                        format!("{} does not match pattern {}", quote(text), quote(p)),
+                    ));
                 }
             }
         }
     }
 
-    fn number(&self, s: &Map<String, Value>, n: &serde_json::Number, at: &[String], errors: &mut Vec<Failure>) {
+    fn number(
+        &self,
+        s: &Map<String, Value>,
+        n: &serde_json::Number,
+        at: &[String],
+        errors: &mut Vec<Failure>,
+    ) {
         let Some(v) = n.as_f64() else { return };
         let get = |k: &str| s.get(k).and_then(Value::as_f64);
         let draft4_exclusive = |k: &str| self.draft == 4 && s.get(k) == Some(&Value::Bool(true));
         if let Some(min) = get("minimum") {
             if draft4_exclusive("exclusiveMinimum") {
                 if v <= min {
-                    errors.push(self.fail(at, format!("exclusiveMinimum: got {}, want {}", float(v), float(min))));
+                    errors.push(self.fail(
+                        at,
+                        format!("exclusiveMinimum: got {}, want {}", float(v), float(min)),
+                    ));
                 }
             } else if v < min {
-                errors.push(self.fail(at, format!("minimum: got {}, want {}", float(v), float(min))));
+                errors.push(self.fail(
+                    at,
+                    format!("minimum: got {}, want {}", float(v), float(min)),
+                ));
             }
         }
         if let Some(max) = get("maximum") {
             if draft4_exclusive("exclusiveMaximum") {
                 if v >= max {
-                    errors.push(self.fail(at, format!("exclusiveMaximum: got {}, want {}", float(v), float(max))));
+                    errors.push(self.fail(
+                        at,
+                        format!("exclusiveMaximum: got {}, want {}", float(v), float(max)),
+                    ));
                 }
             } else if v > max {
-                errors.push(self.fail(at, format!("maximum: got {}, want {}", float(v), float(max))));
+                errors.push(self.fail(
+                    at,
+                    format!("maximum: got {}, want {}", float(v), float(max)),
+                ));
             }
         }
         if self.draft >= 6 {
             if let Some(min) = get("exclusiveMinimum") {
                 if v <= min {
-                    errors.push(self.fail(at, format!("exclusiveMinimum: got {}, want {}", float(v), float(min))));
+                    errors.push(self.fail(
+                        at,
+                        format!("exclusiveMinimum: got {}, want {}", float(v), float(min)),
+                    ));
                 }
             }
             if let Some(max) = get("exclusiveMaximum") {
                 if v >= max {
-                    errors.push(self.fail(at, format!("exclusiveMaximum: got {}, want {}", float(v), float(max))));
+                    errors.push(self.fail(
+                        at,
+                        format!("exclusiveMaximum: got {}, want {}", float(v), float(max)),
+                    ));
                 }
             }
         }
         if let Some(m) = get("multipleOf") {
             if m != 0.0 && !is_multiple(v, m) {
-                errors.push(self.fail(at, format!("multipleOf: got {}, want {}", float(v), float(m))));
+                errors.push(self.fail(
+                    at,
+                    format!("multipleOf: got {}, want {}", float(v), float(m)),
+                ));
             }
         }
     }
 
-    fn conditions(&self, s: &'s Map<String, Value>, v: &Value, at: &mut Vec<String>, depth: usize, errors: &mut Vec<Failure>) -> Result<(), String> {
+    fn conditions(
+        &self,
+        s: &'s Map<String, Value>,
+        v: &Value,
+        at: &mut Vec<String>,
+        depth: usize,
+        errors: &mut Vec<Failure>,
+    ) -> Result<(), String> {
         if let Some(not) = s.get("not") {
             if self.validate(not, v, at, depth + 1)?.is_empty() {
                 errors.push(self.fail(at, "'not' failed".to_string()));
@@ -707,9 +893,17 @@ impl<'s> Validator<'s> {
         }
         let group_of = |found: Vec<Failure>, at: &[String]| -> Failure {
             if found.len() == 1 {
-                found.into_iter().next().unwrap_or_else(|| self.fail(at, String::new()))
+                found
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| self.fail(at, String::new()))
             } else {
-                Failure { at: at.to_vec(), message: "validation failed".to_string(), causes: found, transparent: false }
+                Failure {
+                    at: at.to_vec(),
+                    message: "validation failed".to_string(),
+                    causes: found,
+                    transparent: false,
+                }
             }
         };
         if let Some(Value::Array(all)) = s.get("allOf") {
@@ -721,7 +915,12 @@ impl<'s> Validator<'s> {
                 }
             }
             if !causes.is_empty() {
-                errors.push(Failure { at: at.clone(), message: "'allOf' failed".to_string(), causes, transparent: false });
+                errors.push(Failure {
+                    at: at.clone(),
+                    message: "'allOf' failed".to_string(),
+                    causes,
+                    transparent: false,
+                });
             }
         }
         if let Some(Value::Array(any)) = s.get("anyOf") {
@@ -736,7 +935,12 @@ impl<'s> Validator<'s> {
                 causes.push(group_of(found, at));
             }
             if !matched {
-                errors.push(Failure { at: at.clone(), message: "'anyOf' failed".to_string(), causes, transparent: false });
+                errors.push(Failure {
+                    at: at.clone(),
+                    message: "'anyOf' failed".to_string(),
+                    causes,
+                    transparent: false,
+                });
             }
         }
         if let Some(Value::Array(one)) = s.get("oneOf") {
@@ -746,7 +950,10 @@ impl<'s> Validator<'s> {
                 let found = self.validate(sub, v, at, depth + 1)?;
                 if found.is_empty() {
                     if let Some(first) = matched {
-                        errors.push(self.fail(at, format!("'oneOf' failed, subschemas {first}, {i} matched")));
+                        errors.push(self.fail(
+                            at,
+                            format!("'oneOf' failed, subschemas {first}, {i} matched"),
+                        ));
                         break;
                     }
                     matched = Some(i);
@@ -755,7 +962,12 @@ impl<'s> Validator<'s> {
                 }
             }
             if matched.is_none() {
-                errors.push(Failure { at: at.clone(), message: "'oneOf' failed, none matched".to_string(), causes, transparent: false });
+                errors.push(Failure {
+                    at: at.clone(),
+                    message: "'oneOf' failed, none matched".to_string(),
+                    causes,
+                    transparent: false,
+                });
             }
         }
         if self.draft >= 7 {
@@ -792,8 +1004,12 @@ fn is_multiple(v: f64, m: f64) -> bool {
     match (decimal(v), decimal(m)) {
         (Some((vd, vs)), Some((md, ms))) if md != 0 => {
             let scale = vs.max(ms);
-            let vn = 10i128.checked_pow(scale - vs).and_then(|p| vd.checked_mul(p));
-            let mn = 10i128.checked_pow(scale - ms).and_then(|p| md.checked_mul(p));
+            let vn = 10i128
+                .checked_pow(scale - vs)
+                .and_then(|p| vd.checked_mul(p));
+            let mn = 10i128
+                .checked_pow(scale - ms)
+                .and_then(|p| md.checked_mul(p));
             match (vn, mn) {
                 (Some(a), Some(b)) => a % b == 0,
                 _ => (v / m).fract() == 0.0,
@@ -827,10 +1043,14 @@ fn format_error(format: &str, s: &str) -> Option<String> {
             let ok = b.len() == 10
                 && b[4] == b'-'
                 && b[7] == b'-'
-                && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
                 && (1..=12).contains(&s[5..7].parse::<u32>().unwrap_or(0))
                 && (1..=31).contains(&s[8..10].parse::<u32>().unwrap_or(0));
-            (!ok).then(|| format!("parsing time {s:?} as \"2006-01-02\": cannot parse {s:?} as \"2006\""))
+            (!ok).then(|| {
+                format!("parsing time {s:?} as \"2006-01-02\": cannot parse {s:?} as \"2006\"")
+            })
         }
         _ => None,
     }
@@ -871,7 +1091,10 @@ fn hostname_error(s: &str) -> Option<String> {
         if label.ends_with('-') {
             return Some("label ends with hyphen".to_string());
         }
-        if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
             return Some(format!("invalid character {}", go_rune(c)));
         }
     }
@@ -904,7 +1127,9 @@ fn email_error(s: &str) -> Option<String> {
     if local.len() > 1 && local.starts_with('"') {
         let inner = &local[1..local.len() - 1];
         if inner.contains(['\\', '"']) {
-            return Some("backslash and quote are not allowed within quoted local part".to_string());
+            return Some(
+                "backslash and quote are not allowed within quoted local part".to_string(),
+            );
         }
     } else {
         if local.starts_with('.') {
@@ -940,7 +1165,11 @@ fn uuid_error(s: &str) -> Option<String> {
     }
     for (i, g) in groups.iter().enumerate() {
         if g.len() != lens[i] {
-            return Some(format!("element {} must be {} characters long", i + 1, lens[i]));
+            return Some(format!(
+                "element {} must be {} characters long",
+                i + 1,
+                lens[i]
+            ));
         }
         if let Some(c) = g.chars().find(|c| !c.is_ascii_hexdigit()) {
             return Some(format!("non-hex character {}", go_rune(c)));

@@ -26,12 +26,21 @@ pub fn template(fs: &dyn FileSystem, args: &TemplateArgs) -> Result<String, Erro
         return Err(Error::new(format!("path {chart_arg:?} not found")));
     }
     let kube_version = match &args.kube_version {
-        Some(v) => Some(crate::funcs::parse_kube_version(v).map_err(|e| {
-            Error::new(format!("invalid kube version '{v}': {e}"))
-        })?),
+        Some(v) => Some(
+            crate::funcs::parse_kube_version(v)
+                .map_err(|e| Error::new(format!("invalid kube version '{v}': {e}")))?,
+        ),
         None => None,
     };
     let values = user_values(fs, args, &resolve)?;
+    if fs.is_dir(&chart_path) && !fs.is_file(&chart_path.join("Chart.yaml")) {
+        let file = chart_path.join("Chart.yaml");
+        return Err(Error::new(format!(
+            "unable to detect chart at {}: open {}: no such file or directory",
+            file.display(),
+            file.display()
+        )));
+    }
     let chart = if fs.is_dir(&chart_path) {
         crate::chart::load_dir(fs, &chart_path).map_err(|e| Error::new(e.to_string()))?
     } else {
@@ -40,16 +49,17 @@ pub fn template(fs: &dyn FileSystem, args: &TemplateArgs) -> Result<String, Erro
             .map_err(|e| Error::new(e.to_string()))?;
         crate::chart::load_archive(&bytes).map_err(|e| Error::new(e.to_string()))?
     };
-    let env = crate::funcs::Env::default();
     let release_name = match (&args.release_name, &args.name_template) {
         (Some(name), _) => name.clone(),
-        (None, Some(t)) => crate::funcs::render_name_template(t, &env)
-            .map_err(|e| Error::new(e.to_string()))?,
+        (None, Some(t)) => name_template(t)?,
         (None, None) => "release-name".to_string(),
     };
     let opts = RenderOptions {
         release_name,
-        namespace: args.namespace.clone().unwrap_or_else(|| "default".to_string()),
+        namespace: args
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
         is_upgrade: args.is_upgrade,
         kube_version: kube_version.map(|_| args.kube_version.clone().unwrap_or_default()),
         api_versions: args.api_versions.clone(),
@@ -57,7 +67,7 @@ pub fn template(fs: &dyn FileSystem, args: &TemplateArgs) -> Result<String, Erro
         include_crds: args.include_crds,
         ..RenderOptions::default()
     };
-    let release = render::render(chart, values, &opts, &env)?;
+    let release = render::render_on_big_stack(chart, values, opts)?;
     let print = PrintOptions {
         no_hooks: args.no_hooks,
         skip_tests: args.skip_tests,
@@ -77,14 +87,16 @@ fn user_values(
         if p == "-" {
             return Ok(args.stdin.clone().unwrap_or_default());
         }
-        let bytes = fs.read(&resolve(p)).map_err(|e| Error::new(e.to_string()))?;
+        let bytes = fs
+            .read(&resolve(p))
+            .map_err(|e| Error::new(e.to_string()))?;
         String::from_utf8(bytes).map_err(|_| Error::new(format!("{p}: not UTF-8 text")))
     };
     let mut files = Vec::new();
     for f in &args.values_files {
         files.push((f.clone(), read(f)?));
     }
-    let sources = crate::values::Sources {
+    let sources = crate::values::Options {
         values_files: files,
         set: args.set.clone(),
         set_string: args.set_string.clone(),
@@ -93,6 +105,20 @@ fn user_values(
         set_literal: args.set_literal.clone(),
     };
     sources
-        .merge(&|p: &str| read(p).map_err(|e| e.message))
+        .merge(&mut |p: &str| read(p).map_err(|e| e.message))
+        .map_err(|e| Error::new(e.to_string()))
+}
+
+/// `--name-template`: Go's text/template with sprig's functions, run
+/// without data (Helm's `NameAndChart`).
+fn name_template(text: &str) -> Result<String, Error> {
+    let mut set = ferroflux_template::Set::new(
+        "name-template",
+        ferroflux_template::FuncMap::helm(),
+        ferroflux_template::Options::FLUX,
+    );
+    set.parse("name-template", text)
+        .map_err(|e| Error::new(e.to_string()))?;
+    set.execute("name-template", &ferroflux_template::Value::Nil)
         .map_err(|e| Error::new(e.to_string()))
 }

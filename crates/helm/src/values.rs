@@ -3,7 +3,7 @@
 //! CLI's value sources, and coalescing with the chart's defaults
 //! (helm-semantics.md §3).
 
-mod yaml;
+pub(crate) mod yaml;
 
 pub use yaml::YamlError;
 

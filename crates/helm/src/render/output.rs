@@ -329,7 +329,10 @@ pub fn print(
 
 /// [`print`] for a rendered release (its manifest already holds the CRDs
 /// `--include-crds` asked for).
-pub fn print_release(release: &crate::render::Release, opts: &PrintOptions) -> Result<String, String> {
+pub fn print_release(
+    release: &crate::render::Release,
+    opts: &PrintOptions,
+) -> Result<String, String> {
     let crds: &[(String, String)] = if release.crds_included {
         &release.crds
     } else {

@@ -12,22 +12,78 @@ fn check(schema: Value, values: Value) -> Result<(), String> {
 #[test]
 fn the_library_wording_for_each_keyword() {
     let cases = [
-        (json!({"required": ["a", "b"]}), json!({}), "- at '': missing properties 'a', 'b'\n"),
-        (json!({"properties": {"n": {"type": "integer"}}}), json!({"n": 1.5}), "- at '/n': got number, want integer\n"),
-        (json!({"properties": {"n": {"type": ["string", "null"]}}}), json!({"n": 1.0}), "- at '/n': got number, want null or string\n"),
-        (json!({"properties": {"n": {"minimum": 1000}}}), json!({"n": 5.0}), "- at '/n': minimum: got 5, want 1,000\n"),
-        (json!({"properties": {"n": {"multipleOf": 0.1}}}), json!({"n": 0.35}), "- at '/n': multipleOf: got 0.35, want 0.1\n"),
-        (json!({"properties": {"s": {"enum": ["a", "b"]}}}), json!({"s": "c"}), "- at '/s': value must be one of 'a', 'b'\n"),
-        (json!({"properties": {"s": {"const": "a"}}}), json!({"s": "c"}), "- at '/s': value must be 'a'\n"),
-        (json!({"properties": {"s": {"pattern": "^[a-z]+$"}}}), json!({"s": "A1"}), "- at '/s': 'A1' does not match pattern '^[a-z]+$'\n"),
-        (json!({"additionalProperties": false, "properties": {"a": true}}), json!({"a": 1.0, "z": 1.0, "b": 1.0}), "- at '': additional properties 'b', 'z' not allowed\n"),
-        (json!({"properties": {"l": {"uniqueItems": true}}}), json!({"l": [1.0, 2.0, 1.0]}), "- at '/l': items at 0 and 2 are equal\n"),
-        (json!({"properties": {"l": {"items": {"type": "string"}}}}), json!({"l": ["a", 2.0]}), "- at '/l/1': got number, want string\n"),
-        (json!({"properties": {"n": {"not": {"type": "number"}}}}), json!({"n": 1.0}), "- at '/n': 'not' failed\n"),
-        (json!({"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"e": {"format": "email"}}}), json!({"e": "nobody"}), "- at '/e': 'nobody' is not valid email: missing @\n"),
+        (
+            json!({"required": ["a", "b"]}),
+            json!({}),
+            "- at '': missing properties 'a', 'b'\n",
+        ),
+        (
+            json!({"properties": {"n": {"type": "integer"}}}),
+            json!({"n": 1.5}),
+            "- at '/n': got number, want integer\n",
+        ),
+        (
+            json!({"properties": {"n": {"type": ["string", "null"]}}}),
+            json!({"n": 1.0}),
+            "- at '/n': got number, want null or string\n",
+        ),
+        (
+            json!({"properties": {"n": {"minimum": 1000}}}),
+            json!({"n": 5.0}),
+            "- at '/n': minimum: got 5, want 1,000\n",
+        ),
+        (
+            json!({"properties": {"n": {"multipleOf": 0.1}}}),
+            json!({"n": 0.35}),
+            "- at '/n': multipleOf: got 0.35, want 0.1\n",
+        ),
+        (
+            json!({"properties": {"s": {"enum": ["a", "b"]}}}),
+            json!({"s": "c"}),
+            "- at '/s': value must be one of 'a', 'b'\n",
+        ),
+        (
+            json!({"properties": {"s": {"const": "a"}}}),
+            json!({"s": "c"}),
+            "- at '/s': value must be 'a'\n",
+        ),
+        (
+            json!({"properties": {"s": {"pattern": "^[a-z]+$"}}}),
+            json!({"s": "A1"}),
+            "- at '/s': 'A1' does not match pattern '^[a-z]+$'\n",
+        ),
+        (
+            json!({"additionalProperties": false, "properties": {"a": true}}),
+            json!({"a": 1.0, "z": 1.0, "b": 1.0}),
+            "- at '': additional properties 'b', 'z' not allowed\n",
+        ),
+        (
+            json!({"properties": {"l": {"uniqueItems": true}}}),
+            json!({"l": [1.0, 2.0, 1.0]}),
+            "- at '/l': items at 0 and 2 are equal\n",
+        ),
+        (
+            json!({"properties": {"l": {"items": {"type": "string"}}}}),
+            json!({"l": ["a", 2.0]}),
+            "- at '/l/1': got number, want string\n",
+        ),
+        (
+            json!({"properties": {"n": {"not": {"type": "number"}}}}),
+            json!({"n": 1.0}),
+            "- at '/n': 'not' failed\n",
+        ),
+        (
+            json!({"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"e": {"format": "email"}}}),
+            json!({"e": "nobody"}),
+            "- at '/e': 'nobody' is not valid email: missing @\n",
+        ),
     ];
     for (schema, values, want) in cases {
-        assert_eq!(check(schema.clone(), values).expect_err("fails"), want, "{schema}");
+        assert_eq!(
+            check(schema.clone(), values).expect_err("fails"),
+            want,
+            "{schema}"
+        );
     }
 }
 

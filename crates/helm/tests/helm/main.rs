@@ -4,7 +4,9 @@
 //! `helm template` prints them; differential against the real helm
 //! (`testkit::helm`) where it is built.
 
+mod chart;
 mod common;
+mod conformance;
 mod funcs;
 mod output;
 mod strvals;
