@@ -8,6 +8,7 @@ mod chart;
 mod common;
 mod conformance;
 mod funcs;
+mod generated;
 mod output;
 mod strvals;
 mod values;
