@@ -989,6 +989,7 @@ impl<'a> State<'a> {
             P::Bool => matches!(v, Value::Bool(_)),
             P::Float => matches!(v, Value::Float(_)),
             P::Dict => matches!(&v, Value::Map(m) if m.ty.as_ref() == funcs::DICT),
+            P::Time => matches!(&v, Value::Object(o) if o.type_name() == "time.Time"),
         };
         if !ok {
             if let (P::Dict, Value::Nil) = (p, &v) {

@@ -76,6 +76,8 @@ pub enum P {
     Float,
     /// `map[string]interface{}`
     Dict,
+    /// `time.Time`
+    Time,
 }
 
 pub const DICT: &str = "map[string]interface {}";
@@ -90,6 +92,7 @@ impl P {
             P::Bool => "bool",
             P::Float => "float64",
             P::Dict => DICT,
+            P::Time => "time.Time",
         }
     }
 }
@@ -101,7 +104,6 @@ pub struct Env {
     pub rng: Option<Rc<RefCell<dyn FnMut() -> u64>>>,
 }
 
-#[allow(dead_code)] // used by the clock and random functions of sprig.rs
 impl Env {
     pub fn now(&self) -> Result<Timestamp, FuncError> {
         match &self.clock {

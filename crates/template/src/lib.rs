@@ -17,6 +17,7 @@ mod event;
 mod exec;
 mod funcs;
 mod gofmt;
+mod gotime;
 mod imageref;
 mod lex;
 mod object;
@@ -24,6 +25,7 @@ mod parse;
 mod semver;
 mod set;
 mod sprig;
+mod sprig_extra;
 mod value;
 
 pub use data::{AutomationRef, Change, DataError, LatestRef, ObjectRef, TemplateData};
@@ -129,13 +131,13 @@ pub fn render(
 }
 
 thread_local! {
-    static HERMETIC: FuncMap = FuncMap::hermetic();
+    static HERMETIC: std::rc::Rc<FuncMap> = std::rc::Rc::new(FuncMap::hermetic());
 }
 
 /// Flux's set: the hermetic map, Go's default options.
 fn flux_set(src: &str) -> Result<Set, ParseError> {
-    let funcs = HERMETIC.with(FuncMap::clone);
-    let mut set = Set::new(TEMPLATE_NAME, funcs, Options::FLUX);
+    let funcs = HERMETIC.with(std::rc::Rc::clone);
+    let mut set = Set::with_funcs(TEMPLATE_NAME, funcs, Options::FLUX);
     set.parse(TEMPLATE_NAME, src)?;
     Ok(set)
 }

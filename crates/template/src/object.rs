@@ -93,4 +93,9 @@ pub trait Object: fmt::Debug {
     fn to_json(&self) -> Option<Result<String, String>> {
         None
     }
+
+    /// The value as `Any`, for code that knows the concrete type.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }

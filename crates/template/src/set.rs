@@ -67,6 +67,11 @@ impl FuncMap {
                 m.map.insert((*name).into(), funcs::sprig_entry(name));
             }
         }
+        for name in ["semver", "semverCompare"] {
+            if let Some(f) = crate::sprig::helm_semver(name) {
+                m.map.insert(name.into(), Entry::Static(f));
+            }
+        }
         m.map.insert("include".into(), Entry::Include);
         m.map.insert("tpl".into(), Entry::Tpl);
         m.map.insert("required".into(), Entry::Required);
@@ -201,10 +206,15 @@ impl Set {
     /// An empty set called `name` (Helm's is `gotpl`: `tpl` parses under it
     /// and a missing `include` says "associated with template \"gotpl\"").
     pub fn new(name: &str, funcs: FuncMap, opts: Options) -> Set {
+        Set::with_funcs(name, Rc::new(funcs), opts)
+    }
+
+    /// [`Set::new`] with a function map shared with other sets.
+    pub fn with_funcs(name: &str, funcs: Rc<FuncMap>, opts: Options) -> Set {
         Set {
             name: name.into(),
             defs: Rc::new(HashMap::new()),
-            funcs: Rc::new(funcs),
+            funcs,
             opts,
         }
     }

@@ -43,8 +43,39 @@ fn ok_str(x: impl Into<std::rc::Rc<str>>) -> FResult {
 
 /// The sprig functions that read the caller's clock or random source.
 pub fn env_lookup(name: &str) -> Option<EnvFunc> {
-    let _ = name;
-    None
+    crate::sprig_extra::env_lookup(name)
+}
+
+/// Masterminds/semver v3.5's error texts (Helm's), from ours (v3.2's).
+fn semver_v35_error(version: &str, e: String) -> FuncError {
+    if version.len() > 256 {
+        return FuncError::new("version string is too long (max 256 bytes)");
+    }
+    FuncError::new(match e.as_str() {
+        "Invalid Semantic Version" => "invalid semantic version".to_string(),
+        "Version segment starts with 0" => "version segment starts with 0".to_string(),
+        _ => e,
+    })
+}
+
+/// `semver` and `semverCompare` as Helm's sprig (semver v3.5) words errors.
+pub fn helm_semver(name: &str) -> Option<Func> {
+    match name {
+        "semver" => Some(f(&[P::Str], |a| {
+            semver::version_value(s(&a[0])).map_err(|e| semver_v35_error(s(&a[0]), e))
+        })),
+        "semverCompare" => Some(f(&[P::Str, P::Str], |a| {
+            let plain = lookup("semverCompare").map(|f| (f.call)(a));
+            match plain {
+                Some(Err(e)) if !e.msg.starts_with("improper constraint") => {
+                    Err(semver_v35_error(s(&a[1]), e.msg))
+                }
+                Some(r) => r,
+                None => ferr("semverCompare"),
+            }
+        })),
+        _ => None,
+    }
 }
 
 /// sprig's `strval`.
@@ -427,18 +458,18 @@ fn byte_slice(st: &str, a: usize, z: usize) -> Result<String, FuncError> {
     Ok(String::from_utf8_lossy(&st.as_bytes()[a..z]).into_owned())
 }
 
-fn from_json(j: &serde_json::Value) -> Value {
+pub fn from_json_value(j: &serde_json::Value) -> Value {
     match j {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or_default()),
         serde_json::Value::String(s) => Value::str(s.as_str()),
-        serde_json::Value::Array(a) => list(a.iter().map(from_json).collect()),
+        serde_json::Value::Array(a) => list(a.iter().map(from_json_value).collect()),
         serde_json::Value::Object(o) => Value::map(
             DICT,
             Value::Nil,
             o.iter()
-                .map(|(k, x)| (Value::str(k.as_str()), from_json(x)))
+                .map(|(k, x)| (Value::str(k.as_str()), from_json_value(x)))
                 .collect(),
         ),
     }
@@ -943,10 +974,10 @@ pub fn lookup(name: &str) -> Option<Func> {
                         cur.type_name()
                     ));
                 };
-                if m.ty.as_ref() != DICT {
+                if m.ty.as_ref() != DICT || m.named.is_some() {
                     return ferr(format!(
                         "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
-                        m.ty
+                        cur.type_name()
                     ));
                 }
                 let Some(step) = Value::map_get(m, &Value::String(k.clone())) else {
@@ -1084,7 +1115,7 @@ pub fn lookup(name: &str) -> Option<Func> {
         }),
         "fromJson" => f(&[Str], |a| {
             Ok(serde_json::from_str::<serde_json::Value>(s(&a[0]))
-                .map(|j| from_json(&j))
+                .map(|j| from_json_value(&j))
                 .unwrap_or(Value::Nil))
         }),
         "typeOf" => f(&[Any], |a| ok_str(a[0].type_name())),
@@ -1267,7 +1298,7 @@ pub fn lookup(name: &str) -> Option<Func> {
                 .map(Value::Bool)
                 .or_else(ferr)
         }),
-        _ => return None,
+        _ => return crate::sprig_extra::lookup(name),
     })
 }
 

@@ -56,6 +56,9 @@ pub struct Map {
     /// Sorted entries; a `RefCell` because sprig's `set`/`unset` mutate maps
     /// in place, as Go maps are references.
     pub entries: RefCell<Vec<(Value, Value)>>,
+    /// The name of a named map type (`common.Values`) whose underlying
+    /// type is `ty`: what `typeOf` and error texts show.
+    pub named: Option<Rc<str>>,
 }
 
 /// A Go struct value with its zero-argument methods already evaluated.
@@ -112,6 +115,7 @@ impl Value {
             zero,
             nil: false,
             entries: RefCell::new(entries),
+            named: None,
         }))
     }
 
@@ -121,6 +125,7 @@ impl Value {
             zero,
             nil: true,
             entries: RefCell::new(Vec::new()),
+            named: None,
         }))
     }
 
@@ -135,7 +140,7 @@ impl Value {
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::List(l) => l.ty.to_string(),
-            Value::Map(m) => m.ty.to_string(),
+            Value::Map(m) => m.named.as_deref().unwrap_or(&m.ty).to_string(),
             Value::Struct(s) => s.ty.to_string(),
             Value::Bytes(_) => "[]uint8".into(),
             Value::Object(o) => o.type_name(),
@@ -264,6 +269,29 @@ impl Value {
         }
     }
 
+    /// The map as a value of the named map type `name` whose underlying
+    /// type is the map's (Helm's `.Values` and top-level data are
+    /// `common.Values`, a `map[string]interface {}`). Other values are
+    /// returned as they are.
+    pub fn with_type_name(self, name: &str) -> Value {
+        match self {
+            Value::Map(m) => {
+                let m = Rc::try_unwrap(m).unwrap_or_else(|shared| Map {
+                    ty: Rc::clone(&shared.ty),
+                    zero: shared.zero.clone(),
+                    nil: shared.nil,
+                    entries: RefCell::new(shared.entries.borrow().clone()),
+                    named: None,
+                });
+                Value::Map(Rc::new(Map {
+                    named: Some(name.into()),
+                    ..m
+                }))
+            }
+            other => other,
+        }
+    }
+
     /// Go `[]byte`.
     pub fn bytes(b: impl Into<Rc<[u8]>>) -> Value {
         Value::Bytes(b.into())
@@ -314,6 +342,7 @@ impl Value {
                     zero: Value::Nil,
                     nil: false,
                     entries: RefCell::new(entries),
+                    named: None,
                 }))
             }
         }

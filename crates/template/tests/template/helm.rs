@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
 
-use ferroflux_template::{FuncMap, Object, Param, STACK_PER_LEVEL, Set, Signature, Value};
+use ferroflux_template::{
+    FuncMap, Object, Param, STACK_PER_LEVEL, Set, Signature, Timestamp, Value,
+};
 
 fn helm_bin() -> Option<PathBuf> {
     match std::env::var_os("FERROFLUX_HELM") {
@@ -81,6 +83,7 @@ fn run_helm(bin: &Path, case: &Case) -> Result<String, String> {
         std::fs::write(p, text).expect("write");
     }
     let mut cmd = Command::new(bin);
+    cmd.env("TZ", "UTC");
     cmd.arg("template").arg("x").arg(dir.path());
     for s in &case.set {
         cmd.arg("--set").arg(s);
@@ -262,7 +265,7 @@ impl Object for Files {
 /// Helm's engine over the case's chart, as `helm template` prints it.
 fn run_ours(case: &Case) -> Result<String, String> {
     let values: serde_json::Value = serde_json::from_str(&case.values).expect("values JSON");
-    let values = Value::from_json(&floats(values));
+    let values = Value::from_json(&floats(values)).with_type_name("common.Values");
     for s in &case.set {
         apply_set(&values, s);
     }
@@ -270,6 +273,20 @@ fn run_ours(case: &Case) -> Result<String, String> {
     // a stand-in for helm-funcs' toJson, through the closure API
     funcs.insert("toJson", Signature::new(&[Param::Any]), |a| {
         Ok(Value::str(a[0].to_json_string().unwrap_or_default()))
+    });
+    // a fixed clock (UTC, as helm runs here) and a xorshift random source
+    funcs.set_clock(|| Timestamp {
+        unix_secs: 1_765_000_000,
+        nanos: 250_000_000,
+        offset_secs: 0,
+        zone: "UTC".into(),
+    });
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    funcs.set_rng(move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
     });
     let mut set = Set::helm(funcs);
     let files = Files(
@@ -303,7 +320,8 @@ fn run_ours(case: &Case) -> Result<String, String> {
         ),
         ("Capabilities".into(), Value::Object(Rc::new(Capabilities))),
         ("Files".into(), Value::Object(Rc::new(files))),
-    ]);
+    ])
+    .with_type_name("common.Values");
     // Helm's order: deepest paths first, then reverse lexical
     let mut names: Vec<(String, &str)> = case
         .files
@@ -329,7 +347,8 @@ fn run_ours(case: &Case) -> Result<String, String> {
             Value::dict(vec![
                 ("Name".into(), Value::str(name.as_str())),
                 ("BasePath".into(), Value::str("t/templates")),
-            ]),
+            ])
+            .with_type_name("common.Values"),
         );
         let out = set.execute(name, &dot).map_err(|e| e.helm_message())?;
         rendered.push((name.clone(), out.replace("<no value>", "")));
@@ -753,6 +772,26 @@ fn set_api_semantics() {
         e.to_string(),
         "template: no template \"nope\" associated with template \"gotpl\""
     );
+    // without a clock or a random source, their functions fail clearly
+    let mut set = Set::helm(FuncMap::helm());
+    set.parse("n", "{{ now }}").expect("parse");
+    set.parse("r", "{{ randAlphaNum 3 }}").expect("parse");
+    let e = set.execute("n", &Value::Nil).expect_err("no clock");
+    assert!(e.to_string().contains("error calling now: no clock"), "{e}");
+    let e = set.execute("r", &Value::Nil).expect_err("no rng");
+    assert!(
+        e.to_string()
+            .contains("error calling randAlphaNum: no source of randomness"),
+        "{e}"
+    );
+    // ferroflux's bound on generated strings
+    let mut funcs = FuncMap::helm();
+    funcs.set_rng(|| 7);
+    let mut set = Set::helm(funcs);
+    set.parse("big", "{{ randAlphaNum 100000000 }}")
+        .expect("parse");
+    let e = set.execute("big", &Value::Nil).expect_err("too big");
+    assert!(e.to_string().contains("ferroflux's limit"), "{e}");
     // env/expandenv are not in Helm's map
     let mut set = Set::helm(FuncMap::helm());
     assert!(set.parse("e", "{{ env \"HOME\" }}").is_err());
@@ -786,4 +825,136 @@ fn values_from_and_to_json() {
         Value::Float(f64::NAN).to_json_string().expect_err("nan"),
         "json: unsupported value: NaN"
     );
+}
+
+/// Every function that needs the clock, the random source or that sprig's
+/// hermetic map lacks, and a sweep of sprig over Helm's value types.
+#[test]
+fn sprig_functions_match_helm() {
+    let w = |name: &str, t: &str| wrapped(name, NUMS, t);
+    let d = "(toDate \"2006-01-02 15:04:05\" \"2017-12-31 13:14:15\")";
+    let cases = vec![
+        w(
+            "case conversions",
+            "{{ range list \"HTTPServer_fooBar baz-qux\" \"FirstName\" \"GO_PATH\" \"http2xx\" \"Bld4Floor3rd\" \"some-words here\" \"_lead__double\" \"a.b:c\" \"ÄpfelBaum\" \"x\" \"\" }}{{ snakecase . }}|{{ kebabcase . }}|{{ camelcase . }};{{ end }}",
+        ),
+        w(
+            "base32",
+            "{{ \"NBSWY3DPEE======\" | b32dec }}|{{ \"hello\" | b32enc }}|{{ \"NBSWY3D!\" | b32dec }}|{{ \"NBSW\" | b32dec }}",
+        ),
+        w(
+            "mustFromJson",
+            "{{ mustFromJson \"{\\\"a\\\":1,\\\"b\\\":[true,null]}\" }}|{{ typeOf (mustFromJson \"[1]\") }}",
+        ),
+        w("mustFromJson eof", "{{ mustFromJson \"{\" }}"),
+        w("mustFromJson bad char", "{{ mustFromJson \"x\" }}"),
+        w(
+            "urlParse",
+            "{{ urlParse \"https://user:pa%20ss@host.example:8080/p/a%20th?q=1&r=2#fr%20ag\" | toJson }}|{{ urlParse \"mailto:x@y.z\" | toJson }}|{{ urlParse \"/rel/path?x\" | toJson }}",
+        ),
+        w(
+            "urlJoin",
+            "{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"h:1\" \"path\" \"/a b\" \"query\" \"x=1\" \"fragment\" \"f g\") }}|{{ urlJoin (dict \"scheme\" \"mailto\" \"opaque\" \"x@y\") }}|{{ urlJoin (dict \"path\" \"a:b\") }}|{{ urlJoin (dict \"host\" \"h\" \"path\" \"p\" \"userinfo\" \"u:p w\") }}",
+        ),
+        w("urlJoin bad type", "{{ urlJoin (dict \"host\" 1) }}"),
+        w(
+            "dates from toDate",
+            &format!(
+                "{{{{ {d} | date \"02/01/2006 15:04:05.000 MST Mon Jan _2 3PM -07:00 Z07:00\" }}}}|{{{{ {d} | unixEpoch }}}}|{{{{ {d} }}}}|{{{{ {d}.Year }}}}|{{{{ {d} | toJson }}}}|{{{{ typeOf {d} }}}}"
+            ),
+        ),
+        w(
+            "date arithmetic",
+            &format!(
+                "{{{{ {d} | date_modify \"1.5h\" | date \"2006-01-02T15:04:05Z07:00\" }}}}|{{{{ dateModify \"-90m\" {d} | htmlDate }}}}|{{{{ dateModify \"bad\" {d} | unixEpoch }}}}|{{{{ mustDateModify \"24h\" {d} | htmlDate }}}}"
+            ),
+        ),
+        w(
+            "mustDateModify error",
+            &format!("{{{{ mustDateModify \"2x\" {d} }}}}"),
+        ),
+        w(
+            "dates from numbers",
+            "{{ date \"2006-01-02 15:04\" 1500000000 }}|{{ htmlDate 0 }}|{{ dateInZone \"2006-01-02 15:04 MST\" 1500000000 \"UTC\" }}|{{ htmlDateInZone 86400 \"UTC\" }}|{{ date_in_zone \"15:04\" 60 \"Local\" }}",
+        ),
+        w(
+            "toDate failures",
+            "{{ toDate \"2006-01-02\" \"2017-1-31\" }}|{{ toDate \"2006-01-02\" \"2017-02-30\" | unixEpoch }}",
+        ),
+        w(
+            "mustToDate error",
+            "{{ mustToDate \"2006-01-02\" \"2017-1-31\" }}",
+        ),
+        w(
+            "mustToDate range error",
+            "{{ mustToDate \"2006-01-02\" \"2017-02-30\" }}",
+        ),
+        w("unixEpoch wrong type", "{{ unixEpoch \"x\" }}"),
+        w(
+            "durations",
+            "{{ durationRound \"2h10m\" }}|{{ durationRound \"95s\" }}|{{ durationRound 3000000000 }}|{{ durationRound (int64 3000000000) }}|{{ durationRound \"800h\" }}|{{ durationRound \"9000h\" }}|{{ durationRound \"x\" }}|{{ duration 95 }}|{{ duration \"3700\" }}",
+        ),
+        w(
+            "now",
+            "{{ now | date \"2006\" | len }}|{{ typeOf now }}|{{ ago now }}|{{ now | unixEpoch | len }}|{{ kindOf now }}|{{ durationRound now }}",
+        ),
+        w(
+            "random",
+            "{{ randAlphaNum 10 | len }}|{{ regexMatch \"^[a-zA-Z0-9]{12}$\" (randAlphaNum 12) }}|{{ regexMatch \"^[a-zA-Z]{12}$\" (randAlpha 12) }}|{{ regexMatch \"^[0-9]{12}$\" (randNumeric 12) }}|{{ regexMatch \"^[ -~]{12}$\" (randAscii 12) }}|{{ randAlpha -1 }}|{{ randAlpha 0 }}|{{ randInt 5 6 }}|{{ randBytes 12 | len }}|{{ regexMatch \"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$\" uuidv4 }}|{{ shuffle \"aaa\" }}|{{ shuffle \"ab\" | len }}",
+        ),
+        w("randInt empty range", "{{ randInt 5 5 }}"),
+        w("randBytes negative", "{{ randBytes -1 }}"),
+        w(
+            "dig into common.Values",
+            "{{ dig \"m\" \"k\" \"def\" .Values }}",
+        ),
+        w(
+            "types of the top-level objects",
+            "{{ typeOf . }}|{{ typeOf .Values }}|{{ typeOf .Release }}|{{ typeOf .Chart }}|{{ typeOf .Template }}|{{ typeOf .Values.m }}|{{ typeOf .Release.Revision }}|{{ kindOf .Values }}",
+        ),
+        w("getHostByName", "{{ getHostByName \"localhost\" }}"),
+        w(
+            "numbers from values",
+            "{{ .Values.f | int }}|{{ .Values.g | int64 }}|{{ .Values.g | int }}|{{ .Values.a | quote }}|{{ .Values.f | squote }}|{{ add .Values.f 1 }}|{{ add1 .Values.g }}|{{ sub .Values.f .Values.g }}|{{ mul .Values.g 2 }}|{{ div .Values.f 3 }}|{{ mod .Values.f 7 }}|{{ max .Values.f 10 .Values.a }}|{{ min .Values.g 1 }}|{{ addf .Values.g 1 }}|{{ mulf .Values.g .Values.g }}|{{ divf .Values.f 3 }}|{{ round 2.567 2 }}|{{ floor .Values.g }}|{{ ceil .Values.g }}|{{ .Values.a | toString }}|{{ .Values.c | toString }}|{{ toDecimal \"0777\" }}|{{ atoi \"12\" }}|{{ .Values.a | float64 }}",
+        ),
+        w(
+            "printf of values",
+            "{{ printf \"%d\" .Values.f }}|{{ .Values.f | int | printf \"%d\" }}|{{ printf \"%.2f\" .Values.g }}|{{ printf \"%s\" .Values.f }}|{{ printf \"%v %v\" .Values.l .Values.m }}|{{ printf \"%05.1f|%x|%e\" .Values.g .Values.f .Values.a }}|{{ print .Values.a .Values.s 1 2 }}|{{ println .Values.t }}",
+        ),
+        w(
+            "defaults and emptiness",
+            "{{ default 5 .Values.nope }}|{{ default \"d\" .Values.s }}|{{ default 1 .Values.h }}|{{ empty .Values.h }}|{{ empty .Values.m.z }}|{{ empty .Values.m.e }}|{{ empty .Values.n }}|{{ coalesce .Values.n .Values.h .Values.s }}|{{ ternary \"a\" \"b\" .Values.t }}|{{ all .Values.s .Values.f }}|{{ any .Values.h .Values.n }}|{{ required \"x\" .Values.h }}",
+        ),
+        w(
+            "lists and dicts of values",
+            "{{ .Values.l | first }}|{{ .Values.l | last }}|{{ .Values.l | rest }}|{{ .Values.l | initial }}|{{ .Values.l | reverse }}|{{ .Values.l | compact }}|{{ .Values.l | uniq }}|{{ has 1.0 .Values.l }}|{{ has 1 .Values.l }}|{{ without .Values.l \"a\" }}|{{ append .Values.l 3 }}|{{ prepend .Values.l 0 }}|{{ concat .Values.l (list 9) }}|{{ slice .Values.l 1 3 }}|{{ chunk 2 .Values.l }}|{{ .Values.m | keys | sortAlpha }}|{{ values .Values.m | len }}|{{ dig \"k\" \"def\" .Values.m }}|{{ dig \"q\" \"def\" .Values.m }}|{{ dig \"m\" \"k\" \"def\" (dict \"m\" .Values.m) }}|{{ hasKey .Values \"f\" }}|{{ get .Values \"s\" }}|{{ pluck \"k\" .Values.m (dict \"k\" 2) }}|{{ pick .Values.m \"k\" }}|{{ omit .Values.m \"k\" }}|{{ deepCopy .Values.m | toJson }}|{{ list 1 2.5 \"x\" nil | toJson }}|{{ dict \"b\" 1 \"a\" (list) | toJson }}|{{ mergeOverwrite (dict \"a\" 1 \"c\" (dict \"x\" 1)) (dict \"a\" 2 \"c\" (dict \"y\" 2)) | toJson }}|{{ merge (dict \"a\" 1) (dict \"a\" 2 \"b\" 3) | toJson }}|{{ until 3 }}|{{ untilStep 0 10 3 }}|{{ seq 3 }}|{{ sortAlpha (list \"b\" \"a\" 10 2) }}|{{ join \",\" .Values.l }}|{{ splitList \",\" \"a,b\" }}|{{ split \",\" \"a,b\" }}|{{ toStrings .Values.l }}|{{ tuple 1 \"a\" }}",
+        ),
+        w(
+            "strings and regexes",
+            "{{ .Values.s | repeat 3 }}|{{ \"Hello World\" | trunc 5 }}|{{ \"Hello World\" | trunc -5 }}|{{ \"  x  \" | trim }}|{{ trimAll \"$\" \"$5.00$\" }}|{{ \"hello\" | title }}|{{ \"Hello\" | untitle }}|{{ substr 1 3 \"hello\" }}|{{ \"hello\" | nospace }}|{{ abbrev 5 \"hello world\" }}|{{ abbrevboth 5 10 \"1234 5678 9123\" }}|{{ initials \"First Try\" }}|{{ swapcase \"AbC\" }}|{{ wrap 5 \"hello world again\" }}|{{ wrapWith 5 \"\\t\" \"hello world\" }}|{{ contains \"ell\" \"hello\" }}|{{ hasPrefix \"he\" \"hello\" }}|{{ cat \"a\" 1 nil .Values.g }}|{{ indent 2 \"a\\nb\" }}|{{ replace \"l\" \"L\" \"hello\" }}|{{ plural \"one\" \"many\" 2 }}|{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}|{{ regexReplaceAllLiteral \"a(x*)b\" \"-ab-\" \"$1\" }}|{{ regexFindAll \"[0-9]+\" \"a1b22c333\" -1 }}|{{ regexFind \"[0-9]+\" \"a1b22\" }}|{{ regexSplit \",\" \"a,b,c\" 2 }}|{{ regexQuoteMeta \"a.b*c\" }}|{{ quote \"a\" nil 1 }}|{{ squote .Values.s }}|{{ sha256sum \"x\" }}|{{ sha1sum \"x\" }}|{{ sha512sum \"x\" | trunc 16 }}|{{ adler32sum \"x\" }}|{{ b64enc \"x\" }}|{{ b64dec \"eA==\" }}|{{ b64dec \"!\" }}|{{ base \"a/b.c\" }}|{{ dir \"a/b.c\" }}|{{ ext \"a/b.c\" }}|{{ clean \"a//b/../c\" }}|{{ isAbs \"/a\" }}|{{ html \"<a>\" }}|{{ js \"'x'\" }}|{{ urlquery \"a b&c\" }}",
+        ),
+        w(
+            "reflection and semver",
+            "{{ kindIs \"map\" .Values.m }}|{{ kindIs \"slice\" .Values.l }}|{{ typeIs \"float64\" .Values.f }}|{{ typeIsLike \"float64\" .Values.f }}|{{ kindOf .Values.n }}|{{ typeOf .Values.n }}|{{ deepEqual .Values.l .Values.l }}|{{ semverCompare \">=1.20-0\" .Capabilities.KubeVersion.Version }}|{{ semverCompare \"<1.20\" \"1.19.3\" }}|{{ (semver \"1.2.3-beta.1+b\").Prerelease }}|{{ (semver \"v1.2.3\").Major }}|{{ semver \"1.2.3\" | toJson }}",
+        ),
+        w("semver error", "{{ semver \"x.y\" }}"),
+        w("semver empty", "{{ semver \"\" }}"),
+        w("semver leading zero", "{{ semver \"1.2.3-01\" }}"),
+        w(
+            "semverCompare bad version",
+            "{{ semverCompare \">1\" \"x\" }}",
+        ),
+        w(
+            "semverCompare ranges",
+            "{{ semverCompare \"^1.2\" \"1.9.0\" }}|{{ semverCompare \"~1.2\" \"1.3.0\" }}|{{ semverCompare \">=1.0.0-0\" \"1.0.0-rc1\" }}|{{ semverCompare \">=1.0.0\" \"1.0.0-rc1\" }}|{{ semverCompare \"1.x\" \"1.4.2\" }}|{{ semverCompare \"1.2 - 1.4\" \"1.4.9\" }}|{{ semverCompare \">1, <2 || 3\" \"3.0.1\" }}|{{ semverCompare \"!=1.2.3\" \"1.2.3\" }}|{{ semverCompare \"^0.0.1\" \"0.0.2\" }}|{{ semverCompare \"*\" \"1.0.0-alpha\" }}",
+        ),
+        w("semverCompare error", "{{ semverCompare \"x\" \"1.0.0\" }}"),
+        w("sprig panic", "{{ first .Values.s }}"),
+        w(
+            "index of a map with a float",
+            "{{ index .Values.m \"k\" }}|{{ index .Values.l 1 }}",
+        ),
+        w("wrong type for int param", "{{ repeat .Values.f \"x\" }}"),
+    ];
+    check_all(&cases);
 }
