@@ -672,13 +672,16 @@ fn resolves_to_string(s: &str) -> bool {
         _ => {}
     }
     match first {
-        b'.' => s.parse::<f64>().is_err() || !is_yaml_float(s),
+        // Go's ParseFloat refuses what overflows to an infinity.
+        b'.' => !s.parse::<f64>().is_ok_and(f64::is_finite) || !is_yaml_float(s),
         b'0'..=b'9' | b'+' | b'-' => {
             if parse_timestamp(s).is_some() {
                 return false;
             }
             let plain = s.replace('_', "");
-            if go_int_syntax(&plain) || is_yaml_float(&plain) {
+            if go_int_syntax(&plain)
+                || (is_yaml_float(&plain) && plain.parse::<f64>().is_ok_and(f64::is_finite))
+            {
                 return false;
             }
             if let Some(d) = plain.strip_prefix("0b").or(plain.strip_prefix("-0b")) {

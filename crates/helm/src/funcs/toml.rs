@@ -251,7 +251,9 @@ fn float(f: f64) -> String {
 }
 
 /// `toml.Unmarshal` into `map[string]interface{}`: integers are int64,
-/// floats float64, datetimes as RFC 3339 text. `Err` is the parser's
+/// floats float64, datetimes as the RFC 3339 text Go's `time.Time`
+/// marshals to JSON (local dates and times in UTC, as BurntSushi places
+/// them). `Err` is the parser's
 /// message (Helm's `fromToml` puts it under the `Error` key).
 pub fn from_toml(text: &str) -> Result<Value, String> {
     let parsed: ::toml::Value = text
@@ -268,8 +270,36 @@ fn json_of(value: ::toml::Value) -> Value {
         // JSON holds no NaN or infinity: they become null.
         T::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
         T::Boolean(b) => Value::Bool(b),
-        T::Datetime(d) => Value::String(d.to_string()),
+        T::Datetime(d) => Value::String(go_time_json(&d)),
         T::Array(items) => Value::Array(items.into_iter().map(json_of).collect()),
         T::Table(table) => Value::Object(table.into_iter().map(|(k, v)| (k, json_of(v))).collect()),
     }
+}
+
+/// `time.Time.Format(time.RFC3339Nano)` of a decoded TOML datetime: a local
+/// date is midnight, a local time is on 0000-01-01, a missing or zero
+/// offset is `Z`, trailing zeros of the fraction are dropped.
+fn go_time_json(d: &::toml::value::Datetime) -> String {
+    let (year, month, day) = d
+        .date
+        .as_ref()
+        .map_or((0, 1, 1), |t| (t.year, t.month, t.day));
+    let (hour, minute, second, nanos) = d
+        .time
+        .as_ref()
+        .map_or((0, 0, 0, 0), |t| (t.hour, t.minute, t.second, t.nanosecond));
+    let mut out = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    match &d.offset {
+        Some(::toml::value::Offset::Custom { hours, minutes }) if *hours != 0 || *minutes != 0 => {
+            let sign = if *hours < 0 { '-' } else { '+' };
+            out.push_str(&format!("{sign}{:02}:{minutes:02}", hours.unsigned_abs()));
+        }
+        _ => out.push('Z'),
+    }
+    out
 }

@@ -22,6 +22,7 @@ pub fn to_yaml(value: &Value) -> Result<String, String> {
 /// one whose escaped spelling is long.
 fn check_keys(value: &Value) -> Result<(), String> {
     match value {
+        Value::String(s) => check_document_markers(s),
         Value::Array(items) => items.iter().try_for_each(check_keys),
         Value::Object(map) => {
             for (k, v) in map {
@@ -42,6 +43,25 @@ fn check_keys(value: &Value) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// A raw NEL starts a new line inside the JSON string yaml.v2 reads, and
+/// a line starting `--- ` or `... ` there ends the document mid-string.
+fn check_document_markers(s: &str) -> Result<(), String> {
+    for (i, _) in s.match_indices('\u{85}') {
+        let rest = &s[i + '\u{85}'.len_utf8()..];
+        for marker in ["---", "..."] {
+            if let Some(after) = rest.strip_prefix(marker)
+                && (after.starts_with(' ') || after.starts_with('\u{85}'))
+            {
+                return Err(
+                    "yaml: while scanning a quoted scalar: found unexpected document indicator"
+                        .to_string(),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The characters yaml's scanner allows a simple key, quotes included.

@@ -379,13 +379,16 @@ fn resolves_to_str(s: &str) -> bool {
         _ => {}
     }
     match s.as_bytes()[0] {
-        b'.' => s.parse::<f64>().is_err() || !is_go_float_syntax(s),
+        // Go's ParseFloat refuses what overflows to an infinity.
+        b'.' => !s.parse::<f64>().is_ok_and(f64::is_finite) || !is_go_float_syntax(s),
         b'0'..=b'9' | b'+' | b'-' => {
             if super::is_timestamp(s) {
                 return false;
             }
             let plain = s.replace('_', "");
-            if go_parse_int_base0(&plain) || is_yaml_style_float(&plain) {
+            let float =
+                is_yaml_style_float(&plain) && plain.parse::<f64>().is_ok_and(f64::is_finite);
+            if go_parse_int_base0(&plain) || float {
                 return false;
             }
             for (prefix, radix) in [("0b", 2), ("-0b", 2), ("0o", 8), ("-0o", 8)] {

@@ -307,3 +307,43 @@ fn from_yaml_syntax_errors_land_under_the_error_key() {
         "{out}"
     );
 }
+
+const TOML_DOCS: &[&str] = &[
+    "a = 1\nb = -2.5\nc = 'lit'\nd = \"esc\\t\\u00e9\"\ne = true\n",
+    "x = 1979-05-27T07:32:00Z\ny = 1979-05-27T00:32:00.999999-07:00\nz = 1979-05-27T07:32:00\nw = 1979-05-27\nv = 07:32:00.5\n",
+    "[t]\nk = [1, 2, 3]\n[t.sub]\nq = { inline = 1, s = \"x\" }\n[[arr]]\nn = 1\n[[arr]]\nn = 2\n",
+    "big = 9223372036854775807\nhex = 0xff\noct = 0o17\nbin = 0b101\nexp = 1e10\ninf = 1e300\nus = 1_000\n",
+    "\"quoted key\" = 1\nbare-key_1 = 2\na.b.c = 3\n",
+    "s = \"\"\"\nmulti\nline\"\"\"\nr = '''\nraw\\n'''\n",
+    "mixed = [1, \"a\"]\nnested = [[1, 2], [\"x\"]]\n",
+    "",
+];
+
+#[test]
+fn from_toml_decodes_to_what_helm_prints() {
+    let Some(helm) = oracle::helm() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("t");
+    let template = "{{- range $i, $d := .Values.docs }}\nd{{ $i }}: {{ toJson (fromToml $d) | b64enc }}\n{{- end }}\nend: here\n";
+    oracle::chart(&chart, &[("t.yaml", template)], &[]);
+    let mut values = String::from("docs:\n");
+    for d in TOML_DOCS {
+        values.push_str(&format!("- {}\n", oracle::yaml_quote(d)));
+    }
+    std::fs::write(chart.join("values.yaml"), values).expect("values");
+    let out = oracle::template(&helm, &chart, &[]).unwrap_or_else(|e| panic!("helm: {e}"));
+    let theirs = oracle::b64_lines(&out);
+    for (i, doc) in TOML_DOCS.iter().enumerate() {
+        let ours = funcs::from_toml(doc).expect("valid TOML");
+        let ours = Value::from_json(&ours).to_json_string().expect("json");
+        assert_eq!(&ours, &theirs[&format!("d{i}")], "{doc:?}");
+    }
+}
+
+#[test]
+fn from_toml_errors_land_under_the_error_key() {
+    for bad in ["a = ", "a = 1\na = 2", "[t]\n[t]", "a = \"open"] {
+        let err = funcs::from_toml(bad).unwrap_err();
+        assert!(err.starts_with("toml: "), "{bad:?}: {err}");
+    }
+}

@@ -238,6 +238,7 @@ fn named() -> Vec<Value> {
         serde_json::json!({"<".repeat(171): 1}),
         serde_json::json!({"a": {"nel\u{85}key": 1}}),
         serde_json::json!({"nel": "a\u{85}b  \u{85}\u{85} c"}),
+        serde_json::json!({"1e31_000": "1e400", "a": ".5e999", "b": "1e300", "c": "-1e309"}),
         serde_json::json!({"tables": [{"a": 1}, {"b": {"c": 2}}], "mixed": [1, {"a": 2}],
                            "nested": {"deep": {"deeper": {"x": 1}}, "plain": "v"}}),
     ];
@@ -305,7 +306,11 @@ fn generated_trees_serialise_as_helm_serialises_them() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(18);
-    run(&cases(400, seed));
+    let n = std::env::var("FERROFLUX_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
+    run(&cases(n, seed));
 }
 
 #[test]
