@@ -70,6 +70,11 @@ pub struct Metadata {
     pub deprecated: bool,
     /// `None` when Chart.yaml has none (`.Chart.Annotations` is then nil).
     pub annotations: Option<BTreeMap<String, String>>,
+    /// Chart.yaml (or requirements.yaml) holds a `dependencies:` list, even
+    /// an empty one (Go's non-nil slice). Helm processes conditions, tags
+    /// and import-values only for such charts (or when `dependencies` is
+    /// not empty).
+    pub declares_dependencies: bool,
 }
 
 /// One entry of `maintainers:`.
@@ -324,7 +329,105 @@ fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
 /// (§2.4), then [`load_files`]. `.helmignore` is not applied to archives.
 pub fn load_archive(data: &[u8]) -> Result<Chart, ChartError> {
     let files = archive::load_archive_files(data).map_err(ChartError::new)?;
-    load_files(files)
+    let v3 = match files.iter().find(|f| f.name == "Chart.yaml") {
+        Some(f) => check_api_version(&f.data)?,
+        None => false,
+    };
+    refuse_v3(load_files(files)?, v3)
+}
+
+/// `pkg/chart/loader`'s dispatch on the root chart's `apiVersion`: `v1`,
+/// `v2` or empty are read here; `v3` charts (Helm's internal v3 loader)
+/// are refused as `helm template` refuses them; anything else is Helm's
+/// "unsupported chart version". A Chart.yaml that does not decode is left
+/// to [`load_files`], which reports it in the same words.
+/// Returns whether the chart is a `v3` one, to be refused after loading
+/// (Helm's own v3 loader validates the chart first).
+fn check_api_version(chart_yaml: &[u8]) -> Result<bool, ChartError> {
+    let mut dec = metadata::Decoded::default();
+    if metadata::decode_into(&text(chart_yaml), &mut dec).is_err() {
+        return Ok(false);
+    }
+    match dec.md.api_version.as_str() {
+        "" | "v1" | "v2" => Ok(false),
+        "v3" => Ok(true),
+        _ => Err(ChartError::at(
+            "unsupported chart version",
+            "Chart.yaml",
+            None,
+        )),
+    }
+}
+
+fn refuse_v3(chart: Chart, v3: bool) -> Result<Chart, ChartError> {
+    if v3 {
+        return Err(ChartError::at(
+            "invalid chart apiVersion",
+            "Chart.yaml",
+            None,
+        ));
+    }
+    Ok(chart)
+}
+
+/// Helm's `action.CheckDependencies` as `helm template` words its failure:
+/// every `dependencies:` name must be a loaded subchart (versions are not
+/// compared here).
+pub fn check_dependencies(chart: &Chart) -> Result<(), ChartError> {
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .map(|d| d.name.as_str())
+        .filter(|n| !chart.dependencies.iter().any(|c| c.name() == *n))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ChartError::at(
+        format!(
+            "an error occurred while checking for chart dependencies. You may need to run \
+             'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but \
+             missing in charts/ directory: {}",
+            missing.join(", ")
+        ),
+        "Chart.yaml",
+        None,
+    ))
+}
+
+/// `helm template`'s refusal of library charts.
+pub fn check_installable(chart: &Chart) -> Result<(), ChartError> {
+    match chart.metadata.kind.as_str() {
+        "" | "application" => Ok(()),
+        _ => Err(ChartError::at(
+            "library charts are not installable",
+            "Chart.yaml",
+            None,
+        )),
+    }
+}
+
+/// Helm's render-time `kubeVersion` check: `normalized` is
+/// `KubeVersion.String()` (`v1.33.4`), `version` the raw `Version` shown
+/// in the error (`v1.33.4-gke.1245000`).
+pub fn check_kube_version(
+    chart: &Chart,
+    normalized: &str,
+    version: &str,
+) -> Result<(), ChartError> {
+    let constraint = &chart.metadata.kube_version;
+    if constraint.is_empty() || semver::is_compatible_range(constraint, normalized) {
+        return Ok(());
+    }
+    Err(ChartError::at(
+        format!(
+            "chart requires kubeVersion: {constraint} which is incompatible with Kubernetes \
+             {version}"
+        ),
+        "Chart.yaml",
+        None,
+    ))
 }
 
 /// Most files one directory load reads (a bound on a hostile tree).
@@ -341,6 +444,22 @@ pub fn load_dir(
     fs: &dyn ferroflux_kustomize::fs::FileSystem,
     root: &Path,
 ) -> Result<Chart, ChartError> {
+    let chart_yaml = root.join("Chart.yaml");
+    let data = fs.read(&chart_yaml).map_err(|e| {
+        let p = chart_yaml.display();
+        let why = match e {
+            ferroflux_kustomize::fs::FsError::NotFound { .. } => {
+                format!("open {p}: no such file or directory")
+            }
+            other => other.to_string(),
+        };
+        ChartError::at(
+            format!("unable to detect chart at {p}: {why}"),
+            "Chart.yaml",
+            None,
+        )
+    })?;
+    let v3 = check_api_version(&data)?;
     let mut rules = IgnoreRules::default();
     let ignore_file = root.join(".helmignore");
     if fs.is_file(&ignore_file) {
@@ -354,7 +473,7 @@ pub fn load_dir(
     let mut files = Vec::new();
     let mut total: u64 = 0;
     walk(fs, root, "", &rules, &mut files, &mut total, 0)?;
-    load_files(files)
+    refuse_v3(load_files(files)?, v3)
 }
 
 fn walk(

@@ -3,9 +3,49 @@
 //! CLI's value sources, and coalescing with the chart's defaults
 //! (helm-semantics.md §3).
 
+mod coalesce;
+mod deps;
 pub(crate) mod yaml;
 
+pub use coalesce::{coalesce_values, merge_values};
+pub use deps::process_dependencies;
 pub use yaml::YamlError;
+
+use crate::chart::Chart;
+
+/// Why values could not be coalesced or dependencies processed; the text
+/// is Helm's (`type mismatch on sub: %!t(string=x)`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub message: String,
+}
+
+/// What the renderer needs from a loaded chart and the user's values:
+/// Helm's `ProcessDependencies` (conditions, tags and aliases decide which
+/// subcharts stay in the returned tree; import-values and exports merged
+/// into the parents' defaults) then `CoalesceValues` (the root's final
+/// `.Values`; a subchart's `.Values` is the root's under its (aliased)
+/// name). Every chart's `metadata.go_map` is refreshed (aliases, `Enabled`,
+/// normalised `ImportValues`).
+pub fn prepare(
+    mut chart: Chart,
+    user: Map<String, Value>,
+) -> Result<(Chart, Map<String, Value>), Error> {
+    process_dependencies(&mut chart, &user).map_err(|e| Error {
+        message: format!("chart dependencies processing failed: {}", e.message),
+    })?;
+    let values = coalesce_values(&chart, user)?;
+    refresh_go_maps(&mut chart);
+    Ok((chart, values))
+}
+
+fn refresh_go_maps(chart: &mut Chart) {
+    chart.metadata.refresh_go_map();
+    for sub in &mut chart.dependencies {
+        refresh_go_maps(sub);
+    }
+}
 
 use serde_json::{Map, Value};
 

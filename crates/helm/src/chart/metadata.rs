@@ -170,7 +170,8 @@ fn strings_field(node: &Node, slot: &mut Vec<String>, errs: &mut Errors, strukt:
             }
             *slot = out;
         }
-        _ if is_null(node) => {}
+        // JSON null into a slice makes it nil.
+        _ if is_null(node) => slot.clear(),
         _ => errs.type_error(kind(node), strukt, path, "[]string"),
     }
 }
@@ -258,7 +259,7 @@ fn decode_annotations(node: &Node, md: &mut Metadata, errs: &mut Errors) {
                 }
             }
         }
-        _ if is_null(node) => {}
+        _ if is_null(node) => md.annotations = None,
         _ => errs.type_error(kind(node), "Metadata", "annotations", "map[string]string"),
     }
 }
@@ -295,7 +296,10 @@ fn decode_maintainers(node: &Node, md: &mut Metadata, null: &mut bool, errs: &mu
             *null = items.iter().any(is_null);
             md.maintainers = out;
         }
-        _ if is_null(node) => {}
+        _ if is_null(node) => {
+            md.maintainers.clear();
+            *null = false;
+        }
         _ => errs.type_error(kind(node), "Metadata", "maintainers", "[]*v2.Maintainer"),
     }
 }
@@ -354,7 +358,7 @@ fn decode_dependencies(
                                     .map(|n| to_json(n).unwrap_or(Value::Null))
                                     .collect();
                             }
-                            _ if is_null(value) => {}
+                            _ if is_null(value) => d.import_values.clear(),
                             _ => errs.type_error(kind(value), S, &path, "[]interface {}"),
                         },
                         _ => string_field(value, &mut d.alias, errs, S, &path),
@@ -364,8 +368,13 @@ fn decode_dependencies(
             }
             *null_deps = nulls;
             md.dependencies = out;
+            md.declares_dependencies = true;
         }
-        _ if is_null(node) => {}
+        _ if is_null(node) => {
+            md.dependencies.clear();
+            md.declares_dependencies = false;
+            null_deps.clear();
+        }
         _ => errs.type_error(kind(node), "Metadata", "dependencies", "[]*v2.Dependency"),
     }
 }

@@ -669,3 +669,82 @@ fn load_dir_applies_helmignore_and_limits() {
         (Some(".helmignore"), Some(1))
     );
 }
+
+#[test]
+fn root_dispatch_and_render_time_checks() {
+    let mut fs = MemFs::new();
+    fs.add("/c/Chart.yaml", "apiVersion: v3\nname: c\nversion: 1.0.0\n");
+    assert_eq!(
+        load_dir(&fs, Path::new("/c")).unwrap_err().message,
+        "invalid chart apiVersion"
+    );
+    let mut fs = MemFs::new();
+    fs.add("/c/Chart.yaml", "apiVersion: v9\nname: c\nversion: 1.0.0\n");
+    assert_eq!(
+        load_dir(&fs, Path::new("/c")).unwrap_err().message,
+        "unsupported chart version"
+    );
+    let mut fs = MemFs::new();
+    fs.add("/c/values.yaml", "a: 1\n");
+    assert_eq!(
+        load_dir(&fs, Path::new("/c")).unwrap_err().message,
+        "unable to detect chart at /c/Chart.yaml: open /c/Chart.yaml: no such file or directory"
+    );
+    let c = load_files(vec![file(
+        "Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 1.0.0\nkubeVersion: '>= 1.40.0'\ntype: library\n\
+         dependencies: [{name: a, version: 1.0.0}, {name: b}]\n",
+    )])
+    .unwrap();
+    assert_eq!(
+        chart::check_dependencies(&c).unwrap_err().message,
+        "an error occurred while checking for chart dependencies. You may need to run 'helm \
+         dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in \
+         charts/ directory: a, b"
+    );
+    assert_eq!(
+        chart::check_installable(&c).unwrap_err().message,
+        "library charts are not installable"
+    );
+    assert_eq!(
+        chart::check_kube_version(&c, "v1.36.0", "v1.36.0")
+            .unwrap_err()
+            .message,
+        "chart requires kubeVersion: >= 1.40.0 which is incompatible with Kubernetes v1.36.0"
+    );
+    assert!(chart::check_kube_version(&c, "v1.41.0", "v1.41.0-gke.1").is_ok());
+}
+
+#[test]
+fn render_time_checks_match_helm_on_its_test_charts() {
+    let Some(helm) = Helm::find() else { return };
+    let Some(module) = Helm::module_dir() else {
+        return;
+    };
+    for name in [
+        "chart-missing-deps",
+        "lib-chart",
+        "chart-bad-type",
+        "alpine",
+    ] {
+        let p = module.join("pkg/cmd/testdata/testcharts").join(name);
+        let run = helm.template(&[p.as_os_str()]);
+        let ours = load_path(&p).and_then(|c| {
+            chart::check_installable(&c)?;
+            chart::check_dependencies(&c)
+        });
+        match ours {
+            Ok(()) => assert!(run.ok, "{name}: {}", run.stderr),
+            Err(e) => {
+                let last = run
+                    .stderr
+                    .trim_end()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string();
+                assert_eq!(last, format!("Error: {}", e.message), "{name}");
+            }
+        }
+    }
+}

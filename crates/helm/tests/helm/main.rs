@@ -5,6 +5,7 @@
 //! (`testkit::helm`) where it is built.
 
 mod chart;
+mod coalesce;
 mod common;
 mod conformance;
 mod funcs;

@@ -1,0 +1,245 @@
+//! Values coalescing and dependency processing (helm-semantics.md §2.5,
+//! §3.4–§3.6) against helm on the charts under `tests/charts/`: every
+//! rendered chart's `.Values` and `.Chart` (root and subcharts, aliases,
+//! conditions, tags, globals, null deletion, import-values, exports), with
+//! several user value sets each.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ferroflux_helm::chart::{Chart, File, load_dir, load_files};
+use ferroflux_helm::values::{self, Options, prepare};
+use ferroflux_kustomize::fs::DiskFs;
+use ferroflux_testkit::helm::Helm;
+use serde_json::{Map, Value, json};
+
+use crate::common::numbers_as_f64;
+
+fn charts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts")
+}
+
+/// What each template printed, by its `# Source:` path.
+fn split_sources(stdout: &str) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for doc in stdout.split("---\n").filter(|d| !d.trim().is_empty()) {
+        let mut lines = doc.lines();
+        let source = lines
+            .next()
+            .and_then(|l| l.strip_prefix("# Source: "))
+            .expect("a # Source: line")
+            .to_string();
+        let body: String = lines.collect::<Vec<_>>().join("\n");
+        let v: Value = serde_json::from_str(&body).expect("JSON");
+        out.insert(source, v);
+    }
+    out
+}
+
+/// Ours: each chart of the prepared tree with its `.Values` and `.Chart`,
+/// keyed as helm names the template.
+fn ours(
+    chart: &Chart,
+    values: &Map<String, Value>,
+    prefix: &str,
+    root: bool,
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let path = format!("{prefix}{}", chart.name());
+    let mut md = Value::Object(chart.metadata.go_map.clone());
+    md["IsRoot"] = json!(root);
+    out.insert(
+        format!("{path}/templates/v.yaml"),
+        json!({"values": Value::Object(values.clone()), "chart": md}),
+    );
+    for sub in &chart.dependencies {
+        let sv = match values.get(sub.name()) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        out.extend(ours(sub, &sv, &format!("{path}/charts/"), false));
+    }
+    out
+}
+
+fn compare(helm: &Helm, chart: &str, flags: &[(&str, &str)]) {
+    let dir = charts_dir().join(chart);
+    let mut args = vec![dir.display().to_string()];
+    let mut opts = Options::default();
+    for (i, (flag, v)) in flags.iter().enumerate() {
+        match *flag {
+            "-f" => {
+                let name = helm.home.path().join(format!("{chart}-{i}.yaml"));
+                std::fs::write(&name, v).expect("write");
+                args.extend(["-f".to_string(), name.display().to_string()]);
+                opts.values_files
+                    .push((name.display().to_string(), v.to_string()));
+                continue;
+            }
+            "--set" => opts.set.push(v.to_string()),
+            "--set-string" => opts.set_string.push(v.to_string()),
+            "--set-json" => opts.set_json.push(v.to_string()),
+            other => panic!("{other}"),
+        }
+        args.push(format!("{flag}={v}"));
+    }
+    let run = helm.template(&args);
+    let user = opts.merge(&mut |_| Err("no files".into())).expect("flags");
+    let fs = DiskFs::new(&dir).expect("chart dir");
+    let loaded = load_dir(&fs, &dir).expect("load");
+    match prepare(loaded, user) {
+        Ok((tree, vals)) => {
+            assert!(run.ok, "{chart} {flags:?}: helm failed: {}", run.stderr);
+            let theirs = split_sources(&run.stdout);
+            // helm names the root by the directory it loaded.
+            let ours = ours(&tree, &vals, "", true);
+            let ours: BTreeMap<String, Value> = ours
+                .into_iter()
+                .map(|(k, v)| (k, numbers_as_f64(&v)))
+                .collect();
+            let theirs: BTreeMap<String, Value> = theirs
+                .into_iter()
+                .map(|(k, v)| (k, numbers_as_f64(&v)))
+                .collect();
+            assert_eq!(
+                ours.keys().collect::<Vec<_>>(),
+                theirs.keys().collect::<Vec<_>>(),
+                "{chart} {flags:?}: rendered charts"
+            );
+            for (k, v) in &ours {
+                assert_eq!(
+                    v["values"], theirs[k]["values"],
+                    "{chart} {flags:?}: .Values of {k}"
+                );
+                assert_eq!(
+                    v["chart"], theirs[k]["chart"],
+                    "{chart} {flags:?}: .Chart of {k}"
+                );
+            }
+        }
+        Err(e) => {
+            assert!(!run.ok, "{chart} {flags:?}: we failed ({e}), helm did not");
+            // helm logs the error once more before it: the last line is the error.
+            let last = run.stderr.trim_end().lines().last().unwrap_or("");
+            assert_eq!(last, format!("Error: {e}"), "{chart} {flags:?}");
+        }
+    }
+}
+
+#[test]
+fn globals_nulls_and_subchart_scoping_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    for flags in [
+        vec![],
+        vec![(
+            "--set",
+            "global.a=9,top=null,deep.gone=null,sub1.own=null,sub1.sub2.mine=null",
+        )],
+        vec![(
+            "-f",
+            "global:\n  nested: {x: 5, y: {q: 1}}\n  table: {k2: v2}\nsub1:\n  global: {b: 7, a: 8}\n  obj: null\nlist:\n  items: null\n  m: {b: 2}\nnew: null\n",
+        )],
+        vec![
+            (
+                "--set-json",
+                "sub1={\"sub2\":{\"global\":{\"c\":5}},\"del\":2}",
+            ),
+            ("--set", "list.m=scalar"),
+        ],
+        vec![("--set", "global=scalar")],
+        vec![("--set", "sub1=scalar")],
+    ] {
+        compare(&helm, "globals", &flags);
+    }
+}
+
+#[test]
+fn conditions_tags_and_aliases_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    for flags in [
+        vec![],
+        vec![("--set", "tags.front=false,tags.back=true")],
+        vec![("--set", "a.enabled=false,b2.on=true,d.enabled=false")],
+        vec![("--set", "a.aa.enabled=false,tags.front=null")],
+        vec![("--set", "tags=null,a=null")],
+        vec![("--set-string", "a.enabled=false")],
+        vec![(
+            "-f",
+            "tags:\n  back: true\nc:\n  who: user\nb1:\n  who: one\n",
+        )],
+    ] {
+        compare(&helm, "enable", &flags);
+    }
+}
+
+#[test]
+fn import_values_and_exports_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    for flags in [
+        vec![],
+        vec![(
+            "--set",
+            "d1=user,twins.d1=user2,child.exports.data.d1=ignored",
+        )],
+        vec![("-f", "fromchild:\n  deep: null\nt1: null\n")],
+    ] {
+        compare(&helm, "imports", &flags);
+    }
+}
+
+fn file(name: &str, data: &str) -> File {
+    File {
+        name: name.into(),
+        data: data.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn coalesce_rules_without_helm() {
+    let chart = load_files(vec![
+        file("Chart.yaml", "apiVersion: v2\nname: p\nversion: 1.0.0\n"),
+        file(
+            "values.yaml",
+            "a: 1\nm: {x: 1, q: 2, n: null}\nl: [1, 2]\nn: null\ns: {k: 1}\n",
+        ),
+        file(
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+        ),
+        file(
+            "charts/sub/values.yaml",
+            "global: {g: sub, only: sub}\nv: sub\n",
+        ),
+    ])
+    .unwrap();
+    let user = json!({"a": null, "m": {"q": null, "z": 3}, "l": [9], "u": null, "s": "flat",
+                      "global": {"g": "user"}});
+    let Value::Object(user) = user else {
+        unreachable!()
+    };
+    let (_, vals) = prepare(chart, user).unwrap();
+    assert_eq!(
+        numbers_as_f64(&Value::Object(vals)),
+        numbers_as_f64(&json!({
+            "m": {"x": 1, "z": 3}, "l": [9], "u": null, "s": "flat",
+            "global": {"g": "user"},
+            "sub": {"global": {"g": "user", "only": "sub"}, "v": "sub"}
+        }))
+    );
+    // A subchart key holding a scalar is Helm's type mismatch.
+    let chart = load_files(vec![
+        file("Chart.yaml", "apiVersion: v2\nname: p\nversion: 1.0.0\n"),
+        file(
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+        ),
+    ])
+    .unwrap();
+    let Value::Object(user) = json!({"sub": "x"}) else {
+        unreachable!()
+    };
+    assert_eq!(
+        values::coalesce_values(&chart, user).unwrap_err().message,
+        "type mismatch on sub: %!t(string=x)"
+    );
+}
