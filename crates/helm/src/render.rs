@@ -254,20 +254,16 @@ pub fn render(
     opts: &RenderOptions,
     lookup: Rc<dyn Lookup>,
 ) -> Result<Release, Error> {
-    if !matches!(chart.metadata.kind.as_str(), "" | "application") {
-        return Err(Error::new(format!(
-            "{} charts are not installable",
-            chart.metadata.kind
-        )));
-    }
-    check_dependencies(&chart)?;
+    crate::chart::check_installable(&chart).map_err(|e| Error::new(e.to_string()))?;
+    crate::chart::check_dependencies(&chart).map_err(|e| Error::new(e.to_string()))?;
     validate_release_name(&opts.release_name).map_err(|e| {
         Error::new(format!(
             "release name check failed: release name {:?}: {e}",
             opts.release_name
         ))
     })?;
-    let (chart, values) = interim_prepare(chart, user_values);
+    let (chart, values) =
+        crate::values::prepare(chart, user_values).map_err(|e| Error::new(e.message))?;
     if !opts.skip_schema_validation {
         crate::schema::validate(&chart, &values).map_err(|e| {
             Error::new(format!(
@@ -278,17 +274,12 @@ pub fn render(
     let caps =
         crate::funcs::Capabilities::for_template(opts.kube_version.as_deref(), &opts.api_versions)
             .map_err(|e| Error::new(e.to_string()))?;
-    if !chart.metadata.kube_version.is_empty()
-        && !crate::chart::semver::is_compatible_range(
-            &chart.metadata.kube_version,
-            &caps.kube_version.normalized,
-        )
-    {
-        return Err(Error::render(format!(
-            "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
-            chart.metadata.kube_version, caps.kube_version.version
-        )));
-    }
+    crate::chart::check_kube_version(
+        &chart,
+        &caps.kube_version.normalized,
+        &caps.kube_version.version,
+    )
+    .map_err(|e| Error::render(e.to_string()))?;
     let shared = Shared {
         release: go_map(vec![
             ("Name", Value::str(opts.release_name.as_str())),
@@ -378,25 +369,6 @@ pub fn render_on_big_stack(
         })
 }
 
-/// Helm's `CheckDependencies`: every dependency Chart.yaml names must be a
-/// loaded subchart.
-fn check_dependencies(chart: &Chart) -> Result<(), Error> {
-    let missing: Vec<&str> = chart
-        .metadata
-        .dependencies
-        .iter()
-        .filter(|d| !chart.dependencies.iter().any(|c| c.metadata.name == d.name))
-        .map(|d| d.name.as_str())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::new(format!(
-        "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
-        missing.join(", ")
-    )))
-}
-
 /// Parses every template into one set (Helm's order) and executes the
 /// non-partials, `<no value>` removed.
 fn execute_all(
@@ -428,45 +400,4 @@ fn execute_all(
         files.insert(t.name.clone(), text.replace("<no value>", ""));
     }
     Ok(files)
-}
-
-// INTERIM until values::prepare lands: user values over chart defaults,
-// subcharts' defaults under their key, the parent's `global` copied down.
-fn interim_prepare(
-    chart: Chart,
-    user: Map<String, serde_json::Value>,
-) -> (Chart, Map<String, serde_json::Value>) {
-    fn coalesce(
-        chart: &Chart,
-        mut dest: Map<String, serde_json::Value>,
-    ) -> Map<String, serde_json::Value> {
-        for sub in &chart.dependencies {
-            let mut child = match dest.remove(&sub.metadata.name) {
-                Some(serde_json::Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            if let Some(g) = dest.get("global") {
-                child.insert("global".into(), g.clone());
-            }
-            dest.insert(
-                sub.metadata.name.clone(),
-                serde_json::Value::Object(coalesce(sub, child)),
-            );
-        }
-        let mut base = chart.values.clone();
-        for (k, v) in dest {
-            match (base.get_mut(&k), v) {
-                (Some(serde_json::Value::Object(b)), serde_json::Value::Object(v)) => {
-                    let merged = crate::values::merge_maps(b.clone(), v);
-                    *b = merged;
-                }
-                (_, v) => {
-                    base.insert(k, v);
-                }
-            }
-        }
-        base
-    }
-    let values = coalesce(&chart, user);
-    (chart, values)
 }

@@ -19,7 +19,7 @@ pub struct YamlError {
 impl YamlError {
     fn display(&self) -> String {
         if self.message.contains(&format!("line {}:", self.line))
-            || self.message.starts_with(CONVERT)
+            || self.message.starts_with(&format!("{CONVERT}: yaml: "))
         {
             self.message.clone()
         } else {

@@ -254,6 +254,11 @@ fn run(cases: Vec<Case>) {
 /// Our error is Helm's plus the file it is about (` (Chart.yaml)`): the
 /// "better ones" of issue 18, allowed only as that suffix.
 fn better(helm: &str, ours: &str) -> bool {
+    const HINT: &str = "\n\nUse --debug flag to render out invalid YAML";
+    let (helm, ours) = match (helm.strip_suffix(HINT), ours.strip_suffix(HINT)) {
+        (Some(h), Some(o)) => (h, o),
+        _ => (helm, ours),
+    };
     ours.strip_prefix(helm)
         .and_then(|rest| rest.strip_prefix(" ("))
         .and_then(|rest| rest.strip_suffix(')'))
