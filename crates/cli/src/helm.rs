@@ -70,6 +70,17 @@ fn template(cmd: TemplateCommand) -> anyhow::Result<ExitCode> {
         }
     };
     args.base_dir = Some(std::env::current_dir()?);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // Helm sees the local zone; ferroflux's dates are in UTC.
+    args.now = Some(ferroflux_template::Timestamp {
+        unix_secs: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+        nanos: now.subsec_nanos(),
+        offset_secs: 0,
+        zone: "UTC".to_string(),
+    });
+    args.seed = Some(seed());
     if args.values_files.iter().any(|f| f == "-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text)?;
@@ -86,4 +97,19 @@ fn template(cmd: TemplateCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// 64 bits from the kernel for sprig's random functions (the time and the
+/// process id when /dev/urandom cannot be read).
+fn seed() -> u64 {
+    let mut buf = [0u8; 8];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf));
+    if read.is_ok() {
+        return u64::from_le_bytes(buf);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
 }

@@ -36,6 +36,12 @@ pub struct TemplateArgs {
     /// Not a flag: standard input, read by the caller when a values file
     /// is `-`.
     pub stdin: Option<String>,
+    /// Not a flag: the instant sprig's `now` and date functions see (the
+    /// caller's clock; without it they fail, as the engine reads no clock).
+    pub now: Option<ferroflux_template::Timestamp>,
+    /// Not a flag: the seed of `randAlphaNum`, `uuidv4`, ... (without it
+    /// they fail).
+    pub seed: Option<u64>,
 }
 
 /// A command line `helm template` would refuse (or one asking for what

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-mod archive;
+pub(crate) mod archive;
 mod ignore;
 mod metadata;
 pub mod semver;

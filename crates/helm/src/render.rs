@@ -32,6 +32,10 @@ pub struct RenderOptions {
     pub include_crds: bool,
     /// `--render-subchart-notes`.
     pub subchart_notes: bool,
+    /// What `now` returns (the engine has no clock of its own).
+    pub now: Option<ferroflux_template::Timestamp>,
+    /// Seeds the random functions (`randAlphaNum`, `uuidv4`, ...).
+    pub seed: Option<u64>,
 }
 
 impl Default for RenderOptions {
@@ -46,6 +50,8 @@ impl Default for RenderOptions {
             skip_schema_validation: false,
             include_crds: false,
             subchart_notes: false,
+            now: None,
+            seed: None,
         }
     }
 }
@@ -305,7 +311,22 @@ pub fn render(
         &mut templates,
     );
     sort_templates(&mut templates);
-    let mut files = execute_all(&templates, &datas, lookup)?;
+    let mut funcs = crate::funcs::helm_funcs(lookup);
+    if let Some(now) = opts.now.clone() {
+        funcs.set_clock(move || now.clone());
+    }
+    if let Some(seed) = opts.seed {
+        // xorshift64*: the seed is the caller's entropy; the sequence
+        // only has to look random to a template.
+        let mut state = seed | 1;
+        funcs.set_rng(move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        });
+    }
+    let mut files = execute_all(&templates, &datas, funcs)?;
 
     // NOTES.txt: rendered (an error fails the render), never a manifest.
     let root_notes = format!("{root_name}/templates/NOTES.txt");
@@ -374,9 +395,9 @@ pub fn render_on_big_stack(
 fn execute_all(
     templates: &[Renderable],
     datas: &[Value],
-    lookup: Rc<dyn Lookup>,
+    funcs: ferroflux_template::FuncMap,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let mut set = Set::helm(crate::funcs::helm_funcs(lookup));
+    let mut set = Set::helm(funcs);
     for t in templates {
         set.parse(&t.name, &t.text)
             .map_err(|e| Error::render(e.helm_message()))?;

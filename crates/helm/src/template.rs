@@ -47,7 +47,7 @@ pub fn template(fs: &dyn FileSystem, args: &TemplateArgs) -> Result<String, Erro
         let bytes = fs
             .read(&chart_path)
             .map_err(|e| Error::new(e.to_string()))?;
-        crate::chart::load_archive(&bytes).map_err(|e| Error::new(e.to_string()))?
+        load_chart_file(&chart_path.display().to_string(), &bytes)?
     };
     let release_name = match (&args.release_name, &args.name_template) {
         (Some(name), _) => name.clone(),
@@ -65,6 +65,8 @@ pub fn template(fs: &dyn FileSystem, args: &TemplateArgs) -> Result<String, Erro
         api_versions: args.api_versions.clone(),
         skip_schema_validation: args.skip_schema_validation,
         include_crds: args.include_crds,
+        now: args.now.clone(),
+        seed: args.seed,
         ..RenderOptions::default()
     };
     let release = render::render_on_big_stack(chart, values, opts)?;
@@ -121,4 +123,61 @@ fn name_template(text: &str) -> Result<String, Error> {
         .map_err(|e| Error::new(e.to_string()))?;
     set.execute("name-template", &ferroflux_template::Value::Nil)
         .map_err(|e| Error::new(e.to_string()))
+}
+
+/// Helm's `loader.LoadFile` for a packaged chart: the gzip sniff of
+/// `EnsureArchive` (with `http.DetectContentType`'s answer), then the
+/// archive, then Chart.yaml's `apiVersion`.
+fn load_chart_file(name: &str, bytes: &[u8]) -> Result<crate::chart::Chart, Error> {
+    if !bytes.starts_with(&[0x1f, 0x8b, 0x08]) {
+        if name.ends_with(".yml") || name.ends_with(".yaml") {
+            return Err(Error::new(format!(
+                "file '{name}' seems to be a YAML file, but expected a gzipped archive"
+            )));
+        }
+        return Err(Error::new(format!(
+            "file '{name}' does not appear to be a gzipped archive; got '{}'",
+            content_type(bytes)
+        )));
+    }
+    let files = crate::chart::archive::load_archive_files(bytes).map_err(|e| {
+        if e.starts_with("gzip: invalid header") {
+            Error::new(format!(
+                "file '{name}' does not appear to be a valid chart file (details: {e})"
+            ))
+        } else {
+            Error::new(format!("unable to load chart archive ({e})"))
+        }
+    })?;
+    if !files.iter().any(|f| f.name == "Chart.yaml") {
+        return Err(Error::new(
+            "unable to detect chart version, no Chart.yaml found",
+        ));
+    }
+    crate::chart::load_archive(bytes).map_err(|e| Error::new(e.to_string()))
+}
+
+/// Go's `http.DetectContentType` for what a chart path might hold instead
+/// of a gzipped archive (Helm reads 512 bytes, zero-padded).
+fn content_type(bytes: &[u8]) -> &'static str {
+    let mut head = [0u8; 512];
+    let n = bytes.len().min(512);
+    head[..n].copy_from_slice(&bytes[..n]);
+    if head.starts_with(b"%PDF-") {
+        return "application/pdf";
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return "application/zip";
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return "image/png";
+    }
+    let binary = head
+        .iter()
+        .any(|b| matches!(b, 0x00..=0x08 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f));
+    if binary {
+        "application/octet-stream"
+    } else {
+        "text/plain; charset=utf-8"
+    }
 }

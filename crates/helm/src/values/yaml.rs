@@ -393,6 +393,7 @@ fn libyaml_problem(saphyr: &str) -> (String, bool) {
         _ => saphyr,
     };
     let parser = [
+        "\"-\" is only valid inside a block",
         "did not find expected '-' indicator",
         "did not find expected key",
         "did not find expected ',' or '}'",
@@ -404,6 +405,7 @@ fn libyaml_problem(saphyr: &str) -> (String, bool) {
     let is_parser = parser.contains(&problem);
     let problem = match problem {
         "simple key expect ':'" => "could not find expected ':'".to_string(),
+        "\"-\" is only valid inside a block" => "did not find expected node content".to_string(),
         "expected ',' or ']'" => "did not find expected ',' or ']'".to_string(),
         "did not find expected <document-start>" => {
             "did not find expected <document start>".to_string()
