@@ -214,6 +214,37 @@ fn load_files_at(files: Vec<File>, depth: usize) -> Result<Chart, ChartError> {
         match name {
             "Chart.yaml" => {}
             "Chart.lock" | "requirements.lock" => {
+                // Decoded into Helm's `Lock` (its fields' own types, such as
+                // `generated`'s RFC 3339 time, are not checked here).
+                match crate::values::unmarshal(&text(&f.data)) {
+                    Ok(Value::Object(_) | Value::Null) => {}
+                    Ok(other) => {
+                        let kind = if other.is_array() {
+                            "array"
+                        } else if other.is_string() {
+                            "string"
+                        } else if other.is_boolean() {
+                            "bool"
+                        } else {
+                            "number"
+                        };
+                        return Err(ChartError::at(
+                            format!(
+                                "cannot load {name}: error unmarshaling JSON: while decoding \
+                                 JSON: json: cannot unmarshal {kind} into Go value of type v2.Lock"
+                            ),
+                            name,
+                            None,
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(ChartError::at(
+                            format!("cannot load {name}: {}", e.message),
+                            name,
+                            Some(e.line),
+                        ));
+                    }
+                }
                 if name == "requirements.lock" {
                     let dec = decoded.get_or_insert_with(Default::default);
                     if dec.md.api_version == "v1" {

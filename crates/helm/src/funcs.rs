@@ -253,29 +253,26 @@ const ARRAY_TYPE: &str = "[]interface {}";
 /// `fromYaml`: sigs.k8s.io/yaml into `map[string]interface{}`. `Err` is
 /// the message Helm puts under the `Error` key.
 pub fn from_yaml(text: &str) -> Result<serde_json::Value, String> {
-    let v = crate::values::unmarshal(text).map_err(yaml_error)?;
-    into_map(v).map_err(|kind| unmarshal_type_error(kind, MAP_TYPE))
+    crate::values::unmarshal_map(text)
+        .map(|m| floats(serde_json::Value::Object(m)))
+        .map_err(yaml_error)
 }
 
 /// `fromYamlArray`: sigs.k8s.io/yaml into `[]interface{}`.
 pub fn from_yaml_array(text: &str) -> Result<serde_json::Value, String> {
-    let v = crate::values::unmarshal(text).map_err(yaml_error)?;
-    into_array(v).map_err(|kind| unmarshal_type_error(kind, ARRAY_TYPE))
+    crate::values::unmarshal_array(text)
+        .map(|a| floats(serde_json::Value::Array(a)))
+        .map_err(yaml_error)
 }
 
+/// Go's text of the error (the reader's message; its position is in the
+/// text already where Go puts one).
 fn yaml_error(e: crate::values::YamlError) -> String {
-    let text = e.to_string();
-    if text.starts_with("error converting YAML to JSON: ") {
-        text
+    if e.message.starts_with("error ") {
+        e.message
     } else {
-        format!("error converting YAML to JSON: {text}")
+        format!("error converting YAML to JSON: {}", e.message)
     }
-}
-
-fn unmarshal_type_error(kind: &str, ty: &str) -> String {
-    format!(
-        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type {ty}"
-    )
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

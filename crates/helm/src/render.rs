@@ -271,11 +271,7 @@ pub fn render(
     let (chart, values) =
         crate::values::prepare(chart, user_values).map_err(|e| Error::new(e.message))?;
     if !opts.skip_schema_validation {
-        crate::schema::validate(&chart, &values).map_err(|e| {
-            Error::new(format!(
-                "values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"
-            ))
-        })?;
+        crate::schema::validate_chart(&chart, &values).map_err(|e| Error::new(e.message))?;
     }
     let caps =
         crate::funcs::Capabilities::for_template(opts.kube_version.as_deref(), &opts.api_versions)

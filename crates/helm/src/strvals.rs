@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 pub const MAX_INDEX: i64 = 65536;
 /// Deepest dotted name Helm accepts (`strvals.MaxNestedNameLevel`).
 pub const MAX_NESTED_NAME_LEVEL: usize = 30;
+/// Deepest `a[0][0]…` accepted (Helm has no bound; ours keeps the stack).
+pub const MAX_LIST_NESTING: usize = 256;
 
 /// A `--set`-family string Helm refuses; the text is Helm's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -174,6 +176,7 @@ struct Parser<'r, 'a> {
     chars: Vec<char>,
     pos: usize,
     mode: Mode<'r, 'a>,
+    list_depth: usize,
 }
 
 impl<'r, 'a> Parser<'r, 'a> {
@@ -182,6 +185,7 @@ impl<'r, 'a> Parser<'r, 'a> {
             chars: s.chars().collect(),
             pos: 0,
             mode,
+            list_depth: 0,
         }
     }
 
@@ -407,15 +411,26 @@ impl<'r, 'a> Parser<'r, 'a> {
                 let next = self
                     .key_index()
                     .map_err(|e| e.wrap("error parsing index: "))?;
-                match list.get_mut(idx) {
+                // Helm has no bound here; a stranger's `a[0][0]…` must not
+                // exhaust our stack.
+                self.list_depth += 1;
+                if self.list_depth > MAX_LIST_NESTING {
+                    return Err(PErr::msg(format!(
+                        "list index nested level is greater than maximum supported nested \
+                         level of {MAX_LIST_NESTING}"
+                    )));
+                }
+                let result = match list.get_mut(idx) {
                     Some(Value::Null) | None => {
                         let mut fresh = Vec::new();
-                        self.list_item(&mut fresh, next, level)?;
-                        set_index(list, i, Value::Array(fresh))
+                        self.list_item(&mut fresh, next, level)
+                            .and_then(|()| set_index(list, i, Value::Array(fresh)))
                     }
                     Some(Value::Array(existing)) => self.list_item(existing, next, level),
                     Some(other) => Err(PErr::conversion(other, LIST_TYPE)),
-                }
+                };
+                self.list_depth -= 1;
+                result
             }
             _ => {
                 // '.'

@@ -64,6 +64,50 @@ pub fn unmarshal(text: &str) -> Result<Value, YamlError> {
     }
 }
 
+/// `sigs.k8s.io/yaml.Unmarshal(text, &m)` with `m map[string]any` (Helm's
+/// `fromYaml`): a null document is an empty map, a list or scalar Go's
+/// `encoding/json` type error.
+pub fn unmarshal_map(text: &str) -> Result<Map<String, Value>, YamlError> {
+    match unmarshal(text)? {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        other => Err(json_type_error(&other, "map[string]interface {}")),
+    }
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal(text, &a)` with `a []any` (Helm's
+/// `fromYamlArray`): a null document is an empty list.
+pub fn unmarshal_array(text: &str) -> Result<Vec<Value>, YamlError> {
+    match unmarshal(text)? {
+        Value::Array(a) => Ok(a),
+        Value::Null => Ok(Vec::new()),
+        other => Err(json_type_error(&other, "[]interface {}")),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::Null => "null",
+    }
+}
+
+fn json_type_error(v: &Value, go_type: &str) -> YamlError {
+    YamlError {
+        line: 1,
+        col: 1,
+        message: format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go \
+             value of type {go_type}",
+            json_kind(v)
+        ),
+    }
+}
+
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (`%v` of a float64):
 /// shortest digits, exponent form below 1e-4 and from 1e6
 /// (`1000000` → `1e+06`).
@@ -90,20 +134,11 @@ pub fn read_values(text: &str) -> Result<Map<String, Value>, YamlError> {
             Value::Object(map) => values = merge_maps(values, map),
             Value::Null => {}
             other => {
-                let kind = match other {
-                    Value::Array(_) => "array",
-                    Value::String(_) => "string",
-                    Value::Bool(_) => "bool",
-                    _ => "number",
-                };
+                let e = json_type_error(&other, "map[string]interface {}");
                 return Err(YamlError {
                     line: start + 1,
                     col: 1,
-                    message: format!(
-                        "cannot unmarshal yaml document: error unmarshaling JSON: while decoding \
-                         JSON: json: cannot unmarshal {kind} into Go value of type \
-                         map[string]interface {{}}"
-                    ),
+                    message: format!("cannot unmarshal yaml document: {}", e.message),
                 });
             }
         }

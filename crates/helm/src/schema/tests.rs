@@ -6,7 +6,7 @@ fn check(schema: Value, values: Value) -> Result<(), String> {
     let Value::Object(values) = values else {
         panic!("values must be a map")
     };
-    validate_one(schema.to_string().as_bytes(), &values)
+    validate_single(&values, schema.to_string().as_bytes())
 }
 
 #[test]
@@ -119,22 +119,16 @@ fn formats_are_annotations_from_2019_on() {
 #[test]
 fn a_reference_to_another_document_is_refused_by_name() {
     let err = check(json!({"$ref": "https://example.com/s.json"}), json!({})).expect_err("refused");
-    assert!(err.contains("points at another document"), "{err}");
+    assert!(
+        err.contains("unresolved $ref 'https://example.com/s.json'"),
+        "{err}"
+    );
     let err = check(json!({"$ref": "#/nope"}), json!({})).expect_err("refused");
-    assert!(err.contains("does not resolve"), "{err}");
+    assert!(err.contains("unresolved $ref '#/nope'"), "{err}");
 }
 
 #[test]
 fn a_self_reference_does_not_overflow_the_stack() {
     let err = check(json!({"$ref": "#"}), json!({})).expect_err("refused");
-    assert!(err.contains("nest deeper than"), "{err}");
-}
-
-#[test]
-fn numbers_group_thousands() {
-    assert_eq!(group("1234567"), "1,234,567");
-    assert_eq!(group("-1234.5"), "-1,234.5");
-    assert_eq!(group("1e+21"), "1e+21");
-    assert!(is_multiple(0.3, 0.1));
-    assert!(!is_multiple(0.35, 0.1));
+    assert!(err.contains("nests too deeply"), "{err}");
 }

@@ -20,6 +20,10 @@ pub fn process_dependencies(chart: &mut Chart, user: &Map<String, Value>) -> Res
     process_import_values_tree(chart)
 }
 
+/// Most segments of an import-values `parent` path (Helm has no bound; a
+/// stranger's chart must not nest values deeper than our walks go).
+pub const MAX_IMPORT_PATH: usize = 100;
+
 /// Deepest chart tree processed (the loader bounds it too).
 const MAX_DEPTH: usize = crate::chart::MAX_CHART_DEPTH + 1;
 
@@ -202,6 +206,15 @@ fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
                 Value::Object(iv) => {
                     let child = go_v(iv.get("child"));
                     let parent = go_v(iv.get("parent"));
+                    if parent.split('.').count() > MAX_IMPORT_PATH {
+                        return Err(Error {
+                            message: format!(
+                                "import-values parent {parent:?} of {} nests deeper than \
+                                 {MAX_IMPORT_PATH} levels",
+                                r.name
+                            ),
+                        });
+                    }
                     out.push(normalised(&child, &parent));
                     let Some(vv) = node_table(&cvals, &format!("{}.{child}", r.name)) else {
                         // "ImportValues missing table from chart"

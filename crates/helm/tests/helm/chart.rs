@@ -748,3 +748,33 @@ fn render_time_checks_match_helm_on_its_test_charts() {
         }
     }
 }
+
+#[test]
+fn lock_files_are_decoded() {
+    for (lock, want) in [
+        (
+            "- 1\n",
+            Some(
+                "cannot load Chart.lock: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type v2.Lock",
+            ),
+        ),
+        (
+            "a: [\n",
+            Some("cannot load Chart.lock: error converting YAML to JSON: yaml: line "),
+        ),
+        ("digest: 5\ndependencies: [{name: a}]\n", None),
+    ] {
+        let got = load_files(vec![
+            file("Chart.yaml", CHART_YAML),
+            file("Chart.lock", lock),
+        ]);
+        match want {
+            None => assert!(got.is_ok(), "{lock}"),
+            Some(w) => {
+                let e = got.unwrap_err();
+                assert!(e.message.starts_with(w), "{lock}: {e}");
+                assert_eq!(e.file.as_deref(), Some("Chart.lock"));
+            }
+        }
+    }
+}

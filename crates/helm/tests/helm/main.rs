@@ -10,6 +10,8 @@ mod common;
 mod conformance;
 mod funcs;
 mod generated;
+mod hostile;
 mod output;
+mod schema;
 mod strvals;
 mod values;

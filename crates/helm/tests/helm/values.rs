@@ -413,3 +413,66 @@ fn failing_documents_fail_in_helm_with_the_same_words() {
         assert_eq!(theirs, want, "{text}");
     }
 }
+
+/// Whole documents: anchors, merge keys, block and flow styles, tags,
+/// comments, multi-document files.
+const DOCUMENTS: &[&str] = &[
+    "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n",
+    "a: &a {x: 1}\nb: &b {x: 2, z: 2}\nm:\n  <<: [*a, *b]\n  w: 0\n",
+    "s: |\n  line1\n  line2\nf: >\n  folded\n  text\nk: |-\n  keep\n",
+    "l:\n- 1\n- - nested\n  - 2\n- {a: [x, y]}\n",
+    "q: 'it''s'\nd: \"tab\\tnew\\nline \\u00e9\"\nplain: a b  c\n",
+    // Not here: `!!int "7"` (a tag on a quoted scalar; the raw parser keeps
+    // only `!!str`), which yaml.v2 reads as 7.
+    "t: !!str 123\nf: !!float 1\n",
+    "# comment\na: 1 # trailing\n---\n# only a comment\n---\nb: 2\n",
+    "x: 1\n...\n",
+    "empty:\nnull_list: [~, null, ]\n",
+    "long: 123456789012345678901234567890\nneg: -0\nexp: 6.02e23\n",
+    "'quoted key': 1\n\"dq\": 2\n? complex\n: 3\n",
+    "a:\n  b:\n    c:\n      d: [1, {e: f}]\n",
+];
+
+#[test]
+fn documents_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    let chart = helm.values_probe("docs");
+    for (i, doc) in DOCUMENTS.iter().enumerate() {
+        let file = helm.home.path().join(format!("doc{i}.yaml"));
+        std::fs::write(&file, doc).unwrap();
+        let theirs = helm.probe_values(&chart, &["-f".as_ref(), file.as_os_str()]);
+        match (read_values(doc), theirs) {
+            (Ok(ours), Ok(theirs)) => assert_eq!(
+                numbers_as_f64(&Value::Object(ours)),
+                numbers_as_f64(&theirs),
+                "{doc}"
+            ),
+            (Err(e), Err(t)) => assert!(t.contains("failed to parse"), "{doc}: {e} / {t}"),
+            (ours, theirs) => panic!("{doc}: ours {ours:?}, helm {theirs:?}"),
+        }
+    }
+}
+
+#[test]
+fn unmarshal_into_a_map_or_a_list_as_from_yaml_does() {
+    use ferroflux_helm::values::{unmarshal_array, unmarshal_map};
+    assert_eq!(
+        Value::Object(unmarshal_map("a: yes\n").unwrap()),
+        json!({"a": true})
+    );
+    assert!(unmarshal_map("").unwrap().is_empty());
+    assert_eq!(
+        unmarshal_map("- 1\n").unwrap_err().message,
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go \
+         value of type map[string]interface {}"
+    );
+    assert_eq!(
+        unmarshal_array("- 1\n- x\n").unwrap(),
+        vec![json!(1.0), json!("x")]
+    );
+    assert_eq!(
+        unmarshal_array("a: 1\n").unwrap_err().message,
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go \
+         value of type []interface {}"
+    );
+}
