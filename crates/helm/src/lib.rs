@@ -21,6 +21,7 @@
 pub mod args;
 pub mod chart;
 pub mod funcs;
+pub mod release;
 pub mod render;
 pub mod schema;
 pub mod strvals;

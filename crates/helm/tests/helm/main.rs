@@ -12,6 +12,7 @@ mod funcs;
 mod generated;
 mod hostile;
 mod output;
+mod release;
 mod schema;
 mod strvals;
 mod values;
