@@ -8,7 +8,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ferroflux_template::{
-    ApiVersion, AutomationRef, Change, LatestRef, ObjectRef, RenderOptions, TemplateData, render,
+    ApiVersion, AutomationRef, Change, FuncMap, LatestRef, ObjectRef, RenderOptions, Set,
+    TemplateData, Value, render,
 };
 
 const RESULT_V2: &str = "Automation: {{ .AutomationObject }}\n\n{{ range $filename, $objchange := .Changed.FileChanges -}}\n- File: {{ $filename }}\n{{- range $obj, $changes := $objchange }}\n  - Object: {{ $obj.Kind }}/{{ $obj.Namespace }}/{{ $obj.Name }}\n    Changes:\n{{- range $_ , $change := $changes }}\n    - {{ $change.OldValue }} -> {{ $change.NewValue }}\n{{ end -}}\n{{ end -}}\n{{ end -}}\n";
@@ -69,5 +70,74 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// A chart of ingress-nginx's shape: helpers with nested includes, 40
+/// templates of a few hundred nodes each, over values of floats, lists and
+/// maps; parsed and executed as Helm's engine does for one render.
+const HELPERS: &str = include_str!("chart/_helpers.tpl");
+
+const TEMPLATE: &str = include_str!("chart/deployment.yaml");
+
+fn helm_values() -> Value {
+    let mut env = Vec::new();
+    for i in 0..20 {
+        env.push(serde_json::json!({"name": format!("var_{i}"), "value": i as f64 * 1.5}));
+    }
+    let mut args = serde_json::Map::new();
+    for i in 0..20 {
+        args.insert(format!("flag-{i}"), serde_json::json!(format!("value-{i}")));
+    }
+    let j = serde_json::json!({
+        "Values": {
+            "component": "controller",
+            "replicaCount": 3.0,
+            "image": {"repository": "registry.k8s.io/ingress-nginx/controller", "tag": ""},
+            "extraArgs": args,
+            "env": env,
+            "ports": [{"name": "http", "port": 80.0}, {"name": "https", "port": 443.0}, {"name": "metrics", "port": 10254.0}],
+            "resources": {"requests": {"cpu": "100m", "memory": "90Mi"}},
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "commonLabels": {"team": "edge"},
+        },
+        "Release": {"Name": "ingress", "Namespace": "default", "Service": "Helm"},
+        "Chart": {"Name": "ingress-nginx", "Version": "4.11.0", "AppVersion": "1.11.0"},
+    });
+    Value::from_json(&j)
+}
+
+fn helm_chart(c: &mut Criterion) {
+    let funcs = std::rc::Rc::new({
+        let mut f = FuncMap::helm();
+        f.insert(
+            "toJson",
+            ferroflux_template::Signature::new(&[ferroflux_template::Param::Any]),
+            |a| Ok(Value::str(a[0].to_json_string().unwrap_or_default())),
+        );
+        f
+    });
+    let dot = helm_values();
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("c/templates/t{i:02}.yaml"))
+        .collect();
+    c.bench_function("helm_chart/40_templates", |b| {
+        b.iter(|| {
+            let mut set = Set::with_funcs(
+                "gotpl",
+                std::rc::Rc::clone(&funcs),
+                ferroflux_template::Options::HELM,
+            );
+            set.parse("c/templates/_helpers.tpl", HELPERS)
+                .expect("parse");
+            for n in &names {
+                set.parse(n, TEMPLATE).expect("parse");
+            }
+            let mut total = 0;
+            for n in &names {
+                total += set.execute(n, black_box(&dot)).expect("render").len();
+            }
+            total
+        })
+    });
+}
+
+criterion_group!(benches, bench, helm_chart);
 criterion_main!(benches);

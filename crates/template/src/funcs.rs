@@ -539,6 +539,11 @@ fn index(a: &[Value]) -> FResult {
         return ferr("index of untyped nil");
     }
     for idx in &a[1..] {
+        if let Value::Object(o) = &item
+            && let Some(u) = o.underlying()
+        {
+            item = u;
+        }
         item = match &item {
             Value::List(l) => {
                 let x = index_arg(idx, l.items.len())?;
@@ -571,6 +576,13 @@ fn index(a: &[Value]) -> FResult {
                     }
                 };
                 Value::map_get(m, &key).unwrap_or_else(|| m.zero.clone())
+            }
+            Value::Bytes(b) => {
+                let x = index_arg(idx, b.len())?;
+                match b.get(x) {
+                    Some(v) => Value::Int(i64::from(*v)),
+                    None => return ferr("reflect: slice index out of range"),
+                }
             }
             Value::Nil => return ferr("index of nil pointer"),
             other => return ferr(format!("can't index item of type {}", other.type_name())),

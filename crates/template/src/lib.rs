@@ -1,16 +1,27 @@
-//! Tier T0 (pure engine): Flux's commit-message templates for
-//! ImageUpdateAutomation.
+//! Tier T0 (pure engine): Go `text/template` + sprig, for Flux's commit
+//! messages (ImageUpdateAutomation) and for Helm's chart rendering.
 //!
 //! `git.commit.messageTemplate` is Go `text/template` with sprig v3's
-//! `HermeticTxtFuncMap()` over Flux's data model. This crate is a
-//! hand-written Go template engine (lexer, parser, executor, Go `fmt`
+//! `HermeticTxtFuncMap()` over Flux's data model ([`render`]). This crate is
+//! a hand-written Go template engine (lexer, parser, executor, Go `fmt`
 //! printing, sprig) over its own [`Value`] type, because Flux's data has
 //! struct-keyed maps (`range $obj, $changes := .Changed.Objects`) that the
 //! existing Rust ports cannot express. Output and error texts follow Go's,
 //! since Flux's `RemovedTemplateField` check and users' commit history depend
 //! on them.
 //!
-//! Must not depend on: IO, clocks, environment, tokio, git, kube.
+//! Helm's engine (`helm.sh/helm/v4/pkg/engine`) is a [`Set`] built with
+//! [`Set::helm`] over [`FuncMap::helm`]: every chart file parsed into one
+//! `define` namespace, `missingkey=zero`, sprig's whole `TxtFuncMap()`
+//! without `env`/`expandenv`, Helm's `include`, `tpl`, `required` and
+//! `fail`, and the caller's own functions ([`FuncMap::insert`]) and Go
+//! values ([`Object`], for `.Files` and `.Capabilities`). Errors keep Go's
+//! text ([`ExecError`]'s `Display`) and give Helm's
+//! ([`ExecError::helm_message`], [`ParseError::helm_message`]). The clock
+//! and the randomness sprig's `now`, `randAlphaNum`, `uuidv4`, ... read are
+//! the caller's ([`FuncMap::set_clock`], [`FuncMap::set_rng`]).
+//!
+//! Must not depend on: IO, clocks, environment, entropy, tokio, git, kube.
 
 mod data;
 mod event;

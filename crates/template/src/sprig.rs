@@ -107,10 +107,19 @@ fn strings(items: Vec<String>) -> Value {
 }
 
 /// `cast.ToInt64` (errors become 0, as sprig ignores them).
+/// Go's `int64(f)` on amd64: out of range (and NaN) gives the minimum.
+pub fn go_float_to_int(f: f64) -> i64 {
+    if f.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
 fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(n) | Value::Int64(n) => *n,
-        Value::Float(f) => *f as i64,
+        Value::Float(f) => go_float_to_int(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_int_base0(&trim_zero_decimal(s)).unwrap_or(0),
         _ => 0,
@@ -175,6 +184,9 @@ pub fn empty(v: &Value) -> bool {
 fn list_items(v: &Value, func: &str) -> Result<Vec<Value>, FuncError> {
     match v {
         Value::List(l) => Ok(l.items.clone()),
+        Value::Object(o) if matches!(o.underlying(), Some(Value::List(_))) => {
+            list_items(&o.underlying().unwrap_or(Value::Nil), func)
+        }
         Value::Nil | Value::Invalid => {
             ferr("runtime error: invalid memory address or nil pointer dereference")
         }
@@ -770,14 +782,16 @@ pub fn lookup(name: &str) -> Option<Func> {
         "rest" | "mustRest" => f(&[Any], |a| {
             let l = list_items(&a[0], "find rest")?;
             if l.is_empty() {
-                return Ok(Value::Nil);
+                // a nil []interface {}: prints as []
+                return Ok(Value::nil_list(LIST));
             }
             Ok(Value::list(&list_type(&a[0]), l[1..].to_vec()))
         }),
         "initial" | "mustInitial" => f(&[Any], |a| {
             let l = list_items(&a[0], "find initial")?;
             if l.is_empty() {
-                return Ok(Value::Nil);
+                // a nil []interface {}: prints as []
+                return Ok(Value::nil_list(LIST));
             }
             Ok(Value::list(&list_type(&a[0]), l[..l.len() - 1].to_vec()))
         }),
@@ -953,7 +967,13 @@ pub fn lookup(name: &str) -> Option<Func> {
             let t = a[1].type_name();
             Ok(Value::Bool(s(&a[0]) == t || format!("*{}", s(&a[0])) == t))
         }),
-        "deepCopy" | "mustDeepCopy" => f(&[Any], |a| Ok(deep_copy(&a[0]))),
+        "deepCopy" | "mustDeepCopy" => f(&[Any], |a| match &a[0] {
+            // copystructure panics on a nil interface
+            Value::Nil | Value::Invalid => {
+                ferr("reflect: call of reflect.Value.Type on zero Value")
+            }
+            other => Ok(deep_copy(other)),
+        }),
         "dig" => v(&[], Any, |a| {
             if a.len() < 3 {
                 return ferr("dig needs at least three arguments");
@@ -1128,10 +1148,16 @@ pub fn lookup(name: &str) -> Option<Func> {
         }),
         "deepEqual" => f(&[Any, Any], |a| Ok(Value::Bool(deep_equal(&a[0], &a[1])))),
         // math
-        "add" => v(&[], Any, |a| Ok(Value::Int64(a.iter().map(to_int64).sum()))),
-        "add1" => f(&[Any], |a| Ok(Value::Int64(to_int64(&a[0]) + 1))),
+        "add" => v(&[], Any, |a| {
+            Ok(Value::Int64(
+                a.iter().map(to_int64).fold(0, i64::wrapping_add),
+            ))
+        }),
+        "add1" => f(&[Any], |a| {
+            Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
+        }),
         "sub" => f(&[Any, Any], |a| {
-            Ok(Value::Int64(to_int64(&a[0]) - to_int64(&a[1])))
+            Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
         }),
         "mul" => v(&[Any], Any, |a| math_fold(a, i64::wrapping_mul)),
         "div" => f(&[Any, Any], |a| div_like(a, i64::checked_div)),
@@ -1539,15 +1565,21 @@ fn base32(data: &[u8]) -> String {
 fn deep_copy(v: &Value) -> Value {
     match v {
         Value::List(l) => Value::list(&l.ty, l.items.iter().map(deep_copy).collect()),
-        Value::Map(m) => Value::map(
-            &m.ty,
-            m.zero.clone(),
-            m.entries
-                .borrow()
-                .iter()
-                .map(|(k, x)| (k.clone(), deep_copy(x)))
-                .collect(),
-        ),
+        Value::Map(m) => {
+            let copy = Value::map(
+                &m.ty,
+                m.zero.clone(),
+                m.entries
+                    .borrow()
+                    .iter()
+                    .map(|(k, x)| (k.clone(), deep_copy(x)))
+                    .collect(),
+            );
+            match &m.named {
+                Some(name) => copy.with_type_name(name),
+                None => copy,
+            }
+        }
         other => other.clone(),
     }
 }
@@ -1593,7 +1625,7 @@ fn go_split(src: &str, sep: &str, n: i64) -> Vec<String> {
 
 /// Go's `base64.StdEncoding.DecodeString`, with Go's error offsets
 /// (`CorruptInputError`); `\r` and `\n` are skipped as Go does.
-fn go_b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
+pub fn go_b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
     let decode = |c: u8| -> Option<u32> {
         match c {
             b'A'..=b'Z' => Some(u32::from(c - b'A')),

@@ -191,6 +191,18 @@ pub fn env_lookup(name: &str) -> Option<EnvFunc> {
                 &h[20..]
             )))
         }),
+        "encryptAES" => e(&[Str, Str], |env, a| encrypt_aes(env, s(&a[0]), s(&a[1]))),
+        "bcrypt" => e(&[Str], |env, a| Ok(Value::str(bcrypt_hash(env, s(&a[0]))?))),
+        "htpasswd" => e(&[Str, Str], |env, a| {
+            let user = s(&a[0]);
+            if user.contains(':') {
+                return Ok(Value::str(format!("invalid username: {user}")));
+            }
+            Ok(Value::str(format!(
+                "{user}:{}",
+                bcrypt_hash(env, s(&a[1]))?
+            )))
+        }),
         "shuffle" => e(&[Str], |env, a| {
             let mut runes: Vec<char> = s(&a[0]).chars().collect();
             for i in (1..runes.len()).rev() {
@@ -278,6 +290,110 @@ fn duration_round(d: i64) -> String {
     "0s".into()
 }
 
+/// sprig's `bcrypt` (Go's `bcrypt.GenerateFromPassword` at the default
+/// cost 10, `$2a$`), the salt from the caller's random source.
+fn bcrypt_hash(env: &Env, password: &str) -> Result<String, FuncError> {
+    if password.len() > 72 {
+        return Ok(
+            "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes".into(),
+        );
+    }
+    let mut salt = [0u8; 16];
+    salt[..8].copy_from_slice(&env.random()?.to_le_bytes());
+    salt[8..].copy_from_slice(&env.random()?.to_le_bytes());
+    match bcrypt::hash_with_salt(password, 10, salt) {
+        Ok(h) => Ok(h.format_for_version(bcrypt::Version::TwoA)),
+        Err(e) => Ok(format!("failed to encrypt string with bcrypt: {e}")),
+    }
+}
+
+/// sprig's AES key: the password's bytes, cut or zero-padded to 32.
+fn aes_key(password: &str) -> aes::Aes256 {
+    use aes::cipher::KeyInit as _;
+    let mut key = [0u8; 32];
+    let n = password.len().min(32);
+    key[..n].copy_from_slice(&password.as_bytes()[..n]);
+    aes::Aes256::new(&key.into())
+}
+
+/// sprig's `encryptAES`: AES-256-CBC, PKCS#7 padding, a random IV in front,
+/// base64.
+fn encrypt_aes(env: &Env, password: &str, plaintext: &str) -> FResult {
+    use aes::cipher::BlockEncrypt as _;
+    if plaintext.is_empty() {
+        return Ok(Value::str(""));
+    }
+    check_len("encryptAES", plaintext.len() as u128 * 4 / 3 + 64)?;
+    let cipher = aes_key(password);
+    let mut content = plaintext.as_bytes().to_vec();
+    let pad = 16 - content.len() % 16;
+    content.extend(std::iter::repeat_n(pad as u8, pad));
+    let mut out = Vec::with_capacity(16 + content.len());
+    out.extend_from_slice(&env.random()?.to_le_bytes());
+    out.extend_from_slice(&env.random()?.to_le_bytes());
+    let mut prev = [0u8; 16];
+    prev.copy_from_slice(&out[..16]);
+    for chunk in content.chunks(16) {
+        let mut block = [0u8; 16];
+        for (k, b) in block.iter_mut().enumerate() {
+            *b = chunk[k] ^ prev[k];
+        }
+        let mut ga = block.into();
+        cipher.encrypt_block(&mut ga);
+        prev.copy_from_slice(&ga);
+        out.extend_from_slice(&ga);
+    }
+    use base64::Engine as _;
+    Ok(Value::str(
+        base64::engine::general_purpose::STANDARD.encode(out),
+    ))
+}
+
+/// sprig's `decryptAES`, with Go's errors and panics.
+fn decrypt_aes(password: &str, crypt64: &str) -> FResult {
+    use aes::cipher::BlockDecrypt as _;
+    if crypt64.is_empty() {
+        return Ok(Value::str(""));
+    }
+    let crypt = match crate::sprig::go_b64_decode(crypt64.as_bytes()) {
+        Ok(c) => c,
+        Err(at) => return ferr(format!("illegal base64 data at input byte {at}")),
+    };
+    if crypt.len() < 16 {
+        return ferr(format!(
+            "runtime error: slice bounds out of range [:16] with capacity {}",
+            crypt.len()
+        ));
+    }
+    let (iv, body) = crypt.split_at(16);
+    if body.len() % 16 != 0 {
+        return ferr("crypto/cipher: input not full blocks");
+    }
+    if body.is_empty() {
+        return ferr("runtime error: index out of range [-1]");
+    }
+    let cipher = aes_key(password);
+    let mut prev: [u8; 16] = iv.try_into().unwrap_or([0; 16]);
+    let mut out = Vec::with_capacity(body.len());
+    for chunk in body.chunks(16) {
+        let mut ga = aes::cipher::generic_array::GenericArray::clone_from_slice(chunk);
+        cipher.decrypt_block(&mut ga);
+        for k in 0..16 {
+            out.push(ga[k] ^ prev[k]);
+        }
+        prev.copy_from_slice(chunk);
+    }
+    let pad = usize::from(out[out.len() - 1]);
+    if pad > out.len() {
+        return ferr(format!(
+            "runtime error: slice bounds out of range [:{}]",
+            out.len() as i64 - pad as i64
+        ));
+    }
+    out.truncate(out.len() - pad);
+    Ok(Value::str(String::from_utf8_lossy(&out)))
+}
+
 /// Functions with no clock or randomness.
 pub fn lookup(name: &str) -> Option<Func> {
     use P::*;
@@ -316,6 +432,7 @@ pub fn lookup(name: &str) -> Option<Func> {
                 Err(x) => ferr(x),
             }
         }),
+        "decryptAES" => f(&[Str, Str], |a| decrypt_aes(s(&a[0]), s(&a[1]))),
         "urlParse" => f(&[Str], |a| url_parse(s(&a[0]))),
         "urlJoin" => f(&[Dict], |a| url_join(&a[0])),
         _ => return None,

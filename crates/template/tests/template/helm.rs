@@ -555,6 +555,26 @@ tier: {{ .Values.tier | default "web" }}
         )),
         h(raw("fail", values, "v: {{ fail \"stop here\" }}\n")),
         h(raw(
+            "fail inside tpl",
+            values,
+            "v: {{ tpl \"{{ fail \\\"from tpl: x\\\" }}\" . }}\n",
+        )),
+        h(raw(
+            "required inside tpl inside include",
+            values,
+            "{{- define \"t.req\" }}{{ tpl \"{{ required \\\"need .x\\\" .x }}\" . }}{{ end }}v: {{ include \"t.req\" . }}\n",
+        )),
+        h(raw(
+            "error inside a template action",
+            values,
+            "{{- define \"t.bad\" }}{{ .Values.nope.deeper }}{{ end }}v: {{ template \"t.bad\" . }}\n",
+        )),
+        h(raw(
+            "error inside range inside include",
+            r#"{"l": [{"a": 1}, "str"]}"#,
+            "{{- define \"t.loop\" }}{{ range .Values.l }}{{ .a }}{{ end }}{{ end }}v: {{ include \"t.loop\" . }}\n",
+        )),
+        h(raw(
             "required missing",
             values,
             "a: 1\nv: {{ required \"s2 is required\" .Values.s2 }}\n",
@@ -792,6 +812,14 @@ fn set_api_semantics() {
         .expect("parse");
     let e = set.execute("big", &Value::Nil).expect_err("too big");
     assert!(e.to_string().contains("ferroflux's limit"), "{e}");
+    // sprig's certificate and password generators parse, and fail clearly
+    let mut set = Set::helm(FuncMap::helm());
+    set.parse("ca", "{{ genCA \"x\" 365 }}").expect("parse");
+    let e = set.execute("ca", &Value::Nil).expect_err("unsupported");
+    assert_eq!(
+        e.to_string(),
+        "template: ca:1:3: executing \"ca\" at <genCA \"x\" 365>: error calling genCA: this sprig function is not supported by ferroflux"
+    );
     // env/expandenv are not in Helm's map
     let mut set = Set::helm(FuncMap::helm());
     assert!(set.parse("e", "{{ env \"HOME\" }}").is_err());
@@ -902,6 +930,28 @@ fn sprig_functions_match_helm() {
             "random",
             "{{ randAlphaNum 10 | len }}|{{ regexMatch \"^[a-zA-Z0-9]{12}$\" (randAlphaNum 12) }}|{{ regexMatch \"^[a-zA-Z]{12}$\" (randAlpha 12) }}|{{ regexMatch \"^[0-9]{12}$\" (randNumeric 12) }}|{{ regexMatch \"^[ -~]{12}$\" (randAscii 12) }}|{{ randAlpha -1 }}|{{ randAlpha 0 }}|{{ randInt 5 6 }}|{{ randBytes 12 | len }}|{{ regexMatch \"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$\" uuidv4 }}|{{ shuffle \"aaa\" }}|{{ shuffle \"ab\" | len }}",
         ),
+        w(
+            "aes",
+            "{{ decryptAES \"k3y\" \"re8cI+eKthiEtix8A6cLDdDTnQRk00qY0CHKl+koq1CAJKkQ9abmAn1vy6JC4uZv\" }}|{{ encryptAES \"a much longer password than thirty-two bytes\" \"round trip\" | decryptAES \"a much longer password than thirty-two bytes\" }}|{{ encryptAES \"k\" \"0123456789abcdef\" | len }}|{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}",
+        ),
+        w("decryptAES base64 error", "{{ decryptAES \"k\" \"!!\" }}"),
+        w("decryptAES too short", "{{ decryptAES \"k\" \"AAAA\" }}"),
+        w(
+            "decryptAES no block",
+            "{{ decryptAES \"k\" \"AAAAAAAAAAAAAAAAAAAAAA==\" }}",
+        ),
+        w(
+            "decryptAES partial block",
+            "{{ decryptAES \"k\" \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" }}",
+        ),
+        w(
+            "decryptAES bad padding",
+            "{{ decryptAES \"k\" \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\" }}",
+        ),
+        w(
+            "bcrypt and htpasswd",
+            "{{ regexMatch \"^\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (bcrypt \"secret\") }}|{{ regexMatch \"^user:\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (htpasswd \"user\" \"pw\") }}|{{ htpasswd \"a:b\" \"pw\" }}|{{ bcrypt \"0123456789012345678901234567890123456789012345678901234567890123456789012\" }}",
+        ),
         w("randInt empty range", "{{ randInt 5 5 }}"),
         w("randBytes negative", "{{ randBytes -1 }}"),
         w(
@@ -957,4 +1007,222 @@ fn sprig_functions_match_helm() {
         w("wrong type for int param", "{{ repeat .Values.f \"x\" }}"),
     ];
     check_all(&cases);
+}
+
+/// A generated differential test: every unary pipeline stage below applied
+/// to every kind of value Helm's templates see (YAML floats, `--set`
+/// int64s, strings, bools, null, lists, maps, a missing key). A chart per
+/// stage; when helm fails on it (the first error stops helm), a chart per
+/// value, so every value's outcome is compared. (`keys` and `values` are
+/// left out: Go returns them in map order, which is random.)
+#[test]
+fn generated_stages_over_values_match_helm() {
+    let Some(bin) = helm_bin() else { return };
+    const STAGES: &[&str] = &[
+        "toString",
+        "quote",
+        "squote",
+        "int",
+        "int64",
+        "float64",
+        "toJson",
+        "toRawJson",
+        "toPrettyJson",
+        "typeOf",
+        "kindOf",
+        "empty",
+        "not",
+        "len",
+        "first",
+        "last",
+        "rest",
+        "initial",
+        "reverse",
+        "uniq",
+        "compact",
+        "sortAlpha",
+        "toStrings",
+        "deepCopy",
+        "default \"d\"",
+        "upper",
+        "title",
+        "trim",
+        "nospace",
+        "kebabcase",
+        "b64enc",
+        "sha256sum",
+        "toDecimal",
+        "atoi",
+        "add1",
+        "add 1",
+        "mul 2",
+        "ceil",
+        "floor",
+        "round 1",
+        "addf 0.5",
+        "print",
+        "printf \"%v|%q|%d|%s|%x|%5.2f\"",
+        "html",
+        "js",
+        "urlquery",
+        "join \",\"",
+        "trunc 3",
+        "indent 2",
+        "nindent 2",
+        "repeat 2",
+        "ternary \"a\" \"b\"",
+        "list",
+        "has 1.0",
+        "durationRound",
+        "duration",
+        "semver",
+        "b32enc",
+        "cat \"x\"",
+        "eq 1.0",
+        "lt 2.0",
+        "toDate \"2006\"",
+        "index \"k\"",
+        "coalesce 0",
+        "splitList \",\"",
+    ];
+    const KEYS: &[&str] = &[
+        "a", "f", "g", "h", "i", "n", "s", "t", "l", "m", "e0", "es", "nope", "int", "num",
+    ];
+    const VALUES: &str = r#"{"a": 1000000, "f": 8080, "g": 2.5, "h": -0.0, "i": 1e21, "n": null, "s": "x,y", "t": true, "l": [1, "a", null, 2.5], "m": {"k": 1, "z": []}, "e0": [], "es": ""}"#;
+    fn case_for(stage: &str, keys: &[&str]) -> Case {
+        let values = VALUES;
+        let body: String = keys
+            .iter()
+            .map(|k| format!("{k}={{{{ .Values.{k} | {stage} }}}};"))
+            .collect();
+        with_set(
+            wrapped(&format!("{stage} over {keys:?}"), values, &body),
+            &["int=42", "num=-3"],
+        )
+    }
+    // helm runs in parallel: each stage on its own thread, four at a time
+    let results: Vec<(usize, Vec<String>)> = STAGES
+        .chunks(STAGES.len().div_ceil(4))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|chunk| {
+            let bin = bin.clone();
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                let mut compared = 0;
+                for stage in chunk {
+                    let all = case_for(stage, KEYS);
+                    let want = run_helm(&bin, &all);
+                    let cases = if want.is_ok() {
+                        vec![(all, want)]
+                    } else {
+                        KEYS.iter()
+                            .map(|k| {
+                                let c = case_for(stage, &[k]);
+                                let w = run_helm(&bin, &c);
+                                (c, w)
+                            })
+                            .collect()
+                    };
+                    for (case, want) in cases {
+                        compared += 1;
+                        let got = run_ours(&case);
+                        if want != got {
+                            failures.push(format!(
+                                "case {}:\n  helm: {:?}\n  ours: {:?}",
+                                case.name,
+                                want.as_ref()
+                                    .map(|o| explain(o))
+                                    .unwrap_or_else(|e| e.clone()),
+                                got.as_ref()
+                                    .map(|o| explain(o))
+                                    .unwrap_or_else(|e| e.clone()),
+                            ));
+                        }
+                    }
+                }
+                (compared, failures)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("worker"))
+        .collect();
+    let compared: usize = results.iter().map(|r| r.0).sum();
+    let failures: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} charts differ from helm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Hostile nesting ends in an error, never a stack overflow, on a thread
+/// of `max_depth * STACK_PER_LEVEL` bytes (the renderer's rule).
+#[test]
+fn deep_recursion_is_an_error_not_an_overflow() {
+    let depth = ferroflux_template::Options::HELM.max_depth;
+    let run = || {
+        let mut set = Set::helm(FuncMap::helm());
+        let defs = r#"{{- define "tmpl" }}{{ template "tmpl" . }}{{ end -}}
+{{- define "tpl" }}{{ tpl "{{ include \"tpl\" . }}" . }}{{ end -}}
+{{- define "mixed" }}{{ if . }}{{ range list 1 }}{{ with $ }}{{ include "mixed" (dict "a" (list .)) | upper | trim }}{{ end }}{{ end }}{{ end }}{{ end -}}"#;
+        set.parse("t/templates/_r.tpl", defs).expect("parse");
+        set.parse("t/templates/a.yaml", "{{ template \"tmpl\" . }}")
+            .expect("parse");
+        set.parse("t/templates/b.yaml", "{{ include \"tpl\" . }}")
+            .expect("parse");
+        set.parse("t/templates/c.yaml", "{{ include \"mixed\" . }}")
+            .expect("parse");
+        let dot = Value::dict(vec![("x".into(), Value::Int(1))]);
+        ["a", "b", "c"].map(|f| {
+            set.execute(&format!("t/templates/{f}.yaml"), &dot)
+                .map_err(|e| e.to_string())
+        })
+    };
+    let results = std::thread::Builder::new()
+        .stack_size(depth * STACK_PER_LEVEL)
+        .spawn(run)
+        .expect("spawn")
+        .join()
+        .expect("no overflow");
+    for r in &results {
+        let e = r.as_ref().expect_err("too deep");
+        assert!(
+            e.contains(&format!("exceeded maximum template depth ({depth})"))
+                || e.contains("rendering template has a nested reference name"),
+            "{e}"
+        );
+    }
+}
+
+/// The benchmark's chart (ingress-nginx's shape, `benches/chart/`) renders
+/// as helm renders it.
+#[test]
+fn bench_chart_matches_helm() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/chart");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("bench chart");
+    let env: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"name": "var_{i}", "value": {}}}"#, f64::from(i) * 1.5))
+        .collect();
+    let args: Vec<String> = (0..20)
+        .map(|i| format!(r#""flag-{i}": "value-{i}""#))
+        .collect();
+    let values = format!(
+        r#"{{"component": "controller", "replicaCount": 3, "image": {{"repository": "registry.k8s.io/ingress-nginx/controller", "tag": "v1.11.0"}}, "extraArgs": {{{}}}, "env": [{}], "ports": [{{"name": "http", "port": 80}}, {{"name": "https", "port": 443}}], "resources": {{"requests": {{"cpu": "100m"}}}}, "nodeSelector": {{"kubernetes.io/os": "linux"}}, "commonLabels": {{"team": "edge"}}}}"#,
+        args.join(", "),
+        env.join(", ")
+    );
+    let mut case = raw("bench chart", &values, &read("deployment.yaml"));
+    case = with_file(case, "templates/_helpers.tpl", &read("_helpers.tpl"));
+    for i in 1..4 {
+        case = with_file(
+            case,
+            &format!("templates/t{i}.yaml"),
+            &read("deployment.yaml"),
+        );
+    }
+    // toJson is Helm's own: the harness registers an equivalent
+    check_all(&[case]);
 }
