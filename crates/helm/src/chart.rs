@@ -201,7 +201,11 @@ fn load_files_at(files: Vec<File>, depth: usize) -> Result<Chart, ChartError> {
         if f.name == "Chart.yaml" {
             let dec = decoded.get_or_insert_with(Default::default);
             metadata::decode_into(&text(&f.data), dec).map_err(|e| {
-                ChartError::at(format!("cannot load Chart.yaml: {e}"), "Chart.yaml", None)
+                ChartError::at(
+                    format!("cannot load Chart.yaml: {}", e.message),
+                    "Chart.yaml",
+                    e.line,
+                )
             })?;
             if dec.md.api_version.is_empty() {
                 dec.md.api_version = "v1".to_string();
@@ -266,9 +270,9 @@ fn load_files_at(files: Vec<File>, depth: usize) -> Result<Chart, ChartError> {
                 let dec = decoded.get_or_insert_with(Default::default);
                 metadata::decode_into(&text(&f.data), dec).map_err(|e| {
                     ChartError::at(
-                        format!("cannot load requirements.yaml: {e}"),
+                        format!("cannot load requirements.yaml: {}", e.message),
                         "requirements.yaml",
-                        None,
+                        e.line,
                     )
                 })?;
                 if dec.md.api_version == "v1" {

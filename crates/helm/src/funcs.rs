@@ -19,6 +19,35 @@ pub use toml::{from_toml, to_toml};
 pub use yaml2::to_yaml;
 pub use yaml3::to_yaml_pretty;
 
+/// How deep a value the serialisers take. Go's encoders recurse on a
+/// growing stack (and `encoding/json` reports a cycle past 1000 levels);
+/// ours refuse deeper values, which only a template looping `dict` into
+/// itself builds, so that a chart cannot exhaust the renderer's stack.
+pub const MAX_DEPTH: usize = 512;
+
+fn too_deep() -> String {
+    format!("value nested deeper than {MAX_DEPTH} levels (or a map that contains itself)")
+}
+
+/// `Err` when `value` nests deeper than [`MAX_DEPTH`].
+pub(crate) fn check_depth(value: &serde_json::Value) -> Result<(), String> {
+    fn walk(v: &serde_json::Value, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match v {
+            serde_json::Value::Array(items) => items.iter().all(|i| walk(i, depth + 1)),
+            serde_json::Value::Object(m) => m.values().all(|i| walk(i, depth + 1)),
+            _ => true,
+        }
+    }
+    if walk(value, 0) {
+        Ok(())
+    } else {
+        Err(too_deep())
+    }
+}
+
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, with the library's own
 /// spelling of the infinities and NaN.
 pub(crate) fn go_format_float(f: f64, inf: &str, nan: &str) -> String {
@@ -61,26 +90,27 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
 /// The numeric tail of yaml's `keyList.Less`, at the first differing rune
 /// `i` where neither side is a letter: the digit runs starting there
 /// compared as numbers, then by length, then by rune.
-pub(crate) fn numeric_run_less(ar: &[char], br: &[char], i: usize) -> bool {
-    let digit = |c: char| c.is_ascii_digit();
+pub(crate) fn numeric_run_less<T: Copy + Into<char>>(ar: &[T], br: &[T], i: usize) -> bool {
+    let c = |r: &[T], k: usize| -> char { r[k].into() };
+    let digit = |ch: char| ch.is_ascii_digit();
     let (mut an, mut bn): (i64, i64) = (0, 0);
-    if ar[i] == '0' || br[i] == '0' {
+    if c(ar, i) == '0' || c(br, i) == '0' {
         let mut j = i;
-        while j > 0 && digit(ar[j - 1]) {
+        while j > 0 && digit(c(ar, j - 1)) {
             j -= 1;
-            if ar[j] != '0' {
+            if c(ar, j) != '0' {
                 an = 1;
                 bn = 1;
                 break;
             }
         }
     }
-    let run = |r: &[char], n: &mut i64| {
+    let run = |r: &[T], n: &mut i64| {
         let mut k = i;
-        while k < r.len() && digit(r[k]) {
+        while k < r.len() && digit(c(r, k)) {
             *n = n
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(r[k] as u8 - b'0'));
+                .wrapping_add(i64::from(c(r, k) as u8 - b'0'));
             k += 1;
         }
         k
@@ -93,7 +123,7 @@ pub(crate) fn numeric_run_less(ar: &[char], br: &[char], i: usize) -> bool {
     if ai != bi {
         return ai < bi;
     }
-    ar[i] < br[i]
+    c(ar, i) < c(br, i)
 }
 
 use std::rc::Rc;
@@ -139,7 +169,8 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert("toYamlPretty", any(), |a| {
         Ok(Value::str(
             go_to_serde(&a[0])
-                .map(|v| trim_newline(to_yaml_pretty(&v)))
+                .and_then(|v| to_yaml_pretty(&v))
+                .map(trim_newline)
                 .unwrap_or_default(),
         ))
     });
@@ -150,11 +181,9 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     });
     m.insert("mustToToml", any(), |a| toml_text(&a[0]).map(Value::str));
     m.insert("toJson", any(), |a| {
-        Ok(Value::str(a[0].to_json_string().unwrap_or_default()))
+        Ok(Value::str(json_text(&a[0]).unwrap_or_default()))
     });
-    m.insert("mustToJson", any(), |a| {
-        a[0].to_json_string().map(Value::str)
-    });
+    m.insert("mustToJson", any(), |a| json_text(&a[0]).map(Value::str));
     m.insert("fromYaml", string(), |a| {
         Ok(from_map_result(from_yaml(str_arg(&a[0]))))
     });
@@ -168,8 +197,8 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
         Ok(from_array_result(from_json_array(str_arg(&a[0]))))
     });
     m.insert("fromToml", string(), |a| {
-        Ok(match from_toml(str_arg(&a[0])) {
-            Ok(v) => Value::from_json(&v),
+        Ok(match toml::from_toml_go(str_arg(&a[0])) {
+            Ok(v) => v,
             Err(e) => Value::dict(vec![("Error".to_string(), Value::str(e))]),
         })
     });
@@ -199,8 +228,49 @@ fn trim_newline(s: String) -> String {
 /// `yaml.Marshal` (sigs.k8s.io/yaml) of a template value, one trailing
 /// newline removed.
 fn yaml_text(v: &Value) -> Result<String, String> {
-    let json = v.to_json()?;
-    to_yaml(&json).map(trim_newline)
+    check_go(v)?;
+    yaml2::go_to_yaml(v).map(trim_newline)
+}
+
+/// `json.Marshal` (the engine's encoder) of a value within the bounds.
+fn json_text(v: &Value) -> Result<String, String> {
+    check_go(v)?;
+    v.to_json_string()
+}
+
+/// How many maps, lists and scalars one serialisation visits. Templates
+/// share values, so `$a = list $a $a` thirty times is a small value that
+/// prints as a billion nodes.
+pub const MAX_NODES: usize = 1 << 22;
+
+/// A template value (maps may contain themselves, lists may share items)
+/// within [`MAX_DEPTH`] and [`MAX_NODES`].
+fn check_go(v: &Value) -> Result<(), String> {
+    fn walk(v: &Value, depth: usize, budget: &mut usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        if *budget == 0 {
+            return Err(format!(
+                "value of more than {MAX_NODES} maps, lists and scalars"
+            ));
+        }
+        *budget -= 1;
+        match v {
+            Value::List(l) => l.items.iter().try_for_each(|i| walk(i, depth + 1, budget)),
+            Value::Map(m) => m
+                .entries
+                .borrow()
+                .iter()
+                .try_for_each(|(_, i)| walk(i, depth + 1, budget)),
+            Value::Object(o) => o
+                .underlying()
+                .map_or(Ok(()), |u| walk(&u, depth + 1, budget)),
+            _ => Ok(()),
+        }
+    }
+    let mut budget = MAX_NODES;
+    walk(v, 0, &mut budget)
 }
 
 fn toml_text(v: &Value) -> Result<String, String> {
@@ -211,7 +281,16 @@ fn toml_text(v: &Value) -> Result<String, String> {
 /// BurntSushi's TOML) see it: float64 stays a float (`1e+06`, `8080.0`),
 /// integers stay integers; structs and objects as their JSON.
 fn go_to_serde(v: &Value) -> Result<serde_json::Value, String> {
+    check_go(v)?;
+    go_to_serde_at(v, 0)
+}
+
+fn go_to_serde_at(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
     use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return Err(too_deep());
+    }
+    let go_to_serde = |v: &Value| go_to_serde_at(v, depth + 1);
     Ok(match v {
         Value::Invalid | Value::Nil => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -229,7 +308,11 @@ fn go_to_serde(v: &Value) -> Result<serde_json::Value, String> {
             }
             J::Object(out)
         }
-        other => other.to_json()?,
+        other => {
+            let json = other.to_json()?;
+            check_depth(&json)?;
+            json
+        }
     })
 }
 

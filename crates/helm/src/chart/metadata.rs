@@ -13,8 +13,12 @@ use serde_json::{Map, Value};
 use super::{Dependency, Maintainer, Metadata};
 use crate::values::yaml::{Scalar, go_float32_g_plain, resolve_plain, syntax, to_json};
 
-/// What decoding found wrong: Go's message.
-pub(crate) type DecodeError = String;
+/// What decoding found wrong: Go's message, and the line at fault.
+#[derive(Debug)]
+pub(crate) struct DecodeError {
+    pub message: String,
+    pub line: Option<usize>,
+}
 
 /// Metadata being decoded, with the null entries Go keeps as nil pointers
 /// until `Validate` refuses them.
@@ -28,15 +32,20 @@ pub(crate) struct Decoded {
 /// The first type error (Go's decoder goes on and reports the first).
 #[derive(Default)]
 struct Errors {
-    first: Option<String>,
+    first: Option<(String, usize)>,
+    /// The line of the node being decoded.
+    at: usize,
 }
 
 impl Errors {
     fn type_error(&mut self, kind: &str, strukt: &str, path: &str, ty: &str) {
         if self.first.is_none() {
-            self.first = Some(format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into \
+            self.first = Some((
+                format!(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into \
                  Go struct field {strukt}.{path} of type {ty}"
+                ),
+                self.at,
             ));
         }
     }
@@ -160,6 +169,7 @@ fn strings_field(node: &Node, slot: &mut Vec<String>, errs: &mut Errors, strukt:
         Yaml::Seq(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
+                errs.at = item.line;
                 match as_string(item) {
                     Ok(s) => out.push(s.unwrap_or_default()),
                     Err(k) => {
@@ -179,19 +189,28 @@ fn strings_field(node: &Node, slot: &mut Vec<String>, errs: &mut Errors, strukt:
 /// Decodes a `Chart.yaml` (or `requirements.yaml`) document into `md`,
 /// as `yaml.Unmarshal(data, md)` does (fields present overwrite).
 pub(crate) fn decode_into(text: &str, dec: &mut Decoded) -> Result<(), DecodeError> {
-    let docs = ferroflux_api::yaml::parse_stream_raw_last_key_wins(text)
-        .map_err(|e| syntax(&e).message)?;
+    let docs =
+        ferroflux_api::yaml::parse_stream_raw_last_key_wins(text).map_err(|e| DecodeError {
+            message: syntax(&e).message,
+            line: Some(e.line),
+        })?;
     let Some(node) = docs.into_iter().next().and_then(|d| d.node) else {
         return Ok(());
     };
     // The YAML → JSON step fails first (infinities, null keys).
-    to_json(&node).map_err(|e| e.message)?;
+    to_json(&node).map_err(|e| DecodeError {
+        message: e.message,
+        line: Some(e.line),
+    })?;
     if !matches!(node.value, Yaml::Map(_)) {
         let k = kind(&node);
-        return Err(format!(
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {k} into Go \
-             value of type v2.Metadata"
-        ));
+        return Err(DecodeError {
+            message: format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {k} into \
+                 Go value of type v2.Metadata"
+            ),
+            line: Some(node.line),
+        });
     }
     let mut errs = Errors::default();
     let md = &mut dec.md;
@@ -219,6 +238,7 @@ pub(crate) fn decode_into(text: &str, dec: &mut Decoded) -> Result<(), DecodeErr
         let Some(f) = field(&key, FIELDS) else {
             continue;
         };
+        errs.at = value.line;
         let e = &mut errs;
         match f {
             "name" => string_field(value, &mut md.name, e, S, f),
@@ -241,7 +261,10 @@ pub(crate) fn decode_into(text: &str, dec: &mut Decoded) -> Result<(), DecodeErr
         }
     }
     match errs.first {
-        Some(message) => Err(message),
+        Some((message, line)) => Err(DecodeError {
+            message,
+            line: Some(line),
+        }),
         None => Ok(()),
     }
 }
@@ -251,6 +274,7 @@ fn decode_annotations(node: &Node, md: &mut Metadata, errs: &mut Errors) {
         Yaml::Map(_) => {
             let map = md.annotations.get_or_insert_with(BTreeMap::new);
             for (k, v) in entries(node) {
+                errs.at = v.line;
                 match as_string(v) {
                     Ok(s) => {
                         map.insert(k, s.unwrap_or_default());
@@ -269,6 +293,7 @@ fn decode_maintainers(node: &Node, md: &mut Metadata, null: &mut bool, errs: &mu
         Yaml::Seq(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
+                errs.at = item.line;
                 if is_null(item) {
                     out.push(Maintainer::default());
                     continue;
@@ -283,6 +308,7 @@ fn decode_maintainers(node: &Node, md: &mut Metadata, null: &mut bool, errs: &mu
                     let Some(f) = field(&key, &["name", "email", "url"]) else {
                         continue;
                     };
+                    errs.at = value.line;
                     let path = format!("maintainers.{f}");
                     let slot = match f {
                         "name" => &mut m.name,
@@ -326,6 +352,7 @@ fn decode_dependencies(
             let mut out = Vec::with_capacity(items.len());
             let mut nulls = Vec::new();
             for (i, item) in items.iter().enumerate() {
+                errs.at = item.line;
                 if is_null(item) {
                     nulls.push(i);
                     out.push(Dependency::default());
@@ -341,6 +368,7 @@ fn decode_dependencies(
                     let Some(f) = field(&key, FIELDS) else {
                         continue;
                     };
+                    errs.at = value.line;
                     let path = format!("dependencies.{f}");
                     match f {
                         "name" => string_field(value, &mut d.name, errs, S, &path),

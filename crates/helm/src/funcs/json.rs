@@ -96,6 +96,7 @@ fn check_valid(text: &str) -> Result<(), String> {
     let mut s = Scanner {
         chars: text.chars().collect(),
         i: 0,
+        depth: 0,
     };
     s.ws();
     s.value("looking for beginning of value")?;
@@ -109,7 +110,13 @@ fn check_valid(text: &str) -> Result<(), String> {
 struct Scanner {
     chars: Vec<char>,
     i: usize,
+    depth: usize,
 }
+
+/// Go's scanner refuses nesting past 10000 levels; this one recurses, so
+/// it stops at 1000 with Go's words (serde_json, which builds the value,
+/// stops at 128 anyway).
+const MAX_NESTING: usize = 1000;
 
 const EOF: &str = "unexpected end of JSON input";
 
@@ -171,9 +178,20 @@ impl Scanner {
 
     fn value(&mut self, context: &str) -> Result<(), String> {
         let c = self.next()?;
+        if matches!(c, '{' | '[') {
+            if self.depth >= MAX_NESTING {
+                return Err(invalid(c, "exceeded max depth"));
+            }
+            self.depth += 1;
+            let r = if c == '{' {
+                self.object()
+            } else {
+                self.array()
+            };
+            self.depth -= 1;
+            return r;
+        }
         match c {
-            '{' => self.object(),
-            '[' => self.array(),
             '"' => self.string(),
             '-' | '0'..='9' => self.number(c),
             't' => self.literal("true"),

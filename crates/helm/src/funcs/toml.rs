@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 /// `toml.NewEncoder(w).Encode(v)`. `Err` is the library's message, which
 /// Helm's `toToml` prints in place of the document.
 pub fn to_toml(value: &Value) -> Result<String, String> {
+    super::check_depth(value)?;
     let mut e = Encoder {
         out: String::new(),
         written: false,
@@ -256,10 +257,37 @@ fn float(f: f64) -> String {
 /// them). `Err` is the parser's
 /// message (Helm's `fromToml` puts it under the `Error` key).
 pub fn from_toml(text: &str) -> Result<Value, String> {
-    let parsed: ::toml::Value = text
+    let parsed: ::toml::Table = text
         .parse()
-        .map_err(|e: ::toml::de::Error| format!("toml: {e}"))?;
-    Ok(json_of(parsed))
+        .map_err(|e: ::toml::de::Error| format!("toml: {}", e.message()))?;
+    Ok(json_of(::toml::Value::Table(parsed)))
+}
+
+/// `fromToml`'s template value: as [`from_toml`], with the infinities and
+/// NaN kept as float64s (JSON cannot hold them; `toJson` of them fails,
+/// as in Go).
+pub fn from_toml_go(text: &str) -> Result<ferroflux_template::Value, String> {
+    let parsed: ::toml::Table = text
+        .parse()
+        .map_err(|e: ::toml::de::Error| format!("toml: {}", e.message()))?;
+    Ok(go_of(::toml::Value::Table(parsed)))
+}
+
+fn go_of(value: ::toml::Value) -> ferroflux_template::Value {
+    use ::toml::Value as T;
+    use ferroflux_template::Value as G;
+    match value {
+        T::String(s) => G::str(s),
+        T::Integer(i) => G::Int64(i),
+        T::Float(f) => G::Float(f),
+        T::Boolean(b) => G::Bool(b),
+        T::Datetime(d) => G::Object(std::rc::Rc::new(TomlTime {
+            rfc3339: go_time_json(&d),
+            printed: go_time_string(&d),
+        })),
+        T::Array(items) => G::iface_list(items.into_iter().map(go_of).collect()),
+        T::Table(table) => G::dict(table.into_iter().map(|(k, v)| (k, go_of(v))).collect()),
+    }
 }
 
 fn json_of(value: ::toml::Value) -> Value {
@@ -284,10 +312,14 @@ fn go_time_json(d: &::toml::value::Datetime) -> String {
         .date
         .as_ref()
         .map_or((0, 1, 1), |t| (t.year, t.month, t.day));
-    let (hour, minute, second, nanos) = d
-        .time
-        .as_ref()
-        .map_or((0, 0, 0, 0), |t| (t.hour, t.minute, t.second, t.nanosecond));
+    let (hour, minute, second, nanos) = d.time.as_ref().map_or((0, 0, 0, 0), |t| {
+        (
+            t.hour,
+            t.minute,
+            t.second.unwrap_or(0),
+            t.nanosecond.unwrap_or(0),
+        )
+    });
     let mut out = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
     if nanos > 0 {
         let frac = format!("{nanos:09}");
@@ -295,11 +327,78 @@ fn go_time_json(d: &::toml::value::Datetime) -> String {
         out.push_str(frac.trim_end_matches('0'));
     }
     match &d.offset {
-        Some(::toml::value::Offset::Custom { hours, minutes }) if *hours != 0 || *minutes != 0 => {
-            let sign = if *hours < 0 { '-' } else { '+' };
-            out.push_str(&format!("{sign}{:02}:{minutes:02}", hours.unsigned_abs()));
+        Some(::toml::value::Offset::Custom { minutes }) if *minutes != 0 => {
+            let sign = if *minutes < 0 { '-' } else { '+' };
+            let m = minutes.unsigned_abs();
+            out.push_str(&format!("{sign}{:02}:{:02}", m / 60, m % 60));
         }
         _ => out.push('Z'),
     }
+    out
+}
+
+/// A decoded TOML datetime as templates see it: a Go `time.Time` (BurntSushi
+/// places local dates and times in zones named `datetime-local`,
+/// `date-local` and `time-local`). It prints as `time.Time.String()` and
+/// marshals to RFC 3339 JSON; `toYamlPretty` and `toToml` see that JSON
+/// text, a quoted string where Go writes a timestamp.
+#[derive(Debug)]
+struct TomlTime {
+    rfc3339: String,
+    printed: String,
+}
+
+impl ferroflux_template::Object for TomlTime {
+    fn type_name(&self) -> String {
+        "time.Time".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
+
+    fn string(&self) -> Option<String> {
+        Some(self.printed.clone())
+    }
+
+    fn to_json(&self) -> Option<Result<String, String>> {
+        Some(Ok(ferroflux_api::gojson::quote(&self.rfc3339)))
+    }
+}
+
+/// `time.Time.String()`: `2006-01-02 15:04:05.999999999 -0700 MST`.
+fn go_time_string(d: &::toml::value::Datetime) -> String {
+    let (year, month, day) = d
+        .date
+        .as_ref()
+        .map_or((0, 1, 1), |t| (t.year, t.month, t.day));
+    let (hour, minute, second, nanos) = d.time.as_ref().map_or((0, 0, 0, 0), |t| {
+        (
+            t.hour,
+            t.minute,
+            t.second.unwrap_or(0),
+            t.nanosecond.unwrap_or(0),
+        )
+    });
+    let mut out = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    let zone = match (&d.offset, &d.date, &d.time) {
+        (Some(::toml::value::Offset::Custom { minutes }), _, _) if *minutes != 0 => {
+            let sign = if *minutes < 0 { '-' } else { '+' };
+            let m = minutes.unsigned_abs();
+            let offset = format!("{sign}{:02}{:02}", m / 60, m % 60);
+            format!("{offset} {offset}")
+        }
+        (Some(_), _, _) => "+0000 UTC".to_string(),
+        (None, Some(_), Some(_)) => "+0000 datetime-local".to_string(),
+        (None, Some(_), None) => "+0000 date-local".to_string(),
+        (None, None, _) => "+0000 time-local".to_string(),
+    };
+    out.push(' ');
+    out.push_str(&zone);
     out
 }

@@ -12,20 +12,72 @@ use serde_json::Value;
 /// (Helm's `toYaml` strips one). `Err` carries Go's message (Helm's
 /// `toYaml` prints `""` then; `mustToYaml` fails the template).
 pub fn to_yaml(value: &Value) -> Result<String, String> {
-    check_keys(value)?;
-    ferroflux_kustomize::emit::document(&node(value)).map_err(|e| e.to_string())
+    super::check_depth(value)?;
+    node_to_yaml(&node(value))
+}
+
+/// [`to_yaml`] of a template value, without printing it as JSON first:
+/// the JSON round trip's effects (float64 re-read as an integer when
+/// integral, nil slices and maps as `null`) are the emitter's; structs,
+/// objects and `[]byte` go through their JSON.
+pub fn go_to_yaml(value: &ferroflux_template::Value) -> Result<String, String> {
+    node_to_yaml(&go_node(value, 0)?)
+}
+
+fn node_to_yaml(node: &Node) -> Result<String, String> {
+    check(node)?;
+    ferroflux_kustomize::emit::document(node).map_err(|e| e.to_string())
+}
+
+fn go_node(value: &ferroflux_template::Value, depth: usize) -> Result<Node, String> {
+    use ferroflux_template::Value as G;
+    if depth > super::MAX_DEPTH {
+        return Err(super::too_deep());
+    }
+    let go_node = |v: &G| go_node(v, depth + 1);
+    Ok(match value {
+        G::Invalid | G::Nil => Node::Null,
+        G::Bool(b) => Node::Bool(*b),
+        G::Int(i) | G::Int64(i) => Node::Int(*i),
+        G::Float(f) => Node::Float(*f),
+        G::String(s) => Node::Str(s.to_string()),
+        G::List(l) if l.nil => Node::Null,
+        G::List(l) => Node::Seq(l.items.iter().map(go_node).collect::<Result<_, _>>()?),
+        G::Map(m) if m.ty.starts_with("map[string]") => {
+            if m.nil {
+                Node::Null
+            } else {
+                let entries = m.entries.borrow();
+                let mut out = Vec::with_capacity(entries.len());
+                for (k, v) in entries.iter() {
+                    let Some(k) = k.as_str() else {
+                        return node_via_json(value);
+                    };
+                    out.push((k.to_string(), go_node(v)?));
+                }
+                Node::Map(Map(out))
+            }
+        }
+        _ => return node_via_json(value),
+    })
+}
+
+fn node_via_json(value: &ferroflux_template::Value) -> Result<Node, String> {
+    let json = value.to_json()?;
+    super::check_depth(&json)?;
+    Ok(node(&json))
 }
 
 /// yaml.v2 reads each key of the JSON text as a simple key, which must
 /// stay on one line and within 1024 characters of its opening quote. Go's
 /// JSON writes NEL (U+0085), a line break to YAML, raw; a longer key is
 /// one whose escaped spelling is long.
-fn check_keys(value: &Value) -> Result<(), String> {
-    match value {
-        Value::String(s) => check_document_markers(s),
-        Value::Array(items) => items.iter().try_for_each(check_keys),
-        Value::Object(map) => {
-            for (k, v) in map {
+fn check(node: &Node) -> Result<(), String> {
+    match node {
+        Node::Str(s) => check_document_markers(s),
+        Node::Seq(items) => items.iter().try_for_each(check),
+        Node::Map(Map(entries)) => {
+            for (k, v) in entries {
                 if k.contains('\u{85}') {
                     return Err(format!(
                         "yaml: line 2: did not find expected ',' or '}}' (key {k:?} holds U+0085)"
@@ -37,7 +89,7 @@ fn check_keys(value: &Value) -> Result<(), String> {
                         k.chars().count()
                     ));
                 }
-                check_keys(v)?;
+                check(v)?;
             }
             Ok(())
         }

@@ -15,8 +15,10 @@ const INDENT: isize = 2;
 const MAX_SIMPLE_KEY: usize = 128;
 
 /// yaml.v3 `Encoder` with `SetIndent(2)` (what Helm's `toYamlPretty` calls
-/// before stripping one trailing newline).
-pub fn to_yaml_pretty(value: &Value) -> String {
+/// before stripping one trailing newline). `Err` for a value deeper than
+/// [`super::MAX_DEPTH`].
+pub fn to_yaml_pretty(value: &Value) -> Result<String, String> {
+    super::check_depth(value)?;
     let mut e = Emitter {
         out: String::new(),
         column: 0,
@@ -26,7 +28,7 @@ pub fn to_yaml_pretty(value: &Value) -> String {
     };
     e.node(value, Parent::Root);
     e.write_indent();
-    e.out
+    Ok(e.out)
 }
 
 /// The emitter state that decides how far the next level is indented:
@@ -511,7 +513,6 @@ fn analyze(value: &str) -> Analysis {
     if value.is_empty() {
         return a;
     }
-    let chars: Vec<char> = value.chars().collect();
     let mut block_indicators = value.starts_with("---") || value.starts_with("...");
     let (mut line_breaks, mut special, mut tabs) = (false, false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
@@ -519,10 +520,13 @@ fn analyze(value: &str) -> Analysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_ws = true;
-    let last = chars.len() - 1;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_ws = i == last || is_blankz(chars[i + 1]);
-        if i == 0 {
+    let mut chars = value.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let is_last = next.is_none();
+        let followed_by_ws = next.is_none_or(|n| n == ' ' || n == '\t');
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_indicators = true,
@@ -542,15 +546,15 @@ fn analyze(value: &str) -> Analysis {
             special = true;
         }
         if c == ' ' {
-            leading_space |= i == 0;
-            trailing_space |= i == last;
+            leading_space |= first;
+            trailing_space |= is_last;
             break_space |= previous_break;
             previous_space = true;
             previous_break = false;
         } else if is_break(c) {
             line_breaks = true;
-            leading_break |= i == 0;
-            trailing_break |= i == last;
+            leading_break |= first;
+            trailing_break |= is_last;
             space_break |= previous_space;
             previous_space = false;
             previous_break = true;
@@ -559,6 +563,7 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = is_blankz(c);
+        first = false;
     }
     a.multiline = line_breaks;
     a.block_allowed = true;
@@ -603,23 +608,31 @@ pub fn key_order(a: &str, b: &str) -> Ordering {
 }
 
 fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_runes(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_runes(&ar, &br)
+}
+
+fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
     let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
-            digits = is_go_digit(ar[i]);
+        let (a, b): (char, char) = (ar[i].into(), br[i].into());
+        if a == b {
+            digits = is_go_digit(a);
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = a.is_alphabetic();
+        let bl = b.is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return if digits { al } else { bl };
         }
-        return super::numeric_run_less(&ar, &br, i);
+        return super::numeric_run_less(ar, br, i);
     }
     ar.len() < br.len()
 }

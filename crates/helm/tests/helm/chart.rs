@@ -778,3 +778,69 @@ fn lock_files_are_decoded() {
         }
     }
 }
+
+#[test]
+fn archives_read_pax_and_gnu_long_names_and_refuse_bad_headers() {
+    let chart = CHART_YAML.as_bytes();
+    let long = format!("c/templates/{}.yaml", "x".repeat(120));
+    let record = |k: &str, v: &str| {
+        // "<len> k=v\n", the length counting itself.
+        let body = format!(" {k}={v}\n");
+        let mut len = body.len() + 1;
+        if (len + body.len()).to_string().len() > 1 {
+            len = body.len() + (body.len() + 3).to_string().len();
+        }
+        format!("{len}{body}")
+    };
+    let pax = record("path", &long);
+    let c = load_archive(&tgz(&[
+        ("c/Chart.yaml", b'0', chart),
+        ("PaxHeaders/x", b'x', pax.as_bytes()),
+        ("c/templates/short.yaml", b'0', b"pax"),
+        ("././@LongLink", b'L', format!("{long}\0").as_bytes()),
+        ("c/templates/other.yaml", b'0', b"gnu"),
+        ("pax_global_header", b'g', b"9 a=bcd\n"),
+    ]))
+    .unwrap();
+    let names: Vec<&str> = c.templates.iter().map(|f| f.name.as_str()).collect();
+    let want = &long["c/".len()..];
+    assert_eq!(names, [want, want], "PAX path and GNU long name both apply");
+    assert_eq!(c.templates[0].data, b"pax");
+    // A header whose checksum does not add up.
+    let mut bad = Vec::new();
+    {
+        use std::io::{Read, Write};
+        let good = tgz(&[("c/Chart.yaml", b'0', chart)]);
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&good[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        tar[0] = b'd';
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        bad.extend(gz.finish().unwrap());
+    }
+    assert_eq!(
+        load_archive(&bad).unwrap_err().message,
+        "archive/tar: invalid header"
+    );
+}
+
+#[test]
+fn chart_yaml_errors_name_the_line() {
+    for (extra, line) in [
+        ("version: [1]\n", 4),
+        ("home: x\nmaintainers:\n- name: a\n- name: [1]\n", 7),
+        ("keywords:\n- a\n- {b: 1}\n", 6),
+        ("x: 1\ny: .inf\n", 5),
+        ("z: [\n", 5),
+    ] {
+        let err =
+            load_files(vec![file("Chart.yaml", &format!("{CHART_YAML}{extra}"))]).expect_err(extra);
+        assert_eq!(err.line, Some(line), "{extra}: {err}");
+        assert!(
+            err.to_string().contains(&format!("(Chart.yaml:{line})")),
+            "{err}"
+        );
+    }
+}

@@ -243,3 +243,138 @@ fn coalesce_rules_without_helm() {
         "type mismatch on sub: %!t(string=x)"
     );
 }
+
+/// User values generated over the globals chart's keys: nulls, scalars,
+/// lists and tables at paths that exist in the defaults (and some that do
+/// not), 40 files, each compared with helm.
+#[test]
+fn generated_user_values_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    const PATHS: &[&str] = &[
+        "top",
+        "del",
+        "deep.keep",
+        "deep.gone",
+        "deep.inner.n",
+        "deep.inner.m",
+        "deep",
+        "nulled",
+        "sub1.fromparent",
+        "sub1.del",
+        "sub1.obj.p",
+        "sub1.obj.q",
+        "sub1.obj.r",
+        "sub1.obj",
+        "sub1.own",
+        "sub1.sub2.mine",
+        "sub1.sub2.fromsub1",
+        "sub1.sub2.global.c",
+        "list.items",
+        "list.m.a",
+        "list.m",
+        "global.a",
+        "global.nested.x",
+        "global.nested.y.z",
+        "global.nested.y",
+        "global.table.k",
+        "global.table",
+        "sub1.global.b",
+        "sub1.global.nested.w",
+        "sub1.global.nested.y.extra",
+        "new.key",
+    ];
+    let leaves = [
+        json!(null),
+        json!(1),
+        json!("s"),
+        json!({}),
+        json!({"k": "v", "n": null}),
+        json!([1, {"a": null}]),
+        json!(true),
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..40 {
+        let mut root = Map::new();
+        let n = 1 + (next() % 6) as usize;
+        for _ in 0..n {
+            let path = PATHS[(next() % PATHS.len() as u64) as usize];
+            let leaf = leaves[(next() % leaves.len() as u64) as usize].clone();
+            let mut cur = &mut root;
+            let segs: Vec<&str> = path.split('.').collect();
+            for seg in &segs[..segs.len() - 1] {
+                let slot = cur.entry(seg.to_string()).or_insert_with(|| json!({}));
+                if !slot.is_object() {
+                    *slot = json!({});
+                }
+                cur = slot.as_object_mut().expect("just made a map");
+            }
+            cur.insert(segs[segs.len() - 1].to_string(), leaf);
+        }
+        let text = serde_json::to_string(&Value::Object(root)).expect("json");
+        // A subchart key that is not a table is compared as an error.
+        compare(&helm, "globals", &[("-f", &text)]);
+    }
+}
+
+/// Tags and conditions generated: true, false, strings, nulls and tables
+/// at the paths the enable chart's dependencies look at.
+#[test]
+fn generated_conditions_and_tags_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    const PATHS: &[&str] = &[
+        "tags.front",
+        "tags.back",
+        "tags",
+        "a.enabled",
+        "a.aa.enabled",
+        "a",
+        "b2.active",
+        "nope.enabled",
+        "d.enabled",
+        "e.enabled",
+        "b1",
+        "c.enabled",
+    ];
+    let leaves = ["true", "false", "\"true\"", "null", "1", "{}"];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..30 {
+        let n = 1 + (next() % 4) as usize;
+        let sets: Vec<String> = (0..n)
+            .map(|_| {
+                let p = PATHS[(next() % PATHS.len() as u64) as usize];
+                let l = leaves[(next() % leaves.len() as u64) as usize];
+                format!("{p}: {l}")
+            })
+            .collect();
+        // One document per setting, merged as helm merges documents.
+        let text = sets
+            .iter()
+            .map(|s| {
+                let (path, leaf) = s.split_once(": ").expect("pair");
+                let segs: Vec<&str> = path.split('.').collect();
+                let mut out = String::new();
+                for (i, seg) in segs.iter().enumerate() {
+                    out.push_str(&"  ".repeat(i));
+                    out.push_str(seg);
+                    out.push(':');
+                    out.push(if i + 1 == segs.len() { ' ' } else { '\n' });
+                }
+                format!("{out}{leaf}\n")
+            })
+            .collect::<Vec<_>>()
+            .join("---\n");
+        compare(&helm, "enable", &[("-f", &text)]);
+    }
+}

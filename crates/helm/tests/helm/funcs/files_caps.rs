@@ -265,3 +265,99 @@ fn kube_versions_and_api_versions_match_helm_template_flags() {
         Default::default()
     );
 }
+
+/// Generated patterns (every piece of gobwas' syntax, well- and
+/// ill-formed) over the same files, helm's matches against ours.
+#[test]
+fn generated_glob_patterns_match_what_helm_matches() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let Some(helm) = oracle::helm() else { return };
+    let piece = prop::sample::select(vec![
+        "*",
+        "**",
+        "?",
+        "[a-c]",
+        "[!a]",
+        "[ab]",
+        "[!.]",
+        "{a,b}",
+        "{files,config}",
+        "{*.txt,*.md}",
+        "{",
+        "}",
+        ",",
+        "\\",
+        "\\*",
+        "[",
+        "]",
+        "-",
+        "/",
+        ".",
+        "a",
+        "b",
+        "files",
+        "sub",
+        "txt",
+        "md",
+        "conf",
+        "d",
+        "e f",
+        "x",
+        "{a,{b,c}}",
+        "[z-a]",
+        "[a-]",
+        "!",
+    ]);
+    let pattern = prop::collection::vec(piece, 1..6).prop_map(|v| v.concat());
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut patterns: Vec<String> = (0..400)
+        .map(|_| pattern.new_tree(&mut runner).expect("sample").current())
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("t");
+    let files = chart_files();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (*p, d.as_slice())).collect();
+    let template = r#"{{- range $i, $pat := .Values.patterns }}
+{{- $names := list }}{{ range $p, $_ := $.Files.Glob $pat }}{{ $names = append $names $p }}{{ end }}
+g{{ $i }}: {{ join "\n" $names | b64enc }}
+{{- end }}
+end: here
+"#;
+    oracle::chart(&chart, &[("t.yaml", template)], &refs);
+    let mut values = String::from("patterns:\n");
+    for p in &patterns {
+        values.push_str(&format!("- {}\n", oracle::yaml_quote(p)));
+    }
+    std::fs::write(chart.join("values.yaml"), values).expect("values");
+    let out = oracle::template(&helm, &chart, &[]).unwrap_or_else(|e| panic!("helm: {e}"));
+    let theirs = oracle::b64_lines(&out);
+    let ours = Files::new(
+        &files
+            .iter()
+            .map(|(p, d)| File {
+                name: p.to_string(),
+                data: d.clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let mut failures = Vec::new();
+    for (i, p) in patterns.iter().enumerate() {
+        let globbed = ours.glob(p);
+        let got: Vec<&str> = globbed.0.keys().map(String::as_str).collect();
+        let got = got.join("\n");
+        let expected = &theirs[&format!("g{i}")];
+        if &got != expected {
+            failures.push(format!("{p:?}: helm {expected:?}, ours {got:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {}:\n{}",
+        failures.len(),
+        patterns.len(),
+        failures.join("\n")
+    );
+}

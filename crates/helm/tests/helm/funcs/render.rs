@@ -316,6 +316,8 @@ const TOML_DOCS: &[&str] = &[
     "\"quoted key\" = 1\nbare-key_1 = 2\na.b.c = 3\n",
     "s = \"\"\"\nmulti\nline\"\"\"\nr = '''\nraw\\n'''\n",
     "mixed = [1, \"a\"]\nnested = [[1, 2], [\"x\"]]\n",
+    "inline = {\n  a = 1,\n  b = 2,\n}\nesc = \"\\e[1m \\x41\"\nshort = 07:32\nwhen = 1979-05-27 07:32\n",
+    "neg = -0.0\npinf = +inf\nlarge = 1.7976931348623157e308\ntiny = 5e-324\n",
     "",
 ];
 
@@ -333,9 +335,10 @@ fn from_toml_decodes_to_what_helm_prints() {
     std::fs::write(chart.join("values.yaml"), values).expect("values");
     let out = oracle::template(&helm, &chart, &[]).unwrap_or_else(|e| panic!("helm: {e}"));
     let theirs = oracle::b64_lines(&out);
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    set.parse("t", "{{ toJson (fromToml .) }}").expect("parse");
     for (i, doc) in TOML_DOCS.iter().enumerate() {
-        let ours = funcs::from_toml(doc).expect("valid TOML");
-        let ours = Value::from_json(&ours).to_json_string().expect("json");
+        let ours = set.execute("t", &Value::str(*doc)).expect("execute");
         assert_eq!(&ours, &theirs[&format!("d{i}")], "{doc:?}");
     }
 }
@@ -346,4 +349,161 @@ fn from_toml_errors_land_under_the_error_key() {
         let err = funcs::from_toml(bad).unwrap_err();
         assert!(err.starts_with("toml: "), "{bad:?}: {err}");
     }
+}
+
+/// A template can nest maps without end (`dict` into itself in a loop, or
+/// a map `set` into itself): the serialisers refuse such a value instead
+/// of exhausting the stack (Go's recurse on a growing stack; a panic here
+/// would take every tenant's renders down).
+#[test]
+fn serialisers_refuse_values_nested_past_the_bound() {
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    let deep = r#"{{- $d := dict }}{{- range until 600 }}{{ $d = dict "a" $d }}{{ end -}}"#;
+    let cyclic = r#"{{- $d := dict }}{{- $_ := set $d "self" $d -}}"#;
+    for (name, build) in [("deep", deep), ("cyclic", cyclic)] {
+        for (f, expect_empty) in [
+            ("toYaml", true),
+            ("toYamlPretty", true),
+            ("toJson", true),
+            ("toToml", false),
+        ] {
+            set.parse(
+                &format!("{name}-{f}"),
+                &format!("{build}[{{{{ {f} $d }}}}]"),
+            )
+            .expect("parse");
+            let out = set
+                .execute(&format!("{name}-{f}"), &Value::Nil)
+                .expect("execute");
+            if expect_empty {
+                assert_eq!(out, "[]", "{name} {f}");
+            } else {
+                assert!(
+                    out.contains("nested deeper than 512 levels"),
+                    "{name} {f}: {out}"
+                );
+            }
+        }
+        for f in ["mustToYaml", "mustToJson"] {
+            set.parse(&format!("{name}-{f}"), &format!("{build}{{{{ {f} $d }}}}"))
+                .expect("parse");
+            let err = set
+                .execute(&format!("{name}-{f}"), &Value::Nil)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("error calling {f}: value nested deeper")),
+                "{err}"
+            );
+        }
+    }
+    let deep_json = (0..600).fold(serde_json::json!(1), |v, _| serde_json::json!({ "a": v }));
+    assert!(funcs::to_yaml(&deep_json).is_err());
+    assert!(funcs::to_yaml_pretty(&deep_json).is_err());
+    assert!(funcs::to_toml(&deep_json).is_err());
+    let shallow = (0..500).fold(serde_json::json!(1), |v, _| serde_json::json!({ "a": v }));
+    assert!(funcs::to_yaml(&shallow).is_ok());
+}
+
+/// Shared lists make a value that prints exponentially large: refused by
+/// its node count, quickly.
+#[test]
+fn serialisers_refuse_values_that_print_as_too_many_nodes() {
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    let build = r#"{{- $a := list 1 }}{{- range until 40 }}{{ $a = list $a $a }}{{ end -}}"#;
+    for f in ["toYaml", "toYamlPretty", "toJson"] {
+        set.parse(f, &format!("{build}[{{{{ {f} $a }}}}]"))
+            .expect("parse");
+        assert_eq!(set.execute(f, &Value::Nil).expect("execute"), "[]", "{f}");
+    }
+    set.parse("must", &format!("{build}{{{{ mustToJson $a }}}}"))
+        .expect("parse");
+    let err = set.execute("must", &Value::Nil).unwrap_err().to_string();
+    assert!(err.contains("maps, lists and scalars"), "{err}");
+}
+
+/// fromJson's syntax check recurses: deep nesting is an error under the
+/// `Error` key, not a stack overflow.
+#[test]
+fn from_json_of_deeply_nested_text_is_an_error_not_a_crash() {
+    let deep = "[".repeat(100_000);
+    let err = funcs::from_json(&deep).unwrap_err();
+    assert_eq!(err, "invalid character '[' exceeded max depth");
+    let nested_200 = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    assert!(funcs::from_json_array(&nested_200).is_err());
+}
+
+/// `--set` gives int64s (and strings for anything else numeric): the
+/// encoders that see Go values directly print them as integers, not as
+/// float64s (`1000000`, not `1e+06`; `8080`, not `8080.0`).
+#[test]
+fn set_integers_serialise_as_integers_as_in_helm() {
+    let Some(helm) = oracle::helm() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("t");
+    let template = "y0: {{ toYaml .Values | b64enc }}\np0: {{ toYamlPretty .Values | b64enc }}\nt0: {{ toToml .Values | b64enc }}\nj0: {{ toJson .Values | b64enc }}\nend: here\n";
+    oracle::chart(&chart, &[("t.yaml", template)], &[]);
+    let sets = [
+        "a=8080",
+        "b=1000000",
+        "c=1.5",
+        "d=true",
+        "e=str",
+        "f[0]=1",
+        "g.h=-7",
+        "i=9007199254740993",
+    ];
+    let mut args = Vec::new();
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    let out = oracle::template(&helm, &chart, &args).unwrap_or_else(|e| panic!("helm: {e}"));
+    let theirs = oracle::b64_lines(&out);
+    let values = Value::dict(vec![
+        ("a".to_string(), Value::Int64(8080)),
+        ("b".to_string(), Value::Int64(1_000_000)),
+        ("c".to_string(), Value::str("1.5")),
+        ("d".to_string(), Value::Bool(true)),
+        ("e".to_string(), Value::str("str")),
+        ("f".to_string(), Value::iface_list(vec![Value::Int64(1)])),
+        (
+            "g".to_string(),
+            Value::dict(vec![("h".to_string(), Value::Int64(-7))]),
+        ),
+        ("i".to_string(), Value::Int64(9_007_199_254_740_993)),
+    ]);
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    for (k, f) in [
+        ("y", "toYaml"),
+        ("p", "toYamlPretty"),
+        ("t", "toToml"),
+        ("j", "toJson"),
+    ] {
+        set.parse(k, &format!("{{{{ {f} .Values }}}}"))
+            .expect("parse");
+        let dot = Value::dict(vec![("Values".to_string(), values.clone())]);
+        let ours = set.execute(k, &dot).expect("execute");
+        assert_eq!(&ours, &theirs[&format!("{k}0")], "{f}");
+    }
+}
+
+/// TOML datetimes are Go `time.Time`s: printed as Go prints them, JSON as
+/// RFC 3339, `typeOf` `time.Time`.
+#[test]
+fn from_toml_datetimes_print_as_go_times() {
+    let Some(helm) = oracle::helm() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("t");
+    let template = r#"{{- $t := fromToml "a = 1979-05-27T07:32:00Z\nb = 1979-05-27T00:32:00.999999-07:00\nc = 1979-05-27T07:32:00\nd = 1979-05-27\ne = 07:32:00.5\nf = 1979-05-27T07:32:00+00:00\ng = 1979-05-27T07:32:00+05:30" }}
+{{- range $k, $v := $t }}
+# {{ $k }}: {{ $v }} | {{ typeOf $v }} | {{ kindOf $v }} | {{ toJson $v }}
+{{- end }}
+# y: {{ toYaml $t | replace "\n" " ~ " }}
+"#;
+    oracle::chart(&chart, &[("t.yaml", template)], &[]);
+    let out = oracle::template(&helm, &chart, &[]).unwrap_or_else(|e| panic!("helm: {e}"));
+    let mut set = Set::helm(funcs::helm_funcs(Rc::new(TemplateLookup)));
+    set.parse("t", template).expect("parse");
+    let ours = set.execute("t", &Value::Nil).expect("execute");
+    assert_eq!(theirs(&out)[0].1.trim(), ours.trim());
 }

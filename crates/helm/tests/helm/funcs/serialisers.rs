@@ -189,13 +189,24 @@ fn as_go(value: &Value) -> Value {
 fn ours(kind: &str, obj: &Value) -> String {
     let v = &obj["v"];
     match kind {
-        "y" => funcs::to_yaml(v).map(|s| s.strip_suffix('\n').map(str::to_string).unwrap_or(s)),
+        "y" => {
+            // The template path (no JSON text) must agree with the JSON one.
+            let via_json = funcs::to_yaml(v);
+            let direct = funcs::yaml2::go_to_yaml(&ferroflux_template::Value::from_json(v));
+            assert_eq!(via_json, direct, "{v}");
+            via_json.map(|s| s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
+        }
         "p" => {
-            let s = funcs::to_yaml_pretty(v);
-            Ok(s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
+            funcs::to_yaml_pretty(v).map(|s| s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
         }
         "t" => funcs::to_toml(obj).or_else(Ok::<_, String>),
-        "j" => funcs::to_json(v),
+        "j" => {
+            // `toJson` in templates is the engine's encoder: it must agree.
+            let engine = ferroflux_template::Value::from_json(v).to_json_string();
+            let ours = funcs::to_json(v);
+            assert_eq!(engine, ours, "{v}");
+            ours
+        }
         _ => unreachable!("kind {kind}"),
     }
     .unwrap_or_default()
@@ -266,6 +277,16 @@ fn run(cases: &[Value]) {
     let rendered = oracle::template(&helm, &chart, &["-f", values_path.to_str().expect("path")])
         .unwrap_or_else(|e| panic!("helm template: {e}"));
     let theirs = oracle::b64_lines(&rendered);
+    let mut set =
+        ferroflux_template::Set::helm(funcs::helm_funcs(std::rc::Rc::new(funcs::TemplateLookup)));
+    for (kind, text) in [
+        ("y", "{{ toYaml .v }}"),
+        ("p", "{{ toYamlPretty .v }}"),
+        ("t", "{{ toToml . }}"),
+        ("j", "{{ toJson .v }}"),
+    ] {
+        set.parse(kind, text).expect("parse");
+    }
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         for kind in ["y", "p", "t", "j"] {
@@ -273,6 +294,14 @@ fn run(cases: &[Value]) {
                 .get(&format!("{kind}{i}"))
                 .unwrap_or_else(|| panic!("no {kind}{i} in helm's output"));
             let got = ours(kind, case);
+            // The same through the template functions (Go values, not JSON).
+            let dot = ferroflux_template::Value::from_json(case);
+            let templated = set.execute(kind, &dot).expect("execute");
+            if templated != got {
+                failures.push(format!(
+                    "{kind} of case {i}: template {templated:?}, direct {got:?}"
+                ));
+            }
             if &got != expected {
                 failures.push(format!(
                     "{kind} of case {i} {}\n--- helm\n{expected:?}\n--- ours\n{got:?}",
