@@ -129,17 +129,7 @@ fn name_template(text: &str) -> Result<String, Error> {
 /// `EnsureArchive` (with `http.DetectContentType`'s answer), then the
 /// archive, then Chart.yaml's `apiVersion`.
 fn load_chart_file(name: &str, bytes: &[u8]) -> Result<crate::chart::Chart, Error> {
-    if !bytes.starts_with(&[0x1f, 0x8b, 0x08]) {
-        if name.ends_with(".yml") || name.ends_with(".yaml") {
-            return Err(Error::new(format!(
-                "file '{name}' seems to be a YAML file, but expected a gzipped archive"
-            )));
-        }
-        return Err(Error::new(format!(
-            "file '{name}' does not appear to be a gzipped archive; got '{}'",
-            content_type(bytes)
-        )));
-    }
+    crate::chart::ensure_archive(name, bytes).map_err(|e| Error::new(e.to_string()))?;
     let files = crate::chart::archive::load_archive_files(bytes).map_err(|e| {
         if e.starts_with("gzip: invalid header") {
             Error::new(format!(
@@ -155,29 +145,4 @@ fn load_chart_file(name: &str, bytes: &[u8]) -> Result<crate::chart::Chart, Erro
         ));
     }
     crate::chart::load_archive(bytes).map_err(|e| Error::new(e.to_string()))
-}
-
-/// Go's `http.DetectContentType` for what a chart path might hold instead
-/// of a gzipped archive (Helm reads 512 bytes, zero-padded).
-fn content_type(bytes: &[u8]) -> &'static str {
-    let mut head = [0u8; 512];
-    let n = bytes.len().min(512);
-    head[..n].copy_from_slice(&bytes[..n]);
-    if head.starts_with(b"%PDF-") {
-        return "application/pdf";
-    }
-    if head.starts_with(b"PK\x03\x04") {
-        return "application/zip";
-    }
-    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return "image/png";
-    }
-    let binary = head
-        .iter()
-        .any(|b| matches!(b, 0x00..=0x08 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f));
-    if binary {
-        "application/octet-stream"
-    } else {
-        "text/plain; charset=utf-8"
-    }
 }
