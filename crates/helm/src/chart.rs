@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-mod archive;
+pub(crate) mod archive;
 mod ignore;
 mod metadata;
 pub mod semver;
@@ -369,6 +369,81 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, ChartError> {
         None => false,
     };
     refuse_v3(load_files(files)?, v3)
+}
+
+/// Helm's `EnsureArchive`: a chart file (not a directory) must be gzip;
+/// `name` is the path as given, for the message. The content type Helm
+/// names comes from Go's `http.DetectContentType` over a 512-byte buffer
+/// (zero-padded for short files); the common cases are reproduced (gzip,
+/// zip, PDF, HTML, XML, text, else `application/octet-stream`).
+pub fn ensure_archive(name: &str, data: &[u8]) -> Result<(), ChartError> {
+    if data.starts_with(&[0x1f, 0x8b, 0x08]) {
+        return Ok(());
+    }
+    if name.ends_with(".yml") || name.ends_with(".yaml") {
+        return Err(ChartError::new(format!(
+            "file '{name}' seems to be a YAML file, but expected a gzipped archive"
+        )));
+    }
+    Err(ChartError::new(format!(
+        "file '{name}' does not appear to be a gzipped archive; got '{}'",
+        detect_content_type(data)
+    )))
+}
+
+fn detect_content_type(data: &[u8]) -> &'static str {
+    let mut buf = [0u8; 512];
+    let n = data.len().min(512);
+    buf[..n].copy_from_slice(&data[..n]);
+    let trimmed = {
+        let start = buf
+            .iter()
+            .position(|b| !matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' '))
+            .unwrap_or(buf.len());
+        &buf[start..]
+    };
+    let html = [
+        "<!DOCTYPE HTML",
+        "<HTML",
+        "<HEAD",
+        "<SCRIPT",
+        "<IFRAME",
+        "<H1",
+        "<DIV",
+        "<FONT",
+        "<TABLE",
+        "<A",
+        "<STYLE",
+        "<TITLE",
+        "<B",
+        "<BODY",
+        "<BR",
+        "<P",
+        "<!--",
+    ];
+    for sig in html {
+        let sig = sig.as_bytes();
+        if trimmed.len() > sig.len()
+            && trimmed[..sig.len()].eq_ignore_ascii_case(sig)
+            && matches!(trimmed[sig.len()], b' ' | b'>')
+        {
+            return "text/html; charset=utf-8";
+        }
+    }
+    if trimmed.starts_with(b"<?xml") {
+        return "text/xml; charset=utf-8";
+    }
+    if buf.starts_with(b"PK\x03\x04") {
+        return "application/zip";
+    }
+    if buf.starts_with(b"%PDF-") {
+        return "application/pdf";
+    }
+    let binary = |b: &u8| matches!(b, 0x00..=0x08 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f);
+    if !buf.iter().any(binary) {
+        return "text/plain; charset=utf-8";
+    }
+    "application/octet-stream"
 }
 
 /// `pkg/chart/loader`'s dispatch on the root chart's `apiVersion`: `v1`,

@@ -18,7 +18,9 @@ pub struct YamlError {
 
 impl YamlError {
     fn display(&self) -> String {
-        if self.message.contains(&format!("line {}:", self.line)) {
+        if self.message.contains(&format!("line {}:", self.line))
+            || self.message.starts_with(&format!("{CONVERT}: yaml: "))
+        {
             self.message.clone()
         } else {
             format!("{} (line {})", self.message, self.line)
@@ -362,9 +364,56 @@ pub(crate) fn to_json(node: &Node) -> Result<Value, YamlError> {
 
 /// yaml.v2's syntax error, worded as sigs.k8s.io/yaml passes it on.
 pub(crate) fn syntax(e: &ferroflux_api::yaml::YamlError) -> YamlError {
+    let (problem, parser) = libyaml_problem(&e.message);
+    // yaml.v2 prints a parser error at its problem mark's 0-based line (one
+    // less than the line at fault) and a scanner error at the 1-based one;
+    // a parser error on the first line has no line at all.
+    let line = if parser {
+        e.line.saturating_sub(1)
+    } else {
+        e.line
+    };
+    let message = if line == 0 {
+        format!("{CONVERT}: yaml: {problem}")
+    } else {
+        format!("{CONVERT}: yaml: line {line}: {problem}")
+    };
     YamlError {
         line: e.line,
         col: e.col,
-        message: format!("{CONVERT}: yaml: line {}: {}", e.line, e.message),
+        message,
     }
+}
+
+/// saphyr's wording of a syntax error in libyaml's (what yaml.v2 prints),
+/// and whether libyaml raises it in its parser (not its scanner).
+fn libyaml_problem(saphyr: &str) -> (String, bool) {
+    let problem = match saphyr.split_once(", ") {
+        Some((context, rest)) if context.starts_with("while ") => rest,
+        _ => saphyr,
+    };
+    let parser = [
+        "\"-\" is only valid inside a block",
+        "did not find expected '-' indicator",
+        "did not find expected key",
+        "did not find expected ',' or '}'",
+        "expected ',' or ']'",
+        "did not find expected node content",
+        "did not find expected <document start>",
+        "did not find expected <document-start>",
+    ];
+    let is_parser = parser.contains(&problem);
+    let problem = match problem {
+        "simple key expect ':'" => "could not find expected ':'".to_string(),
+        "\"-\" is only valid inside a block" => "did not find expected node content".to_string(),
+        "expected ',' or ']'" => "did not find expected ',' or ']'".to_string(),
+        "did not find expected <document-start>" => {
+            "did not find expected <document start>".to_string()
+        }
+        p if p.starts_with("unexpected character: ") => {
+            "found character that cannot start any token".to_string()
+        }
+        p => p.to_string(),
+    };
+    (problem, is_parser)
 }

@@ -844,3 +844,44 @@ fn chart_yaml_errors_name_the_line() {
         );
     }
 }
+
+#[test]
+fn non_archives_are_named_as_helm_names_them() {
+    let cases: [(&str, &[u8], &str); 5] = [
+        (
+            "x.yaml",
+            b"a: 1\n",
+            "file 'x.yaml' seems to be a YAML file, but expected a gzipped archive",
+        ),
+        (
+            "x.tgz",
+            b"hello",
+            "file 'x.tgz' does not appear to be a gzipped archive; got 'application/octet-stream'",
+        ),
+        (
+            "z.tgz",
+            b"<html><body>",
+            "file 'z.tgz' does not appear to be a gzipped archive; got 'text/html; charset=utf-8'",
+        ),
+        (
+            "w.tgz",
+            b"PK\x03\x04zip",
+            "file 'w.tgz' does not appear to be a gzipped archive; got 'application/zip'",
+        ),
+        (
+            "t.tgz",
+            &[b'a'; 600],
+            "file 't.tgz' does not appear to be a gzipped archive; got 'text/plain; charset=utf-8'",
+        ),
+    ];
+    for (name, data, want) in cases {
+        assert_eq!(chart::ensure_archive(name, data).unwrap_err().message, want);
+    }
+    assert!(
+        chart::ensure_archive(
+            "c.tgz",
+            &tgz(&[("c/Chart.yaml", b'0', CHART_YAML.as_bytes())])
+        )
+        .is_ok()
+    );
+}

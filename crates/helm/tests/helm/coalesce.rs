@@ -378,3 +378,134 @@ fn generated_conditions_and_tags_match_helm() {
         compare(&helm, "enable", &[("-f", &text)]);
     }
 }
+
+/// The probes' documents only (tgz subcharts render their own templates).
+fn probe_sources(stdout: &str) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for doc in stdout.split("---\n") {
+        let mut lines = doc.lines();
+        let Some(source) = lines.next().and_then(|l| l.strip_prefix("# Source: ")) else {
+            continue;
+        };
+        if source.ends_with("/templates/v.yaml") {
+            let body: String = lines.collect::<Vec<_>>().join("\n");
+            out.insert(
+                source.to_string(),
+                serde_json::from_str(&body).expect("probe JSON"),
+            );
+        }
+    }
+    out
+}
+
+/// Copies `src` to `dst`, replacing every directory chart's `templates/`
+/// (the root's and those under `charts/`) by the probe template.
+fn copy_with_probes(src: &Path, dst: &Path, is_chart: bool) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    let mut names: Vec<_> = std::fs::read_dir(src)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        let (s, d) = (src.join(&name), dst.join(&name));
+        let n = name.to_string_lossy();
+        if is_chart && n == "templates" {
+            continue;
+        }
+        if s.is_dir() {
+            let sub_is_chart =
+                src.file_name().is_some_and(|f| f == "charts") && s.join("Chart.yaml").is_file();
+            copy_with_probes(&s, &d, sub_is_chart);
+        } else {
+            std::fs::copy(&s, &d).expect("copy");
+        }
+    }
+    if is_chart {
+        std::fs::create_dir_all(dst.join("templates")).expect("mkdir");
+        std::fs::write(
+            dst.join("templates/v.yaml"),
+            "{{ dict \"values\" .Values \"chart\" .Chart | toJson }}\n",
+        )
+        .expect("write");
+    }
+}
+
+/// Helm's own test charts (directories), their templates replaced by the
+/// probe: every chart helm renders has our `.Values` and `.Chart`.
+#[test]
+fn helm_test_charts_values_match_helm() {
+    let Some(helm) = Helm::find() else { return };
+    let Some(module) = Helm::module_dir() else {
+        return;
+    };
+    let mut compared = 0;
+    for base in [
+        "pkg/chart/v2/util/testdata",
+        "pkg/cmd/testdata/testcharts",
+        "pkg/chart/v2/loader/testdata",
+    ] {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(module.join(base))
+            .expect("testdata")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.join("Chart.yaml").is_file())
+            .collect();
+        dirs.sort();
+        for src in dirs {
+            let name = src.file_name().expect("name").to_string_lossy().to_string();
+            let dst = helm.home.path().join("probes").join(&name);
+            copy_with_probes(&src, &dst, true);
+            let run = helm.template(&[dst.as_os_str()]);
+            let fs = DiskFs::new(&dst).expect("dir");
+            let Ok(loaded) = load_dir(&fs, &dst) else {
+                assert!(!run.ok, "{name}: helm rendered what we could not load");
+                continue;
+            };
+            let prepared = ferroflux_helm::chart::check_installable(&loaded)
+                .and_then(|()| ferroflux_helm::chart::check_dependencies(&loaded))
+                .map_err(|e| e.message)
+                .and_then(|()| prepare(loaded, Map::new()).map_err(|e| e.message));
+            let (tree, vals) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    let last = run
+                        .stderr
+                        .trim_end()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .to_string();
+                    assert_eq!(last, format!("Error: {e}"), "{name}");
+                    continue;
+                }
+            };
+            if !run.ok {
+                // Failing for a reason after values (a tgz subchart's own
+                // templates, a schema): nothing to compare.
+                continue;
+            }
+            let theirs = probe_sources(&run.stdout);
+            let dir_name = dst.file_name().expect("name").to_string_lossy().to_string();
+            let ours = ours(&tree, &vals, "", true);
+            for (k, v) in theirs
+                .iter()
+                .filter(|(k, _)| k.ends_with("/templates/v.yaml"))
+            {
+                // helm names the root by its directory, we by Chart.yaml's name.
+                let key = k.replacen(&dir_name, tree.name(), 1);
+                let mine = ours
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{name}: {k} not rendered by us"));
+                assert_eq!(
+                    numbers_as_f64(&mine["values"]),
+                    numbers_as_f64(&v["values"]),
+                    "{name}: {k}"
+                );
+                assert_eq!(mine["chart"], v["chart"], "{name}: {k}");
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("helm test charts: .Values and .Chart of {compared} charts compared");
+    assert!(compared > 40, "{compared}");
+}

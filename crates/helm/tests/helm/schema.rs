@@ -223,6 +223,17 @@ fn messages_without_helm() {
         validate_single(&m, refs).unwrap_err(),
         "- at '/x': got number, want string\n"
     );
+    let urn = br##"{"properties":{"x":{"$ref":"urn:example:anything"}}}"##;
+    assert!(
+        validate_single(&m, urn).is_ok(),
+        "an unresolved URN is permissive, as Helm's loader"
+    );
+    let remote = br##"{"properties":{"x":{"$ref":"https://example.com/s.json"}}}"##;
+    assert!(
+        validate_single(&m, remote)
+            .unwrap_err()
+            .contains("unresolved $ref")
+    );
     let cycle = br##"{"$ref":"#"}"##;
     assert!(
         validate_single(&m, cycle).is_err(),

@@ -555,6 +555,26 @@ tier: {{ .Values.tier | default "web" }}
         )),
         h(raw("fail", values, "v: {{ fail \"stop here\" }}\n")),
         h(raw(
+            "fail inside tpl",
+            values,
+            "v: {{ tpl \"{{ fail \\\"from tpl: x\\\" }}\" . }}\n",
+        )),
+        h(raw(
+            "required inside tpl inside include",
+            values,
+            "{{- define \"t.req\" }}{{ tpl \"{{ required \\\"need .x\\\" .x }}\" . }}{{ end }}v: {{ include \"t.req\" . }}\n",
+        )),
+        h(raw(
+            "error inside a template action",
+            values,
+            "{{- define \"t.bad\" }}{{ .Values.nope.deeper }}{{ end }}v: {{ template \"t.bad\" . }}\n",
+        )),
+        h(raw(
+            "error inside range inside include",
+            r#"{"l": [{"a": 1}, "str"]}"#,
+            "{{- define \"t.loop\" }}{{ range .Values.l }}{{ .a }}{{ end }}{{ end }}v: {{ include \"t.loop\" . }}\n",
+        )),
+        h(raw(
             "required missing",
             values,
             "a: 1\nv: {{ required \"s2 is required\" .Values.s2 }}\n",
