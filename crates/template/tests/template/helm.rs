@@ -952,6 +952,10 @@ fn sprig_functions_match_helm() {
             "bcrypt and htpasswd",
             "{{ regexMatch \"^\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (bcrypt \"secret\") }}|{{ regexMatch \"^user:\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (htpasswd \"user\" \"pw\") }}|{{ htpasswd \"a:b\" \"pw\" }}|{{ bcrypt \"0123456789012345678901234567890123456789012345678901234567890123456789012\" }}",
         ),
+        w(
+            "derivePassword",
+            "{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }}|{{ derivePassword 2 \"pin\" \"p\" \"u\" \"s\" }}|{{ derivePassword 1 \"nope\" \"p\" \"u\" \"s\" }}",
+        ),
         w("randInt empty range", "{{ randInt 5 5 }}"),
         w("randBytes negative", "{{ randBytes -1 }}"),
         w(
@@ -1236,22 +1240,58 @@ fn go_template_semantics_match_helm() {
     let w = |name: &str, t: &str| with_set(wrapped(name, NUMS, t), &["int=42"]);
     let cases = vec![
         w("eq float with int literal", "{{ eq .Values.f 8080 }}"),
-        w("eq float with float literal", "{{ eq .Values.f 8080.0 }}|{{ eq .Values.g 2.5 }}|{{ ne .Values.s \"x\" }}|{{ eq .Values.s \"a\" \"x\" }}"),
-        w("eq int64 from --set with int literal", "{{ eq .Values.int 42 }}|{{ lt .Values.int 50 }}|{{ ge .Values.int 42 }}"),
+        w(
+            "eq float with float literal",
+            "{{ eq .Values.f 8080.0 }}|{{ eq .Values.g 2.5 }}|{{ ne .Values.s \"x\" }}|{{ eq .Values.s \"a\" \"x\" }}",
+        ),
+        w(
+            "eq int64 from --set with int literal",
+            "{{ eq .Values.int 42 }}|{{ lt .Values.int 50 }}|{{ ge .Values.int 42 }}",
+        ),
         w("lt float with int literal", "{{ lt .Values.g 3 }}"),
-        w("eq missing with string", "{{ eq .Values.nope \"x\" }}|{{ eq .Values.n nil }}"),
+        w(
+            "eq missing with string",
+            "{{ eq .Values.nope \"x\" }}|{{ eq .Values.n nil }}",
+        ),
         w("eq with a map", "{{ eq .Values.m .Values.m }}"),
-        w("and or not", "{{ and .Values.t .Values.s }}|{{ or .Values.h .Values.nope \"d\" }}|{{ not .Values.m.z }}|{{ and 1 0 2 }}|{{ or 0 \"\" }}"),
-        w("len and index", "{{ len .Values.l }}|{{ len .Values.m }}|{{ len .Values.s }}|{{ index .Values.l 1 }}|{{ index .Values.m \"k\" }}|{{ index .Values.m \"nope\" }}|{{ index .Values \"m\" \"k\" }}|{{ slice .Values.l 1 2 }}|{{ slice .Values.s 0 1 }}"),
+        w(
+            "and or not",
+            "{{ and .Values.t .Values.s }}|{{ or .Values.h .Values.nope \"d\" }}|{{ not .Values.m.z }}|{{ and 1 0 2 }}|{{ or 0 \"\" }}",
+        ),
+        w(
+            "len and index",
+            "{{ len .Values.l }}|{{ len .Values.m }}|{{ len .Values.s }}|{{ index .Values.l 1 }}|{{ index .Values.m \"k\" }}|{{ index .Values.m \"nope\" }}|{{ index .Values \"m\" \"k\" }}|{{ slice .Values.l 1 2 }}|{{ slice .Values.s 0 1 }}",
+        ),
         w("len of a number", "{{ len .Values.f }}"),
         w("index with a float", "{{ index .Values.l 1.0 }}"),
-        w("with and else with", "{{ with .Values.nope }}a{{ else with .Values.m.e }}b{{ else with .Values.s }}{{ . }}{{ end }}|{{ with .Values.m }}{{ .k }}-{{ $.Values.s }}{{ end }}"),
-        w("range break continue", "{{ range $i, $v := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ $i }}={{ $v }};{{ end }}"),
-        w("range over a string", "{{ range .Values.s }}{{ . }}{{ end }}"),
-        w("range over a float", "{{ range .Values.g }}{{ . }}{{ end }}"),
-        w("variables", "{{ $x := 1 }}{{ range .Values.l }}{{ $x = . }}{{ end }}{{ $x }}|{{ $m := .Values.m }}{{ $m.k }}|{{- /* a comment */ -}} x"),
-        w("if else if", "{{ if .Values.h }}h{{ else if .Values.nope }}n{{ else if .Values.e }}e{{ else }}none{{ end }}"),
-        w("printf of maps and lists", "{{ printf \"%v %s %d\" .Values.m .Values.l .Values.l }}|{{ print .Values.m.z .Values.n }}"),
+        w(
+            "with and else with",
+            "{{ with .Values.nope }}a{{ else with .Values.m.e }}b{{ else with .Values.s }}{{ . }}{{ end }}|{{ with .Values.m }}{{ .k }}-{{ $.Values.s }}{{ end }}",
+        ),
+        w(
+            "range break continue",
+            "{{ range $i, $v := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ $i }}={{ $v }};{{ end }}",
+        ),
+        w(
+            "range over a string",
+            "{{ range .Values.s }}{{ . }}{{ end }}",
+        ),
+        w(
+            "range over a float",
+            "{{ range .Values.g }}{{ . }}{{ end }}",
+        ),
+        w(
+            "variables",
+            "{{ $x := 1 }}{{ range .Values.l }}{{ $x = . }}{{ end }}{{ $x }}|{{ $m := .Values.m }}{{ $m.k }}|{{- /* a comment */ -}} x",
+        ),
+        w(
+            "if else if",
+            "{{ if .Values.h }}h{{ else if .Values.nope }}n{{ else if .Values.e }}e{{ else }}none{{ end }}",
+        ),
+        w(
+            "printf of maps and lists",
+            "{{ printf \"%v %s %d\" .Values.m .Values.l .Values.l }}|{{ print .Values.m.z .Values.n }}",
+        ),
         w("call a non-function", "{{ call .Values.s }}"),
         w("field on a list", "{{ .Values.l.x }}"),
         w("method args on a map field", "{{ .Values.m.k 1 }}"),
