@@ -1298,3 +1298,64 @@ fn go_template_semantics_match_helm() {
     ];
     check_all(&cases);
 }
+
+/// Helm's own vectors for the trace of nested includes
+/// (`TestNestedHelpersProducesMultilineStacktrace`,
+/// `TestMultilineNoTemplateAssociatedError` in pkg/engine/engine_test.go),
+/// with the templates named and ordered as Helm's engine does.
+#[test]
+fn helm_engine_trace_vectors() {
+    let values = Value::dict(vec![(
+        "Values".into(),
+        Value::dict(Vec::new()).with_type_name("common.Values"),
+    )])
+    .with_type_name("common.Values");
+    let mut set = Set::helm(FuncMap::helm());
+    for (name, text) in [
+        (
+            "NestedHelperFunctions/charts/common/templates/_helpers_2.tpl",
+            r#"{{- define "common.names.get_name" -}}{{- .Values.nonexistant.key | trunc 63 | trimSuffix "-" -}}{{- end -}}"#,
+        ),
+        (
+            "NestedHelperFunctions/templates/svc.yaml",
+            r#"name: {{ include "nested_helper.name" . }}"#,
+        ),
+        (
+            "NestedHelperFunctions/templates/_helpers_1.tpl",
+            r#"{{- define "nested_helper.name" -}}{{- include "common.names.get_name" . -}}{{- end -}}"#,
+        ),
+    ] {
+        set.parse(name, text).expect("parse");
+    }
+    let e = set
+        .execute("NestedHelperFunctions/templates/svc.yaml", &values)
+        .expect_err("fails");
+    assert_eq!(
+        e.helm_message(),
+        r#"NestedHelperFunctions/templates/svc.yaml:1:9
+  executing "NestedHelperFunctions/templates/svc.yaml" at <include "nested_helper.name" .>:
+    error calling include:
+NestedHelperFunctions/templates/_helpers_1.tpl:1:39
+  executing "nested_helper.name" at <include "common.names.get_name" .>:
+    error calling include:
+NestedHelperFunctions/charts/common/templates/_helpers_2.tpl:1:49
+  executing "common.names.get_name" at <.Values.nonexistant.key>:
+    nil pointer evaluating interface {}.key"#
+    );
+    let mut set = Set::helm(FuncMap::helm());
+    set.parse(
+        "multiline/templates/svc.yaml",
+        r#"name: {{ include "nested_helper.name" . }}"#,
+    )
+    .expect("parse");
+    let e = set
+        .execute("multiline/templates/svc.yaml", &values)
+        .expect_err("fails");
+    assert_eq!(
+        e.helm_message(),
+        r#"multiline/templates/svc.yaml:1:9
+  executing "multiline/templates/svc.yaml" at <include "nested_helper.name" .>:
+    error calling include:
+template: no template "nested_helper.name" associated with template "gotpl""#
+    );
+}
