@@ -818,7 +818,7 @@ fn set_api_semantics() {
     let e = set.execute("ca", &Value::Nil).expect_err("unsupported");
     assert_eq!(
         e.to_string(),
-        "template: ca:1:3: executing \"ca\" at <genCA \"x\" 365>: error calling genCA: this sprig function is not supported by ferroflux"
+        "template: ca:1:3: executing \"ca\" at <genCA \"x\" 365>: error calling genCA: sprig's certificate and key generators are not supported by ferroflux yet; create the Secret outside the chart (cert-manager, or a pre-made Secret)"
     );
     // env/expandenv are not in Helm's map
     let mut set = Set::helm(FuncMap::helm());
