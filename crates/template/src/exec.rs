@@ -155,12 +155,7 @@ fn run(ctx: &mut Ctx, def: &Def, name: &str, data: Value) -> EResult<String> {
 
 /// The error of a sprig function ferroflux does not implement.
 fn unsupported(name: &str) -> String {
-    if name.starts_with("gen") || name == "buildCustomCert" {
-        return "sprig's certificate and key generators are not supported by ferroflux yet; \
-                create the Secret outside the chart (cert-manager, or a pre-made Secret)"
-            .into();
-    }
-    "this sprig function is not supported by ferroflux".into()
+    format!("sprig's {name} is not supported by ferroflux")
 }
 
 /// Helm's `required`.

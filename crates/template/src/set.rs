@@ -290,3 +290,21 @@ pub(crate) fn associate(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unimplemented_sprig_names_parse_and_fail_when_called() {
+        let mut funcs = FuncMap::hermetic();
+        funcs.map.insert("env".into(), funcs::sprig_entry("env"));
+        let mut set = Set::new("t", funcs, Options::FLUX);
+        set.parse("t", "{{ env \"HOME\" }}").expect("parse");
+        let e = set.execute("t", &Value::Nil).expect_err("unsupported");
+        assert_eq!(
+            e.to_string(),
+            "template: t:1:3: executing \"t\" at <env \"HOME\">: error calling env: sprig's env is not supported by ferroflux"
+        );
+    }
+}

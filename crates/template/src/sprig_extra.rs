@@ -211,7 +211,7 @@ pub fn env_lookup(name: &str) -> Option<EnvFunc> {
             }
             Ok(Value::str(runes.into_iter().collect::<String>()))
         }),
-        _ => return None,
+        _ => return crate::certs::env_lookup(name),
     })
 }
 
@@ -516,7 +516,7 @@ pub fn lookup(name: &str) -> Option<Func> {
         }),
         "urlParse" => f(&[Str], |a| url_parse(s(&a[0]))),
         "urlJoin" => f(&[Dict], |a| url_join(&a[0])),
-        _ => return None,
+        _ => return crate::certs::lookup(name),
     })
 }
 
