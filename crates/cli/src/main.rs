@@ -12,6 +12,7 @@ mod controller;
 mod diff;
 mod events;
 mod get;
+mod helm;
 mod image;
 mod install;
 mod kustomize;
@@ -74,6 +75,9 @@ enum Command {
     /// Decrypt SOPS files (age, PGP) as `sops decrypt` does.
     #[command(subcommand)]
     Sops(sops::SopsCommand),
+    /// Helm charts rendered natively, byte-compatible with Helm v4: `helm template [NAME] CHART`.
+    #[command(subcommand)]
+    Helm(helm::HelmCommand),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Tree(cmd) => tree::run(cmd),
         Command::Kustomize(cmd) => kustomize::run(cmd),
         Command::Sops(cmd) => sops::run(cmd),
+        Command::Helm(cmd) => helm::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -66,7 +66,100 @@ pub const TARGETS: &[Target] = &[
         name: "untar",
         run: untar,
     },
+    Target {
+        name: "helm_chart",
+        run: helm_chart,
+    },
+    Target {
+        name: "helm_values",
+        run: helm_values,
+    },
+    Target {
+        name: "helm_render",
+        run: helm_render,
+    },
 ];
+
+/// A packaged chart from a stranger's repository
+/// (`ferroflux_helm::chart::load_archive`): bytes starting with gzip's
+/// magic are the `.tgz`, any others a tar stream gzipped first (so the
+/// fuzzer explores tar headers and Chart.yaml, not deflate).
+pub fn helm_chart(bytes: &[u8]) {
+    use std::io::Write;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let _ = ferroflux_helm::chart::load_archive(bytes);
+        return;
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    if gz.write_all(bytes).is_err() {
+        return;
+    }
+    if let Ok(tgz) = gz.finish() {
+        let _ = ferroflux_helm::chart::load_archive(&tgz);
+    }
+}
+
+/// Values as Helm reads them: the first line is a `--set` argument (also
+/// tried as `--set-string` and `--set-json`), the rest a values file.
+pub fn helm_values(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let (set, file) = text.split_once('\n').unwrap_or((&text, ""));
+    let _ = ferroflux_helm::values::read_values(file);
+    let _ = ferroflux_helm::values::unmarshal(file);
+    let opts = ferroflux_helm::values::Options {
+        values_files: vec![("fuzz.yaml".to_string(), file.to_string())],
+        set: vec![set.to_string()],
+        set_string: vec![set.to_string()],
+        set_json: vec![set.to_string()],
+        ..Default::default()
+    };
+    let _ = opts.merge(&mut |_: &str| Err("no files".to_string()));
+}
+
+/// A whole render: the bytes split at a line `---8<---` into values.yaml,
+/// a template (`templates/t.yaml`), a partial (`templates/_h.tpl`) and a
+/// `values.schema.json`, rendered as `helm template` with the defaults.
+pub fn helm_render(bytes: &[u8]) {
+    use ferroflux_helm::chart::File;
+    let text = String::from_utf8_lossy(bytes);
+    let mut parts = text.split("\n---8<---\n");
+    let values = parts.next().unwrap_or_default();
+    let template = parts.next().unwrap_or_default();
+    let partial = parts.next().unwrap_or_default();
+    let schema = parts.next();
+    let mut files = vec![
+        File {
+            name: "Chart.yaml".into(),
+            data: b"apiVersion: v2\nname: fuzz\nversion: 0.1.0\n".to_vec(),
+        },
+        File {
+            name: "values.yaml".into(),
+            data: values.as_bytes().to_vec(),
+        },
+        File {
+            name: "templates/t.yaml".into(),
+            data: template.as_bytes().to_vec(),
+        },
+        File {
+            name: "templates/_h.tpl".into(),
+            data: partial.as_bytes().to_vec(),
+        },
+    ];
+    if let Some(schema) = schema {
+        files.push(File {
+            name: "values.schema.json".into(),
+            data: schema.as_bytes().to_vec(),
+        });
+    }
+    let Ok(chart) = ferroflux_helm::chart::load_files(files) else {
+        return;
+    };
+    let _ = ferroflux_helm::render::render_on_big_stack(
+        chart,
+        serde_json::Map::new(),
+        ferroflux_helm::RenderOptions::default(),
+    );
+}
 
 /// The artifact extractor (`ferroflux_artifact::archive::unpack_tar_gz`,
 /// fed a stranger's download): bytes starting with gzip's magic are the

@@ -18,9 +18,15 @@
 //!
 //! Must not depend on: IO, clocks, environment, tokio, git, kube.
 
+pub mod args;
 pub mod chart;
 pub mod funcs;
+pub mod release;
 pub mod render;
 pub mod schema;
 pub mod strvals;
+pub mod template;
 pub mod values;
+pub use args::{ArgsError, TemplateArgs};
+pub use render::{Error, Release, RenderOptions, render};
+pub use template::template;

@@ -217,27 +217,38 @@ pub fn key_order(a: &str, b: &str) -> Ordering {
 }
 
 fn key_less(a: &str, b: &str) -> bool {
+    // Sorting compares each key many times: ASCII keys (nearly all) are
+    // compared in place, others as runes.
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_runes(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    let digit = |c: char| c.is_ascii_digit();
+    key_less_runes(&ar, &br)
+}
+
+fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
+    let c = |r: &[T], i: usize| -> char { r[i].into() };
+    let digit = |ch: char| ch.is_ascii_digit();
     for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
+        let (a, b) = (c(ar, i), c(br, i));
+        if a == b {
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = a.is_alphabetic();
+        let bl = b.is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if a == '0' || b == '0' {
             let mut j = i;
-            while j > 0 && digit(ar[j - 1]) {
+            while j > 0 && digit(c(ar, j - 1)) {
                 j -= 1;
-                if ar[j] != '0' {
+                if c(ar, j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -245,17 +256,17 @@ fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && digit(ar[ai]) {
+        while ai < ar.len() && digit(c(ar, ai)) {
             an = an
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+                .wrapping_add(i64::from(c(ar, ai) as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && digit(br[bi]) {
+        while bi < br.len() && digit(c(br, bi)) {
             bn = bn
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
+                .wrapping_add(i64::from(c(br, bi) as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -264,7 +275,7 @@ fn key_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return a < b;
     }
     ar.len() < br.len()
 }
@@ -666,19 +677,22 @@ fn resolves_to_string(s: &str) -> bool {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n"
         | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "~"
         | "null" | "Null" | "NULL" | ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF"
-        | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | "<<" => {
+        | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" => {
             return false;
         }
         _ => {}
     }
     match first {
-        b'.' => s.parse::<f64>().is_err() || !is_yaml_float(s),
+        // Go's ParseFloat refuses what overflows to an infinity.
+        b'.' => !s.parse::<f64>().is_ok_and(f64::is_finite) || !is_yaml_float(s),
         b'0'..=b'9' | b'+' | b'-' => {
             if parse_timestamp(s).is_some() {
                 return false;
             }
             let plain = s.replace('_', "");
-            if go_int_syntax(&plain) || is_yaml_float(&plain) {
+            if go_int_syntax(&plain)
+                || (is_yaml_float(&plain) && plain.parse::<f64>().is_ok_and(f64::is_finite))
+            {
                 return false;
             }
             if let Some(d) = plain.strip_prefix("0b").or(plain.strip_prefix("-0b")) {

@@ -9,6 +9,7 @@ pub mod env;
 pub mod fake_registry;
 pub mod git_http;
 pub mod gitrepo;
+pub mod helm;
 pub mod http;
 pub mod process;
 pub mod registry;

@@ -9,6 +9,7 @@ mod events;
 mod explain;
 mod get;
 mod gitops;
+mod helm;
 mod install;
 mod kubernetes;
 mod kustomize;

@@ -482,3 +482,31 @@ mod roundtrip {
         }
     }
 }
+
+/// yaml.v2 resolves only scalars starting with `+ - . 0-9 y Y n N t T f F
+/// o O ~` to other types, so `<<` (the merge key) is a plain string on the
+/// way out; it was double-quoted here (found by ferroflux-helm's `toYaml`
+/// differential test against helm, which prints through the same yaml.v2).
+#[test]
+fn the_merge_key_text_is_a_plain_string() {
+    let value = Value::Map(Map(vec![("<<".to_string(), Value::Str("<<".to_string()))]));
+    assert_eq!(document(&value).unwrap(), "<<: <<\n");
+}
+
+/// A float too large for a float64 does not resolve (Go's ParseFloat
+/// fails with ErrRange), so yaml.v2 leaves it a plain string; it was
+/// double-quoted here (found by ferroflux-helm's differential test).
+#[test]
+fn an_overflowing_float_spelling_is_a_plain_string() {
+    let value = Value::Map(Map(vec![
+        ("1e31_000".to_string(), Value::Str("1e400".to_string())),
+        ("a".to_string(), Value::Str(".5e999".to_string())),
+        ("b".to_string(), Value::Str("1e300".to_string())),
+    ]));
+    assert_eq!(
+        document(&value).unwrap(),
+        "1e31_000: 1e400
+a: .5e999
+b: \"1e300\"\n"
+    );
+}

@@ -1,0 +1,570 @@
+//! What happens to rendered files after the templates ran: split into
+//! documents, classified into manifests and hooks, sorted by kind and
+//! printed as `helm template` prints them (helm-semantics.md §5).
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A rendered document that is not a hook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// The template path (`mychart/templates/svc.yaml`).
+    pub name: String,
+    /// The document as the template produced it (leading whitespace
+    /// removed, trailing kept).
+    pub content: String,
+    pub head: Head,
+}
+
+/// A document annotated `helm.sh/hook`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hook {
+    pub name: String,
+    pub kind: String,
+    pub path: String,
+    pub manifest: String,
+    pub events: Vec<HookEvent>,
+    pub weight: i64,
+    pub delete_policies: Vec<String>,
+    pub output_log_policies: Vec<String>,
+}
+
+/// When a hook runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookEvent {
+    PreInstall,
+    PostInstall,
+    PreDelete,
+    PostDelete,
+    PreUpgrade,
+    PostUpgrade,
+    PreRollback,
+    PostRollback,
+    Test,
+}
+
+impl HookEvent {
+    /// Helm's spelling (`test-success` reads as `test`).
+    fn parse(word: &str) -> Option<HookEvent> {
+        Some(match word {
+            "pre-install" => HookEvent::PreInstall,
+            "post-install" => HookEvent::PostInstall,
+            "pre-delete" => HookEvent::PreDelete,
+            "post-delete" => HookEvent::PostDelete,
+            "pre-upgrade" => HookEvent::PreUpgrade,
+            "post-upgrade" => HookEvent::PostUpgrade,
+            "pre-rollback" => HookEvent::PreRollback,
+            "post-rollback" => HookEvent::PostRollback,
+            "test" | "test-success" => HookEvent::Test,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::PreInstall => "pre-install",
+            HookEvent::PostInstall => "post-install",
+            HookEvent::PreDelete => "pre-delete",
+            HookEvent::PostDelete => "post-delete",
+            HookEvent::PreUpgrade => "pre-upgrade",
+            HookEvent::PostUpgrade => "post-upgrade",
+            HookEvent::PreRollback => "pre-rollback",
+            HookEvent::PostRollback => "post-rollback",
+            HookEvent::Test => "test",
+        }
+    }
+}
+
+/// The part of a document Helm reads to sort it (`releaseutil.SimpleHead`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// `None` when the document has no `metadata.annotations` (or it is
+    /// empty): the document is then never a hook.
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// Helm v4.2.4's `releaseutil.InstallOrder`.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Helm's `UninstallOrder`: the reverse, except validating webhooks go
+/// before mutating ones.
+pub fn uninstall_order() -> Vec<&'static str> {
+    let mut order: Vec<&'static str> = INSTALL_ORDER.iter().rev().copied().collect();
+    let v = order
+        .iter()
+        .position(|k| *k == "ValidatingWebhookConfiguration");
+    let m = order
+        .iter()
+        .position(|k| *k == "MutatingWebhookConfiguration");
+    if let (Some(v), Some(m)) = (v, m) {
+        order.swap(v, m);
+    }
+    order
+}
+
+static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // a constant pattern
+    Regex::new(r"(?m)^---[ \t]*").unwrap()
+});
+
+/// `releaseutil.SplitManifests`: the documents of one rendered file, in
+/// file order, each without its leading whitespace (trailing whitespace
+/// kept), whitespace-only pieces dropped.
+pub fn split_manifests(file: &str) -> Vec<&str> {
+    let file = file.trim_start_matches(go_space);
+    SEPARATOR
+        .split(file)
+        .filter(|d| !d.trim_matches(go_space).is_empty())
+        .map(|d| d.trim_start_matches(go_space))
+        .collect()
+}
+
+/// Go's `unicode.IsSpace`.
+pub fn go_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    ) || (c > '\u{ff}' && c.is_whitespace())
+}
+
+/// Why a rendered document cannot be sorted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("YAML parse error on {path}: {message}")]
+pub struct SortError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Reads a document's head as `yaml.Unmarshal(doc, &SimpleHead)` does:
+/// the document must parse; `apiVersion`, `kind`, `metadata.name` and the
+/// annotations are strings (scalars of other types are stringified, as
+/// sigs.k8s.io/yaml converts them toward a string field).
+pub type HeadReader = dyn Fn(&str) -> Result<Head, String>;
+
+/// `releaseutil.SortManifests` over rendered files (template path →
+/// text): partials and whitespace-only files skipped, files taken in
+/// bytewise path order, documents in file order, then both lists
+/// stable-sorted by [`INSTALL_ORDER`].
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+    read_head: &HeadReader,
+) -> Result<(Vec<Hook>, Vec<Manifest>), SortError> {
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for (path, content) in files {
+        if base_name(path).starts_with('_') || content.trim_matches(go_space).is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let head = read_head(doc).map_err(|message| SortError {
+                path: path.clone(),
+                message,
+            })?;
+            let Some(hook_types) = head
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("helm.sh/hook"))
+                .cloned()
+            else {
+                generic.push(Manifest {
+                    name: path.clone(),
+                    content: doc.to_string(),
+                    head,
+                });
+                continue;
+            };
+            let mut events = Vec::new();
+            let mut unknown = false;
+            for word in hook_types.split(',') {
+                match HookEvent::parse(&word.trim_matches(go_space).to_lowercase()) {
+                    Some(e) => events.push(e),
+                    None => {
+                        unknown = true;
+                        break;
+                    }
+                }
+            }
+            if unknown {
+                // Helm logs "skipping unknown hooks" and drops the document.
+                continue;
+            }
+            let annotations = head.annotations.as_ref();
+            let values = |key: &str| -> Vec<String> {
+                annotations
+                    .and_then(|a| a.get(key))
+                    .map(|v| {
+                        v.split(',')
+                            .map(|p| p.trim_matches(go_space).to_lowercase())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let weight = annotations
+                .and_then(|a| a.get("helm.sh/hook-weight"))
+                .and_then(|w| go_atoi(w))
+                .unwrap_or(0);
+            hooks.push(Hook {
+                name: head.name.clone(),
+                kind: head.kind.clone(),
+                path: path.clone(),
+                manifest: doc.to_string(),
+                events,
+                weight,
+                delete_policies: values("helm.sh/hook-delete-policy"),
+                output_log_policies: values("helm.sh/hook-output-log-policy"),
+            });
+        }
+    }
+    sort_by_kind(&mut hooks, |h| &h.kind);
+    sort_by_kind(&mut generic, |m| &m.head.kind);
+    Ok((hooks, generic))
+}
+
+/// Go's `strconv.Atoi`: optional sign, decimal digits, in range.
+fn go_atoi(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Helm's `lessByKind` as a stable sort.
+pub fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str) {
+    let rank = |k: &str| INSTALL_ORDER.iter().position(|o| *o == k);
+    items.sort_by(|a, b| {
+        let (ka, kb) = (kind(a), kind(b));
+        match (rank(ka), rank(kb)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => ka.cmp(kb),
+        }
+    });
+}
+
+/// What `helm template` prints besides the manifests.
+#[derive(Clone, Debug, Default)]
+pub struct PrintOptions {
+    pub no_hooks: bool,
+    pub skip_tests: bool,
+    /// `--show-only` patterns, in flag order.
+    pub show_only: Vec<String>,
+    /// `--hide-secret`.
+    pub hide_secret: bool,
+}
+
+/// The bytes `helm template` writes to stdout (§5.5), from the CRDs
+/// (already chosen by `--include-crds`), the sorted manifests and hooks.
+pub fn print(
+    crds: &[(String, String)],
+    manifests: &[Manifest],
+    hooks: &[Hook],
+    opts: &PrintOptions,
+) -> Result<String, String> {
+    let mut doc = String::new();
+    for (name, content) in crds {
+        doc.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+    }
+    for m in manifests {
+        if opts.hide_secret && m.head.kind == "Secret" && m.head.api_version == "v1" {
+            doc.push_str(&format!(
+                "---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n",
+                m.name
+            ));
+        } else {
+            doc.push_str(&format!("---\n# Source: {}\n{}\n", m.name, m.content));
+        }
+    }
+    print_manifest(&doc, hooks, opts)
+}
+
+/// [`print`] for a rendered release (its manifest already holds the CRDs
+/// `--include-crds` asked for).
+pub fn print_release(
+    release: &crate::render::Release,
+    opts: &PrintOptions,
+) -> Result<String, String> {
+    let crds: &[(String, String)] = if release.crds_included {
+        &release.crds
+    } else {
+        &[]
+    };
+    print(crds, &release.manifests, &release.hooks, opts)
+}
+
+fn print_manifest(doc: &str, hooks: &[Hook], opts: &PrintOptions) -> Result<String, String> {
+    let mut out = String::with_capacity(doc.len() + 1);
+    out.push_str(doc.trim_matches(go_space));
+    out.push('\n');
+    if !opts.no_hooks {
+        for h in hooks {
+            if opts.skip_tests && h.events.contains(&HookEvent::Test) {
+                continue;
+            }
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
+        }
+    }
+    if opts.show_only.is_empty() {
+        return Ok(out);
+    }
+    show_only(&out, &opts.show_only)
+}
+
+static SOURCE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // a constant pattern
+    Regex::new(r"# Source: [^/\n]+/(.+)").unwrap()
+});
+
+/// `--show-only`: the documents whose source path (without the chart's
+/// name) matches each pattern, pattern by pattern.
+fn show_only(all: &str, patterns: &[String]) -> Result<String, String> {
+    let docs = split_manifests(all);
+    let mut out = String::new();
+    for pattern in patterns {
+        let pattern = pattern.replace('\\', "/");
+        let mut found = false;
+        for doc in &docs {
+            let Some(path) = SOURCE.captures(doc).and_then(|c| c.get(1)) else {
+                continue;
+            };
+            if go_path_match(&pattern, path.as_str())? {
+                out.push_str(&format!("---\n{doc}\n"));
+                found = true;
+            }
+        }
+        if !found {
+            return Err(format!("could not find template {pattern} in chart"));
+        }
+    }
+    Ok(out)
+}
+
+/// Go's `filepath.Match` on `/`-separated paths: `*` and `?` never match
+/// `/`, `[...]` classes with ranges and `^`/`!` negation, `\` escapes.
+/// A malformed pattern matches nothing (Go returns `ErrBadPattern`, which
+/// `helm template` ignores).
+pub fn go_path_match(pattern: &str, name: &str) -> Result<bool, String> {
+    Ok(matches(pattern.as_bytes(), name.as_bytes()).unwrap_or(false))
+}
+
+fn matches(p: &[u8], n: &[u8]) -> Option<bool> {
+    let (mut pi, mut ni) = (0, 0);
+    // Backtracking point for the last `*`.
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if pi < p.len() {
+            match p[pi] {
+                b'*' => {
+                    star = Some((pi, ni));
+                    pi += 1;
+                    continue;
+                }
+                b'?' if ni < n.len() && n[ni] != b'/' => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                b'[' if ni < n.len() => {
+                    let (ok, next) = class(p, pi, n[ni])?;
+                    if ok && n[ni] != b'/' {
+                        pi = next;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                b'\\' if pi + 1 < p.len() && ni < n.len() && p[pi + 1] == n[ni] => {
+                    pi += 2;
+                    ni += 1;
+                    continue;
+                }
+                c if c != b'\\' && c != b'[' && c != b'?' && ni < n.len() && c == n[ni] => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        } else if ni == n.len() {
+            return Some(true);
+        }
+        // Mismatch: let the last `*` swallow one more byte (not `/`).
+        match star {
+            Some((sp, sn)) if sn < n.len() && n[sn] != b'/' => {
+                star = Some((sp, sn + 1));
+                pi = sp + 1;
+                ni = sn + 1;
+            }
+            _ => return Some(false),
+        }
+    }
+}
+
+/// A `[...]` class at `p[start]`: whether `c` is in it, and the index
+/// after `]`. `None` for a malformed class.
+fn class(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negated = matches!(p.get(i), Some(b'^'));
+    if negated {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let b = *p.get(i)?;
+        if b == b']' && !first {
+            return Some((matched != negated, i + 1));
+        }
+        first = false;
+        let lo = if b == b'\\' {
+            i += 1;
+            *p.get(i)?
+        } else {
+            b
+        };
+        i += 1;
+        let mut hi = lo;
+        if p.get(i) == Some(&b'-') && p.get(i + 1).is_some_and(|b| *b != b']') {
+            i += 1;
+            hi = if p[i] == b'\\' {
+                i += 1;
+                *p.get(i)?
+            } else {
+                p[i]
+            };
+            i += 1;
+        }
+        if lo <= c && c <= hi {
+            matched = true;
+        }
+    }
+}
+
+/// [`HeadReader`] as Helm reads a document: `sigs.k8s.io/yaml.Unmarshal`
+/// into `SimpleHead`, with encoding/json's type errors word for word.
+pub fn read_head(doc: &str) -> Result<Head, String> {
+    use serde_json::Value;
+    let value = crate::values::unmarshal(doc).map_err(|e| e.to_string())?;
+    let json_err = |what: String| {
+        format!("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what}")
+    };
+    let kind_of = |v: &Value| match v {
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        _ => "number",
+    };
+    // A scalar read into a Go string field (sigs.k8s.io/yaml converts
+    // numbers and booleans toward the field's type).
+    let string_field = |v: Option<&Value>, field: &str| -> Result<String, String> {
+        match v {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Bool(b)) => Ok(b.to_string()),
+            Some(Value::Number(n)) => Ok(match n.as_f64() {
+                Some(f) if n.is_f64() => crate::values::go_format_float(f),
+                _ => n.to_string(),
+            }),
+            Some(other) => Err(json_err(format!(
+                "{} into Go struct field {field} of type string",
+                kind_of(other)
+            ))),
+        }
+    };
+    let map = match value {
+        Value::Null => return Ok(Head::default()),
+        Value::Object(map) => map,
+        other => {
+            return Err(json_err(format!(
+                "{} into Go value of type util.SimpleHead",
+                kind_of(&other)
+            )));
+        }
+    };
+    let mut head = Head {
+        api_version: string_field(map.get("apiVersion"), "SimpleHead.apiVersion")?,
+        kind: string_field(map.get("kind"), "SimpleHead.kind")?,
+        ..Head::default()
+    };
+    match map.get("metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(meta)) => {
+            match meta.get("annotations") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(a)) => {
+                    let mut annotations = BTreeMap::new();
+                    for (k, v) in a {
+                        annotations
+                            .insert(k.clone(), string_field(Some(v), ".metadata.annotations")?);
+                    }
+                    if !annotations.is_empty() {
+                        head.annotations = Some(annotations);
+                    }
+                }
+                Some(other) => {
+                    return Err(json_err(format!(
+                        "{} into Go struct field .metadata.annotations of type map[string]string",
+                        kind_of(other)
+                    )));
+                }
+            }
+            head.name = string_field(meta.get("name"), ".metadata.name")?;
+        }
+        Some(other) => {
+            return Err(json_err(format!(
+                "{} into Go struct field SimpleHead.metadata of type struct {{ Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }}",
+                kind_of(other)
+            )));
+        }
+    }
+    Ok(head)
+}
