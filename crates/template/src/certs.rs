@@ -17,20 +17,58 @@ use crate::value::{Value, field, make_struct};
 
 const CERT_TYPE: &str = "sprig.certificate";
 
-/// The caller's random source as `rand_core`'s generator.
-struct EnvRng<'a>(&'a Env);
+/// Key material's random stream: SHA-256 in counter mode over 256 bits
+/// drawn from the caller's random source once per call. The public
+/// outputs (serial numbers) then say nothing about the caller's generator's
+/// state, so a non-cryptographic caller generator cannot be rewound from a
+/// certificate to its private key.
+struct KeyRng {
+    seed: [u8; 32],
+    counter: u64,
+    buf: [u8; 32],
+    pos: usize,
+}
 
-impl rsa::rand_core::RngCore for EnvRng<'_> {
+impl KeyRng {
+    fn new(env: &Env) -> Result<KeyRng, FuncError> {
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_mut(8) {
+            chunk.copy_from_slice(&env.random()?.to_le_bytes());
+        }
+        Ok(KeyRng {
+            seed,
+            counter: 0,
+            buf: [0; 32],
+            pos: 32,
+        })
+    }
+
+    fn byte(&mut self) -> u8 {
+        if self.pos == 32 {
+            let mut h = sha2::Sha256::new();
+            h.update(self.seed);
+            h.update(self.counter.to_le_bytes());
+            self.buf.copy_from_slice(&h.finalize());
+            self.counter += 1;
+            self.pos = 0;
+        }
+        self.pos += 1;
+        self.buf[self.pos - 1]
+    }
+}
+
+impl rsa::rand_core::RngCore for KeyRng {
     fn next_u32(&mut self) -> u32 {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0.random().unwrap_or(0)
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let r = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
+        for d in dest {
+            *d = self.byte();
         }
     }
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
@@ -39,7 +77,7 @@ impl rsa::rand_core::RngCore for EnvRng<'_> {
     }
 }
 
-impl rsa::rand_core::CryptoRng for EnvRng<'_> {}
+impl rsa::rand_core::CryptoRng for KeyRng {}
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
@@ -164,8 +202,7 @@ fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
 }
 
 fn new_rsa(env: &Env, bits: usize) -> Result<rsa::RsaPrivateKey, FuncError> {
-    env.random()?;
-    rsa::RsaPrivateKey::new(&mut EnvRng(env), bits)
+    rsa::RsaPrivateKey::new(&mut KeyRng::new(env)?, bits)
         .map_err(|e| FuncError::new(format!("failed to generate private key: {e}")))
 }
 
@@ -402,8 +439,7 @@ fn build(
     let (ips, dns) = ips_and_dns(ips, dns)?;
     let now = env.now()?.unix_secs;
     let mut serial = [0u8; 16];
-    serial[..8].copy_from_slice(&env.random()?.to_le_bytes());
-    serial[8..].copy_from_slice(&env.random()?.to_le_bytes());
+    rsa::rand_core::RngCore::fill_bytes(&mut KeyRng::new(env)?, &mut serial);
     let public = key
         .to_public_key()
         .to_pkcs1_der()
@@ -581,11 +617,10 @@ fn gen_private_key(env: &Env, typ: &str) -> FResult {
             Ok(Value::str(pem("RSA PRIVATE KEY", der.as_bytes())))
         }
         "ecdsa" => {
+            let mut rng = KeyRng::new(env)?;
             let secret = loop {
                 let mut b = [0u8; 32];
-                for chunk in b.chunks_mut(8) {
-                    chunk.copy_from_slice(&env.random()?.to_le_bytes());
-                }
+                rsa::rand_core::RngCore::fill_bytes(&mut rng, &mut b);
                 if let Ok(k) = p256::SecretKey::from_slice(&b) {
                     break k;
                 }
@@ -605,10 +640,8 @@ fn gen_private_key(env: &Env, typ: &str) -> FResult {
             Ok(Value::str(pem("EC PRIVATE KEY", &der)))
         }
         "ed25519" => {
-            let mut seed = Vec::with_capacity(32);
-            for _ in 0..4 {
-                seed.extend_from_slice(&env.random()?.to_le_bytes());
-            }
+            let mut seed = vec![0u8; 32];
+            rsa::rand_core::RngCore::fill_bytes(&mut KeyRng::new(env)?, &mut seed);
             let der = seq(&[
                 tlv(0x02, &[0]),
                 seq(&[oid(&[1, 3, 101, 112])]),
@@ -618,5 +651,33 @@ fn gen_private_key(env: &Env, typ: &str) -> FResult {
         }
         "dsa" => ferr("DSA keys are not supported by ferroflux"),
         other => Ok(Value::str(format!("Unknown type {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn key_material_does_not_show_the_callers_generator() {
+        let mut n = 0u64;
+        let env = Env {
+            clock: None,
+            rng: Some(Rc::new(RefCell::new(move || {
+                n += 1;
+                n
+            }))),
+        };
+        let mut first = [0u8; 16];
+        rsa::rand_core::RngCore::fill_bytes(&mut KeyRng::new(&env).expect("rng"), &mut first);
+        let raw: Vec<u8> = (1u64..=2).flat_map(u64::to_le_bytes).collect();
+        assert_ne!(first.to_vec(), raw);
+        let mut second = [0u8; 16];
+        rsa::rand_core::RngCore::fill_bytes(&mut KeyRng::new(&env).expect("rng"), &mut second);
+        assert_ne!(first, second, "each call draws a fresh seed");
+        let no_rng = Env::default();
+        assert!(KeyRng::new(&no_rng).is_err());
     }
 }

@@ -131,8 +131,13 @@ impl FuncMap {
     }
 
     /// The source of randomness of `randAlphaNum`, `randInt`, `uuidv4`,
-    /// `shuffle`, ...: each call returns 64 random bits. Without one, those
-    /// functions fail.
+    /// `shuffle`, `bcrypt`'s salts and the certificate and key generators:
+    /// each call returns 64 random bits. Without one, those functions fail.
+    /// Charts make passwords and private keys with these: outside tests the
+    /// source must be cryptographically secure (the OS's, or a CSPRNG
+    /// seeded from it), or one printed value predicts the others. Key
+    /// material is drawn through SHA-256 so certificates do not reveal the
+    /// source's state, but it has no more entropy than the source.
     pub fn set_rng(&mut self, rng: impl FnMut() -> u64 + 'static) {
         self.env.rng = Some(Rc::new(std::cell::RefCell::new(rng)));
     }
