@@ -153,6 +153,11 @@ fn run(ctx: &mut Ctx, def: &Def, name: &str, data: Value) -> EResult<String> {
     }
 }
 
+/// The error of a sprig function ferroflux does not implement.
+fn unsupported(name: &str) -> String {
+    format!("sprig's {name} is not supported by ferroflux")
+}
+
 /// Helm's `required`.
 fn required(a: &[Value]) -> FResult {
     let missing = match &a[1] {
@@ -808,7 +813,7 @@ impl<'a> State<'a> {
                 "{HELM_ERR_START}{}{HELM_ERR_END}",
                 argv[0].as_str().unwrap_or_default()
             )),
-            Entry::Unsupported => ferr("this sprig function is not supported by ferroflux"),
+            Entry::Unsupported => ferr(unsupported(name)),
         };
         match r {
             Ok(v) => Ok(v),

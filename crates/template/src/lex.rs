@@ -64,7 +64,7 @@ impl ItemType {
 pub struct Item {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    pub val: std::rc::Rc<str>,
     pub line: usize,
 }
 
@@ -192,7 +192,7 @@ impl Lexer<'_> {
         let item = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: self.input[self.start..self.pos].into(),
             line,
         };
         self.items.push(item);
@@ -203,7 +203,7 @@ impl Lexer<'_> {
         let item = Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: msg.into(),
             line: self.line_at(self.start),
         };
         self.items.push(item);

@@ -23,6 +23,7 @@
 //!
 //! Must not depend on: IO, clocks, environment, entropy, tokio, git, kube.
 
+mod certs;
 mod data;
 mod event;
 mod exec;

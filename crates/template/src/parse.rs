@@ -398,7 +398,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Ctl> {
         let t = self.next_non_space();
         match t.typ {
-            ItemType::Text => Ok(Ctl::Node(Node::Text(t.val))),
+            ItemType::Text => Ok(Ctl::Node(Node::Text(t.val.to_string()))),
             ItemType::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -587,13 +587,13 @@ impl Parser<'_> {
                 ItemType::Assign | ItemType::Declare => {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                 }
-                ItemType::Char if next.val == "," => {
+                ItemType::Char if &*next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -744,7 +744,10 @@ impl Parser<'_> {
                         crate::gofmt::quote(&t.val)
                     ));
                 }
-                Arg::Identifier { pos, name: t.val }
+                Arg::Identifier {
+                    pos,
+                    name: t.val.to_string(),
+                }
             }
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
@@ -764,13 +767,13 @@ impl Parser<'_> {
             },
             ItemType::Bool => Arg::Bool {
                 pos,
-                val: t.val == "true",
+                val: &*t.val == "true",
             },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 let num = self.number(&t)?;
                 Arg::Number {
                     pos,
-                    text: t.val,
+                    text: t.val.to_string(),
                     num,
                 }
             }
@@ -787,7 +790,7 @@ impl Parser<'_> {
                 let text = self.unquote(&t.val)?;
                 Arg::String {
                     pos,
-                    quoted: t.val,
+                    quoted: t.val.to_string(),
                     text,
                 }
             }
@@ -806,7 +809,7 @@ impl Parser<'_> {
     }
 
     fn number(&self, t: &Item) -> PResult<Number> {
-        let text = t.val.as_str();
+        let text: &str = &t.val;
         if t.typ == ItemType::CharConstant {
             let Some(c) = crate::gofmt::unquote_char(text) else {
                 return self.errorf(format!("malformed character constant: {text}"));

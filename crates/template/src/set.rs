@@ -131,8 +131,13 @@ impl FuncMap {
     }
 
     /// The source of randomness of `randAlphaNum`, `randInt`, `uuidv4`,
-    /// `shuffle`, ...: each call returns 64 random bits. Without one, those
-    /// functions fail.
+    /// `shuffle`, `bcrypt`'s salts and the certificate and key generators:
+    /// each call returns 64 random bits. Without one, those functions fail.
+    /// Charts make passwords and private keys with these: outside tests the
+    /// source must be cryptographically secure (the OS's, or a CSPRNG
+    /// seeded from it), or one printed value predicts the others. Key
+    /// material is drawn through SHA-256 so certificates do not reveal the
+    /// source's state, but it has no more entropy than the source.
     pub fn set_rng(&mut self, rng: impl FnMut() -> u64 + 'static) {
         self.env.rng = Some(Rc::new(std::cell::RefCell::new(rng)));
     }
@@ -287,6 +292,24 @@ pub(crate) fn associate(
                 text: Rc::clone(text),
                 parse_name: Rc::clone(parse_name),
             }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unimplemented_sprig_names_parse_and_fail_when_called() {
+        let mut funcs = FuncMap::hermetic();
+        funcs.map.insert("env".into(), funcs::sprig_entry("env"));
+        let mut set = Set::new("t", funcs, Options::FLUX);
+        set.parse("t", "{{ env \"HOME\" }}").expect("parse");
+        let e = set.execute("t", &Value::Nil).expect_err("unsupported");
+        assert_eq!(
+            e.to_string(),
+            "template: t:1:3: executing \"t\" at <env \"HOME\">: error calling env: sprig's env is not supported by ferroflux"
         );
     }
 }

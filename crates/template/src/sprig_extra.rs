@@ -211,7 +211,7 @@ pub fn env_lookup(name: &str) -> Option<EnvFunc> {
             }
             Ok(Value::str(runes.into_iter().collect::<String>()))
         }),
-        _ => return None,
+        _ => return crate::certs::env_lookup(name),
     })
 }
 
@@ -305,6 +305,78 @@ fn bcrypt_hash(env: &Env, password: &str) -> Result<String, FuncError> {
         Ok(h) => Ok(h.format_for_version(bcrypt::Version::TwoA)),
         Err(e) => Ok(format!("failed to encrypt string with bcrypt: {e}")),
     }
+}
+
+/// sprig's `derivePassword` (the Master Password algorithm): scrypt of
+/// the password salted with the user, HMAC-SHA256 of the site and
+/// counter, the seed's bytes picking a template and its characters.
+fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &str) -> FResult {
+    use hmac::Mac as _;
+    const SEED: &str = "com.lyndir.masterpassword";
+    let templates: &[&str] = match kind {
+        "maximum" => &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
+        "long" => &[
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
+            "CvccCvcvCvccno",
+        ],
+        "medium" => &["CvcnoCvc", "CvcCvcno"],
+        "short" => &["Cvcn"],
+        "basic" => &["aaanaaan", "aannaaan", "aaannaaa"],
+        "pin" => &["nnnn"],
+        _ => return Ok(Value::str(format!("cannot find password template {kind}"))),
+    };
+    let mut salt = SEED.as_bytes().to_vec();
+    salt.extend_from_slice(&(user.len() as u32).to_be_bytes());
+    salt.extend_from_slice(user.as_bytes());
+    let mut key = [0u8; 64];
+    let params = scrypt::Params::new(15, 8, 2, 64).map_err(|e| FuncError::new(e.to_string()))?;
+    if let Err(e) = scrypt::scrypt(password.as_bytes(), &salt, &params, &mut key) {
+        return Ok(Value::str(format!("failed to derive password: {e}")));
+    }
+    let mut msg = SEED.as_bytes().to_vec();
+    msg.extend_from_slice(&(site.len() as u32).to_be_bytes());
+    msg.extend_from_slice(site.as_bytes());
+    msg.extend_from_slice(&counter.to_be_bytes());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key)
+        .map_err(|e| FuncError::new(e.to_string()))?;
+    mac.update(&msg);
+    let seed = mac.finalize().into_bytes();
+    let template = templates[usize::from(seed[0]) % templates.len()];
+    let mut out = String::new();
+    for (i, class) in template.bytes().enumerate() {
+        let chars: &[u8] = match class {
+            b'V' => b"AEIOU",
+            b'C' => b"BCDFGHJKLMNPQRSTVWXYZ",
+            b'v' => b"aeiou",
+            b'c' => b"bcdfghjklmnpqrstvwxyz",
+            b'A' => b"AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+            b'a' => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+            b'n' => b"0123456789",
+            b'o' => b"@&%?,=[]_:-+*$#!'^~;()/.",
+            _ => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+        };
+        out.push(chars[usize::from(seed[i + 1]) % chars.len()] as char);
+    }
+    Ok(Value::str(out))
 }
 
 /// sprig's AES key: the password's bytes, cut or zero-padded to 32.
@@ -433,9 +505,18 @@ pub fn lookup(name: &str) -> Option<Func> {
             }
         }),
         "decryptAES" => f(&[Str, Str], |a| decrypt_aes(s(&a[0]), s(&a[1]))),
+        "derivePassword" => f(&[Int, Str, Str, Str, Str], |a| {
+            derive_password(
+                a[0].as_int().unwrap_or(0) as u32,
+                s(&a[1]),
+                s(&a[2]),
+                s(&a[3]),
+                s(&a[4]),
+            )
+        }),
         "urlParse" => f(&[Str], |a| url_parse(s(&a[0]))),
         "urlJoin" => f(&[Dict], |a| url_join(&a[0])),
-        _ => return None,
+        _ => return crate::certs::lookup(name),
     })
 }
 

@@ -812,13 +812,14 @@ fn set_api_semantics() {
         .expect("parse");
     let e = set.execute("big", &Value::Nil).expect_err("too big");
     assert!(e.to_string().contains("ferroflux's limit"), "{e}");
-    // sprig's certificate and password generators parse, and fail clearly
+    // the certificate generators need the random source and the clock
     let mut set = Set::helm(FuncMap::helm());
     set.parse("ca", "{{ genCA \"x\" 365 }}").expect("parse");
-    let e = set.execute("ca", &Value::Nil).expect_err("unsupported");
-    assert_eq!(
-        e.to_string(),
-        "template: ca:1:3: executing \"ca\" at <genCA \"x\" 365>: error calling genCA: this sprig function is not supported by ferroflux"
+    let e = set.execute("ca", &Value::Nil).expect_err("no rng");
+    assert!(
+        e.to_string()
+            .contains("error calling genCA: no source of randomness"),
+        "{e}"
     );
     // env/expandenv are not in Helm's map
     let mut set = Set::helm(FuncMap::helm());
@@ -951,6 +952,10 @@ fn sprig_functions_match_helm() {
         w(
             "bcrypt and htpasswd",
             "{{ regexMatch \"^\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (bcrypt \"secret\") }}|{{ regexMatch \"^user:\\\\$2a\\\\$10\\\\$[./A-Za-z0-9]{53}$\" (htpasswd \"user\" \"pw\") }}|{{ htpasswd \"a:b\" \"pw\" }}|{{ bcrypt \"0123456789012345678901234567890123456789012345678901234567890123456789012\" }}",
+        ),
+        w(
+            "derivePassword",
+            "{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }}|{{ derivePassword 2 \"pin\" \"p\" \"u\" \"s\" }}|{{ derivePassword 1 \"nope\" \"p\" \"u\" \"s\" }}",
         ),
         w("randInt empty range", "{{ randInt 5 5 }}"),
         w("randBytes negative", "{{ randBytes -1 }}"),
@@ -1225,4 +1230,300 @@ fn bench_chart_matches_helm() {
     }
     // toJson is Helm's own: the harness registers an equivalent
     check_all(&[case]);
+}
+
+/// text/template's own semantics over Helm's value types: comparisons of
+/// YAML floats with integer literals (the classic trap), truth, `len`,
+/// `index`, `slice`, `with`/`else with`, `range` with `break`/`continue`,
+/// variables, comments and trim markers.
+#[test]
+fn go_template_semantics_match_helm() {
+    let w = |name: &str, t: &str| with_set(wrapped(name, NUMS, t), &["int=42"]);
+    let cases = vec![
+        w("eq float with int literal", "{{ eq .Values.f 8080 }}"),
+        w(
+            "eq float with float literal",
+            "{{ eq .Values.f 8080.0 }}|{{ eq .Values.g 2.5 }}|{{ ne .Values.s \"x\" }}|{{ eq .Values.s \"a\" \"x\" }}",
+        ),
+        w(
+            "eq int64 from --set with int literal",
+            "{{ eq .Values.int 42 }}|{{ lt .Values.int 50 }}|{{ ge .Values.int 42 }}",
+        ),
+        w("lt float with int literal", "{{ lt .Values.g 3 }}"),
+        w(
+            "eq missing with string",
+            "{{ eq .Values.nope \"x\" }}|{{ eq .Values.n nil }}",
+        ),
+        w("eq with a map", "{{ eq .Values.m .Values.m }}"),
+        w(
+            "and or not",
+            "{{ and .Values.t .Values.s }}|{{ or .Values.h .Values.nope \"d\" }}|{{ not .Values.m.z }}|{{ and 1 0 2 }}|{{ or 0 \"\" }}",
+        ),
+        w(
+            "len and index",
+            "{{ len .Values.l }}|{{ len .Values.m }}|{{ len .Values.s }}|{{ index .Values.l 1 }}|{{ index .Values.m \"k\" }}|{{ index .Values.m \"nope\" }}|{{ index .Values \"m\" \"k\" }}|{{ slice .Values.l 1 2 }}|{{ slice .Values.s 0 1 }}",
+        ),
+        w("len of a number", "{{ len .Values.f }}"),
+        w("index with a float", "{{ index .Values.l 1.0 }}"),
+        w(
+            "with and else with",
+            "{{ with .Values.nope }}a{{ else with .Values.m.e }}b{{ else with .Values.s }}{{ . }}{{ end }}|{{ with .Values.m }}{{ .k }}-{{ $.Values.s }}{{ end }}",
+        ),
+        w(
+            "range break continue",
+            "{{ range $i, $v := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ $i }}={{ $v }};{{ end }}",
+        ),
+        w(
+            "range over a string",
+            "{{ range .Values.s }}{{ . }}{{ end }}",
+        ),
+        w(
+            "range over a float",
+            "{{ range .Values.g }}{{ . }}{{ end }}",
+        ),
+        w(
+            "variables",
+            "{{ $x := 1 }}{{ range .Values.l }}{{ $x = . }}{{ end }}{{ $x }}|{{ $m := .Values.m }}{{ $m.k }}|{{- /* a comment */ -}} x",
+        ),
+        w(
+            "if else if",
+            "{{ if .Values.h }}h{{ else if .Values.nope }}n{{ else if .Values.e }}e{{ else }}none{{ end }}",
+        ),
+        w(
+            "printf of maps and lists",
+            "{{ printf \"%v %s %d\" .Values.m .Values.l .Values.l }}|{{ print .Values.m.z .Values.n }}",
+        ),
+        w("call a non-function", "{{ call .Values.s }}"),
+        w("field on a list", "{{ .Values.l.x }}"),
+        w("method args on a map field", "{{ .Values.m.k 1 }}"),
+    ];
+    check_all(&cases);
+}
+
+/// Helm's own vectors for the trace of nested includes
+/// (`TestNestedHelpersProducesMultilineStacktrace`,
+/// `TestMultilineNoTemplateAssociatedError` in pkg/engine/engine_test.go),
+/// with the templates named and ordered as Helm's engine does.
+#[test]
+fn helm_engine_trace_vectors() {
+    let values = Value::dict(vec![(
+        "Values".into(),
+        Value::dict(Vec::new()).with_type_name("common.Values"),
+    )])
+    .with_type_name("common.Values");
+    let mut set = Set::helm(FuncMap::helm());
+    for (name, text) in [
+        (
+            "NestedHelperFunctions/charts/common/templates/_helpers_2.tpl",
+            r#"{{- define "common.names.get_name" -}}{{- .Values.nonexistant.key | trunc 63 | trimSuffix "-" -}}{{- end -}}"#,
+        ),
+        (
+            "NestedHelperFunctions/templates/svc.yaml",
+            r#"name: {{ include "nested_helper.name" . }}"#,
+        ),
+        (
+            "NestedHelperFunctions/templates/_helpers_1.tpl",
+            r#"{{- define "nested_helper.name" -}}{{- include "common.names.get_name" . -}}{{- end -}}"#,
+        ),
+    ] {
+        set.parse(name, text).expect("parse");
+    }
+    let e = set
+        .execute("NestedHelperFunctions/templates/svc.yaml", &values)
+        .expect_err("fails");
+    assert_eq!(
+        e.helm_message(),
+        r#"NestedHelperFunctions/templates/svc.yaml:1:9
+  executing "NestedHelperFunctions/templates/svc.yaml" at <include "nested_helper.name" .>:
+    error calling include:
+NestedHelperFunctions/templates/_helpers_1.tpl:1:39
+  executing "nested_helper.name" at <include "common.names.get_name" .>:
+    error calling include:
+NestedHelperFunctions/charts/common/templates/_helpers_2.tpl:1:49
+  executing "common.names.get_name" at <.Values.nonexistant.key>:
+    nil pointer evaluating interface {}.key"#
+    );
+    let mut set = Set::helm(FuncMap::helm());
+    set.parse(
+        "multiline/templates/svc.yaml",
+        r#"name: {{ include "nested_helper.name" . }}"#,
+    )
+    .expect("parse");
+    let e = set
+        .execute("multiline/templates/svc.yaml", &values)
+        .expect_err("fails");
+    assert_eq!(
+        e.helm_message(),
+        r#"multiline/templates/svc.yaml:1:9
+  executing "multiline/templates/svc.yaml" at <include "nested_helper.name" .>:
+    error calling include:
+template: no template "nested_helper.name" associated with template "gotpl""#
+    );
+}
+
+fn openssl(args: &[&str], dir: &Path) -> Option<String> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    Some(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// Two RSA keys made by openssl (PKCS #8 and PKCS #1), as JSON values.
+fn openssl_keys(dir: &Path) -> Option<String> {
+    openssl(&["genrsa", "-out", "k8.pem", "2048"], dir)?;
+    openssl(&["genrsa", "-traditional", "-out", "k1.pem", "2048"], dir)?;
+    let k8 = std::fs::read_to_string(dir.join("k8.pem")).ok()?;
+    let k1 = std::fs::read_to_string(dir.join("k1.pem")).ok()?;
+    Some(serde_json::json!({"pk8": k8, "pk1": k1}).to_string())
+}
+
+/// sprig's certificate generators: the same shapes and errors as helm's
+/// (the bytes are random in both).
+#[test]
+fn certificates_match_helm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(values) = openssl_keys(dir.path()) else {
+        ferroflux_testkit::env::skip_or_fail("openssl (Debian package openssl) is not installed");
+        return;
+    };
+    let w = |name: &str, t: &str| wrapped(name, &values, t);
+    let cases = vec![
+        w(
+            "certificates",
+            r#"{{- $ca := genCA "my-ca" 365 -}}
+{{- $leaf := genSignedCert "leaf" (list "10.0.0.1" "::1") (list "a.example" "b.example") 30 $ca -}}
+{{- $self := genSelfSignedCert "self" nil (list "x") 10 -}}
+{{- $wk := genCAWithKey "ca2" 10 .Values.pk8 -}}
+{{- $wk1 := genSelfSignedCertWithKey "s2" nil nil 10 .Values.pk1 -}}
+{{- $wk2 := genSignedCertWithKey "l2" nil nil 10 $ca .Values.pk8 -}}
+{{- $c := buildCustomCert ($ca.Cert | b64enc) ($ca.Key | b64enc) -}}
+{{ typeOf $ca }}|{{ range (list $ca $leaf $self $wk $wk1 $wk2 $c) }}{{ hasPrefix "-----BEGIN CERTIFICATE-----\n" .Cert }},{{ hasSuffix "-----END CERTIFICATE-----\n" .Cert }},{{ hasPrefix "-----BEGIN RSA PRIVATE KEY-----\n" .Key }};{{ end }}|{{ eq $c.Cert $ca.Cert }}|{{ eq $wk2.Key .Values.pk8 }}|{{ eq $wk1.Key .Values.pk1 }}"#,
+        ),
+        w(
+            "private keys",
+            r#"{{ genPrivateKey "ecdsa" | hasPrefix "-----BEGIN EC PRIVATE KEY-----\n" }}|{{ genPrivateKey "ecdsa" | len }}|{{ genPrivateKey "ed25519" | hasPrefix "-----BEGIN PRIVATE KEY-----\n" }}|{{ genPrivateKey "ed25519" | len }}|{{ genPrivateKey "foo" }}"#,
+        ),
+        w(
+            "bad ip",
+            r#"{{ genSelfSignedCert "x" (list "nope") nil 1 }}"#,
+        ),
+        w(
+            "ip not a string",
+            r#"{{ genSelfSignedCert "x" (list 1) nil 1 }}"#,
+        ),
+        w(
+            "dns not a string",
+            r#"{{ genSelfSignedCert "x" nil (list 1) 1 }}"#,
+        ),
+        w("key not PEM", r#"{{ genCAWithKey "x" 1 "junk" }}"#),
+        w(
+            "key of another type",
+            r#"{{ genSelfSignedCertWithKey "x" nil nil 1 "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }}"#,
+        ),
+        w("custom cert not base64", r#"{{ buildCustomCert "!!" "" }}"#),
+        w("custom key not base64", r#"{{ buildCustomCert "" "!!" }}"#),
+        w(
+            "custom cert not PEM",
+            r#"{{ buildCustomCert (b64enc "x") (b64enc "y") }}"#,
+        ),
+    ];
+    check_all(&cases);
+}
+
+/// The certificates are valid X.509: openssl verifies the chain, reads the
+/// names and checks the keys.
+#[test]
+fn certificates_verify_with_openssl() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    if openssl(&["version"], dir.path()).is_none() {
+        ferroflux_testkit::env::skip_or_fail("openssl (Debian package openssl) is not installed");
+        return;
+    }
+    let mut funcs = FuncMap::helm();
+    funcs.set_clock(|| Timestamp {
+        unix_secs: 1_765_000_000,
+        nanos: 0,
+        offset_secs: 0,
+        zone: "UTC".into(),
+    });
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    funcs.set_rng(move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    });
+    let mut set = Set::helm(funcs);
+    set.parse(
+        "t",
+        r#"{{- $ca := genCA "my-ca" 365 -}}
+{{- $leaf := genSignedCert "leaf" (list "10.0.0.1" "::1") (list "a.example") 30 $ca -}}
+{{- $self := genSelfSignedCert "self" nil (list "x.example") 10 -}}
+{{ $ca.Cert }}{{ $ca.Key }}{{ $leaf.Cert }}{{ $leaf.Key }}{{ $self.Cert }}{{ genPrivateKey "ecdsa" }}{{ genPrivateKey "ed25519" }}"#,
+    )
+    .expect("parse");
+    let out = set.execute("t", &Value::Nil).expect("render");
+    let blocks: Vec<String> = out
+        .split_inclusive("-----\n")
+        .collect::<String>()
+        .split("-----BEGIN ")
+        .filter(|b| !b.is_empty())
+        .map(|b| format!("-----BEGIN {b}"))
+        .collect();
+    assert_eq!(blocks.len(), 7, "{out}");
+    let names = [
+        "ca.pem", "ca.key", "leaf.pem", "leaf.key", "self.pem", "ec.key", "ed.key",
+    ];
+    for (n, b) in names.iter().zip(&blocks) {
+        std::fs::write(dir.path().join(n), b).expect("write");
+    }
+    let d = dir.path();
+    // verified at the render's own clock, plus an hour
+    let at = ["verify", "-attime", "1765003600"];
+    let verify =
+        openssl(&[&at[..], &["-CAfile", "ca.pem", "leaf.pem"]].concat(), d).expect("openssl");
+    assert!(verify.contains("leaf.pem: OK"), "{verify}");
+    let verify =
+        openssl(&[&at[..], &["-CAfile", "self.pem", "self.pem"]].concat(), d).expect("openssl");
+    assert!(verify.contains("self.pem: OK"), "{verify}");
+    let text = openssl(&["x509", "-in", "leaf.pem", "-noout", "-text"], d).expect("openssl");
+    for want in [
+        "Issuer: CN = my-ca",
+        "Subject: CN = leaf",
+        "DNS:a.example",
+        "IP Address:10.0.0.1",
+        "IP Address:0:0:0:0:0:0:0:1",
+        "TLS Web Server Authentication, TLS Web Client Authentication",
+        "Not Before: Dec  6 05:46:40 2025 GMT",
+        "Not After : Jan  5 05:46:40 2026 GMT",
+        "Public-Key: (2048 bit)",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+    let ca = openssl(&["x509", "-in", "ca.pem", "-noout", "-text"], d).expect("openssl");
+    assert!(ca.contains("CA:TRUE"), "{ca}");
+    assert!(ca.contains("Certificate Sign"), "{ca}");
+    for (args, want) in [
+        (
+            vec!["rsa", "-check", "-noout", "-in", "leaf.key"],
+            "RSA key ok",
+        ),
+        (
+            vec!["ec", "-check", "-noout", "-in", "ec.key"],
+            "read EC key",
+        ),
+        (
+            vec!["pkey", "-noout", "-text", "-in", "ed.key"],
+            "ED25519 Private-Key",
+        ),
+    ] {
+        let got = openssl(&args, d).expect("openssl");
+        assert!(got.contains(want), "{args:?}: {got}");
+    }
 }
