@@ -14,10 +14,12 @@
 //! `FERROFLUX_BENCH_CHART=DIR` benches another chart directory instead
 //! (ingress-nginx's own, for instance).
 //!
-//! Figures: whether both print the same bytes, the median wall time and
-//! the peak resident memory (GNU time's `%M`) of each over 20 runs, and
-//! the ratios. Goal (issue 18): at least 5x faster than `helm template`,
-//! a fraction of its memory.
+//! Figures: whether both print the same bytes; then, over 40 runs each
+//! (`FERROFLUX_BENCH_RUNS`) in interleaved rounds of 10, the median wall
+//! time, the CPU time per run (user + system, GNU time's `%U` + `%S`, which
+//! a busy machine inflates less than wall time) and the peak resident
+//! memory (`%M`) of each, and the ratios. Goal (issue 18): at least 5x
+//! faster than `helm template`, a fraction of its memory.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -525,6 +527,8 @@ struct Run {
     stdout: Vec<u8>,
     stderr: String,
     rss_kib: u64,
+    /// User + system CPU seconds (GNU time's `%U` + `%S`).
+    cpu: f64,
 }
 
 /// One whole process under GNU time (peak RSS).
@@ -533,7 +537,7 @@ fn run(cmd: &[&str]) -> Run {
     let home = tempfile::tempdir().expect("temp home");
     let out = Command::new("/usr/bin/time")
         .arg("-f")
-        .arg("%e %M")
+        .arg("%e %M %U %S")
         .arg("-o")
         .arg(report.path())
         .args(cmd)
@@ -544,33 +548,43 @@ fn run(cmd: &[&str]) -> Run {
         .output()
         .expect("GNU time runs (Debian package `time`)");
     let text = std::fs::read_to_string(report.path()).unwrap_or_default();
-    let rss_kib = text
+    let fields: Vec<&str> = text
         .lines()
         .last()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let num = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     Run {
         ok: out.status.success(),
         stdout: out.stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        rss_kib,
+        rss_kib: num(1) as u64,
+        cpu: num(2) + num(3),
     }
 }
 
-/// Median wall time and the largest peak RSS over `runs`.
-fn measure(cmd: &[&str], runs: usize) -> (Duration, u64) {
+/// Median wall time, the largest peak RSS and the CPU seconds of all
+/// `runs` together.
+fn measure(cmd: &[&str], runs: usize) -> (Duration, u64, f64) {
     let mut walls = Vec::new();
     let mut rss = 0;
+    let mut cpu = 0.0;
     for _ in 0..runs {
         let start = std::time::Instant::now();
         let r = run(cmd);
         walls.push(start.elapsed());
         assert!(r.ok, "{} failed: {}", cmd.join(" "), r.stderr);
         rss = rss.max(r.rss_kib);
+        cpu += r.cpu;
     }
     walls.sort();
-    (walls[runs / 2], rss)
+    (walls[runs / 2], rss, cpu)
 }
 
 fn main() {
@@ -621,24 +635,46 @@ fn main() {
             "prints DIFFERENT bytes".to_string()
         }
     );
-    let runs = 20;
-    let (tf, mf) = measure(&ours, runs);
-    let (th, mh) = measure(&theirs, runs);
-    println!("| contender | median wall | peak RSS |");
-    println!("|---|---|---|");
+    let runs: usize = std::env::var("FERROFLUX_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(40);
+    // Interleaved rounds of 10, so that a change in the machine's load
+    // falls on both sides alike.
+    let (mut wf, mut wh) = (Vec::new(), Vec::new());
+    let (mut mf, mut mh, mut cf, mut ch) = (0, 0, 0.0, 0.0);
+    for _ in 0..(runs / 10).max(1) {
+        let (t, m, c) = measure(&ours, 10);
+        wf.push(t);
+        mf = mf.max(m);
+        cf += c;
+        let (t, m, c) = measure(&theirs, 10);
+        wh.push(t);
+        mh = mh.max(m);
+        ch += c;
+    }
+    wf.sort();
+    wh.sort();
+    let (tf, th) = (wf[wf.len() / 2], wh[wh.len() / 2]);
+    let n = (wf.len() * 10) as f64;
+    println!("| contender | median wall | CPU per run (user+sys) | peak RSS |");
+    println!("|---|---|---|---|");
     println!(
-        "| ferroflux helm template | {:.1} ms | {:.1} MiB |",
+        "| ferroflux helm template | {:.1} ms | {:.1} ms | {:.1} MiB |",
         tf.as_secs_f64() * 1e3,
+        cf / n * 1e3,
         mf as f64 / 1024.0
     );
     println!(
-        "| helm template (v4.2.4) | {:.1} ms | {:.1} MiB |",
+        "| helm template (v4.2.4) | {:.1} ms | {:.1} ms | {:.1} MiB |",
         th.as_secs_f64() * 1e3,
+        ch / n * 1e3,
         mh as f64 / 1024.0
     );
     println!(
-        "ferroflux is {:.1}x faster, {:.2} of helm's memory (goal: >= 5x, a fraction)",
+        "ferroflux is {:.1}x faster (wall), {:.1}x less CPU, {:.2} of helm's memory (goal: >= 5x, a fraction)",
         th.as_secs_f64() / tf.as_secs_f64(),
+        ch / cf.max(1e-9),
         mf as f64 / mh.max(1) as f64
     );
 }
