@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 pub(crate) mod archive;
 mod ignore;
-mod metadata;
+pub(crate) mod metadata;
 pub mod semver;
 
 pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE};

@@ -16,6 +16,10 @@
 //!   split, classified and sorted into manifests and hooks, printed as
 //!   `helm template` prints them.
 //!
+//! And for Flux's sources (§9): [`repo`], a chart repository's
+//! `index.yaml` loaded, selected from and written as source-controller
+//! does.
+//!
 //! Must not depend on: IO, clocks, environment, tokio, git, kube.
 
 pub mod args;
@@ -23,6 +27,7 @@ pub mod chart;
 pub mod funcs;
 pub mod release;
 pub mod render;
+pub mod repo;
 pub mod schema;
 pub mod strvals;
 pub mod template;

@@ -13,6 +13,7 @@ mod generated;
 mod hostile;
 mod output;
 mod release;
+mod repo;
 mod schema;
 mod strvals;
 mod values;
