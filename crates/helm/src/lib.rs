@@ -18,13 +18,15 @@
 //!
 //! And for Flux's sources (§9): [`repo`], a chart repository's
 //! `index.yaml` loaded, selected from and written as source-controller
-//! does.
+//! does; [`package`], a chart written back as `helm package` writes it,
+//! after source-controller's `valuesFiles` merge and version metadata.
 //!
 //! Must not depend on: IO, clocks, environment, tokio, git, kube.
 
 pub mod args;
 pub mod chart;
 pub mod funcs;
+pub mod package;
 pub mod release;
 pub mod render;
 pub mod repo;

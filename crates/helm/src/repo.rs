@@ -916,3 +916,12 @@ fn go_indent(src: &str) -> String {
     }
     out
 }
+/// `chart.Metadata` alone as compact Go JSON (`dependencies` left out when
+/// `with_dependencies` is false, as `helm package` does for v1 charts).
+pub(crate) fn metadata_json(m: &Metadata, with_dependencies: bool) -> String {
+    let mut out = String::new();
+    let mut o = Obj::open(&mut out);
+    metadata_fields(m, &mut o, with_dependencies);
+    o.close();
+    out
+}

@@ -12,6 +12,7 @@ mod funcs;
 mod generated;
 mod hostile;
 mod output;
+mod package;
 mod release;
 mod repo;
 mod schema;
