@@ -234,7 +234,28 @@ impl Index {
         }
         let strict = serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err();
         let text = String::from_utf8_lossy(data);
-        let docs = ferroflux_api::yaml::parse_stream_raw(&text).map_err(|e| {
+        // `yaml.UnmarshalStrict` refuses a key given twice in one mapping;
+        // `json.Unmarshal` keeps the last.
+        let parsed = if strict {
+            ferroflux_api::yaml::parse_stream_raw(&text)
+        } else {
+            ferroflux_api::yaml::parse_stream_raw_last_key_wins(&text)
+        };
+        let docs = parsed.map_err(|e| {
+            if let Some(key) = e
+                .message
+                .strip_prefix("duplicate key ")
+                .and_then(|r| r.strip_suffix(" in one mapping"))
+            {
+                return IndexError {
+                    message: format!(
+                        "error converting YAML to JSON: yaml: unmarshal errors:\n  line {}: key {key} \
+                         already set in map",
+                        e.line
+                    ),
+                    line: Some(e.line),
+                };
+            }
             let e = crate::values::yaml::syntax(&e);
             IndexError {
                 message: e.message,

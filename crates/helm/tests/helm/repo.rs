@@ -286,6 +286,17 @@ fn broken_indexes_fail_in_helms_words() {
     );
     let bad_yaml = Index::load(b"apiVersion: v1\nentries: [\n").expect_err("bad yaml");
     assert!(bad_yaml.line.is_some(), "{bad_yaml:?}");
+    assert_eq!(
+        bad_yaml.message,
+        "error converting YAML to JSON: yaml: line 2: did not find expected node content"
+    );
+    assert_eq!(
+        err("apiVersion: v1\nentries:\n  a:\n    - name: a\n      version: 1.0.0\n      name: b\n"),
+        "error converting YAML to JSON: yaml: unmarshal errors:\n  line 6: key \"name\" already set in map"
+    );
+    // A JSON index keeps the last of a repeated key, as encoding/json does.
+    let j = Index::load(br#"{"apiVersion":"v0","apiVersion":"v1"}"#).expect("json");
+    assert_eq!(j.api_version, "v1");
 }
 
 #[test]
