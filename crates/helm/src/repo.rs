@@ -236,11 +236,7 @@ impl Index {
         let text = String::from_utf8_lossy(data);
         // `yaml.UnmarshalStrict` refuses a key given twice in one mapping;
         // `json.Unmarshal` keeps the last.
-        let parsed = if strict {
-            ferroflux_api::yaml::parse_stream_raw(&text)
-        } else {
-            ferroflux_api::yaml::parse_stream_raw_last_key_wins(&text)
-        };
+        let parsed = ferroflux_api::yaml::parse_stream_raw_sized(&text, !strict, MAX_INDEX_SIZE);
         let docs = parsed.map_err(|e| {
             if let Some(key) = e
                 .message

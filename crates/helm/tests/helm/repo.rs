@@ -320,6 +320,23 @@ fn hostile_indexes_are_bounded() {
             .message,
         "index lists more than 10 chart versions"
     );
+    // Real indexes are large (Bitnami's was tens of MB): far past the
+    // 3 MiB a Kubernetes object may hold, the index still loads.
+    let mut large = String::from("apiVersion: v1\nentries:\n  big:\n");
+    let mut n = 0;
+    while large.len() < 4 << 20 {
+        large.push_str(&format!(
+            "    - {{name: big, version: 1.0.{n}, description: \"{}\", urls: [big-1.0.{n}.tgz]}}\n",
+            "d".repeat(200)
+        ));
+        n += 1;
+    }
+    let index = Index::load(large.as_bytes()).expect("a 4 MiB index loads");
+    assert_eq!(index.versions("big").map(<[_]>::len), Some(n));
+    assert_eq!(
+        index.get("big", "").expect("newest").version(),
+        format!("1.0.{}", n - 1)
+    );
     // Deep nesting and alias bombs are the YAML parser's budgets: errors,
     // never a stack overflow.
     let deep = format!(
