@@ -419,6 +419,18 @@ fn version_selection_is_fluxs() {
         pick(&twins, "*").expect("picks"),
         format!("1.0.0+b@{later}")
     );
+    // A plain version matches every build of it (metadata is ignored):
+    // the newest build wins, wherever it is listed.
+    let builds = [
+        ("0.1.5+b", "2020-01-01T00:59:00Z"),
+        ("0.1.5+a", "2020-01-01T00:00:00Z"),
+        ("0.1.5+c", "2020-01-01T01:00:00Z"),
+        ("0.2.0", t),
+    ];
+    assert_eq!(
+        pick(&builds, "0.1.5").expect("picks"),
+        "0.1.5+c@2020-01-01T01:00:00Z"
+    );
     let index = Index::load(b"apiVersion: v1\nentries:\n  e: []\n").expect("loads");
     assert_eq!(
         index.get("e", "").expect_err("empty").message,
