@@ -408,6 +408,42 @@ fn build_errors_are_source_controllers() {
     )
     .expect_err("schema");
     assert_eq!(err.message, "invalid JSON in values.schema.json");
+    // A Chart.lock whose time does not parse (helm's loader refuses it too).
+    let err = package::package(
+        chart(vec![File {
+            name: "Chart.lock".into(),
+            data: b"generated: yesterday\ndigest: sha256:x\ndependencies: []\n".to_vec(),
+        }]),
+        0,
+    )
+    .expect_err("lock");
+    assert!(
+        err.message
+            .starts_with("cannot load Chart.lock: parsing time \"yesterday\""),
+        "{err}"
+    );
+    // A good one is re-marshalled, its entry stamped with `generated`.
+    let p = package::package(
+        chart(vec![File {
+            name: "Chart.lock".into(),
+            data: b"digest: sha256:x\ngenerated: \"2020-01-02T03:04:05.6+01:00\"\ndependencies:\n- name: a\n  repository: https://e.com\n  version: 1.0.0\n".to_vec(),
+        }]),
+        0,
+    )
+    .expect("lock");
+    let lock = entries(&p.data)
+        .into_iter()
+        .find(|e| e.name == "c/Chart.lock")
+        .expect("lock entry");
+    assert_eq!(
+        String::from_utf8_lossy(&lock.data),
+        "dependencies:\n- name: a\n  repository: https://e.com\n  version: 1.0.0\ndigest: sha256:x\ngenerated: \"2020-01-02T03:04:05.6+01:00\"\n"
+    );
+    // 02:04:05.6 UTC, rounded to the second as Go's tar writer does.
+    assert_eq!(
+        &lock.header[136..148],
+        format!("{:011o}\0", 1_577_930_646u64).as_bytes()
+    );
     // A chart that does not load is not packaged.
     assert!(package::package(vec![], 0).is_err());
     // Names past USTAR's 255 bytes are refused, not truncated.
