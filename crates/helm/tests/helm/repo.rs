@@ -644,3 +644,25 @@ fn helm_repo_index_output_loads() {
         "web"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Any edit of a real index: an error or an index, never a panic; an
+    /// index's artifact JSON loads back to the same bytes.
+    #[test]
+    fn edited_indexes_never_panic_and_artifacts_round_trip(
+        at in 0usize..AWKWARD.len(),
+        cut in 0usize..40,
+        insert in "[ -~\n\t\"'{}\\[\\]:,&*!|>-]{0,12}",
+    ) {
+        let mut text = AWKWARD.as_bytes().to_vec();
+        let end = (at + cut).min(text.len());
+        text.splice(at..end, insert.bytes());
+        if let Ok(index) = Index::load(&text) {
+            let json = index.to_json();
+            let again = Index::load(json.as_bytes()).expect("our artifact loads");
+            proptest::prop_assert_eq!(again.to_json(), json);
+        }
+    }
+}
