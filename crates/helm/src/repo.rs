@@ -103,12 +103,21 @@ thread_local! {
     static JSON_INPUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-const UNMARSHAL: &str = "error unmarshaling JSON: while decoding JSON: ";
+/// sigs.k8s.io/yaml's wrapping of a decode error of a YAML index; a JSON
+/// index's errors are `encoding/json`'s own.
+fn unmarshal_prefix() -> &'static str {
+    if JSON_INPUT.with(std::cell::Cell::get) {
+        ""
+    } else {
+        "error unmarshaling JSON: while decoding JSON: "
+    }
+}
 
 fn type_error(kind: &str, strukt: &str, path: &str, ty: &str, line: usize) -> IndexError {
     IndexError {
         message: format!(
-            "{UNMARSHAL}json: cannot unmarshal {kind} into Go struct field {strukt}.{path} of type {ty}"
+            "{}json: cannot unmarshal {kind} into Go struct field {strukt}.{path} of type {ty}",
+            unmarshal_prefix()
         ),
         line: Some(line),
     }
@@ -117,7 +126,8 @@ fn type_error(kind: &str, strukt: &str, path: &str, ty: &str, line: usize) -> In
 fn unknown_field(key: &str, line: usize) -> IndexError {
     IndexError {
         message: format!(
-            "{UNMARSHAL}json: unknown field {}",
+            "{}json: unknown field {}",
+            unmarshal_prefix(),
             crate::strvals::go_quote(key)
         ),
         line: Some(line),
@@ -159,13 +169,16 @@ fn time_of(node: &Node) -> Result<Option<GoTime>, IndexError> {
         Yaml::Str { text, .. } if md::kind(node) == "string" => text,
         _ => {
             return Err(IndexError {
-                message: format!("{UNMARSHAL}Time.UnmarshalJSON: input is not a JSON string"),
+                message: format!(
+                    "{}Time.UnmarshalJSON: input is not a JSON string",
+                    unmarshal_prefix()
+                ),
                 line: Some(node.line),
             });
         }
     };
     GoTime::parse(text).map(Some).map_err(|e| IndexError {
-        message: format!("{UNMARSHAL}{e}"),
+        message: format!("{}{e}", unmarshal_prefix()),
         line: Some(node.line),
     })
 }
@@ -276,7 +289,8 @@ impl Index {
         if !matches!(node.value, Yaml::Map(_)) {
             return Err(IndexError {
                 message: format!(
-                    "{UNMARSHAL}json: cannot unmarshal {} into Go value of type repo.IndexFile",
+                    "{}json: cannot unmarshal {} into Go value of type repo.IndexFile",
+                    unmarshal_prefix(),
                     md::kind(node)
                 ),
                 line: Some(node.line),
@@ -664,8 +678,10 @@ fn decode_version(node: &Node, strict: bool) -> Result<Option<ChartVersion>, Ind
             }
             continue;
         };
+        let path = format!("entries.{f}");
+        let path = path.as_str();
         match f {
-            "urls" => cv.urls = strings_of(value, S, f)?,
+            "urls" => cv.urls = strings_of(value, S, path)?,
             "created" => {
                 if let Some(t) = time_of(value)? {
                     cv.created = t;
@@ -673,14 +689,14 @@ fn decode_version(node: &Node, strict: bool) -> Result<Option<ChartVersion>, Ind
             }
             "removed" => {
                 cv.removed = md::as_bool(value)
-                    .map_err(|k| type_error(k, S, f, "bool", value.line))?
+                    .map_err(|k| type_error(k, S, path, "bool", value.line))?
                     .unwrap_or(false);
             }
-            "digest" => cv.digest = string_of(value, S, f)?,
-            "checksum" => cv.checksum = string_of(value, S, f)?,
-            "engine" => cv.engine = string_of(value, S, f)?,
-            "tillerVersion" => cv.tiller_version = string_of(value, S, f)?,
-            _ => cv.url = string_of(value, S, f)?,
+            "digest" => cv.digest = string_of(value, S, path)?,
+            "checksum" => cv.checksum = string_of(value, S, path)?,
+            "engine" => cv.engine = string_of(value, S, path)?,
+            "tillerVersion" => cv.tiller_version = string_of(value, S, path)?,
+            _ => cv.url = string_of(value, S, path)?,
         }
     }
     if dec.md.api_version.is_empty() {

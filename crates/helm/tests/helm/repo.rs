@@ -280,9 +280,25 @@ fn broken_indexes_fail_in_helms_words() {
     .expect("loads");
     assert_eq!(ok.get("a", "").expect("a").digest, "123");
     // ... but not in a JSON index.
-    assert!(
-        err(r#"{"apiVersion":"v1","entries":{"a":[{"name":"a","version":"1.0.0","digest":1}]}}"#)
-            .contains("cannot unmarshal number into Go struct field ChartVersion.digest")
+    // The messages below were read from Helm v4.2.4's LoadIndexFile.
+    assert_eq!(
+        err(r#"{"apiVersion":"v1","entries":{"a":[{"name":"a","version":"1.0.0","urls":[1]}]}}"#),
+        "json: cannot unmarshal number into Go struct field ChartVersion.entries.urls of type string"
+    );
+    assert_eq!(
+        err(r#"{"apiVersion":"v1","entries":{"a":[{"name":"a","version":1}]}}"#),
+        "json: cannot unmarshal number into Go struct field ChartVersion.entries.Metadata.version of type string"
+    );
+    assert_eq!(
+        err(r#""x""#),
+        "json: cannot unmarshal string into Go value of type repo.IndexFile"
+    );
+    assert_eq!(
+        err("apiVersion: v1\nentries:\n  a:\n    - {name: a, version: 1.0.0, urls: {}}\n"),
+        format!(
+            "{UNMARSHAL}json: cannot unmarshal object into Go struct field \
+             ChartVersion.entries.urls of type []string"
+        )
     );
     let bad_yaml = Index::load(b"apiVersion: v1\nentries: [\n").expect_err("bad yaml");
     assert!(bad_yaml.line.is_some(), "{bad_yaml:?}");
