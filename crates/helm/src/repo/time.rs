@@ -58,6 +58,68 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Go's `time.Parse(time.RFC3339, s)` error for text that is not RFC 3339:
+/// the first layout element that does not match, and what was left.
+fn layout_error(s: &str) -> String {
+    let q = crate::strvals::go_quote;
+    let cannot = |rest: &str, elem: &str| {
+        format!(
+            "parsing time {} as \"2006-01-02T15:04:05Z07:00\": cannot parse {} as {}",
+            q(s),
+            q(rest),
+            q(elem)
+        )
+    };
+    let digits = |rest: &str, n: usize| {
+        rest.len() >= n && rest.as_bytes()[..n].iter().all(u8::is_ascii_digit)
+    };
+    let mut rest = s;
+    for (elem, width) in [
+        ("2006", 4),
+        ("-", 0),
+        ("01", 2),
+        ("-", 0),
+        ("02", 2),
+        ("T", 0),
+        ("15", 2),
+        (":", 0),
+        ("04", 2),
+        (":", 0),
+        ("05", 2),
+    ] {
+        if width == 0 {
+            match rest.strip_prefix(elem) {
+                Some(r) => rest = r,
+                None => return cannot(rest, elem),
+            }
+        } else if digits(rest, width) {
+            rest = &rest[width..];
+        } else {
+            return cannot(rest, elem);
+        }
+    }
+    if let Some(r) = rest.strip_prefix(['.', ',']) {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 {
+            rest = &r[n..];
+        }
+    }
+    if let Some(r) = rest.strip_prefix('Z') {
+        rest = r;
+    } else {
+        let b = rest.as_bytes();
+        let ok = b.len() >= 6
+            && matches!(b[0], b'+' | b'-')
+            && b[3] == b':'
+            && [b[1], b[2], b[4], b[5]].iter().all(u8::is_ascii_digit);
+        if !ok {
+            return cannot(rest, "Z07:00");
+        }
+        rest = &rest[6..];
+    }
+    format!("parsing time {}: extra text: {}", q(s), q(rest))
+}
+
 impl GoTime {
     /// Go's strict RFC 3339 parse (`YYYY-MM-DDTHH:MM:SS[.fff…](Z|±hh:mm)`);
     /// `Err` is why not, in Go's words where they are short.
@@ -68,9 +130,7 @@ impl GoTime {
             if why.ends_with("out of range") {
                 Err(format!("parsing time {q}: {why}"))
             } else {
-                Err(format!(
-                    "parsing time {q} as \"2006-01-02T15:04:05Z07:00\": {why}"
-                ))
+                Err(layout_error(s))
             }
         };
         let b = s.as_bytes();

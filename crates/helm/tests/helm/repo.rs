@@ -569,6 +569,39 @@ fn go_times_parse_and_print_as_go() {
     ] {
         assert_eq!(GoTime::parse(input).expect(input).rfc3339_nano(), printed);
     }
+    // Go's words (read from Go 1.26's Time.UnmarshalJSON).
+    for (bad, why) in [
+        (
+            "2016-10-06",
+            " as \"2006-01-02T15:04:05Z07:00\": cannot parse \"\" as \"T\"",
+        ),
+        (
+            "bad",
+            " as \"2006-01-02T15:04:05Z07:00\": cannot parse \"bad\" as \"2006\"",
+        ),
+        (
+            "2016-10-06 16:23:20Z",
+            " as \"2006-01-02T15:04:05Z07:00\": cannot parse \" 16:23:20Z\" as \"T\"",
+        ),
+        (
+            "2016-10-06T16:23:20",
+            " as \"2006-01-02T15:04:05Z07:00\": cannot parse \"\" as \"Z07:00\"",
+        ),
+        (
+            "2016-10-06T16:23:20+0100",
+            " as \"2006-01-02T15:04:05Z07:00\": cannot parse \"+0100\" as \"Z07:00\"",
+        ),
+        ("2016-10-06T16:23:20Zx", ": extra text: \"x\""),
+        ("2016-13-06T16:23:20Z", ": month out of range"),
+        ("2016-10-06T24:00:00Z", ": hour out of range"),
+        ("2016-02-30T00:00:00Z", ": day out of range"),
+    ] {
+        assert_eq!(
+            GoTime::parse(bad).expect_err(bad),
+            format!("parsing time \"{bad}\"{why}"),
+            "{bad}"
+        );
+    }
     for bad in [
         "2023-02-29T00:00:00Z",
         "2016-10-06",
