@@ -52,6 +52,20 @@ pub fn package(files: Vec<File>, mtime: u64) -> Result<Packaged, PackageError> {
     package_with(files, mtime, None, None)
 }
 
+/// `helm package DIR`: the chart directory read as [`crate::chart::load_dir`]
+/// reads it (`.helmignore` applied), then [`package`].
+pub fn package_dir(
+    fs: &dyn ferroflux_kustomize::fs::FileSystem,
+    root: &std::path::Path,
+    mtime: u64,
+) -> Result<Packaged, PackageError> {
+    let (files, v3) = crate::chart::dir_files(fs, root).map_err(|e| error(e.to_string()))?;
+    if v3 {
+        return Err(error("invalid chart apiVersion (Chart.yaml)"));
+    }
+    package(files, mtime)
+}
+
 /// [`package`] with the root chart's `values.yaml` bytes replaced and
 /// its version set (what source-controller's build changes).
 fn package_with(

@@ -176,6 +176,13 @@ fn packages_hold_what_helm_package_writes() {
     let mut compared = 0;
     for dir in package_cases() {
         let ours = package::package(chart_files(&dir), 1_700_000_000).expect("package");
+        let fs = DiskFs::new(&dir).expect("fs");
+        let from_fs = package::package_dir(&fs, &dir, 1_700_000_000).expect("package_dir");
+        assert!(
+            from_fs.data == ours.data,
+            "{}: package_dir differs",
+            dir.display()
+        );
         let theirs = helm_package(&helm, &dir, tmp.path());
         let what = dir.display();
         assert_eq!(
@@ -443,6 +450,20 @@ fn build_errors_are_source_controllers() {
     assert_eq!(
         &lock.header[136..148],
         format!("{:011o}\0", 1_577_930_646u64).as_bytes()
+    );
+    // A v3 chart directory is refused as helm template refuses it.
+    let v3 = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        v3.path().join("Chart.yaml"),
+        "apiVersion: v3\nname: c\nversion: 1.0.0\n",
+    )
+    .expect("write");
+    let fs = DiskFs::new(v3.path()).expect("fs");
+    assert_eq!(
+        package::package_dir(&fs, v3.path(), 0)
+            .expect_err("v3")
+            .message,
+        "invalid chart apiVersion (Chart.yaml)"
     );
     // A chart that does not load is not packaged.
     assert!(package::package(vec![], 0).is_err());
