@@ -182,7 +182,36 @@ pub fn parse_stream_raw_last_key_wins(source: &str) -> Result<Vec<Document>, Yam
     parse_with(source, true, true)
 }
 
+/// [`parse_stream_raw`] (or, with `last_key_wins`, its last-key-wins
+/// variant) with the stream and document size budgets raised to
+/// `max_bytes`, for documents that are no Kubernetes object (a Helm
+/// repository's `index.yaml` may hold 50 MiB). Depth and alias budgets
+/// are unchanged.
+pub fn parse_stream_raw_sized(
+    source: &str,
+    last_key_wins: bool,
+    max_bytes: usize,
+) -> Result<Vec<Document>, YamlError> {
+    parse_sized(source, true, last_key_wins, max_bytes, max_bytes)
+}
+
 fn parse_with(source: &str, raw: bool, last_key_wins: bool) -> Result<Vec<Document>, YamlError> {
+    parse_sized(
+        source,
+        raw,
+        last_key_wins,
+        MAX_STREAM_BYTES,
+        MAX_DOCUMENT_CHARS,
+    )
+}
+
+fn parse_sized(
+    source: &str,
+    raw: bool,
+    last_key_wins: bool,
+    max_stream_bytes: usize,
+    max_document_chars: usize,
+) -> Result<Vec<Document>, YamlError> {
     // saphyr accepts a stream that opens with `...`; libyaml, PyYAML and
     // kubectl do not, and it is always an elision copied from an article.
     let first = source
@@ -198,12 +227,12 @@ fn parse_with(source: &str, raw: bool, last_key_wins: bool) -> Result<Vec<Docume
                 .to_string(),
         });
     }
-    if source.len() > MAX_STREAM_BYTES {
+    if source.len() > max_stream_bytes {
         return Err(YamlError {
             line: 1,
             col: 1,
             message: format!(
-                "file is {} bytes, more than the {MAX_STREAM_BYTES} bytes a manifest file may hold",
+                "file is {} bytes, more than the {max_stream_bytes} bytes a manifest file may hold",
                 source.len()
             ),
         });
@@ -211,6 +240,7 @@ fn parse_with(source: &str, raw: bool, last_key_wins: bool) -> Result<Vec<Docume
     let mut builder = Builder {
         raw,
         last_key_wins,
+        max_document_chars,
         ..Builder::default()
     };
     for event in Parser::new_from_str(source) {
@@ -318,6 +348,8 @@ struct Builder {
     raw: bool,
     /// A repeated key replaces the earlier one instead of failing.
     last_key_wins: bool,
+    /// The document size budget ([`MAX_DOCUMENT_CHARS`] unless raised).
+    max_document_chars: usize,
 }
 
 impl Builder {
@@ -325,11 +357,11 @@ impl Builder {
         let line = span.start.line();
         let col = span.start.col() + 1;
         let error = |message: String| YamlError { line, col, message };
-        if span.end.index().saturating_sub(self.doc_start) > MAX_DOCUMENT_CHARS {
+        if span.end.index().saturating_sub(self.doc_start) > self.max_document_chars {
             return Err(error(format!(
-                "document starting at line {} is longer than {MAX_DOCUMENT_CHARS} characters, \
+                "document starting at line {} is longer than {} characters, \
                  the most Kubernetes accepts for one object",
-                self.doc_line
+                self.doc_line, self.max_document_chars
             )));
         }
         match event {

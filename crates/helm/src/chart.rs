@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 pub(crate) mod archive;
 mod ignore;
-mod metadata;
+pub(crate) mod metadata;
 pub mod semver;
 
 pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE};
@@ -554,6 +554,16 @@ pub fn load_dir(
     fs: &dyn ferroflux_kustomize::fs::FileSystem,
     root: &Path,
 ) -> Result<Chart, ChartError> {
+    let (files, v3) = dir_files(fs, root)?;
+    refuse_v3(load_files(files)?, v3)
+}
+
+/// The files [`load_dir`] loads (walked, filtered by `.helmignore`,
+/// bounded, BOMs stripped), and whether the chart is a refused `v3` one.
+pub(crate) fn dir_files(
+    fs: &dyn ferroflux_kustomize::fs::FileSystem,
+    root: &Path,
+) -> Result<(Vec<File>, bool), ChartError> {
     let chart_yaml = root.join("Chart.yaml");
     let data = fs.read(&chart_yaml).map_err(|e| {
         let p = chart_yaml.display();
@@ -583,7 +593,7 @@ pub fn load_dir(
     let mut files = Vec::new();
     let mut total: u64 = 0;
     walk(fs, root, "", &rules, &mut files, &mut total, 0)?;
-    refuse_v3(load_files(files)?, v3)
+    Ok((files, v3))
 }
 
 fn walk(

@@ -16,13 +16,20 @@
 //!   split, classified and sorted into manifests and hooks, printed as
 //!   `helm template` prints them.
 //!
+//! And for Flux's sources (§9): [`repo`], a chart repository's
+//! `index.yaml` loaded, selected from and written as source-controller
+//! does; [`package`], a chart written back as `helm package` writes it,
+//! after source-controller's `valuesFiles` merge and version metadata.
+//!
 //! Must not depend on: IO, clocks, environment, tokio, git, kube.
 
 pub mod args;
 pub mod chart;
 pub mod funcs;
+pub mod package;
 pub mod release;
 pub mod render;
+pub mod repo;
 pub mod schema;
 pub mod strvals;
 pub mod template;

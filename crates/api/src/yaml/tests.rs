@@ -238,3 +238,40 @@ fn entries_say_whether_their_key_was_quoted() {
     let quoted: Vec<bool> = entries.iter().map(|e| e.key_quoted).collect();
     assert_eq!(quoted, [false, true, true, false]);
 }
+
+#[test]
+fn sized_parse_raises_the_size_budgets_only() {
+    let big = format!("a: {}\n", "z".repeat(MAX_DOCUMENT_CHARS));
+    assert!(parse_stream_raw(&big).is_err());
+    let docs = parse_stream_raw_sized(&big, false, 8 << 20).expect("fits the raised budget");
+    assert_eq!(docs.len(), 1);
+    let err = parse_stream_raw_sized(&big, false, 1 << 20).unwrap_err();
+    assert!(
+        err.message.contains("more than the 1048576 bytes"),
+        "{}",
+        err.message
+    );
+    // A stream of several documents within the raised budget.
+    let doc = "z".repeat(2 << 20);
+    let docs = parse_stream_raw_sized(&format!("a: 1\n---\nb: {doc}\n"), false, 3 << 20)
+        .expect("two documents");
+    assert_eq!(docs.len(), 2);
+    // Depth is not raised.
+    let deep = format!(
+        "{}{}",
+        "[".repeat(MAX_DEPTH + 10),
+        "]".repeat(MAX_DEPTH + 10)
+    );
+    assert!(parse_stream_raw_sized(&deep, false, 8 << 20).is_err());
+    // A repeated key: refused, or the last kept.
+    assert!(parse_stream_raw_sized("a: 1\na: 2\n", false, 1 << 20).is_err());
+    let docs = parse_stream_raw_sized("a: 1\na: 2\n", true, 1 << 20).expect("last wins");
+    assert_eq!(
+        docs[0]
+            .node
+            .as_ref()
+            .and_then(|n| n.get("a"))
+            .and_then(|n| n.as_str()),
+        Some("2")
+    );
+}

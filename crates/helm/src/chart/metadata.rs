@@ -52,7 +52,7 @@ impl Errors {
 }
 
 /// The JSON kind Go names in a type error.
-fn kind(node: &Node) -> &'static str {
+pub(crate) fn kind(node: &Node) -> &'static str {
     match &node.value {
         Yaml::Seq(_) => "array",
         Yaml::Map(_) => "object",
@@ -69,14 +69,14 @@ fn kind(node: &Node) -> &'static str {
     }
 }
 
-fn is_null(node: &Node) -> bool {
+pub(crate) fn is_null(node: &Node) -> bool {
     kind(node) == "null"
 }
 
 /// A scalar for a Go `string` field: numbers and booleans become their
 /// text as sigs.k8s.io/yaml converts them. `Ok(None)` is a JSON null (the
 /// field is left alone); `Err` is the JSON kind that does not fit.
-fn as_string(node: &Node) -> Result<Option<String>, &'static str> {
+pub(crate) fn as_string(node: &Node) -> Result<Option<String>, &'static str> {
     match &node.value {
         Yaml::Str { text, quoted: true } => Ok(Some(text.clone())),
         Yaml::Str {
@@ -99,7 +99,7 @@ fn as_string(node: &Node) -> Result<Option<String>, &'static str> {
     }
 }
 
-fn as_bool(node: &Node) -> Result<Option<bool>, &'static str> {
+pub(crate) fn as_bool(node: &Node) -> Result<Option<bool>, &'static str> {
     match &node.value {
         Yaml::Str {
             text,
@@ -117,7 +117,7 @@ fn as_bool(node: &Node) -> Result<Option<bool>, &'static str> {
 
 /// A mapping's entries with keys as sigs.k8s.io/yaml names them, in the
 /// order `encoding/json` sees them (sorted, as `json.Marshal` writes a map).
-fn entries(node: &Node) -> Vec<(String, &Node)> {
+pub(crate) fn entries(node: &Node) -> Vec<(String, &Node)> {
     let Yaml::Map(es) = &node.value else {
         return Vec::new();
     };
@@ -140,7 +140,7 @@ fn entries(node: &Node) -> Vec<(String, &Node)> {
 
 /// `encoding/json`'s field lookup: the exact name, else a case-insensitive
 /// one.
-fn field<'f>(key: &str, fields: &[&'f str]) -> Option<&'f str> {
+pub(crate) fn field<'f>(key: &str, fields: &[&'f str]) -> Option<&'f str> {
     fields
         .iter()
         .find(|f| **f == key)
@@ -197,13 +197,18 @@ pub(crate) fn decode_into(text: &str, dec: &mut Decoded) -> Result<(), DecodeErr
     let Some(node) = docs.into_iter().next().and_then(|d| d.node) else {
         return Ok(());
     };
+    decode_node(&node, dec)
+}
+
+/// [`decode_into`] of one parsed node (an index entry, for instance).
+pub(crate) fn decode_node(node: &Node, dec: &mut Decoded) -> Result<(), DecodeError> {
     // The YAML → JSON step fails first (infinities, null keys).
-    to_json(&node).map_err(|e| DecodeError {
+    to_json(node).map_err(|e| DecodeError {
         message: e.message,
         line: Some(e.line),
     })?;
     if !matches!(node.value, Yaml::Map(_)) {
-        let k = kind(&node);
+        let k = kind(node);
         return Err(DecodeError {
             message: format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {k} into \
@@ -234,7 +239,7 @@ pub(crate) fn decode_into(text: &str, dec: &mut Decoded) -> Result<(), DecodeErr
         "type",
     ];
     const S: &str = "Metadata";
-    for (key, value) in entries(&node) {
+    for (key, value) in entries(node) {
         let Some(f) = field(&key, FIELDS) else {
             continue;
         };
