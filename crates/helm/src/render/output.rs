@@ -388,104 +388,10 @@ fn show_only(all: &str, patterns: &[String]) -> Result<String, String> {
     Ok(out)
 }
 
-/// Go's `filepath.Match` on `/`-separated paths: `*` and `?` never match
-/// `/`, `[...]` classes with ranges and `^`/`!` negation, `\` escapes.
-/// A malformed pattern matches nothing (Go returns `ErrBadPattern`, which
-/// `helm template` ignores).
+/// Go's `filepath.Match` (the chart stage's): a malformed pattern matches
+/// nothing (Go returns `ErrBadPattern`, which `helm template` ignores).
 pub fn go_path_match(pattern: &str, name: &str) -> Result<bool, String> {
-    Ok(matches(pattern.as_bytes(), name.as_bytes()).unwrap_or(false))
-}
-
-fn matches(p: &[u8], n: &[u8]) -> Option<bool> {
-    let (mut pi, mut ni) = (0, 0);
-    // Backtracking point for the last `*`.
-    let mut star: Option<(usize, usize)> = None;
-    loop {
-        if pi < p.len() {
-            match p[pi] {
-                b'*' => {
-                    star = Some((pi, ni));
-                    pi += 1;
-                    continue;
-                }
-                b'?' if ni < n.len() && n[ni] != b'/' => {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-                b'[' if ni < n.len() => {
-                    let (ok, next) = class(p, pi, n[ni])?;
-                    if ok && n[ni] != b'/' {
-                        pi = next;
-                        ni += 1;
-                        continue;
-                    }
-                }
-                b'\\' if pi + 1 < p.len() && ni < n.len() && p[pi + 1] == n[ni] => {
-                    pi += 2;
-                    ni += 1;
-                    continue;
-                }
-                c if c != b'\\' && c != b'[' && c != b'?' && ni < n.len() && c == n[ni] => {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        } else if ni == n.len() {
-            return Some(true);
-        }
-        // Mismatch: let the last `*` swallow one more byte (not `/`).
-        match star {
-            Some((sp, sn)) if sn < n.len() && n[sn] != b'/' => {
-                star = Some((sp, sn + 1));
-                pi = sp + 1;
-                ni = sn + 1;
-            }
-            _ => return Some(false),
-        }
-    }
-}
-
-/// A `[...]` class at `p[start]`: whether `c` is in it, and the index
-/// after `]`. `None` for a malformed class.
-fn class(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
-    let mut i = start + 1;
-    let negated = matches!(p.get(i), Some(b'^'));
-    if negated {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    loop {
-        let b = *p.get(i)?;
-        if b == b']' && !first {
-            return Some((matched != negated, i + 1));
-        }
-        first = false;
-        let lo = if b == b'\\' {
-            i += 1;
-            *p.get(i)?
-        } else {
-            b
-        };
-        i += 1;
-        let mut hi = lo;
-        if p.get(i) == Some(&b'-') && p.get(i + 1).is_some_and(|b| *b != b']') {
-            i += 1;
-            hi = if p[i] == b'\\' {
-                i += 1;
-                *p.get(i)?
-            } else {
-                p[i]
-            };
-            i += 1;
-        }
-        if lo <= c && c <= hi {
-            matched = true;
-        }
-    }
+    Ok(crate::chart::go_match(pattern, name).unwrap_or(false))
 }
 
 /// [`HeadReader`] as Helm reads a document: `sigs.k8s.io/yaml.Unmarshal`
