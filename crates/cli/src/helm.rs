@@ -80,7 +80,7 @@ fn template(cmd: TemplateCommand) -> anyhow::Result<ExitCode> {
         offset_secs: 0,
         zone: "UTC".to_string(),
     });
-    args.seed = Some(seed());
+    args.seed = seed();
     if args.values_files.iter().any(|f| f == "-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text)?;
@@ -99,17 +99,13 @@ fn template(cmd: TemplateCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// 64 bits from the kernel for sprig's random functions (the time and the
-/// process id when /dev/urandom cannot be read).
-fn seed() -> u64 {
-    let mut buf = [0u8; 8];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf));
-    if read.is_ok() {
-        return u64::from_le_bytes(buf);
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or_default();
-    nanos ^ u64::from(std::process::id()).rotate_left(32)
+/// 32 bytes from the kernel to key the random functions' stream; `None`
+/// (they then fail, saying so) when /dev/urandom cannot be read: a
+/// guessable key would make `randAlphaNum` passwords guessable.
+fn seed() -> Option<[u8; 32]> {
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .ok()?;
+    Some(key)
 }

@@ -39,9 +39,10 @@ pub struct TemplateArgs {
     /// Not a flag: the instant sprig's `now` and date functions see (the
     /// caller's clock; without it they fail, as the engine reads no clock).
     pub now: Option<ferroflux_template::Timestamp>,
-    /// Not a flag: the seed of `randAlphaNum`, `uuidv4`, ... (without it
-    /// they fail).
-    pub seed: Option<u64>,
+    /// Not a flag: the key of the ChaCha20 stream `randAlphaNum`,
+    /// `uuidv4`, ... draw from (32 bytes of the caller's entropy; without
+    /// it they fail).
+    pub seed: Option<[u8; 32]>,
 }
 
 /// A command line `helm template` would refuse (or one asking for what

@@ -34,8 +34,11 @@ pub struct RenderOptions {
     pub subchart_notes: bool,
     /// What `now` returns (the engine has no clock of its own).
     pub now: Option<ferroflux_template::Timestamp>,
-    /// Seeds the random functions (`randAlphaNum`, `uuidv4`, ...).
-    pub seed: Option<u64>,
+    /// Keys the ChaCha20 stream the random functions (`randAlphaNum`,
+    /// `uuidv4`, ...) draw from: 32 bytes of the caller's entropy, so that
+    /// one printed value tells nothing of the others (charts put
+    /// `randAlphaNum` passwords in Secrets).
+    pub seed: Option<[u8; 32]>,
 }
 
 impl Default for RenderOptions {
@@ -311,15 +314,13 @@ pub fn render(
     if let Some(now) = opts.now.clone() {
         funcs.set_clock(move || now.clone());
     }
-    if let Some(seed) = opts.seed {
-        // xorshift64*: the seed is the caller's entropy; the sequence
-        // only has to look random to a template.
-        let mut state = seed | 1;
+    if let Some(key) = opts.seed {
+        use chacha20::cipher::{KeyIvInit, StreamCipher};
+        let mut stream = chacha20::ChaCha20::new(&key.into(), &[0u8; 12].into());
         funcs.set_rng(move || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+            let mut bytes = [0u8; 8];
+            stream.apply_keystream(&mut bytes);
+            u64::from_le_bytes(bytes)
         });
     }
     let mut files = execute_all(&templates, &datas, funcs)?;

@@ -13,6 +13,7 @@ mod generated;
 mod hostile;
 mod output;
 mod package;
+mod random;
 mod release;
 mod repo;
 mod schema;
