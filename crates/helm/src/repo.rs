@@ -192,26 +192,6 @@ const INDEX_FIELDS: &[&str] = &[
     "annotations",
 ];
 
-const METADATA_FIELDS: &[&str] = &[
-    "name",
-    "home",
-    "sources",
-    "version",
-    "description",
-    "keywords",
-    "maintainers",
-    "icon",
-    "apiVersion",
-    "condition",
-    "tags",
-    "appVersion",
-    "deprecated",
-    "annotations",
-    "kubeVersion",
-    "dependencies",
-    "type",
-];
-
 const ENTRY_FIELDS: &[&str] = &[
     "urls",
     "created",
@@ -594,7 +574,7 @@ fn check_metadata_types(node: &Node) -> Result<(), IndexError> {
     const P: &str = "entries.Metadata";
     const CV: &str = "ChartVersion";
     for (key, value) in md::entries(node) {
-        let Some(f) = md::field(&key, METADATA_FIELDS) else {
+        let Some(f) = md::field(&key, md::METADATA_FIELDS) else {
             continue;
         };
         let path = format!("{P}.{f}");
@@ -669,7 +649,7 @@ fn decode_version(node: &Node, strict: bool) -> Result<Option<ChartVersion>, Ind
         url: String::new(),
     };
     for (key, value) in md::entries(node) {
-        if md::field(&key, METADATA_FIELDS).is_some() {
+        if md::field(&key, md::METADATA_FIELDS).is_some() {
             continue;
         }
         let Some(f) = md::field(&key, ENTRY_FIELDS) else {

@@ -219,28 +219,9 @@ pub(crate) fn decode_node(node: &Node, dec: &mut Decoded) -> Result<(), DecodeEr
     }
     let mut errs = Errors::default();
     let md = &mut dec.md;
-    const FIELDS: &[&str] = &[
-        "name",
-        "home",
-        "sources",
-        "version",
-        "description",
-        "keywords",
-        "maintainers",
-        "icon",
-        "apiVersion",
-        "condition",
-        "tags",
-        "appVersion",
-        "deprecated",
-        "annotations",
-        "kubeVersion",
-        "dependencies",
-        "type",
-    ];
     const S: &str = "Metadata";
     for (key, value) in entries(node) {
-        let Some(f) = field(&key, FIELDS) else {
+        let Some(f) = field(&key, METADATA_FIELDS) else {
             continue;
         };
         errs.at = value.line;
@@ -609,3 +590,25 @@ fn dependency_map(d: &Dependency) -> Value {
     o.insert("Alias".into(), d.alias.clone().into());
     Value::Object(o)
 }
+
+/// `chart.Metadata`'s JSON field names, in its struct order (Chart.yaml's
+/// keys; index entries and release records hold the same fields).
+pub(crate) const METADATA_FIELDS: &[&str] = &[
+    "name",
+    "home",
+    "sources",
+    "version",
+    "description",
+    "keywords",
+    "maintainers",
+    "icon",
+    "apiVersion",
+    "condition",
+    "tags",
+    "appVersion",
+    "deprecated",
+    "annotations",
+    "kubeVersion",
+    "dependencies",
+    "type",
+];
