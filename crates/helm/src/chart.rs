@@ -363,7 +363,13 @@ fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
 /// Helm's `loader.LoadArchive`: a gzipped tar of one chart directory
 /// (§2.4), then [`load_files`]. `.helmignore` is not applied to archives.
 pub fn load_archive(data: &[u8]) -> Result<Chart, ChartError> {
-    let files = archive::load_archive_files(data).map_err(ChartError::new)?;
+    load_unpacked(archive::load_archive_files(data).map_err(ChartError::new)?)
+}
+
+/// [`load_archive`] after the unpacking: the root's `apiVersion` dispatch,
+/// then [`load_files`] (for callers that word the unpacking's errors
+/// themselves, as `helm template`'s `LoadFile` does).
+pub(crate) fn load_unpacked(files: Vec<File>) -> Result<Chart, ChartError> {
     let v3 = match files.iter().find(|f| f.name == "Chart.yaml") {
         Some(f) => check_api_version(&f.data)?,
         None => false,

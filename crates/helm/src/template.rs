@@ -144,5 +144,5 @@ fn load_chart_file(name: &str, bytes: &[u8]) -> Result<crate::chart::Chart, Erro
             "unable to detect chart version, no Chart.yaml found",
         ));
     }
-    crate::chart::load_archive(bytes).map_err(|e| Error::new(e.to_string()))
+    crate::chart::load_unpacked(files).map_err(|e| Error::new(e.to_string()))
 }
