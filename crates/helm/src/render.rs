@@ -157,16 +157,11 @@ pub fn crd_objects(chart: &Chart) -> Vec<(String, String)> {
 }
 
 fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
-    for f in &chart.files {
-        let lower = f.name.to_ascii_lowercase();
-        if f.name.starts_with("crds/")
-            && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
-        {
-            out.push((
-                format!("{full_path}/{}", f.name),
-                String::from_utf8_lossy(&f.data).into_owned(),
-            ));
-        }
+    for f in chart.crds() {
+        out.push((
+            format!("{full_path}/{}", f.name),
+            String::from_utf8_lossy(&f.data).into_owned(),
+        ));
     }
     for sub in &chart.dependencies {
         collect_crds(

@@ -163,12 +163,10 @@ pub fn split_manifests(file: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Go's `unicode.IsSpace`.
+/// Go's `unicode.IsSpace`: Unicode's White_Space, which is also what
+/// `char::is_whitespace` tests.
 pub fn go_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
-    ) || (c > '\u{ff}' && c.is_whitespace())
+    c.is_whitespace()
 }
 
 /// Why a rendered document cannot be sorted.
