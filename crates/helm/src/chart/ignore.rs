@@ -3,6 +3,10 @@
 //! path it does *not* match, and evaluation stops at the first rule that
 //! decides.
 
+// Go's chunk scanner, escapes and rune decoding, shared with envsubst's
+// `path.Match` in ferroflux-kustomize.
+use ferroflux_kustomize::flux::envsubst::{decode_rune as decode, get_esc, scan_chunk};
+
 /// One parsed rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Pattern {
@@ -74,7 +78,8 @@ impl IgnoreRules {
     }
 
     fn parse_rule(&mut self, rule: &str) -> Result<(), String> {
-        let rule = rule.trim_matches(is_go_space);
+        // Go trims unicode.IsSpace: Unicode White_Space, as `trim` does.
+        let rule = rule.trim();
         if rule.is_empty() || rule.starts_with('#') {
             return Ok(());
         }
@@ -140,10 +145,6 @@ impl IgnoreRules {
     }
 }
 
-fn is_go_space(c: char) -> bool {
-    c.is_whitespace()
-}
-
 /// Go's `filepath.Base`: the last element, trailing slashes dropped.
 fn go_base(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
@@ -204,64 +205,6 @@ pub fn go_match(pattern: &str, name: &str) -> Option<bool> {
         return Some(false);
     }
     Some(name.is_empty())
-}
-
-fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
-    let mut star = false;
-    while pattern.first() == Some(&b'*') {
-        pattern = &pattern[1..];
-        star = true;
-    }
-    let mut in_range = false;
-    let mut i = 0;
-    while i < pattern.len() {
-        match pattern[i] {
-            b'\\' if i + 1 < pattern.len() => i += 1,
-            b'[' => in_range = true,
-            b']' => in_range = false,
-            b'*' if !in_range => break,
-            _ => {}
-        }
-        i += 1;
-    }
-    (star, &pattern[..i], &pattern[i..])
-}
-
-/// One UTF-8 rune of `s` (U+FFFD and one byte when invalid).
-fn decode(s: &[u8]) -> (u32, usize) {
-    let len = match s.first() {
-        None => return (0xFFFD, 0),
-        Some(b) if *b < 0x80 => return (u32::from(*b), 1),
-        Some(b) if *b >= 0xF0 => 4,
-        Some(b) if *b >= 0xE0 => 3,
-        Some(_) => 2,
-    };
-    match s.get(..len).and_then(|b| std::str::from_utf8(b).ok()) {
-        Some(text) => (text.chars().next().map_or(0xFFFD, |c| c as u32), len),
-        None => (0xFFFD, 1),
-    }
-}
-
-/// `getEsc`: one (possibly escaped) rune of a character class.
-fn get_esc(mut chunk: &[u8]) -> Option<(u32, &[u8])> {
-    if chunk.is_empty() || chunk[0] == b'-' || chunk[0] == b']' {
-        return None;
-    }
-    if chunk[0] == b'\\' {
-        chunk = &chunk[1..];
-        if chunk.is_empty() {
-            return None;
-        }
-    }
-    let (r, n) = decode(chunk);
-    if r == 0xFFFD && n == 1 {
-        return None;
-    }
-    let rest = &chunk[n..];
-    if rest.is_empty() {
-        return None;
-    }
-    Some((r, rest))
 }
 
 /// `matchChunk`: (rest of `s`, matched, bad pattern).

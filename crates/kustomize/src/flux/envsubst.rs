@@ -790,7 +790,7 @@ impl Evaluator<'_> {
     }
 }
 
-pub(crate) fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
+pub fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut star = false;
     while pattern.first() == Some(&b'*') {
         pattern = &pattern[1..];
@@ -813,7 +813,7 @@ pub(crate) fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
 
 /// A possibly escaped character of a class; `None` is a bad pattern. As in
 /// Go, a class that ends the pattern right after a character is bad.
-pub(crate) fn get_esc(mut chunk: &[u8]) -> Option<(u32, &[u8])> {
+pub fn get_esc(mut chunk: &[u8]) -> Option<(u32, &[u8])> {
     if chunk.is_empty() || chunk[0] == b'-' || chunk[0] == b']' {
         return None;
     }
@@ -835,7 +835,7 @@ pub(crate) fn get_esc(mut chunk: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 /// Go's `utf8.DecodeRune`: an invalid byte is U+FFFD of width 1.
-pub(crate) fn decode_rune(s: &[u8]) -> (u32, usize) {
+pub fn decode_rune(s: &[u8]) -> (u32, usize) {
     let len = match s.first() {
         None => return (0xFFFD, 0),
         Some(b) if *b < 0x80 => return (u32::from(*b), 1),
