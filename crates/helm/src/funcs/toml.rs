@@ -310,10 +310,10 @@ fn json_of(value: ::toml::Value) -> Value {
     }
 }
 
-/// `time.Time.Format(time.RFC3339Nano)` of a decoded TOML datetime: a local
-/// date is midnight, a local time is on 0000-01-01, a missing or zero
-/// offset is `Z`, trailing zeros of the fraction are dropped.
-fn go_time_json(d: &::toml::value::Datetime) -> String {
+/// A decoded TOML datetime's date and time as Go prints them, `sep`
+/// between: a local date is midnight, a local time is on 0000-01-01, the
+/// fraction's trailing zeros dropped.
+fn date_time(d: &::toml::value::Datetime, sep: char) -> String {
     let (year, month, day) = d
         .date
         .as_ref()
@@ -326,12 +326,20 @@ fn go_time_json(d: &::toml::value::Datetime) -> String {
             t.nanosecond.unwrap_or(0),
         )
     });
-    let mut out = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    let mut out = format!("{year:04}-{month:02}-{day:02}{sep}{hour:02}:{minute:02}:{second:02}");
     if nanos > 0 {
         let frac = format!("{nanos:09}");
         out.push('.');
         out.push_str(frac.trim_end_matches('0'));
     }
+    out
+}
+
+/// `time.Time.Format(time.RFC3339Nano)` of a decoded TOML datetime: a local
+/// date is midnight, a local time is on 0000-01-01, a missing or zero
+/// offset is `Z`, trailing zeros of the fraction are dropped.
+fn go_time_json(d: &::toml::value::Datetime) -> String {
+    let mut out = date_time(d, 'T');
     match &d.offset {
         Some(::toml::value::Offset::Custom { minutes }) if *minutes != 0 => {
             let sign = if *minutes < 0 { '-' } else { '+' };
@@ -374,24 +382,7 @@ impl ferroflux_template::Object for TomlTime {
 
 /// `time.Time.String()`: `2006-01-02 15:04:05.999999999 -0700 MST`.
 fn go_time_string(d: &::toml::value::Datetime) -> String {
-    let (year, month, day) = d
-        .date
-        .as_ref()
-        .map_or((0, 1, 1), |t| (t.year, t.month, t.day));
-    let (hour, minute, second, nanos) = d.time.as_ref().map_or((0, 0, 0, 0), |t| {
-        (
-            t.hour,
-            t.minute,
-            t.second.unwrap_or(0),
-            t.nanosecond.unwrap_or(0),
-        )
-    });
-    let mut out = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
-    if nanos > 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
+    let mut out = date_time(d, ' ');
     let zone = match (&d.offset, &d.date, &d.time) {
         (Some(::toml::value::Offset::Custom { minutes }), _, _) if *minutes != 0 => {
             let sign = if *minutes < 0 { '-' } else { '+' };
