@@ -1,6 +1,41 @@
 //! Shared helpers of the test modules.
 
+use ferroflux_helm::TemplateArgs;
+use ferroflux_kustomize::DiskFs;
+use ferroflux_testkit::helm::Helm;
 use serde_json::Value;
+
+/// helm crashed (Go panic) where ours must give a clear error instead.
+pub const HELM_PANICKED: &str = "<helm panicked>";
+
+/// `helm template ARGS`: its stdout, or what it prints after `Error: `
+/// ([`HELM_PANICKED`] when it panicked instead).
+pub fn helm_template(helm: &Helm, args: &[String]) -> Result<String, String> {
+    let run = helm.template(args);
+    if run.ok {
+        return Ok(run.stdout);
+    }
+    if !run.stderr.contains("Error: ") && run.stderr.contains("panic: ") {
+        return Err(HELM_PANICKED.to_string());
+    }
+    let at = run.stderr.find("Error: ").expect("helm says Error:");
+    Err(run.stderr[at + "Error: ".len()..].trim_end().to_string())
+}
+
+/// `ferroflux helm template ARGS` through the library, with a fixed clock
+/// and random key: what the CLI prints, or the error after `Error: `.
+pub fn ours_template(args: &[String]) -> Result<String, String> {
+    let mut args = TemplateArgs::parse(args).map_err(|e| e.to_string())?;
+    args.now = Some(ferroflux_template::Timestamp {
+        unix_secs: 1_700_000_000,
+        nanos: 0,
+        offset_secs: 0,
+        zone: "UTC".to_string(),
+    });
+    args.seed = Some([42; 32]);
+    let fs = DiskFs::new("/").map_err(|e| e.to_string())?;
+    ferroflux_helm::template(&fs, &args).map_err(|e| e.helm_message())
+}
 
 /// `v` with every number as an f64, so that helm's printed JSON (where
 /// `8` reads back as an integer) compares with our floats by value; our

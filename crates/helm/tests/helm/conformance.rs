@@ -9,69 +9,21 @@
 //! copied into the repository.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use ferroflux_helm::TemplateArgs;
-use ferroflux_kustomize::DiskFs;
+use ferroflux_testkit::helm::Helm;
 
-/// helm crashed (Go panic) where ours must give a clear error instead.
-const HELM_PANICKED: &str = "<helm panicked>";
+use crate::common::{HELM_PANICKED, helm_template, ours_template};
 
 struct Case {
     chart: PathBuf,
     args: Vec<String>,
 }
 
-fn helm_bin() -> Option<PathBuf> {
-    match std::env::var_os("FERROFLUX_HELM") {
-        Some(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
-        _ => {
-            ferroflux_testkit::env::skip_or_fail(
-                "FERROFLUX_HELM (see .ci/setup.d/56-helm.sh) is not a built helm",
-            );
-            None
-        }
-    }
-}
-
-/// helm's stdout, or the message after `Error: ` on failure.
-fn helm(bin: &Path, home: &Path, case: &Case) -> Result<String, String> {
-    let out = Command::new(bin)
-        .arg("template")
-        .args(&case.args)
-        .arg(&case.chart)
-        .env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("KUBECONFIG", home.join("no-kubeconfig"))
-        .output()
-        .expect("run helm");
-    if out.status.success() {
-        return Ok(String::from_utf8(out.stdout).expect("utf-8 stdout"));
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !stderr.contains("Error: ") && stderr.contains("panic: ") {
-        return Err(HELM_PANICKED.to_string());
-    }
-    let at = stderr.find("Error: ").expect("helm says Error:");
-    Err(stderr[at + "Error: ".len()..].trim_end().to_string())
-}
-
-fn ours(case: &Case) -> Result<String, String> {
+/// The whole command line, chart last.
+fn argv(case: &Case) -> Vec<String> {
     let mut all = case.args.clone();
     all.push(case.chart.display().to_string());
-    let mut args = TemplateArgs::parse(&all).map_err(|e| e.to_string())?;
-    args.now = Some(ferroflux_template::Timestamp {
-        unix_secs: 1_700_000_000,
-        nanos: 0,
-        offset_secs: 0,
-        zone: "UTC".to_string(),
-    });
-    args.seed = Some([42; 32]);
-    let fs = DiskFs::new("/").map_err(|e| e.to_string())?;
-    ferroflux_helm::template(&fs, &args).map_err(|e| e.helm_message())
+    all
 }
 
 fn charts() -> PathBuf {
@@ -227,17 +179,16 @@ fn helm_cases() -> Vec<Case> {
 }
 
 fn run(cases: Vec<Case>) {
-    let Some(bin) = helm_bin() else { return };
-    let home = tempfile::tempdir().expect("tempdir");
+    let Some(helm) = Helm::find() else { return };
     let mut failures = Vec::new();
     let total = cases.len();
     for case in &cases {
-        let want = helm(&bin, home.path(), case).map_err(|e| normalise(&e));
-        let got = ours(case).map_err(|e| normalise(&e));
+        let want = helm_template(&helm, &argv(case)).map_err(|e| normalise(&e));
+        let got = ours_template(&argv(case)).map_err(|e| normalise(&e));
         let same = match (&want, &got) {
             (Err(w), Err(_)) if w == HELM_PANICKED => true,
             (Err(w), Err(g)) => w == g || better(w, g),
-            (Ok(w), Ok(g)) => w == g || random_lines_only(&bin, home.path(), case, w, g),
+            (Ok(w), Ok(g)) => w == g || random_lines_only(&helm, case, w, g),
             _ => false,
         };
         if !same {
@@ -283,8 +234,8 @@ fn better(helm: &str, ours: &str) -> bool {
 /// A chart that prints random text (`randAlphaNum`, `uuidv4`, `now`):
 /// helm run again; the lines that differ between its two runs are the
 /// random ones, and ours must equal helm's on every other line.
-fn random_lines_only(bin: &Path, home: &Path, case: &Case, first: &str, ours: &str) -> bool {
-    let Ok(second) = helm(bin, home, case) else {
+fn random_lines_only(helm: &Helm, case: &Case, first: &str, ours: &str) -> bool {
+    let Ok(second) = helm_template(helm, &argv(case)) else {
         return false;
     };
     if second == first {

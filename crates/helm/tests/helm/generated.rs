@@ -8,10 +8,10 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
-use ferroflux_helm::TemplateArgs;
-use ferroflux_kustomize::DiskFs;
+use ferroflux_testkit::helm::Helm;
+
+use crate::common::{helm_template, ours_template};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -258,39 +258,9 @@ fn case(rng: &mut Rng, dir: &Path, i: usize) -> Vec<String> {
     args
 }
 
-fn helm(bin: &Path, home: &Path, args: &[String]) -> Result<String, String> {
-    let out = Command::new(bin)
-        .arg("template")
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("KUBECONFIG", home.join("none"))
-        .output()
-        .expect("run helm");
-    if out.status.success() {
-        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let at = stderr.find("Error: ").map_or(0, |i| i + "Error: ".len());
-    Err(stderr[at..].trim_end().to_string())
-}
-
-fn ours(args: &[String]) -> Result<String, String> {
-    let args = TemplateArgs::parse(args).map_err(|e| e.to_string())?;
-    let fs = DiskFs::new("/").map_err(|e| e.to_string())?;
-    ferroflux_helm::template(&fs, &args).map_err(|e| e.helm_message())
-}
-
 #[test]
 fn generated_values_and_templates_render_as_helm_renders_them() {
-    let Some(bin) = std::env::var_os("FERROFLUX_HELM").filter(|p| Path::new(p).is_file()) else {
-        ferroflux_testkit::env::skip_or_fail(
-            "FERROFLUX_HELM (see .ci/setup.d/56-helm.sh) is not a built helm",
-        );
-        return;
-    };
+    let Some(helm) = Helm::find() else { return };
     let seed = std::env::var("FERROFLUX_HELM_GEN_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -301,13 +271,12 @@ fn generated_values_and_templates_render_as_helm_renders_them() {
         .unwrap_or(60);
     let mut rng = Rng(seed);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let home = tmp.path().join("home");
     let mut failures = Vec::new();
     for i in 0..cases {
         let dir = tmp.path().join(format!("c{i}"));
         let args = case(&mut rng, &dir, i);
-        let want = helm(Path::new(&bin), &home, &args);
-        let got = ours(&args);
+        let want = helm_template(&helm, &args);
+        let got = ours_template(&args);
         if want != got {
             let values = std::fs::read_to_string(dir.join("values.yaml")).unwrap_or_default();
             let mut templates = String::new();
