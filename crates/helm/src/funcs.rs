@@ -86,54 +86,9 @@ pub(crate) fn go_format_float(f: f64, inf: &str, nan: &str) -> String {
     format!("{f}")
 }
 
-/// Go's `unicode.IsDigit` as yaml's key sorter uses it (ASCII digits: the
-/// sorter's arithmetic only makes sense for them).
-pub(crate) fn is_go_digit(c: char) -> bool {
-    c.is_ascii_digit()
-}
-
 /// A scalar yaml.v2 and yaml.v3 read as a timestamp (`2001-01-01`, ...).
 pub(crate) fn is_timestamp(s: &str) -> bool {
     ferroflux_kustomize::value::parse_timestamp(s).is_some()
-}
-
-/// The numeric tail of yaml's `keyList.Less`, at the first differing rune
-/// `i` where neither side is a letter: the digit runs starting there
-/// compared as numbers, then by length, then by rune.
-pub(crate) fn numeric_run_less<T: Copy + Into<char>>(ar: &[T], br: &[T], i: usize) -> bool {
-    let c = |r: &[T], k: usize| -> char { r[k].into() };
-    let digit = |ch: char| ch.is_ascii_digit();
-    let (mut an, mut bn): (i64, i64) = (0, 0);
-    if c(ar, i) == '0' || c(br, i) == '0' {
-        let mut j = i;
-        while j > 0 && digit(c(ar, j - 1)) {
-            j -= 1;
-            if c(ar, j) != '0' {
-                an = 1;
-                bn = 1;
-                break;
-            }
-        }
-    }
-    let run = |r: &[T], n: &mut i64| {
-        let mut k = i;
-        while k < r.len() && digit(c(r, k)) {
-            *n = n
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(c(r, k) as u8 - b'0'));
-            k += 1;
-        }
-        k
-    };
-    let ai = run(ar, &mut an);
-    let bi = run(br, &mut bn);
-    if an != bn {
-        return an < bn;
-    }
-    if ai != bi {
-        return ai < bi;
-    }
-    c(ar, i) < c(br, i)
 }
 
 use std::rc::Rc;

@@ -207,32 +207,45 @@ fn go_format_g(f: f64) -> String {
 /// yaml.v2's `keyList.Less` for string keys: letters before other runes,
 /// runs of digits compared as numbers.
 pub fn key_order(a: &str, b: &str) -> Ordering {
-    if key_less(a, b) {
+    order(a, b, false)
+}
+
+/// yaml.v3's `keyList.Less`: yaml.v2's, except that after a run of equal
+/// digits a letter sorts first (`toYamlPretty`, sops).
+pub fn key_order_v3(a: &str, b: &str) -> Ordering {
+    order(a, b, true)
+}
+
+fn order(a: &str, b: &str, v3: bool) -> Ordering {
+    if key_less(a, b, v3) {
         Ordering::Less
-    } else if key_less(b, a) {
+    } else if key_less(b, a, v3) {
         Ordering::Greater
     } else {
         Ordering::Equal
     }
 }
 
-fn key_less(a: &str, b: &str) -> bool {
+fn key_less(a: &str, b: &str, v3: bool) -> bool {
     // Sorting compares each key many times: ASCII keys (nearly all) are
     // compared in place, others as runes.
     if a.is_ascii() && b.is_ascii() {
-        return key_less_runes(a.as_bytes(), b.as_bytes());
+        return key_less_runes(a.as_bytes(), b.as_bytes(), v3);
     }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    key_less_runes(&ar, &br)
+    key_less_runes(&ar, &br, v3)
 }
 
-fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
+fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T], v3: bool) -> bool {
     let c = |r: &[T], i: usize| -> char { r[i].into() };
     let digit = |ch: char| ch.is_ascii_digit();
+    // yaml.v3: whether the runes before `i` ended in a digit.
+    let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         let (a, b) = (c(ar, i), c(br, i));
         if a == b {
+            digits = digit(a);
             continue;
         }
         let al = a.is_alphabetic();
@@ -241,7 +254,7 @@ fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
             return a < b;
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
         if a == '0' || b == '0' {

@@ -4,11 +4,9 @@
 //! YAML 1.1 booleans among the strings YAML 1.2 reads as strings, writes
 //! float64 with `%g` (`1e+06`) and lets a tab into a literal block.
 
-use std::cmp::Ordering;
-
 use serde_json::Value;
 
-use super::{go_format_float, is_go_digit};
+use super::go_format_float;
 
 const INDENT: isize = 2;
 /// yaml.v3 checks a simple key's length in bytes against this.
@@ -595,44 +593,6 @@ fn is_blankz(c: char) -> bool {
     c == ' ' || c == '\t' || is_break(c) || c == '\0'
 }
 
-/// yaml.v3's `keyList.Less` on string keys: like yaml.v2's, except that
-/// after a run of equal digits a letter sorts first.
-pub fn key_order(a: &str, b: &str) -> Ordering {
-    if key_less(a, b) {
-        Ordering::Less
-    } else if key_less(b, a) {
-        Ordering::Greater
-    } else {
-        Ordering::Equal
-    }
-}
-
-fn key_less(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        return key_less_runes(a.as_bytes(), b.as_bytes());
-    }
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
-    key_less_runes(&ar, &br)
-}
-
-fn key_less_runes<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
-    let mut digits = false;
-    for i in 0..ar.len().min(br.len()) {
-        let (a, b): (char, char) = (ar[i].into(), br[i].into());
-        if a == b {
-            digits = is_go_digit(a);
-            continue;
-        }
-        let al = a.is_alphabetic();
-        let bl = b.is_alphabetic();
-        if al && bl {
-            return a < b;
-        }
-        if al || bl {
-            return if digits { al } else { bl };
-        }
-        return super::numeric_run_less(ar, br, i);
-    }
-    ar.len() < br.len()
-}
+/// yaml.v3's `keyList.Less` on string keys (kustomize's emitter keeps
+/// both yaml.v2's and yaml.v3's).
+pub use ferroflux_kustomize::emit::key_order_v3 as key_order;
