@@ -29,6 +29,9 @@ pub use ferroflux_kube::inventory::{Inventory, ObjMetadata, ObjRef, Owner};
 
 use crate::status::StepError;
 
+pub mod helm;
+pub use helm::HelmCluster;
+
 #[cfg(test)]
 mod tests;
 
@@ -68,6 +71,15 @@ pub trait TargetCluster: Send + Sync {
         deleted: &'a ChangeSet,
         o: &'a WaitOptions,
     ) -> BoxFuture<'a, Result<Duration, ApplyError>>;
+    /// Helm's actions on this cluster with the release records in
+    /// `storage_namespace` (`spec.storageNamespace`), as field manager
+    /// `helm-controller`. A cluster that cannot run them says so.
+    fn helm(&self, storage_namespace: &str) -> Result<Arc<dyn HelmCluster>, StepError> {
+        Err(StepError::stalled(
+            NO_TARGET_REASON,
+            format!("no Helm storage in namespace '{storage_namespace}' on this target cluster"),
+        ))
+    }
 }
 
 /// Which cluster a reconcile wants.

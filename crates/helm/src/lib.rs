@@ -23,6 +23,7 @@
 //!
 //! Must not depend on: IO, clocks, environment, tokio, git, kube.
 
+pub mod action;
 pub mod args;
 pub mod chart;
 pub mod funcs;
