@@ -41,7 +41,11 @@ pub fn link_target(real_root: &Path, link: &Path) -> Result<PathBuf, LinkRefused
 /// Read at most `limit` bytes of `path`; `Ok(None)` when it holds more.
 pub fn read_bounded(path: &Path, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata, as `std::fs::read` is, so a file is read in
+    // one call instead of a probe and a doubling buffer; the bound still
+    // holds whatever the metadata says.
+    let hint = file.metadata().map_or(0, |m| m.len()).min(limit as u64 + 1) as usize;
+    let mut bytes = Vec::with_capacity(hint + 1);
     file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() <= limit).then_some(bytes))
 }

@@ -141,9 +141,20 @@ impl FileSystem for MemFs {
 }
 
 /// A directory tree on disk; symlinks that leave `root` are refused.
+///
+/// Every path is resolved to its real path before use (`realpath`: one
+/// `readlink` per component). Directories already resolved are kept, so a
+/// name inside one costs one `lstat` when it is not a symlink: walking a
+/// chart or a kustomization resolves each directory once, not each file's
+/// whole path three times. As before, a tree changed while it is read
+/// (between the check and the open) is not guarded against: the trees read
+/// are the caller's checkout or an artifact ferroflux unpacked itself.
 #[derive(Debug, Clone)]
 pub struct DiskFs {
     root: PathBuf,
+    /// Absolute paths as asked (only root and normal components) of
+    /// directories whose real path is known to lie under `root`.
+    real_dirs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, PathBuf>>>,
 }
 
 impl DiskFs {
@@ -151,10 +162,53 @@ impl DiskFs {
     pub fn new(root: impl AsRef<Path>) -> Result<Self, FsError> {
         let root = root.as_ref();
         let real = std::fs::canonicalize(root).map_err(|e| io_error(root, &e))?;
-        Ok(Self { root: real })
+        let fs = Self {
+            root: real.clone(),
+            real_dirs: Default::default(),
+        };
+        if root.is_absolute()
+            && root
+                .components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        {
+            fs.remember_dir(root, &real);
+        }
+        Ok(fs)
     }
 
-    fn resolve(&self, path: &Path) -> Result<PathBuf, FsError> {
+    fn known_dir(&self, path: &Path) -> Option<PathBuf> {
+        let dirs = self.real_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.get(path).cloned()
+    }
+
+    fn remember_dir(&self, path: &Path, real: &Path) {
+        let mut dirs = self.real_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: a tree larger than this resolves the slow way.
+        if dirs.len() < 65_536 {
+            dirs.insert(path.to_path_buf(), real.to_path_buf());
+        }
+    }
+
+    /// The real path of `path` and its metadata (of the target, not the
+    /// link), refused when it leaves the root.
+    fn resolve(&self, path: &Path) -> Result<(PathBuf, std::fs::Metadata), FsError> {
+        let plain = path.is_absolute()
+            && path
+                .components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        if plain
+            && let (Some(parent), Some(name)) = (path.parent(), path.file_name())
+            && let Some(real_parent) = self.known_dir(parent)
+        {
+            let candidate = real_parent.join(name);
+            let meta = std::fs::symlink_metadata(&candidate).map_err(|e| io_error(path, &e))?;
+            if !meta.file_type().is_symlink() {
+                if meta.is_dir() {
+                    self.remember_dir(path, &candidate);
+                }
+                return Ok((candidate, meta));
+            }
+        }
         let real = std::fs::canonicalize(path).map_err(|e| io_error(path, &e))?;
         if !real.starts_with(&self.root) {
             return Err(FsError::OutsideRoot {
@@ -162,7 +216,11 @@ impl DiskFs {
                 target: real,
             });
         }
-        Ok(real)
+        let meta = std::fs::metadata(&real).map_err(|e| io_error(path, &e))?;
+        if plain && meta.is_dir() {
+            self.remember_dir(path, &real);
+        }
+        Ok((real, meta))
     }
 }
 
@@ -181,8 +239,8 @@ fn io_error(path: &Path, e: &std::io::Error) -> FsError {
 
 impl FileSystem for DiskFs {
     fn read(&self, path: &Path) -> Result<Vec<u8>, FsError> {
-        let real = self.resolve(path)?;
-        if real.is_dir() {
+        let (real, meta) = self.resolve(path)?;
+        if meta.is_dir() {
             return Err(FsError::IsDir {
                 path: path.to_path_buf(),
             });
@@ -197,15 +255,15 @@ impl FileSystem for DiskFs {
     }
 
     fn is_dir(&self, path: &Path) -> bool {
-        self.resolve(path).is_ok_and(|p| p.is_dir())
+        self.resolve(path).is_ok_and(|(_, m)| m.is_dir())
     }
 
     fn is_file(&self, path: &Path) -> bool {
-        self.resolve(path).is_ok_and(|p| p.is_file())
+        self.resolve(path).is_ok_and(|(_, m)| m.is_file())
     }
 
     fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError> {
-        let real = self.resolve(path)?;
+        let (real, _) = self.resolve(path)?;
         let entries = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
         let mut names = Vec::new();
         for entry in entries {
@@ -217,7 +275,7 @@ impl FileSystem for DiskFs {
     }
 
     fn real_path(&self, path: &Path) -> Result<PathBuf, FsError> {
-        self.resolve(path)
+        self.resolve(path).map(|(real, _)| real)
     }
 }
 

@@ -61,14 +61,16 @@ impl ItemType {
 }
 
 #[derive(Clone, Debug)]
-pub struct Item {
+pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: std::rc::Rc<str>,
+    /// The token's text, borrowed from the template (an error's message
+    /// is owned).
+    pub val: std::borrow::Cow<'a, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go's `item.String()`, used in "unexpected X in Y" errors.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -122,13 +124,13 @@ struct Lexer<'a> {
     start: usize,
     pos: usize,
     paren_depth: i32,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     line: usize,
     line_pos: usize,
 }
 
 /// Lexes `input` into Go's item stream (ending with EOF or an error item).
-pub fn lex(input: &str) -> Vec<Item> {
+pub fn lex(input: &str) -> Vec<Item<'_>> {
     let mut l = Lexer {
         input,
         start: 0,
@@ -152,7 +154,7 @@ pub fn lex(input: &str) -> Vec<Item> {
     l.items
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
     /// The line of `pos`; positions only move forward, so lines are counted
     /// incrementally (a large template stays linear).
     fn line_at(&mut self, pos: usize) -> usize {
@@ -192,7 +194,7 @@ impl Lexer<'_> {
         let item = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].into(),
+            val: std::borrow::Cow::Borrowed(&self.input[self.start..self.pos]),
             line,
         };
         self.items.push(item);
@@ -203,7 +205,7 @@ impl Lexer<'_> {
         let item = Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg.into(),
+            val: std::borrow::Cow::Owned(msg),
             line: self.line_at(self.start),
         };
         self.items.push(item);

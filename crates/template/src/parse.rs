@@ -220,7 +220,7 @@ enum Ctl {
 
 struct Parser<'a> {
     name: &'a str,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     idx: usize,
     furthest: usize,
     vars: Vec<String>,
@@ -264,7 +264,7 @@ pub fn is_empty_node(n: &Node) -> bool {
     matches!(n, Node::Text(t) if t.trim_matches(|c: char| c.is_whitespace()).is_empty())
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn errorf<T>(&self, message: String) -> PResult<T> {
         let line = self.items.get(self.furthest).map_or(1, |i| i.line);
         Err(ParseError {
@@ -274,7 +274,7 @@ impl Parser<'_> {
         })
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.idx += 1;
         self.furthest = self.furthest.max(i);
@@ -285,13 +285,13 @@ impl Parser<'_> {
         self.idx -= 1;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         let it = self.next();
         self.backup();
         it
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != ItemType::Space {
@@ -300,13 +300,13 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
     }
 
-    fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, token: &Item<'_>, context: &str) -> PResult<T> {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -320,7 +320,7 @@ impl Parser<'_> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != typ {
             return self.unexpected(&t, context);
@@ -516,7 +516,7 @@ impl Parser<'_> {
         })
     }
 
-    fn template_name(&mut self, t: &Item, context: &str) -> PResult<String> {
+    fn template_name(&mut self, t: &Item<'_>, context: &str) -> PResult<String> {
         match t.typ {
             ItemType::String | ItemType::RawString => self.unquote(&t.val),
             _ => self.unexpected(t, context),
@@ -808,7 +808,7 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&self, t: &Item) -> PResult<Number> {
+    fn number(&self, t: &Item<'_>) -> PResult<Number> {
         let text: &str = &t.val;
         if t.typ == ItemType::CharConstant {
             let Some(c) = crate::gofmt::unquote_char(text) else {

@@ -12,9 +12,46 @@ use ferroflux_kustomize::flux::envsubst::{decode_rune as decode, get_esc, scan_c
 struct Pattern {
     /// The pattern matched (without `!`, trailing `/` or leading `/`).
     glob: String,
+    /// How `filepath.Match` can be answered without it: for the common
+    /// `name` and `*.ext` patterns (equality, or a suffix after a run
+    /// without `/`).
+    shape: Shape,
     negate: bool,
     must_dir: bool,
     kind: MatchKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Shape {
+    Literal,
+    /// `*` followed by this literal.
+    StarSuffix(String),
+    Glob,
+}
+
+impl Shape {
+    fn of(glob: &str) -> Shape {
+        let meta = |s: &str| s.contains(['*', '?', '[', '\\']);
+        if !meta(glob) {
+            Shape::Literal
+        } else if let Some(rest) = glob.strip_prefix('*')
+            && !meta(rest)
+        {
+            Shape::StarSuffix(rest.to_string())
+        } else {
+            Shape::Glob
+        }
+    }
+
+    fn matches(&self, glob: &str, name: &str) -> bool {
+        match self {
+            Shape::Literal => glob == name,
+            Shape::StarSuffix(suffix) => name
+                .strip_suffix(suffix.as_str())
+                .is_some_and(|head| !head.contains('/')),
+            Shape::Glob => go_match(glob, name).unwrap_or(false),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +143,7 @@ impl IgnoreRules {
         };
         self.patterns.push(Pattern {
             glob: glob.to_string(),
+            shape: Shape::of(glob),
             negate,
             must_dir,
             kind,
@@ -124,7 +162,7 @@ impl IgnoreRules {
                 MatchKind::Path => path,
                 MatchKind::Base => go_base(path),
             };
-            let matched = go_match(&p.glob, name).unwrap_or(false);
+            let matched = p.shape.matches(&p.glob, name);
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;
@@ -289,4 +327,31 @@ fn match_chunk<'s>(mut chunk: &[u8], mut s: &'s [u8]) -> (&'s [u8], bool, bool) 
         return (&[], false, false);
     }
     (s, true, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Shape, go_match};
+
+    #[test]
+    fn shortcuts_answer_as_filepath_match() {
+        let patterns = ["*.bak", "*", "*~", "abc", ".git", "*.tar.gz", "*/x", "a*"];
+        let names = [
+            "x.bak", "a/x.bak", ".bak", "x.bakk", "", "abc", "a/abc", "x~", "~", "a.tar.gz", "a/b",
+            "a/x", "ab",
+        ];
+        for p in patterns {
+            let shape = Shape::of(p);
+            for n in names {
+                assert_eq!(
+                    shape.matches(p, n),
+                    go_match(p, n).expect("good pattern"),
+                    "{p:?} against {n:?} ({shape:?})"
+                );
+            }
+        }
+        assert_eq!(Shape::of("*.bak"), Shape::StarSuffix(".bak".into()));
+        assert_eq!(Shape::of(".git"), Shape::Literal);
+        assert_eq!(Shape::of("a*"), Shape::Glob);
+    }
 }

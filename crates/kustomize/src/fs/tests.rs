@@ -61,6 +61,45 @@ fn diskfs_refuses_symlinks_out_of_its_root() {
 }
 
 #[test]
+fn diskfs_remembered_directories_still_refuse_links_out() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "s").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let sub = root.path().join("sub");
+    std::fs::create_dir_all(root.path().join("real/deeper")).unwrap();
+    std::fs::write(root.path().join("real/deeper/f"), "in").unwrap();
+    std::fs::create_dir(&sub).unwrap();
+    std::os::unix::fs::symlink(outside.path(), sub.join("out")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret"), sub.join("file")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("real"), sub.join("in")).unwrap();
+    let fs = DiskFs::new(root.path()).unwrap();
+    // Resolve the directories first, so that the names below are looked
+    // up in remembered directories.
+    assert!(fs.is_dir(&sub));
+    assert!(fs.is_dir(&sub.join("in")));
+    assert!(fs.is_dir(&sub.join("in/deeper")));
+    assert_eq!(fs.read(&sub.join("in/deeper/f")).unwrap(), b"in");
+    assert_eq!(
+        fs.real_path(&sub.join("in/deeper/f")).unwrap(),
+        std::fs::canonicalize(root.path().join("real/deeper/f")).unwrap()
+    );
+    for link in ["out", "out/secret", "file"] {
+        let err = fs.read(&sub.join(link)).unwrap_err();
+        assert!(
+            matches!(err, FsError::OutsideRoot { .. }),
+            "{link}: {err:?}"
+        );
+        assert!(!fs.is_dir(&sub.join(link)) && !fs.is_file(&sub.join(link)));
+    }
+    // A remembered directory that went away: its names are not found.
+    std::fs::remove_dir_all(root.path().join("real")).unwrap();
+    assert!(matches!(
+        fs.read(&sub.join("in/deeper/f")),
+        Err(FsError::NotFound { .. })
+    ));
+}
+
+#[test]
 fn files_over_the_bound_are_refused() {
     let mut fs = MemFs::new();
     fs.add("/big", vec![b'a'; MAX_FILE_BYTES + 1]);
