@@ -212,6 +212,16 @@ pub trait Kind: Send + Sync + 'static {
         }
     }
 
+    /// The objects `obj` makes and keeps as its spec says, as whole
+    /// manifests (`apiVersion`, `kind`, `metadata`, `spec`): a
+    /// HelmRelease's `spec.chart` makes a HelmChart. A checkout holds
+    /// them beside their maker; a cluster home applies them, as
+    /// helm-controller creates its HelmCharts, and its watch brings them in.
+    fn derived(obj: &Self::Object) -> Vec<serde_json::Value> {
+        let _ = obj;
+        Vec::new()
+    }
+
     /// The conditions of its status (empty without a status).
     fn conditions(obj: &Self::Object) -> &[Condition];
 

@@ -97,6 +97,13 @@ pub enum ClusterError {
         name: String,
         detail: String,
     },
+    #[error("{kind} {namespace}/{name}: apply failed: {detail}")]
+    Apply {
+        kind: String,
+        namespace: String,
+        name: String,
+        detail: String,
+    },
 }
 
 /// What a controller is told about the cluster.
@@ -325,6 +332,33 @@ impl Cluster {
             name: key.name.clone(),
             detail: format!("finalizer update failed: {e}"),
         })
+    }
+
+    /// Server-side apply of an object a kind makes (`Kind::derived`), as
+    /// `helm-controller` (the field manager Flux's HelmCharts carry), so
+    /// that the watch of its kind brings it in.
+    pub async fn apply_made(&self, object: &Value) -> Result<(), ClusterError> {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default");
+        let key = ObjectKey::new(kind, namespace, name);
+        let failed = |detail: String| ClusterError::Apply {
+            kind: key.kind.clone(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            detail,
+        };
+        let Some(ar) = self.resource(kind) else {
+            return Err(failed(format!("kind {kind} is not served here")));
+        };
+        let params = PatchParams::apply("helm-controller").force();
+        self.api(&ar, &key)
+            .patch(name, &params, &Patch::Apply(object))
+            .await
+            .map(|_| ())
+            .map_err(|e| failed(e.to_string()))
     }
 
     async fn finalizer(

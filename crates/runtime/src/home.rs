@@ -128,6 +128,19 @@ pub trait Home: Send + Sync {
     /// gone from the home (its finalizer may run), rather than only out of
     /// this controller's view (a label selector's shard).
     fn gone<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Result<bool, HomeError>>;
+
+    /// Keep `objects`, which `maker` makes (`Kind::derived`: a
+    /// HelmRelease's HelmChart), as its spec says them. A cluster applies
+    /// them (server-side, as `helm-controller`) and its watch brings them
+    /// in; a checkout already holds them beside their maker.
+    fn make<'a>(
+        &'a self,
+        maker: &'a ObjectKey,
+        objects: Vec<Value>,
+    ) -> BoxFuture<'a, Result<(), HomeError>> {
+        let _ = (maker, objects);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[cfg(test)]

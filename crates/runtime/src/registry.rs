@@ -101,6 +101,8 @@ pub trait ErasedKind: Send + Sync {
         key: &ObjectKey,
         object: Value,
     ) -> Result<Option<Trigger>, String>;
+    /// [`Kind::derived`] of the object held as `key` (empty when none).
+    fn derived(&self, objects: &Objects, key: &ObjectKey) -> Vec<Value>;
 }
 
 struct Erased<K>(PhantomData<fn() -> K>);
@@ -257,6 +259,14 @@ impl<K: Kind> ErasedKind for Erased<K> {
         K::meta_mut(&mut obj).namespace = Some(namespace.to_string());
         objects.of_mut::<K>().insert(key.clone(), *obj);
         true
+    }
+
+    fn derived(&self, objects: &Objects, key: &ObjectKey) -> Vec<Value> {
+        objects
+            .of::<K>()
+            .get(key)
+            .map(K::derived)
+            .unwrap_or_default()
     }
 
     fn upsert(

@@ -347,7 +347,58 @@ impl LocalSource {
         for m in loaded.manifests {
             source.add(m);
         }
+        source.add_derived();
         Ok(source)
+    }
+
+    /// The objects the loaded ones make ([`Kind::derived`]: a
+    /// HelmRelease's HelmChart), held as if the checkout had them, with
+    /// their maker's origin. An object the checkout already has wins.
+    fn add_derived(&mut self) {
+        let registry = self.objects.registry();
+        let mut made = Vec::new();
+        for kind in registry.kinds() {
+            for key in kind.keys(&self.objects) {
+                for object in kind.derived(&self.objects, &key) {
+                    made.push((key.clone(), object));
+                }
+            }
+        }
+        for (maker, object) in made {
+            let (Some(kind), Some(name)) =
+                (object["kind"].as_str(), object["metadata"]["name"].as_str())
+            else {
+                continue;
+            };
+            let namespace = object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or(DEFAULT_NAMESPACE)
+                .to_string();
+            let key = ObjectKey::new(kind, &namespace, name);
+            let Some(erased) = registry.get(kind) else {
+                continue;
+            };
+            if self.objects.origins.contains_key(&key) {
+                continue;
+            }
+            // Through the loader, so that a kind the api crate models is
+            // decoded as a checkout's would be.
+            let text = object.to_string();
+            let loaded = manifest::load_str(Path::new("<made>"), &text);
+            let Some(decoded) = loaded
+                .manifests
+                .first()
+                .and_then(|m| erased.decode(&m.object))
+            else {
+                tracing::warn!(object = %key, maker = %maker, "made object does not decode");
+                continue;
+            };
+            if erased.insert(&mut self.objects, &key, decoded, &namespace)
+                && let Some(origin) = self.objects.origins.get(&maker).cloned()
+            {
+                self.objects.origins.insert(key, origin);
+            }
+        }
     }
 
     fn add(&mut self, m: manifest::Manifest) {

@@ -128,6 +128,9 @@ impl Runner {
                     self.ensure_finalizer(&key, &meta);
                 }
                 if t.is_some() {
+                    self.make(&key, kind.derived(&self.objects, &key));
+                }
+                if t.is_some() {
                     // The readers of its spec run now (the automations
                     // that push through a Git source); the others wait
                     // for what its status says next.

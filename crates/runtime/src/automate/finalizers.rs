@@ -138,4 +138,19 @@ impl Runner {
             }
         });
     }
+
+    /// Has the home keep what `maker` makes (`Kind::derived`), best effort:
+    /// a failure is logged and the next change of the maker retries.
+    pub(super) fn make(&self, maker: &ObjectKey, objects: Vec<serde_json::Value>) {
+        if objects.is_empty() {
+            return;
+        }
+        let home = Arc::clone(&self.home);
+        let maker = maker.clone();
+        tokio::spawn(async move {
+            if let Err(e) = home.make(&maker, objects).await {
+                tracing::warn!(object = %maker, "cannot keep what it makes: {e}");
+            }
+        });
+    }
 }
