@@ -22,13 +22,6 @@ mod suspend;
 mod tree;
 mod validate;
 
-/// mimalloc instead of glibc's malloc: per-thread heaps without glibc's
-/// arenas (the controller's tokio workers and Helm's render thread each
-/// grew an arena of their own), and faster small allocations, which the
-/// template and YAML engines make by the thousand.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "ferroflux",
