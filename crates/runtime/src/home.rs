@@ -129,9 +129,9 @@ pub trait Home: Send + Sync {
     /// this controller's view (a label selector's shard).
     fn gone<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Result<bool, HomeError>>;
 
-    /// Keep `objects`, which `maker` makes (`Kind::derived`: a
-    /// HelmRelease's HelmChart), as its spec says them. A cluster applies
-    /// them (server-side, as `helm-controller`) and its watch brings them
+    /// Keep `objects`, which `maker` makes (`Kind::derived`: a source
+    /// object a release object's spec describes), as its spec says them. A cluster applies
+    /// them (server-side, as Flux's controller that makes them) and its watch brings them
     /// in; a checkout already holds them beside their maker.
     fn make<'a>(
         &'a self,
