@@ -1,0 +1,579 @@
+//! `ferroflux_kube::helm` against the real kube-apiserver and the real
+//! helm v4 (`$FERROFLUX_HELM`): a release ours installs is listed, shown
+//! and rolled back by `helm`; one `helm install` made is upgraded by ours;
+//! hooks run by weight and name with their delete policies; a rejected
+//! upgrade stores `failed`; MaxHistory prunes; uninstall removes objects
+//! and records. There is no kubelet: a helper thread plays it, marking
+//! every Pod of the test namespace `Succeeded` through the status
+//! subresource (hook and test Pods are waited for until then).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ferroflux_helm::action::{
+    Common, CrdPolicy, Install, Rollback, ServerSide, Test, Uninstall, Upgrade, WaitStrategy,
+};
+use ferroflux_helm::chart::{self, Chart, File};
+use ferroflux_helm::release::Status;
+use ferroflux_kube::helm::Helm;
+use ferroflux_testkit::control_plane::ControlPlane;
+use ferroflux_testkit::helm::Helm as HelmBin;
+use serde_json::{Map, Value, json};
+
+use crate::cluster::{client, control_plane};
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "Chart.yaml",
+        "apiVersion: v2\nname: t-actions\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+    ),
+    (
+        "values.yaml",
+        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\n",
+    ),
+    (
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-main\ndata:\n{{- toYaml .Values.data | nindent 2 }}\n",
+    ),
+    (
+        "templates/extra.yaml",
+        "{{- if .Values.extra }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata:\n  x: z\n{{- end }}\n",
+    ),
+    (
+        "templates/bad.yaml",
+        "{{- if .Values.bad }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-bad\ndata:\n  \"not a key!\": y\n{{- end }}\n{{- if .Values.fail }}{{ fail \"values say fail\" }}{{ end }}\n",
+    ),
+    (
+        "templates/hooks.yaml",
+        "{{- range $n, $w := dict \"pre-a\" \"0\" \"pre-b\" \"0\" \"pre-z\" \"-5\" }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ $.Release.Name }}-{{ $n }}\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: {{ $w | quote }}\n{{- if eq $n \"pre-z\" }}\n    helm.sh/hook-delete-policy: hook-succeeded\n{{- end }}\ndata:\n  n: {{ $n }}\n{{- end }}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-post\n  annotations:\n    helm.sh/hook: post-install\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+    ),
+    (
+        "templates/tests/ping.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-ping\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+    ),
+    ("templates/NOTES.txt", "{{ .Release.Name }} is up\n"),
+];
+
+fn test_chart() -> Chart {
+    chart::load_files(
+        FILES
+            .iter()
+            .map(|(n, d)| File {
+                name: (*n).to_string(),
+                data: d.as_bytes().to_vec(),
+            })
+            .collect(),
+    )
+    .expect("chart loads")
+}
+
+fn write_chart(dir: &Path) {
+    for (n, d) in FILES {
+        let p = dir.join(n);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, d).expect("write");
+    }
+}
+
+fn values(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().expect("object")
+}
+
+fn common(name: &str, ns: &str) -> Common {
+    Common {
+        release_name: name.to_string(),
+        namespace: ns.to_string(),
+        timeout: Duration::from_secs(60),
+        ..Common::default()
+    }
+}
+
+fn install(name: &str, ns: &str, v: Value) -> Install {
+    Install {
+        common: common(name, ns),
+        chart: test_chart(),
+        values: values(v),
+        crds: CrdPolicy::Create,
+        create_namespace: false,
+        skip_schema_validation: false,
+        disable_openapi_validation: false,
+        replace: false,
+        server_side: true,
+        force_conflicts: true,
+        take_ownership: false,
+        description: None,
+        labels: Default::default(),
+        post_render: None,
+    }
+}
+
+fn upgrade(name: &str, ns: &str, v: Value) -> Upgrade {
+    Upgrade {
+        common: common(name, ns),
+        chart: test_chart(),
+        values: values(v),
+        reset_values: false,
+        reuse_values: false,
+        max_history: 0,
+        crds: CrdPolicy::Skip,
+        skip_schema_validation: false,
+        disable_openapi_validation: false,
+        force_replace: false,
+        cleanup_on_fail: false,
+        server_side: ServerSide::Auto,
+        force_conflicts: true,
+        take_ownership: false,
+        description: None,
+        labels: Default::default(),
+        post_render: None,
+    }
+}
+
+/// Plays the kubelet: every Pod of `ns` not yet finished is set
+/// `Succeeded`, until dropped.
+struct Kubelet(Arc<AtomicBool>);
+
+impl Kubelet {
+    fn start(cp: &'static ControlPlane, ns: &str) -> Kubelet {
+        // No service-account controller here: Pods need the default one.
+        let (code, text) = cp
+            .request(
+                "POST",
+                &format!("/api/v1/namespaces/{ns}/serviceaccounts"),
+                Some(&json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "default"}})),
+            )
+            .expect("create service account");
+        assert!(code == 201 || code == 409, "{text}");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let ns = ns.to_string();
+        std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let (_, text) = cp
+                    .request("GET", &format!("/api/v1/namespaces/{ns}/pods"), None)
+                    .unwrap_or_default();
+                let list: Value = serde_json::from_str(&text).unwrap_or_default();
+                for pod in list["items"].as_array().into_iter().flatten() {
+                    if pod["status"]["phase"] == "Succeeded" {
+                        continue;
+                    }
+                    let mut pod = pod.clone();
+                    pod["status"]["phase"] = "Succeeded".into();
+                    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+                    let _ = cp.request(
+                        "PUT",
+                        &format!("/api/v1/namespaces/{ns}/pods/{name}/status"),
+                        Some(&pod),
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Kubelet(stop)
+    }
+}
+
+impl Drop for Kubelet {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn helm(bin: &HelmBin, cp: &ControlPlane, args: &[&str]) -> String {
+    let out = bin
+        .command()
+        .args(args)
+        .env("KUBECONFIG", cp.kubeconfig())
+        .output()
+        .expect("run helm");
+    assert!(
+        out.status.success(),
+        "helm {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn helm_json(bin: &HelmBin, cp: &ControlPlane, args: &[&str]) -> Value {
+    serde_json::from_str(&helm(bin, cp, args)).expect("helm json")
+}
+
+/// `(revision, status, description)` of `helm history`.
+fn history(bin: &HelmBin, cp: &ControlPlane, name: &str, ns: &str) -> Vec<(i64, String, String)> {
+    let h = helm_json(bin, cp, &["history", name, "-n", ns, "-o", "json"]);
+    h.as_array()
+        .expect("history list")
+        .iter()
+        .map(|e| {
+            (
+                e["revision"].as_i64().expect("revision"),
+                e["status"].as_str().unwrap_or_default().to_string(),
+                e["description"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn get(cp: &ControlPlane, path: &str) -> Option<Value> {
+    let (code, text) = cp.request("GET", path, None).expect("get");
+    (code == 200).then(|| serde_json::from_str(&text).expect("json"))
+}
+
+fn config_map(cp: &ControlPlane, ns: &str, name: &str) -> Option<Value> {
+    get(cp, &format!("/api/v1/namespaces/{ns}/configmaps/{name}"))
+}
+
+fn release_secrets(cp: &ControlPlane, ns: &str) -> Vec<String> {
+    let list = get(
+        cp,
+        &format!("/api/v1/namespaces/{ns}/secrets?labelSelector=owner%3Dhelm"),
+    )
+    .expect("list");
+    let mut names: Vec<String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            s["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn started(record: &ferroflux_helm::action::Record, hook: &str) -> String {
+    record.json["hooks"]
+        .as_array()
+        .expect("hooks")
+        .iter()
+        .find(|h| h["name"] == hook)
+        .and_then(|h| h["last_run"]["started_at"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn phase(record: &ferroflux_helm::action::Record, hook: &str) -> String {
+    record.json["hooks"]
+        .as_array()
+        .expect("hooks")
+        .iter()
+        .find(|h| h["name"] == hook)
+        .and_then(|h| h["last_run"]["phase"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ours_installs_upgrades_fails_rolls_back_tests_and_uninstalls_as_helm_reads_it() {
+    let Some(bin) = HelmBin::find() else { return };
+    let Some(cp) = control_plane() else { return };
+    let ns = cp.namespace("helm-act");
+    let _kubelet = Kubelet::start(cp, &ns);
+    let h = Helm::new(client(cp).await, &ns);
+
+    // Install: hooks by weight then name, the post-install Pod waited for.
+    let r1 = h
+        .install(install("web", &ns, json!({})))
+        .await
+        .expect("install");
+    assert_eq!(r1.version, 1);
+    assert_eq!(r1.status, Some(Status::Deployed));
+    assert_eq!(r1.json["info"]["description"], "Install complete");
+    let (z, a, b) = (
+        started(&r1, "web-pre-z"),
+        started(&r1, "web-pre-a"),
+        started(&r1, "web-pre-b"),
+    );
+    assert!(!z.is_empty() && z < a && a < b, "{z} {a} {b}");
+    assert_eq!(phase(&r1, "web-post"), "Succeeded");
+    assert!(
+        config_map(cp, &ns, "web-pre-z").is_none(),
+        "hook-succeeded deletes"
+    );
+    assert!(
+        config_map(cp, &ns, "web-pre-a").is_some(),
+        "before-hook-creation keeps"
+    );
+    let main = config_map(cp, &ns, "web-main").expect("applied");
+    assert_eq!(main["data"]["a"], "1");
+    assert_eq!(
+        main["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+    assert_eq!(
+        main["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "web"
+    );
+    assert!(
+        !r1.manifest.contains("managed-by"),
+        "ownership metadata is not stored"
+    );
+    let list = helm_json(&bin, cp, &["list", "-n", &ns, "-o", "json"]);
+    assert_eq!(list[0]["name"], "web", "{list}");
+    assert_eq!(list[0]["status"], "deployed");
+    assert_eq!(list[0]["chart"], "t-actions-0.1.0");
+    assert_eq!(list[0]["revision"], "1");
+    let manifest = helm(&bin, cp, &["get", "manifest", "web", "-n", &ns]);
+    assert_eq!(manifest.trim_end(), r1.manifest.trim_end());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_chart(dir.path());
+    let chart_dir = dir.path().to_str().expect("utf-8");
+    let template = helm(
+        &bin,
+        cp,
+        &["template", "web", chart_dir, "-n", &ns, "--skip-tests"],
+    );
+    assert!(
+        template.starts_with(r1.manifest.trim_end()),
+        "helm template's manifest and ours differ:\n{template}\n---\n{}",
+        r1.manifest
+    );
+    let notes = helm(&bin, cp, &["get", "notes", "web", "-n", &ns]);
+    assert!(notes.contains("web is up"), "{notes}");
+
+    // Upgrade with new values: changed and removed objects.
+    let r2 = h
+        .upgrade(upgrade(
+            "web",
+            &ns,
+            json!({"data": {"a": "2"}, "extra": false}),
+        ))
+        .await
+        .expect("upgrade");
+    assert_eq!((r2.version, r2.status), (2, Some(Status::Deployed)));
+    assert_eq!(
+        config_map(cp, &ns, "web-main").expect("main")["data"]["a"],
+        "2"
+    );
+    assert!(
+        config_map(cp, &ns, "web-extra").is_none(),
+        "removed by the upgrade"
+    );
+    assert_eq!(
+        history(&bin, cp, "web", &ns),
+        vec![
+            (1, "superseded".into(), "Install complete".into()),
+            (2, "deployed".into(), "Upgrade complete".into()),
+        ]
+    );
+
+    // A change the apiserver rejects: a failed revision, the last one kept.
+    let err = h
+        .upgrade(upgrade("web", &ns, json!({"bad": true})))
+        .await
+        .expect_err("rejected");
+    let failed = err.record.as_deref().expect("a failed record");
+    assert_eq!((failed.version, failed.status), (3, Some(Status::Failed)));
+    let description = failed.json["info"]["description"].as_str().expect("text");
+    assert!(
+        description.starts_with("Upgrade \"web\" failed: ConfigMap/"),
+        "{description}"
+    );
+    assert!(err.message.contains("web-bad"), "{}", err.message);
+    let hist = history(&bin, cp, "web", &ns);
+    assert_eq!(hist[2].1, "failed");
+    assert_eq!(hist[1].1, "deployed", "the base stays deployed: {hist:?}");
+
+    // Rollback (ours) to the previous deployed one.
+    let r4 = h
+        .rollback(Rollback {
+            common: common("web", &ns),
+            version: 2,
+            ..Rollback::default()
+        })
+        .await
+        .expect("rollback");
+    assert_eq!((r4.version, r4.status), (4, Some(Status::Deployed)));
+    assert_eq!(r4.json["info"]["description"], "Rollback to 2");
+    let hist = history(&bin, cp, "web", &ns);
+    assert_eq!(
+        hist.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+        vec!["superseded", "superseded", "failed", "deployed"]
+    );
+
+    // The real helm rolls our release back to revision 1; ours reads it.
+    helm(
+        &bin,
+        cp,
+        &["rollback", "web", "1", "-n", &ns, "--force-conflicts"],
+    );
+    let r5 = h.last("web").await.expect("last").expect("a record");
+    assert_eq!((r5.version, r5.status), (5, Some(Status::Deployed)));
+    assert!(
+        config_map(cp, &ns, "web-extra").is_some(),
+        "helm restored it"
+    );
+    assert_eq!(
+        config_map(cp, &ns, "web-main").expect("main")["data"]["a"],
+        "1"
+    );
+
+    // Test hooks: the Pod runs, its phase is recorded.
+    let tested = h
+        .test(Test {
+            common: common("web", &ns),
+            filters: Vec::new(),
+        })
+        .await
+        .expect("test");
+    assert_eq!(phase(&tested, "web-ping"), "Succeeded");
+    let stored = h.get("web", 5).await.expect("get").expect("stored");
+    assert_eq!(phase(&stored, "web-ping"), "Succeeded");
+
+    // Uninstall: objects and records gone.
+    let gone = h
+        .uninstall(Uninstall {
+            common: common("web", &ns),
+            ..Uninstall::default()
+        })
+        .await
+        .expect("uninstall");
+    assert!(gone.is_none());
+    assert!(config_map(cp, &ns, "web-main").is_none());
+    assert!(release_secrets(cp, &ns).is_empty());
+    let list = helm_json(&bin, cp, &["list", "-n", &ns, "-o", "json"]);
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
+    let Some(bin) = HelmBin::find() else { return };
+    let Some(cp) = control_plane() else { return };
+    let ns = cp.namespace("helm-adopt");
+    let _kubelet = Kubelet::start(cp, &ns);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_chart(dir.path());
+    helm(
+        &bin,
+        cp,
+        &[
+            "install",
+            "shop",
+            dir.path().to_str().expect("utf-8"),
+            "-n",
+            &ns,
+        ],
+    );
+    let h = Helm::new(client(cp).await, &ns);
+    let r2 = h
+        .upgrade(upgrade("shop", &ns, json!({"data": {"a": "3"}})))
+        .await
+        .expect("upgrade of helm's release");
+    assert_eq!((r2.version, r2.status), (2, Some(Status::Deployed)));
+    assert_eq!(
+        config_map(cp, &ns, "shop-main").expect("main")["data"]["a"],
+        "3"
+    );
+    assert_eq!(
+        history(&bin, cp, "shop", &ns),
+        vec![
+            (1, "superseded".into(), "Install complete".into()),
+            (2, "deployed".into(), "Upgrade complete".into()),
+        ]
+    );
+    // A name in use.
+    let err = h
+        .install(install("shop", &ns, json!({})))
+        .await
+        .expect_err("in use");
+    assert_eq!(err.message, "cannot reuse a name that is still in use");
+
+    // An object that exists without Helm's ownership: refused, nothing
+    // stored; adopted with take_ownership.
+    let (code, text) = cp
+        .request(
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/configmaps"),
+            Some(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "cart-main"}, "data": {"a": "0"}})),
+        )
+        .expect("create");
+    assert_eq!(code, 201, "{text}");
+    let err = h
+        .install(install("cart", &ns, json!({})))
+        .await
+        .expect_err("not ours");
+    assert!(
+        err.message
+            .starts_with("unable to continue with install: ConfigMap \"cart-main\" in namespace")
+            && err.message.contains("invalid ownership metadata"),
+        "{}",
+        err.message
+    );
+    assert!(err.record.is_none());
+    assert!(h.history("cart").await.expect("history").is_empty());
+    let mut adopt = install("cart", &ns, json!({}));
+    adopt.take_ownership = true;
+    let r = h.install(adopt).await.expect("adopted");
+    assert_eq!(r.status, Some(Status::Deployed));
+    assert_eq!(
+        config_map(cp, &ns, "cart-main").expect("main")["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+
+    // A render failure stores nothing.
+    let err = h
+        .install(install("broken", &ns, json!({"fail": true})))
+        .await
+        .expect_err("render fails");
+    assert!(err.message.contains("values say fail"), "{}", err.message);
+    assert!(h.history("broken").await.expect("history").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_history_prunes_and_a_pending_release_is_locked() {
+    let Some(cp) = control_plane() else { return };
+    let ns = cp.namespace("helm-hist");
+    let _kubelet = Kubelet::start(cp, &ns);
+    let h = Helm::new(client(cp).await, &ns);
+    let mut i = install("app", &ns, json!({}));
+    i.common.wait = WaitStrategy::HookOnly;
+    h.install(i).await.expect("install");
+    for n in 2..=4 {
+        let mut u = upgrade("app", &ns, json!({"data": {"a": n.to_string()}}));
+        u.max_history = 2;
+        h.upgrade(u).await.expect("upgrade");
+    }
+    let versions: Vec<(i64, Option<Status>)> = h
+        .history("app")
+        .await
+        .expect("history")
+        .iter()
+        .map(|r| (r.version, r.status))
+        .collect();
+    assert_eq!(
+        versions,
+        vec![(3, Some(Status::Superseded)), (4, Some(Status::Deployed))]
+    );
+    assert_eq!(
+        release_secrets(cp, &ns),
+        vec!["sh.helm.release.v1.app.v3", "sh.helm.release.v1.app.v4"]
+    );
+    // A pending last revision locks the release.
+    let mut last = h.last("app").await.expect("last").expect("record");
+    last.json["info"]["status"] = "pending-upgrade".into();
+    h.update(&last).await.expect("update");
+    let err = h
+        .upgrade(upgrade("app", &ns, json!({})))
+        .await
+        .expect_err("locked");
+    assert_eq!(
+        err.message,
+        "another operation (install/upgrade/rollback) is in progress"
+    );
+    let labels = get(
+        cp,
+        &format!("/api/v1/namespaces/{ns}/secrets/sh.helm.release.v1.app.v4"),
+    )
+    .expect("secret")["metadata"]["labels"]
+        .clone();
+    assert_eq!(labels["status"], "pending-upgrade");
+    assert!(labels.get("modifiedAt").is_some() && labels.get("createdAt").is_none());
+}
