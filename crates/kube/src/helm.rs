@@ -13,6 +13,7 @@
 //! back in [`ActionError::record`].
 
 pub mod hooks;
+pub mod lookup;
 pub mod objects;
 pub mod storage;
 
@@ -224,6 +225,12 @@ impl Run<'_> {
     /// Deletes objects (reverse apply order), except those kept by
     /// `helm.sh/resource-policy: keep`.
     async fn delete(&self, objects: &[Value]) -> Result<(), String> {
+        self.delete_then(objects, false).await
+    }
+
+    /// [`Run::delete`], then (with `wait`, unless the strategy waits for
+    /// hooks only) waits until the objects are gone, as uninstall does.
+    async fn delete_then(&self, objects: &[Value], wait: bool) -> Result<(), String> {
         let mut refs = Vec::new();
         for (i, o) in objects.iter().enumerate() {
             if !objects::is_keep(o) {
@@ -237,11 +244,24 @@ impl Run<'_> {
             owner: None,
             keep_shared_namespaces: false,
         };
-        self.rm
+        let deleted = self
+            .rm
             .delete(&refs, &opts)
             .await
+            .map_err(|f| f.error.to_string())?;
+        if !wait || self.common.wait == WaitStrategy::HookOnly {
+            return Ok(());
+        }
+        let opts = WaitOptions {
+            interval: std::time::Duration::from_secs(2),
+            timeout: self.common.timeout,
+            ..WaitOptions::default()
+        };
+        self.rm
+            .wait_for_termination(&deleted, &opts)
+            .await
             .map(|_| ())
-            .map_err(|f| f.error.to_string())
+            .map_err(|e| e.to_string())
     }
 
     /// `existingResourceConflict`: the objects that exist and are not
@@ -386,13 +406,12 @@ impl Helm {
             api_versions,
             skip_schema_validation,
             seed: seed(),
+            now: Some(lookup::template_now()),
             ..RenderOptions::default()
         };
-        let rendered =
-            tokio::task::spawn_blocking(move || render::render_on_big_stack(chart, values, opts))
-                .await
-                .map_err(|e| ActionError::new(format!("rendering failed: {e}")))?
-                .map_err(|e| ActionError::new(e.message))?;
+        let rendered = lookup::render_with_cluster(self.client.clone(), chart, values, opts)
+            .await
+            .map_err(|e| ActionError::new(e.message))?;
         let manifest = match post_render {
             Some(pr) => pr(rendered.manifest.clone()).map_err(|e| {
                 ActionError::new(format!("error while running post render on files: {e}"))
@@ -862,7 +881,7 @@ impl Helm {
         match objects::parse_manifest(&last.record.manifest) {
             Ok(docs) => match run.prepare(docs, name, &namespace, false).await {
                 Ok(objs) => {
-                    if let Err(e) = run.delete(&objs).await {
+                    if let Err(e) = run.delete_then(&objs, true).await {
                         errs.push(e);
                     }
                 }

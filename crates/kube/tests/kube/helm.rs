@@ -31,7 +31,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "values.yaml",
-        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\n",
+        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\nlookup: false\n",
     ),
     (
         "templates/cm.yaml",
@@ -52,6 +52,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "templates/tests/ping.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-ping\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+    ),
+    (
+        "templates/lookup.yaml",
+        "{{- if .Values.lookup }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lookup\ndata:\n  ns: {{ (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace).metadata.name | quote }}\n  main: {{ (lookup \"v1\" \"ConfigMap\" .Release.Namespace (printf \"%s-main\" .Release.Name)).data.a | quote }}\n  missing: {{ lookup \"v1\" \"ConfigMap\" .Release.Namespace \"nope\" | toJson | quote }}\n{{- end }}\n",
     ),
     ("templates/NOTES.txt", "{{ .Release.Name }} is up\n"),
 ];
@@ -343,7 +347,7 @@ async fn ours_installs_upgrades_fails_rolls_back_tests_and_uninstalls_as_helm_re
         .upgrade(upgrade(
             "web",
             &ns,
-            json!({"data": {"a": "2"}, "extra": false}),
+            json!({"data": {"a": "2"}, "extra": false, "lookup": true}),
         ))
         .await
         .expect("upgrade");
@@ -356,6 +360,12 @@ async fn ours_installs_upgrades_fails_rolls_back_tests_and_uninstalls_as_helm_re
         config_map(cp, &ns, "web-extra").is_none(),
         "removed by the upgrade"
     );
+    // `lookup` saw the cluster: the namespace, the object as it was before
+    // this upgrade, `{}` for a missing one.
+    let looked = config_map(cp, &ns, "web-lookup").expect("lookup");
+    assert_eq!(looked["data"]["ns"], ns.as_str());
+    assert_eq!(looked["data"]["main"], "1");
+    assert_eq!(looked["data"]["missing"], "{}");
     assert_eq!(
         history(&bin, cp, "web", &ns),
         vec![
@@ -516,6 +526,24 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
     assert_eq!(
         config_map(cp, &ns, "cart-main").expect("main")["metadata"]["labels"]["app.kubernetes.io/managed-by"],
         "Helm"
+    );
+
+    // `lookup` of a kind the cluster does not serve is `{}`, as Helm's.
+    let missing =
+        ferroflux_kube::helm::lookup::lookup(&client(cp).await, "example.com/v1", "Nope", &ns, "x")
+            .await
+            .expect("no error");
+    assert_eq!(missing, json!({}));
+    let list = ferroflux_kube::helm::lookup::lookup(&client(cp).await, "v1", "ConfigMap", &ns, "")
+        .await
+        .expect("a list");
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|o| o["metadata"]["name"] == "cart-main"),
+        "{list}"
     );
 
     // A render failure stores nothing.
