@@ -31,7 +31,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "values.yaml",
-        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\nlookup: false\n",
+        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\nlookup: false\nfailhook: false\n",
     ),
     (
         "templates/cm.yaml",
@@ -56,6 +56,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "templates/lookup.yaml",
         "{{- if .Values.lookup }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lookup\ndata:\n  ns: {{ (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace).metadata.name | quote }}\n  main: {{ (lookup \"v1\" \"ConfigMap\" .Release.Namespace (printf \"%s-main\" .Release.Name)).data.a | quote }}\n  missing: {{ lookup \"v1\" \"ConfigMap\" .Release.Namespace \"nope\" | toJson | quote }}\n{{- end }}\n",
+    ),
+    (
+        "templates/failhook.yaml",
+        "{{- if .Values.failhook }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-failing\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-10\"\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n{{- end }}\n",
     ),
     ("templates/NOTES.txt", "{{ .Release.Name }} is up\n"),
 ];
@@ -135,8 +139,8 @@ fn upgrade(name: &str, ns: &str, v: Value) -> Upgrade {
     }
 }
 
-/// Plays the kubelet: every Pod of `ns` not yet finished is set
-/// `Succeeded`, until dropped.
+/// Plays the kubelet: every Pod of `ns` is set `Succeeded` (those named
+/// `*-failing`: `Failed`), until dropped.
 struct Kubelet(Arc<AtomicBool>);
 
 impl Kubelet {
@@ -161,11 +165,17 @@ impl Kubelet {
                     .unwrap_or_default();
                 let list: Value = serde_json::from_str(&text).unwrap_or_default();
                 for pod in list["items"].as_array().into_iter().flatten() {
-                    if pod["status"]["phase"] == "Succeeded" {
+                    let mut pod = pod.clone();
+                    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+                    let phase = if name.ends_with("-failing") {
+                        "Failed"
+                    } else {
+                        "Succeeded"
+                    };
+                    if pod["status"]["phase"] == phase {
                         continue;
                     }
-                    let mut pod = pod.clone();
-                    pod["status"]["phase"] = "Succeeded".into();
+                    pod["status"]["phase"] = phase.into();
                     let name = pod["metadata"]["name"].as_str().unwrap_or_default();
                     let _ = cp.request(
                         "PUT",
@@ -545,6 +555,31 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
             .any(|o| o["metadata"]["name"] == "cart-main"),
         "{list}"
     );
+
+    // A pre-install hook that fails: a failed record naming it, the hook
+    // deleted per `hook-failed`, nothing of the manifest applied.
+    let err = h
+        .install(install("hooked", &ns, json!({"failhook": true})))
+        .await
+        .expect_err("hook fails");
+    assert_eq!(
+        err.message,
+        "failed pre-install: warning: Hook pre-install t-actions/templates/failhook.yaml failed: pod hooked-failing failed"
+    );
+    let record = err.record.as_deref().expect("record");
+    assert_eq!(record.status, Some(Status::Failed));
+    assert_eq!(
+        record.json["info"]["description"],
+        format!("Release \"hooked\" failed: {}", err.message)
+    );
+    assert_eq!(phase(record, "hooked-failing"), "Failed");
+    assert!(
+        get(cp, &format!("/api/v1/namespaces/{ns}/pods/hooked-failing")).is_none(),
+        "hook-failed deletes it"
+    );
+    assert!(config_map(cp, &ns, "hooked-main").is_none());
+    let hist = history(&bin, cp, "hooked", &ns);
+    assert_eq!(hist[0].1, "failed", "{hist:?}");
 
     // A render failure stores nothing.
     let err = h
