@@ -264,6 +264,57 @@ impl Run<'_> {
             .map_err(|e| e.to_string())
     }
 
+    /// Uninstall's delete with `deletion_propagation`: `foreground` and
+    /// `orphan` are sent as such (background, the default, and unknown
+    /// words go through [`Run::delete_then`]), then the wait.
+    async fn delete_propagating(&self, objects: &[Value], propagation: &str) -> Result<(), String> {
+        let policy = match propagation {
+            "foreground" => kube::api::PropagationPolicy::Foreground,
+            "orphan" => kube::api::PropagationPolicy::Orphan,
+            _ => return self.delete_then(objects, true).await,
+        };
+        let params = kube::api::DeleteParams {
+            propagation_policy: Some(policy),
+            ..kube::api::DeleteParams::default()
+        };
+        let mut doomed: Vec<(&Value, crate::inventory::ObjRef)> = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            if !objects::is_keep(o) {
+                doomed.push((o, objects::obj_ref(o, i)?));
+            }
+        }
+        doomed.sort_by(|a, b| crate::inventory::compare(&b.1.meta, &a.1.meta));
+        let mut errors = Vec::new();
+        let mut deleted = crate::apply::ChangeSet::default();
+        for (obj, r) in &doomed {
+            let api = self.kinds.api(obj).await?;
+            match api.delete(&r.meta.name, &params).await {
+                Ok(_) => deleted.entries.push(crate::apply::ChangeSetEntry::of_ref(
+                    r,
+                    crate::apply::Action::Deleted,
+                )),
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => errors.push(format!("{} delete failed: {e}", r.meta.subject())),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.join("; "));
+        }
+        if self.common.wait == WaitStrategy::HookOnly {
+            return Ok(());
+        }
+        let opts = WaitOptions {
+            interval: std::time::Duration::from_secs(2),
+            timeout: self.common.timeout,
+            ..WaitOptions::default()
+        };
+        self.rm
+            .wait_for_termination(&deleted, &opts)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// `existingResourceConflict`: the objects that exist and are not
     /// this release's are an error; the ones missing are returned.
     async fn check_existing(
@@ -435,7 +486,6 @@ impl Helm {
         first_deployed: String,
         status: Status,
         description: &str,
-        server_side: bool,
     ) -> Value {
         let now = now();
         Release {
@@ -469,7 +519,10 @@ impl Helm {
                     phase: String::new(),
                 })
                 .collect(),
-            apply_method: if server_side { "ssa" } else { "csa" }.into(),
+            // Every apply here is server-side (client-side apply, and so
+            // `force_replace`, is not implemented): the record says so, and
+            // a later `helm upgrade --server-side=auto` follows it.
+            apply_method: "ssa".into(),
             labels: BTreeMap::new(),
         }
         .to_json()
@@ -606,7 +659,6 @@ impl Helm {
             String::new(),
             Status::PendingInstall,
             "Initial install underway",
-            o.server_side,
         );
         self.storage
             .create(&rel, &o.labels, 0)
@@ -652,7 +704,6 @@ impl Helm {
             o.reuse_values,
         );
         let revision = last.record.version + 1;
-        let server_side = server_side(o.server_side, &current.record.json);
         let run = self.run(c, o.labels.clone());
         let rendered = self
             .render(
@@ -703,7 +754,6 @@ impl Helm {
             first,
             Status::PendingUpgrade,
             "Preparing upgrade",
-            server_side,
         );
         self.storage
             .create(&rel, &o.labels, o.max_history)
@@ -754,11 +804,10 @@ impl Helm {
             .find(|s| s.record.version == previous)
             .cloned()
             .ok_or_else(|| ActionError::new(format!("release has no {previous} version")))?;
-        let server_side = server_side(o.server_side, &target.record.json);
         let mut rel = target.record.json.clone();
         rel["version"] = (current.record.version + 1).into();
         rel["namespace"] = current.record.json["namespace"].clone();
-        rel["apply_method"] = if server_side { "ssa" } else { "csa" }.into();
+        rel["apply_method"] = "ssa".into();
         rel["info"] = json!({
             "first_deployed": current.record.json["info"]["first_deployed"],
             "last_deployed": now(),
@@ -881,7 +930,7 @@ impl Helm {
         match objects::parse_manifest(&last.record.manifest) {
             Ok(docs) => match run.prepare(docs, name, &namespace, false).await {
                 Ok(objs) => {
-                    if let Err(e) = run.delete_then(&objs, true).await {
+                    if let Err(e) = run.delete_propagating(&objs, &o.deletion_propagation).await {
                         errs.push(e);
                     }
                 }
@@ -990,16 +1039,6 @@ pub fn filter_tests(hooks: Vec<Value>, filters: &[(String, bool)]) -> (Vec<Value
 
 fn description_of(rel: &Value) -> &str {
     rel["info"]["description"].as_str().unwrap_or_default()
-}
-
-/// `--server-side`: `Auto` follows the record's `apply_method`.
-fn server_side(option: ferroflux_helm::action::ServerSide, rel: &Value) -> bool {
-    use ferroflux_helm::action::ServerSide;
-    match option {
-        ServerSide::Enabled => true,
-        ServerSide::Disabled => false,
-        ServerSide::Auto => rel["apply_method"].as_str() != Some("csa"),
-    }
 }
 
 /// Upgrade's base revision: the last if deployed, else the deployed one,

@@ -61,6 +61,10 @@ const FILES: &[(&str, &str)] = &[
         "templates/failhook.yaml",
         "{{- if .Values.failhook }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-failing\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-10\"\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n{{- end }}\n",
     ),
+    (
+        "templates/kept.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-kept\n  annotations:\n    helm.sh/resource-policy: keep\ndata:\n  k: v\n",
+    ),
     ("templates/NOTES.txt", "{{ .Release.Name }} is up\n"),
 ];
 
@@ -538,6 +542,34 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
         "Helm"
     );
 
+    // Uninstall with `orphan` propagation: a dependent of a release object
+    // survives, its owner reference removed by the garbage collector.
+    let owner = config_map(cp, &ns, "cart-main").expect("main");
+    let (code, text) = cp
+        .request(
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/configmaps"),
+            Some(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "cart-dependent", "ownerReferences": [{
+                    "apiVersion": "v1", "kind": "ConfigMap", "name": "cart-main",
+                    "uid": owner["metadata"]["uid"]}]}})),
+        )
+        .expect("create");
+    assert_eq!(code, 201, "{text}");
+    h.uninstall(Uninstall {
+        common: common("cart", &ns),
+        deletion_propagation: "orphan".into(),
+        ..Uninstall::default()
+    })
+    .await
+    .expect("uninstall");
+    assert!(config_map(cp, &ns, "cart-main").is_none());
+    let dependent = config_map(cp, &ns, "cart-dependent").expect("orphaned, not deleted");
+    assert!(
+        dependent["metadata"]["ownerReferences"].is_null(),
+        "{dependent}"
+    );
+
     // `lookup` of a kind the cluster does not serve is `{}`, as Helm's.
     let missing =
         ferroflux_kube::helm::lookup::lookup(&client(cp).await, "example.com/v1", "Nope", &ns, "x")
@@ -552,7 +584,7 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
             .as_array()
             .expect("items")
             .iter()
-            .any(|o| o["metadata"]["name"] == "cart-main"),
+            .any(|o| o["metadata"]["name"] == "cart-dependent"),
         "{list}"
     );
 
@@ -639,4 +671,52 @@ async fn max_history_prunes_and_a_pending_release_is_locked() {
         .clone();
     assert_eq!(labels["status"], "pending-upgrade");
     assert!(labels.get("modifiedAt").is_some() && labels.get("createdAt").is_none());
+    last.json["info"]["status"] = "deployed".into();
+    h.update(&last).await.expect("update");
+
+    // Uninstall keeping the history (and the `keep` object), then an
+    // install with `replace` reuses the name at the next revision.
+    let kept = h
+        .uninstall(Uninstall {
+            common: common("app", &ns),
+            keep_history: true,
+            ..Uninstall::default()
+        })
+        .await
+        .expect("uninstall")
+        .expect("kept record");
+    assert_eq!((kept.version, kept.status), (4, Some(Status::Uninstalled)));
+    assert_eq!(kept.json["info"]["description"], "Uninstallation complete");
+    assert!(
+        kept.json["info"]["deleted"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    assert!(config_map(cp, &ns, "app-main").is_none());
+    assert!(
+        config_map(cp, &ns, "app-kept").is_some(),
+        "helm.sh/resource-policy: keep"
+    );
+    let err = h
+        .uninstall(Uninstall {
+            common: common("app", &ns),
+            keep_history: true,
+            ..Uninstall::default()
+        })
+        .await
+        .expect_err("already deleted");
+    assert_eq!(err.message, "the release named \"app\" is already deleted");
+    let err = h
+        .install(install("app", &ns, json!({})))
+        .await
+        .expect_err("without replace");
+    assert_eq!(err.message, "cannot reuse a name that is still in use");
+    let mut again = install("app", &ns, json!({}));
+    again.replace = true;
+    again.common.wait = WaitStrategy::HookOnly;
+    let r = h.install(again).await.expect("replace");
+    assert_eq!((r.version, r.status), (5, Some(Status::Deployed)));
+    let old = h.get("app", 4).await.expect("get").expect("v4");
+    assert_eq!(old.status, Some(Status::Superseded));
+    assert_eq!(old.json["info"]["description"], "superseded by new release");
 }
