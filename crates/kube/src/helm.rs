@@ -703,11 +703,21 @@ impl Helm {
             o.reset_values,
             o.reuse_values,
         );
+        let mut chart = o.chart.clone();
+        if o.reuse_values && !o.reset_values {
+            // Helm's reuse: the chart's defaults become the old release's
+            // coalesced values (its chart's defaults under its config).
+            let old_defaults = current.record.json["chart"]["values"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            chart.values = coalesce_tables(current.record.config.clone(), &old_defaults);
+        }
         let revision = last.record.version + 1;
         let run = self.run(c, o.labels.clone());
         let rendered = self
             .render(
-                o.chart.clone(),
+                chart.clone(),
                 values.clone(),
                 name,
                 &c.namespace,
@@ -747,7 +757,7 @@ impl Helm {
             .to_string();
         let mut rel = Self::new_record(
             c,
-            &o.chart,
+            &chart,
             values,
             &rendered,
             revision,

@@ -159,6 +159,11 @@ pub fn check_ownership(live: &Value, release: &str, namespace: &str) -> Result<(
     }
 }
 
+/// How often, and how far apart, a kind missing from discovery is looked
+/// up again (about 3 s).
+const DISCOVERY_ATTEMPTS: u32 = 15;
+const DISCOVERY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// `(group, version, kind)`.
 type KindKey = (String, String, String);
 
@@ -188,8 +193,20 @@ impl Kinds {
         if let Some(found) = self.found.lock().expect("kinds lock").get(&key) {
             return Ok(found.clone());
         }
-        let found = kube::discovery::pinned_kind(&self.client, &gvk)
-            .await
+        // A CRD the action just created is served a moment after it is
+        // Established: a kind not found is looked up again for a while.
+        let mut attempt = 0;
+        let found = loop {
+            match kube::discovery::pinned_kind(&self.client, &gvk).await {
+                Ok(found) => break Ok(found),
+                Err(kube::Error::Api(s)) if s.code == 404 && attempt < DISCOVERY_ATTEMPTS => {}
+                Err(kube::Error::Discovery(_)) if attempt < DISCOVERY_ATTEMPTS => {}
+                Err(e) => break Err(e),
+            }
+            attempt += 1;
+            tokio::time::sleep(DISCOVERY_RETRY).await;
+        };
+        let found = found
             .map_err(|_| {
                 format!(
                     "resource mapping not found for name: {:?} namespace: {:?} from \"\": no matches for kind {kind:?} in version {api_version:?}",

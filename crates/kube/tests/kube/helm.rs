@@ -720,3 +720,94 @@ async fn max_history_prunes_and_a_pending_release_is_locked() {
     assert_eq!(old.status, Some(Status::Superseded));
     assert_eq!(old.json["info"]["description"], "superseded by new release");
 }
+
+const CRD_FILES: &[(&str, &str)] = &[
+    (
+        "Chart.yaml",
+        "apiVersion: v2\nname: t-crd\nversion: 0.1.0\n",
+    ),
+    ("values.yaml", "size: 1\ncolor: red\n"),
+    (
+        "crds/widget.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.helmact.ferroflux.test\nspec:\n  group: helmact.ferroflux.test\n  names:\n    kind: Widget\n    plural: widgets\n    singular: widget\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n",
+    ),
+    (
+        "templates/all.yaml",
+        "apiVersion: helmact.ferroflux.test/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  size: {{ .Values.size }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-color\ndata:\n  color: {{ .Values.color }}\n",
+    ),
+];
+
+fn crd_upgrade(ns: &str, v: Value) -> Upgrade {
+    let mut u = upgrade("w", ns, v);
+    u.chart = chart::load_files(
+        CRD_FILES
+            .iter()
+            .map(|(n, d)| File {
+                name: (*n).to_string(),
+                data: d.as_bytes().to_vec(),
+            })
+            .collect(),
+    )
+    .expect("chart");
+    u
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_come_first_and_values_are_reused_or_reset_as_helm_does() {
+    let Some(cp) = control_plane() else { return };
+    let ns = cp.namespace("helm-crd");
+    let h = Helm::new(client(cp).await, &ns);
+    let mut i = install("w", &ns, json!({}));
+    i.chart = crd_upgrade(&ns, json!({})).chart;
+    let r = h.install(i).await.expect("install with its CRD");
+    assert_eq!(r.status, Some(Status::Deployed));
+    assert!(
+        !r.manifest.contains("CustomResourceDefinition"),
+        "CRDs are not in the manifest"
+    );
+    let widget = |cp: &ControlPlane| {
+        get(
+            cp,
+            &format!("/apis/helmact.ferroflux.test/v1/namespaces/{ns}/widgets/w"),
+        )
+        .expect("widget")["spec"]["size"]
+            .as_i64()
+            .expect("size")
+    };
+    let color = |cp: &ControlPlane| {
+        config_map(cp, &ns, "w-color").expect("cm")["data"]["color"]
+            .as_str()
+            .expect("color")
+            .to_string()
+    };
+    assert_eq!((widget(cp), color(cp)), (1, "red".to_string()));
+
+    h.upgrade(crd_upgrade(&ns, json!({"size": 3})))
+        .await
+        .expect("new values");
+    assert_eq!((widget(cp), color(cp)), (3, "red".to_string()));
+    // Reuse: the new values over the old config, and the new chart's
+    // defaults replaced by the old release's (so `green` is not seen).
+    let mut reuse = crd_upgrade(&ns, json!({"shape": "round"}));
+    reuse.reuse_values = true;
+    reuse.chart.values.insert("color".into(), "green".into());
+    let r = h.upgrade(reuse).await.expect("reuse");
+    assert_eq!((widget(cp), color(cp)), (3, "red".to_string()));
+    assert_eq!(
+        Value::Object(r.config),
+        json!({"shape": "round", "size": 3})
+    );
+    let mut green = crd_upgrade(&ns, json!({"color": "blue"}));
+    green.chart.values.insert("color".into(), "green".into());
+    h.upgrade(green).await.expect("new values");
+    assert_eq!((widget(cp), color(cp)), (1, "blue".to_string()));
+    h.upgrade(crd_upgrade(&ns, json!({})))
+        .await
+        .expect("no values: the last ones again");
+    assert_eq!((widget(cp), color(cp)), (1, "blue".to_string()));
+    let mut reset = crd_upgrade(&ns, json!({}));
+    reset.reset_values = true;
+    let r = h.upgrade(reset).await.expect("reset");
+    assert_eq!((widget(cp), color(cp)), (1, "red".to_string()));
+    assert!(r.config.is_empty());
+}
