@@ -31,7 +31,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "values.yaml",
-        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\nlookup: false\nfailhook: false\n",
+        "data:\n  a: \"1\"\nextra: true\nbad: false\nfail: false\nlookup: false\nfailhook: \"\"\n",
     ),
     (
         "templates/cm.yaml",
@@ -59,7 +59,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "templates/failhook.yaml",
-        "{{- if .Values.failhook }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-failing\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-10\"\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n{{- end }}\n",
+        "{{- if .Values.failhook }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-failing\n  annotations:\n    helm.sh/hook: {{ .Values.failhook }}\n    helm.sh/hook-weight: \"-10\"\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n{{- end }}\n",
     ),
     (
         "templates/kept.yaml",
@@ -451,6 +451,40 @@ async fn ours_installs_upgrades_fails_rolls_back_tests_and_uninstalls_as_helm_re
     let stored = h.get("web", 5).await.expect("get").expect("stored");
     assert_eq!(phase(&stored, "web-ping"), "Succeeded");
 
+    // A failing test hook: Helm's message, its phase recorded; excluded
+    // by a filter, the rest pass.
+    h.upgrade(upgrade("web", &ns, json!({"failhook": "test"})))
+        .await
+        .expect("upgrade");
+    let err = h
+        .test(Test {
+            common: common("web", &ns),
+            filters: Vec::new(),
+        })
+        .await
+        .expect_err("a failing test");
+    assert_eq!(
+        err.message,
+        "warning: Hook test t-actions/templates/failhook.yaml failed: pod web-failing failed"
+    );
+    assert_eq!(
+        phase(err.record.as_deref().expect("record"), "web-failing"),
+        "Failed"
+    );
+    let passed = h
+        .test(Test {
+            common: common("web", &ns),
+            filters: vec![("web-failing".into(), true)],
+        })
+        .await
+        .expect("filtered");
+    assert_eq!(phase(&passed, "web-ping"), "Succeeded");
+    assert_eq!(
+        phase(&passed, "web-failing"),
+        "Failed",
+        "a skipped hook keeps its last run"
+    );
+
     // Uninstall: objects and records gone.
     let gone = h
         .uninstall(Uninstall {
@@ -502,6 +536,28 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
             (2, "deployed".into(), "Upgrade complete".into()),
         ]
     );
+    // A post-upgrade hook fails: with cleanup_on_fail the objects this
+    // upgrade created are deleted again.
+    let mut failing = upgrade(
+        "shop",
+        &ns,
+        json!({"failhook": "post-upgrade", "lookup": true}),
+    );
+    failing.cleanup_on_fail = true;
+    let err = h.upgrade(failing).await.expect_err("post-upgrade fails");
+    assert_eq!(
+        err.message,
+        "post-upgrade hooks failed: warning: Hook post-upgrade t-actions/templates/failhook.yaml failed: pod shop-failing failed"
+    );
+    assert_eq!(
+        err.record.as_deref().map(|r| (r.version, r.status)),
+        Some((3, Some(Status::Failed)))
+    );
+    assert!(
+        config_map(cp, &ns, "shop-lookup").is_none(),
+        "cleaned up on failure"
+    );
+
     // A name in use.
     let err = h
         .install(install("shop", &ns, json!({})))
@@ -591,7 +647,7 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
     // A pre-install hook that fails: a failed record naming it, the hook
     // deleted per `hook-failed`, nothing of the manifest applied.
     let err = h
-        .install(install("hooked", &ns, json!({"failhook": true})))
+        .install(install("hooked", &ns, json!({"failhook": "pre-install"})))
         .await
         .expect_err("hook fails");
     assert_eq!(
