@@ -48,8 +48,7 @@ pub fn parse_manifest(manifest: &str) -> Result<Vec<Value>, String> {
             .find_map(|l| l.strip_prefix("# Source: "))
             .unwrap_or("manifest")
             .to_string();
-        let value: Value =
-            serde_yaml::from_str(&doc).map_err(|e| format!("error parsing {source}: {e}"))?;
+        let value = yaml_v2(&doc).map_err(|e| format!("error parsing {source}: {e}"))?;
         match value {
             Value::Null => {}
             Value::Object(_) => {
@@ -62,6 +61,38 @@ pub fn parse_manifest(manifest: &str) -> Result<Vec<Value>, String> {
         }
     }
     Ok(out)
+}
+
+/// One document as Kubernetes' decoder reads it (sigs.k8s.io/yaml's
+/// `YAMLToJSON`, yaml.v2): `yes`/`on`/`y` are booleans, `0644` is octal
+/// (420), integers stay integers; with ferroflux-api's depth, alias and
+/// size budgets.
+pub fn yaml_v2(doc: &str) -> Result<Value, String> {
+    let docs = ferroflux_api::yaml::parse_stream_raw(doc)
+        .map_err(|e| format!("yaml: line {}: {}", e.line, e.message))?;
+    Ok(docs
+        .into_iter()
+        .find_map(|d| d.node)
+        .map(|n| to_json(&ferroflux_kustomize::flux::postbuild::from_node_v2(&n)))
+        .unwrap_or(Value::Null))
+}
+
+fn to_json(v: &ferroflux_kustomize::value::Value) -> Value {
+    use ferroflux_kustomize::value::Value as K;
+    match v {
+        K::Null => Value::Null,
+        K::Bool(b) => Value::Bool(*b),
+        K::Int(i) => Value::from(*i),
+        K::Uint(u) => Value::from(*u),
+        K::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        K::Str(s) | K::Timestamp(s) => Value::String(s.clone()),
+        K::Spelled(_) => match v.resolved() {
+            K::Spelled(s) => Value::String(s),
+            other => to_json(&other),
+        },
+        K::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        K::Map(m) => Value::Object(m.0.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
 }
 
 fn check_identity(obj: &Value) -> Result<(), &'static str> {

@@ -202,3 +202,30 @@ fn an_undecodable_secret_is_an_error_naming_it() {
     let err = super::storage::read_secret(&s).expect_err("not base64");
     assert!(err.to_string().contains("not base64"), "{err}");
 }
+
+#[test]
+fn manifests_are_typed_as_kubernetes_reads_yaml() {
+    let v = super::objects::yaml_v2(
+        "mode: 0644\nflag: yes\nx: y\nq: '0644'\nn: 3\nf: 1.5\nv: 1.10\nt: 2024-01-01\ns: text\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        v,
+        json!({"mode": 420, "flag": true, "x": true, "q": "0644", "n": 3, "f": 1.5,
+            "v": 1.1, "t": "2024-01-01", "s": "text"})
+    );
+    let err = super::objects::yaml_v2("a: [\n").expect_err("bad");
+    assert!(err.starts_with("yaml: line"), "{err}");
+    // Alias bombs are bounded.
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..12 {
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        bomb.push_str(&format!("b{i}: &b{i} [{refs}]\n"));
+    }
+    assert!(super::objects::yaml_v2(&bomb).is_err());
+}

@@ -51,7 +51,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "templates/tests/ping.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-ping\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-ping\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  volumes:\n  - name: s\n    secret:\n      secretName: none\n      defaultMode: 0644\n  containers:\n  - name: c\n    image: busybox\n",
     ),
     (
         "templates/lookup.yaml",
@@ -448,6 +448,9 @@ async fn ours_installs_upgrades_fails_rolls_back_tests_and_uninstalls_as_helm_re
         .await
         .expect("test");
     assert_eq!(phase(&tested, "web-ping"), "Succeeded");
+    // `defaultMode: 0644` read as Kubernetes reads YAML: octal.
+    let ping = get(cp, &format!("/api/v1/namespaces/{ns}/pods/web-ping")).expect("pod");
+    assert_eq!(ping["spec"]["volumes"][0]["secret"]["defaultMode"], 420);
     let stored = h.get("web", 5).await.expect("get").expect("stored");
     assert_eq!(phase(&stored, "web-ping"), "Succeeded");
 
