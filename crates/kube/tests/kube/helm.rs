@@ -672,6 +672,51 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
     let hist = history(&bin, cp, "hooked", &ns);
     assert_eq!(hist[0].1, "failed", "{hist:?}");
 
+    // A post-renderer's output is what is applied and stored; its error
+    // stores nothing.
+    let mut post = install("post", &ns, json!({"extra": false}));
+    post.post_render = Some(Arc::new(|m: String| {
+        Ok(m.replace(
+            "kind: ConfigMap\nmetadata:\n",
+            "kind: ConfigMap\nmetadata:\n  labels:\n    post: rendered\n",
+        ))
+    }));
+    let r = h.install(post).await.expect("post-rendered");
+    assert!(r.manifest.contains("post: rendered"), "{}", r.manifest);
+    assert_eq!(
+        config_map(cp, &ns, "post-main").expect("main")["metadata"]["labels"]["post"],
+        "rendered"
+    );
+    let mut broken = install("postfail", &ns, json!({}));
+    broken.post_render = Some(Arc::new(|_| Err("exit status 1".to_string())));
+    let err = h.install(broken).await.expect_err("post-render fails");
+    assert_eq!(
+        err.message,
+        "error while running post render on files: exit status 1"
+    );
+    assert!(h.history("postfail").await.expect("history").is_empty());
+
+    // create_namespace: the target namespace made (labelled `name`), the
+    // record stored here says where the release lives.
+    let target = format!("{ns}-target");
+    let mut elsewhere = install("far", &target, json!({"extra": false}));
+    elsewhere.create_namespace = true;
+    elsewhere.common.wait = WaitStrategy::HookOnly;
+    // No service-account controller makes the namespace's default one
+    // for the hook Pods: hooks off (and so checked off).
+    elsewhere.common.disable_hooks = true;
+    let r = h.install(elsewhere).await.expect("into a new namespace");
+    assert_eq!(r.namespace, target);
+    let created = get(cp, &format!("/api/v1/namespaces/{target}")).expect("namespace");
+    assert_eq!(created["metadata"]["labels"]["name"], target.as_str());
+    assert!(config_map(cp, &target, "far-main").is_some());
+    assert!(config_map(cp, &ns, "far-main").is_none());
+    assert!(h.last("far").await.expect("last").is_some());
+    assert!(
+        config_map(cp, &target, "far-pre-a").is_none(),
+        "no hook ran"
+    );
+
     // A render failure stores nothing.
     let err = h
         .install(install("broken", &ns, json!({"fail": true})))
