@@ -131,6 +131,13 @@ pub fn read_secret(secret: &Secret) -> Result<Stored, StorageError> {
         .ok_or_else(|| corrupt("no data.release".into()))?;
     let text = std::str::from_utf8(&data.0).map_err(|e| corrupt(format!("not text: {e}")))?;
     let record = release::decode(text).map_err(|e| corrupt(e.to_string()))?;
+    // The actions edit records in place: anything but a JSON object (a
+    // hostile or broken Secret) is refused here, not met by a panic there.
+    if !record.json.is_object()
+        || !record.json["info"].is_object() && !record.json["info"].is_null()
+    {
+        return Err(corrupt("not a release object".into()));
+    }
     let labels = secret
         .metadata
         .labels

@@ -201,6 +201,14 @@ fn an_undecodable_secret_is_an_error_naming_it() {
     )]));
     let err = super::storage::read_secret(&s).expect_err("not base64");
     assert!(err.to_string().contains("not base64"), "{err}");
+    for hostile in ["[1, 2]", r#"{"name": "web", "info": "x"}"#] {
+        s.data = Some(std::collections::BTreeMap::from([(
+            "release".to_string(),
+            ByteString(encode_plain(hostile).into_bytes()),
+        )]));
+        let err = super::storage::read_secret(&s).expect_err("not a release");
+        assert!(err.to_string().contains("not a release object"), "{err}");
+    }
 }
 
 #[test]
@@ -228,4 +236,9 @@ fn manifests_are_typed_as_kubernetes_reads_yaml() {
         bomb.push_str(&format!("b{i}: &b{i} [{refs}]\n"));
     }
     assert!(super::objects::yaml_v2(&bomb).is_err());
+}
+
+fn encode_plain(json: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(json)
 }
