@@ -15,6 +15,7 @@
 pub mod hooks;
 pub mod lookup;
 pub mod objects;
+pub mod postrender;
 pub mod storage;
 
 #[cfg(test)]
@@ -375,7 +376,9 @@ impl Run<'_> {
 /// A rendered chart ready to store and apply.
 struct Rendered {
     release: ferroflux_helm::Release,
+    /// The manifest and hooks after the post-renderer.
     manifest: String,
+    hooks: Vec<ferroflux_helm::render::Hook>,
 }
 
 impl Helm {
@@ -463,15 +466,14 @@ impl Helm {
         let rendered = lookup::render_with_cluster(self.client.clone(), chart, values, opts)
             .await
             .map_err(|e| ActionError::new(e.message))?;
-        let manifest = match post_render {
-            Some(pr) => pr(rendered.manifest.clone()).map_err(|e| {
-                ActionError::new(format!("error while running post render on files: {e}"))
-            })?,
-            None => rendered.manifest.clone(),
+        let (manifest, hooks) = match post_render {
+            Some(pr) => postrender::combined(&rendered, pr).map_err(ActionError::new)?,
+            None => (rendered.manifest.clone(), rendered.hooks.clone()),
         };
         Ok(Rendered {
             release: rendered,
             manifest,
+            hooks,
         })
     }
 
@@ -509,7 +511,6 @@ impl Helm {
             chart_values: chart.values.clone(),
             manifest: rendered.manifest.clone(),
             hooks: rendered
-                .release
                 .hooks
                 .iter()
                 .map(|h| HookRecord {

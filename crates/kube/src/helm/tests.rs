@@ -242,3 +242,71 @@ fn encode_plain(json: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(json)
 }
+
+#[test]
+fn post_render_runs_hooks_too_and_groups_by_template() {
+    use std::sync::Arc;
+    let files = vec![
+        ferroflux_helm::chart::File {
+            name: "Chart.yaml".into(),
+            data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec(),
+        },
+        ferroflux_helm::chart::File {
+            name: "templates/a.yaml".into(),
+            data: b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n".to_vec(),
+        },
+        ferroflux_helm::chart::File {
+            name: "templates/hook.yaml".into(),
+            data: b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: h\n  annotations:\n    helm.sh/hook: pre-install\n".to_vec(),
+        },
+    ];
+    let chart = ferroflux_helm::chart::load_files(files).expect("chart");
+    let rendered = ferroflux_helm::render::render_on_big_stack(
+        chart,
+        Map::new(),
+        ferroflux_helm::RenderOptions::default(),
+    )
+    .expect("renders");
+    let seen = Arc::new(std::sync::Mutex::new(String::new()));
+    let saw = seen.clone();
+    let pr: ferroflux_helm::action::PostRender = Arc::new(move |m: String| {
+        *saw.lock().expect("lock") = m.clone();
+        Ok(format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+            m.replace("  name: ", "  labels:\n    p: r\n  name: ")
+        ))
+    });
+    let (manifest, hooks) = super::postrender::combined(&rendered, &pr).expect("post-rendered");
+    let input = seen.lock().expect("lock").clone();
+    assert!(
+        input.contains("postrenderer.helm.sh/postrender-filename: c/templates/hook.yaml"),
+        "{input}"
+    );
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].path, "c/templates/hook.yaml");
+    assert!(hooks[0].manifest.contains("p: r"), "{}", hooks[0].manifest);
+    assert!(!hooks[0].manifest.contains("postrender-filename"));
+    // Kind order (Secret before ConfigMap), one `# Source:` per document,
+    // the generated document under its synthesized name.
+    let sources: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("# Source: "))
+        .collect();
+    assert_eq!(
+        sources,
+        vec![
+            "c/templates/a.yaml",
+            "c/templates/a.yaml",
+            "generated-by-postrender-3.yaml"
+        ],
+        "{manifest}"
+    );
+    assert!(manifest.find("kind: Secret") < manifest.find("kind: ConfigMap"));
+    assert!(!manifest.contains("postrender-filename"), "{manifest}");
+    let pr: ferroflux_helm::action::PostRender = Arc::new(|_| Err("exit status 2".into()));
+    let err = super::postrender::combined(&rendered, &pr).expect_err("fails");
+    assert_eq!(
+        err,
+        "error while running post render on files: exit status 2"
+    );
+}

@@ -683,8 +683,27 @@ async fn ours_upgrades_a_release_helm_installed_and_checks_ownership() {
     }));
     let r = h.install(post).await.expect("post-rendered");
     assert!(r.manifest.contains("post: rendered"), "{}", r.manifest);
+    assert!(
+        r.manifest
+            .starts_with("---\n# Source: t-actions/templates/cm.yaml\n"),
+        "{}",
+        r.manifest
+    );
+    assert!(
+        !r.manifest.contains("postrender-filename"),
+        "{}",
+        r.manifest
+    );
+    let main = config_map(cp, &ns, "post-main").expect("main");
+    assert_eq!(main["metadata"]["labels"]["post"], "rendered");
+    assert!(
+        main["metadata"]["annotations"]
+            .get("postrenderer.helm.sh/postrender-filename")
+            .is_none()
+    );
+    // Hooks go through the post-renderer too (Helm v4's `combined`).
     assert_eq!(
-        config_map(cp, &ns, "post-main").expect("main")["metadata"]["labels"]["post"],
+        config_map(cp, &ns, "post-pre-a").expect("hook")["metadata"]["labels"]["post"],
         "rendered"
     );
     let mut broken = install("postfail", &ns, json!({}));
