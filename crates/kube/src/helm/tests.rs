@@ -310,3 +310,16 @@ fn post_render_runs_hooks_too_and_groups_by_template() {
         "error while running post render on files: exit status 2"
     );
 }
+
+#[test]
+fn records_and_action_errors_print_no_values() {
+    let rel = json!({"name": "web", "version": 2, "info": {"status": "failed"},
+        "config": {"password": "s3cr3t"},
+        "manifest": "kind: Secret\nstringData:\n  token: s3cr3t\n"});
+    let record = to_record(&rel);
+    let err = ferroflux_helm::action::ActionError::with_record("boom", record.clone());
+    for text in [format!("{record:?}"), format!("{err:?}")] {
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("web"), "{text}");
+    }
+}
