@@ -195,32 +195,58 @@ impl Run<'_> {
             .map_err(|f| f.error.to_string())
     }
 
-    /// The wait of the action's strategy (kstatus; Jobs only with
-    /// `wait_for_jobs`).
+    /// The wait of the action's strategy: Helm v4's status watcher
+    /// (every object kstatus-Current; Jobs only with `wait_for_jobs`,
+    /// paused Deployments skipped), with its message for what is not
+    /// ready when the time is up.
     async fn wait(&self, objects: &[Value]) -> Result<(), String> {
         if self.common.wait == WaitStrategy::HookOnly {
             return Ok(());
         }
-        let mut refs = Vec::new();
-        for (i, o) in objects.iter().enumerate() {
-            if o["kind"] == "Job" && !self.common.wait_for_jobs {
-                continue;
+        let targets: Vec<&Value> = objects
+            .iter()
+            .filter(|o| !(o["kind"] == "Job" && !self.common.wait_for_jobs))
+            .filter(|o| !(o["kind"] == "Deployment" && o["spec"]["paused"] == true))
+            .collect();
+        let deadline = tokio::time::Instant::now() + self.common.timeout;
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            let mut pending = Vec::new();
+            for o in &targets {
+                let health = match self.kinds.live(o).await? {
+                    Some(live) => {
+                        crate::health::compute(&live, k8s_openapi::jiff::Timestamp::now())
+                    }
+                    None => crate::health::Health::not_found(),
+                };
+                if health.status != crate::health::Status::Current {
+                    pending.push((*o, health));
+                }
             }
-            refs.push(objects::obj_ref(o, i)?);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let mut lines: Vec<String> = pending
+                    .iter()
+                    .map(|(o, h)| {
+                        format!(
+                            "resource {}/{}/{} not ready. status: {}, message: {}",
+                            o["kind"].as_str().unwrap_or_default(),
+                            o["metadata"]["namespace"].as_str().unwrap_or_default(),
+                            o["metadata"]["name"].as_str().unwrap_or_default(),
+                            h.status,
+                            h.message
+                        )
+                    })
+                    .collect();
+                lines.push("context deadline exceeded".into());
+                return Err(lines.join("\n"));
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(delay.min(left)).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(2));
         }
-        if refs.is_empty() {
-            return Ok(());
-        }
-        let opts = WaitOptions {
-            interval: std::time::Duration::from_secs(2),
-            timeout: self.common.timeout,
-            ..WaitOptions::default()
-        };
-        self.rm
-            .wait(&refs, &opts)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
     }
 
     /// Deletes objects (reverse apply order), except those kept by

@@ -934,3 +934,55 @@ async fn crds_come_first_and_values_are_reused_or_reset_as_helm_does() {
     assert_eq!((widget(cp), color(cp)), (1, "red".to_string()));
     assert!(r.config.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_that_never_gets_ready_fails_with_helms_wait_message() {
+    let Some(cp) = control_plane() else { return };
+    let ns = cp.namespace("helm-wait");
+    let h = Helm::new(client(cp).await, &ns);
+    let files = [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: t-wait\nversion: 0.1.0\n",
+        ),
+        (
+            "templates/deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n  paused: {{ .Values.paused }}\n  selector:\n    matchLabels:\n      app: x\n  template:\n    metadata:\n      labels:\n        app: x\n    spec:\n      containers:\n      - name: c\n        image: busybox\n",
+        ),
+        ("values.yaml", "paused: false\n"),
+    ];
+    let chart = chart::load_files(
+        files
+            .iter()
+            .map(|(n, d)| File {
+                name: (*n).to_string(),
+                data: d.as_bytes().to_vec(),
+            })
+            .collect(),
+    )
+    .expect("chart");
+    let mut i = install("slow", &ns, json!({}));
+    i.chart = chart.clone();
+    i.common.timeout = Duration::from_secs(2);
+    let err = h.install(i).await.expect_err("never ready: no kubelet");
+    assert!(
+        err.message.starts_with(&format!(
+            "resource Deployment/{ns}/slow not ready. status: InProgress, message: "
+        )),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.ends_with("\ncontext deadline exceeded"),
+        "{}",
+        err.message
+    );
+    let record = err.record.as_deref().expect("record");
+    assert_eq!(record.status, Some(Status::Failed));
+    // A paused Deployment is not waited for, as Helm's watcher skips it.
+    let mut i = install("paused", &ns, json!({"paused": true}));
+    i.chart = chart;
+    i.common.timeout = Duration::from_secs(2);
+    let r = h.install(i).await.expect("paused is not waited for");
+    assert_eq!(r.status, Some(Status::Deployed));
+}
