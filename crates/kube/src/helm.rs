@@ -205,7 +205,7 @@ impl Run<'_> {
         }
         let targets: Vec<&Value> = objects
             .iter()
-            .filter(|o| !(o["kind"] == "Job" && !self.common.wait_for_jobs))
+            .filter(|o| o["kind"] != "Job" || self.common.wait_for_jobs)
             .filter(|o| !(o["kind"] == "Deployment" && o["spec"]["paused"] == true))
             .collect();
         let deadline = tokio::time::Instant::now() + self.common.timeout;
