@@ -800,10 +800,11 @@ impl Helm {
             Ok(()) => {
                 let mut cur = current.record.json.clone();
                 cur["info"]["status"] = Status::Superseded.as_str().into();
-                self.storage
-                    .update(&cur, &current.labels)
-                    .await
-                    .map_err(storage_error)?;
+                // Helm's recordRelease: logged, not failed (MaxHistory may
+                // have pruned a base that was not deployed).
+                if let Err(e) = self.storage.update(&cur, &current.labels).await {
+                    tracing::warn!(release = name, error = %e, "superseding the base revision failed");
+                }
                 let description = o.description.as_deref().unwrap_or("Upgrade complete");
                 set_status(&mut rel, Status::Deployed, description);
                 run.record(&rel).await.map_err(ActionError::new)?;
@@ -895,10 +896,9 @@ impl Helm {
                 for s in deployed {
                     let mut j = s.record.json.clone();
                     j["info"]["status"] = Status::Superseded.as_str().into();
-                    self.storage
-                        .update(&j, &s.labels)
-                        .await
-                        .map_err(storage_error)?;
+                    if let Err(e) = self.storage.update(&j, &s.labels).await {
+                        tracing::warn!(release = name, error = %e, "superseding a deployed revision failed");
+                    }
                 }
                 let description = description_of(&rel).to_string();
                 set_status(&mut rel, Status::Deployed, &description);

@@ -102,6 +102,15 @@ pub fn check_user_labels(user: &BTreeMap<String, String>) -> Result<(), StorageE
     Ok(())
 }
 
+/// The apiserver's own message (`secrets "x" not found`), not kube-rs's
+/// wrapping of its whole Status.
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn key_of(json: &Value) -> String {
     release::storage_name(
         json["name"].as_str().unwrap_or_default(),
@@ -204,7 +213,7 @@ impl Storage {
             Err(e) => Err(StorageError::Api {
                 op: "create",
                 key,
-                message: e.to_string(),
+                message: api_message(&e),
             }),
         }
     }
@@ -226,7 +235,7 @@ impl Storage {
             .map_err(|e| StorageError::Api {
                 op: "update",
                 key,
-                message: e.to_string(),
+                message: api_message(&e),
             })
     }
 
@@ -240,7 +249,7 @@ impl Storage {
             .map_err(|e| StorageError::Api {
                 op: "get",
                 key: key.clone(),
-                message: e.to_string(),
+                message: api_message(&e),
             })?;
         found.as_ref().map(read_secret).transpose()
     }
@@ -254,7 +263,7 @@ impl Storage {
             .map_err(|e| StorageError::Api {
                 op: "list",
                 key: name.to_string(),
-                message: e.to_string(),
+                message: api_message(&e),
             })?;
         let mut out: Vec<Stored> = list
             .items
@@ -292,7 +301,7 @@ impl Storage {
             Err(e) => Err(StorageError::Api {
                 op: "delete",
                 key,
-                message: e.to_string(),
+                message: api_message(&e),
             }),
         }
     }

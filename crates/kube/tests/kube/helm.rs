@@ -986,3 +986,27 @@ async fn a_release_that_never_gets_ready_fails_with_helms_wait_message() {
     let r = h.install(i).await.expect("paused is not waited for");
     assert_eq!(r.status, Some(Status::Deployed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_whose_failed_base_was_pruned_still_succeeds() {
+    let Some(cp) = control_plane() else { return };
+    let ns = cp.namespace("helm-prune");
+    let _kubelet = Kubelet::start(cp, &ns);
+    let h = Helm::new(client(cp).await, &ns);
+    let mut i = install("lone", &ns, json!({}));
+    i.common.wait = WaitStrategy::HookOnly;
+    h.install(i).await.expect("install");
+    // The only revision failed: it is the base, and MaxHistory 1 prunes it.
+    let mut last = h.last("lone").await.expect("last").expect("record");
+    last.json["info"]["status"] = "failed".into();
+    h.update(&last).await.expect("update");
+    let mut u = upgrade("lone", &ns, json!({"data": {"a": "9"}}));
+    u.max_history = 1;
+    let r = h.upgrade(u).await.expect("upgrade over a pruned base");
+    assert_eq!((r.version, r.status), (2, Some(Status::Deployed)));
+    assert_eq!(release_secrets(cp, &ns), vec!["sh.helm.release.v1.lone.v2"]);
+    assert_eq!(
+        config_map(cp, &ns, "lone-main").expect("main")["data"]["a"],
+        "9"
+    );
+}
