@@ -95,7 +95,7 @@ pub struct HookRecord {
 }
 
 /// `release.Release`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Release {
     pub name: String,
     pub namespace: String,
@@ -194,7 +194,7 @@ impl Release {
 
 /// What [`decode`] reads: the JSON record (as Helm wrote it, for fields
 /// ferroflux does not model) and the fields the controller needs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Record {
     pub json: Value,
     pub name: String,
@@ -437,4 +437,31 @@ fn chart_json(chart: &Chart, values: &Map<String, Value>) -> Value {
     );
     m.insert("files".into(), files_json(&chart.files));
     Value::Object(m)
+}
+
+// The values (`config`, the chart's) may come from Secrets (`valuesFrom`)
+// and the manifest holds rendered Secrets: Debug names the release only.
+impl std::fmt::Debug for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Release")
+            .field("name", &self.name)
+            .field("namespace", &self.namespace)
+            .field("version", &self.version)
+            .field("status", &self.info.status)
+            .field("chart", &self.chart.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("name", &self.name)
+            .field("namespace", &self.namespace)
+            .field("version", &self.version)
+            .field("status", &self.status)
+            .field("chart_name", &self.chart_name)
+            .field("chart_version", &self.chart_version)
+            .finish_non_exhaustive()
+    }
 }

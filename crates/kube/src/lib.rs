@@ -9,6 +9,11 @@
 //! order and prune rules ([`inventory`], pure), and server-side apply,
 //! diff, prune and wait as kustomize-controller does them ([`apply`]).
 //!
+//! For the HelmRelease kind: Helm's release storage and its install,
+//! upgrade, rollback, uninstall and test actions ([`helm`]), over the
+//! pure chart renderer of `ferroflux-helm` (the one engine this adapter
+//! uses).
+//!
 //! Must not depend on the engines (policy, setters, template), on other
 //! adapters (git, registry, store) or on the controllers: data flows from
 //! here up, never sideways.
@@ -17,6 +22,7 @@ pub mod apply;
 pub mod cluster;
 pub mod crd;
 pub mod health;
+pub mod helm;
 pub mod install;
 pub mod inventory;
 

@@ -19,9 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroflux_controllers::StepError;
+use ferroflux_controllers::target::helm::{
+    ActionError, Install, Record, Rollback, Test, Uninstall, Upgrade,
+};
 use ferroflux_controllers::target::{
-    ApplyError, ApplyFailure, ApplyOptions, BoxFuture, ChangeSet, DeleteOptions, ObjRef,
-    TargetCluster, TargetFactory, TargetSpec, WaitOptions,
+    ApplyError, ApplyFailure, ApplyOptions, BoxFuture, ChangeSet, DeleteOptions, HelmCluster,
+    ObjRef, TargetCluster, TargetFactory, TargetSpec, WaitOptions,
 };
 use ferroflux_kube::apply::ResourceManager;
 use k8s_openapi::api::core::v1::Secret;
@@ -304,5 +307,60 @@ impl TargetCluster for KubeTarget {
         o: &'a WaitOptions,
     ) -> BoxFuture<'a, Result<Duration, ApplyError>> {
         Box::pin(self.0.wait_for_termination(deleted, o))
+    }
+
+    /// Helm's actions with this target's client (its impersonation
+    /// included), records in `storage_namespace`.
+    fn helm(&self, storage_namespace: &str) -> Result<Arc<dyn HelmCluster>, StepError> {
+        Ok(Arc::new(KubeHelm(ferroflux_kube::helm::Helm::new(
+            self.0.client().clone(),
+            storage_namespace,
+        ))))
+    }
+}
+
+/// Helm's actions and release storage on one cluster.
+#[derive(Debug, Clone)]
+pub struct KubeHelm(pub ferroflux_kube::helm::Helm);
+
+impl HelmCluster for KubeHelm {
+    fn last<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Record>, ActionError>> {
+        Box::pin(self.0.last(name))
+    }
+
+    fn get<'a>(
+        &'a self,
+        name: &'a str,
+        version: i64,
+    ) -> BoxFuture<'a, Result<Option<Record>, ActionError>> {
+        Box::pin(self.0.get(name, version))
+    }
+
+    fn history<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Record>, ActionError>> {
+        Box::pin(self.0.history(name))
+    }
+
+    fn update<'a>(&'a self, record: &'a Record) -> BoxFuture<'a, Result<(), ActionError>> {
+        Box::pin(self.0.update(record))
+    }
+
+    fn install<'a>(&'a self, o: Install) -> BoxFuture<'a, Result<Record, ActionError>> {
+        Box::pin(self.0.install(o))
+    }
+
+    fn upgrade<'a>(&'a self, o: Upgrade) -> BoxFuture<'a, Result<Record, ActionError>> {
+        Box::pin(self.0.upgrade(o))
+    }
+
+    fn rollback<'a>(&'a self, o: Rollback) -> BoxFuture<'a, Result<Record, ActionError>> {
+        Box::pin(self.0.rollback(o))
+    }
+
+    fn uninstall<'a>(&'a self, o: Uninstall) -> BoxFuture<'a, Result<Option<Record>, ActionError>> {
+        Box::pin(self.0.uninstall(o))
+    }
+
+    fn test<'a>(&'a self, o: Test) -> BoxFuture<'a, Result<Record, ActionError>> {
+        Box::pin(self.0.test(o))
     }
 }

@@ -6,4 +6,5 @@
 mod apply;
 mod client;
 mod cluster;
+mod helm;
 mod kubectl;

@@ -5,6 +5,7 @@
 //! one registration line.
 
 mod automate;
+mod helm_target;
 mod kind;
 mod kustomize;
 mod notify;
