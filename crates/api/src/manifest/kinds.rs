@@ -78,6 +78,7 @@ const FLUX_KINDS: &[(&str, &str, Versions)] = &[
         "HelmRepository",
         &[("v1", KindStatus::Current)],
     ),
+    (source::GROUP, "HelmChart", &[("v1", KindStatus::Current)]),
     (
         source::GROUP,
         "OCIRepository",
