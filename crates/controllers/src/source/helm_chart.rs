@@ -649,7 +649,7 @@ fn build_from_repository(
     let metadata = if values_files.is_empty() {
         String::new()
     } else {
-        package::version_metadata(None, input.chart.metadata.generation)
+        package::version_metadata(None, Some(generation(input)))
     };
     build.name = cv.name().to_string();
     build.version = cv.version().to_string();
@@ -721,6 +721,12 @@ fn build_from_repository(
     build.complete = true;
     build.packaged = true;
     Ok(())
+}
+
+/// The generation the version metadata carries: an object read from a
+/// checkout has none, and is taken as just created (1).
+fn generation(input: &HelmChartInput<'_>) -> i64 {
+    input.chart.metadata.generation.unwrap_or(1)
 }
 
 /// `spec.version` (`*` when unset).
@@ -802,7 +808,7 @@ fn build_from_tarball(
         if !metadata.is_empty() {
             metadata.push('.');
         }
-        metadata.push_str(&input.chart.metadata.generation.unwrap_or(0).to_string());
+        metadata.push_str(&generation(input).to_string());
     }
     build.name = loaded.metadata.name.clone();
     build.version = loaded.metadata.version.clone();
