@@ -19,7 +19,7 @@ use ferroflux_api::kustomize::{Kustomization, KustomizationSpec, KustomizationSt
 use ferroflux_api::meta::{Condition, condition};
 use ferroflux_api::source::{
     GitRepository, GitRepositorySpec, HelmChart, HelmChartSpec, HelmChartStatus, HelmRepository,
-    HelmRepositorySpec, SourceStatus,
+    HelmRepositorySpec, HelmRepositoryType, SourceStatus,
 };
 use ferroflux_runtime::StatusStore;
 use ferroflux_runtime::state::Stored;
@@ -609,8 +609,20 @@ impl Listed for HelmRepository {
     fn headers(_: Columns) -> Vec<&'static str> {
         vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
     }
+    /// A static (`type: oci`) repository has no status: flux shows it Ready.
     fn cells(i: &Item<HelmRepositorySpec, SourceStatus>, _: Columns) -> Vec<String> {
-        let (r, m) = ready(&i.status.conditions);
+        let oci = i
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.repo_type == Some(HelmRepositoryType::Oci));
+        let (r, m) = if oci {
+            (
+                "True".to_string(),
+                ferroflux_controllers::source::helm_repository::STATIC_MESSAGE.to_string(),
+            )
+        } else {
+            ready(&i.status.conditions)
+        };
         let revision = i
             .status
             .artifact

@@ -302,6 +302,14 @@ fn helm_sources_from_the_state_file() {
                 "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}),
     )
     .expect("test state");
+    // A static OCI repository: no status, shown Ready as flux shows it.
+    let oci = ObjectKey::new("HelmRepository", "flux-system", "ghcr");
+    st.put_status(&oci, &json!({})).expect("test state");
+    st.put_spec(
+        &oci,
+        &json!({"url": "oci://ghcr.io/stefanprodan/charts", "type": "oci"}),
+    )
+    .expect("test state");
     drop(st);
     let (code, stdout, stderr) = ff(&state, &["get", "sources", "helm"]);
     assert_eq!(code, 0, "{stderr}");
@@ -309,6 +317,7 @@ fn helm_sources_from_the_state_file() {
         stdout,
         "\
 NAME      REVISION          SUSPENDED   READY   MESSAGE
+ghcr                        False       True    Helm repository is Ready
 podinfo   sha256:77d58f2f   False       True    stored artifact: revision 'sha256:77d58f2f'
 "
     );

@@ -28,6 +28,7 @@ use crate::kind::SecretData;
 use crate::status::{self, Conditions, Event, EventType, Outcome, StepError};
 
 mod kind;
+pub use kind::STATIC_MESSAGE;
 #[cfg(test)]
 mod tests;
 

@@ -3,13 +3,29 @@
 //! itself on the runtime), then stored.
 
 use ferroflux_api::meta::{Condition, ObjectMeta};
-use ferroflux_api::source::HelmRepository;
+use ferroflux_api::source::{HelmRepository, HelmRepositoryType};
 use ferroflux_artifact::http::{HttpError, HttpOptions};
 
 use crate::kind::{
     Cleanup, Cx, FirstRun, Job, Kind, KindInfo, ObjectKey, Reconciled, Run, Said, after_if_ready,
     is_ready,
 };
+
+/// The message flux's CLI shows for a static (`type: oci`) HelmRepository.
+pub const STATIC_MESSAGE: &str = "Helm repository is Ready";
+
+static STATIC_READY: std::sync::LazyLock<[Condition; 1]> = std::sync::LazyLock::new(|| {
+    [Condition {
+        type_: ferroflux_api::meta::condition::READY.to_string(),
+        status: "True".to_string(),
+        reason: ferroflux_api::meta::reason::SUCCEEDED.to_string(),
+        message: STATIC_MESSAGE.to_string(),
+        observed_generation: None,
+        last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        ),
+    }]
+});
 
 impl Kind for HelmRepository {
     const INFO: KindInfo = KindInfo {
@@ -52,7 +68,13 @@ impl Kind for HelmRepository {
         }
     }
 
+    /// A `type: oci` HelmRepository is static (its status is empty, as
+    /// source-controller v1.9 leaves it): Ready for the summary and its
+    /// readers, with the message `flux get sources helm` shows for it.
     fn conditions(obj: &HelmRepository) -> &[Condition] {
+        if obj.spec.repo_type == Some(HelmRepositoryType::Oci) {
+            return STATIC_READY.as_slice();
+        }
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }
 

@@ -338,3 +338,24 @@ fn sizes_are_go_units_human_sizes() {
         assert_eq!(human_size(n), want, "{n}");
     }
 }
+
+#[test]
+fn a_static_oci_repository_reads_as_ready_for_its_readers() {
+    use crate::kind::{FirstRun, Kind, is_ready};
+    let oci = repo(HelmRepositorySpec {
+        repo_type: Some(HelmRepositoryType::Oci),
+        ..spec("oci://ghcr.io/stefanprodan/charts")
+    });
+    assert!(is_ready(HelmRepository::conditions(&oci)));
+    assert_eq!(
+        HelmRepository::conditions(&oci)[0].message,
+        "Helm repository is Ready"
+    );
+    assert_eq!(
+        HelmRepository::first_run(&oci),
+        FirstRun::After(Duration::from_secs(60))
+    );
+    let plain = repo(spec("https://charts.example"));
+    assert!(HelmRepository::conditions(&plain).is_empty());
+    assert_eq!(HelmRepository::first_run(&plain), FirstRun::Retry);
+}
