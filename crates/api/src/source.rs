@@ -302,9 +302,35 @@ pub struct HelmChartSpec {
     pub ignore_missing_values_files: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
-    /// OCI signature verification (cosign, notation), kept as written.
+    /// OCI signature verification (cosign, notation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verify: Option<serde_json::Value>,
+    pub verify: Option<OCIRepositoryVerification>,
+}
+
+/// `spec.verify` of OCI artifacts: the provider and its keys or keyless
+/// identities.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OCIRepositoryVerification {
+    /// `cosign` (default) or `notation`.
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    #[serde(
+        default,
+        rename = "matchOIDCIdentity",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub match_oidc_identity: Vec<OIDCIdentityMatch>,
+}
+
+/// A keyless signature's accepted issuer and subject (regular expressions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OIDCIdentityMatch {
+    pub issuer: String,
+    pub subject: String,
 }
 
 impl HelmChartSpec {

@@ -242,7 +242,10 @@ pub async fn get(url: &str, opts: &HttpOptions) -> Result<Vec<u8>, HttpError> {
             detail: error_chain(&e),
         })?;
     let mut req = client.get(url);
+    // Helm's getter: both set, and only to the credentials' own host.
     if let Some(a) = &opts.basic_auth
+        && !a.username.is_empty()
+        && !a.password.is_empty()
         && sends_credentials(&opts.credentials_url, url, opts.pass_credentials)
     {
         req = req.basic_auth(&a.username, Some(&a.password));

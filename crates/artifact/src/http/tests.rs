@@ -70,6 +70,18 @@ async fn credentials_go_only_to_their_own_host_unless_passed() {
         get(&other, &passed).await.expect("get"),
         b"Basic dXNlcjpzM2NyZXQ="
     );
+    // An empty password sends nothing, as Helm's getter.
+    let empty = HttpOptions {
+        basic_auth: Some(BasicAuth {
+            username: "user".into(),
+            password: String::new(),
+        }),
+        ..opts
+    };
+    assert_eq!(
+        get(&format!("{own}ok"), &empty).await.expect("get"),
+        b"none"
+    );
 }
 
 #[tokio::test]
