@@ -50,6 +50,13 @@ impl Kind for HelmChart {
         &mut obj.metadata
     }
 
+    fn from_manifest(object: &ferroflux_api::manifest::Object) -> Option<HelmChart> {
+        match object {
+            ferroflux_api::manifest::Object::HelmChart(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
     fn conditions(obj: &HelmChart) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }
