@@ -778,7 +778,7 @@ fn build_from_tarball(
     let chart_dir = ferroflux_artifact::storage::secure_join(&source, path);
     let fs = ferroflux_kustomize::fs::DiskFs::new(&source)
         .map_err(|e| BuildReason::Unknown.error(format!("artifact untar error: {e}")))?;
-    let (files, archived) = if chart_dir.is_file() {
+    let (mut files, archived) = if chart_dir.is_file() {
         let data = std::fs::read(&chart_dir).map_err(|e| {
             BuildReason::ChartReference.error(format!("failed to read chart '{path}': {e}"))
         })?;
@@ -836,12 +836,17 @@ fn build_from_tarball(
         Some(merged)
     };
     if !archived {
-        chart::check_dependencies(&loaded).map_err(|e| {
-            BuildReason::DependencyBuild.error(format!(
-                "{} (ferroflux packages the dependencies present in charts/ only)",
-                e.message
-            ))
-        })?;
+        let added = local_dependencies(&fs, &source, path, &loaded)?;
+        if !added.is_empty() {
+            files.extend(added);
+            let with_deps = chart::load_files(files.clone()).map_err(|e| {
+                BuildReason::DependencyBuild.error(format!("failed to load chart '{path}': {e}"))
+            })?;
+            chart::check_dependencies(&with_deps)
+        } else {
+            chart::check_dependencies(&loaded)
+        }
+        .map_err(|e| BuildReason::DependencyBuild.error(e.message))?;
     }
     let data = if packaging {
         package::repackage(
@@ -859,6 +864,82 @@ fn build_from_tarball(
     build.complete = true;
     build.packaged = packaging;
     Ok(())
+}
+
+/// The dependencies of `chart` missing from its `charts/` that are local
+/// (`file://` or no repository): each chart directory of the source, its
+/// version checked against the constraint, as files under
+/// `charts/<name>/` (source-controller's `addLocalDependency`). Remote
+/// ones are not fetched yet: a clear error naming the repository.
+fn local_dependencies(
+    fs: &ferroflux_kustomize::fs::DiskFs,
+    root: &Path,
+    chart_path: &str,
+    loaded: &chart::Chart,
+) -> Result<Vec<chart::File>, BuildError> {
+    let mut out = Vec::new();
+    for dep in &loaded.metadata.dependencies {
+        let name = if dep.alias.is_empty() {
+            dep.name.as_str()
+        } else {
+            dep.alias.as_str()
+        };
+        if loaded
+            .dependencies
+            .iter()
+            .any(|c| c.name() == name || c.name() == dep.name)
+        {
+            continue;
+        }
+        let repo = dep.repository.as_str();
+        if !repo.is_empty() && !repo.starts_with("file://") {
+            return Err(BuildReason::DependencyBuild.error(format!(
+                "failed to add remote dependency '{name}': ferroflux does not download dependencies from '{repo}' yet; vendor the chart into charts/"
+            )));
+        }
+        let fail = |m: String| {
+            BuildReason::DependencyBuild
+                .error(format!("failed to add local dependency '{name}': {m}"))
+        };
+        let rel = match repo.strip_prefix("file://") {
+            None => format!("{chart_path}/charts/{}", dep.name),
+            Some(p) => format!("{chart_path}/{p}"),
+        };
+        let dir = ferroflux_artifact::storage::secure_join(root, &rel);
+        let shown = dir
+            .strip_prefix(root)
+            .map(|r| format!("/{}", r.display()))
+            .unwrap_or_default();
+        if !dir.exists() {
+            return Err(fail(format!(
+                "no chart found at '{shown}' (reference '{repo}')"
+            )));
+        }
+        if dep.version.is_empty() {
+            return Err(fail("invalid version/constraint format ''".into()));
+        }
+        let (files, _) = chart::dir_files(fs, &dir).map_err(|e| {
+            fail(format!(
+                "failed to load chart from '{shown}' (reference '{repo}'): {e}"
+            ))
+        })?;
+        let sub = chart::load_files(files.clone()).map_err(|e| {
+            fail(format!(
+                "failed to load chart from '{shown}' (reference '{repo}'): {e}"
+            ))
+        })?;
+        if !chart::semver::is_compatible_range(&dep.version, &sub.metadata.version) {
+            return Err(fail(format!(
+                "can't get a valid version for constraint '{}'",
+                dep.version
+            )));
+        }
+        out.extend(files.into_iter().map(|f| chart::File {
+            name: format!("charts/{}/{}", dep.name, f.name),
+            data: f.data,
+        }));
+    }
+    Ok(out)
 }
 
 /// `mergeFileValues`: each file relative to the source root (secure

@@ -518,10 +518,9 @@ fn a_git_chart_without_its_dependencies_or_directory_fails_clearly() {
     let r = w.run_with(&git_chart("charts/app"), &source);
     let (_, reason, message) = cond(&r.status, "BuildFailed").expect("build failed");
     assert_eq!(reason, "DependencyBuildError");
-    assert!(message.starts_with("dependency build error: "), "{message}");
-    assert!(
-        message.contains("missing in charts/ directory: redis"),
-        "{message}"
+    assert_eq!(
+        message,
+        "dependency build error: failed to add remote dependency 'redis': ferroflux does not download dependencies from 'https://charts.example' yet; vendor the chart into charts/"
     );
     assert_eq!(r.outcome, Outcome::Backoff);
     let r = w.run_with(&git_chart("charts/none"), &source);
@@ -537,5 +536,58 @@ fn a_git_chart_without_its_dependencies_or_directory_fails_clearly() {
     assert_eq!(
         cond(&r.status, "FetchFailed").expect("f").2,
         "no artifact available for GitRepository source 'fleet'"
+    );
+}
+
+#[test]
+fn local_file_dependencies_are_packaged_as_subcharts() {
+    let w = World::new();
+    let parent = |constraint: &str| {
+        format!(
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: common\n  version: '{constraint}'\n  repository: file://../common\n"
+        )
+    };
+    let common = [
+        (
+            "charts/common/Chart.yaml",
+            "apiVersion: v2\nname: common\nversion: 2.1.0\n",
+        ),
+        (
+            "charts/common/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: common\n",
+        ),
+    ];
+    let ok = parent("2.x");
+    let mut files = vec![("charts/app/Chart.yaml", ok.as_str())];
+    files.extend(common);
+    let source = ChartSource::GitRepository(Some(git_artifact(&w, &files, "cd")));
+    let r = w.run_with(&git_chart("charts/app"), &source);
+    assert_eq!(
+        cond(&r.status, "Ready").expect("ready").2,
+        "packaged 'app' chart with version '1.0.0'",
+        "{:?}",
+        r.status
+    );
+    let a = r.status.artifact.expect("artifact");
+    let chart = chart::load_archive(&std::fs::read(w.storage.local_path(&a.path)).expect("tgz"))
+        .expect("loads");
+    assert_eq!(chart.dependencies.len(), 1);
+    assert_eq!(chart.dependencies[0].metadata.version, "2.1.0");
+    // A version outside the constraint, and a path that is not there.
+    let bad = parent("3.x");
+    let mut files = vec![("charts/app/Chart.yaml", bad.as_str())];
+    files.extend(common);
+    let source = ChartSource::GitRepository(Some(git_artifact(&w, &files, "ce")));
+    let r = w.run_with(&git_chart("charts/app"), &source);
+    assert_eq!(
+        cond(&r.status, "BuildFailed").expect("failed").2,
+        "dependency build error: failed to add local dependency 'common': can't get a valid version for constraint '3.x'"
+    );
+    let files = vec![("charts/app/Chart.yaml", ok.as_str())];
+    let source = ChartSource::GitRepository(Some(git_artifact(&w, &files, "cf")));
+    let r = w.run_with(&git_chart("charts/app"), &source);
+    assert_eq!(
+        cond(&r.status, "BuildFailed").expect("failed").2,
+        "dependency build error: failed to add local dependency 'common': no chart found at '/charts/common' (reference 'file://../common')"
     );
 }
