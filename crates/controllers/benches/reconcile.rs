@@ -286,6 +286,7 @@ fn bench_helm(c: &mut Criterion) {
             storage: &storage,
             limits: &Limits::default(),
             requeue_dependency: std::time::Duration::from_secs(30),
+            repositories: &[],
         };
         helm_chart::reconcile(&input, &clock(), &download)
     };

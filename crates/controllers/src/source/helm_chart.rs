@@ -162,6 +162,17 @@ pub struct HelmChartInput<'a> {
     pub limits: &'a Limits,
     /// Retry after a source without an artifact (`--requeue-dependency`).
     pub requeue_dependency: Duration,
+    /// The HelmRepositories of the chart's namespace, whose credentials a
+    /// remote dependency of a Git chart uses when its URL is theirs.
+    pub repositories: &'a [DependencyRepository],
+}
+
+/// A HelmRepository of the namespace with its Secrets, for dependencies.
+#[derive(Debug, Clone)]
+pub struct DependencyRepository {
+    pub repository: HelmRepository,
+    pub secret: Option<Result<SecretData, String>>,
+    pub cert_secret: Option<Result<SecretData, String>>,
 }
 
 /// The new status, when to run again, and the event.
@@ -495,7 +506,7 @@ fn reconcile_source(
             clock,
             build,
         ),
-        _ => build_from_tarball(input, st, &artifact, clock, build),
+        _ => build_from_tarball(input, st, &artifact, clock, fetch, build),
     };
     observe_build(input, clock, st, build, result)
 }
@@ -751,6 +762,7 @@ fn build_from_tarball(
     st: &HelmChartStatus,
     artifact: &Artifact,
     clock: &dyn Clock,
+    fetch: Fetch<'_>,
     build: &mut Build,
 ) -> Result<(), BuildError> {
     let spec = &input.chart.spec;
@@ -836,7 +848,7 @@ fn build_from_tarball(
         Some(merged)
     };
     if !archived {
-        let added = local_dependencies(&fs, &source, path, &loaded)?;
+        let added = dependencies(input, &fs, &source, path, &loaded, fetch)?;
         if !added.is_empty() {
             files.extend(added);
             let with_deps = chart::load_files(files.clone()).map_err(|e| {
@@ -866,16 +878,18 @@ fn build_from_tarball(
     Ok(())
 }
 
-/// The dependencies of `chart` missing from its `charts/` that are local
-/// (`file://` or no repository): each chart directory of the source, its
-/// version checked against the constraint, as files under
-/// `charts/<name>/` (source-controller's `addLocalDependency`). Remote
-/// ones are not fetched yet: a clear error naming the repository.
-fn local_dependencies(
+/// The dependencies of `chart` missing from its `charts/`, as files under
+/// `charts/<name>/`: local ones (`file://` or no repository) from the
+/// source, their version checked against the constraint
+/// (source-controller's `addLocalDependency`); remote ones from their
+/// chart repository ([`remote_dependency`]).
+fn dependencies(
+    input: &HelmChartInput<'_>,
     fs: &ferroflux_kustomize::fs::DiskFs,
     root: &Path,
     chart_path: &str,
     loaded: &chart::Chart,
+    fetch: Fetch<'_>,
 ) -> Result<Vec<chart::File>, BuildError> {
     let mut out = Vec::new();
     for dep in &loaded.metadata.dependencies {
@@ -893,9 +907,15 @@ fn local_dependencies(
         }
         let repo = dep.repository.as_str();
         if !repo.is_empty() && !repo.starts_with("file://") {
-            return Err(BuildReason::DependencyBuild.error(format!(
-                "failed to add remote dependency '{name}': ferroflux does not download dependencies from '{repo}' yet; vendor the chart into charts/"
-            )));
+            let files = remote_dependency(input, dep, fetch).map_err(|m| {
+                BuildReason::DependencyBuild
+                    .error(format!("failed to add remote dependency '{name}': {m}"))
+            })?;
+            out.extend(files.into_iter().map(|f| chart::File {
+                name: format!("charts/{}/{}", dep.name, f.name),
+                data: f.data,
+            }));
+            continue;
         }
         let fail = |m: String| {
             BuildReason::DependencyBuild
@@ -940,6 +960,83 @@ fn local_dependencies(
         }));
     }
     Ok(out)
+}
+
+/// source-controller's `addRemoteDependency` through
+/// `namespacedChartRepositoryCallback`: the repository's index fetched
+/// from its URL with the credentials of the namespace's HelmRepository of
+/// that URL (none when there is none), the version selected, the chart
+/// downloaded; its files.
+fn remote_dependency(
+    input: &HelmChartInput<'_>,
+    dep: &chart::Dependency,
+    fetch: Fetch<'_>,
+) -> Result<Vec<chart::File>, String> {
+    let repo_url = dep.repository.as_str();
+    if repo_url.starts_with("oci://") {
+        return Err(format!(
+            "charts from OCI registries ('{repo_url}') are not supported by ferroflux yet"
+        ));
+    }
+    let url = helm_repository::normalize_url(repo_url)?;
+    let known = input
+        .repositories
+        .iter()
+        .find(|r| helm_repository::normalize_url(&r.repository.spec.url).is_ok_and(|u| u == url));
+    let opts = match known {
+        Some(r) => helm_repository::client_options(
+            &r.repository,
+            r.secret
+                .as_ref()
+                .map(|s| s.as_ref().map_err(String::as_str)),
+            r.cert_secret
+                .as_ref()
+                .map(|s| s.as_ref().map_err(String::as_str)),
+            &url,
+        )
+        .map_err(|e| e.message().to_string())?,
+        None => HttpOptions {
+            credentials_url: url.clone(),
+            max_bytes: repo::MAX_INDEX_SIZE as u64,
+            ..HttpOptions::default()
+        },
+    };
+    let failed_get = |e: String| {
+        format!(
+            "failed to get chart '{}' version '{}' from '{repo_url}': {e}",
+            dep.name, dep.version
+        )
+    };
+    let index_url = format!("{}/index.yaml", url.trim_end_matches('/'));
+    let raw = fetch(&index_url, &opts).map_err(|e| {
+        failed_get(format!(
+            "failed to cache index: failed to cache index to temporary file: {e}"
+        ))
+    })?;
+    let index = Index::load(&raw)
+        .map_err(|e| failed_get(format!("failed to load index: {}", e.message)))?;
+    let cv = index
+        .get(&dep.name, &dep.version)
+        .map_err(|e| failed_get(e.message))?;
+    let chart_url = repo::chart_url(&url, cv).map_err(|e| {
+        format!(
+            "chart download of version '{}' failed: {}",
+            cv.version(),
+            e.message
+        )
+    })?;
+    let download = HttpOptions {
+        max_bytes: chart::MAX_DECOMPRESSED_CHART_SIZE,
+        ..opts
+    };
+    let data = fetch(&chart_url, &download)
+        .map_err(|e| format!("chart download of version '{}' failed: {e}", cv.version()))?;
+    chart::archive_files(&data).map_err(|e| {
+        format!(
+            "failed to load downloaded archive of version '{}': {e}",
+            cv.version()
+        )
+    })
 }
 
 /// `mergeFileValues`: each file relative to the source root (secure

@@ -105,6 +105,11 @@ impl Kind for HelmChart {
     fn reconcile(key: &ObjectKey, obj: &HelmChart, _: Run, cx: &dyn Cx) -> Option<Job> {
         let hc = obj.clone();
         let source = resolve(key, obj, cx);
+        let repositories = if obj.spec.source_ref.kind == git::KIND {
+            repositories_of(key, cx)
+        } else {
+            Vec::new()
+        };
         let stores = cx.stores();
         let storage = stores.artifacts.clone();
         let limits = stores.sources.limits;
@@ -120,6 +125,7 @@ impl Kind for HelmChart {
                     storage: &storage,
                     limits: &limits,
                     requeue_dependency: requeue,
+                    repositories: &repositories,
                 };
                 let fetch = move |url: &str, opts: &HttpOptions| -> Result<Vec<u8>, HttpError> {
                     handle.block_on(ferroflux_artifact::http::get(url, opts))
@@ -143,6 +149,29 @@ fn source_ref(key: &ObjectKey, obj: &HelmChart, kind: &str) -> Vec<Ref> {
         &key.namespace,
         &obj.spec.source_ref.name,
     ))]
+}
+
+/// The HelmRepositories of `key`'s namespace with their Secrets (the
+/// credentials of a Git chart's remote dependencies), for a chart from a
+/// GitRepository only.
+fn repositories_of(key: &ObjectKey, cx: &dyn Cx) -> Vec<super::DependencyRepository> {
+    let objects = cx.objects();
+    let secret_of = |name: &str| {
+        cx.secrets()
+            .secret(&key.namespace, name)
+            .cloned()
+            .map_err(|e| e.to_string())
+    };
+    objects
+        .keys_in(helm_repository::KIND, &key.namespace)
+        .iter()
+        .filter_map(|k| get::<HelmRepository>(objects, k))
+        .map(|r| super::DependencyRepository {
+            secret: r.spec.secret_ref.as_ref().map(|s| secret_of(&s.name)),
+            cert_secret: r.spec.cert_secret_ref.as_ref().map(|s| secret_of(&s.name)),
+            repository: r.clone(),
+        })
+        .collect()
 }
 
 /// The source `obj` names, as this home holds it.

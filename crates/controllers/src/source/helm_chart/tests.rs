@@ -147,6 +147,25 @@ impl World {
             storage: &self.storage,
             limits: &Limits::default(),
             requeue_dependency: Duration::from_secs(30),
+            repositories: &[],
+        };
+        let clock = FixedClock::new(Timestamp::from_second(1_778_655_974).expect("ts"));
+        reconcile(&input, &clock, &|u, o| self.fetch(u, o))
+    }
+
+    fn run_deps(
+        &self,
+        hc: &HelmChart,
+        source: &ChartSource,
+        repositories: &[DependencyRepository],
+    ) -> HelmChartResult {
+        let input = HelmChartInput {
+            chart: hc,
+            source,
+            storage: &self.storage,
+            limits: &Limits::default(),
+            requeue_dependency: Duration::from_secs(30),
+            repositories,
         };
         let clock = FixedClock::new(Timestamp::from_second(1_778_655_974).expect("ts"));
         reconcile(&input, &clock, &|u, o| self.fetch(u, o))
@@ -520,7 +539,7 @@ fn a_git_chart_without_its_dependencies_or_directory_fails_clearly() {
     assert_eq!(reason, "DependencyBuildError");
     assert_eq!(
         message,
-        "dependency build error: failed to add remote dependency 'redis': ferroflux does not download dependencies from 'https://charts.example' yet; vendor the chart into charts/"
+        "dependency build error: failed to add remote dependency 'redis': failed to get chart 'redis' version '1.x' from 'https://charts.example': failed to cache index: failed to cache index to temporary file: failed to fetch https://charts.example/index.yaml : 404 Not Found"
     );
     assert_eq!(r.outcome, Outcome::Backoff);
     let r = w.run_with(&git_chart("charts/none"), &source);
@@ -589,5 +608,55 @@ fn local_file_dependencies_are_packaged_as_subcharts() {
     assert_eq!(
         cond(&r.status, "BuildFailed").expect("failed").2,
         "dependency build error: failed to add local dependency 'common': no chart found at '/charts/common' (reference 'file://../common')"
+    );
+}
+
+#[test]
+fn remote_dependencies_come_from_their_repository_with_its_credentials() {
+    let mut w = World::new();
+    w.charts.insert(
+        "https://charts.example/stable/index.yaml".into(),
+        INDEX.as_bytes().to_vec(),
+    );
+    let files = [(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: podinfo\n  version: 6.4.x\n  repository: https://charts.example/stable/\n",
+    )];
+    let source = ChartSource::GitRepository(Some(git_artifact(&w, &files, "dd")));
+    let mut repository = w.repository.clone();
+    repository.spec.secret_ref = Some(ferroflux_api::meta::LocalObjectReference {
+        name: "auth".into(),
+    });
+    let auth: SecretData = BTreeMap::from([
+        ("username".to_string(), b"bob".to_vec()),
+        ("password".to_string(), b"pw".to_vec()),
+    ]);
+    let repos = [DependencyRepository {
+        repository,
+        secret: Some(Ok(auth)),
+        cert_secret: None,
+    }];
+    let r = w.run_deps(&git_chart("charts/app"), &source, &repos);
+    assert_eq!(
+        cond(&r.status, "Ready").expect("ready").2,
+        "packaged 'app' chart with version '1.0.0'",
+        "{:?}",
+        r.status
+    );
+    let a = r.status.artifact.expect("artifact");
+    let chart = chart::load_archive(&std::fs::read(w.storage.local_path(&a.path)).expect("tgz"))
+        .expect("loads");
+    assert_eq!(chart.dependencies[0].metadata.name, "podinfo");
+    assert_eq!(chart.dependencies[0].metadata.version, "6.4.0");
+    let seen = w.seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen,
+        vec![
+            ("https://charts.example/stable/index.yaml".to_string(), true),
+            (
+                "https://charts.example/stable/podinfo-6.4.0.tgz".to_string(),
+                true
+            ),
+        ]
     );
 }
