@@ -73,7 +73,7 @@ fn secret(name: &str, data: &[(&str, &str)]) -> String {
 
 /// The fleet repository: the self GitRepository, `manifests` under
 /// `clusters/stage`, a chart directory at `charts/app`.
-fn fleet(tmp: &Path, manifests: &str) -> std::path::PathBuf {
+fn fleet(tmp: &Path, manifests: &str, app_chart: &str) -> std::path::PathBuf {
     let bare = gitrepo::init_bare(tmp, "fleet.git");
     let sync = "apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
@@ -97,7 +97,7 @@ spec:
         ),
         (
             "charts/app/Chart.yaml".to_string(),
-            b"apiVersion: v2\nname: app\nversion: 0.3.0\n".to_vec(),
+            app_chart.as_bytes().to_vec(),
         ),
         (
             "charts/app/values.yaml".to_string(),
@@ -233,6 +233,16 @@ spec:
     name: charts
 ---
 apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: deps
+  namespace: flux-system
+spec:
+  url: {url}
+  secretRef:
+    name: auth
+---
+apiVersion: source.toolkit.fluxcd.io/v1
 kind: HelmChart
 metadata:
   name: app
@@ -253,10 +263,17 @@ spec:
         "  name: app\n  namespace: flux-system\n",
     );
     let tmp = tempfile::tempdir().expect("tempdir");
-    let bare = fleet(tmp.path(), &manifests);
+    // The Git chart depends on podinfo of the chart repository, fetched with
+    // the credentials of the HelmRepository of that URL.
+    let app_chart = format!(
+        "apiVersion: v2\nname: app\nversion: 0.3.0\ndependencies:\n- name: podinfo\n  version: 6.4.x\n  repository: {url}\n"
+    );
+    let bare = fleet(tmp.path(), &manifests, &app_chart);
     let secrets = format!(
-        "{}---\n{}",
+        "{}---\n{}---\n{}",
         secret("auth", &[("username", "bob"), ("password", PASSWORD)]),
+        secret("auth", &[("username", "bob"), ("password", PASSWORD)])
+            .replace("namespace: apps", "namespace: flux-system"),
         secret("wrong-auth", &[("username", "bob"), ("password", "nope")])
     );
     let opts = options(&bare, tmp.path(), &secrets);
@@ -357,6 +374,8 @@ spec:
     let chart = ferroflux_helm::chart::load_archive(&stored(tmp.path(), &app)).expect("chart");
     assert_eq!(chart.metadata.version, version);
     assert_eq!(chart.values["replicas"], serde_json::json!(4.0));
+    assert_eq!(chart.dependencies.len(), 1, "{app}");
+    assert_eq!(chart.dependencies[0].metadata.version, "6.4.0");
 
     // A newly published version reaches the chart at the next run.
     publish(server.root(), &["6.4.0", "6.5.0", "6.6.0", "7.0.0"]);
@@ -422,7 +441,11 @@ spec:
 "
     );
     let tmp = tempfile::tempdir().expect("tempdir");
-    let bare = fleet(tmp.path(), &manifests);
+    let bare = fleet(
+        tmp.path(),
+        &manifests,
+        "apiVersion: v2\nname: app\nversion: 0.3.0\n",
+    );
     let opts = options(
         &bare,
         tmp.path(),
