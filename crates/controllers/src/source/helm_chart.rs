@@ -68,6 +68,7 @@ pub enum BuildReason {
     ValuesFilesMerge,
     DependencyBuild,
     ChartPackage,
+    ChartVerification,
     Unknown,
 }
 
@@ -80,6 +81,7 @@ impl BuildReason {
             BuildReason::ValuesFilesMerge => "ValuesFilesError",
             BuildReason::DependencyBuild => "DependencyBuildError",
             BuildReason::ChartPackage => "ChartPackageError",
+            BuildReason::ChartVerification => "ChartVerificationError",
             BuildReason::Unknown => "Unknown",
         }
     }
@@ -92,6 +94,7 @@ impl BuildReason {
             BuildReason::ValuesFilesMerge => "values files merge error",
             BuildReason::DependencyBuild => "dependency build error",
             BuildReason::ChartPackage => "chart package error",
+            BuildReason::ChartVerification => "chart verification error",
             BuildReason::Unknown => "unknown build error",
         }
     }
@@ -114,6 +117,7 @@ impl BuildReason {
                 | BuildReason::ValuesFilesMerge
                 | BuildReason::DependencyBuild
                 | BuildReason::ChartPackage
+                | BuildReason::ChartVerification
         )
     }
 
@@ -557,6 +561,14 @@ fn observe_build(
         );
         return Err(StepError::retry(reason::AUTHENTICATION_FAILED, message));
     }
+    if e.reason == BuildReason::ChartVerification {
+        c.set(
+            condition::SOURCE_VERIFIED,
+            false,
+            "VerificationError",
+            &e.message,
+        );
+    }
     if e.reason.build_failed() {
         c.remove(condition::FETCH_FAILED);
         c.set(reasons::BUILD_FAILED, true, e.reason.reason(), &e.message);
@@ -650,6 +662,10 @@ fn build_from_repository(
             e.message
         ))
     })?;
+    // `VerifyChart` of an HTTP repository: not implemented in Flux either.
+    if spec.verify.as_ref().is_some_and(|v| !v.provider.is_empty()) {
+        return Err(BuildReason::ChartVerification.error("not implemented"));
+    }
     let cv = index.get(&spec.chart, &version_of(input)).map_err(|e| {
         BuildReason::ChartReference.error(format!(
             "failed to get chart version for remote reference: {}",

@@ -660,3 +660,29 @@ fn remote_dependencies_come_from_their_repository_with_its_credentials() {
         ]
     );
 }
+
+#[test]
+fn verify_on_an_http_repository_fails_as_flux_does() {
+    let w = World::new();
+    let mut hc = helm_chart(None);
+    hc.spec.verify = Some(ferroflux_api::source::OCIRepositoryVerification {
+        provider: "cosign".into(),
+        ..Default::default()
+    });
+    let r = w.run(&hc);
+    let message = "chart verification error: not implemented";
+    assert_eq!(
+        cond(&r.status, "BuildFailed"),
+        Some((
+            "True".into(),
+            "ChartVerificationError".into(),
+            message.into()
+        ))
+    );
+    assert_eq!(
+        cond(&r.status, "SourceVerified"),
+        Some(("False".into(), "VerificationError".into(), message.into()))
+    );
+    assert_eq!(r.outcome, Outcome::Backoff);
+    assert_eq!(w.downloads(), 0);
+}
