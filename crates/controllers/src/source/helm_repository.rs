@@ -264,16 +264,13 @@ fn event(
     done: &Result<Done, StepError>,
     url: &str,
 ) -> Event {
-    let done = match done {
-        Err(e) => {
-            return Event {
-                type_: EventType::Warning,
-                reason: e.reason().to_string(),
-                message: e.message().to_string(),
-            };
-        }
-        Ok(d) => d,
-    };
+    if let Err(e) = done {
+        return Event {
+            type_: EventType::Warning,
+            reason: e.reason().to_string(),
+            message: e.message().to_string(),
+        };
+    }
     let size = after
         .artifact
         .as_ref()
@@ -310,7 +307,6 @@ fn event(
             .as_ref()
             .map(|a| a.revision.clone())
             .unwrap_or_default();
-        let _ = done;
         Event {
             type_: EventType::Trace,
             reason: reasons::ARTIFACT_UP_TO_DATE.to_string(),
