@@ -43,6 +43,7 @@ pub enum Object {
     ImageUpdateAutomation(image::ImageUpdateAutomation),
     GitRepository(source::GitRepository),
     HelmRepository(source::HelmRepository),
+    HelmChart(source::HelmChart),
     OCIRepository(source::OCIRepository),
     Kustomization(kustomize::Kustomization),
     HelmRelease(helm::HelmRelease),

@@ -1,4 +1,5 @@
-//! `source.toolkit.fluxcd.io/v1`: GitRepository, HelmRepository, OCIRepository.
+//! `source.toolkit.fluxcd.io/v1`: GitRepository, HelmRepository, HelmChart,
+//! OCIRepository.
 //!
 //! The group has no HelmRelease (seed 001's mistake): that kind lives in
 //! `helm.toolkit.fluxcd.io/v2`, and the loader says so.
@@ -110,6 +111,9 @@ pub struct SourceStatus {
     pub artifact: Option<Artifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// HelmRepository: the stable `index.yaml` link of the latest artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// GitRepository: the artifacts of `spec.include`, index-aligned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub included_artifacts: Vec<Artifact>,
@@ -251,4 +255,131 @@ pub struct OCILayerSelector {
     pub media_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+}
+
+impl HelmRepositorySpec {
+    /// `timeout` defaults to 60s (`GetTimeout`).
+    pub fn effective_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(Duration::from_secs(60))
+    }
+
+    /// `interval` defaults to 1m (`GetRequeueAfter`).
+    pub fn effective_interval(&self) -> Duration {
+        match self.interval {
+            Some(i) if i.to_std() > std::time::Duration::ZERO => i,
+            _ => Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1",
+    kind = "HelmChart",
+    namespaced,
+    derive = "PartialEq",
+    status = "HelmChartStatus",
+    shortname = "hc",
+    category = "fluxcd"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmChartSpec {
+    /// The chart's name in a HelmRepository, or its path in a
+    /// GitRepository or Bucket artifact.
+    pub chart: String,
+    /// A version or semver range (HelmRepository sources); default `*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub source_ref: LocalHelmChartSourceReference,
+    pub interval: Duration,
+    /// `ChartVersion` (default) or `Revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_missing_values_files: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// OCI signature verification (cosign, notation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<OCIRepositoryVerification>,
+}
+
+/// `spec.verify` of OCI artifacts: the provider and its keys or keyless
+/// identities.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OCIRepositoryVerification {
+    /// `cosign` (default) or `notation`.
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    #[serde(
+        default,
+        rename = "matchOIDCIdentity",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub match_oidc_identity: Vec<OIDCIdentityMatch>,
+}
+
+/// A keyless signature's accepted issuer and subject (regular expressions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OIDCIdentityMatch {
+    pub issuer: String,
+    pub subject: String,
+}
+
+impl HelmChartSpec {
+    /// `version`, `*` when unset or empty.
+    pub fn effective_version(&self) -> &str {
+        match self.version.as_deref() {
+            None | Some("") => "*",
+            Some(v) => v,
+        }
+    }
+
+    /// `reconcileStrategy` is `Revision`.
+    pub fn revision_strategy(&self) -> bool {
+        self.reconcile_strategy.as_deref() == Some("Revision")
+    }
+}
+
+/// `spec.sourceRef` of a HelmChart: a HelmRepository, GitRepository or
+/// Bucket of its namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalHelmChartSourceReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmChartStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The source artifact revision the last build was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_source_artifact_revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_chart_name: Option<String>,
+    /// The values files merged into the artifact (with
+    /// `ignoreMissingValuesFiles` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observed_values_files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The stable `latest.tar.gz` link of the latest artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }

@@ -7,14 +7,17 @@
 //! garbage with Flux's retention defaults and copies included artifacts;
 //! [`server`] serves the root over HTTP at the paths of
 //! `status.artifact.url`; [`fetch`] is the consumer's side: download (or
-//! read from our own storage), verify the digest, unpack.
+//! read from our own storage), verify the digest, unpack; [`http`] is one
+//! bounded GET with a source's credentials and TLS (a HelmRepository's
+//! index and charts).
 //!
-//! Synchronous file IO except the server and `fetch`: async callers use
+//! Synchronous file IO except the server, `fetch` and `http`: async callers use
 //! `spawn_blocking`. Must not depend on git2, kube, the registry adapter,
 //! the controllers or the runtime.
 
 pub mod archive;
 pub mod fetch;
+pub mod http;
 pub mod server;
 pub mod storage;
 

@@ -246,6 +246,54 @@ impl Storage {
         })
     }
 
+    /// `Copy`: `data` written to `path` under the artifact's lock, through
+    /// a temp file renamed into place (mode 0600); the digest is of `data`.
+    pub fn write(&self, path: &str, data: &[u8]) -> Result<Stored, Error> {
+        let local = self.local_path(path);
+        let parent = local.parent().ok_or_else(|| Error::BadPath {
+            path: path.to_string(),
+        })?;
+        private_dir(parent)?;
+        let _lock = self.lock(path)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(parent)
+            .map_err(io("create temp file in", parent))?;
+        tmp.write_all(data).map_err(io("write", &local))?;
+        tmp.as_file().sync_all().map_err(io("sync", &local))?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(io("chmod", &local))?;
+        tmp.persist(&local)
+            .map_err(|e| io("rename into", &local)(e.error))?;
+        Ok(Stored {
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(data))),
+            size: data.len() as u64,
+        })
+    }
+
+    /// `Symlink`: `<artifact dir>/<name>` made a symlink to the artifact at
+    /// `path` (replaced atomically); returns its URL (`status.url`).
+    pub fn symlink(&self, path: &str, name: &str) -> Result<String, Error> {
+        let local = self.local_path(path);
+        let (Some(parent), Some(file)) = (local.parent(), local.file_name()) else {
+            return Err(Error::BadPath {
+                path: path.to_string(),
+            });
+        };
+        if name.contains('/') || name.is_empty() || name == "." || name == ".." {
+            return Err(Error::BadPath {
+                path: name.to_string(),
+            });
+        }
+        let link = parent.join(name);
+        let tmp = parent.join(format!(".tmp-{name}"));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(file, &tmp).map_err(io("symlink", &tmp))?;
+        std::fs::rename(&tmp, &link).map_err(io("rename into", &link))?;
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        Ok(self.url(&format!("{dir}/{name}")))
+    }
+
     /// `Lock`: an exclusive lock on `<artifact>.lock`, held until dropped.
     pub fn lock(&self, path: &str) -> Result<std::fs::File, Error> {
         let mut lock = self.local_path(path).into_os_string();

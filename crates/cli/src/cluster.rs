@@ -20,7 +20,8 @@ use ferroflux_api::image::{
 use ferroflux_api::kustomize::{Kustomization, KustomizationSpec, KustomizationStatus};
 use ferroflux_api::meta::{Condition, RECONCILE_REQUEST_ANNOTATION, condition};
 use ferroflux_api::source::{
-    GitRepository, GitRepositorySpec, OCIRepository, OCIRepositorySpec, SourceStatus,
+    GitRepository, GitRepositorySpec, HelmChart, HelmChartSpec, HelmChartStatus, HelmRepository,
+    HelmRepositorySpec, OCIRepository, OCIRepositorySpec, SourceStatus,
 };
 use ferroflux_controllers::status::get as find;
 use ferroflux_kube::cluster::{ClusterError, ConnectOptions};
@@ -430,6 +431,37 @@ impl FluxObject for GitRepository {
         format!(
             "fetched revision {}",
             artifact_revision(self.status.as_ref())
+        )
+    }
+}
+
+impl FluxObject for HelmRepository {
+    type Spec = HelmRepositorySpec;
+    type Status = SourceStatus;
+    const HUMAN_KIND: &'static str = "source helm";
+    common_flux_object!();
+    fn success_message(&self) -> String {
+        format!(
+            "fetched revision {}",
+            artifact_revision(self.status.as_ref())
+        )
+    }
+}
+
+impl FluxObject for HelmChart {
+    type Spec = HelmChartSpec;
+    type Status = HelmChartStatus;
+    const HUMAN_KIND: &'static str = "source chart";
+    common_flux_object!();
+    fn success_message(&self) -> String {
+        let revision = self
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map_or("", |a| a.revision.as_str());
+        format!(
+            "pulled '{}' chart with version '{revision}'",
+            self.spec.chart
         )
     }
 }

@@ -1,4 +1,4 @@
-//! `ferroflux get image repository|policy|update`, `get sources git`,
+//! `ferroflux get image repository|policy|update`, `get sources git|helm|chart`,
 //! `get kustomizations` and `get all`: the objects in the cluster (when one
 //! is configured and `--state` is not given) or the status that `ferroflux
 //! automate` stored, printed as `flux get ...` prints them (upper-case
@@ -17,7 +17,10 @@ use ferroflux_api::image::{
 };
 use ferroflux_api::kustomize::{Kustomization, KustomizationSpec, KustomizationStatus};
 use ferroflux_api::meta::{Condition, condition};
-use ferroflux_api::source::{GitRepository, GitRepositorySpec, SourceStatus};
+use ferroflux_api::source::{
+    GitRepository, GitRepositorySpec, HelmChart, HelmChartSpec, HelmChartStatus, HelmRepository,
+    HelmRepositorySpec, HelmRepositoryType, SourceStatus,
+};
 use ferroflux_runtime::StatusStore;
 use ferroflux_runtime::state::Stored;
 use kube::Client;
@@ -56,6 +59,10 @@ pub enum GetImageCommand {
 pub enum GetSourceCommand {
     /// GitRepository status (REVISION: the artifact's revision).
     Git(GetArgs),
+    /// HelmRepository status (REVISION: the index artifact's revision).
+    Helm(GetArgs),
+    /// HelmChart status (REVISION: the chart version stored).
+    Chart(GetArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -133,7 +140,9 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
             | GetImageCommand::Policy(a)
             | GetImageCommand::Update(a),
         )
-        | GetCommand::Sources(GetSourceCommand::Git(a)) => (a, Columns::default()),
+        | GetCommand::Sources(
+            GetSourceCommand::Git(a) | GetSourceCommand::Helm(a) | GetSourceCommand::Chart(a),
+        ) => (a, Columns::default()),
         GetCommand::Kustomizations(k) => (
             &k.common,
             Columns {
@@ -164,6 +173,12 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
             GetCommand::Sources(GetSourceCommand::Git(_)) => {
                 print_kind::<GitRepository>(&origin, args, columns).await
             }
+            GetCommand::Sources(GetSourceCommand::Helm(_)) => {
+                print_kind::<HelmRepository>(&origin, args, columns).await
+            }
+            GetCommand::Sources(GetSourceCommand::Chart(_)) => {
+                print_kind::<HelmChart>(&origin, args, columns).await
+            }
             GetCommand::Kustomizations(_) => {
                 print_kind::<Kustomization>(&origin, args, columns).await
             }
@@ -172,6 +187,8 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
                 // a kind that fails is reported and the next one listed.
                 let tables = [
                     print_kind::<GitRepository>(&origin, args, columns).await,
+                    print_kind::<HelmRepository>(&origin, args, columns).await,
+                    print_kind::<HelmChart>(&origin, args, columns).await,
                     print_kind::<ImageRepository>(&origin, args, columns).await,
                     print_kind::<ImagePolicy>(&origin, args, columns).await,
                     print_kind::<ImageUpdateAutomation>(&origin, args, columns).await,
@@ -577,6 +594,50 @@ impl Listed for GitRepository {
         vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
     }
     fn cells(i: &Item<GitRepositorySpec, SourceStatus>, _: Columns) -> Vec<String> {
+        let (r, m) = ready(&i.status.conditions);
+        let revision = i
+            .status
+            .artifact
+            .as_ref()
+            .map_or("", |a| a.revision.as_str());
+        let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
+        vec![truncate_hex(revision), suspend, r, truncate_hex(&m)]
+    }
+}
+
+impl Listed for HelmRepository {
+    fn headers(_: Columns) -> Vec<&'static str> {
+        vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    }
+    /// A static (`type: oci`) repository has no status: flux shows it Ready.
+    fn cells(i: &Item<HelmRepositorySpec, SourceStatus>, _: Columns) -> Vec<String> {
+        let oci = i
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.repo_type == Some(HelmRepositoryType::Oci));
+        let (r, m) = if oci {
+            (
+                "True".to_string(),
+                ferroflux_controllers::source::helm_repository::STATIC_MESSAGE.to_string(),
+            )
+        } else {
+            ready(&i.status.conditions)
+        };
+        let revision = i
+            .status
+            .artifact
+            .as_ref()
+            .map_or("", |a| a.revision.as_str());
+        let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
+        vec![truncate_hex(revision), suspend, r, truncate_hex(&m)]
+    }
+}
+
+impl Listed for HelmChart {
+    fn headers(_: Columns) -> Vec<&'static str> {
+        vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    }
+    fn cells(i: &Item<HelmChartSpec, HelmChartStatus>, _: Columns) -> Vec<String> {
         let (r, m) = ready(&i.status.conditions);
         let revision = i
             .status

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use ferroflux_api::duration::Duration;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
-use ferroflux_api::source::{GitRepository, OCIRepository};
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use kube::Client;
 use kube::api::Api;
 
@@ -48,6 +48,10 @@ pub enum ReconcileImageCommand {
 pub enum ReconcileSourceCommand {
     /// Trigger a fetch of a GitRepository and wait for its artifact.
     Git(ReconcileArgs),
+    /// Trigger a fetch of a HelmRepository's index and wait for its artifact.
+    Helm(ReconcileArgs),
+    /// Trigger a build of a HelmChart and wait for its artifact.
+    Chart(ReconcileArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -87,6 +91,12 @@ pub fn run(cmd: ReconcileCommand) -> anyhow::Result<ExitCode> {
             }
             ReconcileCommand::Source(ReconcileSourceCommand::Git(a)) => {
                 with_deadline::<GitRepository>(a, false).await
+            }
+            ReconcileCommand::Source(ReconcileSourceCommand::Helm(a)) => {
+                with_deadline::<HelmRepository>(a, false).await
+            }
+            ReconcileCommand::Source(ReconcileSourceCommand::Chart(a)) => {
+                with_deadline::<HelmChart>(a, false).await
             }
             ReconcileCommand::Kustomization(a) => {
                 with_deadline::<Kustomization>(&a.common, a.with_source).await

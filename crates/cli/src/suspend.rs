@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use ferroflux_api::duration::Duration;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
-use ferroflux_api::source::GitRepository;
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
 use kube::Client;
 use kube::api::Api;
 use serde_json::json;
@@ -48,6 +48,10 @@ pub enum SuspendImageCommand {
 pub enum SuspendSourceCommand {
     /// GitRepository objects.
     Git(SuspendArgs),
+    /// HelmRepository objects.
+    Helm(SuspendArgs),
+    /// HelmChart objects.
+    Chart(SuspendArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -107,6 +111,12 @@ pub fn run(cmd: SuspendCommand, verb: Verb) -> anyhow::Result<ExitCode> {
             }
             SuspendCommand::Source(SuspendSourceCommand::Git(a)) => {
                 apply::<GitRepository>(a, verb).await
+            }
+            SuspendCommand::Source(SuspendSourceCommand::Helm(a)) => {
+                apply::<HelmRepository>(a, verb).await
+            }
+            SuspendCommand::Source(SuspendSourceCommand::Chart(a)) => {
+                apply::<HelmChart>(a, verb).await
             }
             SuspendCommand::Kustomization(a) => apply::<Kustomization>(a, verb).await,
         }

@@ -1,6 +1,8 @@
 //! Reconcile throughput: an ImagePolicy over 10,000 stored tags (seed 000's
-//! filterTags + semver), and ImageUpdateAutomation runs on a 200-file
-//! repository over file:// (early stop; full sync with no change).
+//! filterTags + semver), ImageUpdateAutomation runs on a 200-file
+//! repository over file:// (early stop; full sync with no change), and a
+//! 20,000-version Helm repository index: stored by a HelmRepository run,
+//! then read by a HelmChart run whose stored chart is current.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -191,9 +193,122 @@ fn bench_automation(c: &mut Criterion) {
     });
 }
 
+/// An index of 200 charts × 100 versions (Bitnami's full index held
+/// ~20,000), its chart files the stored ones.
+fn big_index() -> String {
+    let mut s = String::from("apiVersion: v1\nentries:\n");
+    for c in 0..200 {
+        s.push_str(&format!("  chart{c}:\n"));
+        for v in 0..100 {
+            s.push_str(&format!(
+                "  - apiVersion: v2\n    name: chart{c}\n    version: 1.{v}.0\n    created: \"2024-01-01T00:00:00Z\"\n    digest: 0123456789abcdef\n    urls:\n    - chart{c}-1.{v}.0.tgz\n"
+            ));
+        }
+    }
+    s.push_str("generated: \"2024-02-01T00:00:00Z\"\n");
+    s
+}
+
+fn bench_helm(c: &mut Criterion) {
+    use ferroflux_api::source::{
+        HelmChart, HelmChartSpec, HelmRepository, HelmRepositorySpec, LocalHelmChartSourceReference,
+    };
+    use ferroflux_artifact::{Limits, Retention, Storage};
+    use ferroflux_controllers::source::{helm_chart, helm_repository};
+    let index = big_index();
+    let t = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::new(
+        &t.path().join("data"),
+        "localhost:9090",
+        Retention::default(),
+    )
+    .expect("s");
+    let mut repo = HelmRepository::new(
+        "big",
+        HelmRepositorySpec {
+            url: "https://charts.example".into(),
+            ..Default::default()
+        },
+    );
+    repo.metadata.namespace = Some("default".into());
+    let fetch = |_: &str, _: &ferroflux_artifact::http::HttpOptions| Ok(index.clone().into_bytes());
+    let store = |r: &HelmRepository| {
+        let input = helm_repository::HelmRepositoryInput {
+            repository: r,
+            secret: None,
+            cert_secret: None,
+            storage: &storage,
+        };
+        helm_repository::reconcile(&input, &clock(), &fetch)
+    };
+    c.bench_function("helm_repository_store_20000_versions", |b| {
+        b.iter(|| {
+            let r = store(black_box(&repo));
+            assert!(r.status.artifact.is_some());
+        })
+    });
+    repo.status = Some(store(&repo).status);
+    let chart = |n: &str| {
+        let files = vec![ferroflux_helm::chart::File {
+            name: "Chart.yaml".into(),
+            data: format!("apiVersion: v2\nname: {n}\nversion: 1.99.0\n").into_bytes(),
+        }];
+        ferroflux_helm::package::package(files, 1_700_000_000)
+            .expect("package")
+            .data
+    };
+    let data = chart("chart7");
+    let download = move |_: &str, _: &ferroflux_artifact::http::HttpOptions| Ok(data.clone());
+    let mut hc = HelmChart::new(
+        "chart7",
+        HelmChartSpec {
+            chart: "chart7".into(),
+            version: Some("1.x".into()),
+            source_ref: LocalHelmChartSourceReference {
+                kind: "HelmRepository".into(),
+                name: "big".into(),
+                api_version: None,
+            },
+            interval: ferroflux_api::Duration::from_secs(300),
+            ..Default::default()
+        },
+    );
+    hc.metadata.namespace = Some("default".into());
+    let source = helm_chart::ChartSource::HelmRepository {
+        repository: Box::new(repo.clone()),
+        secret: None,
+        cert_secret: None,
+    };
+    let build = |hc: &HelmChart| {
+        let input = helm_chart::HelmChartInput {
+            chart: hc,
+            source: &source,
+            storage: &storage,
+            limits: &Limits::default(),
+            requeue_dependency: std::time::Duration::from_secs(30),
+            repositories: &[],
+        };
+        helm_chart::reconcile(&input, &clock(), &download)
+    };
+    hc.status = Some(build(&hc).status);
+    assert_eq!(
+        hc.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| a.revision.as_str()),
+        Some("1.99.0")
+    );
+    c.bench_function("helm_chart_current_from_20000_versions", |b| {
+        b.iter(|| {
+            let r = build(black_box(&hc));
+            assert!(r.status.artifact.is_some());
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = bench_policy, bench_automation
+    targets = bench_policy, bench_automation, bench_helm
 }
 criterion_main!(benches);

@@ -366,6 +366,12 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, ChartError> {
     load_unpacked(archive::load_archive_files(data).map_err(ChartError::new)?)
 }
 
+/// The files of a chart archive (names relative to the chart root), as
+/// [`load_archive`] unpacks them before loading.
+pub fn archive_files(data: &[u8]) -> Result<Vec<File>, ChartError> {
+    archive::load_archive_files(data).map_err(ChartError::new)
+}
+
 /// [`load_archive`] after the unpacking: the root's `apiVersion` dispatch,
 /// then [`load_files`] (for callers that word the unpacking's errors
 /// themselves, as `helm template`'s `LoadFile` does).
@@ -566,7 +572,7 @@ pub fn load_dir(
 
 /// The files [`load_dir`] loads (walked, filtered by `.helmignore`,
 /// bounded, BOMs stripped), and whether the chart is a refused `v3` one.
-pub(crate) fn dir_files(
+pub fn dir_files(
     fs: &dyn ferroflux_kustomize::fs::FileSystem,
     root: &Path,
 ) -> Result<(Vec<File>, bool), ChartError> {

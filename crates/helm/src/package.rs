@@ -485,3 +485,25 @@ pub fn build(files: Vec<File>, opts: &BuildOptions) -> Result<Build, PackageErro
         values_files: used,
     })
 }
+
+/// A chart's files packaged with its `values.yaml` replaced by `values`
+/// (`None`: kept) and its version set to `version` (`None`: kept): the
+/// repackaging of a HelmChart built from a Git source, whose values files
+/// are read from the source root (source-controller's local builder).
+pub fn repackage(
+    files: Vec<File>,
+    values: Option<&Map<String, Value>>,
+    version: Option<String>,
+    mtime: u64,
+) -> Result<Packaged, PackageError> {
+    let values = match values {
+        None => None,
+        Some(v) if v.is_empty() => Some(Vec::new()),
+        Some(v) => Some(
+            crate::funcs::to_yaml(&Value::Object(v.clone()))
+                .map_err(error)?
+                .into_bytes(),
+        ),
+    };
+    package_with(files, mtime, values, version)
+}

@@ -11,7 +11,7 @@
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::notification::{Alert, Provider, Receiver};
-use ferroflux_api::source::GitRepository;
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceColumnDefinition, CustomResourceDefinition, JSONSchemaProps,
     JSONSchemaPropsOrArray,
@@ -63,7 +63,8 @@ enum VersionEdit {
 }
 
 /// Every CRD ferroflux serves, in a stable order (image kinds, then
-/// GitRepository, Kustomization, then Receiver, Provider, Alert).
+/// GitRepository, HelmRepository, HelmChart, Kustomization, then Receiver,
+/// Provider, Alert).
 pub fn crds() -> Result<Vec<CustomResourceDefinition>, Error> {
     served().into_iter().map(build).collect()
 }
@@ -118,6 +119,33 @@ fn served() -> Vec<Served> {
             categories: &["all", "fluxcd", "fluxcd-sources"],
             columns: vec![
                 column("URL", "string", ".spec.url", 0),
+                age_column(),
+                ready_column(),
+                status_column(),
+            ],
+            annotations: &[],
+            deprecated: &[],
+        },
+        Served {
+            crd: HelmRepository::crd(),
+            categories: &["all", "fluxcd", "fluxcd-sources"],
+            columns: vec![
+                column("URL", "string", ".spec.url", 0),
+                age_column(),
+                ready_column(),
+                status_column(),
+            ],
+            annotations: &[],
+            deprecated: &[],
+        },
+        Served {
+            crd: HelmChart::crd(),
+            categories: &["all", "fluxcd", "fluxcd-sources"],
+            columns: vec![
+                column("Chart", "string", ".spec.chart", 0),
+                column("Version", "string", ".spec.version", 0),
+                column("Source Kind", "string", ".spec.sourceRef.kind", 0),
+                column("Source Name", "string", ".spec.sourceRef.name", 0),
                 age_column(),
                 ready_column(),
                 status_column(),

@@ -270,6 +270,22 @@ fn cluster_role() -> ClusterRole {
                 &["gitrepositories/finalizers"],
                 &["update"],
             ),
+            // HelmRepositories and HelmCharts are reconciled too.
+            rule(
+                &["source.toolkit.fluxcd.io"],
+                &["helmrepositories", "helmcharts"],
+                WRITE,
+            ),
+            rule(
+                &["source.toolkit.fluxcd.io"],
+                &["helmrepositories/status", "helmcharts/status"],
+                STATUS,
+            ),
+            rule(
+                &["source.toolkit.fluxcd.io"],
+                &["helmrepositories/finalizers", "helmcharts/finalizers"],
+                &["update"],
+            ),
             rule(
                 &["source.toolkit.fluxcd.io"],
                 &["ocirepositories", "buckets"],

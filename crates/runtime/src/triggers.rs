@@ -59,10 +59,15 @@ pub fn reason(upstream: &ObjectKey) -> String {
     }
 }
 
+const HELM_REPOSITORY: &str = ferroflux_controllers::source::helm_repository::KIND;
+const HELM_CHART: &str = ferroflux_controllers::source::helm_chart::KIND;
+
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 7] = [
+pub const EDGES: [(&str, &str); 9] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
+    (HELM_REPOSITORY, HELM_CHART),
+    (GIT_REPOSITORY, HELM_CHART),
     (GIT_REPOSITORY, KUSTOMIZATION),
     (KUSTOMIZATION, KUSTOMIZATION),
     (IMAGE_REPOSITORY, IMAGE_POLICY),

@@ -4,6 +4,7 @@
 //! One module per server or fake.
 
 pub mod apiserver;
+pub mod chart_repo;
 pub mod control_plane;
 pub mod env;
 pub mod fake_registry;

@@ -78,6 +78,7 @@ const FLUX_KINDS: &[(&str, &str, Versions)] = &[
         "HelmRepository",
         &[("v1", KindStatus::Current)],
     ),
+    (source::GROUP, "HelmChart", &[("v1", KindStatus::Current)]),
     (
         source::GROUP,
         "OCIRepository",
@@ -355,6 +356,7 @@ fn decode_known(m: &Manifest, api_version: &str, findings: &mut Vec<Finding>) ->
                 HelmRepository
             )
         }
+        (_, "HelmChart") => crd!(source::HelmChartSpec, source::HelmChart, HelmChart),
         (_, "OCIRepository") => crd!(
             source::OCIRepositorySpec,
             source::OCIRepository,

@@ -189,6 +189,7 @@ fn round_trips_every_kind() {
             Object::ImageUpdateAutomation(o) => reload(o),
             Object::GitRepository(o) => reload(o),
             Object::HelmRepository(o) => reload(o),
+            Object::HelmChart(o) => reload(o),
             Object::OCIRepository(o) => reload(o),
             Object::Kustomization(o) => reload(o),
             Object::HelmRelease(o) => reload(o),
@@ -323,4 +324,17 @@ fn kustomization_v1beta2_is_read_as_v1_and_v1_refuses_its_removed_fields() {
             "{field}: {m:?}"
         );
     }
+}
+
+#[test]
+fn a_helm_chart_typo_is_reported_not_dropped() {
+    let l = load(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata:\n  name: podinfo\nspec:\n  chart: podinfo\n  interval: 5m\n  valueFiles: [a.yaml]\n  sourceRef:\n    kind: HelmRepository\n    name: charts\n",
+    );
+    let m = messages(&l);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains(":8:") && m[0].contains("did you mean `spec.valuesFiles`"),
+        "{m:?}"
+    );
 }

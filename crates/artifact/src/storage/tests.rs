@@ -202,3 +202,31 @@ fn copy_to_path_moves_an_artifact_subtree_into_place() {
         .expect_err("missing");
     assert!(err.to_string().contains("rename into"), "{err}");
 }
+
+#[test]
+fn write_stores_bytes_atomically_and_symlink_gives_a_stable_url() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let s = storage(t.path());
+    let path = artifact_path("HelmRepository", "default", "podinfo", "index-abc.yaml");
+    let stored = s.write(&path, b"{}\n").expect("write");
+    assert_eq!(stored.size, 3);
+    s.verify(&path, &stored.digest).expect("digest verifies");
+    let mode = std::fs::metadata(s.local_path(&path))
+        .expect("meta")
+        .permissions();
+    assert_eq!(mode.mode() & 0o777, 0o600);
+    let url = s.symlink(&path, "index.yaml").expect("symlink");
+    assert_eq!(
+        url,
+        "http://source-controller.flux-system.svc.cluster.local./helmrepository/default/podinfo/index.yaml"
+    );
+    let link = s.local_path("helmrepository/default/podinfo/index.yaml");
+    assert_eq!(std::fs::read(&link).expect("through the link"), b"{}\n");
+    // A second artifact moves the link; the link is never collected.
+    let next = artifact_path("HelmRepository", "default", "podinfo", "index-def.yaml");
+    s.write(&next, b"[]\n").expect("write");
+    s.symlink(&next, "index.yaml").expect("symlink");
+    assert_eq!(std::fs::read(&link).expect("moved"), b"[]\n");
+    assert!(!s.exists("helmrepository/default/podinfo/index.yaml"));
+    assert!(s.symlink(&next, "../x").is_err());
+}

@@ -14,6 +14,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use ferroflux_testkit::apiserver::{FakeApiServer, Fault, Options as ApiOptions};
+use ferroflux_testkit::chart_repo::{ChartRepo, Options as ChartRepoOptions};
 use ferroflux_testkit::control_plane::ControlPlane;
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
 use ferroflux_testkit::gitrepo;
@@ -284,6 +285,77 @@ fn ferroflux_cli(k: &Kubectl, args: &[&str]) -> std::process::Output {
         .arg(&k.config)
         .output()
         .expect("ferroflux runs")
+}
+
+/// A HelmRepository behind Basic auth and a HelmChart of it, reconciled by
+/// the leading replica: the chart stored as served, at Flux's path, behind
+/// the artifact server, and listed by `get sources helm|chart`.
+fn helm_sources(k: &Kubectl, a: &mut Replica) {
+    let Some(charts) = ChartRepo::start(ChartRepoOptions {
+        basic_auth: Some(("bob".into(), "chart-pass".into())),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let files = vec![
+        ferroflux_helm::chart::File {
+            name: "Chart.yaml".into(),
+            data: b"apiVersion: v2\nname: podinfo\nversion: 6.5.0\n".to_vec(),
+        },
+        ferroflux_helm::chart::File {
+            name: "values.yaml".into(),
+            data: b"replicas: 1\n".to_vec(),
+        },
+    ];
+    let chart = ferroflux_helm::package::package(files, 1_700_000_000).expect("package");
+    std::fs::write(charts.root().join(&chart.file_name), &chart.data).expect("chart");
+    std::fs::write(
+        charts.root().join("index.yaml"),
+        format!(
+            "apiVersion: v1\nentries:\n  podinfo:\n  - apiVersion: v2\n    name: podinfo\n    version: 6.5.0\n    urls: [{}]\n",
+            chart.file_name
+        ),
+    )
+    .expect("index");
+    let ns = k.ns.as_str();
+    let shard = shard(ns).replace('=', ": ");
+    k.apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: charts-auth\n  namespace: {ns}\nstringData:\n  username: bob\n  password: chart-pass\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  interval: 1m\n  url: {url}\n  secretRef:\n    name: charts-auth\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata:\n  name: podinfo\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  chart: podinfo\n  version: '6.x'\n  interval: 5m\n  sourceRef:\n    kind: HelmRepository\n    name: charts\n",
+        url = charts.url()
+    ));
+    let pulled = k.wait_for(
+        "helmchart/podinfo",
+        ".status.artifact.revision",
+        Duration::from_secs(30),
+        |v| v == "6.5.0",
+    );
+    assert_eq!(pulled.as_deref(), Ok("6.5.0"), "{}", a.text());
+    assert_eq!(
+        k.jsonpath(
+            "helmchart/podinfo",
+            ".status.conditions[?(@.type==\"Ready\")].message"
+        ),
+        "pulled 'podinfo' chart with version '6.5.0'"
+    );
+    let url = k.jsonpath("helmchart/podinfo", ".status.artifact.url");
+    let prefix = format!("http://127.0.0.1:{}/", a.storage_port);
+    let path = url.strip_prefix(&prefix).unwrap_or_else(|| panic!("{url}"));
+    assert_eq!(path, format!("helmchart/{ns}/podinfo/podinfo-6.5.0.tgz"));
+    let (code, body) = http_get_bytes(a.storage_port, &format!("/{path}"));
+    assert_eq!((code, body), (200, chart.data.clone()), "{url}");
+    let index_url = k.jsonpath("helmrepository/charts", ".status.url");
+    assert_eq!(
+        index_url,
+        format!("{prefix}helmrepository/{ns}/charts/index.yaml")
+    );
+    let out = ferroflux_cli(k, &["get", "sources", "chart"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "podinfo   6.5.0      False       True    pulled 'podinfo' chart with version '6.5.0'"
+        ),
+        "{stdout}"
+    );
 }
 
 /// `GET path` on loopback: the status and the body's bytes (the artifact
@@ -866,6 +938,8 @@ fn scenario(k: &Kubectl, tmp: &Path) {
         digest,
         k.jsonpath("gitrepository/flux-system", ".status.artifact.digest")
     );
+
+    helm_sources(k, &mut a);
 
     // requestedAt forces a scan that finds the new tag, and a new commit.
     rt.block_on(registry.push_image(IMAGE, "0.13.4"));

@@ -262,3 +262,78 @@ kustomization/apps                     main@sha1:5f6d7fa5   False       True    
         "✗ no GitRepository objects found in \"apps\" namespace\n"
     );
 }
+
+/// HelmRepository and HelmChart statuses as the runtime stores them,
+/// printed as `flux get sources helm` and `flux get sources chart`.
+#[test]
+fn helm_sources_from_the_state_file() {
+    let dir = tempfile::tempdir().expect("test state");
+    let state = dir.path().join("state.redb");
+    let st = StatusStore::open(&state).expect("test state");
+    let rev = "sha256:77d58f2f0123456789abcdef0123456789abcdef0123456789abcdef01234567";
+    let repo = ObjectKey::new("HelmRepository", "flux-system", "podinfo");
+    st.put_status(
+        &repo,
+        &json!({"artifact": {"path": "p", "url": "u", "revision": rev, "digest": "sha256:00"},
+                "url": "http://localhost/helmrepository/flux-system/podinfo/index.yaml",
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+                    "message": format!("stored artifact: revision '{rev}'"),
+                    "lastTransitionTime": "2026-11-23T10:00:00Z"}]}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &repo,
+        &json!({"url": "https://stefanprodan.github.io/podinfo"}),
+    )
+    .expect("test state");
+    let chart = ObjectKey::new("HelmChart", "flux-system", "podinfo");
+    st.put_status(
+        &chart,
+        &json!({"artifact": {"path": "p", "url": "u", "revision": "6.5.0", "digest": "sha256:00"},
+                "observedChartName": "podinfo",
+                "conditions": [{"type": "Ready", "status": "True", "reason": "ChartPullSucceeded",
+                    "message": "pulled 'podinfo' chart with version '6.5.0'",
+                    "lastTransitionTime": "2026-11-23T10:00:00Z"}]}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &chart,
+        &json!({"chart": "podinfo", "interval": "5m0s", "suspend": true,
+                "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}),
+    )
+    .expect("test state");
+    // A static OCI repository: no status, shown Ready as flux shows it.
+    let oci = ObjectKey::new("HelmRepository", "flux-system", "ghcr");
+    st.put_status(&oci, &json!({})).expect("test state");
+    st.put_spec(
+        &oci,
+        &json!({"url": "oci://ghcr.io/stefanprodan/charts", "type": "oci"}),
+    )
+    .expect("test state");
+    drop(st);
+    let (code, stdout, stderr) = ff(&state, &["get", "sources", "helm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "\
+NAME      REVISION          SUSPENDED   READY   MESSAGE
+ghcr                        False       True    Helm repository is Ready
+podinfo   sha256:77d58f2f   False       True    stored artifact: revision 'sha256:77d58f2f'
+"
+    );
+    let (code, stdout, stderr) = ff(&state, &["get", "sources", "chart"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "\
+NAME      REVISION   SUSPENDED   READY   MESSAGE
+podinfo   6.5.0      True        True    pulled 'podinfo' chart with version '6.5.0'
+"
+    );
+    let (code, _, stderr) = ff(&state, &["get", "sources", "chart", "-n", "apps"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "✗ no HelmChart objects found in \"apps\" namespace\n"
+    );
+}

@@ -71,6 +71,9 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
             "CustomResourceDefinition",
             "CustomResourceDefinition",
             "CustomResourceDefinition",
+            // HelmRepository and HelmChart.
+            "CustomResourceDefinition",
+            "CustomResourceDefinition",
             // Provider and Alert (notification v1beta3).
             "CustomResourceDefinition",
             "CustomResourceDefinition",

@@ -37,6 +37,14 @@ fn objects_come_in_apply_order() {
         ),
         (
             "CustomResourceDefinition",
+            "helmrepositories.source.toolkit.fluxcd.io",
+        ),
+        (
+            "CustomResourceDefinition",
+            "helmcharts.source.toolkit.fluxcd.io",
+        ),
+        (
+            "CustomResourceDefinition",
             "kustomizations.kustomize.toolkit.fluxcd.io",
         ),
         (
@@ -110,6 +118,13 @@ fn cluster_role_grants_what_the_controller_needs_and_no_more() {
         (
             "notification.toolkit.fluxcd.io",
             "receivers/status",
+            "patch",
+            true,
+        ),
+        ("source.toolkit.fluxcd.io", "helmcharts", "watch", true),
+        (
+            "source.toolkit.fluxcd.io",
+            "helmrepositories/status",
             "patch",
             true,
         ),

@@ -22,6 +22,8 @@ fn flux_runs_sources_before_their_readers() {
         order,
         [
             "GitRepository",
+            "HelmRepository",
+            "HelmChart",
             "Kustomization",
             "Receiver",
             "ImageRepository",

@@ -5,7 +5,7 @@ use crate::automate::{KUSTOMIZATION, RECEIVER};
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::notification::Receiver;
-use ferroflux_api::source::GitRepository;
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
 
 fn k(kind: &str, ns: &str, name: &str) -> ObjectKey {
     ObjectKey::new(kind, ns, name)
@@ -82,6 +82,23 @@ fn fixture() -> Objects {
             "spec": {"url": "https://git.example/site", "interval": "1m",
                 "include": [{"repository": {"name": "apps-repo"}}]}})),
     );
+    // A HelmRepository and HelmCharts of it and of apps-repo's artifact.
+    o.of_mut::<HelmRepository>().insert(
+        k(HELM_REPOSITORY, "apps", "charts"),
+        decode(json!({"metadata": {"name": "charts", "namespace": "apps"},
+            "spec": {"url": "https://charts.example"}})),
+    );
+    for (name, kind, source) in [
+        ("podinfo", HELM_REPOSITORY, "charts"),
+        ("app", GIT_REPOSITORY, "apps-repo"),
+    ] {
+        o.of_mut::<HelmChart>().insert(
+            k(HELM_CHART, "apps", name),
+            decode(json!({"metadata": {"name": name, "namespace": "apps"},
+                "spec": {"chart": name, "interval": "5m",
+                    "sourceRef": {"kind": kind, "name": source}}})),
+        );
+    }
     // Kustomizations: of flux-system's artifact (one across namespaces),
     // of apps-repo's, and one that depends on another.
     for (ns, name, git, git_ns, depends) in [
@@ -174,10 +191,17 @@ fn an_upstream_change_triggers_exactly_its_readers() {
             k(GIT_REPOSITORY, "apps", "apps-repo"),
             vec![
                 k(GIT_REPOSITORY, "apps", "site"),
+                k(HELM_CHART, "apps", "app"),
                 k(IMAGE_UPDATE_AUTOMATION, "apps", "apps"),
                 k(KUSTOMIZATION, "apps", "web"),
             ],
         ),
+        // HelmChart <- its sourceRef HelmRepository.
+        (
+            k(HELM_REPOSITORY, "apps", "charts"),
+            vec![k(HELM_CHART, "apps", "podinfo")],
+        ),
+        (k(HELM_REPOSITORY, "infra", "charts"), vec![]),
         // Kustomization <- the Kustomizations it depends on (namespace
         // defaulted to its own).
         (

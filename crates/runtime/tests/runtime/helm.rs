@@ -1,0 +1,473 @@
+//! HelmRepositories and HelmCharts in the local home (a target cluster
+//! given, so GitOps kinds run): a chart repository served by lighttpd on
+//! loopback with Basic auth or TLS, charts packaged by ferroflux-helm, the
+//! fleet's manifests in a file:// Git repository.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ferroflux_controllers::target::NoTarget;
+use ferroflux_helm::chart::File;
+use ferroflux_runtime::automate::{AutomateOptions, Runner};
+use ferroflux_runtime::{Secrets, StatusStore};
+use ferroflux_testkit::chart_repo::{self, ChartRepo};
+use ferroflux_testkit::gitrepo;
+use ferroflux_testkit::tls::TestCa;
+use serde_json::Value;
+
+use crate::automate::commit_all;
+
+const PASSWORD: &str = "chart-s3cret";
+
+fn chart_files(name: &str, version: &str) -> Vec<File> {
+    let file = |n: &str, d: String| File {
+        name: n.into(),
+        data: d.into_bytes(),
+    };
+    vec![
+        file(
+            "Chart.yaml",
+            format!("apiVersion: v2\nname: {name}\nversion: {version}\n"),
+        ),
+        file("values.yaml", "replicas: 1\nimage:\n  tag: stable\n".into()),
+        file("values-prod.yaml", "replicas: 3\n".into()),
+        file(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n".into(),
+        ),
+    ]
+}
+
+/// Package `podinfo` at each version into the served directory and write
+/// its index (relative URLs, as `helm repo index` writes them); the bytes
+/// of each chart by version.
+fn publish(root: &Path, versions: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut index = String::from("apiVersion: v1\nentries:\n  podinfo:\n");
+    let mut out = Vec::new();
+    for v in versions {
+        let p = ferroflux_helm::package::package(chart_files("podinfo", v), 1_700_000_000)
+            .expect("package");
+        std::fs::write(root.join(&p.file_name), &p.data).expect("write chart");
+        index.push_str(&format!(
+            "  - apiVersion: v2\n    name: podinfo\n    version: {v}\n    created: \"2024-01-0{}T00:00:00Z\"\n    urls:\n    - {}\n",
+            out.len() + 1,
+            p.file_name
+        ));
+        out.push((v.to_string(), p.data));
+    }
+    index.push_str("generated: \"2024-02-01T00:00:00Z\"\n");
+    std::fs::write(root.join("index.yaml"), index).expect("write index");
+    out
+}
+
+fn secret(name: &str, data: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: apps\nstringData:\n"
+    );
+    for (k, v) in data {
+        let v = v.replace('\n', "\n    ");
+        s.push_str(&format!("  {k}: |-\n    {v}\n"));
+    }
+    s
+}
+
+/// The fleet repository: the self GitRepository, `manifests` under
+/// `clusters/stage`, a chart directory at `charts/app`.
+fn fleet(tmp: &Path, manifests: &str, app_chart: &str) -> std::path::PathBuf {
+    let bare = gitrepo::init_bare(tmp, "fleet.git");
+    let sync = "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m0s
+  ref:
+    branch: main
+  url: https://git.example/fleet.git
+";
+    let files = vec![
+        (
+            "clusters/stage/flux-system/gotk-sync.yaml".to_string(),
+            sync.as_bytes().to_vec(),
+        ),
+        (
+            "clusters/stage/helm.yaml".to_string(),
+            manifests.as_bytes().to_vec(),
+        ),
+        (
+            "charts/app/Chart.yaml".to_string(),
+            app_chart.as_bytes().to_vec(),
+        ),
+        (
+            "charts/app/values.yaml".to_string(),
+            b"replicas: 1\n".to_vec(),
+        ),
+        (
+            "charts/app/templates/cm.yaml".to_string(),
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n".to_vec(),
+        ),
+        ("env/prod.yaml".to_string(), b"replicas: 4\n".to_vec()),
+    ];
+    commit_all(&bare, &files);
+    bare
+}
+
+fn options(bare: &Path, tmp: &Path, secrets: &str) -> AutomateOptions {
+    let dir = tmp.join("secrets");
+    std::fs::create_dir_all(&dir).expect("secrets dir");
+    std::fs::write(dir.join("secrets.yaml"), secrets).expect("secrets");
+    AutomateOptions {
+        repo: bare.display().to_string(),
+        path: "clusters/stage".into(),
+        cache_dir: Some(tmp.join("cache")),
+        secrets: Secrets::load_dir(&dir).expect("secrets load"),
+        ..AutomateOptions::default()
+    }
+}
+
+fn status_of(state: &StatusStore, kind: &str, name: &str) -> Value {
+    state
+        .list(kind)
+        .expect("list")
+        .into_iter()
+        .find(|s| s.name == name)
+        .and_then(|s| s.status)
+        .unwrap_or_else(|| panic!("no status of {kind} {name}"))
+}
+
+fn ready(status: &Value) -> (String, String, String) {
+    let c = status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .unwrap_or_else(|| panic!("no Ready in {status}"));
+    let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    (s("status"), s("reason"), s("message"))
+}
+
+fn stored(tmp: &Path, status: &Value) -> Vec<u8> {
+    let path = status["artifact"]["path"].as_str().expect("artifact path");
+    std::fs::read(tmp.join("artifacts").join(path)).expect("artifact on disk")
+}
+
+async fn run_once(opts: &AutomateOptions, state: &StatusStore) -> String {
+    let mut runner = Runner::new(opts.clone(), state.clone())
+        .expect("runner")
+        .with_targets(Arc::new(NoTarget));
+    runner.run_once().await.expect("run").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charts_are_pulled_through_basic_auth_and_packaged_from_git() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(server) = ChartRepo::start(chart_repo::Options {
+        basic_auth: Some(("bob".into(), PASSWORD.into())),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let charts = publish(server.root(), &["6.4.0", "6.5.0", "7.0.0"]);
+    let url = server.url();
+    let manifests = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: apps
+spec:
+  url: {url}
+  secretRef:
+    name: auth
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: wrong
+  namespace: apps
+spec:
+  url: {url}
+  secretRef:
+    name: wrong-auth
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: podinfo
+  namespace: apps
+spec:
+  chart: podinfo
+  version: '6.x'
+  interval: 5m
+  sourceRef:
+    kind: HelmRepository
+    name: charts
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: podinfo-prod
+  namespace: apps
+spec:
+  chart: podinfo
+  version: '6.4.0'
+  valuesFiles: [values.yaml, values-prod.yaml]
+  interval: 5m
+  sourceRef:
+    kind: HelmRepository
+    name: charts
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: podinfo-nine
+  namespace: apps
+spec:
+  chart: podinfo
+  version: '9.x'
+  interval: 5m
+  sourceRef:
+    kind: HelmRepository
+    name: charts
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: deps
+  namespace: flux-system
+spec:
+  url: {url}
+  secretRef:
+    name: auth
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: app
+  namespace: apps
+spec:
+  chart: ./charts/app
+  reconcileStrategy: Revision
+  valuesFiles: [env/prod.yaml]
+  interval: 5m
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+"
+    );
+    // The self GitRepository lives in flux-system; the chart reads it there.
+    let manifests = manifests.replace(
+        "  name: app\n  namespace: apps\n",
+        "  name: app\n  namespace: flux-system\n",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The Git chart depends on podinfo of the chart repository, fetched with
+    // the credentials of the HelmRepository of that URL.
+    let app_chart = format!(
+        "apiVersion: v2\nname: app\nversion: 0.3.0\ndependencies:\n- name: podinfo\n  version: 6.4.x\n  repository: {url}\n"
+    );
+    let bare = fleet(tmp.path(), &manifests, &app_chart);
+    let secrets = format!(
+        "{}---\n{}---\n{}",
+        secret("auth", &[("username", "bob"), ("password", PASSWORD)]),
+        secret("auth", &[("username", "bob"), ("password", PASSWORD)])
+            .replace("namespace: apps", "namespace: flux-system"),
+        secret("wrong-auth", &[("username", "bob"), ("password", "nope")])
+    );
+    let opts = options(&bare, tmp.path(), &secrets);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let text = run_once(&opts, &state).await;
+
+    // The index artifact is the served index as source-controller stores it.
+    let repo = status_of(&state, "HelmRepository", "charts");
+    let served = std::fs::read(server.root().join("index.yaml")).expect("index");
+    let revision = ferroflux_helm::repo::revision(&served);
+    assert_eq!(
+        ready(&repo),
+        (
+            "True".into(),
+            "Succeeded".into(),
+            format!("stored artifact: revision '{revision}'")
+        ),
+        "{text}"
+    );
+    let want = ferroflux_helm::repo::Index::load(&served)
+        .expect("index")
+        .to_json();
+    assert_eq!(stored(tmp.path(), &repo), want.as_bytes());
+    assert_eq!(
+        repo["url"],
+        "http://localhost/helmrepository/apps/charts/index.yaml"
+    );
+    assert!(text.contains(&format!("apps/charts: {revision}")), "{text}");
+
+    // A wrong password: Flux's message, no secret anywhere.
+    let wrong = status_of(&state, "HelmRepository", "wrong");
+    assert_eq!(
+        ready(&wrong),
+        (
+            "False".into(),
+            "Failed".into(),
+            format!(
+                "failed to fetch Helm repository index: failed to cache index to temporary file: failed to fetch {url}index.yaml : 401 Unauthorized"
+            )
+        )
+    );
+    let everything = format!("{text} {:?}", state.list("HelmRepository").expect("list"));
+    assert!(!everything.contains(PASSWORD) && !everything.contains("nope"));
+
+    // The highest 6.x, byte for byte as served.
+    let podinfo = status_of(&state, "HelmChart", "podinfo");
+    assert_eq!(
+        ready(&podinfo),
+        (
+            "True".into(),
+            "ChartPullSucceeded".into(),
+            "pulled 'podinfo' chart with version '6.5.0'".into()
+        )
+    );
+    assert_eq!(stored(tmp.path(), &podinfo), charts[1].1);
+    assert_eq!(podinfo["observedSourceArtifactRevision"], revision.as_str());
+
+    // valuesFiles merged into the chart's values, the generation in the
+    // version.
+    let prod = status_of(&state, "HelmChart", "podinfo-prod");
+    let (_, reason, message) = ready(&prod);
+    assert_eq!(reason, "ChartPackageSucceeded");
+    assert_eq!(
+        message,
+        "packaged 'podinfo' chart with version '6.4.0+1' and merged values files [values.yaml values-prod.yaml]"
+    );
+    let chart = ferroflux_helm::chart::load_archive(&stored(tmp.path(), &prod)).expect("chart");
+    assert_eq!(chart.values["replicas"], serde_json::json!(3.0));
+    assert_eq!(chart.values["image"]["tag"], "stable");
+
+    // No such version: a clear, stalled Ready=False.
+    let nine = status_of(&state, "HelmChart", "podinfo-nine");
+    assert_eq!(
+        ready(&nine),
+        (
+            "False".into(),
+            "InvalidChartReference".into(),
+            "invalid chart reference: failed to get chart version for remote reference: no 'podinfo' chart with version matching '9.x' found".into()
+        )
+    );
+
+    // From the GitRepository: packaged with the commit and the values of
+    // the source root.
+    let head = gitrepo::rev_parse(&bare, "main").expect("head");
+    let app = status_of(&state, "HelmChart", "app");
+    let version = format!("0.3.0+{}.1", &head[..12]);
+    assert_eq!(
+        ready(&app),
+        (
+            "True".into(),
+            "ChartPackageSucceeded".into(),
+            format!(
+                "packaged 'app' chart with version '{version}' and merged values files [env/prod.yaml]"
+            )
+        ),
+        "{app}"
+    );
+    let chart = ferroflux_helm::chart::load_archive(&stored(tmp.path(), &app)).expect("chart");
+    assert_eq!(chart.metadata.version, version);
+    assert_eq!(chart.values["replicas"], serde_json::json!(4.0));
+    assert_eq!(chart.dependencies.len(), 1, "{app}");
+    assert_eq!(chart.dependencies[0].metadata.version, "6.4.0");
+
+    // A newly published version reaches the chart at the next run.
+    publish(server.root(), &["6.4.0", "6.5.0", "6.6.0", "7.0.0"]);
+    let text = run_once(&opts, &state).await;
+    let podinfo = status_of(&state, "HelmChart", "podinfo");
+    assert_eq!(
+        ready(&podinfo).2,
+        "pulled 'podinfo' chart with version '6.6.0'",
+        "{text}"
+    );
+    assert_eq!(
+        podinfo["artifact"]["path"],
+        "helmchart/apps/podinfo/podinfo-6.6.0.tgz"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_repository_is_trusted_through_cert_secret_ref_only() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let ca = TestCa::new("ferroflux chart repo CA");
+    let Some(server) = ChartRepo::start(chart_repo::Options {
+        tls: Some(ca.server_cert(&["127.0.0.1"])),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    publish(server.root(), &["1.0.0"]);
+    let url = server.url();
+    assert!(url.starts_with("https://"), "{url}");
+    let manifests = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: trusted
+  namespace: apps
+spec:
+  url: {url}
+  certSecretRef:
+    name: ca
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: untrusted
+  namespace: apps
+spec:
+  url: {url}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: podinfo
+  namespace: apps
+spec:
+  chart: podinfo
+  interval: 5m
+  sourceRef:
+    kind: HelmRepository
+    name: trusted
+"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = fleet(
+        tmp.path(),
+        &manifests,
+        "apiVersion: v2\nname: app\nversion: 0.3.0\n",
+    );
+    let opts = options(
+        &bare,
+        tmp.path(),
+        &secret("ca", &[("ca.crt", ca.cert_pem().trim_end())]),
+    );
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let text = run_once(&opts, &state).await;
+    let trusted = status_of(&state, "HelmRepository", "trusted");
+    assert_eq!(ready(&trusted).0, "True", "{trusted} {text}");
+    let untrusted = status_of(&state, "HelmRepository", "untrusted");
+    let (status, reason, message) = ready(&untrusted);
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "Failed"));
+    assert!(
+        message.starts_with(&format!(
+            "failed to fetch Helm repository index: failed to cache index to temporary file: Get \"{url}index.yaml\": tls: "
+        )),
+        "{message}"
+    );
+    let podinfo = status_of(&state, "HelmChart", "podinfo");
+    assert_eq!(
+        ready(&podinfo).2,
+        "pulled 'podinfo' chart with version '1.0.0'",
+        "{podinfo}"
+    );
+}
