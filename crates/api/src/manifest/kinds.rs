@@ -31,6 +31,16 @@ const KUSTOMIZE_V1BETA2: KindStatus = KindStatus::Deprecated(
      ferroflux still reads it; change apiVersion to kustomize.toolkit.fluxcd.io/v1 and move \
      patchesStrategicMerge and patchesJson6902 into patches (validation is gone)",
 );
+const HELM_V2BETA2: KindStatus = KindStatus::Deprecated(
+    "helm.toolkit.fluxcd.io/v2beta2 was removed in Flux 2.8 (helm-controller v1.5.0); ferroflux \
+     still reads it as v2; change apiVersion to helm.toolkit.fluxcd.io/v2 (run `flux migrate` \
+     for objects stored in a cluster)",
+);
+const HELM_V2BETA1: KindStatus = KindStatus::Deprecated(
+    "helm.toolkit.fluxcd.io/v2beta1 was removed in Flux 2.7 (helm-controller v1.4.0); ferroflux \
+     still reads it as v2; change apiVersion to helm.toolkit.fluxcd.io/v2 (run `flux migrate` \
+     for objects stored in a cluster)",
+);
 const NOTIFICATION_V1BETA2: KindStatus = KindStatus::Deprecated(
     "notification.toolkit.fluxcd.io/v1beta2 is deprecated; change apiVersion to \
      notification.toolkit.fluxcd.io/v1beta3",
@@ -88,7 +98,15 @@ const FLUX_KINDS: &[(&str, &str, Versions)] = &[
         "Kustomization",
         &[("v1", KindStatus::Current), ("v1beta2", KUSTOMIZE_V1BETA2)],
     ),
-    (helm::GROUP, "HelmRelease", &[("v2", KindStatus::Current)]),
+    (
+        helm::GROUP,
+        "HelmRelease",
+        &[
+            ("v2", KindStatus::Current),
+            ("v2beta2", HELM_V2BETA2),
+            ("v2beta1", HELM_V2BETA1),
+        ],
+    ),
     (
         notification::GROUP,
         "Receiver",

@@ -324,3 +324,24 @@ fn kustomization_v1beta2_is_read_as_v1_and_v1_refuses_its_removed_fields() {
         );
     }
 }
+
+#[test]
+fn helmrelease_v2beta1_and_v2beta2_are_read_as_v2_with_a_deprecation_warning() {
+    for (version, flux) in [("v2beta2", "Flux 2.8"), ("v2beta1", "Flux 2.7")] {
+        let l = load(&format!(
+            "apiVersion: helm.toolkit.fluxcd.io/{version}\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n  upgrade:\n    remediation:\n      retries: 3\n"
+        ));
+        let m = messages(&l);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("warning")
+                && m[0].contains(flux)
+                && m[0].contains("helm.toolkit.fluxcd.io/v2"),
+            "{m:?}"
+        );
+        let Object::HelmRelease(hr) = &l.manifests[0].object else {
+            panic!("{version} not read as v2: {:?}", l.manifests[0].object);
+        };
+        assert_eq!(hr.upgrade().remediation().retries, 3);
+    }
+}
