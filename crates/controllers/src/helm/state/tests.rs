@@ -1,0 +1,1 @@
+//! State table tests.

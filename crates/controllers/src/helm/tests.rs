@@ -1,0 +1,1 @@
+//! The action loop against an in-memory HelmCluster.
