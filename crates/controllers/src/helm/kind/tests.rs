@@ -1,1 +1,269 @@
-//! Kind-level tests.
+//! The kind's pure parts: what it watches, the HelmChart it makes, source
+//! and dependency checks with Flux's messages, the post-renderer chain.
+
+use std::collections::BTreeMap;
+
+use ferroflux_api::helm::HelmRelease;
+use ferroflux_api::meta::Condition;
+use serde_json::json;
+
+use super::*;
+use crate::helm::tests::helmrelease;
+
+fn key() -> ObjectKey {
+    ObjectKey::new("HelmRelease", "apps", "podinfo")
+}
+
+#[test]
+fn chart_source_is_the_helmchart_it_makes_or_its_chart_ref() {
+    let hr = helmrelease(json!({}));
+    assert_eq!(
+        chart_source_key(&key(), &hr),
+        Some(ObjectKey::new("HelmChart", "apps", "apps-podinfo"))
+    );
+    let hr = helmrelease(json!({"chart": {"spec": {"chart": "podinfo",
+        "sourceRef": {"kind": "HelmRepository", "name": "podinfo", "namespace": "flux-system"}}}}));
+    assert_eq!(
+        chart_source_key(&key(), &hr),
+        Some(ObjectKey::new("HelmChart", "flux-system", "apps-podinfo"))
+    );
+    let mut hr = helmrelease(json!({"chartRef": {"kind": "OCIRepository", "name": "podinfo"}}));
+    hr.spec.chart = None;
+    assert_eq!(
+        chart_source_key(&key(), &hr),
+        Some(ObjectKey::new("OCIRepository", "apps", "podinfo"))
+    );
+    assert_eq!(chart_source_ref(&key(), &hr, "HelmChart"), vec![]);
+    assert_eq!(chart_source_ref(&key(), &hr, "OCIRepository").len(), 1);
+}
+
+#[test]
+fn helm_chart_for_is_what_helm_controller_creates() {
+    let hr = helmrelease(json!({"chart": {
+        "metadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}},
+        "spec": {"chart": "podinfo", "version": "6.x",
+                 "sourceRef": {"kind": "HelmRepository", "name": "podinfo", "namespace": "flux-system"},
+                 "valuesFiles": ["values.yaml", "prod.yaml"]}}}));
+    let c = helm_chart_for(&hr).unwrap();
+    assert_eq!(
+        c,
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "HelmChart",
+            "metadata": {
+                "name": "apps-podinfo",
+                "namespace": "flux-system",
+                "labels": {"team": "a", "helm.toolkit.fluxcd.io/name": "podinfo",
+                           "helm.toolkit.fluxcd.io/namespace": "apps"},
+                "annotations": {"note": "x"}
+            },
+            "spec": {
+                "chart": "podinfo", "version": "6.x",
+                "sourceRef": {"kind": "HelmRepository", "name": "podinfo"},
+                "interval": "5m0s", "reconcileStrategy": "ChartVersion",
+                "valuesFiles": ["values.yaml", "prod.yaml"]
+            }
+        })
+    );
+    assert_eq!(
+        helm_chart_status(&hr).as_deref(),
+        Some("flux-system/apps-podinfo")
+    );
+    let mut by_ref = hr.clone();
+    by_ref.spec.chart = None;
+    assert!(helm_chart_for(&by_ref).is_none());
+}
+
+fn t0() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn ready(status: &str, message: &str) -> Option<Condition> {
+    Some(Condition {
+        type_: "Ready".into(),
+        status: status.into(),
+        reason: "x".into(),
+        message: message.into(),
+        observed_generation: None,
+        last_transition_time: t0(),
+    })
+}
+
+#[test]
+fn source_checks_say_what_is_missing() {
+    let k = ObjectKey::new("HelmChart", "flux-system", "apps-podinfo");
+    let e = check_source(&k, None).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "could not get Source object: helmcharts.source.toolkit.fluxcd.io \"apps-podinfo\" not found"
+    );
+    assert_eq!(e.reason(), "ArtifactFailed");
+    // A missing chart version: the HelmChart is not ready, and says why.
+    let view = SourceView {
+        generation: Some(1),
+        observed_generation: Some(1),
+        ready: ready(
+            "False",
+            "invalid chart reference: failed to get chart version for remote reference: no 'podinfo' chart with version matching '9.9.9' found",
+        ),
+        artifact: None,
+    };
+    let e = check_source(&k, Some(view.clone())).unwrap_err();
+    assert_eq!(e.reason(), "SourceNotReady");
+    assert_eq!(
+        e.message(),
+        "HelmChart 'flux-system/apps-podinfo' is not ready: invalid chart reference: failed to get chart version for remote reference: no 'podinfo' chart with version matching '9.9.9' found"
+    );
+    let stale = SourceView {
+        observed_generation: Some(0),
+        ..view.clone()
+    };
+    assert!(
+        check_source(&k, Some(stale))
+            .unwrap_err()
+            .message()
+            .ends_with("is not up-to-date")
+    );
+    let no_artifact = SourceView {
+        ready: ready("True", ""),
+        ..view.clone()
+    };
+    assert!(
+        check_source(&k, Some(no_artifact))
+            .unwrap_err()
+            .message()
+            .ends_with("has no artifact")
+    );
+    let ok = SourceView {
+        ready: ready("True", ""),
+        artifact: Some(ferroflux_api::source::Artifact {
+            revision: "6.5.0".into(),
+            ..Default::default()
+        }),
+        ..view
+    };
+    assert_eq!(
+        check_source(&k, Some(ok)).unwrap().artifact.revision,
+        "6.5.0"
+    );
+
+    // As a run's status: Ready=False SourceNotReady, requeued.
+    let hr = helmrelease(json!({}));
+    let r = failed_before(&hr, &e, &t0());
+    let c = crate::status::get(&r.status.conditions, "Ready").unwrap();
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "SourceNotReady")
+    );
+    assert_eq!(r.outcome, Outcome::RequeueAfter(REQUEUE_DEPENDENCY));
+}
+
+struct Held(BTreeMap<ObjectKey, HelmRelease>);
+
+impl Lookup for Held {
+    fn object(&self, key: &ObjectKey) -> Option<&dyn std::any::Any> {
+        self.0.get(key).map(|o| o as &dyn std::any::Any)
+    }
+
+    fn keys_in(&self, _: &str, _: &str) -> Vec<ObjectKey> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+#[test]
+fn dependencies_must_be_ready_and_current() {
+    let hr = helmrelease(json!({"dependsOn": [{"name": "redis"}]}));
+    let none = Held(BTreeMap::new());
+    let e = check_dependencies(&key(), &hr, &none).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "unable to get 'apps/redis' dependency: helmreleases.helm.toolkit.fluxcd.io \"redis\" not found"
+    );
+    let dkey = ObjectKey::new("HelmRelease", "apps", "redis");
+    let mut dep = helmrelease(json!({}));
+    dep.metadata.name = Some("redis".into());
+    dep.status = Some(ferroflux_api::helm::HelmReleaseStatus {
+        observed_generation: Some(1),
+        conditions: ready("False", "").into_iter().collect(),
+        ..Default::default()
+    });
+    let held = Held([(dkey.clone(), dep.clone())].into());
+    let e = check_dependencies(&key(), &hr, &held).unwrap_err();
+    assert_eq!(e.message(), "dependency 'apps/redis' is not ready");
+    assert_eq!(e.reason(), "DependencyNotReady");
+    dep.status.as_mut().unwrap().conditions = ready("True", "").into_iter().collect();
+    let held = Held([(dkey, dep)].into());
+    assert!(check_dependencies(&key(), &hr, &held).is_ok());
+}
+
+#[test]
+fn post_renderers_patch_then_label() {
+    let hr = helmrelease(json!({
+        "commonMetadata": {"labels": {"team": "a"}, "annotations": {"owner": "ops"}},
+        "postRenderers": [{"kustomize": {
+            "images": [{"name": "nginx", "newTag": "1.27"}],
+            "patches": [{"target": {"kind": "Deployment"},
+                         "patch": "- op: replace\n  path: /spec/replicas\n  value: 3\n"}]
+        }}]
+    }));
+    let render = post_renderer(&hr);
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n";
+    let out = render(manifest.to_string()).unwrap();
+    assert!(out.contains("replicas: 3"), "{out}");
+    assert!(out.contains("image: nginx:1.27"), "{out}");
+    assert!(
+        out.contains("team: a") && out.contains("owner: ops"),
+        "{out}"
+    );
+    assert!(
+        out.contains("helm.toolkit.fluxcd.io/name: podinfo"),
+        "{out}"
+    );
+    // Only the object's metadata: the pod template is left alone.
+    assert_eq!(out.matches("team: a").count(), 1, "{out}");
+    let broken = render("kind: [".to_string()).unwrap_err();
+    assert!(!broken.is_empty());
+}
+
+#[test]
+fn target_spec_names_the_helmrelease() {
+    let hr = helmrelease(json!({"serviceAccountName": "deployer",
+        "kubeConfig": {"secretRef": {"name": "remote", "key": "config"}}}));
+    let t = target_spec(&hr, Some("default-sa"));
+    assert_eq!(t.requester, "HelmRelease/apps/podinfo");
+    assert_eq!(t.kube_config_secret.as_deref(), Some("remote"));
+    assert_eq!(t.kube_config_key.as_deref(), Some("config"));
+    assert_eq!(t.service_account_name.as_deref(), Some("deployer"));
+    let plain = helmrelease(json!({}));
+    assert_eq!(
+        target_spec(&plain, Some("default-sa"))
+            .service_account_name
+            .as_deref(),
+        Some("default-sa")
+    );
+}
+
+#[test]
+fn watches_move_on_artifact_revision_readiness_and_values_secrets() {
+    let old = json!({"artifact": {"revision": "6.5.0"}});
+    let new = json!({"artifact": {"revision": "6.5.1"}});
+    assert!(artifact_revision_moved(Some(&old), Some(&new)));
+    assert!(!artifact_revision_moved(Some(&old), Some(&old)));
+    let not_ready = json!({"conditions": [{"type": "Ready", "status": "False"}]});
+    let is_ready = json!({"conditions": [{"type": "Ready", "status": "True"}]});
+    assert!(readiness_or_revision_moved(
+        Some(&not_ready),
+        Some(&is_ready)
+    ));
+    assert!(!readiness_or_revision_moved(
+        Some(&is_ready),
+        Some(&is_ready)
+    ));
+    let hr = helmrelease(
+        json!({"valuesFrom": [{"kind": "Secret", "name": "s"}, {"kind": "ConfigMap", "name": "c"}]}),
+    );
+    assert_eq!(
+        values_secret_refs(&key(), &hr),
+        vec![Ref::Object(ObjectKey::new("Secret", "apps", "s"))]
+    );
+}
