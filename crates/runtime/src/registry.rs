@@ -9,6 +9,7 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::LazyLock;
 
+use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::manifest::Object;
@@ -320,6 +321,7 @@ impl Registry {
         Registry::default()
             .with::<GitRepository>()
             .with::<Kustomization>()
+            .with::<HelmRelease>()
             .with::<Receiver>()
             .with::<ImageRepository>()
             .with::<ImagePolicy>()

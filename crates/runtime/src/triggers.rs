@@ -61,7 +61,7 @@ pub fn reason(upstream: &ObjectKey) -> String {
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 7] = [
+pub const EDGES: [(&str, &str); 11] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
     (GIT_REPOSITORY, KUSTOMIZATION),
     (KUSTOMIZATION, KUSTOMIZATION),
@@ -69,6 +69,10 @@ pub const EDGES: [(&str, &str); 7] = [
     (IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION),
     (GIT_REPOSITORY, IMAGE_UPDATE_AUTOMATION),
     (SECRET, crate::automate::RECEIVER),
+    ("HelmChart", "HelmRelease"),
+    ("OCIRepository", "HelmRelease"),
+    ("HelmRelease", "HelmRelease"),
+    (SECRET, "HelmRelease"),
 ];
 
 #[cfg(test)]
