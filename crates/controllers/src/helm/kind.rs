@@ -563,10 +563,13 @@ pub fn failed_before(
     }
 }
 
+/// What every run records: the request it handled, and `status.helmChart`
+/// (the HelmChart `spec.chart` makes; cleared for a `chartRef`).
 fn handled(mut r: HelmReleaseResult, hr: &HelmRelease) -> HelmReleaseResult {
     if let Some(at) = crate::status::requested_at(&hr.metadata) {
         r.status.last_handled_reconcile_at = Some(at);
     }
+    r.status.helm_chart = helm_chart_status(hr).unwrap_or_default();
     r
 }
 
@@ -612,7 +615,21 @@ async fn run(
             return handled(failed_before(&hr, &e, &now), &hr);
         }
     };
-    let oci_digest = oci_digest(&source);
+    let mut chart = chart;
+    let oci_digest = match mutate_chart_with_source_revision(
+        &chart.metadata.version,
+        &source.key.kind,
+        &source.artifact.revision,
+    ) {
+        Ok((version, digest)) => {
+            chart.metadata.version = version;
+            digest
+        }
+        Err(e) => {
+            let e = StepError::stalled(hr_reason::CHART_MUTATE_ERROR, e);
+            return handled(failed_before(&hr, &e, &now), &hr);
+        }
+    };
     let input = ReleaseInput {
         post_render: Some(post_renderer(&hr)),
         hr: hr.clone(),
@@ -626,12 +643,60 @@ async fn run(
     handled(r, &hr)
 }
 
-/// An OCIRepository's chart digest (`lastAttemptedRevisionDigest`).
-fn oci_digest(source: &ChartSource) -> String {
-    if source.key.kind != "OCIRepository" {
-        return String::new();
+/// `mutateChartWithSourceRevision`: a chart from an OCIRepository (or an
+/// ExternalArtifact whose revision holds a digest) gets the first 12 hex
+/// digits of its revision's digest as version metadata (`6.5.0+1c9e39ac27e5`);
+/// the digest is `lastAttemptedRevisionDigest`. A semver tag must be the
+/// chart's version.
+pub fn mutate_chart_with_source_revision(
+    chart_version: &str,
+    kind: &str,
+    revision: &str,
+) -> Result<(String, String), String> {
+    let tracked = kind == "OCIRepository" || (kind == "ExternalArtifact" && revision.contains(':'));
+    if !tracked {
+        return Ok((chart_version.to_string(), String::new()));
     }
-    source.artifact.digest.clone().unwrap_or_default()
+    let semver = ferroflux_helm::chart::semver::parse_loose;
+    let ver =
+        semver(chart_version).ok_or_else(|| format!("invalid chart version {chart_version}"))?;
+    let digest_part = |rev: &str| -> Result<String, String> {
+        match rev.split(':').collect::<Vec<_>>().as_slice() {
+            [_, sha] if sha.len() >= 12 => Ok(sha[..12].to_string()),
+            _ => Err(format!("invalid artifact revision {rev}")),
+        }
+    };
+    let tag = revision
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .replace('_', "+");
+    let (sha, rev_digest) = match semver(&tag).filter(|_| revision.contains('@')) {
+        Some(tag_ver) => {
+            let pair: Vec<&str> = revision.split('@').collect();
+            let same = (tag_ver.major, tag_ver.minor, tag_ver.patch, tag_ver.pre)
+                == (ver.major, ver.minor, ver.patch, ver.pre);
+            if pair.len() != 2 || !same {
+                return Err(format!(
+                    "artifact revision {} does not match chart version {chart_version}",
+                    pair[0]
+                ));
+            }
+            (digest_part(pair[1])?, pair[1].to_string())
+        }
+        None if semver(revision).is_some() && !revision.contains(':') => {
+            return Err(format!("invalid artifact revision {revision}"));
+        }
+        None => (digest_part(revision)?, revision.to_string()),
+    };
+    let mut v = format!("{}.{}.{}", ver.major, ver.minor, ver.patch);
+    if !ver.pre.is_empty() {
+        v.push('-');
+        v.push_str(ver.pre);
+    }
+    v.push('+');
+    v.push_str(&sha);
+    Ok((v, rev_digest))
 }
 
 /// Fetches the chart artifact (a `.tgz`), checks its digest, and loads

@@ -267,3 +267,303 @@ fn watches_move_on_artifact_revision_readiness_and_values_secrets() {
         vec![Ref::Object(ObjectKey::new("Secret", "apps", "s"))]
     );
 }
+
+mod job {
+    //! A whole run of the kind's job: the chart artifact fetched from
+    //! storage and loaded, values from a Secret, the target's Helm storage
+    //! (in memory), the post-renderer chain, Flux's status.
+
+    use std::sync::Arc;
+
+    use ferroflux_api::source::Artifact;
+    use ferroflux_artifact::fetch::LocalStorage;
+    use ferroflux_helm::chart::File;
+    use serde_json::json;
+    use sha2::{Digest as _, Sha256};
+
+    use super::super::*;
+    use crate::helm::tests::{MemHelm, futures_lite, helmrelease};
+    use crate::target::{
+        ApplyError, ApplyFailure, ApplyOptions, BoxFuture, ChangeSet, DeleteOptions, HelmCluster,
+        ObjRef, TargetCluster, WaitOptions,
+    };
+
+    struct Cluster(MemHelm);
+
+    fn refused() -> ApplyError {
+        ApplyError::IgnoreRule("a HelmRelease applies through Helm only".into())
+    }
+
+    impl TargetCluster for Cluster {
+        fn apply_staged<'a>(
+            &'a self,
+            _: Vec<Value>,
+            _: &'a ApplyOptions,
+        ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>> {
+            Box::pin(async {
+                Err(ApplyFailure {
+                    change_set: ChangeSet::default(),
+                    error: refused(),
+                })
+            })
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a [ObjRef],
+            _: &'a DeleteOptions,
+        ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>> {
+            Box::pin(async {
+                Err(ApplyFailure {
+                    change_set: ChangeSet::default(),
+                    error: refused(),
+                })
+            })
+        }
+        fn wait<'a>(
+            &'a self,
+            _: &'a [ObjRef],
+            _: &'a WaitOptions,
+        ) -> BoxFuture<'a, Result<Duration, ApplyError>> {
+            Box::pin(async { Err(refused()) })
+        }
+        fn wait_for_termination<'a>(
+            &'a self,
+            _: &'a ChangeSet,
+            _: &'a WaitOptions,
+        ) -> BoxFuture<'a, Result<Duration, ApplyError>> {
+            Box::pin(async { Err(refused()) })
+        }
+        fn helm(&self, storage_namespace: &str) -> Result<Arc<dyn HelmCluster>, StepError> {
+            assert_eq!(storage_namespace, "apps");
+            Ok(Arc::new(self.0.clone()))
+        }
+    }
+
+    struct Targets(MemHelm);
+
+    impl TargetFactory for Targets {
+        fn target<'a>(
+            &'a self,
+            want: &'a TargetSpec,
+        ) -> BoxFuture<'a, Result<Arc<dyn TargetCluster>, StepError>> {
+            assert_eq!(want.requester, "HelmRelease/apps/podinfo");
+            let c: Arc<dyn TargetCluster> = Arc::new(Cluster(self.0.clone()));
+            Box::pin(async move { Ok(c) })
+        }
+    }
+
+    fn chart_tgz() -> Vec<u8> {
+        let file = |name: &str, data: &str| File {
+            name: name.into(),
+            data: data.as_bytes().to_vec(),
+        };
+        ferroflux_helm::package::package(
+            vec![
+                file(
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: podinfo\nversion: 6.5.0\n",
+                ),
+                file("values.yaml", "replicaCount: 1\n"),
+                file(
+                    "templates/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+                ),
+            ],
+            1_700_000_000,
+        )
+        .unwrap()
+        .data
+    }
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        options: KustomizationOptions,
+        source: ChartSource,
+    }
+
+    fn setup(bytes: &[u8]) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let rel = "ocirepository/apps/podinfo/chart.tgz";
+        let path = dir.path().join("storage").join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let options = KustomizationOptions {
+            work_dir: dir.path().join("work"),
+            local_storage: Some(LocalStorage {
+                root: dir.path().join("storage"),
+                address: "storage.test".into(),
+            }),
+            ..KustomizationOptions::default()
+        };
+        let source = ChartSource {
+            key: ObjectKey::new("OCIRepository", "apps", "podinfo"),
+            artifact: Artifact {
+                path: rel.into(),
+                url: format!("http://storage.test/{rel}"),
+                revision:
+                    "6.5.0@sha256:1c9e39ac27e5e7e2d396bb9a0fd0857f4151655fb96f954e1b65bf5ace71769d"
+                        .into(),
+                digest: Some(format!("sha256:{}", hex::encode(Sha256::digest(bytes)))),
+                ..Artifact::default()
+            },
+        };
+        Setup {
+            _dir: dir,
+            options,
+            source,
+        }
+    }
+
+    fn resolved(hr: &HelmRelease, source: Result<ChartSource, StepError>) -> Resolved {
+        Resolved {
+            hr: hr.clone(),
+            key: super::key(),
+            source,
+            secrets: [(
+                "values".to_string(),
+                Some([("values.yaml".to_string(), b"replicaCount: 3\n".to_vec())].into()),
+            )]
+            .into(),
+            config_maps: Default::default(),
+            config_map_read: None,
+            default_service_account: None,
+        }
+    }
+
+    fn t() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+        super::t0()
+    }
+
+    #[test]
+    fn a_run_fetches_loads_and_installs_with_its_values() {
+        let s = setup(&chart_tgz());
+        let mut hr = helmrelease(json!({"valuesFrom": [{"kind": "Secret", "name": "values"}],
+                                        "values": {"image": {"tag": "x"}}}));
+        hr.metadata.annotations = Some(
+            [(
+                "reconcile.fluxcd.io/requestedAt".to_string(),
+                "now".to_string(),
+            )]
+            .into(),
+        );
+        let helm = MemHelm::default();
+        let r = futures_lite(run(
+            resolved(&hr, Ok(s.source.clone())),
+            &Targets(helm.clone()),
+            &s.options,
+            t(),
+        ));
+        let ready = crate::status::get(&r.status.conditions, "Ready").unwrap();
+        assert_eq!(
+            ready.message,
+            "Helm install succeeded for release apps/podinfo.v1 with chart podinfo@6.5.0+1c9e39ac27e5"
+        );
+        assert_eq!(r.status.last_handled_reconcile_at.as_deref(), Some("now"));
+        assert_eq!(r.status.helm_chart, "apps/apps-podinfo");
+        let digest = "sha256:1c9e39ac27e5e7e2d396bb9a0fd0857f4151655fb96f954e1b65bf5ace71769d";
+        assert_eq!(r.status.last_attempted_revision_digest, digest);
+        assert_eq!(r.status.history[0].oci_digest, digest);
+        assert_eq!(
+            r.status.last_attempted_revision.as_deref(),
+            Some("6.5.0+1c9e39ac27e5")
+        );
+        let rec = helm.lock().records[0].clone();
+        assert_eq!(
+            Value::Object(rec.config),
+            // sigs.k8s.io/yaml reads every number as a float64.
+            json!({"replicaCount": 3.0, "image": {"tag": "x"}})
+        );
+        assert!(helm.lock().manifests[0].contains("helm.toolkit.fluxcd.io/namespace: apps"));
+        // The work directory is left clean.
+        let left: Vec<_> = std::fs::read_dir(&s.options.work_dir).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_missing_values_secret_is_a_values_error() {
+        let s = setup(&chart_tgz());
+        let hr = helmrelease(json!({"valuesFrom": [{"kind": "Secret", "name": "gone"}]}));
+        let helm = MemHelm::default();
+        let r = futures_lite(run(
+            resolved(&hr, Ok(s.source.clone())),
+            &Targets(helm.clone()),
+            &s.options,
+            t(),
+        ));
+        let ready = crate::status::get(&r.status.conditions, "Ready").unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "ValuesError")
+        );
+        assert_eq!(
+            ready.message,
+            "could not resolve Secret chart values reference 'apps/gone' with key 'values.yaml': resource not found"
+        );
+        assert!(helm.calls().is_empty());
+    }
+
+    #[test]
+    fn an_artifact_that_is_not_a_chart_or_not_there_says_so() {
+        let s = setup(b"not a chart");
+        let hr = helmrelease(json!({}));
+        let helm = MemHelm::default();
+        let r = futures_lite(run(
+            resolved(&hr, Ok(s.source.clone())),
+            &Targets(helm.clone()),
+            &s.options,
+            t(),
+        ));
+        let ready = crate::status::get(&r.status.conditions, "Ready").unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "ArtifactFailed")
+        );
+        assert!(
+            ready.message.starts_with("Could not load chart: "),
+            "{}",
+            ready.message
+        );
+
+        let mut gone = s.source.clone();
+        gone.artifact.url = "http://storage.test/ocirepository/apps/podinfo/other.tgz".into();
+        let r = futures_lite(run(
+            resolved(&hr, Ok(gone)),
+            &Targets(helm.clone()),
+            &s.options,
+            t(),
+        ));
+        let ready = crate::status::get(&r.status.conditions, "Ready").unwrap();
+        assert_eq!(
+            ready.message,
+            "Source not ready: artifact not found. Retrying in 30s"
+        );
+        assert_eq!(r.outcome, Outcome::RequeueAfter(Duration::from_secs(30)));
+        assert!(helm.calls().is_empty());
+    }
+}
+
+#[test]
+fn oci_charts_carry_their_digest_in_the_version() {
+    let d = "sha256:1c9e39ac27e5e7e2d396bb9a0fd0857f4151655fb96f954e1b65bf5ace71769d";
+    assert_eq!(
+        mutate_chart_with_source_revision("6.5.0", "OCIRepository", &format!("6.5.0@{d}")).unwrap(),
+        ("6.5.0+1c9e39ac27e5".to_string(), d.to_string())
+    );
+    assert_eq!(
+        mutate_chart_with_source_revision("6.5.0", "OCIRepository", d).unwrap(),
+        ("6.5.0+1c9e39ac27e5".to_string(), d.to_string())
+    );
+    assert_eq!(
+        mutate_chart_with_source_revision("6.5.0", "OCIRepository", &format!("6.4.0@{d}"))
+            .unwrap_err(),
+        "artifact revision 6.4.0 does not match chart version 6.5.0"
+    );
+    assert_eq!(
+        mutate_chart_with_source_revision("6.5.0", "OCIRepository", "sha256:abc").unwrap_err(),
+        "invalid artifact revision sha256:abc"
+    );
+    assert_eq!(
+        mutate_chart_with_source_revision("6.5.0", "HelmChart", "6.5.0").unwrap(),
+        ("6.5.0".to_string(), String::new())
+    );
+}
