@@ -257,9 +257,11 @@ pub struct SourceView {
 
 /// The source kinds a home holds, as the HelmRelease reads them: their
 /// object types live with their kinds, so each is asked in turn.
-fn source_view(lookup: &dyn Lookup, key: &ObjectKey) -> Option<SourceView> {
-    let any = lookup.object(key)?;
-    if let Some(o) = any.downcast_ref::<ferroflux_api::source::OCIRepository>() {
+pub fn source_view(lookup: &dyn Lookup, key: &ObjectKey) -> Option<SourceView> {
+    if let Some(o) = lookup
+        .object(key)
+        .and_then(|a| a.downcast_ref::<ferroflux_api::source::OCIRepository>())
+    {
         let st = o.status.clone().unwrap_or_default();
         return Some(SourceView {
             generation: o.metadata.generation,
@@ -268,14 +270,11 @@ fn source_view(lookup: &dyn Lookup, key: &ObjectKey) -> Option<SourceView> {
             artifact: st.artifact,
         });
     }
-    // A kind whose object encodes to Flux's JSON (`status.artifact`,
+    // Any other source kind, through its JSON (`status.artifact`,
     // `status.conditions`, `status.observedGeneration`).
-    if let Some(v) = any.downcast_ref::<Value>() {
-        return serde_json::from_value::<SourceJson>(v.clone())
-            .ok()
-            .map(SourceJson::view);
-    }
-    None
+    serde_json::from_value::<SourceJson>(lookup.json(key)?)
+        .ok()
+        .map(SourceJson::view)
 }
 
 #[derive(serde::Deserialize)]

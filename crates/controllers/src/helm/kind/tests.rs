@@ -170,6 +170,44 @@ impl Lookup for Held {
     }
 }
 
+/// A home holding one HelmChart, as the runtime answers `Lookup::json`.
+struct Charts(Value);
+
+impl Lookup for Charts {
+    fn object(&self, _: &ObjectKey) -> Option<&dyn std::any::Any> {
+        None
+    }
+
+    fn keys_in(&self, _: &str, _: &str) -> Vec<ObjectKey> {
+        Vec::new()
+    }
+
+    fn json(&self, key: &ObjectKey) -> Option<Value> {
+        (key.kind == "HelmChart" && key.name == "apps-podinfo").then(|| self.0.clone())
+    }
+}
+
+#[test]
+fn a_helmchart_is_read_through_its_json() {
+    let chart = json!({
+        "metadata": {"name": "apps-podinfo", "namespace": "apps", "generation": 2},
+        "spec": {"chart": "podinfo"},
+        "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True", "reason": "ChartPullSucceeded",
+                "message": "pulled 'podinfo' chart with version '6.5.0'",
+                "lastTransitionTime": "2026-12-06T10:00:00Z"}],
+            "artifact": {"path": "helmchart/apps/apps-podinfo/podinfo-6.5.0.tgz",
+                "url": "http://storage/helmchart/apps/apps-podinfo/podinfo-6.5.0.tgz",
+                "revision": "6.5.0", "digest": "sha256:aa"}}
+    });
+    let home = Charts(chart);
+    let k = ObjectKey::new("HelmChart", "apps", "apps-podinfo");
+    let s = check_source(&k, source_view(&home, &k)).unwrap();
+    assert_eq!(s.artifact.revision, "6.5.0");
+    let other = ObjectKey::new("HelmChart", "apps", "other");
+    assert!(source_view(&home, &other).is_none());
+}
+
 #[test]
 fn dependencies_must_be_ready_and_current() {
     let hr = helmrelease(json!({"dependsOn": [{"name": "redis"}]}));
