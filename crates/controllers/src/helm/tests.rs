@@ -36,6 +36,8 @@ pub struct Storage {
     /// Test hooks every new revision gets (name, fails).
     pub test_hooks: Vec<(&'static str, bool)>,
     pub manifests: Vec<String>,
+    /// Every read of the storage fails with this (an unreachable cluster).
+    pub broken: Option<&'static str>,
 }
 
 #[derive(Clone, Default)]
@@ -166,7 +168,13 @@ impl MemHelm {
 
 impl HelmCluster for MemHelm {
     fn last<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Record>, ActionError>> {
-        Box::pin(async move { Ok(self.lock().last(name)) })
+        Box::pin(async move {
+            let s = self.lock();
+            match s.broken {
+                Some(e) => Err(ActionError::new(e)),
+                None => Ok(s.last(name)),
+            }
+        })
     }
 
     fn get<'a>(
@@ -408,6 +416,11 @@ impl World {
     }
 
     pub fn reconcile(&mut self) -> HelmReleaseResult {
+        self.reconcile_with(None)
+    }
+
+    /// A run whose storage namespace cannot be had (`TargetCluster::helm`).
+    pub fn reconcile_with(&mut self, no_storage: Option<StepError>) -> HelmReleaseResult {
         let input = ReleaseInput {
             hr: self.hr.clone(),
             chart: self.chart.clone(),
@@ -418,7 +431,10 @@ impl World {
         };
         let helm = self.helm.clone();
         let helm_for = move |_: &str| -> Result<Arc<dyn HelmCluster>, StepError> {
-            Ok(Arc::new(helm.clone()))
+            match &no_storage {
+                Some(e) => Err(e.clone()),
+                None => Ok(Arc::new(helm.clone())),
+            }
         };
         let r = futures_lite(reconcile_release(input, &helm_for, now()));
         self.hr.status = Some(r.status.clone());
@@ -899,4 +915,144 @@ fn a_moved_target_namespace_uninstalls_the_old_release_first() {
         w.cond(condition::READY).2,
         "Helm install succeeded for release web/web-podinfo.v1 with chart podinfo@6.5.0"
     );
+}
+
+#[test]
+fn retry_on_failure_retries_after_its_interval_without_remediating() {
+    let mut w = World::new(helmrelease(
+        json!({"install": {"strategy": {"name": "RetryOnFailure", "retryInterval": "30s"}}}),
+    ));
+    w.helm.lock().script = vec![("install", Fail::WithRecord("timed out"))];
+    let r = w.reconcile();
+    assert_eq!(w.helm.calls(), ["install"]);
+    assert_eq!(
+        r.outcome,
+        Outcome::RequeueAfter(std::time::Duration::from_secs(30))
+    );
+    assert_eq!(
+        w.cond(condition::RECONCILING),
+        cond("True", "ProgressingWithRetry", "retrying after 30s")
+    );
+    assert_eq!(w.cond(condition::READY).1, "InstallFailed");
+    // The failed release is upgraded (not uninstalled) on the retry; only
+    // a success of the action that has RetryOnFailure (install here)
+    // clears the counters, as in helm-controller.
+    w.reconcile();
+    assert_eq!(w.helm.calls(), ["upgrade"]);
+    assert_eq!(w.cond(condition::READY).0, "True");
+    assert_eq!((w.status().failures, w.status().install_failures), (1, 1));
+}
+
+#[test]
+fn an_upgrade_remediated_by_uninstall_is_installed_again() {
+    let mut w = World::new(helmrelease(
+        json!({"upgrade": {"remediation": {"retries": 1, "strategy": "uninstall"}}}),
+    ));
+    w.reconcile();
+    w.helm.calls();
+    w.helm.lock().script = vec![("upgrade", Fail::WithRecord("timed out"))];
+    w.bump(json!({"a": 1}));
+    w.reconcile();
+    assert_eq!(w.helm.calls(), ["upgrade", "uninstall"]);
+    assert_eq!(w.cond(hc::REMEDIATED).1, "UninstallSucceeded");
+    w.reconcile();
+    assert_eq!(w.helm.calls(), ["install"]);
+    assert_eq!(
+        w.cond(condition::READY).2,
+        "Helm install succeeded for release apps/podinfo.v1 with chart podinfo@6.5.0"
+    );
+}
+
+#[test]
+fn a_failed_rollback_is_remediated_false() {
+    let mut w = World::new(helmrelease(
+        json!({"upgrade": {"remediation": {"retries": 1}}}),
+    ));
+    w.reconcile();
+    w.helm.lock().script = vec![
+        ("upgrade", Fail::WithRecord("timed out")),
+        ("rollback", Fail::NoRecord("rollback refused")),
+    ];
+    w.bump(json!({"a": 1}));
+    let r = w.reconcile();
+    let msg = "Helm rollback to previous release apps/podinfo.v1 with chart podinfo@6.5.0 failed: rollback refused";
+    assert_eq!(w.cond(hc::REMEDIATED), cond("False", "RollbackFailed", msg));
+    assert_eq!(
+        w.cond(condition::READY),
+        cond("False", "RollbackFailed", msg)
+    );
+    assert_eq!(r.outcome, Outcome::Backoff);
+    assert_eq!(w.status().failures, 2);
+}
+
+#[test]
+fn a_rollback_without_a_previous_release_stalls() {
+    let mut w = World::new(helmrelease(
+        json!({"upgrade": {"remediation": {"retries": 2}}}),
+    ));
+    // Adopted from the CLI and failed at once: nothing to roll back to.
+    let by_cli = record(
+        ("podinfo", "apps", 1),
+        "deployed",
+        ("podinfo", "6.4.0"),
+        &Map::new(),
+        &[],
+        "Install complete",
+    );
+    w.helm.lock().records.push(by_cli);
+    w.helm.lock().script = vec![("upgrade", Fail::WithRecord("timed out"))];
+    let r = w.reconcile();
+    assert_eq!(w.helm.calls(), ["upgrade"]);
+    assert_eq!(
+        w.cond(condition::STALLED),
+        cond(
+            "True",
+            "MissingRollbackTarget",
+            "Failed to perform remediation: missing target release for rollback: cannot remediate failed release"
+        )
+    );
+    assert_eq!(r.outcome, Outcome::Wait);
+}
+
+#[test]
+fn storage_that_cannot_be_read_is_a_state_error() {
+    let mut w = World::new(helmrelease(json!({})));
+    w.helm.lock().broken = Some("secrets is forbidden: User cannot list secrets");
+    let r = w.reconcile();
+    assert_eq!(
+        w.cond(condition::READY),
+        cond(
+            "False",
+            "StateError",
+            "Could not determine release state: failed to retrieve last release from storage: secrets is forbidden: User cannot list secrets"
+        )
+    );
+    assert_eq!(r.outcome, Outcome::Backoff);
+    assert!(w.helm.calls().is_empty());
+}
+
+#[test]
+fn no_helm_storage_on_the_target_stalls_with_its_reason() {
+    let mut w = World::new(helmrelease(json!({})));
+    let e = StepError::stalled(
+        "TargetClusterMissing",
+        "no Helm storage in namespace 'apps' on this target cluster",
+    );
+    let r = w.reconcile_with(Some(e));
+    assert_eq!(
+        w.cond(condition::STALLED),
+        cond(
+            "True",
+            "TargetClusterMissing",
+            "no Helm storage in namespace 'apps' on this target cluster"
+        )
+    );
+    assert_eq!(w.cond(condition::READY).0, "False");
+    assert_eq!(r.outcome, Outcome::Wait);
+    let r = w.reconcile_with(Some(StepError::retry(
+        "RESTClientError",
+        "connection refused",
+    )));
+    assert_eq!(r.outcome, Outcome::Backoff);
+    assert_eq!(w.cond(condition::READY).1, "RESTClientError");
 }
