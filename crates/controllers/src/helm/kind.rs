@@ -347,14 +347,19 @@ pub fn check_source(key: &ObjectKey, view: Option<SourceView>) -> Result<ChartSo
     }
 }
 
-/// `checkDependencies`: each must exist, be Ready and have observed its
-/// generation.
+/// `checkDependencies`: each must exist, then satisfy its `readyExpr`
+/// (CEL over `self` and `dep`) when it has one, else be Ready and have
+/// observed its generation.
 pub fn check_dependencies(
     key: &ObjectKey,
     hr: &HelmRelease,
     lookup: &dyn Lookup,
 ) -> Result<(), StepError> {
-    for dep in dependency_keys(key, hr) {
+    let mut self_json = None;
+    for (dep, dep_ref) in dependency_keys(key, hr)
+        .into_iter()
+        .zip(&hr.spec.depends_on)
+    {
         let Some(d) = crate::kind::get::<HelmRelease>(lookup, &dep) else {
             return Err(StepError::waiting(
                 hr_reason::DEPENDENCY_NOT_READY,
@@ -365,6 +370,50 @@ pub fn check_dependencies(
                 REQUEUE_DEPENDENCY,
             ));
         };
+        if let Some(expr) = dep_ref.ready_expr.as_deref().filter(|e| !e.is_empty()) {
+            let e = ferroflux_cel::Expression::parse(expr).map_err(|e| {
+                StepError::stalled(
+                    reason::INVALID_CEL_EXPRESSION,
+                    format!(
+                        "{}: failed to evaluate dependency {}: {e}",
+                        crate::kustomize::reconcile::TERMINAL_ERROR_MESSAGE,
+                        dep.name
+                    ),
+                )
+            })?;
+            let vars = vec![
+                (
+                    "self".to_string(),
+                    self_json
+                        .get_or_insert_with(|| serde_json::to_value(hr).unwrap_or_default())
+                        .clone(),
+                ),
+                (
+                    "dep".to_string(),
+                    serde_json::to_value(d).unwrap_or_default(),
+                ),
+            ];
+            match e.evaluate_bool(vars) {
+                Ok(true) => continue,
+                Ok(false) => {
+                    return Err(StepError::waiting(
+                        hr_reason::DEPENDENCY_NOT_READY,
+                        format!(
+                            "dependency '{}/{}' is not ready according to readyExpr eval",
+                            dep.namespace, dep.name
+                        ),
+                        REQUEUE_DEPENDENCY,
+                    ));
+                }
+                Err(e) => {
+                    return Err(StepError::waiting(
+                        hr_reason::DEPENDENCY_NOT_READY,
+                        e.to_string(),
+                        REQUEUE_DEPENDENCY,
+                    ));
+                }
+            }
+        }
         let st = d.status.clone().unwrap_or_default();
         let ready = crate::status::is_true(&st.conditions, condition::READY);
         if d.metadata.generation != st.observed_generation || !ready {

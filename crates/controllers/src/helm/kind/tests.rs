@@ -229,6 +229,28 @@ fn dependencies_must_be_ready_and_current() {
     let e = check_dependencies(&key(), &hr, &held).unwrap_err();
     assert_eq!(e.message(), "dependency 'apps/redis' is not ready");
     assert_eq!(e.reason(), "DependencyNotReady");
+    // readyExpr replaces the readiness check.
+    let by_expr =
+        |expr: &str| helmrelease(json!({"dependsOn": [{"name": "redis", "readyExpr": expr}]}));
+    let ok = by_expr("dep.spec.interval == self.spec.interval");
+    assert!(check_dependencies(&key(), &ok, &held).is_ok());
+    let no = by_expr("dep.metadata.name == 'other'");
+    assert_eq!(
+        check_dependencies(&key(), &no, &held)
+            .unwrap_err()
+            .message(),
+        "dependency 'apps/redis' is not ready according to readyExpr eval"
+    );
+    let e = check_dependencies(&key(), &by_expr("dep.("), &held).unwrap_err();
+    assert!(matches!(e, StepError::Stalled { .. }), "{e:?}");
+    assert_eq!(e.reason(), "InvalidCELExpression");
+    assert!(
+        e.message().starts_with(
+            "Reconciliation failed terminally due to configuration error: failed to evaluate dependency redis: "
+        ),
+        "{}",
+        e.message()
+    );
     dep.status.as_mut().unwrap().conditions = ready("True", "").into_iter().collect();
     let held = Held([(dkey, dep)].into());
     assert!(check_dependencies(&key(), &hr, &held).is_ok());
