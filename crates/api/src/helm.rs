@@ -998,5 +998,57 @@ pub mod snapshots {
     }
 }
 
+/// A `v2beta1`/`v2beta2` spec as v2 says it: `chart.spec.valuesFile`
+/// first in `valuesFiles` (it was merged before them), each
+/// `postRenderers[].kustomize.patchesStrategicMerge` object and
+/// `patchesJson6902` entry a `patches` entry (a strategic merge patch
+/// finds its target by its own kind and name; a JSON 6902 one keeps its
+/// target), after the `patches` already there, as kustomize applied them.
+pub fn v2beta_spec_to_v2(mut spec: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    if let Some(chart_spec) = spec
+        .pointer_mut("/chart/spec")
+        .and_then(Value::as_object_mut)
+        && let Some(file) = chart_spec.remove("valuesFile")
+        && file.as_str().is_some_and(|f| !f.is_empty())
+    {
+        let mut files = vec![file];
+        if let Some(Value::Array(rest)) = chart_spec.remove("valuesFiles") {
+            files.extend(rest);
+        }
+        chart_spec.insert("valuesFiles".into(), Value::Array(files));
+    }
+    if let Some(renderers) = spec.get_mut("postRenderers").and_then(Value::as_array_mut) {
+        for r in renderers {
+            let Some(k) = r.get_mut("kustomize").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut patches = match k.remove("patches") {
+                Some(Value::Array(p)) => p,
+                _ => Vec::new(),
+            };
+            if let Some(Value::Array(psm)) = k.remove("patchesStrategicMerge") {
+                for p in psm {
+                    patches.push(json!({"patch": p.to_string()}));
+                }
+            }
+            if let Some(Value::Array(j6902)) = k.remove("patchesJson6902") {
+                for p in j6902 {
+                    let ops = p.get("patch").cloned().unwrap_or(Value::Array(Vec::new()));
+                    let mut entry = json!({"patch": ops.to_string()});
+                    if let Some(t) = p.get("target") {
+                        entry["target"] = t.clone();
+                    }
+                    patches.push(entry);
+                }
+            }
+            if !patches.is_empty() {
+                k.insert("patches".into(), Value::Array(patches));
+            }
+        }
+    }
+    spec
+}
+
 #[cfg(test)]
 mod tests;

@@ -392,6 +392,34 @@ fn decode_known(m: &Manifest, api_version: &str, findings: &mut Vec<Finding>) ->
                 Kustomization
             )
         }
+        ("helm.toolkit.fluxcd.io/v2beta2", "HelmRelease")
+        | ("helm.toolkit.fluxcd.io/v2beta1", "HelmRelease") => {
+            // Their removed fields carried over as v2 says them.
+            let spec = match m.node.get("spec") {
+                Some(spec) => decode_at::<helm::HelmReleaseSpec>(
+                    m,
+                    "spec",
+                    helm::v2beta_spec_to_v2(spec.to_json()),
+                    findings,
+                ),
+                None => {
+                    findings.push(m.finding(
+                        m.line,
+                        Severity::Error,
+                        "missing required field `spec`",
+                    ));
+                    None
+                }
+            };
+            match spec {
+                Some(spec) => {
+                    let mut object = helm::HelmRelease::new(&m.name, spec);
+                    object.metadata = metadata;
+                    Object::HelmRelease(object)
+                }
+                None => Object::Invalid,
+            }
+        }
         (_, "HelmRelease") => crd!(helm::HelmReleaseSpec, helm::HelmRelease, HelmRelease),
         (_, "Receiver") => crd!(notification::ReceiverSpec, notification::Receiver, Receiver),
         (_, "Provider") => crd!(notification::ProviderSpec, notification::Provider, Provider),
