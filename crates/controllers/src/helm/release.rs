@@ -546,6 +546,10 @@ impl Run<'_> {
                     s.status = Status::Uninstalled.as_str().to_string();
                     s.action = action.to_string();
                     s.deleted = Some(self.now.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+                    // Helm showed helm-controller the uninstalled record
+                    // before deleting it; without it the snapshot's digest
+                    // still has to move (the remediation checks that the
+                    // storage changed), so it is derived from the old one.
                     s.digest = digest::sha256(format!("{}:{}", s.digest, "uninstalled").as_bytes());
                 }
             }

@@ -38,6 +38,9 @@ pub struct Storage {
     pub manifests: Vec<String>,
     /// Every read of the storage fails with this (an unreachable cluster).
     pub broken: Option<&'static str>,
+    /// An uninstall without `keepHistory` answers no record (the history
+    /// went with it).
+    pub forget_uninstalled: bool,
 }
 
 #[derive(Clone, Default)]
@@ -325,7 +328,7 @@ impl HelmCluster for MemHelm {
                 Ok(Some(last))
             } else {
                 s.records.retain(|r| r.name != name);
-                Ok(Some(last))
+                Ok((!s.forget_uninstalled).then_some(last))
             }
         })
     }
@@ -1055,4 +1058,27 @@ fn no_helm_storage_on_the_target_stalls_with_its_reason() {
     )));
     assert_eq!(r.outcome, Outcome::Backoff);
     assert_eq!(w.cond(condition::READY).1, "RESTClientError");
+}
+
+#[test]
+fn an_uninstall_that_answers_no_record_still_counts() {
+    let mut w = World::new(helmrelease(
+        json!({"install": {"remediation": {"retries": 1}}}),
+    ));
+    {
+        let mut s = w.helm.lock();
+        s.script = vec![("install", Fail::WithRecord("timed out"))];
+        s.forget_uninstalled = true;
+    }
+    w.reconcile();
+    assert_eq!(w.helm.calls(), ["install", "uninstall"]);
+    assert_eq!(w.cond(hc::REMEDIATED).1, "UninstallSucceeded");
+    let h = &w.status().history[0];
+    assert_eq!(
+        (h.status.as_str(), h.action.as_str()),
+        ("uninstalled", "uninstall-remediation")
+    );
+    assert!(h.deleted.is_some());
+    w.reconcile();
+    assert_eq!(w.helm.calls(), ["install"]);
 }
