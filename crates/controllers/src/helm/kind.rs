@@ -710,7 +710,10 @@ pub fn mutate_chart_with_source_revision(
         semver(chart_version).ok_or_else(|| format!("invalid chart version {chart_version}"))?;
     let digest_part = |rev: &str| -> Result<String, String> {
         match rev.split(':').collect::<Vec<_>>().as_slice() {
-            [_, sha] if sha.len() >= 12 => Ok(sha[..12].to_string()),
+            [_, sha] if sha.len() >= 12 => sha
+                .get(..12)
+                .map(str::to_string)
+                .ok_or_else(|| format!("invalid artifact revision {rev}")),
             _ => Err(format!("invalid artifact revision {rev}")),
         }
     };

@@ -1042,7 +1042,7 @@ impl Run<'_> {
     }
 
     /// `AtomicRelease.Reconcile`.
-    async fn atomic(&mut self, force: bool) -> LoopEnd {
+    async fn atomic(&mut self, mut force: bool) -> LoopEnd {
         let mut previous: Vec<u8> = Vec::new();
         // Every action type runs at most once: four rounds and a last look.
         for _ in 0..8 {
@@ -1072,7 +1072,9 @@ impl Run<'_> {
                 }
             };
             tracing::debug!(release = %name, state = ?st.status, reason = %st.reason, "helm release state");
-            let next = match self.action_for_state(&st, force).await {
+            // `ShouldHandleForceRequest` answers true once: its first call
+            // records the request as handled.
+            let next = match self.action_for_state(&st, std::mem::take(&mut force)).await {
                 Ok(n) => n,
                 Err(Refusal::ExceededMaxRetries(_)) => {
                     self.stall_retries();

@@ -685,9 +685,15 @@ fn reset_and_force_requests() {
         ]
         .into(),
     );
-    w.reconcile();
+    let r = w.reconcile();
     assert_eq!(w.helm.calls(), ["upgrade"]);
     assert_eq!(w.status().last_handled_force_at, "t2");
+    assert_eq!(
+        r.outcome,
+        Outcome::RequeueAfter(std::time::Duration::from_secs(300))
+    );
+    assert_eq!(w.cond(condition::READY).0, "True");
+    assert!(!w.has(condition::RECONCILING));
     w.reconcile();
     assert!(w.helm.calls().is_empty(), "handled once");
 }

@@ -622,6 +622,12 @@ fn oci_charts_carry_their_digest_in_the_version() {
         mutate_chart_with_source_revision("6.5.0", "OCIRepository", "sha256:abc").unwrap_err(),
         "invalid artifact revision sha256:abc"
     );
+    // A hostile revision cannot cut a character in two.
+    assert_eq!(
+        mutate_chart_with_source_revision("6.5.0", "OCIRepository", "sha256:aaaaaaaaaaaéé")
+            .unwrap_err(),
+        "invalid artifact revision sha256:aaaaaaaaaaaéé"
+    );
     assert_eq!(
         mutate_chart_with_source_revision("6.5.0", "HelmChart", "6.5.0").unwrap(),
         ("6.5.0".to_string(), String::new())
