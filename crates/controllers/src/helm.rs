@@ -16,4 +16,4 @@ pub use kind::helm_chart_for;
 pub use release::{HelmReleaseResult, reconcile_release, uninstall_release};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
