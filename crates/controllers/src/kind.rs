@@ -91,6 +91,13 @@ pub trait Lookup {
     fn object(&self, key: &ObjectKey) -> Option<&dyn std::any::Any>;
     /// The keys of `kind`'s objects in `namespace`, in key order.
     fn keys_in(&self, kind: &str, namespace: &str) -> Vec<ObjectKey>;
+    /// The object of `key` as Flux's JSON (`metadata`, `spec`, `status`),
+    /// for a reader that does not name its type (a HelmRelease's chart
+    /// source: a HelmChart, an OCIRepository). None by default.
+    fn json(&self, key: &ObjectKey) -> Option<Value> {
+        let _ = key;
+        None
+    }
 }
 
 /// The object of `key` when it is a `K`.

@@ -15,6 +15,7 @@
 //! `docs/ARCHITECTURE.md`.
 
 pub mod clock;
+pub mod helm;
 pub mod image;
 pub mod kind;
 pub mod kustomize;

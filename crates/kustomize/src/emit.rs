@@ -40,7 +40,17 @@ pub fn documents<'a>(docs: impl IntoIterator<Item = &'a Value>) -> Result<String
 
 /// One document as yaml.v2 marshals the JSON round trip of `value`.
 pub fn document(value: &Value) -> Result<String, EmitError> {
-    let node = to_go(value)?;
+    emit(to_go(value, true)?)
+}
+
+/// [`document`] with every map's keys in the order `value` holds them, as
+/// yaml.v2 marshals a `MapSlice` (fluxcd/pkg `chartutil.Encode`, whose
+/// caller sorts the keys bytewise first).
+pub fn document_in_order(value: &Value) -> Result<String, EmitError> {
+    emit(to_go(value, false)?)
+}
+
+fn emit(node: Go) -> Result<String, EmitError> {
     let mut e = Emitter {
         out: String::new(),
         column: 0,
@@ -66,29 +76,36 @@ enum Go {
     Map(Vec<(String, Go)>),
 }
 
-fn to_go(value: &Value) -> Result<Go, EmitError> {
+fn to_go(value: &Value, sort: bool) -> Result<Go, EmitError> {
     Ok(match value {
         Value::Null => Go::Null,
         Value::Bool(b) => Go::Bool(*b),
         Value::Int(i) => Go::Int(i128::from(*i)),
         Value::Uint(u) => Go::Int(i128::from(*u)),
         Value::Float(f) => reread_number(&json_float(*f)?),
-        Value::Spelled(_) => to_go(&value.resolved())?,
+        Value::Spelled(_) => to_go(&value.resolved(), sort)?,
         Value::Str(s) => Go::Str(reread_string(s)?),
         Value::Timestamp(t) => Go::Str(parse_timestamp(t).unwrap_or_else(|| t.clone())),
-        Value::Seq(items) => Go::Seq(items.iter().map(to_go).collect::<Result<_, _>>()?),
+        Value::Seq(items) => Go::Seq(
+            items
+                .iter()
+                .map(|v| to_go(v, sort))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Map(Map(entries)) => {
             let mut m: Vec<(String, Go)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 let k = &reread_string(k)?;
-                let v = to_go(v)?;
+                let v = to_go(v, sort)?;
                 // JSON keeps the last of duplicate keys.
                 match m.iter_mut().find(|(key, _)| key == k) {
                     Some(slot) => slot.1 = v,
                     None => m.push((k.clone(), v)),
                 }
             }
-            m.sort_by(|a, b| key_order(&a.0, &b.0));
+            if sort {
+                m.sort_by(|a, b| key_order(&a.0, &b.0));
+            }
             Go::Map(m)
         }
     })

@@ -464,14 +464,24 @@ fn spawn_watch(client: &Client, cfg: watcher::Config, tx: mpsc::Sender<Change>, 
                 // A kind whose CRD is not installed (a cluster installed
                 // for the image chain only) holds nothing: the first pass
                 // goes on without it, and its watch keeps trying.
+                // So does one the controller may not list (an install
+                // whose ClusterRole predates the kind).
                 Err(watcher::Error::InitialListFailed(kube::Error::Api(e)))
-                    if e.code == 404 && !missing_reported =>
+                    if (e.code == 404 || e.code == 403) && !missing_reported =>
                 {
                     missing_reported = true;
-                    tracing::warn!(
-                        kind,
-                        "the {kind} CRD is not installed: run `ferroflux install --export | kubectl apply -f -` to reconcile {kind}s"
-                    );
+                    if e.code == 404 {
+                        tracing::warn!(
+                            kind,
+                            "the {kind} CRD is not installed: run `ferroflux install --export | kubectl apply -f -` to reconcile {kind}s"
+                        );
+                    } else {
+                        tracing::warn!(
+                            kind,
+                            "not allowed to list {kind}s ({}): re-apply `ferroflux install --export` to reconcile {kind}s",
+                            e.message
+                        );
+                    }
                     Change::Synced {
                         kind,
                         keys: BTreeSet::new(),

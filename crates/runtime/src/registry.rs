@@ -9,6 +9,7 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::LazyLock;
 
+use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::manifest::Object;
@@ -332,6 +333,7 @@ impl Registry {
             .with::<HelmRepository>()
             .with::<HelmChart>()
             .with::<Kustomization>()
+            .with::<HelmRelease>()
             .with::<Receiver>()
             .with::<ImageRepository>()
             .with::<ImagePolicy>()

@@ -297,6 +297,15 @@ impl Lookup for Objects {
             .filter(|k| k.namespace == namespace)
             .collect()
     }
+
+    fn json(&self, key: &ObjectKey) -> Option<serde_json::Value> {
+        let kind = self.registry.get(&key.kind)?;
+        let mut v = kind.spec(self, key)?;
+        if let (Some(m), Some(status)) = (v.as_object_mut(), kind.status(self, key)) {
+            m.insert("status".into(), status);
+        }
+        Some(v)
+    }
 }
 
 /// Objects loaded from a checkout.

@@ -64,7 +64,7 @@ const HELM_CHART: &str = ferroflux_controllers::source::helm_chart::KIND;
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 9] = [
+pub const EDGES: [(&str, &str); 13] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
     (HELM_REPOSITORY, HELM_CHART),
     (GIT_REPOSITORY, HELM_CHART),
@@ -74,6 +74,10 @@ pub const EDGES: [(&str, &str); 9] = [
     (IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION),
     (GIT_REPOSITORY, IMAGE_UPDATE_AUTOMATION),
     (SECRET, crate::automate::RECEIVER),
+    ("HelmChart", "HelmRelease"),
+    ("OCIRepository", "HelmRelease"),
+    ("HelmRelease", "HelmRelease"),
+    (SECRET, "HelmRelease"),
 ];
 
 #[cfg(test)]

@@ -31,6 +31,16 @@ const KUSTOMIZE_V1BETA2: KindStatus = KindStatus::Deprecated(
      ferroflux still reads it; change apiVersion to kustomize.toolkit.fluxcd.io/v1 and move \
      patchesStrategicMerge and patchesJson6902 into patches (validation is gone)",
 );
+const HELM_V2BETA2: KindStatus = KindStatus::Deprecated(
+    "helm.toolkit.fluxcd.io/v2beta2 was removed in Flux 2.8 (helm-controller v1.5.0); ferroflux \
+     still reads it as v2; change apiVersion to helm.toolkit.fluxcd.io/v2 (run `flux migrate` \
+     for objects stored in a cluster)",
+);
+const HELM_V2BETA1: KindStatus = KindStatus::Deprecated(
+    "helm.toolkit.fluxcd.io/v2beta1 was removed in Flux 2.7 (helm-controller v1.4.0); ferroflux \
+     still reads it as v2; change apiVersion to helm.toolkit.fluxcd.io/v2 (run `flux migrate` \
+     for objects stored in a cluster)",
+);
 const NOTIFICATION_V1BETA2: KindStatus = KindStatus::Deprecated(
     "notification.toolkit.fluxcd.io/v1beta2 is deprecated; change apiVersion to \
      notification.toolkit.fluxcd.io/v1beta3",
@@ -89,7 +99,15 @@ const FLUX_KINDS: &[(&str, &str, Versions)] = &[
         "Kustomization",
         &[("v1", KindStatus::Current), ("v1beta2", KUSTOMIZE_V1BETA2)],
     ),
-    (helm::GROUP, "HelmRelease", &[("v2", KindStatus::Current)]),
+    (
+        helm::GROUP,
+        "HelmRelease",
+        &[
+            ("v2", KindStatus::Current),
+            ("v2beta2", HELM_V2BETA2),
+            ("v2beta1", HELM_V2BETA1),
+        ],
+    ),
     (
         notification::GROUP,
         "Receiver",
@@ -375,6 +393,34 @@ fn decode_known(m: &Manifest, api_version: &str, findings: &mut Vec<Finding>) ->
                 kustomize::Kustomization,
                 Kustomization
             )
+        }
+        ("helm.toolkit.fluxcd.io/v2beta2", "HelmRelease")
+        | ("helm.toolkit.fluxcd.io/v2beta1", "HelmRelease") => {
+            // Their removed fields carried over as v2 says them.
+            let spec = match m.node.get("spec") {
+                Some(spec) => decode_at::<helm::HelmReleaseSpec>(
+                    m,
+                    "spec",
+                    helm::v2beta_spec_to_v2(spec.to_json()),
+                    findings,
+                ),
+                None => {
+                    findings.push(m.finding(
+                        m.line,
+                        Severity::Error,
+                        "missing required field `spec`",
+                    ));
+                    None
+                }
+            };
+            match spec {
+                Some(spec) => {
+                    let mut object = helm::HelmRelease::new(&m.name, spec);
+                    object.metadata = metadata;
+                    Object::HelmRelease(object)
+                }
+                None => Object::Invalid,
+            }
         }
         (_, "HelmRelease") => crd!(helm::HelmReleaseSpec, helm::HelmRelease, HelmRelease),
         (_, "Receiver") => crd!(notification::ReceiverSpec, notification::Receiver, Receiver),

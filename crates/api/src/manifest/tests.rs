@@ -338,3 +338,58 @@ fn a_helm_chart_typo_is_reported_not_dropped() {
         "{m:?}"
     );
 }
+
+#[test]
+fn helmrelease_v2beta1_and_v2beta2_are_read_as_v2_with_a_deprecation_warning() {
+    for (version, flux) in [("v2beta2", "Flux 2.8"), ("v2beta1", "Flux 2.7")] {
+        let l = load(&format!(
+            "apiVersion: helm.toolkit.fluxcd.io/{version}\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n  upgrade:\n    remediation:\n      retries: 3\n"
+        ));
+        let m = messages(&l);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("warning")
+                && m[0].contains(flux)
+                && m[0].contains("helm.toolkit.fluxcd.io/v2"),
+            "{m:?}"
+        );
+        let Object::HelmRelease(hr) = &l.manifests[0].object else {
+            panic!("{version} not read as v2: {:?}", l.manifests[0].object);
+        };
+        assert_eq!(hr.upgrade().remediation().retries, 3);
+    }
+}
+
+#[test]
+fn helmrelease_v2beta1_removed_fields_are_carried_over_as_v2_says_them() {
+    let l = load(
+        "apiVersion: helm.toolkit.fluxcd.io/v2beta1\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      valuesFile: base.yaml\n      valuesFiles: [prod.yaml]\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n  postRenderers:\n  - kustomize:\n      patchesStrategicMerge:\n      - kind: Deployment\n        apiVersion: apps/v1\n        metadata:\n          name: podinfo\n        spec:\n          replicas: 2\n      patchesJson6902:\n      - target:\n          kind: Service\n          name: podinfo\n        patch:\n        - op: add\n          path: /metadata/labels/x\n          value: y\n",
+    );
+    let m = messages(&l);
+    assert_eq!(m.len(), 1, "only the deprecation: {m:?}");
+    let Object::HelmRelease(hr) = &l.manifests[0].object else {
+        panic!("not read: {m:?}");
+    };
+    let chart = &hr.spec.chart.as_ref().unwrap().spec;
+    assert_eq!(chart.values_files, ["base.yaml", "prod.yaml"]);
+    let k = hr.spec.post_renderers[0].kustomize.as_ref().unwrap();
+    assert_eq!(k.patches.len(), 2);
+    let psm: serde_json::Value = serde_json::from_str(&k.patches[0].patch).unwrap();
+    assert_eq!(psm["spec"]["replicas"], 2);
+    assert!(k.patches[0].target.is_none());
+    let ops: serde_json::Value = serde_json::from_str(&k.patches[1].patch).unwrap();
+    assert_eq!(ops[0]["op"], "add");
+    assert_eq!(
+        k.patches[1].target.as_ref().unwrap().kind.as_deref(),
+        Some("Service")
+    );
+    // v2 itself has no such fields.
+    let l = load(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      valuesFile: base.yaml\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n",
+    );
+    assert!(
+        messages(&l).iter().any(|m| m.contains("valuesFile")),
+        "{:?}",
+        messages(&l)
+    );
+}

@@ -25,6 +25,7 @@ fn flux_runs_sources_before_their_readers() {
             "HelmRepository",
             "HelmChart",
             "Kustomization",
+            "HelmRelease",
             "Receiver",
             "ImageRepository",
             "ImagePolicy",
@@ -48,9 +49,13 @@ fn flux_runs_sources_before_their_readers() {
             );
         }
     }
-    // Kustomization is reconciled; HelmRelease is not served yet.
+    // Kustomization and HelmRelease are reconciled.
     assert!(flux().get("Kustomization").is_some_and(|k| k.reconciled()));
-    assert!(flux().get("HelmRelease").is_none());
+    assert!(
+        flux()
+            .get("HelmRelease")
+            .is_some_and(|k| k.reconciled() && k.finalizes())
+    );
     // Providers and Alerts are held for the notifier, not reconciled.
     assert!(flux().get("Alert").is_some_and(|k| !k.reconciled()));
 }

@@ -243,3 +243,29 @@ fn objects_of_kinds_not_registered_are_not_held() {
     assert!(src.objects.is_empty());
     assert!(src.errors().next().is_none(), "{:?}", src.findings);
 }
+
+/// `Lookup::json`: a held object as Flux's JSON, status included, for
+/// readers that do not name its type (a HelmRelease's chart source).
+#[test]
+fn lookup_json_is_the_object_with_its_status() {
+    use ferroflux_controllers::kind::Lookup;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("clusters/stage/repo.yaml", REPO)]);
+    let mut src = LocalSource::load(dir.path(), Path::new("./clusters/stage")).unwrap();
+    let key = ObjectKey::new("ImageRepository", "flux-system", "app");
+    let v = src.objects.json(&key).expect("held");
+    assert_eq!(v["spec"]["image"], "registry.example/app");
+    assert!(v.get("status").is_none());
+    let status = serde_json::json!({"observedGeneration": 3});
+    let kind = crate::registry::flux().get("ImageRepository").unwrap();
+    assert!(kind.set_status(&mut src.objects, &key, &status));
+    assert_eq!(
+        src.objects.json(&key).unwrap()["status"]["observedGeneration"],
+        3
+    );
+    assert!(
+        src.objects
+            .json(&ObjectKey::new("HelmChart", "a", "b"))
+            .is_none()
+    );
+}

@@ -2,6 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::automate::{KUSTOMIZATION, RECEIVER};
+use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::notification::Receiver;
@@ -134,6 +135,20 @@ fn fixture() -> Objects {
             decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
         );
     }
+    // HelmReleases: one of a HelmChart, one of an OCIRepository that
+    // depends on it and takes values from a Secret.
+    o.of_mut::<HelmRelease>().insert(
+        k("HelmRelease", "apps", "web"),
+        decode(json!({"metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"interval": "5m", "chartRef": {"kind": "HelmChart", "name": "web"}}})),
+    );
+    o.of_mut::<HelmRelease>().insert(
+        k("HelmRelease", "apps", "db"),
+        decode(json!({"metadata": {"name": "db", "namespace": "apps"},
+            "spec": {"interval": "5m", "chartRef": {"kind": "OCIRepository", "name": "db"},
+                "dependsOn": [{"name": "web"}],
+                "valuesFrom": [{"kind": "Secret", "name": "bare"}]}})),
+    );
     o
 }
 
