@@ -8,6 +8,7 @@
 //! (`CustomResourceExt::crd`); Flux's printer columns and categories are set
 //! here because they are a property of the served CRD, not of the Rust type.
 
+use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::notification::{Alert, Provider, Receiver};
@@ -63,7 +64,8 @@ enum VersionEdit {
 }
 
 /// Every CRD ferroflux serves, in a stable order (image kinds, then
-/// GitRepository, HelmRepository, HelmChart, Kustomization, then Receiver,
+/// GitRepository, HelmRepository, HelmChart, Kustomization, HelmRelease,
+/// then Receiver,
 /// Provider, Alert).
 pub fn crds() -> Result<Vec<CustomResourceDefinition>, Error> {
     served().into_iter().map(build).collect()
@@ -160,6 +162,13 @@ fn served() -> Vec<Served> {
             // As Flux's own CRD: post-build substitution leaves it alone.
             annotations: &[("kustomize.toolkit.fluxcd.io/substitute", "disabled")],
             deprecated: &[("v1beta2", VersionEdit::KustomizationV1beta2)],
+        },
+        Served {
+            crd: HelmRelease::crd(),
+            categories: &["all", "fluxcd", "fluxcd-appliers"],
+            columns: vec![age_column(), ready_column(), status_column()],
+            annotations: &[],
+            deprecated: &[],
         },
         Served {
             crd: Receiver::crd(),

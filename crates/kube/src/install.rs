@@ -291,6 +291,19 @@ fn cluster_role() -> ClusterRole {
                 &["ocirepositories", "buckets"],
                 READ,
             ),
+            // HelmReleases are reconciled (their release Secrets and
+            // objects come with the cluster-reconciler binding).
+            rule(&["helm.toolkit.fluxcd.io"], &["helmreleases"], WRITE),
+            rule(
+                &["helm.toolkit.fluxcd.io"],
+                &["helmreleases/status"],
+                STATUS,
+            ),
+            rule(
+                &["helm.toolkit.fluxcd.io"],
+                &["helmreleases/finalizers"],
+                &["update"],
+            ),
             rule(&["kustomize.toolkit.fluxcd.io"], &["kustomizations"], WRITE),
             rule(
                 &["kustomize.toolkit.fluxcd.io"],

@@ -61,6 +61,11 @@ impl Kind for HelmRelease {
         }
     }
 
+    /// The HelmChart `spec.chart` makes, as helm-controller creates it.
+    fn derived(obj: &HelmRelease) -> Vec<Value> {
+        helm_chart_for(obj).into_iter().collect()
+    }
+
     fn conditions(obj: &HelmRelease) -> &[Condition] {
         obj.status.as_ref().map_or(&[], |s| s.conditions.as_slice())
     }

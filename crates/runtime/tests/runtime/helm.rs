@@ -471,3 +471,180 @@ spec:
         "{podinfo}"
     );
 }
+
+/// The whole chain in `automate` against the real kube-apiserver, checked
+/// with the real helm: a HelmRelease's `spec.chart` makes its HelmChart
+/// (held beside it, as helm-controller creates it), which pulls the chart
+/// through Basic auth; the release is installed, then upgraded when its
+/// values change in Git, and `helm list`/`helm get values` read both
+/// revisions as ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_release_from_a_chart_repository_installs_and_upgrades_as_helm_reads_it() {
+    use kube::api::Api;
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(cp) = ferroflux_testkit::control_plane::ControlPlane::shared() else {
+        return;
+    };
+    let Some(helm) = ferroflux_testkit::helm::Helm::find() else {
+        return;
+    };
+    let Some(server) = ChartRepo::start(chart_repo::Options {
+        basic_auth: Some(("bob".into(), PASSWORD.into())),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    publish(server.root(), &["6.4.0", "6.5.0"]);
+    let ns = cp.namespace("hr-e2e");
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kube config");
+    let client = kube::Client::try_from(config.clone()).expect("client");
+    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
+        Arc::new(ferroflux_runtime::target::KubeTargets::new(
+            config,
+            Arc::new(client.clone()),
+            ferroflux_runtime::target::KubeTargetsOptions::default(),
+        ));
+    let url = server.url();
+    let manifests = |replicas: u32| {
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: {ns}
+spec:
+  url: {url}
+  interval: 5m
+  secretRef:
+    name: auth
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+  namespace: {ns}
+spec:
+  interval: 5m
+  chart:
+    spec:
+      chart: podinfo
+      version: '6.x'
+      sourceRef:
+        kind: HelmRepository
+        name: charts
+  values:
+    replicas: {replicas}
+"
+        )
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = fleet(
+        tmp.path(),
+        &manifests(2),
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    let secrets = secret("auth", &[("username", "bob"), ("password", PASSWORD)])
+        .replace("namespace: apps", &format!("namespace: {ns}"));
+    let opts = options(&bare, tmp.path(), &secrets);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let run = || async {
+        let mut runner = Runner::new(opts.clone(), state.clone())
+            .expect("runner")
+            .with_targets(Arc::clone(&targets));
+        runner.run_once().await.expect("run").to_string()
+    };
+
+    let text = run().await;
+    let chart_name = format!("{ns}-podinfo");
+    let chart = status_of(&state, "HelmChart", &chart_name);
+    assert_eq!(
+        ready(&chart).2,
+        "pulled 'podinfo' chart with version '6.5.0'",
+        "{chart}\n{text}"
+    );
+    let hr = status_of(&state, "HelmRelease", "podinfo");
+    let (status, reason, message) = ready(&hr);
+    assert_eq!(
+        (status.as_str(), reason.as_str(), message.as_str()),
+        (
+            "True",
+            "InstallSucceeded",
+            format!("Helm install succeeded for release {ns}/podinfo.v1 with chart podinfo@6.5.0")
+                .as_str()
+        ),
+        "{hr}\n{text}"
+    );
+    assert_eq!(hr["helmChart"], format!("{ns}/{chart_name}"));
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let cm = cms.get("podinfo").await.expect("the release's ConfigMap");
+    let labels = cm.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("helm.toolkit.fluxcd.io/name")
+            .map(String::as_str),
+        Some("podinfo"),
+        "origin labels"
+    );
+
+    let helm_run = |args: &[&str]| {
+        let out = helm
+            .command()
+            .args(args)
+            .env("KUBECONFIG", cp.kubeconfig())
+            .output()
+            .expect("run helm");
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list: Value =
+        serde_json::from_str(&helm_run(&["list", "-n", &ns, "-o", "json"])).expect("json");
+    assert_eq!(list[0]["name"], "podinfo", "{list}");
+    assert_eq!(list[0]["revision"], "1", "{list}");
+    assert_eq!(list[0]["status"], "deployed", "{list}");
+    assert_eq!(list[0]["chart"], "podinfo-6.5.0", "{list}");
+
+    // New values in Git: an upgrade to revision 2.
+    commit_all(
+        &bare,
+        &[(
+            "clusters/stage/helm.yaml".to_string(),
+            manifests(3).into_bytes(),
+        )],
+    );
+    let text = run().await;
+    let hr = status_of(&state, "HelmRelease", "podinfo");
+    assert_eq!(
+        ready(&hr).2,
+        format!("Helm upgrade succeeded for release {ns}/podinfo.v2 with chart podinfo@6.5.0"),
+        "{hr}\n{text}"
+    );
+    let values: Value = serde_json::from_str(&helm_run(&[
+        "get", "values", "podinfo", "-n", &ns, "-o", "json",
+    ]))
+    .expect("json");
+    assert_eq!(values, serde_json::json!({"replicas": 3}));
+    let history: Value =
+        serde_json::from_str(&helm_run(&["history", "podinfo", "-n", &ns, "-o", "json"]))
+            .expect("json");
+    let statuses: Vec<&str> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["superseded", "deployed"], "{history}");
+}
