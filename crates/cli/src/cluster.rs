@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
+use ferroflux_api::helm::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 use ferroflux_api::image::{
     ImagePolicy, ImagePolicySpec, ImagePolicyStatus, ImageRepository, ImageRepositorySpec,
     ImageRepositoryStatus, ImageUpdateAutomation, ImageUpdateAutomationSpec,
@@ -463,6 +464,41 @@ impl FluxObject for HelmChart {
             "pulled '{}' chart with version '{revision}'",
             self.spec.chart
         )
+    }
+}
+
+impl FluxObject for HelmRelease {
+    type Spec = HelmReleaseSpec;
+    type Status = HelmReleaseStatus;
+    const HUMAN_KIND: &'static str = "helmrelease";
+    common_flux_object!();
+    fn success_message(&self) -> String {
+        let revision = self
+            .status
+            .as_ref()
+            .and_then(|s| s.last_attempted_revision.as_deref())
+            .unwrap_or_default();
+        format!("applied revision {revision}")
+    }
+    /// flux's `reconcile helmrelease --with-source`: the HelmChart that
+    /// `spec.chart` makes (`<namespace>-<name>` in its source's
+    /// namespace), or `spec.chartRef`.
+    fn source_ref(&self) -> Option<SourceRef> {
+        let own = self.metadata.namespace.clone().unwrap_or_default();
+        if let Some(r) = &self.spec.chart_ref {
+            return Some(SourceRef {
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                namespace: r.namespace.clone().unwrap_or(own),
+            });
+        }
+        let chart = self.spec.chart.as_ref()?;
+        let name = self.metadata.name.clone().unwrap_or_default();
+        Some(SourceRef {
+            kind: "HelmChart".into(),
+            name: format!("{own}-{name}"),
+            namespace: chart.spec.source_ref.namespace.clone().unwrap_or(own),
+        })
     }
 }
 

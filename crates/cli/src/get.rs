@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use ferroflux_api::helm::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 use ferroflux_api::image::{
     ImagePolicy, ImagePolicySpec, ImagePolicyStatus, ImageRepository, ImageRepositorySpec,
     ImageRepositoryStatus, ImageUpdateAutomation, ImageUpdateAutomationSpec,
@@ -38,6 +39,9 @@ pub enum GetCommand {
     /// Kustomization status (REVISION: the last applied revision).
     #[command(alias = "ks", alias = "kustomization")]
     Kustomizations(GetKsArgs),
+    /// HelmRelease status (REVISION: the chart version last attempted).
+    #[command(alias = "hr", alias = "helmrelease")]
+    Helmreleases(GetArgs),
     /// Every kind, one table each: sources, image objects, Kustomizations.
     All(GetArgs),
 }
@@ -143,6 +147,7 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
         | GetCommand::Sources(
             GetSourceCommand::Git(a) | GetSourceCommand::Helm(a) | GetSourceCommand::Chart(a),
         ) => (a, Columns::default()),
+        GetCommand::Helmreleases(a) => (a, Columns::default()),
         GetCommand::Kustomizations(k) => (
             &k.common,
             Columns {
@@ -182,6 +187,7 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
             GetCommand::Kustomizations(_) => {
                 print_kind::<Kustomization>(&origin, args, columns).await
             }
+            GetCommand::Helmreleases(_) => print_kind::<HelmRelease>(&origin, args, columns).await,
             GetCommand::All(_) => {
                 // Flux's order: sources, image objects, then the others;
                 // a kind that fails is reported and the next one listed.
@@ -193,6 +199,7 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
                     print_kind::<ImagePolicy>(&origin, args, columns).await,
                     print_kind::<ImageUpdateAutomation>(&origin, args, columns).await,
                     print_kind::<Kustomization>(&origin, args, columns).await,
+                    print_kind::<HelmRelease>(&origin, args, columns).await,
                 ];
                 for t in tables {
                     match t {
@@ -646,6 +653,18 @@ impl Listed for HelmChart {
             .map_or("", |a| a.revision.as_str());
         let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
         vec![truncate_hex(revision), suspend, r, truncate_hex(&m)]
+    }
+}
+
+impl Listed for HelmRelease {
+    fn headers(_: Columns) -> Vec<&'static str> {
+        vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    }
+    fn cells(i: &Item<HelmReleaseSpec, HelmReleaseStatus>, _: Columns) -> Vec<String> {
+        let (r, m) = ready(&i.status.conditions);
+        let revision = i.status.last_attempted_revision.as_deref().unwrap_or("");
+        let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
+        vec![revision.to_string(), suspend, r, m]
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use ferroflux_api::duration::Duration;
+use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository, OCIRepository};
@@ -29,6 +30,9 @@ pub enum ReconcileCommand {
     /// Trigger a reconciliation of a Kustomization and wait for it to finish.
     #[command(alias = "ks", alias = "kustomizations")]
     Kustomization(ReconcileKsArgs),
+    /// Trigger a reconciliation of a HelmRelease and wait for it to finish.
+    #[command(alias = "hr", alias = "helmreleases")]
+    Helmrelease(ReconcileKsArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,6 +104,9 @@ pub fn run(cmd: ReconcileCommand) -> anyhow::Result<ExitCode> {
             }
             ReconcileCommand::Kustomization(a) => {
                 with_deadline::<Kustomization>(&a.common, a.with_source).await
+            }
+            ReconcileCommand::Helmrelease(a) => {
+                with_deadline::<HelmRelease>(&a.common, a.with_source).await
             }
         }
     })?;

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use clap::{Args, Subcommand};
 use ferroflux_api::duration::Duration;
+use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
@@ -29,6 +30,9 @@ pub enum SuspendCommand {
     /// Kustomization objects.
     #[command(alias = "ks", alias = "kustomizations")]
     Kustomization(SuspendArgs),
+    /// HelmRelease objects.
+    #[command(alias = "hr", alias = "helmreleases")]
+    Helmrelease(SuspendArgs),
 }
 
 #[derive(Subcommand)]
@@ -119,6 +123,7 @@ pub fn run(cmd: SuspendCommand, verb: Verb) -> anyhow::Result<ExitCode> {
                 apply::<HelmChart>(a, verb).await
             }
             SuspendCommand::Kustomization(a) => apply::<Kustomization>(a, verb).await,
+            SuspendCommand::Helmrelease(a) => apply::<HelmRelease>(a, verb).await,
         }
     })?;
     cluster::finish(result)

@@ -227,6 +227,7 @@ fn build(served: Served) -> Result<CustomResourceDefinition, Error> {
             .and_then(|s| s.open_api_v3_schema.as_mut())
         {
             root.description = Some(description.clone());
+            free_form_fields(root);
         }
     }
     // The derive's version is the storage version (v1; v1beta3 for
@@ -322,6 +323,27 @@ fn free_form_items(schema: &mut JSONSchemaProps) {
     }
     for child in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
         free_form_items(child);
+    }
+}
+
+/// Fields of no declared type (a HelmRelease's `values`, free JSON) as
+/// Flux declares them: their content kept (`x-kubernetes-preserve-unknown-
+/// fields`); the apiserver refuses typeless fields otherwise.
+fn free_form_fields(schema: &mut JSONSchemaProps) {
+    for child in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
+        if child.type_.is_none()
+            && child.properties.is_none()
+            && child.x_kubernetes_int_or_string != Some(true)
+            && child.any_of.is_none()
+            && child.one_of.is_none()
+            && child.all_of.is_none()
+        {
+            child.x_kubernetes_preserve_unknown_fields = Some(true);
+        }
+        free_form_fields(child);
+    }
+    if let Some(JSONSchemaPropsOrArray::Schema(item)) = schema.items.as_mut() {
+        free_form_fields(item);
     }
 }
 

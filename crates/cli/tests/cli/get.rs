@@ -337,3 +337,52 @@ podinfo   6.5.0      True        True    pulled 'podinfo' chart with version '6.
         "✗ no HelmChart objects found in \"apps\" namespace\n"
     );
 }
+
+#[test]
+fn helm_releases_from_the_state_file() {
+    let dir = tempfile::tempdir().expect("test state");
+    let state = dir.path().join("state.redb");
+    let st = StatusStore::open(&state).expect("test state");
+    let ok = ObjectKey::new("HelmRelease", "flux-system", "podinfo");
+    st.put_status(
+        &ok,
+        &json!({"lastAttemptedRevision": "6.5.0", "helmChart": "flux-system/flux-system-podinfo",
+                "conditions": [{"type": "Ready", "status": "True", "reason": "InstallSucceeded",
+                    "message": "Helm install succeeded for release flux-system/podinfo.v1 with chart podinfo@6.5.0",
+                    "lastTransitionTime": "2026-11-23T10:00:00Z"}]}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &ok,
+        &json!({"interval": "5m", "chart": {"spec": {"chart": "podinfo",
+                "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}}),
+    )
+    .expect("test state");
+    let failed = ObjectKey::new("HelmRelease", "flux-system", "ingress-nginx");
+    st.put_status(
+        &failed,
+        &json!({"conditions": [{"type": "Ready", "status": "False", "reason": "SourceNotReady",
+                    "message": "HelmChart 'flux-system/flux-system-ingress-nginx' is not ready",
+                    "lastTransitionTime": "2026-11-23T10:00:00Z"}]}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &failed,
+        &json!({"interval": "5m", "suspend": true, "chart": {"spec": {"chart": "ingress-nginx",
+                "sourceRef": {"kind": "HelmRepository", "name": "ingress-nginx"}}}}),
+    )
+    .expect("test state");
+    drop(st);
+    for args in [&["get", "helmreleases"][..], &["get", "hr"][..]] {
+        let (code, stdout, stderr) = ff(&state, args);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(
+            stdout,
+            "\
+NAME            REVISION   SUSPENDED   READY   MESSAGE
+ingress-nginx              True        False   HelmChart 'flux-system/flux-system-ingress-nginx' is not ready
+podinfo         6.5.0      False       True    Helm install succeeded for release flux-system/podinfo.v1 with chart podinfo@6.5.0
+"
+        );
+    }
+}

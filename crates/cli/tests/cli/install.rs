@@ -74,6 +74,8 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
             // HelmRepository and HelmChart.
             "CustomResourceDefinition",
             "CustomResourceDefinition",
+            // HelmRelease.
+            "CustomResourceDefinition",
             // Provider and Alert (notification v1beta3).
             "CustomResourceDefinition",
             "CustomResourceDefinition",
@@ -91,6 +93,7 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
         "name: imagepolicies.image.toolkit.fluxcd.io",
         "deprecationWarning: v1beta2 ImagePolicy is deprecated, upgrade to v1",
         "name: kustomizations.kustomize.toolkit.fluxcd.io",
+        "name: helmreleases.helm.toolkit.fluxcd.io",
         "deprecationWarning: v1beta2 Kustomization is deprecated, upgrade to v1",
         "name: providers.notification.toolkit.fluxcd.io",
         "name: alerts.notification.toolkit.fluxcd.io",
