@@ -297,38 +297,11 @@ fn conditions_of<'s>(
 /// `reconcileStorage`: collect garbage, drop an advertised artifact that
 /// is gone or whose digest no longer matches, rewrite its URL.
 fn reconcile_storage(input: &GitRepositoryInput<'_>, clock: &dyn Clock, st: &mut SourceStatus) {
-    let storage = input.storage;
-    let now: std::time::SystemTime = clock.now().into();
-    if let Some(a) = &st.artifact {
-        // Flux ignores a failed collection here; it is retried next run.
-        let _ = storage.garbage_collect(&a.path, now);
-    }
-    let mut missing = false;
-    if let Some(a) = &st.artifact {
-        let intact = storage.exists(&a.path)
-            && storage
-                .verify(&a.path, a.digest.as_deref().unwrap_or_default())
-                .is_ok();
-        if !intact {
-            if storage.exists(&a.path) {
-                let _ = storage.remove(&a.path);
-            }
-            missing = true;
-            st.artifact = None;
-        }
-    }
-    match &mut st.artifact {
-        Some(a) => a.url = storage.url(&a.path),
-        None => {
-            let msg = if missing {
-                "building artifact: disappeared from storage"
-            } else {
-                "building artifact"
-            };
-            let mut c = conditions_of(st, input, clock);
-            c.reconciling(msg);
-            c.remove(condition::ARTIFACT_IN_STORAGE);
-        }
+    let found = super::check_stored(input.storage, clock.now().into(), &mut st.artifact);
+    if st.artifact.is_none() {
+        let mut c = conditions_of(st, input, clock);
+        c.reconciling(super::building_message(found));
+        c.remove(condition::ARTIFACT_IN_STORAGE);
     }
 }
 

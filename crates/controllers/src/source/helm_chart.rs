@@ -384,39 +384,18 @@ fn run(
 /// `reconcileStorage`: as every source kind's, `latest.tar.gz` the link.
 fn reconcile_storage(input: &HelmChartInput<'_>, clock: &dyn Clock, st: &mut HelmChartStatus) {
     let storage = input.storage;
-    let now: std::time::SystemTime = clock.now().into();
-    if let Some(a) = &st.artifact {
-        let _ = storage.garbage_collect(&a.path, now);
-    }
-    let mut missing = false;
-    if let Some(a) = &st.artifact {
-        let intact = storage.exists(&a.path)
-            && storage
-                .verify(&a.path, a.digest.as_deref().unwrap_or_default())
-                .is_ok();
-        if !intact {
-            if storage.exists(&a.path) {
-                let _ = storage.remove(&a.path);
-            }
-            missing = true;
-            st.artifact = None;
-            st.url = None;
-        }
-    }
-    match &mut st.artifact {
+    let found = super::check_stored(storage, clock.now().into(), &mut st.artifact);
+    match &st.artifact {
         Some(a) => {
-            a.url = storage.url(&a.path);
             let dir = a.path.rsplit_once('/').map_or("", |(d, _)| d);
             st.url = Some(storage.url(&format!("{dir}/latest.tar.gz")));
         }
         None => {
-            let msg = if missing {
-                "building artifact: disappeared from storage"
-            } else {
-                "building artifact"
-            };
+            if found == super::Stored::Disappeared {
+                st.url = None;
+            }
             let mut c = conditions_of(st, input, clock);
-            c.reconciling(msg);
+            c.reconciling(super::building_message(found));
             c.remove(condition::ARTIFACT_IN_STORAGE);
         }
     }

@@ -3,3 +3,54 @@
 pub mod git;
 pub mod helm_chart;
 pub mod helm_repository;
+
+use ferroflux_api::source::Artifact;
+use ferroflux_artifact::storage::Storage;
+
+/// What `reconcileStorage` found of a source's advertised artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// Present and intact; its URL rewritten.
+    Kept,
+    /// None advertised.
+    Absent,
+    /// Advertised but gone or with another digest: dropped.
+    Disappeared,
+}
+
+/// The part of `reconcileStorage` every source kind shares: collect
+/// garbage (a failed collection is retried next run, as Flux ignores it),
+/// drop an advertised artifact that is gone or whose digest no longer
+/// matches, rewrite the URL of one that stays.
+pub(crate) fn check_stored(
+    storage: &Storage,
+    now: std::time::SystemTime,
+    artifact: &mut Option<Artifact>,
+) -> Stored {
+    let Some(a) = artifact else {
+        return Stored::Absent;
+    };
+    let _ = storage.garbage_collect(&a.path, now);
+    let intact = storage.exists(&a.path)
+        && storage
+            .verify(&a.path, a.digest.as_deref().unwrap_or_default())
+            .is_ok();
+    if !intact {
+        if storage.exists(&a.path) {
+            let _ = storage.remove(&a.path);
+        }
+        *artifact = None;
+        return Stored::Disappeared;
+    }
+    a.url = storage.url(&a.path);
+    Stored::Kept
+}
+
+/// The Reconciling message of a source without an artifact.
+pub(crate) fn building_message(found: Stored) -> &'static str {
+    if found == Stored::Disappeared {
+        "building artifact: disappeared from storage"
+    } else {
+        "building artifact"
+    }
+}

@@ -91,6 +91,16 @@ const WANT: &[Want] = &[
         columns: &["Age", "Ready", "Status"],
     },
     Want {
+        name: "helmreleases.helm.toolkit.fluxcd.io",
+        kind: "HelmRelease",
+        plural: "helmreleases",
+        singular: "helmrelease",
+        short: &["hr"],
+        category: "fluxcd-appliers",
+        versions: &["v2"],
+        columns: &["Age", "Ready", "Status"],
+    },
+    Want {
         name: "receivers.notification.toolkit.fluxcd.io",
         kind: "Receiver",
         plural: "receivers",
@@ -163,14 +173,16 @@ fn every_served_kind_has_fluxs_names_versions_and_columns() {
         assert_eq!(versions, want.versions, "{}", want.name);
         for v in &crd.spec.versions {
             assert!(v.served, "{} {} served", want.name, v.name);
+            // The first version listed is the storage one (v2 for
+            // HelmRelease, v1 for the rest).
             assert_eq!(
                 v.storage,
-                v.name == "v1",
+                v.name == want.versions[0],
                 "{} {} storage",
                 want.name,
                 v.name
             );
-            assert_eq!(v.deprecated.unwrap_or(false), v.name != "v1");
+            assert_eq!(v.deprecated.unwrap_or(false), v.name != want.versions[0]);
             assert!(
                 v.subresources
                     .as_ref()

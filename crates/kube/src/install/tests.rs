@@ -49,6 +49,10 @@ fn objects_come_in_apply_order() {
         ),
         (
             "CustomResourceDefinition",
+            "helmreleases.helm.toolkit.fluxcd.io",
+        ),
+        (
+            "CustomResourceDefinition",
             "receivers.notification.toolkit.fluxcd.io",
         ),
         (
