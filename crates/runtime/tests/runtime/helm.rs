@@ -647,4 +647,84 @@ spec:
         .filter_map(|r| r["status"].as_str())
         .collect();
     assert_eq!(statuses, ["superseded", "deployed"], "{history}");
+
+    // An upgrade the apiserver refuses (a post-renderer puts a number in
+    // the ConfigMap's data), with one retry: the failed revision is rolled
+    // back to the last good one, as helm-controller remediates.
+    let failing = manifests(4).replace(
+        "  values:\n",
+        "  upgrade:
+    remediation:
+      retries: 1
+  postRenderers:
+  - kustomize:
+      patches:
+      - target:
+          kind: ConfigMap
+        patch: |
+          - op: add
+            path: /data
+            value: {n: 3}
+  values:
+",
+    );
+    commit_all(
+        &bare,
+        &[("clusters/stage/helm.yaml".to_string(), failing.into_bytes())],
+    );
+    let text = run().await;
+    let hr = status_of(&state, "HelmRelease", "podinfo");
+    let condition = |t: &str| {
+        hr["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {t} in {hr}\n{text}"))
+    };
+    let remediated = condition("Remediated");
+    assert_eq!(remediated["status"], "True", "{hr}\n{text}");
+    assert_eq!(remediated["reason"], "RollbackSucceeded", "{hr}");
+    assert_eq!(
+        remediated["message"],
+        format!(
+            "Helm rollback to previous release {ns}/podinfo.v2 with chart podinfo@6.5.0 succeeded"
+        ),
+        "{hr}"
+    );
+    assert_eq!(ready(&hr).0, "False", "Remediated makes Ready False: {hr}");
+    assert_eq!(hr["upgradeFailures"], 1, "{hr}");
+    let history: Value =
+        serde_json::from_str(&helm_run(&["history", "podinfo", "-n", &ns, "-o", "json"]))
+            .expect("json");
+    let rows: Vec<(String, String)> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or_default().to_string(),
+                r["description"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{history}");
+    assert_eq!(rows[2].0, "failed", "{history}");
+    assert!(
+        rows[2].1.starts_with("Upgrade \"podinfo\" failed: "),
+        "{history}"
+    );
+    assert_eq!(
+        rows[3],
+        ("deployed".to_string(), "Rollback to 2".to_string()),
+        "{history}"
+    );
+    let values: Value = serde_json::from_str(&helm_run(&[
+        "get", "values", "podinfo", "-n", &ns, "-o", "json",
+    ]))
+    .expect("json");
+    assert_eq!(
+        values,
+        serde_json::json!({"replicas": 3}),
+        "rolled back values"
+    );
 }
