@@ -361,6 +361,34 @@ impl Cluster {
             .map_err(|e| failed(e.to_string()))
     }
 
+    /// Deletes an object a deleted maker made (`Kind::derived`); one
+    /// already gone is no error.
+    pub async fn delete_made(&self, object: &Value) -> Result<(), ClusterError> {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default");
+        let key = ObjectKey::new(kind, namespace, name);
+        let Some(ar) = self.resource(kind) else {
+            return Ok(());
+        };
+        match self
+            .api(&ar, &key)
+            .delete(name, &kube::api::DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+            Err(e) => Err(ClusterError::Apply {
+                kind: key.kind.clone(),
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+                detail: format!("delete: {e}"),
+            }),
+        }
+    }
+
     async fn finalizer(
         &self,
         ar: &ApiResource,

@@ -141,6 +141,17 @@ pub trait Home: Send + Sync {
         let _ = (maker, objects);
         Box::pin(async { Ok(()) })
     }
+
+    /// Delete `objects`, which the deleted `maker` made. A checkout drops
+    /// them with their maker; a cluster deletes them (gone already: Ok).
+    fn unmake<'a>(
+        &'a self,
+        maker: &'a ObjectKey,
+        objects: Vec<Value>,
+    ) -> BoxFuture<'a, Result<(), HomeError>> {
+        let _ = (maker, objects);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[cfg(test)]

@@ -306,6 +306,10 @@ fn helm_sources(k: &Kubectl, a: &mut Replica) {
             name: "values.yaml".into(),
             data: b"replicas: 1\n".to_vec(),
         },
+        ferroflux_helm::chart::File {
+            name: "templates/cm.yaml".into(),
+            data: b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n".to_vec(),
+        },
     ];
     let chart = ferroflux_helm::package::package(files, 1_700_000_000).expect("package");
     std::fs::write(charts.root().join(&chart.file_name), &chart.data).expect("chart");
@@ -356,6 +360,88 @@ fn helm_sources(k: &Kubectl, a: &mut Replica) {
         ),
         "{stdout}"
     );
+    helm_release(k, a, &shard);
+}
+
+/// A HelmRelease in the cluster: its `spec.chart` makes the HelmChart
+/// `<ns>-web` (applied by the controller, as helm-controller creates it),
+/// the release is installed into the namespace, and deleting the
+/// HelmRelease uninstalls it and deletes its HelmChart before the
+/// finalizer comes off.
+fn helm_release(k: &Kubectl, a: &mut Replica, shard: &str) {
+    let ns = k.ns.as_str();
+    k.apply(&format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  interval: 5m\n  chart:\n    metadata:\n      labels:\n        {shard}\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicas: 2\n"
+    ));
+    let chart = format!("helmchart/{ns}-web");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let want = format!("helmchart.source.toolkit.fluxcd.io/{ns}-web");
+    loop {
+        let names = k.run(&["get", "helmcharts", "-n", ns, "-o", "name"]);
+        if names.lines().any(|l| l == want) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no HelmChart made: {names}\n{}",
+            a.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ready = k.wait_for(
+        "helmrelease/web",
+        ".status.conditions[?(@.type==\"Ready\")].message",
+        Duration::from_secs(60),
+        |v| v.starts_with("Helm install succeeded"),
+    );
+    assert_eq!(
+        ready.as_deref(),
+        Ok(
+            format!("Helm install succeeded for release {ns}/web.v1 with chart podinfo@6.5.0")
+                .as_str()
+        ),
+        "{}",
+        a.text()
+    );
+    assert_eq!(
+        k.jsonpath("helmrelease/web", ".status.helmChart"),
+        format!("{ns}/{ns}-web")
+    );
+    assert_eq!(k.jsonpath(&chart, ".status.artifact.revision"), "6.5.0");
+    assert_eq!(k.jsonpath("configmap/web", ".data.replicas"), "2");
+    assert_eq!(
+        k.jsonpath(
+            "secret/sh.helm.release.v1.web.v1",
+            ".metadata.labels.status"
+        ),
+        "deployed"
+    );
+    let out = ferroflux_cli(k, &["get", "helmreleases"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("web    6.5.0      False       True    Helm install succeeded"),
+        "{stdout}"
+    );
+    k.run(&["delete", "helmrelease", "web", "-n", ns, "--timeout=60s"]);
+    let left = k.run(&[
+        "get",
+        "helmcharts,configmaps,secrets",
+        "-n",
+        ns,
+        "-o",
+        "name",
+    ]);
+    for gone in [
+        format!("helmchart.source.toolkit.fluxcd.io/{ns}-web"),
+        "configmap/web".to_string(),
+        "secret/sh.helm.release.v1.web.v1".to_string(),
+    ] {
+        assert!(
+            !left.lines().any(|l| l == gone),
+            "{gone} left: {left}\n{}",
+            a.text()
+        );
+    }
 }
 
 /// `GET path` on loopback: the status and the body's bytes (the artifact

@@ -52,6 +52,13 @@ impl Runner {
         cleanup: Option<Cleanup>,
         sched: Option<&mut Scheduler>,
     ) {
+        // What it made goes with it (helm-controller deletes the HelmChart
+        // of a deleted HelmRelease), after its own cleanup.
+        let made = self
+            .registry()
+            .get(&key.kind)
+            .map(|k| k.derived(&self.objects, &key))
+            .unwrap_or_default();
         self.forget_quietly(&key, sched);
         if !ours || !self.home.finalizes() {
             return;
@@ -79,6 +86,11 @@ impl Runner {
                         return;
                     }
                 }
+            }
+            if !made.is_empty()
+                && let Err(e) = home.unmake(&key, made).await
+            {
+                tracing::warn!(object = %key, "what it made stays: {e}");
             }
             if let Err(e) = home.set_finalizer(&key, false).await {
                 tracing::error!(object = %key, "{e}");

@@ -105,6 +105,22 @@ impl Home for KubeHome {
         })
     }
 
+    fn unmake<'a>(
+        &'a self,
+        maker: &'a ObjectKey,
+        objects: Vec<Value>,
+    ) -> BoxFuture<'a, Result<(), HomeError>> {
+        Box::pin(async move {
+            for object in objects {
+                self.cluster
+                    .delete_made(&object)
+                    .await
+                    .map_err(|e| refused(maker, e))?;
+            }
+            Ok(())
+        })
+    }
+
     fn gone<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Result<bool, HomeError>> {
         // A watch's delete may mean the object left this shard's label
         // selector, not the cluster.
