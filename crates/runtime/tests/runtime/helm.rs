@@ -544,6 +544,21 @@ spec:
         name: charts
   values:
     replicas: {replicas}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: missing
+  namespace: {ns}
+spec:
+  interval: 5m
+  chart:
+    spec:
+      chart: podinfo
+      version: '9.x'
+      sourceRef:
+        kind: HelmRepository
+        name: charts
 "
         )
     };
@@ -585,6 +600,32 @@ spec:
         "{hr}\n{text}"
     );
     assert_eq!(hr["helmChart"], format!("{ns}/{chart_name}"));
+    // A version the repository does not have: a clear Ready=False, no
+    // release.
+    let missing = status_of(&state, "HelmRelease", "missing");
+    let (status, reason, message) = ready(&missing);
+    assert_eq!(
+        (status.as_str(), reason.as_str(), message),
+        (
+            "False",
+            "SourceNotReady",
+            format!(
+                "HelmChart '{ns}/{ns}-missing' is not ready: invalid chart reference: failed to \
+                 get chart version for remote reference: no 'podinfo' chart with version \
+                 matching '9.x' found"
+            )
+        ),
+        "{missing}"
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    assert!(
+        secrets
+            .get_opt("sh.helm.release.v1.missing.v1")
+            .await
+            .expect("get")
+            .is_none(),
+        "no release for a missing version"
+    );
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
     let cm = cms.get("podinfo").await.expect("the release's ConfigMap");
     let labels = cm.metadata.labels.unwrap_or_default();
