@@ -32,6 +32,10 @@ fn chart_files(name: &str, version: &str) -> Vec<File> {
         file("values.yaml", "replicas: 1\nimage:\n  tag: stable\n".into()),
         file("values-prod.yaml", "replicas: 3\n".into()),
         file(
+            "values.schema.json",
+            r#"{"properties": {"replicas": {"type": "integer"}}}"#.into(),
+        ),
+        file(
             "templates/cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n".into(),
         ),
@@ -559,6 +563,22 @@ spec:
       sourceRef:
         kind: HelmRepository
         name: charts
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: invalid
+  namespace: {ns}
+spec:
+  interval: 5m
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef:
+        kind: HelmRepository
+        name: charts
+  values:
+    replicas: many
 "
         )
     };
@@ -625,6 +645,29 @@ spec:
             .expect("get")
             .is_none(),
         "no release for a missing version"
+    );
+    let invalid = status_of(&state, "HelmRelease", "invalid");
+    let (status, reason, message) = ready(&invalid);
+    assert_eq!(
+        (status.as_str(), reason.as_str(), message),
+        (
+            "False",
+            "InstallFailed",
+            format!(
+                "Helm install failed for release {ns}/invalid with chart podinfo@6.5.0: values \
+                 don't meet the specifications of the schema(s) in the following chart(s):\n\
+                 podinfo:\n- at '/replicas': got string, want integer"
+            )
+        ),
+        "{invalid}"
+    );
+    assert!(
+        secrets
+            .get_opt("sh.helm.release.v1.invalid.v1")
+            .await
+            .expect("get")
+            .is_none(),
+        "a values schema violation writes no release"
     );
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
     let cm = cms.get("podinfo").await.expect("the release's ConfigMap");
