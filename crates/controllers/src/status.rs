@@ -102,10 +102,16 @@ impl<'a> Conditions<'a> {
 
     /// Set a condition; its transition time moves only when the status does.
     pub fn set(&mut self, type_: &str, status: bool, reason: &str, message: &str) {
-        let status = if status { "True" } else { "False" }.to_string();
+        let status = if status { "True" } else { "False" };
+        self.set_status(type_, status, reason, message);
+    }
+
+    /// [`Conditions::set`] with the status as Kubernetes writes it
+    /// (`True`, `False` or `Unknown`).
+    pub fn set_status(&mut self, type_: &str, status: &str, reason: &str, message: &str) {
         let next = Condition {
             type_: type_.to_string(),
-            status,
+            status: status.to_string(),
             reason: reason.to_string(),
             message: message.to_string(),
             observed_generation: self.generation,

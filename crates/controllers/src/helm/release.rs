@@ -120,6 +120,19 @@ impl Run<'_> {
         crate::status::is_true(&self.status.conditions, type_)
     }
 
+    /// An action's outcome: its condition set, an event (Normal when it
+    /// went well, Warning otherwise) and Ready summarised again.
+    fn report(&mut self, type_: &str, ok: bool, reason: &str, message: &str) {
+        let (status, event) = if ok {
+            ("True", EventType::Normal)
+        } else {
+            ("False", EventType::Warning)
+        };
+        self.mark(type_, status, reason, message);
+        self.event(event, reason, message.to_string());
+        self.summarize();
+    }
+
     fn event(&mut self, type_: EventType, reason: &str, message: String) {
         self.events.push(Event {
             type_,
@@ -332,9 +345,7 @@ impl Run<'_> {
                     e.message.trim()
                 );
                 self.status.failures += 1;
-                self.mark(hc::RELEASED, "False", failed_reason, &msg);
-                self.event(EventType::Warning, failed_reason, msg.clone());
-                self.summarize();
+                self.report(hc::RELEASED, false, failed_reason, &msg);
                 if written.is_none() {
                     return Err(msg);
                 }
@@ -442,9 +453,7 @@ impl Run<'_> {
             cur.full_release_name(),
             cur.versioned_chart_name()
         );
-        self.mark(hc::TEST_SUCCESS, "True", hr_reason::TEST_SUCCEEDED, &msg);
-        self.event(EventType::Normal, hr_reason::TEST_SUCCEEDED, msg);
-        self.summarize();
+        self.report(hc::TEST_SUCCESS, true, hr_reason::TEST_SUCCEEDED, &msg);
         Ok(())
     }
 
@@ -492,9 +501,7 @@ impl Run<'_> {
                     prev.full_release_name(),
                     prev.versioned_chart_name()
                 );
-                self.mark(hc::REMEDIATED, "True", hr_reason::ROLLBACK_SUCCEEDED, &msg);
-                self.event(EventType::Normal, hr_reason::ROLLBACK_SUCCEEDED, msg);
-                self.summarize();
+                self.report(hc::REMEDIATED, true, hr_reason::ROLLBACK_SUCCEEDED, &msg);
                 Ok(())
             }
             Err(e) => {
@@ -509,9 +516,7 @@ impl Run<'_> {
                     e.message.trim()
                 );
                 self.status.failures += 1;
-                self.mark(hc::REMEDIATED, "False", hr_reason::ROLLBACK_FAILED, &msg);
-                self.event(EventType::Warning, hr_reason::ROLLBACK_FAILED, msg.clone());
-                self.summarize();
+                self.report(hc::REMEDIATED, false, hr_reason::ROLLBACK_FAILED, &msg);
                 let after = self.latest().map(|c| c.digest);
                 if after.is_none() || after == before {
                     return Err(msg);
@@ -601,9 +606,7 @@ impl Run<'_> {
                 e.trim()
             );
             self.status.failures += 1;
-            self.mark(hc::REMEDIATED, "False", hr_reason::UNINSTALL_FAILED, &msg);
-            self.event(EventType::Warning, hr_reason::UNINSTALL_FAILED, msg.clone());
-            self.summarize();
+            self.report(hc::REMEDIATED, false, hr_reason::UNINSTALL_FAILED, &msg);
             if latest.digest == cur.digest {
                 return Err(msg);
             }
@@ -614,9 +617,7 @@ impl Run<'_> {
             latest.full_release_name(),
             latest.versioned_chart_name()
         );
-        self.mark(hc::REMEDIATED, "True", hr_reason::UNINSTALL_SUCCEEDED, &msg);
-        self.event(EventType::Normal, hr_reason::UNINSTALL_SUCCEEDED, msg);
-        self.summarize();
+        self.report(hc::REMEDIATED, true, hr_reason::UNINSTALL_SUCCEEDED, &msg);
         Ok(())
     }
 
@@ -659,9 +660,7 @@ impl Run<'_> {
                 e.message.trim()
             );
             self.status.failures += 1;
-            self.mark(hc::RELEASED, "False", hr_reason::PENDING_RELEASE, &msg);
-            self.event(EventType::Warning, hr_reason::PENDING_RELEASE, msg.clone());
-            self.summarize();
+            self.report(hc::RELEASED, false, hr_reason::PENDING_RELEASE, &msg);
             return Err(msg);
         }
         for i in 0..self.status.history.len() {
@@ -769,28 +768,8 @@ pub fn mark(
     generation: Option<i64>,
     now: &Time,
 ) {
-    let next = Condition {
-        type_: type_.to_string(),
-        status: status.to_string(),
-        reason: reason.to_string(),
-        message: message.to_string(),
-        observed_generation: generation,
-        last_transition_time: now.clone(),
-    };
-    match list.iter_mut().find(|c| c.type_ == type_) {
-        Some(c) => {
-            let t = if c.status == status {
-                c.last_transition_time.clone()
-            } else {
-                now.clone()
-            };
-            *c = Condition {
-                last_transition_time: t,
-                ..next
-            };
-        }
-        None => list.push(next),
-    }
+    crate::status::Conditions::new(list, generation, now.clone())
+        .set_status(type_, status, reason, message);
 }
 
 /// The next action (`actionForState`'s answers).
