@@ -29,6 +29,8 @@ mod event;
 mod exec;
 mod funcs;
 mod gofmt;
+/// Go's `%g` for float64 (`strconv.FormatFloat(f, 'g', prec, 64)`).
+pub use gofmt::format_g;
 mod gotime;
 mod imageref;
 mod lex;

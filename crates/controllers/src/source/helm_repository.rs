@@ -324,27 +324,11 @@ pub fn human_size(mut size: f64) -> String {
         size /= 1000.0;
         i += 1;
     }
-    format!("{}{}", go_g4(size), UNITS[i])
-}
-
-/// Go's `%.4g` for 0 ≤ v < 10000.
-fn go_g4(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let digits = (v.abs().log10().floor() as i32) + 1;
-    let decimals = (4 - digits).max(0) as usize;
-    let mut s = format!("{v:.decimals$}");
-    // Rounding may add a digit (999.95 -> "1000.0"): Go then has one fewer.
-    let int_len = s.split('.').next().map_or(0, str::len) as i32;
-    if int_len > digits {
-        let decimals = (4 - int_len).max(0) as usize;
-        s = format!("{v:.decimals$}");
-    }
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    s
+    format!(
+        "{}{}",
+        ferroflux_template::format_g(size, Some(4)),
+        UNITS[i]
+    )
 }
 
 fn conditions_of<'s>(
