@@ -166,6 +166,25 @@ pub fn requested_at(
 /// Ready=True with `ready_message` and no Reconciling or Stalled; on a
 /// stall Stalled=True and Ready=False with the same reason; on a retry or a
 /// wait Ready=False and Reconciling=True (`ProgressingWithRetry`).
+/// [`finish`] after recording the generation the result speaks for: every
+/// outcome but a wait or a retry observes `generation`, as Flux's
+/// controllers keep `observedGeneration`.
+pub fn finish_observed(
+    conditions: &mut Vec<Condition>,
+    observed_generation: &mut Option<i64>,
+    generation: Option<i64>,
+    now: Time,
+    result: &Result<String, StepError>,
+) {
+    if !matches!(
+        result,
+        Err(StepError::Waiting { .. } | StepError::Retry { .. })
+    ) {
+        *observed_generation = generation;
+    }
+    finish(conditions, generation, now, result);
+}
+
 pub fn finish(
     conditions: &mut Vec<Condition>,
     generation: Option<i64>,

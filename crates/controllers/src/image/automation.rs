@@ -174,14 +174,9 @@ pub fn reconcile(
         .map(|_| READY_MESSAGE.to_string())
         .map_err(Clone::clone);
     let generation = auto.metadata.generation;
-    if !matches!(
-        result,
-        Err(StepError::Waiting { .. } | StepError::Retry { .. })
-    ) {
-        status.observed_generation = generation;
-    }
-    status::finish(
+    status::finish_observed(
         &mut status.conditions,
+        &mut status.observed_generation,
         generation,
         clock.now_time(),
         &result,

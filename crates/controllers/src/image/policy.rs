@@ -147,14 +147,9 @@ pub fn reconcile(
     let before = status.conditions.clone();
     let result = run(policy, repo, &tags, digests, opts, &mut status);
     let generation = policy.metadata.generation;
-    if !matches!(
-        result,
-        Err(StepError::Waiting { .. } | StepError::Retry { .. })
-    ) {
-        status.observed_generation = generation;
-    }
-    status::finish(
+    status::finish_observed(
         &mut status.conditions,
+        &mut status.observed_generation,
         generation,
         clock.now_time(),
         &result,

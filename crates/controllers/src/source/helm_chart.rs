@@ -260,13 +260,13 @@ pub fn reconcile(
     let done = run(input, clock, fetch, &mut st, &mut build);
     let result = done.as_ref().map(|_| build.summary()).map_err(Clone::clone);
     let generation = hc.metadata.generation;
-    if !matches!(
-        result,
-        Err(StepError::Waiting { .. } | StepError::Retry { .. })
-    ) {
-        st.observed_generation = generation;
-    }
-    status::finish(&mut st.conditions, generation, clock.now_time(), &result);
+    status::finish_observed(
+        &mut st.conditions,
+        &mut st.observed_generation,
+        generation,
+        clock.now_time(),
+        &result,
+    );
     // Ready carries the build's reason on success, as Flux summarises it.
     if result.is_ok()
         && let Some(c) = st

@@ -205,13 +205,13 @@ pub fn reconcile(
         .map(|_| stored_message(&st))
         .map_err(Clone::clone);
     let generation = repo.metadata.generation;
-    if !matches!(
-        result,
-        Err(StepError::Waiting { .. } | StepError::Retry { .. })
-    ) {
-        st.observed_generation = generation;
-    }
-    status::finish(&mut st.conditions, generation, clock.now_time(), &result);
+    status::finish_observed(
+        &mut st.conditions,
+        &mut st.observed_generation,
+        generation,
+        clock.now_time(),
+        &result,
+    );
     let interval = repo.spec.effective_interval().to_std();
     let event = event(&before, &st, &done, &repo.spec.url);
     HelmRepositoryResult {
