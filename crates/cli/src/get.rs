@@ -19,8 +19,8 @@ use ferroflux_api::image::{
 use ferroflux_api::kustomize::{Kustomization, KustomizationSpec, KustomizationStatus};
 use ferroflux_api::meta::{Condition, condition};
 use ferroflux_api::source::{
-    GitRepository, GitRepositorySpec, HelmChart, HelmChartSpec, HelmChartStatus, HelmRepository,
-    HelmRepositorySpec, HelmRepositoryType, SourceStatus,
+    Artifact, GitRepository, GitRepositorySpec, HelmChart, HelmChartSpec, HelmChartStatus,
+    HelmRepository, HelmRepositorySpec, HelmRepositoryType, SourceStatus,
 };
 use ferroflux_runtime::StatusStore;
 use ferroflux_runtime::state::Stored;
@@ -596,19 +596,33 @@ impl Listed for ImageUpdateAutomation {
     }
 }
 
+/// A source's row as `flux get sources` prints it: the artifact's
+/// revision and the message with digests shortened.
+fn source_row(
+    artifact: Option<&Artifact>,
+    suspend: Option<bool>,
+    (ready, message): (String, String),
+) -> Vec<String> {
+    let revision = artifact.map_or("", |a| a.revision.as_str());
+    vec![
+        truncate_hex(revision),
+        suspended(suspend),
+        ready,
+        truncate_hex(&message),
+    ]
+}
+
 impl Listed for GitRepository {
     fn headers(_: Columns) -> Vec<&'static str> {
         vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
     }
     fn cells(i: &Item<GitRepositorySpec, SourceStatus>, _: Columns) -> Vec<String> {
-        let (r, m) = ready(&i.status.conditions);
-        let revision = i
-            .status
-            .artifact
-            .as_ref()
-            .map_or("", |a| a.revision.as_str());
-        let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
-        vec![truncate_hex(revision), suspend, r, truncate_hex(&m)]
+        let suspend = i.spec.as_ref().and_then(|s| s.suspend);
+        source_row(
+            i.status.artifact.as_ref(),
+            suspend,
+            ready(&i.status.conditions),
+        )
     }
 }
 
@@ -630,13 +644,8 @@ impl Listed for HelmRepository {
         } else {
             ready(&i.status.conditions)
         };
-        let revision = i
-            .status
-            .artifact
-            .as_ref()
-            .map_or("", |a| a.revision.as_str());
-        let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
-        vec![truncate_hex(revision), suspend, r, truncate_hex(&m)]
+        let suspend = i.spec.as_ref().and_then(|s| s.suspend);
+        source_row(i.status.artifact.as_ref(), suspend, (r, m))
     }
 }
 
@@ -645,14 +654,12 @@ impl Listed for HelmChart {
         vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
     }
     fn cells(i: &Item<HelmChartSpec, HelmChartStatus>, _: Columns) -> Vec<String> {
-        let (r, m) = ready(&i.status.conditions);
-        let revision = i
-            .status
-            .artifact
-            .as_ref()
-            .map_or("", |a| a.revision.as_str());
-        let suspend = suspended(i.spec.as_ref().and_then(|s| s.suspend));
-        vec![truncate_hex(revision), suspend, r, truncate_hex(&m)]
+        let suspend = i.spec.as_ref().and_then(|s| s.suspend);
+        source_row(
+            i.status.artifact.as_ref(),
+            suspend,
+            ready(&i.status.conditions),
+        )
     }
 }
 
