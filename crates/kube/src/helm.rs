@@ -44,7 +44,20 @@ use crate::helm::storage::{Storage, StorageError, Stored};
 pub struct Helm {
     client: Client,
     storage: Storage,
+    capabilities: CapabilitiesCache,
 }
+
+/// The cluster's `.Capabilities` as last discovered, shared by the `Helm`s
+/// of one client: a discovery lists every group and resource of the
+/// apiserver (tens of requests), so it is not repeated for each action.
+/// Kept for [`CAPABILITIES_TTL`], so that CRDs installed since are seen.
+#[derive(Clone, Debug, Default)]
+pub struct CapabilitiesCache(
+    std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, (String, Vec<String>))>>>,
+);
+
+/// How long discovered capabilities are reused.
+pub const CAPABILITIES_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl std::fmt::Debug for Helm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -414,7 +427,15 @@ impl Helm {
         Helm {
             storage: Storage::new(client.clone(), storage_namespace),
             client,
+            capabilities: CapabilitiesCache::default(),
         }
+    }
+
+    /// Discovered capabilities shared with the other `Helm`s of its
+    /// client (the target cluster's cache).
+    pub fn with_capabilities(mut self, cache: CapabilitiesCache) -> Helm {
+        self.capabilities = cache;
+        self
     }
 
     pub fn storage(&self) -> &Storage {
@@ -435,6 +456,18 @@ impl Helm {
     /// served `group/version` and `group/version/Kind` (Helm's
     /// `GetVersionSet`).
     pub async fn capabilities(&self) -> Result<(String, Vec<String>), ActionError> {
+        let mut cached = self.capabilities.0.lock().await;
+        if let Some((at, caps)) = cached.as_ref()
+            && at.elapsed() < CAPABILITIES_TTL
+        {
+            return Ok(caps.clone());
+        }
+        let caps = self.discover().await?;
+        *cached = Some((std::time::Instant::now(), caps.clone()));
+        Ok(caps)
+    }
+
+    async fn discover(&self) -> Result<(String, Vec<String>), ActionError> {
         let version = self.client.apiserver_version().await.map_err(|e| {
             ActionError::new(format!("could not get server version from Kubernetes: {e}"))
         })?;

@@ -140,7 +140,7 @@ impl KubeTargets {
         config.auth_info.impersonate = impersonate;
         config.read_timeout = Some(Duration::from_secs(30));
         let client = Client::try_from(config).map_err(|e| e.to_string())?;
-        let target = Arc::new(KubeTarget(ResourceManager::new(client)));
+        let target = Arc::new(KubeTarget(ResourceManager::new(client), Default::default()));
         let mut cache = self.lock();
         // A rotated kubeconfig replaces the clients of its older revisions.
         cache.retain(|(s, _), _| match (s, &key.0) {
@@ -274,7 +274,11 @@ impl TargetFactory for KubeTargets {
 
 /// One cluster as one field manager.
 #[derive(Debug)]
-pub struct KubeTarget(pub ResourceManager);
+pub struct KubeTarget(
+    pub ResourceManager,
+    /// Helm's `.Capabilities` of this client, discovered once per TTL.
+    pub ferroflux_kube::helm::CapabilitiesCache,
+);
 
 impl TargetCluster for KubeTarget {
     fn apply_staged<'a>(
@@ -312,10 +316,10 @@ impl TargetCluster for KubeTarget {
     /// Helm's actions with this target's client (its impersonation
     /// included), records in `storage_namespace`.
     fn helm(&self, storage_namespace: &str) -> Result<Arc<dyn HelmCluster>, StepError> {
-        Ok(Arc::new(KubeHelm(ferroflux_kube::helm::Helm::new(
-            self.0.client().clone(),
-            storage_namespace,
-        ))))
+        Ok(Arc::new(KubeHelm(
+            ferroflux_kube::helm::Helm::new(self.0.client().clone(), storage_namespace)
+                .with_capabilities(self.1.clone()),
+        )))
     }
 }
 
