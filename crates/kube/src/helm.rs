@@ -52,9 +52,10 @@ pub struct Helm {
 /// apiserver (tens of requests), so it is not repeated for each action.
 /// Kept for [`CAPABILITIES_TTL`], so that CRDs installed since are seen.
 #[derive(Clone, Debug, Default)]
-pub struct CapabilitiesCache(
-    std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, (String, Vec<String>))>>>,
-);
+pub struct CapabilitiesCache(std::sync::Arc<tokio::sync::Mutex<Option<Discovered>>>);
+
+/// The server's version and its `group/version[/Kind]`s, and when.
+type Discovered = (std::time::Instant, (String, Vec<String>));
 
 /// How long discovered capabilities are reused.
 pub const CAPABILITIES_TTL: std::time::Duration = std::time::Duration::from_secs(30);
