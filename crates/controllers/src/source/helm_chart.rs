@@ -368,13 +368,10 @@ fn run(
     st: &mut HelmChartStatus,
     build: &mut Build,
 ) -> Result<bool, StepError> {
-    if input.chart.metadata.generation != st.observed_generation {
-        let (from, to) = (
-            st.observed_generation.unwrap_or(0),
-            input.chart.metadata.generation.unwrap_or(0),
-        );
-        conditions_of(st, input, clock)
-            .reconciling(&format!("processing object: new generation {from} -> {to}"));
+    if let Some(message) =
+        super::new_generation(st.observed_generation, input.chart.metadata.generation)
+    {
+        conditions_of(st, input, clock).reconciling(&message);
     }
     reconcile_storage(input, clock, st);
     reconcile_source(input, clock, fetch, st, build)?;

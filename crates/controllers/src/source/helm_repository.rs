@@ -349,13 +349,10 @@ fn run(
     fetch: Fetch<'_>,
     st: &mut SourceStatus,
 ) -> Result<Done, StepError> {
-    if input.repository.metadata.generation != st.observed_generation {
-        let (from, to) = (
-            st.observed_generation.unwrap_or(0),
-            input.repository.metadata.generation.unwrap_or(0),
-        );
-        conditions_of(st, input, clock)
-            .reconciling(&format!("processing object: new generation {from} -> {to}"));
+    if let Some(message) =
+        super::new_generation(st.observed_generation, input.repository.metadata.generation)
+    {
+        conditions_of(st, input, clock).reconciling(&message);
     }
     reconcile_storage(input, clock, st);
     let Some(fetched) = reconcile_source(input, clock, fetch, st)? else {

@@ -54,3 +54,15 @@ pub(crate) fn building_message(found: Stored) -> &'static str {
         "building artifact"
     }
 }
+
+/// Reconciling's message when the spec moved since the last observed
+/// generation (source-controller's "processing object: new generation").
+pub(crate) fn new_generation(observed: Option<i64>, generation: Option<i64>) -> Option<String> {
+    (observed != generation).then(|| {
+        format!(
+            "processing object: new generation {} -> {}",
+            observed.unwrap_or(0),
+            generation.unwrap_or(0)
+        )
+    })
+}
