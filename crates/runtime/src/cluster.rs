@@ -338,12 +338,8 @@ impl Cluster {
     /// `helm-controller` (the field manager Flux's HelmCharts carry), so
     /// that the watch of its kind brings it in.
     pub async fn apply_made(&self, object: &Value) -> Result<(), ClusterError> {
-        let kind = object["kind"].as_str().unwrap_or_default();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default");
-        let key = ObjectKey::new(kind, namespace, name);
+        let key = made_key(object);
+        let (kind, name) = (key.kind.as_str(), key.name.as_str());
         let failed = |detail: String| ClusterError::Apply {
             kind: key.kind.clone(),
             namespace: key.namespace.clone(),
@@ -364,12 +360,8 @@ impl Cluster {
     /// Deletes an object a deleted maker made (`Kind::derived`); one
     /// already gone is no error.
     pub async fn delete_made(&self, object: &Value) -> Result<(), ClusterError> {
-        let kind = object["kind"].as_str().unwrap_or_default();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default");
-        let key = ObjectKey::new(kind, namespace, name);
+        let key = made_key(object);
+        let (kind, name) = (key.kind.as_str(), key.name.as_str());
         let Some(ar) = self.resource(kind) else {
             return Ok(());
         };
@@ -647,3 +639,13 @@ fn truncate(s: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The key of an object a kind makes, from its manifest.
+fn made_key(object: &Value) -> ObjectKey {
+    let meta = &object["metadata"];
+    ObjectKey::new(
+        object["kind"].as_str().unwrap_or_default(),
+        meta["namespace"].as_str().unwrap_or("default"),
+        meta["name"].as_str().unwrap_or_default(),
+    )
+}
