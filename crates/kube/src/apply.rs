@@ -20,8 +20,7 @@ mod diff;
 mod ignore;
 mod wait;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::kinds::KindError;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -162,20 +161,12 @@ pub struct ApplyFailure {
     pub error: ApplyError,
 }
 
-/// `(group, version, kind)`.
-type KindKey = (String, String, String);
-
-/// How often, and how far apart, a kind missing from discovery is looked
-/// up before a dry-run fails with "no matches for kind" (about 3 s).
-const DISCOVERY_ATTEMPTS: u32 = 15;
-const DISCOVERY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
-
 /// Applies, diffs, deletes and waits for objects of one cluster as one
 /// field manager.
 pub struct ResourceManager {
     client: Client,
     field_manager: String,
-    kinds: Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>,
+    kinds: crate::kinds::KindCache,
 }
 
 impl std::fmt::Debug for ResourceManager {
@@ -245,9 +236,9 @@ impl ResourceManager {
     /// A manager writing as `kustomize-controller`.
     pub fn new(client: Client) -> Self {
         ResourceManager {
+            kinds: crate::kinds::KindCache::new(client.clone()),
             client,
             field_manager: DEFAULT_FIELD_MANAGER.into(),
-            kinds: Mutex::new(HashMap::new()),
         }
     }
 
@@ -475,47 +466,25 @@ impl ResourceManager {
         &self,
         gvk: &GroupVersionKind,
     ) -> Result<(ApiResource, ApiCapabilities), String> {
-        let key = (gvk.group.clone(), gvk.version.clone(), gvk.kind.clone());
-        if let Some(found) = self.kinds.lock().expect("kinds lock").get(&key) {
-            return Ok(found.clone());
-        }
         let api_version = if gvk.group.is_empty() {
             gvk.version.clone()
         } else {
             format!("{}/{}", gvk.group, gvk.version)
         };
-        // A CRD applied in an earlier stage is Established a moment before
-        // the apiserver serves its group in discovery: a kind not found is
-        // looked up again for a short while (controller-runtime's mapper
-        // reloads the same way) before the dry-run fails.
-        let mut attempt = 0;
-        let found = loop {
-            match kube::discovery::pinned_kind(&self.client, gvk).await {
-                Ok(found) => break found,
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(kube::Error::Discovery(_)) => {}
-                Err(other) => return Err(format!("discovery of {api_version} failed: {other}")),
-            }
-            attempt += 1;
-            if attempt >= DISCOVERY_ATTEMPTS {
-                return Err(no_match(gvk, &api_version));
-            }
-            tokio::time::sleep(DISCOVERY_RETRY).await;
-        };
-        self.kinds
-            .lock()
-            .expect("kinds lock")
-            .insert(key, found.clone());
-        Ok(found)
+        // Before the dry-run fails: a CRD of an earlier stage may be served
+        // a moment after it is Established (`KindCache` looks again).
+        self.kinds.find(gvk).await.map_err(|e| match e {
+            KindError::NotServed => no_match(gvk, &api_version),
+            KindError::Failed(other) => format!("discovery of {api_version} failed: {other}"),
+        })
     }
 
     fn forget(&self, desired: &Desired) {
-        let key = (
-            desired.meta.group.clone(),
-            desired.version().to_string(),
-            desired.meta.kind.clone(),
-        );
-        self.kinds.lock().expect("kinds lock").remove(&key);
+        self.kinds.forget(&GroupVersionKind::gvk(
+            &desired.meta.group,
+            desired.version(),
+            &desired.meta.kind,
+        ));
     }
 
     async fn get(

@@ -25,6 +25,7 @@ pub mod health;
 pub mod helm;
 pub mod install;
 pub mod inventory;
+pub mod kinds;
 
 pub use crd::crds;
 pub use install::{InstallOptions, manifests, render_yaml};

@@ -4,8 +4,7 @@
 //! ones lose theirs), and Helm's ownership metadata: set on what is
 //! applied (never in the stored manifest) and checked on what exists.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use kube::Client;
 use kube::api::{Api, DynamicObject, GroupVersionKind};
@@ -190,28 +189,23 @@ pub fn check_ownership(live: &Value, release: &str, namespace: &str) -> Result<(
     }
 }
 
-/// How often, and how far apart, a kind missing from discovery is looked
-/// up again (about 3 s).
-const DISCOVERY_ATTEMPTS: u32 = 15;
-const DISCOVERY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// `(group, version, kind)`.
-type KindKey = (String, String, String);
-
 /// Kinds found by discovery, remembered for the life of one action.
 pub struct Kinds {
     client: Client,
-    found: Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>,
+    found: crate::kinds::KindCache,
 }
 
 impl Kinds {
     pub fn new(client: Client) -> Kinds {
         Kinds {
+            found: crate::kinds::KindCache::new(client.clone()),
             client,
-            found: Mutex::new(HashMap::new()),
         }
     }
 
+    /// A kind not served (after `KindCache`'s retries: a CRD the action
+    /// just created is served a moment after it is Established) or a
+    /// failed discovery is Helm's "resource mapping not found".
     async fn lookup(&self, obj: &Value) -> Result<(ApiResource, ApiCapabilities), String> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();
         let kind = obj["kind"].as_str().unwrap_or_default();
@@ -220,36 +214,13 @@ impl Kinds {
             inventory::version_of(api_version),
             kind,
         );
-        let key = (gvk.group.clone(), gvk.version.clone(), gvk.kind.clone());
-        if let Some(found) = self.found.lock().expect("kinds lock").get(&key) {
-            return Ok(found.clone());
-        }
-        // A CRD the action just created is served a moment after it is
-        // Established: a kind not found is looked up again for a while.
-        let mut attempt = 0;
-        let found = loop {
-            match kube::discovery::pinned_kind(&self.client, &gvk).await {
-                Ok(found) => break Ok(found),
-                Err(kube::Error::Api(s)) if s.code == 404 && attempt < DISCOVERY_ATTEMPTS => {}
-                Err(kube::Error::Discovery(_)) if attempt < DISCOVERY_ATTEMPTS => {}
-                Err(e) => break Err(e),
-            }
-            attempt += 1;
-            tokio::time::sleep(DISCOVERY_RETRY).await;
-        };
-        let found = found
-            .map_err(|_| {
-                format!(
-                    "resource mapping not found for name: {:?} namespace: {:?} from \"\": no matches for kind {kind:?} in version {api_version:?}",
-                    obj["metadata"]["name"].as_str().unwrap_or_default(),
-                    obj["metadata"]["namespace"].as_str().unwrap_or_default(),
-                )
-            })?;
-        self.found
-            .lock()
-            .expect("kinds lock")
-            .insert(key, found.clone());
-        Ok(found)
+        self.found.find(&gvk).await.map_err(|_| {
+            format!(
+                "resource mapping not found for name: {:?} namespace: {:?} from \"\": no matches for kind {kind:?} in version {api_version:?}",
+                obj["metadata"]["name"].as_str().unwrap_or_default(),
+                obj["metadata"]["namespace"].as_str().unwrap_or_default(),
+            )
+        })
     }
 
     /// Sets or drops `metadata.namespace` by the kind's scope.
