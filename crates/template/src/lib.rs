@@ -197,7 +197,7 @@ pub fn mangled_placeholders(template: &str) -> Option<String> {
     if template.contains("{{") {
         return None;
     }
-    let re = regex::Regex::new(r"<!--swig\d+-->").expect("static regex");
+    let re = regex_lite::Regex::new(r"<!--swig\d+-->").expect("static regex");
     let found: Vec<&str> = re.find_iter(template).map(|m| m.as_str()).collect();
     if found.is_empty() {
         return None;

@@ -429,8 +429,13 @@ fn is_go_print(c: char) -> bool {
     !(format || private || separators || n == 0xFFFE || n == 0xFFFF)
 }
 
-static ALIAS: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new("^[a-zA-Z0-9_-]+$").expect("static regex"));
+/// Helm's alias pattern `^[a-zA-Z0-9_-]+$`.
+fn valid_alias(alias: &str) -> bool {
+    !alias.is_empty()
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
 
 /// `Metadata.Validate`: sanitises in place and checks; the error text is
 /// Helm's (`validation: …`).
@@ -501,7 +506,7 @@ pub(crate) fn validate(dec: &mut Decoded) -> Result<(), String> {
         for t in &mut d.tags {
             *t = sanitize(t);
         }
-        if !d.alias.is_empty() && !ALIAS.is_match(&d.alias) {
+        if !d.alias.is_empty() && !valid_alias(&d.alias) {
             return v(format!(
                 "dependency {} has disallowed characters in the alias",
                 crate::strvals::go_quote(&d.name)

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use ferroflux_policy::semver::{Constraints, Version};
-use regex::Regex;
+use regex_lite::Regex;
 
 static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// A rendered document that is not a hook.
 #[derive(Clone, Debug, PartialEq, Eq)]
