@@ -33,10 +33,29 @@ pub trait FileSystem {
     fn read(&self, path: &Path) -> Result<Vec<u8>, FsError>;
     fn is_dir(&self, path: &Path) -> bool;
     fn is_file(&self, path: &Path) -> bool;
+    /// Whether `path` (symlinks followed) is a directory, a regular file, or
+    /// neither (missing, refused or irregular): one lookup where a walk
+    /// would ask [`FileSystem::is_dir`] then [`FileSystem::is_file`].
+    fn kind(&self, path: &Path) -> Option<EntryKind> {
+        if self.is_dir(path) {
+            Some(EntryKind::Dir)
+        } else if self.is_file(path) {
+            Some(EntryKind::File)
+        } else {
+            None
+        }
+    }
     /// The names of a directory's entries, sorted.
     fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError>;
     /// The path with symlinks resolved (what load restrictions compare).
     fn real_path(&self, path: &Path) -> Result<PathBuf, FsError>;
+}
+
+/// See [`FileSystem::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    File,
 }
 
 /// `path` with `.` and `..` resolved lexically (`..` above `/` stays at `/`).
@@ -153,8 +172,10 @@ impl FileSystem for MemFs {
 pub struct DiskFs {
     root: PathBuf,
     /// Absolute paths as asked (only root and normal components) of
-    /// directories whose real path is known to lie under `root`.
-    real_dirs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, PathBuf>>>,
+    /// directories whose real path is known to lie under `root`; keyed by
+    /// the path's bytes (hashing a `Path` walks its components).
+    real_dirs:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::ffi::OsString, PathBuf>>>,
 }
 
 impl DiskFs {
@@ -176,16 +197,17 @@ impl DiskFs {
         Ok(fs)
     }
 
-    fn known_dir(&self, path: &Path) -> Option<PathBuf> {
+    /// `name` inside the remembered directory `dir`, by its real path.
+    fn in_known_dir(&self, dir: &Path, name: &std::ffi::OsStr) -> Option<PathBuf> {
         let dirs = self.real_dirs.lock().unwrap_or_else(|e| e.into_inner());
-        dirs.get(path).cloned()
+        dirs.get(dir.as_os_str()).map(|real| real.join(name))
     }
 
     fn remember_dir(&self, path: &Path, real: &Path) {
         let mut dirs = self.real_dirs.lock().unwrap_or_else(|e| e.into_inner());
         // Bounded: a tree larger than this resolves the slow way.
         if dirs.len() < 65_536 {
-            dirs.insert(path.to_path_buf(), real.to_path_buf());
+            dirs.insert(path.as_os_str().to_os_string(), real.to_path_buf());
         }
     }
 
@@ -198,9 +220,8 @@ impl DiskFs {
                 .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
         if plain
             && let (Some(parent), Some(name)) = (path.parent(), path.file_name())
-            && let Some(real_parent) = self.known_dir(parent)
+            && let Some(candidate) = self.in_known_dir(parent, name)
         {
-            let candidate = real_parent.join(name);
             let meta = std::fs::symlink_metadata(&candidate).map_err(|e| io_error(path, &e))?;
             if !meta.file_type().is_symlink() {
                 if meta.is_dir() {
@@ -260,6 +281,17 @@ impl FileSystem for DiskFs {
 
     fn is_file(&self, path: &Path) -> bool {
         self.resolve(path).is_ok_and(|(_, m)| m.is_file())
+    }
+
+    fn kind(&self, path: &Path) -> Option<EntryKind> {
+        let (_, meta) = self.resolve(path).ok()?;
+        if meta.is_dir() {
+            Some(EntryKind::Dir)
+        } else if meta.is_file() {
+            Some(EntryKind::File)
+        } else {
+            None
+        }
     }
 
     fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError> {

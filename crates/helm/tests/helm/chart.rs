@@ -671,6 +671,36 @@ fn load_dir_applies_helmignore_and_limits() {
 }
 
 #[test]
+fn load_dir_refuses_irregular_files_unless_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    std::fs::create_dir_all(c.join("templates")).unwrap();
+    std::fs::write(c.join("Chart.yaml"), CHART_YAML).unwrap();
+    let fifo = c.join("templates/pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fs = DiskFs::new(dir.path()).unwrap();
+    // Helm refuses it without opening it (a FIFO would block the read).
+    let err = load_dir(&fs, &c).unwrap_err();
+    assert_eq!(
+        err.message,
+        format!(
+            "cannot load irregular file {} as it has file mode type bits set",
+            fifo.display()
+        )
+    );
+    assert_eq!(err.file.as_deref(), Some("templates/pipe"));
+    std::fs::write(c.join(".helmignore"), "pipe\n").unwrap();
+    let chart = load_dir(&fs, &c).unwrap();
+    assert!(chart.templates.is_empty());
+}
+
+#[test]
 fn root_dispatch_and_render_time_checks() {
     let mut fs = MemFs::new();
     fs.add("/c/Chart.yaml", "apiVersion: v3\nname: c\nversion: 1.0.0\n");

@@ -28,6 +28,36 @@ fn memfs_lists_reads_and_normalises() {
 }
 
 #[test]
+fn kind_tells_directories_files_and_the_rest_in_one_lookup() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("d")).unwrap();
+    std::fs::write(root.path().join("d/f"), "x").unwrap();
+    std::os::unix::fs::symlink(root.path().join("d"), root.path().join("ld")).unwrap();
+    let fifo = root.path().join("d/pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let disk = DiskFs::new(root.path()).unwrap();
+    let mut mem = MemFs::new();
+    mem.add("/r/d/f", "x");
+    for (fs, base) in [
+        (&disk as &dyn FileSystem, root.path().to_path_buf()),
+        (&mem as &dyn FileSystem, PathBuf::from("/r")),
+    ] {
+        assert_eq!(fs.kind(&base.join("d")), Some(EntryKind::Dir));
+        assert_eq!(fs.kind(&base.join("d/f")), Some(EntryKind::File));
+        assert_eq!(fs.kind(&base.join("d/none")), None);
+    }
+    // Through a link, and a FIFO is neither (a walk must not open it).
+    assert_eq!(disk.kind(&root.path().join("ld/f")), Some(EntryKind::File));
+    assert_eq!(disk.kind(&fifo), None);
+}
+
+#[test]
 fn normalize_stays_at_root() {
     assert_eq!(
         normalize(Path::new("/a/../../b/./c")),
@@ -90,6 +120,7 @@ fn diskfs_remembered_directories_still_refuse_links_out() {
             "{link}: {err:?}"
         );
         assert!(!fs.is_dir(&sub.join(link)) && !fs.is_file(&sub.join(link)));
+        assert_eq!(fs.kind(&sub.join(link)), None, "{link}");
     }
     // A remembered directory that went away: its names are not found.
     std::fs::remove_dir_all(root.path().join("real")).unwrap();
