@@ -140,9 +140,10 @@ pub fn validate_release_name(name: &str) -> Result<(), String> {
 
 /// One template to parse (and, unless a partial, execute) with the data
 /// of its chart.
-struct Renderable {
+struct Renderable<'a> {
     name: String,
-    text: String,
+    /// The template's text, borrowed from the chart when it is UTF-8.
+    text: std::borrow::Cow<'a, str>,
     /// Index into the per-chart data maps.
     chart: usize,
     base_path: String,
@@ -173,7 +174,7 @@ fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>)
 }
 
 /// Helm's `sortTemplates`: deepest paths first, then reverse lexical.
-fn sort_templates(names: &mut [Renderable]) {
+fn sort_templates(names: &mut [Renderable<'_>]) {
     names.sort_by(|a, b| {
         let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
         cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
@@ -193,14 +194,14 @@ struct Shared {
 /// `recAllTpls`: the per-chart data map (`.Chart`, `.Files`, `.Release`,
 /// `.Capabilities`, `.Values`, `.Subcharts`) of `chart` and its
 /// subcharts, and their templates.
-fn collect(
-    chart: &Chart,
+fn collect<'a>(
+    chart: &'a Chart,
     values: Value,
     is_root: bool,
     full_path: &str,
     shared: &Shared,
     datas: &mut Vec<Value>,
-    out: &mut Vec<Renderable>,
+    out: &mut Vec<Renderable<'a>>,
 ) -> Value {
     let subcharts = go_map(Vec::new());
     let mut meta = chart.metadata.go_map.clone();
@@ -232,7 +233,7 @@ fn collect(
         }
         out.push(Renderable {
             name: format!("{full_path}/{name}"),
-            text: String::from_utf8_lossy(data).into_owned(),
+            text: crate::chart::text(data),
             chart: index,
             base_path: format!("{full_path}/templates"),
         });
@@ -291,7 +292,7 @@ pub fn render(
         ]),
         capabilities: caps.into_value(),
     };
-    let root_values = Value::from_json(&serde_json::Value::Object(values.clone()));
+    let root_values = Value::from_json_map(&values);
     let mut datas = Vec::new();
     let mut templates = Vec::new();
     let root_name = chart.metadata.name.clone();
@@ -385,7 +386,7 @@ pub fn render_on_big_stack(
 /// Parses every template into one set (Helm's order) and executes the
 /// non-partials, `<no value>` removed.
 fn execute_all(
-    templates: &[Renderable],
+    templates: &[Renderable<'_>],
     datas: &[Value],
     funcs: ferroflux_template::FuncMap,
 ) -> Result<BTreeMap<String, String>, Error> {
@@ -410,7 +411,12 @@ fn execute_all(
         let text = set
             .execute(&t.name, data)
             .map_err(|e| Error::render(e.helm_message()))?;
-        files.insert(t.name.clone(), text.replace("<no value>", ""));
+        let text = if text.contains("<no value>") {
+            text.replace("<no value>", "")
+        } else {
+            text
+        };
+        files.insert(t.name.clone(), text);
     }
     Ok(files)
 }

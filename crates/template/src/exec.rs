@@ -509,7 +509,7 @@ impl<'a> State<'a> {
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Nil { .. } => self.fail("nil is not a command".into()),
             Arg::Number { .. } => self.ideal_constant(first),
-            Arg::String { text, .. } => Ok(Value::str(text.as_str())),
+            Arg::String { text, .. } => Ok(Value::String(std::rc::Rc::clone(text))),
             _ => self.fail(format!(
                 "can't evaluate command {}",
                 gofmt::quote(&first.to_string())
@@ -559,7 +559,7 @@ impl<'a> State<'a> {
         let Arg::Variable { idents, .. } = var else {
             return Ok(Value::Invalid);
         };
-        let (value, iface) = match self.vars.iter().rev().find(|(n, _, _)| *n == idents[0]) {
+        let (value, iface) = match self.vars.iter().rev().find(|(n, _, _)| **n == *idents[0]) {
             Some((_, v, i)) => (v.clone(), *i),
             None => return self.fail(format!("undefined variable: {}", idents[0])),
         };
@@ -575,7 +575,7 @@ impl<'a> State<'a> {
         &mut self,
         dot: &Value,
         receiver: (Value, bool),
-        idents: &[String],
+        idents: &[std::rc::Rc<str>],
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> EResult<Value> {
@@ -969,11 +969,13 @@ impl<'a> State<'a> {
                 Ok(Value::Int(num.int.unwrap_or_default()))
             }
             (P::Int, _) => self.fail(format!("expected integer; found {arg}")),
-            (P::Str, Arg::String { text, .. }) => Ok(Value::str(text.as_str())),
+            (P::Str, Arg::String { text, .. }) => Ok(Value::String(std::rc::Rc::clone(text))),
             (P::Str, _) => self.fail(format!("expected string; found {arg}")),
             (P::Any | P::Val, Arg::Bool { val, .. }) => Ok(Value::Bool(*val)),
             (P::Any | P::Val, Arg::Number { .. }) => self.ideal_constant(arg),
-            (P::Any | P::Val, Arg::String { text, .. }) => Ok(Value::str(text.as_str())),
+            (P::Any | P::Val, Arg::String { text, .. }) => {
+                Ok(Value::String(std::rc::Rc::clone(text)))
+            }
             _ => self.fail(format!("can't handle {arg} for arg of type {}", p.name())),
         }
     }

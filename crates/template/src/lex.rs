@@ -159,10 +159,8 @@ impl<'a> Lexer<'a> {
     /// incrementally (a large template stays linear).
     fn line_at(&mut self, pos: usize) -> usize {
         if pos >= self.line_pos {
-            self.line += self.input[self.line_pos..pos]
-                .bytes()
-                .filter(|&b| b == b'\n')
-                .count();
+            self.line +=
+                memchr::memchr_iter(b'\n', &self.input.as_bytes()[self.line_pos..pos]).count();
             self.line_pos = pos;
             return self.line;
         }

@@ -2,8 +2,9 @@
 //! grammar, the same error texts (`template: NAME:LINE: …`) and node
 //! `String()` forms, which exec errors quote as `at <…>`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::rc::Rc;
 
 use crate::lex::{Item, ItemType, lex};
 
@@ -74,23 +75,23 @@ pub enum Arg {
     /// `.A.B`
     Field {
         pos: usize,
-        idents: Vec<String>,
+        idents: Vec<Rc<str>>,
     },
     /// `$x.A.B` (idents[0] is `$x`)
     Variable {
         pos: usize,
-        idents: Vec<String>,
+        idents: Vec<Rc<str>>,
     },
     /// A function name.
     Identifier {
         pos: usize,
-        name: String,
+        name: Rc<str>,
     },
     /// `(pipe).A.B` or `fn.A`
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<String>,
+        fields: Vec<Rc<str>>,
     },
     Dot {
         pos: usize,
@@ -109,8 +110,9 @@ pub enum Arg {
     },
     String {
         pos: usize,
-        quoted: String,
-        text: String,
+        quoted: Rc<str>,
+        /// Shared with every value the literal evaluates to.
+        text: Rc<str>,
     },
     Pipe(Box<Pipe>),
 }
@@ -230,6 +232,9 @@ struct Parser<'a> {
     action_line: usize,
     /// Nesting of parentheses and of control structures.
     depth: usize,
+    /// One shared copy of each name (`.Values`, `include`, `$x`): a chart
+    /// repeats a few hundred names thousands of times.
+    names: HashSet<Rc<str>>,
 }
 
 /// Go limits nested parentheses to 10000 ("max expression depth exceeded")
@@ -253,6 +258,7 @@ pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> PRe
         defines: HashMap::new(),
         action_line: 0,
         depth: 0,
+        names: HashSet::new(),
     };
     let root = p.parse_root()?;
     p.add_define(name.to_string(), root)?;
@@ -272,6 +278,15 @@ impl<'a> Parser<'a> {
             line,
             message,
         })
+    }
+
+    fn intern(&mut self, name: &str) -> Rc<str> {
+        if let Some(shared) = self.names.get(name) {
+            return Rc::clone(shared);
+        }
+        let shared: Rc<str> = Rc::from(name);
+        self.names.insert(Rc::clone(&shared));
+        shared
     }
 
     fn next(&mut self) -> Item<'a> {
@@ -696,7 +711,7 @@ impl<'a> Parser<'a> {
             let mut fields = Vec::new();
             while self.peek().typ == ItemType::Field {
                 let f = self.next();
-                fields.push(f.val[1..].to_string());
+                fields.push(self.intern(&f.val[1..]));
             }
             return Ok(Some(match node {
                 Arg::Field { mut idents, .. } => {
@@ -746,14 +761,14 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: t.val.to_string(),
+                    name: self.intern(&t.val),
                 }
             }
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                let idents: Vec<String> = t.val.split('.').map(String::from).collect();
-                if !self.vars.iter().any(|v| *v == idents[0]) {
+                let idents: Vec<Rc<str>> = t.val.split('.').map(|n| self.intern(n)).collect();
+                if !self.vars.iter().any(|v| **v == *idents[0]) {
                     return self.errorf(format!(
                         "undefined variable {}",
                         crate::gofmt::quote(&idents[0])
@@ -763,7 +778,7 @@ impl<'a> Parser<'a> {
             }
             ItemType::Field => Arg::Field {
                 pos,
-                idents: vec![t.val[1..].to_string()],
+                idents: vec![self.intern(&t.val[1..])],
             },
             ItemType::Bool => Arg::Bool {
                 pos,
@@ -790,8 +805,8 @@ impl<'a> Parser<'a> {
                 let text = self.unquote(&t.val)?;
                 Arg::String {
                     pos,
-                    quoted: t.val.to_string(),
-                    text,
+                    quoted: self.intern(&t.val),
+                    text: self.intern(&text),
                 }
             }
             _ => {

@@ -319,6 +319,22 @@ impl Value {
     /// arrays `[]interface {}`, integers that fit `int64` are `int64` (as
     /// `--set` gives them), every other number `float64`, null a nil
     /// `interface {}`.
+    /// [`Value::from_json`] of an object, without wrapping (cloning) it.
+    pub fn from_json_map(o: &serde_json::Map<String, serde_json::Value>) -> Value {
+        let mut entries: Vec<(Value, Value)> = o
+            .iter()
+            .map(|(k, v)| (Value::str(k.as_str()), Value::from_json(v)))
+            .collect();
+        entries.sort_by(|a, b| compare_keys(&a.0, &b.0));
+        Value::Map(Rc::new(Map {
+            ty: DICT_TY.with(Rc::clone),
+            zero: Value::Nil,
+            nil: false,
+            entries: RefCell::new(entries),
+            named: None,
+        }))
+    }
+
     pub fn from_json(j: &serde_json::Value) -> Value {
         match j {
             serde_json::Value::Null => Value::Nil,
@@ -331,20 +347,7 @@ impl Value {
             serde_json::Value::Array(a) => {
                 Value::iface_list(a.iter().map(Value::from_json).collect())
             }
-            serde_json::Value::Object(o) => {
-                let mut entries: Vec<(Value, Value)> = o
-                    .iter()
-                    .map(|(k, v)| (Value::str(k.as_str()), Value::from_json(v)))
-                    .collect();
-                entries.sort_by(|a, b| compare_keys(&a.0, &b.0));
-                Value::Map(Rc::new(Map {
-                    ty: DICT_TY.with(Rc::clone),
-                    zero: Value::Nil,
-                    nil: false,
-                    entries: RefCell::new(entries),
-                    named: None,
-                }))
-            }
+            serde_json::Value::Object(o) => Value::from_json_map(o),
         }
     }
 
