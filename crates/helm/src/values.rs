@@ -64,6 +64,30 @@ pub fn unmarshal(text: &str) -> Result<Value, YamlError> {
     }
 }
 
+/// [`unmarshal`] where only the top-level `keys` of a mapping are wanted
+/// (a manifest's head): the other entries are checked for the round
+/// trip's errors, in document order, but not converted.
+pub fn unmarshal_keys(text: &str, keys: &[&str]) -> Result<Value, YamlError> {
+    let docs =
+        ferroflux_api::yaml::parse_stream_raw_last_key_wins(text).map_err(|e| yaml::syntax(&e))?;
+    let Some(node) = docs.into_iter().next().and_then(|d| d.node) else {
+        return Ok(Value::Null);
+    };
+    let ferroflux_api::yaml::Value::Map(entries) = &node.value else {
+        return yaml::to_json(&node);
+    };
+    let mut map = Map::new();
+    for e in entries {
+        let key = yaml::json_key(e)?;
+        if keys.contains(&key.as_str()) {
+            map.insert(key, yaml::to_json(&e.value)?);
+        } else {
+            yaml::check_json(&e.value)?;
+        }
+    }
+    Ok(Value::Object(map))
+}
+
 /// `sigs.k8s.io/yaml.Unmarshal(text, &m)` with `m map[string]any` (Helm's
 /// `fromYaml`): a null document is an empty map, a list or scalar Go's
 /// `encoding/json` type error.

@@ -396,7 +396,8 @@ pub fn go_path_match(pattern: &str, name: &str) -> Result<bool, String> {
 /// into `SimpleHead`, with encoding/json's type errors word for word.
 pub fn read_head(doc: &str) -> Result<Head, String> {
     use serde_json::Value;
-    let value = crate::values::unmarshal(doc).map_err(|e| e.to_string())?;
+    let value = crate::values::unmarshal_keys(doc, &["apiVersion", "kind", "metadata"])
+        .map_err(|e| e.to_string())?;
     let json_err = |what: String| {
         format!("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what}")
     };

@@ -310,44 +310,7 @@ pub(crate) fn to_json(node: &Node) -> Result<Value, YamlError> {
         Yaml::Map(entries) => {
             let mut map = Map::new();
             for e in entries {
-                let key_node = Node {
-                    value: Yaml::Str {
-                        text: e.key.clone(),
-                        quoted: e.key_quoted,
-                    },
-                    line: e.key_line,
-                    col: 1,
-                };
-                let key = if e.key_quoted {
-                    e.key.clone()
-                } else {
-                    match resolve_plain(&e.key) {
-                        Scalar::Str => e.key.clone(),
-                        Scalar::Bool(b) => b.to_string(),
-                        Scalar::Int(i) => i.to_string(),
-                        Scalar::Float(f) => go_float32_g(f),
-                        Scalar::Null => {
-                            return Err(fail(
-                                &key_node,
-                                format!(
-                                    "{CONVERT}: unsupported map key of type: %!s(<nil>), key: \
-                                     <nil>, value: {}",
-                                    go_sharp_v(&e.value)
-                                ),
-                            ));
-                        }
-                        Scalar::Uint(u) => {
-                            return Err(fail(
-                                &key_node,
-                                format!(
-                                    "{CONVERT}: unsupported map key of type: uint64, key: \
-                                     0x{u:x}, value: {}",
-                                    go_sharp_v(&e.value)
-                                ),
-                            ));
-                        }
-                    }
-                };
+                let key = json_key(e)?;
                 let value = to_json(&e.value)?;
                 map.insert(key, value);
             }
@@ -359,6 +322,50 @@ pub(crate) fn to_json(node: &Node) -> Result<Value, YamlError> {
         #[allow(clippy::cast_precision_loss)]
         Yaml::Int(i) => Ok(Value::from(*i as f64)),
         Yaml::Float(f) => Ok(Value::from(*f)),
+    }
+}
+
+/// A map key as the JSON round trip writes it (a plain key resolved and
+/// printed back), or the conversion's error.
+pub(crate) fn json_key(e: &ferroflux_api::yaml::Entry) -> Result<String, YamlError> {
+    let unsupported = |what: String| YamlError {
+        line: e.key_line,
+        col: 1,
+        message: format!(
+            "{CONVERT}: unsupported map key of type: {what}, value: {}",
+            go_sharp_v(&e.value)
+        ),
+    };
+    if e.key_quoted {
+        return Ok(e.key.clone());
+    }
+    Ok(match resolve_plain(&e.key) {
+        Scalar::Str => e.key.clone(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => go_float32_g(f),
+        Scalar::Null => return Err(unsupported("%!s(<nil>), key: <nil>".into())),
+        Scalar::Uint(u) => return Err(unsupported(format!("uint64, key: 0x{u:x}"))),
+    })
+}
+
+/// [`to_json`]'s checks without its value: the same first error, if any,
+/// for a subtree whose value is not needed.
+pub(crate) fn check_json(node: &Node) -> Result<(), YamlError> {
+    match &node.value {
+        Yaml::Str {
+            text,
+            quoted: false,
+        } => match resolve_plain(text) {
+            Scalar::Float(f) if !f.is_finite() => to_json(node).map(drop),
+            _ => Ok(()),
+        },
+        Yaml::Seq(items) => items.iter().try_for_each(check_json),
+        Yaml::Map(entries) => entries.iter().try_for_each(|e| {
+            json_key(e)?;
+            check_json(&e.value)
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -127,6 +127,43 @@ fn errors_are_worded_as_helm_and_name_the_line() {
 }
 
 #[test]
+fn unmarshal_keys_converts_the_head_and_checks_the_rest_in_order() {
+    let keys = ["apiVersion", "kind", "metadata"];
+    let head = |doc: &str| values::unmarshal_keys(doc, &keys);
+    let full = |doc: &str| {
+        unmarshal(doc).map(|v| match v {
+            Value::Object(mut m) => {
+                m.retain(|k, _| keys.contains(&k.as_str()));
+                Value::Object(m)
+            }
+            other => other,
+        })
+    };
+    for doc in [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations: {a: 1}\ndata: {k: v}\n",
+        "kind: A\nspec: {x: .inf}\n",
+        "kind: A\nspec:\n  ~: 1\n",
+        "spec:\n  - {0xFFFFFFFFFFFFFFFF: 1}\nkind: A\n",
+        "metadata: {name: .nan}\nspec: {y: -.inf}\n",
+        "true: 1\nkind: B\nkind: C\n",
+        "- a\n- b\n",
+        "12\n",
+        "",
+    ] {
+        let (ours, theirs) = (head(doc), full(doc));
+        assert_eq!(
+            ours.as_ref().map_err(|e| &e.message),
+            theirs.as_ref().map_err(|e| &e.message),
+            "{doc:?}"
+        );
+        if let (Err(a), Err(b)) = (&ours, &theirs) {
+            assert_eq!((a.line, a.col), (b.line, b.col), "{doc:?}");
+        }
+    }
+    assert!(head("kind: A\nspec: {x: .inf}\n").is_err());
+}
+
+#[test]
 fn go_float_formatting() {
     for (f, want) in [
         (1_000_000.0, "1e+06"),
