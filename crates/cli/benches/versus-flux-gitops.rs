@@ -121,30 +121,26 @@
 //! over 20 workers, about 310 s; so it lands near flux-benchmark's 4m13s
 //! on 16 cores even here, and its peak memory near their 223 + 128 MiB.
 
-use std::collections::HashMap;
+mod versus;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ferroflux_testkit::control_plane::{CONTROLLER_MANAGER_ENV, ControlPlane};
 use ferroflux_testkit::git_http::{GitHttpServer, Options as GitOptions};
-use ferroflux_testkit::process::{cpu_seconds, percentile, status_kib};
-use ferroflux_testkit::registry::free_port;
-use ferroflux_testkit::{gitrepo, http};
+use ferroflux_testkit::gitrepo;
+use ferroflux_testkit::http;
+use ferroflux_testkit::process::percentile;
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::WatchStreamExt as _;
-use kube::runtime::watcher;
-use serde::Deserialize as _;
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
+use versus::{
+    Awaited, Board, Cluster, Controllers, Side, Spawn, Table, api, apply, duration, env_number,
+    free_port, load_average, readiness,
+};
 
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-password";
-const MANAGER: &str = "ferroflux-bench";
 /// Objects each Kustomization applies (podinfo's four).
 const PER_KUSTOMIZATION: usize = 4;
 /// Creations in flight at once.
@@ -288,21 +284,6 @@ spec:
                   number: 9898
 "##;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Side {
-    Flux,
-    Ferroflux,
-}
-
-impl Side {
-    fn label(self) -> &'static str {
-        match self {
-            Side::Flux => "flux",
-            Side::Ferroflux => "ferroflux",
-        }
-    }
-}
-
 struct Settings {
     n: usize,
     contenders: Vec<Side>,
@@ -313,244 +294,28 @@ struct Settings {
     ferroflux_args: Vec<String>,
 }
 
-fn env_number(var: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(var) {
-        Err(_) => Ok(default),
-        Ok(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("{var}={v:?}: expected a positive whole number")),
-    }
-}
-
 impl Settings {
     fn from_env() -> Result<Settings, String> {
         let n = env_number("FERROFLUX_BENCH_KUSTOMIZATIONS", 1000)?;
-        let contenders = std::env::var("FERROFLUX_BENCH_CONTENDERS")
-            .unwrap_or_else(|_| "flux,ferroflux".into())
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| match s {
-                "flux" => Ok(Side::Flux),
-                "ferroflux" => Ok(Side::Ferroflux),
-                other => Err(format!(
-                    "FERROFLUX_BENCH_CONTENDERS: unknown contender {other:?} (flux, ferroflux)"
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if contenders.is_empty() {
-            return Err("FERROFLUX_BENCH_CONTENDERS names no contender".into());
-        }
         Ok(Settings {
             n,
-            contenders,
+            contenders: versus::contenders()?,
             commits: env_number("FERROFLUX_BENCH_COMMITS", 10)?,
             stall: Duration::from_secs(env_number("FERROFLUX_BENCH_STALL_SECS", 120)? as u64),
             deadline: Duration::from_secs(
                 env_number("FERROFLUX_BENCH_DEADLINE_SECS", 300 + n)? as u64
             ),
             flux_dir: std::env::var_os("FERROFLUX_FLUX_DIR").map(PathBuf::from),
-            ferroflux_args: std::env::var("FERROFLUX_BENCH_FERROFLUX_ARGS")
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            ferroflux_args: versus::ferroflux_args(),
         })
     }
 }
 
-/// What was seen of one object by a watch: when it first had a status,
-/// when it was first Ready, whether it is Ready now and its Ready message.
-#[derive(Default, Clone)]
-struct Seen {
-    status_at: Option<Instant>,
-    ready_at: Option<Instant>,
-    ready: bool,
-    message: String,
-}
-
-type Board = Arc<Mutex<HashMap<String, Seen>>>;
-
-/// kstatus's rule for a Flux object: Ready=True, observed at the current
-/// generation. Also whether it has any status, and its Ready message.
-fn readiness(obj: &DynamicObject) -> (bool, bool, String) {
-    let status = &obj.data["status"];
-    let conditions = status["conditions"].as_array();
-    let ready_condition = conditions.and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
-    let observed = status["observedGeneration"].as_i64();
-    let current = observed.is_some() && observed == obj.metadata.generation;
-    let ready = current && ready_condition.is_some_and(|c| c["status"] == "True");
-    let has_status = current || conditions.is_some_and(|c| !c.is_empty());
-    let message = ready_condition
-        .and_then(|c| c["message"].as_str())
-        .unwrap_or("no Ready condition")
-        .chars()
-        .take(300)
-        .collect();
-    (ready, has_status, message)
-}
-
-fn note(board: &Board, obj: &DynamicObject) {
-    let Some(name) = obj.metadata.name.clone() else {
-        return;
-    };
-    let (ready, has_status, message) = readiness(obj);
-    let now = Instant::now();
-    let mut board = board.lock().expect("board lock");
-    let seen = board.entry(name).or_default();
-    if has_status && seen.status_at.is_none() {
-        seen.status_at = Some(now);
-    }
-    if ready && seen.ready_at.is_none() {
-        seen.ready_at = Some(now);
-    }
-    seen.ready = ready;
-    seen.message = message;
-}
-
-async fn watch(api: Api<DynamicObject>, selector: String, board: Board) {
-    let mut events = watcher(api, watcher::Config::default().labels(&selector))
-        .default_backoff()
-        .boxed();
-    while let Some(event) = events.next().await {
-        if let Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) = event {
-            note(&board, &obj);
-        }
-    }
-}
-
-/// The resource of a kind this bench creates or reads, and whether it is
-/// namespaced.
-fn resource(api_version: &str, kind: &str) -> (ApiResource, bool) {
-    let (plural, namespaced) = match kind {
-        "Namespace" => ("namespaces", false),
-        "ServiceCIDR" => ("servicecidrs", false),
-        "CustomResourceDefinition" => ("customresourcedefinitions", false),
-        "ClusterRole" => ("clusterroles", false),
-        "ServiceAccount" => ("serviceaccounts", true),
-        "Secret" => ("secrets", true),
-        "ConfigMap" => ("configmaps", true),
-        "Service" => ("services", true),
-        "Deployment" => ("deployments", true),
-        "Ingress" => ("ingresses", true),
-        "RoleBinding" => ("rolebindings", true),
-        "GitRepository" => ("gitrepositories", true),
-        "Kustomization" => ("kustomizations", true),
-        "Receiver" => ("receivers", true),
-        other => panic!("versus-flux-gitops: no resource for kind {other}"),
-    };
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    (ApiResource::from_gvk_with_plural(&gvk, plural), namespaced)
-}
-
-fn api(
-    client: &kube::Client,
-    api_version: &str,
-    kind: &str,
-    ns: Option<&str>,
-) -> Api<DynamicObject> {
-    let (ar, namespaced) = resource(api_version, kind);
-    match ns {
-        Some(ns) if namespaced => Api::namespaced_with(client.clone(), ns, &ar),
-        _ => Api::all_with(client.clone(), &ar),
-    }
-}
-
-/// Server-side apply of one object, as `timoni apply` and `kubectl apply
-/// --server-side` create them.
-async fn apply(client: &kube::Client, obj: &Value) -> Result<(), String> {
-    let kind = obj["kind"].as_str().unwrap_or_default();
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-    let api = api(
-        client,
-        obj["apiVersion"].as_str().unwrap_or_default(),
-        kind,
-        obj["metadata"]["namespace"].as_str(),
-    );
-    api.patch(
-        name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(obj),
-    )
-    .await
-    .map(drop)
-    .map_err(|e| format!("apply {kind}/{name}: {e}"))
-}
-
 struct Bench {
-    rt: tokio::runtime::Runtime,
-    client: kube::Client,
-    kubeconfig: PathBuf,
+    cluster: Cluster,
     git: GitHttpServer,
     tmp: tempfile::TempDir,
     settings: Settings,
-}
-
-/// The processes of one contender.
-struct Controllers {
-    side: Side,
-    children: Vec<(String, Child)>,
-    receiver_port: Option<u16>,
-    logs: PathBuf,
-}
-
-impl Controllers {
-    fn pids(&self) -> Vec<(String, u32)> {
-        self.children
-            .iter()
-            .map(|(name, c)| (name.clone(), c.id()))
-            .collect()
-    }
-
-    /// An error naming the process that exited, with its log's tail.
-    fn exited(&mut self) -> Option<String> {
-        for (name, child) in &mut self.children {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(self.logs.join(format!("{name}.log")))
-                    .unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                return Some(format!(
-                    "{}: {name} exited ({status}); its log ends: {}",
-                    self.side.label(),
-                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                ));
-            }
-        }
-        None
-    }
-
-    fn stop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-        for (_, child) in &mut self.children {
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        self.children.clear();
-    }
-}
-
-impl Drop for Controllers {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 struct Scale {
@@ -582,45 +347,7 @@ struct Figures {
     latency: Result<Latency, String>,
 }
 
-fn health_ready(port: u16) -> bool {
-    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        && http::get(port, "/readyz").status == 200
-}
-
 impl Bench {
-    fn spawn(
-        &self,
-        side: Side,
-        name: &str,
-        bin: &Path,
-        args: &[String],
-        data: &Path,
-    ) -> (String, Child) {
-        let log = std::fs::File::create(data.join(format!("{name}.log"))).expect("log file");
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("HOME", data)
-            .env("TMPDIR", data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        if side == Side::Flux {
-            // flux-benchmark's limit (1 GiB), as Flux's manifests set it.
-            cmd.env("GOMEMLIMIT", "1073741824");
-        } else {
-            // As `ferroflux install`'s Deployment sets it.
-            cmd.env(
-                "MALLOC_ARENA_MAX",
-                ferroflux_kube::install::MALLOC_ARENA_MAX,
-            );
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-        (name.to_string(), child)
-    }
-
     /// Start a contender's controllers and wait for their /readyz. Flux's
     /// notification-controller only with `receiver`.
     fn start(&self, side: Side, receiver: bool) -> Result<Controllers, String> {
@@ -631,6 +358,19 @@ impl Bench {
         let mut health = Vec::new();
         let mut children = Vec::new();
         let mut receiver_port = None;
+        let spawn = |name: &str, bin: &Path, args: &[String]| {
+            Spawn {
+                kubeconfig: &self.cluster.kubeconfig,
+                side,
+                name,
+                bin,
+                args,
+                data: &data,
+                // flux-benchmark's limit (1 GiB), as Flux's manifests set it.
+                gomemlimit: "1073741824",
+            }
+            .spawn()
+        };
         match side {
             Side::Flux => {
                 let dir = self
@@ -641,14 +381,9 @@ impl Bench {
                 let mut flux = |name: &str, extra: &[String]| {
                     let port = free_port();
                     health.push(port);
-                    let mut args = vec![
-                        "--enable-leader-election=false".to_string(),
-                        format!("--metrics-addr={}", addr(free_port())),
-                        format!("--health-addr={}", addr(port)),
-                        "--watch-all-namespaces=true".to_string(),
-                    ];
+                    let mut args = versus::flux_common_args(port);
                     args.extend_from_slice(extra);
-                    children.push(self.spawn(side, name, &dir.join(name), &args, &data));
+                    children.push(spawn(name, &dir.join(name), &args));
                 };
                 if receiver {
                     let port = free_port();
@@ -690,7 +425,7 @@ impl Bench {
                 let mut args = vec![
                     "controller".to_string(),
                     "--kubeconfig".to_string(),
-                    self.kubeconfig.display().to_string(),
+                    self.cluster.kubeconfig.display().to_string(),
                     "--storage-path".to_string(),
                     data.join("store").display().to_string(),
                     format!("--metrics-addr={}", addr(free_port())),
@@ -702,153 +437,40 @@ impl Bench {
                     "--concurrent=20".to_string(),
                 ];
                 args.extend(self.settings.ferroflux_args.iter().cloned());
-                children.push(self.spawn(
-                    side,
+                children.push(spawn(
                     "ferroflux",
                     Path::new(env!("CARGO_BIN_EXE_ferroflux")),
                     &args,
-                    &data,
                 ));
             }
         }
-        let mut controllers = Controllers {
+        Controllers {
             side,
             children,
             receiver_port,
-            logs: data,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !health.iter().all(|&p| health_ready(p)) {
-            if let Some(e) = controllers.exited() {
-                return Err(e);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("{}: /readyz not 200 within 60 s", side.label()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            logs: data.clone(),
         }
-        Ok(controllers)
+        .wait_healthy(&health)
     }
 
     /// The CRDs of one side, applied and served before its controllers
-    /// start (users install CRDs long before): Flux's own for Flux, those
-    /// of `ferroflux install --export` for ferroflux.
+    /// start: Flux's Receiver CRD comes with notification-controller,
+    /// which the latency run does without when it is not built.
     fn install_crds(&self, side: Side) -> Result<(), String> {
-        let mut text = String::new();
-        match side {
-            Side::Flux => {
-                let dir = self
-                    .settings
-                    .flux_dir
-                    .as_deref()
-                    .ok_or("FERROFLUX_FLUX_DIR is not set")?;
-                let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("crds"))
-                    .map_err(|e| format!("{}: {e}", dir.join("crds").display()))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect();
-                paths.sort();
-                for p in paths {
-                    text.push_str(
-                        &std::fs::read_to_string(&p)
-                            .map_err(|e| format!("{}: {e}", p.display()))?,
-                    );
-                    text.push_str("\n---\n");
-                }
-            }
-            Side::Ferroflux => {
-                let out = Command::new(env!("CARGO_BIN_EXE_ferroflux"))
-                    .args(["install", "--export"])
-                    .output()
-                    .map_err(|e| format!("ferroflux install --export: {e}"))?;
-                if !out.status.success() {
-                    return Err(format!(
-                        "ferroflux install --export failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    ));
-                }
-                text = String::from_utf8_lossy(&out.stdout).into_owned();
-            }
-        }
-        let mut crds = Vec::new();
-        for doc in serde_yaml::Deserializer::from_str(&text) {
-            let v = Value::deserialize(doc).map_err(|e| format!("{} CRDs: {e}", side.label()))?;
-            if v["kind"] == "CustomResourceDefinition" {
-                crds.push(v);
-            }
-        }
-        for needed in [
+        let mut needed = vec![
             "kustomizations.kustomize.toolkit.fluxcd.io",
             "gitrepositories.source.toolkit.fluxcd.io",
-            "receivers.notification.toolkit.fluxcd.io",
-        ] {
-            // Flux's Receiver CRD comes with notification-controller,
-            // which the latency run does without when it is not built.
-            if side == Side::Flux && needed.starts_with("receivers.") && !self.flux_receiver() {
-                continue;
-            }
-            if !crds.iter().any(|c| c["metadata"]["name"] == needed) {
-                let from = match side {
-                    Side::Flux => {
-                        "Flux's CRDs (FERROFLUX_FLUX_DIR/crds; run scripts/build-flux gitops)"
-                    }
-                    Side::Ferroflux => "`ferroflux install --export`",
-                };
-                return Err(format!(
-                    "{from} has no {needed} CRD: {} cannot reconcile that kind yet",
-                    side.label()
-                ));
-            }
+        ];
+        if side == Side::Ferroflux || self.flux_receiver() {
+            needed.push("receivers.notification.toolkit.fluxcd.io");
         }
-        self.rt.block_on(async {
-            for crd in &crds {
-                apply(&self.client, crd).await?;
-            }
-            for crd in &crds {
-                let name = crd["metadata"]["name"].as_str().unwrap_or_default();
-                let group = crd["spec"]["group"].as_str().unwrap_or_default();
-                let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
-                let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or_default();
-                let crds_api = api(
-                    &self.client,
-                    "apiextensions.k8s.io/v1",
-                    "CustomResourceDefinition",
-                    None,
-                );
-                let deadline = Instant::now() + Duration::from_secs(60);
-                loop {
-                    let established = crds_api.get(name).await.ok().is_some_and(|c| {
-                        c.data["status"]["conditions"].as_array().is_some_and(|cs| {
-                            cs.iter()
-                                .any(|c| c["type"] == "Established" && c["status"] == "True")
-                        })
-                    });
-                    // Established is a moment before the kind is served:
-                    // list each served version once.
-                    let mut served = established;
-                    for v in crd["spec"]["versions"].as_array().into_iter().flatten() {
-                        if !served || v["served"] != true {
-                            continue;
-                        }
-                        let gvk = GroupVersionKind::gvk(
-                            group,
-                            v["name"].as_str().unwrap_or_default(),
-                            kind,
-                        );
-                        let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
-                        let list: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
-                        served = list.list(&ListParams::default().limit(1)).await.is_ok();
-                    }
-                    if served {
-                        break;
-                    }
-                    if Instant::now() > deadline {
-                        return Err(format!("CRD {name} is not served after 60 s"));
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-            Ok(())
-        })
+        versus::install_crds(
+            &self.cluster,
+            side,
+            self.settings.flux_dir.as_deref(),
+            &needed,
+            "scripts/build-flux gitops",
+        )
     }
 
     /// Whether Flux's notification-controller was built (`scripts/build-flux
@@ -903,22 +525,6 @@ impl Bench {
         ]
     }
 
-    fn watch_board(
-        &self,
-        kind: &str,
-        api_version: &str,
-        ns: &str,
-        side: Side,
-    ) -> (Board, tokio::task::JoinHandle<()>) {
-        let board = Board::default();
-        let task = self.rt.spawn(watch(
-            api(&self.client, api_version, kind, Some(ns)),
-            format!("bench={}", side.label()),
-            board.clone(),
-        ));
-        (board, task)
-    }
-
     fn scale(&self, side: Side, controllers: &mut Controllers) -> Result<Scale, String> {
         let ns = format!("{}-kustomize-benchmark", side.label());
         let repo = format!("{}-podinfo.git", side.label());
@@ -931,22 +537,24 @@ impl Bench {
         );
         let url = self.git.url(&repo);
         let tenant = self.tenant(side, &ns);
-        self.rt.block_on(async {
+        self.cluster.rt.block_on(async {
             for obj in &tenant {
-                apply(&self.client, obj).await?;
+                apply(&self.cluster.client, obj).await?;
             }
             Ok::<(), String>(())
         })?;
         let (kustomizations, ks_task) =
-            self.watch_board("Kustomization", "kustomize.toolkit.fluxcd.io/v1", &ns, side);
+            self.cluster
+                .watch_board("Kustomization", "kustomize.toolkit.fluxcd.io/v1", &ns, side);
         let (sources, src_task) =
-            self.watch_board("GitRepository", "source.toolkit.fluxcd.io/v1", &ns, side);
+            self.cluster
+                .watch_board("GitRepository", "source.toolkit.fluxcd.io/v1", &ns, side);
         let result = self.converge(side, &ns, &url, &kustomizations, &sources, controllers);
         ks_task.abort();
         src_task.abort();
         let mut scale = result?;
         scale.created += tenant.len();
-        scale.applied = self.rt.block_on(self.applied(&ns))?;
+        scale.applied = self.cluster.rt.block_on(self.applied(&ns))?;
         Ok(scale)
     }
 
@@ -962,14 +570,15 @@ impl Bench {
         let n = self.settings.n;
         let label = side.label();
         let started = Instant::now();
-        let created: Vec<Instant> = self.rt.block_on(async {
+        let client = &self.cluster.client;
+        let created: Vec<Instant> = self.cluster.rt.block_on(async {
             futures_util::stream::iter(0..n)
                 .map(|i| {
                     let [source, kustomization] = self.pair(side, ns, url, i);
                     async move {
                         let at = Instant::now();
-                        apply(&self.client, &source).await?;
-                        apply(&self.client, &kustomization).await?;
+                        apply(client, &source).await?;
+                        apply(client, &kustomization).await?;
                         Ok::<_, String>((i, at))
                     }
                 })
@@ -986,89 +595,27 @@ impl Bench {
             "{label}: {n} GitRepositories and Kustomizations created in {:.1} s",
             created_in.as_secs_f64()
         );
-        let count = |board: &Board| {
-            let b = board.lock().expect("board lock");
-            (
-                b.values().filter(|s| s.ready).count(),
-                b.values().filter(|s| s.status_at.is_some()).count(),
-            )
-        };
-        let mut last_report = Instant::now();
-        let mut sources_ready = None;
-        loop {
-            let (ready, with_status) = count(kustomizations);
-            let (src_ready, _) = count(sources);
-            if sources_ready.is_none() && src_ready == n {
-                sources_ready = Some(started.elapsed());
-            }
-            if ready == n {
-                break;
-            }
-            if let Some(e) = controllers.exited() {
-                return Err(e);
-            }
-            let elapsed = started.elapsed();
-            if with_status == 0 && elapsed > self.settings.stall {
-                return Err(format!(
-                    "no Kustomization has any status {} s after they were created: {label} does not reconcile Kustomizations (its log: {}, kept with FERROFLUX_BENCH_KEEP=1)",
-                    self.settings.stall.as_secs(),
-                    controllers.logs.display()
-                ));
-            }
-            if elapsed > self.settings.deadline {
-                let board = kustomizations.lock().expect("board lock");
-                let example = board
-                    .iter()
-                    .find(|(_, s)| !s.ready)
-                    .map(|(name, s)| format!("; {name}: {}", s.message))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "not all Ready in {} s: {ready}/{n} Kustomizations, {src_ready}/{n} GitRepositories{example}",
-                    self.settings.deadline.as_secs()
-                ));
-            }
-            if last_report.elapsed() > Duration::from_secs(15) {
-                eprintln!(
-                    "{label}: {:.0} s: {ready}/{n} Kustomizations Ready ({with_status} with a status), {src_ready}/{n} GitRepositories Ready; load {}",
-                    elapsed.as_secs_f64(),
-                    load_average()
-                );
-                last_report = Instant::now();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let pids = controllers.pids();
-        let peak_rss_kib: Vec<(String, u64)> = pids
-            .iter()
-            .map(|(name, pid)| (name.clone(), status_kib(*pid, "VmHWM:")))
-            .collect();
-        let cpu_secs = pids.iter().map(|(_, pid)| cpu_seconds(*pid)).sum();
-        let board = kustomizations.lock().expect("board lock");
-        let ready_at: Vec<Instant> = (0..n)
-            .map(|i| {
-                board
-                    .get(&format!("podinfo-ks-{i}"))
-                    .and_then(|s| s.ready_at)
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or("a Ready Kustomization without its time")?;
-        let total = ready_at
-            .iter()
-            .max()
-            .map_or(Duration::ZERO, |last| *last - started);
-        let mut per_object: Vec<Duration> = ready_at
-            .iter()
-            .zip(&created)
-            .map(|(ready, created)| ready.saturating_duration_since(*created))
-            .collect();
-        per_object.sort();
+        let names: Vec<String> = (0..n).map(|i| format!("podinfo-ks-{i}")).collect();
+        let reached = versus::await_ready(
+            &Awaited {
+                plural: "Kustomizations",
+                board: kustomizations,
+                names: &names,
+                created: &created,
+                second: ("GitRepositories", sources),
+            },
+            started,
+            controllers,
+            self.settings.stall,
+            self.settings.deadline,
+        )?;
         Ok(Scale {
-            total,
+            total: reached.total,
             created_in,
-            sources_ready,
-            per_object,
-            peak_rss_kib,
-            cpu_secs,
+            sources_ready: reached.second_ready,
+            per_object: reached.per_object,
+            peak_rss_kib: reached.peak_rss_kib,
+            cpu_secs: reached.cpu_secs,
             applied: 0,
             created: 2 * n,
         })
@@ -1085,7 +632,7 @@ impl Bench {
             ("apps/v1", "Deployment"),
             ("networking.k8s.io/v1", "Ingress"),
         ] {
-            total += api(&self.client, api_version, kind, Some(ns))
+            total += api(&self.cluster.client, api_version, kind, Some(ns))
                 .list_metadata(&ListParams::default().labels(&selector))
                 .await
                 .map_err(|e| format!("list {kind}: {e}"))?
@@ -1146,31 +693,31 @@ impl Bench {
         if notification {
             controllers.push(self.start(side, true)?);
         }
-        self.rt.block_on(async {
+        self.cluster.rt.block_on(async {
             for obj in &objects {
-                apply(&self.client, obj).await?;
+                apply(&self.cluster.client, obj).await?;
             }
             Ok::<(), String>(())
         })?;
         let kustomizations = api(
-            &self.client,
+            &self.cluster.client,
             "kustomize.toolkit.fluxcd.io/v1",
             "Kustomization",
             Some(&ns),
         );
         let receivers = api(
-            &self.client,
+            &self.cluster.client,
             "notification.toolkit.fluxcd.io/v1",
             "Receiver",
             Some(&ns),
         );
         let sources = api(
-            &self.client,
+            &self.cluster.client,
             "source.toolkit.fluxcd.io/v1",
             "GitRepository",
             Some(&ns),
         );
-        let configmaps = api(&self.client, "v1", "ConfigMap", Some(&ns));
+        let configmaps = api(&self.cluster.client, "v1", "ConfigMap", Some(&ns));
         let applied = |commit: &str| {
             let commit = commit.to_string();
             let kustomizations = kustomizations.clone();
@@ -1201,7 +748,7 @@ impl Bench {
         let first = gitrepo::rev_parse(&bare, "main").unwrap_or_default();
         wait(
             "the latency Kustomization Ready at the first commit",
-            Box::new(|| self.rt.block_on(applied(&first))),
+            Box::new(|| self.cluster.rt.block_on(applied(&first))),
             &mut controllers,
         )?;
         let mut webhook = None;
@@ -1214,6 +761,7 @@ impl Bench {
                 "the Receiver's status.webhookPath",
                 Box::new(|| {
                     webhook = self
+                        .cluster
                         .rt
                         .block_on(receivers.get("latency"))
                         .ok()
@@ -1249,7 +797,8 @@ impl Bench {
                 None => {
                     let patch = json!({"metadata": {"annotations": {
                         "reconcile.fluxcd.io/requestedAt": format!("bench-{k}")}}});
-                    self.rt
+                    self.cluster
+                        .rt
                         .block_on(sources.patch(
                             "latency",
                             &PatchParams::default(),
@@ -1262,7 +811,8 @@ impl Bench {
             wait(
                 &format!("commit {k} applied"),
                 Box::new(|| {
-                    self.rt
+                    self.cluster
+                        .rt
                         .block_on(configmaps.get_opt("latency"))
                         .ok()
                         .flatten()
@@ -1276,7 +826,7 @@ impl Bench {
             // last.
             wait(
                 &format!("the Kustomization Ready at commit {k}"),
-                Box::new(|| self.rt.block_on(applied(&sha))),
+                Box::new(|| self.cluster.rt.block_on(applied(&sha))),
                 &mut controllers,
             )?;
         }
@@ -1324,61 +874,6 @@ impl Bench {
     }
 }
 
-/// kube-controller-manager with what the shape needs and the testkit's
-/// does not run: Deployments reported Available (`wait: true`), and the
-/// `admin` ClusterRole's aggregated rules (the impersonated `flux`).
-fn extra_controller_manager(kubeconfig: &Path, dir: &Path) -> KillOnDrop {
-    let bin = std::env::var_os(CONTROLLER_MANAGER_ENV).expect("FERROFLUX_KUBE_CONTROLLER_MANAGER");
-    let log = std::fs::File::create(dir.join("kube-controller-manager.log")).expect("log");
-    // Its client's default 20 requests/s (about three per new Deployment)
-    // would make the cluster, not the GitOps controllers, what all N wait
-    // for: 1,000 Deployments reported Available take 2m30s at best. The
-    // figures measure the controllers, so the cluster keeps up (both
-    // contenders see the same one); FERROFLUX_BENCH_CM_QPS=20 is the stock
-    // setting.
-    let qps = std::env::var("FERROFLUX_BENCH_CM_QPS")
-        .ok()
-        .and_then(|q| q.parse::<u32>().ok())
-        .unwrap_or(CM_QPS);
-    Command::new(bin)
-        .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg("--controllers=deployment-controller,replicaset-controller,clusterrole-aggregation-controller")
-        .args(["--secure-port=0", "--leader-elect=false", "--v=0"])
-        .arg(format!("--kube-api-qps={qps}"))
-        .arg(format!("--kube-api-burst={}", qps.saturating_mul(2)))
-        .args(["--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map(KillOnDrop)
-        .expect("spawn kube-controller-manager")
-}
-
-/// The harness's kube-controller-manager client rate (requests/s).
-const CM_QPS: u32 = 400;
-
-/// A child killed when the bench ends, panics included.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 60.0 {
-        format!("{}m{:04.1}s", (s / 60.0).floor(), s % 60.0)
-    } else if s >= 1.0 {
-        format!("{s:.2} s")
-    } else {
-        format!("{:.0} ms", s * 1000.0)
-    }
-}
-
 fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
     let n = settings.n;
     println!(
@@ -1388,51 +883,32 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
         std::thread::available_parallelism().map_or(0, |p| p.get()),
         load_average()
     );
-    let both = figures.len() == 2;
-    let mut header = String::from("| figure |");
-    let mut rule = String::from("|---|");
-    for f in figures {
-        header.push_str(&format!(" {} |", f.side.label()));
-        rule.push_str("---|");
-    }
-    if both {
-        header.push_str(" ferroflux vs Flux |");
-        rule.push_str("---|");
-    }
-    println!("{header}\n{rule}");
-    let scale = |f: &Figures, show: &dyn Fn(&Scale) -> String| match &f.scale {
-        Ok(s) => show(s),
-        Err(_) => "FAILED (below)".into(),
-    };
-    let ratio = |show: &dyn Fn(&Scale, &Scale) -> String| match (figures.first(), figures.get(1)) {
-        (Some(a), Some(b)) if both => match (&a.scale, &b.scale) {
-            (Ok(flux), Ok(ours)) => show(flux, ours),
-            _ => "n/a".into(),
+    let sides: Vec<Side> = figures.iter().map(|f| f.side).collect();
+    let mut table = Table::new(&sides);
+    let pair = match figures {
+        [a, b] => match (&a.scale, &b.scale) {
+            (Ok(flux), Ok(ours)) => Some((flux, ours)),
+            _ => None,
         },
-        _ => String::new(),
+        _ => None,
     };
-    let row =
+    let mut row =
         |what: &str, show: &dyn Fn(&Scale) -> String, cmp: &dyn Fn(&Scale, &Scale) -> String| {
-            let mut line = format!("| {what} |");
-            for f in figures {
-                line.push_str(&format!(" {} |", scale(f, show)));
-            }
-            if both {
-                line.push_str(&format!(" {} |", ratio(cmp)));
-            }
-            println!("{line}");
+            let cells = figures
+                .iter()
+                .map(|f| match &f.scale {
+                    Ok(s) => show(s),
+                    Err(_) => "FAILED (below)".into(),
+                })
+                .collect();
+            let compare = pair.map_or_else(|| "n/a".into(), |(flux, ours)| cmp(flux, ours));
+            table.row(what, cells, compare);
         };
     let none = |_: &Scale, _: &Scale| String::new();
     row(
         &format!("objects created -> all {n} Kustomizations Ready"),
         &|s| duration(s.total),
-        &|f, o| {
-            let x = f.total.as_secs_f64() / o.total.as_secs_f64().max(1e-9);
-            format!(
-                "{x:.1}x faster (goal >= 4x: {})",
-                if x >= 4.0 { "met" } else { "not met" }
-            )
-        },
+        &|f, o| versus::faster_cell(f.total, o.total),
     );
     row(
         &format!("objects created -> all {n} GitRepositories Ready"),
@@ -1447,28 +923,14 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
     for p in [50.0, 99.0] {
         row(
             &format!("per Kustomization, created -> Ready, p{p:.0}"),
-            &|s| percentile(&s.per_object, p).map_or_else(|| "n/a".into(), duration),
+            &|s| versus::percentile_cell(&s.per_object, p),
             &none,
         );
     }
     row(
         "peak resident memory (VmHWM, summed per process)",
-        &|s| {
-            let mib = |kib: u64| kib as f64 / 1024.0;
-            let each: Vec<String> = s
-                .peak_rss_kib
-                .iter()
-                .map(|(name, kib)| format!("{name} {:.1}", mib(*kib)))
-                .collect();
-            format!("{:.1} MiB ({})", mib(s.peak_rss()), each.join(" + "))
-        },
-        &|f, o| {
-            let x = o.peak_rss() as f64 / f.peak_rss().max(1) as f64;
-            format!(
-                "{x:.2} of Flux's (goal <= 0.25: {})",
-                if x <= 0.25 { "met" } else { "not met" }
-            )
-        },
+        &|s| versus::memory_cell(&s.peak_rss_kib),
+        &|f, o| versus::memory_share_cell(f.peak_rss(), o.peak_rss()),
     );
     row(
         "CPU seconds (utime + stime) until all Ready",
@@ -1485,41 +947,37 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
         &|s| s.created.to_string(),
         &none,
     );
-    let latency_row = |what: &str, show: &dyn Fn(&Latency) -> String| {
-        let mut line = format!("| {what} |");
-        for f in figures {
-            let cell = match &f.latency {
+    let mut latency_row = |what: &str, show: &dyn Fn(&Latency) -> String| {
+        let cells = figures
+            .iter()
+            .map(|f| match &f.latency {
                 Ok(l) => show(l),
                 Err(_) => "FAILED (below)".into(),
-            };
-            line.push_str(&format!(" {cell} |"));
-        }
-        if both {
-            let goal = match figures.get(1).map(|f| &f.latency) {
-                Some(Ok(l)) if what.contains("p50") => {
-                    percentile(&l.runs, 50.0).map_or(String::new(), |p| {
-                        format!(
-                            "goal < 1 s: {}",
-                            if p < Duration::from_secs(1) {
-                                "met"
-                            } else {
-                                "not met"
-                            }
-                        )
-                    })
-                }
-                _ => String::new(),
-            };
-            line.push_str(&format!(" {goal} |"));
-        }
-        println!("{line}");
+            })
+            .collect();
+        let goal = match figures.get(1).map(|f| &f.latency) {
+            Some(Ok(l)) if what.contains("p50") => {
+                percentile(&l.runs, 50.0).map_or(String::new(), |p| {
+                    format!(
+                        "goal < 1 s: {}",
+                        if p < Duration::from_secs(1) {
+                            "met"
+                        } else {
+                            "not met"
+                        }
+                    )
+                })
+            }
+            _ => String::new(),
+        };
+        table.row(what, cells, goal);
     };
     latency_row(
         &format!(
             "commit -> ConfigMap applied, p50 ({} commits)",
             settings.commits
         ),
-        &|l| percentile(&l.runs, 50.0).map_or_else(|| "n/a".into(), duration),
+        &|l| versus::percentile_cell(&l.runs, 50.0),
     );
     latency_row("commit -> ConfigMap applied, max", &|l| {
         l.runs
@@ -1530,6 +988,7 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
     latency_row("commit -> applied: how the change is announced", &|l| {
         l.via.clone()
     });
+    table.print();
     for f in figures {
         match (&f.scale, &f.latency) {
             (Err(e), _) => println!("{}: FAILED: {e}", f.side.label()),
@@ -1540,10 +999,7 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
 }
 
 fn main() -> ExitCode {
-    // Only `cargo bench` (which passes --bench) runs it: `cargo test
-    // --all-targets` runs bench binaries too.
-    let args: Vec<String> = std::env::args().collect();
-    if !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test" || a == "--list") {
+    if !versus::run_by_cargo_bench() {
         return ExitCode::SUCCESS;
     }
     let settings = match Settings::from_env() {
@@ -1564,61 +1020,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (control_plane, kubeconfig) = match std::env::var_os("FERROFLUX_BENCH_KUBECONFIG") {
-        Some(path) => (None, PathBuf::from(path)),
-        None => {
-            let Some(cp) = ControlPlane::for_tests() else {
-                return ExitCode::SUCCESS;
-            };
-            let path = cp.kubeconfig();
-            (Some(cp), path)
-        }
+    let Some(cluster) = Cluster::start(tmp.path()) else {
+        return ExitCode::SUCCESS;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
-    let client = rt.block_on(async {
-        let config = kube::Config::from_custom_kubeconfig(
-            Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
-            &KubeConfigOptions::default(),
-        )
-        .await
-        .expect("kube config");
-        kube::Client::try_from(config).expect("kube client")
-    });
-    let mut kcm = None;
-    if control_plane.is_some() {
-        kcm = Some(extra_controller_manager(&kubeconfig, tmp.path()));
-        rt.block_on(async {
-            apply(
-                &client,
-                &json!({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR",
-                    "metadata": {"name": "ferroflux-bench"}, "spec": {"cidrs": ["10.96.0.0/16"]}}),
-            )
-            .await
-            .expect("ServiceCIDR");
-            let roles = api(&client, "rbac.authorization.k8s.io/v1", "ClusterRole", None);
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while roles
-                .get("admin")
-                .await
-                .ok()
-                .is_none_or(|r| r.data["rules"].as_array().is_none_or(Vec::is_empty))
-            {
-                assert!(
-                    Instant::now() < deadline,
-                    "the admin ClusterRole has no rules after 60 s"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        });
-    }
     let bench = Bench {
-        rt,
-        client,
-        kubeconfig,
+        cluster,
         git,
         tmp,
         settings,
@@ -1635,14 +1041,14 @@ fn main() -> ExitCode {
         .as_deref()
         .map_or_else(|| "(not used)".into(), |d| d.display().to_string());
     print_table(&bench.settings, &flux_dir, &figures);
-    drop(kcm);
+    let Bench { cluster, tmp, .. } = bench;
+    drop(cluster);
     if std::env::var_os("FERROFLUX_BENCH_KEEP").is_some() {
         println!(
             "versus-flux-gitops: logs and data kept in {}",
-            bench.tmp.keep().display()
+            tmp.keep().display()
         );
     }
-    drop(control_plane);
     if figures.iter().all(|f| f.scale.is_ok() && f.latency.is_ok()) {
         ExitCode::SUCCESS
     } else {
