@@ -146,18 +146,38 @@ pub fn uninstall_order() -> Vec<&'static str> {
     order
 }
 
-static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    #[allow(clippy::unwrap_used)] // a constant pattern
-    Regex::new(r"(?m)^---[ \t]*").unwrap()
-});
+/// `text` split on Helm's separator `(?m)^---[ \t]*` (a line starting
+/// with `---`, the blanks after it included), by hand: a whole rendered
+/// file is too long a text for a backtracking regex engine.
+fn split_on_separators(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let (mut piece, mut line) = (0, 0);
+    loop {
+        if bytes[line..].starts_with(b"---") {
+            let mut end = line + 3;
+            while matches!(bytes.get(end), Some(b' ' | b'\t')) {
+                end += 1;
+            }
+            pieces.push(&text[piece..line]);
+            piece = end;
+        }
+        match memchr::memchr(b'\n', &bytes[line..]) {
+            Some(i) => line += i + 1,
+            None => break,
+        }
+    }
+    pieces.push(&text[piece..]);
+    pieces
+}
 
 /// `releaseutil.SplitManifests`: the documents of one rendered file, in
 /// file order, each without its leading whitespace (trailing whitespace
 /// kept), whitespace-only pieces dropped.
 pub fn split_manifests(file: &str) -> Vec<&str> {
     let file = file.trim_start_matches(go_space);
-    SEPARATOR
-        .split(file)
+    split_on_separators(file)
+        .into_iter()
         .filter(|d| !d.trim_matches(go_space).is_empty())
         .map(|d| d.trim_start_matches(go_space))
         .collect()
@@ -472,4 +492,39 @@ pub fn read_head(doc: &str) -> Result<Head, String> {
         }
     }
     Ok(head)
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_on_separators;
+
+    #[test]
+    fn separators_are_lines_starting_with_three_dashes() {
+        assert_eq!(split_on_separators("---\na: 1\n"), ["", "\na: 1\n"]);
+        assert_eq!(
+            split_on_separators("a: 1\n--- \t\nb: 2\n---x\n c: ---\n"),
+            ["a: 1\n", "\nb: 2\n", "x\n c: ---\n"]
+        );
+        assert_eq!(split_on_separators("a\n---"), ["a\n", ""]);
+        assert_eq!(split_on_separators(""), [""]);
+        assert_eq!(split_on_separators("a\r\n---\n"), ["a\r\n", "\n"]);
+    }
+
+    #[test]
+    fn the_split_is_the_regex_split() {
+        let re = regex::Regex::new(r"(?m)^---[ \t]*").expect("pattern");
+        let alphabet = ['-', '-', '-', ' ', '\t', '\n', '\n', 'a', '\r', 'é'];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 24) as usize;
+            let text: String = (0..len)
+                .map(|i| alphabet[((seed >> (i % 60)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            let theirs: Vec<&str> = re.split(&text).collect();
+            assert_eq!(split_on_separators(&text), theirs, "{text:?}");
+        }
+    }
 }
