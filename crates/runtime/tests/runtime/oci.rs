@@ -1,0 +1,314 @@
+//! OCIRepositories in the local home against the real docker-registry
+//! (htpasswd + TLS): manifests pushed as `flux push artifact` writes them
+//! and applied by a Kustomization to the real kube-apiserver; charts pushed
+//! by the real `helm push` and installed by a HelmRelease (`chartRef`) and
+//! by a HelmChart of a `type: oci` HelmRepository, read by the real `helm`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ferroflux_runtime::automate::{AutomateOptions, Runner};
+use ferroflux_runtime::{Secrets, StatusStore};
+use ferroflux_testkit::gitrepo;
+use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::Value;
+
+use crate::automate::commit_all;
+
+const USER: &str = "puller";
+const PASSWORD: &str = "oci-pa55-never-shown";
+
+/// A tar.gz of `files`, as `flux push artifact` packs a directory.
+pub(crate) fn tgz(files: &[(&str, String)]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("dir");
+    for (name, body) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, body).expect("write");
+    }
+    ferroflux_artifact::archive::write_tar_gz(
+        dir.path(),
+        None,
+        &ferroflux_artifact::Limits::default(),
+        Vec::new(),
+    )
+    .expect("tgz")
+}
+
+fn config_map(ns: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\n  namespace: {ns}\ndata:\n  value: {value}\n"
+    )
+}
+
+/// The registry's Secrets in `ns`: a dockerconfigjson with `password`,
+/// and the CA.
+pub(crate) fn registry_secrets(ns: &str, registry: &DockerRegistry, password: &str) -> String {
+    let auth = serde_json::json!({"auths": {registry.host(): {"username": USER, "password": password}}});
+    let ca = registry.ca_pem().expect("tls registry").replace('\n', "\n    ");
+    format!(
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: regcred
+  namespace: {ns}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{auth}'
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: wrongcred
+  namespace: {ns}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{wrong}'
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: registry-ca
+  namespace: {ns}
+stringData:
+  ca.crt: |-
+    {ca}
+",
+        wrong = serde_json::json!({"auths": {registry.host(): {"username": USER, "password": "wrong-password"}}}),
+    )
+}
+
+pub(crate) fn start_registry() -> Option<DockerRegistry> {
+    DockerRegistry::start(RegistryOptions {
+        htpasswd: Some((USER.into(), PASSWORD.into())),
+        tls: true,
+        ..RegistryOptions::default()
+    })
+}
+
+/// The fleet: `manifests` as `clusters/stage/oci.yaml`.
+pub(crate) fn fleet_options(tmp: &Path, manifests: &str, secrets: &str) -> AutomateOptions {
+    let bare = gitrepo::init_bare(tmp, "fleet.git");
+    commit_all(
+        &bare,
+        &[(
+            "clusters/stage/oci.yaml".to_string(),
+            manifests.as_bytes().to_vec(),
+        )],
+    );
+    let dir = tmp.join("secrets");
+    std::fs::create_dir_all(&dir).expect("secrets dir");
+    std::fs::write(dir.join("secrets.yaml"), secrets).expect("secrets");
+    AutomateOptions {
+        repo: bare.display().to_string(),
+        path: "clusters/stage".into(),
+        cache_dir: Some(tmp.join("cache")),
+        secrets: Secrets::load_dir(&dir).expect("secrets load"),
+        ..AutomateOptions::default()
+    }
+}
+
+pub(crate) fn status_of(state: &StatusStore, kind: &str, name: &str) -> Value {
+    state
+        .list(kind)
+        .expect("list")
+        .into_iter()
+        .find(|s| s.name == name)
+        .and_then(|s| s.status)
+        .unwrap_or_else(|| panic!("no status of {kind} {name}"))
+}
+
+pub(crate) fn ready(status: &Value) -> (String, String, String) {
+    let c = status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .unwrap_or_else(|| panic!("no Ready in {status}"));
+    let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    (s("status"), s("reason"), s("message"))
+}
+
+pub(crate) async fn targets(
+    cp: &ferroflux_testkit::control_plane::ControlPlane,
+) -> (
+    kube::Client,
+    Arc<dyn ferroflux_controllers::target::TargetFactory>,
+) {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kube config");
+    let client = kube::Client::try_from(config.clone()).expect("client");
+    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
+        Arc::new(ferroflux_runtime::target::KubeTargets::new(
+            config,
+            Arc::new(client.clone()),
+            ferroflux_runtime::target::KubeTargetsOptions::default(),
+        ));
+    (client, targets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kustomization_applies_manifests_pushed_as_a_flux_artifact() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::Api;
+
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(cp) = ferroflux_testkit::control_plane::ControlPlane::shared() else {
+        return;
+    };
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let ns = cp.namespace("oci-ks");
+    let host = registry.host();
+    let first = registry
+        .push_flux_artifact(
+            "fleet/manifests",
+            "1.0.0",
+            &tgz(&[("apps/cm.yaml", config_map(&ns, "one"))]),
+            "main@sha1:1111111111111111111111111111111111111111",
+        )
+        .await;
+    let manifests = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: manifests
+  namespace: {ns}
+spec:
+  interval: 5m
+  url: oci://{host}/fleet/manifests
+  ref:
+    semver: '1.x'
+  secretRef:
+    name: regcred
+  certSecretRef:
+    name: registry-ca
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: denied
+  namespace: {ns}
+spec:
+  interval: 5m
+  url: oci://{host}/fleet/manifests
+  ref:
+    tag: 1.0.0
+  secretRef:
+    name: wrongcred
+  certSecretRef:
+    name: registry-ca
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: untrusted
+  namespace: {ns}
+spec:
+  interval: 5m
+  url: oci://{host}/fleet/manifests
+  secretRef:
+    name: regcred
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: {ns}
+spec:
+  interval: 5m
+  path: ./apps
+  prune: true
+  sourceRef:
+    kind: OCIRepository
+    name: manifests
+"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let opts = fleet_options(
+        tmp.path(),
+        &manifests,
+        &registry_secrets(&ns, &registry, PASSWORD),
+    );
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let (client, targets) = targets(cp).await;
+    let run = || async {
+        let mut runner = Runner::new(opts.clone(), state.clone())
+            .expect("runner")
+            .with_targets(Arc::clone(&targets));
+        runner.run_once().await.expect("run").to_string()
+    };
+
+    let text = run().await;
+    let oci = status_of(&state, "OCIRepository", "manifests");
+    let revision = format!("1.0.0@{first}");
+    assert_eq!(
+        ready(&oci),
+        (
+            "True".into(),
+            "Succeeded".into(),
+            format!("stored artifact for digest '{revision}'")
+        ),
+        "{oci}\n{text}"
+    );
+    assert_eq!(
+        oci["artifact"]["metadata"]["org.opencontainers.image.revision"],
+        "main@sha1:1111111111111111111111111111111111111111"
+    );
+    let ks = status_of(&state, "Kustomization", "apps");
+    assert_eq!(
+        ready(&ks),
+        (
+            "True".into(),
+            "ReconciliationSucceeded".into(),
+            format!("Applied revision: {revision}")
+        ),
+        "{ks}\n{text}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let cm = cms.get("from-oci").await.expect("applied ConfigMap");
+    assert_eq!(cm.data.expect("data")["value"], "one");
+
+    // A wrong password: 401, named, and the password nowhere.
+    let denied = status_of(&state, "OCIRepository", "denied");
+    let (status, reason, message) = ready(&denied);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "OCIArtifactPullFailed"),
+        "{denied}"
+    );
+    assert!(message.contains("401 Unauthorized"), "{message}");
+    assert!(!denied.to_string().contains("wrong-password"), "{denied}");
+    assert!(!text.contains(PASSWORD) && !text.contains("wrong-password"));
+    // No certSecretRef: the test CA is not trusted.
+    let untrusted = status_of(&state, "OCIRepository", "untrusted");
+    let (status, _, message) = ready(&untrusted);
+    assert_eq!(status, "False", "{untrusted}");
+    assert!(message.contains("tls handshake"), "{message}");
+
+    // A new version in range: pulled, applied.
+    let second = registry
+        .push_flux_artifact(
+            "fleet/manifests",
+            "1.1.0",
+            &tgz(&[("apps/cm.yaml", config_map(&ns, "two"))]),
+            "main@sha1:2222222222222222222222222222222222222222",
+        )
+        .await;
+    let text = run().await;
+    let oci = status_of(&state, "OCIRepository", "manifests");
+    assert_eq!(
+        oci["artifact"]["revision"],
+        format!("1.1.0@{second}"),
+        "{oci}\n{text}"
+    );
+    let cm = cms.get("from-oci").await.expect("applied ConfigMap");
+    assert_eq!(cm.data.expect("data")["value"], "two", "{text}");
+}
