@@ -45,8 +45,12 @@ fn config_map(ns: &str, value: &str) -> String {
 /// The registry's Secrets in `ns`: a dockerconfigjson with `password`,
 /// and the CA.
 pub(crate) fn registry_secrets(ns: &str, registry: &DockerRegistry, password: &str) -> String {
-    let auth = serde_json::json!({"auths": {registry.host(): {"username": USER, "password": password}}});
-    let ca = registry.ca_pem().expect("tls registry").replace('\n', "\n    ");
+    let auth =
+        serde_json::json!({"auths": {registry.host(): {"username": USER, "password": password}}});
+    let ca = registry
+        .ca_pem()
+        .expect("tls registry")
+        .replace('\n', "\n    ");
     format!(
         "apiVersion: v1
 kind: Secret
@@ -311,4 +315,159 @@ spec:
     );
     let cm = cms.get("from-oci").await.expect("applied ConfigMap");
     assert_eq!(cm.data.expect("data")["value"], "two", "{text}");
+}
+
+/// Package `podinfo` at `version` and push it with the real `helm push`
+/// (`--username/--password`, the registry's CA); the manifest digest
+/// helm prints.
+pub(crate) fn helm_push(
+    helm: &ferroflux_testkit::helm::Helm,
+    registry: &DockerRegistry,
+    dir: &Path,
+    version: &str,
+) -> String {
+    let file = |n: &str, d: String| ferroflux_helm::chart::File {
+        name: n.into(),
+        data: d.into_bytes(),
+    };
+    let files = vec![
+        file(
+            "Chart.yaml",
+            format!("apiVersion: v2\nname: podinfo\nversion: {version}\n"),
+        ),
+        file("values.yaml", "replicas: 1\n".into()),
+        file(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n  version: {{ .Chart.Version | quote }}\n".into(),
+        ),
+    ];
+    let p = ferroflux_helm::package::package(files, 1_700_000_000).expect("package");
+    let tgz = dir.join(&p.file_name);
+    std::fs::write(&tgz, &p.data).expect("write chart");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, registry.ca_pem().expect("tls")).expect("ca");
+    let out = helm
+        .command()
+        .arg("push")
+        .arg(&tgz)
+        .arg(format!("oci://{}/charts", registry.host()))
+        .arg("--ca-file")
+        .arg(&ca)
+        .args(["--username", USER, "--password", PASSWORD])
+        .output()
+        .expect("helm push");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "helm push: {text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("Digest: "))
+        .unwrap_or_else(|| panic!("no digest in: {text}"))
+        .trim()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_release_installs_a_chart_pushed_by_helm_through_an_oci_repository() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(cp) = ferroflux_testkit::control_plane::ControlPlane::shared() else {
+        return;
+    };
+    let Some(helm) = ferroflux_testkit::helm::Helm::find() else {
+        return;
+    };
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let digest = helm_push(&helm, &registry, tmp.path(), "6.5.0");
+    let ns = cp.namespace("oci-hr");
+    let host = registry.host();
+    let manifests = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: podinfo
+  namespace: {ns}
+spec:
+  interval: 5m
+  url: oci://{host}/charts/podinfo
+  ref:
+    semver: '>=6.0.0'
+  layerSelector:
+    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip
+    operation: copy
+  secretRef:
+    name: regcred
+  certSecretRef:
+    name: registry-ca
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+  namespace: {ns}
+spec:
+  interval: 5m
+  chartRef:
+    kind: OCIRepository
+    name: podinfo
+  values:
+    replicas: 2
+"
+    );
+    let opts = fleet_options(
+        tmp.path(),
+        &manifests,
+        &registry_secrets(&ns, &registry, PASSWORD),
+    );
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let (client, targets) = targets(cp).await;
+    let mut runner = Runner::new(opts.clone(), state.clone())
+        .expect("runner")
+        .with_targets(Arc::clone(&targets));
+    let text = runner.run_once().await.expect("run").to_string();
+    let oci = status_of(&state, "OCIRepository", "podinfo");
+    assert_eq!(
+        oci["artifact"]["revision"],
+        format!("6.5.0@{digest}"),
+        "{oci}\n{text}"
+    );
+    let short = &digest["sha256:".len().."sha256:".len() + 12];
+    let hr = status_of(&state, "HelmRelease", "podinfo");
+    assert_eq!(
+        ready(&hr),
+        (
+            "True".into(),
+            "InstallSucceeded".into(),
+            format!(
+                "Helm install succeeded for release {ns}/podinfo.v1 with chart podinfo@6.5.0+{short}"
+            )
+        ),
+        "{hr}\n{text}"
+    );
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), &ns);
+    let cm = cms.get("podinfo").await.expect("the release's ConfigMap");
+    assert_eq!(cm.data.expect("data")["replicas"], "2");
+    let out = helm
+        .command()
+        .args(["list", "-n", &ns, "-o", "json"])
+        .env("KUBECONFIG", cp.kubeconfig())
+        .output()
+        .expect("helm list");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list[0]["name"], "podinfo", "{list}");
+    assert_eq!(list[0]["status"], "deployed", "{list}");
+    assert_eq!(list[0]["chart"], format!("podinfo-6.5.0+{short}"), "{list}");
 }
