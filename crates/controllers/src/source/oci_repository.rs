@@ -762,3 +762,176 @@ fn store_extracted(
             )
         })
 }
+
+/// A chart of a `type: oci` HelmRepository, as a HelmChart pulls it
+/// (source-controller's `OCIChartRepository`).
+#[derive(Debug, Clone)]
+pub struct ChartPull {
+    /// The repository URL, `oci://<host>/<path>` (normalised).
+    pub url: String,
+    pub chart: String,
+    /// A version, or a semver range (`*` when empty).
+    pub version: String,
+    /// Resolve the version only: no manifest or blob is fetched.
+    pub download: bool,
+    pub insecure: bool,
+    pub auth: Auth,
+    pub options: Options,
+    /// Bytes of the chart layer at most.
+    pub max_bytes: u64,
+}
+
+/// What [`pull_chart`] found: the chart's version (tags with `_` read as
+/// `+`) and, when downloaded, its package and manifest digest.
+#[derive(Debug, Clone, Default)]
+pub struct PulledChart {
+    pub version: String,
+    pub data: Option<Vec<u8>>,
+    pub digest: Option<String>,
+}
+
+/// Why a chart could not be pulled: `reference` for a version that cannot
+/// be resolved, `auth` for a 401/403 or a TLS refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartPullError {
+    pub message: String,
+    pub reference: bool,
+    pub auth: bool,
+}
+
+fn is_auth(e: &ferroflux_registry::RegistryError) -> bool {
+    use ferroflux_registry::RegistryError as E;
+    match e {
+        E::Status { status, .. } => matches!(status.as_u16(), 401 | 403),
+        E::Tls { .. } | E::TlsConfig { .. } => true,
+        _ => false,
+    }
+}
+
+/// `GetChartVersion` then `DownloadChart`: an exact version is the tag
+/// (`+` as `_`); a range is matched against the repository's tags (an
+/// exact tag first, then the highest in range); the chart layer
+/// (`application/vnd.cncf.helm.chart.content.v1.tar+gzip`) is fetched
+/// bounded and digest-checked.
+pub async fn pull_chart(p: &ChartPull) -> Result<PulledChart, ChartPullError> {
+    let reference = |message: String| ChartPullError {
+        message,
+        reference: true,
+        auth: false,
+    };
+    let chart_url = format!("{}/{}", p.url.trim_end_matches('/'), p.chart);
+    let image = parse_url(&chart_url, p.insecure)
+        .map_err(|e| reference(format!("invalid chart URL format '{chart_url}': {e}")))?;
+    let client = Client::new(p.options.clone()).map_err(|e| ChartPullError {
+        message: e.to_string(),
+        reference: false,
+        auth: true,
+    })?;
+    let version =
+        if ferroflux_policy::semver::try_parse_tag(&p.version).is_some() {
+            p.version.clone()
+        } else {
+            let tags = client.list_tags(&image, &p.auth).await.map_err(|e| ChartPullError {
+            auth: is_auth(&e),
+            ..reference(format!(
+                "could not get tags for \"{}\": could not fetch tags for \"{chart_url}\": {e}",
+                p.chart
+            ))
+        })?;
+            if tags.is_empty() {
+                return Err(reference(format!(
+                    "unable to locate any tags in provided repository: {}",
+                    p.chart
+                )));
+            }
+            let tags: Vec<String> = tags.iter().map(|t| t.replace('_', "+")).collect();
+            last_matching_version(&tags, &p.version).map_err(reference)?
+        };
+    if !p.download {
+        return Ok(PulledChart {
+            version,
+            ..PulledChart::default()
+        });
+    }
+    let tag = version.replace('+', "_");
+    let pull = |e: String, auth: bool| ChartPullError {
+        message: format!("failed to get '{chart_url}:{version}': {e}"),
+        reference: false,
+        auth,
+    };
+    let manifest = client
+        .get_manifest(&image, &tag, &p.auth)
+        .await
+        .map_err(|e| pull(e.to_string(), is_auth(&e)))?;
+    let layer = manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == HELM_CHART_CONTENT)
+        .ok_or_else(|| {
+            pull(
+                format!("manifest does not contain a layer with mediatype {HELM_CHART_CONTENT}"),
+                false,
+            )
+        })?;
+    let mut data = Vec::new();
+    client
+        .get_blob(&image, layer, p.max_bytes, &p.auth, &mut data)
+        .await
+        .map_err(|e| pull(e.to_string(), is_auth(&e)))?;
+    Ok(PulledChart {
+        version,
+        data: Some(data),
+        digest: Some(manifest.digest),
+    })
+}
+
+/// `getLastMatchingVersionOrConstraint`: an exact tag, else the highest
+/// version in the range (`*` for an empty one).
+pub fn last_matching_version(tags: &[String], version: &str) -> Result<String, String> {
+    use ferroflux_policy::semver::{Constraints, try_parse_tag};
+    if !version.is_empty()
+        && let Some(t) = tags.iter().find(|t| *t == version)
+    {
+        return Ok(t.clone());
+    }
+    let range = if version.is_empty() { "*" } else { version };
+    let constraints = Constraints::parse(range).map_err(|e| e.to_string())?;
+    let mut best: Option<(&String, ferroflux_policy::semver::Version<'_>)> = None;
+    for tag in tags {
+        let Some(v) = try_parse_tag(tag) else {
+            continue;
+        };
+        if constraints.check(&v)
+            && best
+                .as_ref()
+                .is_none_or(|(_, b)| v.compare(b) == std::cmp::Ordering::Greater)
+        {
+            best = Some((tag, v));
+        }
+    }
+    best.map(|(t, _)| t.clone()).ok_or_else(|| {
+        format!("could not locate a version matching provided version string {version}")
+    })
+}
+
+/// The registry credentials of an OCI HelmRepository's `secretRef`: a
+/// dockerconfigjson Secret, or `username` and `password`.
+pub fn helm_repository_auth(
+    data: &SecretData,
+    secret: &str,
+    registry: &str,
+) -> Result<Auth, String> {
+    if data.contains_key(".dockerconfigjson") {
+        return DockerConfig::from_secret_data(data, secret)
+            .map(|c| c.auth_for(registry))
+            .map_err(|e| e.to_string());
+    }
+    let text = |k: &str| data.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
+    match (text("username"), text("password")) {
+        (Some(username), Some(password)) => Ok(Auth::Basic { username, password }),
+        (None, None) => Ok(Auth::Anonymous),
+        _ => Err(format!(
+            "secret '{secret}': malformed basic auth - both 'username' and 'password' are required"
+        )),
+    }
+}

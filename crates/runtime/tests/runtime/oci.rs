@@ -471,3 +471,133 @@ spec:
     assert_eq!(list[0]["status"], "deployed", "{list}");
     assert_eq!(list[0]["chart"], format!("podinfo-6.5.0+{short}"), "{list}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_release_installs_from_an_oci_helm_repository_as_helm_reads_it() {
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(cp) = ferroflux_testkit::control_plane::ControlPlane::shared() else {
+        return;
+    };
+    let Some(helm) = ferroflux_testkit::helm::Helm::find() else {
+        return;
+    };
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    helm_push(&helm, &registry, tmp.path(), "6.4.0");
+    helm_push(&helm, &registry, tmp.path(), "6.5.0");
+    helm_push(&helm, &registry, tmp.path(), "7.0.0");
+    let ns = cp.namespace("oci-helmrepo");
+    let host = registry.host();
+    let release = |name: &str, version: &str| {
+        format!(
+            "---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  interval: 5m
+  chart:
+    spec:
+      chart: podinfo
+      version: '{version}'
+      sourceRef:
+        kind: HelmRepository
+        name: charts
+  values:
+    replicas: 3
+"
+        )
+    };
+    let manifests = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: {ns}
+spec:
+  type: oci
+  interval: 5m
+  url: oci://{host}/charts
+  secretRef:
+    name: regcred
+  certSecretRef:
+    name: registry-ca
+{}{}",
+        release("podinfo", "6.x"),
+        release("missing", "9.x")
+    );
+    let opts = fleet_options(
+        tmp.path(),
+        &manifests,
+        &registry_secrets(&ns, &registry, PASSWORD),
+    );
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let (client, targets) = targets(cp).await;
+    let mut runner = Runner::new(opts.clone(), state.clone())
+        .expect("runner")
+        .with_targets(Arc::clone(&targets));
+    let text = runner.run_once().await.expect("run").to_string();
+    let chart = status_of(&state, "HelmChart", &format!("{ns}-podinfo"));
+    assert_eq!(
+        ready(&chart),
+        (
+            "True".into(),
+            "ChartPullSucceeded".into(),
+            "pulled 'podinfo' chart with version '6.5.0'".into()
+        ),
+        "{chart}\n{text}"
+    );
+    let hr = status_of(&state, "HelmRelease", "podinfo");
+    assert_eq!(
+        ready(&hr),
+        (
+            "True".into(),
+            "InstallSucceeded".into(),
+            format!("Helm install succeeded for release {ns}/podinfo.v1 with chart podinfo@6.5.0")
+        ),
+        "{hr}\n{text}"
+    );
+    let missing = status_of(&state, "HelmRelease", "missing");
+    let (status, reason, message) = ready(&missing);
+    assert_eq!(
+        (status.as_str(), reason.as_str(), message),
+        (
+            "False",
+            "SourceNotReady",
+            format!(
+                "HelmChart '{ns}/{ns}-missing' is not ready: invalid chart reference: failed to \
+                 get chart version for remote reference: could not locate a version matching \
+                 provided version string 9.x"
+            )
+        ),
+        "{missing}\n{text}"
+    );
+    assert!(!text.contains(PASSWORD));
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), &ns);
+    let cm = cms.get("podinfo").await.expect("the release's ConfigMap");
+    assert_eq!(cm.data.expect("data")["replicas"], "3");
+    let out = helm
+        .command()
+        .args(["list", "-n", &ns, "-o", "json"])
+        .env("KUBECONFIG", cp.kubeconfig())
+        .output()
+        .expect("helm list");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["name"], "podinfo", "{list}");
+    assert_eq!(list[0]["status"], "deployed", "{list}");
+    assert_eq!(list[0]["chart"], "podinfo-6.5.0", "{list}");
+}
