@@ -129,6 +129,10 @@ pub struct TlsOptions {
     pub client_key_pem: Option<Vec<u8>>,
     /// Load the system trust store (default true via [`Options::default`]).
     pub no_system_roots: bool,
+    /// Accept any server certificate: OCIRepository's `insecure` without a
+    /// `certSecretRef`, the one place Flux skips verification (for crane
+    /// and other tools that push to self-signed registries).
+    pub insecure_skip_verify: bool,
 }
 
 impl fmt::Debug for TlsOptions {
@@ -141,6 +145,7 @@ impl fmt::Debug for TlsOptions {
                 &self.client_key_pem.as_ref().map(|_| "<redacted>"),
             )
             .field("no_system_roots", &self.no_system_roots)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
             .finish()
     }
 }
@@ -1181,13 +1186,19 @@ fn tls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, RegistryError> 
             });
         }
     }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| RegistryError::TlsConfig {
             what: "protocol versions",
             detail: e.to_string(),
-        })?
-        .with_root_certificates(roots);
+        })?;
+    let builder = if opts.insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+    } else {
+        builder.with_root_certificates(roots)
+    };
     let config = match (&opts.client_cert_pem, &opts.client_key_pem) {
         (None, None) => builder.with_no_client_auth(),
         (Some(cert), Some(key)) => {
@@ -1217,6 +1228,56 @@ fn tls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, RegistryError> 
         }
     };
     Ok(config)
+}
+
+/// A verifier that accepts every certificate but still checks the
+/// handshake signatures ([`TlsOptions::insecure_skip_verify`]).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 fn pem_error_kind(e: &rustls::pki_types::pem::Error) -> String {

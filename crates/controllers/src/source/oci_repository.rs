@@ -14,9 +14,11 @@
 //! (`ocirepository/<ns>/<name>/sha256:<hex>.tar.gz`, `latest.tar.gz`, the
 //! manifest's annotations in `artifact.metadata`).
 //!
+//! `insecure` allows plain HTTP and, without a `certSecretRef`, skips
+//! certificate verification (the one place Flux does).
+//!
 //! Not yet: `verify` (cosign, notation), cloud `provider`s,
-//! `serviceAccountName`, `proxySecretRef`, TLS verification skipped by
-//! `insecure` (here it allows plain HTTP only): each a clear Stalled.
+//! `serviceAccountName`, `proxySecretRef`: each a clear Stalled.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -354,6 +356,10 @@ fn client(input: &OciRepositoryInput<'_>) -> Result<Client, StepError> {
         let data = s.map_err(|e| failed(format!("failed to get secret '{name}': {e}")))?;
         opts.tls = crate::image::repository::tls_from_secret(data, &name)
             .map_err(|e| failed(e.message().to_string()))?;
+    } else if repo.spec.insecure == Some(true) {
+        // Flux's one exception: `insecure` without a `certSecretRef`
+        // skips certificate verification.
+        opts.tls.insecure_skip_verify = true;
     }
     Client::new(opts).map_err(|e| failed(e.to_string()))
 }

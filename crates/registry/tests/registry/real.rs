@@ -277,3 +277,26 @@ async fn pulls_a_flux_artifact_manifest_and_layer_verified() {
     assert!(err.to_string().contains("MANIFEST_UNKNOWN"), "{err}");
     assert_no_password(&err);
 }
+
+#[tokio::test]
+async fn insecure_skip_verify_accepts_an_untrusted_certificate_and_nothing_else_does() {
+    let Some(registry) = start() else { return };
+    registry.push_image("team/skip", "v1").await;
+    let image = ImageName::parse(&registry.image("team/skip"), false).unwrap();
+    let err = client_trusting(None)
+        .list_tags(&image, &basic(PASSWORD))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Tls { .. }), "{err:?}");
+    let skip = Client::new(Options {
+        timeout: Duration::from_secs(10),
+        tls: TlsOptions {
+            insecure_skip_verify: true,
+            ..TlsOptions::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let tags = skip.list_tags(&image, &basic(PASSWORD)).await.unwrap();
+    assert_eq!(tags, ["v1"]);
+}

@@ -221,6 +221,20 @@ spec:
   secretRef:
     name: regcred
 ---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: insecure
+  namespace: {ns}
+spec:
+  interval: 5m
+  url: oci://{host}/fleet/manifests
+  insecure: true
+  ref:
+    tag: 1.0.0
+  secretRef:
+    name: regcred
+---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata:
@@ -296,6 +310,10 @@ spec:
     let (status, _, message) = ready(&untrusted);
     assert_eq!(status, "False", "{untrusted}");
     assert!(message.contains("tls handshake"), "{message}");
+    // `insecure` without a certSecretRef: verification skipped, as Flux.
+    let insecure = status_of(&state, "OCIRepository", "insecure");
+    assert_eq!(ready(&insecure).0, "True", "{insecure}");
+    assert_eq!(insecure["artifact"]["revision"], revision.as_str());
 
     // A new version in range: pulled, applied.
     let second = registry
