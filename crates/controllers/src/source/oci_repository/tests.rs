@@ -559,3 +559,64 @@ async fn suspended_does_nothing_and_delete_removes_artifacts() {
     delete(&r, &storage).expect("delete");
     assert!(!storage.exists(&path));
 }
+
+/// An index: the revision is the index's digest (what the tag names), the
+/// content the linux/amd64 manifest's, as go-containerregistry picks it.
+#[tokio::test]
+async fn an_index_resolves_to_its_linux_amd64_manifest() {
+    let mut objects = BTreeMap::new();
+    let amd = artifact(
+        &mut objects,
+        "org/multi",
+        &[],
+        (FLUX_CONFIG, FLUX_CONTENT),
+        &tgz(&[("arch", "amd64")]),
+    );
+    let arm = artifact(
+        &mut objects,
+        "org/multi",
+        &[],
+        (FLUX_CONFIG, FLUX_CONTENT),
+        &tgz(&[("arch", "arm64")]),
+    );
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": ferroflux_registry::manifest::OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": arm, "size": 1, "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": OCI_MANIFEST, "digest": amd, "size": 1, "platform": {"os": "linux", "architecture": "amd64"}},
+        ],
+    }))
+    .expect("json");
+    let index_digest = sha256(&index);
+    objects.insert(
+        "org/multi/manifests/v2".into(),
+        Served {
+            content_type: ferroflux_registry::manifest::OCI_INDEX.into(),
+            body: index,
+            digest: Some(index_digest.clone()),
+        },
+    );
+    let fake = FakeRegistry::start(FakeOptions {
+        objects,
+        ..FakeOptions::default()
+    })
+    .await;
+    let t = tempfile::tempdir().expect("tmp");
+    let storage = storage(&t);
+    let r = repo(&format!("oci://{}", fake.image("org/multi")), tag("v2"));
+    let out = run(&r, &storage).await;
+    let a = out.status.artifact.as_ref().expect("artifact");
+    assert_eq!(a.revision, format!("v2@{index_digest}"));
+    let unpacked = t.path().join("unpacked");
+    ferroflux_artifact::archive::unpack_tar_gz(
+        &storage.local_path(&a.path),
+        &unpacked,
+        &ferroflux_artifact::Limits::default(),
+    )
+    .expect("unpack");
+    assert_eq!(
+        std::fs::read_to_string(unpacked.join("arch")).expect("arch"),
+        "amd64"
+    );
+}
