@@ -729,13 +729,7 @@ fn store_copy(
     path: &str,
     layer: &Path,
 ) -> Result<ferroflux_artifact::Stored, StoreError> {
-    let data = std::fs::read(layer).map_err(|e| {
-        (
-            reasons::ARCHIVE_OPERATION_FAILED,
-            format!("unable to copy artifact to storage: {e}"),
-        )
-    })?;
-    storage.write(path, &data).map_err(|e| {
+    storage.copy_from_path(path, layer).map_err(|e| {
         (
             reasons::ARCHIVE_OPERATION_FAILED,
             format!("unable to copy artifact to storage: {e}"),
