@@ -367,14 +367,13 @@ async fn failures_are_flux_conditions() {
         &layer,
     );
     // A layer whose bytes do not hash to its digest.
-    let liar = artifact(
+    artifact(
         &mut objects,
         "org/liar",
         &["v1"],
         (FLUX_CONFIG, FLUX_CONTENT),
         &layer,
     );
-    let _ = liar;
     let layer_digest = sha256(&layer);
     objects.insert(
         format!("org/liar/blobs/{layer_digest}"),
