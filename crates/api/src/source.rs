@@ -134,6 +134,9 @@ pub struct SourceStatus {
     /// (`HEAD`, `Tag`, `TagAndHEAD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_verification_mode: Option<String>,
+    /// OCIRepository: the `spec.layerSelector` of the last artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_layer_selector: Option<OCILayerSelector>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -148,6 +151,10 @@ pub struct Artifact {
     pub last_update_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// OCIRepository: the manifest's annotations
+    /// (`org.opencontainers.image.revision`, `.source`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -203,7 +210,11 @@ pub enum HelmRepositoryType {
     derive = "PartialEq",
     status = "SourceStatus",
     shortname = "ocirepo",
-    category = "fluxcd"
+    category = "fluxcd",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OCIRepositorySpec {
@@ -255,6 +266,30 @@ pub struct OCILayerSelector {
     pub media_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+}
+
+impl OCIRepositorySpec {
+    /// `timeout` defaults to 60s.
+    pub fn effective_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(Duration::from_secs(60))
+    }
+
+    /// `layerSelector.mediaType`, empty when unset.
+    pub fn layer_media_type(&self) -> &str {
+        self.layer_selector
+            .as_ref()
+            .and_then(|l| l.media_type.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// `layerSelector.operation`, `extract` when unset or empty.
+    pub fn layer_operation(&self) -> &str {
+        self.layer_selector
+            .as_ref()
+            .and_then(|l| l.operation.as_deref())
+            .filter(|o| !o.is_empty())
+            .unwrap_or("extract")
+    }
 }
 
 impl HelmRepositorySpec {

@@ -271,6 +271,47 @@ impl Storage {
         })
     }
 
+    /// `CopyFromPath`: the file `from` streamed to `path` under the
+    /// artifact's lock, through a temp file renamed into place (mode
+    /// 0600); the digest is of the bytes copied. Nothing is held in memory.
+    pub fn copy_from_path(&self, path: &str, from: &Path) -> Result<Stored, Error> {
+        let local = self.local_path(path);
+        let parent = local.parent().ok_or_else(|| Error::BadPath {
+            path: path.to_string(),
+        })?;
+        private_dir(parent)?;
+        let _lock = self.lock(path)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(parent)
+            .map_err(io("create temp file in", parent))?;
+        let mut src = std::fs::File::open(from).map_err(io("open", from))?;
+        let mut writer = Digesting {
+            inner: std::io::BufWriter::new(tmp),
+            hasher: Sha256::new(),
+            written: 0,
+        };
+        std::io::copy(&mut src, &mut writer).map_err(io("copy into", &local))?;
+        writer.flush().map_err(io("write", &local))?;
+        let Digesting {
+            inner,
+            hasher,
+            written,
+        } = writer;
+        let tmp = inner
+            .into_inner()
+            .map_err(|e| io("write", &local)(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(io("sync", &local))?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(io("chmod", &local))?;
+        tmp.persist(&local)
+            .map_err(|e| io("rename into", &local)(e.error))?;
+        Ok(Stored {
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+            size: written,
+        })
+    }
+
     /// `Symlink`: `<artifact dir>/<name>` made a symlink to the artifact at
     /// `path` (replaced atomically); returns its URL (`status.url`).
     pub fn symlink(&self, path: &str, name: &str) -> Result<String, Error> {

@@ -20,7 +20,8 @@ use ferroflux_api::kustomize::{Kustomization, KustomizationSpec, KustomizationSt
 use ferroflux_api::meta::{Condition, condition};
 use ferroflux_api::source::{
     Artifact, GitRepository, GitRepositorySpec, HelmChart, HelmChartSpec, HelmChartStatus,
-    HelmRepository, HelmRepositorySpec, HelmRepositoryType, SourceStatus,
+    HelmRepository, HelmRepositorySpec, HelmRepositoryType, OCIRepository, OCIRepositorySpec,
+    SourceStatus,
 };
 use ferroflux_runtime::StatusStore;
 use ferroflux_runtime::state::Stored;
@@ -67,6 +68,8 @@ pub enum GetSourceCommand {
     Helm(GetArgs),
     /// HelmChart status (REVISION: the chart version stored).
     Chart(GetArgs),
+    /// OCIRepository status (REVISION: `<tag>@sha256:<digest>`).
+    Oci(GetArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -145,7 +148,10 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
             | GetImageCommand::Update(a),
         )
         | GetCommand::Sources(
-            GetSourceCommand::Git(a) | GetSourceCommand::Helm(a) | GetSourceCommand::Chart(a),
+            GetSourceCommand::Git(a)
+            | GetSourceCommand::Helm(a)
+            | GetSourceCommand::Chart(a)
+            | GetSourceCommand::Oci(a),
         ) => (a, Columns::default()),
         GetCommand::Helmreleases(a) => (a, Columns::default()),
         GetCommand::Kustomizations(k) => (
@@ -184,6 +190,9 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
             GetCommand::Sources(GetSourceCommand::Chart(_)) => {
                 print_kind::<HelmChart>(&origin, args, columns).await
             }
+            GetCommand::Sources(GetSourceCommand::Oci(_)) => {
+                print_kind::<OCIRepository>(&origin, args, columns).await
+            }
             GetCommand::Kustomizations(_) => {
                 print_kind::<Kustomization>(&origin, args, columns).await
             }
@@ -193,6 +202,7 @@ pub fn run(cmd: GetCommand) -> anyhow::Result<ExitCode> {
                 // a kind that fails is reported and the next one listed.
                 let tables = [
                     print_kind::<GitRepository>(&origin, args, columns).await,
+                    print_kind::<OCIRepository>(&origin, args, columns).await,
                     print_kind::<HelmRepository>(&origin, args, columns).await,
                     print_kind::<HelmChart>(&origin, args, columns).await,
                     print_kind::<ImageRepository>(&origin, args, columns).await,
@@ -617,6 +627,20 @@ impl Listed for GitRepository {
         vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
     }
     fn cells(i: &Item<GitRepositorySpec, SourceStatus>, _: Columns) -> Vec<String> {
+        let suspend = i.spec.as_ref().and_then(|s| s.suspend);
+        source_row(
+            i.status.artifact.as_ref(),
+            suspend,
+            ready(&i.status.conditions),
+        )
+    }
+}
+
+impl Listed for OCIRepository {
+    fn headers(_: Columns) -> Vec<&'static str> {
+        vec!["REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    }
+    fn cells(i: &Item<OCIRepositorySpec, SourceStatus>, _: Columns) -> Vec<String> {
         let suspend = i.spec.as_ref().and_then(|s| s.suspend);
         source_row(
             i.status.artifact.as_ref(),

@@ -56,6 +56,8 @@ pub enum ReconcileSourceCommand {
     Helm(ReconcileArgs),
     /// Trigger a build of a HelmChart and wait for its artifact.
     Chart(ReconcileArgs),
+    /// Trigger a pull of an OCIRepository and wait for its artifact.
+    Oci(ReconcileArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -101,6 +103,9 @@ pub fn run(cmd: ReconcileCommand) -> anyhow::Result<ExitCode> {
             }
             ReconcileCommand::Source(ReconcileSourceCommand::Chart(a)) => {
                 with_deadline::<HelmChart>(a, false).await
+            }
+            ReconcileCommand::Source(ReconcileSourceCommand::Oci(a)) => {
+                with_deadline::<OCIRepository>(a, false).await
             }
             ReconcileCommand::Kustomization(a) => {
                 with_deadline::<Kustomization>(&a.common, a.with_source).await

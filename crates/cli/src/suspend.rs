@@ -12,7 +12,7 @@ use ferroflux_api::duration::Duration;
 use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
-use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use kube::Client;
 use kube::api::Api;
 use serde_json::json;
@@ -56,6 +56,8 @@ pub enum SuspendSourceCommand {
     Helm(SuspendArgs),
     /// HelmChart objects.
     Chart(SuspendArgs),
+    /// OCIRepository objects.
+    Oci(SuspendArgs),
 }
 
 #[derive(Args, Clone, Debug)]
@@ -121,6 +123,9 @@ pub fn run(cmd: SuspendCommand, verb: Verb) -> anyhow::Result<ExitCode> {
             }
             SuspendCommand::Source(SuspendSourceCommand::Chart(a)) => {
                 apply::<HelmChart>(a, verb).await
+            }
+            SuspendCommand::Source(SuspendSourceCommand::Oci(a)) => {
+                apply::<OCIRepository>(a, verb).await
             }
             SuspendCommand::Kustomization(a) => apply::<Kustomization>(a, verb).await,
             SuspendCommand::Helmrelease(a) => apply::<HelmRelease>(a, verb).await,

@@ -287,6 +287,7 @@ fn bench_helm(c: &mut Criterion) {
             limits: &Limits::default(),
             requeue_dependency: std::time::Duration::from_secs(30),
             repositories: &[],
+            oci: None,
         };
         helm_chart::reconcile(&input, &clock(), &download)
     };

@@ -12,7 +12,7 @@ use ferroflux_api::helm::HelmRelease;
 use ferroflux_api::image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::notification::{Alert, Provider, Receiver};
-use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceColumnDefinition, CustomResourceDefinition, JSONSchemaProps,
     JSONSchemaPropsOrArray,
@@ -64,7 +64,7 @@ enum VersionEdit {
 }
 
 /// Every CRD ferroflux serves, in a stable order (image kinds, then
-/// GitRepository, HelmRepository, HelmChart, Kustomization, HelmRelease,
+/// GitRepository, HelmRepository, OCIRepository, HelmChart, Kustomization, HelmRelease,
 /// then Receiver,
 /// Provider, Alert).
 pub fn crds() -> Result<Vec<CustomResourceDefinition>, Error> {
@@ -136,6 +136,18 @@ fn served() -> Vec<Served> {
                 age_column(),
                 ready_column(),
                 status_column(),
+            ],
+            annotations: &[],
+            deprecated: &[],
+        },
+        Served {
+            crd: OCIRepository::crd(),
+            categories: &["all", "fluxcd", "fluxcd-sources"],
+            columns: vec![
+                column("URL", "string", ".spec.url", 0),
+                ready_column(),
+                status_column(),
+                age_column(),
             ],
             annotations: &[],
             deprecated: &[],

@@ -270,27 +270,32 @@ fn cluster_role() -> ClusterRole {
                 &["gitrepositories/finalizers"],
                 &["update"],
             ),
-            // HelmRepositories and HelmCharts are reconciled too.
+            // HelmRepositories, HelmCharts and OCIRepositories are
+            // reconciled too; Buckets are read as sources.
             rule(
                 &["source.toolkit.fluxcd.io"],
-                &["helmrepositories", "helmcharts"],
+                &["helmrepositories", "helmcharts", "ocirepositories"],
                 WRITE,
             ),
             rule(
                 &["source.toolkit.fluxcd.io"],
-                &["helmrepositories/status", "helmcharts/status"],
+                &[
+                    "helmrepositories/status",
+                    "helmcharts/status",
+                    "ocirepositories/status",
+                ],
                 STATUS,
             ),
             rule(
                 &["source.toolkit.fluxcd.io"],
-                &["helmrepositories/finalizers", "helmcharts/finalizers"],
+                &[
+                    "helmrepositories/finalizers",
+                    "helmcharts/finalizers",
+                    "ocirepositories/finalizers",
+                ],
                 &["update"],
             ),
-            rule(
-                &["source.toolkit.fluxcd.io"],
-                &["ocirepositories", "buckets"],
-                READ,
-            ),
+            rule(&["source.toolkit.fluxcd.io"], &["buckets"], READ),
             // HelmReleases are reconciled (their release Secrets and
             // objects come with the cluster-reconciler binding).
             rule(&["helm.toolkit.fluxcd.io"], &["helmreleases"], WRITE),

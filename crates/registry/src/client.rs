@@ -16,6 +16,7 @@ use sha2::Digest as _;
 use url::Url;
 
 use crate::auth::Auth;
+use crate::manifest::{self, Descriptor, MAX_MANIFEST_BYTES, Manifest, hex};
 use crate::name::ImageName;
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -73,6 +74,21 @@ pub enum RegistryError {
         repository: String,
         detail: String,
     },
+    #[error("registry {registry}: {what} of {repository} has digest {got}, expected {expected}")]
+    Digest {
+        registry: String,
+        repository: String,
+        what: String,
+        expected: String,
+        got: String,
+    },
+    #[error("registry {registry}: blob {digest} of {repository}: {detail}")]
+    Blob {
+        registry: String,
+        repository: String,
+        digest: String,
+        detail: String,
+    },
     #[error("invalid tag '{tag}' for {image}")]
     InvalidTag { image: String, tag: String },
     #[error("invalid tls configuration: {what}: {detail}")]
@@ -113,6 +129,10 @@ pub struct TlsOptions {
     pub client_key_pem: Option<Vec<u8>>,
     /// Load the system trust store (default true via [`Options::default`]).
     pub no_system_roots: bool,
+    /// Accept any server certificate: OCIRepository's `insecure` without a
+    /// `certSecretRef`, the one place Flux skips verification (for crane
+    /// and other tools that push to self-signed registries).
+    pub insecure_skip_verify: bool,
 }
 
 impl fmt::Debug for TlsOptions {
@@ -125,6 +145,7 @@ impl fmt::Debug for TlsOptions {
                 &self.client_key_pem.as_ref().map(|_| "<redacted>"),
             )
             .field("no_system_roots", &self.no_system_roots)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
             .finish()
     }
 }
@@ -361,12 +382,7 @@ impl Client {
         tag: &str,
         auth: &Auth,
     ) -> Result<String, RegistryError> {
-        if tag.is_empty()
-            || tag.len() > 128
-            || !tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        {
+        if !valid_tag(tag) {
             return Err(RegistryError::InvalidTag {
                 image: image.canonical(),
                 tag: tag.to_owned(),
@@ -398,6 +414,139 @@ impl Client {
                 detail,
             })?;
         Ok(format!("sha256:{}", hex(&sha2::Sha256::digest(&body))))
+    }
+
+    /// The manifest (or index) of `image:reference`, `reference` a tag or
+    /// a `sha256:` digest: at most [`MAX_MANIFEST_BYTES`], its bytes
+    /// hashing to the digest asked for and to the one the registry
+    /// announces (`Docker-Content-Digest`).
+    pub async fn get_manifest(
+        &self,
+        image: &ImageName,
+        reference: &str,
+        auth: &Auth,
+    ) -> Result<Manifest, RegistryError> {
+        let by_digest = reference.contains(':');
+        if !(by_digest && manifest::is_sha256_digest(reference) || valid_tag(reference)) {
+            return Err(RegistryError::InvalidTag {
+                image: image.canonical(),
+                tag: reference.to_owned(),
+            });
+        }
+        let mut call = self.call(image, auth);
+        let base = self.base_url(&mut call).await?;
+        let url = parse_url(
+            &format!("{base}/v2/{}/manifests/{reference}", image.repository()),
+            image,
+        )?;
+        let resp = self
+            .send(&mut call, Method::GET, &url, Some(MANIFEST_ACCEPT))
+            .await?;
+        let announced = header_str(resp.headers(), "docker-content-digest").map(str::to_owned);
+        let content_type = header_str(resp.headers(), "content-type").map(str::to_owned);
+        let limit = MAX_MANIFEST_BYTES.min(self.opts.max_body_bytes);
+        let decode = |detail: String| RegistryError::Decode {
+            url: url.to_string(),
+            registry: image.registry().to_owned(),
+            detail,
+        };
+        let body = read_body(resp, limit).await.map_err(decode)?;
+        let mut expected: Vec<&str> = Vec::new();
+        if by_digest {
+            expected.push(reference);
+        }
+        // A registry may announce another algorithm than it was asked
+        // by; only a sha256 announcement is checked.
+        if let Some(a) = announced.as_deref().filter(|a| a.starts_with("sha256:")) {
+            expected.push(a);
+        }
+        manifest::parse(&body, content_type.as_deref(), &expected).map_err(|e| match e {
+            manifest::ManifestError::Digest { expected, got } => RegistryError::Digest {
+                registry: image.registry().to_owned(),
+                repository: image.repository().to_owned(),
+                what: format!("manifest {reference}"),
+                expected,
+                got,
+            },
+            other => decode(other.to_string()),
+        })
+    }
+
+    /// The blob `digest` of `image` written to `out`: at most `limit`
+    /// bytes, exactly `size` when it is known (> 0), hashing to `digest`.
+    /// On an error `out` holds a partial or wrong blob: the caller
+    /// discards it. Returns the bytes written.
+    pub async fn get_blob<W: std::io::Write + Send>(
+        &self,
+        image: &ImageName,
+        blob: &Descriptor,
+        limit: u64,
+        auth: &Auth,
+        out: &mut W,
+    ) -> Result<u64, RegistryError> {
+        let blob_error = |detail: String| RegistryError::Blob {
+            registry: image.registry().to_owned(),
+            repository: image.repository().to_owned(),
+            digest: blob.digest.clone(),
+            detail,
+        };
+        if !manifest::is_sha256_digest(&blob.digest) {
+            return Err(blob_error(
+                "unsupported digest (only sha256 is verified)".to_owned(),
+            ));
+        }
+        let size = u64::try_from(blob.size).unwrap_or(0);
+        if size > limit {
+            return Err(blob_error(format!(
+                "size {size} is over {limit} bytes, ferroflux's limit"
+            )));
+        }
+        let mut call = self.call(image, auth);
+        let base = self.base_url(&mut call).await?;
+        let url = parse_url(
+            &format!("{base}/v2/{}/blobs/{}", image.repository(), blob.digest),
+            image,
+        )?;
+        let mut resp = self.send(&mut call, Method::GET, &url, None).await?;
+        let bound = if size > 0 { size } else { limit };
+        if resp.content_length().is_some_and(|n| n > bound) {
+            return Err(blob_error(format!(
+                "the registry announces more than {bound} bytes"
+            )));
+        }
+        let mut hasher = sha2::Sha256::new();
+        let mut written: u64 = 0;
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(timeout_error(&call, &self.opts)),
+                Err(e) => return Err(blob_error(format!("reading: {}", error_chain(&e)))),
+            };
+            written = written.saturating_add(chunk.len() as u64);
+            if written > bound {
+                return Err(blob_error(format!("more than {bound} bytes served")));
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk)
+                .map_err(|e| blob_error(format!("writing: {e}")))?;
+        }
+        if size > 0 && written != size {
+            return Err(blob_error(format!(
+                "{written} bytes served, the manifest says {size}"
+            )));
+        }
+        let got = format!("sha256:{}", hex(&hasher.finalize()));
+        if got != blob.digest {
+            return Err(RegistryError::Digest {
+                registry: image.registry().to_owned(),
+                repository: image.repository().to_owned(),
+                what: "blob".to_owned(),
+                expected: blob.digest.clone(),
+                got,
+            });
+        }
+        Ok(written)
     }
 
     fn call<'a>(&self, image: &'a ImageName, auth: &'a Auth) -> Call<'a> {
@@ -986,13 +1135,13 @@ fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     base.mul_f64(0.5 + unit / 2.0)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+/// A tag as the distribution spec allows it (`[A-Za-z0-9_.-]{1,128}`).
+fn valid_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// The system's trusted roots, read and parsed once per process: a
@@ -1037,13 +1186,19 @@ fn tls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, RegistryError> 
             });
         }
     }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| RegistryError::TlsConfig {
             what: "protocol versions",
             detail: e.to_string(),
-        })?
-        .with_root_certificates(roots);
+        })?;
+    let builder = if opts.insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+    } else {
+        builder.with_root_certificates(roots)
+    };
     let config = match (&opts.client_cert_pem, &opts.client_key_pem) {
         (None, None) => builder.with_no_client_auth(),
         (Some(cert), Some(key)) => {
@@ -1073,6 +1228,56 @@ fn tls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, RegistryError> 
         }
     };
     Ok(config)
+}
+
+/// A verifier that accepts every certificate but still checks the
+/// handshake signatures ([`TlsOptions::insecure_skip_verify`]).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 fn pem_error_kind(e: &rustls::pki_types::pem::Error) -> String {

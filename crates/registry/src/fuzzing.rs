@@ -3,10 +3,14 @@
 
 use reqwest::header::{HeaderMap, HeaderValue, LINK};
 
-/// Parse `bytes` as a tags page, a `Link` header (against a fixed page URL)
-/// and a `WWW-Authenticate` challenge; none of them may panic.
+/// Parse `bytes` as a tags page, a manifest (and an index's platform
+/// choice), a `Link` header (against a fixed page URL) and a
+/// `WWW-Authenticate` challenge; none of them may panic.
 pub fn registry_response(bytes: &[u8]) {
     let _ = serde_json::from_slice::<crate::client::TagPage>(bytes).map(|p| p.tags);
+    if let Ok(m) = crate::manifest::parse(bytes, None, &[]) {
+        let _ = m.default_platform();
+    }
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };

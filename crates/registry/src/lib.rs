@@ -10,7 +10,8 @@
 //!   header, else `n`/`last`), `HEAD` of a manifest for its digest, the Bearer
 //!   token challenge with a token cache, TLS (system roots, extra CA, client
 //!   certificate), a per-registry rate limit and retries of 429/5xx honouring
-//!   `Retry-After`, all bounded by one timeout.
+//!   `Retry-After`, all bounded by one timeout; manifests and blobs fetched
+//!   bounded and checked against their digests ([`manifest`]).
 //!
 //! The HTTP client lives here and nowhere else (`deny.toml`). Must not depend
 //! on kube, git, the store or any controller. Errors name the registry, the
@@ -19,8 +20,10 @@
 pub mod auth;
 pub mod client;
 pub mod fuzzing;
+pub mod manifest;
 pub mod name;
 
 pub use auth::{Auth, AuthError, DockerConfig};
 pub use client::{Client, Options, Progress, RegistryError, RetryPolicy, TlsOptions};
+pub use manifest::{Descriptor, Manifest, ManifestError};
 pub use name::{ImageName, NameError};

@@ -15,7 +15,7 @@ use ferroflux_api::kustomize::Kustomization;
 use ferroflux_api::manifest::Object;
 use ferroflux_api::meta::{Condition, ObjectMeta, RECONCILE_REQUEST_ANNOTATION, condition};
 use ferroflux_api::notification::{Alert, Provider, Receiver};
-use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository};
+use ferroflux_api::source::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use ferroflux_controllers::kind::{Cleanup, Cx, FirstRun, Job, Kind, KindInfo, Ref, Run, get};
 use ferroflux_controllers::status;
 use serde_json::Value;
@@ -330,6 +330,7 @@ impl Registry {
     pub fn flux() -> Registry {
         Registry::default()
             .with::<GitRepository>()
+            .with::<OCIRepository>()
             .with::<HelmRepository>()
             .with::<HelmChart>()
             .with::<Kustomization>()

@@ -64,12 +64,13 @@ const HELM_CHART: &str = ferroflux_controllers::source::helm_chart::KIND;
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 13] = [
+pub const EDGES: [(&str, &str); 14] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
     (HELM_REPOSITORY, HELM_CHART),
     (GIT_REPOSITORY, HELM_CHART),
     (GIT_REPOSITORY, KUSTOMIZATION),
     (KUSTOMIZATION, KUSTOMIZATION),
+    ("OCIRepository", KUSTOMIZATION),
     (IMAGE_REPOSITORY, IMAGE_POLICY),
     (IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION),
     (GIT_REPOSITORY, IMAGE_UPDATE_AUTOMATION),

@@ -1,6 +1,7 @@
 //! A fake OCI registry (axum, plain HTTP on loopback) for what distribution
 //! 2.8 cannot do: `Link` pagination of `tags/list`, the Bearer token
-//! challenge with a token endpoint, and 429/5xx with `Retry-After`.
+//! challenge with a token endpoint, 429/5xx with `Retry-After`, and canned
+//! (hostile) manifests and blobs.
 //! Counters let tests check how many requests and token exchanges happened.
 
 use std::collections::{BTreeMap, HashSet};
@@ -51,6 +52,19 @@ pub struct Options {
     pub retry_after: Option<String>,
     /// Every `tags/list` request fails with this status.
     pub fail_status: Option<u16>,
+    /// Answers served as they are, by path under `/v2/`
+    /// (`org/app/manifests/1.0.0`, `org/app/blobs/sha256:...`): the
+    /// manifests and blobs of hostile tests.
+    pub objects: BTreeMap<String, Served>,
+}
+
+/// One canned answer of [`Options::objects`].
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// `Docker-Content-Digest`, when set (it may lie).
+    pub digest: Option<String>,
 }
 
 impl Default for Options {
@@ -63,6 +77,7 @@ impl Default for Options {
             throttle: 0,
             retry_after: None,
             fail_status: None,
+            objects: BTreeMap::new(),
         }
     }
 }
@@ -256,6 +271,32 @@ async fn v2(
     let path = uri.path().trim_start_matches("/v2/");
     if let Some(repository) = path.strip_suffix("/tags/list") {
         return tags(&shared, &headers, repository, &query).await;
+    }
+    if let Some(served) = shared.opts.objects.get(path) {
+        let repository = path
+            .split_once("/manifests/")
+            .or_else(|| path.split_once("/blobs/"))
+            .map_or(path, |(r, _)| r);
+        if let Some(resp) = rejection(&shared, &headers, repository) {
+            return resp;
+        }
+        let mut resp = (
+            StatusCode::OK,
+            [("content-type", served.content_type.as_str())],
+            if method == Method::HEAD {
+                Vec::new()
+            } else {
+                served.body.clone()
+            },
+        )
+            .into_response();
+        if let Some(digest) = &served.digest {
+            resp.headers_mut().insert(
+                "docker-content-digest",
+                digest.parse().expect("digest header"),
+            );
+        }
+        return resp;
     }
     if let Some((repository, tag)) = path.split_once("/manifests/") {
         if let Some(resp) = rejection(&shared, &headers, repository) {

@@ -225,10 +225,49 @@ impl DockerRegistry {
     /// `latest` rebuilt): `build` lands in an annotation, so the manifest
     /// and its digest differ from [`DockerRegistry::push_image`]'s.
     pub async fn push_build(&self, repository: &str, tag: &str, build: Option<&str>) -> String {
+        let mut annotations = serde_json::json!({"org.opencontainers.image.ref.name": tag});
+        if let Some(build) = build {
+            annotations["org.opencontainers.image.revision"] = build.into();
+        }
+        self.push_artifact(
+            repository,
+            tag,
+            ("application/vnd.oci.image.config.v1+json", b"{}"),
+            &[],
+            annotations,
+        )
+        .await
+    }
+
+    /// Push `tgz` as `flux push artifact` does: Flux's config and content
+    /// media types and its `revision`/`source`/`created` annotations.
+    /// Returns the manifest digest.
+    pub async fn push_flux_artifact(
+        &self,
+        repository: &str,
+        tag: &str,
+        tgz: &[u8],
+        revision: &str,
+    ) -> String {
+        self.push_artifact(
+            repository,
+            tag,
+            ("application/vnd.cncf.flux.config.v1+json", b"{}"),
+            &[("application/vnd.cncf.flux.content.v1.tar+gzip", tgz)],
+            serde_json::json!({
+                "org.opencontainers.image.created": "2026-01-01T00:00:00Z",
+                "org.opencontainers.image.revision": revision,
+                "org.opencontainers.image.source": "https://example.test/fleet.git",
+            }),
+        )
+        .await
+    }
+
+    /// Upload a blob (monolithic POST + PUT); returns its digest.
+    pub async fn push_blob(&self, repository: &str, data: &[u8]) -> String {
         let http = self.http();
         let base = self.base();
-        let config = b"{}";
-        let config_digest = sha256(config);
+        let digest = sha256(data);
         let start = self
             .authed(http.post(format!("{base}/v2/{repository}/blobs/uploads/")))
             .send()
@@ -253,30 +292,49 @@ impl DockerRegistry {
         };
         let sep = if upload.contains('?') { '&' } else { '?' };
         let put = self
-            .authed(http.put(format!("{upload}{sep}digest={config_digest}")))
+            .authed(http.put(format!("{upload}{sep}digest={digest}")))
             .header("content-type", "application/octet-stream")
-            .body(config.to_vec())
+            .body(data.to_vec())
             .send()
             .await
             .expect("put blob");
         assert_eq!(put.status().as_u16(), 201, "put blob: {}", put.status());
+        digest
+    }
+
+    /// Push an OCI image manifest of `config` (media type, bytes) and
+    /// `layers` (media type, bytes) as `repository:tag`; returns its digest.
+    pub async fn push_artifact(
+        &self,
+        repository: &str,
+        tag: &str,
+        config: (&str, &[u8]),
+        layers: &[(&str, &[u8])],
+        annotations: serde_json::Value,
+    ) -> String {
+        let config_digest = self.push_blob(repository, config.1).await;
+        let mut descriptors = Vec::new();
+        for (media_type, data) in layers {
+            let digest = self.push_blob(repository, data).await;
+            descriptors.push(serde_json::json!({
+                "mediaType": media_type, "digest": digest, "size": data.len(),
+            }));
+        }
         let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "mediaType": config.0,
                 "digest": config_digest,
-                "size": config.len(),
+                "size": config.1.len(),
             },
-            "layers": [],
-            "annotations": {"org.opencontainers.image.ref.name": tag},
+            "layers": descriptors,
+            "annotations": annotations,
         });
-        let mut manifest = manifest;
-        if let Some(build) = build {
-            manifest["annotations"]["org.opencontainers.image.revision"] = build.into();
-        }
         let body = serde_json::to_vec(&manifest).expect("manifest json");
         let digest = sha256(&body);
+        let http = self.http();
+        let base = self.base();
         let resp = self
             .authed(http.put(format!("{base}/v2/{repository}/manifests/{tag}")))
             .header("content-type", "application/vnd.oci.image.manifest.v1+json")

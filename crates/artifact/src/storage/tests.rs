@@ -230,3 +230,28 @@ fn write_stores_bytes_atomically_and_symlink_gives_a_stable_url() {
     assert!(!s.exists("helmrepository/default/podinfo/index.yaml"));
     assert!(s.symlink(&next, "../x").is_err());
 }
+
+#[test]
+fn copy_from_path_streams_with_the_digest_of_the_bytes() {
+    let root = tempfile::tempdir().expect("root");
+    let s = storage(root.path());
+    let src = root.path().join("layer.tgz");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&src, &data).expect("src");
+    let path = "ocirepository/apps/podinfo/sha256:abc.tar.gz";
+    let stored = s.copy_from_path(path, &src).expect("copy");
+    assert_eq!(stored.size, data.len() as u64);
+    assert_eq!(
+        stored.digest,
+        format!("sha256:{}", hex::encode(Sha256::digest(&data)))
+    );
+    assert_eq!(std::fs::read(s.local_path(path)).expect("stored"), data);
+    assert!(s.verify(path, &stored.digest).is_ok());
+    // A missing source names it; nothing is left behind.
+    let err = s
+        .copy_from_path(path, &root.path().join("gone"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gone"), "{err}");
+    assert_eq!(std::fs::read(s.local_path(path)).expect("kept"), data);
+}

@@ -363,6 +363,69 @@ fn helm_sources(k: &Kubectl, a: &mut Replica) {
     helm_release(k, a, &shard);
 }
 
+/// An OCIRepository of a Flux artifact pushed to the registry (plain
+/// HTTP: `insecure`), reconciled by the leading replica: the extracted
+/// tree stored at Flux's path behind the artifact server, listed by `get
+/// sources oci`, fetched again by `reconcile source oci`.
+fn oci_source(
+    k: &Kubectl,
+    a: &mut Replica,
+    rt: &tokio::runtime::Runtime,
+    registry: &DockerRegistry,
+) {
+    let ns = k.ns.as_str();
+    let shard = shard(ns).replace('=', ": ");
+    let dir = tempfile::tempdir().expect("oci layer");
+    std::fs::write(dir.path().join("cm.yaml"), "kind: ConfigMap\n").expect("oci layer");
+    let layer = ferroflux_artifact::archive::write_tar_gz(
+        dir.path(),
+        None,
+        &ferroflux_artifact::Limits::default(),
+        Vec::new(),
+    )
+    .expect("oci layer");
+    let digest =
+        rt.block_on(registry.push_flux_artifact("fleet/oci", "v1", &layer, "main@sha1:0a1b"));
+    k.apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: fleet\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  interval: 10m\n  insecure: true\n  url: oci://{host}/fleet/oci\n  ref:\n    tag: v1\n",
+        host = registry.host()
+    ));
+    let revision = format!("v1@{digest}");
+    let got = k.wait_for(
+        "ocirepository/fleet",
+        ".status.artifact.revision",
+        Duration::from_secs(30),
+        |v| v == revision,
+    );
+    assert_eq!(got.as_deref(), Ok(revision.as_str()), "{}", a.text());
+    let url = k.jsonpath("ocirepository/fleet", ".status.artifact.url");
+    let prefix = format!("http://127.0.0.1:{}/", a.storage_port);
+    let path = url.strip_prefix(&prefix).unwrap_or_else(|| panic!("{url}"));
+    assert_eq!(path, format!("ocirepository/{ns}/fleet/{digest}.tar.gz"));
+    let (code, _) = http_get_bytes(a.storage_port, &format!("/{path}"));
+    assert_eq!(code, 200, "{url}");
+    let out = ferroflux_cli(k, &["get", "sources", "oci"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let short = &digest[..15];
+    assert!(
+        stdout.contains(&format!(
+            "fleet   v1@{short}   False       True    stored artifact for digest 'v1@{short}'"
+        )),
+        "{stdout}"
+    );
+    let out = ferroflux_cli(k, &["reconcile", "source", "oci", "fleet"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("fetched revision {revision}")),
+        "{text}"
+    );
+}
+
 /// A HelmRelease in the cluster: its `spec.chart` makes the HelmChart
 /// `<ns>-web` (applied by the controller, as helm-controller creates it),
 /// the release is installed into the namespace, and deleting the
@@ -1026,6 +1089,7 @@ fn scenario(k: &Kubectl, tmp: &Path) {
     );
 
     helm_sources(k, &mut a);
+    oci_source(k, &mut a, &rt, &registry);
 
     // requestedAt forces a scan that finds the new tag, and a new commit.
     rt.block_on(registry.push_image(IMAGE, "0.13.4"));

@@ -338,6 +338,60 @@ podinfo   6.5.0      True        True    pulled 'podinfo' chart with version '6.
     );
 }
 
+/// OCIRepository statuses as the runtime stores them, printed as
+/// `flux get sources oci` (digests cut to 8 hex digits).
+#[test]
+fn oci_sources_from_the_state_file() {
+    let dir = tempfile::tempdir().expect("test state");
+    let state = dir.path().join("state.redb");
+    let st = StatusStore::open(&state).expect("test state");
+    let rev = "6.5.0@sha256:d9ad944896b1d2fad40d04ff5294a173ed2ab11fe8f5087b14099cc6373a0409";
+    let ok = ObjectKey::new("OCIRepository", "flux-system", "podinfo");
+    st.put_status(
+        &ok,
+        &json!({"artifact": {"path": "p", "url": "u", "revision": rev, "digest": "sha256:00"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+                    "message": format!("stored artifact for digest '{rev}'"),
+                    "lastTransitionTime": "2026-11-23T10:00:00Z"}]}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &ok,
+        &json!({"url": "oci://ghcr.io/stefanprodan/charts/podinfo", "interval": "5m"}),
+    )
+    .expect("test state");
+    let bad = ObjectKey::new("OCIRepository", "flux-system", "manifests");
+    st.put_status(
+        &bad,
+        &json!({"conditions": [{"type": "Ready", "status": "False", "reason": "OCIArtifactPullFailed",
+                    "message": "failed to determine artifact digest: unexpected status code 401 Unauthorized",
+                    "lastTransitionTime": "2026-11-23T10:00:00Z"}]}),
+    )
+    .expect("test state");
+    st.put_spec(
+        &bad,
+        &json!({"url": "oci://ghcr.io/org/manifests", "interval": "5m", "suspend": true}),
+    )
+    .expect("test state");
+    drop(st);
+    let (code, stdout, stderr) = ff(&state, &["get", "sources", "oci"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "\
+NAME        REVISION                SUSPENDED   READY   MESSAGE
+manifests                           True        False   failed to determine artifact digest: unexpected status code 401 Unauthorized
+podinfo     6.5.0@sha256:d9ad9448   False       True    stored artifact for digest '6.5.0@sha256:d9ad9448'
+"
+    );
+    let (code, _, stderr) = ff(&state, &["get", "sources", "oci", "-n", "apps"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "✗ no OCIRepository objects found in \"apps\" namespace\n"
+    );
+}
+
 #[test]
 fn helm_releases_from_the_state_file() {
     let dir = tempfile::tempdir().expect("test state");

@@ -71,7 +71,8 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
             "CustomResourceDefinition",
             "CustomResourceDefinition",
             "CustomResourceDefinition",
-            // HelmRepository and HelmChart.
+            // HelmRepository, OCIRepository and HelmChart.
+            "CustomResourceDefinition",
             "CustomResourceDefinition",
             "CustomResourceDefinition",
             // HelmRelease.
@@ -94,6 +95,7 @@ fn export_lists_crds_then_namespace_rbac_and_deployment() {
         "deprecationWarning: v1beta2 ImagePolicy is deprecated, upgrade to v1",
         "name: kustomizations.kustomize.toolkit.fluxcd.io",
         "name: helmreleases.helm.toolkit.fluxcd.io",
+        "name: ocirepositories.source.toolkit.fluxcd.io",
         "deprecationWarning: v1beta2 Kustomization is deprecated, upgrade to v1",
         "name: providers.notification.toolkit.fluxcd.io",
         "name: alerts.notification.toolkit.fluxcd.io",

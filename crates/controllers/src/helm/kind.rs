@@ -675,7 +675,10 @@ async fn run(
         &source.artifact.revision,
     ) {
         Ok((version, digest)) => {
+            // The release record is written from the Go map of Chart.yaml:
+            // the mutated version must reach it (helm list shows it).
             chart.metadata.version = version;
+            chart.metadata.refresh_go_map();
             digest
         }
         Err(e) => {

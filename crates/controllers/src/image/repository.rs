@@ -231,6 +231,7 @@ pub fn tls_from_secret(
         client_cert_pem: cert,
         client_key_pem: key,
         no_system_roots: false,
+        insecure_skip_verify: false,
     })
 }
 

@@ -92,6 +92,11 @@ impl Kind for Kustomization {
                 refs: dependency_refs,
                 when: readiness_or_revision_moved,
             },
+            Watch {
+                upstream: "OCIRepository",
+                refs: source_ref,
+                when: artifact_revision_moved,
+            },
         ]
     }
 
@@ -139,15 +144,17 @@ impl Kind for Kustomization {
 /// to the Kustomization's), when it is a kind ferroflux reconciles.
 pub fn source_key(key: &ObjectKey, obj: &Kustomization) -> Option<ObjectKey> {
     let r = &obj.spec.source_ref;
-    if r.kind != KustomizationSourceKind::GitRepository {
-        return None;
-    }
+    let kind = match r.kind {
+        KustomizationSourceKind::GitRepository => "GitRepository",
+        KustomizationSourceKind::OCIRepository => "OCIRepository",
+        _ => return None,
+    };
     let ns = r
         .namespace
         .as_deref()
         .filter(|n| !n.is_empty())
         .unwrap_or(&key.namespace);
-    Some(ObjectKey::new("GitRepository", ns, &r.name))
+    Some(ObjectKey::new(kind, ns, &r.name))
 }
 
 fn source_ref(key: &ObjectKey, obj: &Kustomization) -> Vec<Ref> {

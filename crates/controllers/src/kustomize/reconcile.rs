@@ -26,7 +26,7 @@ use ferroflux_api::kustomize::{
     KustomizationSourceKind, KustomizationStatus, ResourceInventory, ResourceRef,
 };
 use ferroflux_api::meta::{Condition, condition, reason};
-use ferroflux_api::source::{Artifact, GitRepository};
+use ferroflux_api::source::{Artifact, GitRepository, OCIRepository};
 use ferroflux_artifact::fetch::{FetchError, FetchOptions, LocalStorage};
 use ferroflux_kube::health::{Health, Status};
 use ferroflux_kube::inventory;
@@ -145,7 +145,7 @@ pub struct KustomizationResult {
 }
 
 /// Read what a run of `ks` depends on from the home: its source's
-/// artifact (GitRepository; OCIRepository, Bucket and ExternalArtifact are
+/// artifact (GitRepository, OCIRepository; Bucket and ExternalArtifact are
 /// a Stalled "not supported yet"), the `dependsOn` verdict for that
 /// artifact's revision, and the `substituteFrom` ConfigMaps and Secrets
 /// (`SecretSource::config_map` / `secret`). A missing optional entry is
@@ -187,30 +187,33 @@ fn resolve_source(ks: &Kustomization, lookup: &dyn Lookup) -> Result<SourceArtif
         .filter(|n| !n.is_empty())
         .unwrap_or(namespace_of(ks));
     let retry = retry_interval(ks);
-    let plural = match r.kind {
-        KustomizationSourceKind::GitRepository => "gitrepositories",
+    let (kind, plural) = match r.kind {
+        KustomizationSourceKind::GitRepository => ("GitRepository", "gitrepositories"),
+        KustomizationSourceKind::OCIRepository => ("OCIRepository", "ocirepositories"),
         other => {
             return Err(StepError::stalled(
                 reason::ARTIFACT_FAILED,
                 format!(
-                    "source `{}` kind '{other:?}' not supported by ferroflux yet; use a GitRepository",
+                    "source `{}` kind '{other:?}' not supported by ferroflux yet; use a GitRepository or an OCIRepository",
                     r.name
                 ),
             ));
         }
     };
-    let key = ObjectKey::new("GitRepository", ns, &r.name);
-    let Some(repo) = lookup
-        .object(&key)
-        .and_then(|o| o.downcast_ref::<GitRepository>())
-    else {
+    let key = ObjectKey::new(kind, ns, &r.name);
+    let status = lookup.object(&key).and_then(|o| {
+        o.downcast_ref::<GitRepository>()
+            .map(|g| g.status.as_ref())
+            .or_else(|| o.downcast_ref::<OCIRepository>().map(|g| g.status.as_ref()))
+    });
+    let Some(status) = status else {
         return Err(StepError::waiting(
             reason::ARTIFACT_FAILED,
             format!("{plural}.source.toolkit.fluxcd.io \"{}\" not found", r.name),
             retry,
         ));
     };
-    match repo.status.as_ref().and_then(|s| s.artifact.clone()) {
+    match status.and_then(|s| s.artifact.clone()) {
         Some(artifact) => Ok(SourceArtifact {
             source: key,
             artifact,

@@ -778,6 +778,7 @@ fn reconcile_artifact(
             e
         })?;
     st.artifact = Some(Artifact {
+        metadata: Default::default(),
         url: input.storage.url(&path),
         path,
         revision: source.revision.clone(),

@@ -32,6 +32,7 @@ use ferroflux_helm::repo::{self, Index};
 use serde_json::{Map, Value};
 
 use super::helm_repository::{self, Fetch};
+use super::oci_repository::{self, ChartPull, ChartPullError, PulledChart};
 use crate::clock::Clock;
 use crate::kind::SecretData;
 use crate::status::{self, Conditions, Event, EventType, Outcome, StepError};
@@ -169,7 +170,14 @@ pub struct HelmChartInput<'a> {
     /// The HelmRepositories of the chart's namespace, whose credentials a
     /// remote dependency of a Git chart uses when its URL is theirs.
     pub repositories: &'a [DependencyRepository],
+    /// Pulls charts of `type: oci` HelmRepositories (None: such a chart
+    /// fails with a clear error).
+    pub oci: Option<OciPull<'a>>,
 }
+
+/// Resolves and pulls a chart from an OCI registry:
+/// [`oci_repository::pull_chart`] on the runtime in production.
+pub type OciPull<'a> = &'a (dyn Fn(&ChartPull) -> Result<PulledChart, ChartPullError> + Sync);
 
 /// A HelmRepository of the namespace with its Secrets, for dependencies.
 #[derive(Debug, Clone)]
@@ -441,17 +449,27 @@ fn reconcile_source(
         }
         ChartSource::GitRepository(a) => a.clone(),
     };
-    if let ChartSource::HelmRepository { repository, .. } = input.source
+    if let ChartSource::HelmRepository {
+        repository,
+        secret,
+        cert_secret,
+    } = input.source
         && repository.spec.repo_type == Some(ferroflux_api::source::HelmRepositoryType::Oci)
     {
-        let e = StepError::stalled(
-            reason::FAILED,
-            format!(
-                "HelmRepository '{source_name}' is of type 'oci': charts from OCI registries are not supported by ferroflux yet"
-            ),
+        // A static OCI repository has no artifact: the chart is pulled
+        // from the registry.
+        let result = build_from_oci(
+            input,
+            st,
+            repository,
+            secret.as_ref().map(|s| s.as_ref().map_err(String::as_str)),
+            cert_secret
+                .as_ref()
+                .map(|s| s.as_ref().map_err(String::as_str)),
+            clock,
+            build,
         );
-        c.set(condition::FETCH_FAILED, true, e.reason(), e.message());
-        return Err(e);
+        return observe_build(input, clock, st, build, result);
     }
     let Some(artifact) = artifact.filter(|a| input.storage.exists(&a.path)) else {
         let message = format!("no artifact available for {source_kind} source '{source_name}'");
@@ -648,16 +666,58 @@ fn build_from_repository(
             e.message
         ))
     })?;
+    let chart_url = repo::chart_url(&url, cv).map_err(|e| {
+        BuildReason::ChartPull.error(format!(
+            "failed to download chart for remote reference: {}",
+            e.message
+        ))
+    });
+    let download = HttpOptions {
+        max_bytes: chart::MAX_DECOMPRESSED_CHART_SIZE,
+        ..opts
+    };
+    remote_build(
+        input,
+        st,
+        clock,
+        build,
+        cv.name(),
+        cv.version(),
+        &mut || {
+            let chart_url = chart_url.clone()?;
+            fetch(&chart_url, &download).map_err(|e| BuildError {
+                auth: e.is_auth(),
+                ..BuildReason::ChartPull.error(format!(
+                    "failed to download chart for remote reference: {e}"
+                ))
+            })
+        },
+    )
+}
+
+/// The part of the remote builder after the version is known: version
+/// metadata, the cached artifact, the download, values files merged and
+/// repackaged.
+fn remote_build(
+    input: &HelmChartInput<'_>,
+    st: &HelmChartStatus,
+    clock: &dyn Clock,
+    build: &mut Build,
+    name: &str,
+    version: &str,
+    download: &mut dyn FnMut() -> Result<Vec<u8>, BuildError>,
+) -> Result<(), BuildError> {
+    let spec = &input.chart.spec;
     let values_files = package::effective_values_files(&spec.values_files).to_vec();
     let metadata = if values_files.is_empty() {
         String::new()
     } else {
         package::version_metadata(None, Some(generation(input)))
     };
-    build.name = cv.name().to_string();
-    build.version = cv.version().to_string();
+    build.name = name.to_string();
+    build.version = version.to_string();
     if !metadata.is_empty() {
-        build.version = package::set_version_metadata(cv.version(), &metadata)
+        build.version = package::set_version_metadata(version, &metadata)
             .map_err(|e| BuildReason::MetadataPatch.error(e.message))?;
     }
     let packaging = !values_files.is_empty() || !metadata.is_empty();
@@ -667,22 +727,7 @@ fn build_from_repository(
         build.packaged = packaging;
         return Ok(());
     }
-    let chart_url = repo::chart_url(&url, cv).map_err(|e| {
-        BuildReason::ChartPull.error(format!(
-            "failed to download chart for remote reference: {}",
-            e.message
-        ))
-    })?;
-    let download = HttpOptions {
-        max_bytes: chart::MAX_DECOMPRESSED_CHART_SIZE,
-        ..opts
-    };
-    let data = fetch(&chart_url, &download).map_err(|e| BuildError {
-        auth: e.is_auth(),
-        ..BuildReason::ChartPull.error(format!(
-            "failed to download chart for remote reference: {e}"
-        ))
-    })?;
+    let data = download()?;
     if !packaging {
         chart::load_archive(&data).map_err(|e| {
             BuildReason::ChartPull.error(format!(
@@ -724,6 +769,134 @@ fn build_from_repository(
     build.complete = true;
     build.packaged = true;
     Ok(())
+}
+
+/// `buildFromHelmRepository` of a `type: oci` repository: credentials
+/// from its `secretRef` (dockerconfigjson or username/password) and
+/// `certSecretRef`, the version resolved against the registry's tags,
+/// the chart layer pulled unless the stored artifact is this build.
+fn build_from_oci(
+    input: &HelmChartInput<'_>,
+    st: &HelmChartStatus,
+    repository: &HelmRepository,
+    secret: Option<Result<&SecretData, &str>>,
+    cert_secret: Option<Result<&SecretData, &str>>,
+    clock: &dyn Clock,
+    build: &mut Build,
+) -> Result<(), BuildError> {
+    let spec = &input.chart.spec;
+    if !valid_chart_name(&spec.chart) {
+        return Err(BuildReason::ChartReference.error(format!(
+            "invalid chart name '{}': a valid name must be lower case letters and numbers and MAY be separated with dashes (-), slashes (/) or periods (.)",
+            spec.chart
+        )));
+    }
+    let unknown = |message: String, auth: bool| BuildError {
+        reason: BuildReason::Unknown,
+        message,
+        auth,
+    };
+    let url = helm_repository::normalize_url(&repository.spec.url)
+        .map_err(|e| unknown(format!("invalid Helm repository URL: {e}"), false))?;
+    if !url.starts_with("oci://") {
+        return Err(unknown(
+            format!("invalid Helm repository URL: '{url}' is not an 'oci://' URL"),
+            false,
+        ));
+    }
+    let Some(oci) = input.oci else {
+        return Err(
+            BuildReason::ChartPull.error("charts from OCI registries cannot be pulled here")
+        );
+    };
+    if spec.verify.as_ref().is_some_and(|v| !v.provider.is_empty()) {
+        return Err(BuildReason::ChartVerification
+            .error("signature verification of OCI charts is not supported by ferroflux yet"));
+    }
+    let insecure = repository.spec.insecure == Some(true);
+    let registry = oci_repository::parse_url(&url, insecure)
+        .map(|i| i.registry().to_string())
+        .map_err(|e| unknown(format!("invalid Helm repository URL: {e}"), false))?;
+    let ns = repository.metadata.namespace.as_deref().unwrap_or_default();
+    let secret_name = |r: &ferroflux_api::meta::LocalObjectReference| format!("{ns}/{}", r.name);
+    let auth = match (&repository.spec.secret_ref, secret) {
+        (Some(r), Some(s)) => {
+            let name = secret_name(r);
+            s.map_err(|e| format!("failed to get authentication secret '{name}': {e}"))
+                .and_then(|d| oci_repository::helm_repository_auth(d, &name, &registry))
+                .map_err(|e| unknown(format!("failed to login to OCI registry: {e}"), true))?
+        }
+        _ => ferroflux_registry::Auth::Anonymous,
+    };
+    let mut options = ferroflux_registry::Options {
+        timeout: repository.spec.effective_timeout().to_std(),
+        ..ferroflux_registry::Options::default()
+    };
+    if let (Some(r), Some(s)) = (&repository.spec.cert_secret_ref, cert_secret) {
+        let name = secret_name(r);
+        options.tls = s
+            .map_err(|e| format!("failed to get TLS authentication secret '{name}': {e}"))
+            .and_then(|d| {
+                crate::image::repository::tls_from_secret(d, &name)
+                    .map_err(|e| e.message().to_string())
+            })
+            .map_err(|e| {
+                unknown(
+                    format!("failed to construct Helm client's TLS config: {e}"),
+                    true,
+                )
+            })?;
+    }
+    let mut pull = ChartPull {
+        url,
+        chart: spec.chart.clone(),
+        version: version_of(input),
+        download: false,
+        insecure,
+        auth,
+        options,
+        max_bytes: chart::MAX_DECOMPRESSED_CHART_SIZE,
+    };
+    let failed = |e: ChartPullError| {
+        let (reason, what) = if e.reference {
+            (
+                BuildReason::ChartReference,
+                "failed to get chart version for remote reference",
+            )
+        } else {
+            (
+                BuildReason::ChartPull,
+                "failed to download chart for remote reference",
+            )
+        };
+        BuildError {
+            auth: e.auth,
+            ..reason.error(format!("{what}: {}", e.message))
+        }
+    };
+    let resolved = oci(&pull).map_err(failed)?;
+    pull.version = resolved.version.clone();
+    pull.download = true;
+    let name = spec
+        .chart
+        .rsplit('/')
+        .next()
+        .unwrap_or(&spec.chart)
+        .to_string();
+    remote_build(
+        input,
+        st,
+        clock,
+        build,
+        &name,
+        &resolved.version,
+        &mut || {
+            oci(&pull)
+                .map_err(failed)?
+                .data
+                .ok_or_else(|| BuildReason::ChartPull.error("no chart data"))
+        },
+    )
 }
 
 /// The generation the version metadata carries: an object read from a
@@ -1101,6 +1274,7 @@ fn reconcile_artifact(
                 e
             })?;
             st.artifact = Some(Artifact {
+                metadata: Default::default(),
                 url: input.storage.url(&path),
                 path: path.clone(),
                 revision: build.version.clone(),

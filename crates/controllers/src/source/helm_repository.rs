@@ -537,6 +537,7 @@ fn reconcile_artifact(
         e
     })?;
     st.artifact = Some(Artifact {
+        metadata: Default::default(),
         url: input.storage.url(&path),
         path: path.clone(),
         revision: fetched.revision.clone(),

@@ -3,6 +3,7 @@
 pub mod git;
 pub mod helm_chart;
 pub mod helm_repository;
+pub mod oci_repository;
 
 use ferroflux_api::source::Artifact;
 use ferroflux_artifact::storage::Storage;

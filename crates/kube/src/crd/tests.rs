@@ -63,6 +63,16 @@ const WANT: &[Want] = &[
         columns: &["URL", "Age", "Ready", "Status"],
     },
     Want {
+        name: "ocirepositories.source.toolkit.fluxcd.io",
+        kind: "OCIRepository",
+        plural: "ocirepositories",
+        singular: "ocirepository",
+        short: &["ocirepo"],
+        category: "fluxcd-sources",
+        versions: &["v1"],
+        columns: &["URL", "Ready", "Status", "Age"],
+    },
+    Want {
         name: "helmcharts.source.toolkit.fluxcd.io",
         kind: "HelmChart",
         plural: "helmcharts",

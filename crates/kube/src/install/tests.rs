@@ -41,6 +41,10 @@ fn objects_come_in_apply_order() {
         ),
         (
             "CustomResourceDefinition",
+            "ocirepositories.source.toolkit.fluxcd.io",
+        ),
+        (
+            "CustomResourceDefinition",
             "helmcharts.source.toolkit.fluxcd.io",
         ),
         (
@@ -126,6 +130,12 @@ fn cluster_role_grants_what_the_controller_needs_and_no_more() {
             true,
         ),
         ("source.toolkit.fluxcd.io", "helmcharts", "watch", true),
+        (
+            "source.toolkit.fluxcd.io",
+            "ocirepositories/status",
+            "patch",
+            true,
+        ),
         (
             "source.toolkit.fluxcd.io",
             "helmrepositories/status",

@@ -287,7 +287,7 @@ fn kubectl_reapplies_without_changes() {
     let crds = k.run(&["get", "crd", "-o", "name"]);
     assert_eq!(
         crds.lines().filter(|l| l.contains(".fluxcd.io")).count(),
-        11,
+        12,
         "{crds}"
     );
 }

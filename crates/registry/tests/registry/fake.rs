@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use ferroflux_registry::{Auth, Client, ImageName, Options, Progress, RegistryError, RetryPolicy};
 use ferroflux_testkit::fake_registry::{
-    Bearer, FakeRegistry, LinkStyle, Options as FakeOptions, Stats,
+    Bearer, FakeRegistry, LinkStyle, Options as FakeOptions, Served, Stats,
 };
 
 fn many_tags(n: usize) -> Vec<String> {
@@ -420,4 +420,126 @@ async fn bodies_pages_and_tags_are_bounded() {
         assert!(err.contains(&fake.host()), "{err}");
     }
     assert_eq!(scan(fast()).await.unwrap().len(), 250);
+}
+
+/// Manifests and blobs a hostile registry serves: digests that lie,
+/// sizes that lie, bodies over the bounds. Each is a clear error.
+#[tokio::test]
+async fn hostile_manifests_and_blobs_are_refused() {
+    use ferroflux_registry::Descriptor;
+    use ferroflux_registry::manifest::{FLUX_CONTENT, OCI_MANIFEST, sha256};
+    let layer = b"layer bytes".to_vec();
+    let layer_digest = sha256(&layer);
+    let manifest = |size: usize| {
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "layers": [{"mediaType": FLUX_CONTENT, "digest": layer_digest, "size": size}],
+        }))
+        .unwrap()
+    };
+    let good = manifest(layer.len());
+    let good_digest = sha256(&good);
+    let liar = sha256(b"another manifest");
+    let served = |body: Vec<u8>, digest: Option<String>| Served {
+        content_type: OCI_MANIFEST.to_owned(),
+        body,
+        digest,
+    };
+    let huge = vec![b' '; 5 << 20];
+    let objects = BTreeMap::from([
+        (
+            "ab/manifests/ok".to_owned(),
+            served(good.clone(), Some(good_digest.clone())),
+        ),
+        (
+            "ab/manifests/lies".to_owned(),
+            served(good.clone(), Some(liar.clone())),
+        ),
+        (format!("ab/manifests/{liar}"), served(good.clone(), None)),
+        ("ab/manifests/huge".to_owned(), served(huge, None)),
+        ("ab/manifests/short".to_owned(), served(manifest(3), None)),
+        ("ab/manifests/long".to_owned(), served(manifest(100), None)),
+        (
+            format!("ab/blobs/{layer_digest}"),
+            served(layer.clone(), None),
+        ),
+        (
+            format!("ab/blobs/{}", sha256(b"x")),
+            served(b"not x".to_vec(), None),
+        ),
+    ]);
+    let fake = FakeRegistry::start(FakeOptions {
+        objects,
+        ..FakeOptions::default()
+    })
+    .await;
+    let client = client(fast());
+    let image = ImageName::parse(&fake.image("ab"), true).unwrap();
+    let auth = Auth::Anonymous;
+    let m = client.get_manifest(&image, "ok", &auth).await.unwrap();
+    assert_eq!(m.digest, good_digest);
+    let mut out = Vec::new();
+    client
+        .get_blob(&image, &m.layers[0], 1 << 20, &auth, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(out, layer);
+
+    let manifest_cases = [
+        ("lies", "manifest lies of ab has digest sha256:"),
+        (liar.as_str(), "has digest sha256:"),
+        ("huge", "response body over 4194304 bytes"),
+        ("../../etc", "invalid tag '../../etc'"),
+        ("sha256:zz", "invalid tag 'sha256:zz'"),
+    ];
+    for (reference, want) in manifest_cases {
+        let err = client
+            .get_manifest(&image, reference, &auth)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(want), "{reference}: {err}");
+    }
+    let err = client
+        .get_manifest(&image, "lies", &auth)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Digest { .. }), "{err:?}");
+
+    let short = client.get_manifest(&image, "short", &auth).await.unwrap();
+    let long = client.get_manifest(&image, "long", &auth).await.unwrap();
+    let wrong = Descriptor {
+        digest: sha256(b"x"),
+        ..Descriptor::default()
+    };
+    let bad_algorithm = Descriptor {
+        digest: "md5:0123".into(),
+        ..Descriptor::default()
+    };
+    let blob_cases = [
+        (&short.layers[0], 1 << 20, "more than 3 bytes"),
+        (
+            &long.layers[0],
+            1 << 20,
+            "11 bytes served, the manifest says 100",
+        ),
+        (&long.layers[0], 50, "size 100 is over 50 bytes"),
+        (&wrong, 1 << 20, "blob of ab has digest sha256:"),
+        (&bad_algorithm, 1 << 20, "unsupported digest"),
+    ];
+    for (desc, limit, want) in blob_cases {
+        let err = client
+            .get_blob(&image, desc, limit, &auth, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(want), "{}: {err}", desc.digest);
+    }
+    let unknown = Descriptor {
+        digest: sha256(b"unknown"),
+        ..Descriptor::default()
+    };
+    let err = client
+        .get_blob(&image, &unknown, 1 << 20, &auth, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
 }

@@ -231,3 +231,72 @@ async fn client_certificate_for_mtls() {
     let tags = with.list_tags(&image, &Auth::Anonymous).await.unwrap();
     assert_eq!(tags, ["v1"]);
 }
+
+#[tokio::test]
+async fn pulls_a_flux_artifact_manifest_and_layer_verified() {
+    let Some(registry) = start() else { return };
+    let layer = b"not really gzip, but bytes with a digest".to_vec();
+    let digest = registry
+        .push_flux_artifact("team/manifests", "v1.0.0", &layer, "main@sha1:0123")
+        .await;
+    let client = client_trusting(registry.ca_pem());
+    let image = ImageName::parse(&registry.image("team/manifests"), false).unwrap();
+    let auth = basic(PASSWORD);
+    for reference in ["v1.0.0", digest.as_str()] {
+        let m = client.get_manifest(&image, reference, &auth).await.unwrap();
+        assert_eq!(m.digest, digest, "{reference}");
+        assert_eq!(m.media_type, ferroflux_registry::manifest::OCI_MANIFEST);
+        assert_eq!(
+            m.annotations["org.opencontainers.image.revision"],
+            "main@sha1:0123"
+        );
+        assert_eq!(m.layers.len(), 1);
+        assert_eq!(
+            m.layers[0].media_type,
+            ferroflux_registry::manifest::FLUX_CONTENT
+        );
+        let mut out = Vec::new();
+        let n = client
+            .get_blob(&image, &m.layers[0], 1 << 20, &auth, &mut out)
+            .await
+            .unwrap();
+        assert_eq!(n as usize, layer.len());
+        assert_eq!(out, layer);
+    }
+    // Bounded before a byte is read.
+    let m = client.get_manifest(&image, "v1.0.0", &auth).await.unwrap();
+    let err = client
+        .get_blob(&image, &m.layers[0], 8, &auth, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("is over 8 bytes"), "{err}");
+    let err = client
+        .get_manifest(&image, "v9.9.9", &auth)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("MANIFEST_UNKNOWN"), "{err}");
+    assert_no_password(&err);
+}
+
+#[tokio::test]
+async fn insecure_skip_verify_accepts_an_untrusted_certificate_and_nothing_else_does() {
+    let Some(registry) = start() else { return };
+    registry.push_image("team/skip", "v1").await;
+    let image = ImageName::parse(&registry.image("team/skip"), false).unwrap();
+    let err = client_trusting(None)
+        .list_tags(&image, &basic(PASSWORD))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Tls { .. }), "{err:?}");
+    let skip = Client::new(Options {
+        timeout: Duration::from_secs(10),
+        tls: TlsOptions {
+            insecure_skip_verify: true,
+            ..TlsOptions::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let tags = skip.list_tags(&image, &basic(PASSWORD)).await.unwrap();
+    assert_eq!(tags, ["v1"]);
+}

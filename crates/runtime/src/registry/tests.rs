@@ -22,6 +22,7 @@ fn flux_runs_sources_before_their_readers() {
         order,
         [
             "GitRepository",
+            "OCIRepository",
             "HelmRepository",
             "HelmChart",
             "Kustomization",

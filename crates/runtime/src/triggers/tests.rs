@@ -106,8 +106,13 @@ fn fixture() -> Objects {
         ("apps", "apps", "flux-system", Some("flux-system"), None),
         ("infra", "infra", "flux-system", Some("flux-system"), None),
         ("apps", "web", "apps-repo", None, Some("apps")),
+        ("apps", "oci", "oci:web", None, None),
     ] {
-        let mut r = json!({"kind": "GitRepository", "name": git});
+        let (kind, git) = match git.strip_prefix("oci:") {
+            Some(name) => ("OCIRepository", name),
+            None => ("GitRepository", git),
+        };
+        let mut r = json!({"kind": kind, "name": git});
         if let Some(n) = git_ns {
             r["namespace"] = json!(n);
         }
@@ -226,6 +231,12 @@ fn an_upstream_change_triggers_exactly_its_readers() {
         (k(KUSTOMIZATION, "infra", "apps"), vec![]),
         (k(KUSTOMIZATION, "apps", "web"), vec![]),
         (k(GIT_REPOSITORY, "apps", "flux-system"), vec![]),
+        // Kustomization <- its sourceRef OCIRepository.
+        (
+            k("OCIRepository", "apps", "web"),
+            vec![k(KUSTOMIZATION, "apps", "oci")],
+        ),
+        (k(GIT_REPOSITORY, "apps", "web"), vec![]),
         // Receiver <- the Secret of its token, same namespace only.
         (
             k(SECRET, "apps", "token"),

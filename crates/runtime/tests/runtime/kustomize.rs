@@ -140,6 +140,7 @@ impl World {
         .expect("repo");
         repo.status = Some(SourceStatus {
             artifact: Some(Artifact {
+                metadata: Default::default(),
                 url: self.storage.url(&path),
                 path,
                 revision: revision.clone(),

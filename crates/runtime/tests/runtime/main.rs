@@ -11,6 +11,7 @@ mod helm_target;
 mod kind;
 mod kustomize;
 mod notify;
+mod oci;
 mod sops;
 mod sources;
 mod webhook;

@@ -22,7 +22,8 @@ fn key() -> ObjectKey {
 #[test]
 fn it_reads_its_source_and_its_dependencies() {
     let watches = Kustomization::watches();
-    assert_eq!(watches.len(), 2);
+    assert_eq!(watches.len(), 3);
+    assert_eq!(watches[2].upstream, "OCIRepository");
     let source = &watches[0];
     assert_eq!(source.upstream, "GitRepository");
     assert_eq!(
@@ -44,7 +45,17 @@ fn it_reads_its_source_and_its_dependencies() {
     );
     let mut oci = apps();
     oci.spec.source_ref.kind = KustomizationSourceKind::OCIRepository;
-    assert!((source.refs)(&key(), &oci).is_empty());
+    assert_eq!(
+        (source.refs)(&key(), &oci),
+        vec![Ref::Object(ObjectKey::new(
+            "OCIRepository",
+            "flux-system",
+            "fleet"
+        ))]
+    );
+    let mut bucket = apps();
+    bucket.spec.source_ref.kind = KustomizationSourceKind::Bucket;
+    assert!((source.refs)(&key(), &bucket).is_empty());
     let mut other_ns = apps();
     other_ns.spec.source_ref.namespace = Some("sources".into());
     assert_eq!(

@@ -97,6 +97,7 @@ impl Home {
 
 fn artifact(url: &str, digest: &str) -> Artifact {
     Artifact {
+        metadata: Default::default(),
         path: "gitrepository/flux-system/fleet/abc.tar.gz".into(),
         url: url.into(),
         revision: "main@sha1:abc".into(),
@@ -166,14 +167,24 @@ async fn a_source_without_artifact_waits_for_the_dependency_requeue() {
 }
 
 #[test]
-fn sources_other_than_git_are_a_clear_stall() {
+fn sources_other_than_git_and_oci_are_a_clear_stall() {
     let home = Home::default();
     let mut k = apps(json!({}));
-    k.spec.source_ref.kind = KustomizationSourceKind::OCIRepository;
-    let e = resolve(&k, &home, &home).source.expect_err("oci");
+    k.spec.source_ref.kind = KustomizationSourceKind::Bucket;
+    let e = resolve(&k, &home, &home).source.expect_err("bucket");
     assert!(matches!(e, StepError::Stalled { .. }), "{e:?}");
     assert!(
-        e.message().contains("'OCIRepository' not supported"),
+        e.message().contains("'Bucket' not supported"),
+        "{}",
+        e.message()
+    );
+    // An OCIRepository is read; a missing one is waited for.
+    k.spec.source_ref.kind = KustomizationSourceKind::OCIRepository;
+    let e = resolve(&k, &home, &home).source.expect_err("oci");
+    assert!(matches!(e, StepError::Waiting { .. }), "{e:?}");
+    assert!(
+        e.message()
+            .contains("ocirepositories.source.toolkit.fluxcd.io"),
         "{}",
         e.message()
     );

@@ -126,6 +126,15 @@ impl Kind for HelmChart {
                     limits: &limits,
                     requeue_dependency: requeue,
                     repositories: &repositories,
+                    oci: None,
+                };
+                let oci_handle = handle.clone();
+                let oci = move |p: &super::ChartPull| {
+                    oci_handle.block_on(crate::source::oci_repository::pull_chart(p))
+                };
+                let input = super::HelmChartInput {
+                    oci: Some(&oci),
+                    ..input
                 };
                 let fetch = move |url: &str, opts: &HttpOptions| -> Result<Vec<u8>, HttpError> {
                     handle.block_on(ferroflux_artifact::http::get(url, opts))

@@ -148,6 +148,7 @@ impl World {
             limits: &Limits::default(),
             requeue_dependency: Duration::from_secs(30),
             repositories: &[],
+            oci: None,
         };
         let clock = FixedClock::new(Timestamp::from_second(1_778_655_974).expect("ts"));
         reconcile(&input, &clock, &|u, o| self.fetch(u, o))
@@ -166,6 +167,21 @@ impl World {
             limits: &Limits::default(),
             requeue_dependency: Duration::from_secs(30),
             repositories,
+            oci: None,
+        };
+        let clock = FixedClock::new(Timestamp::from_second(1_778_655_974).expect("ts"));
+        reconcile(&input, &clock, &|u, o| self.fetch(u, o))
+    }
+
+    fn run_oci(&self, hc: &HelmChart, source: &ChartSource, oci: OciPull<'_>) -> HelmChartResult {
+        let input = HelmChartInput {
+            chart: hc,
+            source,
+            storage: &self.storage,
+            limits: &Limits::default(),
+            requeue_dependency: Duration::from_secs(30),
+            repositories: &[],
+            oci: Some(oci),
         };
         let clock = FixedClock::new(Timestamp::from_second(1_778_655_974).expect("ts"));
         reconcile(&input, &clock, &|u, o| self.fetch(u, o))
@@ -685,4 +701,128 @@ fn verify_on_an_http_repository_fails_as_flux_does() {
     );
     assert_eq!(r.outcome, Outcome::Backoff);
     assert_eq!(w.downloads(), 0);
+}
+
+/// A `type: oci` HelmRepository: no artifact, the chart resolved and
+/// pulled through the OCI puller (with the repository's credentials),
+/// kept while the version stays; failures as Flux words them.
+#[test]
+fn charts_of_an_oci_repository_are_resolved_and_pulled_from_the_registry() {
+    use ferroflux_api::source::HelmRepositoryType;
+    let w = World::new();
+    let mut repository = w.repository.clone();
+    repository.spec.url = "oci://registry.example/charts/".into();
+    repository.spec.repo_type = Some(HelmRepositoryType::Oci);
+    repository.spec.secret_ref = Some(ferroflux_api::meta::LocalObjectReference {
+        name: "creds".into(),
+    });
+    repository.status = None;
+    let creds = BTreeMap::from([
+        ("username".to_string(), b"bob".to_vec()),
+        ("password".to_string(), b"s3cret".to_vec()),
+    ]);
+    let source = ChartSource::HelmRepository {
+        repository: Box::new(repository),
+        secret: Some(Ok(creds)),
+        cert_secret: None,
+    };
+    let pulls: Mutex<Vec<(String, String, bool)>> = Mutex::new(Vec::new());
+    let oci = |p: &ChartPull| -> Result<PulledChart, ChartPullError> {
+        pulls
+            .lock()
+            .expect("lock")
+            .push((p.url.clone(), p.version.clone(), p.download));
+        assert_eq!(
+            p.auth,
+            ferroflux_registry::Auth::Basic {
+                username: "bob".into(),
+                password: "s3cret".into()
+            }
+        );
+        match p.version.as_str() {
+            "6.x" | "6.5.0" => Ok(PulledChart {
+                version: "6.5.0".into(),
+                data: p.download.then(|| tgz("podinfo", "6.5.0")),
+                digest: None,
+            }),
+            other => Err(ChartPullError {
+                message: format!(
+                    "could not locate a version matching provided version string {other}"
+                ),
+                reference: true,
+                auth: false,
+            }),
+        }
+    };
+    let mut hc = helm_chart(Some("6.x"));
+    let r = w.run_oci(&hc, &source, &oci);
+    assert_eq!(
+        cond(&r.status, "Ready"),
+        Some((
+            "True".into(),
+            "ChartPullSucceeded".into(),
+            "pulled 'podinfo' chart with version '6.5.0'".into()
+        )),
+        "{:?}",
+        r.status.conditions
+    );
+    let a = r.status.artifact.clone().expect("artifact");
+    assert_eq!(a.revision, "6.5.0");
+    assert_eq!(
+        w.storage.local_path(&a.path),
+        w.storage
+            .local_path("helmchart/default/podinfo/podinfo-6.5.0.tgz")
+    );
+    assert_eq!(
+        *pulls.lock().expect("lock"),
+        [
+            (
+                "oci://registry.example/charts".to_string(),
+                "6.x".to_string(),
+                false
+            ),
+            (
+                "oci://registry.example/charts".to_string(),
+                "6.5.0".to_string(),
+                true
+            ),
+        ]
+    );
+    // The same version again: resolved, not downloaded.
+    hc.status = Some(r.status.clone());
+    hc.metadata.generation = r.status.observed_generation;
+    let again = w.run_oci(&hc, &source, &oci);
+    assert_eq!(again.status.artifact, r.status.artifact);
+    assert_eq!(pulls.lock().expect("lock").len(), 3);
+    // No version in range: Flux's reference error, stalled.
+    let missing = helm_chart(Some("9.x"));
+    let r = w.run_oci(&missing, &source, &oci);
+    assert_eq!(
+        cond(&r.status, "Ready"),
+        Some((
+            "False".into(),
+            "InvalidChartReference".into(),
+            "invalid chart reference: failed to get chart version for remote reference: could not locate a version matching provided version string 9.x".into()
+        ))
+    );
+    assert!(cond(&r.status, "Stalled").is_some());
+    // A refused login: AuthenticationFailed, retried, no secret shown.
+    let denied = |_: &ChartPull| -> Result<PulledChart, ChartPullError> {
+        Err(ChartPullError {
+            message: "GET https://registry.example/v2/charts/podinfo/tags/list: unexpected status code 401 Unauthorized".into(),
+            reference: true,
+            auth: true,
+        })
+    };
+    let r = w.run_oci(&helm_chart(Some("6.x")), &source, &denied);
+    let (status, reason, message) = cond(&r.status, "Ready").expect("ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "AuthenticationFailed")
+    );
+    assert!(
+        message.starts_with("failed to authenticate with the Helm repository: "),
+        "{message}"
+    );
+    assert!(!format!("{:?}", r.status).contains("s3cret"));
 }
