@@ -812,3 +812,268 @@ spec:
         "rolled back values"
     );
 }
+
+/// A chart `drifty` whose release holds two ConfigMaps and a Deployment,
+/// published alone in the served directory.
+fn publish_drifty(root: &Path) {
+    let file = |n: &str, d: &str| File {
+        name: n.into(),
+        data: d.as_bytes().to_vec(),
+    };
+    let files = vec![
+        file(
+            "Chart.yaml",
+            "apiVersion: v2\nname: drifty\nversion: 1.0.0\n",
+        ),
+        file("values.yaml", "replicas: 1\n"),
+        file(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  a: \"1\"\n  b: \"2\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata:\n  c: \"3\"\n",
+        ),
+        file(
+            "templates/deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n",
+        ),
+    ];
+    let p = ferroflux_helm::package::package(files, 1_700_000_000).expect("package");
+    std::fs::write(root.join(&p.file_name), &p.data).expect("write chart");
+    let index = format!(
+        "apiVersion: v1\nentries:\n  drifty:\n  - apiVersion: v2\n    name: drifty\n    version: 1.0.0\n    created: \"2024-01-01T00:00:00Z\"\n    urls:\n    - {}\ngenerated: \"2024-02-01T00:00:00Z\"\n",
+        p.file_name
+    );
+    std::fs::write(root.join("index.yaml"), index).expect("write index");
+}
+
+/// `driftDetection` on the real apiserver: objects of a release edited
+/// and deleted behind Flux's back are put back by `enabled` (no new Helm
+/// revision, an ignored field left as edited) and only reported by
+/// `warn`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_helm_release_is_corrected_or_reported_without_a_new_revision() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, DeleteParams, Patch, PatchParams};
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(cp) = ferroflux_testkit::control_plane::ControlPlane::shared() else {
+        return;
+    };
+    let Some(helm) = ferroflux_testkit::helm::Helm::find() else {
+        return;
+    };
+    let Some(server) = ChartRepo::start(chart_repo::Options::default()) else {
+        return;
+    };
+    publish_drifty(server.root());
+    let ns = cp.namespace("hr-drift");
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kube config");
+    let client = kube::Client::try_from(config.clone()).expect("client");
+    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
+        Arc::new(ferroflux_runtime::target::KubeTargets::new(
+            config,
+            Arc::new(client.clone()),
+            ferroflux_runtime::target::KubeTargetsOptions::default(),
+        ));
+    let url = server.url();
+    let release = |name: &str, drift: &str| {
+        format!(
+            "---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  interval: 5m
+  install:
+    disableWait: true
+  chart:
+    spec:
+      chart: drifty
+      sourceRef:
+        kind: HelmRepository
+        name: charts
+  driftDetection:
+{drift}"
+        )
+    };
+    let manifests = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: {ns}
+spec:
+  url: {url}
+  interval: 5m
+{}{}",
+        release(
+            "fixed",
+            "    mode: enabled
+    ignore:
+    - paths: [\"/spec/replicas\"]
+      target:
+        kind: Deployment
+"
+        ),
+        release("warned", "    mode: warn\n"),
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = fleet(
+        tmp.path(),
+        &manifests,
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    let opts = options(&bare, tmp.path(), "");
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let run = || async {
+        let mut runner = Runner::new(opts.clone(), state.clone())
+            .expect("runner")
+            .with_targets(Arc::clone(&targets));
+        runner.run_once().await.expect("run").to_string()
+    };
+    let condition = |hr: &Value, t: &str| -> (String, String, String) {
+        let c = hr["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {t} in {hr}"));
+        let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+        (s("status"), s("reason"), s("message"))
+    };
+
+    let text = run().await;
+    for name in ["fixed", "warned"] {
+        let hr = status_of(&state, "HelmRelease", name);
+        assert_eq!(ready(&hr).1, "InstallSucceeded", "{hr}\n{text}");
+        assert_eq!(
+            condition(&hr, "Drifted"),
+            (
+                "False".into(),
+                "NoDriftDetected".into(),
+                "No drift detected against the cluster state".into()
+            ),
+            "{hr}"
+        );
+    }
+
+    // Behind Flux's back: a value edited, an object deleted, and (for
+    // the ignore rule) the Deployment scaled.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..PatchParams::default()
+    };
+    for name in ["fixed", "warned"] {
+        cms.patch(
+            name,
+            &edit,
+            &Patch::Merge(serde_json::json!({"data": {"a": "edited"}})),
+        )
+        .await
+        .expect("edit ConfigMap");
+        cms.delete(&format!("{name}-extra"), &DeleteParams::default())
+            .await
+            .expect("delete ConfigMap");
+        deployments
+            .patch(
+                name,
+                &edit,
+                &Patch::Merge(serde_json::json!({"spec": {"replicas": 5}})),
+            )
+            .await
+            .expect("scale Deployment");
+    }
+
+    let text = run().await;
+    // enabled: put back, except the ignored replicas.
+    let hr = status_of(&state, "HelmRelease", "fixed");
+    assert_eq!(
+        condition(&hr, "Drifted").1,
+        "NoDriftDetected",
+        "corrected in the same run: {hr}\n{text}"
+    );
+    assert_eq!(ready(&hr).0, "True", "{hr}");
+    let cm = cms.get("fixed").await.expect("ConfigMap");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("a").map(String::as_str),
+        Some("1"),
+        "the edit undone"
+    );
+    assert!(
+        cms.get_opt("fixed-extra").await.expect("get").is_some(),
+        "the deleted ConfigMap created again"
+    );
+    let d = deployments.get("fixed").await.expect("Deployment");
+    assert_eq!(
+        d.spec.replicas,
+        Some(5),
+        "an ignored path is left as edited"
+    );
+    // warn: left as it is, and said so.
+    let hr = status_of(&state, "HelmRelease", "warned");
+    let (status, reason, message) = condition(&hr, "Drifted");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "DriftDetected"),
+        "{hr}"
+    );
+    assert_eq!(
+        message,
+        format!(
+            "Cluster state of release {ns}/warned.v1 has drifted from the desired state:\n\
+             ConfigMap/{ns}/warned changed (0 additions, 1 changes, 0 removals)\n\
+             ConfigMap/{ns}/warned-extra removed\n\
+             Deployment/{ns}/warned changed (0 additions, 1 changes, 0 removals)"
+        ),
+        "{hr}"
+    );
+    assert_eq!(ready(&hr).0, "True", "warn leaves Ready alone: {hr}");
+    let cm = cms.get("warned").await.expect("ConfigMap");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("a").map(String::as_str),
+        Some("edited")
+    );
+    assert!(cms.get_opt("warned-extra").await.expect("get").is_none());
+
+    // Neither wrote a Helm revision.
+    for name in ["fixed", "warned"] {
+        let out = helm
+            .command()
+            .args(["history", name, "-n", &ns, "-o", "json"])
+            .env("KUBECONFIG", cp.kubeconfig())
+            .output()
+            .expect("run helm");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let history: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            history.as_array().map(Vec::len),
+            Some(1),
+            "{name}: {history}"
+        );
+        assert_eq!(history[0]["status"], "deployed", "{history}");
+    }
+
+    // The next run finds the corrected release in sync.
+    let text = run().await;
+    let hr = status_of(&state, "HelmRelease", "fixed");
+    assert_eq!(
+        condition(&hr, "Drifted").1,
+        "NoDriftDetected",
+        "{hr}\n{text}"
+    );
+}
