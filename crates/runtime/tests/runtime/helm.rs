@@ -1493,3 +1493,177 @@ spec:
     assert!(cms.get_opt("tested").await.expect("get").is_none());
     assert!(cms.get_opt("kept").await.expect("get").is_none());
 }
+
+/// Seed 001's ingress-nginx HelmRelease, as the article wrote it but for
+/// its apiVersion mistake (which `validate` reports) and the repository
+/// URL (a loopback chart repository serving a small generated chart named
+/// ingress-nginx): installed in flux-system (no `targetNamespace`, as
+/// Flux), with the values of its `valuesFrom` ConfigMap and Secret and
+/// its own, picked from the `4.11.x` range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_001_ingress_nginx_installs_once_its_api_version_is_corrected() {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use kube::api::{Api, Patch, PatchParams};
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    let Some(seeds) = ferroflux_testkit::env::dir_from_env("FERROFLUX_SEEDS_DIR") else {
+        return;
+    };
+    if !gitrepo::git_available() {
+        ferroflux_testkit::env::skip_or_fail("git binary");
+        return;
+    }
+    let Some(cp) = ferroflux_testkit::control_plane::ControlPlane::shared() else {
+        return;
+    };
+    let Some(helm) = ferroflux_testkit::helm::Helm::find() else {
+        return;
+    };
+    let Some(server) = ChartRepo::start(chart_repo::Options::default()) else {
+        return;
+    };
+    let seed = std::fs::read_to_string(seeds.join("manifests/001/08-nginx-ingress-helm.yaml"))
+        .expect("seed 001's HelmRelease");
+    let wrong = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRelease";
+    assert!(seed.contains(wrong), "the seed's mistake is still there");
+    let manifests = seed
+        .replace(
+            wrong,
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease",
+        )
+        .replace("https://kubernetes.github.io/ingress-nginx", &server.url());
+
+    // ingress-nginx 4.11.3 and 4.12.0: the range picks 4.11.3.
+    let file = |n: &str, d: &str| File {
+        name: n.into(),
+        data: d.as_bytes().to_vec(),
+    };
+    let mut index = String::from("apiVersion: v1\nentries:\n  ingress-nginx:\n");
+    for v in ["4.11.3", "4.12.0"] {
+        let files = vec![
+            file(
+                "Chart.yaml",
+                &format!("apiVersion: v2\nname: ingress-nginx\nversion: {v}\nappVersion: 1.11.3\n"),
+            ),
+            file(
+                "values.yaml",
+                "controller:\n  replicaCount: 1\n  config: {}\n",
+            ),
+            file(
+                "templates/controller-configmap.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-controller\n  namespace: {{ .Release.Namespace }}\ndata:\n  replicas: {{ .Values.controller.replicaCount | quote }}\n{{- range $k, $v := .Values.controller.config }}\n  {{ $k }}: {{ $v | quote }}\n{{- end }}\n",
+            ),
+        ];
+        let p = ferroflux_helm::package::package(files, 1_700_000_000).expect("package");
+        std::fs::write(server.root().join(&p.file_name), &p.data).expect("write chart");
+        index.push_str(&format!(
+            "  - apiVersion: v2\n    name: ingress-nginx\n    version: {v}\n    created: \"2024-01-01T00:00:00Z\"\n    urls:\n    - {}\n",
+            p.file_name
+        ));
+    }
+    std::fs::write(server.root().join("index.yaml"), index).expect("write index");
+
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kube config");
+    let client = kube::Client::try_from(config.clone()).expect("client");
+    let apply = PatchParams::apply("test");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .patch(
+            "flux-system",
+            &apply,
+            &Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "flux-system"}})),
+        )
+        .await
+        .expect("flux-system namespace");
+    // The seed's valuesFrom: its defaults ConfigMap in the cluster, its
+    // sealed values as a Secret.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "flux-system");
+    cms.patch(
+        "ingress-nginx-default-values",
+        &apply,
+        &Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "ingress-nginx-default-values"},
+            "data": {"values.yaml": "controller:\n  replicaCount: 1\n  config:\n    use-gzip: \"true\"\n"}})),
+    )
+    .await
+    .expect("default values");
+    let secrets = secret(
+        "ingress-nginx-sealed-values",
+        &[(
+            "values.yaml",
+            "controller:\n  config:\n    use-forwarded-headers: \"true\"",
+        )],
+    )
+    .replace("namespace: apps", "namespace: flux-system");
+    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
+        Arc::new(ferroflux_runtime::target::KubeTargets::new(
+            config,
+            Arc::new(client.clone()),
+            ferroflux_runtime::target::KubeTargetsOptions::default(),
+        ));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = fleet(
+        tmp.path(),
+        &manifests,
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    let opts = options(&bare, tmp.path(), &secrets);
+    let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
+    let mut runner = Runner::new(opts, state.clone())
+        .expect("runner")
+        .with_targets(targets)
+        .with_config_maps(client.clone());
+    let text = runner.run_once().await.expect("run").to_string();
+
+    let hr = status_of(&state, "HelmRelease", "ingress-nginx");
+    assert_eq!(
+        ready(&hr),
+        (
+            "True".into(),
+            "InstallSucceeded".into(),
+            "Helm install succeeded for release flux-system/ingress-nginx.v1 with chart ingress-nginx@4.11.3"
+                .into()
+        ),
+        "{hr}\n{text}"
+    );
+    let cm = cms
+        .get("ingress-nginx-controller")
+        .await
+        .expect("the chart's ConfigMap in flux-system");
+    let data = cm.data.unwrap_or_default();
+    let get = |k: &str| data.get(k).map(String::as_str);
+    assert_eq!(get("replicas"), Some("3"), "the HelmRelease's values win");
+    assert_eq!(get("proxy-body-size"), Some("50m"));
+    assert_eq!(get("use-gzip"), Some("true"), "from the ConfigMap");
+    assert_eq!(
+        get("use-forwarded-headers"),
+        Some("true"),
+        "from the Secret"
+    );
+
+    let out = helm
+        .command()
+        .args(["list", "-n", "flux-system", "-o", "json"])
+        .env("KUBECONFIG", cp.kubeconfig())
+        .output()
+        .expect("run helm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let row = list
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["name"] == "ingress-nginx"))
+        .unwrap_or_else(|| panic!("helm lists ingress-nginx: {list}"));
+    assert_eq!(row["chart"], "ingress-nginx-4.11.3", "{list}");
+    assert_eq!(row["status"], "deployed", "{list}");
+    assert_eq!(row["app_version"], "1.11.3", "{list}");
+}
