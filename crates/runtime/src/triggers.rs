@@ -19,6 +19,8 @@ use crate::source::{ObjectKey, Objects};
 
 /// The kind of the key a Secret change is reported under.
 pub const SECRET: &str = "Secret";
+/// The kind of the key a ConfigMap change is reported under.
+pub const CONFIG_MAP: &str = "ConfigMap";
 
 /// The objects that read `upstream`, in key order.
 pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
@@ -55,6 +57,7 @@ pub fn reason(upstream: &ObjectKey) -> String {
         IMAGE_REPOSITORY => format!("{upstream} revision changed"),
         IMAGE_POLICY => format!("{upstream} latestRef changed"),
         SECRET => format!("Secret {} changed", upstream.namespaced_name()),
+        CONFIG_MAP => format!("ConfigMap {} changed", upstream.namespaced_name()),
         _ => format!("{upstream} changed"),
     }
 }
@@ -64,7 +67,7 @@ const HELM_CHART: &str = ferroflux_controllers::source::helm_chart::KIND;
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 13] = [
+pub const EDGES: [(&str, &str); 14] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
     (HELM_REPOSITORY, HELM_CHART),
     (GIT_REPOSITORY, HELM_CHART),
@@ -78,6 +81,7 @@ pub const EDGES: [(&str, &str); 13] = [
     ("OCIRepository", "HelmRelease"),
     ("HelmRelease", "HelmRelease"),
     (SECRET, "HelmRelease"),
+    (CONFIG_MAP, "HelmRelease"),
 ];
 
 #[cfg(test)]
