@@ -315,6 +315,137 @@ mod tests {
         assert!(!excluded(&o, &ex));
     }
 
+    /// A client of an apiserver that is not there (nothing listens on
+    /// port 1).
+    fn nowhere() -> ResourceManager {
+        let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+        ResourceManager::new(kube::Client::try_from(config).unwrap())
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_bad_ignore_rule_is_the_set_s_error_and_nothing_is_asked() {
+        let opts = JsonDiffOptions {
+            ignore: vec![IgnoreRule {
+                paths: vec!["/data".into()],
+                target: Some(crate::apply::IgnoreTarget {
+                    kind: "(".into(),
+                    ..Default::default()
+                }),
+            }],
+            ..Default::default()
+        };
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ns"}});
+        let set = runtime().block_on(async { nowhere().json_diff(vec![cm], &opts).await });
+        assert!(set.diffs.is_empty());
+        assert_eq!(set.errors.len(), 1, "{:?}", set.errors);
+        assert!(
+            set.errors[0].starts_with("invalid kind regex"),
+            "{:?}",
+            set.errors
+        );
+    }
+
+    #[test]
+    fn objects_that_cannot_be_read_or_reached_are_errors_the_others_still_diffed() {
+        let excluded = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "skip", "namespace": "ns",
+                "labels": {"helm.toolkit.fluxcd.io/driftDetection": "disabled"}}});
+        let root = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "whole", "namespace": "ns"}});
+        let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
+        let unreachable = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "namespace": "ns"}});
+        let opts = JsonDiffOptions {
+            exclusions: vec![(
+                "helm.toolkit.fluxcd.io/driftDetection".into(),
+                "disabled".into(),
+            )],
+            ignore: vec![IgnoreRule {
+                paths: vec![String::new()],
+                target: Some(crate::apply::IgnoreTarget {
+                    name: "whole".into(),
+                    ..Default::default()
+                }),
+            }],
+        };
+        let set = runtime().block_on(async {
+            nowhere()
+                .json_diff(vec![excluded, root, nameless, unreachable], &opts)
+                .await
+        });
+        let types: Vec<(&str, DiffType)> = set
+            .diffs
+            .iter()
+            .map(|d| (d.subject.as_str(), d.type_))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("ConfigMap/ns/skip", DiffType::Exclude),
+                ("ConfigMap/ns/whole", DiffType::Exclude)
+            ]
+        );
+        assert!(!set.has_changes());
+        assert_eq!(set.errors.len(), 2, "{:?}", set.errors);
+        assert!(
+            set.errors.iter().any(|e| e.contains("name")),
+            "{:?}",
+            set.errors
+        );
+        assert!(
+            set.errors.iter().any(|e| e.contains("ConfigMap/ns/a")),
+            "{:?}",
+            set.errors
+        );
+    }
+
+    #[test]
+    fn corrections_that_fail_name_their_object_and_keep_secret_values_out() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "ns"}, "data": {"k": "c2VjcmV0"}});
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "ns"}});
+        let diffs = vec![
+            JsonDiff {
+                type_: DiffType::Update,
+                subject: "Secret/ns/s".into(),
+                desired: secret,
+                patch: vec![json!({"op": "replace", "path": "/data/k", "value": "c2VjcmV0"})],
+            },
+            JsonDiff {
+                type_: DiffType::Create,
+                subject: "ConfigMap/ns/c".into(),
+                desired: cm,
+                patch: vec![],
+            },
+            JsonDiff {
+                type_: DiffType::None,
+                subject: "ConfigMap/ns/same".into(),
+                desired: Value::Null,
+                patch: vec![],
+            },
+        ];
+        let (done, errors) = runtime().block_on(async { nowhere().apply_json_diff(&diffs).await });
+        assert!(done.is_empty());
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("ConfigMap/ns/c creation failure: "),
+            "creates first: {errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("Secret/ns/s patch failure: "),
+            "{errors:?}"
+        );
+        assert!(!errors.iter().any(|e| e.contains("c2VjcmV0")), "{errors:?}");
+    }
+
     #[test]
     fn a_set_has_changes_only_with_creates_or_updates() {
         let d = |t| JsonDiff {
