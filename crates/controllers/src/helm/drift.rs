@@ -52,7 +52,7 @@ pub fn summarize(set: &JsonDiffSet) -> String {
             DiffType::Create => lines.push(format!("{} removed", d.subject)),
             DiffType::Exclude => lines.push(format!("{} excluded", d.subject)),
             DiffType::Update => {
-                let (added, changed, removed) = d.counts();
+                let (added, changed, removed) = d.counts;
                 lines.push(format!(
                     "{} changed ({added} additions, {changed} changes, {removed} removals)",
                     d.subject
@@ -127,10 +127,12 @@ mod tests {
     use crate::target::helm::JsonDiff;
 
     fn diff(type_: DiffType, subject: &str, patch: Vec<Value>) -> JsonDiff {
+        let count = |op: &str| patch.iter().filter(|p| p["op"] == op).count();
         JsonDiff {
             type_,
             subject: subject.into(),
             desired: Value::Null,
+            counts: (count("add"), count("replace"), count("remove")),
             patch,
         }
     }

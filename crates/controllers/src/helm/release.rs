@@ -975,7 +975,7 @@ impl Run<'_> {
                             tracing::debug!(resource = %d.subject, "resource deleted");
                         }
                         DiffType::Update => {
-                            let (added, changed, removed) = d.counts();
+                            let (added, changed, removed) = d.counts;
                             tracing::debug!(resource = %d.subject, added, changed, removed, "resource modified");
                         }
                         DiffType::None | DiffType::Exclude => {}

@@ -429,6 +429,7 @@ impl HelmCluster for MemHelm {
                 for live in s.drift.iter_mut().filter(|l| l.subject == d.subject) {
                     live.type_ = DiffType::None;
                     live.patch.clear();
+                    live.counts = (0, 0, 0);
                 }
             }
             (done, errors)

@@ -29,21 +29,18 @@ pub enum DiffType {
 
 /// One object's diff: its subject (`Kind/namespace/name`), the desired
 /// object as sent, and for an update the JSON Patch (RFC 6902 operations)
-/// that turns the live object into the dry-run one.
+/// that turns the live object into the dry-run one, with the `add`,
+/// `replace` and `remove` counts of Flux's rationalized patch (where a
+/// subtree's operations longer than one replace of it count as that
+/// replace). The patch applied is the plain one: a rationalized replace
+/// of a whole subtree would drop what the diff left out of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonDiff {
     pub type_: DiffType,
     pub subject: String,
     pub desired: Value,
     pub patch: Vec<Value>,
-}
-
-impl JsonDiff {
-    /// The patch's `add`, `replace` and `remove` operations.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let count = |op: &str| self.patch.iter().filter(|p| p["op"] == op).count();
-        (count("add"), count("replace"), count("remove"))
-    }
+    pub counts: (usize, usize, usize),
 }
 
 /// How to diff.
@@ -76,7 +73,163 @@ impl JsonDiffSet {
 /// Dry-runs in flight at once.
 const CONCURRENCY: usize = 4;
 
-fn patch_ops(live: &Value, dry_run: &Value) -> Vec<Value> {
+/// One operation of `wI2L/jsondiff`'s `Compare` (no factorization, no
+/// LCS), with the JSON length of its value as that package counts it.
+#[derive(Debug, Clone, PartialEq)]
+struct Op {
+    op: &'static str,
+    path: String,
+    value: Option<Value>,
+    value_len: usize,
+}
+
+impl Op {
+    /// `Operation.jsonLength`: `{"op":"","path":""}`, `,"value":` and the
+    /// value's compact JSON (an `add` counts none of its value).
+    fn json_len(&self) -> usize {
+        let mut l = 19 + self.op.len() + self.path.len();
+        if matches!(self.op, "add" | "replace") {
+            l += 9 + self.value_len;
+        }
+        l
+    }
+
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("op".into(), self.op.into());
+        m.insert("path".into(), self.path.clone().into());
+        if let Some(v) = &self.value {
+            m.insert("value".into(), v.clone());
+        }
+        Value::Object(m)
+    }
+}
+
+fn ops_len(ops: &[Op]) -> usize {
+    ops.iter().map(Op::json_len).sum::<usize>() + ops.len().saturating_sub(1)
+}
+
+/// Go's compact JSON length: `encoding/json` escapes `<`, `>` and `&` as
+/// `\u003c` and the like.
+fn go_json_len(v: &Value) -> usize {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    text.len() + 5 * text.matches(['<', '>', '&']).count()
+}
+
+fn json_type(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+fn child(ptr: &str, key: &str) -> String {
+    format!("{ptr}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// `Differ.diff`: keys in sorted order, arrays by index (removals at the
+/// first index past the shorter, additions at `-`), and with
+/// `rationalize` a subtree whose operations are longer than one replace
+/// of it becomes that replace.
+fn compare(ptr: &str, src: &Value, tgt: &Value, rationalize: bool, ops: &mut Vec<Op>) {
+    let replace = |ops: &mut Vec<Op>| {
+        ops.push(Op {
+            op: "replace",
+            path: ptr.to_string(),
+            value: Some(tgt.clone()),
+            value_len: go_json_len(tgt),
+        })
+    };
+    if json_type(src) != json_type(tgt) {
+        if ptr.is_empty() {
+            ops.push(Op {
+                op: "add",
+                path: String::new(),
+                value: Some(tgt.clone()),
+                value_len: 0,
+            });
+        } else {
+            replace(ops);
+        }
+        return;
+    }
+    if src == tgt {
+        return;
+    }
+    let start = ops.len();
+    match (src, tgt) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let p = child(ptr, k);
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => compare(&p, x, y, rationalize, ops),
+                    (Some(_), None) => ops.push(Op {
+                        op: "remove",
+                        path: p,
+                        value: None,
+                        value_len: 0,
+                    }),
+                    (None, Some(y)) => ops.push(Op {
+                        op: "add",
+                        path: p,
+                        value: Some(y.clone()),
+                        value_len: 0,
+                    }),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let ml = a.len().min(b.len());
+            for _ in ml..a.len() {
+                ops.push(Op {
+                    op: "remove",
+                    path: format!("{ptr}/{ml}"),
+                    value: None,
+                    value_len: 0,
+                });
+            }
+            for i in 0..ml {
+                compare(&format!("{ptr}/{i}"), &a[i], &b[i], rationalize, ops);
+            }
+            for y in &b[ml..] {
+                ops.push(Op {
+                    op: "add",
+                    path: format!("{ptr}/-"),
+                    value: Some(y.clone()),
+                    value_len: 0,
+                });
+            }
+        }
+        _ => {
+            replace(ops);
+            return;
+        }
+    }
+    if rationalize && ops.len() > start {
+        let whole = Op {
+            op: "replace",
+            path: ptr.to_string(),
+            value: Some(tgt.clone()),
+            value_len: go_json_len(tgt),
+        };
+        if ops_len(&ops[start..]) > whole.json_len() {
+            ops.truncate(start);
+            ops.push(whole);
+        }
+    }
+}
+
+/// Flux's two comparisons of the (ignore-stripped) live and dry-run
+/// objects: `{metadata: {name, annotations, labels}}` keeping only adds
+/// and replaces (core controllers add labels of their own), then the
+/// object without `metadata` and `status`.
+fn comparisons(live: &Value, dry_run: &Value, rationalize: bool) -> Vec<Op> {
     let meta_of = |v: &Value| {
         let mut m = Map::new();
         for key in ["name", "annotations", "labels"] {
@@ -94,21 +247,34 @@ fn patch_ops(live: &Value, dry_run: &Value) -> Vec<Value> {
         m.remove("status");
         Value::Object(m)
     };
-    let mut ops = Vec::new();
-    // Labels and annotations: only what is added or changed (core
-    // controllers add labels of their own).
-    for op in json_patch::diff(&meta_of(live), &meta_of(dry_run)).0 {
-        if matches!(
-            op,
-            json_patch::PatchOperation::Add(_) | json_patch::PatchOperation::Replace(_)
-        ) {
-            ops.push(serde_json::to_value(op).unwrap_or(Value::Null));
-        }
-    }
-    for op in json_patch::diff(&rest_of(live), &rest_of(dry_run)).0 {
-        ops.push(serde_json::to_value(op).unwrap_or(Value::Null));
-    }
-    ops
+    let mut meta = Vec::new();
+    compare(
+        "",
+        &meta_of(live),
+        &meta_of(dry_run),
+        rationalize,
+        &mut meta,
+    );
+    meta.retain(|o| matches!(o.op, "add" | "replace"));
+    compare(
+        "",
+        &rest_of(live),
+        &rest_of(dry_run),
+        rationalize,
+        &mut meta,
+    );
+    meta
+}
+
+/// The patch to apply (plain) and the counts of Flux's rationalized one.
+fn patch_ops(live: &Value, dry_run: &Value) -> (Vec<Value>, (usize, usize, usize)) {
+    let plain: Vec<Value> = comparisons(live, dry_run, false)
+        .iter()
+        .map(Op::to_json)
+        .collect();
+    let flux = comparisons(live, dry_run, true);
+    let count = |op: &str| flux.iter().filter(|o| o.op == op).count();
+    (plain, (count("add"), count("replace"), count("remove")))
 }
 
 fn excluded(obj: &Value, exclusions: &[(String, String)]) -> bool {
@@ -158,19 +324,20 @@ impl ResourceManager {
         opts: &JsonDiffOptions,
         ignore: &Compiled,
     ) -> Result<JsonDiff, ApplyError> {
-        let diff = |type_, patch| JsonDiff {
+        let diff = |type_, (patch, counts)| JsonDiff {
             type_,
             subject: desired.subject(),
             desired: desired.object.clone(),
             patch,
+            counts,
         };
         if excluded(&desired.object, &opts.exclusions) || ignore.ignores_root(&desired.object) {
-            return Ok(diff(DiffType::Exclude, Vec::new()));
+            return Ok(diff(DiffType::Exclude, Default::default()));
         }
         let api = self.api_for(&desired).await?;
         let live = self.get(&api, &desired).await?;
         if live.as_ref().is_some_and(|l| excluded(l, &opts.exclusions)) {
-            return Ok(diff(DiffType::Exclude, Vec::new()));
+            return Ok(diff(DiffType::Exclude, Default::default()));
         }
         let mut dry_run = match self.write(&api, &desired, true).await {
             Ok(v) => v,
@@ -178,7 +345,7 @@ impl ResourceManager {
         };
         let Some(mut live) = live.filter(|_| !dry_run["metadata"]["resourceVersion"].is_null())
         else {
-            return Ok(diff(DiffType::Create, Vec::new()));
+            return Ok(diff(DiffType::Create, Default::default()));
         };
         if let Some(hpa) = dry_run.as_object_mut() {
             super::diff::dedupe_hpa_metrics(hpa);
@@ -187,8 +354,8 @@ impl ResourceManager {
         ignore.strip(&matcher, &mut dry_run);
         ignore.strip(&matcher, &mut live);
         let patch = patch_ops(&live, &dry_run);
-        if patch.is_empty() {
-            return Ok(diff(DiffType::None, Vec::new()));
+        if patch.0.is_empty() {
+            return Ok(diff(DiffType::None, Default::default()));
         }
         Ok(diff(DiffType::Update, patch))
     }
@@ -275,16 +442,18 @@ mod tests {
         let dry = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "a", "labels": {"x": "2", "new": "n"}, "resourceVersion": "5"},
             "data": {"a": "want", "b": "added"}});
-        let ops = patch_ops(&live, &dry);
-        let d = JsonDiff {
-            type_: DiffType::Update,
-            subject: "ConfigMap/ns/a".into(),
-            desired: dry.clone(),
-            patch: ops.clone(),
-        };
-        // labels: x replaced, new added (extra's removal left out); data:
-        // a replaced, b added, gone removed.
-        assert_eq!(d.counts(), (2, 2, 1), "{ops:?}");
+        let (ops, counts) = patch_ops(&live, &dry);
+        // Plain: labels x replaced, new added (extra's removal left out);
+        // data a replaced, b added, gone removed.
+        let kinds: Vec<&str> = ops.iter().filter_map(|o| o["op"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["add", "replace", "replace", "add", "remove"],
+            "{ops:?}"
+        );
+        // Flux's rationalized count: three operations on a small map are
+        // longer than one replace of it, for labels as for data.
+        assert_eq!(counts, (0, 2, 0));
         let mut patched = live.clone();
         let p: json_patch::Patch = serde_json::from_value(Value::Array(ops)).unwrap();
         json_patch::patch(&mut patched, &p).unwrap();
@@ -299,7 +468,77 @@ mod tests {
             "managedFields": []}, "spec": {"replicas": 1}, "status": {"ready": 1}});
         let dry = json!({"kind": "Deployment", "metadata": {"name": "a", "resourceVersion": "2"},
             "spec": {"replicas": 1}});
-        assert!(patch_ops(&live, &dry).is_empty());
+        assert!(patch_ops(&live, &dry).0.is_empty());
+    }
+
+    #[test]
+    fn flux_counts_one_edited_field_as_one_change() {
+        let live = json!({"kind": "ConfigMap", "metadata": {"name": "a"},
+            "data": {"a": "edited", "b": "2"}});
+        let dry = json!({"kind": "ConfigMap", "metadata": {"name": "a"},
+            "data": {"a": "1", "b": "2"}});
+        let (ops, counts) = patch_ops(&live, &dry);
+        assert_eq!(
+            ops,
+            [json!({"op": "replace", "path": "/data/a", "value": "1"})]
+        );
+        assert_eq!(counts, (0, 1, 0));
+    }
+
+    #[test]
+    fn arrays_compare_by_index_removing_past_the_shorter_and_appending() {
+        let mut ops = Vec::new();
+        compare(
+            "/l",
+            &json!(["a", "b", "c", "d"]),
+            &json!(["a", "x"]),
+            false,
+            &mut ops,
+        );
+        let got: Vec<Value> = ops.iter().map(Op::to_json).collect();
+        assert_eq!(
+            got,
+            [
+                json!({"op": "remove", "path": "/l/2"}),
+                json!({"op": "remove", "path": "/l/2"}),
+                json!({"op": "replace", "path": "/l/1", "value": "x"}),
+            ]
+        );
+        let mut doc = json!({"l": ["a", "b", "c", "d"]});
+        let p: json_patch::Patch = serde_json::from_value(Value::Array(got)).unwrap();
+        json_patch::patch(&mut doc, &p).unwrap();
+        assert_eq!(doc, json!({"l": ["a", "x"]}));
+        let mut ops = Vec::new();
+        compare(
+            "/l",
+            &json!([1]),
+            &json!([1, {"k": "a~/b"}]),
+            false,
+            &mut ops,
+        );
+        assert_eq!(
+            ops[0].to_json(),
+            json!({"op": "add", "path": "/l/-", "value": {"k": "a~/b"}})
+        );
+        // Keys are escaped in pointers, and a type change is a replace.
+        let mut ops = Vec::new();
+        compare(
+            "",
+            &json!({"a/b~": 1}),
+            &json!({"a/b~": "1"}),
+            true,
+            &mut ops,
+        );
+        assert_eq!(
+            ops[0].to_json(),
+            json!({"op": "replace", "path": "/a~1b~0", "value": "1"})
+        );
+    }
+
+    #[test]
+    fn go_escapes_html_characters_in_its_json_lengths() {
+        assert_eq!(go_json_len(&json!("a<b")), 10);
+        assert_eq!(go_json_len(&json!({"k": 1})), 7);
     }
 
     #[test]
@@ -418,18 +657,21 @@ mod tests {
                 subject: "Secret/ns/s".into(),
                 desired: secret,
                 patch: vec![json!({"op": "replace", "path": "/data/k", "value": "c2VjcmV0"})],
+                counts: (0, 1, 0),
             },
             JsonDiff {
                 type_: DiffType::Create,
                 subject: "ConfigMap/ns/c".into(),
                 desired: cm,
                 patch: vec![],
+                counts: (0, 0, 0),
             },
             JsonDiff {
                 type_: DiffType::None,
                 subject: "ConfigMap/ns/same".into(),
                 desired: Value::Null,
                 patch: vec![],
+                counts: (0, 0, 0),
             },
         ];
         let (done, errors) = runtime().block_on(async { nowhere().apply_json_diff(&diffs).await });
@@ -453,6 +695,7 @@ mod tests {
             subject: "s".into(),
             desired: Value::Null,
             patch: vec![],
+            counts: (0, 0, 0),
         };
         let mut set = JsonDiffSet {
             diffs: vec![d(DiffType::None), d(DiffType::Exclude)],

@@ -11,10 +11,12 @@ use crate::status::{EventType, Outcome};
 use crate::target::helm::{DiffType, JsonDiff};
 
 fn diff(type_: DiffType, subject: &str, patch: Vec<Value>) -> JsonDiff {
+    let count = |op: &str| patch.iter().filter(|p| p["op"] == op).count();
     JsonDiff {
         type_,
         subject: subject.into(),
         desired: json!({"kind": "ConfigMap"}),
+        counts: (count("add"), count("replace"), count("remove")),
         patch,
     }
 }
