@@ -6,6 +6,7 @@
 //! ([`release`]), and the kind's contract with the runtime ([`kind`]).
 
 pub mod digest;
+pub mod drift;
 pub mod kind;
 pub mod name;
 pub mod release;

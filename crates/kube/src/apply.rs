@@ -18,6 +18,7 @@ mod cleanup;
 mod delete;
 mod diff;
 mod ignore;
+mod jsondiff;
 mod wait;
 
 use crate::kinds::KindError;
@@ -39,6 +40,7 @@ pub use cleanup::{FieldManager, Operation, cleanup_patch, default_field_managers
 pub use delete::DeleteOptions;
 pub use diff::{DiffOptions, DiffReport, Drift, mask_secret_data};
 pub use ignore::{IgnoreRule, IgnoreTarget};
+pub use jsondiff::{DiffType, JsonDiff, JsonDiffOptions, JsonDiffSet};
 pub use wait::{CustomHealth, WaitOptions, health_check_failed_message};
 
 /// Flux's field manager.

@@ -12,6 +12,7 @@
 //! failure after the record exists leaves a `failed` revision and hands it
 //! back in [`ActionError::record`].
 
+pub mod drift;
 pub mod hooks;
 pub mod lookup;
 pub mod objects;

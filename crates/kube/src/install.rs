@@ -339,8 +339,14 @@ fn cluster_role() -> ClusterRole {
             ),
             // Registry credentials, webhook tokens, Git credentials, signing
             // keys; ServiceAccounts for their imagePullSecrets; Namespaces for
-            // accessFrom's label selectors.
-            rule(&[""], &["secrets", "serviceaccounts", "namespaces"], READ),
+            // accessFrom's label selectors; ConfigMaps of `valuesFrom` and
+            // `substituteFrom` (watched when labelled
+            // `reconcile.fluxcd.io/watch: Enabled`).
+            rule(
+                &[""],
+                &["secrets", "configmaps", "serviceaccounts", "namespaces"],
+                READ,
+            ),
             rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
             rule(&["coordination.k8s.io"], &["leases"], WRITE),
         ]),

@@ -35,6 +35,12 @@ pub const FIELD_MANAGER: &str = "ferroflux";
 /// Secrets are watched too (credentials, webhook tokens).
 pub const SECRET: &str = "Secret";
 
+/// ConfigMaps are watched by their metadata, those labelled as
+/// helm-controller's `--watch-configs-label-selector` default selects
+/// (a HelmRelease's `valuesFrom` changed runs it at once).
+pub const CONFIG_MAP: &str = "ConfigMap";
+pub const WATCH_CONFIGS_LABEL_SELECTOR: &str = "reconcile.fluxcd.io/watch=Enabled";
+
 /// What a watch saw.
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -57,6 +63,12 @@ pub enum Change {
         namespace: String,
         name: String,
         data: Option<SecretData>,
+    },
+    /// A watched ConfigMap changed or went (its content is read by the
+    /// reconcile that needs it).
+    ConfigMap {
+        namespace: String,
+        name: String,
     },
 }
 
@@ -231,7 +243,8 @@ impl Cluster {
         for kind in self.kinds.kinds() {
             spawn_watch(&self.client, cfg(), tx.clone(), kind.info());
         }
-        spawn_secret_watch(&self.client, tx);
+        spawn_secret_watch(&self.client, tx.clone());
+        spawn_config_map_watch(&self.client, tx);
         rx
     }
 
@@ -550,6 +563,40 @@ fn spawn_secret_watch(client: &Client, tx: mpsc::Sender<Change>) {
                 namespace: secret.namespace().unwrap_or_default(),
                 name: secret.name_any(),
                 data,
+            };
+            if tx.send(change).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// ConfigMaps labelled [`WATCH_CONFIGS_LABEL_SELECTOR`], metadata only;
+/// the initial list reports nothing (a start reconciles everything).
+fn spawn_config_map_watch(client: &Client, tx: mpsc::Sender<Change>) {
+    let api: Api<kube::core::PartialObjectMeta<k8s_openapi::api::core::v1::ConfigMap>> =
+        Api::all(client.clone());
+    let config = watcher::Config::default().labels(WATCH_CONFIGS_LABEL_SELECTOR);
+    tokio::spawn(async move {
+        let mut stream = watcher(api, config).default_backoff().boxed();
+        let mut listed = false;
+        while let Some(ev) = stream.next().await {
+            let meta = match ev {
+                Ok(watcher::Event::Apply(m) | watcher::Event::Delete(m)) => m,
+                Ok(watcher::Event::InitApply(m)) if listed => m,
+                Ok(watcher::Event::InitDone) => {
+                    listed = true;
+                    continue;
+                }
+                Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => continue,
+                Err(e) => {
+                    tracing::warn!("ConfigMap watch failed, retrying: {e}");
+                    continue;
+                }
+            };
+            let change = Change::ConfigMap {
+                namespace: meta.namespace().unwrap_or_default(),
+                name: meta.name_any(),
             };
             if tx.send(change).await.is_err() {
                 return;

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use ferroflux_controllers::StepError;
 use ferroflux_controllers::target::helm::{
-    ActionError, Install, Record, Rollback, Test, Uninstall, Upgrade,
+    ActionError, IgnoreRule, Install, JsonDiff, JsonDiffSet, Record, Rollback, Test, Uninstall,
+    Upgrade,
 };
 use ferroflux_controllers::target::{
     ApplyError, ApplyFailure, ApplyOptions, BoxFuture, ChangeSet, DeleteOptions, HelmCluster,
@@ -366,5 +367,22 @@ impl HelmCluster for KubeHelm {
 
     fn test<'a>(&'a self, o: Test) -> BoxFuture<'a, Result<Record, ActionError>> {
         Box::pin(self.0.test(o))
+    }
+
+    fn diff<'a>(
+        &'a self,
+        record: &'a Record,
+        field_manager: &'a str,
+        ignore: &'a [IgnoreRule],
+    ) -> BoxFuture<'a, Result<JsonDiffSet, ActionError>> {
+        Box::pin(self.0.diff(record, field_manager, ignore))
+    }
+
+    fn correct_drift<'a>(
+        &'a self,
+        diffs: &'a [JsonDiff],
+        field_manager: &'a str,
+    ) -> BoxFuture<'a, (Vec<String>, Vec<String>)> {
+        Box::pin(self.0.correct_drift(diffs, field_manager))
     }
 }

@@ -19,6 +19,8 @@ use crate::source::{ObjectKey, Objects};
 
 /// The kind of the key a Secret change is reported under.
 pub const SECRET: &str = "Secret";
+/// The kind of the key a ConfigMap change is reported under.
+pub const CONFIG_MAP: &str = "ConfigMap";
 
 /// The objects that read `upstream`, in key order.
 pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
@@ -55,6 +57,7 @@ pub fn reason(upstream: &ObjectKey) -> String {
         IMAGE_REPOSITORY => format!("{upstream} revision changed"),
         IMAGE_POLICY => format!("{upstream} latestRef changed"),
         SECRET => format!("Secret {} changed", upstream.namespaced_name()),
+        CONFIG_MAP => format!("ConfigMap {} changed", upstream.namespaced_name()),
         _ => format!("{upstream} changed"),
     }
 }
@@ -79,6 +82,7 @@ pub const EDGES: [(&str, &str); 14] = [
     ("OCIRepository", "HelmRelease"),
     ("HelmRelease", "HelmRelease"),
     (SECRET, "HelmRelease"),
+    (CONFIG_MAP, "HelmRelease"),
 ];
 
 #[cfg(test)]

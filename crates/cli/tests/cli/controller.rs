@@ -428,13 +428,21 @@ fn oci_source(
 
 /// A HelmRelease in the cluster: its `spec.chart` makes the HelmChart
 /// `<ns>-web` (applied by the controller, as helm-controller creates it),
-/// the release is installed into the namespace, and deleting the
-/// HelmRelease uninstalls it and deletes its HelmChart before the
+/// the release is installed into the namespace with the values of its
+/// `valuesFrom` ConfigMap; a change of that ConfigMap (labelled
+/// `reconcile.fluxcd.io/watch: Enabled`) upgrades it at once; deleting
+/// the HelmRelease uninstalls it and deletes its HelmChart before the
 /// finalizer comes off.
 fn helm_release(k: &Kubectl, a: &mut Replica, shard: &str) {
     let ns = k.ns.as_str();
+    let values = |replicas: u32| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-values\n  namespace: {ns}\n  labels:\n    reconcile.fluxcd.io/watch: Enabled\ndata:\n  values.yaml: |\n    replicas: {replicas}\n"
+        )
+    };
+    k.apply(&values(2));
     k.apply(&format!(
-        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  interval: 5m\n  chart:\n    metadata:\n      labels:\n        {shard}\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicas: 2\n"
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: {ns}\n  labels:\n    {shard}\nspec:\n  interval: 5m\n  chart:\n    metadata:\n      labels:\n        {shard}\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  valuesFrom:\n  - kind: ConfigMap\n    name: web-values\n"
     ));
     let chart = format!("helmchart/{ns}-web");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -485,6 +493,25 @@ fn helm_release(k: &Kubectl, a: &mut Replica, shard: &str) {
         stdout.contains("web    6.5.0      False       True    Helm install succeeded"),
         "{stdout}"
     );
+    // The values ConfigMap changes: the watch runs the HelmRelease long
+    // before its 5m interval.
+    k.apply(&values(3));
+    let upgraded = k.wait_for(
+        "helmrelease/web",
+        ".status.conditions[?(@.type==\"Ready\")].message",
+        Duration::from_secs(30),
+        |v| v.starts_with("Helm upgrade succeeded"),
+    );
+    assert_eq!(
+        upgraded.as_deref(),
+        Ok(
+            format!("Helm upgrade succeeded for release {ns}/web.v2 with chart podinfo@6.5.0")
+                .as_str()
+        ),
+        "{}",
+        a.text()
+    );
+    assert_eq!(k.jsonpath("configmap/web", ".data.replicas"), "3");
     k.run(&["delete", "helmrelease", "web", "-n", ns, "--timeout=60s"]);
     let left = k.run(&[
         "get",
@@ -498,6 +525,7 @@ fn helm_release(k: &Kubectl, a: &mut Replica, shard: &str) {
         format!("helmchart.source.toolkit.fluxcd.io/{ns}-web"),
         "configmap/web".to_string(),
         "secret/sh.helm.release.v1.web.v1".to_string(),
+        "secret/sh.helm.release.v1.web.v2".to_string(),
     ] {
         assert!(
             !left.lines().any(|l| l == gone),

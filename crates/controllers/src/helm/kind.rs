@@ -1,7 +1,7 @@
 //! HelmRelease as a [`Kind`]: runs on its interval, when its chart source's
 //! artifact revision moves (the HelmChart `spec.chart` makes, or its
 //! `chartRef`), when a HelmRelease it `dependsOn` changes readiness, and
-//! when a `valuesFrom` Secret changes. A run resolves what it reads now
+//! when a `valuesFrom` Secret or (labelled) ConfigMap changes. A run resolves what it reads now
 //! (dependencies, the source's artifact, the `valuesFrom` Secrets), then
 //! its job reads `valuesFrom` ConfigMaps from the cluster, fetches and
 //! loads the chart, asks the target cluster for its Helm storage and runs
@@ -94,6 +94,11 @@ impl Kind for HelmRelease {
             Watch {
                 upstream: "Secret",
                 refs: values_secret_refs,
+                when: always,
+            },
+            Watch {
+                upstream: "ConfigMap",
+                refs: values_config_map_refs,
                 when: always,
             },
         ]
@@ -223,6 +228,17 @@ fn values_secret_refs(key: &ObjectKey, hr: &HelmRelease) -> Vec<Ref> {
         .iter()
         .filter(|v| v.kind == ValuesKind::Secret)
         .map(|v| Ref::Object(ObjectKey::new("Secret", &key.namespace, &v.name)))
+        .collect()
+}
+
+/// The `valuesFrom` ConfigMaps (a cluster home reports those labelled
+/// `reconcile.fluxcd.io/watch: Enabled`, as helm-controller watches them).
+fn values_config_map_refs(key: &ObjectKey, hr: &HelmRelease) -> Vec<Ref> {
+    hr.spec
+        .values_from
+        .iter()
+        .filter(|v| v.kind == ValuesKind::ConfigMap)
+        .map(|v| Ref::Object(ObjectKey::new("ConfigMap", &key.namespace, &v.name)))
         .collect()
 }
 

@@ -23,10 +23,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Map, Value};
 
 use super::digest::{self, observe};
+use super::drift;
 use super::name::shorten_name;
 use super::state::{self, Desired, ReleaseStatus};
 use crate::status::{Event, EventType, Outcome, StepError};
 use crate::target::HelmCluster;
+use crate::target::helm::{DiffType, JsonDiffSet};
 
 /// The field manager of helm-controller's applies.
 pub const FIELD_MANAGER: &str = "helm-controller";
@@ -84,6 +86,9 @@ struct Run<'a> {
     cluster: &'a dyn HelmCluster,
     now: Time,
     events: Vec<Event>,
+    /// The cluster's drift from the last release, when the state is
+    /// `Drifted`.
+    drift: Option<JsonDiffSet>,
 }
 
 impl Run<'_> {
@@ -684,6 +689,58 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The drift part of `DetermineReleaseState`: whether the cluster
+    /// drifted from `rec` (the diff kept for the next action); errors of
+    /// single objects are an error only when nothing else drifted.
+    async fn detect_drift(&mut self, rec: &Record) -> Result<bool, String> {
+        let ignore = drift::ignore_rules(&self.hr);
+        let set = self
+            .cluster
+            .diff(rec, FIELD_MANAGER, &ignore)
+            .await
+            .map_err(|e| e.message)?;
+        let changed = set.has_changes();
+        if !set.errors.is_empty() {
+            let e = drift::aggregate(&set.errors);
+            if !changed {
+                return Err(e);
+            }
+            tracing::error!(release = %rec.name, error = %e, "diff of release against cluster state completed with error");
+        }
+        self.drift = changed.then_some(set);
+        Ok(changed)
+    }
+
+    /// `CorrectClusterDrift`: the drifted objects put back, reported as
+    /// an event; its failures are not the run's.
+    async fn correct_drift(&mut self) -> Result<(), String> {
+        let Some(set) = self.drift.take() else {
+            return Ok(());
+        };
+        if self.hr.drift_detection_mode() != drift::MODE_ENABLED || set.diffs.is_empty() {
+            return Ok(());
+        }
+        self.mark(
+            condition::READY,
+            "Unknown",
+            reason::PROGRESSING,
+            "correcting cluster drift",
+        );
+        let (corrected, errors) = self.cluster.correct_drift(&set.diffs, FIELD_MANAGER).await;
+        let cur = self.latest().unwrap_or_default();
+        if let Some((warning, reason, msg)) =
+            drift::correction_event(&cur.full_release_name(), &corrected, &errors)
+        {
+            let type_ = if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            self.event(type_, reason, msg);
+        }
+        Ok(())
+    }
+
     /// `summarize`: Ready from the first of [Remediated, TestSuccess (tests
     /// enabled and failures not ignored), Released]; Remediated makes it
     /// False; the post-renderer and common metadata digests recorded.
@@ -781,6 +838,8 @@ pub enum Next {
     Unlock,
     Rollback,
     UninstallRemediation,
+    /// `CorrectClusterDrift`.
+    CorrectDrift,
 }
 
 impl Next {
@@ -792,6 +851,7 @@ impl Next {
             Next::Rollback | Next::UninstallRemediation => 1,
             Next::Test => 2,
             Next::Unlock => 3,
+            Next::CorrectDrift => 4,
         }
     }
 
@@ -803,6 +863,7 @@ impl Next {
             Next::Unlock => "unlock",
             Next::Rollback => "rollback",
             Next::UninstallRemediation => "uninstall",
+            Next::CorrectDrift => "correct cluster drift",
         }
     }
 }
@@ -894,6 +955,42 @@ impl Run<'_> {
                         self.mark(hc::RELEASED, "True", reason, &msg);
                         self.summarize();
                     }
+                }
+                if drift::must_detect(&self.hr) {
+                    self.mark(
+                        hc::DRIFTED,
+                        "False",
+                        hr_reason::NO_DRIFT_DETECTED,
+                        "No drift detected against the cluster state",
+                    );
+                }
+                Ok(None)
+            }
+            ReleaseStatus::Drifted => {
+                let set = self.drift.clone().unwrap_or_default();
+                tracing::info!(release = %self.release_name(), "detected changes in cluster state: {}", drift::brief(&set));
+                for d in &set.diffs {
+                    match d.type_ {
+                        DiffType::Create => {
+                            tracing::debug!(resource = %d.subject, "resource deleted");
+                        }
+                        DiffType::Update => {
+                            let (added, changed, removed) = d.counts;
+                            tracing::debug!(resource = %d.subject, added, changed, removed, "resource modified");
+                        }
+                        DiffType::None | DiffType::Exclude => {}
+                    }
+                }
+                let cur = self.latest().unwrap_or_default();
+                let msg = format!(
+                    "Cluster state of release {} has drifted from the desired state:\n{}",
+                    cur.full_release_name(),
+                    drift::summarize(&set)
+                );
+                self.event(EventType::Warning, hr_reason::DRIFT_DETECTED, msg.clone());
+                self.mark(hc::DRIFTED, "True", hr_reason::DRIFT_DETECTED, &msg);
+                if self.hr.drift_detection_mode() == drift::MODE_ENABLED {
+                    return Ok(Some(Next::CorrectDrift));
                 }
                 Ok(None)
             }
@@ -1000,7 +1097,7 @@ impl Run<'_> {
             Next::Test => self.hr.test_timeout(),
             Next::Rollback => self.hr.rollback_timeout(),
             Next::UninstallRemediation => self.hr.uninstall_timeout(),
-            Next::Unlock => self.hr.timeout(),
+            Next::Unlock | Next::CorrectDrift => self.hr.timeout(),
         }
     }
 
@@ -1042,7 +1139,7 @@ impl Run<'_> {
                 chart_version: &self.chart.metadata.version,
                 values: self.values,
             };
-            let st = match state::determine(&self.hr, &self.status, last.as_ref(), desired) {
+            let mut st = match state::determine(&self.hr, &self.status, last.as_ref(), desired) {
                 Ok(s) => s,
                 Err(e) => {
                     let msg = format!("Could not determine release state: {e}");
@@ -1050,6 +1147,22 @@ impl Run<'_> {
                     return LoopEnd::Error(msg);
                 }
             };
+            if st.status == ReleaseStatus::InSync
+                && drift::must_detect(&self.hr)
+                && let Some(rec) = last.as_ref()
+            {
+                match self.detect_drift(rec).await {
+                    Ok(true) => st.status = ReleaseStatus::Drifted,
+                    Ok(false) => {}
+                    Err(e) => {
+                        let msg = format!(
+                            "Could not determine release state: unable to determine cluster state: {e}"
+                        );
+                        self.mark(condition::READY, "False", hr_reason::STATE_ERROR, &msg);
+                        return LoopEnd::Error(msg);
+                    }
+                }
+            }
             tracing::debug!(release = %name, state = ?st.status, reason = %st.reason, "helm release state");
             // `ShouldHandleForceRequest` answers true once: its first call
             // records the request as handled.
@@ -1119,6 +1232,7 @@ impl Run<'_> {
                 Next::Unlock => self.unlock().await,
                 Next::Rollback => self.rollback().await,
                 Next::UninstallRemediation => self.uninstall_remediation().await,
+                Next::CorrectDrift => self.correct_drift().await,
             };
             if let Err(e) = result {
                 if let Some(d) = self.retry() {
@@ -1262,6 +1376,7 @@ pub async fn reconcile_release(
                     cluster: old.as_ref(),
                     now: now.clone(),
                     events: Vec::new(),
+                    drift: None,
                 };
                 if uninstall(&mut run).await.is_err() {
                     return HelmReleaseResult {
@@ -1370,6 +1485,7 @@ pub async fn reconcile_release(
         cluster: cluster.as_ref(),
         now: now.clone(),
         events,
+        drift: None,
     };
     let end = run.atomic(force).await;
     let mut status = run.status;
@@ -1464,6 +1580,7 @@ pub async fn uninstall_release(
         cluster: cluster.as_ref(),
         now,
         events: Vec::new(),
+        drift: None,
     };
     uninstall(&mut run).await?;
     Ok(run.events)

@@ -18,6 +18,9 @@ pub enum ReleaseStatus {
     Unmanaged,
     /// Chart, values, post-renderers or common metadata changed.
     OutOfSync,
+    /// In sync, but the cluster's objects drifted from the release's
+    /// manifest (decided by the caller's diff).
+    Drifted,
     /// A pending release: a previous run died mid-action.
     Locked,
     /// Tests are enabled and have not run on this revision.

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::release::{HelmReleaseResult, ReleaseInput, reconcile_release, uninstall_release};
 use crate::status::{EventType, Outcome, StepError};
+use crate::target::helm::{DiffType, IgnoreRule, JsonDiff, JsonDiffSet};
 use crate::target::{BoxFuture, HelmCluster};
 
 /// How a scripted action fails.
@@ -41,6 +42,14 @@ pub struct Storage {
     /// An uninstall without `keepHistory` answers no record (the history
     /// went with it).
     pub forget_uninstalled: bool,
+    /// The cluster's drift from the last release, as the diff reports it.
+    pub drift: Vec<JsonDiff>,
+    /// Objects the diff could not look at.
+    pub diff_errors: Vec<String>,
+    /// Subjects whose correction fails.
+    pub correct_fails: Vec<String>,
+    /// The ignore rules each diff was given.
+    pub diff_ignores: Vec<Vec<IgnoreRule>>,
 }
 
 #[derive(Clone, Default)]
@@ -366,6 +375,64 @@ impl HelmCluster for MemHelm {
                 Some(m) => Err(ActionError::with_record(m, last)),
                 None => Ok(last),
             }
+        })
+    }
+
+    fn diff<'a>(
+        &'a self,
+        record: &'a Record,
+        field_manager: &'a str,
+        ignore: &'a [IgnoreRule],
+    ) -> BoxFuture<'a, Result<JsonDiffSet, ActionError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            s.calls.push(format!(
+                "diff:{}.v{}:{field_manager}",
+                record.name, record.version
+            ));
+            s.diff_ignores.push(ignore.to_vec());
+            if let Some(e) = s.broken {
+                return Err(ActionError::new(e));
+            }
+            Ok(JsonDiffSet {
+                diffs: s.drift.clone(),
+                errors: s.diff_errors.clone(),
+            })
+        })
+    }
+
+    fn correct_drift<'a>(
+        &'a self,
+        diffs: &'a [JsonDiff],
+        field_manager: &'a str,
+    ) -> BoxFuture<'a, (Vec<String>, Vec<String>)> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            s.calls.push(format!("correct:{field_manager}"));
+            let (mut done, mut errors) = (Vec::new(), Vec::new());
+            // Creates first, then patches, as `ApplyDiff`.
+            let ordered = diffs
+                .iter()
+                .filter(|d| d.type_ == DiffType::Create)
+                .chain(diffs.iter().filter(|d| d.type_ == DiffType::Update));
+            for d in ordered {
+                let verb = if d.type_ == DiffType::Create {
+                    "created"
+                } else {
+                    "configured"
+                };
+                if s.correct_fails.contains(&d.subject) {
+                    errors.push(format!("{} patch failure: denied", d.subject));
+                    continue;
+                }
+                done.push(format!("{} {verb}", d.subject));
+                for live in s.drift.iter_mut().filter(|l| l.subject == d.subject) {
+                    live.type_ = DiffType::None;
+                    live.patch.clear();
+                    live.counts = (0, 0, 0);
+                }
+            }
+            (done, errors)
         })
     }
 }
@@ -1088,3 +1155,5 @@ fn an_uninstall_that_answers_no_record_still_counts() {
     w.reconcile();
     assert_eq!(w.helm.calls(), ["install"]);
 }
+
+mod drift;

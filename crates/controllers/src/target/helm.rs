@@ -13,6 +13,8 @@ pub use ferroflux_helm::action::{
     Uninstall, Upgrade, WaitStrategy,
 };
 
+pub use ferroflux_kube::apply::{DiffType, IgnoreRule, IgnoreTarget, JsonDiff, JsonDiffSet};
+
 use super::BoxFuture;
 
 /// A storage namespace's releases on one cluster, and the actions on them.
@@ -41,6 +43,26 @@ pub trait HelmCluster: Send + Sync {
     /// Runs the last release's `test` hooks; the record with their
     /// `last_run`.
     fn test<'a>(&'a self, o: Test) -> BoxFuture<'a, Result<Record, ActionError>>;
+    /// helm-controller's `action.Diff`: the record's objects (Helm's
+    /// ownership metadata set, namespaced by the release) dry-run applied
+    /// as `field_manager` and compared with the cluster, `ignore` rules
+    /// left out; objects labelled or annotated
+    /// `helm.toolkit.fluxcd.io/driftDetection: disabled` excluded. Objects
+    /// that could not be diffed are the set's errors.
+    fn diff<'a>(
+        &'a self,
+        record: &'a Record,
+        field_manager: &'a str,
+        ignore: &'a [IgnoreRule],
+    ) -> BoxFuture<'a, Result<JsonDiffSet, ActionError>>;
+    /// `action.ApplyDiff`: the missing objects created, the drifted ones
+    /// patched, as `field_manager`; no release is written. The corrected
+    /// lines (`Kind/ns/name created|configured`) and the failures.
+    fn correct_drift<'a>(
+        &'a self,
+        diffs: &'a [JsonDiff],
+        field_manager: &'a str,
+    ) -> BoxFuture<'a, (Vec<String>, Vec<String>)>;
 }
 
 /// A shared handle, as [`super::TargetCluster::helm`] hands it out.

@@ -55,6 +55,15 @@ fn without_metadata_and_status(v: &Value) -> Map<String, Value> {
     m
 }
 
+/// [`dedupe_metrics`] of an `autoscaling/v2` HPA (dry-run result).
+pub(crate) fn dedupe_hpa_metrics(obj: &mut Map<String, Value>) {
+    if obj.get("kind").and_then(Value::as_str) == Some("HorizontalPodAutoscaler")
+        && obj.get("apiVersion").and_then(Value::as_str) == Some("autoscaling/v2")
+    {
+        dedupe_metrics(obj);
+    }
+}
+
 /// Kubernetes < 1.27 returns an HPA from a dry-run with its first metric
 /// repeated and an empty one appended; Flux compares without them.
 fn dedupe_metrics(hpa: &mut Map<String, Value>) {

@@ -116,6 +116,12 @@ impl Compiled {
             .flat_map(|((_, paths), _)| paths.iter().map(String::as_str))
     }
 
+    /// Whether a selected rule ignores the whole object (the root path
+    /// `""`).
+    pub(crate) fn ignores_root(&self, obj: &Value) -> bool {
+        self.paths_for(obj).any(str::is_empty)
+    }
+
     /// Removes from `obj` the paths the rules select for `match_obj`.
     pub(crate) fn strip(&self, match_obj: &Value, obj: &mut Value) {
         for p in self.paths_for(match_obj) {

@@ -323,3 +323,50 @@ fn records_and_action_errors_print_no_values() {
         assert!(text.contains("web"), "{text}");
     }
 }
+
+#[test]
+fn a_drift_diff_says_which_manifest_or_kind_it_could_not_read() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Nothing listens on port 1: discovery fails.
+        let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+        let helm = super::Helm::new(kube::Client::try_from(config).unwrap(), "apps");
+        let rec = |manifest: &str| {
+            to_record(&json!({"name": "web", "namespace": "apps", "version": 1,
+                "info": {"status": "deployed"}, "manifest": manifest}))
+        };
+        let err = helm
+            .diff(
+                &rec("# Source: c/templates/a.yaml\nkind: [\n"),
+                "helm-controller",
+                &[],
+            )
+            .await
+            .expect_err("a manifest that does not parse");
+        assert!(
+            err.message.starts_with(
+                "failed to read objects from release manifest: error parsing c/templates/a.yaml"
+            ),
+            "{}",
+            err.message
+        );
+        let set = helm
+            .diff(
+                &rec("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"),
+                "helm-controller",
+                &[],
+            )
+            .await
+            .expect("a set");
+        assert!(set.diffs.is_empty());
+        assert_eq!(set.errors.len(), 1, "{:?}", set.errors);
+        assert!(
+            set.errors[0].starts_with("failed to determine if ConfigMap is namespace scoped: "),
+            "{:?}",
+            set.errors
+        );
+    });
+}

@@ -169,6 +169,8 @@ fn cluster_role_grants_what_the_controller_needs_and_no_more() {
         ),
         ("", "secrets", "get", true),
         ("", "secrets", "create", false),
+        ("", "configmaps", "watch", true),
+        ("", "configmaps", "update", false),
         ("", "events", "create", true),
         ("events.k8s.io", "events", "create", true),
         ("coordination.k8s.io", "leases", "update", true),

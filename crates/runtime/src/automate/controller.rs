@@ -165,6 +165,18 @@ impl Runner {
                     self.forget(&k, sched.as_deref_mut());
                 }
             }
+            Change::ConfigMap { namespace, name } => {
+                // A watched ConfigMap changed: run what reads it.
+                let cm = ObjectKey::new(triggers::CONFIG_MAP, &namespace, &name);
+                for k in triggers::dependents(&self.objects, &cm) {
+                    run(
+                        k,
+                        Some(Trigger::Dependency {
+                            what: triggers::reason(&cm),
+                        }),
+                    );
+                }
+            }
             Change::Secret {
                 namespace,
                 name,

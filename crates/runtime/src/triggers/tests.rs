@@ -140,12 +140,14 @@ fn fixture() -> Objects {
             decode(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})),
         );
     }
-    // HelmReleases: one of a HelmChart, one of an OCIRepository that
-    // depends on it and takes values from a Secret.
+    // HelmReleases: one of a HelmChart that takes values from a
+    // ConfigMap, one of an OCIRepository that depends on it and takes
+    // values from a Secret.
     o.of_mut::<HelmRelease>().insert(
         k("HelmRelease", "apps", "web"),
         decode(json!({"metadata": {"name": "web", "namespace": "apps"},
-            "spec": {"interval": "5m", "chartRef": {"kind": "HelmChart", "name": "web"}}})),
+            "spec": {"interval": "5m", "chartRef": {"kind": "HelmChart", "name": "web"},
+                "valuesFrom": [{"kind": "ConfigMap", "name": "web"}]}})),
     );
     o.of_mut::<HelmRelease>().insert(
         k("HelmRelease", "apps", "db"),
@@ -247,6 +249,12 @@ fn an_upstream_change_triggers_exactly_its_readers() {
             vec![k(RECEIVER, "infra", "hook")],
         ),
         (k(SECRET, "apps", "unused"), vec![]),
+        // HelmRelease <- its valuesFrom ConfigMaps, same namespace only.
+        (
+            k(CONFIG_MAP, "apps", "web"),
+            vec![k("HelmRelease", "apps", "web")],
+        ),
+        (k(CONFIG_MAP, "infra", "web"), vec![]),
         // Nothing reads these.
         (k(IMAGE_UPDATE_AUTOMATION, "apps", "apps"), vec![]),
         (k(RECEIVER, "apps", "hook"), vec![]),
@@ -391,6 +399,10 @@ fn reasons_name_the_upstream() {
     assert_eq!(
         reason(&k(SECRET, "apps", "token")),
         "Secret apps/token changed"
+    );
+    assert_eq!(
+        reason(&k(CONFIG_MAP, "apps", "web")),
+        "ConfigMap apps/web changed"
     );
 }
 
