@@ -67,7 +67,7 @@ const HELM_CHART: &str = ferroflux_controllers::source::helm_chart::KIND;
 
 /// Today's edges (upstream, reader), pinned: the registry's watches must
 /// declare exactly these.
-pub const EDGES: [(&str, &str); 14] = [
+pub const EDGES: [(&str, &str); 15] = [
     (GIT_REPOSITORY, GIT_REPOSITORY),
     (HELM_REPOSITORY, HELM_CHART),
     (GIT_REPOSITORY, HELM_CHART),
