@@ -883,7 +883,7 @@ impl<'a> State<'a> {
             text: Rc::clone(&rc_text),
             parse_name: Rc::clone(&set_name),
         };
-        let mut layer = Defs::new();
+        let mut layer = Defs::default();
         for (name, nodes) in defines {
             if nodes.iter().all(parse::is_empty_node) && self.ctx.lookup(&name).is_some() {
                 continue;

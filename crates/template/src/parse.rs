@@ -234,7 +234,7 @@ struct Parser<'a> {
     depth: usize,
     /// One shared copy of each name (`.Values`, `include`, `$x`): a chart
     /// repeats a few hundred names thousands of times.
-    names: HashSet<Rc<str>>,
+    names: HashSet<Rc<str>, foldhash::fast::RandomState>,
 }
 
 /// Go limits nested parentheses to 10000 ("max expression depth exceeded")
@@ -258,7 +258,7 @@ pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> PRe
         defines: HashMap::new(),
         action_line: 0,
         depth: 0,
-        names: HashSet::new(),
+        names: HashSet::default(),
     };
     let root = p.parse_root()?;
     p.add_define(name.to_string(), root)?;

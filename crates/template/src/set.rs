@@ -21,7 +21,7 @@ pub(crate) struct Def {
     pub parse_name: Rc<str>,
 }
 
-pub(crate) type Defs = HashMap<String, Rc<Def>>;
+pub(crate) type Defs = HashMap<String, Rc<Def>, foldhash::fast::RandomState>;
 
 /// What a caller-registered function is: Go's `func(args...) (any, error)`.
 pub type Closure = dyn Fn(&[Value]) -> Result<Value, String>;
@@ -30,7 +30,7 @@ pub type Closure = dyn Fn(&[Value]) -> Result<Value, String>;
 /// the map is a parse error, as in Go.
 #[derive(Clone)]
 pub struct FuncMap {
-    pub(crate) map: HashMap<Rc<str>, Entry>,
+    pub(crate) map: HashMap<Rc<str>, Entry, foldhash::fast::RandomState>,
     pub(crate) env: funcs::Env,
 }
 
@@ -88,7 +88,7 @@ impl FuncMap {
     }
 
     fn builtins() -> FuncMap {
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         for name in funcs::BUILTINS {
             if let Some(f) = funcs::builtin(name) {
                 map.insert((*name).into(), Entry::Builtin(f));
@@ -222,7 +222,7 @@ impl Set {
     pub fn with_funcs(name: &str, funcs: Rc<FuncMap>, opts: Options) -> Set {
         Set {
             name: name.into(),
-            defs: Rc::new(HashMap::new()),
+            defs: Rc::new(HashMap::default()),
             funcs,
             opts,
         }
