@@ -388,21 +388,17 @@ fn run(
 
 /// `reconcileStorage`: as every source kind's, `latest.tar.gz` the link.
 fn reconcile_storage(input: &HelmChartInput<'_>, clock: &dyn Clock, st: &mut HelmChartStatus) {
-    let storage = input.storage;
-    let found = super::check_stored(storage, clock.now().into(), &mut st.artifact);
-    match &st.artifact {
-        Some(a) => {
-            let dir = a.path.rsplit_once('/').map_or("", |(d, _)| d);
-            st.url = Some(storage.url(&format!("{dir}/latest.tar.gz")));
-        }
-        None => {
-            if found == super::Stored::Disappeared {
-                st.url = None;
-            }
-            let mut c = conditions_of(st, input, clock);
-            c.reconciling(super::building_message(found));
-            c.remove(condition::ARTIFACT_IN_STORAGE);
-        }
+    let building = super::check_stored_at(
+        input.storage,
+        clock.now().into(),
+        &mut st.artifact,
+        &mut st.url,
+        "latest.tar.gz",
+    );
+    if let Some(message) = building {
+        let mut c = conditions_of(st, input, clock);
+        c.reconciling(message);
+        c.remove(condition::ARTIFACT_IN_STORAGE);
     }
 }
 

@@ -367,21 +367,17 @@ fn run(
 /// `reconcileStorage`: collect garbage, drop an advertised artifact that
 /// is gone or whose digest no longer matches, rewrite its URLs.
 fn reconcile_storage(input: &HelmRepositoryInput<'_>, clock: &dyn Clock, st: &mut SourceStatus) {
-    let storage = input.storage;
-    let found = super::check_stored(storage, clock.now().into(), &mut st.artifact);
-    match &st.artifact {
-        Some(a) => {
-            let dir = a.path.rsplit_once('/').map_or("", |(d, _)| d);
-            st.url = Some(storage.url(&format!("{dir}/index.yaml")));
-        }
-        None => {
-            if found == super::Stored::Disappeared {
-                st.url = None;
-            }
-            let mut c = conditions_of(st, input, clock);
-            c.reconciling(super::building_message(found));
-            c.remove(condition::ARTIFACT_IN_STORAGE);
-        }
+    let building = super::check_stored_at(
+        input.storage,
+        clock.now().into(),
+        &mut st.artifact,
+        &mut st.url,
+        "index.yaml",
+    );
+    if let Some(message) = building {
+        let mut c = conditions_of(st, input, clock);
+        c.reconciling(message);
+        c.remove(condition::ARTIFACT_IN_STORAGE);
     }
 }
 

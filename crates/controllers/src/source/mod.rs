@@ -47,6 +47,33 @@ pub(crate) fn check_stored(
     Stored::Kept
 }
 
+/// [`check_stored`] for the kinds that also advertise a stable URL beside
+/// the artifact's (`<dir>/<latest>`: `index.yaml`, `latest.tar.gz`): the
+/// URL rewritten, or dropped with a vanished artifact. `Some(message)`
+/// when there is no artifact: the Reconciling message to set.
+pub(crate) fn check_stored_at(
+    storage: &Storage,
+    now: std::time::SystemTime,
+    artifact: &mut Option<Artifact>,
+    url: &mut Option<String>,
+    latest: &str,
+) -> Option<&'static str> {
+    let found = check_stored(storage, now, artifact);
+    match artifact {
+        Some(a) => {
+            let dir = a.path.rsplit_once('/').map_or("", |(d, _)| d);
+            *url = Some(storage.url(&format!("{dir}/{latest}")));
+            None
+        }
+        None => {
+            if found == Stored::Disappeared {
+                *url = None;
+            }
+            Some(building_message(found))
+        }
+    }
+}
+
 /// The Reconciling message of a source without an artifact.
 pub(crate) fn building_message(found: Stored) -> &'static str {
     if found == Stored::Disappeared {
