@@ -95,3 +95,33 @@ fn deep_nesting_is_refused_not_a_crash() {
         br##"{"$ref": "#/definitions/a", "definitions": {"a": {"$ref": "#/definitions/a"}}}"##;
     assert!(validate_single(&Map::new(), cyc).is_err());
 }
+
+#[test]
+fn recursive_includes_stop_at_helms_guard_on_the_render_stack() {
+    // A thousand nested includes (Helm's guard per name) take far more than
+    // a default 8 MiB stack in a debug build: the render's own segment
+    // holds them, and the guard's error comes back, not a crash.
+    let chart = load_files(vec![
+        File {
+            name: "Chart.yaml".into(),
+            data: b"apiVersion: v2\nname: r\nversion: 1.0.0\n".to_vec(),
+        },
+        File {
+            name: "templates/r.yaml".into(),
+            data:
+                b"{{- define \"r\" -}}{{ include \"r\" . }}{{- end -}}\nx: {{ include \"r\" . }}\n"
+                    .to_vec(),
+        },
+    ])
+    .unwrap();
+    let opts = ferroflux_helm::render::RenderOptions {
+        release_name: "r".into(),
+        ..Default::default()
+    };
+    let err = ferroflux_helm::render::render_on_big_stack(chart, Map::new(), opts).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("rendering template has a nested reference name: r"),
+        "{err}"
+    );
+}
