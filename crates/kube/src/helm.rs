@@ -224,7 +224,9 @@ impl Run<'_> {
             .filter(|o| !(o["kind"] == "Deployment" && o["spec"]["paused"] == true))
             .collect();
         let deadline = tokio::time::Instant::now() + self.common.timeout;
-        let mut delay = std::time::Duration::from_millis(100);
+        let mut step = 0;
+        // Only the objects not yet Current are polled again.
+        let mut targets = targets;
         loop {
             let mut pending = Vec::new();
             for o in &targets {
@@ -258,9 +260,10 @@ impl Run<'_> {
                 lines.push("context deadline exceeded".into());
                 return Err(lines.join("\n"));
             }
+            targets = pending.iter().map(|(o, _)| *o).collect();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            tokio::time::sleep(delay.min(left)).await;
-            delay = (delay * 2).min(std::time::Duration::from_secs(2));
+            tokio::time::sleep(wait_delay(step).min(left)).await;
+            step += 1;
         }
     }
 
@@ -1176,4 +1179,12 @@ async fn perform_change(
     run.exec_hooks(rel, &format!("post-{action}"))
         .await
         .map_err(|e| hook_error("post", e))
+}
+
+/// The pause before the `step`th re-poll of [`Run::wait`]: 50 ms, then
+/// half as long again each time, at most 2 s — most objects of a chart
+/// are ready within a few hundred ms and the worker is held meanwhile.
+fn wait_delay(step: u32) -> std::time::Duration {
+    let ms = (50.0 * 1.5f64.powi(step.min(16) as i32)).min(2000.0);
+    std::time::Duration::from_millis(ms as u64)
 }

@@ -532,10 +532,21 @@ fn spawn_watch(client: &Client, cfg: watcher::Config, tx: mpsc::Sender<Change>, 
     });
 }
 
+/// Helm's release records (`sh.helm.release.v1.<name>.v<N>`, two writes
+/// per install or upgrade): the helm code reads them from the apiserver,
+/// nothing references them (valuesFrom, sops keys, receiver tokens and
+/// kubeConfigs are user Secrets), so the watch leaves them out — each was
+/// an event, a decoded copy in the cache and a trigger lookup.
+const SECRET_WATCH_FIELDS: &str = "type!=helm.sh/release.v1";
+
+fn secret_watch_config() -> watcher::Config {
+    watcher::Config::default().fields(SECRET_WATCH_FIELDS)
+}
+
 fn spawn_secret_watch(client: &Client, tx: mpsc::Sender<Change>) {
     let api: Api<Secret> = Api::all(client.clone());
     tokio::spawn(async move {
-        let mut stream = watcher(api, watcher::Config::default())
+        let mut stream = watcher(api, secret_watch_config())
             .default_backoff()
             .boxed();
         while let Some(ev) = stream.next().await {

@@ -8,7 +8,7 @@ use super::objects::{
     check_ownership, is_keep, parse_manifest, removed, resource_string, set_ownership,
 };
 use super::storage::{Stored, check_user_labels, encode, labels_of, prune_plan};
-use super::{filter_tests, to_record, upgrade_values};
+use super::{filter_tests, to_record, upgrade_values, wait_delay};
 
 fn map(v: Value) -> Map<String, Value> {
     v.as_object().cloned().expect("object")
@@ -369,4 +369,17 @@ fn a_drift_diff_says_which_manifest_or_kind_it_could_not_read() {
             set.errors
         );
     });
+}
+
+/// The wait re-polls early (an object ready after 60 ms is seen at 125 ms,
+/// not at 300 ms) and never pauses more than 2 s.
+#[test]
+fn wait_polls_early_and_backs_off_to_two_seconds() {
+    let ms = |n| wait_delay(n).as_millis();
+    assert_eq!(ms(0), 50);
+    assert_eq!(ms(1), 75);
+    assert!((0..3).map(ms).sum::<u128>() < 300);
+    assert!((0..40).all(|n| ms(n) <= 2000));
+    assert_eq!(ms(40), 2000);
+    assert!((1..40).all(|n| ms(n) >= ms(n - 1)));
 }

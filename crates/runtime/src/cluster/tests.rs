@@ -211,3 +211,38 @@ fn a_watched_object_is_held_without_its_managed_fields() {
     );
     assert_eq!(object["metadata"]["namespace"], "flux-system");
 }
+
+/// The Secret watch asks the apiserver to leave Helm's release records out
+/// (a fake apiserver records the first request of the watch).
+#[tokio::test]
+async fn the_secret_watch_leaves_helm_release_records_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen_tx, mut seen_rx) = mpsc::channel::<String>(4);
+    let _server = tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let line = head.lines().next().unwrap_or_default().to_string();
+            let _ = seen_tx.send(line).await;
+            let _ = conn
+                .write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
+    let client = Client::try_from(config).unwrap();
+    let (tx, _rx) = mpsc::channel(4);
+    spawn_secret_watch(&client, tx);
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), seen_rx.recv())
+        .await
+        .expect("the watch sends a request")
+        .unwrap();
+    assert!(line.contains("/api/v1/secrets?"), "{line}");
+    assert!(
+        line.contains("fieldSelector=type%21%3Dhelm.sh%2Frelease.v1"),
+        "{line}"
+    );
+}
