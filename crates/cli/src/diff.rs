@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use ferroflux_api::kustomize::{Kustomization, ResourceInventory};
-use ferroflux_kube::apply::{Action, DiffOptions, IgnoreRule, IgnoreTarget, ResourceManager};
+use ferroflux_kube::apply::{Action, DiffOptions, IgnoreRule, ResourceManager};
 use ferroflux_kube::inventory::ObjMetadata;
 use ferroflux_kustomize::DiskFs;
 use ferroflux_kustomize::flux::{self, BuildOptions, SubstituteFrom};
@@ -157,7 +157,7 @@ async fn kustomization(args: &KustomizationArgs) -> Result<(String, bool), Failu
     let manager = ResourceManager::new(client);
     let diff_opts = DiffOptions {
         force: ks.spec.force.unwrap_or(false),
-        drift_ignore_rules: ks.spec.ignore.iter().map(ignore_rule).collect(),
+        drift_ignore_rules: ks.spec.ignore.iter().map(IgnoreRule::from).collect(),
     };
     let mut report = manager.diff(objects, &diff_opts).await;
     // Flux reports in build order; the diff returns apply order.
@@ -239,21 +239,6 @@ fn stale(inventory: &ResourceInventory, new_ids: &HashSet<String>) -> Result<Vec
         }
     }
     Ok(out)
-}
-
-fn ignore_rule(rule: &ferroflux_api::kustomize::IgnoreRule) -> IgnoreRule {
-    IgnoreRule {
-        paths: rule.paths.clone(),
-        target: rule.target.as_ref().map(|t| IgnoreTarget {
-            group: t.group.clone().unwrap_or_default(),
-            version: t.version.clone().unwrap_or_default(),
-            kind: t.kind.clone().unwrap_or_default(),
-            name: t.name.clone().unwrap_or_default(),
-            namespace: t.namespace.clone().unwrap_or_default(),
-            label_selector: t.label_selector.clone().unwrap_or_default(),
-            annotation_selector: t.annotation_selector.clone().unwrap_or_default(),
-        }),
-    }
 }
 
 fn parse_objects(yaml: &str) -> Result<Vec<Value>, String> {

@@ -5,7 +5,7 @@
 
 use ferroflux_api::helm::HelmRelease;
 
-use crate::target::helm::{DiffType, IgnoreRule, IgnoreTarget, JsonDiffSet};
+use crate::target::helm::{DiffType, IgnoreRule, JsonDiffSet};
 
 /// `DriftDetectionEnabled`: the drift is corrected.
 pub const MODE_ENABLED: &str = "enabled";
@@ -26,21 +26,7 @@ pub fn ignore_rules(hr: &HelmRelease) -> Vec<IgnoreRule> {
     let Some(d) = hr.spec.drift_detection.as_ref() else {
         return Vec::new();
     };
-    d.ignore
-        .iter()
-        .map(|rule| IgnoreRule {
-            paths: rule.paths.clone(),
-            target: rule.target.as_ref().map(|t| IgnoreTarget {
-                group: t.group.clone().unwrap_or_default(),
-                version: t.version.clone().unwrap_or_default(),
-                kind: t.kind.clone().unwrap_or_default(),
-                name: t.name.clone().unwrap_or_default(),
-                namespace: t.namespace.clone().unwrap_or_default(),
-                label_selector: t.label_selector.clone().unwrap_or_default(),
-                annotation_selector: t.annotation_selector.clone().unwrap_or_default(),
-            }),
-        })
-        .collect()
+    d.ignore.iter().map(IgnoreRule::from).collect()
 }
 
 /// `SummarizeDiffSet` with the default types (removed, changed,

@@ -819,24 +819,6 @@ fn jobs_with_ttl(objects: &[Value]) -> Vec<ObjMetadata> {
         .collect()
 }
 
-fn ignore_rule(rule: &ferroflux_api::kustomize::IgnoreRule) -> ferroflux_kube::apply::IgnoreRule {
-    ferroflux_kube::apply::IgnoreRule {
-        paths: rule.paths.clone(),
-        target: rule
-            .target
-            .as_ref()
-            .map(|t| ferroflux_kube::apply::IgnoreTarget {
-                group: t.group.clone().unwrap_or_default(),
-                version: t.version.clone().unwrap_or_default(),
-                kind: t.kind.clone().unwrap_or_default(),
-                name: t.name.clone().unwrap_or_default(),
-                namespace: t.namespace.clone().unwrap_or_default(),
-                label_selector: t.label_selector.clone().unwrap_or_default(),
-                annotation_selector: t.annotation_selector.clone().unwrap_or_default(),
-            }),
-    }
-}
-
 fn to_status_inventory(inv: &inventory::Inventory) -> ResourceInventory {
     ResourceInventory {
         entries: inv
@@ -912,7 +894,12 @@ impl Run<'_> {
         let jobs = jobs_with_ttl(&objects);
         let mut opts = self.cx.options.apply.clone();
         opts.force = ks.spec.force == Some(true);
-        opts.drift_ignore_rules = ks.spec.ignore.iter().map(ignore_rule).collect();
+        opts.drift_ignore_rules = ks
+            .spec
+            .ignore
+            .iter()
+            .map(ferroflux_kube::apply::IgnoreRule::from)
+            .collect();
         let change_set = if objects.is_empty() {
             ChangeSet::default()
         } else {

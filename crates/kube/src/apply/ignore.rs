@@ -20,6 +20,25 @@ pub struct IgnoreRule {
     pub target: Option<IgnoreTarget>,
 }
 
+impl From<&ferroflux_api::kustomize::IgnoreRule> for IgnoreRule {
+    /// A Kustomization's `spec.ignore` or a HelmRelease's
+    /// `driftDetection.ignore` entry (the same API type), unset fields empty.
+    fn from(rule: &ferroflux_api::kustomize::IgnoreRule) -> Self {
+        IgnoreRule {
+            paths: rule.paths.clone(),
+            target: rule.target.as_ref().map(|t| IgnoreTarget {
+                group: t.group.clone().unwrap_or_default(),
+                version: t.version.clone().unwrap_or_default(),
+                kind: t.kind.clone().unwrap_or_default(),
+                name: t.name.clone().unwrap_or_default(),
+                namespace: t.namespace.clone().unwrap_or_default(),
+                label_selector: t.label_selector.clone().unwrap_or_default(),
+                annotation_selector: t.annotation_selector.clone().unwrap_or_default(),
+            }),
+        }
+    }
+}
+
 /// A rule's target: anchored regexes (empty matches all) and label or
 /// annotation selectors in Kubernetes' syntax.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
