@@ -74,6 +74,18 @@ pub(crate) fn check_stored_at(
     }
 }
 
+/// The Secret a source's `secretRef` or `certSecretRef` names in its
+/// namespace, as the home holds it: `None` without a reference, the
+/// lookup's error as text.
+pub(crate) fn referenced_secret(
+    cx: &dyn crate::kind::Cx,
+    namespace: &str,
+    reference: Option<&ferroflux_api::meta::LocalObjectReference>,
+) -> Option<Result<crate::kind::SecretData, String>> {
+    let r = reference?;
+    Some(cx.secrets().secret(namespace, &r.name).cloned())
+}
+
 /// The Reconciling message of a source without an artifact.
 pub(crate) fn building_message(found: Stored) -> &'static str {
     if found == Stored::Disappeared {

@@ -165,19 +165,21 @@ fn source_ref(key: &ObjectKey, obj: &HelmChart, kind: &str) -> Vec<Ref> {
 /// GitRepository only.
 fn repositories_of(key: &ObjectKey, cx: &dyn Cx) -> Vec<super::DependencyRepository> {
     let objects = cx.objects();
-    let secret_of = |name: &str| {
-        cx.secrets()
-            .secret(&key.namespace, name)
-            .cloned()
-            .map_err(|e| e.to_string())
-    };
     objects
         .keys_in(helm_repository::KIND, &key.namespace)
         .iter()
         .filter_map(|k| get::<HelmRepository>(objects, k))
         .map(|r| super::DependencyRepository {
-            secret: r.spec.secret_ref.as_ref().map(|s| secret_of(&s.name)),
-            cert_secret: r.spec.cert_secret_ref.as_ref().map(|s| secret_of(&s.name)),
+            secret: crate::source::referenced_secret(
+                cx,
+                &key.namespace,
+                r.spec.secret_ref.as_ref(),
+            ),
+            cert_secret: crate::source::referenced_secret(
+                cx,
+                &key.namespace,
+                r.spec.cert_secret_ref.as_ref(),
+            ),
             repository: r.clone(),
         })
         .collect()
@@ -198,19 +200,17 @@ fn resolve(key: &ObjectKey, obj: &HelmChart, cx: &dyn Cx) -> ChartSource {
             let Some(repo) = get::<HelmRepository>(cx.objects(), &k) else {
                 return not_found("helmrepositories");
             };
-            let secret_of = |name: &str| {
-                cx.secrets()
-                    .secret(&key.namespace, name)
-                    .cloned()
-                    .map_err(|e| e.to_string())
-            };
             ChartSource::HelmRepository {
-                secret: repo.spec.secret_ref.as_ref().map(|s| secret_of(&s.name)),
-                cert_secret: repo
-                    .spec
-                    .cert_secret_ref
-                    .as_ref()
-                    .map(|s| secret_of(&s.name)),
+                secret: crate::source::referenced_secret(
+                    cx,
+                    &key.namespace,
+                    repo.spec.secret_ref.as_ref(),
+                ),
+                cert_secret: crate::source::referenced_secret(
+                    cx,
+                    &key.namespace,
+                    repo.spec.cert_secret_ref.as_ref(),
+                ),
                 repository: Box::new(repo.clone()),
             }
         }

@@ -99,22 +99,16 @@ impl Kind for HelmRepository {
     /// blocking thread that waits for the fetch on the runtime.
     fn reconcile(key: &ObjectKey, obj: &HelmRepository, _: Run, cx: &dyn Cx) -> Option<Job> {
         let repository = obj.clone();
-        let secret_of = |name: &str| {
-            cx.secrets()
-                .secret(&key.namespace, name)
-                .cloned()
-                .map_err(|e| e.to_string())
-        };
-        let secret = repository
-            .spec
-            .secret_ref
-            .as_ref()
-            .map(|r| secret_of(&r.name));
-        let cert_secret = repository
-            .spec
-            .cert_secret_ref
-            .as_ref()
-            .map(|r| secret_of(&r.name));
+        let secret = crate::source::referenced_secret(
+            cx,
+            &key.namespace,
+            repository.spec.secret_ref.as_ref(),
+        );
+        let cert_secret = crate::source::referenced_secret(
+            cx,
+            &key.namespace,
+            repository.spec.cert_secret_ref.as_ref(),
+        );
         let storage = cx.stores().artifacts.clone();
         let clock = cx.clock();
         let key = key.clone();
