@@ -56,21 +56,24 @@ use serde_json::{Map, Value};
 /// strings, non-string keys stringified, the last of duplicate keys kept.
 /// An empty text is `Null`.
 pub fn unmarshal(text: &str) -> Result<Value, YamlError> {
-    let docs =
-        ferroflux_api::yaml::parse_stream_raw_last_key_wins(text).map_err(|e| yaml::syntax(&e))?;
-    match docs.into_iter().next().and_then(|d| d.node) {
+    match first_node(text)? {
         Some(node) => yaml::to_json(&node),
         None => Ok(Value::Null),
     }
+}
+
+/// The first document's node (yaml.v2 reads no further), `None` when empty.
+fn first_node(text: &str) -> Result<Option<ferroflux_api::yaml::Node>, YamlError> {
+    let docs =
+        ferroflux_api::yaml::parse_stream_raw_last_key_wins(text).map_err(|e| yaml::syntax(&e))?;
+    Ok(docs.into_iter().next().and_then(|d| d.node))
 }
 
 /// [`unmarshal`] where only the top-level `keys` of a mapping are wanted
 /// (a manifest's head): the other entries are checked for the round
 /// trip's errors, in document order, but not converted.
 pub fn unmarshal_keys(text: &str, keys: &[&str]) -> Result<Value, YamlError> {
-    let docs =
-        ferroflux_api::yaml::parse_stream_raw_last_key_wins(text).map_err(|e| yaml::syntax(&e))?;
-    let Some(node) = docs.into_iter().next().and_then(|d| d.node) else {
+    let Some(node) = first_node(text)? else {
         return Ok(Value::Null);
     };
     let ferroflux_api::yaml::Value::Map(entries) = &node.value else {
