@@ -138,23 +138,32 @@ struct Constraint {
     dirty: bool,
 }
 
-// `[\t\n\x0C\r ]` is Go's `\s` (Rust's is wider); `regex_lite` compiles
-// these in a tenth of `regex`'s time, what a one-shot `helm template` pays.
+/// Go's `\s` (Rust's is wider).
+const WS: &str = r"[\t\n\x0C\r ]";
+/// A version as the constraint patterns match it, `x`/`*` wildcards allowed.
+const NUMS: &str = r"v?([0-9xX*]+)(\.[0-9xX*]+)?(\.[0-9xX*]+)?";
+
+// `regex_lite` compiles these in a tenth of `regex`'s time, what a one-shot
+// `helm template` pays.
+fn compile(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("static regex")
+}
+
 static CONSTRAINT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^[\t\n\x0C\r ]*(=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?[\t\n\x0C\r ]*v?([0-9xX*]+)(\.[0-9xX*]+)?(\.[0-9xX*]+)?(-[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*)?(\+[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*)?[\t\n\x0C\r ]*$",
-    )
-    .expect("static regex")
+    compile(&format!(
+        r"^{WS}*(=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?{WS}*{NUMS}(-[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*)?(\+[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*)?{WS}*$"
+    ))
 });
 
 static HYPHEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\t\n\x0C\r ]*(v?[0-9xX*.]+(?:-[0-9A-Za-z.\-]+)?(?:\+[0-9A-Za-z.\-]+)?)[\t\n\x0C\r ]+-[\t\n\x0C\r ]+(v?[0-9xX*.]+(?:-[0-9A-Za-z.\-]+)?(?:\+[0-9A-Za-z.\-]+)?)[\t\n\x0C\r ]*")
-        .expect("static regex")
+    let side = r"(v?[0-9xX*.]+(?:-[0-9A-Za-z.\-]+)?(?:\+[0-9A-Za-z.\-]+)?)";
+    compile(&format!(r"{WS}*{side}{WS}+-{WS}+{side}{WS}*"))
 });
 
 static SPLIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?[\t\n\x0C\r ]*v?[0-9xX*]+(\.[0-9xX*]+)?(\.[0-9xX*]+)?(-[0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*)?(\+[0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*)?")
-        .expect("static regex")
+    compile(&format!(
+        r"(=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?{WS}*{NUMS}(-[0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*)?(\+[0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*)?"
+    ))
 });
 
 fn is_x(s: &str) -> bool {
