@@ -485,7 +485,6 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_helm_release_from_a_chart_repository_installs_and_upgrades_as_helm_reads_it() {
     use kube::api::Api;
-    use kube::config::{KubeConfigOptions, Kubeconfig};
 
     if !gitrepo::git_available() {
         ferroflux_testkit::env::skip_or_fail("git binary");
@@ -505,19 +504,7 @@ async fn a_helm_release_from_a_chart_repository_installs_and_upgrades_as_helm_re
     };
     publish(server.root(), &["6.4.0", "6.5.0"]);
     let ns = cp.namespace("hr-e2e");
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
-    let client = kube::Client::try_from(config.clone()).expect("client");
-    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
-        Arc::new(ferroflux_runtime::target::KubeTargets::new(
-            config,
-            Arc::new(client.clone()),
-            ferroflux_runtime::target::KubeTargetsOptions::default(),
-        ));
+    let (client, targets) = crate::targets(cp).await;
     let url = server.url();
     let manifests = |replicas: u32| {
         format!(
@@ -853,7 +840,6 @@ async fn a_drifted_helm_release_is_corrected_or_reported_without_a_new_revision(
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::ConfigMap;
     use kube::api::{Api, DeleteParams, Patch, PatchParams};
-    use kube::config::{KubeConfigOptions, Kubeconfig};
 
     if !gitrepo::git_available() {
         ferroflux_testkit::env::skip_or_fail("git binary");
@@ -870,19 +856,7 @@ async fn a_drifted_helm_release_is_corrected_or_reported_without_a_new_revision(
     };
     publish_drifty(server.root());
     let ns = cp.namespace("hr-drift");
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
-    let client = kube::Client::try_from(config.clone()).expect("client");
-    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
-        Arc::new(ferroflux_runtime::target::KubeTargets::new(
-            config,
-            Arc::new(client.clone()),
-            ferroflux_runtime::target::KubeTargetsOptions::default(),
-        ));
+    let (client, targets) = crate::targets(cp).await;
     let url = server.url();
     let release = |name: &str, drift: &str| {
         format!(
@@ -1178,7 +1152,6 @@ impl Drop for Kubelet {
 async fn helm_release_tests_values_from_and_uninstall_as_helm_reads_them() {
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::Api;
-    use kube::config::{KubeConfigOptions, Kubeconfig};
 
     if !gitrepo::git_available() {
         ferroflux_testkit::env::skip_or_fail("git binary");
@@ -1195,20 +1168,8 @@ async fn helm_release_tests_values_from_and_uninstall_as_helm_reads_them() {
     };
     publish_hooked(server.root());
     let ns = cp.namespace("hr-hooks");
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
-    let client = kube::Client::try_from(config.clone()).expect("client");
+    let (client, targets) = crate::targets(cp).await;
     let _kubelet = Kubelet::start(client.clone(), &ns).await;
-    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
-        Arc::new(ferroflux_runtime::target::KubeTargets::new(
-            config,
-            Arc::new(client.clone()),
-            ferroflux_runtime::target::KubeTargetsOptions::default(),
-        ));
     let url = server.url();
     let release = |name: &str, extra: &str| {
         format!(
@@ -1504,7 +1465,6 @@ spec:
 async fn seed_001_ingress_nginx_installs_once_its_api_version_is_corrected() {
     use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
     use kube::api::{Api, Patch, PatchParams};
-    use kube::config::{KubeConfigOptions, Kubeconfig};
 
     let Some(seeds) = ferroflux_testkit::env::dir_from_env("FERROFLUX_SEEDS_DIR") else {
         return;
@@ -1563,12 +1523,7 @@ async fn seed_001_ingress_nginx_installs_once_its_api_version_is_corrected() {
     }
     std::fs::write(server.root().join("index.yaml"), index).expect("write index");
 
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
+    let config = crate::kube_config(cp).await;
     let client = kube::Client::try_from(config.clone()).expect("client");
     let apply = PatchParams::apply("test");
     let namespaces: Api<Namespace> = Api::all(client.clone());

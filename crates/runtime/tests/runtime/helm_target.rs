@@ -11,17 +11,7 @@ use ferroflux_helm::chart::{self, File};
 use ferroflux_helm::release::Status;
 use ferroflux_runtime::target::{KubeTargets, KubeTargetsOptions};
 use ferroflux_testkit::control_plane::ControlPlane;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
-
-async fn config(cp: &ControlPlane) -> Config {
-    Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config")
-}
+use kube::Client;
 
 fn install(name: &str, ns: &str) -> Install {
     let files = [
@@ -80,7 +70,7 @@ async fn the_target_runs_helm_actions_as_its_client() {
         return;
     };
     let ns = cp.namespace("helm-target");
-    let config = config(cp).await;
+    let config = crate::kube_config(cp).await;
     let client = Client::try_from(config.clone()).expect("client");
     let targets = KubeTargets::new(config, Arc::new(client), KubeTargetsOptions::default());
 

@@ -211,18 +211,12 @@ async fn a_kind_registered_with_one_line_is_watched_and_reconciled_in_a_cluster(
     use ferroflux_runtime::cluster::{Cluster, ClusterOptions};
     use ferroflux_testkit::control_plane::ControlPlane;
     use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-    use kube::config::{KubeConfigOptions, Kubeconfig};
 
     let Some(cp) = ControlPlane::shared() else {
         return;
     };
     let ns = cp.namespace("dummy");
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
+    let config = crate::kube_config(cp).await;
     let client = kube::Client::try_from(config).expect("client");
     let apply = PatchParams::apply("ferroflux-test").force();
     let crds = ApiResource::from_gvk(&GroupVersionKind::gvk(

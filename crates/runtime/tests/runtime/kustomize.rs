@@ -26,20 +26,10 @@ use ferroflux_controllers::{Outcome, SystemClock};
 use ferroflux_runtime::target::{KubeTargets, KubeTargetsOptions};
 use ferroflux_testkit::control_plane::ControlPlane;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
-use kube::{Client, Config};
 use serde_json::{Value, json};
-
-async fn config(cp: &ControlPlane) -> Config {
-    Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config")
-}
 
 /// The home of these tests: the GitRepository and Kustomizations a run
 /// reads, and the Secrets it reads from the home (SOPS decryption keys).
@@ -87,7 +77,7 @@ impl World {
     pub(crate) async fn new(prefix: &str) -> Option<World> {
         let cp = ControlPlane::shared()?;
         let ns = cp.namespace(prefix);
-        let config = config(cp).await;
+        let config = crate::kube_config(cp).await;
         let client = Client::try_from(config.clone()).expect("client");
         let root = tempfile::tempdir().expect("root");
         let storage = Storage::new(root.path(), "ours:9090", Default::default()).expect("storage");

@@ -11,7 +11,6 @@ use ferroflux_runtime::automate::{AutomateOptions, Runner};
 use ferroflux_runtime::{Secrets, StatusStore};
 use ferroflux_testkit::gitrepo;
 use ferroflux_testkit::registry::{DockerRegistry, Options as RegistryOptions};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
 use crate::automate::commit_all;
@@ -132,28 +131,6 @@ pub(crate) fn ready(status: &Value) -> (String, String, String) {
     (s("status"), s("reason"), s("message"))
 }
 
-pub(crate) async fn targets(
-    cp: &ferroflux_testkit::control_plane::ControlPlane,
-) -> (
-    kube::Client,
-    Arc<dyn ferroflux_controllers::target::TargetFactory>,
-) {
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(cp.kubeconfig()).expect("kubeconfig"),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
-    let client = kube::Client::try_from(config.clone()).expect("client");
-    let targets: Arc<dyn ferroflux_controllers::target::TargetFactory> =
-        Arc::new(ferroflux_runtime::target::KubeTargets::new(
-            config,
-            Arc::new(client.clone()),
-            ferroflux_runtime::target::KubeTargetsOptions::default(),
-        ));
-    (client, targets)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kustomization_applies_manifests_pushed_as_a_flux_artifact() {
     use k8s_openapi::api::core::v1::ConfigMap;
@@ -256,7 +233,7 @@ spec:
         &registry_secrets(&ns, &registry, PASSWORD),
     );
     let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
-    let (client, targets) = targets(cp).await;
+    let (client, targets) = crate::targets(cp).await;
     let run = || async {
         let mut runner = Runner::new(opts.clone(), state.clone())
             .expect("runner")
@@ -445,7 +422,7 @@ spec:
         &registry_secrets(&ns, &registry, PASSWORD),
     );
     let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
-    let (client, targets) = targets(cp).await;
+    let (client, targets) = crate::targets(cp).await;
     let mut runner = Runner::new(opts.clone(), state.clone())
         .expect("runner")
         .with_targets(Arc::clone(&targets));
@@ -557,7 +534,7 @@ spec:
         &registry_secrets(&ns, &registry, PASSWORD),
     );
     let state = StatusStore::open(&tmp.path().join("state.redb")).expect("state");
-    let (client, targets) = targets(cp).await;
+    let (client, targets) = crate::targets(cp).await;
     let mut runner = Runner::new(opts.clone(), state.clone())
         .expect("runner")
         .with_targets(Arc::clone(&targets));
