@@ -186,7 +186,7 @@ impl<K: Kind> ErasedKind for Erased<K> {
         key: &ObjectKey,
         status: &Value,
     ) -> Result<bool, serde_json::Error> {
-        let Some(obj) = objects.of_mut::<K>().get_mut(key) else {
+        let Some(obj) = objects.map_mut::<K>().get_mut(key) else {
             return Ok(false);
         };
         let mut v = serde_json::to_value(&*obj)?;
@@ -204,11 +204,12 @@ impl<K: Kind> ErasedKind for Erased<K> {
     }
 
     fn remove(&self, objects: &mut Objects, key: &ObjectKey) -> bool {
-        objects.of_mut::<K>().remove(key).is_some()
+        objects.touched(key);
+        objects.map_mut::<K>().remove(key).is_some()
     }
 
     fn note_request(&self, objects: &mut Objects, key: &ObjectKey, at: &str) {
-        if let Some(obj) = objects.of_mut::<K>().get_mut(key) {
+        if let Some(obj) = objects.map_mut::<K>().get_mut(key) {
             K::meta_mut(obj)
                 .annotations
                 .get_or_insert_with(Default::default)
@@ -258,7 +259,8 @@ impl<K: Kind> ErasedKind for Erased<K> {
             return false;
         };
         K::meta_mut(&mut obj).namespace = Some(namespace.to_string());
-        objects.of_mut::<K>().insert(key.clone(), *obj);
+        objects.touched(key);
+        objects.map_mut::<K>().insert(key.clone(), *obj);
         true
     }
 
@@ -278,7 +280,8 @@ impl<K: Kind> ErasedKind for Erased<K> {
     ) -> Result<Option<Trigger>, String> {
         let fail = |e: serde_json::Error| e.to_string();
         let new: K::Object = serde_json::from_value(object).map_err(fail)?;
-        let map = objects.of_mut::<K>();
+        objects.touched(key);
+        let map = objects.map_mut::<K>();
         let Some(old) = map.get(key) else {
             map.insert(key.clone(), new);
             return Ok(Some(Trigger::Dependency {

@@ -5,8 +5,9 @@
 //! A document that does not decode, or a duplicate, is a finding: the other
 //! objects load anyway, so one broken file never stops the rest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use std::any::Any;
 use std::fmt;
@@ -47,11 +48,33 @@ pub struct Origin {
 /// The objects of every kind of a registry, by key: one typed map per
 /// kind ([`Objects::of`]), created when its first object arrives, so a new
 /// kind needs no field here.
-#[derive(Clone)]
 pub struct Objects {
     registry: &'static Registry,
     maps: BTreeMap<&'static str, Box<dyn Map>>,
     pub origins: BTreeMap<ObjectKey, Origin>,
+    /// Who reads what, brought up to date when asked: a change marks the
+    /// keys (or, through [`Objects::of_mut`], the kind) it touched, so a
+    /// watch event costs its own object's references, not every object's.
+    index: Mutex<IndexCache>,
+}
+
+/// The reference index and what changed since it was last brought up to date.
+#[derive(Clone, Default)]
+struct IndexCache {
+    index: Index,
+    stale_keys: BTreeSet<ObjectKey>,
+    stale_kinds: BTreeSet<&'static str>,
+}
+
+impl Clone for Objects {
+    fn clone(&self) -> Self {
+        Objects {
+            registry: self.registry,
+            maps: self.maps.clone(),
+            origins: self.origins.clone(),
+            index: Mutex::new(self.index_cache().clone()),
+        }
+    }
 }
 
 /// One kind's map, whatever its object type.
@@ -142,6 +165,7 @@ impl Objects {
             registry,
             maps: BTreeMap::new(),
             origins: BTreeMap::new(),
+            index: Mutex::default(),
         }
     }
 
@@ -158,8 +182,17 @@ impl Objects {
             .unwrap_or(const { &BTreeMap::new() })
     }
 
-    /// The objects of `K`, by key, to change.
+    /// The objects of `K`, by key, to change (any of them: the reference
+    /// index reads the whole kind again).
     pub fn of_mut<K: Kind>(&mut self) -> &mut BTreeMap<ObjectKey, K::Object> {
+        self.cache().stale_kinds.insert(K::INFO.kind);
+        self.map_mut::<K>()
+    }
+
+    /// The objects of `K` to change, leaving the reference index to the
+    /// caller: it calls [`Objects::touched`] for a key whose spec it
+    /// changed, or nothing when only status or annotations moved.
+    pub(crate) fn map_mut<K: Kind>(&mut self) -> &mut BTreeMap<ObjectKey, K::Object> {
         let fresh = || Box::new(BTreeMap::<ObjectKey, K::Object>::new()) as Box<dyn Map>;
         let slot = self.maps.entry(K::INFO.kind).or_insert_with(fresh);
         if !slot.as_any().is::<BTreeMap<ObjectKey, K::Object>>() {
@@ -252,7 +285,50 @@ impl Objects {
         after
     }
 
-    /// The references of every object, and who reads what.
+    /// `key` was added, removed or given a new spec: the index reads its
+    /// references again when next asked.
+    pub(crate) fn touched(&mut self, key: &ObjectKey) {
+        self.cache().stale_keys.insert(key.clone());
+    }
+
+    fn cache(&mut self) -> &mut IndexCache {
+        self.index.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn index_cache(&self) -> MutexGuard<'_, IndexCache> {
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The objects that read `upstream` (by name or through its
+    /// namespace), in key order, from the index kept up to date.
+    pub fn dependents(&self, upstream: &ObjectKey) -> Vec<ObjectKey> {
+        let mut cache = self.index_cache();
+        for kind in std::mem::take(&mut cache.stale_kinds) {
+            let keys: BTreeSet<ObjectKey> = self
+                .registry
+                .get(kind)
+                .map(|k| k.keys(self))
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            cache.index.reset(kind, &keys);
+            for key in keys {
+                let refs = self.refs_of(&key);
+                cache.index.insert(key, refs);
+            }
+        }
+        for key in std::mem::take(&mut cache.stale_keys) {
+            if self.meta(&key).is_some() {
+                let refs = self.refs_of(&key);
+                cache.index.insert(key, refs);
+            } else {
+                cache.index.remove(&key);
+            }
+        }
+        cache.index.dependents(upstream)
+    }
+
+    /// The references of every object, and who reads what, built afresh.
     pub fn index(&self) -> Index {
         let mut ix = Index::default();
         for key in self.keys() {

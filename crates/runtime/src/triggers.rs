@@ -24,7 +24,7 @@ pub const CONFIG_MAP: &str = "ConfigMap";
 
 /// The objects that read `upstream`, in key order.
 pub fn dependents(objects: &Objects, upstream: &ObjectKey) -> Vec<ObjectKey> {
-    objects.index().dependents(upstream)
+    objects.dependents(upstream)
 }
 
 /// Whether a change of `kind`'s status from `old` to `new` reaches its

@@ -503,3 +503,86 @@ fn a_registered_kind_is_triggered_by_its_own_watch() {
         .collect();
     assert_eq!(flux_edges, flux().edges());
 }
+
+/// The index kept up to date through watch-style changes (upsert with a
+/// new spec, removal, a status write) answers as one built afresh.
+#[test]
+fn the_kept_index_follows_upserts_removals_and_status_writes() {
+    let mut o = fixture();
+    let every = |o: &Objects| -> Vec<(ObjectKey, Vec<ObjectKey>)> {
+        let mut ups: Vec<ObjectKey> = o
+            .keys()
+            .into_iter()
+            .flat_map(|key| {
+                [
+                    IMAGE_REPOSITORY,
+                    GIT_REPOSITORY,
+                    SECRET,
+                    CONFIG_MAP,
+                    IMAGE_POLICY,
+                ]
+                .map(|kind| ObjectKey::new(kind, &key.namespace, &key.name))
+            })
+            .collect();
+        ups.push(k(IMAGE_REPOSITORY, "apps", "other"));
+        ups.into_iter()
+            .map(|u| (u.clone(), o.dependents(&u)))
+            .collect()
+    };
+    let fresh = |o: &Objects| -> Vec<(ObjectKey, Vec<ObjectKey>)> {
+        let ix = o.index();
+        every(o)
+            .into_iter()
+            .map(|(u, _)| (u.clone(), ix.dependents(&u)))
+            .collect()
+    };
+    assert_eq!(every(&o), fresh(&o));
+    let policies = o.registry().get(IMAGE_POLICY).expect("kind registered");
+    let web = k(IMAGE_REPOSITORY, "apps", "web");
+    assert!(o.dependents(&web).contains(&k(IMAGE_POLICY, "apps", "web")));
+
+    // A policy moves to another repository.
+    let moved = json!({"metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"imageRepositoryRef": {"name": "other"}, "policy": {"semver": {"range": ">=1"}}}});
+    policies
+        .upsert(&mut o, &k(IMAGE_POLICY, "apps", "web"), moved)
+        .expect("upsert");
+    assert!(!o.dependents(&web).contains(&k(IMAGE_POLICY, "apps", "web")));
+    assert_eq!(
+        o.dependents(&k(IMAGE_REPOSITORY, "apps", "other")),
+        vec![k(IMAGE_POLICY, "apps", "web")]
+    );
+    assert_eq!(every(&o), fresh(&o));
+
+    // A new policy reads `db`; a status write changes no reference.
+    let new = json!({"metadata": {"name": "db2", "namespace": "apps"},
+        "spec": {"imageRepositoryRef": {"name": "db"}, "policy": {"semver": {"range": ">=1"}}}});
+    policies
+        .upsert(&mut o, &k(IMAGE_POLICY, "apps", "db2"), new)
+        .expect("upsert");
+    assert!(o.set_status_json(
+        &k(IMAGE_POLICY, "apps", "db2"),
+        &json!({"latestRef": {"name": "r.example/db", "tag": "1.0.0"}})
+    ));
+    assert!(
+        o.dependents(&k(IMAGE_REPOSITORY, "apps", "db"))
+            .contains(&k(IMAGE_POLICY, "apps", "db2"))
+    );
+    assert_eq!(every(&o), fresh(&o));
+
+    // Removed objects read nothing any more, also in a clone.
+    assert!(o.remove(&k(IMAGE_POLICY, "apps", "db2")));
+    assert!(o.remove(&k(IMAGE_POLICY, "apps", "web")));
+    let copy = o.clone();
+    assert!(
+        copy.dependents(&k(IMAGE_REPOSITORY, "apps", "other"))
+            .is_empty()
+    );
+    assert!(
+        !copy
+            .dependents(&k(IMAGE_REPOSITORY, "apps", "db"))
+            .contains(&k(IMAGE_POLICY, "apps", "db2"))
+    );
+    assert_eq!(every(&o), fresh(&o));
+    assert_eq!(every(&copy), fresh(&copy));
+}
