@@ -41,10 +41,20 @@ pub fn link_target(real_root: &Path, link: &Path) -> Result<PathBuf, LinkRefused
 /// Read at most `limit` bytes of `path`; `Ok(None)` when it holds more.
 pub fn read_bounded(path: &Path, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
-    // Sized from the metadata, as `std::fs::read` is, so a file is read in
-    // one call instead of a probe and a doubling buffer; the bound still
-    // holds whatever the metadata says.
-    let hint = file.metadata().map_or(0, |m| m.len()).min(limit as u64 + 1) as usize;
+    let len = file.metadata().map_or(0, |m| m.len());
+    read_open_bounded(file, len, limit)
+}
+
+/// [`read_bounded`] of a file already open, whose metadata said `len`
+/// bytes: the buffer is sized from it, as `std::fs::read` sizes it, so the
+/// file is read in one call instead of a probe and a doubling buffer; the
+/// bound holds whatever the metadata says.
+pub fn read_open_bounded(
+    file: std::fs::File,
+    len: u64,
+    limit: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let hint = len.min(limit as u64 + 1) as usize;
     let mut bytes = Vec::with_capacity(hint + 1);
     file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() <= limit).then_some(bytes))

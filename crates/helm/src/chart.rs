@@ -629,17 +629,16 @@ fn walk(
             None,
         ));
     }
-    let names = fs
-        .list_dir(dir)
+    let entries = fs
+        .list_dir_kinds(dir)
         .map_err(|e| ChartError::at(e.to_string(), rel, None))?;
-    for name in names {
+    for (name, kind) in entries {
         let path = dir.join(&name);
         let n = if rel.is_empty() {
             name.clone()
         } else {
             format!("{rel}/{name}")
         };
-        let kind = fs.kind(&path);
         if kind == Some(ferroflux_kustomize::fs::EntryKind::Dir) {
             if rules.ignore(&n, true) {
                 continue;
@@ -661,7 +660,7 @@ fn walk(
             ));
         }
         let mut data = fs
-            .read(&path)
+            .read_listed(&path)
             .map_err(|e| ChartError::at(format!("error reading {n}: {e}"), &n, None))?;
         if data.len() as u64 > MAX_DECOMPRESSED_FILE_SIZE {
             return Err(ChartError::at(

@@ -47,6 +47,24 @@ pub trait FileSystem {
     }
     /// The names of a directory's entries, sorted.
     fn list_dir(&self, path: &Path) -> Result<Vec<String>, FsError>;
+    /// A directory's entries, sorted by name, each with what
+    /// [`FileSystem::kind`] says of it: a walk's one call per directory
+    /// where it would list, then look up every entry.
+    fn list_dir_kinds(&self, path: &Path) -> Result<Vec<(String, Option<EntryKind>)>, FsError> {
+        let names = self.list_dir(path)?;
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let kind = self.kind(&path.join(&name));
+                (name, kind)
+            })
+            .collect())
+    }
+    /// The bytes of an entry that [`FileSystem::list_dir_kinds`] just
+    /// reported as a file; the same answers as [`FileSystem::read`].
+    fn read_listed(&self, path: &Path) -> Result<Vec<u8>, FsError> {
+        self.read(path)
+    }
     /// The path with symlinks resolved (what load restrictions compare).
     fn real_path(&self, path: &Path) -> Result<PathBuf, FsError>;
 }
@@ -304,6 +322,74 @@ impl FileSystem for DiskFs {
         }
         names.sort();
         Ok(names)
+    }
+
+    fn list_dir_kinds(&self, path: &Path) -> Result<Vec<(String, Option<EntryKind>)>, FsError> {
+        let (real, _) = self.resolve(path)?;
+        let entries = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(path, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // The type the directory entry carries, without a lookup: a
+            // plain entry of a directory inside the root is inside it. A
+            // symlink (or an unknown type) is resolved as `kind` does.
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_dir() => Some(EntryKind::Dir),
+                Ok(t) if t.is_file() => Some(EntryKind::File),
+                Ok(t) if !t.is_symlink() => None,
+                _ => self.kind(&path.join(&name)),
+            };
+            out.push((name, kind));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Opened in its directory's known real path without following a final
+    /// symlink (nor blocking on a FIFO), and checked on the open file: no
+    /// `lstat` before the open. A name that became a link since the
+    /// listing is resolved as `read` resolves it.
+    fn read_listed(&self, path: &Path) -> Result<Vec<u8>, FsError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let plain = path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        let real = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) if plain => self.in_known_dir(parent, name),
+            _ => None,
+        };
+        let Some(real) = real else {
+            return self.read(path);
+        };
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&real)
+        {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return self.read(path),
+            Err(e) => return Err(io_error(path, &e)),
+        };
+        let meta = file.metadata().map_err(|e| io_error(path, &e))?;
+        if meta.is_dir() {
+            return Err(FsError::IsDir {
+                path: path.to_path_buf(),
+            });
+        }
+        if !meta.is_file() {
+            return Err(FsError::Io {
+                path: path.to_path_buf(),
+                message: "not a regular file".to_string(),
+            });
+        }
+        match ferroflux_api::tree::read_open_bounded(file, meta.len(), MAX_FILE_BYTES) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(FsError::TooLarge {
+                path: path.to_path_buf(),
+            }),
+            Err(e) => Err(io_error(path, &e)),
+        }
     }
 
     fn real_path(&self, path: &Path) -> Result<PathBuf, FsError> {

@@ -139,3 +139,83 @@ fn files_over_the_bound_are_refused() {
         Err(FsError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn a_listing_with_kinds_and_its_reads_answer_as_kind_and_read() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir(r.join("d")).unwrap();
+    std::fs::write(r.join("d/f"), "x").unwrap();
+    std::fs::write(outside.path().join("secret"), "s").unwrap();
+    std::os::unix::fs::symlink(r.join("d"), r.join("ld")).unwrap();
+    std::os::unix::fs::symlink(r.join("d/f"), r.join("lf")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret"), r.join("out")).unwrap();
+    std::os::unix::fs::symlink(r.join("gone"), r.join("dangling")).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(r.join("pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let disk = DiskFs::new(r).unwrap();
+    let listed = disk.list_dir_kinds(r).unwrap();
+    let looked_up: Vec<(String, Option<EntryKind>)> = disk
+        .list_dir(r)
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let k = disk.kind(&r.join(&n));
+            (n, k)
+        })
+        .collect();
+    assert_eq!(listed, looked_up);
+    let kind = |name: &str| listed.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!(kind("d"), Some(EntryKind::Dir));
+    assert_eq!(kind("ld"), Some(EntryKind::Dir));
+    assert_eq!(kind("lf"), Some(EntryKind::File));
+    assert_eq!(kind("out"), None);
+    assert_eq!(kind("dangling"), None);
+    assert_eq!(kind("pipe"), None);
+
+    // Reads of listed names: a plain file, a link inside the tree.
+    disk.list_dir_kinds(&r.join("d")).unwrap();
+    assert_eq!(disk.read_listed(&r.join("d/f")).unwrap(), b"x");
+    assert_eq!(disk.read_listed(&r.join("lf")).unwrap(), b"x");
+    // A link out of the tree is refused as `read` refuses it, even when
+    // asked as if it were a listed file; a FIFO is not opened for reading
+    // forever; a directory is one.
+    assert!(matches!(
+        disk.read_listed(&r.join("out")),
+        Err(FsError::OutsideRoot { .. })
+    ));
+    let fifo = disk.read_listed(&r.join("pipe")).unwrap_err();
+    assert!(fifo.to_string().ends_with("not a regular file"), "{fifo}");
+    assert!(matches!(
+        disk.read_listed(&r.join("d")),
+        Err(FsError::IsDir { .. })
+    ));
+    assert!(matches!(
+        disk.read_listed(&r.join("d/none")),
+        Err(FsError::NotFound { .. })
+    ));
+    // Beyond the bound, as `read`.
+    std::fs::write(r.join("d/big"), vec![b'a'; MAX_FILE_BYTES + 1]).unwrap();
+    assert!(matches!(
+        disk.read_listed(&r.join("d/big")),
+        Err(FsError::TooLarge { .. })
+    ));
+
+    // The default methods, in memory.
+    let mut mem = MemFs::new();
+    mem.add("/m/a", "a").add_dir("/m/e");
+    assert_eq!(
+        mem.list_dir_kinds(Path::new("/m")).unwrap(),
+        vec![
+            ("a".to_string(), Some(EntryKind::File)),
+            ("e".to_string(), Some(EntryKind::Dir))
+        ]
+    );
+    assert_eq!(mem.read_listed(Path::new("/m/a")).unwrap(), b"a");
+}
