@@ -165,6 +165,11 @@ pub(crate) struct Run<'a> {
     labels: BTreeMap<String, String>,
 }
 
+/// The merged watch events of the objects a wait is waiting for.
+type Changes = futures_util::stream::SelectAll<
+    futures_util::stream::BoxStream<'static, Result<(), kube::Error>>,
+>;
+
 impl Run<'_> {
     /// Writes the record as it is now (`recordRelease`).
     async fn record(&self, rel: &Value) -> Result<(), String> {
@@ -227,26 +232,33 @@ impl Run<'_> {
         let mut step = 0;
         // Only the objects not yet Current are polled again.
         let mut targets = targets;
+        // Watches on the objects found pending at the first poll: a change
+        // (a controller reporting the rollout) polls again at once, as
+        // Helm v4's status watcher reacts to events; the polls stay, at
+        // their growing pauses, for a watch that fails or ends.
+        let mut changes: Option<Changes> = None;
         loop {
             let mut pending = Vec::new();
             for o in &targets {
-                let health = match self.kinds.live(o).await? {
-                    Some(live) => {
-                        crate::health::compute(&live, k8s_openapi::jiff::Timestamp::now())
-                    }
+                let live = self.kinds.live(o).await?;
+                let health = match &live {
+                    Some(live) => crate::health::compute(live, k8s_openapi::jiff::Timestamp::now()),
                     None => crate::health::Health::not_found(),
                 };
                 if health.status != crate::health::Status::Current {
-                    pending.push((*o, health));
+                    pending.push((*o, health, live));
                 }
             }
             if pending.is_empty() {
                 return Ok(());
             }
+            if changes.is_none() && step == 0 {
+                changes = self.watch_changes(&pending, deadline).await;
+            }
             if tokio::time::Instant::now() >= deadline {
                 let mut lines: Vec<String> = pending
                     .iter()
-                    .map(|(o, h)| {
+                    .map(|(o, h, _)| {
                         format!(
                             "resource {}/{}/{} not ready. status: {}, message: {}",
                             o["kind"].as_str().unwrap_or_default(),
@@ -260,11 +272,55 @@ impl Run<'_> {
                 lines.push("context deadline exceeded".into());
                 return Err(lines.join("\n"));
             }
-            targets = pending.iter().map(|(o, _)| *o).collect();
+            targets = pending.iter().map(|(o, _, _)| *o).collect();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            tokio::time::sleep(wait_delay(step).min(left)).await;
+            let pause = tokio::time::sleep(wait_delay(step).min(left));
+            match changes.as_mut() {
+                Some(events) => {
+                    use futures_util::StreamExt as _;
+                    tokio::select! {
+                        () = pause => {}
+                        event = events.next() => {
+                            if !matches!(event, Some(Ok(_))) {
+                                changes = None;
+                            }
+                        }
+                    }
+                }
+                None => pause.await,
+            }
             step += 1;
         }
+    }
+
+    /// One watch per pending object (by name, from the resourceVersion
+    /// just read), merged; None when one cannot be opened (the wait then
+    /// polls only).
+    async fn watch_changes(
+        &self,
+        pending: &[(&Value, crate::health::Health, Option<Value>)],
+        deadline: tokio::time::Instant,
+    ) -> Option<Changes> {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        // The server ends a watch after this; the polls cover the rest.
+        let timeout = u32::try_from(left.as_secs().clamp(1, 290)).unwrap_or(290);
+        let mut streams = Vec::with_capacity(pending.len());
+        for (o, _, live) in pending {
+            let name = o["metadata"]["name"].as_str()?;
+            let version = live
+                .as_ref()
+                .and_then(|l| l["metadata"]["resourceVersion"].as_str())
+                .unwrap_or("0");
+            let api = self.kinds.api(o).await.ok()?;
+            let params = kube::api::WatchParams::default()
+                .fields(&format!("metadata.name={name}"))
+                .timeout(timeout);
+            let stream = api.watch(&params, version).await.ok()?;
+            streams.push(futures_util::StreamExt::boxed(
+                futures_util::StreamExt::map(stream, |e| e.map(|_| ())),
+            ));
+        }
+        Some(futures_util::stream::select_all(streams))
     }
 
     /// Deletes objects (reverse apply order), except those kept by
