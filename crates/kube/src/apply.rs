@@ -244,6 +244,18 @@ impl ResourceManager {
         }
     }
 
+    /// The same, sharing the kinds `kinds` found (a cache of the same
+    /// client's cluster).
+    pub fn with_kinds(mut self, kinds: crate::kinds::KindCache) -> Self {
+        self.kinds = kinds;
+        self
+    }
+
+    /// The kinds this manager found, to share.
+    pub fn kinds(&self) -> &crate::kinds::KindCache {
+        &self.kinds
+    }
+
     /// The same, writing as `field_manager`.
     pub fn with_field_manager(mut self, field_manager: &str) -> Self {
         self.field_manager = field_manager.into();

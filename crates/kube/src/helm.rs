@@ -46,6 +46,9 @@ pub struct Helm {
     client: Client,
     storage: Storage,
     capabilities: CapabilitiesCache,
+    /// The kinds its actions looked up (shared with the client's other
+    /// users through [`Helm::with_kinds`]).
+    kinds: crate::kinds::KindCache,
 }
 
 /// The cluster's `.Capabilities` as last discovered, shared by the `Helm`s
@@ -487,9 +490,24 @@ impl Helm {
     pub fn new(client: Client, storage_namespace: &str) -> Helm {
         Helm {
             storage: Storage::new(client.clone(), storage_namespace),
+            kinds: crate::kinds::KindCache::new(client.clone()),
             client,
             capabilities: CapabilitiesCache::default(),
         }
+    }
+
+    /// Kinds looked up once for every action on this client's cluster
+    /// (the `ResourceManager`'s of its target), instead of per action:
+    /// each lookup is a request on the action's path.
+    pub fn with_kinds(mut self, kinds: crate::kinds::KindCache) -> Helm {
+        self.kinds = kinds;
+        self
+    }
+
+    fn resource_manager(&self, field_manager: &str) -> ResourceManager {
+        ResourceManager::new(self.client.clone())
+            .with_kinds(self.kinds.clone())
+            .with_field_manager(field_manager)
     }
 
     /// Discovered capabilities shared with the other `Helm`s of its
@@ -506,8 +524,8 @@ impl Helm {
     fn run<'a>(&'a self, common: &'a Common, labels: BTreeMap<String, String>) -> Run<'a> {
         Run {
             common,
-            kinds: Kinds::new(self.client.clone()),
-            rm: ResourceManager::new(self.client.clone()).with_field_manager(&common.field_manager),
+            kinds: Kinds::over(self.kinds.clone()),
+            rm: self.resource_manager(&common.field_manager),
             storage: &self.storage,
             labels,
         }

@@ -6,7 +6,7 @@
 //! the apply (`ResourceManager`) and Helm's actions.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use kube::Client;
 use kube::api::GroupVersionKind;
@@ -29,10 +29,12 @@ pub enum KindError {
     Failed(kube::Error),
 }
 
-/// Discovered kinds of one client.
+/// Discovered kinds of one client; clones share what was found, so the
+/// actions of many reconciles on one cluster look each kind up once.
+#[derive(Clone)]
 pub struct KindCache {
     client: Client,
-    found: Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>,
+    found: Arc<Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>>,
 }
 
 fn key(gvk: &GroupVersionKind) -> KindKey {
@@ -43,7 +45,7 @@ impl KindCache {
     pub fn new(client: Client) -> KindCache {
         KindCache {
             client,
-            found: Mutex::new(HashMap::new()),
+            found: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 

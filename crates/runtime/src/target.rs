@@ -319,7 +319,8 @@ impl TargetCluster for KubeTarget {
     fn helm(&self, storage_namespace: &str) -> Result<Arc<dyn HelmCluster>, StepError> {
         Ok(Arc::new(KubeHelm(
             ferroflux_kube::helm::Helm::new(self.0.client().clone(), storage_namespace)
-                .with_capabilities(self.1.clone()),
+                .with_capabilities(self.1.clone())
+                .with_kinds(self.0.kinds().clone()),
         )))
     }
 }

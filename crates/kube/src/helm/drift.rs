@@ -8,7 +8,7 @@ use ferroflux_helm::action::{ActionError, Record};
 
 use super::Helm;
 use super::objects::{Kinds, parse_manifest, set_ownership};
-use crate::apply::{IgnoreRule, JsonDiff, JsonDiffOptions, JsonDiffSet, ResourceManager};
+use crate::apply::{IgnoreRule, JsonDiff, JsonDiffOptions, JsonDiffSet};
 
 /// The label or annotation that leaves an object out of drift detection
 /// (`helm.toolkit.fluxcd.io/driftDetection: disabled`).
@@ -28,7 +28,7 @@ impl Helm {
         let docs = parse_manifest(&record.manifest).map_err(|e| {
             ActionError::new(format!("failed to read objects from release manifest: {e}"))
         })?;
-        let kinds = Kinds::new(self.client.clone());
+        let kinds = Kinds::over(self.kinds.clone());
         let mut objects = Vec::with_capacity(docs.len());
         let mut errors = Vec::new();
         for mut obj in docs {
@@ -49,8 +49,8 @@ impl Helm {
             )],
             ignore: ignore.to_vec(),
         };
-        let mut set = ResourceManager::new(self.client.clone())
-            .with_field_manager(field_manager)
+        let mut set = self
+            .resource_manager(field_manager)
             .json_diff(objects, &opts)
             .await;
         errors.append(&mut set.errors);
@@ -65,8 +65,7 @@ impl Helm {
         diffs: &[JsonDiff],
         field_manager: &str,
     ) -> (Vec<String>, Vec<String>) {
-        ResourceManager::new(self.client.clone())
-            .with_field_manager(field_manager)
+        self.resource_manager(field_manager)
             .apply_json_diff(diffs)
             .await
     }
