@@ -284,6 +284,10 @@ pub struct Runner {
     /// Automations whose blocking git work is still running (possibly
     /// after its reconcile gave up waiting).
     in_flight: Arc<Mutex<BTreeSet<ObjectKey>>>,
+    /// Objects whose finalizer is being added: the watch events that
+    /// arrive before that write is seen (a status write's, a maker's) do
+    /// not write it again.
+    finalizing: Arc<Mutex<BTreeSet<ObjectKey>>>,
     /// Where GitRepository artifacts go, and the source-controller settings.
     storage: Storage,
     sources: GitRepositoryOptions,
@@ -402,6 +406,7 @@ impl Runner {
             metrics: Arc::new(Metrics::new()),
             progress: None,
             in_flight: Arc::default(),
+            finalizing: Arc::default(),
             bus: notify::Bus::default(),
         })
     }

@@ -142,12 +142,25 @@ impl Runner {
         if !self.home.finalizes() {
             return;
         }
+        if !self
+            .finalizing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.clone())
+        {
+            return;
+        }
         let home = Arc::clone(&self.home);
+        let finalizing = Arc::clone(&self.finalizing);
         let key = key.clone();
         tokio::spawn(async move {
             if let Err(e) = home.set_finalizer(&key, true).await {
                 tracing::warn!(object = %key, "{e}");
             }
+            finalizing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&key);
         });
     }
 
