@@ -104,6 +104,18 @@
 //! kinds' `refs`: `triggers::dependents` rebuilds the whole reference
 //! index on every call, i.e. on every Secret event and every object
 //! change), so 5 installs/s at N = 1000 against 10/s at N = 100.
+//!
+//! Since then (2026-12-06, a fresh VM, load 1 to 2.5, five same-run pairs
+//! at N = 100 as the changes landed): the index is kept and updated per
+//! touched key, the wait watches what is still pending after its first
+//! poll, the actions share their cluster's kind cache, and a finalizer
+//! being added is not added again. Flux 19.10–26.66 s, ferroflux
+//! 5.95–7.58 s (2.7x–3.8x); 254–274 against 48–52 MiB (0.18–0.20); CPU
+//! 16.0–21.0 against 1.9–2.4 s. An install takes about 60 ms on an idle
+//! apiserver and 0.45 s at the median with ten running: the control plane
+//! on the same two cores bounds it, and a release costs about 48 requests
+//! (its objects read three times and dry-run before the apply, its
+//! HelmRelease and HelmChart read and patched several times, three Events).
 
 mod versus;
 
