@@ -279,6 +279,21 @@ impl ResourceManager {
         objects: Vec<Value>,
         opts: &ApplyOptions,
     ) -> Result<ChangeSet, ApplyFailure> {
+        self.apply_all_staged_written(objects, opts)
+            .await
+            .map(|(change_set, _)| change_set)
+    }
+
+    /// [`ResourceManager::apply_all_staged`], with the objects as the
+    /// apiserver answered each write (created or configured; unchanged
+    /// and skipped ones were not written): what a wait can judge before
+    /// it reads them again.
+    pub async fn apply_all_staged_written(
+        &self,
+        objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<(ChangeSet, Vec<Value>), ApplyFailure> {
+        let mut written = Vec::new();
         let mut change_set = ChangeSet::default();
         let fail = |change_set: &ChangeSet, error| ApplyFailure {
             change_set: change_set.clone(),
@@ -303,10 +318,11 @@ impl ResourceManager {
             if stage.is_empty() && slot != 3 {
                 continue;
             }
-            let cs = self
+            let (cs, mut answers) = self
                 .apply_all(stage, opts, &ignore)
                 .await
                 .map_err(|e| fail(&change_set, e))?;
+            written.append(&mut answers);
             change_set.entries.extend(cs.entries.iter().cloned());
             if slot < 2 {
                 let wait = WaitOptions {
@@ -319,17 +335,18 @@ impl ResourceManager {
                     .map_err(|e| fail(&change_set, e))?;
             }
         }
-        Ok(change_set)
+        Ok((change_set, written))
     }
 
     /// `ApplyAll`: every object dry-run (concurrently), and only if all
-    /// dry-runs pass, the new and drifted ones applied, in Flux's order.
+    /// dry-runs pass, the new and drifted ones applied, in Flux's order;
+    /// with the apiserver's answers to the writes.
     async fn apply_all(
         &self,
         objects: Vec<Desired>,
         opts: &ApplyOptions,
         ignore: &ignore::Compiled,
-    ) -> Result<ChangeSet, ApplyError> {
+    ) -> Result<(ChangeSet, Vec<Value>), ApplyError> {
         let mut objects = objects;
         objects.sort_by(|a, b| inventory::compare(&a.meta, &b.meta));
         let plans: Vec<Result<Plan, ApplyError>> =
@@ -339,22 +356,25 @@ impl ResourceManager {
                 .await;
         let plans = plans.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut change_set = ChangeSet::default();
+        let mut written = Vec::new();
         for plan in plans {
             match plan {
                 Plan::Done(entry) => change_set.entries.push(entry),
                 Plan::Write(entry, boxed) => {
                     let (desired, api) = *boxed;
-                    self.write(&api, &desired, false)
-                        .await
-                        .map_err(|e| ApplyError::Apply {
-                            subject: desired.subject(),
-                            message: redact(&desired, &e),
-                        })?;
+                    let answer =
+                        self.write(&api, &desired, false)
+                            .await
+                            .map_err(|e| ApplyError::Apply {
+                                subject: desired.subject(),
+                                message: redact(&desired, &e),
+                            })?;
+                    written.push(answer);
                     change_set.entries.push(entry);
                 }
             }
         }
-        Ok(change_set)
+        Ok((change_set, written))
     }
 
     /// Phase A for one object: skip rules, dry-run (forced recreation on

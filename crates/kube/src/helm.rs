@@ -201,10 +201,11 @@ impl Run<'_> {
         Ok(out)
     }
 
-    /// Server-side apply, forced, staged (CRDs and Namespaces first).
-    async fn apply(&self, objects: Vec<Value>) -> Result<(), String> {
+    /// Server-side apply, forced, staged (CRDs and Namespaces first); the
+    /// objects as the apiserver answered their writes.
+    async fn apply(&self, objects: Vec<Value>) -> Result<Vec<Value>, String> {
         if objects.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let opts = ApplyOptions {
             wait_timeout: self.common.timeout,
@@ -212,17 +213,19 @@ impl Run<'_> {
             ..ApplyOptions::default()
         };
         self.rm
-            .apply_all_staged(objects, &opts)
+            .apply_all_staged_written(objects, &opts)
             .await
-            .map(|_| ())
+            .map(|(_, written)| written)
             .map_err(|f| f.error.to_string())
     }
 
     /// The wait of the action's strategy: Helm v4's status watcher
     /// (every object kstatus-Current; Jobs only with `wait_for_jobs`,
     /// paused Deployments skipped), with its message for what is not
-    /// ready when the time is up.
-    async fn wait(&self, objects: &[Value]) -> Result<(), String> {
+    /// ready when the time is up. The first look at an object the apply
+    /// just wrote is the apiserver's answer to that write (`written`), not
+    /// another read.
+    async fn wait(&self, objects: &[Value], written: &[Value]) -> Result<(), String> {
         if self.common.wait == WaitStrategy::HookOnly {
             return Ok(());
         }
@@ -240,10 +243,18 @@ impl Run<'_> {
         // Helm v4's status watcher reacts to events; the polls stay, at
         // their growing pauses, for a watch that fails or ends.
         let mut changes: Option<Changes> = None;
+        let mut answers = Some(written);
         loop {
             let mut pending = Vec::new();
             for o in &targets {
-                let live = self.kinds.live(o).await?;
+                let answer = answers.and_then(|w| {
+                    let id = objects::identity(o);
+                    w.iter().find(|a| objects::identity(a) == id)
+                });
+                let live = match answer {
+                    Some(a) => Some(a.clone()),
+                    None => self.kinds.live(o).await?,
+                };
                 let health = match &live {
                     Some(live) => crate::health::compute(live, k8s_openapi::jiff::Timestamp::now()),
                     None => crate::health::Health::not_found(),
@@ -252,6 +263,7 @@ impl Run<'_> {
                     pending.push((*o, health, live));
                 }
             }
+            answers = None;
             if pending.is_empty() {
                 return Ok(());
             }
@@ -472,6 +484,7 @@ impl Run<'_> {
         // apply_all_staged waits for the definitions to be established.
         self.apply(todo)
             .await
+            .map(|_| ())
             .map_err(|e| format!("failed to install CRD: {e}"))
     }
 }
@@ -1224,8 +1237,8 @@ async fn perform_install(run: &Run<'_>, rel: &mut Value, objs: Vec<Value>) -> Re
     run.exec_hooks(rel, "pre-install")
         .await
         .map_err(|e| format!("failed pre-install: {e}"))?;
-    run.apply(objs.clone()).await?;
-    run.wait(&objs).await?;
+    let written = run.apply(objs.clone()).await?;
+    run.wait(&objs, &written).await?;
     run.exec_hooks(rel, "post-install")
         .await
         .map_err(|e| format!("failed post-install: {e}"))
@@ -1247,9 +1260,9 @@ async fn perform_change(
     run.exec_hooks(rel, &format!("pre-{action}"))
         .await
         .map_err(|e| hook_error("pre", e))?;
-    run.apply(new.clone()).await?;
+    let written = run.apply(new.clone()).await?;
     run.delete(&objects::removed(old, &new)).await?;
-    run.wait(&new).await?;
+    run.wait(&new, &written).await?;
     run.exec_hooks(rel, &format!("post-{action}"))
         .await
         .map_err(|e| hook_error("post", e))
