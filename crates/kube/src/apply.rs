@@ -81,6 +81,11 @@ pub struct ApplyOptions {
     /// adds a version with defaulted fields, entries of the old version
     /// make the apply fail with "field not declared in schema".
     pub migrate_api_version: bool,
+    /// Objects the caller just read and found missing, as
+    /// `(group, kind, namespace, name)` (Helm's install checks every
+    /// object before it writes one): written without being read and
+    /// dry-run again first, as Helm creates them.
+    pub known_absent: Vec<(String, String, String, String)>,
 }
 
 impl Default for ApplyOptions {
@@ -94,6 +99,7 @@ impl Default for ApplyOptions {
             concurrency: 4,
             drift_ignore_rules: Vec::new(),
             migrate_api_version: false,
+            known_absent: Vec::new(),
         }
     }
 }
@@ -385,6 +391,20 @@ impl ResourceManager {
         opts: &ApplyOptions,
         ignore: &ignore::Compiled,
     ) -> Result<Plan, ApplyError> {
+        let m = &desired.meta;
+        let absent = opts.known_absent.iter().any(|(g, k, ns, n)| {
+            *g == m.group && *k == m.kind && *ns == m.namespace && *n == m.name
+        });
+        if absent && skip_entry(&desired, None).is_none() {
+            let api = self.api_for(&desired).await?;
+            let entry = ChangeSetEntry::new(
+                &desired.object,
+                &desired.meta,
+                desired.version(),
+                Action::Created,
+            );
+            return Ok(Plan::Write(entry, Box::new((desired, api))));
+        }
         let (api, live) = match self.api_for(&desired).await {
             Ok(api) => {
                 let live = self.get(&api, &desired).await?;

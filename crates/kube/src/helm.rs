@@ -204,10 +204,22 @@ impl Run<'_> {
     /// Server-side apply, forced, staged (CRDs and Namespaces first); the
     /// objects as the apiserver answered their writes.
     async fn apply(&self, objects: Vec<Value>) -> Result<Vec<Value>, String> {
+        self.apply_known(objects, &[]).await
+    }
+
+    /// [`Run::apply`] of objects of which `absent` were just found
+    /// missing (by [`Run::check_existing`]): those are written at once.
+    async fn apply_known(
+        &self,
+        objects: Vec<Value>,
+        absent: &[Value],
+    ) -> Result<Vec<Value>, String> {
         if objects.is_empty() {
             return Ok(Vec::new());
         }
+        let known_absent = absent.iter().map(objects::identity).collect();
         let opts = ApplyOptions {
+            known_absent,
             wait_timeout: self.common.timeout,
             cleanup_field_managers: default_field_managers(self.rm.field_manager(), &[]),
             ..ApplyOptions::default()
@@ -785,7 +797,8 @@ impl Helm {
                     "unable to build kubernetes objects from release manifest: {e}"
                 ))
             })?;
-        run.check_existing(&objs, name, &c.namespace, o.take_ownership)
+        let missing = run
+            .check_existing(&objs, name, &c.namespace, o.take_ownership)
             .await
             .map_err(|e| ActionError::new(format!("unable to continue with install: {e}")))?;
         let mut version = 1;
@@ -816,7 +829,7 @@ impl Helm {
             .create(&rel, &o.labels, 0)
             .await
             .map_err(storage_error)?;
-        match perform_install(&run, &mut rel, objs).await {
+        match perform_install(&run, &mut rel, objs, &missing).await {
             Ok(()) => {
                 let description = o.description.as_deref().unwrap_or("Install complete");
                 set_status(&mut rel, Status::Deployed, description);
@@ -1233,11 +1246,16 @@ async fn fail(run: &Run<'_>, rel: &mut Value, description: String, e: String) ->
     ActionError::with_record(e, to_record(rel))
 }
 
-async fn perform_install(run: &Run<'_>, rel: &mut Value, objs: Vec<Value>) -> Result<(), String> {
+async fn perform_install(
+    run: &Run<'_>,
+    rel: &mut Value,
+    objs: Vec<Value>,
+    missing: &[Value],
+) -> Result<(), String> {
     run.exec_hooks(rel, "pre-install")
         .await
         .map_err(|e| format!("failed pre-install: {e}"))?;
-    let written = run.apply(objs.clone()).await?;
+    let written = run.apply_known(objs.clone(), missing).await?;
     run.wait(&objs, &written).await?;
     run.exec_hooks(rel, "post-install")
         .await
