@@ -170,7 +170,7 @@ pub(crate) struct Run<'a> {
 
 /// The merged watch events of the objects a wait is waiting for.
 type Changes = futures_util::stream::SelectAll<
-    futures_util::stream::BoxStream<'static, Result<(), kube::Error>>,
+    futures_util::stream::BoxStream<'static, Result<Option<Value>, kube::Error>>,
 >;
 
 impl Run<'_> {
@@ -255,16 +255,16 @@ impl Run<'_> {
         // Helm v4's status watcher reacts to events; the polls stay, at
         // their growing pauses, for a watch that fails or ends.
         let mut changes: Option<Changes> = None;
-        let mut answers = Some(written);
+        // What the apiserver last told without being asked: the answers
+        // to the writes, then the objects the watches report.
+        let mut told: Vec<Value> = written.to_vec();
         loop {
             let mut pending = Vec::new();
             for o in &targets {
-                let answer = answers.and_then(|w| {
-                    let id = objects::identity(o);
-                    w.iter().find(|a| objects::identity(a) == id)
-                });
+                let id = objects::identity(o);
+                let answer = told.iter().position(|a| objects::identity(a) == id);
                 let live = match answer {
-                    Some(a) => Some(a.clone()),
+                    Some(i) => Some(told.swap_remove(i)),
                     None => self.kinds.live(o).await?,
                 };
                 let health = match &live {
@@ -275,7 +275,7 @@ impl Run<'_> {
                     pending.push((*o, health, live));
                 }
             }
-            answers = None;
+            told.clear();
             if pending.is_empty() {
                 return Ok(());
             }
@@ -307,10 +307,12 @@ impl Run<'_> {
                     use futures_util::StreamExt as _;
                     tokio::select! {
                         () = pause => {}
-                        event = events.next() => {
-                            if !matches!(event, Some(Ok(_))) {
-                                changes = None;
-                            }
+                        event = events.next() => match event {
+                            // The watched object as it is now: the next
+                            // poll judges it without reading it again.
+                            Some(Ok(Some(object))) => told.push(object),
+                            Some(Ok(None)) => {}
+                            _ => changes = None,
                         }
                     }
                 }
@@ -344,7 +346,14 @@ impl Run<'_> {
                 .timeout(timeout);
             let stream = api.watch(&params, version).await.ok()?;
             streams.push(futures_util::StreamExt::boxed(
-                futures_util::StreamExt::map(stream, |e| e.map(|_| ())),
+                futures_util::StreamExt::map(stream, |e| {
+                    e.map(|event| match event {
+                        kube::api::WatchEvent::Added(o) | kube::api::WatchEvent::Modified(o) => {
+                            serde_json::to_value(o).ok()
+                        }
+                        _ => None,
+                    })
+                }),
             ));
         }
         Some(futures_util::stream::select_all(streams))
