@@ -109,13 +109,15 @@
 //! at N = 100 as the changes landed): the index is kept and updated per
 //! touched key, the wait watches what is still pending after its first
 //! poll, the actions share their cluster's kind cache, and a finalizer
-//! being added is not added again. Flux 19.10–26.66 s, ferroflux
-//! 5.95–7.58 s (2.7x–3.8x); 254–274 against 48–52 MiB (0.18–0.20); CPU
-//! 16.0–21.0 against 1.9–2.4 s. An install takes about 60 ms on an idle
+//! being added is not added again, an install writes what its ownership
+//! check found missing without a GET and a dry-run, and the wait judges
+//! objects by the write answers and the watch events. Eleven pairs: Flux
+//! 19.10–26.66 s, ferroflux 5.89–7.58 s (2.7x–4.2x; the last three, at
+//! b818ca5: 3.98x, 4.2x, 3.6x); 254–280 against 48–55 MiB (0.18–0.21); CPU
+//! 15.8–21.0 against 1.8–2.6 s. An install takes about 60 ms on an idle
 //! apiserver and 0.45 s at the median with ten running: the control plane
-//! on the same two cores bounds it, and a release costs about 48 requests
-//! (its objects read three times and dry-run before the apply, its
-//! HelmRelease and HelmChart read and patched several times, three Events).
+//! on the same two cores bounds it; a release costs about 34 requests
+//! (48 before the last four changes).
 
 mod versus;
 
