@@ -155,4 +155,6 @@ pub trait Home: Send + Sync {
 }
 
 #[cfg(test)]
+pub(crate) mod recording;
+#[cfg(test)]
 mod tests;

@@ -331,70 +331,6 @@ async fn a_deleted_object_is_cleaned_up_by_its_kind() {
     assert!(runner.unfinalized_cleanup(&key).is_none());
 }
 
-/// A home that holds finalizers and counts the writes of ours, each held
-/// until the test lets it finish.
-struct Finalizing {
-    writes: std::sync::atomic::AtomicUsize,
-    done: tokio::sync::Semaphore,
-}
-
-impl Default for Finalizing {
-    fn default() -> Self {
-        Finalizing {
-            writes: Default::default(),
-            done: tokio::sync::Semaphore::new(0),
-        }
-    }
-}
-
-impl crate::home::Home for Finalizing {
-    fn write_status<'a>(
-        &'a self,
-        _key: &'a ObjectKey,
-        _old: Option<&'a serde_json::Value>,
-        _new: &'a serde_json::Value,
-    ) -> crate::home::BoxFuture<'a, Result<(), crate::home::HomeError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn record(
-        &self,
-        _object: &k8s_openapi::api::core::v1::ObjectReference,
-        _event: &ferroflux_controllers::status::Event,
-    ) -> bool {
-        true
-    }
-    fn arrival(&self) -> crate::home::Arrival {
-        crate::home::Arrival::Watches
-    }
-    fn own_repository(&self) -> Option<&crate::home::OwnRepository> {
-        None
-    }
-    fn serves_gitops(&self) -> bool {
-        true
-    }
-    fn finalizes(&self) -> bool {
-        true
-    }
-    fn set_finalizer<'a>(
-        &'a self,
-        _key: &'a ObjectKey,
-        _present: bool,
-    ) -> crate::home::BoxFuture<'a, Result<(), crate::home::HomeError>> {
-        Box::pin(async move {
-            self.writes
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let _ = self.done.acquire().await.map(|p| p.forget());
-            Ok(())
-        })
-    }
-    fn gone<'a>(
-        &'a self,
-        _key: &'a ObjectKey,
-    ) -> crate::home::BoxFuture<'a, Result<bool, crate::home::HomeError>> {
-        Box::pin(async { Ok(true) })
-    }
-}
-
 /// The watch events that arrive while our finalizer is being added (the
 /// object's own status writes, say) do not add it again; once that write
 /// is done, an object still seen without it gets it again.
@@ -402,13 +338,19 @@ impl crate::home::Home for Finalizing {
 async fn a_finalizer_being_added_is_not_added_again() {
     let dir = tempfile::tempdir().unwrap();
     let state = StatusStore::open(&dir.path().join("s.redb")).unwrap();
-    let home = Arc::new(Finalizing::default());
+    let home = Arc::new(crate::home::recording::Recording {
+        finalizes: true,
+        ..Default::default()
+    });
     let runner = Runner::new(AutomateOptions::default(), state)
         .unwrap()
         .with_home(home.clone());
     let key = ObjectKey::new(GIT_REPOSITORY, "apps", "fleet");
     let meta = ferroflux_api::meta::ObjectMeta::default();
-    let writes = || home.writes.load(std::sync::atomic::Ordering::SeqCst);
+    let writes = || {
+        home.finalizer_writes
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
     let settle = || async {
         for _ in 0..100 {
             tokio::task::yield_now().await;
@@ -424,7 +366,7 @@ async fn a_finalizer_being_added_is_not_added_again() {
     settle().await;
     assert_eq!(writes(), 2);
     // Done: a later event without the finalizer writes it again.
-    home.done.add_permits(2);
+    home.finalizer_done.add_permits(2);
     settle().await;
     runner.ensure_finalizer(&key, &meta);
     settle().await;
@@ -434,7 +376,7 @@ async fn a_finalizer_being_added_is_not_added_again() {
         finalizers: Some(vec![ferroflux_api::meta::FINALIZER.to_string()]),
         ..Default::default()
     };
-    home.done.add_permits(1);
+    home.finalizer_done.add_permits(1);
     runner.ensure_finalizer(&ObjectKey::new(GIT_REPOSITORY, "apps", "held"), &held);
     settle().await;
     assert_eq!(writes(), 3);
