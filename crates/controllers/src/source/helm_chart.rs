@@ -388,18 +388,15 @@ fn run(
 
 /// `reconcileStorage`: as every source kind's, `latest.tar.gz` the link.
 fn reconcile_storage(input: &HelmChartInput<'_>, clock: &dyn Clock, st: &mut HelmChartStatus) {
-    let building = super::check_stored_at(
+    super::check_stored_at(
         input.storage,
-        clock.now().into(),
+        clock,
+        input.chart.metadata.generation,
         &mut st.artifact,
         &mut st.url,
+        &mut st.conditions,
         "latest.tar.gz",
     );
-    if let Some(message) = building {
-        let mut c = conditions_of(st, input, clock);
-        c.reconciling(message);
-        c.remove(condition::ARTIFACT_IN_STORAGE);
-    }
 }
 
 /// `reconcileSource`: the source and its artifact, then the build and

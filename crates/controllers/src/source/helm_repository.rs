@@ -367,18 +367,15 @@ fn run(
 /// `reconcileStorage`: collect garbage, drop an advertised artifact that
 /// is gone or whose digest no longer matches, rewrite its URLs.
 fn reconcile_storage(input: &HelmRepositoryInput<'_>, clock: &dyn Clock, st: &mut SourceStatus) {
-    let building = super::check_stored_at(
+    super::check_stored_at(
         input.storage,
-        clock.now().into(),
+        clock,
+        input.repository.metadata.generation,
         &mut st.artifact,
         &mut st.url,
+        &mut st.conditions,
         "index.yaml",
     );
-    if let Some(message) = building {
-        let mut c = conditions_of(st, input, clock);
-        c.reconciling(message);
-        c.remove(condition::ARTIFACT_IN_STORAGE);
-    }
 }
 
 /// A fetched index that differs from the stored artifact.

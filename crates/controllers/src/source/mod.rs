@@ -47,43 +47,53 @@ pub(crate) fn check_stored(
     Stored::Kept
 }
 
-/// [`check_stored`] for the kinds that also advertise a stable URL beside
+/// `reconcileStorage` of the kinds that also advertise a stable URL beside
 /// the artifact's (`<dir>/<latest>`: `index.yaml`, `latest.tar.gz`): the
-/// URL rewritten, or dropped with a vanished artifact. `Some(message)`
-/// when there is no artifact: the Reconciling message to set.
+/// URL rewritten, or dropped with a vanished artifact; without an
+/// artifact, Reconciling with the building message and no
+/// ArtifactInStorage.
 pub(crate) fn check_stored_at(
     storage: &Storage,
-    now: std::time::SystemTime,
+    clock: &dyn crate::clock::Clock,
+    generation: Option<i64>,
     artifact: &mut Option<Artifact>,
     url: &mut Option<String>,
+    conditions: &mut Vec<ferroflux_api::meta::Condition>,
     latest: &str,
-) -> Option<&'static str> {
-    let found = check_stored(storage, now, artifact);
+) {
+    let found = check_stored(storage, clock.now().into(), artifact);
     match artifact {
         Some(a) => {
             let dir = a.path.rsplit_once('/').map_or("", |(d, _)| d);
             *url = Some(storage.url(&format!("{dir}/{latest}")));
-            None
         }
         None => {
             if found == Stored::Disappeared {
                 *url = None;
             }
-            Some(building_message(found))
+            let mut c = crate::status::Conditions::new(conditions, generation, clock.now_time());
+            c.reconciling(building_message(found));
+            c.remove(ferroflux_api::meta::condition::ARTIFACT_IN_STORAGE);
         }
     }
 }
 
-/// The Secret a source's `secretRef` or `certSecretRef` names in its
-/// namespace, as the home holds it: `None` without a reference, the
-/// lookup's error as text.
-pub(crate) fn referenced_secret(
+/// A referenced Secret as the home holds it: `None` without a reference,
+/// the lookup's error as text.
+pub(crate) type ReferencedSecret = Option<Result<crate::kind::SecretData, String>>;
+
+/// The Secrets a source's `secretRef` and `certSecretRef` name in its
+/// namespace, in that order.
+pub(crate) fn referenced_secrets(
     cx: &dyn crate::kind::Cx,
     namespace: &str,
-    reference: Option<&ferroflux_api::meta::LocalObjectReference>,
-) -> Option<Result<crate::kind::SecretData, String>> {
-    let r = reference?;
-    Some(cx.secrets().secret(namespace, &r.name).cloned())
+    secret_ref: Option<&ferroflux_api::meta::LocalObjectReference>,
+    cert_secret_ref: Option<&ferroflux_api::meta::LocalObjectReference>,
+) -> (ReferencedSecret, ReferencedSecret) {
+    let lookup = |r: Option<&ferroflux_api::meta::LocalObjectReference>| {
+        r.map(|r| cx.secrets().secret(namespace, &r.name).cloned())
+    };
+    (lookup(secret_ref), lookup(cert_secret_ref))
 }
 
 /// The Reconciling message of a source without an artifact.
