@@ -169,18 +169,18 @@ fn repositories_of(key: &ObjectKey, cx: &dyn Cx) -> Vec<super::DependencyReposit
         .keys_in(helm_repository::KIND, &key.namespace)
         .iter()
         .filter_map(|k| get::<HelmRepository>(objects, k))
-        .map(|r| super::DependencyRepository {
-            secret: crate::source::referenced_secret(
+        .map(|r| {
+            let (secret, cert_secret) = crate::source::referenced_secrets(
                 cx,
                 &key.namespace,
                 r.spec.secret_ref.as_ref(),
-            ),
-            cert_secret: crate::source::referenced_secret(
-                cx,
-                &key.namespace,
                 r.spec.cert_secret_ref.as_ref(),
-            ),
-            repository: r.clone(),
+            );
+            super::DependencyRepository {
+                secret,
+                cert_secret,
+                repository: r.clone(),
+            }
         })
         .collect()
 }
@@ -200,17 +200,15 @@ fn resolve(key: &ObjectKey, obj: &HelmChart, cx: &dyn Cx) -> ChartSource {
             let Some(repo) = get::<HelmRepository>(cx.objects(), &k) else {
                 return not_found("helmrepositories");
             };
+            let (secret, cert_secret) = crate::source::referenced_secrets(
+                cx,
+                &key.namespace,
+                repo.spec.secret_ref.as_ref(),
+                repo.spec.cert_secret_ref.as_ref(),
+            );
             ChartSource::HelmRepository {
-                secret: crate::source::referenced_secret(
-                    cx,
-                    &key.namespace,
-                    repo.spec.secret_ref.as_ref(),
-                ),
-                cert_secret: crate::source::referenced_secret(
-                    cx,
-                    &key.namespace,
-                    repo.spec.cert_secret_ref.as_ref(),
-                ),
+                secret,
+                cert_secret,
                 repository: Box::new(repo.clone()),
             }
         }

@@ -99,14 +99,10 @@ impl Kind for HelmRepository {
     /// blocking thread that waits for the fetch on the runtime.
     fn reconcile(key: &ObjectKey, obj: &HelmRepository, _: Run, cx: &dyn Cx) -> Option<Job> {
         let repository = obj.clone();
-        let secret = crate::source::referenced_secret(
+        let (secret, cert_secret) = crate::source::referenced_secrets(
             cx,
             &key.namespace,
             repository.spec.secret_ref.as_ref(),
-        );
-        let cert_secret = crate::source::referenced_secret(
-            cx,
-            &key.namespace,
             repository.spec.cert_secret_ref.as_ref(),
         );
         let storage = cx.stores().artifacts.clone();
