@@ -263,6 +263,17 @@ impl DiskFs {
     }
 }
 
+/// A bounded read's outcome as the file system's answer for `path`.
+fn bounded(path: &Path, read: std::io::Result<Option<Vec<u8>>>) -> Result<Vec<u8>, FsError> {
+    match read {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(io_error(path, &e)),
+    }
+}
+
 fn io_error(path: &Path, e: &std::io::Error) -> FsError {
     if e.kind() == std::io::ErrorKind::NotFound {
         FsError::NotFound {
@@ -284,13 +295,10 @@ impl FileSystem for DiskFs {
                 path: path.to_path_buf(),
             });
         }
-        match ferroflux_api::tree::read_bounded(&real, MAX_FILE_BYTES) {
-            Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(FsError::TooLarge {
-                path: path.to_path_buf(),
-            }),
-            Err(e) => Err(io_error(path, &e)),
-        }
+        bounded(
+            path,
+            ferroflux_api::tree::read_bounded(&real, MAX_FILE_BYTES),
+        )
     }
 
     fn is_dir(&self, path: &Path) -> bool {
@@ -383,13 +391,10 @@ impl FileSystem for DiskFs {
                 message: "not a regular file".to_string(),
             });
         }
-        match ferroflux_api::tree::read_open_bounded(file, meta.len(), MAX_FILE_BYTES) {
-            Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(FsError::TooLarge {
-                path: path.to_path_buf(),
-            }),
-            Err(e) => Err(io_error(path, &e)),
-        }
+        bounded(
+            path,
+            ferroflux_api::tree::read_open_bounded(file, meta.len(), MAX_FILE_BYTES),
+        )
     }
 
     fn real_path(&self, path: &Path) -> Result<PathBuf, FsError> {
