@@ -196,10 +196,6 @@ pub struct Kinds {
 }
 
 impl Kinds {
-    pub fn new(client: Client) -> Kinds {
-        Kinds::over(crate::kinds::KindCache::new(client))
-    }
-
     /// Over a cache of kinds shared with other actions (its client's).
     pub fn over(found: crate::kinds::KindCache) -> Kinds {
         Kinds {
