@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use ferroflux_api::image::ImageRepository;
-use ferroflux_api::meta::FINALIZER;
+use ferroflux_api::meta::{FINALIZER, ObjectMeta};
 use ferroflux_controllers::kind::{Kind, KindInfo};
 use ferroflux_controllers::status::{self, EventType};
 use futures_util::StreamExt;
@@ -332,11 +332,18 @@ impl Cluster {
 
     /// Add or remove Flux's finalizer (`finalizers.fluxcd.io`) on `key`: a
     /// merge patch of `metadata.finalizers` guarded by the resourceVersion
-    /// it was computed from, retried on a conflict. Ok when the object is
-    /// gone or already as wanted.
-    pub async fn set_finalizer(&self, key: &ObjectKey, present: bool) -> Result<(), ClusterError> {
+    /// it was computed from, retried on a conflict. The first try starts
+    /// from `seen` (the object as its watch brought it, saving a GET per
+    /// object); a conflict reads it again. Ok when the object is gone or
+    /// already as wanted.
+    pub async fn set_finalizer(
+        &self,
+        key: &ObjectKey,
+        present: bool,
+        seen: Option<&ObjectMeta>,
+    ) -> Result<(), ClusterError> {
         let r = match self.resource(&key.kind) {
-            Some(ar) => self.finalizer(&ar, key, present).await,
+            Some(ar) => self.finalizer(&ar, key, present, seen).await,
             None => Ok(()),
         };
         r.map_err(|e| ClusterError::Status {
@@ -349,8 +356,19 @@ impl Cluster {
 
     /// Server-side apply of an object a kind makes (`Kind::derived`), as
     /// `helm-controller` (the field manager Flux's HelmCharts carry), so
-    /// that the watch of its kind brings it in.
+    /// that the watch of its kind brings it in. A made kind that holds our
+    /// finalizer is created with it, rather than patched once more when
+    /// it arrives.
     pub async fn apply_made(&self, object: &Value) -> Result<(), ClusterError> {
+        let mut object = object.clone();
+        let finalizes = self
+            .kinds
+            .get(object["kind"].as_str().unwrap_or_default())
+            .is_some_and(|k| k.finalizes());
+        if finalizes && let Some(meta) = object["metadata"].as_object_mut() {
+            meta.insert("finalizers".into(), serde_json::json!([FINALIZER]));
+        }
+        let object = &object;
         let key = made_key(object);
         let (kind, name) = (key.kind.as_str(), key.name.as_str());
         let failed = |detail: String| ClusterError::Apply {
@@ -399,17 +417,22 @@ impl Cluster {
         ar: &ApiResource,
         key: &ObjectKey,
         present: bool,
+        seen: Option<&ObjectMeta>,
     ) -> Result<(), kube::Error> {
         let api = self.api(ar, key);
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PatchParams::default()
         };
+        let mut seen = seen.filter(|m| m.resource_version.is_some()).cloned();
         for _ in 0..5 {
-            let Some(obj) = api.get_opt(&key.name).await? else {
-                return Ok(());
+            let meta = match seen.take() {
+                Some(meta) => meta,
+                None => match api.get_opt(&key.name).await? {
+                    Some(obj) => obj.metadata,
+                    None => return Ok(()),
+                },
             };
-            let meta = obj.meta();
             let mut list = meta.finalizers.clone().unwrap_or_default();
             if list.iter().any(|f| f == FINALIZER) == present {
                 return Ok(());
@@ -699,7 +722,7 @@ fn truncate(s: &str, max: usize) -> String {
 mod tests;
 
 /// The key of an object a kind makes, from its manifest.
-fn made_key(object: &Value) -> ObjectKey {
+pub(crate) fn made_key(object: &Value) -> ObjectKey {
     let meta = &object["metadata"];
     ObjectKey::new(
         object["kind"].as_str().unwrap_or_default(),

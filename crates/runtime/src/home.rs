@@ -15,6 +15,7 @@ pub use local::{LocalHome, OwnRepository};
 use std::future::Future;
 use std::pin::Pin;
 
+use ferroflux_api::meta::ObjectMeta;
 use ferroflux_controllers::status::Event;
 use k8s_openapi::api::core::v1::ObjectReference;
 use serde_json::Value;
@@ -116,12 +117,14 @@ pub trait Home: Send + Sync {
     /// `finalizers.fluxcd.io`), so that a deletion waits for its cleanup.
     fn finalizes(&self) -> bool;
 
-    /// Add (`present`) or remove the runtime's finalizer on `key`; Ok when
-    /// the object is gone or already so.
+    /// Add (`present`) or remove the runtime's finalizer on `key`, starting
+    /// from `seen`, its metadata as last seen (a stale one costs a retry);
+    /// Ok when the object is gone or already so.
     fn set_finalizer<'a>(
         &'a self,
         key: &'a ObjectKey,
         present: bool,
+        seen: Option<&'a ObjectMeta>,
     ) -> BoxFuture<'a, Result<(), HomeError>>;
 
     /// Whether `key`, which left the objects the runtime holds, is really

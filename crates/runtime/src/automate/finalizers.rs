@@ -22,13 +22,13 @@ pub(super) fn has_finalizer(meta: &ObjectMeta) -> bool {
 }
 
 impl Runner {
-    /// The object of `change` when it is being deleted: its key, whether
-    /// it holds our finalizer, and its kind's cleanup when this home
-    /// reconciles the kind.
+    /// The object of `change` when it is being deleted: its key, its
+    /// metadata when it holds our finalizer, and its kind's cleanup when
+    /// this home reconciles the kind.
     pub(super) fn terminating(
         &self,
         change: &Change,
-    ) -> Option<(ObjectKey, bool, Option<Cleanup>)> {
+    ) -> Option<(ObjectKey, Option<ObjectMeta>, Option<Cleanup>)> {
         let Change::Object { key, object, .. } = change else {
             return None;
         };
@@ -39,16 +39,18 @@ impl Runner {
             .get(&key.kind)
             .filter(|_| self.serves(&key.kind))
             .and_then(|k| k.cleanup_of(self, key, object));
-        Some((key.clone(), has_finalizer(&meta), cleanup))
+        let ours = has_finalizer(&meta).then_some(meta);
+        Some((key.clone(), ours, cleanup))
     }
 
     /// An object being deleted: it leaves the schedule at once; with our
-    /// finalizer, its cleanup runs and the finalizer comes off (kept, with
-    /// an error in the log, when the cleanup keeps failing).
+    /// finalizer (`ours`: its metadata then), its cleanup runs and the
+    /// finalizer comes off (kept, with an error in the log, when the
+    /// cleanup keeps failing).
     pub(super) fn on_terminating(
         &mut self,
         key: ObjectKey,
-        ours: bool,
+        ours: Option<ObjectMeta>,
         cleanup: Option<Cleanup>,
         sched: Option<&mut Scheduler>,
     ) {
@@ -60,9 +62,9 @@ impl Runner {
             .map(|k| k.derived(&self.objects, &key))
             .unwrap_or_default();
         self.forget_quietly(&key, sched);
-        if !ours || !self.home.finalizes() {
+        let Some(meta) = ours.filter(|_| self.home.finalizes()) else {
             return;
-        }
+        };
         let home = Arc::clone(&self.home);
         tokio::spawn(async move {
             let mut attempt = 0;
@@ -92,7 +94,7 @@ impl Runner {
             {
                 tracing::warn!(object = %key, "what it made stays: {e}");
             }
-            if let Err(e) = home.set_finalizer(&key, false).await {
+            if let Err(e) = home.set_finalizer(&key, false, Some(&meta)).await {
                 tracing::error!(object = %key, "{e}");
             }
         });
@@ -152,9 +154,9 @@ impl Runner {
         }
         let home = Arc::clone(&self.home);
         let finalizing = Arc::clone(&self.finalizing);
-        let key = key.clone();
+        let (key, meta) = (key.clone(), meta.clone());
         tokio::spawn(async move {
-            if let Err(e) = home.set_finalizer(&key, true).await {
+            if let Err(e) = home.set_finalizer(&key, true, Some(&meta)).await {
                 tracing::warn!(object = %key, "{e}");
             }
             finalizing

@@ -4,6 +4,7 @@
 //! never awaited), Flux's finalizer holds a deletion until its cleanup ran,
 //! and an object counts as gone only when the apiserver no longer has it.
 
+use ferroflux_api::meta::ObjectMeta;
 use ferroflux_controllers::status::Event;
 use k8s_openapi::api::core::v1::ObjectReference;
 use serde_json::Value;
@@ -80,10 +81,11 @@ impl Home for KubeHome {
         &'a self,
         key: &'a ObjectKey,
         present: bool,
+        seen: Option<&'a ObjectMeta>,
     ) -> BoxFuture<'a, Result<(), HomeError>> {
         Box::pin(async move {
             self.cluster
-                .set_finalizer(key, present)
+                .set_finalizer(key, present, seen)
                 .await
                 .map_err(|e| refused(key, e))
         })

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use ferroflux_api::meta::LocalObjectReference;
+use ferroflux_api::meta::{LocalObjectReference, ObjectMeta};
 use ferroflux_api::source::{GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::kind::SecretData;
 use ferroflux_controllers::status::Event;
@@ -166,6 +166,7 @@ impl Home for LocalHome {
         &'a self,
         _key: &'a ObjectKey,
         _present: bool,
+        _seen: Option<&'a ObjectMeta>,
     ) -> BoxFuture<'a, Result<(), HomeError>> {
         // Nothing here waits for a finalizer: an object leaves the
         // checkout at once.

@@ -90,6 +90,7 @@ impl crate::home::Home for Recording {
         &'a self,
         _key: &'a ObjectKey,
         _present: bool,
+        _seen: Option<&'a ferroflux_api::meta::ObjectMeta>,
     ) -> crate::home::BoxFuture<'a, Result<(), crate::home::HomeError>> {
         Box::pin(async move {
             if self.finalizes {

@@ -4,6 +4,7 @@ use ferroflux_api::source::{GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::kind::SecretData;
 use ferroflux_controllers::status::EventType;
 use serde_json::json;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::cluster::{Cluster, ClusterOptions};
@@ -164,19 +165,58 @@ fn own_repository_debug_shows_no_secret() {
 
 /// An apiserver that answers every request with `status` and `body`.
 async fn apiserver(status: u16, body: &'static str) -> Cluster {
+    scripted(move |_| (status, body.to_string())).await.0
+}
+
+/// A fake apiserver answering each request (`"METHOD /path body"`) as
+/// `answer` says; the requests it got, in order.
+async fn scripted(
+    answer: impl Fn(&str) -> (u16, String) + Send + Sync + 'static,
+) -> (Cluster, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (answer, got) = (Arc::new(answer), Arc::clone(&log));
     tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
+            let (answer, got) = (Arc::clone(&answer), Arc::clone(&got));
             tokio::spawn(async move {
                 let mut seen = Vec::new();
                 let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                let head_end = loop {
+                    if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&seen[..head_end]).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                while seen.len() < head_end + length {
                     match conn.read(&mut buf).await {
                         Ok(0) | Err(_) => return,
                         Ok(n) => seen.extend_from_slice(&buf[..n]),
                     }
                 }
+                let line = head.lines().next().unwrap_or_default();
+                let mut parts = line.split(' ');
+                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let path = path.split('?').next().unwrap_or_default();
+                let request = format!(
+                    "{method} {path} {}",
+                    String::from_utf8_lossy(&seen[head_end..])
+                );
+                let (status, body) = answer(&request);
+                got.lock().unwrap().push(request);
                 let answer = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
@@ -187,10 +227,11 @@ async fn apiserver(status: u16, body: &'static str) -> Cluster {
         }
     });
     let config = ::kube::Config::new(format!("http://{addr}").parse().unwrap());
-    Cluster::new(
+    let cluster = Cluster::new(
         ::kube::Client::try_from(config).unwrap(),
         ClusterOptions::default(),
-    )
+    );
+    (cluster, log)
 }
 
 const NOT_FOUND: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"not found","reason":"NotFound","code":404}"#;
@@ -249,7 +290,7 @@ async fn local_home_holds_no_finalizer() {
     let (home, st) = local_home(&dir);
     assert!(!home.finalizes());
     let key = ObjectKey::new("Kustomization", "apps", "app");
-    home.set_finalizer(&key, true).await.unwrap();
+    home.set_finalizer(&key, true, None).await.unwrap();
     assert!(st.list("Kustomization").unwrap().is_empty());
 }
 
@@ -258,7 +299,7 @@ async fn kube_home_finalizer_refused_names_the_object() {
     let key = ObjectKey::new("GitRepository", "apps", "app");
     let home = KubeHome::new(apiserver(403, FORBIDDEN).await);
     assert!(home.finalizes());
-    let e = home.set_finalizer(&key, true).await.unwrap_err();
+    let e = home.set_finalizer(&key, true, None).await.unwrap_err();
     assert!(matches!(e, HomeError::Refused { .. }), "{e:?}");
     assert!(
         e.to_string()
@@ -267,5 +308,97 @@ async fn kube_home_finalizer_refused_names_the_object() {
     );
     // Gone already: nothing to hold.
     let home = KubeHome::new(apiserver(404, NOT_FOUND).await);
-    home.set_finalizer(&key, false).await.unwrap();
+    home.set_finalizer(&key, false, None).await.unwrap();
+}
+
+const CONFLICT: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the object has been modified","reason":"Conflict","code":409}"#;
+
+#[tokio::test]
+async fn kube_home_finalizer_starts_from_the_seen_object() {
+    let key = ObjectKey::new("GitRepository", "apps", "app");
+    let seen = ObjectMeta {
+        name: Some("app".into()),
+        namespace: Some("apps".into()),
+        resource_version: Some("5".into()),
+        finalizers: Some(vec!["other.example/keep".into()]),
+        ..ObjectMeta::default()
+    };
+    // Seen fresh: one PATCH, no GET, guarded by the seen resourceVersion.
+    let (cluster, got) = scripted(|_| (200, SOURCE.to_string())).await;
+    KubeHome::new(cluster)
+        .set_finalizer(&key, true, Some(&seen))
+        .await
+        .unwrap();
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let path = "/apis/source.toolkit.fluxcd.io/v1/namespaces/apps/gitrepositories/app";
+    assert!(got[0].starts_with(&format!("PATCH {path} ")), "{got:?}");
+    let patch: Value = serde_json::from_str(got[0].splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(
+        patch,
+        json!({"metadata": {
+            "finalizers": ["other.example/keep", "finalizers.fluxcd.io"],
+            "resourceVersion": "5",
+        }})
+    );
+
+    // Seen stale: the conflict reads the object again and patches that.
+    let fresh = r#"{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"GitRepository","metadata":{"name":"app","namespace":"apps","resourceVersion":"7"}}"#;
+    let patches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&patches);
+    let (cluster, got) = scripted(move |request| {
+        if request.starts_with("GET ") {
+            return (200, fresh.to_string());
+        }
+        match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => (409, CONFLICT.to_string()),
+            _ => (200, SOURCE.to_string()),
+        }
+    })
+    .await;
+    KubeHome::new(cluster)
+        .set_finalizer(&key, true, Some(&seen))
+        .await
+        .unwrap();
+    let got = got.lock().unwrap().clone();
+    let methods: Vec<&str> = got.iter().map(|r| r.split(' ').next().unwrap()).collect();
+    assert_eq!(methods, ["PATCH", "GET", "PATCH"], "{got:?}");
+    let patch: Value = serde_json::from_str(got[2].splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(patch["metadata"]["resourceVersion"], "7");
+    assert_eq!(
+        patch["metadata"]["finalizers"],
+        json!(["finalizers.fluxcd.io"])
+    );
+
+    // Seen without the finalizer to remove: nothing is written.
+    let (cluster, got) = scripted(|_| (200, SOURCE.to_string())).await;
+    KubeHome::new(cluster)
+        .set_finalizer(&key, false, Some(&seen))
+        .await
+        .unwrap();
+    assert!(got.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn kube_home_makes_a_finalized_kind_with_the_finalizer() {
+    let maker = ObjectKey::new("HelmRelease", "apps", "web");
+    let chart = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": "apps-web", "namespace": "apps"},
+        "spec": {"chart": "podinfo", "sourceRef": {"kind": "HelmRepository", "name": "charts"}},
+    });
+    let (cluster, got) = scripted(|_| (200, SOURCE.to_string())).await;
+    KubeHome::new(cluster)
+        .make(&maker, vec![chart.clone()])
+        .await
+        .unwrap();
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let path = "/apis/source.toolkit.fluxcd.io/v1/namespaces/apps/helmcharts/apps-web";
+    assert!(got[0].starts_with(&format!("PATCH {path} ")), "{got:?}");
+    let applied: Value = serde_json::from_str(got[0].splitn(3, ' ').nth(2).unwrap()).unwrap();
+    let mut want = chart;
+    want["metadata"]["finalizers"] = json!(["finalizers.fluxcd.io"]);
+    assert_eq!(applied, want);
 }
