@@ -478,6 +478,19 @@ fn helm_release(k: &Kubectl, a: &mut Replica, shard: &str) {
         k.jsonpath("helmrelease/web", ".status.helmChart"),
         format!("{ns}/{ns}-web")
     );
+    // It waited for the HelmChart it made, instead of failing first on
+    // its absence.
+    let reasons = k.run(&[
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        "involvedObject.kind=HelmRelease,involvedObject.name=web",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
+    assert_eq!(reasons.trim(), "InstallSucceeded", "{}", a.text());
     assert_eq!(k.jsonpath(&chart, ".status.artifact.revision"), "6.5.0");
     assert_eq!(k.jsonpath("configmap/web", ".data.replicas"), "2");
     assert_eq!(

@@ -8,8 +8,12 @@
 //! scheduler (intervals, retries, the triggers between kinds).
 
 use super::*;
-use crate::cluster::{Change, Changes, SECRET};
+use crate::cluster::{Change, Changes, SECRET, made_key};
 use crate::source::Origin;
+
+/// How long a maker whose made object is still to come waits for it
+/// before it runs anyway (and says what is missing).
+const MADE_GRACE: Duration = Duration::from_secs(5);
 
 enum Next {
     Stop,
@@ -127,8 +131,19 @@ impl Runner {
                 if let Some(meta) = self.objects.meta(&key).cloned() {
                     self.ensure_finalizer(&key, &meta);
                 }
+                // What its spec makes (a HelmRelease's HelmChart). Made
+                // afresh, the maker waits for it instead of failing first
+                // on its absence: the made object's status runs the maker
+                // (a dependency), or the grace ends and the maker says
+                // what is missing.
+                let mut fresh = false;
                 if t.is_some() {
-                    self.make(&key, kind.derived(&self.objects, &key));
+                    let made = kind.derived(&self.objects, &key);
+                    fresh = !made.is_empty()
+                        && made
+                            .iter()
+                            .all(|o| self.objects.meta(&made_key(o)).is_none());
+                    self.make(&key, made);
                 }
                 if t.is_some() {
                     // The readers of its spec run now (the automations
@@ -149,7 +164,11 @@ impl Runner {
                         }
                     }
                 }
-                run(key, t);
+                let waits = fresh.then(|| key.clone());
+                run(key, if fresh { None } else { t });
+                if let (Some(key), Some(s)) = (waits, sched.as_deref_mut()) {
+                    s.schedule_after(key, MADE_GRACE);
+                }
             }
             Change::Deleted(key) => {
                 self.forget(&key, sched.as_deref_mut());
