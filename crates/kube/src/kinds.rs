@@ -5,11 +5,15 @@
 //! served (controller-runtime's mapper reloads the same way). Shared by
 //! the apply (`ResourceManager`) and Helm's actions.
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kube::Client;
 use kube::api::GroupVersionKind;
+use kube::core::GroupVersion;
 use kube::discovery::{ApiCapabilities, ApiResource};
 
 /// How often, and how far apart, a kind missing from discovery is looked
@@ -30,11 +34,14 @@ pub enum KindError {
 }
 
 /// Discovered kinds of one client; clones share what was found, so the
-/// actions of many reconciles on one cluster look each kind up once.
+/// actions of many reconciles on one cluster look each group version up
+/// once: one lookup at a time per group version, which records every kind
+/// it serves, while the others wait for it instead of asking too.
 #[derive(Clone)]
 pub struct KindCache {
     client: Client,
     found: Arc<Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>>,
+    lookups: Arc<Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 fn key(gvk: &GroupVersionKind) -> KindKey {
@@ -46,6 +53,7 @@ impl KindCache {
         KindCache {
             client,
             found: Arc::new(Mutex::new(HashMap::new())),
+            lookups: Arc::default(),
         }
     }
 
@@ -58,28 +66,54 @@ impl KindCache {
         &self,
         gvk: &GroupVersionKind,
     ) -> Result<(ApiResource, ApiCapabilities), KindError> {
-        if let Some(found) = self.found.lock().expect("kinds lock").get(&key(gvk)) {
-            return Ok(found.clone());
+        if let Some(found) = self.known(gvk) {
+            return Ok(found);
         }
+        let gate = Arc::clone(
+            self.lookups
+                .lock()
+                .expect("kinds lock")
+                .entry((gvk.group.clone(), gvk.version.clone()))
+                .or_default(),
+        );
+        let _turn = gate.lock().await;
+        let gv = GroupVersion::gv(&gvk.group, &gvk.version);
         let mut attempt = 0;
-        let found = loop {
-            match kube::discovery::pinned_kind(&self.client, gvk).await {
-                Ok(found) => break found,
+        loop {
+            // Found while this one waited its turn, or by the last lookup.
+            if let Some(found) = self.known(gvk) {
+                return Ok(found);
+            }
+            match kube::discovery::pinned_group(&self.client, &gv).await {
+                Ok(group) => {
+                    let mut found = self.found.lock().expect("kinds lock");
+                    for (ar, caps) in group.versioned_resources(&gvk.version) {
+                        let k = (ar.group.clone(), ar.version.clone(), ar.kind.clone());
+                        // The first resource of a kind, as `pinned_kind` picks.
+                        found.entry(k).or_insert((ar, caps));
+                    }
+                }
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
                 Err(kube::Error::Discovery(_)) => {}
                 Err(other) => return Err(KindError::Failed(other)),
+            }
+            if let Some(found) = self.known(gvk) {
+                return Ok(found);
             }
             attempt += 1;
             if attempt >= DISCOVERY_ATTEMPTS {
                 return Err(KindError::NotServed);
             }
             tokio::time::sleep(DISCOVERY_RETRY).await;
-        };
+        }
+    }
+
+    fn known(&self, gvk: &GroupVersionKind) -> Option<(ApiResource, ApiCapabilities)> {
         self.found
             .lock()
             .expect("kinds lock")
-            .insert(key(gvk), found.clone());
-        Ok(found)
+            .get(&key(gvk))
+            .cloned()
     }
 
     /// Forgets `gvk` (its scope turned out wrong for an object).
