@@ -95,6 +95,10 @@ pub struct Install {
     pub disable_openapi_validation: bool,
     /// `--replace`: reuse the name of an uninstalled or failed release.
     pub replace: bool,
+    /// The caller read storage just before and found no release of this
+    /// name (helm-controller's loop does): the name check does not read
+    /// it again.
+    pub name_free: bool,
     /// Server-side apply (Helm v4 default; `install.serverSideApply`).
     pub server_side: bool,
     pub force_conflicts: bool,

@@ -72,6 +72,7 @@ async fn install(h: &Helm, name: String, ns: &str) {
         skip_schema_validation: false,
         disable_openapi_validation: false,
         replace: false,
+        name_free: false,
         server_side: true,
         force_conflicts: true,
         take_ownership: false,

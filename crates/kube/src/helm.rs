@@ -236,7 +236,10 @@ impl Run<'_> {
     /// paused Deployments skipped), with its message for what is not
     /// ready when the time is up. The first look at an object the apply
     /// just wrote is the apiserver's answer to that write (`written`), not
-    /// another read.
+    /// another read; the objects not Current then are watched, and judged
+    /// again as their watch events bring them (as Helm v4's watcher does),
+    /// with a read of them all every [`WATCHED_POLL`] in case an event was
+    /// missed. Without a watch they are read at growing pauses.
     async fn wait(&self, objects: &[Value], written: &[Value]) -> Result<(), String> {
         if self.common.wait == WaitStrategy::HookOnly {
             return Ok(());
@@ -247,39 +250,24 @@ impl Run<'_> {
             .filter(|o| !(o["kind"] == "Deployment" && o["spec"]["paused"] == true))
             .collect();
         let deadline = tokio::time::Instant::now() + self.common.timeout;
-        let mut step = 0;
-        // Only the objects not yet Current are polled again.
-        let mut targets = targets;
-        // Watches on the objects found pending at the first poll: a change
-        // (a controller reporting the rollout) polls again at once, as
-        // Helm v4's status watcher reacts to events; the polls stay, at
-        // their growing pauses, for a watch that fails or ends.
-        let mut changes: Option<Changes> = None;
-        // What the apiserver last told without being asked: the answers
-        // to the writes, then the objects the watches report.
         let mut told: Vec<Value> = written.to_vec();
+        let mut pending = Vec::new();
+        for o in targets {
+            let id = objects::identity(o);
+            let live = match told.iter().position(|a| objects::identity(a) == id) {
+                Some(i) => Some(told.swap_remove(i)),
+                None => self.kinds.live(o).await?,
+            };
+            pending.push((o, judge(live.as_ref()), live));
+        }
+        let mut changes: Option<Changes> = None;
+        let mut step = 0;
         loop {
-            let mut pending = Vec::new();
-            for o in &targets {
-                let id = objects::identity(o);
-                let answer = told.iter().position(|a| objects::identity(a) == id);
-                let live = match answer {
-                    Some(i) => Some(told.swap_remove(i)),
-                    None => self.kinds.live(o).await?,
-                };
-                let health = match &live {
-                    Some(live) => crate::health::compute(live, k8s_openapi::jiff::Timestamp::now()),
-                    None => crate::health::Health::not_found(),
-                };
-                if health.status != crate::health::Status::Current {
-                    pending.push((*o, health, live));
-                }
-            }
-            told.clear();
+            pending.retain(|(_, h, _)| h.status != crate::health::Status::Current);
             if pending.is_empty() {
                 return Ok(());
             }
-            if changes.is_none() && step == 0 {
+            if step == 0 {
                 changes = self.watch_changes(&pending, deadline).await;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -299,24 +287,44 @@ impl Run<'_> {
                 lines.push("context deadline exceeded".into());
                 return Err(lines.join("\n"));
             }
-            targets = pending.iter().map(|(o, _, _)| *o).collect();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let pause = tokio::time::sleep(wait_delay(step).min(left));
-            match changes.as_mut() {
+            let poll = match changes.as_mut() {
                 Some(events) => {
                     use futures_util::StreamExt as _;
                     tokio::select! {
-                        () = pause => {}
+                        () = tokio::time::sleep(WATCHED_POLL.min(left)) => true,
                         event = events.next() => match event {
-                            // The watched object as it is now: the next
-                            // poll judges it without reading it again.
-                            Some(Ok(Some(object))) => told.push(object),
-                            Some(Ok(None)) => {}
-                            _ => changes = None,
+                            // A watched object as it is now: judged
+                            // without reading it again.
+                            Some(Ok(Some(object))) => {
+                                let id = objects::identity(&object);
+                                if let Some(p) = pending
+                                    .iter_mut()
+                                    .find(|(o, _, _)| objects::identity(o) == id)
+                                {
+                                    p.1 = judge(Some(&object));
+                                    p.2 = Some(object);
+                                }
+                                false
+                            }
+                            Some(Ok(None)) => false,
+                            _ => {
+                                changes = None;
+                                true
+                            }
                         }
                     }
                 }
-                None => pause.await,
+                None => {
+                    tokio::time::sleep(wait_delay(step).min(left)).await;
+                    true
+                }
+            };
+            if poll {
+                for (o, health, live) in pending.iter_mut() {
+                    *live = self.kinds.live(o).await?;
+                    *health = judge(live.as_ref());
+                }
             }
             step += 1;
         }
@@ -757,7 +765,10 @@ impl Helm {
         render::validate_release_name(name)
             .map_err(|e| ActionError::new(format!("release name {name:?}: {e}")))?;
         storage::check_user_labels(&o.labels).map_err(storage_error)?;
-        let last = self.storage.last(name).await.map_err(storage_error)?;
+        let last = match o.name_free {
+            true => None,
+            false => self.storage.last(name).await.map_err(storage_error)?,
+        };
         if let Some(last) = &last {
             let st = last.record.status;
             if !(o.replace && matches!(st, Some(Status::Uninstalled | Status::Failed))) {
@@ -1293,6 +1304,18 @@ async fn perform_change(
     run.exec_hooks(rel, &format!("post-{action}"))
         .await
         .map_err(|e| hook_error("post", e))
+}
+
+/// How often [`Run::wait`] reads again the objects it watches, in case a
+/// watch event was missed.
+const WATCHED_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The kstatus of an object as last seen (None: not found).
+fn judge(live: Option<&Value>) -> crate::health::Health {
+    match live {
+        Some(live) => crate::health::compute(live, k8s_openapi::jiff::Timestamp::now()),
+        None => crate::health::Health::not_found(),
+    }
 }
 
 /// The pause before the `step`th re-poll of [`Run::wait`]: 50 ms, then

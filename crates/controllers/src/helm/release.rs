@@ -89,6 +89,12 @@ struct Run<'a> {
     /// The cluster's drift from the last release, when the state is
     /// `Drifted`.
     drift: Option<JsonDiffSet>,
+    /// The release an install or upgrade just wrote, which storage now
+    /// holds as its latest: the loop's next look reads it from here.
+    stored: Option<Record>,
+    /// The loop's last look at storage found no release of this name:
+    /// install's own check need not read it again.
+    name_free: bool,
 }
 
 impl Run<'_> {
@@ -264,6 +270,7 @@ impl Run<'_> {
             skip_schema_validation: spec.disable_schema_validation == Some(true),
             disable_openapi_validation: spec.disable_openapi_validation == Some(true),
             replace: spec.replace == Some(true),
+            name_free: std::mem::take(&mut self.name_free),
             server_side: spec.server_side_apply(),
             force_conflicts: true,
             take_ownership: spec.disable_take_ownership != Some(true),
@@ -359,6 +366,7 @@ impl Run<'_> {
             }
             Ok(rec) => {
                 self.record(&rec, action, None).await;
+                self.stored = Some(rec);
                 let cur = self.latest().unwrap_or_default();
                 let msg = format!(
                     "Helm {verb} succeeded for release {} with chart {}",
@@ -1123,7 +1131,12 @@ impl Run<'_> {
         // Every action type runs at most once: four rounds and a last look.
         for _ in 0..8 {
             let name = self.release_name();
-            let last = match self.cluster.last(&name).await {
+            let last = match self.stored.take() {
+                Some(written) => Ok(Some(written)),
+                None => self.cluster.last(&name).await,
+            };
+            self.name_free = matches!(last, Ok(None));
+            let last = match last {
                 Ok(l) => l,
                 Err(e) => {
                     let msg = format!(
@@ -1377,6 +1390,8 @@ pub async fn reconcile_release(
                     now: now.clone(),
                     events: Vec::new(),
                     drift: None,
+                    stored: None,
+                    name_free: false,
                 };
                 if uninstall(&mut run).await.is_err() {
                     return HelmReleaseResult {
@@ -1486,6 +1501,8 @@ pub async fn reconcile_release(
         now: now.clone(),
         events,
         drift: None,
+        stored: None,
+        name_free: false,
     };
     let end = run.atomic(force).await;
     let mut status = run.status;
@@ -1581,6 +1598,8 @@ pub async fn uninstall_release(
         now,
         events: Vec::new(),
         drift: None,
+        stored: None,
+        name_free: false,
     };
     uninstall(&mut run).await?;
     Ok(run.events)

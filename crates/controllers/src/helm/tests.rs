@@ -50,6 +50,10 @@ pub struct Storage {
     pub correct_fails: Vec<String>,
     /// The ignore rules each diff was given.
     pub diff_ignores: Vec<Vec<IgnoreRule>>,
+    /// Reads of the latest release (`last`).
+    pub lasts: usize,
+    /// `name_free` of each install.
+    pub names_free: Vec<bool>,
 }
 
 #[derive(Clone, Default)]
@@ -181,7 +185,8 @@ impl MemHelm {
 impl HelmCluster for MemHelm {
     fn last<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Record>, ActionError>> {
         Box::pin(async move {
-            let s = self.lock();
+            let mut s = self.lock();
+            s.lasts += 1;
             match s.broken {
                 Some(e) => Err(ActionError::new(e)),
                 None => Ok(s.last(name)),
@@ -235,6 +240,7 @@ impl HelmCluster for MemHelm {
         Box::pin(async move {
             let mut s = self.lock();
             s.calls.push("install".into());
+            s.names_free.push(o.name_free);
             if let Some(pr) = &o.post_render {
                 let m = pr("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n".into())
                     .map_err(ActionError::new)?;
@@ -550,6 +556,10 @@ fn install_then_in_sync() {
     let mut w = World::new(helmrelease(json!({})));
     let r = w.reconcile();
     assert_eq!(w.helm.calls(), ["install"]);
+    // Storage read once: install is told the name is free, and the look
+    // after it takes the release it wrote.
+    assert_eq!(w.helm.lock().lasts, 1);
+    assert_eq!(w.helm.lock().names_free, [true]);
     let ok = "Helm install succeeded for release apps/podinfo.v1 with chart podinfo@6.5.0";
     assert_eq!(
         w.cond(condition::READY),

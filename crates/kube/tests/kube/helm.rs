@@ -112,6 +112,7 @@ fn install(name: &str, ns: &str, v: Value) -> Install {
         skip_schema_validation: false,
         disable_openapi_validation: false,
         replace: false,
+        name_free: false,
         server_side: true,
         force_conflicts: true,
         take_ownership: false,
