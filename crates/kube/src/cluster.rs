@@ -81,7 +81,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, ClusterError> 
     let config = config(opts).await?;
     let namespace = config.default_namespace.clone();
     let client =
-        Client::try_from(config.clone()).map_err(|e| ClusterError::Client(e.to_string()))?;
+        crate::client::client(config.clone()).map_err(|e| ClusterError::Client(e.to_string()))?;
     Ok(Connection {
         client,
         namespace,

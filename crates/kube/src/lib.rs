@@ -19,6 +19,7 @@
 //! here up, never sideways.
 
 pub mod apply;
+pub mod client;
 pub mod cluster;
 pub mod crd;
 pub mod health;

@@ -140,7 +140,7 @@ impl KubeTargets {
         }
         config.auth_info.impersonate = impersonate;
         config.read_timeout = Some(Duration::from_secs(30));
-        let client = Client::try_from(config).map_err(|e| e.to_string())?;
+        let client = ferroflux_kube::client::client(config).map_err(|e| e.to_string())?;
         let target = Arc::new(KubeTarget(ResourceManager::new(client), Default::default()));
         let mut cache = self.lock();
         // A rotated kubeconfig replaces the clients of its older revisions.

@@ -225,3 +225,25 @@ async fn garbage_collector_follows_owner_references_to_our_kinds() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// ferroflux's client speaks HTTP/2 with the apiserver, as client-go does:
+/// concurrent requests share one connection instead of opening one each.
+#[tokio::test]
+async fn the_client_speaks_http2_and_multiplexes() {
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let client = client(cp).await;
+    let request = || http::Request::get("/version").body(Vec::new()).unwrap();
+    let answer = client.send(request().map(Into::into)).await.expect("send");
+    assert_eq!(answer.version(), http::Version::HTTP_2);
+    let answers = futures_util::future::join_all((0..50).map(|_| {
+        let client = client.clone();
+        async move {
+            let info = client.apiserver_version().await.expect("version");
+            info.major
+        }
+    }))
+    .await;
+    assert!(answers.iter().all(|v| v == "1"), "{answers:?}");
+}

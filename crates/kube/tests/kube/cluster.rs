@@ -62,7 +62,7 @@ pub async fn client(cp: &ControlPlane) -> Client {
     )
     .await
     .expect("kube config");
-    Client::try_from(config).expect("kube client")
+    ferroflux_kube::client::client(config).expect("kube client")
 }
 
 /// The install manifests for `namespace` as YAML, the ClusterRole and
