@@ -469,9 +469,19 @@ impl Run<'_> {
         namespace: &str,
         take_ownership: bool,
     ) -> Result<Vec<Value>, String> {
+        // Read-only, so looked up concurrently (Helm visits them in turn),
+        // and judged in order, the first conflict reported.
+        use futures_util::StreamExt as _;
+        // The lookups made first: a stream over a closure's futures is
+        // not Send for every lifetime, as the caller's boxed future needs.
+        let lookups: Vec<_> = objects.iter().map(|o| self.kinds.live(o)).collect();
+        let lives: Vec<Result<Option<Value>, String>> = futures_util::stream::iter(lookups)
+            .buffered(EXISTING_LOOKUPS)
+            .collect()
+            .await;
         let mut missing = Vec::new();
-        for obj in objects {
-            match self.kinds.live(obj).await? {
+        for (obj, live) in objects.iter().zip(lives) {
+            match live? {
                 None => missing.push(obj.clone()),
                 Some(_) if take_ownership => {}
                 Some(live) => {
@@ -1305,6 +1315,9 @@ async fn perform_change(
         .await
         .map_err(|e| hook_error("post", e))
 }
+
+/// Objects whose existence an install checks at once.
+const EXISTING_LOOKUPS: usize = 8;
 
 /// How often [`Run::wait`] reads again the objects it watches, in case a
 /// watch event was missed.
