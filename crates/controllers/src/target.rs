@@ -43,12 +43,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait TargetCluster: Send + Sync {
     /// `ApplyAllStaged`: definitions and classes first (each waited for),
     /// then the rest; created/configured/unchanged decided by a dry-run.
-    /// On error the change set holds the stages applied before.
+    /// With the objects as the apiserver answered their writes (the
+    /// health wait's first look). On error the change set holds the
+    /// stages applied before.
     fn apply_staged<'a>(
         &'a self,
         objects: Vec<Value>,
         o: &'a ApplyOptions,
-    ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>>;
+    ) -> BoxFuture<'a, Result<(ChangeSet, Vec<Value>), ApplyFailure>>;
     /// Deletes `objects` in reverse apply order, keeping what the owner
     /// labels and the prune exclusions protect; on error the change set
     /// says which went.

@@ -328,12 +328,18 @@ impl ResourceManager {
                 .apply_all(stage, opts, &ignore)
                 .await
                 .map_err(|e| fail(&change_set, e))?;
+            let seen = if slot < 2 {
+                answers.clone()
+            } else {
+                Vec::new()
+            };
             written.append(&mut answers);
             change_set.entries.extend(cs.entries.iter().cloned());
             if slot < 2 {
                 let wait = WaitOptions {
                     interval: opts.wait_interval,
                     timeout: opts.wait_timeout,
+                    seen,
                     ..WaitOptions::default()
                 };
                 self.wait(&cs.objects(), &wait)

@@ -286,8 +286,8 @@ impl TargetCluster for KubeTarget {
         &'a self,
         objects: Vec<Value>,
         o: &'a ApplyOptions,
-    ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>> {
-        Box::pin(self.0.apply_all_staged(objects, o))
+    ) -> BoxFuture<'a, Result<(ChangeSet, Vec<Value>), ApplyFailure>> {
+        Box::pin(self.0.apply_all_staged_written(objects, o))
     }
 
     fn delete<'a>(

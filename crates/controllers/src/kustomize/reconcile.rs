@@ -519,7 +519,7 @@ impl Run<'_> {
         drop(tmp);
         let objects = self.objects(&manifests)?;
         self.progress("Detecting drift", &revision);
-        let (change_set, jobs_with_ttl) =
+        let (change_set, jobs_with_ttl, written) =
             self.apply(&*target, objects, &manifests, &revision).await?;
         let drifted = !change_set.changes().is_empty();
         self.prune(&*target, &old_inventory, &manifests, &revision)
@@ -528,6 +528,7 @@ impl Run<'_> {
             &*target,
             &change_set,
             jobs_with_ttl,
+            written,
             exprs,
             &revision,
             drifted,
@@ -889,7 +890,7 @@ impl Run<'_> {
         objects: Vec<Value>,
         manifests: &Manifests,
         revision: &str,
-    ) -> Result<(ChangeSet, Vec<ObjMetadata>), StepError> {
+    ) -> Result<(ChangeSet, Vec<ObjMetadata>, Vec<Value>), StepError> {
         let ks = self.ks;
         let jobs = jobs_with_ttl(&objects);
         let mut opts = self.cx.options.apply.clone();
@@ -900,11 +901,11 @@ impl Run<'_> {
             .iter()
             .map(ferroflux_kube::apply::IgnoreRule::from)
             .collect();
-        let change_set = if objects.is_empty() {
-            ChangeSet::default()
+        let (change_set, written) = if objects.is_empty() {
+            (ChangeSet::default(), Vec::new())
         } else {
             match target.apply_staged(objects, &opts).await {
-                Ok(cs) => cs,
+                Ok(applied) => applied,
                 Err(f) => {
                     self.record(&manifests.digest, revision, reason::RECONCILIATION_FAILED);
                     return Err(StepError::waiting(
@@ -920,7 +921,7 @@ impl Run<'_> {
             self.lines.push(changes);
         }
         self.st.inventory = Some(to_status_inventory(&change_set.to_inventory()));
-        Ok((change_set, jobs))
+        Ok((change_set, jobs, written))
     }
 
     /// Garbage collection of what left the inventory (`spec.prune`).
@@ -1053,6 +1054,7 @@ impl Run<'_> {
         target: &dyn TargetCluster,
         change_set: &ChangeSet,
         jobs_with_ttl: Vec<ObjMetadata>,
+        written: Vec<Value>,
         exprs: Option<HealthExprs>,
         revision: &str,
         drifted: bool,
@@ -1081,6 +1083,7 @@ impl Run<'_> {
             fail_fast: true,
             jobs_with_ttl,
             custom: exprs.map(custom_health),
+            seen: written,
         };
         let started = Instant::now();
         // Waiting is not work: the job's worker may serve another reconcile.

@@ -35,6 +35,10 @@ pub struct WaitOptions {
     pub jobs_with_ttl: Vec<ObjMetadata>,
     /// Rules that judge some objects in place of kstatus's.
     pub custom: Option<CustomHealth>,
+    /// Objects as the apiserver answered their writes a moment ago: the
+    /// first look at them, instead of reading them again (most are
+    /// Current in their answer, and then never read).
+    pub seen: Vec<serde_json::Value>,
 }
 
 impl std::fmt::Debug for WaitOptions {
@@ -45,6 +49,7 @@ impl std::fmt::Debug for WaitOptions {
             .field("fail_fast", &self.fail_fast)
             .field("jobs_with_ttl", &self.jobs_with_ttl)
             .field("custom", &self.custom.is_some())
+            .field("seen", &self.seen.len())
             .finish()
     }
 }
@@ -57,6 +62,7 @@ impl Default for WaitOptions {
             fail_fast: false,
             jobs_with_ttl: Vec::new(),
             custom: None,
+            seen: Vec::new(),
         }
     }
 }
@@ -90,18 +96,30 @@ impl ResourceManager {
         // An object found Current is not asked again (most of a set is
         // Current at the first poll: only the slow ones cost requests).
         let mut known: Vec<Option<Health>> = vec![None; objects.len()];
+        let mut first = true;
         loop {
             // Owned items: a closure over `&ObjRef` makes the future
             // unprovably Send (rustc's higher-ranked lifetime limits), and
             // callers box it as a Send future (the controllers' target).
             let custom = opts.custom.as_ref();
+            // At the first look an object the apiserver just answered is
+            // judged by that answer; afterwards, what is not Current is
+            // read again.
+            let first_look = std::mem::take(&mut first);
+            if first_look {
+                for (i, o) in objects.iter().enumerate() {
+                    if let Some(answer) = opts.seen.iter().find(|v| is_object(v, &o.meta)) {
+                        known[i] = Some(judge(answer.clone(), custom).await);
+                    }
+                }
+            }
             let todo: Vec<(usize, ObjRef)> = objects
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| {
-                    !known[*i]
-                        .as_ref()
-                        .is_some_and(|h| h.status == Status::Current)
+                .filter(|(i, _)| match &known[*i] {
+                    None => true,
+                    Some(_) if first_look => false,
+                    Some(h) => h.status != Status::Current,
                 })
                 .map(|(i, o)| (i, o.clone()))
                 .collect();
@@ -193,24 +211,7 @@ impl ResourceManager {
             }
         };
         match api.get_opt(&o.meta.name).await {
-            Ok(Some(obj)) => {
-                let value = to_value(&obj);
-                if let Some(custom) = custom {
-                    let f = custom.clone();
-                    let v = value.clone();
-                    match tokio::task::spawn_blocking(move || f(&v)).await {
-                        Ok(Some(h)) => return h,
-                        Ok(None) => {}
-                        Err(_) => {
-                            return Health {
-                                status: Status::Unknown,
-                                message: "custom health check failed".to_string(),
-                            };
-                        }
-                    }
-                }
-                health::compute(&value, Timestamp::now())
-            }
+            Ok(Some(obj)) => judge(to_value(&obj), custom).await,
             Ok(None) => Health::not_found(),
             Err(e) if api_code(&e) == Some(404) => Health::not_found(),
             Err(e) => Health {
@@ -219,6 +220,34 @@ impl ResourceManager {
             },
         }
     }
+}
+
+/// The health of `value`: by `custom` where it covers it, else kstatus.
+async fn judge(value: serde_json::Value, custom: Option<&CustomHealth>) -> Health {
+    if let Some(custom) = custom {
+        let f = custom.clone();
+        let v = value.clone();
+        match tokio::task::spawn_blocking(move || f(&v)).await {
+            Ok(Some(h)) => return h,
+            Ok(None) => {}
+            Err(_) => {
+                return Health {
+                    status: Status::Unknown,
+                    message: "custom health check failed".to_string(),
+                };
+            }
+        }
+    }
+    health::compute(&value, Timestamp::now())
+}
+
+/// Whether `value` is the object `meta` names.
+fn is_object(value: &serde_json::Value, meta: &ObjMetadata) -> bool {
+    value["kind"] == meta.kind.as_str()
+        && value["metadata"]["name"] == meta.name.as_str()
+        && value["metadata"]["namespace"].as_str().unwrap_or_default() == meta.namespace
+        && crate::inventory::group_of(value["apiVersion"].as_str().unwrap_or_default())
+            == meta.group
 }
 
 fn verdict(

@@ -1103,3 +1103,57 @@ async fn managed_fields_migrate_to_a_new_crd_version() {
         .expect("again");
     assert_eq!(lines(&again), [format!("Gizmo/{ns}/g unchanged")]);
 }
+
+/// The first look at an object the apply just wrote is the apiserver's
+/// answer: a ConfigMap written Current is not read again (deleted behind
+/// the wait's back, it still counts as Current), while a Deployment
+/// written InProgress is read again until the time is up.
+#[tokio::test]
+async fn wait_judges_written_objects_by_their_answers_first() {
+    let Some((rm, cp)) = manager().await else {
+        return;
+    };
+    let ns = cp.namespace("apply-seen");
+    let (cs, written) = rm
+        .apply_all_staged_written(
+            vec![
+                config_map(&ns, "settings", json!({"a": "1"})),
+                deployment(&ns, "web", "nginx:1.27"),
+            ],
+            &ApplyOptions::default(),
+        )
+        .await
+        .expect("apply");
+    assert_eq!(written.len(), 2, "{written:?}");
+    config_maps(&rm, &ns)
+        .await
+        .delete("settings", &Default::default())
+        .await
+        .expect("delete");
+    let objects = cs.objects();
+    let seen = WaitOptions {
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(600),
+        seen: written.clone(),
+        ..WaitOptions::default()
+    };
+    let err = rm
+        .wait(&objects, &seen)
+        .await
+        .expect_err("no pods, no ready");
+    assert_eq!(
+        err.to_string(),
+        format!("timeout waiting for: [Deployment/{ns}/web status: 'InProgress']")
+    );
+    // Without the answers, the deleted ConfigMap is read and missing.
+    let unseen = WaitOptions {
+        seen: Vec::new(),
+        ..seen
+    };
+    let err = rm.wait(&objects, &unseen).await.expect_err("gone");
+    assert!(
+        err.to_string()
+            .contains(&format!("ConfigMap/{ns}/settings status: 'NotFound'")),
+        "{err}"
+    );
+}

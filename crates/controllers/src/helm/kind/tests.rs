@@ -359,7 +359,7 @@ mod job {
             &'a self,
             _: Vec<Value>,
             _: &'a ApplyOptions,
-        ) -> BoxFuture<'a, Result<ChangeSet, ApplyFailure>> {
+        ) -> BoxFuture<'a, Result<(ChangeSet, Vec<Value>), ApplyFailure>> {
             Box::pin(async {
                 Err(ApplyFailure {
                     change_set: ChangeSet::default(),
