@@ -24,6 +24,12 @@ const DISCOVERY_RETRY: std::time::Duration = std::time::Duration::from_millis(20
 /// `(group, version, kind)`.
 type KindKey = (String, String, String);
 
+/// `(group, version)`.
+type GroupVersionKey = (String, String);
+
+/// The turn of one group version's lookup.
+type Turn = Arc<tokio::sync::Mutex<()>>;
+
 /// Why a kind was not found.
 #[derive(Debug)]
 pub enum KindError {
@@ -41,7 +47,7 @@ pub enum KindError {
 pub struct KindCache {
     client: Client,
     found: Arc<Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>>,
-    lookups: Arc<Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>>,
+    lookups: Arc<Mutex<HashMap<GroupVersionKey, Turn>>>,
 }
 
 fn key(gvk: &GroupVersionKind) -> KindKey {

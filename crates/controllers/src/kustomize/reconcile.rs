@@ -519,24 +519,15 @@ impl Run<'_> {
         drop(tmp);
         let objects = self.objects(&manifests)?;
         self.progress("Detecting drift", &revision);
-        let (change_set, jobs_with_ttl, written) =
-            self.apply(&*target, objects, &manifests, &revision).await?;
-        let drifted = !change_set.changes().is_empty();
+        let written = self.apply(&*target, objects, &manifests, &revision).await?;
+        let drifted = !written.change_set.changes().is_empty();
         self.prune(&*target, &old_inventory, &manifests, &revision)
             .await?;
-        self.health(
-            &*target,
-            &change_set,
-            jobs_with_ttl,
-            written,
-            exprs,
-            &revision,
-            drifted,
-        )
-        .await
-        .inspect_err(|_| {
-            self.record(&manifests.digest, &revision, reason::HEALTH_CHECK_FAILED);
-        })?;
+        self.health(&*target, written, exprs, &revision, drifted)
+            .await
+            .inspect_err(|_| {
+                self.record(&manifests.digest, &revision, reason::HEALTH_CHECK_FAILED);
+            })?;
         self.st.last_applied_revision = Some(revision.clone());
         self.st.last_applied_origin_revision = None;
         self.record(
@@ -890,7 +881,7 @@ impl Run<'_> {
         objects: Vec<Value>,
         manifests: &Manifests,
         revision: &str,
-    ) -> Result<(ChangeSet, Vec<ObjMetadata>, Vec<Value>), StepError> {
+    ) -> Result<Written, StepError> {
         let ks = self.ks;
         let jobs = jobs_with_ttl(&objects);
         let mut opts = self.cx.options.apply.clone();
@@ -921,7 +912,11 @@ impl Run<'_> {
             self.lines.push(changes);
         }
         self.st.inventory = Some(to_status_inventory(&change_set.to_inventory()));
-        Ok((change_set, jobs, written))
+        Ok(Written {
+            change_set,
+            jobs_with_ttl: jobs,
+            answers: written,
+        })
     }
 
     /// Garbage collection of what left the inventory (`spec.prune`).
@@ -1047,21 +1042,33 @@ fn custom_health(exprs: HealthExprs) -> CustomHealth {
     })
 }
 
+/// What an apply leaves for the steps after it.
+struct Written {
+    change_set: ChangeSet,
+    /// Jobs with `ttlSecondsAfterFinished`: gone counts as done.
+    jobs_with_ttl: Vec<ObjMetadata>,
+    /// The apiserver's answers to the writes (the health wait's first look).
+    answers: Vec<Value>,
+}
+
 impl Run<'_> {
     /// `checkHealth`: wait for the objects, set `Healthy`.
     async fn health(
         &mut self,
         target: &dyn TargetCluster,
-        change_set: &ChangeSet,
-        jobs_with_ttl: Vec<ObjMetadata>,
-        written: Vec<Value>,
+        written: Written,
         exprs: Option<HealthExprs>,
         revision: &str,
         drifted: bool,
     ) -> Result<(), StepError> {
+        let Written {
+            change_set,
+            jobs_with_ttl,
+            answers,
+        } = written;
         let ks = self.ks;
         let retry = retry_interval(ks);
-        let objects = health_objects(ks, change_set)
+        let objects = health_objects(ks, &change_set)
             .map_err(|m| StepError::waiting(reason::HEALTH_CHECK_FAILED, m, retry))?;
         if objects.is_empty() || (ks.spec.health_checks.is_empty() && ks.spec.wait != Some(true)) {
             self.conditions().remove(condition::HEALTHY);
@@ -1083,7 +1090,7 @@ impl Run<'_> {
             fail_fast: true,
             jobs_with_ttl,
             custom: exprs.map(custom_health),
-            seen: written,
+            seen: answers,
         };
         let started = Instant::now();
         // Waiting is not work: the job's worker may serve another reconcile.
