@@ -131,7 +131,7 @@ impl Runner {
                 if let Some(meta) = self.objects.meta(&key).cloned() {
                     self.ensure_finalizer(&key, &meta);
                 }
-                // What its spec makes (a HelmRelease's HelmChart). Made
+                // What its spec makes (`Kind::derived`). Made
                 // afresh, the maker waits for it instead of failing first
                 // on its absence: the made object's status runs the maker
                 // (a dependency), or the grace ends and the maker says
