@@ -23,6 +23,10 @@ use kube::{Client, Config};
 use tower::{BoxError, ServiceBuilder};
 use tower_http::trace::TraceLayer;
 
+/// Flow-control windows, as client-go's HTTP/2 transport sets them.
+const STREAM_WINDOW: u32 = 4 << 20;
+const CONNECTION_WINDOW: u32 = 1 << 30;
+
 /// A PING this often keeps the shared connection known alive, and read
 /// often enough for a client's read timeout not to end it while idle.
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -57,7 +61,14 @@ pub fn client(config: Config) -> Result<Client, kube::Error> {
             .pool_timer(TokioTimer::new())
             .http2_keep_alive_interval(KEEP_ALIVE)
             .http2_keep_alive_while_idle(true)
-            .http2_adaptive_window(true)
+            // client-go's windows. Flow control is shared: with small
+            // windows (hyper's adaptive one starts at 64 KiB) the events
+            // of a watch its consumer is not reading fill the
+            // connection's window and every other request on it stalls,
+            // the consumer's own included. A stream may hold 4 MiB
+            // unread; the connection, far more than its streams.
+            .http2_initial_stream_window_size(STREAM_WINDOW)
+            .http2_initial_connection_window_size(CONNECTION_WINDOW)
             .build(connector);
     let retry = config
         .default_retry

@@ -247,3 +247,44 @@ async fn the_client_speaks_http2_and_multiplexes() {
     .await;
     assert!(answers.iter().all(|v| v == "1"), "{answers:?}");
 }
+
+/// The connection the client shares: a watch nobody reads for a while (a
+/// busy consumer) must not stall the other requests. HTTP/2's flow
+/// control would, once the unread events fill the connection's window;
+/// the client's window is client-go's (1 GiB for the connection, 4 MiB
+/// per stream), so one stalled stream holds only itself.
+#[tokio::test]
+async fn an_unread_watch_does_not_stall_the_shared_connection() {
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let ns = cp.namespace("unread-watch");
+    let client = client(cp).await;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
+    // Opened, then never polled while its events pile up.
+    let watch = cms
+        .watch(&kube::api::WatchParams::default(), "0")
+        .await
+        .expect("watch");
+    let data = "x".repeat(2048);
+    for i in 0..100 {
+        let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": format!("cm-{i}")},
+            "data": {"blob": data},
+        }))
+        .expect("configmap");
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            cms.create(&PostParams::default(), &cm),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("create {i} stalled behind the unread watch"))
+        .expect("create");
+    }
+    let listed = tokio::time::timeout(Duration::from_secs(10), cms.list(&ListParams::default()))
+        .await
+        .expect("list stalled behind the unread watch")
+        .expect("list");
+    assert_eq!(listed.items.len(), 100);
+    drop(watch);
+}
