@@ -251,8 +251,8 @@ async fn the_client_speaks_http2_and_multiplexes() {
 /// The connection the client shares: a watch nobody reads for a while (a
 /// busy consumer) must not stall the other requests. HTTP/2's flow
 /// control would, once the unread events fill the connection's window;
-/// the client's window is client-go's (1 GiB for the connection, 4 MiB
-/// per stream), so one stalled stream holds only itself.
+/// the connection's window (client-go's 1 GiB) is far larger than a
+/// stream's (512 KiB), so one stalled stream holds only itself.
 #[tokio::test]
 async fn an_unread_watch_does_not_stall_the_shared_connection() {
     let Some(cp) = control_plane() else {
@@ -266,7 +266,8 @@ async fn an_unread_watch_does_not_stall_the_shared_connection() {
         .watch(&kube::api::WatchParams::default(), "0")
         .await
         .expect("watch");
-    let data = "x".repeat(2048);
+    // 800 KiB of events: past the stream's own window too.
+    let data = "x".repeat(8192);
     for i in 0..100 {
         let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({
             "metadata": {"name": format!("cm-{i}")},
