@@ -96,33 +96,33 @@ impl ResourceManager {
         // An object found Current is not asked again (most of a set is
         // Current at the first poll: only the slow ones cost requests).
         let mut known: Vec<Option<Health>> = vec![None; objects.len()];
+        // The first look at an object the apiserver just answered is that
+        // answer; the first poll reads only the others.
+        for (i, o) in objects.iter().enumerate() {
+            let answer = opts
+                .seen
+                .iter()
+                .find(|v| ObjMetadata::from_object(v, i).is_ok_and(|m| m == o.meta));
+            if let Some(answer) = answer {
+                known[i] = Some(judge(answer.clone(), opts.custom.as_ref()).await);
+            }
+        }
         let mut first = true;
         loop {
             // Owned items: a closure over `&ObjRef` makes the future
             // unprovably Send (rustc's higher-ranked lifetime limits), and
             // callers box it as a Send future (the controllers' target).
             let custom = opts.custom.as_ref();
-            // At the first look an object the apiserver just answered is
-            // judged by that answer; afterwards, what is not Current is
-            // read again.
-            let first_look = std::mem::take(&mut first);
-            if first_look {
-                for (i, o) in objects.iter().enumerate() {
-                    if let Some(answer) = opts.seen.iter().find(|v| is_object(v, &o.meta)) {
-                        known[i] = Some(judge(answer.clone(), custom).await);
-                    }
-                }
-            }
             let todo: Vec<(usize, ObjRef)> = objects
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| match &known[*i] {
                     None => true,
-                    Some(_) if first_look => false,
-                    Some(h) => h.status != Status::Current,
+                    Some(h) => !first && h.status != Status::Current,
                 })
                 .map(|(i, o)| (i, o.clone()))
                 .collect();
+            first = false;
             let polled: Vec<(usize, Health)> = futures_util::stream::iter(todo)
                 .map(|(i, o)| async move { (i, self.poll_with(&o, custom).await) })
                 .buffered(POLL_CONCURRENCY)
@@ -239,15 +239,6 @@ async fn judge(value: serde_json::Value, custom: Option<&CustomHealth>) -> Healt
         }
     }
     health::compute(&value, Timestamp::now())
-}
-
-/// Whether `value` is the object `meta` names.
-fn is_object(value: &serde_json::Value, meta: &ObjMetadata) -> bool {
-    value["kind"] == meta.kind.as_str()
-        && value["metadata"]["name"] == meta.name.as_str()
-        && value["metadata"]["namespace"].as_str().unwrap_or_default() == meta.namespace
-        && crate::inventory::group_of(value["apiVersion"].as_str().unwrap_or_default())
-            == meta.group
 }
 
 fn verdict(
