@@ -92,9 +92,6 @@ struct Run<'a> {
     /// The release an install or upgrade just wrote, which storage now
     /// holds as its latest: the loop's next look reads it from here.
     stored: Option<Record>,
-    /// The loop's last look at storage found no release of this name:
-    /// install's own check need not read it again.
-    name_free: bool,
 }
 
 impl Run<'_> {
@@ -250,7 +247,9 @@ impl Run<'_> {
         }
     }
 
-    async fn install(&mut self) -> Result<(), String> {
+    /// `name_free`: the loop's look at storage just found no release of
+    /// this name, so install's own check need not read it again.
+    async fn install(&mut self, name_free: bool) -> Result<(), String> {
         let spec = self.hr.install();
         self.status.last_attempted_release_action = "install".to_string();
         self.status.history.clear();
@@ -270,7 +269,7 @@ impl Run<'_> {
             skip_schema_validation: spec.disable_schema_validation == Some(true),
             disable_openapi_validation: spec.disable_openapi_validation == Some(true),
             replace: spec.replace == Some(true),
-            name_free: std::mem::take(&mut self.name_free),
+            name_free,
             server_side: spec.server_side_apply(),
             force_conflicts: true,
             take_ownership: spec.disable_take_ownership != Some(true),
@@ -1135,7 +1134,6 @@ impl Run<'_> {
                 Some(written) => Ok(Some(written)),
                 None => self.cluster.last(&name).await,
             };
-            self.name_free = matches!(last, Ok(None));
             let last = match last {
                 Ok(l) => l,
                 Err(e) => {
@@ -1239,7 +1237,7 @@ impl Run<'_> {
             }
             tracing::info!(release = %name, "{}", running.to_lowercase());
             let result = match next {
-                Next::Install => self.install().await,
+                Next::Install => self.install(last.is_none()).await,
                 Next::Upgrade => self.upgrade().await,
                 Next::Test => self.test().await,
                 Next::Unlock => self.unlock().await,
@@ -1391,7 +1389,6 @@ pub async fn reconcile_release(
                     events: Vec::new(),
                     drift: None,
                     stored: None,
-                    name_free: false,
                 };
                 if uninstall(&mut run).await.is_err() {
                     return HelmReleaseResult {
@@ -1502,7 +1499,6 @@ pub async fn reconcile_release(
         events,
         drift: None,
         stored: None,
-        name_free: false,
     };
     let end = run.atomic(force).await;
     let mut status = run.status;
@@ -1599,7 +1595,6 @@ pub async fn uninstall_release(
         events: Vec::new(),
         drift: None,
         stored: None,
-        name_free: false,
     };
     uninstall(&mut run).await?;
     Ok(run.events)
