@@ -86,10 +86,17 @@ impl KindCache {
         let gv = GroupVersion::gv(&gvk.group, &gvk.version);
         let mut attempt = 0;
         loop {
-            // Found while this one waited its turn, or by the last lookup.
+            // Found while this one waited its turn, or by its last lookup.
             if let Some(found) = self.known(gvk) {
                 return Ok(found);
             }
+            if attempt >= DISCOVERY_ATTEMPTS {
+                return Err(KindError::NotServed);
+            }
+            if attempt > 0 {
+                tokio::time::sleep(DISCOVERY_RETRY).await;
+            }
+            attempt += 1;
             match kube::discovery::pinned_group(&self.client, &gv).await {
                 Ok(group) => {
                     let mut found = self.found.lock().expect("kinds lock");
@@ -103,14 +110,6 @@ impl KindCache {
                 Err(kube::Error::Discovery(_)) => {}
                 Err(other) => return Err(KindError::Failed(other)),
             }
-            if let Some(found) = self.known(gvk) {
-                return Ok(found);
-            }
-            attempt += 1;
-            if attempt >= DISCOVERY_ATTEMPTS {
-                return Err(KindError::NotServed);
-            }
-            tokio::time::sleep(DISCOVERY_RETRY).await;
         }
     }
 
