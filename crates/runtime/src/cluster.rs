@@ -359,8 +359,7 @@ impl Cluster {
     /// that the watch of its kind brings it in. A made kind that holds our
     /// finalizer is created with it, rather than patched once more when
     /// it arrives.
-    pub async fn apply_made(&self, object: &Value) -> Result<(), ClusterError> {
-        let mut object = object.clone();
+    pub async fn apply_made(&self, mut object: Value) -> Result<(), ClusterError> {
         let finalizes = self
             .kinds
             .get(object["kind"].as_str().unwrap_or_default())
@@ -368,8 +367,7 @@ impl Cluster {
         if finalizes && let Some(meta) = object["metadata"].as_object_mut() {
             meta.insert("finalizers".into(), serde_json::json!([FINALIZER]));
         }
-        let object = &object;
-        let key = made_key(object);
+        let key = made_key(&object);
         let (kind, name) = (key.kind.as_str(), key.name.as_str());
         let failed = |detail: String| ClusterError::Apply {
             kind: key.kind.clone(),

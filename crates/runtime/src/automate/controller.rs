@@ -128,8 +128,8 @@ impl Runner {
                     }
                 };
                 self.origin(&key, &version);
-                if let Some(meta) = self.objects.meta(&key).cloned() {
-                    self.ensure_finalizer(&key, &meta);
+                if let Some(meta) = self.objects.meta(&key) {
+                    self.ensure_finalizer(&key, meta);
                 }
                 // What its spec makes (`Kind::derived`). Made
                 // afresh, the maker waits for it instead of failing first
@@ -165,7 +165,7 @@ impl Runner {
                     }
                 }
                 let waits = fresh.then(|| key.clone());
-                run(key, if fresh { None } else { t });
+                run(key, t.filter(|_| !fresh));
                 if let (Some(key), Some(s)) = (waits, sched.as_deref_mut()) {
                     s.schedule_after(key, MADE_GRACE);
                 }

@@ -99,7 +99,7 @@ impl Home for KubeHome {
         Box::pin(async move {
             for object in objects {
                 self.cluster
-                    .apply_made(&object)
+                    .apply_made(object)
                     .await
                     .map_err(|e| refused(maker, e))?;
             }
