@@ -38,8 +38,8 @@ pub fn client(config: Config) -> Result<Client, kube::Error> {
         return Client::try_from(config);
     }
     let default_ns = config.default_namespace.clone();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
     let mut https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config.rustls_client_config()?)
         .https_or_http();
@@ -49,13 +49,13 @@ pub fn client(config: Config) -> Result<Client, kube::Error> {
         })?;
         https = https.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
     }
-    let https = https.enable_all_versions().wrap_connector(http);
+    let https = https.enable_all_versions().wrap_connector(tcp);
     let mut connector = hyper_timeout::TimeoutConnector::new(https);
     connector.set_connect_timeout(config.connect_timeout);
     connector.set_read_timeout(config.read_timeout);
     connector.set_write_timeout(config.write_timeout);
     connector.set_reset_reader_on_write(config.reset_reader_on_write);
-    let http: hyper_util::client::legacy::Client<_, Body> =
+    let transport: hyper_util::client::legacy::Client<_, Body> =
         hyper_util::client::legacy::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
@@ -101,7 +101,7 @@ pub fn client(config: Config) -> Result<Client, kube::Error> {
                 }),
         )
         .map_err(BoxError::from)
-        .service(http);
+        .service(transport);
     Ok(ClientBuilder::new(service, default_ns).build())
 }
 
