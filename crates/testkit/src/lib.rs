@@ -14,6 +14,7 @@ pub mod helm;
 pub mod http;
 pub mod process;
 pub mod registry;
+pub mod scripted;
 pub mod sops;
 pub mod sshd;
 pub mod tls;

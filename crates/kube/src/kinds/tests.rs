@@ -1,6 +1,4 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use ferroflux_testkit::scripted::Scripted;
 
 use super::*;
 
@@ -11,51 +9,26 @@ const CORE_V1: &str = r#"{"kind":"APIResourceList","groupVersion":"v1","resource
 {"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["get"]}]}"#;
 
 /// A discovery endpoint serving `CORE_V1` slowly (so that lookups overlap),
-/// and 404 for any other group version; the number of requests it got.
-async fn discovery() -> (Client, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&count);
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let counted = Arc::clone(&counted);
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                let head = String::from_utf8_lossy(&seen).to_string();
-                let (status, body) = if head.starts_with("GET /api/v1 ") {
-                    (200, CORE_V1)
-                } else {
-                    (
-                        404,
-                        r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#,
-                    )
-                };
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(answer.as_bytes()).await;
-                let _ = conn.shutdown().await;
-            });
+/// and 404 for any other group version.
+async fn discovery() -> (Client, Scripted) {
+    let server = Scripted::start(std::time::Duration::from_millis(50), |request| {
+        if request.starts_with("GET /api/v1 ") {
+            (200, CORE_V1.to_string())
+        } else {
+            (404, NOT_FOUND.to_string())
         }
-    });
-    let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
-    (Client::try_from(config).unwrap(), count)
+    })
+    .await;
+    let config = kube::Config::new(server.url().parse().unwrap());
+    (Client::try_from(config).unwrap(), server)
 }
+
+const NOT_FOUND: &str =
+    r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#;
 
 #[tokio::test]
 async fn concurrent_lookups_of_one_group_version_ask_once() {
-    let (client, count) = discovery().await;
+    let (client, server) = discovery().await;
     let kinds = KindCache::new(client);
     let gvk = |k: &str| GroupVersionKind::gvk("", "v1", k);
     let (service, account) = (gvk("Service"), gvk("ServiceAccount"));
@@ -77,15 +50,15 @@ async fn concurrent_lookups_of_one_group_version_ask_once() {
     let (ns, caps) = kinds.find(&gvk("Namespace")).await.unwrap();
     assert_eq!(ns.plural, "namespaces");
     assert_eq!(caps.scope, kube::discovery::Scope::Cluster);
-    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn a_kind_not_served_is_asked_for_again_then_reported() {
-    let (client, count) = discovery().await;
+    let (client, server) = discovery().await;
     let kinds = KindCache::new(client);
     let widget = GroupVersionKind::gvk("", "v1", "Widget");
     let missing = kinds.find(&widget).await;
     assert!(matches!(missing, Err(KindError::NotServed)));
-    assert_eq!(count.load(Ordering::SeqCst), DISCOVERY_ATTEMPTS as usize);
+    assert_eq!(server.requests().len(), DISCOVERY_ATTEMPTS as usize);
 }

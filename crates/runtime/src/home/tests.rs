@@ -3,9 +3,9 @@ use ferroflux_api::meta::LocalObjectReference;
 use ferroflux_api::source::{GitRepositoryRef, GitRepositorySpec};
 use ferroflux_controllers::kind::SecretData;
 use ferroflux_controllers::status::EventType;
+use ferroflux_testkit::scripted::Scripted;
 use serde_json::json;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::cluster::{Cluster, ClusterOptions};
 use crate::state::StatusStore;
@@ -169,69 +169,17 @@ async fn apiserver(status: u16, body: &'static str) -> Cluster {
 }
 
 /// A fake apiserver answering each request (`"METHOD /path body"`) as
-/// `answer` says; the requests it got, in order.
+/// `answer` says; the server keeps the requests it got.
 async fn scripted(
     answer: impl Fn(&str) -> (u16, String) + Send + Sync + 'static,
-) -> (Cluster, Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (answer, got) = (Arc::new(answer), Arc::clone(&log));
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let (answer, got) = (Arc::clone(&answer), Arc::clone(&got));
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&seen[..head_end]).to_string();
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse::<usize>().unwrap())
-                    })
-                    .unwrap_or(0);
-                while seen.len() < head_end + length {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = head.lines().next().unwrap_or_default();
-                let mut parts = line.split(' ');
-                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                let path = path.split('?').next().unwrap_or_default();
-                let request = format!(
-                    "{method} {path} {}",
-                    String::from_utf8_lossy(&seen[head_end..])
-                );
-                let (status, body) = answer(&request);
-                got.lock().unwrap().push(request);
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(answer.as_bytes()).await;
-                let _ = conn.shutdown().await;
-            });
-        }
-    });
-    let config = ::kube::Config::new(format!("http://{addr}").parse().unwrap());
+) -> (Cluster, Scripted) {
+    let server = Scripted::start(std::time::Duration::ZERO, answer).await;
+    let config = ::kube::Config::new(server.url().parse().unwrap());
     let cluster = Cluster::new(
         ::kube::Client::try_from(config).unwrap(),
         ClusterOptions::default(),
     );
-    (cluster, log)
+    (cluster, server)
 }
 
 const NOT_FOUND: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"not found","reason":"NotFound","code":404}"#;
@@ -329,7 +277,7 @@ async fn kube_home_finalizer_starts_from_the_seen_object() {
         .set_finalizer(&key, true, Some(&seen))
         .await
         .unwrap();
-    let got = got.lock().unwrap().clone();
+    let got = got.requests();
     assert_eq!(got.len(), 1, "{got:?}");
     let path = "/apis/source.toolkit.fluxcd.io/v1/namespaces/apps/gitrepositories/app";
     assert!(got[0].starts_with(&format!("PATCH {path} ")), "{got:?}");
@@ -360,7 +308,7 @@ async fn kube_home_finalizer_starts_from_the_seen_object() {
         .set_finalizer(&key, true, Some(&seen))
         .await
         .unwrap();
-    let got = got.lock().unwrap().clone();
+    let got = got.requests();
     let methods: Vec<&str> = got.iter().map(|r| r.split(' ').next().unwrap()).collect();
     assert_eq!(methods, ["PATCH", "GET", "PATCH"], "{got:?}");
     let patch: Value = serde_json::from_str(got[2].splitn(3, ' ').nth(2).unwrap()).unwrap();
@@ -376,7 +324,7 @@ async fn kube_home_finalizer_starts_from_the_seen_object() {
         .set_finalizer(&key, false, Some(&seen))
         .await
         .unwrap();
-    assert!(got.lock().unwrap().is_empty());
+    assert!(got.requests().is_empty());
 }
 
 #[tokio::test]
@@ -393,7 +341,7 @@ async fn kube_home_makes_a_finalized_kind_with_the_finalizer() {
         .make(&maker, vec![chart.clone()])
         .await
         .unwrap();
-    let got = got.lock().unwrap().clone();
+    let got = got.requests();
     assert_eq!(got.len(), 1, "{got:?}");
     let path = "/apis/source.toolkit.fluxcd.io/v1/namespaces/apps/helmcharts/apps-web";
     assert!(got[0].starts_with(&format!("PATCH {path} ")), "{got:?}");
