@@ -14,17 +14,19 @@
 //! `FERROFLUX_BENCH_CHART=DIR` benches another chart directory instead
 //! (ingress-nginx's own, for instance).
 //!
-//! Figures: whether both print the same bytes; then, over 40 runs each
-//! (`FERROFLUX_BENCH_RUNS`) in interleaved rounds of 10, the median wall
-//! time, the CPU time per run (user + system, GNU time's `%U` + `%S`, which
-//! a busy machine inflates less than wall time) and the peak resident
-//! memory (`%M`) of each, and the ratios. Goal (issue 18): at least 5x
-//! faster than `helm template`, a fraction of its memory.
+//! Figures: whether both print the same bytes; then, over 100 runs each
+//! (`FERROFLUX_BENCH_RUNS`) in interleaved rounds of 25, each process
+//! spawned directly with its output to a file: the median wall time, the
+//! CPU time per run (user + system, from the kernel's account of reaped
+//! children, which a busy machine inflates less than wall time), and the
+//! peak resident memory of a few more runs under GNU time (`%M`); and the
+//! ratios. Goal (issue 18): at least 5x faster than `helm template`, a
+//! fraction of its memory.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
@@ -527,64 +529,72 @@ struct Run {
     stdout: Vec<u8>,
     stderr: String,
     rss_kib: u64,
-    /// User + system CPU seconds (GNU time's `%U` + `%S`).
-    cpu: f64,
 }
 
-/// One whole process under GNU time (peak RSS).
-fn run(cmd: &[&str]) -> Run {
+/// The environment of every run: an empty home, no kubeconfig.
+fn sandbox(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("KUBECONFIG", home.join("none"));
+}
+
+/// One whole process under GNU time, for its output and peak RSS (`%M`).
+fn run(cmd: &[&str], home: &Path) -> Run {
     let report = tempfile::NamedTempFile::new().expect("temp file");
-    let home = tempfile::tempdir().expect("temp home");
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%e %M %U %S")
-        .arg("-o")
-        .arg(report.path())
-        .args(cmd)
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_CACHE_HOME", home.path().join("cache"))
-        .env("KUBECONFIG", home.path().join("none"))
-        .output()
-        .expect("GNU time runs (Debian package `time`)");
+    let mut c = Command::new("/usr/bin/time");
+    c.arg("-f").arg("%M").arg("-o").arg(report.path()).args(cmd);
+    sandbox(&mut c, home);
+    let out = c.output().expect("GNU time runs (Debian package `time`)");
     let text = std::fs::read_to_string(report.path()).unwrap_or_default();
-    let fields: Vec<&str> = text
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let num = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
     Run {
         ok: out.status.success(),
         stdout: out.stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        rss_kib: num(1) as u64,
-        cpu: num(2) + num(3),
+        rss_kib: text
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0),
     }
 }
 
-/// Median wall time, the largest peak RSS and the CPU seconds of all
-/// `runs` together.
-fn measure(cmd: &[&str], runs: usize) -> (Duration, u64, f64) {
-    let mut walls = Vec::new();
-    let mut rss = 0;
-    let mut cpu = 0.0;
+/// The CPU time of this process's reaped children so far (user +
+/// system, `cutime` + `cstime` of `/proc/self/stat`), in seconds. The
+/// kernel keeps it in nanoseconds and reports it in clock ticks (1/100 s),
+/// so a batch's difference is exact to a tick.
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The fields after the command name (which may hold spaces) start at
+    // field 3; cutime and cstime are fields 16 and 17.
+    let rest = &stat[stat.rfind(')').expect("stat has a command") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f[i].parse::<f64>().expect("a tick count") / 100.0;
+    tick(13) + tick(14)
+}
+
+/// `runs` whole processes one after the other, each spawned directly
+/// (output to a file, nothing in between that both sides would pay):
+/// their wall times sorted, and the CPU seconds of all of them.
+fn measure(cmd: &[&str], home: &Path, runs: usize) -> (Vec<Duration>, f64) {
+    let out = tempfile::tempfile().expect("temp file");
+    let mut walls = Vec::with_capacity(runs);
+    let cpu = children_cpu();
     for _ in 0..runs {
-        let start = std::time::Instant::now();
-        let r = run(cmd);
+        let mut c = Command::new(cmd[0]);
+        c.args(&cmd[1..])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("dup"))
+            .stderr(Stdio::null());
+        sandbox(&mut c, home);
+        let start = Instant::now();
+        let status = c.status().expect("the command starts");
         walls.push(start.elapsed());
-        assert!(r.ok, "{} failed: {}", cmd.join(" "), r.stderr);
-        rss = rss.max(r.rss_kib);
-        cpu += r.cpu;
+        assert!(status.success(), "{} failed", cmd.join(" "));
     }
+    let cpu = children_cpu() - cpu;
     walls.sort();
-    (walls[runs / 2], rss, cpu)
+    (walls, cpu)
 }
 
 fn main() {
@@ -620,8 +630,9 @@ fn main() {
         "-n",
         "edge",
     ];
-    let a = run(&ours);
-    let b = run(&theirs);
+    let home = tempfile::tempdir().expect("temp home");
+    let a = run(&ours, home.path());
+    let b = run(&theirs, home.path());
     let same = a.ok && b.ok && a.stdout == b.stdout;
     println!(
         "chart {}: helm prints {} bytes; ferroflux {}",
@@ -635,46 +646,54 @@ fn main() {
             "prints DIFFERENT bytes".to_string()
         }
     );
+    assert!(a.ok && b.ok, "both render the chart");
     let runs: usize = std::env::var("FERROFLUX_BENCH_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(40);
-    // Interleaved rounds of 10, so that a change in the machine's load
-    // falls on both sides alike.
+        .unwrap_or(100);
+    // Interleaved rounds of 25, so that a change in the machine's load
+    // falls on both sides alike; a round is long enough that its CPU
+    // figure is exact to 0.4 ms a run.
+    const ROUND: usize = 25;
     let (mut wf, mut wh) = (Vec::new(), Vec::new());
-    let (mut mf, mut mh, mut cf, mut ch) = (0, 0, 0.0, 0.0);
-    for _ in 0..(runs / 10).max(1) {
-        let (t, m, c) = measure(&ours, 10);
-        wf.push(t);
-        mf = mf.max(m);
+    let (mut cf, mut ch) = (0.0, 0.0);
+    for _ in 0..(runs / ROUND).max(1) {
+        let (t, c) = measure(&ours, home.path(), ROUND);
+        wf.extend(t);
         cf += c;
-        let (t, m, c) = measure(&theirs, 10);
-        wh.push(t);
-        mh = mh.max(m);
+        let (t, c) = measure(&theirs, home.path(), ROUND);
+        wh.extend(t);
         ch += c;
     }
     wf.sort();
     wh.sort();
-    let (tf, th) = (wf[wf.len() / 2], wh[wh.len() / 2]);
-    let n = (wf.len() * 10) as f64;
+    // Peak memory: the largest of a few runs under GNU time (not timed).
+    let (mut mf, mut mh) = (a.rss_kib, b.rss_kib);
+    for _ in 0..4 {
+        mf = mf.max(run(&ours, home.path()).rss_kib);
+        mh = mh.max(run(&theirs, home.path()).rss_kib);
+    }
+    let median = |w: &[Duration]| w[w.len() / 2];
+    let (tf, th) = (median(&wf), median(&wh));
+    let (nf, nh) = (wf.len() as f64, wh.len() as f64);
     println!("| contender | median wall | CPU per run (user+sys) | peak RSS |");
     println!("|---|---|---|---|");
     println!(
         "| ferroflux helm template | {:.1} ms | {:.1} ms | {:.1} MiB |",
         tf.as_secs_f64() * 1e3,
-        cf / n * 1e3,
+        cf / nf * 1e3,
         mf as f64 / 1024.0
     );
     println!(
         "| helm template (v4.2.4) | {:.1} ms | {:.1} ms | {:.1} MiB |",
         th.as_secs_f64() * 1e3,
-        ch / n * 1e3,
+        ch / nh * 1e3,
         mh as f64 / 1024.0
     );
     println!(
         "ferroflux is {:.1}x faster (wall), {:.1}x less CPU, {:.2} of helm's memory (goal: >= 5x, a fraction)",
         th.as_secs_f64() / tf.as_secs_f64(),
-        ch / cf.max(1e-9),
+        (ch / nh) / (cf / nf).max(1e-9),
         mf as f64 / mh.max(1) as f64
     );
 }
