@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod objects;
 pub mod postrender;
 pub mod storage;
+pub mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -599,32 +600,18 @@ impl Helm {
     }
 
     async fn discover(&self) -> Result<(String, Vec<String>), ActionError> {
-        let version = self.client.apiserver_version().await.map_err(|e| {
+        let (version, set) = futures_util::future::join(
+            self.client.apiserver_version(),
+            versions::version_set(&self.client),
+        )
+        .await;
+        let version = version.map_err(|e| {
             ActionError::new(format!("could not get server version from Kubernetes: {e}"))
         })?;
-        let discovery = kube::discovery::Discovery::new(self.client.clone())
-            .run()
-            .await
-            .map_err(|e| {
-                ActionError::new(format!("could not get apiVersions from Kubernetes: {e}"))
-            })?;
-        let mut versions = Vec::new();
-        for group in discovery.groups() {
-            for v in group.versions() {
-                let gv = if group.name().is_empty() {
-                    v.to_string()
-                } else {
-                    format!("{}/{v}", group.name())
-                };
-                for (ar, _) in group.versioned_resources(v) {
-                    versions.push(format!("{gv}/{}", ar.kind));
-                }
-                versions.push(gv);
-            }
-        }
-        versions.sort();
-        versions.dedup();
-        Ok((version.git_version, versions))
+        let set = set.map_err(|e| {
+            ActionError::new(format!("could not get apiVersions from Kubernetes: {e}"))
+        })?;
+        Ok((version.git_version, set))
     }
 
     /// Renders on the render thread, then the post-renderer.

@@ -1011,3 +1011,46 @@ async fn an_upgrade_whose_failed_base_was_pruned_still_succeeds() {
         "9"
     );
 }
+
+/// `.Capabilities.APIVersions` from the real apiserver: the real helm's
+/// (`helm template --validate` asks the cluster) is ours, read through the
+/// aggregated discovery document and through the legacy per-group lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capabilities_are_the_version_set_helm_reads_from_the_cluster() {
+    let Some(bin) = HelmBin::find() else { return };
+    let Some(cp) = control_plane() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: t-caps\nversion: 0.1.0\n",
+        ),
+        (
+            "templates/caps.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  versions: {{ .Capabilities.APIVersions | toJson | quote }}\n",
+        ),
+    ];
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let chart = dir.path().display().to_string();
+    let out = helm(&bin, cp, &["template", "caps", &chart, "--validate"]);
+    let doc: Value = serde_yaml::from_str(&out).expect("helm's manifest");
+    let mut theirs: Vec<String> =
+        serde_json::from_str(doc["data"]["versions"].as_str().expect("versions"))
+            .expect("a JSON list");
+    theirs.sort();
+    let c = client(cp).await;
+    let ours = ferroflux_kube::helm::versions::version_set(&c)
+        .await
+        .expect("aggregated discovery");
+    let legacy = ferroflux_kube::helm::versions::version_set_legacy(&c)
+        .await
+        .expect("legacy discovery");
+    // Subresources count under their response kind (deployments/scale).
+    assert!(ours.iter().any(|v| v == "apps/v1/Scale"), "{ours:?}");
+    assert_eq!(ours, theirs);
+    assert_eq!(legacy, theirs);
+}
