@@ -26,8 +26,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use ferroflux_kustomize::flux::ignore::Matcher;
-use flate2::{Compression, GzBuilder};
 
+mod gzip;
 #[cfg(test)]
 mod tests;
 
@@ -93,10 +93,7 @@ pub fn write_tar_gz<W: Write>(
     limits: &Limits,
     out: W,
 ) -> Result<W, Error> {
-    let gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(0xff)
-        .write(out, Compression::default());
+    let gz = gzip::GzWriter::new(out).map_err(io("compress", dir))?;
     let gz = write_tar(dir, ignore, limits, gz)?;
     gz.finish().map_err(io("compress", dir))
 }

@@ -240,7 +240,7 @@ fn unpacking_refuses_names_that_leave_the_root_and_bounds_size() {
     tar.extend_from_slice(b"x");
     pad(&mut tar, 1).expect("pad");
     tar.extend_from_slice(&[0u8; 2 * BLOCK]);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&tar).expect("gz");
     let gz = gz.finish().expect("gz");
     let t = tempfile::tempdir().expect("tempdir");
@@ -274,7 +274,7 @@ fn hostile(dir: &Path, entries: &[(&[u8], u8, &[u8])]) -> std::path::PathBuf {
         pad(&mut tar, size).expect("pad");
     }
     tar.extend_from_slice(&[0u8; 2 * BLOCK]);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&tar).expect("gz");
     let file = dir.join("a.tar.gz");
     std::fs::write(&file, gz.finish().expect("gz")).expect("write");
