@@ -301,7 +301,7 @@ fn fetch_into(dir: &Path, req: &Request<'_>) -> Result<Vec<(String, Oid)>, Error
                 crate::workspace::remove_dir(dir)?;
             }
             private_dir(dir)?;
-            let repo = Repository::init_bare(dir).map_err(local("init"))?;
+            let repo = crate::workspace::init_plain(dir, true).map_err(local("init"))?;
             // The password stays in memory (callbacks, header), never in the config.
             repo.remote("origin", &req.url.redacted())
                 .map_err(local("remote add"))?;

@@ -80,3 +80,29 @@ fn submodules_nested_too_deep_are_an_error() {
         .expect("one level");
     assert!(work.join("lib/a.yaml").is_file());
 }
+
+#[test]
+fn a_cache_repository_is_made_without_template_files_or_reflogs() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("w");
+    let repo = super::init_plain(&dir, false).expect("init");
+    let git = dir.join(".git");
+    assert!(!git.join("description").exists());
+    assert!(!git.join("info").join("exclude").exists());
+    let hooks = std::fs::read_dir(git.join("hooks")).expect("hooks dir");
+    assert_eq!(hooks.count(), 0, "no hook samples");
+    // A commit moves HEAD and its branch without writing a reflog.
+    let sig = git2::Signature::now("t", "t@example.com").expect("signature");
+    let tree = repo
+        .treebuilder(None)
+        .and_then(|b| b.write())
+        .expect("empty tree");
+    let tree = repo.find_tree(tree).expect("tree");
+    repo.commit(Some("HEAD"), &sig, &sig, "first", &tree, &[])
+        .expect("commit");
+    assert!(repo.head().is_ok());
+    assert!(!git.join("logs").exists(), "no reflog written");
+    let bare = super::init_plain(&tmp.path().join("b.git"), true).expect("bare init");
+    assert!(bare.is_bare());
+    assert!(!tmp.path().join("b.git").join("description").exists());
+}
