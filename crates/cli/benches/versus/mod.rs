@@ -564,6 +564,77 @@ impl Cluster {
         })
     }
 
+    /// Leaves the cluster as the next contender should find it, as a fresh
+    /// cluster per contender does in flux-benchmark: `namespaces` deleted
+    /// with all they hold, after the finalizers of the Flux objects in
+    /// them are dropped (their controller has stopped and will not). Waits
+    /// until they are gone (5 minutes at most).
+    pub fn clear_namespaces(&self, namespaces: &[String]) -> Result<(), String> {
+        const FLUX_KINDS: &[(&str, &str)] = &[
+            ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+            ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
+            ("source.toolkit.fluxcd.io/v1", "HelmChart"),
+            ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+            ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
+            ("notification.toolkit.fluxcd.io/v1", "Receiver"),
+        ];
+        self.rt.block_on(async {
+            for ns in namespaces {
+                for (api_version, kind) in FLUX_KINDS {
+                    let objects = api(&self.client, api_version, kind, Some(ns));
+                    let Ok(list) = objects.list(&Default::default()).await else {
+                        continue;
+                    };
+                    let unfinalize = Patch::Merge(json!({"metadata": {"finalizers": null}}));
+                    let names: Vec<String> = list
+                        .items
+                        .iter()
+                        .filter(|o| {
+                            o.metadata
+                                .finalizers
+                                .as_ref()
+                                .is_some_and(|f| !f.is_empty())
+                        })
+                        .filter_map(|o| o.metadata.name.clone())
+                        .collect();
+                    futures_util::stream::iter(names)
+                        .map(|name| {
+                            let (objects, patch) = (&objects, &unfinalize);
+                            async move {
+                                objects
+                                    .patch(&name, &PatchParams::default(), patch)
+                                    .await
+                                    .map(drop)
+                                    .map_err(|e| format!("unfinalize {kind}/{ns}/{name}: {e}"))
+                            }
+                        })
+                        .buffer_unordered(16)
+                        .collect::<Vec<_>>()
+                        .await
+                        .into_iter()
+                        .collect::<Result<Vec<_>, _>>()?;
+                }
+                let namespaces = api(&self.client, "v1", "Namespace", None);
+                match namespaces.delete(ns, &Default::default()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => return Err(format!("delete namespace {ns}: {e}")),
+                }
+            }
+            let all = api(&self.client, "v1", "Namespace", None);
+            let deadline = Instant::now() + Duration::from_secs(300);
+            for ns in namespaces {
+                while all.get_opt(ns).await.map_err(|e| e.to_string())?.is_some() {
+                    if Instant::now() > deadline {
+                        return Err(format!("namespace {ns} is still there after 5 minutes"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// A watch of `kind` in `ns` for the objects labelled `bench=<side>`,
     /// noting on a board what it sees.
     pub fn watch_board(
