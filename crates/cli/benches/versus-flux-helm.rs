@@ -824,29 +824,12 @@ fn main() -> ExitCode {
         tmp,
         settings,
     };
-    let figures: Vec<Figures> = bench
-        .settings
-        .contenders
-        .iter()
-        .enumerate()
-        .map(|(i, &side)| {
-            let figures = bench.run(side);
-            // The next contender finds the cluster as this one did.
-            if i + 1 < bench.settings.contenders.len() {
-                let namespaces = vec![format!("{}-helm-benchmark", side.label())];
-                let started = std::time::Instant::now();
-                match bench.cluster.clear_namespaces(&namespaces) {
-                    Ok(()) => eprintln!(
-                        "{}: namespaces deleted in {:.1} s",
-                        side.label(),
-                        started.elapsed().as_secs_f64()
-                    ),
-                    Err(e) => eprintln!("{}: the cluster is not cleared: {e}", side.label()),
-                }
-            }
-            figures
-        })
-        .collect();
+    let figures: Vec<Figures> = versus::in_turn(
+        &bench.cluster,
+        &bench.settings.contenders,
+        |side| vec![format!("{}-helm-benchmark", side.label())],
+        |side| bench.run(side),
+    );
     let flux_dir = bench
         .settings
         .flux_dir

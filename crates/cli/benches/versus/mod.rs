@@ -489,6 +489,33 @@ pub fn install_crds(
     })
 }
 
+/// `run` for each contender in turn; after each but the last, its
+/// `namespaces` are cleared ([`Cluster::clear_namespaces`]), so that the
+/// next one finds the cluster as it did.
+pub fn in_turn<T>(
+    cluster: &Cluster,
+    contenders: &[Side],
+    namespaces: impl Fn(Side) -> Vec<String>,
+    mut run: impl FnMut(Side) -> T,
+) -> Vec<T> {
+    let mut figures = Vec::new();
+    for (i, &side) in contenders.iter().enumerate() {
+        figures.push(run(side));
+        if i + 1 < contenders.len() {
+            let started = Instant::now();
+            match cluster.clear_namespaces(&namespaces(side)) {
+                Ok(()) => eprintln!(
+                    "{}: namespaces deleted in {:.1} s",
+                    side.label(),
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => eprintln!("{}: the cluster is not cleared: {e}", side.label()),
+            }
+        }
+    }
+    figures
+}
+
 /// The cluster both contenders run against, one after the other: the
 /// testkit's control plane with a second kube-controller-manager (or
 /// `FERROFLUX_BENCH_KUBECONFIG`'s cluster, left as it is), a client and
