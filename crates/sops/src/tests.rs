@@ -353,6 +353,24 @@ fn yaml_scalars_resolve_as_yaml_v3_and_quote_on_output() {
     assert_eq!(yaml::scalar_str("plain text"), "plain text");
 }
 
+/// yaml.v3 double-quotes what YAML 1.1 reads as a base-60 float
+/// (`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`) and nothing
+/// else: a digit, a dot and a colon somewhere are not enough (a string the
+/// differential test against sops generated).
+#[test]
+fn only_base_60_floats_are_quoted_for_yaml_1_1_readers() {
+    for quoted in ["1:20", "-1:20", "190:20:30.15", "1_0:5:9.", "+3:59.5_0"] {
+        assert_eq!(
+            yaml::scalar_str(quoted),
+            format!("\"{quoted}\""),
+            "{quoted}"
+        );
+    }
+    for plain in ["6.Fz/#J;fuf\"Fg\"pg:&", "1:60", "1.5:30", "1:20.x", "a1:20"] {
+        assert_eq!(yaml::scalar_str(plain), plain, "{plain}");
+    }
+}
+
 #[test]
 fn a_mac_over_plain_values_detects_changes() {
     // A document with one encrypted and one plain value, MAC computed by

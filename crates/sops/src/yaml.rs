@@ -822,22 +822,35 @@ fn resolves_to_str(s: &str) -> bool {
     }
 }
 
+/// yaml.v3's `base60float`: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`.
 fn is_base60_float(s: &str) -> bool {
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit() || b == b'_');
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if !body.starts_with(|c: char| c.is_ascii_digit()) || !body.contains(':') {
+    let (main, fraction) = match body.split_once('.') {
+        Some((m, f)) => (m, Some(f)),
+        None => (body, None),
+    };
+    if fraction.is_some_and(|f| !digits(f)) {
         return false;
     }
-    let main = body.split_once('.').map_or(body, |(m, _)| m);
     let mut parts = main.split(':');
     let head = parts.next().unwrap_or("");
-    if head.is_empty() || !head.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+    if !head.starts_with(|c: char| c.is_ascii_digit()) || !digits(head) {
         return false;
     }
-    parts.all(|p| match p.as_bytes() {
-        [d] => d.is_ascii_digit(),
-        [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
-        _ => false,
-    })
+    let mut sixties = 0;
+    for p in parts {
+        let ok = match p.as_bytes() {
+            [d] => d.is_ascii_digit(),
+            [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        sixties += 1;
+    }
+    sixties > 0
 }
 
 fn double_quoted(s: &str) -> String {
