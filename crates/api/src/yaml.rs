@@ -658,5 +658,41 @@ fn is_core_float(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
+/// Whether yaml.v2/v3 write `s` double-quoted as a YAML 1.1 base-60
+/// float (`isBase60Float`): the whole of
+/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`. The emitters of
+/// kustomize, Helm's `toYaml` and sops share it.
+pub fn is_base60_float(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if !body.starts_with(|c: char| c.is_ascii_digit()) || !body.contains(':') {
+        return false;
+    }
+    let (main, frac) = match body.split_once('.') {
+        Some((m, f)) => (m, Some(f)),
+        None => (body, None),
+    };
+    if frac.is_some_and(|f| !f.bytes().all(|b| b.is_ascii_digit() || b == b'_')) {
+        return false;
+    }
+    let mut parts = main.split(':');
+    let head = parts.next().unwrap_or("");
+    if head.is_empty() || !head.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return false;
+    }
+    let mut any = false;
+    for part in parts {
+        any = true;
+        let ok = match part.as_bytes() {
+            [d] => d.is_ascii_digit(),
+            [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    any
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -683,7 +683,7 @@ fn is_printable(c: char) -> bool {
 fn string_style(s: &str) -> Style {
     if s.contains('\n') {
         Style::Literal
-    } else if resolves_to_string(s) && !is_base60_float(s) {
+    } else if resolves_to_string(s) && !ferroflux_api::yaml::is_base60_float(s) {
         Style::Plain
     } else {
         Style::Double
@@ -737,39 +737,6 @@ fn go_int_syntax(s: &str) -> bool {
     // tries a float, which only decimal digits make.
     let fits = u64::from_str_radix(digits, radix).is_ok();
     fits || radix == 10
-}
-
-/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
-fn is_base60_float(s: &str) -> bool {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if !body.starts_with(|c: char| c.is_ascii_digit()) || !body.contains(':') {
-        return false;
-    }
-    let (main, frac) = match body.split_once('.') {
-        Some((m, f)) => (m, Some(f)),
-        None => (body, None),
-    };
-    if frac.is_some_and(|f| !f.bytes().all(|b| b.is_ascii_digit() || b == b'_')) {
-        return false;
-    }
-    let mut parts = main.split(':');
-    let head = parts.next().unwrap_or("");
-    if head.is_empty() || !head.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return false;
-    }
-    let mut any = false;
-    for part in parts {
-        any = true;
-        let ok = match part.as_bytes() {
-            [d] => d.is_ascii_digit(),
-            [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    any
 }
 
 fn analyze(value: &str) -> Analysis {

@@ -817,40 +817,9 @@ fn resolves_to_str(s: &str) -> bool {
         return false;
     }
     match resolve(s, 0) {
-        Ok(Value::Str(_)) => !is_base60_float(s),
+        Ok(Value::Str(_)) => !ferroflux_api::yaml::is_base60_float(s),
         _ => false,
     }
-}
-
-/// yaml.v3's `base60float`: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`.
-fn is_base60_float(s: &str) -> bool {
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit() || b == b'_');
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let (main, fraction) = match body.split_once('.') {
-        Some((m, f)) => (m, Some(f)),
-        None => (body, None),
-    };
-    if fraction.is_some_and(|f| !digits(f)) {
-        return false;
-    }
-    let mut parts = main.split(':');
-    let head = parts.next().unwrap_or("");
-    if !head.starts_with(|c: char| c.is_ascii_digit()) || !digits(head) {
-        return false;
-    }
-    let mut sixties = 0;
-    for p in parts {
-        let ok = match p.as_bytes() {
-            [d] => d.is_ascii_digit(),
-            [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-        sixties += 1;
-    }
-    sixties > 0
 }
 
 fn double_quoted(s: &str) -> String {

@@ -275,3 +275,23 @@ fn sized_parse_raises_the_size_budgets_only() {
         Some("2")
     );
 }
+
+#[test]
+fn base_60_floats_are_yaml_v3s_pattern_exactly() {
+    for yes in ["1:20", "-1:20", "190:20:30.15", "1_0:5:9.", "+3:59.5_0"] {
+        assert!(super::is_base60_float(yes), "{yes}");
+    }
+    for no in [
+        "1:70",
+        "a:1",
+        "1:60",
+        "1.5:30",
+        "1:20.x",
+        "6.Fz/#J;fuf\"Fg\"pg:&",
+        "12",
+        "",
+        "1:",
+    ] {
+        assert!(!super::is_base60_float(no), "{no}");
+    }
+}

@@ -342,7 +342,7 @@ pub(crate) fn is_printable(c: char) -> bool {
 fn string_style(s: &str) -> Style {
     if s.contains('\n') {
         Style::Literal
-    } else if resolves_to_str(s) && !is_base60_float(s) && !is_old_bool(s) {
+    } else if resolves_to_str(s) && !ferroflux_api::yaml::is_base60_float(s) && !is_old_bool(s) {
         Style::Plain
     } else {
         Style::Double
@@ -465,31 +465,6 @@ pub(crate) fn is_yaml_style_float(s: &str) -> bool {
         None => digits(mantissa),
     };
     mantissa_ok && exp.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)))
-}
-
-/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
-pub(crate) fn is_base60_float(s: &str) -> bool {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if !body.starts_with(|c: char| c.is_ascii_digit()) || !body.contains(':') {
-        return false;
-    }
-    let (main, frac) = match body.split_once('.') {
-        Some((m, f)) => (m, Some(f)),
-        None => (body, None),
-    };
-    if frac.is_some_and(|f| !f.bytes().all(|b| b.is_ascii_digit() || b == b'_')) {
-        return false;
-    }
-    let mut parts = main.split(':');
-    let head = parts.next().unwrap_or("");
-    if !head.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return false;
-    }
-    parts.all(|part| match part.as_bytes() {
-        [d] => d.is_ascii_digit(),
-        [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
-        _ => false,
-    })
 }
 
 struct Analysis {
