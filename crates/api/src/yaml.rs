@@ -674,24 +674,18 @@ pub fn is_base60_float(s: &str) -> bool {
     if frac.is_some_and(|f| !f.bytes().all(|b| b.is_ascii_digit() || b == b'_')) {
         return false;
     }
+    // `body` holds a ':' and the fraction none, so `main` has a part after
+    // its head.
     let mut parts = main.split(':');
     let head = parts.next().unwrap_or("");
     if head.is_empty() || !head.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
         return false;
     }
-    let mut any = false;
-    for part in parts {
-        any = true;
-        let ok = match part.as_bytes() {
-            [d] => d.is_ascii_digit(),
-            [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    any
+    parts.all(|part| match part.as_bytes() {
+        [d] => d.is_ascii_digit(),
+        [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

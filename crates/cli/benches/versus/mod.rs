@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use ferroflux_testkit::control_plane::{CONTROLLER_MANAGER_ENV, ControlPlane};
 use ferroflux_testkit::http;
 use ferroflux_testkit::process::{cpu_seconds, percentile, status_kib};
-use futures_util::StreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
@@ -516,6 +516,38 @@ pub fn in_turn<T>(
     figures
 }
 
+/// Drops the finalizers of the objects `objects` lists (a kind not served
+/// holds none), 16 patches at a time; `what` (`Kind/namespace`) names them
+/// in an error.
+async fn unfinalize(objects: &Api<DynamicObject>, what: &str) -> Result<(), String> {
+    let Ok(list) = objects.list(&Default::default()).await else {
+        return Ok(());
+    };
+    let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
+    let finalized = list
+        .items
+        .into_iter()
+        .filter(|o| {
+            o.metadata
+                .finalizers
+                .as_ref()
+                .is_some_and(|f| !f.is_empty())
+        })
+        .filter_map(|o| o.metadata.name);
+    futures_util::stream::iter(finalized.map(Ok::<String, String>))
+        .try_for_each_concurrent(16, |name| {
+            let patch = &patch;
+            async move {
+                objects
+                    .patch(&name, &PatchParams::default(), patch)
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("unfinalize {what}/{name}: {e}"))
+            }
+        })
+        .await
+}
+
 /// The cluster both contenders run against, one after the other: the
 /// testkit's control plane with a second kube-controller-manager (or
 /// `FERROFLUX_BENCH_KUBECONFIG`'s cluster, left as it is), a client and
@@ -605,50 +637,19 @@ impl Cluster {
             ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
             ("notification.toolkit.fluxcd.io/v1", "Receiver"),
         ];
+        let all = api(&self.client, "v1", "Namespace", None);
         self.rt.block_on(async {
             for ns in namespaces {
                 for (api_version, kind) in FLUX_KINDS {
                     let objects = api(&self.client, api_version, kind, Some(ns));
-                    let Ok(list) = objects.list(&Default::default()).await else {
-                        continue;
-                    };
-                    let unfinalize = Patch::Merge(json!({"metadata": {"finalizers": null}}));
-                    let names: Vec<String> = list
-                        .items
-                        .iter()
-                        .filter(|o| {
-                            o.metadata
-                                .finalizers
-                                .as_ref()
-                                .is_some_and(|f| !f.is_empty())
-                        })
-                        .filter_map(|o| o.metadata.name.clone())
-                        .collect();
-                    futures_util::stream::iter(names)
-                        .map(|name| {
-                            let (objects, patch) = (&objects, &unfinalize);
-                            async move {
-                                objects
-                                    .patch(&name, &PatchParams::default(), patch)
-                                    .await
-                                    .map(drop)
-                                    .map_err(|e| format!("unfinalize {kind}/{ns}/{name}: {e}"))
-                            }
-                        })
-                        .buffer_unordered(16)
-                        .collect::<Vec<_>>()
-                        .await
-                        .into_iter()
-                        .collect::<Result<Vec<_>, _>>()?;
+                    unfinalize(&objects, &format!("{kind}/{ns}")).await?;
                 }
-                let namespaces = api(&self.client, "v1", "Namespace", None);
-                match namespaces.delete(ns, &Default::default()).await {
+                match all.delete(ns, &Default::default()).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
                     Err(e) => return Err(format!("delete namespace {ns}: {e}")),
                 }
             }
-            let all = api(&self.client, "v1", "Namespace", None);
             let deadline = Instant::now() + Duration::from_secs(300);
             for ns in namespaces {
                 while all.get_opt(ns).await.map_err(|e| e.to_string())?.is_some() {

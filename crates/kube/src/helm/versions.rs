@@ -36,7 +36,7 @@ async fn read(client: &Client, accept: &str) -> Result<Vec<String>, kube::Error>
         from_aggregated(&core, &mut set);
         from_aggregated(&apis, &mut set);
     } else {
-        legacy(client, &core, &apis, &mut set).await?;
+        legacy(client, &core, &apis, &mut set).await;
     }
     set.sort();
     set.dedup();
@@ -79,12 +79,9 @@ fn from_aggregated(doc: &Value, set: &mut Vec<String>) {
             }
             let gv = group_version(group, str_of(v, "version"));
             for r in v["resources"].as_array().unwrap_or(&empty) {
-                let kind = str_of(&r["responseKind"], "kind");
-                if !kind.is_empty() {
-                    set.push(format!("{gv}/{kind}"));
-                }
-                for s in r["subresources"].as_array().unwrap_or(&empty) {
-                    let kind = str_of(&s["responseKind"], "kind");
+                let subresources = r["subresources"].as_array().unwrap_or(&empty);
+                for kind_of in std::iter::once(r).chain(subresources) {
+                    let kind = str_of(&kind_of["responseKind"], "kind");
                     if !kind.is_empty() {
                         set.push(format!("{gv}/{kind}"));
                     }
@@ -96,13 +93,9 @@ fn from_aggregated(doc: &Value, set: &mut Vec<String>) {
 }
 
 /// The legacy documents: `/api`'s versions and `/apis`' groups, then each
-/// group version's resource list (subresources are in it, `name/sub`).
-async fn legacy(
-    client: &Client,
-    core: &Value,
-    apis: &Value,
-    set: &mut Vec<String>,
-) -> Result<(), kube::Error> {
+/// group version's resource list (subresources are in it, `name/sub`); a
+/// group version that cannot be read is left out.
+async fn legacy(client: &Client, core: &Value, apis: &Value, set: &mut Vec<String>) {
     let empty = Vec::new();
     let mut gvs: Vec<String> = core["versions"]
         .as_array()
@@ -139,7 +132,6 @@ async fn legacy(
         }
         set.push(gv);
     }
-    Ok(())
 }
 
 #[cfg(test)]

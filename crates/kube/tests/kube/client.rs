@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ferroflux_api::image::{ImagePolicy, ImagePolicySpec};
 use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
@@ -184,7 +185,6 @@ async fn kube_rs_watcher_sees_status_updates() {
 /// discovery finds the kind only on its next 30 s resync.
 #[tokio::test]
 async fn garbage_collector_follows_owner_references_to_our_kinds() {
-    use k8s_openapi::api::core::v1::ConfigMap;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
     use kube::api::DeleteParams;
 
@@ -260,7 +260,7 @@ async fn an_unread_watch_does_not_stall_the_shared_connection() {
     };
     let ns = cp.namespace("unread-watch");
     let client = client(cp).await;
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     // Opened, then never polled while its events pile up.
     let watch = cms
         .watch(&kube::api::WatchParams::default(), "0")
@@ -269,7 +269,7 @@ async fn an_unread_watch_does_not_stall_the_shared_connection() {
     // 800 KiB of events: past the stream's own window too.
     let data = "x".repeat(8192);
     for i in 0..100 {
-        let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({
+        let cm: ConfigMap = serde_json::from_value(json!({
             "metadata": {"name": format!("cm-{i}")},
             "data": {"blob": data},
         }))
