@@ -177,6 +177,54 @@ mod tests {
         );
     }
 
+    /// A server without aggregated discovery, one of whose group versions
+    /// fails: the others' kinds are read, the failing one is listed
+    /// without kinds (Helm tolerates `ErrGroupDiscoveryFailed`); a failed
+    /// root document is an error.
+    #[tokio::test]
+    async fn legacy_discovery_leaves_a_failing_group_version_without_kinds() {
+        use ferroflux_testkit::scripted::Scripted;
+        let server = Scripted::start(std::time::Duration::ZERO, |request| {
+            let body = match request.split(' ').nth(1).unwrap_or_default() {
+                "/api" => r#"{"kind":"APIVersions","versions":["v1"]}"#,
+                "/apis" => {
+                    r#"{"kind":"APIGroupList","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}]},{"name":"broken.example","versions":[{"groupVersion":"broken.example/v1","version":"v1"}]}]}"#
+                }
+                "/api/v1" => {
+                    r#"{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"pods","kind":"Pod"},{"name":"pods/eviction","kind":"Eviction"}]}"#
+                }
+                "/apis/apps/v1" => {
+                    r#"{"kind":"APIResourceList","groupVersion":"apps/v1","resources":[{"name":"deployments","kind":"Deployment"}]}"#
+                }
+                _ => return (500, r#"{"kind":"Status","code":500}"#.to_string()),
+            };
+            (200, body.to_string())
+        })
+        .await;
+        let config = kube::Config::new(server.url().parse().expect("url"));
+        let client = Client::try_from(config).expect("client");
+        let set = version_set(&client).await.expect("version set");
+        assert_eq!(
+            set,
+            [
+                "apps/v1",
+                "apps/v1/Deployment",
+                "broken.example/v1",
+                "v1",
+                "v1/Eviction",
+                "v1/Pod"
+            ]
+        );
+
+        let down = Scripted::start(std::time::Duration::ZERO, |_| {
+            (500, r#"{"kind":"Status","code":500}"#.to_string())
+        })
+        .await;
+        let config = kube::Config::new(down.url().parse().expect("url"));
+        let client = Client::try_from(config).expect("client");
+        assert!(version_set(&client).await.is_err());
+    }
+
     #[test]
     fn a_legacy_document_is_not_taken_for_an_aggregated_one() {
         assert!(!aggregated(&json!({"kind": "APIGroupList", "groups": []})));
