@@ -10,7 +10,7 @@
 //! never carry a credential, a key or a body.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
@@ -158,10 +158,7 @@ pub fn sends_credentials(credentials_url: &str, url: &str, pass_credentials: boo
 /// client certificate when both `tls.crt` and `tls.key` are given.
 pub fn tls_config(m: &TlsMaterial) -> Result<rustls::ClientConfig, HttpError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
+    let mut roots = system_roots().clone();
     if let Some(pem) = &m.ca_pem {
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -225,6 +222,44 @@ fn is_tls(chain: &str) -> bool {
     chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS")
 }
 
+/// The system's trusted roots, read and parsed once per process (as Go's
+/// `x509.SystemCertPool`): reading the bundle took a quarter of the
+/// controller's CPU when every chart download read it again.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        // Unreadable system certificates are skipped, as Go's x509 does.
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        roots
+    })
+}
+
+/// A client with `config`.
+fn client_of(config: rustls::ClientConfig) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .user_agent(concat!("ferroflux/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| error_chain(&e))
+}
+
+/// The client of every request without TLS material of its own, built
+/// once: its connections are kept between requests (credentials go per
+/// request, in a header).
+pub(crate) fn shared_client() -> Result<reqwest::Client, String> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            tls_config(&TlsMaterial::default())
+                .map_err(|e| e.to_string())
+                .and_then(client_of)
+        })
+        .clone()
+}
+
 /// GET `url` with `opts`: the body, at most `opts.max_bytes`.
 pub async fn get(url: &str, opts: &HttpOptions) -> Result<Vec<u8>, HttpError> {
     let shown = redact(url);
@@ -232,15 +267,15 @@ pub async fn get(url: &str, opts: &HttpOptions) -> Result<Vec<u8>, HttpError> {
         url: shown.clone(),
         detail: e.to_string(),
     })?;
-    let tls = tls_config(&opts.tls)?;
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .user_agent(concat!("ferroflux/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| HttpError::Transport {
-            url: shown.clone(),
-            detail: error_chain(&e),
-        })?;
+    let client = if opts.tls.is_empty() {
+        shared_client()
+    } else {
+        client_of(tls_config(&opts.tls)?)
+    }
+    .map_err(|detail| HttpError::Transport {
+        url: shown.clone(),
+        detail,
+    })?;
     let mut req = client.get(url);
     // Helm's getter: both set, and only to the credentials' own host.
     if let Some(a) = &opts.basic_auth
