@@ -12,7 +12,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -177,15 +176,51 @@ impl Hasher {
     }
 }
 
-/// A download in progress: a temp file, its hash and its size.
-struct Sink {
-    file: tempfile::NamedTempFile,
+/// Where a download goes: a temp file, or memory.
+trait Out: Send + 'static {
+    fn put(&mut self, data: &[u8]) -> Result<(), FetchError>;
+    /// Back to empty, for another attempt.
+    fn clear(&mut self) -> Result<(), FetchError>;
+}
+
+impl Out for tempfile::NamedTempFile {
+    fn put(&mut self, data: &[u8]) -> Result<(), FetchError> {
+        let path = self.path().to_path_buf();
+        self.write_all(data).map_err(io("write", &path))
+    }
+
+    fn clear(&mut self) -> Result<(), FetchError> {
+        use std::io::Seek;
+        let path = self.path().to_path_buf();
+        self.as_file().set_len(0).map_err(io("truncate", &path))?;
+        self.as_file_mut()
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(io("seek", &path))?;
+        Ok(())
+    }
+}
+
+impl Out for Vec<u8> {
+    fn put(&mut self, data: &[u8]) -> Result<(), FetchError> {
+        self.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn clear(&mut self) -> Result<(), FetchError> {
+        Vec::clear(self);
+        Ok(())
+    }
+}
+
+/// A download in progress: where it goes, its hash and its size.
+struct Sink<O> {
+    out: O,
     hasher: Hasher,
     size: u64,
     max: u64,
 }
 
-impl Sink {
+impl<O: Out> Sink<O> {
     fn write(&mut self, url: &str, data: &[u8]) -> Result<(), FetchError> {
         self.size = self.size.saturating_add(data.len() as u64);
         if self.size > self.max {
@@ -195,8 +230,7 @@ impl Sink {
             });
         }
         self.hasher.update(data);
-        let path = self.file.path().to_path_buf();
-        self.file.write_all(data).map_err(io("write", &path))
+        self.out.put(data)
     }
 }
 
@@ -208,15 +242,42 @@ pub async fn fetch(
     to: &Path,
     opts: &FetchOptions,
 ) -> Result<(), FetchError> {
-    let (hasher, want) = Hasher::for_digest(digest)?;
     std::fs::create_dir_all(&opts.temp_dir).map_err(io("create", &opts.temp_dir))?;
     let file = tempfile::Builder::new()
         .prefix("artifact-")
         .suffix(".tar.gz")
         .tempfile_in(&opts.temp_dir)
         .map_err(io("create a temp file in", &opts.temp_dir))?;
+    let file = receive(url, digest, opts, file).await?;
+    let (to, limits) = (to.to_path_buf(), opts.limits);
+    let shown = to.clone();
+    tokio::task::spawn_blocking(move || archive::unpack_tar_gz(file.path(), &to, &limits))
+        .await
+        .map_err(|e| joined("unpack into", &shown, e))??;
+    Ok(())
+}
+
+/// Fetch the artifact at `url` into memory (at most `opts.max_bytes`) and
+/// check it against `digest`, unpacked by nobody: a chart, which Helm
+/// loads from its archive (helm-controller's `SecureLoadChartFromURL`).
+pub async fn fetch_bytes(
+    url: &str,
+    digest: &str,
+    opts: &FetchOptions,
+) -> Result<Vec<u8>, FetchError> {
+    receive(url, digest, opts, Vec::new()).await
+}
+
+/// The artifact at `url` written to `out`, whose hash must be `digest`.
+async fn receive<O: Out>(
+    url: &str,
+    digest: &str,
+    opts: &FetchOptions,
+    out: O,
+) -> Result<O, FetchError> {
+    let (hasher, want) = Hasher::for_digest(digest)?;
     let mut sink = Sink {
-        file,
+        out,
         hasher,
         size: 0,
         max: opts.max_bytes,
@@ -230,18 +291,13 @@ pub async fn fetch(
         }
         None => download(url, &mut sink, opts).await?,
     }
-    let Sink { file, hasher, .. } = sink;
+    let Sink { out, hasher, .. } = sink;
     if hasher.hex() != want {
         return Err(FetchError::Mismatch {
             digest: digest.to_string(),
         });
     }
-    let (to, limits) = (to.to_path_buf(), opts.limits);
-    let shown = to.clone();
-    tokio::task::spawn_blocking(move || archive::unpack_tar_gz(file.path(), &to, &limits))
-        .await
-        .map_err(|e| joined("unpack into", &shown, e))??;
-    Ok(())
+    Ok(out)
 }
 
 /// A blocking task that panicked or was cancelled, as an IO error.
@@ -255,7 +311,7 @@ fn joined(op: &'static str, path: &Path, e: tokio::task::JoinError) -> FetchErro
 
 /// An artifact of our own storage, copied (and hashed) so that a garbage
 /// collection in between cannot change what is unpacked.
-fn copy_local(url: &str, path: &Path, mut sink: Sink) -> Result<Sink, FetchError> {
+fn copy_local<O: Out>(url: &str, path: &Path, mut sink: Sink<O>) -> Result<Sink<O>, FetchError> {
     use std::io::Read;
     let meta = std::fs::symlink_metadata(path);
     let mut f = match meta {
@@ -282,30 +338,6 @@ fn copy_local(url: &str, path: &Path, mut sink: Sink) -> Result<Sink, FetchError
     }
 }
 
-/// The shared HTTP client (connections are kept between fetches).
-fn client() -> Result<reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            reqwest::Client::builder()
-                .tls_backend_preconfigured(tls)
-                .user_agent(concat!("ferroflux/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .clone()
-}
-
 /// An error and its causes, `: `-joined (reqwest's own text is only
 /// "error sending request").
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -323,8 +355,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// GET with retries on transport errors and 5xx answers.
-async fn download(url: &str, sink: &mut Sink, opts: &FetchOptions) -> Result<(), FetchError> {
-    let http = client().map_err(|detail| FetchError::Transport {
+async fn download<O: Out>(
+    url: &str,
+    sink: &mut Sink<O>,
+    opts: &FetchOptions,
+) -> Result<(), FetchError> {
+    let http = crate::http::shared_client().map_err(|detail| FetchError::Transport {
         url: url.to_string(),
         detail,
     })?;
@@ -355,18 +391,9 @@ impl FetchError {
     }
 }
 
-impl Sink {
+impl<O: Out> Sink<O> {
     fn reset(&mut self) -> Result<(), FetchError> {
-        use std::io::Seek;
-        let path = self.file.path().to_path_buf();
-        self.file
-            .as_file()
-            .set_len(0)
-            .map_err(io("truncate", &path))?;
-        self.file
-            .as_file_mut()
-            .seek(std::io::SeekFrom::Start(0))
-            .map_err(io("seek", &path))?;
+        self.out.clear()?;
         self.size = 0;
         self.hasher = match self.hasher {
             Hasher::Sha256(_) => Hasher::Sha256(Sha256::new()),
@@ -377,10 +404,10 @@ impl Sink {
     }
 }
 
-async fn download_once(
+async fn download_once<O: Out>(
     http: &reqwest::Client,
     url: &str,
-    sink: &mut Sink,
+    sink: &mut Sink<O>,
     opts: &FetchOptions,
 ) -> Result<(), FetchError> {
     let transport = |e: reqwest::Error| FetchError::Transport {

@@ -238,3 +238,76 @@ async fn a_refused_connection_is_retried_then_reported() {
     // Two waits of 20 ms and 40 ms happened.
     assert!(started.elapsed() >= Duration::from_millis(60));
 }
+
+#[tokio::test]
+async fn bytes_are_fetched_verified_and_bounded() {
+    let served = tempfile::tempdir().expect("tempdir");
+    let digest = artifact(served.path(), "helmchart/ns/n/c.tgz");
+    let want = std::fs::read(served.path().join("helmchart/ns/n/c.tgz")).expect("read");
+    let (addr, stop) = serve(served.path()).await;
+    let local = opts(served.path(), "ours");
+    let got = fetch_bytes("http://ours/helmchart/ns/n/c.tgz", &digest, &local)
+        .await
+        .expect("local");
+    assert_eq!(got, want);
+    let remote = opts(served.path(), "not-this-one:80");
+    let url = format!("http://{addr}/helmchart/ns/n/c.tgz");
+    assert_eq!(
+        fetch_bytes(&url, &digest, &remote).await.expect("remote"),
+        want
+    );
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let err = fetch_bytes(&url, &wrong, &remote)
+        .await
+        .expect_err("mismatch");
+    assert!(matches!(err, FetchError::Mismatch { .. }), "{err}");
+    let small = FetchOptions {
+        max_bytes: 10,
+        ..local
+    };
+    let err = fetch_bytes("http://ours/helmchart/ns/n/c.tgz", &digest, &small)
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(err, FetchError::TooLarge { limit: 10, .. }),
+        "{err}"
+    );
+    assert!(
+        !served.path().join("tmp").exists(),
+        "nothing written to disk"
+    );
+    let _ = stop.send(());
+}
+
+#[test]
+fn a_retried_download_starts_over() {
+    let (hasher, want) = Hasher::for_digest(&format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(b"second"))
+    ))
+    .expect("digest");
+    let mut sink = Sink {
+        out: Vec::new(),
+        hasher,
+        size: 0,
+        max: 1 << 10,
+    };
+    sink.write("u", b"first, cut short").expect("write");
+    sink.reset().expect("reset");
+    sink.write("u", b"second").expect("write");
+    assert_eq!(sink.out, b"second");
+    assert_eq!(sink.size, 6);
+    assert_eq!(sink.hasher.hex(), want);
+
+    let t = tempfile::tempdir().expect("tempdir");
+    let mut file = Sink {
+        out: tempfile::NamedTempFile::new_in(t.path()).expect("temp"),
+        hasher: Hasher::for_digest(&want).expect("digest").0,
+        size: 0,
+        max: 1 << 10,
+    };
+    file.write("u", b"first, cut short").expect("write");
+    file.reset().expect("reset");
+    file.write("u", b"second").expect("write");
+    assert_eq!(std::fs::read(file.out.path()).expect("read"), b"second");
+}

@@ -774,35 +774,26 @@ pub fn mutate_chart_with_source_revision(
     Ok((v, rev_digest))
 }
 
-/// Fetches the chart artifact (a `.tgz`), checks its digest, and loads
-/// the chart it holds.
+/// Fetches the chart artifact (a `.tgz`) into memory, checks its digest,
+/// and loads the chart it holds from the archive, as helm-controller's
+/// `loader.SecureLoadChartFromURL` does (nothing is unpacked on disk).
 pub async fn load_chart(
     source: &ChartSource,
     options: &KustomizationOptions,
 ) -> Result<ferroflux_helm::chart::Chart, StepError> {
-    let tmp = std::fs::create_dir_all(&options.work_dir)
-        .and_then(|()| {
-            tempfile::Builder::new()
-                .prefix("helmrelease-")
-                .tempdir_in(&options.work_dir)
-        })
-        .map_err(|e| StepError::retry(hr_reason::ARTIFACT_FAILED, format!("tmp dir error: {e}")))?;
     let fetch_opts = FetchOptions {
         local: options.local_storage.clone(),
-        temp_dir: options.work_dir.clone(),
         ..options.fetch.clone()
     };
     let a = &source.artifact;
-    let unpacked = tmp.path().join("chart");
-    match ferroflux_artifact::fetch::fetch(
+    let archive = match ferroflux_artifact::fetch::fetch_bytes(
         &a.url,
         a.digest.as_deref().unwrap_or_default(),
-        &unpacked,
         &fetch_opts,
     )
     .await
     {
-        Ok(()) => {}
+        Ok(bytes) => bytes,
         Err(FetchError::NotFound { .. }) => {
             return Err(StepError::waiting(
                 hr_reason::ARTIFACT_FAILED,
@@ -819,42 +810,18 @@ pub async fn load_chart(
                 format!("Could not load chart: {e}"),
             ));
         }
-    }
-    let load = move || -> Result<ferroflux_helm::chart::Chart, String> {
-        let dir = chart_dir(&unpacked)?;
-        let fs = ferroflux_kustomize::DiskFs::new(&unpacked).map_err(|e| e.to_string())?;
-        ferroflux_helm::chart::load_dir(&fs, &dir).map_err(|e| e.to_string())
     };
-    let loaded = tokio::task::spawn_blocking(load)
+    let load = move || ferroflux_helm::chart::load_archive(&archive).map_err(|e| e.to_string());
+    tokio::task::spawn_blocking(load)
         .await
         .map_err(|e| format!("chart load panicked: {e}"))
-        .and_then(|r| r);
-    drop(tmp);
-    loaded.map_err(|e| {
-        StepError::stalled(
-            hr_reason::ARTIFACT_FAILED,
-            format!("Could not load chart: {e}"),
-        )
-    })
-}
-
-/// The chart's directory in an unpacked archive: its one top-level
-/// directory holding a `Chart.yaml`.
-fn chart_dir(root: &Path) -> Result<std::path::PathBuf, String> {
-    let mut dirs = Vec::new();
-    for e in std::fs::read_dir(root).map_err(|e| e.to_string())? {
-        let e = e.map_err(|e| e.to_string())?;
-        if e.path().join("Chart.yaml").is_file() {
-            dirs.push(e.path());
-        }
-    }
-    dirs.sort();
-    match dirs.len() {
-        1 => Ok(dirs.remove(0)),
-        0 if root.join("Chart.yaml").is_file() => Ok(root.to_path_buf()),
-        0 => Err("no Chart.yaml in the chart archive".to_string()),
-        _ => Err("more than one chart in the chart archive".to_string()),
-    }
+        .and_then(|r| r)
+        .map_err(|e| {
+            StepError::stalled(
+                hr_reason::ARTIFACT_FAILED,
+                format!("Could not load chart: {e}"),
+            )
+        })
 }
 
 /// helm-controller's post-renderers (`BuildPostRenderers`): each
