@@ -30,10 +30,11 @@
 //! 2 GiB for helm-controller); source-controller serves its artifacts on
 //! 127.0.0.1 (`--storage-adv-addr`), where helm-controller fetches the
 //! charts. ferroflux runs with `--concurrent=10`. Each side sees only its
-//! own objects (`--watch-label-selector bench=<side>`); between the two,
-//! the first side's namespace is deleted and waited for (finalizers of its
-//! Flux objects dropped), as each contender gets a fresh cluster in
-//! flux-benchmark. The control plane is the testkit's plus the second
+//! own objects (`--watch-label-selector bench=<side>`); each side runs on
+//! a fresh control plane, as each contender gets a fresh cluster in
+//! flux-benchmark (on a cluster of your own, the first side's namespace
+//! is deleted and waited for instead, the finalizers of its Flux objects
+//! dropped). The control plane is the testkit's plus the second
 //! kube-controller-manager of `versus` (Deployments reported Available, so
 //! Helm's wait ends; the `admin` ClusterRole's aggregated rules).
 //!
@@ -818,17 +819,21 @@ fn main() -> ExitCode {
     let Some(cluster) = Cluster::start(tmp.path()) else {
         return ExitCode::SUCCESS;
     };
-    let bench = Bench {
+    let mut bench = Bench {
         cluster,
         charts,
         tmp,
         settings,
     };
+    let contenders = bench.settings.contenders.clone();
+    let dir = bench.tmp.path().to_path_buf();
     let figures: Vec<Figures> = versus::in_turn(
-        &bench.cluster,
-        &bench.settings.contenders,
+        &mut bench,
+        |b| &mut b.cluster,
+        &dir,
+        &contenders,
         |side| vec![format!("{}-helm-benchmark", side.label())],
-        |side| bench.run(side),
+        |bench, side| bench.run(side),
     );
     let flux_dir = bench
         .settings
