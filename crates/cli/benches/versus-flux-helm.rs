@@ -71,58 +71,19 @@
 //! do not depend on the profile (`cargo bench --profile dev` spares the
 //! release build).
 //!
-//! Both sides, 2026-12-06, at 3196a09 (ferroflux release, thin LTO:
+//! Figures (README, Performance, keeps the current ones; git history the
+//! earlier): 2026-12-07, at 44b4469 (ferroflux release, thin LTO:
 //! `CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
-//! cargo bench -p ferroflux --bench versus-flux-helm`, with
-//! `FERROFLUX_BENCH_HELMRELEASES=1000` for the second pair; 2 cores, load
-//! average 7 to 12 from two other workers' builds):
-//!
-//! ```text
-//! | figure                                    | Flux N=100       | ferroflux N=100 | Flux N=1000       | ferroflux N=1000 |
-//! |-------------------------------------------|------------------|-----------------|-------------------|------------------|
-//! | objects created -> all HelmReleases Ready | 24.73 s          | 10.63 s (2.3x)  | 6m45.0s           | 3m10.1s (2.1x)   |
-//! | objects created -> all HelmCharts Ready   | 14.24 s          | 3.39 s          | 3m25.2s           | 2m00.4s          |
-//! | harness: repository + N releases created  | 473 ms           | 2.49 s          | 9.37 s            | 22.21 s          |
-//! | per HelmRelease, p50                      | 16.06 s          | 6.11 s          | 4m06.7s           | 2m00.7s          |
-//! | per HelmRelease, p99                      | 24.38 s          | 10.36 s         | 6m33.1s           | 3m03.8s          |
-//! | peak RSS (VmHWM; source- + helm-ctrl)     | 88.1 + 195.6 MiB | 52.0 MiB (0.18) | 108.5 + 265.8 MiB | 125.5 MiB (0.34) |
-//! | CPU seconds until all Ready               | 16.8             | 2.8 (0.17)      | 229.7             | 82.1 (0.36)      |
-//! | releases deployed / objects made          | 100 / 400        | 100 / 400       | 1000 / 4000       | 1000 / 4000      |
-//! ```
-//!
-//! A second run at N = 100 (load 9 to 10): Flux 46.14 s, ferroflux
-//! 11.97 s (3.9x); 280.2 against 52.3 MiB (0.19); CPU 22.8 against 2.5 s
-//! (helm-controller's installs took 2.50 s at the median, ours 0.71 s).
-//! ferroflux alone at N = 1000 on a fresh control plane (no Flux release
-//! Secrets left in the cluster): 3m06.7s, 91.3 MiB, 61.4 CPU seconds.
-//! Goals: memory <= 1/4 of Flux's met at N = 100 (0.18), not at 1000
-//! (0.34); >= 4x faster not met (2.3x and 3.9x at 100, 2.1x at 1000).
-//! What bounds ours, from the logs: ten installs at a time as helm-controller (`--concurrent`), each
-//! 0.69 s at the median at N = 100 (helm-controller's: 1.63 s), most of it
-//! the wait for the Deployment, which polls every object again at 0.1,
-//! 0.3, 0.7, 1.5 s after the apply (Helm v4 watches instead); and at N =
-//! 1000 a CPU cost per change that grows with N (perf: two thirds of the
-//! samples in malloc/free, memcmp and BTreeMap search/insert/drop, beside
-//! `ferroflux_runtime::source::Objects::index`, `Index::insert` and the
-//! kinds' `refs`: `triggers::dependents` rebuilds the whole reference
-//! index on every call, i.e. on every Secret event and every object
-//! change), so 5 installs/s at N = 1000 against 10/s at N = 100.
-//!
-//! Since then (2026-12-06, a fresh VM, load 1 to 2.5, five same-run pairs
-//! at N = 100 as the changes landed): the index is kept and updated per
-//! touched key, the wait watches what is still pending after its first
-//! poll, the actions share their cluster's kind cache, and a finalizer
-//! being added is not added again, an install writes what its ownership
-//! check found missing without a GET and a dry-run, and the wait judges
-//! objects by the write answers and the watch events. Eleven pairs: Flux
-//! 19.10–26.66 s, ferroflux 5.89–7.58 s (2.7x–4.2x; the last three, at
-//! b818ca5: 3.98x, 4.2x, 3.6x); 254–280 against 48–55 MiB (0.18–0.21); CPU
-//! 15.8–21.0 against 1.8–2.6 s. An install takes about 60 ms on an idle
-//! apiserver and 0.45 s at the median with ten running: the control plane
-//! on the same two cores bounds it; a release costs about 34 requests
-//! (48 before the last four changes). N = 1000, same run, at b818ca5:
-//! Flux 4m21.1s, ferroflux 57.24 s (4.6x); 381.1 against 112.2 MiB (0.29);
-//! CPU 184.8 against 19.6 s. ferroflux alone: 47.21 s, 92.2 MiB, 17.1 s.
+//! cargo bench -p ferroflux --bench versus-flux-helm`), six same-run pairs
+//! at N = 100, each side on a fresh control plane, 2 cores: Flux
+//! 19.59–25.19 s, ferroflux 3.71–4.75 s (4.6x–5.5x); 265–277 against
+//! 42–46 MiB (0.16–0.17); CPU 16.3–18.4 against 0.9–1.2 s. The control
+//! plane on the same two cores bounds ours: the apiserver takes about 1.1
+//! cores during our run, etcd and the controller-manager 0.2 each, ours
+//! 0.25; a release costs about 18 requests (Helm's storage list, four
+//! ownership reads, the pending and deployed release Secrets, four
+//! applies, the Deployment's watch, the status patch and an event; its
+//! HelmChart's apply and status patch, its finalizer).
 
 mod versus;
 
