@@ -531,7 +531,7 @@ impl Bench {
     }
 
     fn scale(&self, side: Side, controllers: &mut Controllers) -> Result<Scale, String> {
-        let ns = format!("{}-kustomize-benchmark", side.label());
+        let ns = scale_namespace(side);
         let repo = format!("{}-podinfo.git", side.label());
         let bare = gitrepo::init_bare(self.git.root(), &repo);
         gitrepo::commit_files(
@@ -653,7 +653,7 @@ impl Bench {
     /// idle until their 60m interval).
     fn latency(&self, side: Side, running: Controllers) -> Result<Latency, String> {
         let label = side.label();
-        let ns = format!("{label}-latency");
+        let ns = latency_namespace(side);
         let repo = format!("{label}-latency.git");
         let bare = gitrepo::init_bare(self.git.root(), &repo);
         let configmap = |k: usize| {
@@ -1003,6 +1003,40 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
     }
 }
 
+/// The namespace of a side's N Kustomizations.
+fn scale_namespace(side: Side) -> String {
+    format!("{}-kustomize-benchmark", side.label())
+}
+
+/// The namespace of a side's commit → applied run.
+fn latency_namespace(side: Side) -> String {
+    format!("{}-latency", side.label())
+}
+
+impl versus::Turns for Bench {
+    type Figures = Figures;
+
+    fn cluster(&mut self) -> &mut Cluster {
+        &mut self.cluster
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn contenders(&self) -> &[Side] {
+        &self.settings.contenders
+    }
+
+    fn namespaces(side: Side) -> Vec<String> {
+        vec![scale_namespace(side), latency_namespace(side)]
+    }
+
+    fn run_side(&self, side: Side) -> Figures {
+        self.run(side)
+    }
+}
+
 fn main() -> ExitCode {
     if !versus::run_by_cargo_bench() {
         return ExitCode::SUCCESS;
@@ -1034,21 +1068,7 @@ fn main() -> ExitCode {
         tmp,
         settings,
     };
-    let contenders = bench.settings.contenders.clone();
-    let dir = bench.tmp.path().to_path_buf();
-    let figures: Vec<Figures> = versus::in_turn(
-        &mut bench,
-        |b| &mut b.cluster,
-        &dir,
-        &contenders,
-        |side| {
-            vec![
-                format!("{}-kustomize-benchmark", side.label()),
-                format!("{}-latency", side.label()),
-            ]
-        },
-        |bench, side| bench.run(side),
-    );
+    let figures = versus::in_turn(&mut bench);
     let flux_dir = bench
         .settings
         .flux_dir

@@ -517,7 +517,7 @@ impl Bench {
     }
 
     fn scale(&self, side: Side, controllers: &mut Controllers) -> Result<Scale, String> {
-        let ns = format!("{}-helm-benchmark", side.label());
+        let ns = namespace(side);
         let tenant = Self::tenant(side, &ns);
         self.cluster.apply_all(&tenant)?;
         let (releases, hr_task) =
@@ -751,6 +751,35 @@ fn print_table(settings: &Settings, flux_dir: &str, figures: &[Figures]) {
     }
 }
 
+/// The namespace of a side's objects.
+fn namespace(side: Side) -> String {
+    format!("{}-helm-benchmark", side.label())
+}
+
+impl versus::Turns for Bench {
+    type Figures = Figures;
+
+    fn cluster(&mut self) -> &mut Cluster {
+        &mut self.cluster
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn contenders(&self) -> &[Side] {
+        &self.settings.contenders
+    }
+
+    fn namespaces(side: Side) -> Vec<String> {
+        vec![namespace(side)]
+    }
+
+    fn run_side(&self, side: Side) -> Figures {
+        self.run(side)
+    }
+}
+
 fn main() -> ExitCode {
     if !versus::run_by_cargo_bench() {
         return ExitCode::SUCCESS;
@@ -786,16 +815,7 @@ fn main() -> ExitCode {
         tmp,
         settings,
     };
-    let contenders = bench.settings.contenders.clone();
-    let dir = bench.tmp.path().to_path_buf();
-    let figures: Vec<Figures> = versus::in_turn(
-        &mut bench,
-        |b| &mut b.cluster,
-        &dir,
-        &contenders,
-        |side| vec![format!("{}-helm-benchmark", side.label())],
-        |bench, side| bench.run(side),
-    );
+    let figures = versus::in_turn(&mut bench);
     let flux_dir = bench
         .settings
         .flux_dir

@@ -489,25 +489,32 @@ pub fn install_crds(
     })
 }
 
-/// `run` for each contender in turn, each on a cluster as the first
-/// found it ([`Cluster::renew`] between two: a fresh control plane, or
-/// the previous side's `namespaces` cleared on a cluster of your own).
-/// `cluster` reaches the bench's cluster; a renewed control plane's
-/// controller-manager logs under `dir/<side>`.
-pub fn in_turn<B, T>(
-    bench: &mut B,
-    cluster: fn(&mut B) -> &mut Cluster,
-    dir: &Path,
-    contenders: &[Side],
-    namespaces: impl Fn(Side) -> Vec<String>,
-    mut run: impl FnMut(&B, Side) -> T,
-) -> Vec<T> {
+/// A bench whose contenders run one after the other ([`in_turn`]).
+pub trait Turns {
+    type Figures;
+    /// The cluster the contenders run on.
+    fn cluster(&mut self) -> &mut Cluster;
+    /// Where a renewed control plane's controller-manager logs
+    /// (`<dir>/<side>`).
+    fn dir(&self) -> &Path;
+    fn contenders(&self) -> &[Side];
+    /// The namespaces a side's objects are in.
+    fn namespaces(side: Side) -> Vec<String>;
+    /// One contender's run.
+    fn run_side(&self, side: Side) -> Self::Figures;
+}
+
+/// Each contender in turn, each on a cluster as the first found it
+/// ([`Cluster::renew`] between two: a fresh control plane, or the
+/// previous side's namespaces cleared on a cluster of your own).
+pub fn in_turn<B: Turns>(bench: &mut B) -> Vec<B::Figures> {
     let mut figures = Vec::new();
-    for (i, &side) in contenders.iter().enumerate() {
-        if let Some(&previous) = i.checked_sub(1).and_then(|p| contenders.get(p)) {
+    let mut previous = None;
+    for side in bench.contenders().to_vec() {
+        if let Some(previous) = previous {
             let started = Instant::now();
-            let dir = dir.join(side.label());
-            match cluster(bench).renew(&dir, &namespaces(previous)) {
+            let dir = bench.dir().join(side.label());
+            match bench.cluster().renew(&dir, &B::namespaces(previous)) {
                 Ok(done) => eprintln!(
                     "{}: {done} in {:.1} s",
                     side.label(),
@@ -516,7 +523,8 @@ pub fn in_turn<B, T>(
                 Err(e) => eprintln!("{}: the cluster is not renewed: {e}", side.label()),
             }
         }
-        figures.push(run(bench, side));
+        figures.push(bench.run_side(side));
+        previous = Some(side);
     }
     figures
 }
