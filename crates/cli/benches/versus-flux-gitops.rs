@@ -1016,16 +1016,12 @@ fn latency_namespace(side: Side) -> String {
 impl versus::Turns for Bench {
     type Figures = Figures;
 
-    fn cluster(&mut self) -> &mut Cluster {
-        &mut self.cluster
-    }
-
-    fn dir(&self) -> &Path {
-        self.tmp.path()
-    }
-
-    fn contenders(&self) -> &[Side] {
-        &self.settings.contenders
+    fn stage(&mut self) -> (&mut Cluster, &Path, &[Side]) {
+        (
+            &mut self.cluster,
+            self.tmp.path(),
+            &self.settings.contenders,
+        )
     }
 
     fn namespaces(side: Side) -> Vec<String> {

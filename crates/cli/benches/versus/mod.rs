@@ -492,12 +492,9 @@ pub fn install_crds(
 /// A bench whose contenders run one after the other ([`in_turn`]).
 pub trait Turns {
     type Figures;
-    /// The cluster the contenders run on.
-    fn cluster(&mut self) -> &mut Cluster;
-    /// Where a renewed control plane's controller-manager logs
-    /// (`<dir>/<side>`).
-    fn dir(&self) -> &Path;
-    fn contenders(&self) -> &[Side];
+    /// The cluster the contenders run on, where a renewed control plane's
+    /// controller-manager logs (`<dir>/<side>`), and the contenders.
+    fn stage(&mut self) -> (&mut Cluster, &Path, &[Side]);
     /// The namespaces a side's objects are in.
     fn namespaces(side: Side) -> Vec<String>;
     /// One contender's run.
@@ -510,11 +507,11 @@ pub trait Turns {
 pub fn in_turn<B: Turns>(bench: &mut B) -> Vec<B::Figures> {
     let mut figures = Vec::new();
     let mut previous = None;
-    for side in bench.contenders().to_vec() {
+    for side in bench.stage().2.to_vec() {
         if let Some(previous) = previous {
             let started = Instant::now();
-            let dir = bench.dir().join(side.label());
-            match bench.cluster().renew(&dir, &B::namespaces(previous)) {
+            let (cluster, dir, _) = bench.stage();
+            match cluster.renew(&dir.join(side.label()), &B::namespaces(previous)) {
                 Ok(done) => eprintln!(
                     "{}: {done} in {:.1} s",
                     side.label(),
